@@ -1,0 +1,24 @@
+"""The one interface every version scheme implements.
+
+A scheme turns a version string into a comparison key: any object with a total order (usually a tuple
+with a documented rank encoding) such that ``key(a) < key(b)`` exactly when the ecosystem's own tool
+orders ``a`` before ``b``, and ``key(a) == key(b)`` when it considers them equal. Parsing dominates cost,
+so the registry caches keys per distinct string.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class InvalidVersion(ValueError):
+    """The string is not a version of this scheme; the matcher reports it as not assessed."""
+
+
+class VersionScheme(Protocol):
+    #: A short name for messages ("PyPI (PEP 440)", "dpkg", …).
+    name: str
+
+    def key(self, version: str) -> Any:
+        """The comparison key of ``version``; raises ``InvalidVersion`` when it does not parse."""
+        ...
