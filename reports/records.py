@@ -1,0 +1,142 @@
+"""Input and output records of the exposure and time-to-deploy reports.
+
+Inputs are shaped so that ``store`` can fill them with a few set-based queries (one row per system, one
+row per (system, package, vulnerability group), one row per (vulnerability group[, package])); outputs
+are frozen trees that ``pipeline`` renders or serializes. Every timestamp is a timezone-aware
+``datetime``; the reports convert to UTC themselves.
+
+Snapshots are identified by a stable ``key`` (the sha256 of the raw SBOM is the natural choice), never by
+an autoincrement id: ids follow arrival order, and the reports must not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+Resolution = Literal["upgraded", "removed", "vex_not_affected"]
+FixSource = Literal["csaf", "akrites", "registry", "published"]
+SlaStatus = Literal["met", "breached", "open", "indeterminate"]
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotRef:
+    """One snapshot of a system: when it was observed and a stable identity that breaks time ties."""
+
+    observed_at: datetime
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class SystemHistory:
+    """A deployed system and every snapshot it has (in any order; the reports sort them).
+
+    ``cadence_days`` is the expected time between SBOM uploads; ``None`` means unknown, and such a system
+    is never flagged stale.
+    """
+
+    system: str
+    snapshots: tuple[SnapshotRef, ...]
+    environment: str = ""
+    internet_exposed: bool = False
+    cadence_days: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AffectedHistory:
+    """Everything the timeline needs about one (system, package, vulnerability group).
+
+    ``affected`` lists (snapshot key, deployed version) for each snapshot where an affected version of the
+    package is present; ``present_in`` the keys of every snapshot where the package is present in any
+    version (affected or not). ``present_in`` tells an upgrade (package still there) from a removal, and
+    only has to cover this system's snapshots. ``package`` is the purl without version or qualifiers.
+    """
+
+    system: str
+    package: str
+    ecosystem: str
+    vuln_group: str
+    affected: tuple[tuple[str, str], ...]
+    present_in: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class VexStatement:
+    """An organization's ``not_affected`` statement for a vulnerability group and a package.
+
+    ``package`` is a purl with or without version, or the package key; ``version`` (or the purl's version)
+    narrows the statement to that deployed version, otherwise every version is covered.
+    """
+
+    vuln_group: str
+    package: str
+    version: str | None = None
+    justification: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """One interval while a system ran an affected version (DESIGN.md "Time-to-deploy — definitions").
+
+    ``versions`` are the affected versions seen during the interval, in order of first appearance.
+    ``resolved_at`` is R, the first later snapshot without an affected version (``None`` while open);
+    ``resolution`` is how it ended, or ``vex_not_affected`` for intervals a VEX statement excludes.
+    """
+
+    system: str
+    package: str
+    ecosystem: str
+    vuln_group: str
+    versions: tuple[str, ...]
+    first_seen: datetime
+    last_affected_seen: datetime
+    resolved_at: datetime | None
+    resolution: Resolution | None
+
+    @property
+    def version(self) -> str:
+        """The affected version deployed last (the one an operator has to replace)."""
+        return self.versions[-1]
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """The timeline of a fleet: counted exposures, VEX-excluded intervals, and what was dropped why."""
+
+    exposures: tuple[Exposure, ...]
+    vex_excluded: tuple[Exposure, ...]
+    withdrawn_groups_skipped: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class VulnFacts:
+    """What advisories say about a vulnerability group (for one package, or for all when ``package`` is None).
+
+    ``cvss`` is the highest base score of the group; ``rating`` a textual severity used when no score
+    exists; ``exploited`` is KEV membership or an advisory's exploited flag.
+    """
+
+    vuln_group: str
+    package: str | None = None
+    published: datetime | None = None
+    csaf_vendor_fix: datetime | None = None
+    akrites_fix_released: datetime | None = None
+    registry_release: datetime | None = None
+    cvss: float | None = None
+    rating: str | None = None
+    exploited: bool = False
+    epss: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FixAvailability:
+    """When a fix became available and which source said so; ``approximated`` when only ``published`` did."""
+
+    at: datetime | None
+    source: FixSource | None
+    approximated: bool
