@@ -1,0 +1,158 @@
+"""OSV records → :class:`core.advisories.Advisory`: schema validation and normalization.
+
+Every OSV-shaped source (OSV files and exports, the OSV API, the Akrites feed) goes through
+:func:`parse_osv_record`, so the rules live in one place:
+
+- the record is validated against the OSV JSON Schema shipped in ``schemas/osv.schema.json``
+  (from github.com/ossf/osv-schema, Apache-2.0; see ``schemas/__init__.py`` for the exact commit);
+  a record that fails it is rejected with the first, most relevant schema error;
+- a record whose ``affected[]`` names no package (ecosystem + name, or purl) is rejected too, because it
+  cannot be matched against anything (the PSF CPython records have only GIT ranges) — unless it is
+  withdrawn, since a withdrawal must still reach the store to retract the earlier record;
+- timestamps and versions are kept as the exact strings published; the raw record is kept unchanged.
+
+Severity statements given per ``affected[]`` entry (the schema allows them there *instead of* at the
+top) are folded into ``Advisory.severity``, because the records keep one severity list per advisory;
+GitHub's ``database_specific.severity`` is added as a rating-only ``GHSA`` statement when present.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import jsonschema
+
+from core.advisories import Advisory, AffectedPackage, AffectedRange, Event, EventKind
+from core.errors import AdvisoryError
+from ingest.advisories import severity as sev
+
+_EVENT_KINDS: tuple[EventKind, ...] = ("introduced", "fixed", "last_affected", "limit")
+# Schema messages quote the failing instance, which can be a whole record: keep reasons one line.
+_MAX_REASON = 200
+
+
+def parse_osv_record(
+    obj: Any,
+    *,
+    source: str = "osv",
+    origin: str,
+    extra_id_prefixes: Sequence[str] = (),
+) -> Advisory:
+    """Validate and normalize one OSV record.
+
+    ``origin`` names where the record came from (a path, ``all.zip!GHSA-….json``, a URL) and starts
+    every error message. ``extra_id_prefixes`` admits id prefixes the OSV schema does not (yet) list,
+    for feeds of our own such as ``AKRITES-``.
+
+    Raises :class:`AdvisoryError` when the record fails the schema or names no package.
+    """
+    if not isinstance(obj, dict):
+        raise AdvisoryError(origin, f"an OSV record must be a JSON object, not {type(obj).__name__}")
+    problem = schema_problem(obj, extra_id_prefixes=tuple(extra_id_prefixes))
+    if problem is not None:
+        raise AdvisoryError(origin, problem)
+
+    affected = tuple(_affected(entry) for entry in obj.get("affected") or ())
+    withdrawn = obj.get("withdrawn")
+    if withdrawn is None and not any(a.name or a.purl for a in affected):
+        raise AdvisoryError(origin, "no affected package: nothing to match (affected[].package is missing)")
+
+    severities = sev.from_osv(obj.get("severity") or ())
+    for entry in obj.get("affected") or ():
+        for statement in sev.from_osv(entry.get("severity") or ()):
+            if statement not in severities:
+                severities.append(statement)
+    ghsa = sev.from_ghsa(obj.get("database_specific"))
+    if ghsa is not None:
+        severities.append(ghsa)
+
+    return Advisory(
+        id=obj["id"],
+        source=source,
+        modified=obj["modified"],
+        published=obj.get("published"),
+        withdrawn=withdrawn,
+        aliases=tuple(obj.get("aliases") or ()),
+        related=tuple(obj.get("related") or ()),
+        summary=obj.get("summary") or "",
+        details=obj.get("details") or "",
+        severity=tuple(severities),
+        affected=affected,
+        database_specific=obj.get("database_specific"),
+        raw=obj,
+    )
+
+
+def schema_problem(obj: Mapping[str, Any], *, extra_id_prefixes: tuple[str, ...] = ()) -> str | None:
+    """The most relevant OSV-schema violation of ``obj`` as one line, or None when it is valid."""
+    validator = _validator(extra_id_prefixes)
+    # is_valid stops at the first failure and builds no error objects: the common, valid case is cheap.
+    if validator.is_valid(obj):
+        return None
+    error = jsonschema.exceptions.best_match(validator.iter_errors(obj))
+    if error is None:  # pragma: no cover - is_valid said invalid, so there is an error
+        return "does not follow the OSV schema"
+    where = "/".join(str(part) for part in error.absolute_path) or "(record)"
+    message = " ".join(error.message.split())
+    if len(message) > _MAX_REASON:
+        message = message[: _MAX_REASON - 1] + "…"
+    return f"does not follow the OSV schema at {where}: {message}"
+
+
+@lru_cache(maxsize=8)
+def _validator(extra_id_prefixes: tuple[str, ...]) -> jsonschema.protocols.Validator:
+    """One validator per prefix set, built once: building it costs far more than using it."""
+    schema = copy.deepcopy(_schema())
+    if extra_id_prefixes:
+        prefix = schema["$defs"]["prefix"]
+        head = "^(x_|("
+        if not prefix["pattern"].startswith(head):  # pragma: no cover - guards a schema update
+            raise RuntimeError("the shipped OSV schema's id prefix pattern changed; update osv.py")
+        escaped = "|".join(p.rstrip("-") for p in extra_id_prefixes)
+        prefix["pattern"] = head + escaped + "|" + prefix["pattern"][len(head) :]
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    validator: jsonschema.protocols.Validator = cls(schema)
+    return validator
+
+
+@lru_cache(maxsize=1)
+def _schema() -> dict[str, Any]:
+    text = resources.files("ingest.advisories.schemas").joinpath("osv.schema.json").read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def _affected(entry: Mapping[str, Any]) -> AffectedPackage:
+    package = entry.get("package") or {}
+    ranges = tuple(
+        AffectedRange(
+            type=r["type"],
+            events=tuple(_event(e) for e in r.get("events") or ()),
+            repo=r.get("repo"),
+        )
+        for r in entry.get("ranges") or ()
+    )
+    return AffectedPackage(
+        ecosystem=package.get("ecosystem"),
+        name=package.get("name"),
+        purl=package.get("purl"),
+        ranges=ranges,
+        versions=tuple(entry.get("versions") or ()),
+        ecosystem_specific=entry.get("ecosystem_specific"),
+        database_specific=entry.get("database_specific"),
+    )
+
+
+def _event(obj: Mapping[str, Any]) -> Event:
+    # The schema makes each event hold exactly one of the four kinds.
+    for kind in _EVENT_KINDS:
+        if kind in obj:
+            return Event(kind=kind, value=obj[kind])
+    raise AssertionError("schema-validated event without a kind")  # pragma: no cover
+
