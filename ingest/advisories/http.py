@@ -1,0 +1,263 @@
+"""Shared HTTP plumbing for the advisory sources fetched over the network (OSV API, KEV, EPSS, Akrites, CSAF).
+
+One :class:`HttpClient` wraps an ``httpx.Client`` and gives every source the same behaviour:
+
+* a ``User-Agent`` of ``patchgap/<version>`` and explicit timeouts (httpx's default of 5 s for every phase
+  is too short for a 10 MB EPSS download and too long to notice a dead host on connect);
+* retries with exponential backoff and jitter on 429 and 5xx answers and on transient transport errors,
+  honouring ``Retry-After`` (seconds or an HTTP date) when the server sends it;
+* every failure translated at this edge into a :class:`core.errors.ServiceError` subclass whose one-line
+  message names the URL first and says what happened, so the CLI can print it unchanged (pip-audit does the
+  same with its ``ConnectionError``).
+
+Tests inject an ``httpx.MockTransport`` through ``transport`` and a recording ``sleep`` so that backoff is
+checked without waiting; nothing else in this module needs the network.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from importlib import metadata
+from typing import Any
+
+import httpx
+
+from core.errors import ServiceError
+
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+def _user_agent() -> str:
+    try:
+        version = metadata.version("patchgap")
+    except metadata.PackageNotFoundError:  # running from a source tree that was never installed
+        version = "0+unknown"
+    return f"patchgap/{version}"
+
+
+USER_AGENT = _user_agent()
+
+
+class ServiceTimeoutError(ServiceError):
+    """The service did not answer in time (connect, read or write timeout), after every retry."""
+
+
+class ServiceConnectionError(ServiceError):
+    """The service could not be reached at all (DNS, refused connection, TLS, reset)."""
+
+
+class ServiceResponseError(ServiceError):
+    """The service answered, but not usefully: an error status after retries, or a body we cannot read."""
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often and how patiently to retry.
+
+    ``attempts`` counts every try, the first included. The n-th retry waits ``base_delay * 2**n`` capped at
+    ``max_delay``, of which the upper half is random ("equal jitter"): many workers that failed together do
+    not come back together, yet every wait is at least half the nominal one. A ``Retry-After`` header
+    replaces the computed wait; one asking for more than ``max_retry_after`` seconds ends the retries, since
+    a sync that silently sleeps for an hour looks hung.
+    """
+
+    attempts: int = 4
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    max_retry_after: float = 120.0
+
+    def backoff(self, retry: int, rng: random.Random) -> float:
+        nominal = min(self.max_delay, self.base_delay * (2.0**retry))
+        return nominal / 2 + rng.uniform(0, nominal / 2)
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date, RFC 9110 §10.2.3)."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    current = now if now is not None else datetime.now(UTC)
+    return max(0.0, (when - current).total_seconds())
+
+
+def parse_timestamp(value: str) -> datetime | None:
+    """An RFC 3339 timestamp as an aware datetime (naive ones are UTC); ``None`` when unreadable."""
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def is_newer(candidate: str, known: str | None) -> bool:
+    """Whether a record modified at ``candidate`` should replace one we hold, modified at ``known``.
+
+    Unreadable timestamps count as newer: re-fetching one record too many is cheaper than keeping a stale one.
+    """
+    if known is None:
+        return True
+    new, old = parse_timestamp(candidate), parse_timestamp(known)
+    if new is None or old is None:
+        return candidate != known
+    return new > old
+
+
+def _describe_transport_error(exc: httpx.TransportError) -> str:
+    detail = str(exc).strip()
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+
+
+def _body_excerpt(response: httpx.Response, limit: int = 200) -> str:
+    try:
+        text = response.text
+    except (UnicodeDecodeError, httpx.ResponseNotRead):
+        return ""
+    one_line = " ".join(text.split())
+    return one_line if len(one_line) <= limit else one_line[:limit] + "…"
+
+
+class HttpClient:
+    """A synchronous httpx client with patchgap's retry, timeout and error policy.
+
+    It is safe to share between threads (httpx's connection pool is), which the OSV hydration step does to
+    fetch many records at once; ``max_connections`` should be at least that concurrency.
+    """
+
+    def __init__(
+        self,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        headers: Mapping[str, str] | None = None,
+        max_connections: int = 16,
+    ) -> None:
+        self.retry = retry if retry is not None else RetryPolicy()
+        self._sleep = sleep
+        self._rng = rng if rng is not None else random.Random()  # noqa: S311 - jitter, not cryptography
+        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        all_headers = {"User-Agent": USER_AGENT}
+        all_headers.update(headers or {})
+        self._client = httpx.Client(
+            transport=transport,
+            timeout=self._timeout,
+            headers=all_headers,
+            follow_redirects=True,  # EPSS "current" answers with a redirect to the dated file
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        )
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        accept_statuses: Collection[int] = (),
+    ) -> httpx.Response:
+        """Send one request, retrying what is worth retrying; return a 2xx (or accepted) response.
+
+        ``accept_statuses`` lists non-2xx statuses the caller handles itself (304 for conditional GETs,
+        404 for a record that disappeared); any other status is an error.
+        """
+        attempts = max(1, self.retry.attempts)
+        for attempt in range(attempts):
+            last = attempt == attempts - 1
+            try:
+                response = self._client.request(method, url, json=json_body, headers=headers)
+            except httpx.TimeoutException as exc:
+                if last:
+                    raise ServiceTimeoutError(
+                        f"{url}: timed out ({type(exc).__name__}) after {attempts} attempt(s); "
+                        "the service may be down or the network slow, try again later or raise the timeout"
+                    ) from exc
+                self._sleep(self.retry.backoff(attempt, self._rng))
+                continue
+            except httpx.TransportError as exc:
+                if last:
+                    raise ServiceConnectionError(
+                        f"{url}: could not connect ({_describe_transport_error(exc)}) after "
+                        f"{attempts} attempt(s); check network access to this host"
+                    ) from exc
+                self._sleep(self.retry.backoff(attempt, self._rng))
+                continue
+
+            status = response.status_code
+            if response.is_success or status in accept_statuses:
+                return response
+            if status in RETRY_STATUSES and not last:
+                asked = retry_after_seconds(response.headers.get("Retry-After"))
+                if asked is not None and asked > self.retry.max_retry_after:
+                    raise ServiceResponseError(
+                        f"{url}: HTTP {status} {response.reason_phrase}, and the service asks to retry "
+                        f"after {asked:.0f} s; giving up, try again later",
+                        status,
+                    )
+                self._sleep(asked if asked is not None else self.retry.backoff(attempt, self._rng))
+                continue
+            tried = f" after {attempt + 1} attempt(s)" if status in RETRY_STATUSES else ""
+            excerpt = _body_excerpt(response)
+            raise ServiceResponseError(
+                f"{url}: HTTP {status} {response.reason_phrase}{tried}" + (f": {excerpt}" if excerpt else ""),
+                status,
+            )
+        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    def get(
+        self, url: str, *, headers: Mapping[str, str] | None = None, accept_statuses: Collection[int] = ()
+    ) -> httpx.Response:
+        return self.request("GET", url, headers=headers, accept_statuses=accept_statuses)
+
+    def get_json(self, url: str, *, accept_statuses: Collection[int] = ()) -> Any:
+        """GET a JSON document; ``None`` when the status is one of ``accept_statuses`` other than 2xx."""
+        response = self.get(url, headers={"Accept": "application/json"}, accept_statuses=accept_statuses)
+        if not response.is_success:
+            return None
+        return decode_json(response)
+
+    def post_json(self, url: str, body: Any) -> Any:
+        response = self.request("POST", url, json_body=body, headers={"Accept": "application/json"})
+        return decode_json(response)
+
+
+def decode_json(response: httpx.Response) -> Any:
+    """The response body as JSON, or a :class:`ServiceResponseError` naming the URL."""
+    try:
+        return json.loads(response.content)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        kind = response.headers.get("Content-Type", "no content type")
+        raise ServiceResponseError(
+            f"{response.request.url}: response is not valid JSON ({kind}, {len(response.content)} bytes): "
+            f"{exc}",
+            response.status_code,
+        ) from exc
