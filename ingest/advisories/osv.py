@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import jsonschema
+import jsonschema_rs
 
 from core.advisories import Advisory, AffectedPackage, AffectedRange, Event, EventKind
 from core.errors import AdvisoryError
@@ -89,15 +90,15 @@ def parse_osv_record(
 
 
 def schema_problem(obj: Mapping[str, Any], *, extra_id_prefixes: tuple[str, ...] = ()) -> str | None:
-    """The most relevant OSV-schema violation of ``obj`` as one line, or None when it is valid."""
+    """The first OSV-schema violation of ``obj`` as one line, or None when it is valid."""
     validator = _validator(extra_id_prefixes)
     # is_valid stops at the first failure and builds no error objects: the common, valid case is cheap.
     if validator.is_valid(obj):
         return None
-    error = jsonschema.exceptions.best_match(validator.iter_errors(obj))
+    error = next(iter(validator.iter_errors(obj)), None)
     if error is None:  # pragma: no cover - is_valid said invalid, so there is an error
         return "does not follow the OSV schema"
-    where = "/".join(str(part) for part in error.absolute_path) or "(record)"
+    where = "/".join(str(part) for part in error.instance_path) or "(record)"
     message = " ".join(error.message.split())
     if len(message) > _MAX_REASON:
         message = message[: _MAX_REASON - 1] + "…"
@@ -105,20 +106,21 @@ def schema_problem(obj: Mapping[str, Any], *, extra_id_prefixes: tuple[str, ...]
 
 
 @lru_cache(maxsize=8)
-def _validator(extra_id_prefixes: tuple[str, ...]) -> jsonschema.protocols.Validator:
-    """One validator per prefix set, built once: building it costs far more than using it."""
+def _validator(extra_id_prefixes: tuple[str, ...]) -> jsonschema_rs.Validator:
+    """One validator per prefix set, built once and reused for every record.
+
+    jsonschema-rs (compiled) rather than the pure-Python ``jsonschema``: validating the 19,000 records
+    of the shared corpus takes about 0.1 s with it and 18 s with a reused ``jsonschema`` validator.
+    """
     schema = copy.deepcopy(_schema())
     if extra_id_prefixes:
         prefix = schema["$defs"]["prefix"]
         head = "^(x_|("
         if not prefix["pattern"].startswith(head):  # pragma: no cover - guards a schema update
             raise RuntimeError("the shipped OSV schema's id prefix pattern changed; update osv.py")
-        escaped = "|".join(p.rstrip("-") for p in extra_id_prefixes)
-        prefix["pattern"] = head + escaped + "|" + prefix["pattern"][len(head) :]
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    validator: jsonschema.protocols.Validator = cls(schema)
-    return validator
+        added = "|".join(re.escape(p.rstrip("-")) for p in extra_id_prefixes)
+        prefix["pattern"] = head + added + "|" + prefix["pattern"][len(head) :]
+    return jsonschema_rs.validator_for(schema)
 
 
 @lru_cache(maxsize=1)
