@@ -1,0 +1,227 @@
+"""Exposure timeline: from each system's snapshot history to exposure intervals, and when fixes existed.
+
+Definitions are DESIGN.md's "Time-to-deploy — definitions": an exposure of a (system, package,
+vulnerability group) opens at the first snapshot showing an affected version (``first_seen``), stays open
+through the last consecutive affected snapshot (L) and closes at the next snapshot without one (R):
+``upgraded`` when the package is still there in another version, ``removed`` when it is gone. An affected
+version appearing again after a clean snapshot opens a new exposure.
+
+Order independence: snapshots are sorted by (observed_at, key) here, so the result depends only on the
+set of snapshots, never on the order in which they arrived or were stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+from core.errors import InputError
+from reports.records import (
+    AffectedHistory,
+    Exposure,
+    FixAvailability,
+    FixSource,
+    Resolution,
+    SnapshotRef,
+    SystemHistory,
+    Timeline,
+    VexStatement,
+    VulnFacts,
+)
+
+
+def utc(moment: datetime, what: str = "timestamp") -> datetime:
+    """``moment`` in UTC; naive datetimes are refused because their zone would be a guess."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise InputError("report", f"{what} {moment.isoformat()} has no time zone")
+    return moment.astimezone(UTC)
+
+
+def ordered_snapshots(history: SystemHistory, as_of: datetime | None = None) -> tuple[SnapshotRef, ...]:
+    """The system's snapshots up to ``as_of`` (inclusive), sorted by time, ties broken by key."""
+    cutoff = utc(as_of, "as_of") if as_of is not None else None
+    snaps = [SnapshotRef(utc(s.observed_at, f"{history.system} snapshot"), s.key) for s in history.snapshots]
+    if cutoff is not None:
+        snaps = [s for s in snaps if s.observed_at <= cutoff]
+    return tuple(sorted(set(snaps), key=lambda s: (s.observed_at, s.key)))
+
+
+def split_purl_version(package: str) -> tuple[str, str | None]:
+    """(purl without version, qualifiers and subpath; version or None).
+
+    The version separator is the last ``@`` after the last ``/``; an ``@`` in an npm scope is
+    percent-encoded in canonical purls and sits before that ``/`` anyway.
+    """
+    base = package.split("#", 1)[0].split("?", 1)[0]
+    slash = base.rfind("/")
+    at = base.rfind("@")
+    if at > slash:
+        return base[:at], base[at + 1 :] or None
+    return base, None
+
+
+def _intervals(
+    history: AffectedHistory,
+    snapshots: Sequence[SnapshotRef],
+    affected: dict[str, list[str]],
+    resolution_override: Resolution | None = None,
+) -> list[Exposure]:
+    """Walk the sorted snapshots once, opening and closing intervals on affected/clean transitions."""
+    out: list[Exposure] = []
+    first: datetime | None = None
+    last: datetime | None = None
+    versions: list[str] = []
+    for snap in snapshots:
+        found = affected.get(snap.key)
+        if found:
+            if first is None:
+                first, versions = snap.observed_at, []
+            last = snap.observed_at
+            for v in sorted(found):
+                if v not in versions:
+                    versions.append(v)
+        elif first is not None and last is not None:
+            resolution: Resolution = (
+                resolution_override
+                if resolution_override is not None
+                else ("upgraded" if snap.key in history.present_in else "removed")
+            )
+            out.append(
+                _exposure(
+                    history,
+                    versions=versions,
+                    first=first,
+                    last=last,
+                    resolved=snap.observed_at,
+                    resolution=resolution,
+                )
+            )
+            first = last = None
+    if first is not None and last is not None:
+        out.append(
+            _exposure(
+                history,
+                versions=versions,
+                first=first,
+                last=last,
+                resolved=None,
+                resolution=resolution_override,
+            )
+        )
+    return out
+
+
+def _exposure(
+    h: AffectedHistory,
+    *,
+    versions: list[str],
+    first: datetime,
+    last: datetime,
+    resolved: datetime | None,
+    resolution: Resolution | None,
+) -> Exposure:
+    return Exposure(
+        h.system, h.package, h.ecosystem, h.vuln_group, tuple(versions), first, last, resolved, resolution
+    )
+
+
+def _vex_index(vex: Iterable[VexStatement]) -> dict[tuple[str, str], set[str | None]]:
+    """(vuln group, package key) → versions covered; ``None`` in the set covers every version."""
+    index: dict[tuple[str, str], set[str | None]] = {}
+    for statement in vex:
+        package, purl_version = split_purl_version(statement.package)
+        version = statement.version or purl_version
+        index.setdefault((statement.vuln_group, package), set()).add(version)
+    return index
+
+
+def build_timeline(
+    systems: Iterable[SystemHistory],
+    histories: Iterable[AffectedHistory],
+    vex: Iterable[VexStatement] = (),
+    withdrawn_groups: Iterable[str] = (),
+    as_of: datetime | None = None,
+) -> Timeline:
+    """Exposure intervals of a fleet, evaluated as of ``as_of`` (later snapshots ignored).
+
+    Observations whose (group, package, version) a VEX ``not_affected`` statement covers do not count as
+    affected; the intervals they would have formed are returned in ``vex_excluded`` with resolution
+    ``vex_not_affected``. Histories of withdrawn groups produce nothing and are named in
+    ``withdrawn_groups_skipped``.
+    """
+    snapshots_by_system: dict[str, tuple[SnapshotRef, ...]] = {}
+    known_keys: dict[str, set[str]] = {}
+    for system in systems:
+        snapshots_by_system[system.system] = ordered_snapshots(system, as_of)
+        known_keys[system.system] = {s.key for s in system.snapshots}
+    vex_index = _vex_index(vex)
+    withdrawn = set(withdrawn_groups)
+    skipped: set[str] = set()
+    exposures: list[Exposure] = []
+    excluded: list[Exposure] = []
+    for history in histories:
+        if history.vuln_group in withdrawn:
+            skipped.add(history.vuln_group)
+            continue
+        if history.system not in snapshots_by_system:
+            raise InputError("report", f"exposure history for unknown system {history.system!r}")
+        covered = vex_index.get((history.vuln_group, split_purl_version(history.package)[0]), set())
+        counted: dict[str, list[str]] = {}
+        vexed: dict[str, list[str]] = {}
+        for key, version in history.affected:
+            if key not in known_keys[history.system]:
+                raise InputError("report", f"{history.system}: snapshot {key!r} is not one of its snapshots")
+            target = vexed if (None in covered or version in covered) else counted
+            target.setdefault(key, []).append(version)
+        snapshots = snapshots_by_system[history.system]
+        exposures.extend(_intervals(history, snapshots, counted))
+        if vexed:
+            excluded.extend(_intervals(history, snapshots, vexed, "vex_not_affected"))
+    return Timeline(
+        tuple(sorted(exposures, key=exposure_sort_key)),
+        tuple(sorted(excluded, key=exposure_sort_key)),
+        tuple(sorted(skipped)),
+    )
+
+
+def exposure_sort_key(e: Exposure) -> tuple[str, str, str, datetime]:
+    """The stable order of exposures in every report: system, package, group, first seen."""
+    return (e.system, e.package, e.vuln_group, e.first_seen)
+
+
+# Among equal dates the more specific source wins: a vendor's own statement over a registry's clock.
+_SOURCE_PREFERENCE: tuple[FixSource, ...] = ("csaf", "akrites", "registry")
+
+
+def fix_available(facts: VulnFacts | None) -> FixAvailability:
+    """Earliest of CSAF vendor_fix, Akrites fix_released_at and registry release; else ``published``.
+
+    Without any date the fix time is unknown (``at`` None): the clock then starts at ``first_seen``.
+    """
+    if facts is None:
+        return FixAvailability(None, None, approximated=True)
+    candidates: list[tuple[datetime, int, FixSource]] = []
+    for rank, (source, moment) in enumerate(
+        zip(
+            _SOURCE_PREFERENCE,
+            (facts.csaf_vendor_fix, facts.akrites_fix_released, facts.registry_release),
+            strict=True,
+        )
+    ):
+        if moment is not None:
+            candidates.append((utc(moment, f"{facts.vuln_group} {source} fix date"), rank, source))
+    if candidates:
+        at, _, source = min(candidates)
+        return FixAvailability(at, source, approximated=False)
+    if facts.published is not None:
+        return FixAvailability(
+            utc(facts.published, f"{facts.vuln_group} published"), "published", approximated=True
+        )
+    return FixAvailability(None, None, approximated=True)
+
+
+def clock_start(exposure: Exposure, fix: FixAvailability) -> datetime:
+    """max(fix available, first_seen): nobody can deploy a fix before it exists or before running the bug."""
+    if fix.at is None:
+        return exposure.first_seen
+    return max(fix.at, exposure.first_seen)
