@@ -1,0 +1,164 @@
+"""Helpers every SBOM reader shares: JSON loading with clear errors, timestamps, purl triage, the result.
+
+Kept free of format knowledge so that each format module reads as a plain mapping from its fields to
+``core.sbom`` records.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from packageurl import PackageURL
+
+from core.errors import SbomError
+from core.sbom import Component, Hash, ParsedSbom, SbomFormat, Tool
+
+# Skip reasons: stable strings, reports and the database match on them.
+NO_PURL = "no-purl"
+INVALID_PURL = "invalid-purl"
+NO_VERSION = "no-version"
+
+
+def load_json(data: bytes, source: str) -> Any:
+    """``json.loads`` with a one-line error that says where the document is broken."""
+    try:
+        return json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise SbomError(
+            source, f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise SbomError(source, f"malformed JSON: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    except RecursionError as exc:
+        raise SbomError(source, "malformed JSON: nested too deeply") from exc
+
+
+def text(value: object) -> str | None:
+    """A scalar field as a stripped, non-empty string, or ``None``.
+
+    Numbers are accepted because some generators write versions such as ``1`` unquoted; anything else
+    (objects, lists, booleans) is treated as absent rather than rejected, since it never decides matching.
+    """
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def objects(value: object, source: str, where: str) -> list[dict[str, Any]]:
+    """A JSON array of objects; absent means empty, anything else of the wrong shape is an error."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise SbomError(source, f"{where} is not an array")
+    for item in value:
+        if not isinstance(item, dict):
+            raise SbomError(source, f"{where} holds an entry that is not an object")
+    return value
+
+
+def parse_timestamp(value: object, source: str, where: str) -> datetime | None:
+    """An ISO 8601 date-time as an aware UTC ``datetime``; ``None`` when absent.
+
+    A value without an offset is read as UTC: the specifications require one, and a snapshot's time must
+    not depend on the server's local zone. A value that is not a date-time is an error, not "missing",
+    because ``observed_at`` comes from it.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise SbomError(source, f"{where} is not a date-time: {value!r}")
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise SbomError(source, f"{where} is not an ISO 8601 date-time: {value!r}") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def component(
+    *,
+    name: str | None,
+    version: str | None,
+    purl: str | None,
+    bom_ref: str | None = None,
+    type_: str | None = None,
+    supplier: str | None = None,
+    hashes: tuple[Hash, ...] = (),
+    licenses: tuple[str, ...] = (),
+) -> Component:
+    """Build a ``Component`` and decide whether it can be assessed.
+
+    ``purl`` and ``version`` must already be stripped (``text`` does that). The purl string is kept as
+    written; only its validity is checked, with packageurl-python. When the SBOM gives no version field,
+    the purl's version is the component's version.
+    """
+    skip: str | None = None
+    if purl is None:
+        skip = NO_PURL
+    else:
+        try:
+            parsed = PackageURL.from_string(purl)
+        except ValueError:
+            skip = INVALID_PURL
+        else:
+            if version is None:
+                version = text(parsed.version)
+            if version is None:
+                skip = NO_VERSION
+    return Component(
+        name=name or "",
+        version=version,
+        purl=purl,
+        bom_ref=bom_ref,
+        type=type_,
+        supplier=supplier,
+        hashes=hashes,
+        licenses=licenses,
+        skip_reason=skip,
+    )
+
+
+def unique(values: Iterable[str | None]) -> tuple[str, ...]:
+    """Non-empty values once each, in first-seen order."""
+    return tuple(dict.fromkeys(v for v in values if v))
+
+
+def parsed_sbom(
+    source: str,
+    *,
+    format: SbomFormat,
+    spec_version: str,
+    serial_number: str | None,
+    timestamp: datetime | None,
+    subject: Component | None,
+    tools: Iterable[Tool],
+    components: list[Component],
+    vulnerability_count: int = 0,
+    authors: Iterable[str | None] = (),
+) -> ParsedSbom:
+    """The reader's result; an SBOM without a single component is refused, it proves nothing."""
+    if not components:
+        raise SbomError(source, "SBOM has no components")
+    return ParsedSbom(
+        format=format,
+        spec_version=spec_version,
+        serial_number=serial_number,
+        timestamp=timestamp,
+        subject=subject,
+        tools=tuple(dict.fromkeys(tools)),
+        components=tuple(components),
+        vulnerability_count=vulnerability_count,
+        authors=unique(authors),
+    )
+
+
+def unsupported_version(source: str, what: str, version: str, supported: Iterable[str]) -> SbomError:
+    """The one wording for a spec version we do not read."""
+    return SbomError(source, f"unsupported spec version {what} {version} (supported: {', '.join(supported)})")
