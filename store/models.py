@@ -1,0 +1,179 @@
+"""SQLModel tables: organizations, systems, SBOM snapshots and the package versions they contain.
+
+Shape of the data (why it is split this way):
+
+- A ``Snapshot`` is one uploaded SBOM of one system at one point in time. Its raw bytes are kept
+  (compressed) so that anything derived from them can be re-derived without asking for a re-upload.
+- Most weekly snapshots repeat the previous one, so the components are not linked to the snapshot
+  directly: a snapshot points to a ``ComponentSet``, addressed by the SHA-256 of its sorted component
+  identities and stored once, however many snapshots (of however many systems) share it.
+- A ``PackageVersion`` is one distinct ``(ecosystem, name, version, purl)`` across the whole database;
+  matching is memoized on it, so a fleet of systems sharing a library is matched once.
+- Components that cannot be assessed (no purl, unsupported ecosystem …) are kept as
+  ``NotAssessableComponent`` rows of the set, with the reason, so they are counted and reported.
+
+Timestamps are stored as UTC (``timestamp with time zone`` on PostgreSQL) and always read back as
+timezone-aware UTC datetimes, on SQLite too (see ``UTCDateTime``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+# Deterministic constraint names: PostgreSQL and alembic need names to alter or drop constraints later,
+# and SQLite batch migrations need them to recreate tables. Set before any table is declared.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """A datetime stored in UTC and returned timezone-aware on every dialect.
+
+    SQLite has no time zone type and hands back naive datetimes; without this, values written as aware
+    and read back as naive would compare unequal and sort wrongly against fresh ones. Naive input is
+    taken as UTC (documented at the edges that accept it).
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        # SQLite stores the string form; a fixed naive UTC form keeps lexical order == time order.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Organization(SQLModel, table=True):
+    """A tenant: every system, snapshot and (later) API key and VEX statement belongs to one."""
+
+    __tablename__ = "organization"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=sa.Column(sa.String(200), nullable=False, unique=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class System(SQLModel, table=True):
+    """A deployed system whose SBOMs are uploaded over time."""
+
+    __tablename__ = "system"
+    __table_args__ = (sa.UniqueConstraint("org_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organization.id", nullable=False)
+    name: str = Field(sa_type=sa.String(200), nullable=False)
+    environment: str = Field(default="prod", sa_type=sa.String(50), nullable=False)
+    internet_exposed: bool = Field(default=False, nullable=False)
+    criticality: str = Field(default="medium", sa_type=sa.String(20), nullable=False)
+    # Expected SBOM cadence: a system silent for more than twice this is reported as stale.
+    cadence_days: int = Field(default=7, nullable=False)
+    release_label: str | None = Field(default=None, sa_type=sa.String(200))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class PackageVersion(SQLModel, table=True):
+    """One distinct package version across the whole database, as the matcher keys it."""
+
+    __tablename__ = "package_version"
+    __table_args__ = (
+        # purl first: ingest resolves the ids of freshly upserted rows by purl through this index.
+        sa.UniqueConstraint("purl", "ecosystem", "name", "version"),
+        # Re-matching after an advisory changes looks packages up by (ecosystem, name).
+        sa.Index(None, "ecosystem", "name"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ecosystem: str = Field(sa_type=sa.String(100), nullable=False)
+    name: str = Field(sa_type=sa.String(), nullable=False)
+    version: str = Field(sa_type=sa.String(), nullable=False)
+    purl: str = Field(sa_type=sa.String(), nullable=False)
+
+
+class ComponentSet(SQLModel, table=True):
+    """The components of one or more snapshots, stored once and addressed by content."""
+
+    __tablename__ = "component_set"
+
+    id: int | None = Field(default=None, primary_key=True)
+    digest: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, unique=True))
+    package_count: int = Field(nullable=False)
+    not_assessable_count: int = Field(nullable=False)
+
+
+class ComponentSetMember(SQLModel, table=True):
+    """Link from a component set to a distinct package version it contains."""
+
+    __tablename__ = "component_set_member"
+    __table_args__ = (
+        # "Which sets (hence snapshots) contain this package version": the exposure queries' entry.
+        sa.Index(None, "package_version_id", "set_id"),
+    )
+
+    set_id: int = Field(foreign_key="component_set.id", primary_key=True)
+    package_version_id: int = Field(foreign_key="package_version.id", primary_key=True)
+
+
+class NotAssessableComponent(SQLModel, table=True):
+    """A component of a set that cannot be matched, kept with the reason so it is counted and shown."""
+
+    __tablename__ = "not_assessable_component"
+
+    id: int | None = Field(default=None, primary_key=True)
+    set_id: int = Field(foreign_key="component_set.id", nullable=False, index=True)
+    name: str = Field(sa_type=sa.String(), nullable=False)
+    version: str | None = Field(default=None, sa_type=sa.String())
+    purl: str | None = Field(default=None, sa_type=sa.String())
+    reason: str = Field(sa_type=sa.String(50), nullable=False)
+    detail: str = Field(default="", sa_type=sa.String(), nullable=False)
+
+
+class Snapshot(SQLModel, table=True):
+    """One uploaded SBOM of a system; ``(system_id, sha256)`` makes re-uploads idempotent."""
+
+    __tablename__ = "snapshot"
+    __table_args__ = (
+        sa.UniqueConstraint("system_id", "sha256"),
+        # Timelines: the snapshots of a system in observed order.
+        sa.Index(None, "system_id", "observed_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    system_id: int = Field(foreign_key="system.id", nullable=False)
+    observed_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    format: str = Field(sa_type=sa.String(30), nullable=False)
+    spec_version: str = Field(sa_type=sa.String(20), nullable=False)
+    serial_number: str | None = Field(default=None, sa_type=sa.String())
+    subject: str | None = Field(default=None, sa_type=sa.String())
+    sha256: str = Field(sa_type=sa.String(64), nullable=False)
+    raw: bytes = Field(sa_type=sa.LargeBinary(), nullable=False)
+    raw_size: int = Field(nullable=False)
+    compression: str = Field(sa_type=sa.String(10), nullable=False)
+    quality: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON(), nullable=False)
+    component_set_id: int = Field(foreign_key="component_set.id", nullable=False, index=True)
+    release_label: str | None = Field(default=None, sa_type=sa.String(200))
+    component_count: int = Field(nullable=False)
+    not_assessable_count: int = Field(nullable=False)

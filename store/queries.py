@@ -1,0 +1,415 @@
+"""Queries on organizations, systems, snapshots and their components.
+
+Writes are set-based: package versions are upserted with one ``INSERT … ON CONFLICT DO NOTHING``
+executed for many rows (SQLAlchemy batches it into multi-row VALUES on PostgreSQL; SQLite runs it as one
+prepared statement), and their ids are read back with a few ``IN`` queries — never a Python loop of ORM
+adds. Every read that takes an organization name scopes by it, so one tenant never sees another's
+systems or snapshots.
+
+Raw SBOM bytes are compressed with zlib (level 6) before storage. Measured here on the 349 kB
+Dependency-Track BOM: zlib-6 4.4× in 5 ms, lzma-6 5.4× in 74 ms; for the 50 MB size limit lzma would
+add seconds to an upload for 20 % less space, so zlib it is (the ``compression`` column leaves room
+to change that per row).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from core.errors import ConflictError, NotFoundError
+from core.packages import PackageRef
+from store.models import (
+    ComponentSet,
+    ComponentSetMember,
+    NotAssessableComponent,
+    Organization,
+    PackageVersion,
+    Snapshot,
+    System,
+    utcnow,
+)
+
+# Well below SQLite's 32,766 and PostgreSQL's 65,535 bound parameters per statement.
+_IN_CHUNK = 5_000
+
+COMPRESSION = "zlib"
+
+
+@dataclass(frozen=True, slots=True)
+class UnassessedComponent:
+    """A component kept in a set although it cannot be matched, with the stable reason code."""
+
+    name: str
+    version: str | None
+    purl: str | None
+    reason: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NewSnapshot:
+    """Everything a snapshot row needs, prepared (parsed, classified, hashed) before any write."""
+
+    observed_at: datetime
+    format: str
+    spec_version: str
+    serial_number: str | None
+    subject: str | None
+    sha256: str
+    raw: bytes
+    quality: list[dict[str, Any]]
+    packages: Sequence[PackageRef]
+    unassessed: Sequence[UnassessedComponent]
+    component_count: int
+    release_label: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SystemSummary:
+    name: str
+    environment: str
+    snapshot_count: int
+    first_observed_at: datetime | None
+    last_observed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotSummary:
+    id: int
+    observed_at: datetime
+    received_at: datetime
+    format: str
+    spec_version: str
+    component_count: int
+    not_assessable_count: int
+    component_set_id: int
+    sha256: str
+    release_label: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotComponents:
+    packages: list[PackageRef]
+    unassessed: list[UnassessedComponent]
+
+
+def _table(model: type[Any]) -> sa.Table:
+    return cast(sa.Table, model.__table__)
+
+
+def _insert(session: Session, model: type[Any]) -> postgresql.Insert | sqlite.Insert:
+    """A dialect INSERT, so that ``on_conflict_do_nothing`` is available on both databases."""
+    table = _table(model)
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"unsupported database dialect {dialect!r}")  # pragma: no cover
+
+
+def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# --- organizations and systems -------------------------------------------------------------------
+
+
+def find_organization(session: Session, name: str) -> Organization | None:
+    return session.exec(select(Organization).where(Organization.name == name)).first()
+
+
+def get_organization(session: Session, name: str) -> Organization:
+    org = find_organization(session, name)
+    if org is None:
+        raise NotFoundError(f"organization {name!r} does not exist")
+    return org
+
+
+def get_or_create_organization(session: Session, name: str) -> Organization:
+    """The organization named ``name``, created on first use (safe against a concurrent creator)."""
+    org = find_organization(session, name)
+    if org is not None:
+        return org
+    stmt = _insert(session, Organization).values(name=name, created_at=_now()).on_conflict_do_nothing()
+    session.execute(stmt)
+    return get_organization(session, name)
+
+
+def find_system(session: Session, org_id: int, name: str) -> System | None:
+    return session.exec(select(System).where(System.org_id == org_id, System.name == name)).first()
+
+
+def get_system(session: Session, org_name: str, name: str) -> System:
+    org = get_organization(session, org_name)
+    assert org.id is not None
+    system = find_system(session, org.id, name)
+    if system is None:
+        raise NotFoundError(f"system {name!r} does not exist in organization {org_name!r}")
+    return system
+
+
+def get_or_create_system(
+    session: Session, org: Organization, name: str, *, environment: str | None = None
+) -> System:
+    """The system ``name`` of ``org``, created on first use.
+
+    ``environment`` is set when the system is created. Given for an existing system with another
+    environment it is a ``ConflictError``: SBOMs of a staging deployment must not slip into the
+    timeline of the production system of the same name.
+    """
+    assert org.id is not None
+    system = find_system(session, org.id, name)
+    if system is None:
+        values: dict[str, Any] = {"org_id": org.id, "name": name, "created_at": _now()}
+        if environment is not None:
+            values["environment"] = environment
+        defaults = {
+            "internet_exposed": False,
+            "criticality": "medium",
+            "cadence_days": 7,
+            "environment": "prod",
+        }
+        session.execute(_insert(session, System).values({**defaults, **values}).on_conflict_do_nothing())
+        system = find_system(session, org.id, name)
+        assert system is not None
+    if environment is not None and system.environment != environment:
+        raise ConflictError(
+            f"system {name!r} of organization {org.name!r} is in environment {system.environment!r}, "
+            f"not {environment!r}"
+        )
+    return system
+
+
+def list_systems(session: Session, org_name: str) -> list[SystemSummary]:
+    """The systems of one organization with their snapshot counts and observed time span."""
+    org = get_organization(session, org_name)
+    system, snapshot = _table(System), _table(Snapshot)
+    stmt = (
+        sa.select(
+            system.c.name,
+            system.c.environment,
+            sa.func.count(snapshot.c.id),
+            sa.func.min(snapshot.c.observed_at),
+            sa.func.max(snapshot.c.observed_at),
+        )
+        .select_from(system.outerjoin(snapshot, snapshot.c.system_id == system.c.id))
+        .where(system.c.org_id == org.id)
+        .group_by(system.c.id, system.c.name, system.c.environment)
+        .order_by(system.c.name)
+    )
+    return [
+        SystemSummary(name, env, count, first, last)
+        for name, env, count, first, last in session.execute(stmt)
+    ]
+
+
+# --- snapshots -----------------------------------------------------------------------------------
+
+
+def find_snapshot_by_sha(session: Session, system_id: int, sha256: str) -> Snapshot | None:
+    return session.exec(
+        select(Snapshot).where(Snapshot.system_id == system_id, Snapshot.sha256 == sha256)
+    ).first()
+
+
+def list_snapshots(session: Session, org_name: str, system_name: str) -> list[SnapshotSummary]:
+    """The snapshots of one system in observed order (ties broken by arrival), whatever the upload order."""
+    system = get_system(session, org_name, system_name)
+    rows = session.exec(
+        select(Snapshot)
+        .where(Snapshot.system_id == system.id)
+        .order_by(col(Snapshot.observed_at), col(Snapshot.id))
+    )
+    return [
+        SnapshotSummary(
+            id=cast(int, s.id),
+            observed_at=s.observed_at,
+            received_at=s.received_at,
+            format=s.format,
+            spec_version=s.spec_version,
+            component_count=s.component_count,
+            not_assessable_count=s.not_assessable_count,
+            component_set_id=s.component_set_id,
+            sha256=s.sha256,
+            release_label=s.release_label,
+        )
+        for s in rows
+    ]
+
+
+def get_snapshot(session: Session, org_name: str, snapshot_id: int) -> Snapshot:
+    """A snapshot by id, only if it belongs to ``org_name`` (another tenant's id is "not found")."""
+    stmt = (
+        select(Snapshot)
+        .join(System, col(System.id) == Snapshot.system_id)
+        .join(Organization, col(Organization.id) == System.org_id)
+        .where(Snapshot.id == snapshot_id, Organization.name == org_name)
+    )
+    snapshot = session.exec(stmt).first()
+    if snapshot is None:
+        raise NotFoundError(f"snapshot {snapshot_id} does not exist in organization {org_name!r}")
+    return snapshot
+
+
+def snapshot_components(session: Session, org_name: str, snapshot_id: int) -> SnapshotComponents:
+    """The package versions and the not-assessable components of one snapshot of ``org_name``."""
+    snapshot = get_snapshot(session, org_name, snapshot_id)
+    pv_stmt = (
+        select(PackageVersion)
+        .join(ComponentSetMember, col(ComponentSetMember.package_version_id) == PackageVersion.id)
+        .where(ComponentSetMember.set_id == snapshot.component_set_id)
+        .order_by(PackageVersion.ecosystem, PackageVersion.name, PackageVersion.version, PackageVersion.purl)
+    )
+    packages = [PackageRef(p.ecosystem, p.name, p.version, p.purl) for p in session.exec(pv_stmt)]
+    na_stmt = (
+        select(NotAssessableComponent)
+        .where(NotAssessableComponent.set_id == snapshot.component_set_id)
+        .order_by(col(NotAssessableComponent.id))
+    )
+    unassessed = [
+        UnassessedComponent(n.name, n.version, n.purl, n.reason, n.detail) for n in session.exec(na_stmt)
+    ]
+    return SnapshotComponents(packages, unassessed)
+
+
+def snapshot_raw(snapshot: Snapshot) -> bytes:
+    """The SBOM bytes exactly as uploaded."""
+    if snapshot.compression != COMPRESSION:  # pragma: no cover - only one scheme written so far
+        raise ValueError(f"snapshot {snapshot.id}: unknown compression {snapshot.compression!r}")
+    return zlib.decompress(snapshot.raw)
+
+
+def insert_snapshot(session: Session, system: System, new: NewSnapshot) -> Snapshot | None:
+    """Store a snapshot and, unless an identical set exists, its component set.
+
+    Returns ``None`` when the system already has a snapshot with these bytes (also when a concurrent
+    upload of the same bytes committed first): the caller reports "unchanged".
+    """
+    component_set_id = _store_component_set(session, new.packages, new.unassessed)
+    values = {
+        "system_id": system.id,
+        "observed_at": new.observed_at,
+        "received_at": _now(),
+        "format": new.format,
+        "spec_version": new.spec_version,
+        "serial_number": new.serial_number,
+        "subject": new.subject,
+        "sha256": new.sha256,
+        "raw": zlib.compress(new.raw, 6),
+        "raw_size": len(new.raw),
+        "compression": COMPRESSION,
+        "quality": new.quality,
+        "component_set_id": component_set_id,
+        "release_label": new.release_label,
+        "component_count": new.component_count,
+        "not_assessable_count": len(new.unassessed),
+    }
+    stmt = (
+        _insert(session, Snapshot)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["system_id", "sha256"])
+        .returning(_table(Snapshot).c.id)
+    )
+    snapshot_id = session.execute(stmt).scalar_one_or_none()
+    if snapshot_id is None:
+        return None
+    return session.get_one(Snapshot, snapshot_id)
+
+
+# --- component sets ------------------------------------------------------------------------------
+
+
+def component_set_digest(packages: Iterable[PackageRef], unassessed: Iterable[UnassessedComponent]) -> str:
+    """SHA-256 over the sorted identities of a set: equal content, equal digest, whatever the order.
+
+    Package versions count once (a set links each distinct one); not-assessable components count with
+    their multiplicity, as they are stored row by row.
+    """
+    items: list[tuple[str, ...]] = sorted({("p", p.ecosystem, p.name, p.version, p.purl) for p in packages})
+    items += sorted(("u", u.name, u.version or "", u.purl or "", u.reason) for u in unassessed)
+    encoded = json.dumps(items, separators=(",", ":"), ensure_ascii=False).encode()
+    return hashlib.sha256(encoded).hexdigest()
+
+
+def _store_component_set(
+    session: Session, packages: Sequence[PackageRef], unassessed: Sequence[UnassessedComponent]
+) -> int:
+    distinct = sorted({(p.ecosystem, p.name, p.version, p.purl) for p in packages})
+    digest = component_set_digest(packages, unassessed)
+    set_table = _table(ComponentSet)
+    existing = session.execute(sa.select(set_table.c.id).where(set_table.c.digest == digest)).scalar()
+    if existing is not None:
+        return int(existing)
+    stmt = (
+        _insert(session, ComponentSet)
+        .values(digest=digest, package_count=len(distinct), not_assessable_count=len(unassessed))
+        .on_conflict_do_nothing(index_elements=["digest"])
+        .returning(set_table.c.id)
+    )
+    set_id = session.execute(stmt).scalar_one_or_none()
+    if set_id is None:
+        # A concurrent transaction stored the same set and committed while we waited on its row.
+        winner = sa.select(set_table.c.id).where(set_table.c.digest == digest)
+        return int(session.execute(winner).scalar_one())
+    pv_ids = _upsert_package_versions(session, distinct)
+    if pv_ids:
+        session.execute(
+            sa.insert(_table(ComponentSetMember)),
+            [{"set_id": set_id, "package_version_id": pv_id} for pv_id in pv_ids],
+        )
+    if unassessed:
+        session.execute(
+            sa.insert(_table(NotAssessableComponent)),
+            [
+                {
+                    "set_id": set_id,
+                    "name": u.name,
+                    "version": u.version,
+                    "purl": u.purl,
+                    "reason": u.reason,
+                    "detail": u.detail,
+                }
+                for u in unassessed
+            ],
+        )
+    return int(set_id)
+
+
+def _upsert_package_versions(session: Session, keys: Sequence[tuple[str, str, str, str]]) -> list[int]:
+    """Insert the package versions not stored yet, and return the ids of all of ``keys``."""
+    if not keys:
+        return []
+    table = _table(PackageVersion)
+    stmt = _insert(session, PackageVersion).on_conflict_do_nothing(
+        index_elements=["purl", "ecosystem", "name", "version"]
+    )
+    session.execute(stmt, [{"ecosystem": e, "name": n, "version": v, "purl": p} for e, n, v, p in keys])
+    wanted = set(keys)
+    ids: list[int] = []
+    purls = sorted({k[3] for k in keys})
+    for chunk in _chunks(purls):
+        rows = session.execute(
+            sa.select(table.c.id, table.c.ecosystem, table.c.name, table.c.version, table.c.purl).where(
+                table.c.purl.in_(chunk)
+            )
+        )
+        ids.extend(row[0] for row in rows if (row[1], row[2], row[3], row[4]) in wanted)
+    if len(ids) != len(wanted):  # pragma: no cover - the upsert above guarantees every key exists
+        raise RuntimeError(f"package versions: {len(wanted)} wanted, {len(ids)} found after upsert")
+    return ids
+
+
+def _now() -> datetime:
+    return utcnow()

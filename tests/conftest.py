@@ -1,0 +1,128 @@
+"""Shared fixtures: databases (SQLite and PostgreSQL, schema created by the migrations) and test data.
+
+``db`` is parametrized over both databases, so every storage test runs on each:
+
+- ``sqlite``: a file in the test's tmp directory. The schema is migrated once per session into a
+  template file, which each test copies (a file copy is far cheaper than running the migrations again).
+- ``postgresql``: the server at ``postgresql+psycopg://postgres@127.0.0.1:5432/test`` (override with
+  ``PATCHGAP_TEST_POSTGRES_URL``). Each test gets a fresh schema of its own, selected through the
+  connection's ``search_path`` and migrated, and dropped afterwards, so tests are isolated (also under
+  pytest-xdist) without dropping anything else in the database. Skipped with the reason when no server
+  answers.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy.engine import Engine, make_url
+
+from store.db import make_engine
+from store.migrate import upgrade
+
+DEFAULT_TEST_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+SAMPLES = Path(__file__).resolve().parents[1] / "sbom_samples"
+
+
+def postgres_url() -> str:
+    return os.environ.get("PATCHGAP_TEST_POSTGRES_URL", DEFAULT_TEST_POSTGRES_URL)
+
+
+@pytest.fixture(scope="session")
+def _postgres_available() -> str | None:
+    """``None`` when the server answers, else why not (the reason the PostgreSQL tests skip with)."""
+    url = make_url(postgres_url())
+    try:
+        conn = psycopg.connect(
+            host=url.host,
+            port=url.port or 5432,
+            user=url.username,
+            password=url.password,
+            dbname=url.database,
+            connect_timeout=3,
+        )
+    except psycopg.Error as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"no PostgreSQL server answers at {url.render_as_string(hide_password=True)}: {first_line}"
+    conn.close()
+    return None
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()  # the last connection closing checkpoints the WAL into the file
+    return path
+
+
+def _fresh_postgres_schema(reason: str | None) -> Iterator[str]:
+    """Create a schema of its own, yield a URL whose connections use it, drop it afterwards."""
+    if reason is not None:
+        pytest.skip(reason)
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = make_engine(postgres_url())
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    url = make_url(postgres_url()).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_db_url(
+    request: pytest.FixtureRequest, tmp_path: Path, _postgres_available: str | None
+) -> Iterator[str]:
+    """A URL of an empty database (no schema), on each database in turn."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+    else:
+        yield from _fresh_postgres_schema(_postgres_available)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    _postgres_available: str | None,
+    _sqlite_template: Path,
+) -> Iterator[str]:
+    """A URL of a database migrated to head, on each database in turn."""
+    if request.param == "sqlite":
+        path = tmp_path / "patchgap.db"
+        shutil.copyfile(_sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    for url in _fresh_postgres_schema(_postgres_available):
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Engine]:
+    """An engine on a database migrated to head (SQLite and PostgreSQL, see the module docstring)."""
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """``../shared/data`` beside the project; tests that need it skip when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared test data not found at {SHARED_DATA.resolve()}")
+    return SHARED_DATA.resolve()
