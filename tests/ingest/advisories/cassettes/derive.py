@@ -65,7 +65,11 @@ def _interaction(method: str, url: str, request_body: Any, code: int, response_b
         request["headers"] = {"Content-Type": ["application/json"]}
     return {
         "request": request,
-        "response": {"code": code, "body": _body(response_body), "headers": {"Content-Type": ["application/json"]}},
+        "response": {
+            "code": code,
+            "body": _body(response_body),
+            "headers": {"Content-Type": ["application/json"]},
+        },
     }
 
 
