@@ -1,0 +1,247 @@
+"""OSV affected-range evaluation, exactly as the OSV schema's "Evaluation" section specifies.
+
+A version is affected when it is listed in ``versions`` (exact string) or lies in any range. A range is
+evaluated over its events sorted by the range's order: ``introduced`` opens (``"0"`` sorts before every
+version), ``fixed`` closes at the fixed version, ``last_affected`` closes just after it, and ``limit``
+events (``"*"`` = infinity) bound the whole range from above. SEMVER ranges use SemVer 2.0 order whatever
+the ecosystem; ECOSYSTEM ranges use the ecosystem's own scheme from ``matcher.versions`` (the registry
+strips release suffixes such as ``Debian:12``); GIT ranges need a commit graph we do not have, so they
+count only through the enumerated ``versions`` list.
+
+The answer is a value: ``Affected`` (and why), ``NotAffected``, or ``Unknown(code, detail)`` when part of
+the record or the deployed version cannot be evaluated. An unparsable version is never a silent "safe":
+if no range or list entry says affected and any range could not be evaluated, the answer is Unknown.
+
+Ties between events at the same version are broken introduced < last_affected < fixed < limit, so that
+``introduced X, fixed X`` is empty and ``introduced X, last_affected X`` is exactly ``X``, whatever order
+the record lists them in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from core.advisories import AffectedPackage, AffectedRange, Event
+from matcher.versions import InvalidVersion, VersionScheme
+
+#: Finds the version scheme of an OSV ecosystem (suffix allowed), or ``None`` when we have none.
+SchemeLookup = Callable[[str], VersionScheme | None]
+
+#: The pseudo-ecosystem under which the registry keeps SemVer 2.0, used for every SEMVER range.
+SEMVER: Final = "SemVer"
+
+# Unknown reason codes (stable: reports group by them).
+INVALID_VERSION: Final = "invalid-version"
+INVALID_EVENT: Final = "invalid-event"
+UNSUPPORTED_ECOSYSTEM: Final = "unsupported-ecosystem"
+UNSUPPORTED_RANGE: Final = "unsupported-range-type"
+GIT_ONLY: Final = "git-ranges-only"
+NO_VERSIONS: Final = "no-affected-versions"
+
+_KIND_RANK: Final = {"introduced": 0, "last_affected": 1, "fixed": 2, "limit": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class Affected:
+    """Why a version is affected.
+
+    ``range_index`` is the index in ``AffectedPackage.ranges`` of the range that matched, or ``None``
+    when only the ``versions`` list did. ``introduced`` is the event value that opened the matching
+    interval, ``boundary`` the ``fixed``/``last_affected`` event that closes it (``None``: not closed).
+    ``fixed_versions`` are the fixed versions above the deployed one, in ascending order where the
+    ranges can be ordered (upgrade candidates).
+    """
+
+    range_index: int | None
+    introduced: str | None
+    boundary: Event | None
+    fixed_versions: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NotAffected:
+    """No range contains the version and the ``versions`` list does not name it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Unknown:
+    """The record or the version cannot be evaluated; ``code`` is one of this module's reason codes."""
+
+    code: str
+    detail: str = ""
+
+    @property
+    def reason(self) -> str:
+        return f"{self.code}: {self.detail}" if self.detail else self.code
+
+
+RangeResult = Affected | NotAffected | Unknown
+
+NOT_AFFECTED: Final = NotAffected()
+
+
+def default_schemes(ecosystem: str) -> VersionScheme | None:
+    """The registry in ``matcher.versions``."""
+    from matcher.versions import scheme_for  # noqa: PLC0415  (registry module imports every scheme)
+
+    return scheme_for(ecosystem)
+
+
+def evaluate(
+    affected: AffectedPackage, version: str, *, schemes: SchemeLookup = default_schemes
+) -> RangeResult:
+    """Is ``version`` of ``affected``'s package affected? See the module docstring for the rules."""
+    listed = version in affected.versions
+    unknown: Unknown | None = None
+    first_hit: Affected | None = None
+    evaluable = 0
+    for index, rng in enumerate(affected.ranges):
+        if rng.type == "GIT":
+            continue
+        scheme_or_unknown = _scheme_for_range(affected, rng, schemes)
+        if isinstance(scheme_or_unknown, Unknown):
+            unknown = unknown or scheme_or_unknown
+            continue
+        result = _evaluate_range(affected, index, version, scheme_or_unknown, schemes=schemes)
+        if isinstance(result, Unknown):
+            unknown = unknown or result
+            continue
+        evaluable += 1
+        if isinstance(result, Affected):
+            first_hit = result
+            break
+    if first_hit is not None:
+        return first_hit
+    if listed:
+        return Affected(None, None, None, _fixed_above(affected, version, schemes))
+    if unknown is not None:
+        return unknown
+    if evaluable:
+        return NOT_AFFECTED
+    if affected.versions:
+        # GIT ranges (or none) beside an enumerated list: the list is the whole answer.
+        return NOT_AFFECTED
+    if affected.ranges:
+        return Unknown(GIT_ONLY, "only GIT commit ranges and no enumerated versions")
+    return Unknown(NO_VERSIONS, "the advisory lists neither ranges nor versions for this package")
+
+
+def fixed_versions(affected: AffectedPackage) -> tuple[str, ...]:
+    """Every ``fixed`` event value of the SEMVER/ECOSYSTEM ranges, in record order, without repeats."""
+    seen: dict[str, None] = {}
+    for rng in affected.ranges:
+        if rng.type == "GIT":
+            continue  # commit hashes, not versions anyone can upgrade to
+        for event in rng.events:
+            if event.kind == "fixed":
+                seen.setdefault(event.value, None)
+    return tuple(seen)
+
+
+def _scheme_for_range(
+    affected: AffectedPackage, rng: AffectedRange, schemes: SchemeLookup
+) -> VersionScheme | Unknown:
+    if rng.type == "SEMVER":
+        scheme = schemes(SEMVER)
+        return scheme if scheme is not None else Unknown(UNSUPPORTED_ECOSYSTEM, "no SemVer scheme")
+    if rng.type != "ECOSYSTEM":
+        return Unknown(UNSUPPORTED_RANGE, f"range type {rng.type!r}")
+    if not affected.ecosystem:
+        return Unknown(UNSUPPORTED_ECOSYSTEM, "the affected entry names no ecosystem")
+    scheme = schemes(affected.ecosystem)
+    if scheme is None:
+        return Unknown(UNSUPPORTED_ECOSYSTEM, f"no version rules for {affected.ecosystem}")
+    return scheme
+
+
+def _position(kind: str, value: str, scheme: VersionScheme) -> tuple[Any, ...]:
+    """Sort position of an event value: ``(0,)`` below every version, ``(2,)`` infinity, else ``(1, key)``."""
+    if kind == "introduced" and value == "0":
+        return (0,)
+    if kind == "limit" and "*" in value:
+        return (2,)
+    return (1, scheme.key(value))
+
+
+def _evaluate_range(
+    affected: AffectedPackage,
+    index: int,
+    version: str,
+    scheme: VersionScheme,
+    *,
+    schemes: SchemeLookup,
+) -> RangeResult:
+    rng = affected.ranges[index]
+    try:
+        deployed = (1, scheme.key(version))
+    except InvalidVersion as exc:
+        return Unknown(INVALID_VERSION, f"{version!r} is not a {scheme.name} version ({exc})")
+    placed: list[tuple[tuple[Any, ...], int, Event]] = []
+    for event in rng.events:
+        try:
+            placed.append((_position(event.kind, event.value, scheme), _KIND_RANK.get(event.kind, 9), event))
+        except InvalidVersion as exc:
+            return Unknown(INVALID_EVENT, f"range {index} {event.kind} {event.value!r}: {exc}")
+    placed.sort(key=lambda item: (item[0], item[1]))
+
+    limits = [pos for pos, _, event in placed if event.kind == "limit"]
+    if limits and not any(deployed < pos for pos in limits):
+        return NOT_AFFECTED
+
+    vulnerable = False
+    opened_at: int | None = None
+    for i, (pos, _, event) in enumerate(placed):
+        fixed_at_or_below = event.kind == "fixed" and deployed >= pos
+        last_affected_below = event.kind == "last_affected" and deployed > pos
+        if event.kind == "introduced" and deployed >= pos:
+            vulnerable = True
+            opened_at = i
+        elif fixed_at_or_below or last_affected_below:
+            vulnerable = False
+    if not vulnerable or opened_at is None:
+        return NOT_AFFECTED
+    boundary = next(
+        (event for _, _, event in placed[opened_at + 1 :] if event.kind in ("fixed", "last_affected")), None
+    )
+    return Affected(
+        range_index=index,
+        introduced=placed[opened_at][2].value,
+        boundary=boundary,
+        fixed_versions=_fixed_above(affected, version, schemes),
+    )
+
+
+def _fixed_above(affected: AffectedPackage, version: str, schemes: SchemeLookup) -> tuple[str, ...]:
+    """Fixed versions above ``version``, ascending; every fixed version, unordered, if none can be ordered."""
+    ranked: list[tuple[Any, str]] = []
+    unordered: list[str] = []
+    for rng in affected.ranges:
+        if rng.type == "GIT":
+            continue
+        scheme = _scheme_for_range(affected, rng, schemes)
+        values = [event.value for event in rng.events if event.kind == "fixed"]
+        if isinstance(scheme, Unknown):
+            unordered.extend(values)
+            continue
+        try:
+            deployed = scheme.key(version)
+        except InvalidVersion:
+            unordered.extend(values)
+            continue
+        for value in values:
+            try:
+                key = scheme.key(value)
+            except InvalidVersion:
+                unordered.append(value)
+                continue
+            if key > deployed:
+                ranked.append((key, value))
+    ranked.sort(key=lambda item: item[0])
+    ordered = _unique(value for _, value in ranked)
+    return ordered + tuple(value for value in _unique(unordered) if value not in ordered)
+
+
+def _unique(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(values))
