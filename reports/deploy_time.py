@@ -1,0 +1,497 @@
+"""Time-to-deploy and exposure-window report: Kaplan–Meier figures, breakdowns, trend, SLA, staleness.
+
+Metrics (DESIGN.md "Time-to-deploy — definitions"), from clock start = max(fix available, first_seen):
+
+- M1 ``time_to_deploy``: event = upgraded; removed and still-open exposures are censored.
+- M2 ``exposure_window``: event = upgraded or removed; open exposures are censored.
+- Conservative figures use R − start (the fix was first *seen* deployed at R); optimistic figures use
+  L − start (it may have landed right after the last affected snapshot). Censored durations use the same
+  end point as their figure. Open exposures are censored at the system's last snapshot at or before
+  ``as_of`` — which is their L, so open exposures read the same in both figures. Durations below zero
+  (a fix dated after it was deployed) count as 0.
+- Precision: R − L over closed exposures (median and max), the snapshot gap that bounds both figures.
+- A system is stale when ``as_of`` − its last snapshot > 2 × its cadence; it is flagged, and its open
+  exposures are censored at its last snapshot like every other open exposure, never carried forward.
+
+JSON: days are numbers rounded to 2 decimals, fractions (``within_days``, SLA attainment) to 4 decimals,
+timestamps RFC 3339 UTC with a ``Z``. ``resolved`` counts every closed exposure (upgraded + removed);
+``upgraded`` and ``removed`` split it. ``None`` (JSON null) means "not reached".
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from reports.records import Exposure, FixAvailability, SlaStatus, SystemHistory, Timeline, VulnFacts
+from reports.sla import DEFAULT_POLICY, RiskFacts, SlaPolicy, due_date, sla_status
+from reports.survival import KaplanMeier, kaplan_meier
+from reports.timeline import clock_start, fix_available, ordered_snapshots, split_purl_version, utc
+
+WITHIN_DAYS = (7, 30, 90)
+_DAY = 86400.0
+
+
+def rfc3339(moment: datetime | None) -> str | None:
+    """UTC, second precision, ``Z`` suffix — the one timestamp format of every report."""
+    if moment is None:
+        return None
+    return utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _days(later: datetime, earlier: datetime) -> float:
+    return max(0.0, (later - earlier).total_seconds() / _DAY)
+
+
+def _round(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def severity_label(score: float | None) -> str:
+    """CVSS v3 qualitative bands; ``unscored`` when neither a score nor a known rating exists."""
+    if score is None:
+        return "unscored"
+    if score >= 9.0:
+        return "critical"
+    if score >= 7.0:
+        return "high"
+    if score >= 4.0:
+        return "medium"
+    return "low" if score > 0 else "none"
+
+
+@dataclass(frozen=True, slots=True)
+class AssessedExposure:
+    """An exposure with everything the reports add: fix time, clock start, severity, SLA, staleness."""
+
+    exposure: Exposure
+    environment: str
+    fix: FixAvailability
+    start: datetime
+    risk: RiskFacts
+    severity: str
+    sla_tier: str | None
+    sla_due: datetime | None
+    sla_status: SlaStatus | None
+    stale: bool
+
+    def to_json(self) -> dict[str, Any]:
+        """The per-exposure fields this layer knows; ``pipeline`` adds aliases, advisories, fixed versions."""
+        e = self.exposure
+        return {
+            "system": e.system,
+            "environment": self.environment,
+            "package": e.package,
+            "ecosystem": e.ecosystem,
+            "version": e.version,
+            "versions": list(e.versions),
+            "vulnerability": e.vuln_group,
+            "severity": self.severity,
+            "cvss": self.risk.cvss,
+            "kev": self.risk.exploited,
+            "epss": self.risk.epss,
+            "first_seen": rfc3339(e.first_seen),
+            "last_affected_seen": rfc3339(e.last_affected_seen),
+            "resolved_at": rfc3339(e.resolved_at),
+            "resolution": e.resolution,
+            "fix_available_at": rfc3339(self.fix.at),
+            "fix_available_source": self.fix.source,
+            "fix_available_approximated": self.fix.approximated,
+            "clock_start": rfc3339(self.start),
+            "sla_tier": self.sla_tier,
+            "sla_due": rfc3339(self.sla_due),
+            "sla_status": self.sla_status,
+            "stale_system": self.stale,
+        }
+
+
+def _facts_lookup(facts: Iterable[VulnFacts]) -> Callable[[str, str], VulnFacts | None]:
+    index: dict[tuple[str, str | None], VulnFacts] = {}
+    for f in facts:
+        package = None if f.package is None else split_purl_version(f.package)[0]
+        index[(f.vuln_group, package)] = f
+    return lambda group, package: index.get((group, package)) or index.get((group, None))
+
+
+def stale_systems(systems: Iterable[SystemHistory], as_of: datetime) -> dict[str, datetime]:
+    """System → last snapshot, for systems silent for more than twice their cadence before ``as_of``."""
+    cutoff = utc(as_of, "as_of")
+    out: dict[str, datetime] = {}
+    for system in systems:
+        snaps = ordered_snapshots(system, cutoff)
+        if (
+            snaps
+            and system.cadence_days
+            and (cutoff - snaps[-1].observed_at).total_seconds() > (2 * system.cadence_days * _DAY)
+        ):
+            out[system.system] = snaps[-1].observed_at
+    return out
+
+
+def assess_exposures(
+    timeline: Timeline,
+    systems: Iterable[SystemHistory],
+    facts: Iterable[VulnFacts],
+    as_of: datetime,
+    *,
+    policy: SlaPolicy = DEFAULT_POLICY,
+) -> tuple[AssessedExposure, ...]:
+    """Fix time, clock start, severity, SLA tier/due/status and staleness for each counted exposure."""
+    as_of = utc(as_of, "as_of")
+    systems = list(systems)
+    by_name = {s.system: s for s in systems}
+    stale = stale_systems(systems, as_of)
+    lookup = _facts_lookup(facts)
+    out: list[AssessedExposure] = []
+    for e in timeline.exposures:
+        system = by_name[e.system]
+        f = lookup(e.vuln_group, e.package)
+        fix = fix_available(f)
+        start = clock_start(e, fix)
+        risk = RiskFacts(
+            exploited=f.exploited if f else False,
+            internet_exposed=system.internet_exposed,
+            cvss=f.cvss if f else None,
+            rating=f.rating if f else None,
+            epss=f.epss if f else None,
+        )
+        tier = policy.tier_for(risk)
+        due = due_date(start, tier) if tier else None
+        status = (
+            sla_status(
+                due=due, last_affected_seen=e.last_affected_seen, resolved_at=e.resolved_at, as_of=as_of
+            )
+            if due
+            else None
+        )
+        out.append(
+            AssessedExposure(
+                e,
+                system.environment,
+                fix,
+                start,
+                risk,
+                severity_label(risk.score),
+                tier.name if tier else None,
+                due,
+                status,
+                e.system in stale,
+            )
+        )
+    return tuple(out)
+
+
+# --- figures ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """The numbers read from one Kaplan–Meier curve."""
+
+    km_median_days: float | None
+    p90_days: float | None
+    within_days: tuple[tuple[int, float], ...]
+    events: int
+    censored: int
+
+    @classmethod
+    def from_curve(cls, km: KaplanMeier) -> Figures:
+        return cls(
+            km.median,
+            km.quantile(0.9),
+            tuple((d, km.closed_within(d)) for d in WITHIN_DAYS),
+            km.events,
+            km.censored,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "km_median_days": _round(self.km_median_days),
+            "p90_days": _round(self.p90_days),
+            "within_days": {str(d): round(v, 4) for d, v in self.within_days},
+            "events": self.events,
+            "censored": self.censored,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """A metric's conservative (R − start) and optimistic (L − start) figures."""
+
+    conservative: Figures
+    optimistic: Figures
+    conservative_curve: KaplanMeier
+
+    def to_json(self) -> dict[str, Any]:
+        optimistic = self.optimistic.to_json()
+        del optimistic["events"], optimistic["censored"]  # identical to the conservative counts
+        return {**self.conservative.to_json(), "optimistic": optimistic}
+
+
+def _metric(items: Sequence[AssessedExposure], is_event: Callable[[Exposure], bool]) -> Metric:
+    conservative: list[float] = []
+    optimistic: list[float] = []
+    flags: list[bool] = []
+    for a in items:
+        e = a.exposure
+        end = e.resolved_at if e.resolved_at is not None else e.last_affected_seen
+        conservative.append(_days(end, a.start))
+        optimistic.append(_days(e.last_affected_seen, a.start))
+        flags.append(is_event(e))
+    curve = kaplan_meier(conservative, flags)
+    return Metric(Figures.from_curve(curve), Figures.from_curve(kaplan_meier(optimistic, flags)), curve)
+
+
+def _upgraded(e: Exposure) -> bool:
+    return e.resolution == "upgraded"
+
+
+def _closed(e: Exposure) -> bool:
+    return e.resolution in {"upgraded", "removed"}
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Both metrics and the counts of one set of exposures (the fleet, or one breakdown group)."""
+
+    time_to_deploy: Metric
+    exposure_window: Metric
+    open: int
+    upgraded: int
+    removed: int
+
+    @classmethod
+    def of(cls, items: Sequence[AssessedExposure]) -> Summary:
+        upgraded = sum(1 for a in items if a.exposure.resolution == "upgraded")
+        removed = sum(1 for a in items if a.exposure.resolution == "removed")
+        return cls(
+            _metric(items, _upgraded),
+            _metric(items, _closed),
+            len(items) - upgraded - removed,
+            upgraded,
+            removed,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "time_to_deploy": self.time_to_deploy.to_json(),
+            "exposure_window": self.exposure_window.to_json(),
+            "open": self.open,
+            "resolved": self.upgraded + self.removed,
+            "upgraded": self.upgraded,
+            "removed": self.removed,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Precision:
+    """R − L over closed exposures: how far apart the snapshots that bound each closing were."""
+
+    median_days: float | None
+    max_days: float | None
+    closed: int
+
+
+@dataclass(frozen=True, slots=True)
+class MonthTrend:
+    month: str  # "YYYY-MM", calendar month in UTC
+    opened: int
+    closed: int
+    open_at_month_end: int  # for the month holding as_of: open at as_of
+
+
+@dataclass(frozen=True, slots=True)
+class StaleSystem:
+    system: str
+    last_snapshot: datetime
+    cadence_days: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class SlaAttainment:
+    """Per tier: statuses counted and the fraction closed within the tier's days, 1 − S(days) of M2."""
+
+    tier: str
+    days: float
+    exposures: int
+    met: int
+    breached: int
+    indeterminate: int
+    open: int
+    attainment: float | None  # None when the tier has no exposures
+
+
+BREAKDOWNS: tuple[tuple[str, Callable[[AssessedExposure], str]], ...] = (
+    ("system", lambda a: a.exposure.system),
+    ("environment", lambda a: a.environment or "unknown"),
+    ("ecosystem", lambda a: a.exposure.ecosystem),
+    ("severity", lambda a: a.severity),
+    ("sla_tier", lambda a: a.sla_tier or "none"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DeployTimeReport:
+    as_of: datetime
+    overall: Summary
+    precision: Precision
+    stale_systems: tuple[StaleSystem, ...]
+    vex_excluded: int
+    withdrawn_groups_skipped: tuple[str, ...]
+    fix_available_approximated: int
+    breakdowns: tuple[tuple[str, tuple[tuple[str, Summary], ...]], ...]
+    monthly: tuple[MonthTrend, ...]
+    sla: tuple[SlaAttainment, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``patchgap report deploy-time --format json`` document (keys are a stable contract)."""
+        return {
+            "as_of": rfc3339(self.as_of),
+            **self.overall.to_json(),
+            "precision_days": {
+                "median": _round(self.precision.median_days),
+                "max": _round(self.precision.max_days),
+                "closed": self.precision.closed,
+            },
+            "stale_systems": [
+                {
+                    "system": s.system,
+                    "last_snapshot": rfc3339(s.last_snapshot),
+                    "cadence_days": s.cadence_days,
+                }
+                for s in self.stale_systems
+            ],
+            "vex_excluded": self.vex_excluded,
+            "withdrawn_groups_skipped": list(self.withdrawn_groups_skipped),
+            "fix_available_approximated": self.fix_available_approximated,
+            "sla": [
+                {
+                    "tier": s.tier,
+                    "days": s.days,
+                    "exposures": s.exposures,
+                    "met": s.met,
+                    "breached": s.breached,
+                    "indeterminate": s.indeterminate,
+                    "open": s.open,
+                    "attainment": _round(s.attainment, 4),
+                }
+                for s in self.sla
+            ],
+            "breakdowns": {
+                dimension: {key: summary.to_json() for key, summary in groups}
+                for dimension, groups in self.breakdowns
+            },
+            "monthly": [
+                {
+                    "month": m.month,
+                    "opened": m.opened,
+                    "closed": m.closed,
+                    "open_at_month_end": m.open_at_month_end,
+                }
+                for m in self.monthly
+            ],
+        }
+
+
+def _month_start(moment: datetime) -> datetime:
+    return datetime(moment.year, moment.month, 1, tzinfo=UTC)
+
+
+def _next_month(moment: datetime) -> datetime:
+    return datetime(moment.year + moment.month // 12, moment.month % 12 + 1, 1, tzinfo=UTC)
+
+
+def monthly_trend(exposures: Sequence[Exposure], as_of: datetime) -> tuple[MonthTrend, ...]:
+    """Opened, closed and open-at-month-end per UTC calendar month, first exposure month to ``as_of``."""
+    if not exposures:
+        return ()
+    as_of = utc(as_of, "as_of")
+    month = _month_start(min(utc(e.first_seen) for e in exposures))
+    out: list[MonthTrend] = []
+    while month <= as_of:
+        end = _next_month(month)
+        opened = sum(1 for e in exposures if month <= e.first_seen < end)
+        closed = sum(1 for e in exposures if e.resolved_at is not None and month <= e.resolved_at < end)
+        if end <= as_of:
+            still_open = sum(
+                1 for e in exposures if e.first_seen < end and (e.resolved_at is None or e.resolved_at >= end)
+            )
+        else:
+            still_open = sum(1 for e in exposures if e.resolved_at is None)
+        out.append(MonthTrend(month.strftime("%Y-%m"), opened, closed, still_open))
+        month = end
+    return tuple(out)
+
+
+def _sla_attainment(items: Sequence[AssessedExposure], policy: SlaPolicy) -> tuple[SlaAttainment, ...]:
+    out: list[SlaAttainment] = []
+    for tier in policy.tiers:
+        members = [a for a in items if a.sla_tier == tier.name]
+        statuses = [a.sla_status for a in members]
+        curve = _metric(members, _closed).conservative_curve if members else None
+        out.append(
+            SlaAttainment(
+                tier.name,
+                tier.days,
+                len(members),
+                statuses.count("met"),
+                statuses.count("breached"),
+                statuses.count("indeterminate"),
+                statuses.count("open"),
+                curve.closed_within(tier.days) if curve else None,
+            )
+        )
+    return tuple(out)
+
+
+def deploy_time_report(
+    timeline: Timeline,
+    systems: Iterable[SystemHistory],
+    facts: Iterable[VulnFacts],
+    as_of: datetime,
+    *,
+    policy: SlaPolicy = DEFAULT_POLICY,
+    assessed: Sequence[AssessedExposure] | None = None,
+) -> DeployTimeReport:
+    """The whole report, evaluated at ``as_of`` (build ``timeline`` with the same ``as_of``).
+
+    Pass ``assessed`` when the caller already ran :func:`assess_exposures` (the exposures report needs
+    them too) to skip doing it twice.
+    """
+    as_of = utc(as_of, "as_of")
+    systems = list(systems)
+    items = (
+        list(assessed)
+        if assessed is not None
+        else list(assess_exposures(timeline, systems, facts, as_of, policy=policy))
+    )
+    gaps = [
+        _days(a.exposure.resolved_at, a.exposure.last_affected_seen)
+        for a in items
+        if a.exposure.resolved_at is not None
+    ]
+    stale = stale_systems(systems, as_of)
+    cadence: Mapping[str, float | None] = {s.system: s.cadence_days for s in systems}
+    breakdowns = []
+    for dimension, key_of in BREAKDOWNS:
+        groups: dict[str, list[AssessedExposure]] = {}
+        for a in items:
+            groups.setdefault(key_of(a), []).append(a)
+        breakdowns.append((dimension, tuple((k, Summary.of(groups[k])) for k in sorted(groups))))
+    return DeployTimeReport(
+        as_of=as_of,
+        overall=Summary.of(items),
+        precision=Precision(
+            statistics.median(gaps) if gaps else None, max(gaps) if gaps else None, len(gaps)
+        ),
+        stale_systems=tuple(StaleSystem(name, last, cadence[name]) for name, last in sorted(stale.items())),
+        vex_excluded=len(timeline.vex_excluded),
+        withdrawn_groups_skipped=timeline.withdrawn_groups_skipped,
+        fix_available_approximated=sum(1 for a in items if a.fix.approximated),
+        breakdowns=tuple(breakdowns),
+        monthly=monthly_trend([a.exposure for a in items], as_of),
+        sla=_sla_attainment(items, policy),
+    )

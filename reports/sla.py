@@ -1,0 +1,165 @@
+"""SLA tiers: which deadline applies to an exposure, whether it was kept, and attainment per tier.
+
+A policy is an ordered list of tiers; the first tier whose predicates all hold wins, so the last tier
+should have none (the catch-all). Predicates:
+
+- ``exploited`` / ``internet_exposed``: when set, the exposure's flag must equal it;
+- ``min_cvss`` / ``min_epss``: when either is set, at least one of the set thresholds must be met
+  (DESIGN.md's "high" tier is "CVSS ≥ 7 *or* EPSS ≥ 0.1"). Without a CVSS score, a textual rating counts
+  as the lower bound of its CVSS v3 band (critical 9.0, high 7.0, medium 4.0, low 0.1).
+
+Status of one exposure with due = clock start + tier days (L = last affected snapshot, R = first clean):
+``met`` when R ≤ due; ``breached`` when L ≥ due (the deadline passed while it was seen affected);
+``indeterminate`` when L < due < R (snapshots straddle the deadline); while open, ``breached`` once
+as_of > due, else ``open``.
+
+Attainment per tier is read from the Kaplan–Meier curve of the exposure window (M2: upgrade or
+removal closes an exposure, and either meets an SLA): 1 − S(tier days).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from core.errors import InputError
+from reports.records import SlaStatus
+
+RATING_FLOOR = {"critical": 9.0, "high": 7.0, "medium": 4.0, "moderate": 4.0, "low": 0.1}
+
+
+@dataclass(frozen=True, slots=True)
+class SlaTier:
+    name: str
+    days: float
+    exploited: bool | None = None
+    internet_exposed: bool | None = None
+    min_cvss: float | None = None
+    min_epss: float | None = None
+
+    def matches(self, risk: RiskFacts) -> bool:
+        if self.exploited is not None and risk.exploited != self.exploited:
+            return False
+        if self.internet_exposed is not None and risk.internet_exposed != self.internet_exposed:
+            return False
+        if self.min_cvss is None and self.min_epss is None:
+            return True
+        score = risk.score
+        by_cvss = self.min_cvss is not None and score is not None and score >= self.min_cvss
+        by_epss = self.min_epss is not None and risk.epss is not None and risk.epss >= self.min_epss
+        return by_cvss or by_epss
+
+
+@dataclass(frozen=True, slots=True)
+class RiskFacts:
+    """What tier assignment looks at for one exposure."""
+
+    exploited: bool = False
+    internet_exposed: bool = False
+    cvss: float | None = None
+    rating: str | None = None
+    epss: float | None = None
+
+    @property
+    def score(self) -> float | None:
+        if self.cvss is not None:
+            return self.cvss
+        return RATING_FLOOR.get((self.rating or "").lower())
+
+
+@dataclass(frozen=True, slots=True)
+class SlaPolicy:
+    tiers: tuple[SlaTier, ...]
+
+    def tier_for(self, risk: RiskFacts) -> SlaTier | None:
+        """The first matching tier, or None when the policy has no catch-all and nothing matches."""
+        return next((t for t in self.tiers if t.matches(risk)), None)
+
+    def to_json(self) -> str:
+        return json.dumps({"tiers": [asdict(t) for t in self.tiers]}, indent=2)
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "SLA policy") -> SlaPolicy:
+        """Parse and validate a policy (as stored by ``patchgap sla set``); errors name ``source``."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(source, f"not JSON: {exc.msg} at line {exc.lineno}") from exc
+        if not isinstance(data, dict) or not isinstance(data.get("tiers"), list) or not data["tiers"]:
+            raise InputError(source, 'expected {"tiers": [ ... ]} with at least one tier')
+        tiers = tuple(_tier_from_dict(raw, source, i) for i, raw in enumerate(data["tiers"]))
+        names = [t.name for t in tiers]
+        if len(set(names)) != len(names):
+            raise InputError(source, "tier names must be unique")
+        return cls(tiers)
+
+
+_FIELDS = {"name", "days", "exploited", "internet_exposed", "min_cvss", "min_epss"}
+
+
+def _tier_from_dict(raw: Any, source: str, index: int) -> SlaTier:
+    where = f"tier {index + 1}"
+    if not isinstance(raw, dict):
+        raise InputError(source, f"{where}: expected an object")
+    unknown = set(raw) - _FIELDS
+    if unknown:
+        raise InputError(source, f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+    name, days = raw.get("name"), raw.get("days")
+    if not isinstance(name, str) or not name:
+        raise InputError(source, f"{where}: 'name' must be a non-empty string")
+    if isinstance(days, bool) or not isinstance(days, int | float) or days <= 0:
+        raise InputError(source, f"{where} ({name}): 'days' must be a positive number")
+    for flag in ("exploited", "internet_exposed"):
+        if raw.get(flag) is not None and not isinstance(raw[flag], bool):
+            raise InputError(source, f"{where} ({name}): '{flag}' must be true, false or null")
+    for threshold in ("min_cvss", "min_epss"):
+        value = raw.get(threshold)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise InputError(source, f"{where} ({name}): '{threshold}' must be a number or null")
+    return SlaTier(
+        name,
+        float(days),
+        raw.get("exploited"),
+        raw.get("internet_exposed"),
+        None if raw.get("min_cvss") is None else float(raw["min_cvss"]),
+        None if raw.get("min_epss") is None else float(raw["min_epss"]),
+    )
+
+
+# DESIGN.md defaults, in precedence order.
+DEFAULT_POLICY = SlaPolicy(
+    (
+        SlaTier("exploited-internet", 3, exploited=True, internet_exposed=True),
+        SlaTier("exploited", 7, exploited=True),
+        SlaTier("critical", 7, min_cvss=9.0),
+        SlaTier("high", 30, min_cvss=7.0, min_epss=0.1),
+        SlaTier("medium", 90, min_cvss=4.0),
+        SlaTier("low", 120),
+    )
+)
+
+
+def due_date(start: datetime, tier: SlaTier) -> datetime:
+    return start + timedelta(days=tier.days)
+
+
+def sla_status(
+    *, due: datetime, last_affected_seen: datetime, resolved_at: datetime | None, as_of: datetime
+) -> SlaStatus:
+    """met / breached / indeterminate for closed exposures, open / breached for open ones."""
+    if resolved_at is not None:
+        if resolved_at <= due:
+            return "met"
+        if last_affected_seen >= due:
+            return "breached"
+        return "indeterminate"
+    if last_affected_seen >= due or as_of > due:
+        return "breached"
+    return "open"
+
+
+def policy_names(policy: SlaPolicy) -> Sequence[str]:
+    return [t.name for t in policy.tiers]
