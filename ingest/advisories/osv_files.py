@@ -245,13 +245,13 @@ def unsafe_member_name(name: str) -> str | None:
 
 
 def open_osv_path(
-    path: Path, *, name: str = "osv", parse: RecordParser | None = None
+    path: Path, *, name: str = "osv", parse: RecordParser | None = None, limits: ZipLimits | None = None
 ) -> OsvDirectory | OsvZip:
     """The source for a path: a directory tree or a ``.zip`` export."""
     if path.is_dir():
         return OsvDirectory(path, name=name, parse=parse)
     if path.suffix.lower() == ".zip" and path.is_file():
-        return OsvZip(path, name=name, parse=parse)
+        return OsvZip(path, name=name, parse=parse, limits=limits)
     raise AdvisoryError(str(path), "neither a directory of OSV records nor a .zip export")
 
 
