@@ -1,0 +1,111 @@
+"""FIRST EPSS scores (CSV) → :class:`core.advisories.EpssScore`.
+
+The daily file (``epss_scores-YYYY-MM-DD.csv.gz``) starts with a comment line carrying the model and
+the scoring date, then a header, then one row per CVE::
+
+    #model_version:v2023.03.01,score_date:2023-03-20T00:00:00+0000
+    cve,epss,percentile
+    CVE-1999-0001,0.01055,0.82356
+
+It is read from bytes (gzip-compressed or not, as fetched) or from a file. The comment line and the
+header are optional, because excerpts and older files lack them; when the comment is missing, the model
+version and score date are None. A malformed row fails the whole file with an error naming its line:
+a partly-read score file would silently lower SLA tiers.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.advisories import EpssScore
+from core.errors import AdvisoryError
+
+_CVE = re.compile(r"CVE-\d{4}-\d{4,}")
+_GZIP_MAGIC = b"\x1f\x8b"
+_HEADER = ["cve", "epss", "percentile"]
+
+
+@dataclass(frozen=True, slots=True)
+class EpssFeed:
+    """One EPSS file: its model and scoring date (from the comment line) and every score."""
+
+    model_version: str | None
+    score_date: str | None
+    scores: tuple[EpssScore, ...]
+
+
+def parse_epss(data: bytes, *, origin: str) -> EpssFeed:
+    """Parse EPSS CSV bytes; raises AdvisoryError ``"<origin>: line N: …"`` on a bad line."""
+    if data.startswith(_GZIP_MAGIC):
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise AdvisoryError(origin, f"not a readable gzip file ({exc})") from exc
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise AdvisoryError(origin, f"not UTF-8 text ({exc})") from exc
+
+    model_version: str | None = None
+    score_date: str | None = None
+    scores: list[EpssScore] = []
+    seen_header = False
+    for line_no, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        first = row[0].strip()
+        if first.startswith("#"):
+            if scores or seen_header:
+                raise AdvisoryError(origin, f"line {line_no}: comment line after the data started")
+            model_version, score_date = _metadata(row, line_no, origin)
+            continue
+        if [cell.strip().lower() for cell in row] == _HEADER:
+            if scores or seen_header:
+                raise AdvisoryError(origin, f"line {line_no}: header repeated inside the data")
+            seen_header = True
+            continue
+        scores.append(_score(row, line_no, origin))
+    return EpssFeed(model_version, score_date, tuple(scores))
+
+
+def read_epss_file(path: Path) -> EpssFeed:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise AdvisoryError(str(path), f"cannot be read: {exc.strerror or exc}") from exc
+    return parse_epss(data, origin=str(path))
+
+
+def _metadata(row: list[str], line_no: int, origin: str) -> tuple[str | None, str | None]:
+    # The comment is itself comma-separated "key:value" pairs, and the date holds colons too.
+    fields: dict[str, str] = {}
+    for cell in row:
+        key, sep, value = cell.strip().lstrip("#").partition(":")
+        if not sep:
+            raise AdvisoryError(origin, f"line {line_no}: comment field {cell!r} is not 'key:value'")
+        fields[key.strip()] = value.strip()
+    return fields.get("model_version"), fields.get("score_date")
+
+
+def _score(row: list[str], line_no: int, origin: str) -> EpssScore:
+    if len(row) != 3:
+        raise AdvisoryError(origin, f"line {line_no}: expected 'cve,epss,percentile', got {len(row)} fields")
+    cve = row[0].strip()
+    if not _CVE.fullmatch(cve):
+        raise AdvisoryError(origin, f"line {line_no}: {cve!r} is not a CVE id")
+    values: list[float] = []
+    for column, cell in zip(("epss", "percentile"), row[1:], strict=True):
+        try:
+            value = float(cell)
+        except ValueError:
+            raise AdvisoryError(origin, f"line {line_no}: {column} {cell!r} is not a number") from None
+        if math.isnan(value) or not 0.0 <= value <= 1.0:
+            raise AdvisoryError(origin, f"line {line_no}: {column} {cell!r} is not between 0 and 1")
+        values.append(value)
+    return EpssScore(cve_id=cve, epss=values[0], percentile=values[1])
