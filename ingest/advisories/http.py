@@ -19,16 +19,20 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from importlib import metadata
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from core.errors import ServiceError
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -261,3 +265,24 @@ def decode_json(response: httpx.Response) -> Any:
             f"{exc}",
             response.status_code,
         ) from exc
+
+
+def bounded_map(func: Callable[[T], R], items: Sequence[T], concurrency: int, name: str = "fetch") -> list[R]:
+    """``[func(item) for item in items]`` with at most ``concurrency`` calls at once, results in input order.
+
+    The first exception is raised after the queued calls are cancelled, so a failing service is not called
+    hundreds more times; calls already running finish first.
+    """
+    if not items:
+        return []
+    workers = max(1, min(concurrency, len(items)))
+    if workers == 1:
+        return [func(item) for item in items]
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+    try:
+        results = list(pool.map(func, items))
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return results

@@ -15,7 +15,6 @@ Request bodies are built exactly as osv-scanner builds them (``{"package": {"eco
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -23,7 +22,7 @@ from urllib.parse import quote
 from core.advisories import Advisory
 from core.errors import AdvisoryError
 from core.packages import PackageRef
-from ingest.advisories.http import HttpClient, ServiceResponseError, is_newer
+from ingest.advisories.http import HttpClient, ServiceResponseError, bounded_map, is_newer
 from ingest.advisories.interface import Skipped
 
 DEFAULT_BASE_URL = "https://api.osv.dev"
@@ -207,26 +206,16 @@ class OsvApiClient:
         result = HydrationResult()
         to_fetch = sorted(vid for vid, modified in wanted.items() if is_newer(modified, known.get(vid)))
         result.unchanged = len(wanted) - len(to_fetch)
-        if not to_fetch:
-            return result
-        workers = min(self._concurrency, len(to_fetch))
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="osv-hydrate")
-        try:
-            # map() keeps the order of to_fetch, so results do not depend on which request finished first.
-            for vid, record in zip(to_fetch, pool.map(self.fetch_vuln, to_fetch), strict=True):
-                url = self.vuln_url(vid)
-                if record is None:
-                    result.skipped.append(Skipped(url, vid, "not found at the OSV API (HTTP 404)"))
-                    continue
-                try:
-                    result.advisories.append(self._parse(record, url))
-                except AdvisoryError as exc:
-                    result.skipped.append(Skipped(url, vid, exc.problem))
-        except BaseException:
-            # Stop queued requests at once rather than keep calling a service that is failing.
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-        pool.shutdown(wait=True)
+        records = bounded_map(self.fetch_vuln, to_fetch, self._concurrency, name="osv-hydrate")
+        for vid, record in zip(to_fetch, records, strict=True):
+            url = self.vuln_url(vid)
+            if record is None:
+                result.skipped.append(Skipped(url, vid, "not found at the OSV API (HTTP 404)"))
+                continue
+            try:
+                result.advisories.append(self._parse(record, url))
+            except AdvisoryError as exc:
+                result.skipped.append(Skipped(url, vid, exc.problem))
         return result
 
     def sync(self, queries: Sequence[OsvQuery], known: Mapping[str, str]) -> OsvSyncResult:
