@@ -21,13 +21,14 @@ timestamps RFC 3339 UTC with a ``Z``. ``resolved`` counts every closed exposure 
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from reports.records import Exposure, FixAvailability, SlaStatus, SystemHistory, Timeline, VulnFacts
-from reports.sla import DEFAULT_POLICY, RiskFacts, SlaPolicy, due_date, sla_status
+from reports.sla import DEFAULT_POLICY, RiskFacts, SlaPolicy, SlaTier, due_date, sla_status
 from reports.survival import KaplanMeier, kaplan_meier
 from reports.timeline import clock_start, fix_available, ordered_snapshots, split_purl_version, utc
 
@@ -77,6 +78,10 @@ class AssessedExposure:
     sla_due: datetime | None
     sla_status: SlaStatus | None
     stale: bool
+    # Durations in days from clock start to R (to L while open) and to L, computed once here because
+    # every breakdown reads them again.
+    days_conservative: float
+    days_optimistic: float
 
     def to_json(self) -> dict[str, Any]:
         """The per-exposure fields this layer knows; ``pipeline`` adds aliases, advisories, fixed versions."""
@@ -145,11 +150,14 @@ def assess_exposures(
     by_name = {s.system: s for s in systems}
     stale = stale_systems(systems, as_of)
     lookup = _facts_lookup(facts)
+    # Exposures share a handful of distinct facts: derive fix and tier once per distinct value.
+    fixes: dict[VulnFacts | None, FixAvailability] = {}
+    tiers: dict[RiskFacts, SlaTier | None] = {}
     out: list[AssessedExposure] = []
     for e in timeline.exposures:
         system = by_name[e.system]
         f = lookup(e.vuln_group, e.package)
-        fix = fix_available(f)
+        fix = fixes.get(f) or fixes.setdefault(f, fix_available(f))
         start = clock_start(e, fix)
         risk = RiskFacts(
             exploited=f.exploited if f else False,
@@ -158,7 +166,7 @@ def assess_exposures(
             rating=f.rating if f else None,
             epss=f.epss if f else None,
         )
-        tier = policy.tier_for(risk)
+        tier = tiers[risk] if risk in tiers else tiers.setdefault(risk, policy.tier_for(risk))
         due = due_date(start, tier) if tier else None
         status = (
             sla_status(
@@ -179,6 +187,8 @@ def assess_exposures(
                 due,
                 status,
                 e.system in stale,
+                _days(e.resolved_at if e.resolved_at is not None else e.last_affected_seen, start),
+                _days(e.last_affected_seen, start),
             )
         )
     return tuple(out)
@@ -232,15 +242,9 @@ class Metric:
 
 
 def _metric(items: Sequence[AssessedExposure], is_event: Callable[[Exposure], bool]) -> Metric:
-    conservative: list[float] = []
-    optimistic: list[float] = []
-    flags: list[bool] = []
-    for a in items:
-        e = a.exposure
-        end = e.resolved_at if e.resolved_at is not None else e.last_affected_seen
-        conservative.append(_days(end, a.start))
-        optimistic.append(_days(e.last_affected_seen, a.start))
-        flags.append(is_event(e))
+    conservative = [a.days_conservative for a in items]
+    optimistic = [a.days_optimistic for a in items]
+    flags = [is_event(a.exposure) for a in items]
     curve = kaplan_meier(conservative, flags)
     return Metric(Figures.from_curve(curve), Figures.from_curve(kaplan_meier(optimistic, flags)), curve)
 
@@ -405,24 +409,27 @@ def _next_month(moment: datetime) -> datetime:
 
 
 def monthly_trend(exposures: Sequence[Exposure], as_of: datetime) -> tuple[MonthTrend, ...]:
-    """Opened, closed and open-at-month-end per UTC calendar month, first exposure month to ``as_of``."""
+    """Opened, closed and open-at-month-end per UTC calendar month, first exposure month to ``as_of``.
+
+    Open at a month's end = opened before it − closed before it (R > first_seen, so every exposure
+    closed before the end was also opened before it); for the month holding ``as_of`` that is the
+    number open now, since no R lies after ``as_of``.
+    """
     if not exposures:
         return ()
     as_of = utc(as_of, "as_of")
-    month = _month_start(min(utc(e.first_seen) for e in exposures))
+    opened = Counter(_month_start(utc(e.first_seen)) for e in exposures)
+    closed = Counter(_month_start(utc(e.resolved_at)) for e in exposures if e.resolved_at is not None)
+    month = min(opened)
     out: list[MonthTrend] = []
+    opened_so_far = closed_so_far = 0
     while month <= as_of:
-        end = _next_month(month)
-        opened = sum(1 for e in exposures if month <= e.first_seen < end)
-        closed = sum(1 for e in exposures if e.resolved_at is not None and month <= e.resolved_at < end)
-        if end <= as_of:
-            still_open = sum(
-                1 for e in exposures if e.first_seen < end and (e.resolved_at is None or e.resolved_at >= end)
-            )
-        else:
-            still_open = sum(1 for e in exposures if e.resolved_at is None)
-        out.append(MonthTrend(month.strftime("%Y-%m"), opened, closed, still_open))
-        month = end
+        opened_so_far += opened[month]
+        closed_so_far += closed[month]
+        out.append(
+            MonthTrend(month.strftime("%Y-%m"), opened[month], closed[month], opened_so_far - closed_so_far)
+        )
+        month = _next_month(month)
     return tuple(out)
 
 

@@ -21,9 +21,10 @@ Conventions (the standard ones, as in Kaplan & Meier 1958 and R's ``survival::su
 from __future__ import annotations
 
 import bisect
-import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import compress
 
 _SLACK = 1e-9
 
@@ -91,27 +92,26 @@ def kaplan_meier(durations: Sequence[float], events: Sequence[bool]) -> KaplanMe
     """Estimate S(t) from durations and event flags (``False`` = censored at that duration)."""
     if len(durations) != len(events):
         raise ValueError(f"{len(durations)} durations but {len(events)} event flags")
-    for d in durations:
-        if math.isnan(d) or d < 0:
-            raise ValueError(f"durations must be non-negative numbers, got {d}")
-    # Count events and censorings per distinct time in one pass over the sorted pairs.
-    per_time: dict[float, list[int]] = {}
-    for d, e in zip(durations, events, strict=True):
-        counts = per_time.setdefault(float(d), [0, 0])
-        counts[0 if e else 1] += 1
+    # (0.0).__le__ is False for negatives and NaN alike; map keeps the check out of the Python loop.
+    if not all(map((0.0).__le__, durations)):
+        bad = next(d for d in durations if not d >= 0.0)
+        raise ValueError(f"durations must be non-negative numbers, got {bad}")
+    total = Counter(durations)
+    event_counts = Counter(compress(durations, events))
     at_risk = len(durations)
     survival = 1.0
     greenwood = 0.0
     steps: list[KmStep] = []
-    for time in sorted(per_time):
-        d, c = per_time[time]
+    for time in sorted(total):
+        d = event_counts.get(time, 0)
+        c = total[time] - d
         if d:
             survival *= 1.0 - d / at_risk
             if at_risk > d:
                 greenwood += d / (at_risk * (at_risk - d))
-        steps.append(KmStep(time, at_risk, d, c, survival, greenwood))
+        steps.append(KmStep(float(time), at_risk, d, c, survival, greenwood))
         at_risk -= d + c
-    n_events = sum(1 for e in events if e)
+    n_events = sum(event_counts.values())
     return KaplanMeier(
         tuple(steps), len(durations), n_events, len(durations) - n_events, tuple(s.time for s in steps)
     )
