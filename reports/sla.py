@@ -20,7 +20,6 @@ removal closes an exposure, and either meets an SLA): 1 − S(tier days).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -159,7 +158,3 @@ def sla_status(
     if last_affected_seen >= due or as_of > due:
         return "breached"
     return "open"
-
-
-def policy_names(policy: SlaPolicy) -> Sequence[str]:
-    return [t.name for t in policy.tiers]

@@ -184,6 +184,31 @@ def build_timeline(
     )
 
 
+def histories_from_rows(
+    affected_rows: Iterable[tuple[str, str, str, str, str, str]],
+    presence_rows: Iterable[tuple[str, str, str]],
+) -> list[AffectedHistory]:
+    """Group two flat query results into :class:`AffectedHistory` records.
+
+    ``affected_rows``: (system, snapshot key, package, ecosystem, vuln group, version), one per affected
+    version present in a snapshot. ``presence_rows``: (system, snapshot key, package), one per package
+    present in a snapshot; only packages that appear in ``affected_rows`` matter, so the query can
+    semi-join on them.
+    """
+    grouped: dict[tuple[str, str, str, str], list[tuple[str, str]]] = {}
+    for system, key, package, ecosystem, group, version in affected_rows:
+        grouped.setdefault((system, package, ecosystem, group), []).append((key, version))
+    present: dict[tuple[str, str], set[str]] = {}
+    for system, key, package in presence_rows:
+        present.setdefault((system, package), set()).add(key)
+    return [
+        AffectedHistory(
+            system, package, ecosystem, group, tuple(rows), frozenset(present.get((system, package), ()))
+        )
+        for (system, package, ecosystem, group), rows in grouped.items()
+    ]
+
+
 def exposure_sort_key(e: Exposure) -> tuple[str, str, str, datetime]:
     """The stable order of exposures in every report: system, package, group, first seen."""
     return (e.system, e.package, e.vuln_group, e.first_seen)

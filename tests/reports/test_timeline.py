@@ -11,7 +11,13 @@ from hypothesis import strategies as st
 
 from core.errors import InputError
 from reports.records import AffectedHistory, SnapshotRef, SystemHistory, VexStatement, VulnFacts
-from reports.timeline import build_timeline, clock_start, fix_available, split_purl_version
+from reports.timeline import (
+    build_timeline,
+    clock_start,
+    fix_available,
+    histories_from_rows,
+    split_purl_version,
+)
 
 # Seven weekly snapshots of one system, s0 = Mon 2024-01-01 … s6 = 2024-02-12.
 T = [datetime(2024, 1, 1, tzinfo=UTC) + timedelta(weeks=i) for i in range(7)]
@@ -199,3 +205,14 @@ def test_result_depends_only_on_the_set_of_snapshots(
     for a, b in zip(original.exposures, original.exposures[1:], strict=False):
         assert a.resolved_at is not None
         assert a.last_affected_seen <= a.resolved_at <= b.first_seen
+
+
+def test_histories_from_flat_rows_match_the_hand_built_fleet() -> None:
+    affected_rows = [
+        (h.system, key, h.package, h.ecosystem, h.vuln_group, version)
+        for h in FLEET
+        for key, version in h.affected
+    ]
+    presence_rows = [(h.system, key, h.package) for h in FLEET for key in h.present_in]
+    rebuilt = histories_from_rows(reversed(affected_rows), presence_rows)
+    assert build_timeline([WEB], rebuilt, VEX, {"G-WD"}) == build_timeline([WEB], FLEET, VEX, {"G-WD"})
