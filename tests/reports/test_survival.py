@@ -11,31 +11,10 @@ from hypothesis import strategies as st
 from reports.survival import kaplan_meier
 
 # Freireich et al. (1963), Blood 21:699-716: remission times in weeks of the 21 leukaemia patients on
-# 6-mercaptopurine (6-MP); False marks a censored time. The same data are R's MASS::gehan (treat ==
+# 6-mercaptopurine (6-MP). The same data are R's MASS::gehan (treat ==
 # "6-MP"), documented there as taken from Cox & Oakes (1984), Analysis of Survival Data, p. 7.
-SIX_MP = [
-    (6, True),
-    (6, True),
-    (6, True),
-    (6, False),
-    (7, True),
-    (9, False),
-    (10, True),
-    (10, False),
-    (11, False),
-    (13, True),
-    (16, True),
-    (17, False),
-    (19, False),
-    (20, False),
-    (22, True),
-    (23, True),
-    (25, False),
-    (32, False),
-    (32, False),
-    (34, False),
-    (35, False),
-]
+SIX_MP_PRINTED = "6 6 6 6+ 7 9+ 10 10+ 11+ 13 16 17+ 19+ 20+ 22 23 25+ 32+ 32+ 34+ 35+"  # + = censored
+SIX_MP = [(float(t.rstrip("+")), not t.endswith("+")) for t in SIX_MP_PRINTED.split()]
 # The product-limit estimates of that group as printed to three decimals in Kleinbaum & Klein,
 # "Survival Analysis: A Self-Learning Text" (Springer), chapter 2, the KM table for the leukaemia
 # remission data, group 1 (treatment). I could not open the book from this machine; each value was
