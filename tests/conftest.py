@@ -13,18 +13,28 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-import psycopg
-import pytest
-from sqlalchemy.engine import Engine, make_url
+# pytest's default "prepend" import mode puts tests/ on sys.path, where the mirrored folders (tests/ingest/,
+# tests/store/ …, namespace packages without __init__.py) would shadow the real packages of an editable
+# install ("cannot import name 'read_sbom' from 'ingest.sbom' (unknown location)"). A regular package
+# found anywhere on sys.path wins over namespace folders, so the project root is put there first.
+_ROOT = str(Path(__file__).resolve().parents[1])
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
 
-from store.db import make_engine
-from store.migrate import upgrade
+import psycopg  # noqa: E402
+import pytest  # noqa: E402
+from sqlalchemy.engine import Engine, make_url  # noqa: E402
+
+from store.db import make_engine  # noqa: E402
+from store.migrate import upgrade  # noqa: E402
 
 DEFAULT_TEST_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
@@ -126,3 +136,39 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared test data not found at {SHARED_DATA.resolve()}")
     return SHARED_DATA.resolve()
+
+
+CycloneDx = Callable[..., bytes]
+
+
+def cyclonedx_json(
+    components: Sequence[tuple[str, str | None, str | None]],
+    *,
+    timestamp: str | None = "2024-01-01T00:00:00Z",
+    serial: str | None = None,
+) -> bytes:
+    """The bytes of a small CycloneDX 1.5 JSON SBOM with components ``(name, version, purl)``."""
+    metadata: dict[str, object] = {"component": {"type": "application", "name": "app", "version": "1"}}
+    if timestamp is not None:
+        metadata["timestamp"] = timestamp
+    document: dict[str, object] = {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.5",
+        "version": 1,
+        "metadata": metadata,
+        "components": [
+            {"type": "library", "name": name, "bom-ref": f"c{i}"}
+            | ({"version": version} if version else {})
+            | ({"purl": purl} if purl else {})
+            for i, (name, version, purl) in enumerate(components)
+        ],
+    }
+    if serial is not None:
+        document["serialNumber"] = serial
+    return json.dumps(document, indent=1).encode()
+
+
+@pytest.fixture
+def cyclonedx() -> CycloneDx:
+    """Builder of CycloneDX JSON bytes (see ``cyclonedx_json``), for tests that need SBOMs of a shape."""
+    return cyclonedx_json

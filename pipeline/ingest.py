@@ -1,0 +1,256 @@
+"""The SBOM ingest use-case, shared by the CLI and the API: bytes of one SBOM in, one stored snapshot out.
+
+Steps, each usable on its own (the benchmark times them separately):
+
+1. ``prepare_snapshot``: read the SBOM fully (``ingest.sbom.read_sbom``), map every component's purl to
+   the package advisories name (``matcher.purls``) or to the reason it cannot be assessed, hash the
+   bytes and settle ``observed_at``. Nothing is written before this has succeeded.
+2. ``store_prepared``: one transaction: organization and system (created on first use), the component
+   set (stored once per distinct content) and the snapshot.
+
+``ingest_sbom`` runs both. Rules it implements:
+
+- Idempotent: the same bytes for the same system are a no-op reported as ``"unchanged"`` (checked before
+  parsing, so a nightly re-upload of an unchanged SBOM costs one lookup; also safe against a concurrent
+  upload of the same bytes).
+- ``observed_at``: an explicit argument wins over the SBOM's own timestamp (``metadata.timestamp`` /
+  ``creationInfo.created``), because the operator uploading knows when the system ran this, while the
+  SBOM's timestamp is often its build time; without either, the SBOM is refused. A datetime without a
+  time zone is taken as UTC.
+- Backfill: a snapshot older than the newest one is accepted; listings are in ``observed_at`` order.
+- All or nothing: any error leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from core.errors import SbomError
+from core.packages import NotAssessable, PackageRef
+from core.sbom import Component, ParsedSbom, QualityFlag
+from ingest.sbom import read_sbom
+from matcher.purls import package_for_purl
+from store.db import read_session, write_session
+from store.models import Snapshot
+from store.queries import (
+    NewSnapshot,
+    UnassessedComponent,
+    find_organization,
+    find_snapshot_by_sha,
+    find_system,
+    get_or_create_organization,
+    get_or_create_system,
+    insert_snapshot,
+)
+
+NO_TIMESTAMP = "no timestamp in the SBOM (metadata.timestamp / creationInfo.created); pass --observed-at"
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What one ingest did: ``"created"`` a snapshot, or found these bytes ``"unchanged"``."""
+
+    status: Literal["created", "unchanged"]
+    source: str
+    snapshot_id: int
+    observed_at: datetime
+    component_count: int
+    not_assessable_count: int
+    component_set_id: int
+    quality: tuple[QualityFlag, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Classified:
+    """The components of an SBOM split into matchable package versions and not-assessable ones."""
+
+    packages: list[PackageRef]
+    unassessed: list[UnassessedComponent]
+
+    def not_assessable_by_reason(self) -> dict[str, int]:
+        return dict(sorted(Counter(u.reason for u in self.unassessed).items()))
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedSnapshot:
+    """An SBOM read, classified and hashed: everything needed to store it, nothing written yet."""
+
+    parsed: ParsedSbom
+    classified: Classified
+    snapshot: NewSnapshot
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def classify_components(components: Sequence[Component]) -> Classified:
+    """Map each component to a package version, or keep it as not assessable with the reason."""
+    packages: list[PackageRef] = []
+    unassessed: list[UnassessedComponent] = []
+    # Large SBOMs repeat purls (the same library under several parents): map each string once.
+    mapped: dict[str, PackageRef | NotAssessable] = {}
+    for component in components:
+        if component.skip_reason is not None or component.purl is None:
+            reason = component.skip_reason or NotAssessable.NO_PURL
+            unassessed.append(UnassessedComponent(component.name, component.version, component.purl, reason))
+            continue
+        result = mapped.get(component.purl)
+        if result is None:
+            result = mapped[component.purl] = package_for_purl(component.purl)
+        if isinstance(result, PackageRef):
+            packages.append(result)
+        else:
+            unassessed.append(
+                UnassessedComponent(
+                    component.name, component.version, component.purl, result.reason, result.detail
+                )
+            )
+    return Classified(packages, unassessed)
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _subject(parsed: ParsedSbom) -> str | None:
+    if parsed.subject is None:
+        return None
+    subject = parsed.subject
+    return f"{subject.name}@{subject.version}" if subject.version else subject.name
+
+
+def prepare_snapshot(
+    data: bytes,
+    source: str,
+    *,
+    max_bytes: int,
+    observed_at: datetime | None = None,
+    release_label: str | None = None,
+    sha256: str | None = None,
+) -> PreparedSnapshot:
+    """Read and classify one SBOM without touching the database (see the module docstring for rules)."""
+    parsed = read_sbom(data, source, max_bytes=max_bytes)
+    when = observed_at if observed_at is not None else parsed.timestamp
+    if when is None:
+        raise SbomError(source, NO_TIMESTAMP)
+    classified = classify_components(parsed.components)
+    snapshot = NewSnapshot(
+        observed_at=_as_utc(when),
+        format=str(parsed.format),
+        spec_version=parsed.spec_version,
+        serial_number=parsed.serial_number,
+        subject=_subject(parsed),
+        sha256=sha256 or sha256_hex(data),
+        raw=data,
+        quality=[asdict(flag) for flag in parsed.quality],
+        packages=classified.packages,
+        unassessed=classified.unassessed,
+        component_count=len(parsed.components),
+        release_label=release_label,
+    )
+    return PreparedSnapshot(parsed, classified, snapshot)
+
+
+def _result(status: Literal["created", "unchanged"], source: str, snapshot: Snapshot) -> IngestResult:
+    assert snapshot.id is not None
+    return IngestResult(
+        status=status,
+        source=source,
+        snapshot_id=snapshot.id,
+        observed_at=snapshot.observed_at,
+        component_count=snapshot.component_count,
+        not_assessable_count=snapshot.not_assessable_count,
+        component_set_id=snapshot.component_set_id,
+        quality=tuple(QualityFlag(**flag) for flag in snapshot.quality),
+    )
+
+
+def _find_unchanged(session: Session, org: str, system: str, sha256: str) -> Snapshot | None:
+    organization = find_organization(session, org)
+    if organization is None or organization.id is None:
+        return None
+    found = find_system(session, organization.id, system)
+    if found is None or found.id is None:
+        return None
+    return find_snapshot_by_sha(session, found.id, sha256)
+
+
+def store_prepared(
+    session: Session,
+    prepared: PreparedSnapshot,
+    *,
+    org: str,
+    system: str,
+    source: str,
+    environment: str | None = None,
+) -> IngestResult:
+    """Write a prepared snapshot in the session's current transaction (the caller commits)."""
+    organization = get_or_create_organization(session, org)
+    target = get_or_create_system(session, organization, system, environment=environment)
+    stored = insert_snapshot(session, target, prepared.snapshot)
+    if stored is not None:
+        return _result("created", source, stored)
+    assert target.id is not None
+    existing = find_snapshot_by_sha(session, target.id, prepared.snapshot.sha256)
+    assert existing is not None, "insert conflicted on (system, sha256), so the row exists"
+    return _result("unchanged", source, existing)
+
+
+def ingest_sbom(
+    session_or_engine: Session | Engine,
+    *,
+    org: str,
+    system: str,
+    data: bytes,
+    source: str,
+    observed_at: datetime | None = None,
+    environment: str | None = None,
+    max_bytes: int,
+    release_label: str | None = None,
+) -> IngestResult:
+    """Ingest one SBOM for ``system`` of ``org`` (both created on first use).
+
+    With an ``Engine`` the ingest is its own transaction, committed on success. With a ``Session`` it
+    runs inside the caller's transaction, under a SAVEPOINT that is rolled back on error (so the
+    caller's session stays usable), and the caller commits — the CLI uses this to make a many-file
+    ingest all or nothing.
+    """
+    sha256 = sha256_hex(data)
+    if isinstance(session_or_engine, Engine):
+        with read_session(session_or_engine) as session:
+            existing = _find_unchanged(session, org, system, sha256)
+            if existing is not None:
+                return _result("unchanged", source, existing)
+        prepared = prepare_snapshot(
+            data,
+            source,
+            max_bytes=max_bytes,
+            observed_at=observed_at,
+            release_label=release_label,
+            sha256=sha256,
+        )
+        with write_session(session_or_engine) as session:
+            return store_prepared(
+                session, prepared, org=org, system=system, source=source, environment=environment
+            )
+
+    session = session_or_engine
+    existing = _find_unchanged(session, org, system, sha256)
+    if existing is not None:
+        return _result("unchanged", source, existing)
+    prepared = prepare_snapshot(
+        data, source, max_bytes=max_bytes, observed_at=observed_at, release_label=release_label, sha256=sha256
+    )
+    with session.begin_nested():
+        return store_prepared(
+            session, prepared, org=org, system=system, source=source, environment=environment
+        )
