@@ -170,14 +170,10 @@ def fetch_epss(http: HttpClient, url: str = EPSS_URL, previous: Validators | Non
 
 
 def default_akrites_parser(obj: dict[str, Any], origin: str) -> Advisory:
-    """Akrites records are OSV records; ``AKRITES-`` ids are admitted though the OSV schema lists none.
+    """The Akrites parser (OSV rules plus ``database_specific.akrites``), imported on first use."""
+    from ingest.advisories.akrites import parse_akrites_record  # noqa: PLC0415 - sibling, resolved lazily
 
-    The pipeline may pass the richer parser of ``ingest.advisories.akrites`` instead, which also maps
-    ``database_specific.akrites`` (fix release time, exploited) onto the record.
-    """
-    from ingest.advisories.osv import parse_osv_record  # noqa: PLC0415 - sibling module, resolved lazily
-
-    return parse_osv_record(obj, source="akrites", origin=origin, extra_id_prefixes=("AKRITES-",))
+    return parse_akrites_record(obj, origin)
 
 
 @dataclass(slots=True)

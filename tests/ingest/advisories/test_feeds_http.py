@@ -19,6 +19,7 @@ import pytest
 
 from core.advisories import Advisory
 from core.errors import AdvisoryError
+from ingest.advisories.epss import parse_epss
 from ingest.advisories.feeds_http import (
     EPSS_URL,
     KEV_URL,
@@ -29,6 +30,7 @@ from ingest.advisories.feeds_http import (
     fetch_kev,
 )
 from ingest.advisories.http import HttpClient, RetryPolicy, ServiceResponseError
+from ingest.advisories.kev import parse_kev
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parents[2] / ".." / "shared" / "data"
@@ -99,7 +101,8 @@ def test_kev_real_catalog_then_not_modified() -> None:
     first = fetch_kev(http)
     assert first.changed
     assert first.content == body
-    assert json.loads(first.content)["count"] == 1404
+    catalog = parse_kev(first.content, origin=KEV_URL)  # what the pipeline does with the download
+    assert (catalog.catalog_version, len(catalog.entries)) == ("2025.08.25", 1404)
     assert first.validators.etag == '"kev-2025.08.25"'
 
     second = fetch_kev(http, previous=first.validators)
@@ -113,6 +116,7 @@ def test_kev_real_catalog_then_not_modified() -> None:
 TINY_KEV = json.dumps(
     {
         "catalogVersion": "2025.08.25",
+        "dateReleased": "2025-08-25T17:04:19.9796Z",
         "count": 1,
         "vulnerabilities": [{"cveID": "CVE-2022-46169", "dateAdded": "2023-02-16", "dueDate": "2023-03-09"}],
     }
@@ -184,7 +188,8 @@ def test_epss_real_excerpt_gzipped_behind_a_redirect() -> None:
     assert server.urls() == [EPSS_URL, DATED]
     assert download.changed
     assert download.content == plain
-    assert download.content.splitlines()[0] == b"#model_version:v2026.06.15,score_date:2026-09-29T12:00:22Z"
+    feed = parse_epss(download.content, origin=download.url)
+    assert (feed.model_version, len(feed.scores)) == ("v2026.06.15", 49)
 
 
 def test_epss_second_sync_is_not_modified() -> None:
@@ -293,6 +298,8 @@ def test_akrites_fetches_only_new_and_changed_records() -> None:
     assert sorted(server.urls()[1:]) == [f"{AKRITES_BASE}/AKRITES-2025-000{n}.json" for n in (2, 3, 4, 5)]
     assert [a.id for a in sync.advisories] == ["AKRITES-2025-0002", "AKRITES-2025-0003"]
     assert all(a.source == "akrites" for a in sync.advisories)
+    # The default parser is the Akrites one: the fix release time becomes the fix-available time.
+    assert [a.fix_available_at for a in sync.advisories] == ["2025-02-03T00:00:00Z"] * 2
     assert sync.unchanged == 1
     assert sync.not_listed == ["AKRITES-2024-0042"]
     reasons = {(s.id, s.reason) for s in sync.skipped}
