@@ -7,6 +7,7 @@ client sent exactly what osv-scanner sent for the same package versions.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -543,3 +544,45 @@ def test_local_cassettes_match_shared_data() -> None:
         assert (CASSETTES / name).read_text() == text, (
             f"{name} is stale: regenerate with PATCHGAP_REGEN_GOLDEN=1"
         )
+
+
+def test_timeouts_reach_every_request() -> None:
+    seen: list[dict[str, float | None]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.extensions["timeout"])
+        return httpx.Response(200, json={"id": "A", "modified": "2024-01-01T00:00:00Z"})
+
+    HttpClient(transport=httpx.MockTransport(handler)).get_json("https://api.osv.dev/v1/vulns/A")
+    HttpClient(transport=httpx.MockTransport(handler), timeout=3.0).get_json("https://api.osv.dev/v1/vulns/A")
+    assert seen[0] == {"connect": 10.0, "read": 30.0, "write": 30.0, "pool": 30.0}
+    assert seen[1] == {"connect": 3.0, "read": 3.0, "write": 3.0, "pool": 3.0}
+
+
+def test_hydration_runs_at_most_concurrency_requests_at_once() -> None:
+    # Each request waits until `concurrency` requests are in flight together (or a generous deadline
+    # passes), so the peak shows both that requests overlap and that the bound holds.
+    concurrency = 3
+    lock = threading.Lock()
+    in_flight = peak = 0
+    full = threading.Barrier(concurrency)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        with lock:
+            in_flight += 1
+            peak = max(peak, in_flight)
+        with contextlib.suppress(threading.BrokenBarrierError):  # a stuck round must not hang the test
+            full.wait(timeout=10)
+        with lock:
+            in_flight -= 1
+        vid = request.url.path.rsplit("/", 1)[1]
+        return httpx.Response(200, json={"id": vid, "modified": "2024-01-01T00:00:00Z"})
+
+    client = OsvApiClient(
+        HttpClient(transport=httpx.MockTransport(handler)), parse=fake_parse, concurrency=concurrency
+    )
+    refs = [VulnRef(f"ID-{i}", "2024-01-01T00:00:00Z") for i in range(9)]
+    hydration = client.hydrate(refs, known={})
+    assert [a.id for a in hydration.advisories] == sorted(r.id for r in refs)
+    assert peak == concurrency
