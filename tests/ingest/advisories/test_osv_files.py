@@ -1,0 +1,199 @@
+"""OSV directory trees, export zips (read defensively) and modified_id.csv (osv_files.py)."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.advisories import Advisory
+from core.errors import AdvisoryError
+from ingest.advisories.interface import AdvisorySource, Skipped
+from ingest.advisories.osv_files import (
+    OsvDirectory,
+    OsvZip,
+    ZipLimits,
+    ids_to_fetch,
+    load_record,
+    open_osv_path,
+    read_modified_ids,
+)
+
+
+def osv(id_: str, modified: str = "2024-01-01T00:00:00Z") -> dict[str, Any]:
+    return {
+        "id": id_,
+        "modified": modified,
+        "affected": [{"package": {"ecosystem": "PyPI", "name": "x"}, "versions": ["1.0"]}],
+    }
+
+
+YAML_RECORD = b"""\
+id: PYSEC-2021-1
+modified: 2021-05-01T12:00:00Z
+published: 2021-04-30T00:00:00Z
+affected:
+- package:
+    ecosystem: PyPI
+    name: demo
+  versions:
+  - '1.0'
+"""
+
+
+def make_zip(entries: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_yaml_timestamps_stay_the_strings_written() -> None:
+    obj = load_record(YAML_RECORD, name="PYSEC-2021-1.yaml")
+    assert obj["modified"] == "2021-05-01T12:00:00Z"
+    assert obj["published"] == "2021-04-30T00:00:00Z"
+    assert load_record(b"day: 2021-04-30", name="x.yml") == {"day": "2021-04-30"}
+    # The stock loader still turns them into datetimes: our loader changed nothing globally.
+    import yaml
+
+    assert not isinstance(yaml.safe_load(YAML_RECORD)["modified"], str)
+
+
+def test_directory_walk_is_sorted_skips_hidden_and_non_records_and_reports_bad_files(tmp_path: Path) -> None:
+    (tmp_path / "b").mkdir()
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "b" / "PYSEC-2021-1.yaml").write_bytes(YAML_RECORD)
+    (tmp_path / "a.json").write_text(json.dumps(osv("GHSA-aaaa-aaaa-aaaa")))
+    (tmp_path / "broken.json").write_text("{not json")
+    (tmp_path / "LICENSE").write_text("text")
+    (tmp_path / ".git" / "x.json").write_text(json.dumps(osv("GHSA-hidd-enen-xxxx")))
+    source = OsvDirectory(tmp_path)
+    assert isinstance(source, AdvisorySource)
+    results = list(source.records())
+    assert [r.id for r in results] == ["GHSA-aaaa-aaaa-aaaa", None, "PYSEC-2021-1"]
+    skipped = results[1]
+    assert isinstance(skipped, Skipped)
+    assert skipped.source_ref.endswith("broken.json")
+    assert skipped.reason.startswith("not valid JSON")
+    parsed = results[2]
+    assert isinstance(parsed, Advisory)
+    assert parsed.modified == "2021-05-01T12:00:00Z"
+
+
+def test_missing_directory_is_an_error_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(AdvisoryError, match="nowhere"):
+        list(OsvDirectory(tmp_path / "nowhere").records())
+    with pytest.raises(AdvisoryError, match="neither a directory"):
+        open_osv_path(tmp_path / "nowhere")
+
+
+def test_zip_export_yields_json_entries_and_skips_others(tmp_path: Path) -> None:
+    data = make_zip(
+        {
+            "GHSA-aaaa-aaaa-aaaa.json": json.dumps(osv("GHSA-aaaa-aaaa-aaaa")).encode(),
+            "PyPI/PYSEC-2021-2.json": json.dumps(osv("PYSEC-2021-2")).encode(),
+            "bad.json": json.dumps({"id": "PYSEC-2021-3"}).encode(),
+            "README.txt": b"not a record",
+        }
+    )
+    path = tmp_path / "all.zip"
+    path.write_bytes(data)
+    results = list(open_osv_path(path).records())
+    assert [r.id for r in results] == ["GHSA-aaaa-aaaa-aaaa", "PYSEC-2021-2", "PYSEC-2021-3"]
+    assert isinstance(results[2], Skipped)
+    assert results[2].source_ref == f"{path}!bad.json"
+    assert [r.id for r in OsvZip(data, label="mem.zip").records()] == [r.id for r in results]
+
+
+@pytest.mark.parametrize(
+    ("name", "fragment"),
+    [
+        ("../evil.json", "climbs out"),
+        ("a/../../evil.json", "climbs out"),
+        ("/etc/evil.json", "absolute path"),
+        ("C:/evil.json", "drive-qualified"),
+        ("..\\evil.json", "climbs out"),
+    ],
+)
+def test_zip_with_unsafe_names_is_refused_before_anything_is_yielded(name: str, fragment: str) -> None:
+    data = make_zip({"ok.json": json.dumps(osv("GHSA-aaaa-aaaa-aaaa")).encode(), name: b"{}"})
+    records = OsvZip(data, label="x.zip").records()
+    with pytest.raises(AdvisoryError, match=fragment):
+        next(records)
+
+
+def test_zip_with_too_many_entries_is_refused() -> None:
+    data = make_zip({f"GHSA-{i}.json": b"{}" for i in range(11)})
+    with pytest.raises(AdvisoryError, match="11 entries exceed the limit of 10"):
+        list(OsvZip(data, limits=ZipLimits(max_entries=10)).records())
+
+
+def test_zip_bomb_entry_is_refused_by_its_size() -> None:
+    # 8 MiB of zeros deflate to a few KiB: a small download that would inflate far past the limit.
+    data = make_zip({"bomb.json": b"0" * (8 * 1024 * 1024)})
+    assert len(data) < 64 * 1024
+    with pytest.raises(AdvisoryError, match="more than the limit"):
+        list(OsvZip(data, limits=ZipLimits(max_entry_bytes=1024 * 1024)).records())
+
+
+def test_zip_total_uncompressed_size_is_capped() -> None:
+    entries = {f"GHSA-{i}.json": b" " * 600 + json.dumps(osv(f"GHSA-{i}")).encode() for i in range(4)}
+    with pytest.raises(AdvisoryError, match="bytes uncompressed"):
+        list(OsvZip(make_zip(entries), limits=ZipLimits(max_total_bytes=2000)).records())
+
+
+def test_zip_whose_sizes_lie_is_refused_on_the_bytes_actually_inflated() -> None:
+    payload = b" " * 5000 + json.dumps(osv("GHSA-lies-lies-lies")).encode()
+    data = bytearray(make_zip({"GHSA-lies.json": payload}))
+    # Rewrite the declared uncompressed size (central directory) to 10 bytes.
+    central = data.rfind(b"PK\x01\x02")
+    data[central + 24 : central + 28] = (10).to_bytes(4, "little")
+    with pytest.raises(AdvisoryError):
+        list(OsvZip(bytes(data), limits=ZipLimits(max_entry_bytes=1000)).records())
+
+
+def test_corrupt_zip_is_an_error_naming_it() -> None:
+    with pytest.raises(AdvisoryError, match=r"^feed\.zip: not a readable zip"):
+        list(OsvZip(b"not a zip", label="feed.zip").records())
+
+
+MODIFIED_TOP = """\
+2024-08-15T00:05:00Z,PyPI/PYSEC-2021-123
+2024-08-15T00:01:00.000000Z,Go/GO-2022-0123
+2024-08-14T12:00:00Z,npm/GHSA-aaaa-aaaa-aaaa
+"""
+
+
+def test_modified_id_csv_top_level_and_per_ecosystem() -> None:
+    top = read_modified_ids(MODIFIED_TOP.encode(), origin="modified_id.csv")
+    assert [(e.id, e.ecosystem_dir, e.export_path) for e in top] == [
+        ("PYSEC-2021-123", "PyPI", "PyPI/PYSEC-2021-123.json"),
+        ("GO-2022-0123", "Go", "Go/GO-2022-0123.json"),
+        ("GHSA-aaaa-aaaa-aaaa", "npm", "npm/GHSA-aaaa-aaaa-aaaa.json"),
+    ]
+    per = read_modified_ids("2024-08-15T00:05:00Z,PYSEC-2021-123\n", origin="PyPI/modified_id.csv")
+    assert (per[0].id, per[0].ecosystem_dir) == ("PYSEC-2021-123", None)
+    assert per[0].export_path == "PYSEC-2021-123.json"
+
+
+def test_ids_to_fetch_selects_new_and_newer_by_instant_not_by_string() -> None:
+    known = {
+        "PYSEC-2021-123": "2024-08-15T00:04:59.999Z",  # older -> fetch
+        "GO-2022-0123": "2024-08-15T00:01:00Z",  # same instant, other spelling -> skip
+    }
+    wanted = ids_to_fetch(MODIFIED_TOP, known)
+    assert [e.id for e in wanted] == ["PYSEC-2021-123", "GHSA-aaaa-aaaa-aaaa"]
+    everything = {e.id: e.modified for e in read_modified_ids(MODIFIED_TOP, origin="m")}
+    assert ids_to_fetch(MODIFIED_TOP, everything) == []
+
+
+def test_malformed_modified_id_line_names_the_line() -> None:
+    with pytest.raises(AdvisoryError, match=r"^m\.csv: line 2: not an RFC 3339"):
+        read_modified_ids("2024-08-15T00:05:00Z,X-1\nyesterday,X-2\n", origin="m.csv")
+    with pytest.raises(AdvisoryError, match="line 1: expected"):
+        read_modified_ids("only-one-field\n", origin="m.csv")
