@@ -7,6 +7,7 @@ Kept free of format knowledge so that each format module reads as a plain mappin
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +35,8 @@ def load_json(data: bytes, source: str) -> Any:
         raise SbomError(source, f"malformed JSON: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     except RecursionError as exc:
         raise SbomError(source, "malformed JSON: nested too deeply") from exc
+    except ValueError as exc:  # e.g. an integer literal beyond Python's 4,300-digit conversion limit
+        raise SbomError(source, f"malformed JSON: {str(exc).split(';')[0]}") from exc
 
 
 def text(value: object) -> str | None:
@@ -45,7 +48,9 @@ def text(value: object) -> str | None:
     if isinstance(value, str):
         value = value.strip()
         return value or None
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) and math.isfinite(value):  # json.loads accepts Infinity and NaN
         return str(value)
     return None
 
@@ -78,8 +83,11 @@ def parse_timestamp(value: object, source: str, where: str) -> datetime | None:
     except ValueError as exc:
         raise SbomError(source, f"{where} is not an ISO 8601 date-time: {value!r}") from exc
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+        return parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:  # 9999-12-31T23:59-01:00 lies beyond datetime.max in UTC
+        raise SbomError(source, f"{where} is out of range: {value!r}") from exc
 
 
 def component(

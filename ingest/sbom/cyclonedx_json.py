@@ -138,8 +138,10 @@ def read_cyclonedx_json(document: Mapping[str, Any], source: str) -> ParsedSbom:
         raise SbomError(source, "CycloneDX document has no specVersion")
     if spec not in SUPPORTED_SPEC_VERSIONS:
         raise _unsupported(source, "CycloneDX", spec, SUPPORTED_SPEC_VERSIONS)
-    metadata = document.get("metadata") or {}
-    if not isinstance(metadata, dict):
+    metadata = document.get("metadata")
+    if metadata is None:
+        metadata = {}
+    elif not isinstance(metadata, dict):
         raise SbomError(source, "metadata is not an object")
 
     subject: Component | None = None

@@ -11,6 +11,7 @@ Anything else is ``SbomError(source, "unknown SBOM format: …")``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +49,8 @@ class Detection:
 
 
 def detect(data: bytes, source: str) -> Detection:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SbomError(source, "unknown SBOM format: UTF-16 text (SBOM files must be UTF-8)")
     head = data[:HEAD_BYTES]
     start = head.lstrip(_BLANK)[:1]
     if not start:
@@ -68,9 +71,18 @@ def detect(data: bytes, source: str) -> Detection:
             # Say the real reason: even a CycloneDX document would be refused for its DTD.
             raise SbomError(source, cyclonedx_xml.DTD_NOT_ALLOWED)
         raise SbomError(source, "unknown SBOM format: XML without the CycloneDX BOM namespace")
-    if start == b"[":
+    if start == b"[" and _is_json(data):
         raise SbomError(source, "unknown SBOM format: a JSON array, not an SBOM document")
     raise SbomError(source, "unknown SBOM format: not JSON, XML or SPDX tag-value")
+
+
+def _is_json(data: bytes) -> bool:
+    # A leading "[" is as likely a Markdown link as a JSON array; say "JSON" only when it is JSON.
+    try:
+        json.loads(data)
+    except (ValueError, RecursionError):
+        return False
+    return True
 
 
 def detect_format(data: bytes, source: str) -> SbomFormat:

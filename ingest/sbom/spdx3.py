@@ -175,7 +175,9 @@ def read_spdx3(document: Mapping[str, Any], source: str) -> ParsedSbom:
     graph = _Graph(raw_graph, source)
 
     spdx_document = next((e for e in graph.elements if _type(e) in _DOCUMENT_TYPES), None)
-    info = graph.resolve(spdx_document.get("creationInfo")) if spdx_document is not None else None
+    # An SBOM may come without the SpdxDocument wrapper: then its Sbom element is the holder.
+    holder = spdx_document or next((e for e in graph.elements if _type(e) in _BUNDLE_TYPES), None)
+    info = graph.resolve(holder.get("creationInfo")) if holder is not None else None
     if info is None:
         info = next((e for e in graph.elements if _type(e) == "CreationInfo"), None)
     if info is None:
@@ -186,8 +188,6 @@ def read_spdx3(document: Mapping[str, Any], source: str) -> ParsedSbom:
     if spec not in SUPPORTED_SPEC_VERSIONS:
         raise unsupported_version(source, "SPDX", spec, SUPPORTED_SPEC_VERSIONS)
 
-    # An SBOM may come without the SpdxDocument wrapper: then its Sbom element holds the root.
-    holder = spdx_document or next((e for e in graph.elements if _type(e) in _BUNDLE_TYPES), None)
     subject_element = graph.subject(holder)
     licenses = graph.licenses()
     subject: Component | None = None

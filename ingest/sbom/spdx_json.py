@@ -131,8 +131,10 @@ def read_spdx2(document: Mapping[str, Any], source: str, format: SbomFormat) -> 
     if match is None:
         raise unsupported_version(source, "SPDX", spec.removeprefix("SPDX-"), ("2.2", "2.3"))
 
-    info = document.get("creationInfo") or {}
-    if not isinstance(info, dict):
+    info = document.get("creationInfo")
+    if info is None:
+        info = {}
+    elif not isinstance(info, dict):
         raise SbomError(source, "creationInfo is not an object")
     raw_creators = info.get("creators")
     tools, authors = creators(
