@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from core.advisories import AffectedPackage, AffectedRange, Event
-from matcher.versions import InvalidVersion, VersionScheme
+from matcher.versions import InvalidVersion, OsvVersions, VersionScheme, scheme_for
 
 #: Finds the version scheme of an OSV ecosystem (suffix allowed), or ``None`` when we have none.
 SchemeLookup = Callable[[str], VersionScheme | None]
@@ -82,11 +82,12 @@ RangeResult = Affected | NotAffected | Unknown
 NOT_AFFECTED: Final = NotAffected()
 
 
-def default_schemes(ecosystem: str) -> VersionScheme | None:
-    """The registry in ``matcher.versions``."""
-    from matcher.versions import scheme_for  # noqa: PLC0415  (registry module imports every scheme)
+_SEMVER_SCHEME: Final = OsvVersions("semver")
 
-    return scheme_for(ecosystem)
+
+def default_schemes(ecosystem: str) -> VersionScheme | None:
+    """The registry in ``matcher.versions``, plus SemVer 2.0 under the name ``SEMVER`` for SEMVER ranges."""
+    return _SEMVER_SCHEME if ecosystem == SEMVER else scheme_for(ecosystem)
 
 
 def evaluate(
@@ -214,8 +215,12 @@ def _evaluate_range(
 
 
 def _fixed_above(affected: AffectedPackage, version: str, schemes: SchemeLookup) -> tuple[str, ...]:
-    """Fixed versions above ``version``, ascending; every fixed version, unordered, if none can be ordered."""
-    ranked: list[tuple[Any, str]] = []
+    """Fixed versions above ``version``, ascending per scheme; ones that cannot be ordered come last.
+
+    SEMVER and ECOSYSTEM ranges of one entry may use different schemes whose keys do not compare with
+    each other, so each scheme's values are sorted on their own, in the order the ranges appear.
+    """
+    groups: dict[int, list[tuple[Any, str]]] = {}
     unordered: list[str] = []
     for rng in affected.ranges:
         if rng.type == "GIT":
@@ -230,6 +235,7 @@ def _fixed_above(affected: AffectedPackage, version: str, schemes: SchemeLookup)
         except InvalidVersion:
             unordered.extend(values)
             continue
+        group = groups.setdefault(id(scheme), [])
         for value in values:
             try:
                 key = scheme.key(value)
@@ -237,10 +243,13 @@ def _fixed_above(affected: AffectedPackage, version: str, schemes: SchemeLookup)
                 unordered.append(value)
                 continue
             if key > deployed:
-                ranked.append((key, value))
-    ranked.sort(key=lambda item: item[0])
-    ordered = _unique(value for _, value in ranked)
+                group.append((key, value))
+    ordered = _unique(value for group in groups.values() for _, value in sorted(group, key=_first))
     return ordered + tuple(value for value in _unique(unordered) if value not in ordered)
+
+
+def _first(item: tuple[Any, str]) -> Any:
+    return item[0]
 
 
 def _unique(values: Iterable[str]) -> tuple[str, ...]:
