@@ -3,7 +3,7 @@
 ``.`` and ``-`` weigh the same (``0.1-0`` = ``0.01.0``); numbers compare numerically and a prefix sorts
 first (``0.1.0 < 0.1.0.0``), so the key is the tuple of numbers.
 
-Speed (this machine, distinct strings, no cache): ≈ 800k keys/s.
+Speed (this machine, one pass over the fixtures' distinct strings, no cache): ≈ 830k keys/s.
 """
 
 from __future__ import annotations

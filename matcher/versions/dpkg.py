@@ -11,7 +11,7 @@ character weights (``~`` → -1, letter → its code, other → code + 256) clos
 and ``END = (0,)``. The first run may be empty, later ones never are, so ``END`` against a longer part
 compares exactly like dpkg's implicit padding. The key is ``(epoch, upstream_key, revision_key)``.
 
-Speed (this machine, distinct strings, no cache): ≈ 150k keys/s.
+Speed (this machine, one pass over the fixtures' distinct strings, no cache): ≈ 140k keys/s (opam ≈ 180k).
 """
 
 from __future__ import annotations

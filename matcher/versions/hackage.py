@@ -3,7 +3,7 @@
 Order is lexicographic on the number list, and a prefix sorts first (``1.0 < 1.0.0``), which is exactly
 Python's tuple order, so the key is the tuple of numbers.
 
-Speed (this machine, distinct strings, no cache): ≈ 900k keys/s.
+Speed (this machine, one pass over the fixtures' distinct strings, no cache): ≈ 1.1M keys/s.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ decides when the other version ends right here. Maven's pairwise order is not tr
 corners — ``1``, ``1.0.alpha`` and ``1-1`` form a cycle (1.0.alpha < 1 < 1-1 < 1.0.alpha) — so no key
 can reproduce it there; this key agrees with it everywhere else and breaks such cycles by the tail.
 
-Speed (this machine, distinct strings, no cache): ≈ 60k keys/s.
+Speed (this machine, one pass over the fixtures' distinct strings, no cache): ≈ 240k keys/s.
 """
 
 from __future__ import annotations

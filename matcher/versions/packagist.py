@@ -12,7 +12,7 @@ ends with ``(4, -1)``, which lies above every word below ``#`` and below every n
 in PHP; they can only occur as the first character (elsewhere ``#`` is a separator) and are ranked
 ``(4, -2)``, just below every number. Numbers are compared as Python ints, not saturated like C ``strtol``.
 
-Speed (this machine, distinct strings, no cache): ≈ 200k keys/s.
+Speed (this machine, one pass over the fixtures' distinct strings, no cache): ≈ 870k keys/s.
 """
 
 from __future__ import annotations
@@ -23,8 +23,16 @@ from matcher.versions.interface import InvalidVersion
 
 # First match wins, in PHP's table order (prefix match: "alpha1" is alpha, "patch" is p).
 _SPECIAL_FORMS = (
-    ("dev", 0), ("alpha", 1), ("a", 1), ("beta", 2), ("b", 2), ("RC", 3), ("rc", 3), ("#", 4),
-    ("pl", 5), ("p", 5),
+    ("dev", 0),
+    ("alpha", 1),
+    ("a", 1),
+    ("beta", 2),
+    ("b", 2),
+    ("RC", 3),
+    ("rc", 3),
+    ("#", 4),
+    ("pl", 5),
+    ("p", 5),
 )
 _UNKNOWN_FORM = -6
 _NUMBER_FORM = 4

