@@ -1,9 +1,11 @@
 """CycloneDX JSON, spec 1.2–1.6, read straight from ``json.loads``.
 
 Why not cyclonedx-python-lib's ``Bom.from_json``: DESIGN.md measured it at 11.2 s for 10,000 components
-(it builds and sorts a full object model, and grows faster than linearly), against a few tenths of a
-second for reading the fields patchgap needs from the parsed JSON. Ingest reads only those fields; the
-library stays the tool for writing CycloneDX (VEX exports).
+(it builds and sorts a full object model, and grows faster than linearly). Reading the needed fields from
+the parsed JSON, ``read_sbom`` takes 0.20–0.27 s for a generated 10,000-component 1.6 BOM (4.8 MB, with
+hashes, licences and suppliers) on this shared 2-core machine: ``json.loads`` about 0.08 s, purl
+validation with packageurl-python about half of the rest. The library stays the tool for writing
+CycloneDX (VEX exports).
 
 Mapping: ``metadata.component`` is the subject (the deployed thing itself) and is not counted as a
 component, but its nested ``components`` are (Dependency-Track imports them as well); nested
