@@ -19,8 +19,7 @@ Rank encoding: one ``(rank, value)`` per token, ending with the invalid or end t
 rank = 0 pre-release suffix · 1 invalid · 2 end · 3 ``-r`` number · 4 ``~hash`` · 5 suffix number ·
 6 other suffix · 7 empty part · 8 letter · 9 number · 10 first number. Lower rank loses when kinds
 differ, which is apk's rule stated as an order; equal ranks compare values (a suffix's value is its
-place in the
-suffix list, a number part is ``(0, "05")`` with a leading zero and ``(1, 5)`` without).
+place in the suffix list, a number part is ``(0, "05")`` with a leading zero and ``(1, 5)`` without).
 
 Speed (this machine, one pass over the fixtures' distinct strings, no cache): ≈ 200k keys/s.
 """
