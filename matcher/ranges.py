@@ -12,9 +12,12 @@ The answer is a value: ``Affected`` (and why), ``NotAffected``, or ``Unknown(cod
 the record or the deployed version cannot be evaluated. An unparsable version is never a silent "safe":
 if no range or list entry says affected and any range could not be evaluated, the answer is Unknown.
 
-Ties between events at the same version are broken introduced < last_affected < fixed < limit, so that
-``introduced X, fixed X`` is empty and ``introduced X, last_affected X`` is exactly ``X``, whatever order
-the record lists them in.
+Events at the same version (the schema leaves their order open, and real records have them) are taken
+as one step: an ``introduced`` together with a ``fixed`` (or, above it, a ``last_affected``) at the same
+version leaves the state as it was. So adjacent intervals ``[a, X) ∪ [X, b)`` stay one interval (X is
+affected: PYSEC-2022-236 lists it), and an empty ``introduced X, fixed X`` affects nothing (RUSTSEC-2022-0012)
+instead of re-opening the range for every later version. ``introduced X, last_affected X`` is exactly X.
+Away from ties this is the schema's pseudocode, step for step.
 """
 
 from __future__ import annotations
@@ -39,8 +42,6 @@ UNSUPPORTED_ECOSYSTEM: Final = "unsupported-ecosystem"
 UNSUPPORTED_RANGE: Final = "unsupported-range-type"
 GIT_ONLY: Final = "git-ranges-only"
 NO_VERSIONS: Final = "no-affected-versions"
-
-_KIND_RANK: Final = {"introduced": 0, "last_affected": 1, "fixed": 2, "limit": 3}
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,39 +180,55 @@ def _evaluate_range(
         deployed = (1, scheme.key(version))
     except InvalidVersion as exc:
         return Unknown(INVALID_VERSION, f"{version!r} is not a {scheme.name} version ({exc})")
-    placed: list[tuple[tuple[Any, ...], int, Event]] = []
+    groups: dict[tuple[Any, ...], dict[str, Event]] = {}
     for event in rng.events:
         try:
-            placed.append((_position(event.kind, event.value, scheme), _KIND_RANK.get(event.kind, 9), event))
+            position = _position(event.kind, event.value, scheme)
         except InvalidVersion as exc:
             return Unknown(INVALID_EVENT, f"range {index} {event.kind} {event.value!r}: {exc}")
-    placed.sort(key=lambda item: (item[0], item[1]))
+        groups.setdefault(position, {}).setdefault(event.kind, event)
+    ordered = sorted(groups.items(), key=_first)
 
-    limits = [pos for pos, _, event in placed if event.kind == "limit"]
+    limits = [pos for pos, kinds in ordered if "limit" in kinds]
     if limits and not any(deployed < pos for pos in limits):
         return NOT_AFFECTED
 
     vulnerable = False
-    opened_at: int | None = None
-    for i, (pos, _, event) in enumerate(placed):
-        fixed_at_or_below = event.kind == "fixed" and deployed >= pos
-        last_affected_below = event.kind == "last_affected" and deployed > pos
-        if event.kind == "introduced" and deployed >= pos:
-            vulnerable = True
-            opened_at = i
-        elif fixed_at_or_below or last_affected_below:
+    opened: Event | None = None
+    for pos, kinds in ordered:
+        if deployed < pos:
+            break
+        above = deployed > pos
+        closes = "fixed" in kinds or ("last_affected" in kinds and above)
+        if "introduced" in kinds:
+            if not closes:
+                vulnerable, opened = True, kinds["introduced"]
+            # else: opened and closed at one version: the state stays as it was (module docstring)
+        elif closes:
             vulnerable = False
-    if not vulnerable or opened_at is None:
+    if not vulnerable or opened is None:
         return NOT_AFFECTED
-    boundary = next(
-        (event for _, _, event in placed[opened_at + 1 :] if event.kind in ("fixed", "last_affected")), None
-    )
     return Affected(
         range_index=index,
-        introduced=placed[opened_at][2].value,
-        boundary=boundary,
+        introduced=opened.value,
+        boundary=_closing_event(ordered, deployed),
         fixed_versions=_fixed_above(affected, version, schemes),
     )
+
+
+def _closing_event(ordered: list[tuple[tuple[Any, ...], dict[str, Event]]], deployed: Any) -> Event | None:
+    """The event that ends the affected interval containing ``deployed``, if any does."""
+    for pos, kinds in ordered:
+        if pos < deployed or "introduced" in kinds:
+            continue  # below the version, or a close-and-reopen that does not end the interval
+        if pos == deployed:
+            if "last_affected" in kinds:
+                return kinds["last_affected"]
+            continue
+        for kind in ("fixed", "last_affected"):
+            if kind in kinds:
+                return kinds[kind]
+    return None
 
 
 def _fixed_above(affected: AffectedPackage, version: str, schemes: SchemeLookup) -> tuple[str, ...]:
@@ -248,7 +265,7 @@ def _fixed_above(affected: AffectedPackage, version: str, schemes: SchemeLookup)
     return ordered + tuple(value for value in _unique(unordered) if value not in ordered)
 
 
-def _first(item: tuple[Any, str]) -> Any:
+def _first(item: tuple[Any, Any]) -> Any:
     return item[0]
 
 

@@ -106,12 +106,34 @@ def test_limit_events_bound_the_range(limits: tuple[str, ...], version: str, aff
 
 
 def test_same_version_ties_do_not_depend_on_record_order() -> None:
-    empty = [("introduced", "1"), ("fixed", "1")]
-    single = [("introduced", "1"), ("last_affected", "1")]
+    empty: list[tuple[EventKind, str]] = [("introduced", "1"), ("fixed", "1")]
+    single: list[tuple[EventKind, str]] = [("introduced", "1"), ("last_affected", "1")]
     for events in (empty, empty[::-1]):
-        assert ev(pkg(rng(*events)), "1") == NotAffected()  # type: ignore[arg-type]
+        assert ev(pkg(rng(*events)), "1") == NotAffected()
+        assert ev(pkg(rng(*events)), "2") == NotAffected()  # an empty interval never re-opens the range
     for events in (single, single[::-1]):
-        assert isinstance(ev(pkg(rng(*events)), "1"), Affected)  # type: ignore[arg-type]
+        assert isinstance(ev(pkg(rng(*events)), "1"), Affected)
+        assert ev(pkg(rng(*events)), "1.1") == NotAffected()
+
+
+def test_adjacent_intervals_stay_one_interval() -> None:
+    # PYSEC-2022-236 (pyspark) writes [0, 3.1.1) and [3.1.1, 3.1.3) in one range and lists 3.1.1 and 3.1.2.
+    adjacent = pkg(
+        rng(
+            ("introduced", "0"),
+            ("fixed", "3.1.1"),
+            ("introduced", "3.2.0"),
+            ("fixed", "3.2.2"),
+            ("introduced", "3.1.1"),
+            ("fixed", "3.1.3"),
+        )
+    )
+    assert ev(adjacent, "3.1.1") == Affected(0, "0", Event("fixed", "3.1.3"), ("3.1.3", "3.2.2"))
+    assert isinstance(ev(adjacent, "3.1.2"), Affected)
+    assert ev(adjacent, "3.1.3") == NotAffected()
+    # A last_affected that meets an introduced at the same version joins the intervals too.
+    joined = pkg(rng(("introduced", "1"), ("last_affected", "2"), ("introduced", "2"), ("fixed", "4")))
+    assert ev(joined, "3") == Affected(0, "1", Event("fixed", "4"), ("4",))
 
 
 def test_versions_list_is_exact_string_membership() -> None:
