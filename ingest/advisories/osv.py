@@ -157,4 +157,3 @@ def _event(obj: Mapping[str, Any]) -> Event:
         if kind in obj:
             return Event(kind=kind, value=obj[kind])
     raise AssertionError("schema-validated event without a kind")  # pragma: no cover
-

@@ -9,8 +9,14 @@ from ingest.advisories.aliases import alias_groups, group_index, group_key
 
 
 def adv(id_: str, *aliases: str, related: tuple[str, ...] = (), withdrawn: str | None = None) -> Advisory:
-    return Advisory(id=id_, source="osv", modified="2024-01-01T00:00:00Z", aliases=aliases,
-                    related=related, withdrawn=withdrawn)
+    return Advisory(
+        id=id_,
+        source="osv",
+        modified="2024-01-01T00:00:00Z",
+        aliases=aliases,
+        related=related,
+        withdrawn=withdrawn,
+    )
 
 
 RECORDS = [

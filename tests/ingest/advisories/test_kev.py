@@ -40,12 +40,19 @@ def entry(**overrides: Any) -> dict[str, Any]:
 
 
 def test_entry_fields_and_catalog_metadata() -> None:
-    parsed = parse_kev(catalog(entry(), entry(cveID="CVE-2021-44228", knownRansomwareCampaignUse="Unknown")),
-                       origin="kev.json")
+    parsed = parse_kev(
+        catalog(entry(), entry(cveID="CVE-2021-44228", knownRansomwareCampaignUse="Unknown")),
+        origin="kev.json",
+    )
     assert (parsed.catalog_version, parsed.date_released) == ("2025.08.25", "2025-08-25T17:04:19.9796Z")
     assert parsed.entries[0] == KevEntry(
-        "CVE-2022-46169", "2023-02-16", "2023-03-09", True,
-        "Cacti", "Cacti", "Cacti Command Injection Vulnerability",
+        "CVE-2022-46169",
+        "2023-02-16",
+        "2023-03-09",
+        True,
+        "Cacti",
+        "Cacti",
+        "Cacti Command Injection Vulnerability",
     )
     assert parsed.entries[1].known_ransomware is False
 
