@@ -253,3 +253,66 @@ def test_introduced_zero_fixed_x_is_exactly_below_x(fixed: int, version: int) ->
     assert isinstance(ev(pkg(rng(("introduced", "0"), ("fixed", str(fixed)))), str(version)), Affected) is (
         version < fixed
     )
+
+
+# ---- through the real registry -------------------------------------------------------------------
+
+
+def real(ecosystem: str, *events: tuple[EventKind, str], type_: str = "ECOSYSTEM") -> AffectedPackage:
+    return pkg(rng(*events, type_=type_), ecosystem=ecosystem)
+
+
+def test_pypi_pre_release_below_the_fix_is_affected() -> None:
+    # packaging's SpecifierSet would not call 10.11.dev3 "< 10.11"; OSV order does.
+    affected = real("PyPI", ("introduced", "0"), ("fixed", "10.11"))
+    assert isinstance(evaluate(affected, "10.11.dev3"), Affected)
+    assert evaluate(affected, "10.11") == NotAffected()
+    assert evaluate(affected, "10.11.post1") == NotAffected()
+
+
+def test_semver_build_metadata_does_not_change_order() -> None:
+    affected = real("npm", ("introduced", "0"), ("fixed", "1.2.3"), type_="SEMVER")
+    assert evaluate(affected, "1.2.3+build.7") == NotAffected()
+    assert isinstance(evaluate(affected, "1.2.3-rc.1"), Affected)
+
+
+def test_go_semver_range_with_pseudo_version() -> None:
+    affected = real("Go", ("introduced", "0"), ("fixed", "0.0.0-20220214200702-86341886e292"), type_="SEMVER")
+    assert isinstance(evaluate(affected, "0.0.0-20211202192323-5770296d904e"), Affected)
+    assert evaluate(affected, "0.1.0") == NotAffected()
+
+
+def test_distribution_suffixes_use_the_distribution_order() -> None:
+    # dpkg: the epoch dominates, "~" sorts before everything.
+    ubuntu = real("Ubuntu:22.04:LTS", ("introduced", "0"), ("fixed", "1:8.9p1-3ubuntu0.10"))
+    assert isinstance(evaluate(ubuntu, "1:8.9p1-3ubuntu0.6"), Affected)
+    assert evaluate(ubuntu, "1:8.9p1-3ubuntu0.10") == NotAffected()
+    assert isinstance(evaluate(ubuntu, "8.9p1-3ubuntu0.99"), Affected)  # no epoch: older than any 1:…
+    esm = real("Ubuntu:Pro:16.04:LTS", ("introduced", "0"), ("fixed", "1.12.0-1~ubuntu16.04.3+esm1"))
+    assert isinstance(evaluate(esm, "1.12.0-1~ubuntu16.04.3"), Affected)
+    alpine = real("Alpine:v3.16", ("introduced", "0"), ("fixed", "3.0.7-r2"))
+    assert isinstance(evaluate(alpine, "3.0.7-r0"), Affected)
+    alma = real("AlmaLinux:9", ("introduced", "0"), ("fixed", "1:3.0.7-16.el9_2"))
+    assert isinstance(evaluate(alma, "1:3.0.7-6.el9_2"), Affected)
+    assert evaluate(alma, "1:3.0.7-16.el9_2") == NotAffected()
+
+
+def test_drupal_last_affected_with_registry_suffix() -> None:
+    drupal = real(
+        "Packagist:https://packages.drupal.org/8", ("introduced", "0"), ("last_affected", "8.x-1.5")
+    )
+    result = evaluate(drupal, "8.x-1.5")
+    assert isinstance(result, Affected)
+    assert result.boundary == Event("last_affected", "8.x-1.5")
+
+
+def test_unsupported_ecosystem_through_the_registry() -> None:
+    result = evaluate(real("GitHub Actions", ("introduced", "0"), ("fixed", "1.2.4")), "1.0.0")
+    assert isinstance(result, Unknown)
+    assert result.code == ranges.UNSUPPORTED_ECOSYSTEM
+
+
+def test_invalid_real_version_is_unknown() -> None:
+    result = evaluate(real("PyPI", ("introduced", "0"), ("fixed", "2.0")), "not a version!")
+    assert isinstance(result, Unknown)
+    assert result.code == ranges.INVALID_VERSION
