@@ -139,6 +139,21 @@ def prepare_snapshot(
 ) -> PreparedSnapshot:
     """Read and classify one SBOM without touching the database (see the module docstring for rules)."""
     parsed = read_sbom(data, source, max_bytes=max_bytes)
+    return prepare_parsed(
+        parsed, data, source, observed_at=observed_at, release_label=release_label, sha256=sha256
+    )
+
+
+def prepare_parsed(
+    parsed: ParsedSbom,
+    data: bytes,
+    source: str,
+    *,
+    observed_at: datetime | None = None,
+    release_label: str | None = None,
+    sha256: str | None = None,
+) -> PreparedSnapshot:
+    """The steps of ``prepare_snapshot`` after reading: settle ``observed_at``, classify, hash."""
     when = observed_at if observed_at is not None else parsed.timestamp
     if when is None:
         raise SbomError(source, NO_TIMESTAMP)

@@ -1,10 +1,10 @@
 """Queries on organizations, systems, snapshots and their components.
 
-Writes are set-based: package versions are upserted with one ``INSERT … ON CONFLICT DO NOTHING``
-executed for many rows (SQLAlchemy batches it into multi-row VALUES on PostgreSQL; SQLite runs it as one
-prepared statement), and their ids are read back with a few ``IN`` queries — never a Python loop of ORM
-adds. Every read that takes an organization name scopes by it, so one tenant never sees another's
-systems or snapshots.
+Writes are set-based, never a Python loop of ORM adds: a set's package versions go to a temporary
+staging table in one executemany, and two ``INSERT … SELECT`` statements upsert them
+(``ON CONFLICT DO NOTHING``, on both dialects) and link them to the set (see ``_store_members``).
+Every read that takes an organization name scopes by it, so one tenant never sees another's systems or
+snapshots.
 
 Raw SBOM bytes are compressed with zlib (level 6) before storage. Measured here on the 349 kB
 Dependency-Track BOM: zlib-6 4.4× in 5 ms, lzma-6 5.4× in 74 ms; for the 50 MB size limit lzma would
@@ -39,10 +39,19 @@ from store.models import (
     utcnow,
 )
 
-# Well below SQLite's 32,766 and PostgreSQL's 65,535 bound parameters per statement.
-_IN_CHUNK = 5_000
-
 COMPRESSION = "zlib"
+
+# Not part of the schema (not on SQLModel.metadata, so migrations never see it): see _staging_table.
+_PV_STAGE = sa.Table(
+    "pv_stage",
+    sa.MetaData(),
+    sa.Column("ecosystem", sa.String(), nullable=False),
+    sa.Column("name", sa.String(), nullable=False),
+    sa.Column("version", sa.String(), nullable=False),
+    sa.Column("purl", sa.String(), nullable=False),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,11 +125,6 @@ def _insert(session: Session, model: type[Any]) -> postgresql.Insert | sqlite.In
     if dialect == "sqlite":
         return sqlite.insert(table)
     raise NotImplementedError(f"unsupported database dialect {dialect!r}")  # pragma: no cover
-
-
-def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 # --- organizations and systems -------------------------------------------------------------------
@@ -363,52 +367,89 @@ def _store_component_set(
         # A concurrent transaction stored the same set and committed while we waited on its row.
         winner = sa.select(set_table.c.id).where(set_table.c.digest == digest)
         return int(session.execute(winner).scalar_one())
-    pv_ids = _upsert_package_versions(session, distinct)
-    if pv_ids:
-        session.execute(
-            sa.insert(_table(ComponentSetMember)),
-            [{"set_id": set_id, "package_version_id": pv_id} for pv_id in pv_ids],
-        )
+    if distinct:
+        _store_members(session, int(set_id), distinct)
     if unassessed:
-        session.execute(
-            sa.insert(_table(NotAssessableComponent)),
-            [
-                {
-                    "set_id": set_id,
-                    "name": u.name,
-                    "version": u.version,
-                    "purl": u.purl,
-                    "reason": u.reason,
-                    "detail": u.detail,
-                }
-                for u in unassessed
-            ],
+        _insert_rows(
+            session,
+            _table(NotAssessableComponent),
+            ["set_id", "name", "version", "purl", "reason", "detail"],
+            [(set_id, u.name, u.version, u.purl, u.reason, u.detail) for u in unassessed],
         )
     return int(set_id)
 
 
-def _upsert_package_versions(session: Session, keys: Sequence[tuple[str, str, str, str]]) -> list[int]:
-    """Insert the package versions not stored yet, and return the ids of all of ``keys``."""
-    if not keys:
-        return []
-    table = _table(PackageVersion)
-    stmt = _insert(session, PackageVersion).on_conflict_do_nothing(
-        index_elements=["purl", "ecosystem", "name", "version"]
-    )
-    session.execute(stmt, [{"ecosystem": e, "name": n, "version": v, "purl": p} for e, n, v, p in keys])
-    wanted = set(keys)
-    ids: list[int] = []
-    purls = sorted({k[3] for k in keys})
-    for chunk in _chunks(purls):
-        rows = session.execute(
-            sa.select(table.c.id, table.c.ecosystem, table.c.name, table.c.version, table.c.purl).where(
-                table.c.purl.in_(chunk)
+def _insert_rows(
+    session: Session, table: sa.Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Insert many rows with one statement per database round trip.
+
+    SQLite runs an executemany of one prepared statement in C. psycopg would send an executemany row by
+    row (pipelined, still 10,000 statements for 10,000 rows), so PostgreSQL gets one ``INSERT … SELECT
+    FROM unnest(array, array, …)`` with one array parameter per column instead.
+    """
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(sa.insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+        return
+    arrays = {f"c{i}": list(values) for i, values in enumerate(zip(*rows, strict=True))}
+    unnest = (
+        sa.func.unnest(
+            *(
+                sa.bindparam(f"c{i}", value=arrays[f"c{i}"], type_=postgresql.ARRAY(table.c[name].type))
+                for i, name in enumerate(columns)
             )
         )
-        ids.extend(row[0] for row in rows if (row[1], row[2], row[3], row[4]) in wanted)
-    if len(ids) != len(wanted):  # pragma: no cover - the upsert above guarantees every key exists
-        raise RuntimeError(f"package versions: {len(wanted)} wanted, {len(ids)} found after upsert")
-    return ids
+        .table_valued(*(f"c{i}" for i in range(len(columns))))
+        .render_derived()
+    )
+    session.execute(sa.insert(table).from_select(list(columns), sa.select(*unnest.c)))
+
+
+def _staging_table(session: Session) -> sa.Table:
+    """The session-local table that carries a set's package-version keys into SQL.
+
+    A temporary table, so nothing is left for other connections to see; on PostgreSQL it is dropped at
+    commit, on SQLite emptied before each use (SQLite temporary tables live as long as the connection).
+    """
+    stage = _PV_STAGE
+    stage.create(session.connection(), checkfirst=True)
+    session.execute(stage.delete())
+    return stage
+
+
+def _store_members(session: Session, set_id: int, keys: Sequence[tuple[str, str, str, str]]) -> None:
+    """Upsert the set's package versions and link them to the set, without their ids visiting Python.
+
+    The keys go to a staging table in one executemany; then one ``INSERT … SELECT … ON CONFLICT DO
+    NOTHING`` adds the package versions not stored yet, and one ``INSERT … SELECT`` joining on the full
+    unique key links them all. Measured on SQLite with 10,000 keys: about half the time of upserting
+    and reading the ids back with ``IN`` queries.
+    """
+    stage = _staging_table(session)
+    _insert_rows(session, stage, ["ecosystem", "name", "version", "purl"], keys)
+    pv = _table(PackageVersion)
+    columns = ["purl", "ecosystem", "name", "version"]
+    upsert = (
+        _insert(session, PackageVersion)
+        # "WHERE true": SQLite's documented way to keep INSERT … SELECT … ON CONFLICT unambiguous.
+        .from_select(columns, sa.select(*(stage.c[c] for c in columns)).where(sa.true()))
+        .on_conflict_do_nothing(index_elements=columns)
+    )
+    session.execute(upsert)
+    same_key = sa.and_(*(pv.c[c] == stage.c[c] for c in columns))
+    link = sa.insert(_table(ComponentSetMember)).from_select(
+        ["set_id", "package_version_id"],
+        sa.select(sa.literal(set_id, sa.Integer()), pv.c.id).select_from(stage.join(pv, same_key)),
+    )
+    session.execute(link)
+    member = _table(ComponentSetMember)
+    # Not the INSERT's rowcount: psycopg through SQLAlchemy reports -1 for INSERT … SELECT.
+    count = sa.select(sa.func.count()).select_from(member).where(member.c.set_id == set_id)
+    linked = session.execute(count).scalar_one()
+    if linked != len(keys):  # pragma: no cover - the upsert above guarantees every key exists
+        raise RuntimeError(f"component set {set_id}: {len(keys)} package versions, {linked} linked")
 
 
 def _now() -> datetime:
