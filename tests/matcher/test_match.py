@@ -1,0 +1,57 @@
+"""Fleet matching (pure part): index keys, withdrawn records, hits and undetermined answers."""
+
+from __future__ import annotations
+
+from core.advisories import Advisory, AffectedPackage, AffectedRange, Event
+from core.packages import PackageRef
+from matcher.match import AdvisoryIndex, keys_of, match_package
+from matcher.purls import package_for_purl
+
+
+def _advisory(
+    adv_id: str, ecosystem: str, name: str, introduced: str, fixed: str, *, withdrawn: str | None = None
+) -> Advisory:
+    rng = AffectedRange("ECOSYSTEM", (Event("introduced", introduced), Event("fixed", fixed)))
+    return Advisory(
+        id=adv_id,
+        source="osv",
+        modified="2024-01-01T00:00:00Z",
+        withdrawn=withdrawn,
+        affected=(AffectedPackage(ecosystem=ecosystem, name=name, purl=None, ranges=(rng,)),),
+    )
+
+
+def _pkg(purl: str) -> PackageRef:
+    ref = package_for_purl(purl)
+    assert isinstance(ref, PackageRef), ref
+    return ref
+
+
+def test_pypi_names_meet_after_pep503_normalization() -> None:
+    index = AdvisoryIndex([_advisory("PYSEC-1", "PyPI", "Django_Rest.Framework", "0", "3.0")])
+    match = match_package(index, _pkg("pkg:pypi/django-rest-framework@2.9"))
+    assert [hit.advisory_id for hit in match.hits] == ["PYSEC-1"]
+    assert match.hits[0].result.fixed_versions == ("3.0",)
+    assert match_package(index, _pkg("pkg:pypi/django-rest-framework@3.0")).hits == ()
+
+
+def test_withdrawn_advisories_match_nothing() -> None:
+    withdrawn = _advisory("GHSA-x", "npm", "lodash", "0", "4.17.21", withdrawn="2024-02-01T00:00:00Z")
+    index = AdvisoryIndex([withdrawn])
+    assert len(index) == 0
+    assert match_package(index, _pkg("pkg:npm/lodash@4.17.20")).hits == ()
+
+
+def test_unparsable_version_is_undetermined_not_safe() -> None:
+    index = AdvisoryIndex([_advisory("GHSA-y", "npm", "lodash", "0", "4.17.21")])
+    match = match_package(index, PackageRef("npm", "lodash", "not-a-version", "pkg:npm/lodash"))
+    assert match.hits == ()
+    assert [u.advisory_id for u in match.undetermined] == ["GHSA-y"]
+
+
+def test_keys_fold_advisory_ecosystem_variants() -> None:
+    drupal = "Packagist:https://packages.drupal.org/8"
+    advisory = _advisory("DRUPAL-1", drupal, "Drupal/Core", "8.0.0", "8.9.1")
+    assert keys_of(advisory) == {("Packagist", "drupal/core")}
+    index = AdvisoryIndex([advisory])
+    assert match_package(index, _pkg("pkg:composer/drupal/core@8.9.0")).hits
