@@ -46,6 +46,10 @@ class Component:
     hashes: tuple[Hash, ...] = ()
     licenses: tuple[str, ...] = ()
     skip_reason: str | None = None
+    # The distribution source package, when the SBOM states it outside the purl (trivy's SPDX
+    # ``sourceInfo: "built package from: util-linux 2.36.1-8+deb11u1"``): advisories name source packages.
+    source_name: str | None = None
+    source_version: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

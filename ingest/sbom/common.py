@@ -100,6 +100,8 @@ def component(
     supplier: str | None = None,
     hashes: tuple[Hash, ...] = (),
     licenses: tuple[str, ...] = (),
+    source_name: str | None = None,
+    source_version: str | None = None,
 ) -> Component:
     """Build a ``Component`` and decide whether it can be assessed.
 
@@ -130,6 +132,8 @@ def component(
         hashes=hashes,
         licenses=licenses,
         skip_reason=skip,
+        source_name=source_name,
+        source_version=source_version,
     )
 
 

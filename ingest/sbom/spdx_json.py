@@ -94,7 +94,17 @@ def _checksums(raw: object) -> tuple[Hash, ...]:
     )
 
 
+# trivy records a distribution package's source package only here, as "built package from: NAME VERSION".
+_BUILT_FROM = re.compile(r"^built package from:\s*(\S+)(?:\s+(\S+))?\s*$")
+
+
+def _source_package(raw: object) -> tuple[str | None, str | None]:
+    match = _BUILT_FROM.match(raw) if isinstance(raw, str) else None
+    return (match.group(1), match.group(2)) if match else (None, None)
+
+
 def _package(p: Mapping[str, Any]) -> Component:
+    source_name, source_version = _source_package(p.get("sourceInfo"))
     return component(
         name=text(p.get("name")),
         version=value(p.get("versionInfo")),
@@ -104,6 +114,8 @@ def _package(p: Mapping[str, Any]) -> Component:
         supplier=agent(p.get("supplier")) or agent(p.get("originator")),
         hashes=_checksums(p.get("checksums")),
         licenses=unique((value(p.get("licenseConcluded")), value(p.get("licenseDeclared")))),
+        source_name=source_name,
+        source_version=source_version,
     )
 
 

@@ -200,3 +200,36 @@ def test_refusals_name_the_source_and_the_problem(data: bytes, message: str) -> 
 
 def test_spdx_2_2_1_is_read_as_2_2() -> None:
     assert READER.read(document("SPDX-2.2.1"), "d.json").spec_version == "2.2.1"
+
+
+def test_trivy_source_info_gives_the_distribution_source_package() -> None:
+    data = document(
+        creationInfo={"created": "2022-12-26T15:26:59Z", "creators": ["Tool: trivy"]},
+        packages=[
+            {"SPDXID": "SPDXRef-app", "name": "app", "versionInfo": "1.0"},
+            {
+                "SPDXID": "SPDXRef-bsdutils",
+                "name": "bsdutils",
+                "versionInfo": "1:2.36.1-8+deb11u1",
+                "sourceInfo": "built package from: util-linux 2.36.1-8+deb11u1",
+                "externalRefs": [
+                    purl_ref("pkg:deb/debian/bsdutils@2.36.1-8%2Bdeb11u1?distro=debian-11.6&epoch=1")
+                ],
+            },
+            {
+                "SPDXID": "SPDXRef-pwsh",
+                "name": "pwsh",
+                "versionInfo": "7.0",
+                "sourceInfo": "Files/Program Files/PowerShell/pwsh.deps.json",
+                "externalRefs": [purl_ref("pkg:nuget/pwsh@7.0")],
+            },
+        ],
+    )
+    parsed = READER.read(data, "trivy.spdx.json")
+    by_name = {c.name: c for c in parsed.components}
+    assert (by_name["bsdutils"].source_name, by_name["bsdutils"].source_version) == (
+        "util-linux",
+        "2.36.1-8+deb11u1",
+    )
+    # A file path in sourceInfo (language packages) is not a source package.
+    assert (by_name["pwsh"].source_name, by_name["pwsh"].source_version) == (None, None)
