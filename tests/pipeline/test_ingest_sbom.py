@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from sqlmodel import Session
 from core.errors import ConflictError, SbomError
 from core.settings import DEFAULT_MAX_SBOM_BYTES
 from pipeline.ingest import NO_TIMESTAMP, ingest_sbom
-from store.db import read_session
+from store.db import make_engine, read_session
 from store.queries import list_snapshots, list_systems, snapshot_components
 
 MAX = DEFAULT_MAX_SBOM_BYTES
@@ -266,3 +268,40 @@ def test_every_bundled_sample_ingests_then_is_unchanged(db: Engine, path: Path) 
     ]
     assert [r.status for r in results] == ["created", "unchanged"]
     assert results[0].component_count > 0
+
+
+def test_concurrent_uploads_of_the_same_bytes_store_one_snapshot(db: Engine, cyclonedx: CycloneDx) -> None:
+    data = cyclonedx(LIBS)
+    other = cyclonedx(LIBS, serial="urn:uuid:other")  # same components: must share the set
+    start = threading.Barrier(3)
+
+    def upload(payload: bytes, system: str) -> str:
+        engine = make_engine(db.url)  # a connection pool of its own, as another API worker would have
+        try:
+            start.wait()
+            return ingest_sbom(
+                engine, org="acme", system=system, data=payload, source="c", max_bytes=MAX
+            ).status
+        finally:
+            engine.dispose()
+
+    with ThreadPoolExecutor(3) as pool:
+        futures = [
+            pool.submit(upload, data, "shop"),
+            pool.submit(upload, data, "shop"),
+            pool.submit(upload, other, "cart"),
+        ]
+        statuses = sorted(f.result() for f in futures)
+    assert statuses == ["created", "created", "unchanged"]
+    stored = counts(db)
+    assert (
+        stored["organization"],
+        stored["snapshot"],
+        stored["component_set"],
+        stored["package_version"],
+    ) == (
+        1,
+        2,
+        1,
+        3,
+    )
