@@ -8,7 +8,6 @@ the database and ask for ``patchgap db upgrade`` when the schema is missing or o
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -26,11 +25,13 @@ from core.settings import Settings
 P = ParamSpec("P")
 R = TypeVar("R")
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
-if not console.is_terminal and "COLUMNS" not in os.environ:
-    # Piped output is read by scripts and people alike: wide enough that tables never elide values.
-    console.width = 200
+# soft_wrap: message lines are read by scripts, so they are never broken at the terminal width.
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+if not console.is_terminal:
+    # Piped output is read by scripts and people alike: wide enough that tables never elide values,
+    # whatever COLUMNS a parent process (a CI runner, a test harness) happens to export.
+    console.width = max(200, console.width)
 
 
 def when(value: datetime | None) -> str:

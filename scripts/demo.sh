@@ -9,11 +9,12 @@ mkdir -p demo-out
 export PATCHGAP_DATABASE_URL="sqlite:///$PWD/demo-out/patchgap.db"
 pg=.venv/bin/patchgap
 $pg db upgrade
+# The laravel BOM carries no timestamp of its own: say when it was observed.
+$pg ingest sbom_samples/laravel/*.xml --org demo --system laravel --env prod --observed-at 2021-06-01T00:00:00Z
 for dir in sbom_samples/*/; do
     system=$(basename "$dir")
-    [ "$system" = advisories ] && continue
-    # Files without a timestamp of their own (the laravel BOM) are given one explicitly.
-    $pg ingest "$dir"*.* --org demo --system "$system" --env prod --observed-at 2021-06-01T00:00:00Z
+    case "$system" in advisories|laravel) continue ;; esac
+    $pg ingest "$dir"*.* --org demo --system "$system" --env prod
 done
 $pg systems list --org demo
 $pg snapshots list --org demo --system proton-bridge

@@ -16,25 +16,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-# pytest's default "prepend" import mode puts tests/ on sys.path, where the mirrored folders (tests/ingest/,
-# tests/store/ …, namespace packages without __init__.py) would shadow the real packages of an editable
-# install ("cannot import name 'read_sbom' from 'ingest.sbom' (unknown location)"). A regular package
-# found anywhere on sys.path wins over namespace folders, so the project root is put there first.
-_ROOT = str(Path(__file__).resolve().parents[1])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
+import psycopg
+import pytest
+from sqlalchemy.engine import Engine, make_url
 
-import psycopg  # noqa: E402
-import pytest  # noqa: E402
-from sqlalchemy.engine import Engine, make_url  # noqa: E402
-
-from store.db import make_engine  # noqa: E402
-from store.migrate import upgrade  # noqa: E402
+from store.db import make_engine
+from store.migrate import upgrade
 
 DEFAULT_TEST_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
