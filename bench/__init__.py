@@ -1,0 +1,1 @@
+"""Benchmarks that print numbers; run them as modules (`python -m bench.ingest`). Results: RESULTS.md."""
