@@ -97,15 +97,18 @@ def classify_components(components: Sequence[Component]) -> Classified:
     packages: list[PackageRef] = []
     unassessed: list[UnassessedComponent] = []
     # Large SBOMs repeat purls (the same library under several parents): map each string once.
-    mapped: dict[str, PackageRef | NotAssessable] = {}
+    mapped: dict[tuple[str, str | None, str | None], PackageRef | NotAssessable] = {}
     for component in components:
         if component.skip_reason is not None or component.purl is None:
             reason = component.skip_reason or NotAssessable.NO_PURL
             unassessed.append(UnassessedComponent(component.name, component.version, component.purl, reason))
             continue
-        result = mapped.get(component.purl)
+        key = (component.purl, component.source_name, component.source_version)
+        result = mapped.get(key)
         if result is None:
-            result = mapped[component.purl] = package_for_purl(component.purl)
+            result = mapped[key] = package_for_purl(
+                component.purl, source_name=component.source_name, source_version=component.source_version
+            )
         if isinstance(result, PackageRef):
             packages.append(result)
         else:
