@@ -15,7 +15,8 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import SQLModel
+
+from store.schema import metadata
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -51,5 +52,5 @@ def schema_diff(engine: Engine) -> list[Any]:
     """Differences between the migrated schema and the SQLModel tables; empty when they agree."""
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
-        diff: list[Any] = compare_metadata(context, SQLModel.metadata)
+        diff: list[Any] = compare_metadata(context, metadata)
     return diff

@@ -16,7 +16,7 @@ from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-from store import models  # noqa: F401  (registers every table on the metadata)
+from store import schema  # noqa: F401  (registers every table on the metadata)
 from store.db import make_engine
 from store.models import UTCDateTime
 

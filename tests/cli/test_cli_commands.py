@@ -11,6 +11,7 @@ from typer.testing import CliRunner, Result
 from cli.main import app
 from pipeline.ingest import NO_TIMESTAMP
 from store.db import make_engine, read_session
+from store.migrate import head_revision
 from store.queries import find_organization
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sbom_samples"
@@ -68,7 +69,7 @@ def test_reading_commands_ask_for_db_upgrade_and_change_nothing(empty_db_url: st
     assert result.stderr.startswith("error: the database ")
     upgraded = run("--db", empty_db_url, "db", "upgrade")
     assert upgraded.exit_code == 0, upgraded.output
-    assert "is at schema 0001" in upgraded.stdout
+    assert f"is at schema {head_revision()} (current)" in upgraded.stdout
     after = run("--db", empty_db_url, "systems", "list", "--org", "demo")
     assert (after.exit_code, after.stderr) == (2, "error: organization 'demo' does not exist\n")
 

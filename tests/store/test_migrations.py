@@ -6,12 +6,17 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import SQLModel
 
 from store.db import make_engine
 from store.migrate import current_revision, head_revision, schema_diff, upgrade
+from store.schema import metadata
 
+# The tables every schema has since the first revisions; later areas add more.
 TABLES = {
+    "advisory",
+    "affected_package",
+    "match_result",
+    "package_match_state",
     "organization",
     "system",
     "snapshot",
@@ -32,7 +37,8 @@ def test_schema_comparison_sees_a_missing_schema(empty_db_url: str) -> None:
     engine = make_engine(empty_db_url)
     try:
         added = {d[1].name for d in schema_diff(engine) if d[0] == "add_table"}
-        assert added == set(SQLModel.metadata.tables) == TABLES
+        assert added == set(metadata.tables)
+        assert added >= TABLES
         assert current_revision(engine) is None
     finally:
         engine.dispose()

@@ -1,0 +1,127 @@
+"""Advisory tables: normalized records from every source, their affected packages, KEV, EPSS, feed state.
+
+Raw records are kept (zlib-compressed JSON) beside what was derived from them, so re-deriving never
+needs a re-fetch. ``Advisory`` is unique by ``(source, advisory_id)``: the same CVE from OSV and from a
+CSAF provider are two rows that share one ``group_key`` (the alias closure), and reports count groups.
+``AffectedPackageRow`` carries the key deployed packages are indexed by (``eco_key``, ``name_key``),
+so re-matching after an advisory changes touches only the package versions it names.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from store.models import UTCDateTime, utcnow
+
+
+class Advisory(SQLModel, table=True):
+    __tablename__ = "advisory"
+    __table_args__ = (sa.UniqueConstraint("source", "advisory_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(sa_type=sa.String(50), nullable=False)
+    advisory_id: str = Field(sa_type=sa.String(255), nullable=False, index=True)
+    # As published (RFC 3339 string), and parsed for ordering/incremental sync.
+    modified: str = Field(sa_type=sa.String(64), nullable=False)
+    modified_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    summary: str = Field(default="", sa_type=sa.Text(), nullable=False)
+    aliases: list[str] = Field(default_factory=list, sa_type=sa.JSON(), nullable=False)
+    related: list[str] = Field(default_factory=list, sa_type=sa.JSON(), nullable=False)
+    # The vulnerability group (alias closure) this record belongs to: the CVE when there is one.
+    group_key: str = Field(sa_type=sa.String(255), nullable=False, index=True)
+    severity: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON(), nullable=False)
+    severity_score: float | None = Field(default=None)
+    severity_rating: str | None = Field(default=None, sa_type=sa.String(20))
+    exploited: bool = Field(default=False, nullable=False)
+    fix_available_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    fix_available_source: str | None = Field(default=None, sa_type=sa.String(20))
+    origin: str = Field(default="", sa_type=sa.Text(), nullable=False)  # file, zip entry or URL it came from
+    raw: bytes = Field(sa_type=sa.LargeBinary(), nullable=False)  # zlib-compressed JSON of the record
+    imported_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class AffectedPackageRow(SQLModel, table=True):
+    """One ``affected[]`` entry of an advisory, with the ranges and versions the matcher evaluates."""
+
+    __tablename__ = "affected_package"
+    __table_args__ = (
+        sa.UniqueConstraint("advisory_pk", "position"),
+        # Matching looks advisories up by the deployed-package key.
+        sa.Index(None, "eco_key", "name_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    advisory_pk: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("advisory.id", ondelete="CASCADE"), nullable=False)
+    )
+    position: int = Field(nullable=False)  # index in the record's affected[] list
+    ecosystem: str | None = Field(default=None, sa_type=sa.String(255))  # as stated, suffix kept
+    name: str | None = Field(default=None, sa_type=sa.Text())
+    purl: str | None = Field(default=None, sa_type=sa.Text())
+    # The key deployed packages carry (matcher.match.key_of); NULL when it names none we can meet.
+    eco_key: str | None = Field(default=None, sa_type=sa.String(255))
+    name_key: str | None = Field(default=None, sa_type=sa.Text())
+    # {"ranges": [{"type", "repo", "events": [{kind: value}]}], "versions": [...],
+    #  "ecosystem_specific": {...}, "database_specific": {...}}
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON(), nullable=False)
+
+
+class KevEntry(SQLModel, table=True):
+    """CISA Known Exploited Vulnerabilities: one row per CVE of the latest imported catalog."""
+
+    __tablename__ = "kev_entry"
+
+    cve_id: str = Field(sa_type=sa.String(50), primary_key=True)
+    date_added: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    due_date: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    known_ransomware: bool = Field(default=False, nullable=False)
+    vendor: str = Field(default="", sa_type=sa.Text(), nullable=False)
+    product: str = Field(default="", sa_type=sa.Text(), nullable=False)
+    name: str = Field(default="", sa_type=sa.Text(), nullable=False)
+    catalog_version: str = Field(default="", sa_type=sa.String(50), nullable=False)
+
+
+class EpssScore(SQLModel, table=True):
+    """FIRST EPSS: one row per CVE of the latest imported score file."""
+
+    __tablename__ = "epss_score"
+
+    cve_id: str = Field(sa_type=sa.String(50), primary_key=True)
+    epss: float = Field(nullable=False)
+    percentile: float = Field(nullable=False)
+    score_date: str = Field(default="", sa_type=sa.String(40), nullable=False)
+    model_version: str = Field(default="", sa_type=sa.String(50), nullable=False)
+
+
+class FeedState(SQLModel, table=True):
+    """What the last sync of a feed saw (ETag, Last-Modified, sha256, version), for conditional fetches."""
+
+    __tablename__ = "feed_state"
+
+    name: str = Field(sa_type=sa.String(255), primary_key=True)  # "kev", "epss", "osv-api", "csaf:<url>" …
+    etag: str | None = Field(default=None, sa_type=sa.Text())
+    last_modified: str | None = Field(default=None, sa_type=sa.Text())
+    sha256: str | None = Field(default=None, sa_type=sa.String(64))
+    version: str | None = Field(default=None, sa_type=sa.Text())
+    cursor: str | None = Field(default=None, sa_type=sa.Text())  # e.g. newest CSAF document time seen
+    fetched_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class AdvisorySkip(SQLModel, table=True):
+    """A record an import skipped, with the reason (schema failure, no package …): ``advisories stats``."""
+
+    __tablename__ = "advisory_skip"
+    __table_args__ = (sa.UniqueConstraint("source", "origin"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(sa_type=sa.String(50), nullable=False)
+    origin: str = Field(sa_type=sa.Text(), nullable=False)
+    advisory_id: str | None = Field(default=None, sa_type=sa.String(255))
+    reason: str = Field(sa_type=sa.Text(), nullable=False)
+    skipped_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

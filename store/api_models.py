@@ -1,0 +1,3 @@
+"""API tables (API keys, upload jobs): filled in by the REST API work."""
+
+from __future__ import annotations

@@ -1,0 +1,56 @@
+"""Memoized match results: each distinct package version is matched once against the advisories.
+
+``MatchResult`` holds one row per (package version, affected entry) that is affected or could not be
+evaluated (``status`` = ``affected`` | ``unknown``); "not affected" is the absence of a row.
+``PackageMatchState`` says a package version has been matched at all, so a new snapshot matches only
+package versions never seen before. A new or changed advisory deletes and recomputes the rows of the
+package keys it names.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from store.models import UTCDateTime, utcnow
+
+
+class MatchResult(SQLModel, table=True):
+    __tablename__ = "match_result"
+    __table_args__ = (
+        # "Which package versions does this advisory entry affect": re-matching and advisory pages.
+        sa.Index(None, "affected_id"),
+    )
+
+    package_version_id: int = Field(
+        sa_column=sa.Column(
+            sa.ForeignKey("package_version.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    affected_id: int = Field(
+        sa_column=sa.Column(
+            sa.ForeignKey("affected_package.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    status: str = Field(sa_type=sa.String(20), nullable=False)  # "affected" | "unknown"
+    range_index: int | None = Field(default=None)
+    introduced: str | None = Field(default=None, sa_type=sa.Text())
+    boundary_kind: str | None = Field(default=None, sa_type=sa.String(20))  # "fixed" | "last_affected"
+    boundary_value: str | None = Field(default=None, sa_type=sa.Text())
+    fixed_versions: list[str] = Field(default_factory=list, sa_type=sa.JSON(), nullable=False)
+    reason: str | None = Field(default=None, sa_type=sa.Text())  # why "unknown"
+    details: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON(), nullable=False)
+
+
+class PackageMatchState(SQLModel, table=True):
+    __tablename__ = "package_match_state"
+
+    package_version_id: int = Field(
+        sa_column=sa.Column(
+            sa.ForeignKey("package_version.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    matched_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
