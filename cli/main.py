@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from cli import db, sbom, snapshots, systems
+from cli import advisories, db, export, keys, matching, report, sbom, serve, sla, snapshots, systems, vex
 from cli.ingest_command import ingest
 from core.settings import Settings
 
@@ -28,6 +28,9 @@ app.add_typer(systems.app, name="systems")
 app.add_typer(snapshots.app, name="snapshots")
 app.add_typer(sbom.app, name="sbom")
 app.add_typer(db.app, name="db")
+# Each area's module adds its own commands, so areas grow without editing this file.
+for _area in (advisories, matching, report, vex, sla, keys, serve, export):
+    _area.register(app)
 
 
 @app.callback()

@@ -1,0 +1,9 @@
+"""Auditor exports (issue 7): `patchgap export …`."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the root app (nothing yet)."""

@@ -1,0 +1,9 @@
+"""Reports (issue 5): `patchgap report exposures|deploy-time`."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the root app (nothing yet)."""

@@ -1,0 +1,9 @@
+"""The web server (issue 6): `patchgap serve`."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the root app (nothing yet)."""

@@ -1,0 +1,9 @@
+"""VEX statements (issue 5): `patchgap vex import|list`."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the root app (nothing yet)."""
