@@ -1,15 +1,82 @@
-"""Advisory import use-case: normalized records in, stored advisory rows out (issue 3, items 8 and 9).
+"""Advisory import and sync use-cases: normalized records in, stored advisory rows out (issue 3, items 8-10).
 
-This first part holds the conversion between :class:`core.advisories.AffectedPackage` and the
-``affected_package`` row (``data`` JSON, see :class:`store.advisory_models.AffectedPackageRow`), so
-that fleet matching can rebuild the records it evaluates from stored rows.
+Steps, each usable on its own:
+
+- :func:`import_advisories` stores the records of one source (OSV files, the Akrites feed, CSAF
+  documents, the OSV API) in ONE transaction, in batches: records are keyed by ``(source, id)``; a record
+  whose ``modified`` equals the stored one is not rewritten (so a re-import reports 0 changes), a record
+  older than the stored copy is not written either, a new or newer one is upserted and its affected rows
+  replaced. Skipped records are stored with their reason (``advisory_skip``). Afterwards the alias groups
+  are recomputed over ALL stored records (``ingest.advisories.aliases``) and ``group_key`` is updated where
+  it changed. The result names the package keys ``(eco_key, name_key)`` whose advisories were created,
+  changed, withdrawn or regrouped — only those need re-matching.
+- :func:`import_kev` / :func:`import_epss` replace the KEV catalog / EPSS scores as a whole, and keep the
+  feed's validators (ETag, Last-Modified, SHA-256, version) in ``feed_state`` so the next sync is a
+  conditional request; identical content is a no-op.
+- ``sync_*`` fetch over HTTP (``ingest.advisories.osv_api`` / ``feeds_http``) and hand what is new to the
+  importers. The caller passes the :class:`~ingest.advisories.http.HttpClient` (tests inject a
+  ``MockTransport``).
+- :func:`open_path` turns a path (directory, zip, single file) into records, detecting the source when
+  it is unambiguous (:func:`detect_source`).
+
+The conversion between :class:`core.advisories.AffectedPackage` and the ``affected_package`` row
+(``data`` JSON, shape documented on :class:`store.advisory_models.AffectedPackageRow`) lives here too:
+:func:`affected_data` and :func:`affected_from_row`, which fleet matching uses to rebuild the records it
+evaluates from stored rows.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+import json
+import zipfile
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from itertools import islice
+from pathlib import Path
+from typing import Any, Literal
 
-from core.advisories import AffectedPackage, AffectedRange, Event, EventKind
+from packageurl import PackageURL
+from sqlalchemy.engine import Connection, Engine
+
+from core.advisories import Advisory, AffectedPackage, AffectedRange, Event, EventKind
+from core.errors import AdvisoryError
+from core.packages import PackageRef
+from ingest.advisories import severity as sev
+from ingest.advisories.akrites import SOURCE as AKRITES
+from ingest.advisories.akrites import parse_akrites_record
+from ingest.advisories.aliases import alias_groups, group_index, group_key
+from ingest.advisories.csaf import SOURCE as CSAF
+from ingest.advisories.csaf import CsafSource, parse_csaf
+from ingest.advisories.epss import EpssFeed, parse_epss
+from ingest.advisories.feeds_http import (
+    EPSS_URL,
+    KEV_URL,
+    AkritesHttpFeed,
+    CsafProvider,
+    Validators,
+    fetch_epss,
+    fetch_kev,
+)
+from ingest.advisories.http import HttpClient
+from ingest.advisories.interface import Skipped
+from ingest.advisories.kev import KevCatalog, parse_kev
+from ingest.advisories.osv_api import DEFAULT_BASE_URL, OsvApiClient, OsvQuery
+from ingest.advisories.osv_files import (
+    RECORD_SUFFIXES,
+    OsvDirectory,
+    OsvZip,
+    load_record,
+    osv_parser,
+    parse_or_skip,
+    parse_timestamp,
+)
+from matcher.match import PackageKey, key_of
+from matcher.purls import package_for_purl
+from store import advisory_queries as q
 
 _EVENT_KINDS: dict[str, EventKind] = {
     "introduced": "introduced",
@@ -68,3 +135,778 @@ def _event(obj: dict[str, str]) -> Event:
     if checked is None:
         raise ValueError(f"stored range event of unknown kind {kind!r}")
     return Event(kind=checked, value=value)
+
+
+OSV = "osv"
+KEV = "kev"
+EPSS = "epss"
+RECORD_SOURCES = (OSV, AKRITES, CSAF)
+FEED_SOURCES = (KEV, EPSS)
+NO_ECOSYSTEM = "(none)"
+DEFAULT_BATCH = 1000
+# Raw records: zlib level 6, as snapshots use (store.queries); the whole shared corpus (≈110 MB of JSON)
+# compresses about 4.4× in well under a second.
+_RAW_LEVEL = 6
+
+Progress = Callable[[int], None]
+
+
+# --- affected rows ------------------------------------------------------------------------------------
+
+
+def affected_key(affected: AffectedPackage) -> PackageKey | None:
+    """The deployed-package key of an ``affected[]`` entry (``eco_key``, ``name_key`` of its row).
+
+    OSV-style entries use :func:`matcher.match.key_of`. CSAF entries carry only a purl (no ecosystem);
+    their key is the ecosystem and name :func:`matcher.purls.package_for_purl` maps that purl to — the
+    same mapping deployed components go through, so CSAF advisories meet deployed packages. The purl's
+    version is irrelevant to the key: a placeholder stands in when the purl has none (the mapping
+    requires one).
+    """
+    key = key_of(affected)
+    if key is not None or affected.ecosystem is not None or not affected.purl:
+        return key
+    try:
+        parsed = PackageURL.from_string(affected.purl)
+    except ValueError:
+        return None
+    versioned = parsed._replace(version=parsed.version or "0").to_string()
+    ref = package_for_purl(versioned)
+    return (ref.ecosystem, ref.name) if isinstance(ref, PackageRef) else None
+
+
+def record_ecosystem(advisory: Advisory, keys: Sequence[PackageKey | None] = ()) -> str:
+    """The one base ecosystem a record is counted under (see ``store.advisory_models.Advisory``)."""
+    for affected in advisory.affected:
+        if affected.ecosystem:
+            return affected.ecosystem.split(":", 1)[0]
+    for key in keys:
+        if key is not None:
+            return key[0].split(":", 1)[0]
+    return NO_ECOSYSTEM
+
+
+# --- import -------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class EcosystemCounts:
+    """What an import did with the records of one ecosystem. ``withdrawn`` counts records read that
+    are withdrawn, whichever of created/updated/unchanged they were."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    withdrawn: int = 0
+
+
+@dataclass(slots=True)
+class ImportResult:
+    """The outcome of one import (one transaction).
+
+    ``duplicates``: the same id read twice in one import (the first copy, or a newer one, is kept);
+    ``older``: records older than the stored copy, not written; ``regrouped``: stored records (not
+    created by this import) whose alias group changed; ``changed_keys``: package keys to re-match.
+    """
+
+    source: str
+    by_ecosystem: dict[str, EcosystemCounts] = field(default_factory=dict)
+    skip_reasons: dict[str, int] = field(default_factory=dict)
+    duplicates: int = 0
+    older: int = 0
+    regrouped: int = 0
+    changed_keys: frozenset[PackageKey] = frozenset()
+
+    def _total(self, name: str) -> int:
+        return sum(getattr(c, name) for c in self.by_ecosystem.values())
+
+    @property
+    def created(self) -> int:
+        return self._total("created")
+
+    @property
+    def updated(self) -> int:
+        return self._total("updated")
+
+    @property
+    def unchanged(self) -> int:
+        return self._total("unchanged")
+
+    @property
+    def withdrawn(self) -> int:
+        return self._total("withdrawn")
+
+    @property
+    def skipped(self) -> int:
+        return sum(self.skip_reasons.values())
+
+    @property
+    def changes(self) -> int:
+        """Records written (created or updated): 0 for a re-import of the same data."""
+        return self.created + self.updated
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-ready view (what the CLI's ``--json`` prints and the golden file pins)."""
+        return {
+            "source": self.source,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "withdrawn": self.withdrawn,
+            "skipped": self.skipped,
+            "duplicates": self.duplicates,
+            "older": self.older,
+            "regrouped": self.regrouped,
+            "changed_keys": len(self.changed_keys),
+            "by_ecosystem": {eco: asdict(c) for eco, c in sorted(self.by_ecosystem.items())},
+            "skip_reasons": dict(sorted(self.skip_reasons.items())),
+        }
+
+
+@dataclass(slots=True)
+class _Prepared:
+    advisory: dict[str, Any]
+    affected: list[dict[str, Any]]  # without advisory_pk, filled after the upsert
+    keys: set[PackageKey]
+
+
+def _parse_time(value: str | None, what: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_timestamp(value)
+    except ValueError as exc:
+        raise AdvisoryError(what, str(exc)) from None
+
+
+class _RawCache:
+    """CSAF records of one document share their raw dict: compress it once, not once per record."""
+
+    def __init__(self) -> None:
+        self._last: tuple[int, bytes] | None = None
+
+    def compress(self, raw: dict[str, Any]) -> bytes:
+        if self._last is not None and self._last[0] == id(raw):
+            return self._last[1]
+        blob = zlib.compress(
+            json.dumps(raw, separators=(",", ":"), ensure_ascii=False).encode("utf-8"), _RAW_LEVEL
+        )
+        self._last = (id(raw), blob)
+        return blob
+
+
+def _prepare(
+    advisory: Advisory,
+    *,
+    modified_at: datetime,
+    keys: list[PackageKey | None],
+    ecosystem: str,
+    origin: str,
+    now: datetime,
+    raw: _RawCache,
+) -> _Prepared:
+    best = sev.best(advisory.severity)
+    row = {
+        "source": advisory.source,
+        "advisory_id": advisory.id,
+        "modified": advisory.modified,
+        "modified_at": modified_at,
+        "published_at": _parse_time(advisory.published, "published"),
+        "withdrawn_at": _parse_time(advisory.withdrawn, "withdrawn"),
+        "summary": advisory.summary,
+        "ecosystem": ecosystem,
+        "aliases": list(advisory.aliases),
+        "related": list(advisory.related),
+        # Provisional: the alias closure over all records replaces it before the transaction ends.
+        "group_key": advisory.id if advisory.withdrawn else group_key((advisory.id, *advisory.aliases)),
+        "severity": [asdict(s) for s in advisory.severity],
+        "severity_score": best.score if best else None,
+        "severity_rating": best.rating if best else None,
+        "exploited": advisory.exploited,
+        "fix_available_at": _parse_time(advisory.fix_available_at, "fix_available_at"),
+        "fix_available_source": advisory.fix_available_source,
+        "origin": origin,
+        "raw": raw.compress(advisory.raw),
+        "imported_at": now,
+    }
+    affected_rows = [
+        {
+            "position": position,
+            "ecosystem": affected.ecosystem,
+            "name": affected.name,
+            "purl": affected.purl,
+            "eco_key": key[0] if key else None,
+            "name_key": key[1] if key else None,
+            "data": affected_data(affected),
+        }
+        for position, (affected, key) in enumerate(zip(advisory.affected, keys, strict=True))
+    ]
+    return _Prepared(row, affected_rows, {k for k in keys if k is not None})
+
+
+def _write_batch(
+    conn: Connection, batch: Sequence[_Prepared], updated_pks: set[int]
+) -> tuple[dict[str, int], set[PackageKey]]:
+    """Upsert one batch; returns id → primary key, and the keys the replaced affected rows named."""
+    old_keys = q.affected_keys(conn, updated_pks)
+    q.delete_affected(conn, updated_pks)
+    pks = q.upsert_advisories(conn, [p.advisory for p in batch])
+    affected_rows: list[dict[str, Any]] = []
+    for prepared in batch:
+        pk = pks[prepared.advisory["advisory_id"]]
+        affected_rows.extend({**row, "advisory_pk": pk} for row in prepared.affected)
+    q.insert_affected(conn, affected_rows)
+    return pks, old_keys
+
+
+class _Importer:
+    """The state of one import while its records stream through (see :func:`import_advisories`)."""
+
+    def __init__(self, conn: Connection, *, source: str, origin: str, batch_size: int) -> None:
+        self.conn = conn
+        self.source = source
+        self.origin = origin
+        self.batch_size = batch_size
+        self.result = ImportResult(source=source)
+        self.skip_reasons: Counter[str] = Counter()
+        self.skips: dict[str, dict[str, Any]] = {}
+        self.stored = q.stored_versions(conn, source)
+        self.now = datetime.now(UTC)
+        self.raw = _RawCache()
+        self.seen: dict[str, datetime] = {}  # id → modified of the copy kept in this import
+        self.batch: dict[str, _Prepared] = {}
+        self.updated_pks: set[int] = set()
+        self.written: dict[str, int] = {}  # id → primary key of records written by this import
+        self.created: set[str] = set()
+        self.imported: set[str] = set()  # ids stored or found unchanged: earlier skips of them are void
+        self.changed: set[PackageKey] = set()
+
+    def skip(self, ref: str, record_id: str | None, reason: str) -> None:
+        self.skip_reasons[reason] += 1
+        self.skips[ref] = {
+            "source": self.source,
+            "origin": ref,
+            "advisory_id": record_id,
+            "reason": reason,
+            "skipped_at": self.now,
+        }
+
+    def add(self, item: Advisory | Skipped) -> None:
+        if isinstance(item, Skipped):
+            self.skip(item.source_ref, item.id, item.reason)
+            return
+        if item.source != self.source:
+            raise AdvisoryError(
+                item.id, f"a record of source {item.source!r} in an import of {self.source!r}"
+            )
+        ref = f"{self.origin or self.source}#{item.id}"
+        try:
+            modified_at = parse_timestamp(item.modified)
+        except ValueError as exc:
+            self.skip(ref, item.id, f"modified: {exc}")
+            return
+        keys = [affected_key(a) for a in item.affected]
+        ecosystem = record_ecosystem(item, keys)
+        counts = self.result.by_ecosystem.setdefault(ecosystem, EcosystemCounts())
+        earlier = self.seen.get(item.id)
+        if earlier is not None:
+            if modified_at <= earlier:
+                self.result.duplicates += 1
+                return
+        else:
+            held = self.stored.get(item.id)
+            if held is not None and (held.modified == item.modified or modified_at <= held.modified_at):
+                if modified_at < held.modified_at:
+                    self.result.older += 1
+                else:
+                    counts.unchanged += 1
+                    counts.withdrawn += item.withdrawn is not None
+                self.seen[item.id] = held.modified_at
+                self.imported.add(item.id)
+                return
+        try:
+            prepared = _prepare(
+                item,
+                modified_at=modified_at,
+                keys=keys,
+                ecosystem=ecosystem,
+                origin=self.origin,
+                now=self.now,
+                raw=self.raw,
+            )
+        except AdvisoryError as exc:
+            self.skip(ref, item.id, f"{exc.source}: {exc.problem}")
+            return
+        self.seen[item.id] = modified_at
+        if earlier is not None:
+            # A newer copy of a record read earlier in this same import replaces that copy; it was
+            # counted once already.
+            self.result.duplicates += 1
+            if item.id in self.written:
+                self.updated_pks.add(self.written[item.id])
+        else:
+            held = self.stored.get(item.id)
+            if held is not None:
+                counts.updated += 1
+                self.updated_pks.add(held.pk)
+            else:
+                counts.created += 1
+                self.created.add(item.id)
+            counts.withdrawn += item.withdrawn is not None
+        self.changed.update(prepared.keys)
+        self.imported.add(item.id)
+        self.batch[item.id] = prepared
+        if len(self.batch) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.batch and not self.updated_pks:
+            return
+        pks, old_keys = _write_batch(self.conn, list(self.batch.values()), self.updated_pks)
+        self.written.update(pks)
+        self.changed.update(old_keys)
+        self.batch.clear()
+        self.updated_pks.clear()
+
+    def finish(self) -> ImportResult:
+        self.flush()
+        q.upsert_skips(self.conn, list(self.skips.values()))
+        q.clear_skips(self.conn, self.source, self.imported)
+        created_pks = {self.written[i] for i in self.created}
+        regrouped_keys, regrouped = _regroup(self.conn, exclude_pks=created_pks)
+        self.changed.update(regrouped_keys)
+        self.result.regrouped = regrouped
+        self.result.skip_reasons = dict(self.skip_reasons)
+        self.result.changed_keys = frozenset(self.changed)
+        return self.result
+
+
+def import_advisories(
+    engine: Engine,
+    records: Iterable[Advisory | Skipped],
+    *,
+    source: str,
+    origin: str = "",
+    progress: Progress | None = None,
+    batch_size: int = DEFAULT_BATCH,
+) -> ImportResult:
+    """Store ``records`` of one ``source`` in one transaction (see the module docstring for the rules).
+
+    ``origin`` names where the records came from (the path or URL given) and is stored on every written
+    record. ``progress`` is called now and then with the number of records handled so far. Any error —
+    of the source as a whole (an unreadable zip) or of the database — rolls the whole import back.
+    A record of another source than ``source`` is refused with an AdvisoryError.
+    """
+    with engine.connect() as plain:
+        conn = plain.execution_options(sqlite_begin="IMMEDIATE")
+        with conn.begin():
+            importer = _Importer(conn, source=source, origin=origin, batch_size=batch_size)
+            handled = 0
+            for item in records:
+                importer.add(item)
+                handled += 1
+                if progress is not None and handled % 100 == 0:
+                    progress(handled)
+            result = importer.finish()
+            if progress is not None:
+                progress(handled)
+    return result
+
+
+def _regroup(conn: Connection, *, exclude_pks: set[int]) -> tuple[set[PackageKey], int]:
+    """Recompute the alias closure over every stored record; update ``group_key`` where it changed.
+
+    Returns the package keys of stored records whose group changed (their exposures are counted under
+    another vulnerability now) and how many such records there were, not counting ``exclude_pks`` (the
+    records this import created, whose key was provisional).
+    """
+    rows = q.alias_rows(conn)
+    groups = alias_groups(
+        Advisory(
+            id=r.advisory_id,
+            source="",
+            modified="",
+            withdrawn="withdrawn" if r.withdrawn else None,
+            aliases=r.aliases,
+        )
+        for r in rows
+    )
+    index = group_index(groups)
+    changes = [(row.pk, index[row.advisory_id]) for row in rows if index[row.advisory_id] != row.group_key]
+    q.update_group_keys(conn, changes)
+    regrouped = [pk for pk, _ in changes if pk not in exclude_pks]
+    return q.affected_keys(conn, regrouped), len(regrouped)
+
+
+# --- KEV and EPSS -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FeedImportResult:
+    """What a KEV or EPSS import did: ``changed`` False means the stored copy was already this one."""
+
+    feed: str  # "kev" | "epss"
+    changed: bool
+    entries: int
+    version: str | None  # KEV catalog version, EPSS model version
+    date: str | None  # KEV dateReleased, EPSS score date
+
+
+def _day(value: str) -> datetime:
+    return datetime.combine(date.fromisoformat(value), datetime.min.time(), tzinfo=UTC)
+
+
+def _store_feed(
+    engine: Engine,
+    feed: str,
+    rows: Callable[[], list[dict[str, Any]]],
+    replace: Callable[[Connection, Sequence[dict[str, Any]]], None],
+    *,
+    validators: Validators,
+    version: str | None,
+) -> bool:
+    """Replace a feed's table unless its content hash is the stored one; keep the validators either way."""
+    with engine.connect() as plain:
+        conn = plain.execution_options(sqlite_begin="IMMEDIATE")
+        with conn.begin():
+            held = q.get_feed_state(conn, feed)
+            changed = held is None or held.sha256 != validators.sha256
+            if changed:
+                replace(conn, rows())
+            q.put_feed_state(
+                conn,
+                q.FeedStateRow(
+                    name=feed,
+                    etag=validators.etag,
+                    last_modified=validators.last_modified,
+                    sha256=validators.sha256,
+                    version=version,
+                    cursor=held.cursor if held else None,
+                    fetched_at=datetime.now(UTC),
+                ),
+            )
+    return changed
+
+
+def import_kev(
+    engine: Engine, data: bytes, *, origin: str, validators: Validators | None = None
+) -> FeedImportResult:
+    """Parse a KEV catalog (JSON bytes) and make it the stored one, in one transaction.
+
+    A catalog whose bytes hash to the stored SHA-256 rewrites nothing. ``validators`` are the HTTP ones
+    of the download (a file import has none).
+    """
+    catalog: KevCatalog = parse_kev(data, origin=origin)
+    digest = hashlib.sha256(data).hexdigest()
+    kept = (
+        Validators(validators.etag, validators.last_modified, digest)
+        if validators
+        else Validators(sha256=digest)
+    )
+
+    def rows() -> list[dict[str, Any]]:
+        # The catalog has listed a CVE twice before; the later entry is the correction.
+        by_cve = {
+            e.cve_id: {
+                "cve_id": e.cve_id,
+                "date_added": _day(e.date_added),
+                "due_date": _day(e.due_date) if e.due_date else None,
+                "known_ransomware": e.known_ransomware,
+                "vendor": e.vendor,
+                "product": e.product,
+                "name": e.name,
+                "catalog_version": catalog.catalog_version,
+            }
+            for e in catalog.entries
+        }
+        return list(by_cve.values())
+
+    changed = _store_feed(engine, KEV, rows, q.replace_kev, validators=kept, version=catalog.catalog_version)
+    return FeedImportResult(
+        KEV, changed, len(catalog.entries), catalog.catalog_version, catalog.date_released
+    )
+
+
+def import_epss(
+    engine: Engine, data: bytes, *, origin: str, validators: Validators | None = None
+) -> FeedImportResult:
+    """Parse an EPSS score file (CSV, gzipped or not) and make it the stored one, in one transaction."""
+    feed: EpssFeed = parse_epss(data, origin=origin)
+    digest = hashlib.sha256(data).hexdigest()
+    kept = (
+        Validators(validators.etag, validators.last_modified, digest)
+        if validators
+        else Validators(sha256=digest)
+    )
+
+    def rows() -> list[dict[str, Any]]:
+        by_cve = {
+            s.cve_id: {
+                "cve_id": s.cve_id,
+                "epss": s.epss,
+                "percentile": s.percentile,
+                "score_date": feed.score_date or "",
+                "model_version": feed.model_version or "",
+            }
+            for s in feed.scores
+        }
+        return list(by_cve.values())
+
+    changed = _store_feed(engine, EPSS, rows, q.replace_epss, validators=kept, version=feed.model_version)
+    return FeedImportResult(EPSS, changed, len(feed.scores), feed.model_version, feed.score_date)
+
+
+# --- paths: detection and reading ---------------------------------------------------------------------
+
+SourceName = Literal["osv", "akrites", "csaf", "kev", "epss"]
+SOURCES: tuple[SourceName, ...] = ("osv", "akrites", "csaf", "kev", "epss")
+# How many record files detection reads from a directory or zip before deciding.
+DETECT_SAMPLE = 50
+
+
+def _classify(obj: Any) -> SourceName | None:
+    """The source one loaded document belongs to, or None when it says nothing (not an object)."""
+    if not isinstance(obj, dict):
+        return None
+    document = obj.get("document")
+    if isinstance(document, dict) and "csaf_version" in document:
+        return "csaf"
+    if "catalogVersion" in obj and isinstance(obj.get("vulnerabilities"), list):
+        return "kev"
+    specific = obj.get("database_specific")
+    if (isinstance(specific, dict) and "akrites" in specific) or str(obj.get("id", "")).startswith(
+        "AKRITES-"
+    ):
+        return "akrites"
+    return "osv"
+
+
+def _sample_documents(path: Path) -> Iterator[tuple[str, bytes]]:
+    if path.is_dir():
+        for found in islice(OsvDirectory(path).files(), DETECT_SAMPLE):
+            yield found.name, found.read_bytes()
+    elif zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as zf:
+            names = [n for n in zf.namelist() if n.lower().endswith(".json")][:DETECT_SAMPLE]
+            for name in names:
+                with zf.open(name) as handle:
+                    yield name, handle.read(_DETECT_MAX_BYTES)
+    else:
+        with path.open("rb") as handle:
+            yield path.name, handle.read(_DETECT_MAX_BYTES)
+
+
+_DETECT_MAX_BYTES = 64 * 1024 * 1024
+
+
+def detect_source(path: Path) -> SourceName:
+    """Which source a path holds, when that is unambiguous; else an AdvisoryError asking for --source.
+
+    A CSAF document has ``document.csaf_version``; a KEV catalog ``catalogVersion`` and
+    ``vulnerabilities``; an EPSS file starts with ``#model_version`` or ``cve,epss``; Akrites records carry
+    ``database_specific.akrites`` (or an ``AKRITES-`` id); any other OSV-shaped record is OSV. Directories
+    and zips are judged by their first record files (sorted order), which must agree.
+    """
+    if not path.exists():
+        raise AdvisoryError(str(path), "no such file or directory")
+    if path.is_file() and path.suffix.lower() in (".csv", ".gz"):
+        head = path.open("rb").read(2)
+        if head == b"\x1f\x8b" or path.read_bytes()[:64].lstrip().startswith((b"#model_version", b"cve,")):
+            return "epss"
+    found: set[SourceName] = set()
+    try:
+        for name, data in _sample_documents(path):
+            try:
+                kind = _classify(load_record(data, name=name))
+            except (ValueError, UnicodeDecodeError):
+                continue
+            if kind is not None:
+                found.add(kind)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise AdvisoryError(str(path), f"cannot be read: {exc}") from None
+    if len(found) == 1:
+        return found.pop()
+    if not found:
+        raise AdvisoryError(str(path), "holds no advisory records to detect the source from; pass --source")
+    # Akrites records are OSV records too: a feed folder may hold plain ones beside them.
+    if found == {"osv", "akrites"}:
+        return "akrites"
+    raise AdvisoryError(str(path), f"holds several sources ({', '.join(sorted(found))}); pass --source")
+
+
+def _single_file(path: Path, parse: Callable[[Any, str], Advisory]) -> Iterator[Advisory | Skipped]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise AdvisoryError(str(path), f"cannot be read: {exc.strerror or exc}") from None
+    yield parse_or_skip(data, name=path.name, origin=str(path), parse=parse)
+
+
+def open_path(path: Path, source: SourceName) -> Iterator[Advisory | Skipped]:
+    """The records of one path (directory, ``.zip`` export or single file) as ``source`` reads them."""
+    if not path.exists():
+        raise AdvisoryError(str(path), "no such file or directory")
+    if source == "csaf":
+        return CsafSource(path).records()
+    parse = parse_akrites_record if source == "akrites" else osv_parser(source=OSV)
+    if source not in ("osv", "akrites"):
+        raise AdvisoryError(str(path), f"{source} is a feed file, not advisory records")
+    if path.is_dir():
+        return OsvDirectory(path, name=source, parse=parse).records()
+    if path.suffix.lower() == ".zip":
+        return OsvZip(path, name=source, parse=parse).records()
+    if path.suffix.lower() in RECORD_SUFFIXES:
+        return _single_file(path, parse)
+    raise AdvisoryError(str(path), "neither a directory, a .zip export nor a .json/.yaml record")
+
+
+def count_files(path: Path, source: SourceName) -> int | None:
+    """How many records a path will yield, when that is known cheaply (one record per OSV file)."""
+    if source not in ("osv", "akrites"):
+        return None
+    if path.is_dir():
+        return sum(1 for _ in OsvDirectory(path).files())
+    return 1 if path.is_file() and path.suffix.lower() in RECORD_SUFFIXES else None
+
+
+# --- sync over HTTP -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OsvSyncSummary:
+    queried: int  # package versions asked about
+    ids: int  # distinct advisory ids the API named
+    fetched: int  # records hydrated (new or newer than ours)
+    result: ImportResult
+
+
+def sync_osv(
+    engine: Engine, http: HttpClient, *, base_url: str = DEFAULT_BASE_URL, progress: Progress | None = None
+) -> OsvSyncSummary:
+    """Ask the OSV API about every stored package version, fetch new or changed records, import them."""
+    with engine.connect() as conn:
+        versions = q.deployed_package_versions(conn)
+        known = q.known_modified(conn, OSV)
+    queries = [OsvQuery(ecosystem=e, name=n, version=v) for e, n, v in versions]
+    client = OsvApiClient(http, base_url=base_url)
+    synced = client.sync(queries, known)
+    ids = {ref.id for r in synced.results for ref in r.vulns}
+    records: list[Advisory | Skipped] = [*synced.hydration.advisories, *synced.hydration.skipped]
+    result = import_advisories(engine, records, source=OSV, origin=base_url, progress=progress)
+    return OsvSyncSummary(len(queries), len(ids), len(synced.hydration.advisories), result)
+
+
+def _validators(engine: Engine, feed: str) -> Validators | None:
+    with engine.connect() as conn:
+        held = q.get_feed_state(conn, feed)
+    return Validators(held.etag, held.last_modified, held.sha256) if held else None
+
+
+def sync_kev(engine: Engine, http: HttpClient, *, url: str = KEV_URL) -> FeedImportResult:
+    """Conditionally download the KEV catalog; import it when it changed."""
+    download = fetch_kev(http, url, _validators(engine, KEV))
+    if not download.changed:
+        _touch_feed(engine, KEV, download.validators)
+        return _unchanged_feed(engine, KEV)
+    return import_kev(engine, download.content, origin=url, validators=download.validators)
+
+
+def sync_epss(engine: Engine, http: HttpClient, *, url: str = EPSS_URL) -> FeedImportResult:
+    """Conditionally download the EPSS scores; import them when they changed."""
+    download = fetch_epss(http, url, _validators(engine, EPSS))
+    if not download.changed:
+        _touch_feed(engine, EPSS, download.validators)
+        return _unchanged_feed(engine, EPSS)
+    return import_epss(engine, download.content, origin=url, validators=download.validators)
+
+
+def _touch_feed(engine: Engine, feed: str, validators: Validators) -> None:
+    """Remember new validators (a 304 may carry a fresh ETag) and when the feed was last checked."""
+    with engine.begin() as conn:
+        held = q.get_feed_state(conn, feed)
+        q.put_feed_state(
+            conn,
+            q.FeedStateRow(
+                name=feed,
+                etag=validators.etag,
+                last_modified=validators.last_modified,
+                sha256=validators.sha256,
+                version=held.version if held else None,
+                cursor=held.cursor if held else None,
+                fetched_at=datetime.now(UTC),
+            ),
+        )
+
+
+def _unchanged_feed(engine: Engine, feed: str) -> FeedImportResult:
+    with engine.connect() as conn:
+        stats = q.advisory_stats(conn)
+    summary = stats.kev if feed == KEV else stats.epss
+    return FeedImportResult(feed, False, summary.entries, summary.version, summary.date)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSyncSummary:
+    """A record feed sync (CSAF provider, Akrites index): what was listed and what the import did."""
+
+    listed: int
+    fetched: int
+    result: ImportResult | None  # None when the feed said nothing changed
+
+
+def sync_csaf(
+    engine: Engine, http: HttpClient, *, url: str, progress: Progress | None = None
+) -> FeedSyncSummary:
+    """Fetch the documents a CSAF provider (``provider-metadata.json`` at ``url``) updated since last time."""
+    feed = f"csaf:{url}"
+    with engine.connect() as conn:
+        held = q.get_feed_state(conn, feed)
+    synced = CsafProvider(http, url).sync(since=held.cursor if held else None)
+    records: list[Advisory | Skipped] = list(synced.skipped)
+    for doc in synced.documents:
+        try:
+            records.extend(parse_csaf(doc.document, origin=doc.ref.url))
+        except AdvisoryError as exc:
+            records.append(Skipped(doc.ref.url, None, exc.problem))
+    result = import_advisories(engine, records, source=CSAF, origin=url, progress=progress)
+    with engine.begin() as conn:
+        q.put_feed_state(
+            conn,
+            q.FeedStateRow(feed, None, None, None, None, synced.newest, datetime.now(UTC)),
+        )
+    return FeedSyncSummary(synced.listed, len(synced.documents), result)
+
+
+def sync_akrites(
+    engine: Engine, http: HttpClient, *, url: str, progress: Progress | None = None
+) -> FeedSyncSummary:
+    """Read an Akrites HTTP index (``url``), fetch new or changed records, import them."""
+    feed = f"akrites:{url}"
+    with engine.connect() as conn:
+        known = q.known_modified(conn, AKRITES)
+        held = q.get_feed_state(conn, feed)
+    previous = Validators(held.etag, held.last_modified, held.sha256) if held else None
+    synced = AkritesHttpFeed(http, url).sync(known, previous)
+    result: ImportResult | None = None
+    if synced.index.changed:
+        records: list[Advisory | Skipped] = [*synced.advisories, *synced.skipped]
+        result = import_advisories(engine, records, source=AKRITES, origin=url, progress=progress)
+    validators = synced.index.validators
+    with engine.begin() as conn:
+        q.put_feed_state(
+            conn,
+            q.FeedStateRow(
+                feed,
+                validators.etag,
+                validators.last_modified,
+                validators.sha256,
+                None,
+                None,
+                datetime.now(UTC),
+            ),
+        )
+    return FeedSyncSummary(
+        len(known) if result is None else synced.unchanged + len(synced.advisories),
+        len(synced.advisories),
+        result,
+    )

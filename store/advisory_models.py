@@ -5,6 +5,9 @@ needs a re-fetch. ``Advisory`` is unique by ``(source, advisory_id)``: the same 
 CSAF provider are two rows that share one ``group_key`` (the alias closure), and reports count groups.
 ``AffectedPackageRow`` carries the key deployed packages are indexed by (``eco_key``, ``name_key``),
 so re-matching after an advisory changes touches only the package versions it names.
+
+Rows are written by ``pipeline.advisories.import_advisories`` through ``store.advisory_queries`` (set-based
+upserts); a withdrawn record keeps its rows with ``withdrawn_at`` set and must match nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from store.models import UTCDateTime, utcnow
 
 
 class Advisory(SQLModel, table=True):
+    """One normalized record of one source (``core.advisories.Advisory``), with its raw JSON."""
+
     __tablename__ = "advisory"
     __table_args__ = (sa.UniqueConstraint("source", "advisory_id"),)
 
@@ -31,6 +36,10 @@ class Advisory(SQLModel, table=True):
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     summary: str = Field(default="", sa_type=sa.Text(), nullable=False)
+    # The base ecosystem (no ``:release`` suffix) of the record's first affected package, which is the one
+    # OSV lists first; for CSAF the ecosystem its first purl maps to; "(none)" without any. One label per
+    # record, so that per-ecosystem counts add up to the number of records.
+    ecosystem: str = Field(default="(none)", sa_type=sa.String(100), nullable=False)
     aliases: list[str] = Field(default_factory=list, sa_type=sa.JSON(), nullable=False)
     related: list[str] = Field(default_factory=list, sa_type=sa.JSON(), nullable=False)
     # The vulnerability group (alias closure) this record belongs to: the CVE when there is one.
@@ -47,7 +56,23 @@ class Advisory(SQLModel, table=True):
 
 
 class AffectedPackageRow(SQLModel, table=True):
-    """One ``affected[]`` entry of an advisory, with the ranges and versions the matcher evaluates."""
+    """One ``affected[]`` entry of an advisory, with the ranges and versions the matcher evaluates.
+
+    ``ecosystem``/``name``/``purl`` are the entry's package as published (CSAF entries have no
+    ecosystem, only a purl without version). ``eco_key``/``name_key`` are ``matcher.match.key_of`` of the
+    entry — for CSAF entries the ecosystem and name ``matcher.purls.package_for_purl`` maps the purl to —
+    and NULL when it names no package a deployed one can meet. ``data`` is exactly::
+
+        {"ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.2"}],
+                     "repo": "…"}],            # "repo" only when the range has one
+         "versions": ["1.0", "1.1"],           # enumerated affected versions, possibly empty
+         "ecosystem_specific": {…},            # only when the entry has it
+         "database_specific": {…}}             # only when the entry has it
+
+    with events in published order, one key each (``introduced``/``fixed``/``last_affected``/``limit``).
+    ``pipeline.advisories.affected_from_row(ecosystem, name, purl, data)`` turns a row back into the
+    ``core.advisories.AffectedPackage`` it was stored from.
+    """
 
     __tablename__ = "affected_package"
     __table_args__ = (
@@ -67,8 +92,7 @@ class AffectedPackageRow(SQLModel, table=True):
     # The key deployed packages carry (matcher.match.key_of); NULL when it names none we can meet.
     eco_key: str | None = Field(default=None, sa_type=sa.String(255))
     name_key: str | None = Field(default=None, sa_type=sa.Text())
-    # {"ranges": [{"type", "repo", "events": [{kind: value}]}], "versions": [...],
-    #  "ecosystem_specific": {...}, "database_specific": {...}}
+    # Ranges, versions and entry-specific data: shape in the class docstring.
     data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON(), nullable=False)
 
 

@@ -30,6 +30,7 @@ def upgrade() -> None:
     sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('withdrawn_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('summary', sa.Text(), nullable=False),
+    sa.Column('ecosystem', sa.String(length=100), nullable=False),
     sa.Column('aliases', sa.JSON(), nullable=False),
     sa.Column('related', sa.JSON(), nullable=False),
     sa.Column('group_key', sa.String(length=255), nullable=False),

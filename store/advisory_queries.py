@@ -1,0 +1,538 @@
+"""Queries on the advisory tables: set-based writes for imports and syncs, and the reads behind the CLI.
+
+Every function takes a SQLAlchemy ``Connection`` inside the caller's transaction, so one import is one
+transaction however many statements it runs (``pipeline.advisories`` opens it). Writes go in batches:
+
+- advisories are upserted with one ``INSERT … ON CONFLICT (source, advisory_id) DO UPDATE … RETURNING``
+  per batch (SQLAlchemy sends the rows as multi-row VALUES on both SQLite and PostgreSQL);
+- the affected rows of changed advisories are deleted with one ``DELETE … WHERE advisory_pk IN`` and the
+  new ones inserted with one executemany;
+- alias-group keys are updated only for the rows whose key changed, in one executemany;
+- KEV and EPSS are replaced as a whole (``DELETE`` + executemany) inside the caller's transaction.
+
+Reads that the CLI prints (``show``, ``stats``) are single ``GROUP BY``/``IN`` queries, never a loop of
+lookups.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlmodel import SQLModel
+
+from store.advisory_models import (
+    Advisory,
+    AdvisorySkip,
+    AffectedPackageRow,
+    EpssScore,
+    FeedState,
+    KevEntry,
+)
+from store.models import PackageVersion
+
+
+def _table(model: type[SQLModel]) -> sa.Table:
+    return SQLModel.metadata.tables[str(model.__tablename__)]
+
+
+ADVISORY = _table(Advisory)
+AFFECTED = _table(AffectedPackageRow)
+KEV = _table(KevEntry)
+EPSS = _table(EpssScore)
+FEED_STATE = _table(FeedState)
+SKIP = _table(AdvisorySkip)
+PACKAGE_VERSION = _table(PackageVersion)
+
+# Ids per IN (...) list: far below SQLite's 32,766 bound parameters, large enough to be few statements.
+IN_CHUNK = 5000
+# Columns an upsert rewrites on a changed record: everything but the key.
+_UPSERT_COLUMNS = (
+    "modified",
+    "modified_at",
+    "published_at",
+    "withdrawn_at",
+    "summary",
+    "ecosystem",
+    "aliases",
+    "related",
+    "group_key",
+    "severity",
+    "severity_score",
+    "severity_rating",
+    "exploited",
+    "fix_available_at",
+    "fix_available_source",
+    "origin",
+    "raw",
+    "imported_at",
+)
+
+T = TypeVar("T")
+PackageKey = tuple[str, str]
+
+
+def _chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _insert(conn: Connection, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+    """A dialect INSERT, so that ``ON CONFLICT`` is available on both databases."""
+    name = conn.dialect.name
+    if name == "postgresql":
+        return postgresql.insert(table)
+    if name == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"unsupported database dialect {name!r}")  # pragma: no cover
+
+
+def _unnest_select(
+    table: sa.Table, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]
+) -> sa.Select[Any]:
+    """``SELECT * FROM unnest(:c0, :c1, …)``: every row of a batch in one array parameter per column.
+
+    For PostgreSQL only. psycopg sends a SQLAlchemy executemany as one multi-row VALUES statement whose
+    thousands of placeholders psycopg re-parses in Python (measured: 7 s of a 16 s corpus import); array
+    parameters keep the statement small and constant.
+    """
+    json_columns = {name for name in columns if isinstance(table.c[name].type, sa.JSON)}
+    arrays = []
+    for i, name in enumerate(columns):
+        values = [row[name] for row in rows]
+        if name in json_columns:
+            # Arrays of json do not adapt from Python lists; the text form is cast back below.
+            values = [None if v is None else json.dumps(v, separators=(",", ":")) for v in values]
+        column_type = sa.Text() if name in json_columns else table.c[name].type
+        arrays.append(sa.bindparam(f"c{i}", value=values, type_=postgresql.ARRAY(column_type)))
+    unnest = sa.func.unnest(*arrays).table_valued(*(f"c{i}" for i in range(len(columns)))).render_derived()
+    return sa.select(
+        *(
+            sa.cast(unnest.c[f"c{i}"], postgresql.JSON) if name in json_columns else unnest.c[f"c{i}"]
+            for i, name in enumerate(columns)
+        )
+    )
+
+
+def _bulk_insert(
+    conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]
+) -> tuple[postgresql.Insert | sqlite.Insert, list[Mapping[str, Any]] | None]:
+    """An INSERT of ``rows`` and the parameters to execute it with (None: the rows are in the statement).
+
+    SQLite gets an executemany (run in C by the driver); PostgreSQL an ``INSERT … SELECT FROM unnest``.
+    """
+    insert = _insert(conn, table)
+    if conn.dialect.name != "postgresql":
+        return insert, list(rows)
+    columns = list(rows[0])
+    return insert.from_select(columns, _unnest_select(table, columns, rows)), None
+
+
+# --- import -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredVersion:
+    """What the store holds of one record: enough to tell whether an incoming copy is new."""
+
+    pk: int
+    modified: str
+    modified_at: datetime
+
+
+def stored_versions(conn: Connection, source: str) -> dict[str, StoredVersion]:
+    """Every record of ``source`` by advisory id (one query)."""
+    rows = conn.execute(
+        sa.select(ADVISORY.c.id, ADVISORY.c.advisory_id, ADVISORY.c.modified, ADVISORY.c.modified_at).where(
+            ADVISORY.c.source == source
+        )
+    )
+    return {r.advisory_id: StoredVersion(r.id, r.modified, r.modified_at) for r in rows}
+
+
+def known_modified(conn: Connection, source: str) -> dict[str, str]:
+    """Advisory id → ``modified`` as published, for incremental syncs (which fetch only newer ones)."""
+    return {rid: v.modified for rid, v in stored_versions(conn, source).items()}
+
+
+def upsert_advisories(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Insert or overwrite advisory rows (all of one source); returns advisory id → primary key."""
+    if not rows:
+        return {}
+    insert, params = _bulk_insert(conn, ADVISORY, rows)
+    stmt = insert.on_conflict_do_update(
+        index_elements=["source", "advisory_id"],
+        set_={name: insert.excluded[name] for name in _UPSERT_COLUMNS},
+    ).returning(ADVISORY.c.id, ADVISORY.c.advisory_id)
+    result = conn.execute(stmt, params) if params is not None else conn.execute(stmt)
+    return {r.advisory_id: r.id for r in result}
+
+
+def affected_keys(conn: Connection, advisory_pks: Collection[int]) -> set[PackageKey]:
+    """The package keys the affected rows of these advisories name."""
+    keys: set[PackageKey] = set()
+    for chunk in _chunks(sorted(advisory_pks)):
+        rows = conn.execute(
+            sa.select(AFFECTED.c.eco_key, AFFECTED.c.name_key)
+            .distinct()
+            .where(AFFECTED.c.advisory_pk.in_(chunk), AFFECTED.c.eco_key.is_not(None))
+        )
+        keys.update((r.eco_key, r.name_key) for r in rows)
+    return keys
+
+
+def delete_affected(conn: Connection, advisory_pks: Collection[int]) -> None:
+    """Remove the affected rows of these advisories (their match results cascade with them)."""
+    for chunk in _chunks(sorted(advisory_pks)):
+        conn.execute(sa.delete(AFFECTED).where(AFFECTED.c.advisory_pk.in_(chunk)))
+
+
+def insert_affected(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        _execute_bulk(conn, AFFECTED, rows)
+
+
+def _execute_bulk(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    insert, params = _bulk_insert(conn, table, rows)
+    if params is not None:
+        conn.execute(insert, params)
+    else:
+        conn.execute(insert)
+
+
+def upsert_skips(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Record skipped records, one row per (source, origin); a later skip of the same origin replaces it."""
+    if not rows:
+        return
+    stmt = _insert(conn, SKIP)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["source", "origin"],
+        set_={name: stmt.excluded[name] for name in ("advisory_id", "reason", "skipped_at")},
+    )
+    conn.execute(stmt, list(rows))
+
+
+def clear_skips(conn: Connection, source: str, advisory_ids: Collection[str]) -> None:
+    """Forget earlier skips of records that have now been imported."""
+    for chunk in _chunks(sorted(advisory_ids)):
+        conn.execute(sa.delete(SKIP).where(SKIP.c.source == source, SKIP.c.advisory_id.in_(chunk)))
+
+
+@dataclass(frozen=True, slots=True)
+class AliasRow:
+    pk: int
+    advisory_id: str
+    aliases: tuple[str, ...]
+    withdrawn: bool
+    group_key: str
+
+
+def alias_rows(conn: Connection) -> list[AliasRow]:
+    """Every stored record's id, aliases and group key: the input of the alias closure."""
+    rows = conn.execute(
+        sa.select(
+            ADVISORY.c.id,
+            ADVISORY.c.advisory_id,
+            ADVISORY.c.aliases,
+            ADVISORY.c.withdrawn_at.is_not(None).label("withdrawn"),
+            ADVISORY.c.group_key,
+        )
+    )
+    return [
+        AliasRow(r.id, r.advisory_id, tuple(r.aliases or ()), bool(r.withdrawn), r.group_key) for r in rows
+    ]
+
+
+def update_group_keys(conn: Connection, changes: Iterable[tuple[int, str]]) -> None:
+    """Set ``group_key`` for the given (primary key, key) pairs in one executemany."""
+    params = [{"pk": pk, "key": key} for pk, key in changes]
+    if params:
+        conn.execute(
+            sa.update(ADVISORY)
+            .where(ADVISORY.c.id == sa.bindparam("pk"))
+            .values(group_key=sa.bindparam("key")),
+            params,
+        )
+
+
+# --- KEV, EPSS, feed state ----------------------------------------------------------------------------
+
+
+def replace_kev(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Make ``rows`` the whole KEV catalog (the caller's transaction makes the swap atomic)."""
+    conn.execute(sa.delete(KEV))
+    if rows:
+        _execute_bulk(conn, KEV, rows)
+
+
+def replace_epss(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Make ``rows`` the whole EPSS score table."""
+    conn.execute(sa.delete(EPSS))
+    for chunk in _chunks(rows, 50_000):
+        _execute_bulk(conn, EPSS, chunk)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedStateRow:
+    name: str
+    etag: str | None
+    last_modified: str | None
+    sha256: str | None
+    version: str | None
+    cursor: str | None
+    fetched_at: datetime
+
+
+def get_feed_state(conn: Connection, name: str) -> FeedStateRow | None:
+    row = conn.execute(sa.select(FEED_STATE).where(FEED_STATE.c.name == name)).first()
+    return FeedStateRow(**row._mapping) if row is not None else None
+
+
+def put_feed_state(conn: Connection, state: FeedStateRow) -> None:
+    values = {
+        "name": state.name,
+        "etag": state.etag,
+        "last_modified": state.last_modified,
+        "sha256": state.sha256,
+        "version": state.version,
+        "cursor": state.cursor,
+        "fetched_at": state.fetched_at,
+    }
+    stmt = _insert(conn, FEED_STATE).values(values)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["name"], set_={k: stmt.excluded[k] for k in values if k != "name"}
+        )
+    )
+
+
+def feed_states(conn: Connection) -> list[FeedStateRow]:
+    rows = conn.execute(sa.select(FEED_STATE).order_by(FEED_STATE.c.name))
+    return [FeedStateRow(**r._mapping) for r in rows]
+
+
+def deployed_package_versions(conn: Connection) -> list[tuple[str, str, str]]:
+    """Distinct (ecosystem, name, version) of every stored package version: what an OSV sync asks about."""
+    rows = conn.execute(
+        sa.select(PACKAGE_VERSION.c.ecosystem, PACKAGE_VERSION.c.name, PACKAGE_VERSION.c.version)
+        .distinct()
+        .order_by(PACKAGE_VERSION.c.ecosystem, PACKAGE_VERSION.c.name, PACKAGE_VERSION.c.version)
+    )
+    return [(r.ecosystem, r.name, r.version) for r in rows]
+
+
+# --- show ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AdvisoryView:
+    pk: int
+    source: str
+    advisory_id: str
+    modified: str
+    published_at: datetime | None
+    withdrawn_at: datetime | None
+    summary: str
+    ecosystem: str
+    aliases: tuple[str, ...]
+    related: tuple[str, ...]
+    group_key: str
+    severity: list[dict[str, Any]]
+    severity_score: float | None
+    severity_rating: str | None
+    exploited: bool
+    fix_available_at: datetime | None
+    fix_available_source: str | None
+    origin: str
+    raw: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AffectedView:
+    advisory_pk: int
+    position: int
+    ecosystem: str | None
+    name: str | None
+    purl: str | None
+    eco_key: str | None
+    name_key: str | None
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class KevView:
+    cve_id: str
+    date_added: datetime
+    due_date: datetime | None
+    known_ransomware: bool
+    vendor: str
+    product: str
+    name: str
+    catalog_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class EpssView:
+    cve_id: str
+    epss: float
+    percentile: float
+    score_date: str
+    model_version: str
+
+
+def group_keys_for(conn: Connection, identifier: str) -> list[str]:
+    """The alias groups an id names: as a record id, a group key, or (failing both) an alias of a record.
+
+    Aliases are stored as a JSON list; the fallback searches its text for the quoted id, which both
+    databases render as ``["A", "B"]``, so only whole ids match (an id never contains a quote).
+    """
+    direct = conn.execute(
+        sa.select(ADVISORY.c.group_key)
+        .distinct()
+        .where(sa.or_(ADVISORY.c.advisory_id == identifier, ADVISORY.c.group_key == identifier))
+    ).scalars()
+    keys = sorted(set(direct))
+    if keys:
+        return keys
+    pattern = '%"' + identifier.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + '"%'
+    found = conn.execute(
+        sa.select(ADVISORY.c.group_key)
+        .distinct()
+        .where(sa.cast(ADVISORY.c.aliases, sa.Text).like(pattern, escape="\\"))
+    ).scalars()
+    return sorted(set(found))
+
+
+def advisories_in_groups(conn: Connection, group_keys: Collection[str]) -> list[AdvisoryView]:
+    if not group_keys:
+        return []
+    rows = conn.execute(
+        sa.select(ADVISORY)
+        .where(ADVISORY.c.group_key.in_(sorted(group_keys)))
+        .order_by(ADVISORY.c.group_key, ADVISORY.c.source, ADVISORY.c.advisory_id)
+    )
+    return [
+        AdvisoryView(
+            pk=r.id,
+            source=r.source,
+            advisory_id=r.advisory_id,
+            modified=r.modified,
+            published_at=r.published_at,
+            withdrawn_at=r.withdrawn_at,
+            summary=r.summary,
+            ecosystem=r.ecosystem,
+            aliases=tuple(r.aliases or ()),
+            related=tuple(r.related or ()),
+            group_key=r.group_key,
+            severity=list(r.severity or ()),
+            severity_score=r.severity_score,
+            severity_rating=r.severity_rating,
+            exploited=r.exploited,
+            fix_available_at=r.fix_available_at,
+            fix_available_source=r.fix_available_source,
+            origin=r.origin,
+            raw=r.raw,
+        )
+        for r in rows
+    ]
+
+
+def affected_of(conn: Connection, advisory_pks: Collection[int]) -> list[AffectedView]:
+    out: list[AffectedView] = []
+    for chunk in _chunks(sorted(advisory_pks)):
+        rows = conn.execute(
+            sa.select(AFFECTED)
+            .where(AFFECTED.c.advisory_pk.in_(chunk))
+            .order_by(AFFECTED.c.advisory_pk, AFFECTED.c.position)
+        )
+        out.extend(
+            AffectedView(
+                r.advisory_pk, r.position, r.ecosystem, r.name, r.purl, r.eco_key, r.name_key, dict(r.data)
+            )
+            for r in rows
+        )
+    return out
+
+
+def kev_for(conn: Connection, cve_ids: Collection[str]) -> list[KevView]:
+    if not cve_ids:
+        return []
+    rows = conn.execute(sa.select(KEV).where(KEV.c.cve_id.in_(sorted(cve_ids))).order_by(KEV.c.cve_id))
+    return [KevView(**r._mapping) for r in rows]
+
+
+def epss_for(conn: Connection, cve_ids: Collection[str]) -> list[EpssView]:
+    if not cve_ids:
+        return []
+    rows = conn.execute(sa.select(EPSS).where(EPSS.c.cve_id.in_(sorted(cve_ids))).order_by(EPSS.c.cve_id))
+    return [EpssView(**r._mapping) for r in rows]
+
+
+# --- stats --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SourceEcosystemCount:
+    source: str
+    ecosystem: str
+    records: int
+    withdrawn: int
+
+
+@dataclass(frozen=True, slots=True)
+class SkipCount:
+    source: str
+    reason: str
+    records: int
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSummary:
+    entries: int
+    version: str | None  # KEV catalog version, EPSS model version
+    date: str | None  # EPSS score date
+
+
+@dataclass(frozen=True, slots=True)
+class AdvisoryStats:
+    by_source_ecosystem: list[SourceEcosystemCount]
+    skipped: list[SkipCount]
+    groups: int
+    affected_rows: int
+    kev: FeedSummary
+    epss: FeedSummary
+
+
+def advisory_stats(conn: Connection) -> AdvisoryStats:
+    """Everything ``patchgap advisories stats`` prints, in a handful of aggregate queries."""
+    withdrawn = sa.func.sum(sa.case((ADVISORY.c.withdrawn_at.is_not(None), 1), else_=0))
+    by_eco = conn.execute(
+        sa.select(ADVISORY.c.source, ADVISORY.c.ecosystem, sa.func.count(), withdrawn)
+        .group_by(ADVISORY.c.source, ADVISORY.c.ecosystem)
+        .order_by(ADVISORY.c.source, ADVISORY.c.ecosystem)
+    ).all()
+    skips = conn.execute(
+        sa.select(SKIP.c.source, SKIP.c.reason, sa.func.count())
+        .group_by(SKIP.c.source, SKIP.c.reason)
+        .order_by(SKIP.c.source, sa.func.count().desc(), SKIP.c.reason)
+    ).all()
+    groups = conn.execute(sa.select(sa.func.count(sa.distinct(ADVISORY.c.group_key)))).scalar_one()
+    affected = conn.execute(sa.select(sa.func.count()).select_from(AFFECTED)).scalar_one()
+    kev = conn.execute(sa.select(sa.func.count(), sa.func.max(KEV.c.catalog_version)).select_from(KEV)).one()
+    epss = conn.execute(
+        sa.select(sa.func.count(), sa.func.max(EPSS.c.model_version), sa.func.max(EPSS.c.score_date))
+    ).one()
+    return AdvisoryStats(
+        by_source_ecosystem=[SourceEcosystemCount(s, e, int(n), int(w or 0)) for s, e, n, w in by_eco],
+        skipped=[SkipCount(s, r, int(n)) for s, r, n in skips],
+        groups=int(groups),
+        affected_rows=int(affected),
+        kev=FeedSummary(int(kev[0]), kev[1] or None, None),
+        epss=FeedSummary(int(epss[0]), epss[1] or None, epss[2] or None),
+    )
