@@ -1,0 +1,550 @@
+"""Queries behind exposures, VEX statements, SLA policies and the reports built on them.
+
+Every read is one set-based statement; ``pipeline.exposures`` turns their rows into the records of
+``reports``. The exposure inputs of a set of systems come from one join (see :func:`exposure_inputs`):
+
+    snapshot ⋈ component_set_member ⋈ package_version, restricted to packages that some
+    non-withdrawn advisory affects in some version, LEFT JOIN the (package version, vulnerability
+    group) pairs of ``match_result`` rows with status ``affected`` of non-withdrawn advisories.
+
+A row with a group is an *affected* observation; every row is a *presence* observation (the package
+is in the snapshot in some version, which tells an upgrade from a removal). A match through a withdrawn
+advisory counts for nothing, so withdrawing an advisory withdraws its exposures at the next rebuild.
+
+Lists of ids are sent in chunks (``_CHUNK``) to stay under SQLite's bound-parameter limit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from store.advisory_models import Advisory, AffectedPackageRow, EpssScore, KevEntry
+from store.exposure_models import ExposureRow, ExposureState, SlaPolicyRow, VexStatementRow
+from store.match_models import MatchResult
+from store.models import ComponentSetMember, PackageVersion, Snapshot, System, utcnow
+
+_CHUNK = 900
+
+
+def _t(model: type[Any]) -> sa.Table:
+    return cast(sa.Table, model.__table__)
+
+
+def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def _insert(session: Session, model: type[Any]) -> postgresql.Insert | sqlite.Insert:
+    table = _t(model)
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+# --- systems and snapshots -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SystemRow:
+    id: int
+    name: str
+    environment: str
+    internet_exposed: bool
+    cadence_days: int
+    last_observed_at: datetime | None
+
+
+def org_systems(session: Session, org_id: int) -> list[SystemRow]:
+    """The organization's systems with their latest snapshot time (``None`` without snapshots)."""
+    system, snapshot = _t(System), _t(Snapshot)
+    last = (
+        sa.select(snapshot.c.system_id, sa.func.max(snapshot.c.observed_at).label("last"))
+        .group_by(snapshot.c.system_id)
+        .subquery()
+    )
+    stmt = (
+        sa.select(
+            system.c.id,
+            system.c.name,
+            system.c.environment,
+            system.c.internet_exposed,
+            system.c.cadence_days,
+            last.c.last,
+        )
+        .select_from(system.outerjoin(last, last.c.system_id == system.c.id))
+        .where(system.c.org_id == org_id)
+        .order_by(system.c.name)
+    )
+    return [SystemRow(r[0], r[1], r[2], bool(r[3]), r[4], r[5]) for r in session.execute(stmt)]
+
+
+def system_orgs(session: Session, system_ids: Sequence[int]) -> dict[int, int]:
+    """System id → organization id."""
+    system = _t(System)
+    out: dict[int, int] = {}
+    for chunk in _chunks(system_ids):
+        stmt = sa.select(system.c.id, system.c.org_id).where(system.c.id.in_(chunk))
+        out.update({r[0]: r[1] for r in session.execute(stmt)})
+    return out
+
+
+def snapshot_rows(session: Session, system_ids: Sequence[int]) -> list[tuple[int, str, datetime]]:
+    """(system id, snapshot sha256, observed_at) of every snapshot of the systems."""
+    snapshot = _t(Snapshot)
+    out: list[tuple[int, str, datetime]] = []
+    for chunk in _chunks(system_ids):
+        stmt = sa.select(snapshot.c.system_id, snapshot.c.sha256, snapshot.c.observed_at).where(
+            snapshot.c.system_id.in_(chunk)
+        )
+        out.extend((r[0], r[1], r[2]) for r in session.execute(stmt))
+    return out
+
+
+# --- exposure inputs -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class InputRow:
+    """One package version in one snapshot, and the group it is affected by (``None``: not affected)."""
+
+    system_id: int
+    sha256: str
+    package_version_id: int
+    ecosystem: str
+    name: str
+    purl: str
+    version: str
+    vuln_group: str | None
+
+
+def _affected_pairs() -> sa.Select[Any]:
+    """(package version id, group key) for every affected match of a non-withdrawn advisory."""
+    mr, ap, adv = _t(MatchResult), _t(AffectedPackageRow), _t(Advisory)
+    return (
+        sa.select(mr.c.package_version_id, adv.c.group_key)
+        .select_from(mr.join(ap, ap.c.id == mr.c.affected_id).join(adv, adv.c.id == ap.c.advisory_pk))
+        .where(mr.c.status == "affected", adv.c.withdrawn_at.is_(None))
+        .distinct()
+    )
+
+
+def exposure_inputs(session: Session, system_ids: Sequence[int]) -> list[InputRow]:
+    """Affected and presence observations of the systems (see the module docstring)."""
+    pv, member, snapshot = _t(PackageVersion), _t(ComponentSetMember), _t(Snapshot)
+    affected = _affected_pairs().cte("affected")
+    apv = pv.alias("apv")
+    packages = (
+        sa.select(apv.c.ecosystem, apv.c.name)
+        .select_from(affected.join(apv, apv.c.id == affected.c.package_version_id))
+        .distinct()
+        .cte("affected_packages")
+    )
+    out: list[InputRow] = []
+    for chunk in _chunks(system_ids):
+        stmt = (
+            sa.select(
+                snapshot.c.system_id,
+                snapshot.c.sha256,
+                pv.c.id,
+                pv.c.ecosystem,
+                pv.c.name,
+                pv.c.purl,
+                pv.c.version,
+                affected.c.group_key,
+            )
+            .select_from(
+                packages.join(
+                    pv, sa.and_(pv.c.ecosystem == packages.c.ecosystem, pv.c.name == packages.c.name)
+                )
+                .join(member, member.c.package_version_id == pv.c.id)
+                .join(snapshot, snapshot.c.component_set_id == member.c.set_id)
+                .outerjoin(affected, affected.c.package_version_id == pv.c.id)
+            )
+            .where(snapshot.c.system_id.in_(chunk))
+        )
+        out.extend(InputRow(*r) for r in session.execute(stmt))
+    return out
+
+
+def fixed_versions(session: Session, package_version_ids: Sequence[int]) -> list[tuple[int, str, list[str]]]:
+    """(package version id, group key, fixed versions) of the affected matches of these package versions."""
+    mr, ap, adv = _t(MatchResult), _t(AffectedPackageRow), _t(Advisory)
+    out: list[tuple[int, str, list[str]]] = []
+    for chunk in _chunks(sorted(set(package_version_ids))):
+        stmt = (
+            sa.select(mr.c.package_version_id, adv.c.group_key, mr.c.fixed_versions)
+            .select_from(mr.join(ap, ap.c.id == mr.c.affected_id).join(adv, adv.c.id == ap.c.advisory_pk))
+            .where(
+                mr.c.package_version_id.in_(chunk),
+                mr.c.status == "affected",
+                adv.c.withdrawn_at.is_(None),
+            )
+        )
+        out.extend((r[0], r[1], list(r[2] or ())) for r in session.execute(stmt))
+    return out
+
+
+def groups_for_ids(session: Session, ids: Iterable[str]) -> dict[str, str]:
+    """Vulnerability id (advisory id, alias or group key) → group key, for the ids that name a group.
+
+    Advisory ids and group keys are looked up by index; aliases only in the records whose JSON text
+    contains the id (aliases are a JSON list, and VEX documents name few vulnerabilities).
+    """
+    adv = _t(Advisory)
+    wanted = sorted(set(ids))
+    out: dict[str, str] = {}
+    for chunk in _chunks(wanted):
+        for group in session.execute(sa.select(adv.c.group_key).where(adv.c.group_key.in_(chunk)).distinct()):
+            out[group[0]] = group[0]
+        stmt = sa.select(adv.c.advisory_id, adv.c.group_key).where(adv.c.advisory_id.in_(chunk))
+        for advisory_id, group in session.execute(stmt):
+            out.setdefault(advisory_id, group)
+    for vuln_id in wanted:
+        if vuln_id in out:
+            continue
+        pattern = f'%"{vuln_id}"%'
+        stmt = sa.select(adv.c.group_key, adv.c.aliases).where(sa.cast(adv.c.aliases, sa.Text).like(pattern))
+        for group, aliases in session.execute(stmt):
+            if vuln_id in (aliases or ()):
+                out[vuln_id] = group
+                break
+    return out
+
+
+# --- build state ----------------------------------------------------------------------------------
+
+
+def input_digests(session: Session, org_id: int, system_ids: Sequence[int]) -> dict[int, str]:
+    """A digest per system of everything its exposure rows are built from.
+
+    Shared part: match results (count and id sums of affected rows), advisories (count, withdrawn
+    count, latest modified/imported time, id sum), affected packages (count, max id) and the
+    organization's VEX statements (count, latest change). Per system: number of snapshots and their id
+    sum (snapshots are immutable, so a new or backfilled one changes both). Cheap aggregates rather than
+    a hash of the rows: a change they cannot see would need equal counts *and* equal id sums.
+    """
+    mr, adv, ap, vex, snapshot = (
+        _t(MatchResult),
+        _t(Advisory),
+        _t(AffectedPackageRow),
+        _t(VexStatementRow),
+        _t(Snapshot),
+    )
+    shared = [
+        session.execute(
+            sa.select(
+                sa.func.count(), sa.func.sum(mr.c.package_version_id), sa.func.sum(mr.c.affected_id)
+            ).where(mr.c.status == "affected")
+        ).one(),
+        session.execute(
+            sa.select(
+                sa.func.count(),
+                sa.func.count(adv.c.withdrawn_at),
+                sa.func.max(adv.c.modified_at),
+                sa.func.max(adv.c.imported_at),
+                sa.func.sum(adv.c.id),
+            )
+        ).one(),
+        session.execute(sa.select(sa.func.count(), sa.func.max(ap.c.id))).one(),
+        session.execute(
+            sa.select(sa.func.count(), sa.func.max(vex.c.created_at), sa.func.sum(vex.c.id)).where(
+                vex.c.org_id == org_id
+            )
+        ).one(),
+    ]
+    base = repr([tuple(str(v) for v in row) for row in shared])
+    per_system: dict[int, tuple[int, int]] = {}
+    for chunk in _chunks(system_ids):
+        stmt = (
+            sa.select(snapshot.c.system_id, sa.func.count(), sa.func.sum(snapshot.c.id))
+            .where(snapshot.c.system_id.in_(chunk))
+            .group_by(snapshot.c.system_id)
+        )
+        per_system.update({r[0]: (r[1], int(r[2] or 0)) for r in session.execute(stmt)})
+    return {
+        sid: hashlib.sha256(f"{base}|{per_system.get(sid, (0, 0))}".encode()).hexdigest()
+        for sid in system_ids
+    }
+
+
+def stored_digests(session: Session, system_ids: Sequence[int]) -> dict[int, str]:
+    state = _t(ExposureState)
+    out: dict[int, str] = {}
+    for chunk in _chunks(system_ids):
+        stmt = sa.select(state.c.system_id, state.c.inputs_digest).where(state.c.system_id.in_(chunk))
+        out.update({r[0]: r[1] for r in session.execute(stmt)})
+    return out
+
+
+def lock_states(session: Session, system_ids: Sequence[int]) -> None:
+    """Serialize concurrent rebuilds of the same systems (PostgreSQL row locks; SQLite's write lock
+    is already taken by the write transaction)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    state = _t(ExposureState)
+    for chunk in _chunks(sorted(system_ids)):
+        session.execute(
+            _insert(session, ExposureState)
+            .values([{"system_id": sid, "inputs_digest": "", "built_at": utcnow()} for sid in chunk])
+            .on_conflict_do_nothing(index_elements=["system_id"])
+        )
+        session.execute(
+            sa.select(state.c.system_id).where(state.c.system_id.in_(chunk)).with_for_update()
+        ).all()
+
+
+@dataclass(frozen=True, slots=True)
+class NewExposure:
+    system_id: int
+    package: str
+    ecosystem: str
+    package_name: str
+    vuln_group: str
+    versions: list[str]
+    fixed_versions: list[str]
+    first_seen: datetime
+    last_affected_seen: datetime
+    resolved_at: datetime | None
+    resolution: str | None
+    vex_excluded: bool
+
+
+def replace_exposures(session: Session, digests: dict[int, str], exposures: Sequence[NewExposure]) -> None:
+    """Replace every exposure row of the systems in ``digests`` and record the digests they came from."""
+    table, state = _t(ExposureRow), _t(ExposureState)
+    system_ids = sorted(digests)
+    for chunk in _chunks(system_ids):
+        session.execute(table.delete().where(table.c.system_id.in_(chunk)))
+        session.execute(state.delete().where(state.c.system_id.in_(chunk)))
+    if exposures:
+        session.execute(
+            sa.insert(table),
+            [
+                {
+                    "system_id": e.system_id,
+                    "package": e.package,
+                    "ecosystem": e.ecosystem,
+                    "package_name": e.package_name,
+                    "vuln_group": e.vuln_group,
+                    "versions": e.versions,
+                    "fixed_versions": e.fixed_versions,
+                    "first_seen": e.first_seen,
+                    "last_affected_seen": e.last_affected_seen,
+                    "resolved_at": e.resolved_at,
+                    "resolution": e.resolution,
+                    "vex_excluded": e.vex_excluded,
+                }
+                for e in exposures
+            ],
+        )
+    now = utcnow()
+    if system_ids:
+        session.execute(
+            sa.insert(state),
+            [{"system_id": sid, "inputs_digest": digests[sid], "built_at": now} for sid in system_ids],
+        )
+
+
+# --- reading exposures back ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredExposure:
+    system: str
+    package: str
+    ecosystem: str
+    vuln_group: str
+    versions: list[str]
+    fixed_versions: list[str]
+    first_seen: datetime
+    last_affected_seen: datetime
+    resolved_at: datetime | None
+    resolution: str | None
+    vex_excluded: bool
+
+
+def stored_exposures(session: Session, org_id: int) -> list[StoredExposure]:
+    """Every stored exposure row of the organization's systems (counted and VEX-excluded)."""
+    table, system = _t(ExposureRow), _t(System)
+    stmt = (
+        sa.select(
+            system.c.name,
+            table.c.package,
+            table.c.ecosystem,
+            table.c.vuln_group,
+            table.c.versions,
+            table.c.fixed_versions,
+            table.c.first_seen,
+            table.c.last_affected_seen,
+            table.c.resolved_at,
+            table.c.resolution,
+            table.c.vex_excluded,
+        )
+        .select_from(table.join(system, system.c.id == table.c.system_id))
+        .where(system.c.org_id == org_id)
+    )
+    return [StoredExposure(*r) for r in session.execute(stmt)]
+
+
+@dataclass(frozen=True, slots=True)
+class AdvisoryFacts:
+    """What one non-withdrawn advisory of a group says (``pipeline`` folds them into group facts)."""
+
+    group_key: str
+    advisory_id: str
+    aliases: list[str]
+    severity_score: float | None
+    severity_rating: str | None
+    exploited: bool
+    published_at: datetime | None
+    fix_available_at: datetime | None
+    fix_available_source: str | None
+
+
+def advisory_facts(session: Session, groups: Iterable[str]) -> list[AdvisoryFacts]:
+    adv = _t(Advisory)
+    out: list[AdvisoryFacts] = []
+    for chunk in _chunks(sorted(set(groups))):
+        stmt = sa.select(
+            adv.c.group_key,
+            adv.c.advisory_id,
+            adv.c.aliases,
+            adv.c.severity_score,
+            adv.c.severity_rating,
+            adv.c.exploited,
+            adv.c.published_at,
+            adv.c.fix_available_at,
+            adv.c.fix_available_source,
+        ).where(adv.c.group_key.in_(chunk), adv.c.withdrawn_at.is_(None))
+        out.extend(
+            AdvisoryFacts(r[0], r[1], list(r[2] or ()), r[3], r[4], bool(r[5]), r[6], r[7], r[8])
+            for r in session.execute(stmt)
+        )
+    return out
+
+
+def kev_ids(session: Session, cve_ids: Iterable[str]) -> set[str]:
+    """The CVE ids among ``cve_ids`` that the KEV catalog lists."""
+    kev = _t(KevEntry)
+    out: set[str] = set()
+    for chunk in _chunks(sorted(set(cve_ids))):
+        out.update(r[0] for r in session.execute(sa.select(kev.c.cve_id).where(kev.c.cve_id.in_(chunk))))
+    return out
+
+
+def epss_scores(session: Session, cve_ids: Iterable[str]) -> dict[str, float]:
+    epss = _t(EpssScore)
+    out: dict[str, float] = {}
+    for chunk in _chunks(sorted(set(cve_ids))):
+        stmt = sa.select(epss.c.cve_id, epss.c.epss).where(epss.c.cve_id.in_(chunk))
+        out.update({r[0]: float(r[1]) for r in session.execute(stmt)})
+    return out
+
+
+def withdrawn_groups(session: Session, org_id: int) -> list[str]:
+    """Groups whose every advisory is withdrawn although they match a package in the organization's sets.
+
+    These are the exposures a withdrawal removed; the deploy-time report names them.
+    """
+    mr, ap, adv, member, snapshot, system = (
+        _t(MatchResult),
+        _t(AffectedPackageRow),
+        _t(Advisory),
+        _t(ComponentSetMember),
+        _t(Snapshot),
+        _t(System),
+    )
+    live = sa.select(adv.c.group_key).where(adv.c.withdrawn_at.is_(None))
+    org_sets = (
+        sa.select(snapshot.c.component_set_id)
+        .select_from(snapshot.join(system, system.c.id == snapshot.c.system_id))
+        .where(system.c.org_id == org_id)
+    )
+    stmt = (
+        sa.select(adv.c.group_key)
+        .select_from(
+            adv.join(ap, ap.c.advisory_pk == adv.c.id)
+            .join(mr, mr.c.affected_id == ap.c.id)
+            .join(member, member.c.package_version_id == mr.c.package_version_id)
+        )
+        .where(
+            adv.c.withdrawn_at.is_not(None),
+            mr.c.status == "affected",
+            member.c.set_id.in_(org_sets),
+            adv.c.group_key.not_in(live),
+        )
+        .distinct()
+        .order_by(adv.c.group_key)
+    )
+    return [r[0] for r in session.execute(stmt)]
+
+
+# --- VEX statements --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class VexRow:
+    vulnerability: str
+    aliases: list[str]
+    package: str
+    version: str
+    status: str
+    justification: str | None
+    impact_statement: str | None
+    source: str
+    stated_at: datetime
+    created_at: datetime
+
+
+def upsert_vex(session: Session, org_id: int, rows: Sequence[VexRow]) -> None:
+    """Insert statements, updating any stored with the same org, vulnerability, package, version, source."""
+    if not rows:
+        return
+    stmt = _insert(session, VexStatementRow)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["org_id", "vulnerability", "package", "version", "source"],
+        set_={
+            c: stmt.excluded[c]
+            for c in ("aliases", "status", "justification", "impact_statement", "stated_at", "created_at")
+        },
+    )
+    for row in rows:
+        session.execute(stmt.values(org_id=org_id, **{f.name: getattr(row, f.name) for f in fields(VexRow)}))
+
+
+def vex_rows(session: Session, org_id: int) -> list[VexRow]:
+    vex = _t(VexStatementRow)
+    stmt = (
+        sa.select(*(vex.c[f.name] for f in fields(VexRow)))
+        .where(vex.c.org_id == org_id)
+        .order_by(vex.c.vulnerability, vex.c.package, vex.c.version, vex.c.source)
+    )
+    return [VexRow(*r) for r in session.execute(stmt)]
+
+
+# --- SLA policies ----------------------------------------------------------------------------------
+
+
+def sla_policy(session: Session, org_id: int) -> dict[str, Any] | None:
+    table = _t(SlaPolicyRow)
+    row = session.execute(sa.select(table.c.policy).where(table.c.org_id == org_id)).first()
+    return None if row is None else dict(row[0])
+
+
+def set_sla_policy(session: Session, org_id: int, policy: dict[str, Any]) -> None:
+    stmt = _insert(session, SlaPolicyRow).values(org_id=org_id, policy=policy, updated_at=utcnow())
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["org_id"],
+            set_={"policy": stmt.excluded.policy, "updated_at": stmt.excluded.updated_at},
+        )
+    )
