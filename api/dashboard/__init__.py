@@ -1,0 +1,1 @@
+"""Dashboard assets: Jinja2 templates, the stylesheet and the server-side SVG charts."""

@@ -1,0 +1,138 @@
+"""The FastAPI application factory: ``create_app(settings)``.
+
+The app holds one engine and, unless told otherwise, one upload worker thread (started and stopped
+with the app's lifespan) that processes the durable upload queue. Several server processes on one
+PostgreSQL database each run a worker; they share the queue safely (see ``pipeline.uploads``).
+
+``app_from_env`` is the factory ``patchgap serve`` hands to uvicorn (``--factory``), so every worker
+process builds its own app from the environment the command set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import version as package_version
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api import errors
+from api.errors import BodyTooLargeError
+from api.routes import dashboard, dependency_track, keys, snapshots, systems, uploads
+from core.settings import Settings
+from pipeline.uploads import UploadWorker
+from store.db import make_engine
+
+DESCRIPTION = """\
+patchgap REST API: upload SBOMs of deployed systems, read exposures and time-to-deploy.
+
+Every route acts within the organization of the API key (`X-Api-Key` or `Authorization: Bearer`):
+another organization's ids answer 404. Roles: `reader` reads, `uploader` also uploads and creates
+systems, `admin` also changes attributes, VEX, SLA policies and keys. Errors are RFC 9457
+`application/problem+json` documents. `PUT/POST /api/v1/bom` accept Dependency-Track clients unchanged.
+"""
+
+TAGS = [
+    {"name": "systems", "description": "Deployed systems and their attributes."},
+    {"name": "uploads", "description": "SBOM upload (synchronous) and queued upload state."},
+    {"name": "snapshots", "description": "Stored SBOM snapshots and their components."},
+    {"name": "dependency-track", "description": "Dependency-Track-compatible upload and polling."},
+    {"name": "keys", "description": "API keys of the organization (admin)."},
+]
+
+
+class BodyLimit:
+    """Refuse request bodies over ``limit`` bytes with 413, before they are read to the end.
+
+    The routes check the SBOM itself against the exact limit; this outer bound also covers the
+    Base64 (4/3) and multipart envelopes, so a body is never buffered far beyond what could be valid.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+                await errors.problem(413, str(BodyTooLargeError(self.limit).detail))(scope, receive, send)
+                return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise BodyTooLargeError(self.limit)
+            return message
+
+        await self.app(scope, limited, send)
+
+
+def envelope_limit(max_sbom_bytes: int) -> int:
+    """The largest request body accepted at all: a Base64-encoded SBOM at the limit, plus 1 MiB."""
+    return (max_sbom_bytes * 4) // 3 + 4 + 1024 * 1024
+
+
+def create_app(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    start_worker: bool = True,
+    worker_poll_interval: float = 2.0,
+) -> FastAPI:
+    """Build the application for ``settings`` (the database must be migrated: ``patchgap db upgrade``)."""
+    own_engine = engine is None
+    app_engine = engine if engine is not None else make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker = None
+        if start_worker:
+            worker = UploadWorker(
+                app_engine, max_bytes=settings.max_sbom_bytes, poll_interval=worker_poll_interval
+            )
+            worker.start()
+        app.state.worker = worker
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+            app.state.worker = None
+            if own_engine:
+                app_engine.dispose()
+
+    app = FastAPI(
+        title="patchgap",
+        version=package_version("patchgap"),
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = app_engine
+    app.state.worker = None
+    errors.install(app)
+    for module in (systems, uploads, snapshots, dependency_track, keys):
+        app.include_router(module.router)
+    dashboard.install(app)
+    app.add_middleware(BodyLimit, limit=envelope_limit(settings.max_sbom_bytes))
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The app for ``uvicorn --factory``: settings from the environment (``PATCHGAP_DATABASE_URL`` …)."""
+    return create_app(Settings.from_env())
+
+
+def openapi_document(app: FastAPI) -> dict[str, Any]:
+    return app.openapi()

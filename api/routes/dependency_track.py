@@ -1,0 +1,161 @@
+"""Dependency-Track-compatible upload, so existing CI integrations work unchanged.
+
+- ``PUT /api/v1/bom``: JSON with ``projectName``, ``projectVersion``, ``autoCreate``, ``bom``
+  (Base64), or ``project`` (a UUID); ``POST /api/v1/bom``: the same fields as a multipart form with
+  ``bom`` as a file part. Both answer ``200 {"token", "projectUuid"}`` once the upload is queued.
+- ``GET /api/v1/event/token/{token}`` (and the deprecated ``/api/v1/bom/token/{token}``):
+  ``{"processing": true}`` while the upload waits or is being processed.
+
+``projectName`` is the system, ``projectVersion`` the deployed release label of the snapshot. The key
+comes in ``X-Api-Key`` (or ``Authorization: Bearer``). Uploads are processed by the worker
+(``pipeline.uploads``); a refused SBOM is reported by ``GET /api/v1/uploads/{token}``. One difference
+from Dependency-Track: a token of another organization (or none) answers 404, not
+``processing: false``, so tokens never leak across organizations.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import EngineDep, Reader, SettingsDep, Uploader, WorkerDep
+from api.errors import BodyTooLargeError, problem_responses
+from api.routes.uploads import form_sbom, read_form
+from api.schemas import DtBomUpload, DtProcessingOut, DtUploadOut
+from core.errors import SbomError
+from core.settings import Settings
+from pipeline.api_keys import Principal
+from pipeline.uploads import UploadWorker, enqueue_upload, resolve_project, upload_status
+
+router = APIRouter(
+    prefix="/api/v1", tags=["dependency-track"], responses=problem_responses(400, 401, 403, 404, 413, 422)
+)
+
+_MULTIPART: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "project": {"type": "string", "format": "uuid"},
+                        "projectName": {"type": "string"},
+                        "projectVersion": {"type": "string"},
+                        "autoCreate": {"type": "boolean"},
+                        "projectTags": {"type": "string"},
+                        "bom": {"type": "string", "format": "binary"},
+                    },
+                    "required": ["bom"],
+                },
+                "example": {"projectName": "webshop", "projectVersion": "2.4.1", "autoCreate": "true"},
+            }
+        },
+    }
+}
+
+
+def _queue(
+    engine: Engine,
+    settings: Settings,
+    worker: UploadWorker | None,
+    principal: Principal,
+    *,
+    project: str | None,
+    name: str | None,
+    version: str | None,
+    auto_create: bool,
+    data: bytes,
+    source: str,
+) -> DtUploadOut:
+    system = resolve_project(engine, org=principal.org, project=project, name=name, auto_create=auto_create)
+    queued = enqueue_upload(
+        engine,
+        org_id=principal.org_id,
+        org=principal.org,
+        system=system,
+        data=data,
+        source=source,
+        max_bytes=settings.max_sbom_bytes,
+        release_label=version or None,
+    )
+    if worker is not None:
+        worker.notify()
+    return DtUploadOut(token=queued.token, projectUuid=queued.project_uuid)
+
+
+@router.put("/bom", summary="Upload an SBOM (Dependency-Track, JSON with Base64)")
+def put_bom(
+    principal: Uploader, engine: EngineDep, settings: SettingsDep, worker: WorkerDep, body: DtBomUpload
+) -> DtUploadOut:
+    """Queue a Base64-encoded SBOM for the project named (or identified) in the body."""
+    source = f"bom of {body.projectName or body.project}"
+    try:
+        data = base64.b64decode("".join(body.bom.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise SbomError(source, "the bom field is not valid Base64") from None
+    if len(data) > settings.max_sbom_bytes:
+        raise BodyTooLargeError(settings.max_sbom_bytes)
+    return _queue(
+        engine,
+        settings,
+        worker,
+        principal,
+        project=body.project,
+        name=body.projectName,
+        version=body.projectVersion,
+        auto_create=body.autoCreate,
+        data=data,
+        source=source,
+    )
+
+
+def _field(value: object) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+@router.post("/bom", summary="Upload an SBOM (Dependency-Track, multipart)", openapi_extra=_MULTIPART)
+async def post_bom(
+    principal: Uploader, engine: EngineDep, settings: SettingsDep, worker: WorkerDep, request: Request
+) -> DtUploadOut:
+    """Queue an SBOM sent as the multipart file part ``bom``, with the project fields beside it."""
+    limit = settings.max_sbom_bytes
+    form = await read_form(request, limit)
+    name, project = _field(form.get("projectName")), _field(form.get("project"))
+    data, source = await form_sbom(form, limit, f"bom of {name or project}")
+    auto_create = (_field(form.get("autoCreate")) or "false").lower() == "true"
+    return await run_in_threadpool(
+        lambda: _queue(
+            engine,
+            settings,
+            worker,
+            principal,
+            project=project,
+            name=name,
+            version=_field(form.get("projectVersion")),
+            auto_create=auto_create,
+            data=data,
+            source=source,
+        )
+    )
+
+
+def _processing(engine: Engine, principal: Principal, token: str) -> DtProcessingOut:
+    job = upload_status(engine, principal.org, token)
+    return DtProcessingOut(processing=job.status in ("queued", "processing"))
+
+
+@router.get("/event/token/{token}", summary="Is an upload still being processed?")
+def event_token(principal: Reader, engine: EngineDep, token: str) -> DtProcessingOut:
+    return _processing(engine, principal, token)
+
+
+@router.get("/bom/token/{token}", summary="Is an upload still being processed? (deprecated)", deprecated=True)
+def bom_token(principal: Reader, engine: EngineDep, token: str) -> DtProcessingOut:
+    """Dependency-Track's older polling route; same answer as ``/api/v1/event/token/{token}``."""
+    return _processing(engine, principal, token)

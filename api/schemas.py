@@ -1,0 +1,306 @@
+"""Request and response bodies of the REST API (pydantic models, with examples for the OpenAPI).
+
+Field names follow the CLI's JSON where one exists; Dependency-Track-compatible bodies use
+Dependency-Track's own camelCase names, so existing clients work unchanged.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Criticality = Literal["low", "medium", "high", "critical"]
+Role = Literal["reader", "uploader", "admin"]
+
+_TS = "2024-05-01T12:00:00Z"
+
+
+class SystemAttributes(BaseModel):
+    """Attributes of a system; on update, only the fields given change."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"internet_exposed": True, "criticality": "high"}]},
+    )
+
+    environment: str | None = Field(default=None, min_length=1, max_length=50)
+    internet_exposed: bool | None = None
+    criticality: Criticality | None = None
+    cadence_days: int | None = Field(default=None, ge=1, le=3650, description="Expected days between SBOMs.")
+
+
+class SystemCreate(SystemAttributes):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"name": "webshop", "environment": "prod", "internet_exposed": True}]
+        },
+    )
+
+    name: str = Field(min_length=1, max_length=200, pattern=r"^[^/\x00-\x1f]+$")
+
+
+class SystemOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "webshop",
+                    "project_uuid": "0b8a7a3e-5f0e-5a53-9d0c-3f1c2b0a9e11",
+                    "environment": "prod",
+                    "internet_exposed": True,
+                    "criticality": "high",
+                    "cadence_days": 7,
+                    "release_label": None,
+                    "created_at": _TS,
+                    "snapshot_count": 3,
+                    "first_observed_at": _TS,
+                    "last_observed_at": _TS,
+                }
+            ]
+        }
+    )
+
+    name: str
+    project_uuid: str = Field(description="The Dependency-Track projectUuid of this system.")
+    environment: str
+    internet_exposed: bool
+    criticality: str
+    cadence_days: int
+    release_label: str | None
+    created_at: datetime
+    snapshot_count: int
+    first_observed_at: datetime | None
+    last_observed_at: datetime | None
+
+
+class QualityFlagOut(BaseModel):
+    code: str
+    message: str
+    count: int | None = None
+    reference: str = ""
+
+
+class IngestOut(BaseModel):
+    """The outcome of an upload: a new snapshot, or the same bytes seen before (``unchanged``)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "created",
+                    "system": "webshop",
+                    "snapshot_id": 42,
+                    "observed_at": _TS,
+                    "component_count": 200,
+                    "not_assessable_count": 3,
+                    "component_set_id": 17,
+                    "quality": [],
+                }
+            ]
+        }
+    )
+
+    status: Literal["created", "unchanged"]
+    system: str
+    snapshot_id: int
+    observed_at: datetime
+    component_count: int
+    not_assessable_count: int
+    component_set_id: int
+    quality: list[QualityFlagOut]
+
+
+class SnapshotOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 42,
+                    "system": "webshop",
+                    "observed_at": _TS,
+                    "received_at": _TS,
+                    "format": "cyclonedx-json",
+                    "spec_version": "1.5",
+                    "component_count": 200,
+                    "not_assessable_count": 3,
+                    "component_set_id": 17,
+                    "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                    "release_label": "2.4.1",
+                }
+            ]
+        }
+    )
+
+    id: int
+    system: str
+    observed_at: datetime
+    received_at: datetime
+    format: str
+    spec_version: str
+    component_count: int
+    not_assessable_count: int
+    component_set_id: int
+    sha256: str
+    release_label: str | None
+
+
+class PackageOut(BaseModel):
+    ecosystem: str
+    name: str
+    version: str
+    purl: str
+
+
+class UnassessedOut(BaseModel):
+    name: str
+    version: str | None
+    purl: str | None
+    reason: str
+    detail: str
+
+
+class ComponentsOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "snapshot_id": 42,
+                    "packages": [
+                        {
+                            "ecosystem": "PyPI",
+                            "name": "jinja2",
+                            "version": "3.1.2",
+                            "purl": "pkg:pypi/jinja2@3.1.2",
+                        }
+                    ],
+                    "not_assessable": [
+                        {"name": "libfoo", "version": None, "purl": None, "reason": "no_purl", "detail": ""}
+                    ],
+                }
+            ]
+        }
+    )
+
+    snapshot_id: int
+    packages: list[PackageOut]
+    not_assessable: list[UnassessedOut]
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"role": "uploader", "name": "ci"}]}
+    )
+
+    role: Role
+    name: str = Field(default="", max_length=200)
+
+
+class KeyOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 3,
+                    "org": "acme",
+                    "name": "ci",
+                    "role": "uploader",
+                    "prefix": "a1b2c3d4e5f6",
+                    "created_at": _TS,
+                    "last_used_at": None,
+                    "revoked_at": None,
+                }
+            ]
+        }
+    )
+
+    id: int
+    org: str
+    name: str
+    role: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class CreatedKeyOut(BaseModel):
+    """A new key; ``token`` is shown this once and cannot be retrieved again."""
+
+    token: str = Field(examples=["pgk_a1b2c3d4e5f6_3q2-7wEXAMPLEsecretEXAMPLEsecretEXAMPLE0"])
+    key: KeyOut
+
+
+class UploadJobOut(BaseModel):
+    """A queued upload (Dependency-Track route) and its outcome once processed."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "token": "3c1e6c1e-8a34-4a55-9f5d-1b1f1a7c2e90",
+                    "system": "webshop",
+                    "release_label": "2.4.1",
+                    "status": "done",
+                    "result": "created",
+                    "snapshot_id": 42,
+                    "error": None,
+                    "attempts": 1,
+                    "created_at": _TS,
+                    "finished_at": _TS,
+                }
+            ]
+        }
+    )
+
+    token: str
+    system: str
+    release_label: str | None
+    status: Literal["queued", "processing", "done", "failed"]
+    result: str | None
+    snapshot_id: int | None
+    error: str | None
+    attempts: int
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class DtBomUpload(BaseModel):
+    """Dependency-Track's ``PUT /api/v1/bom`` body (``BomSubmitRequest``); unknown fields are ignored."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [
+                {
+                    "projectName": "webshop",
+                    "projectVersion": "2.4.1",
+                    "autoCreate": True,
+                    "bom": "eyJib21Gb3JtYXQiOiAiQ3ljbG9uZURYIiwgLi4ufQ==",
+                }
+            ]
+        },
+    )
+
+    project: str | None = Field(default=None, description="UUID of an existing project (system).")
+    projectName: str | None = Field(default=None, max_length=200)
+    projectVersion: str | None = Field(default=None, max_length=200)
+    autoCreate: bool = False
+    # camelCase field names: Dependency-Track's own, so its clients work unchanged.
+    bom: str = Field(description="The SBOM, Base64-encoded (CycloneDX or SPDX, JSON or XML).")
+    projectTags: list[dict[str, Any]] | None = None
+    parentName: str | None = None
+    parentVersion: str | None = None
+    parentUUID: str | None = None
+    isLatest: bool | None = None
+
+
+class DtUploadOut(BaseModel):
+    token: str = Field(examples=["3c1e6c1e-8a34-4a55-9f5d-1b1f1a7c2e90"])
+    projectUuid: str = Field(examples=["0b8a7a3e-5f0e-5a53-9d0c-3f1c2b0a9e11"])
+
+
+class DtProcessingOut(BaseModel):
+    processing: bool = Field(description="True while the upload waits in the queue or is being processed.")

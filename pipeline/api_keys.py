@@ -1,0 +1,201 @@
+"""API keys and dashboard sign-in: create, list, revoke, authenticate.
+
+A key looks like ``pgk_<prefix>_<secret>``: 12 hex characters of random lookup prefix and 32 random
+bytes (URL-safe Base64) of secret. Only the SHA-256 of the whole token is stored; a plain hash is
+enough because the token has 256 bits of entropy (a slow password hash protects low-entropy secrets,
+and would cost every API request milliseconds). The prefix finds the row through a unique index, and
+the hashes are compared in constant time. The token is returned once, by ``create_key``.
+
+Roles are ordered: ``reader`` reads; ``uploader`` also uploads SBOMs and creates systems; ``admin``
+also changes system attributes, VEX, SLA policies and keys.
+
+A dashboard session is a random cookie token (its SHA-256 stored, as for keys) bound to the API key
+that signed in, with its own CSRF token for forms; revoking the key ends its sessions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+
+from core.errors import InputError
+from store.api_queries import (
+    KeyRow,
+    delete_dashboard_session,
+    find_dashboard_session,
+    find_key_by_prefix,
+    insert_api_key,
+    insert_dashboard_session,
+    list_api_keys,
+    revoke_api_key,
+    touch_api_key,
+)
+from store.db import read_session, write_session
+from store.models import utcnow
+from store.queries import get_or_create_organization
+
+ROLES = ("reader", "uploader", "admin")
+KEY_SCHEME = "pgk"
+# last_used_at is written at most this often per key (a write per request would serialize reads).
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+SESSION_LIFETIME = timedelta(hours=12)
+# Compared against when the prefix is unknown, so a miss costs the same comparison as a hit.
+_DUMMY_HASH = hashlib.sha256(b"patchgap-no-such-key").hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """What may be shown about a key: everything but the secret (which is not stored)."""
+
+    id: int
+    org: str
+    name: str
+    role: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedKey:
+    """A new key: ``token`` is shown to the user once and never again."""
+
+    token: str
+    key: KeyInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the key, its organization and its role."""
+
+    key_id: int
+    org_id: int
+    org: str
+    role: str
+
+    def allows(self, role: str) -> bool:
+        """Whether this principal's role is at least ``role``."""
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardLogin:
+    """A dashboard session: the cookie value (shown once to the browser) and the form CSRF token."""
+
+    cookie: str
+    csrf_token: str
+    principal: Principal
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _info(row: KeyRow) -> KeyInfo:
+    return KeyInfo(
+        row.id, row.org, row.name, row.role, row.prefix, row.created_at, row.last_used_at, row.revoked_at
+    )
+
+
+def _principal(row: KeyRow) -> Principal:
+    return Principal(key_id=row.id, org_id=row.org_id, org=row.org, role=row.role)
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise InputError("role", f"{role!r} is not one of {', '.join(ROLES)}")
+    return role
+
+
+def create_key(engine: Engine, *, org: str, role: str, name: str = "") -> CreatedKey:
+    """Create a key for ``org`` (the organization is created on first use, to bootstrap a database)."""
+    check_role(role)
+    prefix = secrets.token_hex(6)
+    token = f"{KEY_SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
+    with write_session(engine) as session:
+        organization = get_or_create_organization(session, org)
+        row = insert_api_key(
+            session, organization, name=name, role=role, prefix=prefix, key_hash=_hash(token)
+        )
+    return CreatedKey(token, _info(row))
+
+
+def list_keys(engine: Engine, org: str) -> list[KeyInfo]:
+    with read_session(engine) as session:
+        return [_info(row) for row in list_api_keys(session, org)]
+
+
+def revoke_key(engine: Engine, org: str, key_id: int) -> KeyInfo:
+    with write_session(engine) as session:
+        return _info(revoke_api_key(session, org, key_id, utcnow()))
+
+
+def _prefix_of(token: str) -> str | None:
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_SCHEME or not parts[1] or not parts[2]:
+        return None
+    return parts[1]
+
+
+def authenticate(engine: Engine, token: str, *, now: datetime | None = None) -> Principal | None:
+    """The principal of a valid, unrevoked key, recording its use; ``None`` for anything else."""
+    prefix = _prefix_of(token.strip())
+    if prefix is None:
+        return None
+    with read_session(engine) as session:
+        row = find_key_by_prefix(session, prefix)
+    matches = hmac.compare_digest(_hash(token.strip()), row.key_hash if row else _DUMMY_HASH)
+    if row is None or not matches or row.revoked_at is not None:
+        return None
+    moment = now or utcnow()
+    if row.last_used_at is None or row.last_used_at < moment - LAST_USED_RESOLUTION:
+        with write_session(engine) as session:
+            touch_api_key(session, row.id, moment, moment - LAST_USED_RESOLUTION)
+    return _principal(row)
+
+
+def start_dashboard_session(engine: Engine, token: str) -> DashboardLogin | None:
+    """Sign a browser in with an API key; ``None`` when the key is not valid."""
+    principal = authenticate(engine, token)
+    if principal is None:
+        return None
+    cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    now = utcnow()
+    with write_session(engine) as session:
+        insert_dashboard_session(
+            session,
+            token_hash=_hash(cookie),
+            key_id=principal.key_id,
+            csrf_token=csrf,
+            now=now,
+            expires_at=now + SESSION_LIFETIME,
+        )
+    return DashboardLogin(cookie, csrf, principal)
+
+
+def dashboard_session(engine: Engine, cookie: str) -> tuple[Principal, str] | None:
+    """The principal and CSRF token of a live session cookie; ``None`` if unknown, expired or revoked."""
+    if not cookie:
+        return None
+    with read_session(engine) as session:
+        found = find_dashboard_session(session, _hash(cookie), utcnow())
+    if found is None:
+        return None
+    row, csrf = found
+    return _principal(row), csrf
+
+
+def end_dashboard_session(engine: Engine, cookie: str) -> None:
+    with write_session(engine) as session:
+        delete_dashboard_session(session, _hash(cookie))
+
+
+def csrf_matches(expected: str, given: str | None) -> bool:
+    """Constant-time comparison of a form's CSRF token with the session's."""
+    return given is not None and hmac.compare_digest(expected.encode(), given.encode())

@@ -1,0 +1,283 @@
+"""SBOM uploads through the API: synchronous (native route) and queued (Dependency-Track-compatible).
+
+- ``ingest_upload``: the native route's use-case: ingest one SBOM now (``pipeline.ingest.ingest_sbom``),
+  then match the fleet's new package versions, so the caller learns at once whether the SBOM was
+  accepted and gets the reader's message if not.
+- ``enqueue_upload``: the Dependency-Track route's use-case: the bytes are written to the
+  ``upload_job`` table in one short transaction and a token is returned; a worker ingests them later.
+  An accepted upload therefore survives a restart of the server.
+- ``run_pending`` / ``UploadWorker``: take jobs from the queue one by one (``claim_next``), ingest
+  them and record the outcome. Several workers (threads, or API processes on PostgreSQL) may run at
+  once: each claim is its own transaction using ``FOR UPDATE SKIP LOCKED`` (see ``store.api_queries``),
+  so no job is processed twice while its worker lives; a worker that dies mid-job leaves the job
+  ``processing`` until its lease expires, when another worker takes it again.
+
+Dependency-Track identifies projects by UUID. A system's ``project_uuid`` is derived from the
+organization and system names (UUID version 5), so it is stable, needs no column, and is known before
+the system is created by the first upload.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from core.errors import InputError, NotFoundError, PatchgapError, SbomError
+from pipeline.ingest import NO_TIMESTAMP, IngestResult, ingest_sbom
+from store.api_queries import (
+    ClaimedJob,
+    JobRow,
+    claim_upload_job,
+    finish_upload_job,
+    get_upload_job,
+    insert_upload_job,
+    system_names,
+)
+from store.db import read_session, write_session
+from store.models import utcnow
+from store.queries import get_or_create_system, get_organization
+
+log = logging.getLogger(__name__)
+
+# A job "processing" for longer than this is taken to belong to a dead worker and claimed again.
+DEFAULT_LEASE = timedelta(minutes=10)
+# Database errors (a lock timeout, a lost connection) are retried; bad SBOMs never are.
+MAX_ATTEMPTS = 3
+_PROJECT_NAMESPACE = uuid.UUID("6f0f5a52-4d3c-4f8e-9b51-0c7f3b3a9d21")
+
+
+def project_uuid(org: str, system: str) -> str:
+    """The Dependency-Track ``projectUuid`` of a system: stable, derived from the two names."""
+    return str(uuid.uuid5(_PROJECT_NAMESPACE, f"{org}\x00{system}"))
+
+
+def system_for_project(engine: Engine, org: str, project: str) -> str:
+    """The name of the system of ``org`` whose ``project_uuid`` is ``project``."""
+    with read_session(engine) as session:
+        organization = get_organization(session, org)
+        assert organization.id is not None
+        names = system_names(session, organization.id)
+    wanted = project.strip().lower()
+    for name in names:
+        if project_uuid(org, name) == wanted:
+            return name
+    raise NotFoundError(f"project {project} does not exist in organization {org!r}")
+
+
+def match_after_ingest(engine: Engine) -> None:
+    """Bring fleet matching up to date after new snapshots: the new package versions are matched."""
+    try:
+        match = importlib.import_module("pipeline.match")
+    except ModuleNotFoundError:  # fleet matching not installed in this build yet
+        return
+    match.match_new(engine)
+
+
+def ingest_upload(
+    engine: Engine,
+    *,
+    org: str,
+    system: str,
+    data: bytes,
+    source: str,
+    max_bytes: int,
+    observed_at: datetime | None = None,
+    release_label: str | None = None,
+) -> IngestResult:
+    """Ingest an uploaded SBOM now and match what it brought (the native upload route)."""
+    result = ingest_sbom(
+        engine,
+        org=org,
+        system=system,
+        data=data,
+        source=source,
+        observed_at=observed_at,
+        max_bytes=max_bytes,
+        release_label=release_label,
+    )
+    if result.status == "created":
+        match_after_ingest(engine)
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedUpload:
+    token: str
+    project_uuid: str
+
+
+def enqueue_upload(
+    engine: Engine,
+    *,
+    org_id: int,
+    org: str,
+    system: str,
+    data: bytes,
+    source: str,
+    max_bytes: int,
+    release_label: str | None = None,
+    observed_at: datetime | None = None,
+) -> QueuedUpload:
+    """Queue an SBOM for a worker (refusing an empty or oversized one now, before it is stored)."""
+    if not data.strip():
+        raise SbomError(source, "empty SBOM")
+    if len(data) > max_bytes:
+        raise SbomError(source, f"larger than the limit of {max_bytes} bytes")
+    token = str(uuid.uuid4())
+    with write_session(engine) as session:
+        insert_upload_job(
+            session,
+            token=token,
+            org_id=org_id,
+            system_name=system,
+            release_label=release_label,
+            source=source,
+            observed_at=observed_at,
+            data=data,
+        )
+    return QueuedUpload(token, project_uuid(org, system))
+
+
+def upload_status(engine: Engine, org: str, token: str) -> JobRow:
+    """The state of one queued upload of ``org`` (another organization's token is "not found")."""
+    with read_session(engine) as session:
+        return get_upload_job(session, org, token)
+
+
+def claim_next(engine: Engine, *, lease: timedelta = DEFAULT_LEASE) -> ClaimedJob | None:
+    """Claim one job in its own committed transaction, so other workers see it taken at once."""
+    now = utcnow()
+    with write_session(engine) as session:
+        return claim_upload_job(session, now, now - lease)
+
+
+def process_job(engine: Engine, claimed: ClaimedJob, *, max_bytes: int) -> str:
+    """Ingest a claimed job and record its outcome; returns the job's new status."""
+    job = claimed.job
+    try:
+        result = ingest_sbom(
+            engine,
+            org=claimed.org,
+            system=job.system_name,
+            data=claimed.data,
+            source=job.source,
+            # Dependency-Track clients upload at deploy time and send no date: an SBOM without a
+            # timestamp of its own is taken as observed when it was uploaded.
+            observed_at=job.observed_at,
+            max_bytes=max_bytes,
+            release_label=job.release_label,
+        )
+    except SbomError as exc:
+        if exc.problem == NO_TIMESTAMP and job.observed_at is None:
+            dated = replace(claimed, job=replace(job, observed_at=job.created_at))
+            return process_job(engine, dated, max_bytes=max_bytes)
+        return _finish(engine, job.id, "failed", error=str(exc))
+    except PatchgapError as exc:
+        return _finish(engine, job.id, "failed", error=str(exc))
+    except SQLAlchemyError as exc:
+        log.warning("upload %s: database error on attempt %d: %s", job.token, job.attempts, exc)
+        status = "queued" if job.attempts < MAX_ATTEMPTS else "failed"
+        return _finish(engine, job.id, status, error=f"database error: {type(exc).__name__}")
+    if result.status == "created":
+        match_after_ingest(engine)
+    return _finish(engine, job.id, "done", result=result.status, snapshot_id=result.snapshot_id)
+
+
+def _finish(
+    engine: Engine,
+    job_id: int,
+    status: str,
+    *,
+    result: str | None = None,
+    snapshot_id: int | None = None,
+    error: str | None = None,
+) -> str:
+    with write_session(engine) as session:
+        finish_upload_job(
+            session, job_id, status=status, now=utcnow(), result=result, snapshot_id=snapshot_id, error=error
+        )
+    return status
+
+
+def run_pending(engine: Engine, *, max_bytes: int, limit: int | None = None) -> int:
+    """Process queued jobs until the queue is empty (or ``limit`` jobs); returns how many were taken."""
+    done = 0
+    while limit is None or done < limit:
+        claimed = claim_next(engine)
+        if claimed is None:
+            break
+        process_job(engine, claimed, max_bytes=max_bytes)
+        done += 1
+    return done
+
+
+class UploadWorker:
+    """A background thread that processes the upload queue of one API process.
+
+    It sleeps ``poll_interval`` seconds between empty polls (other processes' uploads are seen that
+    way) and wakes at once when this process queues an upload (``notify``).
+    """
+
+    def __init__(self, engine: Engine, *, max_bytes: int, poll_interval: float = 2.0) -> None:
+        self._engine = engine
+        self._max_bytes = max_bytes
+        self._poll_interval = poll_interval
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="patchgap-upload-worker", daemon=True)
+        self._thread.start()
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                taken = run_pending(self._engine, max_bytes=self._max_bytes, limit=100)
+            except Exception:  # the worker must outlive one bad poll (a database restart, say)
+                log.exception("upload worker: poll failed")
+                taken = 0
+            if taken == 0:
+                self._wake.wait(self._poll_interval)
+
+
+def resolve_project(
+    engine: Engine, *, org: str, project: str | None, name: str | None, auto_create: bool
+) -> str:
+    """The system a Dependency-Track upload is for, by project UUID or by name (created if asked).
+
+    As in Dependency-Track: a UUID must name an existing project; a name that does not exist yet is
+    created only with ``autoCreate``, otherwise the upload is refused as "not found".
+    """
+    if project:
+        return system_for_project(engine, org, project)
+    if not name:
+        raise InputError("upload", "give either project (a UUID) or projectName")
+    with read_session(engine) as session:
+        organization = get_organization(session, org)
+        assert organization.id is not None
+        exists = name in system_names(session, organization.id)
+    if exists:
+        return name
+    if not auto_create:
+        raise NotFoundError(f"project {name!r} does not exist in organization {org!r} (autoCreate is false)")
+    with write_session(engine) as session:
+        get_or_create_system(session, get_organization(session, org), name)
+    return name
