@@ -1,9 +1,76 @@
-"""API keys (issue 6): `patchgap keys create|list|revoke`."""
+"""API keys (issue 6): ``patchgap keys create|list|revoke``.
+
+``keys create`` bootstraps: it creates the organization on first use and prints the new key once (it
+is not stored, only its hash). Keep it in a secret store; a lost key is revoked and replaced.
+"""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+from rich import box
+from rich.table import Table
+
+from cli.common import console, database, reports_errors, when
+
+app = typer.Typer(help="API keys of an organization.", no_args_is_help=True)
+
+OrgOption = Annotated[str, typer.Option("--org", help="Organization.")]
 
 
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app (nothing yet)."""
+@app.command("create")
+@reports_errors
+def create(
+    ctx: typer.Context,
+    org: Annotated[str, typer.Option("--org", help="Organization (created on first use).")],
+    role: Annotated[str, typer.Option("--role", help="admin | uploader | reader.")],
+    name: Annotated[str, typer.Option("--name", help="A label, e.g. the CI job using the key.")] = "",
+) -> None:
+    """Create an API key and print it once (only its hash is stored)."""
+    from pipeline.api_keys import check_role, create_key
+
+    check_role(role)
+    with database(ctx, upgrade=True) as engine:
+        created = create_key(engine, org=org, role=role, name=name)
+    key = created.key
+    # The key alone on stdout's first line, so `KEY=$(patchgap keys create … | head -1)` works.
+    console.print(created.token)
+    typer.echo(f"key {key.id} ({key.role}) of {key.org} created; it is shown only now", err=True)
+
+
+@app.command("list")
+@reports_errors
+def list_(ctx: typer.Context, org: OrgOption) -> None:
+    """List an organization's keys (prefix, role, last use, revocation); secrets are never shown."""
+    from pipeline.api_keys import list_keys
+
+    with database(ctx, upgrade=False) as engine:
+        keys = list_keys(engine, org)
+    if not keys:
+        console.print(f"organization {org!r} has no API keys")
+        return
+    table = Table("id", "prefix", "role", "name", "created", "last used", "revoked", box=box.SIMPLE)
+    for k in keys:
+        table.add_row(
+            str(k.id), k.prefix, k.role, k.name, when(k.created_at), when(k.last_used_at), when(k.revoked_at)
+        )
+    console.print(table)
+
+
+@app.command("revoke")
+@reports_errors
+def revoke(
+    ctx: typer.Context, org: OrgOption, key_id: Annotated[int, typer.Argument(help="Key id (keys list).")]
+) -> None:
+    """Revoke a key at once; its dashboard sessions end too."""
+    from pipeline.api_keys import revoke_key
+
+    with database(ctx, upgrade=False) as engine:
+        key = revoke_key(engine, org, key_id)
+    console.print(f"key {key.id} ({key.prefix}) of {key.org} revoked at {when(key.revoked_at)}")
+
+
+def register(root: typer.Typer) -> None:
+    """Add ``patchgap keys …``."""
+    root.add_typer(app, name="keys")
