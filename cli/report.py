@@ -1,9 +1,327 @@
-"""Reports (issue 5): `patchgap report exposures|deploy-time`."""
+"""Reports: ``patchgap report exposures|deploy-time`` and ``patchgap demo``.
+
+The JSON of both reports comes from ``pipeline.exposures`` (the REST API returns the same documents);
+this module only renders it as CSV or tables. Reports bring stored exposures up to date first (see
+``pipeline.exposures``), so the database must be at the current schema.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
+from rich import box
+from rich.table import Table
+
+from cli.common import console, database, reports_errors
+
+if TYPE_CHECKING:
+    from reports.deploy_time import DeployTimeReport, Summary
+
+app = typer.Typer(help="Exposure and time-to-deploy reports.", no_args_is_help=True)
+
+# The CSV columns, in this order: a stable contract (README). Lists are joined with ";".
+CSV_FIELDS = (
+    "system",
+    "environment",
+    "package",
+    "ecosystem",
+    "version",
+    "vulnerability",
+    "aliases",
+    "advisories",
+    "severity",
+    "cvss",
+    "kev",
+    "epss",
+    "first_seen",
+    "last_affected_seen",
+    "resolved_at",
+    "resolution",
+    "fix_available_at",
+    "fix_available_source",
+    "fixed_versions",
+    "clock_start",
+    "sla_tier",
+    "sla_due",
+    "sla_status",
+    "stale_system",
+)
 
 
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app (nothing yet)."""
+class Status(StrEnum):
+    open = "open"
+    resolved = "resolved"
+    all = "all"
+    excluded = "excluded"
+
+
+class ExposureFormat(StrEnum):
+    json = "json"
+    csv = "csv"
+    table = "table"
+
+
+class DeployFormat(StrEnum):
+    json = "json"
+    table = "table"
+
+
+OrgOption = Annotated[str, typer.Option("--org", help="Organization.")]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        metavar="ISO",
+        help="Evaluate the report at this moment (ISO 8601; UTC when no offset). Default: now.",
+    ),
+]
+
+
+def _as_of(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not an ISO 8601 date or date-time", param_hint="--as-of"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def exposures_csv(rows: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    for row in rows:
+        writer.writerow([_cell(row.get(f)) for f in CSV_FIELDS])
+    return out.getvalue()
+
+
+def _day(value: str | None) -> str:
+    return value[:10] if value else "-"
+
+
+def _exposures_table(rows: list[dict[str, Any]], status: Status) -> Table:
+    table = Table(
+        "system",
+        "package",
+        "version",
+        "vulnerability",
+        "severity",
+        "first seen",
+        "last affected",
+        "resolved",
+        "resolution",
+        "fix available",
+        "SLA tier",
+        "SLA due",
+        "SLA status",
+        box=box.SIMPLE,
+        title=f"{len(rows)} exposures ({status.value})",
+    )
+    for r in rows:
+        table.add_row(
+            r["system"] + (" (stale)" if r.get("stale_system") else ""),
+            r["package"],
+            r["version"],
+            r["vulnerability"],
+            r["severity"] + (" KEV" if r.get("kev") else ""),
+            _day(r["first_seen"]),
+            _day(r["last_affected_seen"]),
+            _day(r["resolved_at"]),
+            r["resolution"] or "open",
+            _day(r["fix_available_at"])
+            + (f" ({r['fix_available_source']})" if r["fix_available_source"] else ""),
+            r["sla_tier"] or "-",
+            _day(r["sla_due"]),
+            r["sla_status"] or "-",
+        )
+    return table
+
+
+@app.command("exposures")
+@reports_errors
+def exposures(
+    ctx: typer.Context,
+    org: OrgOption,
+    status: Annotated[
+        Status, typer.Option("--status", help="Which exposures (excluded: VEX not_affected).")
+    ] = (Status.open),
+    output: Annotated[ExposureFormat, typer.Option("--format", help="Output format.")] = ExposureFormat.json,
+    as_of: AsOfOption = None,
+) -> None:
+    """One line per exposure of (system, package, vulnerability): when seen, fixed, and its SLA."""
+    from pipeline.exposures import exposures_report
+
+    when = _as_of(as_of)
+    with database(ctx, upgrade=False) as engine:
+        rows = exposures_report(engine, org, status.value, when)
+    if output is ExposureFormat.json:
+        typer.echo(json.dumps(rows, indent=2))
+    elif output is ExposureFormat.csv:
+        typer.echo(exposures_csv(rows), nl=False)
+    else:
+        console.print(_exposures_table(rows, status))
+
+
+def _figure(value: float | None) -> str:
+    return "not reached" if value is None else f"{value:g} d"
+
+
+def _summary_rows(name: str, s: Summary) -> list[str]:
+    ttd, window = s.time_to_deploy.conservative, s.exposure_window.conservative
+    return [
+        name,
+        str(s.open + s.upgraded + s.removed),
+        str(s.open),
+        str(s.upgraded),
+        str(s.removed),
+        _figure(ttd.km_median_days),
+        _figure(ttd.p90_days),
+        " / ".join(f"{v:.0%}" for _, v in ttd.within_days),
+        _figure(window.km_median_days),
+    ]
+
+
+def render_deploy_time(report: DeployTimeReport, org: str) -> None:
+    """Tables for people: overall figures, SLA per tier, breakdown by system, monthly trend."""
+    from reports.deploy_time import rfc3339
+
+    ttd, ttd_opt = report.overall.time_to_deploy.conservative, report.overall.time_to_deploy.optimistic
+    window = report.overall.exposure_window.conservative
+    console.print(f"time to deploy for {org}, as of {rfc3339(report.as_of)}")
+    console.print(
+        f"  time-to-deploy (M1, upgrade): median {_figure(ttd.km_median_days)} "
+        f"(optimistic {_figure(ttd_opt.km_median_days)}), p90 {_figure(ttd.p90_days)}, "
+        f"deployed within 7/30/90 d: {' / '.join(f'{v:.0%}' for _, v in ttd.within_days)} "
+        f"({ttd.events} events, {ttd.censored} censored)"
+    )
+    console.print(
+        f"  exposure window (M2, upgrade or removal): median {_figure(window.km_median_days)}, "
+        f"p90 {_figure(window.p90_days)}, closed within 7/30/90 d: "
+        f"{' / '.join(f'{v:.0%}' for _, v in window.within_days)}"
+    )
+    o = report.overall
+    console.print(
+        f"  exposures: {o.open} open, {o.upgraded} upgraded, {o.removed} removed; "
+        f"{report.vex_excluded} excluded by VEX; snapshot precision (R − L) median "
+        f"{_figure(report.precision.median_days)}, max {_figure(report.precision.max_days)}"
+    )
+    for s in report.stale_systems:
+        console.print(
+            f"  stale: {s.system} (last snapshot {rfc3339(s.last_snapshot)}, cadence {s.cadence_days} d)"
+        )
+    sla = Table(
+        "SLA tier",
+        "days",
+        "exposures",
+        "met",
+        "breached",
+        "indeterminate",
+        "open",
+        "attainment",
+        box=box.SIMPLE,
+    )
+    for t in report.sla:
+        sla.add_row(
+            t.tier,
+            f"{t.days:g}",
+            str(t.exposures),
+            str(t.met),
+            str(t.breached),
+            str(t.indeterminate),
+            str(t.open),
+            "-" if t.attainment is None else f"{t.attainment:.0%}",
+        )
+    console.print(sla)
+    systems = Table(
+        "system",
+        "exposures",
+        "open",
+        "upgraded",
+        "removed",
+        "median TTD",
+        "p90 TTD",
+        "within 7/30/90 d",
+        "median window",
+        box=box.SIMPLE,
+    )
+    for dimension, groups in report.breakdowns:
+        if dimension == "system":
+            for name, summary in groups:
+                systems.add_row(*_summary_rows(name, summary))
+    console.print(systems)
+    trend = Table("month", "opened", "closed", "open at month end", box=box.SIMPLE)
+    for m in report.monthly:
+        trend.add_row(m.month, str(m.opened), str(m.closed), str(m.open_at_month_end))
+    console.print(trend)
+
+
+@app.command("deploy-time")
+@reports_errors
+def deploy_time_command(
+    ctx: typer.Context,
+    org: OrgOption,
+    output: Annotated[DeployFormat, typer.Option("--format", help="Output format.")] = DeployFormat.json,
+    as_of: AsOfOption = None,
+) -> None:
+    """Time-to-deploy and exposure window (Kaplan–Meier), SLA attainment, breakdowns and monthly trend."""
+    from pipeline.exposures import deploy_time, deploy_time_json
+
+    when = _as_of(as_of)
+    with database(ctx, upgrade=False) as engine:
+        if output is DeployFormat.json:
+            typer.echo(json.dumps(deploy_time_json(engine, org, when), indent=2))
+            return
+        report = deploy_time(engine, org, when)
+    render_deploy_time(report, org)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@reports_errors
+def demo(
+    ctx: typer.Context,
+    org: Annotated[str, typer.Option("--org", help="Organization to load the demo fleet into.")] = "demo",
+    fleet: Annotated[Path, typer.Option("--fleet", help="Demo fleet folder.")] = ROOT
+    / "sbom_samples"
+    / "demo-fleet",
+    advisories: Annotated[Path, typer.Option("--advisories", help="Bundled advisory snapshot.")] = (
+        ROOT / "sbom_samples" / "advisories" / "demo"
+    ),
+) -> None:
+    """Load the bundled demo fleet: weekly SBOMs, advisory snapshot, matching, VEX (idempotent)."""
+    from pipeline.demo import load_demo
+
+    with database(ctx, upgrade=True) as engine:
+        loaded = load_demo(engine, org, fleet, advisories)
+    console.print(
+        f"demo fleet loaded into {org!r}: {loaded.snapshots_created} snapshots created, "
+        f"{loaded.snapshots_unchanged} unchanged; {loaded.advisories} advisories; "
+        f"{loaded.vex_statements} VEX statements; {loaded.exposures} exposure rows"
+    )
+
+
+def register(root: typer.Typer) -> None:
+    """``patchgap report …`` and ``patchgap demo``."""
+    root.add_typer(app, name="report")
+    root.command("demo")(demo)
