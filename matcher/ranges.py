@@ -22,6 +22,7 @@ Away from ties this is the schema's pseudocode, step for step.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -94,40 +95,159 @@ def default_schemes(ecosystem: str) -> VersionScheme | None:
 def evaluate(
     affected: AffectedPackage, version: str, *, schemes: SchemeLookup = default_schemes
 ) -> RangeResult:
-    """Is ``version`` of ``affected``'s package affected? See the module docstring for the rules."""
-    listed = version in affected.versions
-    unknown: Unknown | None = None
-    first_hit: Affected | None = None
-    evaluable = 0
-    for index, rng in enumerate(affected.ranges):
-        if rng.type == "GIT":
-            continue
-        scheme_or_unknown = _scheme_for_range(affected, rng, schemes)
-        if isinstance(scheme_or_unknown, Unknown):
-            unknown = unknown or scheme_or_unknown
-            continue
-        result = _evaluate_range(affected, index, version, scheme_or_unknown, schemes=schemes)
-        if isinstance(result, Unknown):
-            unknown = unknown or result
-            continue
-        evaluable += 1
-        if isinstance(result, Affected):
-            first_hit = result
-            break
-    if first_hit is not None:
-        return first_hit
-    if listed:
-        return Affected(None, None, None, _fixed_above(affected, version, schemes))
-    if unknown is not None:
-        return unknown
-    if evaluable:
-        return NOT_AFFECTED
-    if affected.versions:
-        # GIT ranges (or none) beside an enumerated list: the list is the whole answer.
-        return NOT_AFFECTED
-    if affected.ranges:
-        return Unknown(GIT_ONLY, "only GIT commit ranges and no enumerated versions")
-    return Unknown(NO_VERSIONS, "the advisory lists neither ranges nor versions for this package")
+    """Is ``version`` of ``affected``'s package affected? See the module docstring for the rules.
+
+    For many versions against one entry, ``compile_affected`` once and call ``evaluate`` on the result.
+    """
+    return compile_affected(affected, schemes=schemes).evaluate(version)
+
+
+@dataclass(frozen=True, slots=True)
+class _CompiledRange:
+    """One SEMVER/ECOSYSTEM range with its events keyed and sorted once (``problem``: cannot evaluate)."""
+
+    index: int
+    scheme: VersionScheme | None
+    problem: Unknown | None
+    ordered: tuple[tuple[tuple[Any, ...], dict[str, Event]], ...]
+    # The event positions, strictly ascending (``bisect`` finds a version's place in log n comparisons).
+    positions: tuple[tuple[Any, ...], ...] = ()
+    # ``opened_after[k]``: the opening event of the interval open after every event group below ``k``
+    # has been passed from above (``None``: not affected there). The schema's walk, done once.
+    opened_after: tuple[Event | None, ...] = (None,)
+    # Below any one ``limit`` is enough, so the highest bounds the range; ``None``: no limit.
+    limit: tuple[Any, ...] | None = None
+
+
+class CompiledAffected:
+    """An ``affected[]`` entry prepared for many evaluations: every event parsed and sorted once.
+
+    Fleet matching evaluates each entry against many package versions; keying and sorting the events
+    on every call was most of the cost (profiled in ``bench/match.py``). The answers are exactly those
+    of evaluating the entry afresh: same rules, same order of checks, same reason codes.
+    """
+
+    __slots__ = ("_fixed_ranges", "_fixed_sorted", "_listed", "_ranges", "affected")
+
+    def __init__(self, affected: AffectedPackage, schemes: SchemeLookup = default_schemes) -> None:
+        self.affected = affected
+        self._listed = frozenset(affected.versions)
+        ranges: list[_CompiledRange] = []
+        # Fixed values per range (scheme, values in record order, values that do not parse), and per
+        # scheme every parseable fixed value sorted once: ``fixed_versions`` on each hit, without parsing.
+        fixed_ranges: list[tuple[VersionScheme | None, tuple[str, ...], tuple[str, ...]]] = []
+        fixed_keyed: dict[int, list[tuple[Any, str]]] = {}
+        for index, rng in enumerate(affected.ranges):
+            if rng.type == "GIT":
+                continue
+            scheme_or_unknown = _scheme_for_range(affected, rng, schemes)
+            values = tuple(event.value for event in rng.events if event.kind == "fixed")
+            if isinstance(scheme_or_unknown, Unknown):
+                ranges.append(_CompiledRange(index, None, scheme_or_unknown, ()))
+                fixed_ranges.append((None, values, ()))
+                continue
+            ranges.append(_compile_range(index, rng, scheme_or_unknown))
+            invalid: list[str] = []
+            keyed = fixed_keyed.setdefault(id(scheme_or_unknown), [])
+            for value in values:
+                try:
+                    keyed.append((scheme_or_unknown.key(value), value))
+                except InvalidVersion:
+                    invalid.append(value)
+            fixed_ranges.append((scheme_or_unknown, values, tuple(invalid)))
+        self._ranges = tuple(ranges)
+        self._fixed_ranges = tuple(fixed_ranges)
+        self._fixed_sorted: dict[int, tuple[tuple[Any, ...], tuple[str, ...]]] = {}
+        for group, pairs in fixed_keyed.items():
+            # Stable sort: ties keep record order, as before. Equal values have equal keys, so a value's
+            # copies are all above a version or none is: dropping repeats here is the same as after.
+            first: dict[str, Any] = {}
+            for key, value in sorted(pairs, key=_first):
+                first.setdefault(value, key)
+            ordered = list(first.items())
+            self._fixed_sorted[group] = (
+                tuple(key for _, key in ordered),
+                tuple(value for value, _ in ordered),
+            )
+
+    def evaluate(self, version: str) -> RangeResult:
+        """Is ``version`` affected? Same answer as ``matcher.ranges.evaluate`` on the entry."""
+        affected = self.affected
+        unknown: Unknown | None = None
+        evaluable = 0
+        for compiled in self._ranges:
+            scheme = compiled.scheme
+            if scheme is None:
+                unknown = unknown or compiled.problem
+                continue
+            try:
+                deployed = (1, scheme.key(version))
+            except InvalidVersion as exc:
+                unknown = unknown or Unknown(
+                    INVALID_VERSION, f"{version!r} is not a {scheme.name} version ({exc})"
+                )
+                continue
+            if compiled.problem is not None:
+                unknown = unknown or compiled.problem
+                continue
+            evaluable += 1
+            opened = _opening_event(compiled, deployed)
+            if opened is not None:
+                return Affected(
+                    range_index=compiled.index,
+                    introduced=opened.value,
+                    boundary=_closing_event(compiled, deployed),
+                    fixed_versions=self._fixed_above(version),
+                )
+        if version in self._listed:
+            return Affected(None, None, None, self._fixed_above(version))
+        if unknown is not None:
+            return unknown
+        if evaluable:
+            return NOT_AFFECTED
+        if affected.versions:
+            # GIT ranges (or none) beside an enumerated list: the list is the whole answer.
+            return NOT_AFFECTED
+        if affected.ranges:
+            return Unknown(GIT_ONLY, "only GIT commit ranges and no enumerated versions")
+        return Unknown(NO_VERSIONS, "the advisory lists neither ranges nor versions for this package")
+
+    def _fixed_above(self, version: str) -> tuple[str, ...]:
+        """Same answer as the module's ``_fixed_above`` on the entry, from the values parsed at compile."""
+        if not self._fixed_ranges:
+            return ()
+        unordered: list[str] = []
+        deployed_keys: dict[int, Any] = {}
+        for scheme, values, invalid in self._fixed_ranges:
+            if scheme is None:
+                unordered.extend(values)
+                continue
+            group = id(scheme)
+            if group not in deployed_keys:
+                try:
+                    deployed_keys[group] = scheme.key(version)
+                except InvalidVersion:
+                    deployed_keys[group] = None
+            if deployed_keys[group] is None:
+                unordered.extend(values)
+                continue
+            unordered.extend(invalid)
+        above: list[str] = []
+        for group, deployed in deployed_keys.items():
+            if deployed is not None:
+                keys, values = self._fixed_sorted[group]
+                if len(deployed_keys) == 1 and not unordered:
+                    return values[bisect_right(keys, deployed) :]  # the common case: one scheme
+                above.extend(values[bisect_right(keys, deployed) :])
+        ordered = _unique(above)
+        return ordered + tuple(value for value in _unique(unordered) if value not in ordered)
+
+
+def compile_affected(
+    affected: AffectedPackage, *, schemes: SchemeLookup = default_schemes
+) -> CompiledAffected:
+    """``affected`` prepared for many ``evaluate`` calls (see ``CompiledAffected``)."""
+    return CompiledAffected(affected, schemes)
 
 
 def fixed_versions(affected: AffectedPackage) -> tuple[str, ...]:
@@ -167,61 +287,65 @@ def _position(kind: str, value: str, scheme: VersionScheme) -> tuple[Any, ...]:
     return (1, scheme.key(value))
 
 
-def _evaluate_range(
-    affected: AffectedPackage,
-    index: int,
-    version: str,
-    scheme: VersionScheme,
-    *,
-    schemes: SchemeLookup,
-) -> RangeResult:
-    rng = affected.ranges[index]
-    try:
-        deployed = (1, scheme.key(version))
-    except InvalidVersion as exc:
-        return Unknown(INVALID_VERSION, f"{version!r} is not a {scheme.name} version ({exc})")
+def _compile_range(index: int, rng: AffectedRange, scheme: VersionScheme) -> _CompiledRange:
     groups: dict[tuple[Any, ...], dict[str, Event]] = {}
     for event in rng.events:
         try:
             position = _position(event.kind, event.value, scheme)
         except InvalidVersion as exc:
-            return Unknown(INVALID_EVENT, f"range {index} {event.kind} {event.value!r}: {exc}")
+            problem = Unknown(INVALID_EVENT, f"range {index} {event.kind} {event.value!r}: {exc}")
+            return _CompiledRange(index, scheme, problem, ())
         groups.setdefault(position, {}).setdefault(event.kind, event)
-    ordered = sorted(groups.items(), key=_first)
-
+    ordered = tuple(sorted(groups.items(), key=_first))
+    opened_after: list[Event | None] = [None]
+    for _, kinds in ordered:
+        opened_after.append(_step(opened_after[-1], kinds, above=True))
     limits = [pos for pos, kinds in ordered if "limit" in kinds]
-    if limits and not any(deployed < pos for pos in limits):
-        return NOT_AFFECTED
-
-    vulnerable = False
-    opened: Event | None = None
-    for pos, kinds in ordered:
-        if deployed < pos:
-            break
-        above = deployed > pos
-        closes = "fixed" in kinds or ("last_affected" in kinds and above)
-        if "introduced" in kinds:
-            if not closes:
-                vulnerable, opened = True, kinds["introduced"]
-            # else: opened and closed at one version: the state stays as it was (module docstring)
-        elif closes:
-            vulnerable = False
-    if not vulnerable or opened is None:
-        return NOT_AFFECTED
-    return Affected(
-        range_index=index,
-        introduced=opened.value,
-        boundary=_closing_event(ordered, deployed),
-        fixed_versions=_fixed_above(affected, version, schemes),
+    return _CompiledRange(
+        index,
+        scheme,
+        None,
+        ordered,
+        tuple(pos for pos, _ in ordered),
+        tuple(opened_after),
+        max(limits) if limits else None,
     )
 
 
-def _closing_event(ordered: list[tuple[tuple[Any, ...], dict[str, Event]]], deployed: Any) -> Event | None:
+def _step(opened: Event | None, kinds: dict[str, Event], *, above: bool) -> Event | None:
+    """The state after one group of same-position events; ``above``: the version is past them."""
+    closes = "fixed" in kinds or ("last_affected" in kinds and above)
+    if "introduced" in kinds:
+        # Opened and closed at one version: the state stays as it was (module docstring).
+        return opened if closes else kinds["introduced"]
+    return None if closes else opened
+
+
+def _place(compiled: _CompiledRange, deployed: tuple[Any, ...]) -> tuple[int, bool]:
+    """How many event groups lie at or below ``deployed``, and whether the last of them is at it."""
+    below = bisect_right(compiled.positions, deployed)
+    return below, below > 0 and compiled.positions[below - 1] == deployed
+
+
+def _opening_event(compiled: _CompiledRange, deployed: tuple[Any, ...]) -> Event | None:
+    """The ``introduced`` event of the affected interval containing ``deployed``, or ``None``."""
+    if compiled.limit is not None and not deployed < compiled.limit:
+        return None
+    below, at = _place(compiled, deployed)
+    if not at:
+        return compiled.opened_after[below]
+    return _step(compiled.opened_after[below - 1], compiled.ordered[below - 1][1], above=False)
+
+
+def _closing_event(compiled: _CompiledRange, deployed: tuple[Any, ...]) -> Event | None:
     """The event that ends the affected interval containing ``deployed``, if any does."""
-    for pos, kinds in ordered:
-        if pos < deployed or "introduced" in kinds:
-            continue  # below the version, or a close-and-reopen that does not end the interval
-        if pos == deployed:
+    below, at = _place(compiled, deployed)
+    start = below - 1 if at else below
+    for j in range(start, len(compiled.ordered)):
+        kinds = compiled.ordered[j][1]
+        if "introduced" in kinds:
+            continue  # a close-and-reopen does not end the interval
+        if at and j == start:
             if "last_affected" in kinds:
                 return kinds["last_affected"]
             continue
