@@ -20,7 +20,7 @@ from pipeline.api_keys import create_key
 from pipeline.uploads import run_pending
 from tests.conftest import cyclonedx_json
 
-MAX_BYTES = 200_000
+MAX_BYTES = 2_000_000
 
 
 @dataclass(frozen=True)

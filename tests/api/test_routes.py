@@ -1,0 +1,154 @@
+"""Systems, native SBOM upload, snapshots, components and keys through the REST API."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from store.api_models import ApiKey
+from tests.api.conftest import MAX_BYTES, World, sbom
+
+SAMPLES = Path(__file__).resolve().parents[2] / "sbom_samples"
+
+
+def test_systems_create_list_update(world: World) -> None:
+    c, admin = world.client, world.auth("acme-admin")
+    r = c.post(
+        "/api/v1/systems",
+        json={"name": "api", "environment": "staging", "internet_exposed": True, "cadence_days": 1},
+        headers=world.auth("acme-uploader"),
+    )
+    assert r.status_code == 201
+    created = r.json()
+    assert (created["environment"], created["internet_exposed"], created["cadence_days"]) == (
+        "staging",
+        True,
+        1,
+    )
+    assert created["snapshot_count"] == 0 and created["last_observed_at"] is None
+    assert c.post("/api/v1/systems", json={"name": "api"}, headers=admin).status_code == 409
+    r = c.patch(
+        "/api/v1/systems/api", json={"criticality": "critical", "internet_exposed": False}, headers=admin
+    )
+    assert r.status_code == 200
+    assert (r.json()["criticality"], r.json()["internet_exposed"], r.json()["environment"]) == (
+        "critical",
+        False,
+        "staging",
+    )
+    assert c.patch("/api/v1/systems/api", json={"criticality": "huge"}, headers=admin).status_code == 422
+    names = [s["name"] for s in c.get("/api/v1/systems", headers=world.auth("acme-reader")).json()]
+    assert names == ["api", "shop"]
+
+
+def test_native_upload_created_then_unchanged(world: World) -> None:
+    c, up = world.client, world.auth("acme-uploader")
+    data = sbom(5, version="2.0")
+    r1 = c.post("/api/v1/systems/shop/sboms", content=data, headers=up | {"Content-Type": "application/json"})
+    r2 = c.post("/api/v1/systems/shop/sboms", content=data, headers=up)
+    assert (r1.status_code, r2.status_code) == (201, 200)
+    assert r1.json()["status"] == "created" and r2.json()["status"] == "unchanged"
+    assert r1.json()["snapshot_id"] == r2.json()["snapshot_id"]
+    assert r1.json()["component_count"] == 5
+
+
+def test_native_upload_multipart_xml_observed_at_and_release(world: World) -> None:
+    data = (SAMPLES / "laravel" / "laravel-7.12.0.cdx.xml").read_bytes()
+    r = world.client.post(
+        "/api/v1/systems/shop/sboms",
+        params={"observed_at": "2024-02-03T04:05:06", "release": "7.12.0"},
+        files={"bom": ("laravel.cdx.xml", data, "application/xml")},
+        headers=world.auth("acme-uploader"),
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["observed_at"] == "2024-02-03T04:05:06Z"
+    snap = world.client.get(f"/api/v1/snapshots/{r.json()['snapshot_id']}", headers=world.auth("acme-reader"))
+    assert (snap.json()["release_label"], snap.json()["format"]) == ("7.12.0", "cyclonedx-xml")
+
+
+def test_bad_sbom_is_400_with_the_readers_message(world: World) -> None:
+    r = world.client.post(
+        "/api/v1/systems/shop/sboms", content=b"{not json", headers=world.auth("acme-uploader")
+    )
+    assert r.status_code == 400
+    assert r.headers["content-type"] == "application/problem+json"
+    problem = r.json()
+    assert problem["title"] == "Bad Request" and problem["detail"].startswith("upload to shop: ")
+    r = world.client.post(
+        "/api/v1/systems/shop/sboms", content=sbom(timestamp=None), headers=world.auth("acme-uploader")
+    )
+    assert r.status_code == 400 and "no timestamp" in r.json()["detail"]
+
+
+def test_oversized_native_upload_is_413_also_without_content_length(world: World) -> None:
+    big = b"x" * (MAX_BYTES + 10)
+    r = world.client.post("/api/v1/systems/shop/sboms", content=big, headers=world.auth("acme-uploader"))
+    assert r.status_code == 413
+
+    def chunks() -> object:
+        for _ in range(3):
+            yield b"y" * (MAX_BYTES // 2)
+
+    r = world.client.post("/api/v1/systems/shop/sboms", content=chunks(), headers=world.auth("acme-uploader"))
+    assert r.status_code == 413
+
+
+def test_upload_to_a_missing_system_is_404(world: World) -> None:
+    r = world.client.post("/api/v1/systems/nope/sboms", content=sbom(), headers=world.auth("acme-uploader"))
+    assert r.status_code == 404
+
+
+def test_snapshot_and_components(world: World) -> None:
+    c, rd = world.client, world.auth("acme-reader")
+    data = sbom(2).replace(b'"purl": "pkg:pypi/lib1@1.0"', b'"purl": "pkg:unknowntype/lib1@1.0"')
+    sid = c.post("/api/v1/systems/shop/sboms", content=data, headers=world.auth("acme-uploader")).json()[
+        "snapshot_id"
+    ]
+    snap = c.get(f"/api/v1/snapshots/{sid}", headers=rd).json()
+    assert snap["system"] == "shop" and snap["sha256"] == hashlib.sha256(data).hexdigest()
+    comps = c.get(f"/api/v1/snapshots/{sid}/components", headers=rd).json()
+    assert [p["purl"] for p in comps["packages"]] == ["pkg:pypi/lib0@1.0"]
+    assert [(u["name"], u["purl"]) for u in comps["not_assessable"]] == [("lib1", "pkg:unknowntype/lib1@1.0")]
+    assert c.get("/api/v1/snapshots/999999", headers=rd).status_code == 404
+
+
+def test_keys_created_once_listed_without_secret_and_revoked(world: World) -> None:
+    c, admin = world.client, world.auth("acme-admin")
+    r = c.post("/api/v1/keys", json={"role": "uploader", "name": "jenkins"}, headers=admin)
+    assert r.status_code == 201
+    token, key = r.json()["token"], r.json()["key"]
+    assert token.startswith(f"pgk_{key['prefix']}_")
+    listed = c.get("/api/v1/keys", headers=admin)
+    assert token not in listed.text and key["id"] in [k["id"] for k in listed.json()]
+    with world.engine.connect() as conn:
+        stored = conn.execute(sa.select(ApiKey.key_hash).where(ApiKey.id == key["id"])).scalar_one()  # type: ignore[arg-type]
+    assert stored == hashlib.sha256(token.encode()).hexdigest()
+    assert c.get("/api/v1/systems", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    used = next(k for k in c.get("/api/v1/keys", headers=admin).json() if k["id"] == key["id"])
+    assert used["last_used_at"] is not None
+    assert c.delete(f"/api/v1/keys/{key['id']}", headers=admin).json()["revoked_at"] is not None
+    assert c.get("/api/v1/systems", headers={"X-Api-Key": token}).status_code == 401
+    # A token with the right prefix and a wrong secret is refused like an unknown one.
+    forged = f"pgk_{key['prefix']}_{'A' * 43}"
+    assert c.get("/api/v1/systems", headers={"X-Api-Key": forged}).status_code == 401
+
+
+def test_validation_errors_are_problem_documents(world: World) -> None:
+    r = world.client.get("/api/v1/snapshots/abc", headers=world.auth("acme-reader"))
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    assert r.json()["detail"].startswith("path.snapshot_id:")
+
+
+def test_openapi_documents_bodies_examples_and_errors(world: World) -> None:
+    schema = world.client.get("/openapi.json").json()
+    upload = schema["paths"]["/api/v1/systems/{name}/sboms"]["post"]
+    assert {"application/json", "application/xml", "multipart/form-data"} <= set(
+        upload["requestBody"]["content"]
+    )
+    assert {"200", "201", "400", "404", "413"} <= set(upload["responses"])
+    assert schema["paths"]["/api/v1/bom/token/{token}"]["get"]["deprecated"] is True
+    assert "examples" in schema["components"]["schemas"]["DtBomUpload"]
+    problem = upload["responses"]["400"]["content"]["application/problem+json"]["schema"]
+    assert problem["required"] == ["type", "title", "status", "detail"]
