@@ -1,98 +1,208 @@
-"""Maven versions: the POM reference's version order (ComparableVersion), as osv.dev implements it.
+"""Maven versions: ``ComparableVersion`` of maven-artifact 3.8, compared pairwise as Maven compares them.
 
-Tokens are split at ``.``, ``-`` and digit/letter transitions (a transition counts as ``-``), lower-cased;
-an empty token is ``0``; ``cr`` = ``rc``; ``ga``, ``final`` and ``release`` are the empty qualifier;
-``a``, ``b``, ``m`` directly followed by a digit mean alpha, beta, milestone; trailing null tokens
-(``0``, empty) are trimmed, again before every remaining ``-`` from the end. Tokens compare by kind
-first, ``.qualifier < -qualifier < -number < .number``, then numbers numerically and qualifiers by
-alpha < beta < milestone < rc < snapshot < "" < sp < unknown qualifiers (alphabetical). When one version
-runs out it is padded with null tokens of the other's prefix (``.0`` or ``-""``).
+The ordering fixtures were sorted and checked with maven-artifact 3.8.6's ``ComparableVersion``, so
+this module follows that release (3.9's MNG-7644, which turns ``.X1`` into ``-X1``, reverses 19 of
+their lines, e.g. ``2.9.0-1 < 2.9.0.RC1``).
 
-Rank encoding: one ``(kind, value, tail)`` per token. ``kind`` is 0–3 in the order above (the first
-token counts as ``.``), ``value`` is ``(n, "")`` for a number and ``(qualifier index, name)`` for a
-qualifier, and ``tail`` is the sign (-1, 0, +1) of the remaining tokens against null padding, i.e. what
-decides when the other version ends right here. Maven's pairwise order is not transitive in rare
-corners — ``1``, ``1.0.alpha`` and ``1-1`` form a cycle (1.0.alpha < 1 < 1-1 < 1.0.alpha) — so no key
-can reproduce it there; this key agrees with it everywhere else and breaks such cycles by the tail.
+Parsing, as Maven does it: lower-case; ``.`` ends an item; ``-`` ends an item and opens a nested
+list; a digit/non-digit transition inside a token also ends the item and opens a nested list (so
+``1.0alpha1`` is ``[1, 0, [alpha, [1]]]``); an empty item is ``0``. Numbers compare as integers (Maven's
+int/long/BigInteger items order the same way). Strings are qualifiers: ``a``, ``b``, ``m`` directly
+followed by a digit mean alpha, beta, milestone; ``cr`` = ``rc``; ``ga``, ``final``, ``release`` are
+the empty qualifier; known qualifiers order alpha < beta < milestone < rc < snapshot < "" < sp, and
+unknown ones come after them, alphabetically. Every list is then normalized from the innermost out:
+trailing null items (``0``, ``""``, empty lists) are removed, and so are nulls that only nested lists
+follow (``1.0-1`` is ``[1, [1]]``).
 
-Speed (this machine, one pass over the fixtures' distinct strings, no cache): ≈ 240k keys/s.
+Comparison, item against item: number > list > string across kinds; numbers numerically, strings by
+qualifier order, lists item by item. Where one list has ended, the other's remaining items meet
+"null": a number is above null unless it is 0, a qualifier by its order against "", a list by its first
+item that is not equal to null (MNG-6964).
+
+One deliberate difference from maven-artifact: the POM reference trims a null *together with its
+hyphen* ("repeated at each remaining hyphen"), so ``1-ga-1`` = ``1-1``, and the ordering fixtures
+(from osv.dev's tests) say so; Maven itself keeps the emptied level and orders ``1-ga-1 < 1-1``. We
+follow the reference: a nested list that normalization leaves holding just one nested list is
+replaced by it. No other fixture line depends on this.
+
+Not transitive. Maven's order has cycles, and the fixtures record three of them (ordered by Maven's
+sort, each pair checked with ``compareTo``): a ``.qualifier`` or a kept ``.0`` meets a hyphen list as
+"number/string versus list", but the shorter version meets both as "versus null", e.g.
+``2.9.0.RC1 < 2.9.0 < 2.9.0-1 < 2.9.0.RC1`` and ``1 < 1.sp < 1-alpha < 1``. No sort key can encode
+that, so ``key()`` returns a ``MavenKey`` object whose comparisons run Maven's pairwise algorithm on
+items parsed once. Two keys compare equal exactly when their normalized items are identical, so equality
+is transitive and the hash is the items' hash.
+
+Speed (this machine, the Maven fixtures' 12,227 distinct strings and 74,270 comparisons, no cache):
+≈ 150k keys/s and ≈ 0.9 M ``<``/s; the earlier tuple key managed ≈ 160k keys/s and ≈ 1.7 M ``<``/s
+but could not reproduce the cycles.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Final, Union
 
 from matcher.versions.interface import InvalidVersion
 
-_KEYWORDS = ("alpha", "beta", "milestone", "rc", "snapshot", "", "sp")
-_UNKNOWN = len(_KEYWORDS)
-_RELEASE = _KEYWORDS.index("")
-_ALIASES = {"cr": "rc", "ga": "", "final": "", "release": ""}
-_SHORT = {"a": "alpha", "b": "beta", "m": "milestone"}
-_PIECES = re.compile(r"\d+|\D+")
-_TRIM = ("0", "")
+# Item encodings, chosen so that kinds order by their first field as Maven orders them across kinds:
+# string (0) < list (1) < number (2).
+#   number: (2, value)
+#   string: (0, comparable qualifier)   -- Maven's comparableQualifier(): "0".."6", or "7-<name>"
+#   list:   (1, items, tails)           -- tails[i]: items[i:] against null (first non-zero sign), 0 at end
+_STRING: Final = 0
+_LIST: Final = 1
+_NUMBER: Final = 2
 
-Element = tuple[int, tuple[int, str], int]
+Scalar = tuple[int, int | str]
+Item = Union[Scalar, "ListItem"]
+ListItem = tuple[int, tuple[Item, ...], tuple[int, ...]]
+
+_QUALIFIERS: Final = ("alpha", "beta", "milestone", "rc", "snapshot", "", "sp")
+_RELEASE: Final = str(_QUALIFIERS.index(""))
+_ALIASES: Final = {"ga": "", "final": "", "release": "", "cr": "rc"}
+_SHORT: Final = {"a": "alpha", "b": "beta", "m": "milestone"}
+# Separators, digit runs and runs of anything else: Maven's tokenizer reads exactly these.
+_RUNS: Final = re.compile(r"[.-]|[0-9]+|[^0-9.-]+")
+_ZERO: Final[Scalar] = (_NUMBER, 0)
 
 
-def _tokens(version: str) -> list[tuple[str, str]]:
-    tokens: list[tuple[str, str]] = []
-    parts = re.split(r"([-.])", version.lower())
-    for i in range(0, len(parts), 2):
-        prefix = parts[i - 1] if i else "."
-        pieces = _PIECES.findall(parts[i]) or [""]
-        for j, piece in enumerate(pieces):
-            if j:
-                prefix = "-"
-            value = piece or "0"
-            value = _ALIASES.get(value, value)
-            if j + 1 < len(pieces):
-                value = _SHORT.get(value, value)
-            if value.isdigit():
-                value = str(int(value))
-            tokens.append((prefix, value))
-    # Trim trailing nulls, then again before each remaining hyphen, from the end to the start.
-    i = len(tokens) - 1
-    while i > 0:
-        if tokens[i][1] in _TRIM:
-            del tokens[i]
-            i -= 1
-            continue
-        while i >= 0 and tokens[i][0] != "-":
-            i -= 1
+def _qualifier(name: str, followed_by_digit: bool) -> Scalar:
+    if followed_by_digit:
+        name = _SHORT.get(name, name)
+    name = _ALIASES.get(name, name)
+    index = _QUALIFIERS.index(name) if name in _QUALIFIERS else -1
+    return (_STRING, str(index) if index >= 0 else f"{len(_QUALIFIERS)}-{name}")
+
+
+def _against_null(item: Item) -> int:
+    if item[0] == _NUMBER:
+        return 1 if item[1] else 0
+    if item[0] == _STRING:
+        value = item[1]
+        assert isinstance(value, str)
+        return (value > _RELEASE) - (value < _RELEASE)
+    return item[2][0]  # type: ignore[misc]  # a list: its first non-null item decides (MNG-6964)
+
+
+def _is_null(item: Item) -> bool:
+    if item[0] == _LIST:
+        return not item[1]
+    return _against_null(item) == 0
+
+
+def _freeze(items: list[Item], root: bool) -> Item:
+    """Normalize one parsed list (its nested lists are already frozen) and encode it."""
+    i = len(items) - 1
+    while i >= 0:
+        if _is_null(items[i]):
+            del items[i]
+        elif items[i][0] != _LIST:
+            break
         i -= 1
-    return tokens
+    if not root and len(items) == 1 and items[0][0] == _LIST:
+        return items[0]  # the reference's "trim with the hyphen": 1-ga-1 is 1-1 (module docstring)
+    tails = [0] * (len(items) + 1)
+    for j in range(len(items) - 1, -1, -1):
+        tails[j] = _against_null(items[j]) or tails[j + 1]
+    return (_LIST, tuple(items), tuple(tails))
 
 
-def _qualifier(value: str) -> tuple[int, str]:
-    index = _KEYWORDS.index(value) if value in _KEYWORDS else _UNKNOWN
-    return (index, value if index == _UNKNOWN else "")
+def parse(version: str) -> ListItem:
+    """Maven's item tree of ``version``, normalized and encoded (see the module docstring)."""
+    # Each open list is a Python list; a nested list is appended to its parent when it is closed.
+    stack: list[list[Item]] = [[]]
+    pending: str | None = None  # the token being read: a digit run or a non-digit run
+
+    def emit(item: Item) -> None:
+        stack[-1].append(item)
+
+    for run in _RUNS.findall(version.lower()):
+        if run == ".":
+            emit(_ZERO if pending is None else _token(pending, False))
+            pending = None
+        elif run == "-":
+            emit(_ZERO if pending is None else _token(pending, False))
+            pending = None
+            stack.append([])
+        elif pending is not None:  # a digit/non-digit transition inside one token
+            emit(_token(pending, True))
+            stack.append([])
+            pending = run
+        else:
+            pending = run
+    if pending is not None:
+        emit(_token(pending, False))
+    while len(stack) > 1:
+        inner = _freeze(stack.pop(), root=False)
+        stack[-1].append(inner)
+    root = _freeze(stack[0], root=True)
+    assert root[0] == _LIST
+    return root  # type: ignore[return-value]
 
 
-def _element(prefix: str, value: str) -> tuple[int, tuple[int, str], int]:
-    """(kind, value, sign against the null token of the same prefix)."""
-    if value.isdigit():
-        number = int(value)
-        if prefix == "-":
-            return (2, (number, ""), 1)
-        return (3, (number, ""), (number > 0) - (number < 0))
-    qualifier = _qualifier(value)
-    # Against padding a qualifier meets "release", as in ComparableVersion (so 1.0.SP1 > 1.0).
-    sign = (qualifier[0] > _RELEASE) - (qualifier[0] < _RELEASE)
-    return (1 if prefix == "-" else 0, qualifier, sign)
+def _token(text: str, followed_by_digit: bool) -> Scalar:
+    if text[0].isdigit():
+        return (_NUMBER, int(text))
+    return _qualifier(text, followed_by_digit)
+
+
+def compare_items(x: ListItem, y: ListItem) -> int:
+    """Maven's ``ListItem.compareTo``: -1, 0 or 1."""
+    xs, ys = x[1], y[1]
+    for a, b in zip(xs, ys, strict=False):
+        if a == b:
+            continue
+        if a[0] != b[0]:
+            return 1 if a[0] > b[0] else -1
+        if a[0] != _LIST:
+            return 1 if a[1] > b[1] else -1  # type: ignore[operator]  # same kind: both int or both str
+        return compare_items(a, b)  # type: ignore[arg-type]
+    if len(xs) > len(ys):
+        return x[2][len(ys)]
+    if len(ys) > len(xs):
+        return -y[2][len(xs)]
+    return 0
+
+
+class MavenKey:
+    """A Maven version's parsed items; compares with Maven's pairwise algorithm (not transitive)."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: ListItem) -> None:
+        self.items = items
+
+    def __lt__(self, other: MavenKey) -> bool:
+        return compare_items(self.items, other.items) < 0
+
+    def __le__(self, other: MavenKey) -> bool:
+        return compare_items(self.items, other.items) <= 0
+
+    def __gt__(self, other: MavenKey) -> bool:
+        return compare_items(self.items, other.items) > 0
+
+    def __ge__(self, other: MavenKey) -> bool:
+        return compare_items(self.items, other.items) >= 0
+
+    def __eq__(self, other: object) -> bool:
+        # Normalized item trees are Maven-equal exactly when they are identical (the last item of every
+        # normalized list is non-null, so a longer list never equals a shorter one).
+        return isinstance(other, MavenKey) and self.items == other.items
+
+    def __hash__(self) -> int:
+        return hash(self.items)
+
+    def __repr__(self) -> str:
+        return f"MavenKey({self.items!r})"
 
 
 class MavenScheme:
     name = "Maven (ComparableVersion)"
 
-    def key(self, version: str) -> tuple[Element, ...]:
+    def key(self, version: str) -> MavenKey:
+        # Java lower-cases and classifies digits with Unicode rules that Python's differ from; real
+        # Maven versions are ASCII, so anything else is reported rather than guessed.
         if not version.isascii() or not version.isprintable():
             raise InvalidVersion(f"not a Maven version: {version!r}")
-        elements = [_element(prefix, value) for prefix, value in _tokens(version)]
-        key: list[Element] = []
-        tail = 0
-        for kind, value, sign in reversed(elements):
-            key.append((kind, value, tail))
-            tail = sign or tail
-        key.reverse()
-        return tuple(key)
+        return MavenKey(parse(version))

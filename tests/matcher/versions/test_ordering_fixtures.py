@@ -2,9 +2,11 @@
 
 Each line ``A op B`` must give ``key(A) op key(B)`` and the mirrored result for ``key(B)`` against
 ``key(A)``, with the ecosystem's own scheme (not the OSV wrapper, whose "0" rule differs on purpose).
-Failures are collected per file and the first 30 printed. A handful of lines cannot hold under any
-total order together with their neighbours; they are listed in ``CONTRADICTIONS`` with the cycle that
-proves it, and for them the test pins the order our key gives instead.
+Failures are collected per file and the first 30 printed. Every line is asserted as written, including
+the few that no total order can satisfy together with their neighbours (Maven's cycles such as
+``2.9.0.RC1 < 2.9.0 < 2.9.0-1 < 2.9.0.RC1``, Packagist's ``1.2.3.# = 1.2.3.1`` beside
+``1.2.3.# = 1.2.3``): those schemes compare pairwise, as the native tools do (see their modules and
+``test_nontransitive.py``).
 """
 
 from __future__ import annotations
@@ -42,37 +44,6 @@ FILES: dict[str, tuple[str, ...]] = {
     "semver-versions.txt": ("semver",),
 }
 
-_CYCLE_MAVEN = (
-    "Maven's ComparableVersion is not transitive: with the fixture's own neighbouring lines this line "
-    "closes a cycle ({}); we keep the order of the rest of the chain"
-)
-#: (file, line text) → why it cannot hold, and the operator our key gives instead.
-CONTRADICTIONS: dict[tuple[str, str], tuple[str, str]] = {
-    ("maven-versions-generated.txt", "2.9.0-1 < 2.9.0.RC1"): (
-        _CYCLE_MAVEN.format("2.9.0.RC1 < 2.9.0.RC3 < 2.9.0 < 2.9.0-1 < 2.9.0.RC1, lines 5775-5778"),
-        ">",
-    ),
-    ("maven-versions-generated.txt", "1.0.0-gradle-rework-beta3 < 1.0.0.RC7-3"): (
-        _CYCLE_MAVEN.format(
-            "1.0.0.RC7-3 < 1.0.0.RC8-beta < 1.0.0 < 1.0.0-gradle-rework-beta3 < 1.0.0.RC7-3, lines 2781-2787"
-        ),
-        ">",
-    ),
-    ("maven-versions-generated.txt", "1.1.0-01-glassfish < 1.1.0.Beta1"): (
-        _CYCLE_MAVEN.format("1.1.0.Beta1 < 1.1.0 < 1.1.0-01-glassfish < 1.1.0.Beta1, line 12642"),
-        ">",
-    ),
-    ("packagist-versions.txt", "1.2.3.# = 1.2.3.1"): (
-        "with '1.2.3.# = 1.2.3' (line 94) it makes 1.2.3 = 1.2.3.1, against every 'X < X.N' line "
-        "(e.g. generated '1.20 < 1.20.1'); PHP's version_compare itself returns -1 here",
-        "<",
-    ),
-    ("osv.dev/packagist_test_cases.txt", "1.2.3.# = 1.2.3.1"): (
-        "same line as in packagist-versions.txt (contradicts line 88 and PHP's version_compare)",
-        "<",
-    ),
-}
-
 EXPECTED_TOTAL = 71_903
 _MIRROR = {"<": ">", ">": "<", "=": "="}
 
@@ -98,14 +69,12 @@ def check_file(name: str, scheme: VersionScheme) -> tuple[int, list[str]]:
     count = 0
     for number, a, op, b in comparisons(DATA / name):
         count += 1
-        contradiction = CONTRADICTIONS.get((name, f"{a} {op} {b}"))
-        expected = op if contradiction is None else contradiction[1]
         try:
             forward, backward = _order(scheme, a, b), _order(scheme, b, a)
         except Exception as error:  # any exception is a failure to report, not a crash
             failures.append(f"{name}:{number}: {a} {op} {b}: raised {error!r}")
             continue
-        if forward != expected or backward != _MIRROR[expected]:
+        if forward != op or backward != _MIRROR[op]:
             failures.append(f"{name}:{number}: {a} {op} {b}: got {forward} (reverse {backward})")
     return count, failures
 
@@ -132,10 +101,3 @@ def test_every_fixture_line_is_counted() -> None:
     assert on_disk == sorted(FILES), "a fixture file is not mapped to a scheme"
     total = sum(sum(1 for _ in comparisons(DATA / name)) for name in FILES)
     assert total == EXPECTED_TOTAL
-
-
-@pytest.mark.realdata
-@needs_data
-def test_contradictions_are_real_fixture_lines() -> None:
-    for name, line in CONTRADICTIONS:
-        assert line in (DATA / name).read_text(encoding="utf-8").splitlines(), (name, line)

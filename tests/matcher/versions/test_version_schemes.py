@@ -61,6 +61,14 @@ CASES: dict[str, list[tuple[str, str, str]]] = {
         ("1.0", "<", "1.0-1"),
         ("1.0a1", "=", "1.0-alpha-1"),
         ("2.0.1-xyz", "<", "2.0.1-123"),
+        ("4.1.0", "=", "4.1.0.RELEASE"),
+        ("1-1", "=", "1-ga-1"),  # the POM reference trims "ga" with its hyphen (maven-artifact: <)
+        ("1.0.0-1", "=", "1-1"),
+        # maven-artifact 3.8, as the fixtures record it: ".RC1" keeps the 0 before it, and a number
+        # beats a hyphen list; 3.9 (MNG-7644) reads ".RC1" as "-RC1" and says "<".
+        ("1.0.0.RC1", ">", "1.0.0-RC2"),
+        ("20190126.230843", "<", "1234567890.12345"),  # int, long and BigInteger items
+        ("12345678901234567890.1", ">", "1234567890123456789.1"),
     ],
     "nuget": [
         ("1.0.0-BETA", "=", "1.0.0-beta"),
@@ -86,6 +94,9 @@ CASES: dict[str, list[tuple[str, str, str]]] = {
         ("1.0.0", ">", "1.0"),
         ("dev-foo", "<", "1.26.0"),
         ("1.25.0-beta2.1", "=", "1.25.0-b.2.1"),
+        ("1.0.0-patch1", ">", "1.0.0"),  # PHP matches special forms by prefix: "patch" is "p"
+        ("1.0.0-foo", "<", "1.0.0-dev"),  # unknown words rank below dev
+        ("1.0.#", "=", "1.0.5"),  # OSV's reading of '#' (packagist.py docstring)
     ],
     "dpkg": [
         ("1.0~rc1", "<", "1.0"),
