@@ -151,6 +151,7 @@ def test_every_operation_declares_both_security_schemes(world: World) -> None:
     schema = world.client.app.openapi()  # type: ignore[attr-defined]
     assert set(schema["components"]["securitySchemes"]) == {"ApiKey", "Bearer"}
     for method, path, op in operations(world):
-        assert {"ApiKey": []} in op["security"] and {"Bearer": []} in op["security"], f"{method} {path}"
+        assert {"ApiKey": []} in op["security"], f"{method} {path}"
+        assert {"Bearer": []} in op["security"], f"{method} {path}"
         assert "200" in op["responses"] or "201" in op["responses"], f"{method} {path}"
         assert "401" in op["responses"], f"{method} {path} does not document 401"

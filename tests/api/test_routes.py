@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import sqlalchemy as sa
+from sqlmodel import select
 
 from store.api_models import ApiKey
+from store.db import read_session
 from tests.api.conftest import MAX_BYTES, World, sbom
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sbom_samples"
@@ -27,7 +28,8 @@ def test_systems_create_list_update(world: World) -> None:
         True,
         1,
     )
-    assert created["snapshot_count"] == 0 and created["last_observed_at"] is None
+    assert created["snapshot_count"] == 0
+    assert created["last_observed_at"] is None
     assert c.post("/api/v1/systems", json={"name": "api"}, headers=admin).status_code == 409
     r = c.patch(
         "/api/v1/systems/api", json={"criticality": "critical", "internet_exposed": False}, headers=admin
@@ -49,7 +51,8 @@ def test_native_upload_created_then_unchanged(world: World) -> None:
     r1 = c.post("/api/v1/systems/shop/sboms", content=data, headers=up | {"Content-Type": "application/json"})
     r2 = c.post("/api/v1/systems/shop/sboms", content=data, headers=up)
     assert (r1.status_code, r2.status_code) == (201, 200)
-    assert r1.json()["status"] == "created" and r2.json()["status"] == "unchanged"
+    assert r1.json()["status"] == "created"
+    assert r2.json()["status"] == "unchanged"
     assert r1.json()["snapshot_id"] == r2.json()["snapshot_id"]
     assert r1.json()["component_count"] == 5
 
@@ -75,11 +78,13 @@ def test_bad_sbom_is_400_with_the_readers_message(world: World) -> None:
     assert r.status_code == 400
     assert r.headers["content-type"] == "application/problem+json"
     problem = r.json()
-    assert problem["title"] == "Bad Request" and problem["detail"].startswith("upload to shop: ")
+    assert problem["title"] == "Bad Request"
+    assert problem["detail"].startswith("upload to shop: ")
     r = world.client.post(
         "/api/v1/systems/shop/sboms", content=sbom(timestamp=None), headers=world.auth("acme-uploader")
     )
-    assert r.status_code == 400 and "no timestamp" in r.json()["detail"]
+    assert r.status_code == 400
+    assert "no timestamp" in r.json()["detail"]
 
 
 def test_oversized_native_upload_is_413_also_without_content_length(world: World) -> None:
@@ -107,7 +112,8 @@ def test_snapshot_and_components(world: World) -> None:
         "snapshot_id"
     ]
     snap = c.get(f"/api/v1/snapshots/{sid}", headers=rd).json()
-    assert snap["system"] == "shop" and snap["sha256"] == hashlib.sha256(data).hexdigest()
+    assert snap["system"] == "shop"
+    assert snap["sha256"] == hashlib.sha256(data).hexdigest()
     comps = c.get(f"/api/v1/snapshots/{sid}/components", headers=rd).json()
     assert [p["purl"] for p in comps["packages"]] == ["pkg:pypi/lib0@1.0"]
     assert [(u["name"], u["purl"]) for u in comps["not_assessable"]] == [("lib1", "pkg:unknowntype/lib1@1.0")]
@@ -121,9 +127,10 @@ def test_keys_created_once_listed_without_secret_and_revoked(world: World) -> No
     token, key = r.json()["token"], r.json()["key"]
     assert token.startswith(f"pgk_{key['prefix']}_")
     listed = c.get("/api/v1/keys", headers=admin)
-    assert token not in listed.text and key["id"] in [k["id"] for k in listed.json()]
-    with world.engine.connect() as conn:
-        stored = conn.execute(sa.select(ApiKey.key_hash).where(ApiKey.id == key["id"])).scalar_one()  # type: ignore[arg-type]
+    assert token not in listed.text
+    assert key["id"] in [k["id"] for k in listed.json()]
+    with read_session(world.engine) as session:
+        stored = session.exec(select(ApiKey.key_hash).where(ApiKey.id == key["id"])).one()
     assert stored == hashlib.sha256(token.encode()).hexdigest()
     assert c.get("/api/v1/systems", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     used = next(k for k in c.get("/api/v1/keys", headers=admin).json() if k["id"] == key["id"])
@@ -137,7 +144,8 @@ def test_keys_created_once_listed_without_secret_and_revoked(world: World) -> No
 
 def test_validation_errors_are_problem_documents(world: World) -> None:
     r = world.client.get("/api/v1/snapshots/abc", headers=world.auth("acme-reader"))
-    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    assert r.status_code == 422
+    assert r.headers["content-type"] == "application/problem+json"
     assert r.json()["detail"].startswith("path.snapshot_id:")
 
 
