@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from reports.deploy_time import AssessedExposure, DeployTimeReport, assess_exposures, deploy_time_report
 from reports.exports.findings import build_findings
 from reports.exports.records import (
     Component,
@@ -37,6 +38,7 @@ from reports.records import (
     SystemHistory,
     Timeline,
     VexStatement,
+    VulnFacts,
 )
 from reports.timeline import build_timeline
 
@@ -192,3 +194,17 @@ def vex_input(
     return VexInput(
         "Example Corp", system, as_of, PUBLISHER, products, VULNS, findings, REMEDIATIONS, previous
     )
+
+
+FACTS = (
+    VulnFacts("GHSA-LODASH", csaf_vendor_fix=jan(2), cvss=7.2, exploited=True),
+    VulnFacts("GHSA-MINI", registry_release=jan(4), cvss=9.8),
+    VulnFacts("PYSEC-JINJA", rating="high"),
+)
+
+
+def assessed_report() -> tuple[DeployTimeReport, tuple[AssessedExposure, ...]]:
+    """The fleet's deploy-time report as of AS_OF (default SLA policy) and the exposures behind it."""
+    t = timeline()
+    assessed = assess_exposures(t, SYSTEMS, FACTS, AS_OF)
+    return deploy_time_report(t, SYSTEMS, FACTS, AS_OF, assessed=assessed), assessed

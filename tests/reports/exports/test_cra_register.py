@@ -73,7 +73,10 @@ def case(**overrides: Any) -> CraCase:
     return replace(base, **overrides)
 
 
-def export(*cases: CraCase, as_of: datetime = jan(23)) -> dict[str, Any]:
+AS_OF = jan(23)
+
+
+def export(*cases: CraCase, as_of: datetime = AS_OF) -> dict[str, Any]:
     doc: dict[str, Any] = json.loads(
         CraRegisterExporter().render(CraInput("Example Corp", True, as_of, cases))
     )
