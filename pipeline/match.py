@@ -1,0 +1,410 @@
+"""Fleet matching use-cases: match new package versions, re-match after advisories change, explain one.
+
+Matching is memoized on distinct package versions (DESIGN.md). Each run is one write transaction:
+
+1. ``store.match_queries`` lists the package versions without match state (never matched, or
+   invalidated because an advisory naming their package changed);
+2. it loads only the live advisory entries whose key ``(eco_key, name_key)`` is one of theirs, and
+   rebuilds each as a ``core.advisories.AffectedPackage`` (``pipeline.advisories.affected_from_row``);
+3. ``matcher.ranges.evaluate`` answers each (package version, entry) pair once; package versions that
+   differ only by purl (Debian binary packages of one source package) share one evaluation;
+4. ``affected`` and ``unknown`` answers become ``match_result`` rows ("not affected" is no row), and
+   every evaluated package version gets its ``package_match_state`` row.
+
+``rematch_keys`` invalidates the package versions an advisory change names and runs the same steps in
+the same transaction, so readers never see them unmatched. ``explain`` answers ``patchgap why``: it
+evaluates live, with the same function, so what it prints is what the pipeline stores.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from packageurl import PackageURL
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from core.advisories import AffectedPackage, AffectedRange
+from core.errors import NotFoundError, PatchgapError
+from core.packages import PackageRef
+from matcher.purls import package_for_purl
+from matcher.ranges import Affected, CompiledAffected, Unknown, compile_affected, evaluate
+from matcher.suggest import Suggestion, suggest_upgrade
+from pipeline.advisories import affected_from_row
+from store.db import read_session, write_session
+from store.match_queries import (
+    AFFECTED,
+    UNKNOWN,
+    AffectedRow,
+    MatchCounts,
+    NewMatchResult,
+    PackageKey,
+    PendingVersion,
+    affected_rows_for_keys,
+    affected_rows_for_unmatched,
+    invalidate_all,
+    invalidate_keys,
+    latest_snapshot,
+    latest_snapshot_ids,
+    match_counts,
+    not_assessed_by_reason,
+    set_package_versions,
+    store_results,
+    unmatched_package_versions,
+)
+from store.models import utcnow
+
+Candidates = dict[PackageKey, list[tuple[int, CompiledAffected]]]
+
+
+@dataclass(frozen=True, slots=True)
+class MatchRun:
+    """What one run did. ``evaluated`` package versions, of which ``affected`` have at least one
+    affected result and ``unknown`` at least one undetermined one; ``invalidated`` were forgotten first.
+    """
+
+    evaluated: int
+    affected: int
+    unknown: int
+    results: int
+    advisory_entries: int
+    invalidated: int
+    seconds: float
+
+
+def candidates_from_rows(rows: Iterable[AffectedRow]) -> Candidates:
+    """Advisory entries by package key, rebuilt from stored rows: the run's advisory index."""
+    index: Candidates = defaultdict(list)
+    for row in rows:
+        affected = affected_from_row(row.ecosystem, row.name, row.purl, row.data)
+        index[(row.eco_key, row.name_key)].append((row.id, compile_affected(affected)))
+    return index
+
+
+def evaluate_versions(index: Candidates, versions: Sequence[PendingVersion]) -> list[NewMatchResult]:
+    """The ``affected``/``unknown`` results of each package version against the entries naming it."""
+    results: list[NewMatchResult] = []
+    # One evaluation per (ecosystem, name, version), however many purls share it.
+    memo: dict[tuple[str, str, str], list[NewMatchResult]] = {}
+    for pv in versions:
+        key = (pv.ecosystem, pv.name, pv.version)
+        answers = memo.get(key)
+        if answers is None:
+            answers = memo[key] = _evaluate_one(index.get((pv.ecosystem, pv.name), ()), pv.version)
+        results.extend(_for_package_version(answer, pv.id) for answer in answers)
+    return results
+
+
+def _evaluate_one(candidates: Sequence[tuple[int, CompiledAffected]], version: str) -> list[NewMatchResult]:
+    answers: list[NewMatchResult] = []
+    for affected_id, compiled in candidates:
+        result = compiled.evaluate(version)
+        if isinstance(result, Affected):
+            answers.append(
+                NewMatchResult(
+                    package_version_id=0,
+                    affected_id=affected_id,
+                    status=AFFECTED,
+                    range_index=result.range_index,
+                    introduced=result.introduced,
+                    boundary_kind=result.boundary.kind if result.boundary else None,
+                    boundary_value=result.boundary.value if result.boundary else None,
+                    fixed_versions=result.fixed_versions,
+                )
+            )
+        elif isinstance(result, Unknown):
+            answers.append(
+                NewMatchResult(
+                    package_version_id=0,
+                    affected_id=affected_id,
+                    status=UNKNOWN,
+                    reason=result.code,
+                    detail=result.detail,
+                )
+            )
+    return answers
+
+
+def _for_package_version(answer: NewMatchResult, package_version_id: int) -> NewMatchResult:
+    return NewMatchResult(
+        package_version_id=package_version_id,
+        affected_id=answer.affected_id,
+        status=answer.status,
+        range_index=answer.range_index,
+        introduced=answer.introduced,
+        boundary_kind=answer.boundary_kind,
+        boundary_value=answer.boundary_value,
+        fixed_versions=answer.fixed_versions,
+        reason=answer.reason,
+        detail=answer.detail,
+    )
+
+
+def _match_pending(
+    session: Session, rows: list[AffectedRow] | None, invalidated: int, started: float
+) -> MatchRun:
+    pending = unmatched_package_versions(session)
+    if not pending:
+        return MatchRun(0, 0, 0, 0, 0, invalidated, time.perf_counter() - started)
+    if rows is None:
+        rows = affected_rows_for_unmatched(session)
+    results = evaluate_versions(candidates_from_rows(rows), pending)
+    store_results(session, results, (pv.id for pv in pending), _now())
+    affected = {r.package_version_id for r in results if r.status == AFFECTED}
+    unknown = {r.package_version_id for r in results if r.status == UNKNOWN}
+    return MatchRun(
+        evaluated=len(pending),
+        affected=len(affected),
+        unknown=len(unknown),
+        results=len(results),
+        advisory_entries=len(rows),
+        invalidated=invalidated,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def match_new(engine: Engine) -> MatchRun:
+    """Match every package version never matched before (one transaction)."""
+    started = time.perf_counter()
+    with write_session(engine) as session:
+        return _match_pending(session, None, 0, started)
+
+
+def rematch_keys(engine: Engine, keys: Iterable[PackageKey]) -> MatchRun:
+    """Re-match the package versions whose ``(ecosystem, name)`` is in ``keys`` (advisories changed).
+
+    Also matches any other package version still unmatched, which the next ``match_new`` would do anyway.
+    """
+    started = time.perf_counter()
+    wanted = set(keys)
+    with write_session(engine) as session:
+        invalidated = invalidate_keys(session, wanted) if wanted else 0
+        return _match_pending(session, None, invalidated, started)
+
+
+def rematch_all(engine: Engine) -> MatchRun:
+    """Forget every result and match the whole database again (after a matcher upgrade, say)."""
+    started = time.perf_counter()
+    with write_session(engine) as session:
+        invalidate_all(session)
+        return _match_pending(session, None, 0, started)
+
+
+@dataclass(frozen=True, slots=True)
+class SystemSummary:
+    """One system's latest snapshot: its id and the components not assessed, by reason."""
+
+    system: str
+    snapshot_id: int
+    not_assessed: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class MatchReport:
+    counts: MatchCounts
+    systems: tuple[SystemSummary, ...] = ()
+
+
+def match_report(engine: Engine, org: str | None = None) -> MatchReport:
+    """Counts after a run: whole database, or one organization with its systems' latest snapshots."""
+    with read_session(engine) as session:
+        counts = match_counts(session, org)
+        if org is None:
+            return MatchReport(counts)
+        latest = latest_snapshot_ids(session, org)
+        by_snapshot = not_assessed_by_reason(session, list(latest.values()))
+        systems = tuple(
+            SystemSummary(name, snapshot_id, by_snapshot.get(snapshot_id, {}))
+            for name, snapshot_id in latest.items()
+        )
+        return MatchReport(counts, systems)
+
+
+# --- explain ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RangeMatch:
+    """One advisory entry that affects the version: which range (``None``: the versions list) and why."""
+
+    advisory_id: str
+    source: str
+    affected_position: int
+    range_index: int | None
+    range: AffectedRange | None
+    introduced: str | None
+    boundary_kind: str | None
+    boundary_value: str | None
+    fixed_versions: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GroupExplanation:
+    """One vulnerability (alias group) affecting the version, with every advisory that says so."""
+
+    group_key: str
+    advisories: tuple[tuple[str, str], ...]  # (source, advisory id), every source
+    aliases: tuple[str, ...]
+    matches: tuple[RangeMatch, ...]
+    fixed_versions: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Undetermined:
+    advisory_id: str
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """``patchgap why`` for one package version of a system's latest snapshot."""
+
+    org: str
+    system: str
+    snapshot_id: int
+    observed_at: datetime
+    package: PackageRef
+    version_from: str  # "purl" or "deployed"
+    deployed_versions: tuple[str, ...]
+    groups: tuple[GroupExplanation, ...]
+    undetermined: tuple[Undetermined, ...]
+    suggestion: Suggestion
+    advisories_known: int = field(default=0)
+
+
+def explain(engine: Engine, *, org: str, system: str, purl: str) -> list[Explanation]:
+    """Why the package of ``purl`` is flagged in the system's latest snapshot.
+
+    With a version in the purl, that version is explained; without one, each version of the package
+    deployed in the latest snapshot is.
+    """
+    try:
+        parsed = PackageURL.from_string(purl.strip())
+    except ValueError as exc:
+        raise PatchgapError(f"{purl}: not a package URL ({exc})") from None
+    # Only the key is wanted here: a stand-in version lets a version-less purl map like any other.
+    probe = package_for_purl(purl if parsed.version else _with_version(parsed, "0"))
+    if not isinstance(probe, PackageRef):
+        raise PatchgapError(f"{purl}: cannot be assessed ({probe.reason}: {probe.detail})")
+    prefix = PackageURL(type=parsed.type, namespace=parsed.namespace, name=parsed.name).to_string() + "@"
+    with read_session(engine) as session:
+        snapshot = latest_snapshot(session, org, system)
+        assert snapshot.id is not None
+        deployed = set_package_versions(
+            session, snapshot.component_set_id, probe.ecosystem, probe.name, prefix
+        )
+        keys = {(pv.ecosystem, pv.name) for pv in deployed} | {(probe.ecosystem, probe.name)}
+        rows = affected_rows_for_keys(session, keys)
+    if parsed.version:
+        targets = [PackageRef(probe.ecosystem, probe.name, probe.version, probe.purl)]
+        version_from = "purl"
+    else:
+        if not deployed:
+            raise NotFoundError(
+                f"{purl}: no version of this package in the latest snapshot ({snapshot.id}) "
+                f"of system {system!r}"
+            )
+        targets = list(
+            {
+                (pv.ecosystem, pv.name, pv.version): PackageRef(pv.ecosystem, pv.name, pv.version, pv.purl)
+                for pv in deployed
+            }.values()
+        )
+        version_from = "deployed"
+    explanations = []
+    for target in targets:
+        same_key = [row for row in rows if (row.eco_key, row.name_key) == (target.ecosystem, target.name)]
+        explanations.append(
+            _explain_one(
+                org,
+                system,
+                snapshot.id,
+                snapshot.observed_at,
+                target,
+                version_from,
+                tuple(sorted({pv.version for pv in deployed if pv.name == target.name})),
+                same_key,
+            )
+        )
+    return explanations
+
+
+def _with_version(parsed: PackageURL, version: str) -> str:
+    return PackageURL(
+        type=parsed.type,
+        namespace=parsed.namespace,
+        name=parsed.name,
+        version=version,
+        qualifiers=parsed.qualifiers,
+        subpath=parsed.subpath,
+    ).to_string()
+
+
+def _explain_one(  # noqa: PLR0917 - private helper, called once with every field of the answer
+    org: str,
+    system: str,
+    snapshot_id: int,
+    observed_at: datetime,
+    package: PackageRef,
+    version_from: str,
+    deployed_versions: tuple[str, ...],
+    rows: Sequence[AffectedRow],
+) -> Explanation:
+    by_group: dict[str, list[tuple[AffectedRow, Affected, AffectedPackage]]] = defaultdict(list)
+    undetermined: list[Undetermined] = []
+    entries: list[tuple[str, AffectedPackage]] = []
+    for row in rows:
+        affected = affected_from_row(row.ecosystem, row.name, row.purl, row.data)
+        entries.append((row.advisory_id, affected))
+        result = evaluate(affected, package.version)
+        if isinstance(result, Affected):
+            by_group[row.group_key].append((row, result, affected))
+        elif isinstance(result, Unknown):
+            undetermined.append(Undetermined(row.advisory_id, row.source, result.reason))
+    groups = []
+    for group_key, hits in sorted(by_group.items()):
+        matches = tuple(
+            RangeMatch(
+                advisory_id=row.advisory_id,
+                source=row.source,
+                affected_position=row.position,
+                range_index=result.range_index,
+                range=affected.ranges[result.range_index] if result.range_index is not None else None,
+                introduced=result.introduced,
+                boundary_kind=result.boundary.kind if result.boundary else None,
+                boundary_value=result.boundary.value if result.boundary else None,
+                fixed_versions=result.fixed_versions,
+            )
+            for row, result, affected in hits
+        )
+        groups.append(
+            GroupExplanation(
+                group_key=group_key,
+                advisories=tuple(sorted({(row.source, row.advisory_id) for row, _, _ in hits})),
+                aliases=tuple(sorted({alias for row, _, _ in hits for alias in row.aliases})),
+                matches=matches,
+                fixed_versions=tuple(dict.fromkeys(v for m in matches for v in m.fixed_versions)),
+            )
+        )
+    return Explanation(
+        org=org,
+        system=system,
+        snapshot_id=snapshot_id,
+        observed_at=observed_at,
+        package=package,
+        version_from=version_from,
+        deployed_versions=deployed_versions,
+        groups=tuple(groups),
+        undetermined=tuple(undetermined),
+        suggestion=suggest_upgrade(package.ecosystem, package.version, entries),
+        advisories_known=len({row.advisory_id for row in rows}),
+    )
+
+
+def _now() -> datetime:
+    return utcnow()
