@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import zipfile
 import zlib
 from collections import Counter
@@ -161,7 +162,9 @@ def affected_key(affected: AffectedPackage) -> PackageKey | None:
     their key is the ecosystem and name :func:`matcher.purls.package_for_purl` maps that purl to — the
     same mapping deployed components go through, so CSAF advisories meet deployed packages. The purl's
     version is irrelevant to the key: a placeholder stands in when the purl has none (the mapping
-    requires one).
+    requires one). Red Hat rpm purls carry no ``distro``; the entry's platform (a
+    ``cpe:/o:redhat:enterprise_linux:<major>`` product, kept as ``database_specific.csaf_platform``)
+    supplies ``distro=rhel-<major>``; other Red Hat streams (AUS, E4S, TUS, layered products) get no key.
     """
     key = key_of(affected)
     if key is not None or affected.ecosystem is not None or not affected.purl:
@@ -170,9 +173,21 @@ def affected_key(affected: AffectedPackage) -> PackageKey | None:
         parsed = PackageURL.from_string(affected.purl)
     except ValueError:
         return None
-    versioned = parsed._replace(version=parsed.version or "0").to_string()
+    qualifiers = dict(parsed.qualifiers or {})
+    platform = (affected.database_specific or {}).get("csaf_platform")
+    if parsed.type == "rpm" and "distro" not in qualifiers and isinstance(platform, str):
+        # Red Hat's purls name no release; the product's platform CPE does. Only the plain
+        # enterprise_linux streams map to a release, as matcher.purls.deployed_ecosystem folds them.
+        release = _RHEL_PLATFORM.match(platform)
+        if release is None:
+            return None
+        qualifiers["distro"] = f"rhel-{release.group(1)}"
+    versioned = parsed._replace(version=parsed.version or "0", qualifiers=qualifiers or None).to_string()
     ref = package_for_purl(versioned)
     return (ref.ecosystem, ref.name) if isinstance(ref, PackageRef) else None
+
+
+_RHEL_PLATFORM = re.compile(r"cpe:/[ao]:redhat:enterprise_linux:(\d+)(?::|$)")
 
 
 def record_ecosystem(advisory: Advisory, keys: Sequence[PackageKey | None] = ()) -> str:
@@ -470,8 +485,10 @@ class _Importer:
 
     def finish(self) -> ImportResult:
         self.flush()
-        q.upsert_skips(self.conn, list(self.skips.values()))
+        # Earlier skips of records now stored are void; skips of this import stay, even when another
+        # copy of the same id imported (the broken copy is still worth reporting).
         q.clear_skips(self.conn, self.source, self.imported)
+        q.upsert_skips(self.conn, list(self.skips.values()))
         created_pks = {self.written[i] for i in self.created}
         regrouped_keys, regrouped = _regroup(self.conn, exclude_pks=created_pks)
         self.changed.update(regrouped_keys)
@@ -703,16 +720,14 @@ def detect_source(path: Path) -> SourceName:
     """Which source a path holds, when that is unambiguous; else an AdvisoryError asking for --source.
 
     A CSAF document has ``document.csaf_version``; a KEV catalog ``catalogVersion`` and
-    ``vulnerabilities``; an EPSS file starts with ``#model_version`` or ``cve,epss``; Akrites records carry
+    ``vulnerabilities``; a ``.csv``/``.csv.gz`` file is EPSS; Akrites records carry
     ``database_specific.akrites`` (or an ``AKRITES-`` id); any other OSV-shaped record is OSV. Directories
     and zips are judged by their first record files (sorted order), which must agree.
     """
     if not path.exists():
         raise AdvisoryError(str(path), "no such file or directory")
-    if path.is_file() and path.suffix.lower() in (".csv", ".gz"):
-        head = path.open("rb").read(2)
-        if head == b"\x1f\x8b" or path.read_bytes()[:64].lstrip().startswith((b"#model_version", b"cve,")):
-            return "epss"
+    if path.is_file() and path.name.lower().endswith((".csv", ".csv.gz")):
+        return "epss"  # the only CSV source; the EPSS parser says precisely what is wrong with a bad one
     found: set[SourceName] = set()
     try:
         for name, data in _sample_documents(path):
