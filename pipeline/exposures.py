@@ -108,6 +108,22 @@ class _Built:
     names: dict[str, tuple[str, str]]  # package purl base → (ecosystem, name)
 
 
+def _runs(snapshots: list[tuple[datetime, str, int]]) -> list[tuple[datetime, str, int]]:
+    """The first and last snapshot of every run of consecutive snapshots with the same component set.
+
+    Intervals can only open or close where the set changes, and an interval's first_seen, L and R are
+    always the first or last snapshot of a run; so the timeline of these boundary snapshots is the
+    timeline of all of them, at a fraction of the rows (52 weekly snapshots are typically 10 runs).
+    """
+    snapshots.sort()
+    last = len(snapshots) - 1
+    return [
+        snap
+        for i, snap in enumerate(snapshots)
+        if i in (0, last) or snapshots[i - 1][2] != snap[2] or snapshots[i + 1][2] != snap[2]
+    ]
+
+
 def _timeline(
     session: Session, org_id: int, systems: Sequence[q.SystemRow], as_of: datetime | None
 ) -> _Built:
@@ -115,16 +131,13 @@ def _timeline(
 
     Systems are keyed by name in the records (names are unique within an organization).
     """
-    ids = [s.id for s in systems]
-    name_of = {s.id: s.name for s in systems}
-    snapshots: dict[int, list[SnapshotRef]] = defaultdict(list)
-    for system_id, sha, observed in q.snapshot_rows(session, ids):
-        snapshots[system_id].append(SnapshotRef(observed, sha))
-    histories_in = [
-        SystemHistory(s.name, tuple(snapshots[s.id]), s.environment, s.internet_exposed, s.cadence_days)
-        for s in systems
-    ]
-    rows = q.exposure_inputs(session, ids)
+    cutoff = utc(as_of, "as_of") if as_of is not None else None
+    by_system: dict[int, list[tuple[datetime, str, int]]] = defaultdict(list)
+    for system_id, sha, observed, set_id in q.snapshot_rows(session, [s.id for s in systems]):
+        if cutoff is None or observed <= cutoff:
+            by_system[system_id].append((observed, sha, set_id))
+    kept = {system_id: _runs(snaps) for system_id, snaps in by_system.items()}
+    rows = q.set_inputs(session, sorted({snap[2] for snaps in kept.values() for snap in snaps}))
     # One display purl per (ecosystem, name): the smallest base, so the choice never depends on order.
     base: dict[tuple[str, str], str] = {}
     for r in rows:
@@ -132,28 +145,45 @@ def _timeline(
         key = (r.ecosystem, r.name)
         if key not in base or candidate < base[key]:
             base[key] = candidate
-    affected = [
-        (name_of[r.system_id], r.sha256, base[(r.ecosystem, r.name)], r.ecosystem, r.vuln_group, r.version)
-        for r in rows
-        if r.vuln_group is not None
-    ]
-    presence = {(name_of[r.system_id], r.sha256, base[(r.ecosystem, r.name)]) for r in rows}
+    affected_in: dict[int, list[tuple[str, str, str, str]]] = defaultdict(list)
+    present_in: dict[int, set[str]] = defaultdict(set)
+    pv_of: dict[tuple[str, str], int] = {}
+    for r in rows:
+        package = base[(r.ecosystem, r.name)]
+        present_in[r.set_id].add(package)
+        pv_of[(package, r.version)] = min(
+            r.package_version_id, pv_of.get((package, r.version), r.package_version_id)
+        )
+        if r.vuln_group is not None:
+            affected_in[r.set_id].append((package, r.ecosystem, r.vuln_group, r.version))
+    histories_in: list[SystemHistory] = []
+    affected: list[tuple[str, str, str, str, str, str]] = []
+    presence: list[tuple[str, str, str]] = []
+    for s in systems:
+        snaps = kept.get(s.id, [])
+        histories_in.append(
+            SystemHistory(
+                s.name,
+                tuple(SnapshotRef(observed, sha) for observed, sha, _ in snaps),
+                s.environment,
+                s.internet_exposed,
+                s.cadence_days,
+            )
+        )
+        for _, sha, set_id in snaps:
+            affected.extend((s.name, sha, *a) for a in affected_in.get(set_id, ()))
+            presence.extend((s.name, sha, package) for package in present_in.get(set_id, ()))
     vex = []
     for group, vex_key, package, statement in _effective_vex(session, org_id):
         display = base.get(vex_key, package) if vex_key is not None else package
         vex.append(ReportVex(group, display, statement.version, statement.justification))
-    timeline = build_timeline(
-        histories_in, histories_from_rows(affected, presence), vex=vex, withdrawn_groups=(), as_of=as_of
-    )
-    pv_by_version = {
-        (name_of[r.system_id], base[(r.ecosystem, r.name)], r.version): r.package_version_id for r in rows
-    }
+    timeline = build_timeline(histories_in, histories_from_rows(affected, presence), vex=vex, as_of=as_of)
     fixed_by_pv: dict[tuple[int, str], set[str]] = defaultdict(set)
-    for pv_id, group, fixed_list in q.fixed_versions(session, list(set(pv_by_version.values()))):
+    for pv_id, group, fixed_list in q.fixed_versions(session, list(set(pv_of.values()))):
         fixed_by_pv[(pv_id, group)].update(fixed_list)
     fixed: dict[tuple[str, str, str, str], list[str]] = {}
     for e in (*timeline.exposures, *timeline.vex_excluded):
-        found = pv_by_version.get((e.system, e.package, e.version))
+        found = pv_of.get((e.package, e.version))
         known = fixed_by_pv.get((found, e.vuln_group), set()) if found is not None else set()
         fixed[(e.system, e.package, e.vuln_group, e.version)] = sorted(known)
     names = {package: key for key, package in base.items()}
