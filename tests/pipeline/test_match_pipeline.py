@@ -18,7 +18,7 @@ from sqlmodel import Session
 from core.advisories import Advisory, AffectedPackage, AffectedRange, Event
 from core.settings import DEFAULT_MAX_SBOM_BYTES
 from ingest.advisories.osv_files import OsvDirectory
-from matcher.match import AdvisoryIndex, match_package
+from matcher.match import AdvisoryIndex, key_of, match_package
 from pipeline.advisories import import_advisories
 from pipeline.ingest import ingest_sbom, prepare_snapshot
 from pipeline.match import explain, match_new, rematch_all, rematch_keys
@@ -207,3 +207,81 @@ def test_unmatched_after_ingest_until_matched(db: Engine, npm_ghsa: list[Advisor
         pending = len(unmatched_package_versions(session))
     assert pending > 0
     assert match_new(db).evaluated == pending
+
+
+IMAGES = ("bitnami_logstash", "bitnami_suitecrm", "grafana_grafana-image-renderer", "rancher_rke-tools")
+ADVISORY_FOLDERS = (
+    "distro-npm-samples/alpine",
+    "distro-npm-samples/debian",
+    "distro-npm-samples/ubuntu",
+    "distro-npm-samples/npm-ghsa",
+    "golang-go",
+    "ghsa-subset",
+    "drupal-advisory-db",
+    "pypa-pypi",
+    "rustsec-crates",
+)
+
+
+def _family(ecosystem: str) -> str:
+    return ecosystem.split(":", 1)[0]
+
+
+def test_syft_and_trivy_sboms_of_one_image_match_alike(db: Engine, shared_data: Path) -> None:
+    """Issue 4: the same image described by syft and by trivy yields the same matches.
+
+    Compared per ecosystem family that both SBOMs describe, on the package versions both contain. The
+    tools do not always list the same packages (syft guesses Maven group ids from jar manifests, e.g.
+    ``org.bouncycastle.bcpkix:bcpkix-jdk18on`` where trivy says ``org.bouncycastle``), which is a
+    difference of the SBOMs, not of matching; where the two package sets of a family are identical the
+    whole matched sets must be identical.
+    """
+    folder = shared_data / "sboms" / "spdx" / "popular-containers"
+    sboms = {
+        (image, tool): (folder / f"{tool}-{image}.spdx.json").read_bytes()
+        for image in IMAGES
+        for tool in ("syft", "trivy")
+    }
+    keys = {
+        (p.ecosystem, p.name)
+        for data in sboms.values()
+        for p in prepare_snapshot(data, "x", max_bytes=DEFAULT_MAX_SBOM_BYTES).classified.packages
+    }
+    relevant = [
+        r
+        for sub in ADVISORY_FOLDERS
+        for r in _records(shared_data / "advisories" / sub)
+        if any(key_of(a) in keys for a in r.affected)
+    ]
+    import_advisories(db, relevant, source="osv")
+    snapshots = {
+        (image, tool): ingest_sbom(
+            db, org="acme", system=f"{tool}-{image}", data=data, source=tool, max_bytes=DEFAULT_MAX_SBOM_BYTES
+        ).snapshot_id
+        for (image, tool), data in sboms.items()
+    }
+    match_new(db)
+    compared = 0
+    with read_session(db) as session:
+        for image in IMAGES:
+            packages = {
+                tool: {
+                    (p.ecosystem, p.name, p.version)
+                    for p in snapshot_components(session, "acme", snapshots[(image, tool)]).packages
+                }
+                for tool in ("syft", "trivy")
+            }
+            matched = {tool: matched_set(session, snapshots[(image, tool)]) for tool in ("syft", "trivy")}
+            families = {_family(p[0]) for p in packages["syft"]} & {_family(p[0]) for p in packages["trivy"]}
+            for family in families:
+                fam = {t: {p for p in packages[t] if _family(p[0]) == family} for t in packages}
+                common = fam["syft"] & fam["trivy"]
+                hits = {t: {m for m in matched[t] if _family(m[0]) == family} for t in matched}
+                assert {m for m in hits["syft"] if m[:3] in common} == {
+                    m for m in hits["trivy"] if m[:3] in common
+                }
+                if fam["syft"] == fam["trivy"]:
+                    assert hits["syft"] == hits["trivy"]
+                compared += len({m for m in hits["syft"] if m[:3] in common})
+    # The comparison is not vacuous: real matches (npm in grafana, Go modules, Maven jars) were compared.
+    assert compared > 0
