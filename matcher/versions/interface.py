@@ -1,9 +1,12 @@
 """The one interface every version scheme implements.
 
-A scheme turns a version string into a comparison key: any object with a total order (usually a tuple
-with a documented rank encoding) such that ``key(a) < key(b)`` exactly when the ecosystem's own tool
-orders ``a`` before ``b``, and ``key(a) == key(b)`` when it considers them equal. Parsing dominates cost,
-so the registry caches keys per distinct string.
+A scheme turns a version string into a comparison key such that ``key(a) < key(b)`` exactly when the
+ecosystem's own tool orders ``a`` before ``b``, and ``key(a) == key(b)`` when it considers them equal.
+Usually the key is a tuple with a documented rank encoding. Where the tool's own order is not
+transitive (Maven's ``ComparableVersion``; Packagist with OSV's ``#`` words) no tuple can reproduce it,
+and the key is an object whose rich comparisons run the tool's pairwise algorithm on items parsed once;
+its hash agrees with its ``==``, so keys can still be sorted and used as dict keys. Parsing dominates
+cost, so the registry caches keys per distinct string.
 """
 
 from __future__ import annotations
