@@ -1,0 +1,279 @@
+"""Auditor exports use-case: gather each format's input from the store, then call the pure exporter.
+
+Built on ``pipeline.exposures.report_inputs`` (stored exposures, facts, aliases, fixed versions, SLA
+policy) plus the latest snapshot of each system and the organization's VEX statements. What the store
+does not hold yet is stated where it matters:
+
+- CVSS *vectors* are not stored with the group facts (only the highest score), so VEX exports carry no
+  ``scores`` / ``ratings`` yet;
+- the CRA register needs the organization's manufacturer flag and the recorded moments patchgap learned
+  each fact (exploited, present) and the user's submissions; until the exposure store keeps them,
+  :func:`cra_register` refuses with that reason rather than guessing an awareness time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+from sqlalchemy.engine import Engine
+
+from core.errors import InputError, NotFoundError
+from pipeline.exposures import ReportInputs, deploy_time_from_inputs, report_inputs
+from reports.deploy_time import assess_exposures, deploy_time_report
+from reports.exports.ciso_report import CisoHtmlExporter, CisoPdfExporter
+from reports.exports.common import slug
+from reports.exports.csaf_vex import CsafVexExporter
+from reports.exports.cyclonedx_vex import CycloneDxVexExporter
+from reports.exports.findings import build_findings
+from reports.exports.interface import Exporter, ExportResult
+from reports.exports.nis2_evidence import Nis2EvidenceExporter
+from reports.exports.openvex import OpenVexExporter
+from reports.exports.records import (
+    AdvisorySource,
+    CisoInput,
+    Component,
+    EvidenceInput,
+    ProductSnapshot,
+    Publisher,
+    Remediation,
+    SnapshotSource,
+    TrackingState,
+    VexDecision,
+    VexInput,
+    VexStatus,
+    VulnDetails,
+)
+from reports.timeline import fix_available, utc
+from store import exposure_queries as q
+from store.advisory_queries import feed_states
+from store.db import read_session
+from store.queries import get_organization, list_snapshots, list_systems, snapshot_components
+
+VEX_FORMATS: dict[str, Exporter[VexInput]] = {
+    e.format: e for e in (CsafVexExporter(), CycloneDxVexExporter(), OpenVexExporter())
+}
+_STATUSES: dict[str, VexStatus] = {
+    "affected": "affected",
+    "fixed": "fixed",
+    "not_affected": "not_affected",
+    "under_investigation": "under_investigation",
+}
+FORMATS = (*VEX_FORMATS, "cra-register", "nis2-evidence", "report-html", "report-pdf")
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    start: datetime | None
+    end: datetime | None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _basename(fmt: str, org: str, system: str | None, as_of: datetime) -> str:
+    scope = slug(org) + (f"-{slug(system)}" if system else "")
+    return f"{scope}-{fmt}-{as_of.strftime('%Y%m%dT%H%M%SZ')}"
+
+
+def _vulns(inputs: ReportInputs) -> tuple[VulnDetails, ...]:
+    out = []
+    for f in inputs.facts:
+        info = inputs.groups.get(f.vuln_group)
+        out.append(
+            VulnDetails(
+                f.vuln_group,
+                tuple(info.aliases) if info else (),
+                published=f.published,
+                rating=f.rating,
+                exploited=f.exploited,
+                exploited_sources=("kev/advisory",) if f.exploited else (),
+                epss=f.epss,
+            )
+        )
+    return tuple(out)
+
+
+def _remediations(inputs: ReportInputs) -> tuple[Remediation, ...]:
+    facts = {f.vuln_group: f for f in inputs.facts}
+    merged: dict[tuple[str, str], set[str]] = {}
+    for (_, package, group, _), versions in inputs.fixed.items():
+        merged.setdefault((group, package), set()).update(versions)
+    return tuple(
+        Remediation(group, package, tuple(sorted(versions)), fix_available(facts.get(group)))
+        for (group, package), versions in sorted(merged.items())
+    )
+
+
+def _products(engine: Engine, org: str, system: str | None, as_of: datetime) -> tuple[ProductSnapshot, ...]:
+    out: list[ProductSnapshot] = []
+    with read_session(engine) as session:
+        names = [s.name for s in list_systems(session, org)]
+        if system is not None and system not in names:
+            raise NotFoundError(f"system {system!r} does not exist in organization {org!r}")
+        for name in names if system is None else [system]:
+            snaps = [s for s in list_snapshots(session, org, name) if s.observed_at <= as_of]
+            if not snaps:
+                continue
+            latest = snaps[-1]
+            packages = snapshot_components(session, org, latest.id).packages
+            components = tuple(Component(p.purl, p.name, p.version, p.ecosystem) for p in packages)
+            out.append(ProductSnapshot(name, latest.sha256, latest.observed_at, components))
+    return tuple(out)
+
+
+def _decisions(engine: Engine, org: str) -> tuple[VexDecision, ...]:
+    with read_session(engine) as session:
+        org_row = get_organization(session, org)
+        assert org_row.id is not None
+        rows = q.vex_rows(session, org_row.id)
+        groups = q.groups_for_ids(session, {i for r in rows for i in (r.vulnerability, *r.aliases)})
+    out: list[VexDecision] = []
+    for r in rows:
+        group = next((groups[i] for i in (r.vulnerability, *r.aliases) if i in groups), r.vulnerability)
+        status = _STATUSES.get(r.status, "not_affected")
+        out.append(
+            VexDecision(
+                group,
+                r.package,
+                status,
+                version=r.version or None,
+                justification=r.justification or "",
+                impact_statement=r.impact_statement or "",
+                decided_at=r.stated_at,
+                source=r.source,
+            )
+        )
+    return tuple(out)
+
+
+def vex_input(
+    engine: Engine,
+    org: str,
+    *,
+    system: str | None = None,
+    as_of: datetime | None = None,
+    publisher: Publisher | None = None,
+    previous: TrackingState | None = None,
+) -> VexInput:
+    moment = utc(as_of, "as_of") if as_of is not None else _now()
+    inputs = report_inputs(engine, org, moment)
+    products = _products(engine, org, system, moment)
+    decisions = _decisions(engine, org)
+    findings = build_findings(products, inputs.timeline.exposures, inputs.timeline.vex_excluded, decisions)
+    return VexInput(
+        org,
+        system,
+        moment,
+        publisher or Publisher(org, f"urn:patchgap:{org}"),
+        products,
+        _vulns(inputs),
+        findings,
+        _remediations(inputs),
+        previous,
+    )
+
+
+def export_vex(
+    engine: Engine,
+    org: str,
+    fmt: str,
+    *,
+    system: str | None = None,
+    as_of: datetime | None = None,
+    previous: TrackingState | None = None,
+) -> ExportResult:
+    exporter = VEX_FORMATS.get(fmt)
+    if exporter is None:
+        raise InputError("export", f"unknown VEX format {fmt!r}; one of {', '.join(VEX_FORMATS)}")
+    data = vex_input(engine, org, system=system, as_of=as_of, previous=previous)
+    return exporter.export(data, basename=_basename(fmt, org, system, data.as_of))
+
+
+def export_ciso(engine: Engine, org: str, *, pdf: bool, as_of: datetime | None = None) -> ExportResult:
+    inputs = report_inputs(engine, org, as_of)
+    assessed = assess_exposures(
+        inputs.timeline, inputs.systems, inputs.facts, inputs.as_of, policy=inputs.policy
+    )
+    report = deploy_time_from_inputs(inputs)
+    data = CisoInput(org, report, assessed, _vulns(inputs), systems=len(inputs.systems))
+    exporter: Exporter[CisoInput] = CisoPdfExporter() if pdf else CisoHtmlExporter()
+    return exporter.export(data, basename=_basename("report", org, None, inputs.as_of))
+
+
+def export_nis2(engine: Engine, org: str, *, start: datetime, end: datetime | None = None) -> ExportResult:
+    """The evidence pack for [start, end]: exposures whose interval overlaps the period, as of its end."""
+    moment = utc(end, "--to") if end is not None else _now()
+    start = utc(start, "--from")
+    inputs = report_inputs(engine, org, moment)
+    assessed = tuple(
+        a
+        for a in assess_exposures(inputs.timeline, inputs.systems, inputs.facts, moment, policy=inputs.policy)
+        if a.exposure.first_seen <= moment
+        and (a.exposure.resolved_at is None or a.exposure.resolved_at >= start)
+    )
+    report = deploy_time_report(
+        inputs.timeline, inputs.systems, inputs.facts, moment, policy=inputs.policy, assessed=assessed
+    )
+    snapshots: list[SnapshotSource] = []
+    with read_session(engine) as session:
+        for s in list_systems(session, org):
+            snapshots += [
+                SnapshotSource(
+                    s.name,
+                    x.observed_at,
+                    x.received_at,
+                    x.sha256,
+                    x.format,
+                    x.spec_version,
+                    None,
+                    x.component_count,
+                )
+                for x in list_snapshots(session, org, s.name)
+                if start <= x.observed_at <= moment
+            ]
+    with engine.connect() as conn:
+        feeds = [
+            AdvisorySource(
+                f.name,
+                f.version or f.etag or "",
+                _http_date(f.last_modified) or f.fetched_at,
+                f.sha256,
+                0,  # the feed state does not count records
+            )
+            for f in feed_states(conn)
+        ]
+    data = EvidenceInput(
+        org,
+        start,
+        moment,
+        report,
+        assessed,
+        inputs.policy,
+        _decisions(engine, org),
+        tuple(snapshots),
+        tuple(feeds),
+    )
+    return Nis2EvidenceExporter().export(data, basename=_basename("nis2-evidence", org, None, moment))
+
+
+def _http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def cra_register(engine: Engine, org: str) -> ExportResult:
+    """Refuses until the store records the manufacturer flag and awareness facts (module docstring)."""
+    with read_session(engine) as session:
+        get_organization(session, org)
+    raise InputError(
+        "cra-register",
+        f"{org}: the register needs the manufacturer flag and the recorded times patchgap learned each "
+        "fact (exploited, present), which the exposure store does not keep yet",
+    )
