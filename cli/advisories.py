@@ -1,9 +1,338 @@
-"""Advisory import, sync and inspection (issue 3): `patchgap advisories import|sync|show|stats`."""
+"""``patchgap advisories import|sync|show|stats``: advisory records, KEV and EPSS (issue 3).
+
+- ``import PATH... [--source osv|akrites|csaf|kev|epss]``: directories, export zips and single files;
+  the source is detected when unambiguous (``pipeline.advisories.detect_source``). All record paths of
+  one command are ONE import (one transaction); KEV/EPSS files replace their table.
+- ``sync osv|kev|epss|csaf|akrites [--url URL]``: over HTTP; ``osv`` asks the OSV API about every package
+  version in the database, the others fetch their feed conditionally.
+- ``show ID``: a record id, an alias or a group key → the records of its alias group, with severity,
+  KEV/EPSS facts, affected packages and ranges.
+- ``stats``: records per source and ecosystem, withdrawn, skipped with reasons, KEV version, EPSS date.
+
+Commands that write migrate the database first; ``show``/``stats`` only read. Errors are one line on
+stderr, exit status 2. HTTP clients come from :func:`make_http_client`, which tests replace to inject an
+``httpx.MockTransport``.
+"""
 
 from __future__ import annotations
 
+import json
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
+from rich import box
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cli.common import console, database, err_console, reports_errors, when
+from core.errors import AdvisoryError
+
+if TYPE_CHECKING:
+    from ingest.advisories.http import HttpClient
+    from pipeline.advisories import FeedImportResult, ImportResult, SourceName
+
+app = typer.Typer(help="Advisories: import, sync, show, stats.", no_args_is_help=True)
 
 
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app (nothing yet)."""
+def say(text: str = "") -> None:
+    """Print one line of data: ids, versions and reasons hold brackets that are not rich markup."""
+    console.print(text, markup=False)
+
+
+SOURCES: tuple[SourceName, ...] = ("osv", "akrites", "csaf", "kev", "epss")
+SYNC_NAMES = ("osv", "kev", "epss", "csaf", "akrites")
+
+
+def make_http_client() -> HttpClient:
+    """The HTTP client every sync uses (tests replace this function to inject a MockTransport)."""
+    from ingest.advisories.http import HttpClient
+
+    return HttpClient()
+
+
+def register(root: typer.Typer) -> None:
+    """Add ``patchgap advisories …`` to the root app."""
+    root.add_typer(app, name="advisories")
+
+
+@contextmanager
+def _progress(total: int | None, label: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr for people watching; a pipe or log gets the result lines alone."""
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    ) as progress:
+        task = progress.add_task("", total=total)
+
+        def update(done: int) -> None:
+            progress.update(task, completed=done)
+
+        yield update
+
+
+def _print_import(result: ImportResult, label: str) -> None:
+    say(
+        f"{label}: {result.source}: {result.created} created, {result.updated} updated, "
+        f"{result.unchanged} unchanged, {result.withdrawn} withdrawn, {result.skipped} skipped"
+        + (f", {result.duplicates} duplicate ids" if result.duplicates else "")
+        + (f", {result.older} older than stored" if result.older else "")
+        + (f", {result.regrouped} regrouped" if result.regrouped else "")
+        + f"; {len(result.changed_keys)} packages to re-match"
+    )
+    if result.by_ecosystem:
+        table = Table("ecosystem", "created", "updated", "unchanged", "withdrawn", box=box.SIMPLE)
+        for eco, c in sorted(result.by_ecosystem.items()):
+            table.add_row(eco, str(c.created), str(c.updated), str(c.unchanged), str(c.withdrawn))
+        console.print(table)
+    for reason, n in sorted(result.skip_reasons.items(), key=lambda item: (-item[1], item[0])):
+        say(f"skipped {n}: {reason}")
+
+
+def _print_feed(result: FeedImportResult, label: str) -> None:
+    state = "replaced" if result.changed else "unchanged"
+    say(
+        f"{label}: {result.feed}: {state}, {result.entries} entries, "
+        f"version {result.version or '-'}, date {result.date or '-'}"
+    )
+
+
+@app.command("import")
+@reports_errors
+def import_(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH...", help="Directories, zips or files.")],
+    source: Annotated[
+        str | None,
+        typer.Option("--source", help=f"One of {', '.join(SOURCES)}; detected when omitted."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Import advisories from files; a second import of the same data reports 0 changes."""
+    from itertools import chain
+
+    from pipeline.advisories import (
+        count_files,
+        detect_source,
+        import_advisories,
+        import_epss,
+        import_kev,
+        open_path,
+    )
+
+    chosen = _source_name(source) if source is not None else None
+    kinds = {path: chosen or detect_source(path) for path in paths}
+    found = sorted(set(kinds.values()))
+    if len(found) > 1:
+        raise AdvisoryError(
+            " ".join(str(p) for p in paths),
+            f"the paths hold different sources ({', '.join(found)}); import them one source at a time",
+        )
+    kind = found[0]
+    label = " ".join(str(p) for p in paths)
+    with database(ctx, upgrade=True) as engine:
+        if kind in ("kev", "epss"):
+            results: list[dict[str, Any]] = []
+            for path in paths:
+                try:
+                    data = path.read_bytes()
+                except OSError as exc:
+                    raise AdvisoryError(str(path), f"cannot be read: {exc.strerror or exc}") from None
+                importer = import_kev if kind == "kev" else import_epss
+                feed = importer(engine, data, origin=str(path))
+                results.append(_feed_json(feed))
+                if not as_json:
+                    _print_feed(feed, str(path))
+            if as_json:
+                console.print_json(json.dumps(results))
+            return
+        counts = [count_files(p, kind) for p in paths]
+        total = sum(c for c in counts if c is not None) if all(c is not None for c in counts) else None
+        records = chain.from_iterable(open_path(p, kind) for p in paths)
+        with _progress(total, "importing") as progress:
+            result = import_advisories(engine, records, source=kind, origin=label, progress=progress)
+    if as_json:
+        console.print_json(json.dumps(result.summary()))
+    else:
+        _print_import(result, label)
+
+
+def _source_name(name: str) -> SourceName:
+    for known in SOURCES:
+        if known == name:
+            return known
+    raise AdvisoryError("--source", f"{name!r} is not one of {', '.join(SOURCES)}")
+
+
+def _feed_json(feed: FeedImportResult) -> dict[str, Any]:
+    return {
+        "feed": feed.feed,
+        "changed": feed.changed,
+        "entries": feed.entries,
+        "version": feed.version,
+        "date": feed.date,
+    }
+
+
+@app.command("sync")
+@reports_errors
+def sync(
+    ctx: typer.Context,
+    what: Annotated[str, typer.Argument(metavar="SOURCE", help=f"One of {', '.join(SYNC_NAMES)}.")],
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            help="osv: API base URL; kev/epss: feed URL (defaults: CISA, FIRST); "
+            "csaf: provider-metadata.json URL (required); akrites: index URL (required).",
+        ),
+    ] = None,
+) -> None:
+    """Fetch what is new from a source over HTTP and import it (conditional requests where possible)."""
+    from ingest.advisories.feeds_http import EPSS_URL, KEV_URL
+    from ingest.advisories.osv_api import DEFAULT_BASE_URL
+    from pipeline import advisories as pa
+
+    if what not in SYNC_NAMES:
+        raise AdvisoryError("sync", f"{what!r} is not one of {', '.join(SYNC_NAMES)}")
+    if what in ("csaf", "akrites") and not url:
+        raise AdvisoryError(f"sync {what}", "--url is required (the provider-metadata.json or index URL)")
+    with database(ctx, upgrade=True) as engine, make_http_client() as http:
+        if what == "osv":
+            with _progress(None, "importing") as progress:
+                summary = pa.sync_osv(engine, http, base_url=url or DEFAULT_BASE_URL, progress=progress)
+            say(
+                f"osv: asked about {summary.queried} package versions, {summary.ids} advisories name them, "
+                f"{summary.fetched} fetched (new or changed)"
+            )
+            _print_import(summary.result, url or DEFAULT_BASE_URL)
+        elif what in ("kev", "epss"):
+            syncer = pa.sync_kev if what == "kev" else pa.sync_epss
+            default = KEV_URL if what == "kev" else EPSS_URL
+            _print_feed(syncer(engine, http, url=url or default), url or default)
+        else:
+            assert url is not None
+            syncer_feed = pa.sync_csaf if what == "csaf" else pa.sync_akrites
+            with _progress(None, "importing") as progress:
+                feed = syncer_feed(engine, http, url=url, progress=progress)
+            say(f"{what}: {feed.listed} listed, {feed.fetched} fetched (new or changed)")
+            if feed.result is None:
+                say(f"{url}: not modified since the last sync")
+            else:
+                _print_import(feed.result, url)
+
+
+@app.command("show")
+@reports_errors
+def show(
+    ctx: typer.Context,
+    identifier: Annotated[str, typer.Argument(metavar="ID", help="A record id, an alias or a group key.")],
+) -> None:
+    """Show the records of a vulnerability: its alias group, severity, KEV/EPSS, affected packages."""
+    from store import advisory_queries as q
+
+    with database(ctx, upgrade=False) as engine, engine.connect() as conn:
+        keys = q.group_keys_for(conn, identifier)
+        if not keys:
+            raise AdvisoryError(identifier, "no stored advisory has this id or alias")
+        records = q.advisories_in_groups(conn, keys)
+        affected = q.affected_of(conn, [r.pk for r in records])
+        members = sorted({r.advisory_id for r in records} | {a for r in records for a in r.aliases})
+        cves = [m for m in members if m.startswith("CVE-")]
+        kev = q.kev_for(conn, cves)
+        epss = q.epss_for(conn, cves)
+    for key in keys:
+        group = [r for r in records if r.group_key == key]
+        ids = sorted({r.advisory_id for r in group} | {a for r in group for a in r.aliases})
+        say(f"group {key}: {', '.join(ids)}")
+    for k in kev:
+        say(
+            f"KEV {k.cve_id}: added {k.date_added.date()}, due {k.due_date.date() if k.due_date else '-'}, "
+            f"ransomware {'known' if k.known_ransomware else 'unknown'}, catalog {k.catalog_version}"
+        )
+    for e in epss:
+        say(f"EPSS {e.cve_id}: {e.epss:.5f} (percentile {e.percentile:.5f}) on {e.score_date or '-'}")
+    by_pk: dict[int, list[q.AffectedView]] = {}
+    for a in affected:
+        by_pk.setdefault(a.advisory_pk, []).append(a)
+    for r in records:
+        say()
+        state = f"withdrawn {when(r.withdrawn_at)}" if r.withdrawn_at else "active"
+        say(f"{r.source} {r.advisory_id} ({state}) — {r.summary or '(no summary)'}")
+        say(
+            f"  published {when(r.published_at)}, modified {r.modified}, "
+            f"severity {r.severity_rating or '-'}"
+            + (f" {r.severity_score}" if r.severity_score is not None else "")
+            + (", exploited" if r.exploited else "")
+            + (
+                f", fix available {when(r.fix_available_at)} ({r.fix_available_source})"
+                if r.fix_available_at
+                else ""
+            )
+        )
+        for s in r.severity:
+            detail = s.get("vector") or ""
+            say(f"  {s.get('type')}: {s.get('score') or '-'} {s.get('rating') or '-'} {detail}".rstrip())
+        if r.related:
+            say(f"  related: {', '.join(r.related)}")
+        details = json.loads(zlib.decompress(r.raw)).get("details") if r.source != "csaf" else None
+        if isinstance(details, str) and details.strip():
+            say(f"  {details.strip().splitlines()[0][:200]}")
+        for a in by_pk.get(r.pk, []):
+            package = a.purl if a.ecosystem is None else f"{a.ecosystem} {a.name}"
+            key = f" [{a.eco_key} {a.name_key}]" if a.eco_key else " [no package key]"
+            say(f"  affects {package}{key}")
+            for rng in a.data.get("ranges", []):
+                events = ", ".join(f"{k} {v}" for e in rng.get("events", []) for k, v in e.items())
+                say(f"    {rng.get('type')}: {events}")
+            versions = a.data.get("versions") or []
+            if versions:
+                shown = ", ".join(versions[:10]) + (
+                    f" … ({len(versions)} in all)" if len(versions) > 10 else ""
+                )
+                say(f"    versions: {shown}")
+
+
+@app.command("stats")
+@reports_errors
+def stats(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the statistics as JSON.")] = False,
+) -> None:
+    """Records per source and ecosystem, withdrawn, skipped with reasons, KEV version, EPSS date."""
+    from dataclasses import asdict
+
+    from store import advisory_queries as q
+
+    with database(ctx, upgrade=False) as engine, engine.connect() as conn:
+        result = q.advisory_stats(conn)
+        feeds = q.feed_states(conn)
+    if as_json:
+        data = asdict(result) | {
+            "feeds": [{"name": f.name, "version": f.version, "fetched_at": when(f.fetched_at)} for f in feeds]
+        }
+        console.print_json(json.dumps(data))
+        return
+    table = Table("source", "ecosystem", "records", "withdrawn", box=box.SIMPLE)
+    for row in result.by_source_ecosystem:
+        table.add_row(row.source, row.ecosystem, str(row.records), str(row.withdrawn))
+    console.print(table)
+    total = sum(r.records for r in result.by_source_ecosystem)
+    say(f"{total} records in {result.groups} vulnerability groups, {result.affected_rows} affected packages")
+    for skip in result.skipped:
+        say(f"skipped {skip.records} ({skip.source}): {skip.reason}")
+    say(f"KEV: {result.kev.entries} entries, catalog version {result.kev.version or '-'}")
+    say(
+        f"EPSS: {result.epss.entries} scores, model {result.epss.version or '-'}, "
+        f"score date {result.epss.date or '-'}"
+    )
+    for f in feeds:
+        say(f"feed {f.name}: last fetched {when(f.fetched_at)}")

@@ -1,0 +1,307 @@
+"""``patchgap advisories import|sync|show|stats`` through typer's CliRunner, on SQLite and PostgreSQL.
+
+Syncs never touch the network: ``cli.advisories.make_http_client`` is replaced by a client over an
+``httpx.MockTransport`` that serves the shared KEV/EPSS samples, an Akrites index, a CSAF provider and
+the OSV API, and records every request so conditional requests can be checked.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner, Result
+
+import cli.advisories
+from cli.main import app
+from ingest.advisories.http import HttpClient, RetryPolicy
+
+ROOT = Path(__file__).resolve().parents[2]
+AKRITES = ROOT / "sbom_samples" / "advisories" / "akrites"
+SHARED = ROOT / ".." / "shared" / "data"
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def run(*args: str | Path) -> Result:
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def needs_shared() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"shared test data not found at {SHARED.resolve()}")
+    return SHARED.resolve()
+
+
+class Served:
+    """A MockTransport over a dict of URL → handler, recording the requests it saw."""
+
+    def __init__(self, routes: dict[str, Handler]) -> None:
+        self.routes = routes
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        url = str(request.url)
+        handler = self.routes.get(url)
+        if handler is None:
+            return httpx.Response(404, text=f"no route for {url}")
+        return handler(request)
+
+
+@pytest.fixture
+def serve(monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, Handler]], Served]:
+    def install(routes: dict[str, Handler]) -> Served:
+        served = Served(routes)
+        monkeypatch.setattr(
+            cli.advisories,
+            "make_http_client",
+            lambda: HttpClient(transport=httpx.MockTransport(served), retry=RetryPolicy(attempts=1)),
+        )
+        return served
+
+    return install
+
+
+def json_response(obj: object, **headers: str) -> Handler:
+    return lambda request: httpx.Response(200, json=obj, headers=headers)
+
+
+# --- import, show, stats ------------------------------------------------------------------------------
+
+
+def test_import_detects_akrites_then_reports_no_change_and_shows_the_record(db_url: str) -> None:
+    first = run("--db", db_url, "advisories", "import", AKRITES)
+    assert first.exit_code == 0, first.output
+    assert first.stdout.splitlines()[0].endswith(
+        "akrites: 4 created, 0 updated, 0 unchanged, 0 withdrawn, 0 skipped; 4 packages to re-match"
+    )
+    again = run("--db", db_url, "advisories", "import", AKRITES, "--json")
+    assert again.exit_code == 0, again.output
+    summary = json.loads(again.stdout)
+    assert (summary["created"], summary["updated"], summary["unchanged"]) == (0, 0, 4)
+
+    shown = run("--db", db_url, "advisories", "show", "AKRITES-SAMPLE-2026-0004")
+    assert shown.exit_code == 0, shown.output
+    assert "group AKRITES-SAMPLE-2026-0004" in shown.stdout
+    assert "exploited, fix available 2026-04-09 08:00:00Z (akrites)" in shown.stdout
+    assert "affects Packagist guzzlehttp/psr7 [Packagist guzzlehttp/psr7]" in shown.stdout
+    assert "ECOSYSTEM: introduced 0, fixed 1.9.1, introduced 2.0.0, fixed 2.4.5" in shown.stdout
+
+
+@pytest.mark.realdata
+def test_import_of_osv_folders_prints_ecosystems_and_skip_reasons_and_stats_agree(db_url: str) -> None:
+    shared = needs_shared()
+    folders = [shared / "advisories" / "peer-fixtures", shared / "advisories" / "r-advisory-db"]
+    result = run("--db", db_url, "advisories", "import", *folders)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "osv: 18 created, 0 updated, 0 unchanged, 0 withdrawn, 6 skipped" in lines[0]
+    assert any(line.split() == ["CRAN", "14", "0", "0", "0"] for line in lines)
+    assert 'skipped 5: does not follow the OSV schema at (record): "modified" is a required property' in lines
+
+    stats = run("--db", db_url, "advisories", "stats", "--json")
+    assert stats.exit_code == 0, stats.output
+    data = json.loads(stats.stdout)
+    assert sum(row["records"] for row in data["by_source_ecosystem"]) == 18
+    assert sum(row["records"] for row in data["skipped"]) == 6
+    text = run("--db", db_url, "advisories", "stats")
+    assert "18 records in" in text.stdout
+    assert "KEV: 0 entries, catalog version -" in text.stdout
+
+
+@pytest.mark.realdata
+def test_kev_and_epss_files_import_and_show_joins_them(db_url: str, tmp_path: Path) -> None:
+    shared = needs_shared()
+    kev = shared / "feeds" / "kev" / "known_exploited_vulnerabilities.json"
+    catalog = json.loads(kev.read_bytes())
+    entry = catalog["vulnerabilities"][0]
+    cve = entry["cveID"]
+    first = run("--db", db_url, "advisories", "import", kev)
+    assert first.exit_code == 0, first.output
+    assert (
+        f"kev: replaced, {len(catalog['vulnerabilities'])} entries, version {catalog['catalogVersion']}"
+        in (first.stdout)
+    )
+    assert "kev: unchanged" in run("--db", db_url, "advisories", "import", "--source", "kev", kev).stdout
+    epss = tmp_path / "epss.csv"
+    epss.write_text(
+        f"#model_version:v2025.03.14,score_date:2026-01-02T00:00:00+0000\ncve,epss,percentile\n{cve},0.97,0.999\n"
+    )
+    assert "epss: replaced, 1 entries" in run("--db", db_url, "advisories", "import", epss).stdout
+
+    record = tmp_path / "GHSA-test-test-test.json"
+    record.write_text(
+        json.dumps(
+            {
+                "id": "GHSA-test-test-test",
+                "modified": "2024-01-01T00:00:00Z",
+                "aliases": [cve],
+                "affected": [{"package": {"ecosystem": "npm", "name": "left-pad"}, "versions": ["1.0.0"]}],
+            }
+        )
+    )
+    assert run("--db", db_url, "advisories", "import", record).exit_code == 0
+    shown = run("--db", db_url, "advisories", "show", cve)
+    assert shown.exit_code == 0, shown.output
+    assert f"group {cve}: {cve}, GHSA-test-test-test" in shown.stdout
+    assert "affects npm left-pad [npm left-pad]" in shown.stdout
+    assert f"KEV {cve}: added {entry['dateAdded']}" in shown.stdout
+    assert f"EPSS {cve}: 0.97000 (percentile 0.99900) on 2026-01-02T00:00:00+0000" in shown.stdout
+    assert "versions: 1.0.0" in shown.stdout
+
+
+def test_errors_are_one_line_with_exit_2(db_url: str, tmp_path: Path) -> None:
+    missing = run("--db", db_url, "advisories", "import", tmp_path / "nope")
+    assert missing.exit_code == 2
+    assert missing.stderr.strip() == f"error: {tmp_path / 'nope'}: no such file or directory"
+    bad = run("--db", db_url, "advisories", "import", "--source", "nvd", AKRITES)
+    assert bad.exit_code == 2
+    assert "'nvd' is not one of osv, akrites, csaf, kev, epss" in bad.stderr
+    unknown = run("--db", db_url, "advisories", "show", "CVE-1900-1")
+    assert unknown.exit_code == 2
+    assert unknown.stderr.strip() == "error: CVE-1900-1: no stored advisory has this id or alias"
+    broken = tmp_path / "kev.json"
+    broken.write_text('{"catalogVersion": "1", "dateReleased": "x", "vulnerabilities": [{"cveID": "nope"}]}')
+    refused = run("--db", db_url, "advisories", "import", "--source", "kev", broken)
+    assert refused.exit_code == 2
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert refused.stderr.startswith(f"error: {broken}: ")
+
+
+# --- sync over MockTransport --------------------------------------------------------------------------
+
+
+@pytest.mark.realdata
+def test_sync_kev_sends_validators_back_and_a_304_changes_nothing(
+    db_url: str, serve: Callable[[dict[str, Handler]], Served]
+) -> None:
+    body = (needs_shared() / "feeds" / "kev" / "known_exploited_vulnerabilities.json").read_bytes()
+    url = "https://feeds.example/kev.json"
+
+    def kev(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("If-None-Match") == '"v1"':
+            return httpx.Response(304, headers={"ETag": '"v1"'})
+        return httpx.Response(200, content=body, headers={"ETag": '"v1"'})
+
+    served = serve({url: kev})
+    first = run("--db", db_url, "advisories", "sync", "kev", "--url", url)
+    assert first.exit_code == 0, first.output
+    assert "kev: replaced" in first.stdout
+    second = run("--db", db_url, "advisories", "sync", "kev", "--url", url)
+    assert second.exit_code == 0, second.output
+    assert "kev: unchanged" in second.stdout
+    assert [r.headers.get("If-None-Match") for r in served.requests] == [None, '"v1"']
+
+
+def test_sync_epss_failure_is_one_line(db_url: str, serve: Callable[[dict[str, Handler]], Served]) -> None:
+    url = "https://feeds.example/epss.csv.gz"
+    serve({url: lambda request: httpx.Response(200, text="<html>maintenance</html>")})
+    result = run("--db", db_url, "advisories", "sync", "epss", "--url", url)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {url}: does not look like an EPSS CSV")
+
+
+def test_sync_akrites_fetches_only_new_records(
+    db_url: str, serve: Callable[[dict[str, Handler]], Served]
+) -> None:
+    base = "https://akrites.example/feed"
+    records = {p.stem: json.loads(p.read_text()) for p in sorted(AKRITES.glob("*.json"))}
+    index = {
+        "format": "akrites-index/1",
+        "records": [{"id": i, "modified": r["modified"]} for i, r in records.items()],
+    }
+    routes: dict[str, Handler] = {f"{base}/index.json": json_response(index)}
+    routes.update({f"{base}/{i}.json": json_response(r) for i, r in records.items()})
+    served = serve(routes)
+    first = run("--db", db_url, "advisories", "sync", "akrites", "--url", f"{base}/index.json")
+    assert first.exit_code == 0, first.output
+    assert "akrites: 4 listed, 4 fetched" in first.stdout
+    assert "akrites: 4 created" in first.stdout
+    served.requests.clear()
+    again = run("--db", db_url, "advisories", "sync", "akrites", "--url", f"{base}/index.json")
+    assert again.exit_code == 0, again.output
+    # The index is fetched again (its body hash is the same: nothing new); no record is.
+    assert [str(r.url) for r in served.requests] == [f"{base}/index.json"]
+    assert "not modified since the last sync" in again.stdout
+
+
+@pytest.mark.realdata
+def test_sync_csaf_discovers_documents_through_provider_metadata(
+    db_url: str, serve: Callable[[dict[str, Handler]], Served]
+) -> None:
+    doc_path = (
+        needs_shared()
+        / "schemas"
+        / "osv"
+        / "examples"
+        / "redhat-csaf-to-osv"
+        / "CSAF"
+        / "rhsa-2015_0008.json"
+    )
+    doc = json.loads(doc_path.read_text())
+    meta_url = "https://csaf.example/.well-known/csaf/provider-metadata.json"
+    feed_url = "https://csaf.example/feed.json"
+    doc_url = "https://csaf.example/2015/rhsa-2015_0008.json"
+    meta = {
+        "metadata_version": "2.0",
+        "distributions": [{"rolie": {"feeds": [{"url": feed_url, "tlp_label": "WHITE"}]}}],
+    }
+    feed = {"feed": {"entry": [{"id": "x", "updated": "2024-01-01T00:00:00Z", "content": {"src": doc_url}}]}}
+    serve({meta_url: json_response(meta), feed_url: json_response(feed), doc_url: json_response(doc)})
+    result = run("--db", db_url, "advisories", "sync", "csaf", "--url", meta_url)
+    assert result.exit_code == 0, result.output
+    assert "csaf: 1 listed, 1 fetched" in result.stdout
+    cve = doc["vulnerabilities"][0]["cve"]
+    shown = run("--db", db_url, "advisories", "show", cve)
+    assert shown.exit_code == 0, shown.output
+    assert "affects pkg:rpm/redhat/libvirt [Red Hat:enterprise_linux:7 libvirt]" in shown.stdout
+    again = run("--db", db_url, "advisories", "sync", "csaf", "--url", meta_url)
+    assert "csaf: 1 listed, 0 fetched" in again.stdout
+
+
+def test_sync_osv_asks_about_the_stored_package_versions(
+    db_url: str,
+    serve: Callable[[dict[str, Handler]], Served],
+    cyclonedx: Callable[..., bytes],
+    tmp_path: Path,
+) -> None:
+    sbom = tmp_path / "bom.json"
+    sbom.write_bytes(cyclonedx([("jinja2", "3.1.3", "pkg:pypi/jinja2@3.1.3")]))
+    assert run("--db", db_url, "ingest", sbom, "--org", "o", "--system", "s").exit_code == 0
+    base = "https://osv.example"
+    vuln = {
+        "id": "GHSA-h75v-3vvj-5mfj",
+        "modified": "2024-05-06T00:00:00Z",
+        "aliases": ["CVE-2024-34064"],
+        "affected": [
+            {
+                "package": {"ecosystem": "PyPI", "name": "jinja2"},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "3.1.4"}]}],
+            }
+        ],
+    }
+    asked: list[object] = []
+
+    def querybatch(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        asked.extend(body["queries"])
+        return httpx.Response(
+            200, json={"results": [{"vulns": [{"id": vuln["id"], "modified": vuln["modified"]}]}]}
+        )
+
+    served = serve(
+        {f"{base}/v1/querybatch": querybatch, f"{base}/v1/vulns/{vuln['id']}": json_response(vuln)}
+    )
+    result = run("--db", db_url, "advisories", "sync", "osv", "--url", base)
+    assert result.exit_code == 0, result.output
+    assert asked == [{"package": {"ecosystem": "PyPI", "name": "jinja2"}, "version": "3.1.3"}]
+    assert "osv: asked about 1 package versions, 1 advisories name them, 1 fetched" in result.stdout
+    assert "osv: 1 created" in result.stdout
+    served.requests.clear()
+    again = run("--db", db_url, "advisories", "sync", "osv", "--url", base)
+    assert again.exit_code == 0, again.output
+    assert [r.url.path for r in served.requests] == ["/v1/querybatch"]  # nothing newer to hydrate
+    assert "0 fetched" in again.stdout
