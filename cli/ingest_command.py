@@ -3,6 +3,9 @@
 All the files of one command are one transaction: if any file is refused, nothing of the command is
 written (fix the file and run the same command again; files already stored then report "unchanged").
 The database is migrated to the current schema first, so the first ingest in an empty directory works.
+After the ingest transaction commits, the package versions never matched before are matched against
+the stored advisories (``pipeline.match.match_new``), so the new snapshot is matched when the command
+returns; a failure there leaves the stored snapshots in place (``patchgap match`` finishes the job).
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ def ingest(
     from sqlmodel import Session
 
     from pipeline.ingest import IngestResult, ingest_sbom
+    from pipeline.match import match_new
 
     when = _parse_observed_at(observed_at)
     max_bytes = settings(ctx).max_sbom_bytes
@@ -84,9 +88,15 @@ def ingest(
                 )
                 progress.advance(task)
         session.commit()
-    for r in results:
-        console.print(
-            f"{r.source}: {r.status} snapshot {r.snapshot_id} observed {r.observed_at.isoformat()}, "
-            f"{r.component_count} components ({r.not_assessable_count} not assessable), "
-            f"{len(r.quality)} quality flags"
-        )
+        for r in results:
+            console.print(
+                f"{r.source}: {r.status} snapshot {r.snapshot_id} observed {r.observed_at.isoformat()}, "
+                f"{r.component_count} components ({r.not_assessable_count} not assessable), "
+                f"{len(r.quality)} quality flags"
+            )
+        run = match_new(engine)
+    # On stderr: stdout keeps one line per file, which scripts (and tests) read.
+    err_console.print(
+        f"matched {run.evaluated} new package versions: {run.affected} affected, "
+        f"{run.unknown} undetermined ({run.seconds * 1000:.0f} ms)"
+    )
