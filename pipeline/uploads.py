@@ -19,7 +19,6 @@ the system is created by the first upload.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 import uuid
@@ -31,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core.errors import InputError, NotFoundError, PatchgapError, SbomError
 from pipeline.ingest import NO_TIMESTAMP, IngestResult, ingest_sbom
+from pipeline.match import match_new
 from store.api_queries import (
     ClaimedJob,
     JobRow,
@@ -73,11 +73,7 @@ def system_for_project(engine: Engine, org: str, project: str) -> str:
 
 def match_after_ingest(engine: Engine) -> None:
     """Bring fleet matching up to date after new snapshots: the new package versions are matched."""
-    try:
-        match = importlib.import_module("pipeline.match")
-    except ModuleNotFoundError:  # fleet matching not installed in this build yet
-        return
-    match.match_new(engine)
+    match_new(engine)
 
 
 def ingest_upload(

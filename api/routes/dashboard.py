@@ -13,19 +13,23 @@ Every page is scoped to the signed-in key's organization; another organization's
 from __future__ import annotations
 
 import secrets
+from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from api.dashboard import charts
 from api.deps import EngineDep
-from core.errors import NotFoundError
+from core.errors import NotFoundError, PatchgapError
 from pipeline.api_keys import (
     Principal,
     csrf_matches,
@@ -33,6 +37,8 @@ from pipeline.api_keys import (
     end_dashboard_session,
     start_dashboard_session,
 )
+from pipeline.exposures import deploy_time_from_inputs, exposures_from_inputs, exposures_report, report_inputs
+from pipeline.match import explain
 from store.api_queries import system_rows
 from store.db import read_session
 from store.models import System
@@ -146,8 +152,100 @@ async def logout(
     return response
 
 
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f}%"
+
+
+def _days(value: float | None) -> str:
+    return "not reached" if value is None else f"{value:g} d"
+
+
+def exposure_link(row: dict[str, Any]) -> str:
+    """The dashboard address of one exposure interval (its identity is in the report's fields)."""
+    keys = ("system", "package", "version", "vulnerability", "first_seen")
+    return "/dashboard/exposure?" + urlencode({k: row[k] for k in keys})
+
+
+def overview_report(engine: Engine, org: str, as_of: datetime | None) -> dict[str, Any]:
+    """The overview's figures, all read off the report pipeline's own documents.
+
+    The same inputs feed the deploy-time report (half-life, within 30 days, SLA, monthly trend, the
+    Kaplan–Meier curve) and the open-exposure rows (counted here by tier, KEV and system), so the page
+    shows what ``GET /api/v1/reports/deploy-time`` and ``GET /api/v1/exposures`` answer.
+    """
+    inputs = report_inputs(engine, org, as_of)
+    report = deploy_time_from_inputs(inputs)
+    document = report.to_json()
+    rows = exposures_from_inputs(inputs, "open")
+    fixable = [r for r in rows if r["fixed_versions"]]
+    tiers = Counter(str(r["sla_tier"] or "none") for r in fixable)
+    ttd = document["time_to_deploy"]
+    breached = sum(int(t["breached"]) for t in document["sla"])
+    curve = report.overall.time_to_deploy.conservative_curve
+    points = [(0.0, 0.0)] + [(step.time, 1.0 - step.survival) for step in curve.steps]
+    monthly = document["monthly"]
+    per_system = Counter(str(r["system"]) for r in fixable)
+    kev_system = Counter(str(r["system"]) for r in fixable if r["kev"])
+    return {
+        "as_of": document["as_of"],
+        "cards": [
+            {"key": "open_fixable", "label": "open fixable exposures", "value": len(fixable)},
+            {
+                "key": "kev_open",
+                "label": "of them exploited (KEV)",
+                "value": sum(1 for r in fixable if r["kev"]),
+            },
+            {"key": "half_life", "label": "time-to-deploy half-life", "value": _days(ttd["km_median_days"])},
+            {
+                "key": "within_30",
+                "label": "fixes deployed within 30 days",
+                "value": _pct(ttd["within_days"]["30"]),
+            },
+            {"key": "sla_breaches", "label": "SLA breaches", "value": breached},
+        ],
+        "tiers": sorted(tiers.items()),
+        "tier_chart": charts.bar_chart(sorted(tiers.items()), label="open fixable exposures by SLA tier"),
+        "km_chart": charts.step_curve(points, label="share of fixes deployed by days since available"),
+        "trend_chart": charts.line_chart(
+            [m["month"] for m in monthly],
+            [
+                ("opened", [m["opened"] for m in monthly]),
+                ("closed", [m["closed"] for m in monthly]),
+                ("open at month end", [m["open_at_month_end"] for m in monthly]),
+            ],
+            label="exposures opened, closed and open per month",
+        ),
+        "breaches": [
+            {
+                "system": r["system"],
+                "package": f"{r['package']}@{r['version']}",
+                "vuln": r["vulnerability"],
+                "tier": r["sla_tier"],
+                "due": (r["sla_due"] or "")[:10],
+                "status": r["sla_status"],
+                "link": exposure_link(r),
+            }
+            for r in rows
+            if r["sla_status"] == "breached"
+        ],
+        "worst": [
+            {"system": name, "open": count, "kev": kev_system.get(name, 0)}
+            for name, count in per_system.most_common(10)
+        ],
+    }
+
+
+AsOfQuery = Annotated[datetime | None, Query(description="Evaluate at this moment (default now).")]
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 @router.get("/")
-def overview(request: Request, engine: EngineDep, viewer: ViewerDep) -> HTMLResponse:
+def overview(request: Request, engine: EngineDep, viewer: ViewerDep, as_of: AsOfQuery = None) -> HTMLResponse:
     org = viewer.principal.org
     with read_session(engine) as session:
         systems = system_rows(session, org)
@@ -155,6 +253,7 @@ def overview(request: Request, engine: EngineDep, viewer: ViewerDep) -> HTMLResp
         "viewer": viewer,
         "systems": systems,
         "snapshot_total": sum(s.snapshot_count for s in systems),
+        "report": overview_report(engine, org, _utc(as_of)) if systems else None,
     }
     return render(request, "overview.html", context)
 
@@ -168,6 +267,21 @@ def system_page(request: Request, engine: EngineDep, viewer: ViewerDep, name: st
             snapshots = list_snapshots(session, org, name)
     except NotFoundError as exc:
         return not_found(request, viewer, str(exc))
+    rows = [r for r in exposures_report(engine, org, "open") if r["system"] == name]
+    exposures = [
+        {
+            "package": r["package"],
+            "version": r["version"],
+            "vuln": r["vulnerability"],
+            "kev": r["kev"],
+            "severity": r["severity"],
+            "fix_since": (r["fix_available_at"] or "–")[:10],
+            "first_seen": (r["first_seen"] or "–")[:10],
+            "sla": f"{r['sla_tier'] or '–'}: {r['sla_status'] or '–'}",
+            "link": exposure_link(r),
+        }
+        for r in rows
+    ]
     chart = charts.timeline(
         [
             (s.observed_at, f"#{s.id} {s.observed_at:%Y-%m-%d %H:%M}, {s.component_count} components")
@@ -175,7 +289,13 @@ def system_page(request: Request, engine: EngineDep, viewer: ViewerDep, name: st
         ],
         label=f"snapshots of {name} over time",
     )
-    context = {"viewer": viewer, "system": system, "snapshots": list(reversed(snapshots)), "timeline": chart}
+    context = {
+        "viewer": viewer,
+        "system": system,
+        "snapshots": list(reversed(snapshots)),
+        "timeline": chart,
+        "exposures": exposures,
+    }
     return render(request, "system.html", context)
 
 
@@ -192,6 +312,48 @@ def snapshot_page(request: Request, engine: EngineDep, viewer: ViewerDep, snapsh
         return not_found(request, viewer, str(exc))
     context = {"viewer": viewer, "snapshot": snapshot, "components": components, "system_name": system_name}
     return render(request, "snapshot.html", context)
+
+
+@router.get("/exposure")
+def exposure_page(
+    *,
+    request: Request,
+    engine: EngineDep,
+    viewer: ViewerDep,
+    system: Annotated[str, Query(max_length=200)],
+    package: Annotated[str, Query(max_length=2000)],
+    version: Annotated[str, Query(max_length=500)],
+    vulnerability: Annotated[str, Query(max_length=200)],
+    first_seen: Annotated[str | None, Query(max_length=40)] = None,
+) -> HTMLResponse:
+    """One exposure: its report row, why the version matched, since when a fix exists, what to upgrade to."""
+    org = viewer.principal.org
+    wanted = {"system": system, "package": package, "version": version, "vulnerability": vulnerability}
+    if first_seen:
+        wanted["first_seen"] = first_seen
+    try:
+        rows = [r for r in exposures_report(engine, org, "all") if all(r[k] == v for k, v in wanted.items())]
+    except NotFoundError as exc:
+        return not_found(request, viewer, str(exc))
+    if not rows:
+        return not_found(
+            request, viewer, f"no exposure of {vulnerability} in {package}@{version} on {system}"
+        )
+    row = rows[0]
+    why: list[Any] = []
+    suggestion = None
+    try:
+        for explanation in explain(engine, org=org, system=system, purl=f"{package}@{version}"):
+            suggestion = explanation.suggestion
+            why.extend(
+                g for g in explanation.groups if g.group_key == vulnerability or vulnerability in g.aliases
+            )
+    except PatchgapError as exc:  # the system's snapshots may no longer hold the package
+        suggestion = None
+        why = []
+        row = {**row, "explain_error": str(exc)}
+    context = {"viewer": viewer, "e": row, "why": why, "suggestion": suggestion}
+    return render(request, "exposure.html", context)
 
 
 def install(app: FastAPI) -> None:

@@ -12,6 +12,7 @@ For each operation the test knows a value for each path parameter and a request 
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 import pytest
@@ -20,6 +21,24 @@ from pipeline.uploads import project_uuid
 from tests.api.conftest import World, sbom
 
 WRITE = {"post", "put", "patch", "delete"}
+VEX_DOCUMENT = json.dumps(
+    {
+        "@context": "https://openvex.dev/ns/v0.2.0",
+        "@id": "https://example.com/vex/1",
+        "author": "a",
+        "timestamp": "2024-01-01T00:00:00Z",
+        "version": 1,
+        "statements": [
+            {
+                "vulnerability": {"name": "CVE-2024-0002"},
+                "products": [{"@id": "pkg:pypi/lib1"}],
+                "status": "not_affected",
+                "justification": "component_not_present",
+            }
+        ],
+    }
+).encode()
+SLA_POLICY = b'{"tiers": [{"name": "all", "days": 30}]}'
 # Unauthenticated documentation routes are not in the schema; everything in it needs a key.
 
 
@@ -67,6 +86,16 @@ def request_for(method: str, path: str, world: World) -> dict[str, Any]:
         },
         ("post", "/api/v1/keys"): {"json": {"role": "reader"}},
         ("delete", "/api/v1/keys/{key_id}"): {},
+        ("post", "/api/v1/vex"): {
+            "json": {
+                "vulnerability": "CVE-2024-0001",
+                "purl": "pkg:pypi/lib0",
+                "status": "not_affected",
+                "justification": "component_not_present",
+            }
+        },
+        ("post", "/api/v1/vex/import"): {"content": VEX_DOCUMENT},
+        ("put", "/api/v1/sla"): {"content": SLA_POLICY},
     }
     if method == "get":
         return {}

@@ -1,0 +1,125 @@
+"""VEX statements of the caller's organization: list, create one, import a document.
+
+Import takes an OpenVEX or CycloneDX VEX document as it is (``pipeline.exposures.import_vex``).
+Creating one statement writes it as a one-statement OpenVEX document through the same import, so a
+statement made here and one imported are stored and applied alike.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request, status
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import Admin, EngineDep, Reader, SettingsDep
+from api.errors import problem_responses
+from api.routes.uploads import read_body
+from pipeline.exposures import import_vex, list_vex
+
+router = APIRouter(prefix="/api/v1/vex", tags=["vex"], responses=problem_responses(401))
+
+
+class VexCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "vulnerability": "CVE-2022-46175",
+                    "purl": "pkg:npm/json5@2.2.1",
+                    "status": "not_affected",
+                    "justification": "vulnerable_code_not_in_execute_path",
+                    "impact_statement": "json5 only parses our own build configuration",
+                }
+            ]
+        },
+    )
+
+    vulnerability: str = Field(min_length=1, max_length=200)
+    purl: str = Field(
+        min_length=5, max_length=2000, description="Package URL; without version: every version."
+    )
+    status: Literal["not_affected", "affected", "fixed", "under_investigation"]
+    justification: str | None = Field(default=None, max_length=100)
+    impact_statement: str | None = Field(default=None, max_length=2000)
+
+
+class VexImportOut(BaseModel):
+    source: str
+    statements: int
+    by_status: dict[str, int]
+    rebuilt_systems: int
+
+
+def _openvex(body: VexCreate, author: str) -> bytes:
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    statement: dict[str, Any] = {
+        "vulnerability": {"name": body.vulnerability},
+        "products": [{"@id": body.purl}],
+        "status": body.status,
+        "timestamp": now,
+    }
+    if body.justification:
+        statement["justification"] = body.justification
+    if body.impact_statement:
+        statement["impact_statement"] = body.impact_statement
+    document = {
+        "@context": "https://openvex.dev/ns/v0.2.0",
+        "@id": f"patchgap-api/{now}",
+        "author": author,
+        "timestamp": now,
+        "version": 1,
+        "statements": [statement],
+    }
+    return json.dumps(document).encode()
+
+
+def _out(result: Any) -> VexImportOut:
+    return VexImportOut(
+        source=result.source,
+        statements=result.statements,
+        by_status=result.by_status,
+        rebuilt_systems=result.rebuilt_systems,
+    )
+
+
+@router.get("", summary="List VEX statements")
+def list_(principal: Reader, engine: EngineDep) -> list[dict[str, Any]]:
+    """``patchgap vex list --format json``: the statements with the vulnerability group each resolves to."""
+    return list_vex(engine, principal.org)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a VEX statement",
+    responses=problem_responses(400, 403),
+)
+async def create(principal: Admin, engine: EngineDep, body: VexCreate) -> VexImportOut:
+    data = _openvex(body, f"patchgap API key {principal.key_id}")
+    result = await run_in_threadpool(import_vex, engine, principal.org, data, "api statement")
+    return _out(result)
+
+
+@router.post(
+    "/import",
+    summary="Import a VEX document (OpenVEX or CycloneDX VEX)",
+    responses=problem_responses(400, 403, 413),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
+async def import_document(
+    principal: Admin, engine: EngineDep, settings: SettingsDep, request: Request
+) -> VexImportOut:
+    """Store every statement of the document (the latest statement per vulnerability and package wins)."""
+    data = await read_body(request, settings.max_sbom_bytes)
+    result = await run_in_threadpool(import_vex, engine, principal.org, data, "uploaded VEX document")
+    return _out(result)
