@@ -39,13 +39,15 @@ def _nice_max(value: float) -> float:
     return float(value)
 
 
-def _y_axis(y_max: float, plot_h: float, ticks: int = 4, suffix: str = "") -> str:
+def _y_axis(y_max: float, plot_h: float, ticks: int = 0, suffix: str = "", width: int = WIDTH) -> str:
+    # Five steps for maxima of 5, 25, 50 … so that tick labels stay round numbers.
+    ticks = ticks or (5 if str(int(y_max)).startswith(("5", "25")) else 4)
     parts = []
     for i in range(ticks + 1):
         value = y_max * i / ticks
         y = PAD_TOP + plot_h - plot_h * i / ticks
         parts.append(
-            f'<line class="grid" x1="{PAD_LEFT}" x2="{WIDTH - PAD_RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
+            f'<line class="grid" x1="{PAD_LEFT}" x2="{width - PAD_RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
             f'<text class="tick" x="{PAD_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">'
             f"{_fmt(value)}{suffix}</text>"
         )
@@ -85,7 +87,7 @@ def step_curve(points: Sequence[tuple[float, float]], *, label: str, x_max: floa
     def sy(y: float) -> float:
         return PAD_TOP + plot_h - plot_h * y
 
-    parts = [_y_axis(100, plot_h, suffix="%")]
+    parts = [_y_axis(100, plot_h, ticks=4, suffix="%")]
     for i in range(5):
         x = right * i / 4
         parts.append(
@@ -108,9 +110,18 @@ def step_curve(points: Sequence[tuple[float, float]], *, label: str, x_max: floa
     return _frame(label, "".join(parts))
 
 
-def line_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]], *, label: str) -> Markup:
-    """Lines over shared x labels (months, say); each series ``(name, values)`` gets its own class."""
-    plot_w, plot_h = WIDTH - PAD_LEFT - PAD_RIGHT, HEIGHT - PAD_TOP - PAD_BOTTOM
+def line_chart(
+    labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float]]],
+    *,
+    label: str,
+    width: int = 2 * WIDTH,
+) -> Markup:
+    """Lines over shared x labels (months, say); each series ``(name, values)`` gets its own class.
+
+    Twice as wide as the other charts by default: it spans the page's full width.
+    """
+    plot_w, plot_h = width - PAD_LEFT - PAD_RIGHT, HEIGHT - PAD_TOP - PAD_BOTTOM
     y_max = _nice_max(max((v for _, values in series for v in values), default=0))
     n = max(len(labels), 1)
 
@@ -120,13 +131,15 @@ def line_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float
     def sy(v: float) -> float:
         return PAD_TOP + plot_h - plot_h * v / y_max
 
-    parts = [_y_axis(y_max, plot_h)]
-    every = max(1, n // 8)
+    parts = [_y_axis(y_max, plot_h, width=width)]
+    every = max(1, n // 12)
     for i, name in enumerate(labels):
         if i % every == 0 or i == n - 1:
+            # The last label ends at the plot's edge instead of being cut off by it.
+            anchor = "end" if i == n - 1 and n > 1 else "middle"
             parts.append(
                 f'<text class="tick" x="{sx(i):.1f}" y="{HEIGHT - PAD_BOTTOM + 16}" '
-                f'text-anchor="middle">{escape(name)}</text>'
+                f'text-anchor="{anchor}">{escape(name)}</text>'
             )
     for k, (name, values) in enumerate(series):
         if not values:
@@ -134,9 +147,9 @@ def line_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float
         d = " ".join(f"{'M' if i == 0 else 'L'}{sx(i):.1f},{sy(v):.1f}" for i, v in enumerate(values))
         parts.append(f'<path class="line s{k}" d="{d}"><title>{escape(name)}</title></path>')
         parts.append(
-            f'<text class="legend s{k}" x="{PAD_LEFT + 8 + 110 * k}" y="{PAD_TOP + 12}">{escape(name)}</text>'
+            f'<text class="legend s{k}" x="{PAD_LEFT + 8 + 130 * k}" y="{PAD_TOP + 12}">{escape(name)}</text>'
         )
-    return _frame(label, "".join(parts))
+    return _frame(label, "".join(parts), width)
 
 
 def timeline(moments: Sequence[tuple[datetime, str]], *, label: str) -> Markup:

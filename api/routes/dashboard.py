@@ -201,7 +201,7 @@ def overview_report(engine: Engine, org: str, as_of: datetime | None) -> dict[st
                 "label": "fixes deployed within 30 days",
                 "value": _pct(ttd["within_days"]["30"]),
             },
-            {"key": "sla_breaches", "label": "SLA breaches", "value": breached},
+            {"key": "sla_breaches", "label": "SLA breaches (open and closed)", "value": breached},
         ],
         "tiers": sorted(tiers.items()),
         "tier_chart": charts.bar_chart(sorted(tiers.items()), label="open fixable exposures by SLA tier"),

@@ -1,0 +1,125 @@
+"""End to end in a real browser: uvicorn on 127.0.0.1, Debian's Chromium headless (driven by Playwright
+through ``executable_path``, never a downloaded browser), sign in with a reader key, and check that the
+overview shows the numbers of the API's own report documents. The screenshot is kept in the test's tmp
+folder (``overview.png``, path printed). Skipped, with the reason, where Chromium or Playwright is
+missing (``.ci/run`` installs Debian's ``chromium``).
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from api.main import create_app
+from core.settings import Settings
+from pipeline.api_keys import create_key
+from pipeline.demo import load_demo
+from store.db import make_engine
+from store.migrate import upgrade
+
+ROOT = Path(__file__).resolve().parents[2]
+AS_OF = "2024-06-15T00:00:00Z"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.skip("no Chromium installed (Debian package chromium; .ci/run installs it)")
+    pytest.importorskip("playwright.sync_api", reason="playwright (dev extra) is not installed")
+    return path
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A real uvicorn on a free loopback port serving the demo organization; yields (base URL, key)."""
+    url = f"sqlite:///{tmp_path / 'browser.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    load_demo(
+        engine, "demo", ROOT / "sbom_samples" / "demo-fleet", ROOT / "sbom_samples" / "advisories" / "demo"
+    )
+    key = create_key(engine, org="demo", role="reader").token
+    app = create_app(Settings(database_url=url, max_sbom_bytes=1_000_000), engine=engine)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    uv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    for _ in range(200):  # bounded wait for start-up
+        if uv.started:
+            break
+        threading.Event().wait(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}", key
+    finally:
+        uv.should_exit = True
+        thread.join(30)
+        sock.close()
+        engine.dispose()
+
+
+def test_overview_in_chromium_shows_the_api_report(server: tuple[str, str], tmp_path: Path) -> None:
+    executable = chromium_path()
+    from playwright.sync_api import sync_playwright
+
+    base, key = server
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"{base}/dashboard/login")
+            page.fill("#api_key", key)
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{base}/dashboard/")
+            page.goto(f"{base}/dashboard/?as_of={AS_OF}")
+            shown = {
+                metric: page.inner_text(f'[data-metric="{metric}"]')
+                for metric in ("open_fixable", "kev_open", "half_life", "within_30", "sla_breaches")
+            }
+            tiers = {
+                cell.get_attribute("data-tier"): cell.inner_text()
+                for cell in page.query_selector_all("[data-tier]")
+            }
+            assert page.query_selector("svg.chart") is not None
+            shot = tmp_path / "overview.png"
+            page.screenshot(path=str(shot), full_page=True)
+        finally:
+            browser.close()
+    print(f"screenshot: {shot}")
+    assert shot.stat().st_size > 10_000
+
+    headers = {"X-Api-Key": key}
+    with httpx.Client(base_url=base, headers=headers, timeout=30) as api:
+        exposures = api.get("/api/v1/exposures", params={"as_of": AS_OF}).json()
+        report = api.get("/api/v1/reports/deploy-time", params={"as_of": AS_OF}).json()
+    fixable = [e for e in exposures if e["fixed_versions"]]
+    ttd = report["time_to_deploy"]
+    half_life = "not reached" if ttd["km_median_days"] is None else f"{ttd['km_median_days']:g} d"
+    assert shown == {
+        "open_fixable": str(len(fixable)),
+        "kev_open": str(sum(1 for e in fixable if e["kev"])),
+        "half_life": half_life,
+        "within_30": f"{ttd['within_days']['30'] * 100:.1f}%",
+        "sla_breaches": str(sum(t["breached"] for t in report["sla"])),
+    }
+    assert tiers == {k: str(v) for k, v in Counter(e["sla_tier"] or "none" for e in fixable).items()}
+    assert len(fixable) > 0
