@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+import psycopg
 import sqlalchemy as sa
+from psycopg import sql as psql
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
@@ -199,11 +201,34 @@ def insert_affected(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None
 
 
 def _execute_bulk(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    insert, params = _bulk_insert(conn, table, rows)
-    if params is not None:
-        conn.execute(insert, params)
-    else:
-        conn.execute(insert)
+    """Insert plain rows (no conflict handling): an executemany on SQLite, ``COPY`` on PostgreSQL.
+
+    COPY rather than ``unnest`` here: psycopg dumps text arrays element by element in Python with a
+    regex escape, which took 9 of the 16 s of the corpus import's affected rows (85,000 rows of JSON);
+    ``COPY … FROM STDIN`` formats rows in psycopg's C extension, inside the caller's transaction.
+    """
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql":
+        conn.execute(sa.insert(table), list(rows))
+        return
+    columns = list(rows[0])
+    json_columns = {name for name in columns if isinstance(table.c[name].type, sa.JSON)}
+    statement = psql.SQL("COPY {} ({}) FROM STDIN").format(
+        psql.Identifier(table.name), psql.SQL(", ").join(psql.Identifier(c) for c in columns)
+    )
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(
+                [
+                    json.dumps(row[c], separators=(",", ":"))
+                    if c in json_columns and row[c] is not None
+                    else row[c]
+                    for c in columns
+                ]
+            )
 
 
 def upsert_skips(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
