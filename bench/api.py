@@ -1,0 +1,286 @@
+"""API benchmark: SBOM upload throughput with 4 concurrent clients, and report latency, over real HTTP.
+
+Run from the project root:  .venv/bin/python -m bench.api  [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test]
+                            [--uploads 40] [--clients 4] [--components 200]
+
+For SQLite (a fresh file) and, with ``--postgres``, PostgreSQL (a fresh schema of its own, dropped at
+the end), it starts ``uvicorn api.main:app_from_env`` as a separate process (one worker, with its
+upload worker thread) on a free 127.0.0.1 port, loads the demo fleet into organization ``demo``, and:
+
+1. native upload: ``--clients`` threads each POST ``--uploads / --clients`` distinct 200-component
+   CycloneDX SBOMs to ``/api/v1/systems/{name}/sboms`` (synchronous ingest + matching);
+2. Dependency-Track upload: the same number of new SBOMs through ``PUT /api/v1/bom`` (queued), then
+   polling ``/api/v1/event/token/{token}`` until every one is processed;
+3. report latency: ``GET /api/v1/reports/deploy-time`` and ``GET /api/v1/exposures`` of the demo
+   organization, 10 requests each, one at a time.
+
+Only loopback traffic; every loop is bounded in count and time (the script gives up after 300 s per
+phase). Prints a table of throughput and latency percentiles per database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy.engine import make_url
+
+from pipeline.api_keys import create_key
+from pipeline.demo import load_demo
+from store.db import make_engine
+from store.migrate import upgrade
+
+ROOT = Path(__file__).resolve().parents[1]
+PHASE_LIMIT_S = 300.0
+ECOSYSTEMS = ("pypi", "npm", "maven", "golang", "cargo")
+
+
+def generated_sbom(n: int, seed: int) -> bytes:
+    """A CycloneDX 1.5 JSON SBOM of ``n`` components, distinct per ``seed`` (versions vary)."""
+    components = []
+    for i in range(n):
+        eco = ECOSYSTEMS[i % len(ECOSYSTEMS)]
+        name = f"lib{i}"
+        version = f"1.{i % 7}.{seed}"
+        purl = (
+            f"pkg:maven/org.example/{name}@{version}"
+            if eco == "maven"
+            else f"pkg:golang/example.com/{name}@v{version}"
+            if eco == "golang"
+            else f"pkg:{eco}/{name}@{version}"
+        )
+        components.append(
+            {"type": "library", "bom-ref": f"c{i}", "name": name, "version": version, "purl": purl}
+        )
+    document = {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.5",
+        "serialNumber": f"urn:uuid:{uuid.uuid4()}",
+        "version": 1,
+        "metadata": {
+            "timestamp": f"2024-07-{1 + seed % 28:02d}T00:00:00Z",
+            "component": {"type": "application", "name": "bench"},
+        },
+        "components": components,
+    }
+    return json.dumps(document).encode()
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+@contextmanager
+def database(kind: str, postgres: str | None) -> Iterator[str]:
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            yield f"sqlite:///{folder}/bench.db"
+        return
+    assert postgres is not None
+    schema = f"bench_api_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(postgres)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    try:
+        url = make_url(postgres).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+@contextmanager
+def server(url: str) -> Iterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PATCHGAP_DATABASE_URL": url}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.main:app_from_env",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(f"{base}/openapi.json", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def run_clients(clients: int, work: list[list[Any]], task: Any) -> tuple[float, list[float]]:
+    """Run ``task(item)`` for each client's items in ``clients`` threads; wall time and latencies."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def client(items: list[Any]) -> None:
+        for item in items:
+            started = time.perf_counter()
+            task(item)
+            with lock:
+                latencies.append(time.perf_counter() - started)
+
+    threads = [threading.Thread(target=client, args=(work[i],)) for i in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(PHASE_LIMIT_S)
+    return time.perf_counter() - started, latencies
+
+
+def bench(kind: str, postgres: str | None, uploads: int, clients: int, components: int) -> dict[str, Any]:
+    with database(kind, postgres) as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        load_demo(
+            engine,
+            "demo",
+            ROOT / "sbom_samples" / "demo-fleet",
+            ROOT / "sbom_samples" / "advisories" / "demo",
+        )
+        uploader = create_key(engine, org="bench", role="admin").token
+        reader = create_key(engine, org="demo", role="reader").token
+        engine.dispose()
+        per_client = uploads // clients
+        with server(url) as base:
+            up = httpx.Client(base_url=base, headers={"X-Api-Key": uploader}, timeout=120)
+            for c in range(clients):
+                up.post("/api/v1/systems", json={"name": f"native-{c}"}).raise_for_status()
+            native_work = [
+                [(c, generated_sbom(components, c * 1000 + i)) for i in range(per_client)]
+                for c in range(clients)
+            ]
+
+            def native(item: tuple[int, bytes]) -> None:
+                r = up.post(f"/api/v1/systems/native-{item[0]}/sboms", content=item[1])
+                assert r.status_code == 201, r.text
+
+            native_s, native_lat = run_clients(clients, native_work, native)
+
+            dt_work = [
+                [(c, generated_sbom(components, 500_000 + c * 1000 + i)) for i in range(per_client)]
+                for c in range(clients)
+            ]
+            tokens: list[str] = []
+
+            def dt_put(item: tuple[int, bytes]) -> None:
+                body = {
+                    "projectName": f"dt-{item[0]}",
+                    "projectVersion": "1",
+                    "autoCreate": True,
+                    "bom": base64.b64encode(item[1]).decode(),
+                }
+                r = up.put("/api/v1/bom", json=body)
+                assert r.status_code == 200, r.text
+                tokens.append(r.json()["token"])
+
+            started = time.perf_counter()
+            enqueue_s, enqueue_lat = run_clients(clients, dt_work, dt_put)
+            pending = set(tokens)
+            deadline = time.perf_counter() + PHASE_LIMIT_S
+            while pending and time.perf_counter() < deadline:
+                pending = {t for t in pending if up.get(f"/api/v1/event/token/{t}").json()["processing"]}
+                if pending:
+                    time.sleep(0.05)
+            dt_total_s = time.perf_counter() - started
+            failed = [t for t in tokens if up.get(f"/api/v1/uploads/{t}").json()["status"] != "done"]
+
+            rd = httpx.Client(base_url=base, headers={"X-Api-Key": reader}, timeout=120)
+            report_lat: dict[str, list[float]] = {}
+            for name, path in (
+                ("deploy-time", "/api/v1/reports/deploy-time"),
+                ("exposures", "/api/v1/exposures"),
+            ):
+                rd.get(path).raise_for_status()  # warm-up (first report may rebuild exposures)
+                report_lat[name] = []
+                for _ in range(10):
+                    t0 = time.perf_counter()
+                    rd.get(path).raise_for_status()
+                    report_lat[name].append(time.perf_counter() - t0)
+            up.close()
+            rd.close()
+    return {
+        "database": kind,
+        "uploads": per_client * clients,
+        "native_per_s": per_client * clients / native_s,
+        "native_p50_ms": 1000 * statistics.median(native_lat),
+        "native_p95_ms": 1000 * pct(native_lat, 0.95),
+        "dt_enqueue_p50_ms": 1000 * statistics.median(enqueue_lat),
+        "dt_enqueue_per_s": per_client * clients / enqueue_s,
+        "dt_processed_per_s": per_client * clients / dt_total_s,
+        "dt_unfinished_or_failed": len(pending) + len(failed),
+        "report_p50_ms": {k: 1000 * statistics.median(v) for k, v in report_lat.items()},
+        "report_p95_ms": {k: 1000 * pct(v, 0.95) for k, v in report_lat.items()},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--postgres", help="PostgreSQL URL (a fresh schema is created and dropped)")
+    parser.add_argument("--uploads", type=int, default=40)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--components", type=int, default=200)
+    args = parser.parse_args()
+    kinds = ["sqlite"] + (["postgresql"] if args.postgres else [])
+    results = [bench(k, args.postgres, min(args.uploads, 400), args.clients, args.components) for k in kinds]
+    print(
+        f"{args.components}-component CycloneDX SBOMs, {args.clients} concurrent clients, "
+        "uvicorn 1 worker on 127.0.0.1"
+    )
+    print(
+        "| database | uploads | native uploads/s | native p50 / p95 | DT PUT p50 | DT queued→processed/s "
+        "| deploy-time p50 / p95 | exposures p50 / p95 |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in results:
+        print(
+            f"| {r['database']} | {r['uploads']} | {r['native_per_s']:.1f} "
+            f"| {r['native_p50_ms']:.0f} / {r['native_p95_ms']:.0f} ms "
+            f"| {r['dt_enqueue_p50_ms']:.0f} ms | {r['dt_processed_per_s']:.1f} "
+            f"| {r['report_p50_ms']['deploy-time']:.0f} / {r['report_p95_ms']['deploy-time']:.0f} ms "
+            f"| {r['report_p50_ms']['exposures']:.0f} / {r['report_p95_ms']['exposures']:.0f} ms |"
+        )
+        if r["dt_unfinished_or_failed"]:
+            print(f"  warning: {r['dt_unfinished_or_failed']} DT uploads unfinished or failed")
+
+
+if __name__ == "__main__":
+    main()
