@@ -26,6 +26,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -94,17 +95,18 @@ def bench(label: str, parsed: list[Advisory | Skipped], *, repeat: int, postgres
         for _ in range(repeat):
             with fresh_database(tmp, postgres) as url:
                 engine = make_engine(url)
-                seconds, result = timed(lambda: import_advisories(engine, parsed, source="osv"))
+                seconds, result = timed(partial(import_advisories, engine, parsed, source="osv"))
                 stores.append(seconds)
-                seconds, again = timed(lambda: import_advisories(engine, parsed, source="osv"))
+                seconds, again = timed(partial(import_advisories, engine, parsed, source="osv"))
                 reimports.append(seconds)
                 engine.dispose()
             with fresh_database(tmp, postgres) as url:
                 engine = make_engine(url)
-                seconds, _ = timed(lambda: import_advisories(engine, records(CORPUS), source="osv"))
+                seconds, _ = timed(partial(import_advisories, engine, records(CORPUS), source="osv"))
                 ends.append(seconds)
                 engine.dispose()
-    assert result is not None and again is not None
+    if result is None or again is None:
+        raise ValueError("--repeat must be at least 1")
     n = handled(result)
     print(f"\n{label}: {result.created} stored, {result.skipped} skipped, {result.duplicates} duplicate ids")
     for name, samples, outcome in (
