@@ -515,14 +515,16 @@ def epss_scores(session: Session, cve_ids: Iterable[str]) -> dict[str, float]:
 
 
 def withdrawn_groups(session: Session, org_id: int) -> list[str]:
-    """Groups whose every advisory is withdrawn although they match a package in the organization's sets.
+    """Groups whose every advisory is withdrawn and that name a package the organization runs.
 
-    These are the exposures a withdrawal removed; the deploy-time report names them.
+    These are the exposures a withdrawal removed (or would have opened); the deploy-time report names
+    them. Matched through the advisory's package key, not ``match_result``: matching drops the results
+    of withdrawn records.
     """
-    mr, ap, adv, member, snapshot, system = (
-        _t(MatchResult),
+    ap, adv, pv, member, snapshot, system = (
         _t(AffectedPackageRow),
         _t(Advisory),
+        _t(PackageVersion),
         _t(ComponentSetMember),
         _t(Snapshot),
         _t(System),
@@ -537,12 +539,11 @@ def withdrawn_groups(session: Session, org_id: int) -> list[str]:
         sa.select(adv.c.group_key)
         .select_from(
             adv.join(ap, ap.c.advisory_pk == adv.c.id)
-            .join(mr, mr.c.affected_id == ap.c.id)
-            .join(member, member.c.package_version_id == mr.c.package_version_id)
+            .join(pv, sa.and_(pv.c.ecosystem == ap.c.eco_key, pv.c.name == ap.c.name_key))
+            .join(member, member.c.package_version_id == pv.c.id)
         )
         .where(
             adv.c.withdrawn_at.is_not(None),
-            mr.c.status == "affected",
             member.c.set_id.in_(org_sets),
             adv.c.group_key.not_in(live),
         )
