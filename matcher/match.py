@@ -15,7 +15,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from core.advisories import Advisory, AffectedPackage
@@ -43,8 +43,6 @@ class Candidate:
     advisory_id: str
     affected_index: int
     affected: AffectedPackage
-    # Events parsed and sorted once per entry instead of once per evaluation (bench/match.py).
-    compiled: CompiledAffected | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,14 +166,15 @@ class AdvisoryIndex:
         for index, affected in enumerate(advisory.affected):
             key = key_of(affected)
             if key is not None:
-                self._by_key[key].append(Candidate(advisory.id, index, affected, compile_affected(affected)))
+                self._by_key[key].append(Candidate(advisory.id, index, affected))
                 self._ranked.pop(key, None)
 
     def ranked(self, key: PackageKey) -> RankedEntries:
-        """The candidates of ``key`` ranked together (built on first use)."""
+        """The candidates of ``key`` compiled and ranked together, on first use: a run compiles only the
+        entries of packages it meets."""
         ranked = self._ranked.get(key)
         if ranked is None:
-            compiled = [c.compiled or compile_affected(c.affected) for c in self.candidates(key)]
+            compiled = [compile_affected(c.affected) for c in self.candidates(key)]
             ranked = self._ranked[key] = RankedEntries(compiled)
         return ranked
 
