@@ -6,24 +6,28 @@ does not hold yet is stated where it matters:
 
 - CVSS *vectors* are not stored with the group facts (only the highest score), so VEX exports carry no
   ``scores`` / ``ratings`` yet;
-- the CRA register needs the organization's manufacturer flag and the recorded moments patchgap learned
-  each fact (exploited, present) and the user's submissions; until the exposure store keeps them,
-  :func:`cra_register` refuses with that reason rather than guessing an awareness time.
+- the CRA register (:func:`cra_register`) is for organizations marked as manufacturers
+  (``patchgap orgs set ORG --manufacturer``); it reads the awareness facts ``pipeline.cra`` recorded
+  when they happened (exploited, present) and the manufacturer's own records, never re-deriving an
+  awareness time from today's rows.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 from sqlalchemy.engine import Engine
 
 from core.errors import InputError, NotFoundError
+from pipeline.cra import record_exploitation
 from pipeline.exposures import ReportInputs, deploy_time_from_inputs, report_inputs
 from reports.deploy_time import assess_exposures, deploy_time_report
 from reports.exports.ciso_report import CisoHtmlExporter, CisoPdfExporter
 from reports.exports.common import slug
+from reports.exports.cra_register import CraRegisterCsvExporter, CraRegisterExporter, awareness
 from reports.exports.csaf_vex import CsafVexExporter
 from reports.exports.cyclonedx_vex import CycloneDxVexExporter
 from reports.exports.findings import build_findings
@@ -34,21 +38,27 @@ from reports.exports.records import (
     AdvisorySource,
     CisoInput,
     Component,
+    CraCase,
+    CraInput,
+    CvssScore,
     EvidenceInput,
     ProductSnapshot,
     Publisher,
     Remediation,
     SnapshotSource,
+    Submission,
     TrackingState,
     VexDecision,
     VexInput,
     VexStatus,
     VulnDetails,
 )
+from reports.records import Exposure, FixAvailability
 from reports.timeline import fix_available, utc
+from store import cra_queries as cq
 from store import exposure_queries as q
 from store.advisory_queries import feed_states
-from store.db import read_session
+from store.db import read_session, write_session
 from store.queries import get_organization, list_snapshots, list_systems, snapshot_components
 
 VEX_FORMATS: dict[str, Exporter[VexInput]] = {
@@ -268,12 +278,117 @@ def _http_date(value: str | None) -> datetime | None:
         return None
 
 
-def cra_register(engine: Engine, org: str) -> ExportResult:
-    """Refuses until the store records the manufacturer flag and awareness facts (module docstring)."""
-    with read_session(engine) as session:
-        get_organization(session, org)
-    raise InputError(
-        "cra-register",
-        f"{org}: the register needs the manufacturer flag and the recorded times patchgap learned each "
-        "fact (exploited, present), which the exposure store does not keep yet",
+def _cra_cases(engine: Engine, org_id: int, inputs: ReportInputs) -> tuple[CraCase, ...]:
+    """One case per (product, exploited group) among the counted exposures (VEX-excluded ones are not
+    present in the sense of Article 14), with the recorded facts and the manufacturer's records."""
+    present: dict[tuple[str, str], list[Exposure]] = defaultdict(list)
+    for e in inputs.timeline.exposures:
+        present[(e.system, e.vuln_group)].append(e)
+    groups = {g for _, g in present}
+    with write_session(engine) as session:
+        # A KEV update changes no exposure, so no rebuild recorded it: record it now.
+        record_exploitation(session, groups)
+        exploited = cq.exploited(session, groups)
+        known_present = cq.presence(session, org_id)
+        missing = {s for s, g in present if g in exploited and (s, g) not in known_present}
+        if missing:
+            # Exposures stored before presence was recorded: record it from the stored timestamps.
+            ids = {s.name: s.id for s in q.org_systems(session, org_id)}
+            cq.record_presence(session, [ids[name] for name in sorted(missing) if name in ids])
+            known_present = cq.presence(session, org_id)
+        records = cq.cases(session, org_id)
+        advisories = cq.group_advisories(session, {g for g in groups if g in exploited})
+    titles: dict[str, str] = {}
+    for a in advisories:
+        if a.summary:
+            titles.setdefault(a.group_key, a.summary)
+    facts = {f.vuln_group: f for f in inputs.facts}
+    details = {v.vuln_group: v for v in _vulns(inputs)}
+    out: list[CraCase] = []
+    for (system, group), exposures in sorted(present.items()):
+        fact = exploited.get(group)
+        if fact is None:
+            continue
+        base = details.get(group, VulnDetails(group))
+        score = facts[group].cvss if group in facts else None
+        vuln = replace(
+            base,
+            title=titles.get(group, ""),
+            cvss=(CvssScore("", "", score),) if score is not None else (),
+            exploited=True,
+            exploited_sources=fact.sources,
+            exploited_since=fact.kev_date_added,
+            known_ransomware=fact.known_ransomware,
+        )
+        fixed = sorted(
+            {v for e in exposures for v in inputs.fixed.get((system, e.package, group, e.version), [])}
+        )
+        # Without a fixed version there is no fix, whatever date ``published`` would approximate one with.
+        fix = fix_available(facts.get(group)) if fixed else FixAvailability(None, None, approximated=False)
+        record = records.get((system, group))
+        out.append(
+            CraCase(
+                vuln,
+                system,
+                tuple(exposures),
+                exploited_known_at=fact.known_at,
+                present_known_at=known_present.get((system, group)),
+                fix=fix,
+                fixed_versions=tuple(fixed),
+                mitigations=record.mitigations if record else (),
+                awareness_override=record.awareness_at if record else None,
+                awareness_note=record.awareness_note if record else "",
+                submissions=Submission(
+                    record.early_warning_at, record.notification_at, record.final_report_at
+                )
+                if record
+                else Submission(),
+            )
+        )
+    return tuple(out)
+
+
+def _as_of_view(case: CraCase, as_of: datetime) -> CraCase | None:
+    """The case as it stood at ``as_of``: not yet aware → absent; later submissions not yet made."""
+    aware, _ = awareness(case)
+    # Compared at the register's precision (seconds): a fact recorded during as_of's second counts.
+    if aware is None or aware.replace(microsecond=0) > as_of:
+        return None
+    s = case.submissions
+
+    def by(moment: datetime | None) -> datetime | None:
+        return moment if moment is not None and moment <= as_of else None
+
+    return replace(
+        case, submissions=Submission(by(s.early_warning_at), by(s.notification_at), by(s.final_report_at))
     )
+
+
+CRA_FORMATS: dict[str, Exporter[CraInput]] = {"json": CraRegisterExporter(), "csv": CraRegisterCsvExporter()}
+
+
+def cra_register(
+    engine: Engine, org: str, as_of: datetime | None = None, *, fmt: str = "json"
+) -> ExportResult:
+    """The CRA Article 14 register of a manufacturer organization (JSON or CSV), as of ``as_of``.
+
+    Refuses (naming the flag) when the organization is not marked as a manufacturer.
+    """
+    exporter = CRA_FORMATS.get(fmt)
+    if exporter is None:
+        raise InputError("cra-register", f"unknown format {fmt!r}; one of {', '.join(CRA_FORMATS)}")
+    with read_session(engine) as session:
+        org_id = get_organization(session, org).id
+        assert org_id is not None
+        manufacturer = cq.is_manufacturer(session, org_id)
+    if not manufacturer:
+        raise InputError(
+            "cra-register",
+            f"{org} is not marked as a manufacturer; the CRA Article 14 register applies to manufacturers "
+            f"only (set the manufacturer flag: patchgap orgs set {org} --manufacturer)",
+        )
+    moment = utc(as_of, "as_of") if as_of is not None else _now()
+    inputs = report_inputs(engine, org, moment)
+    cases = tuple(c for c in (_as_of_view(c, moment) for c in _cra_cases(engine, org_id, inputs)) if c)
+    data = CraInput(org, True, moment, cases)
+    return exporter.export(data, basename=_basename("cra-register", org, None, moment))

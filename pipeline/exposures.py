@@ -10,7 +10,8 @@ a whole by :func:`rebuild_exposures` whenever an input changed. A report first c
 :func:`ensure_exposures`, which compares each system's input digest with the one its rows were built
 from and rebuilds only the systems that differ — so a report is never stale, whoever forgot to
 trigger a rebuild, and costs one digest query when nothing changed. Ingest, matching and VEX import
-may call :func:`rebuild_exposures` eagerly to take that cost off the next report.
+may call :func:`rebuild_exposures` eagerly to take that cost off the next report. Every rebuild also
+records, once, the CRA awareness facts it reveals (``pipeline.cra.record_awareness``).
 
 ``as_of``: a report evaluated at or after the organization's newest snapshot reads the stored rows; one
 evaluated at an earlier moment recomputes the intervals from the snapshots up to ``as_of`` (the stored
@@ -38,6 +39,7 @@ from core.packages import PackageRef
 from core.vex import VEX_STATUSES, VexStatement
 from ingest.vex import read_vex
 from matcher.purls import package_for_purl
+from pipeline.cra import record_awareness
 from reports.deploy_time import (
     AssessedExposure,
     DeployTimeReport,
@@ -228,6 +230,8 @@ def _rebuild_in(session: Session, system_ids: Sequence[int]) -> int:
         new = [_as_new(e, id_of[e.system], built, False) for e in built.timeline.exposures]
         new += [_as_new(e, id_of[e.system], built, True) for e in built.timeline.vex_excluded]
         q.replace_exposures(session, digests, new)
+        # The CRA register's awareness facts are recorded as they appear, never recomputed later.
+        record_awareness(session, ids, {e.vuln_group for e in new})
         written += len(new)
     return written
 

@@ -74,6 +74,11 @@ class Organization(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(sa_column=sa.Column(sa.String(200), nullable=False, unique=True))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    # A manufacturer under the Cyber Resilience Act: only these get the Article 14 register. The column
+    # is added by migration 0004 (the exposures area, where the register's facts live).
+    is_manufacturer: bool = Field(
+        default=False, nullable=False, sa_column_kwargs={"server_default": sa.false()}
+    )
 
 
 class System(SQLModel, table=True):

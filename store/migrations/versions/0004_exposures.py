@@ -1,4 +1,6 @@
-"""Exposures (stored intervals and their build state), VEX statements and SLA policies.
+"""Exposures (stored intervals and their build state), VEX statements, SLA policies and the CRA facts.
+
+Also adds ``organization.is_manufacturer`` (the CRA register is for manufacturers only).
 
 Revision ID: 0004
 Revises: 0003
@@ -103,8 +105,55 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("system_id", name=op.f("pk_exposure_state")),
     )
 
+    with op.batch_alter_table("organization", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("is_manufacturer", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
+    op.create_table(
+        "cra_exploited",
+        sa.Column("vuln_group", sa.String(length=255), nullable=False),
+        sa.Column("known_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sources", sa.JSON(), nullable=False),
+        sa.Column("kev_date_added", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("known_ransomware", sa.Boolean(), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("vuln_group", name=op.f("pk_cra_exploited")),
+    )
+    op.create_table(
+        "cra_presence",
+        sa.Column("system_id", sa.Integer(), nullable=False),
+        sa.Column("vuln_group", sa.String(length=255), nullable=False),
+        sa.Column("known_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["system_id"], ["system.id"], name=op.f("fk_cra_presence_system_id_system"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("system_id", "vuln_group", name=op.f("pk_cra_presence")),
+    )
+    op.create_table(
+        "cra_case",
+        sa.Column("system_id", sa.Integer(), nullable=False),
+        sa.Column("vuln_group", sa.String(length=255), nullable=False),
+        sa.Column("awareness_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("awareness_note", sa.Text(), nullable=False),
+        sa.Column("early_warning_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("notification_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("final_report_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("mitigations", sa.JSON(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["system_id"], ["system.id"], name=op.f("fk_cra_case_system_id_system"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("system_id", "vuln_group", name=op.f("pk_cra_case")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("cra_case")
+    op.drop_table("cra_presence")
+    op.drop_table("cra_exploited")
+    with op.batch_alter_table("organization", schema=None) as batch_op:
+        batch_op.drop_column("is_manufacturer")
     op.drop_table("exposure_state")
     with op.batch_alter_table("exposure", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_exposure_vuln_group"))

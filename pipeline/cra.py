@@ -1,0 +1,209 @@
+"""CRA Article 14 facts: record when patchgap learned them, and keep what the manufacturer records.
+
+Awareness (``reports.exports.cra_register``) is the first moment patchgap knew both that a vulnerability
+is actively exploited and that it is present in a product. Both moments are recorded as they happen,
+because the rows they are read from are overwritten later:
+
+- *present* — :func:`record_awareness` runs inside every exposure rebuild
+  (``pipeline.exposures``) and records, once per (system, group), the earliest
+  max(snapshot received_at, advisory imported_at) of its affected matches
+  (``store.cra_queries.record_presence``);
+- *exploited* — the same hook (and the register export, for KEV updates that change no exposure)
+  records, once per group, when the first exploitation fact arrived: the ``imported_at`` of an
+  advisory saying ``exploited``, or the fetch time of the KEV catalog listing one of the group's CVEs
+  (``feed_state`` "kev"); KEV's own ``dateAdded`` is kept beside it. A fact first seen by a later
+  rebuild carries the stored arrival time, not the rebuild's; only a KEV catalog fetched again
+  (unchanged) before any rebuild or register export saw it would be recorded at the later fetch.
+
+The manufacturer's own records — an awareness override with a note, the submission times of the three
+reports, mitigation texts — are set per (system, vulnerability) by :func:`set_case`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from core.errors import InputError, NotFoundError
+from reports.deploy_time import rfc3339
+from reports.timeline import utc
+from store import cra_queries as cq
+from store import exposure_queries as q
+from store.db import read_session, write_session
+from store.queries import get_organization, get_system
+
+KEV_SOURCE = "kev"
+
+
+# --- recording facts ---------------------------------------------------------------------------------
+
+
+def record_exploitation(session: Session, groups: Iterable[str]) -> int:
+    """Record exploitation facts of these groups not recorded yet (and new sources of recorded ones).
+
+    Returns how many groups were inserted or updated.
+    """
+    wanted = sorted(set(groups))
+    if not wanted:
+        return 0
+    advisories = cq.group_advisories(session, wanted)
+    ids: dict[str, set[str]] = {g: {g} for g in wanted}
+    for a in advisories:
+        ids[a.group_key].add(a.advisory_id)
+        ids[a.group_key].update(a.aliases)
+    kev_by_cve = {
+        k.cve_id: k
+        for k in cq.kev_entries(session, {i for s in ids.values() for i in s if i.startswith("CVE-")})
+    }
+    kev_time = cq.kev_fetched_at(session) if kev_by_cve else None
+    recorded = cq.exploited(session, wanted)
+    now = datetime.now(UTC)
+    changes: list[cq.ExploitedRecord] = []
+    by_group: dict[str, list[cq.GroupAdvisory]] = defaultdict(list)
+    for a in advisories:
+        if a.exploited:
+            by_group[a.group_key].append(a)
+    for group in wanted:
+        flagged = by_group.get(group, [])
+        kev = [kev_by_cve[i] for i in sorted(ids[group]) if i in kev_by_cve]
+        sources = {a.source for a in flagged} | ({KEV_SOURCE} if kev else set())
+        if not sources:
+            continue
+        times = [a.imported_at for a in flagged] + ([kev_time or now] if kev else [])
+        date_added = min((k.date_added for k in kev), default=None)
+        ransomware = any(k.known_ransomware for k in kev)
+        old = recorded.get(group)
+        if old is not None:
+            sources |= set(old.sources)
+            date_added = old.kev_date_added if date_added is None else date_added
+            ransomware = ransomware or old.known_ransomware
+            if (tuple(sorted(sources)), date_added, ransomware) == (
+                old.sources,
+                old.kev_date_added,
+                old.known_ransomware,
+            ):
+                continue
+        known_at = old.known_at if old is not None else min(times)
+        changes.append(cq.ExploitedRecord(group, known_at, tuple(sorted(sources)), date_added, ransomware))
+    cq.record_exploited(session, changes)
+    return len(changes)
+
+
+def record_awareness(session: Session, system_ids: Sequence[int], groups: Iterable[str]) -> None:
+    """The exposure-rebuild hook: presence for these systems, exploitation for these groups."""
+    cq.record_presence(session, system_ids)
+    record_exploitation(session, groups)
+
+
+# --- organizations -----------------------------------------------------------------------------------
+
+
+def list_organizations(engine: Engine) -> list[dict[str, Any]]:
+    """``patchgap orgs list --json``: name, manufacturer flag, number of systems, created_at."""
+    with read_session(engine) as session:
+        rows = cq.organizations(session)
+    return [
+        {
+            "name": r.name,
+            "manufacturer": r.is_manufacturer,
+            "systems": r.systems,
+            "created_at": rfc3339(r.created_at),
+        }
+        for r in rows
+    ]
+
+
+def set_manufacturer(engine: Engine, org: str, flag: bool) -> None:
+    """Mark (or unmark) an existing organization as a CRA manufacturer."""
+    with write_session(engine) as session:
+        org_id = get_organization(session, org).id
+        assert org_id is not None
+        cq.set_manufacturer(session, org_id, flag)
+
+
+# --- the manufacturer's records -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CaseChanges:
+    """Fields of a case to change; ``None`` leaves a field as it is. ``clear_awareness`` removes the
+    override (the computed awareness applies again); ``mitigations`` replaces the list."""
+
+    awareness_at: datetime | None = None
+    awareness_note: str | None = None
+    clear_awareness: bool = False
+    early_warning_at: datetime | None = None
+    notification_at: datetime | None = None
+    final_report_at: datetime | None = None
+    mitigations: tuple[str, ...] | None = None
+
+    def as_fields(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.clear_awareness:
+            out["awareness_at"] = None
+        elif self.awareness_at is not None:
+            out["awareness_at"] = utc(self.awareness_at, "--aware-at")
+        if self.awareness_note is not None:
+            out["awareness_note"] = self.awareness_note
+        for name in ("early_warning_at", "notification_at", "final_report_at"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = utc(value, name)
+        if self.mitigations is not None:
+            out["mitigations"] = [m.strip() for m in self.mitigations if m.strip()]
+        return out
+
+
+def resolve_group(session: Session, vulnerability: str) -> str:
+    """The vulnerability group an id, alias or group key names."""
+    found = q.groups_for_ids(session, [vulnerability]).get(vulnerability)
+    if found is None:
+        raise NotFoundError(f"vulnerability {vulnerability!r}: no stored advisory has this id or alias")
+    return found
+
+
+def set_case(
+    engine: Engine, org: str, system: str, vulnerability: str, changes: CaseChanges
+) -> dict[str, Any]:
+    """Record the manufacturer's awareness override, submissions or mitigations; returns the case."""
+    fields = changes.as_fields()
+    if not fields:
+        raise InputError(
+            "cra case", "nothing to set: give an awareness time, a note, a submission or a mitigation"
+        )
+    with write_session(engine) as session:
+        system_row = get_system(session, org, system)
+        assert system_row.id is not None
+        group = resolve_group(session, vulnerability)
+        cq.set_case(session, system_row.id, group, fields)
+    return next(
+        c for c in list_cases(engine, org) if c["system"] == system and c["vulnerability_group"] == group
+    )
+
+
+def list_cases(engine: Engine, org: str) -> list[dict[str, Any]]:
+    """The manufacturer's records of the organization, by system and group."""
+    with read_session(engine) as session:
+        org_id = get_organization(session, org).id
+        assert org_id is not None
+        rows = cq.cases(session, org_id)
+    return [
+        {
+            "system": r.system,
+            "vulnerability_group": r.vuln_group,
+            "awareness_at": rfc3339(r.awareness_at),
+            "awareness_note": r.awareness_note,
+            "early_warning_at": rfc3339(r.early_warning_at),
+            "notification_at": rfc3339(r.notification_at),
+            "final_report_at": rfc3339(r.final_report_at),
+            "mitigations": list(r.mitigations),
+            "updated_at": rfc3339(r.updated_at),
+        }
+        for r in rows.values()
+    ]

@@ -1,0 +1,285 @@
+"""CRA Article 14 register end to end on both databases: recorded awareness facts, overrides, deadlines.
+
+Awareness times are wall-clock moments patchgap recorded (an advisory's arrival, a snapshot's receipt,
+a KEV catalog's fetch), so the expected values are read back from those source rows, never written
+into the test. Deadlines and statuses are checked on a user-set awareness time (fixed dates).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from core.errors import InputError, NotFoundError
+from ingest.advisories.osv_files import OsvDirectory
+from pipeline.advisories import import_advisories, import_kev, open_path
+from pipeline.cra import CaseChanges, list_organizations, set_case, set_manufacturer
+from pipeline.exports import cra_register
+from pipeline.exposures import exposures_report
+from pipeline.ingest import ingest_sbom
+from pipeline.match import match_new
+from reports.deploy_time import rfc3339
+from reports.exports.cra_register import schema_text
+from store.advisory_models import Advisory, FeedState
+from store.exposure_models import CraExploitedRow, CraPresenceRow
+from store.models import Snapshot
+from tests.conftest import cyclonedx_json
+
+ROOT = Path(__file__).resolve().parents[2]
+AKRITES = ROOT / "sbom_samples" / "advisories" / "akrites"
+DEMO_OSV = ROOT / "sbom_samples" / "advisories" / "demo" / "osv"
+ORG = "maker"
+PSR7 = "AKRITES-SAMPLE-2026-0004"  # exploited per its Akrites record; fix released 2026-04-09T08:00Z
+URLLIB3 = "CVE-2023-45803"  # not exploited per its OSV record; the KEV excerpt below names it
+SCHEMA = json.loads(schema_text())
+
+
+def ingest(engine: Engine, system: str, components: list[tuple[str, str, str]], observed: str) -> None:
+    data = cyclonedx_json(components, timestamp=observed)
+    ingest_sbom(engine, org=ORG, system=system, data=data, source=f"{system}.json", max_bytes=10_000_000)
+
+
+def psr7(version: str) -> list[tuple[str, str, str]]:
+    return [("guzzlehttp/psr7", version, f"pkg:composer/guzzlehttp/psr7@{version}")]
+
+
+def import_akrites(engine: Engine) -> None:
+    import_advisories(engine, open_path(AKRITES, "akrites"), source="akrites", origin=str(AKRITES))
+
+
+def register(engine: Engine, as_of: datetime | None = None) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(cra_register(engine, ORG, as_of).content)
+    jsonschema.validate(doc, SCHEMA)
+    return doc
+
+
+def one(doc: dict[str, Any], vulnerability: str) -> dict[str, Any]:
+    found = [r for r in doc["records"] if vulnerability in (r["vulnerability"], r["vulnerability_group"])]
+    assert len(found) == 1, doc
+    return found[0]
+
+
+def scalar(engine: Engine, stmt: Any) -> Any:
+    with engine.connect() as conn:
+        return conn.execute(stmt).scalar_one()
+
+
+def imported_at(engine: Engine, advisory_id: str) -> datetime:
+    value: datetime = scalar(
+        engine, sa.select(Advisory.imported_at).where(Advisory.advisory_id == advisory_id)
+    )
+    return value
+
+
+def received_at(engine: Engine) -> list[datetime]:
+    with engine.connect() as conn:
+        return [r[0] for r in conn.execute(sa.select(Snapshot.received_at).order_by(Snapshot.received_at))]
+
+
+def kev_catalog(cve: str, added: str) -> bytes:
+    """A one-entry KEV catalog in the feed's format (CVE-2023-45803 is not actually in KEV)."""
+    entry = {
+        "cveID": cve,
+        "vendorProject": "urllib3",
+        "product": "urllib3",
+        "vulnerabilityName": "test entry",
+        "dateAdded": added,
+        "shortDescription": "test",
+        "requiredAction": "update",
+        "dueDate": "2024-01-30",
+        "knownRansomwareCampaignUse": "Unknown",
+        "notes": "",
+    }
+    doc = {"title": "t", "catalogVersion": "2099.01.01", "dateReleased": "2024-01-09T00:00:00Z", "count": 1}
+    return json.dumps(doc | {"vulnerabilities": [entry]}).encode()
+
+
+def test_exploited_advisory_present_in_a_product(db: Engine) -> None:
+    ingest(db, "portal", psr7("1.9.0"), "2026-04-01T00:00:00Z")
+    import_akrites(db)  # after the snapshot: presence becomes known when the advisory arrives
+    match_new(db)
+    set_manufacturer(db, ORG, True)
+    doc = register(db)
+    record = one(doc, PSR7)
+
+    advisory_time = imported_at(db, PSR7)
+    (snapshot_time,) = received_at(db)
+    assert record["product"] == "portal"
+    assert record["exploited"]["sources"] == ["akrites"]
+    assert record["exploited"]["known_at"] == rfc3339(advisory_time)
+    assert record["present_known_at"] == rfc3339(max(snapshot_time, advisory_time))
+    aware = max(snapshot_time, advisory_time)
+    assert record["awareness_at"] == rfc3339(aware)
+    assert record["awareness_source"] == "computed"
+    assert record["early_warning"]["due"] == rfc3339(aware + timedelta(hours=24))
+    assert record["notification"]["due"] == rfc3339(aware + timedelta(hours=72))
+    fix = datetime(2026, 4, 9, 8, tzinfo=UTC)
+    assert record["fix"] == {
+        "available_at": rfc3339(fix),
+        "source": "akrites",
+        "approximated": False,
+        "fixed_versions": ["1.9.1", "2.4.5"],  # the fixed versions of both ranges, as matching names them
+    }
+    assert record["final_report"]["due"] == rfc3339(max(fix, aware) + timedelta(days=14))
+    assert [d["versions"] for d in record["deployments"]] == [["1.9.0"]]
+    assert record["open"] is True
+    # Recorded once: a later snapshot and a changed re-import of the advisory move nothing.
+    ingest(db, "portal", psr7("1.9.0") + [("x", "1", "pkg:composer/a/x@1")], "2026-04-02T00:00:00Z")
+    match_new(db)
+    assert one(register(db), PSR7)["awareness_at"] == record["awareness_at"]
+
+
+def test_snapshot_after_the_advisory_makes_presence_the_later_fact(db: Engine) -> None:
+    import_akrites(db)
+    ingest(db, "portal", psr7("1.9.0"), "2026-04-01T00:00:00Z")
+    match_new(db)
+    set_manufacturer(db, ORG, True)
+    record = one(register(db), PSR7)
+    (snapshot_time,) = received_at(db)
+    assert snapshot_time > imported_at(db, PSR7)
+    assert record["exploited"]["known_at"] == rfc3339(imported_at(db, PSR7))
+    assert record["awareness_at"] == record["present_known_at"] == rfc3339(snapshot_time)
+
+
+def test_kev_entry_arriving_after_presence_sets_awareness_and_keeps_it(db: Engine) -> None:
+    import_advisories(db, OsvDirectory(DEMO_OSV).records(), source="osv", origin=str(DEMO_OSV))
+    ingest(db, "api", [("urllib3", "1.26.15", "pkg:pypi/urllib3@1.26.15")], "2024-03-04T00:00:00Z")
+    match_new(db)
+    set_manufacturer(db, ORG, True)
+    assert register(db)["records"] == []  # present, not (yet) known exploited
+    with db.connect() as conn:
+        present = conn.execute(sa.select(CraPresenceRow.known_at)).scalar_one()
+
+    import_kev(db, kev_catalog(URLLIB3, "2024-01-05"), origin="kev.json")
+    fetched = scalar(db, sa.select(FeedState.fetched_at).where(FeedState.name == "kev"))
+    record = one(register(db), URLLIB3)
+    assert fetched > present
+    assert record["exploited"] == {
+        "sources": ["kev"],
+        "since": "2024-01-05T00:00:00Z",
+        "known_at": rfc3339(fetched),
+        "known_ransomware": False,
+    }
+    assert record["present_known_at"] == rfc3339(present)
+    assert record["awareness_at"] == rfc3339(fetched)
+    assert record["fix"]["fixed_versions"] == ["1.26.18", "2.0.7"]
+    # The catalog fetched again (fetch time moves) and a new snapshot: the recorded moment stays.
+    import_kev(db, kev_catalog(URLLIB3, "2024-01-05"), origin="kev.json")
+    ingest(db, "api", [("urllib3", "1.26.16", "pkg:pypi/urllib3@1.26.16")], "2024-03-11T00:00:00Z")
+    match_new(db)
+    again = one(register(db), URLLIB3)
+    assert again["awareness_at"] == record["awareness_at"]
+    with db.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(CraExploitedRow)).scalar_one() == 1
+
+
+def test_appears_gets_a_fix_is_deployed_with_user_awareness_and_submissions(db: Engine) -> None:
+    import_akrites(db)
+    ingest(db, "portal", psr7("1.9.0"), "2026-04-01T00:00:00Z")
+    ingest(db, "portal", psr7("1.9.1"), "2026-04-20T00:00:00Z")
+    match_new(db)
+    set_manufacturer(db, ORG, True)
+    case = set_case(
+        db,
+        ORG,
+        "portal",
+        "AKRITES-SAMPLE-2026-0004",
+        CaseChanges(
+            awareness_at=datetime(2026, 4, 8, tzinfo=UTC),
+            awareness_note="vendor mail of 8 April",
+            early_warning_at=datetime(2026, 4, 8, 20, tzinfo=UTC),
+            notification_at=datetime(2026, 4, 12, tzinfo=UTC),
+            mitigations=("WAF rule blocks smuggled requests",),
+        ),
+    )
+    assert case["awareness_at"] == "2026-04-08T00:00:00Z"
+
+    record = one(register(db, datetime(2026, 5, 1, tzinfo=UTC)), PSR7)
+    assert record["awareness_source"] == "user"  # the override wins over the recorded facts
+    assert record["awareness_at"] == "2026-04-08T00:00:00Z"
+    assert record["awareness_note"] == "vendor mail of 8 April"
+    assert record["early_warning"] == {
+        "due": "2026-04-09T00:00:00Z",
+        "submitted_at": "2026-04-08T20:00:00Z",
+        "status": "met",
+    }
+    assert record["notification"] == {
+        "due": "2026-04-11T00:00:00Z",
+        "submitted_at": "2026-04-12T00:00:00Z",
+        "status": "late",
+    }
+    assert record["final_report"] == {
+        "due": "2026-04-23T08:00:00Z",
+        "submitted_at": None,
+        "status": "overdue",
+    }
+    assert record["mitigations"] == ["WAF rule blocks smuggled requests"]
+    assert record["open"] is False
+    assert [(d["first_seen"], d["resolved_at"], d["resolution"]) for d in record["deployments"]] == [
+        ("2026-04-01T00:00:00Z", "2026-04-20T00:00:00Z", "upgraded")
+    ]
+
+    # As it stood on 10 April: notification not yet sent nor due, deployment still open.
+    earlier = one(register(db, datetime(2026, 4, 10, tzinfo=UTC)), PSR7)
+    assert earlier["notification"] == {
+        "due": "2026-04-11T00:00:00Z",
+        "submitted_at": None,
+        "status": "pending",
+    }
+    assert earlier["final_report"]["status"] == "pending"
+    assert earlier["open"] is True
+    assert register(db, datetime(2026, 4, 7, tzinfo=UTC))["records"] == []  # not yet aware
+
+    set_case(db, ORG, "portal", PSR7, CaseChanges(final_report_at=datetime(2026, 4, 22, tzinfo=UTC)))
+    assert one(register(db, datetime(2026, 5, 1, tzinfo=UTC)), PSR7)["final_report"]["status"] == "met"
+    set_case(db, ORG, "portal", PSR7, CaseChanges(clear_awareness=True))
+    assert one(register(db), PSR7)["awareness_source"] == "computed"
+
+    rows = list(csv.DictReader(io.StringIO(cra_register(db, ORG, fmt="csv").content.decode())))
+    assert [(r["product"], r["vulnerability"], r["final_report_submitted_at"]) for r in rows] == [
+        ("portal", PSR7, "2026-04-22T00:00:00Z")
+    ]
+
+
+def test_vex_excluded_and_non_exploited_exposures_are_not_in_the_register(db: Engine) -> None:
+    import_akrites(db)
+    import_advisories(db, OsvDirectory(DEMO_OSV).records(), source="osv", origin=str(DEMO_OSV))
+    ingest(db, "portal", psr7("1.9.0"), "2026-04-01T00:00:00Z")
+    ingest(db, "api", [("urllib3", "1.26.15", "pkg:pypi/urllib3@1.26.15")], "2026-04-01T00:00:00Z")
+    match_new(db)
+    set_manufacturer(db, ORG, True)
+    assert {e["vulnerability"] for e in exposures_report(db, ORG)} == {PSR7, URLLIB3}
+    assert [(r["product"], r["vulnerability"]) for r in register(db)["records"]] == [("portal", PSR7)]
+
+
+def test_only_manufacturers_get_a_register_and_cases_name_known_things(db: Engine) -> None:
+    ingest(db, "portal", psr7("1.9.0"), "2026-04-01T00:00:00Z")
+    import_akrites(db)
+    with pytest.raises(InputError, match="not marked as a manufacturer"):
+        cra_register(db, ORG)
+    set_manufacturer(db, ORG, True)
+    assert list_organizations(db)[0] | {"created_at": None} == {
+        "name": ORG,
+        "manufacturer": True,
+        "systems": 1,
+        "created_at": None,
+    }
+    with pytest.raises(NotFoundError, match="organization 'nobody'"):
+        set_manufacturer(db, "nobody", True)
+    with pytest.raises(NotFoundError, match="system 'nope'"):
+        set_case(db, ORG, "nope", PSR7, CaseChanges(awareness_note="x"))
+    with pytest.raises(NotFoundError, match="CVE-1999-0001"):
+        set_case(db, ORG, "portal", "CVE-1999-0001", CaseChanges(awareness_note="x"))
+    with pytest.raises(InputError, match="nothing to set"):
+        set_case(db, ORG, "portal", PSR7, CaseChanges())
+    with pytest.raises(InputError, match="unknown format"):
+        cra_register(db, ORG, fmt="xml")
