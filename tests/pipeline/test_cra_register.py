@@ -26,7 +26,7 @@ from pipeline.cra import CaseChanges, list_organizations, set_case, set_manufact
 from pipeline.exports import cra_register
 from pipeline.exposures import exposures_report
 from pipeline.ingest import ingest_sbom
-from pipeline.match import match_new
+from pipeline.match import match_new, rematch_keys
 from reports.deploy_time import rfc3339
 from reports.exports.cra_register import schema_text
 from store.advisory_models import Advisory, FeedState
@@ -52,8 +52,10 @@ def psr7(version: str) -> list[tuple[str, str, str]]:
     return [("guzzlehttp/psr7", version, f"pkg:composer/guzzlehttp/psr7@{version}")]
 
 
-def import_akrites(engine: Engine) -> None:
-    import_advisories(engine, open_path(AKRITES, "akrites"), source="akrites", origin=str(AKRITES))
+def import_akrites(engine: Engine, folder: Path = AKRITES) -> None:
+    """Import the Akrites records of ``folder`` and re-match what changed, as ``advisories import`` does."""
+    result = import_advisories(engine, open_path(folder, "akrites"), source="akrites", origin=str(folder))
+    rematch_keys(engine, result.changed_keys)
 
 
 def register(engine: Engine, as_of: datetime | None = None) -> dict[str, Any]:
@@ -103,7 +105,7 @@ def kev_catalog(cve: str, added: str) -> bytes:
     return json.dumps(doc | {"vulnerabilities": [entry]}).encode()
 
 
-def test_exploited_advisory_present_in_a_product(db: Engine) -> None:
+def test_exploited_advisory_present_in_a_product(db: Engine, tmp_path: Path) -> None:
     ingest(db, "portal", psr7("1.9.0"), "2026-04-01T00:00:00Z")
     import_akrites(db)  # after the snapshot: presence becomes known when the advisory arrives
     match_new(db)
@@ -132,10 +134,20 @@ def test_exploited_advisory_present_in_a_product(db: Engine) -> None:
     assert record["final_report"]["due"] == rfc3339(max(fix, aware) + timedelta(days=14))
     assert [d["versions"] for d in record["deployments"]] == [["1.9.0"]]
     assert record["open"] is True
-    # Recorded once: a later snapshot and a changed re-import of the advisory move nothing.
-    ingest(db, "portal", psr7("1.9.0") + [("x", "1", "pkg:composer/a/x@1")], "2026-04-02T00:00:00Z")
+    # Recorded once: a changed re-import of the advisory (a newer imported_at) and a later snapshot
+    # move nothing.
+    changed = json.loads((AKRITES / f"{PSR7}.json").read_bytes()) | {"modified": "2026-05-01T00:00:00Z"}
+    (tmp_path / f"{PSR7}.json").write_text(json.dumps(changed))
+    import_akrites(db, tmp_path)
+    assert imported_at(db, PSR7) > advisory_time
+    ingest(db, "portal", [*psr7("1.9.0"), ("x", "1", "pkg:composer/a/x@1")], "2026-04-02T00:00:00Z")
     match_new(db)
-    assert one(register(db), PSR7)["awareness_at"] == record["awareness_at"]
+    again = one(register(db), PSR7)
+    assert (again["awareness_at"], again["exploited"]["known_at"], again["present_known_at"]) == (
+        record["awareness_at"],
+        record["exploited"]["known_at"],
+        record["present_known_at"],
+    )
 
 
 def test_snapshot_after_the_advisory_makes_presence_the_later_fact(db: Engine) -> None:
