@@ -285,3 +285,23 @@ def test_syft_and_trivy_sboms_of_one_image_match_alike(db: Engine, shared_data: 
                 compared += len({m for m in hits["syft"] if m[:3] in common})
     # The comparison is not vacuous: real matches (npm in grafana, Go modules, Maven jars) were compared.
     assert compared > 0
+
+
+def test_match_state_rows_read_back_as_utc_times(db: Engine, npm_ghsa: list[Advisory]) -> None:
+    # States are written below the ORM (one executemany); they must read back like every other time.
+    from datetime import UTC, datetime, timedelta
+
+    from sqlmodel import select
+
+    from store.match_models import PackageMatchState
+
+    import_advisories(db, npm_ghsa, source="osv")
+    _ingest(db, JUICE, "juice-shop")
+    before = datetime.now(UTC)
+    match_new(db)
+    with Session(db) as session:
+        stamps = {s.matched_at for s in session.exec(select(PackageMatchState))}
+    assert len(stamps) == 1
+    (stamp,) = stamps
+    assert stamp.tzinfo is not None
+    assert before - timedelta(seconds=1) <= stamp <= datetime.now(UTC)
