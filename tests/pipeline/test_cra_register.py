@@ -12,7 +12,7 @@ import io
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jsonschema
 import pytest
@@ -59,7 +59,7 @@ def import_akrites(engine: Engine, folder: Path = AKRITES) -> None:
 
 
 def register(engine: Engine, as_of: datetime | None = None) -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads(cra_register(engine, ORG, as_of).content)
+    doc = cast(dict[str, Any], json.loads(cra_register(engine, ORG, as_of).content))
     jsonschema.validate(doc, SCHEMA)
     return doc
 
@@ -70,6 +70,10 @@ def one(doc: dict[str, Any], vulnerability: str) -> dict[str, Any]:
     return found[0]
 
 
+def col(model: type[Any], name: str) -> sa.ColumnElement[Any]:
+    return cast(sa.Table, model.__table__).c[name]
+
+
 def scalar(engine: Engine, stmt: Any) -> Any:
     with engine.connect() as conn:
         return conn.execute(stmt).scalar_one()
@@ -77,14 +81,19 @@ def scalar(engine: Engine, stmt: Any) -> Any:
 
 def imported_at(engine: Engine, advisory_id: str) -> datetime:
     value: datetime = scalar(
-        engine, sa.select(Advisory.imported_at).where(Advisory.advisory_id == advisory_id)
+        engine, sa.select(col(Advisory, "imported_at")).where(col(Advisory, "advisory_id") == advisory_id)
     )
     return value
 
 
 def received_at(engine: Engine) -> list[datetime]:
     with engine.connect() as conn:
-        return [r[0] for r in conn.execute(sa.select(Snapshot.received_at).order_by(Snapshot.received_at))]
+        return [
+            r[0]
+            for r in conn.execute(
+                sa.select(col(Snapshot, "received_at")).order_by(col(Snapshot, "received_at"))
+            )
+        ]
 
 
 def kev_catalog(cve: str, added: str) -> bytes:
@@ -169,10 +178,10 @@ def test_kev_entry_arriving_after_presence_sets_awareness_and_keeps_it(db: Engin
     set_manufacturer(db, ORG, True)
     assert register(db)["records"] == []  # present, not (yet) known exploited
     with db.connect() as conn:
-        present = conn.execute(sa.select(CraPresenceRow.known_at)).scalar_one()
+        present = conn.execute(sa.select(col(CraPresenceRow, "known_at"))).scalar_one()
 
     import_kev(db, kev_catalog(URLLIB3, "2024-01-05"), origin="kev.json")
-    fetched = scalar(db, sa.select(FeedState.fetched_at).where(FeedState.name == "kev"))
+    fetched = scalar(db, sa.select(col(FeedState, "fetched_at")).where(col(FeedState, "name") == "kev"))
     record = one(register(db), URLLIB3)
     assert fetched > present
     assert record["exploited"] == {
