@@ -65,7 +65,8 @@ def register(engine: Engine, as_of: datetime | None = None) -> dict[str, Any]:
 
 
 def one(doc: dict[str, Any], vulnerability: str) -> dict[str, Any]:
-    found = [r for r in doc["records"] if vulnerability in (r["vulnerability"], r["vulnerability_group"])]
+    records: list[dict[str, Any]] = doc["records"]
+    found = [r for r in records if vulnerability in (r["vulnerability"], r["vulnerability_group"])]
     assert len(found) == 1, doc
     return found[0]
 
