@@ -32,6 +32,8 @@ from cli.common import console, database, err_console, reports_errors, when
 from core.errors import AdvisoryError
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from ingest.advisories.http import HttpClient
     from pipeline.advisories import FeedImportResult, ImportResult, SourceName
 
@@ -97,6 +99,21 @@ def _print_import(result: ImportResult, label: str) -> None:
         say(f"skipped {n}: {reason}")
 
 
+def _rematch(engine: Engine, result: ImportResult | None) -> None:
+    """Re-match only the package versions the new, changed or withdrawn advisories name."""
+    if result is None or not result.changed_keys:
+        return
+    from pipeline.match import rematch_keys
+
+    run = rematch_keys(engine, result.changed_keys)
+    # On stderr, like ingest's matching summary: stdout stays the import result (``--json`` included).
+    err_console.print(
+        f"re-matched {run.evaluated} package versions ({run.affected} affected, {run.unknown} undetermined) "
+        f"in {run.seconds:.2f} s",
+        markup=False,
+    )
+
+
 def _print_feed(result: FeedImportResult, label: str) -> None:
     state = "replaced" if result.changed else "unchanged"
     say(
@@ -159,10 +176,11 @@ def import_(
         records = chain.from_iterable(open_path(p, kind) for p in paths)
         with _progress(total, "importing") as progress:
             result = import_advisories(engine, records, source=kind, origin=label, progress=progress)
-    if as_json:
-        console.print_json(json.dumps(result.summary()))
-    else:
-        _print_import(result, label)
+        if as_json:
+            console.print_json(json.dumps(result.summary()))
+        else:
+            _print_import(result, label)
+        _rematch(engine, result)
 
 
 def _source_name(name: str) -> SourceName:
@@ -214,6 +232,7 @@ def sync(
                 f"{summary.fetched} fetched (new or changed)"
             )
             _print_import(summary.result, url or DEFAULT_BASE_URL)
+            _rematch(engine, summary.result)
         elif what in ("kev", "epss"):
             syncer = pa.sync_kev if what == "kev" else pa.sync_epss
             default = KEV_URL if what == "kev" else EPSS_URL
@@ -228,6 +247,7 @@ def sync(
                 say(f"{url}: not modified since the last sync")
             else:
                 _print_import(feed.result, url)
+                _rematch(engine, feed.result)
 
 
 @app.command("show")

@@ -305,3 +305,21 @@ def test_sync_osv_asks_about_the_stored_package_versions(
     assert again.exit_code == 0, again.output
     assert [r.url.path for r in served.requests] == ["/v1/querybatch"]  # nothing newer to hydrate
     assert "0 fetched" in again.stdout
+
+
+def test_an_import_after_ingest_rematches_the_packages_it_names(db_url: str) -> None:
+    # The laravel sample deploys guzzlehttp/psr7 1.9.0; the sample Akrites record says fixed in 1.9.1.
+    laravel = ROOT / "sbom_samples" / "laravel" / "laravel-7.12.0.cdx.xml"
+    when = "2021-06-01T00:00:00Z"
+    ingested = run("--db", db_url, "ingest", laravel, "--org", "o", "--system", "s", "--observed-at", when)
+    assert ingested.exit_code == 0, ingested.output
+
+    imported = run("--db", db_url, "advisories", "import", AKRITES)
+    assert imported.exit_code == 0, imported.output
+    assert "re-matched" in imported.stderr
+
+    # Reports read the stored match results: the import must have re-matched the deployed package.
+    report = run("--db", db_url, "report", "exposures", "--org", "o", "--format", "json")
+    assert report.exit_code == 0, report.output
+    found = {(e["package"], e["version"], e["vulnerability"]) for e in json.loads(report.stdout)}
+    assert ("pkg:composer/guzzlehttp/psr7", "1.9.0", "AKRITES-SAMPLE-2026-0004") in found
