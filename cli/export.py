@@ -4,6 +4,10 @@ Each command gathers its input through ``pipeline.exports`` and writes the expor
 (default: a name made of the organization, the format and the as-of time, in the current directory).
 VEX exports take ``--previous FILE`` (the last export of the same scope) to continue its document
 history; without it the document starts at version 1.
+
+``cra-register`` (JSON or ``--format csv``) is for organizations marked as manufacturers; ``cra-case
+set|list`` records what the manufacturer knows better than patchgap: an awareness time with a note,
+when each of the three Article 14 reports was submitted, and the mitigations applied.
 """
 
 from __future__ import annotations
@@ -105,13 +109,85 @@ for _fmt in ("csaf-vex", "cyclonedx-vex", "openvex"):
 
 @app.command("cra-register")
 @reports_errors
-def cra_register(ctx: typer.Context, org: OrgOption, output: OutOption = None) -> None:
-    """The CRA Article 14 register of a manufacturer organization (JSON)."""
+def cra_register(
+    ctx: typer.Context,
+    org: OrgOption,
+    fmt: Annotated[str, typer.Option("--format", help="json (schema-valid) or csv.")] = "json",
+    to: ToOption = None,
+    output: OutOption = None,
+) -> None:
+    """The CRA Article 14 register of a manufacturer organization (`patchgap orgs set ORG --manufacturer`)."""
     from pipeline.exports import cra_register as build
 
     with database(ctx, upgrade=False) as engine:
-        result = build(engine, org)
+        result = build(engine, org, _when(to, "--to"), fmt=fmt)
     _write(result, output)
+
+
+cra_case = typer.Typer(
+    help="The manufacturer's CRA records per product and vulnerability: awareness, submissions, mitigations.",
+    no_args_is_help=True,
+)
+app.add_typer(cra_case, name="cra-case")
+
+
+@cra_case.command("set")
+@reports_errors
+def cra_case_set(
+    ctx: typer.Context,
+    *,
+    org: OrgOption,
+    system: Annotated[str, typer.Option("--system", help="The product (system).")],
+    vulnerability: Annotated[
+        str, typer.Option("--vulnerability", help="Any id or alias of the vulnerability.")
+    ],
+    aware_at: Annotated[
+        str | None, typer.Option("--aware-at", help="Awareness time to use instead of the recorded one.")
+    ] = None,
+    note: Annotated[str | None, typer.Option("--note", help="Why (kept with the awareness time).")] = None,
+    clear_awareness: Annotated[
+        bool, typer.Option("--clear-awareness", help="Drop the override: the recorded facts apply again.")
+    ] = False,
+    early_warning_at: Annotated[
+        str | None, typer.Option("--early-warning-at", help="When the early warning was submitted.")
+    ] = None,
+    notification_at: Annotated[
+        str | None, typer.Option("--notification-at", help="When the notification was submitted.")
+    ] = None,
+    final_report_at: Annotated[
+        str | None, typer.Option("--final-report-at", help="When the final report was submitted.")
+    ] = None,
+    mitigation: Annotated[
+        list[str] | None,
+        typer.Option("--mitigation", help="A mitigation applied (repeatable; replaces the stored list)."),
+    ] = None,
+) -> None:
+    """Record an awareness override (with a note), report submissions or mitigations; prints the case."""
+    from pipeline.cra import CaseChanges, set_case
+
+    changes = CaseChanges(
+        awareness_at=_when(aware_at, "--aware-at"),
+        awareness_note=note,
+        clear_awareness=clear_awareness,
+        early_warning_at=_when(early_warning_at, "--early-warning-at"),
+        notification_at=_when(notification_at, "--notification-at"),
+        final_report_at=_when(final_report_at, "--final-report-at"),
+        mitigations=tuple(mitigation) if mitigation is not None else None,
+    )
+    with database(ctx, upgrade=True) as engine:
+        case = set_case(engine, org, system, vulnerability, changes)
+    typer.echo(json.dumps(case, indent=2))
+
+
+@cra_case.command("list")
+@reports_errors
+def cra_case_list(ctx: typer.Context, org: OrgOption) -> None:
+    """The manufacturer's records of the organization, as JSON."""
+    from pipeline.cra import list_cases
+
+    with database(ctx, upgrade=False) as engine:
+        cases = list_cases(engine, org)
+    typer.echo(json.dumps(cases, indent=2))
 
 
 @app.command("nis2-evidence")

@@ -12,7 +12,21 @@ from typing import Annotated
 
 import typer
 
-from cli import advisories, db, export, keys, matching, report, sbom, serve, sla, snapshots, systems, vex
+from cli import (
+    advisories,
+    db,
+    export,
+    keys,
+    matching,
+    orgs,
+    report,
+    sbom,
+    serve,
+    sla,
+    snapshots,
+    systems,
+    vex,
+)
 from cli.ingest_command import ingest
 from core.settings import Settings
 
@@ -29,7 +43,7 @@ app.add_typer(snapshots.app, name="snapshots")
 app.add_typer(sbom.app, name="sbom")
 app.add_typer(db.app, name="db")
 # Each area's module adds its own commands, so areas grow without editing this file.
-for _area in (advisories, matching, report, vex, sla, keys, serve, export):
+for _area in (advisories, matching, report, vex, sla, keys, serve, export, orgs):
     _area.register(app)
 
 

@@ -1,0 +1,69 @@
+"""``patchgap orgs list|set``: organizations (tenants) and their CRA manufacturer flag.
+
+Organizations are created on first use (an ingest, a key, an SLA policy); this command lists them and
+marks the ones that are manufacturers under the Cyber Resilience Act, which is what makes
+``patchgap export cra-register`` available for them. ``set`` refuses an unknown organization, so a
+typo never creates a new tenant.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich import box
+from rich.table import Table
+
+from cli.common import console, database, reports_errors
+
+app = typer.Typer(help="Organizations: list them, mark CRA manufacturers.", no_args_is_help=True)
+
+
+@app.command("list")
+@reports_errors
+def list_(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the organizations as JSON.")] = False,
+) -> None:
+    """Every organization with its manufacturer flag and number of systems."""
+    from pipeline.cra import list_organizations
+
+    with database(ctx, upgrade=False) as engine:
+        rows = list_organizations(engine)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("organization", "manufacturer", "systems", "created", box=box.SIMPLE)
+    for r in rows:
+        table.add_row(r["name"], "yes" if r["manufacturer"] else "no", str(r["systems"]), r["created_at"])
+    console.print(table)
+
+
+@app.command("set")
+@reports_errors
+def set_(
+    ctx: typer.Context,
+    org: Annotated[str, typer.Argument(metavar="ORG", help="An existing organization.")],
+    manufacturer: Annotated[
+        bool | None,
+        typer.Option(
+            "--manufacturer/--no-manufacturer",
+            help="Mark as a CRA manufacturer (its systems are products with an Article 14 register).",
+        ),
+    ] = None,
+) -> None:
+    """Change an organization's attributes (today: the CRA manufacturer flag)."""
+    from core.errors import InputError
+    from pipeline.cra import set_manufacturer
+
+    if manufacturer is None:
+        raise InputError("orgs set", "nothing to set: give --manufacturer or --no-manufacturer")
+    with database(ctx, upgrade=True) as engine:
+        set_manufacturer(engine, org, manufacturer)
+    console.print(f"{org}: {'manufacturer' if manufacturer else 'not a manufacturer'}", markup=False)
+
+
+def register(root: typer.Typer) -> None:
+    """``patchgap orgs …``."""
+    root.add_typer(app, name="orgs")
