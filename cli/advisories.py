@@ -5,8 +5,9 @@
   one command are ONE import (one transaction); KEV/EPSS files replace their table.
 - ``sync osv|kev|epss|csaf|akrites [--url URL]``: over HTTP; ``osv`` asks the OSV API about every package
   version in the database, the others fetch their feed conditionally.
-- ``show ID``: a record id, an alias or a group key → the records of its alias group, with severity,
-  KEV/EPSS facts, affected packages and ranges.
+- ``show ID [--json]``: a record id, an alias or a group key → the records of its alias group, with
+  severity, KEV/EPSS facts, affected packages and ranges (``--json``: the document the API returns,
+  ``pipeline.advisories.advisory_json``).
 - ``stats``: records per source and ecosystem, withdrawn, skipped with reasons, KEV version, EPSS date.
 
 Commands that write migrate the database first; ``show``/``stats`` only read. Errors are one line on
@@ -17,7 +18,6 @@ stderr, exit status 2. HTTP clients come from :func:`make_http_client`, which te
 from __future__ import annotations
 
 import json
-import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -255,35 +255,29 @@ def sync(
 def show(
     ctx: typer.Context,
     identifier: Annotated[str, typer.Argument(metavar="ID", help="A record id, an alias or a group key.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the document GET /api/v1/advisories/{id} returns.")
+    ] = False,
 ) -> None:
     """Show the records of a vulnerability: its alias group, severity, KEV/EPSS, affected packages."""
-    from store import advisory_queries as q
+    from pipeline.advisories import advisory_json, show_advisory
 
-    with database(ctx, upgrade=False) as engine, engine.connect() as conn:
-        keys = q.group_keys_for(conn, identifier)
-        if not keys:
-            raise AdvisoryError(identifier, "no stored advisory has this id or alias")
-        records = q.advisories_in_groups(conn, keys)
-        affected = q.affected_of(conn, [r.pk for r in records])
-        members = sorted({r.advisory_id for r in records} | {a for r in records for a in r.aliases})
-        cves = [m for m in members if m.startswith("CVE-")]
-        kev = q.kev_for(conn, cves)
-        epss = q.epss_for(conn, cves)
-    for key in keys:
-        group = [r for r in records if r.group_key == key]
-        ids = sorted({r.advisory_id for r in group} | {a for r in group for a in r.aliases})
-        say(f"group {key}: {', '.join(ids)}")
-    for k in kev:
+    with database(ctx, upgrade=False) as engine:
+        shown = show_advisory(engine, identifier)
+    if as_json:
+        typer.echo(json.dumps(advisory_json(shown), indent=2, ensure_ascii=False))
+        return
+    for key in shown.group_keys:
+        say(f"group {key}: {', '.join(shown.group_ids(key))}")
+    for k in shown.kev:
         say(
             f"KEV {k.cve_id}: added {k.date_added.date()}, due {k.due_date.date() if k.due_date else '-'}, "
             f"ransomware {'known' if k.known_ransomware else 'unknown'}, catalog {k.catalog_version}"
         )
-    for e in epss:
+    for e in shown.epss:
         say(f"EPSS {e.cve_id}: {e.epss:.5f} (percentile {e.percentile:.5f}) on {e.score_date or '-'}")
-    by_pk: dict[int, list[q.AffectedView]] = {}
-    for a in affected:
-        by_pk.setdefault(a.advisory_pk, []).append(a)
-    for r in records:
+    by_pk = shown.affected_by_record()
+    for r in shown.records:
         say()
         state = f"withdrawn {when(r.withdrawn_at)}" if r.withdrawn_at else "active"
         say(f"{r.source} {r.advisory_id} ({state}) — {r.summary or '(no summary)'}")
@@ -303,9 +297,9 @@ def show(
             say(f"  {s.get('type')}: {s.get('score') or '-'} {s.get('rating') or '-'} {detail}".rstrip())
         if r.related:
             say(f"  related: {', '.join(r.related)}")
-        details = json.loads(zlib.decompress(r.raw)).get("details") if r.source != "csaf" else None
-        if isinstance(details, str) and details.strip():
-            say(f"  {details.strip().splitlines()[0][:200]}")
+        details = shown.details(r)
+        if details:
+            say(f"  {details.splitlines()[0][:200]}")
         for a in by_pk.get(r.pk, []):
             package = a.purl if a.ecosystem is None else f"{a.ecosystem} {a.name}"
             key = f" [{a.eco_key} {a.name_key}]" if a.eco_key else " [no package key]"
@@ -315,10 +309,10 @@ def show(
                 say(f"    {rng.get('type')}: {events}")
             versions = a.data.get("versions") or []
             if versions:
-                shown = ", ".join(versions[:10]) + (
+                shown_versions = ", ".join(versions[:10]) + (
                     f" … ({len(versions)} in all)" if len(versions) > 10 else ""
                 )
-                say(f"    versions: {shown}")
+                say(f"    versions: {shown_versions}")
 
 
 @app.command("stats")
