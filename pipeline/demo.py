@@ -20,7 +20,7 @@ from ingest.advisories.osv_files import OsvDirectory
 from pipeline.advisories import import_advisories, import_epss
 from pipeline.exposures import import_vex, rebuild_exposures
 from pipeline.ingest import ingest_sbom
-from pipeline.match import match_new
+from pipeline.match import match_new, rematch_keys
 from store import exposure_queries
 from store.db import read_session
 from store.queries import get_organization
@@ -78,6 +78,9 @@ def import_demo_advisories(engine: Engine, advisories: Path) -> int:
     )
     for csv in sorted((advisories / "epss").glob("*.csv")):
         import_epss(engine, csv.read_bytes(), origin=str(csv))
+    # Package versions matched before these records arrived (other organizations' SBOMs share them)
+    # must see them too: re-match exactly the packages the new or changed records name.
+    rematch_keys(engine, result.changed_keys)
     return sum(result.summary().get(k, 0) for k in ("created", "updated", "unchanged"))
 
 

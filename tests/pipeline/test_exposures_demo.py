@@ -194,3 +194,23 @@ def test_status_filters_partition_all(db: Engine) -> None:
     assert resolved == [r for r in everything if r["resolved_at"] is not None]
     assert len(open_) == 2
     assert len(resolved) == 10
+
+
+def test_package_versions_matched_before_the_advisories_arrived_are_rematched(db: Engine) -> None:
+    # Another organization runs the same package versions and had them matched while no advisory
+    # existed yet; the demo's advisory import must still reach them (re-match by changed package keys).
+    from core.settings import DEFAULT_MAX_SBOM_BYTES
+    from pipeline.ingest import ingest_sbom
+
+    for system, path in fleet_files(FLEET):
+        ingest_sbom(
+            db,
+            org="early",
+            system=system,
+            data=path.read_bytes(),
+            source=str(path),
+            max_bytes=DEFAULT_MAX_SBOM_BYTES,
+        )
+    match_new(db)
+    load_demo(db, ORG, FLEET, ADVISORIES)
+    check_golden(reports(db))
