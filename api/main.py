@@ -21,7 +21,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.errors import BodyTooLargeError
-from api.routes import dashboard, dependency_track, keys, reports, sla, snapshots, systems, uploads, vex
+from api.routes import (
+    advisories,
+    dashboard,
+    dependency_track,
+    exports,
+    keys,
+    reports,
+    sla,
+    snapshots,
+    systems,
+    uploads,
+    vex,
+)
 from core.settings import Settings
 from pipeline.uploads import UploadWorker
 from store.db import make_engine
@@ -40,6 +52,11 @@ TAGS = [
     {"name": "uploads", "description": "SBOM upload (synchronous) and queued upload state."},
     {"name": "snapshots", "description": "Stored SBOM snapshots and their components."},
     {"name": "reports", "description": "Exposures and time to deploy: the CLI's report JSON."},
+    {"name": "advisories", "description": "Advisories by any id or alias (global data)."},
+    {
+        "name": "exports",
+        "description": "Auditor exports: VEX documents, CRA register, NIS2 evidence, CISO report.",
+    },
     {"name": "vex", "description": "VEX statements of the organization."},
     {"name": "sla", "description": "The organization's SLA policy."},
     {"name": "dependency-track", "description": "Dependency-Track-compatible upload and polling."},
@@ -125,7 +142,18 @@ def create_app(
     app.state.engine = app_engine
     app.state.worker = None
     errors.install(app)
-    for module in (systems, uploads, snapshots, reports, vex, sla, dependency_track, keys):
+    for module in (
+        systems,
+        uploads,
+        snapshots,
+        reports,
+        advisories,
+        exports,
+        vex,
+        sla,
+        dependency_track,
+        keys,
+    ):
         app.include_router(module.router)
     dashboard.install(app)
     app.add_middleware(BodyLimit, limit=envelope_limit(settings.max_sbom_bytes))

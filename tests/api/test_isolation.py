@@ -3,8 +3,9 @@
 For each operation the test knows a value for each path parameter and a request for each write route
 (and fails, naming the route, when a new one appears without them), then checks:
 
-- with a key of another organization: a route that names one of acme's ids answers 404 exactly like a
-  missing id, and no answer contains acme's data;
+- with a key of another organization: a route that names one of acme's ids (in its path, or a
+  ``system`` query) answers 404 exactly like a missing id, and no answer contains acme's data; routes
+  of global data (advisories) answer both organizations alike, still without acme's data;
 - with acme's reader key: every write route answers 403;
 - without a key: every route answers 401.
 """
@@ -13,10 +14,13 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pipeline.advisories import import_advisories, open_path
+from pipeline.cra import set_manufacturer
 from pipeline.uploads import project_uuid
 from tests.api.conftest import World, sbom
 
@@ -39,6 +43,19 @@ VEX_DOCUMENT = json.dumps(
     }
 ).encode()
 SLA_POLICY = b'{"tiers": [{"name": "all", "days": 30}]}'
+AKRITES = Path(__file__).resolve().parents[2] / "sbom_samples" / "advisories" / "akrites"
+ADVISORY = "AKRITES-SAMPLE-2026-0004"
+# Global data: every organization reads the same document, which must hold nothing of acme's.
+GLOBAL = {("get", "/api/v1/advisories/{id}")}
+# Query values: required parameters, and acme's system for routes scoped by a `system` query.
+QUERIES: dict[tuple[str, str], dict[str, str]] = {
+    ("get", "/api/v1/exports/csaf-vex"): {"system": "shop"},
+    ("get", "/api/v1/exports/cyclonedx-vex"): {"system": "shop"},
+    ("get", "/api/v1/exports/openvex"): {"system": "shop"},
+    ("get", "/api/v1/exports/nis2-evidence"): {"from": "2024-01-01T00:00:00Z"},
+}
+# Routes whose `system` query only filters the caller's own rows (another's name: nothing matches).
+SYSTEM_FILTERS = {("get", "/api/v1/exposures")}
 # Unauthenticated documentation routes are not in the schema; everything in it needs a key.
 
 
@@ -64,11 +81,16 @@ def acme_values(world: World) -> dict[str, str]:
     reader_key = next(
         k for k in c.get("/api/v1/keys", headers=world.auth("acme-admin")).json() if k["role"] == "reader"
     )
+    # Advisories are global; both organizations are manufacturers, so each has a CRA register.
+    import_advisories(world.engine, open_path(AKRITES, "akrites"), source="akrites", origin=str(AKRITES))
+    for org in ("acme", "globex"):
+        set_manufacturer(world.engine, org, True)
     return {
         "name": "shop",
         "snapshot_id": str(snapshot_id),
         "token": token,
         "key_id": str(reader_key["id"]),
+        "id": ADVISORY,
     }
 
 
@@ -105,6 +127,21 @@ def request_for(method: str, path: str, world: World) -> dict[str, Any]:
     return bodies[(method, path)]
 
 
+def query_for(method: str, path: str, op: dict[str, Any]) -> dict[str, str]:
+    """The query of a route: fails, naming the route, when a new one needs a value the test lacks."""
+    params = {p["name"]: p for p in op.get("parameters", []) if p["in"] == "query"}
+    given = QUERIES.get((method, path), {})
+    for name, param in params.items():
+        assert not param.get("required") or name in given, (
+            f"{method.upper()} {path}: add a value for its required query parameter {name!r}"
+        )
+    assert "system" not in params or "system" in given or (method, path) in SYSTEM_FILTERS, (
+        f"{method.upper()} {path} takes a system: give acme's in QUERIES (404 expected for others) "
+        "or list it in SYSTEM_FILTERS"
+    )
+    return given
+
+
 def fill(path: str, values: dict[str, str]) -> str:
     out = path
     for name, value in values.items():
@@ -118,14 +155,17 @@ def test_every_route_hides_other_organizations_data(world: World) -> None:
     ops = operations(world)
     assert len(ops) >= 14
     acme_markers = ["shop", values["token"], project_uuid("acme", "shop")]
-    for method, path, _op in ops:
+    for method, path, op in ops:
         url = fill(path, values)
+        query = query_for(method, path, op)
         r = world.client.request(
-            method, url, headers=world.auth("globex-admin"), **request_for(method, path, world)
+            method, url, params=query, headers=world.auth("globex-admin"), **request_for(method, path, world)
         )
         where = f"{method.upper()} {path} with another organization's key"
-        if "{" in path or path == "/api/v1/bom":
-            # A path id, or a project named in the body: acme's ids do not exist for globex.
+        if (method, path) in GLOBAL:
+            assert r.status_code == 200, f"{where}: {r.status_code} {r.text}"
+        elif "{" in path or path == "/api/v1/bom" or "system" in query:
+            # A path id, a system query, or a project named in the body: acme's do not exist for globex.
             assert r.status_code == 404, f"{where}: {r.status_code} {r.text}"
             assert r.headers["content-type"] == "application/problem+json"
         else:
@@ -168,9 +208,13 @@ def test_uploader_keys_cannot_administer(world: World) -> None:
 )
 def test_every_route_needs_a_valid_key(world: World, headers: dict[str, str]) -> None:
     values = acme_values(world)
-    for method, path, _op in operations(world):
+    for method, path, op in operations(world):
         r = world.client.request(
-            method, fill(path, values), headers=headers, **request_for(method, path, world)
+            method,
+            fill(path, values),
+            params=query_for(method, path, op),
+            headers=headers,
+            **request_for(method, path, world),
         )
         assert r.status_code == 401, f"{method.upper()} {path} without a valid key: {r.status_code}"
         assert r.headers.get("www-authenticate") == "Bearer"
