@@ -17,7 +17,7 @@ lookups.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -38,6 +38,8 @@ from store.advisory_models import (
     KevEntry,
 )
 from store.models import PackageVersion
+from store.sql import chunks
+from store.sql import dialect_insert as _insert
 
 
 def _table(model: type[SQLModel]) -> sa.Table:
@@ -78,21 +80,6 @@ _UPSERT_COLUMNS = (
 
 T = TypeVar("T")
 PackageKey = tuple[str, str]
-
-
-def _chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _insert(conn: Connection, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
-    """A dialect INSERT, so that ``ON CONFLICT`` is available on both databases."""
-    name = conn.dialect.name
-    if name == "postgresql":
-        return postgresql.insert(table)
-    if name == "sqlite":
-        return sqlite.insert(table)
-    raise NotImplementedError(f"unsupported database dialect {name!r}")  # pragma: no cover
 
 
 def _unnest_select(
@@ -179,7 +166,7 @@ def upsert_advisories(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> di
 def affected_keys(conn: Connection, advisory_pks: Collection[int]) -> set[PackageKey]:
     """The package keys the affected rows of these advisories name."""
     keys: set[PackageKey] = set()
-    for chunk in _chunks(sorted(advisory_pks)):
+    for chunk in chunks(sorted(advisory_pks), IN_CHUNK):
         rows = conn.execute(
             sa.select(AFFECTED.c.eco_key, AFFECTED.c.name_key)
             .distinct()
@@ -191,7 +178,7 @@ def affected_keys(conn: Connection, advisory_pks: Collection[int]) -> set[Packag
 
 def delete_affected(conn: Connection, advisory_pks: Collection[int]) -> None:
     """Remove the affected rows of these advisories (their match results cascade with them)."""
-    for chunk in _chunks(sorted(advisory_pks)):
+    for chunk in chunks(sorted(advisory_pks), IN_CHUNK):
         conn.execute(sa.delete(AFFECTED).where(AFFECTED.c.advisory_pk.in_(chunk)))
 
 
@@ -245,7 +232,7 @@ def upsert_skips(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
 
 def clear_skips(conn: Connection, source: str, advisory_ids: Collection[str]) -> None:
     """Forget earlier skips of records that have now been imported."""
-    for chunk in _chunks(sorted(advisory_ids)):
+    for chunk in chunks(sorted(advisory_ids), IN_CHUNK):
         conn.execute(sa.delete(SKIP).where(SKIP.c.source == source, SKIP.c.advisory_id.in_(chunk)))
 
 
@@ -299,7 +286,7 @@ def replace_kev(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
 def replace_epss(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     """Make ``rows`` the whole EPSS score table."""
     conn.execute(sa.delete(EPSS))
-    for chunk in _chunks(rows, 50_000):
+    for chunk in chunks(rows, 50_000):
         _execute_bulk(conn, EPSS, chunk)
 
 
@@ -470,7 +457,7 @@ def advisories_in_groups(conn: Connection, group_keys: Collection[str]) -> list[
 
 def affected_of(conn: Connection, advisory_pks: Collection[int]) -> list[AffectedView]:
     out: list[AffectedView] = []
-    for chunk in _chunks(sorted(advisory_pks)):
+    for chunk in chunks(sorted(advisory_pks), IN_CHUNK):
         rows = conn.execute(
             sa.select(AFFECTED)
             .where(AFFECTED.c.advisory_pk.in_(chunk))

@@ -24,11 +24,7 @@ from core.errors import ConflictError, NotFoundError
 from store.api_models import ApiKey, DashboardSession, UploadJob
 from store.models import Organization, Snapshot, System, utcnow
 from store.queries import get_organization
-
-
-def _table(model: type[Any]) -> sa.Table:
-    return cast(sa.Table, model.__table__)
-
+from store.sql import table_of as _table
 
 # --- API keys ------------------------------------------------------------------------------------
 

@@ -16,37 +16,24 @@ Everything else is the manufacturer's own input (:func:`set_case`) and plain rea
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from store.advisory_models import Advisory, AffectedPackageRow, FeedState, KevEntry
 from store.exposure_models import CraCaseRow, CraExploitedRow, CraPresenceRow
 from store.match_models import MatchResult
 from store.models import ComponentSetMember, Organization, Snapshot, System, utcnow
+from store.sql import chunks
+from store.sql import dialect_insert as _insert
+from store.sql import table_of as _t
 
 _CHUNK = 900
 KEV_FEED = "kev"  # the feed_state name the KEV import keeps its fetch time under
-
-
-def _t(model: type[Any]) -> sa.Table:
-    return cast(sa.Table, model.__table__)
-
-
-def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
-
-
-def _insert(session: Session, model: type[Any]) -> postgresql.Insert | sqlite.Insert:
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(_t(model))
-    return sqlite.insert(_t(model))
 
 
 # --- organizations ---------------------------------------------------------------------------------
@@ -103,7 +90,7 @@ def record_presence(session: Session, system_ids: Sequence[int]) -> None:
     presence = _t(CraPresenceRow)
     greatest = sa.func.greatest if session.get_bind().dialect.name == "postgresql" else sa.func.max
     now = utcnow()
-    for chunk in _chunks(sorted(set(system_ids))):
+    for chunk in chunks(sorted(set(system_ids)), _CHUNK):
         sets = sa.select(snapshot.c.component_set_id).where(snapshot.c.system_id.in_(chunk)).distinct()
         per_set = (
             sa.select(
@@ -172,7 +159,7 @@ class GroupAdvisory:
 def group_advisories(session: Session, groups: Iterable[str]) -> list[GroupAdvisory]:
     adv = _t(Advisory)
     out: list[GroupAdvisory] = []
-    for chunk in _chunks(sorted(set(groups))):
+    for chunk in chunks(sorted(set(groups)), _CHUNK):
         stmt = sa.select(
             adv.c.group_key,
             adv.c.source,
@@ -199,7 +186,7 @@ class KevFact:
 def kev_entries(session: Session, cve_ids: Iterable[str]) -> list[KevFact]:
     kev = _t(KevEntry)
     out: list[KevFact] = []
-    for chunk in _chunks(sorted(set(cve_ids))):
+    for chunk in chunks(sorted(set(cve_ids)), _CHUNK):
         stmt = sa.select(kev.c.cve_id, kev.c.date_added, kev.c.known_ransomware).where(
             kev.c.cve_id.in_(chunk)
         )
@@ -225,7 +212,7 @@ class ExploitedRecord:
 def exploited(session: Session, groups: Iterable[str]) -> dict[str, ExploitedRecord]:
     table = _t(CraExploitedRow)
     out: dict[str, ExploitedRecord] = {}
-    for chunk in _chunks(sorted(set(groups))):
+    for chunk in chunks(sorted(set(groups)), _CHUNK):
         stmt = sa.select(
             table.c.vuln_group,
             table.c.known_at,

@@ -22,37 +22,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from store.advisory_models import Advisory, AffectedPackageRow, EpssScore, KevEntry
 from store.exposure_models import ExposureRow, ExposureState, SlaPolicyRow, VexStatementRow
 from store.match_models import MatchResult
 from store.models import ComponentSetMember, PackageVersion, Snapshot, System, utcnow
+from store.sql import chunks
+from store.sql import dialect_insert as _insert
+from store.sql import table_of as _t
 
 _CHUNK = 900
-
-
-def _t(model: type[Any]) -> sa.Table:
-    return cast(sa.Table, model.__table__)
-
-
-def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
-
-
-def _insert(session: Session, model: type[Any]) -> postgresql.Insert | sqlite.Insert:
-    table = _t(model)
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
 
 
 # --- systems and snapshots -----------------------------------------------------------------------
@@ -96,7 +82,7 @@ def system_orgs(session: Session, system_ids: Sequence[int]) -> dict[int, int]:
     """System id → organization id."""
     system = _t(System)
     out: dict[int, int] = {}
-    for chunk in _chunks(system_ids):
+    for chunk in chunks(system_ids, _CHUNK):
         stmt = sa.select(system.c.id, system.c.org_id).where(system.c.id.in_(chunk))
         out.update({r[0]: r[1] for r in session.execute(stmt)})
     return out
@@ -106,7 +92,7 @@ def snapshot_rows(session: Session, system_ids: Sequence[int]) -> list[tuple[int
     """(system id, snapshot sha256, observed_at, component set id) of every snapshot of the systems."""
     snapshot = _t(Snapshot)
     out: list[tuple[int, str, datetime, int]] = []
-    for chunk in _chunks(system_ids):
+    for chunk in chunks(system_ids, _CHUNK):
         stmt = sa.select(
             snapshot.c.system_id, snapshot.c.sha256, snapshot.c.observed_at, snapshot.c.component_set_id
         ).where(snapshot.c.system_id.in_(chunk))
@@ -157,7 +143,7 @@ def set_inputs(session: Session, set_ids: Sequence[int]) -> list[SetRow]:
         .cte("affected_packages")
     )
     out: list[SetRow] = []
-    for chunk in _chunks(sorted(set(set_ids))):
+    for chunk in chunks(sorted(set(set_ids)), _CHUNK):
         stmt = (
             sa.select(
                 member.c.set_id,
@@ -185,7 +171,7 @@ def fixed_versions(session: Session, package_version_ids: Sequence[int]) -> list
     """(package version id, group key, fixed versions) of the affected matches of these package versions."""
     mr, ap, adv = _t(MatchResult), _t(AffectedPackageRow), _t(Advisory)
     out: list[tuple[int, str, list[str]]] = []
-    for chunk in _chunks(sorted(set(package_version_ids))):
+    for chunk in chunks(sorted(set(package_version_ids)), _CHUNK):
         stmt = (
             sa.select(mr.c.package_version_id, adv.c.group_key, mr.c.fixed_versions)
             .select_from(mr.join(ap, ap.c.id == mr.c.affected_id).join(adv, adv.c.id == ap.c.advisory_pk))
@@ -208,7 +194,7 @@ def groups_for_ids(session: Session, ids: Iterable[str]) -> dict[str, str]:
     adv = _t(Advisory)
     wanted = sorted(set(ids))
     out: dict[str, str] = {}
-    for chunk in _chunks(wanted):
+    for chunk in chunks(wanted, _CHUNK):
         for group in session.execute(sa.select(adv.c.group_key).where(adv.c.group_key.in_(chunk)).distinct()):
             out[group[0]] = group[0]
         stmt = sa.select(adv.c.advisory_id, adv.c.group_key).where(adv.c.advisory_id.in_(chunk))
@@ -269,7 +255,7 @@ def input_digests(session: Session, org_id: int, system_ids: Sequence[int]) -> d
     ]
     base = repr([tuple(str(v) for v in row) for row in shared])
     per_system: dict[int, tuple[int, int]] = {}
-    for chunk in _chunks(system_ids):
+    for chunk in chunks(system_ids, _CHUNK):
         stmt = (
             sa.select(snapshot.c.system_id, sa.func.count(), sa.func.sum(snapshot.c.id))
             .where(snapshot.c.system_id.in_(chunk))
@@ -285,7 +271,7 @@ def input_digests(session: Session, org_id: int, system_ids: Sequence[int]) -> d
 def stored_digests(session: Session, system_ids: Sequence[int]) -> dict[int, str]:
     state = _t(ExposureState)
     out: dict[int, str] = {}
-    for chunk in _chunks(system_ids):
+    for chunk in chunks(system_ids, _CHUNK):
         stmt = sa.select(state.c.system_id, state.c.inputs_digest).where(state.c.system_id.in_(chunk))
         out.update({r[0]: r[1] for r in session.execute(stmt)})
     return out
@@ -297,7 +283,7 @@ def lock_states(session: Session, system_ids: Sequence[int]) -> None:
     if session.get_bind().dialect.name != "postgresql":
         return
     state = _t(ExposureState)
-    for chunk in _chunks(sorted(system_ids)):
+    for chunk in chunks(sorted(system_ids), _CHUNK):
         session.execute(
             _insert(session, ExposureState)
             .values([{"system_id": sid, "inputs_digest": "", "built_at": utcnow()} for sid in chunk])
@@ -328,7 +314,7 @@ def replace_exposures(session: Session, digests: dict[int, str], exposures: Sequ
     """Replace every exposure row of the systems in ``digests`` and record the digests they came from."""
     table, state = _t(ExposureRow), _t(ExposureState)
     system_ids = sorted(digests)
-    for chunk in _chunks(system_ids):
+    for chunk in chunks(system_ids, _CHUNK):
         session.execute(table.delete().where(table.c.system_id.in_(chunk)))
         session.execute(state.delete().where(state.c.system_id.in_(chunk)))
     if exposures:
@@ -477,7 +463,7 @@ class AdvisoryFacts:
 def advisory_facts(session: Session, groups: Iterable[str]) -> list[AdvisoryFacts]:
     adv = _t(Advisory)
     out: list[AdvisoryFacts] = []
-    for chunk in _chunks(sorted(set(groups))):
+    for chunk in chunks(sorted(set(groups)), _CHUNK):
         stmt = sa.select(
             adv.c.group_key,
             adv.c.advisory_id,
@@ -500,7 +486,7 @@ def kev_ids(session: Session, cve_ids: Iterable[str]) -> set[str]:
     """The CVE ids among ``cve_ids`` that the KEV catalog lists."""
     kev = _t(KevEntry)
     out: set[str] = set()
-    for chunk in _chunks(sorted(set(cve_ids))):
+    for chunk in chunks(sorted(set(cve_ids)), _CHUNK):
         out.update(r[0] for r in session.execute(sa.select(kev.c.cve_id).where(kev.c.cve_id.in_(chunk))))
     return out
 
@@ -508,7 +494,7 @@ def kev_ids(session: Session, cve_ids: Iterable[str]) -> set[str]:
 def epss_scores(session: Session, cve_ids: Iterable[str]) -> dict[str, float]:
     epss = _t(EpssScore)
     out: dict[str, float] = {}
-    for chunk in _chunks(sorted(set(cve_ids))):
+    for chunk in chunks(sorted(set(cve_ids)), _CHUNK):
         stmt = sa.select(epss.c.cve_id, epss.c.epss).where(epss.c.cve_id.in_(chunk))
         out.update({r[0]: float(r[1]) for r in session.execute(stmt)})
     return out

@@ -25,7 +25,6 @@ from datetime import UTC, datetime
 from typing import Any, Final, cast
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, col, select
 
@@ -40,6 +39,7 @@ from store.models import (
     Snapshot,
     System,
 )
+from store.sql import table_of as _table
 
 PackageKey = tuple[str, str]
 
@@ -107,20 +107,6 @@ class MatchCounts:
     unknown_by_reason: dict[str, int]  # reason code -> package versions with such an "unknown"
     vulnerability_groups: int  # distinct groups affecting at least one package version
     affected_pairs: int  # (package version, group) pairs: a group counts once per package version
-
-
-def _table(model: type[Any]) -> sa.Table:
-    return cast(sa.Table, model.__table__)
-
-
-def _insert(session: Session, model: type[Any]) -> postgresql.Insert | sqlite.Insert:
-    table = _table(model)
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(table)
-    if dialect == "sqlite":
-        return sqlite.insert(table)
-    raise NotImplementedError(f"unsupported database dialect {dialect!r}")  # pragma: no cover
 
 
 def _batches(keys: Iterable[PackageKey]) -> Iterable[list[PackageKey]]:

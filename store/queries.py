@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col, select
 
 from core.errors import ConflictError, NotFoundError
@@ -38,6 +38,8 @@ from store.models import (
     System,
     utcnow,
 )
+from store.sql import dialect_insert as _insert
+from store.sql import table_of as _table
 
 COMPRESSION = "zlib"
 
@@ -110,21 +112,6 @@ class SnapshotSummary:
 class SnapshotComponents:
     packages: list[PackageRef]
     unassessed: list[UnassessedComponent]
-
-
-def _table(model: type[Any]) -> sa.Table:
-    return cast(sa.Table, model.__table__)
-
-
-def _insert(session: Session, model: type[Any]) -> postgresql.Insert | sqlite.Insert:
-    """A dialect INSERT, so that ``on_conflict_do_nothing`` is available on both databases."""
-    table = _table(model)
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(table)
-    if dialect == "sqlite":
-        return sqlite.insert(table)
-    raise NotImplementedError(f"unsupported database dialect {dialect!r}")  # pragma: no cover
 
 
 # --- organizations and systems -------------------------------------------------------------------

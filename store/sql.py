@@ -1,0 +1,37 @@
+"""Small SQL helpers every query module shares: a model's table, a dialect INSERT, chunked IN lists."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar, cast
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlmodel import Session
+
+T = TypeVar("T")
+
+
+def table_of(model: type[Any]) -> sa.Table:
+    """The ``Table`` behind a SQLModel table class."""
+    return cast(sa.Table, model.__table__)
+
+
+def dialect_insert(
+    bind: Session | Connection, target: type[Any] | sa.Table
+) -> postgresql.Insert | sqlite.Insert:
+    """A dialect INSERT, so that ``ON CONFLICT`` clauses are available on both databases."""
+    table = target if isinstance(target, sa.Table) else table_of(target)
+    name = bind.get_bind().dialect.name if isinstance(bind, Session) else bind.dialect.name
+    if name == "postgresql":
+        return postgresql.insert(table)
+    if name == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"unsupported database dialect {name!r}")  # pragma: no cover
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """``items`` in slices of at most ``size``: IN lists stay under the databases' parameter limits."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
