@@ -22,8 +22,10 @@ from core.advisories import Advisory, AffectedPackage
 from core.packages import PackageRef
 from matcher.purls import deployed_ecosystem, normalize_name
 from matcher.ranges import (
+    NOT_AFFECTED,
     Affected,
     CompiledAffected,
+    NotAffected,
     RangeResult,
     SchemeLookup,
     Unknown,
@@ -31,7 +33,8 @@ from matcher.ranges import (
     default_schemes,
     evaluate,
 )
-from matcher.versions import InvalidVersion, VersionScheme
+from matcher.versions import InvalidVersion, OsvVersions, VersionScheme
+from matcher.versions.interface import ChainGuard
 
 PackageKey = tuple[str, str]
 
@@ -63,6 +66,10 @@ class Undetermined:
     reason: Unknown
 
 
+#: The hits and undetermined answers of one package version.
+Outcome = tuple[tuple[Hit, ...], tuple[Undetermined, ...]]
+
+
 @dataclass(frozen=True, slots=True)
 class PackageMatch:
     package: PackageRef
@@ -85,69 +92,147 @@ def keys_of(advisory: Advisory) -> frozenset[PackageKey]:
     return frozenset(key for affected in advisory.affected if (key := key_of(affected)) is not None)
 
 
-class RankedEntries:
-    """The compiled entries that name one package, with their event positions ranked per scheme.
+#: Where a version lies among the events of one package: ``rank`` alone, or ``(rank, listed)`` when
+#: ``versions`` lists of some entries (their indices, ``listed``) name the version.
+Slot = int | tuple[int, tuple[int, ...]]
+#: The entries (by index) whose answer for a slot is not NotAffected, with their answers.
+Answers = tuple[tuple[int, RangeResult], ...]
 
-    Every event and fixed position of the entries goes into one sorted table per version scheme and is
-    replaced by its rank, so a version is placed once per package and scheme (one ``bisect`` with the
-    scheme's own comparisons) and every range check after that compares integers. The answers are those
-    of ``CompiledAffected.evaluate`` (rank order is the key order); bench/match.py checks it on 51k real
-    package versions and measured fleet matching ~2x faster.
+
+class RankedEntries:
+    """The compiled entries that name one package, answered per slot of one merged event table.
+
+    Every event and fixed-version position of all the entries goes into one sorted table (one version
+    scheme per package, as in all records at hand), and a position is replaced by its rank ``2i + 2``.
+    A deployed version is placed once: spelled like an event value, by one dictionary read; otherwise
+    parsed and placed by one ``bisect`` (odd rank ``2i + 1``: between two positions). An entry's answer
+    depends on the version only through its place among *that entry's* positions (its segment) and
+    whether its ``versions`` list names it, so answers are computed once per (entry, segment, listed)
+    and a package's answers once per slot; versions in one slot share the very same answer objects.
+    The answers are those of ``CompiledAffected.evaluate`` (rank order is the key order);
+    tests/matcher/test_match_ranked.py and bench/match.py check it against fresh evaluation.
+
+    Fresh per-entry evaluation (no table) is used where a merged table could differ from it:
+
+    * a version that does not parse (its Unknown reasons name it);
+    * a package whose entries use more than one version scheme (none in the data at hand);
+    * a scheme whose order is not transitive everywhere (Maven, Packagist with ``#`` words), unless
+      its ``chain_guard`` proves the table's keys and the deployed key a chain (then every sort and
+      ``bisect`` agree with comparing one by one); otherwise, per version.
     """
 
-    __slots__ = ("_by_slot", "_schemes", "_tables", "entries")
+    __slots__ = (
+        "_answers",
+        "_cuts",
+        "_fresh",
+        "_guard",
+        "_listing",
+        "_scheme",
+        "_segments",
+        "_string_rank",
+        "_table",
+        "compiled",
+    )
 
     def __init__(self, compiled: Sequence[CompiledAffected]) -> None:
-        positions: dict[str, set[tuple[Any, ...]]] = {}
-        self._schemes: dict[str, VersionScheme] = {}
-        for entry in compiled:
-            for name, (scheme, found) in entry.positions().items():
-                self._schemes.setdefault(name, scheme)
-                positions.setdefault(name, set()).update(found)
-        self._tables = {name: sorted(found) for name, found in positions.items()}
-        # Entries at even ranks 2, 4, …; a version between two entries gets the odd rank between them.
-        ranks = {
-            name: {pos: 2 * i + 2 for i, pos in enumerate(table)} for name, table in self._tables.items()
+        self.compiled = tuple(compiled)
+        self._fresh = False
+        self._scheme: VersionScheme | None = None
+        self._guard: ChainGuard | None = None
+        self._table: list[tuple[Any, ...]] = []
+        self._string_rank: dict[str, int] = {}
+        self._cuts: tuple[list[int], ...] = ()
+        self._segments: tuple[list[RangeResult | None], ...] = ()
+        self._listing = tuple((i, entry.listed) for i, entry in enumerate(compiled) if entry.listed)
+        self._answers: dict[Slot, Answers] = {}
+        found = [entry.positions() for entry in compiled]
+        schemes = {name: scheme for positions in found for name, (scheme, _) in positions.items()}
+        if len(schemes) > 1:
+            self._fresh = True
+            return
+        table: set[tuple[Any, ...]] = set()
+        for positions in found:
+            for _, keys in positions.values():
+                table |= keys
+        if schemes:
+            (scheme,) = schemes.values()
+            self._scheme = scheme
+            guard = self._guard = scheme.chain_guard() if isinstance(scheme, OsvVersions) else None
+            if guard is not None and not all(pos[0] != 1 or guard.admit(pos[1]) for pos in table):
+                self._fresh = True
+                return
+        self._table = sorted(table)
+        rank = {pos: 2 * i + 2 for i, pos in enumerate(self._table)}
+        self._string_rank = {
+            value: rank[pos] for entry in compiled for value, _, pos in entry.valued_positions()
         }
-        self.entries = tuple(entry.ranked(lambda scheme, pos: ranks[scheme.name][pos]) for entry in compiled)
-        # Answers depend on the version only through its rank per scheme and through the entries whose
-        # ``versions`` list names it, so versions between the same two events share one evaluation.
-        self._by_slot: dict[tuple[Any, ...], list[RangeResult]] = {}
+        # An entry's segment of a rank r: bisect_right(cuts, r) over its positions' ranks p and p + 1,
+        # so "below p", "at p" and "between p and the next" are separate segments.
+        cuts: list[list[int]] = []
+        for positions in found:
+            own = sorted(rank[pos] for _, keys in positions.values() for pos in keys)
+            cuts.append([edge for r in own for edge in (r, r + 1)])
+        self._cuts = tuple(cuts)
+        # Answer per (segment, listed) at index 2 * segment + listed, filled on first use.
+        self._segments = tuple([None] * (2 * len(edges) + 2) for edges in cuts)
+
+    def slot(self, version: str) -> Slot | None:
+        """The version's slot, or ``None`` when it must be evaluated entry by entry (class docstring)."""
+        if self._fresh:
+            return None
+        rank = self._string_rank.get(version)
+        if rank is None:
+            scheme = self._scheme
+            if scheme is None:
+                rank = 0
+            else:
+                try:
+                    key = scheme.key(version)
+                except InvalidVersion:
+                    return None
+                guard = self._guard
+                if guard is not None and not guard.allows(key):
+                    return None
+                deployed = (1, key)
+                table = self._table
+                below = bisect_right(table, deployed)
+                rank = 2 * below if below and table[below - 1] == deployed else 2 * below + 1
+        if not self._listing:
+            return rank
+        listed = tuple([i for i, versions in self._listing if version in versions])
+        return (rank, listed) if listed else rank
+
+    def answers(self, slot: Slot, version: str) -> Answers:
+        """The entries whose answer is not NotAffected at ``slot`` (of ``version``), in entry order."""
+        found = self._answers.get(slot)
+        if found is None:
+            found = self._answers[slot] = self.compute(slot, version)
+        return found
+
+    def compute(self, slot: Slot, version: str) -> Answers:
+        """``answers`` without keeping the result (for callers that keep their own form of it)."""
+        rank, listed = (slot, ()) if isinstance(slot, int) else slot
+        found: list[tuple[int, RangeResult]] = []
+        compiled = self.compiled
+        for i, (edges, segments) in enumerate(zip(self._cuts, self._segments, strict=True)):
+            is_listed = i in listed
+            index = 2 * bisect_right(edges, rank) + is_listed
+            result = segments[index]
+            if result is None:
+                # The first version met in this segment stands for all of it (class docstring).
+                result = segments[index] = compiled[i].evaluate(version, listed=is_listed)
+            if result is not NOT_AFFECTED:
+                found.append((i, result))
+        return tuple(found)
 
     def evaluate_all(self, version: str) -> list[RangeResult]:
         """``evaluate(version)`` of every entry, in order."""
-        placed: dict[str, tuple[int] | InvalidVersion] = {}
-        tables = self._tables
-
-        def at(scheme: VersionScheme) -> tuple[int]:
-            name = scheme.name
-            rank = placed.get(name)
-            if rank is None:
-                try:
-                    deployed = (1, scheme.key(version))
-                except InvalidVersion as exc:
-                    rank = exc
-                else:
-                    table = tables[name]
-                    below = bisect_right(table, deployed)
-                    rank = (2 * below,) if below and table[below - 1] == deployed else (2 * below + 1,)
-                placed[name] = rank
-            if isinstance(rank, InvalidVersion):
-                raise rank
-            return rank
-
-        slot: list[Any] = []
-        for scheme in self._schemes.values():
-            try:
-                slot.append(at(scheme))
-            except InvalidVersion:
-                # The answers name the version in their reasons: not shared.
-                return [entry.evaluate(version, at) for entry in self.entries]
-        slot.extend(entry.lists(version) for entry in self.entries)
-        key = tuple(slot)
-        results = self._by_slot.get(key)
-        if results is None:
-            results = self._by_slot[key] = [entry.evaluate(version, at) for entry in self.entries]
+        slot = self.slot(version)
+        if slot is None:
+            return [entry.evaluate(version) for entry in self.compiled]
+        results: list[RangeResult] = [NOT_AFFECTED] * len(self.compiled)
+        for i, result in self.answers(slot, version):
+            results[i] = result
         return results
 
 
@@ -157,6 +242,10 @@ class AdvisoryIndex:
     def __init__(self, advisories: Iterable[Advisory] = ()) -> None:
         self._by_key: defaultdict[PackageKey, list[Candidate]] = defaultdict(list)
         self._ranked: dict[PackageKey, RankedEntries] = {}
+        # Per key: the hits and undetermined answers per slot, and each Hit/Undetermined object by
+        # (entry, answer object): versions of one slot share one outcome, and slots share the objects.
+        self._outcomes: dict[PackageKey, dict[Slot, Outcome]] = {}
+        self._labelled: dict[PackageKey, dict[tuple[int, int], Hit | Undetermined]] = {}
         for advisory in advisories:
             self.add(advisory)
 
@@ -168,6 +257,8 @@ class AdvisoryIndex:
             if key is not None:
                 self._by_key[key].append(Candidate(advisory.id, index, affected))
                 self._ranked.pop(key, None)
+                self._outcomes.pop(key, None)
+                self._labelled.pop(key, None)
 
     def ranked(self, key: PackageKey) -> RankedEntries:
         """The candidates of ``key`` compiled and ranked together, on first use: a run compiles only the
@@ -177,6 +268,51 @@ class AdvisoryIndex:
             compiled = [compile_affected(c.affected) for c in self.candidates(key)]
             ranked = self._ranked[key] = RankedEntries(compiled)
         return ranked
+
+    def outcome(self, key: PackageKey, version: str) -> Outcome:
+        """The hits and undetermined answers of ``version`` of the package ``key`` (default schemes)."""
+        ranked = self.ranked(key)
+        slot = ranked.slot(version)
+        if slot is None:
+            return self._label(key, enumerate(ranked.evaluate_all(version)), {})
+        outcomes = self._outcomes.get(key)
+        if outcomes is None:
+            outcomes = self._outcomes[key] = {}
+        found = outcomes.get(slot)
+        if found is None:
+            labelled = self._labelled.get(key)
+            if labelled is None:
+                labelled = self._labelled[key] = {}
+            found = outcomes[slot] = self._label(key, ranked.compute(slot, version), labelled)
+        return found
+
+    def _label(
+        self,
+        key: PackageKey,
+        answers: Iterable[tuple[int, RangeResult]],
+        labelled: dict[tuple[int, int], Hit | Undetermined],
+    ) -> Outcome:
+        """Hits and undetermined answers; ``labelled`` reuses labels by (entry, answer object), which
+        is sound only for answers that stay alive (the slot path keeps them in ``RankedEntries``)."""
+        candidates = self._by_key[key]
+        hits: list[Hit] = []
+        undetermined: list[Undetermined] = []
+        for i, result in answers:
+            if isinstance(result, NotAffected):
+                continue
+            label = labelled.get((i, id(result)))
+            if label is None:
+                candidate = candidates[i]
+                if isinstance(result, Affected):
+                    label = Hit(candidate.advisory_id, candidate.affected_index, result)
+                else:
+                    label = Undetermined(candidate.advisory_id, candidate.affected_index, result)
+                labelled[(i, id(result))] = label
+            if isinstance(label, Hit):
+                hits.append(label)
+            else:
+                undetermined.append(label)
+        return tuple(hits), tuple(undetermined)
 
     def candidates(self, key: PackageKey) -> Sequence[Candidate]:
         return self._by_key.get(key, ())
@@ -192,19 +328,19 @@ def match_package(
     index: AdvisoryIndex, package: PackageRef, *, schemes: SchemeLookup = default_schemes
 ) -> PackageMatch:
     """Evaluate every advisory that names ``package`` against its version."""
-    hits: list[Hit] = []
-    undetermined: list[Undetermined] = []
     key = (package.ecosystem, package.name)
     candidates = index.candidates(key)
     if not candidates:
         return PackageMatch(package, (), ())
     if schemes is default_schemes:
-        results = index.ranked(key).evaluate_all(package.version)
-    else:
-        results = [evaluate(c.affected, package.version, schemes=schemes) for c in candidates]
-    for candidate, result in zip(candidates, results, strict=True):
+        hits, undetermined = index.outcome(key, package.version)
+        return PackageMatch(package, hits, undetermined)
+    hit_list: list[Hit] = []
+    undetermined_list: list[Undetermined] = []
+    for candidate in candidates:
+        result = evaluate(candidate.affected, package.version, schemes=schemes)
         if isinstance(result, Affected):
-            hits.append(Hit(candidate.advisory_id, candidate.affected_index, result))
+            hit_list.append(Hit(candidate.advisory_id, candidate.affected_index, result))
         elif isinstance(result, Unknown):
-            undetermined.append(Undetermined(candidate.advisory_id, candidate.affected_index, result))
-    return PackageMatch(package, tuple(hits), tuple(undetermined))
+            undetermined_list.append(Undetermined(candidate.advisory_id, candidate.affected_index, result))
+    return PackageMatch(package, tuple(hit_list), tuple(undetermined_list))

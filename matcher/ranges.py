@@ -23,7 +23,7 @@ Away from ties this is the schema's pseudocode, step for step.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -173,11 +173,14 @@ class CompiledAffected:
                 tuple(value for value, _ in ordered),
             )
 
-    def evaluate(self, version: str, at: DeployedKey | None = None) -> RangeResult:
+    def evaluate(
+        self, version: str, at: DeployedKey | None = None, *, listed: bool | None = None
+    ) -> RangeResult:
         """Is ``version`` affected? Same answer as ``matcher.ranges.evaluate`` on the entry.
 
         ``at(scheme)`` gives the version's position in a scheme's event order (raising InvalidVersion);
         by default ``(1, scheme.key(version))``. A ``ranked`` copy needs the rank ``at`` instead.
+        ``listed``: whether the ``versions`` list names ``version``, when the caller already knows.
         """
         if at is None:
             at = _default_at(version)
@@ -208,7 +211,7 @@ class CompiledAffected:
                     boundary=_closing_event(compiled, deployed),
                     fixed_versions=self._fixed_above(at),
                 )
-        if version in self._listed:
+        if version in self._listed if listed is None else listed:
             return Affected(None, None, None, self._fixed_above(at))
         if unknown is not None:
             return unknown
@@ -265,6 +268,28 @@ class CompiledAffected:
             scheme = self._fixed_schemes[group]
             found.setdefault(scheme.name, (scheme, set()))[1].update(keys)
         return found
+
+    def valued_positions(self) -> Iterator[tuple[str, VersionScheme, tuple[Any, ...]]]:
+        """``(value, scheme, position)`` of every event and fixed value whose position is the value's
+        own key, ``(1, scheme.key(value))`` — not ``introduced: "0"`` or a ``"*"`` limit. A deployed
+        version spelled like one of them is there without parsing it."""
+        for compiled in self._ranges:
+            scheme = compiled.scheme
+            if scheme is None or compiled.problem is not None:
+                continue
+            for position, kinds in compiled.ordered:
+                if position[0] == 1:
+                    for event in kinds.values():
+                        yield event.value, scheme, position
+        for group, (keys, values) in self._fixed_sorted.items():
+            scheme = self._fixed_schemes[group]
+            for key, value in zip(keys, values, strict=True):
+                yield value, scheme, key
+
+    @property
+    def listed(self) -> frozenset[str]:
+        """The entry's ``versions`` list."""
+        return self._listed
 
     def lists(self, version: str) -> bool:
         """Does the entry's ``versions`` list name ``version``?"""

@@ -7,6 +7,11 @@ transitive (Maven's ``ComparableVersion``; Packagist with OSV's ``#`` words) no 
 and the key is an object whose rich comparisons run the tool's pairwise algorithm on items parsed once;
 its hash agrees with its ``==``, so keys can still be sorted and used as dict keys. Parsing dominates
 cost, so the registry caches keys per distinct string.
+
+Such a scheme also offers ``chain_guard()``: a ``ChainGuard`` that proves, key by key, that a set of its
+keys is ordered consistently (a chain: every sort of it is the same and every ``bisect`` in it agrees
+with comparing one by one). The matcher merges the event versions of many advisories into one sorted
+table per package only when the guard admits them all; otherwise it compares entry by entry.
 """
 
 from __future__ import annotations
@@ -24,4 +29,16 @@ class VersionScheme(Protocol):
 
     def key(self, version: str) -> Any:
         """The comparison key of ``version``; raises ``InvalidVersion`` when it does not parse."""
+        ...
+
+
+class ChainGuard(Protocol):
+    """Grows a set of keys of a scheme whose order is not transitive everywhere, proving it a chain."""
+
+    def admit(self, key: Any) -> bool:
+        """Add ``key``; ``False`` when the set with it can no longer be shown to be a chain."""
+        ...
+
+    def allows(self, key: Any) -> bool:
+        """Would the set with ``key`` still be a chain? (The set is left as it is.)"""
         ...

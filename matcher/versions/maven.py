@@ -44,7 +44,7 @@ keys/s and ≈ 1.4 M ``<``/s (≈ 1.2 M wrapped) — comparing is as fast to wit
 from __future__ import annotations
 
 import re
-from typing import Final, Union
+from typing import Any, Final, Union
 
 from matcher.versions.interface import InvalidVersion
 
@@ -171,10 +171,19 @@ def compare_items(x: ListItem, y: ListItem) -> int:
 class MavenKey:
     """A Maven version's parsed items; compares with Maven's pairwise algorithm (not transitive)."""
 
-    __slots__ = ("items",)
+    __slots__ = ("_kinds", "items")
 
     def __init__(self, items: ListItem) -> None:
         self.items = items
+        self._kinds: tuple[tuple[Any, int], ...] | None = None
+
+    def kinds(self) -> tuple[tuple[Any, int], ...]:
+        """``(place, kind)`` of every item, nested lists included; see ``MavenChainGuard``."""
+        if self._kinds is None:
+            found: list[tuple[Any, int]] = []
+            _item_kinds(self.items, (), found)
+            self._kinds = tuple(found)
+        return self._kinds
 
     def __lt__(self, other: MavenKey) -> bool:
         return compare_items(self.items, other.items) < 0
@@ -200,8 +209,77 @@ class MavenKey:
         return f"MavenKey({self.items!r})"
 
 
+# Item kinds for MavenChainGuard, one bit each; a number 0 is told apart from the other numbers.
+_K_STRING: Final = 1
+_K_LIST: Final = 2
+_K_NUMBER: Final = 4
+_K_ZERO: Final = 8
+# Kinds that may meet at one place: null then has one consistent place among them (MavenChainGuard).
+_CHAIN_KINDS: Final = frozenset(
+    mask
+    for allowed in (_K_NUMBER | _K_ZERO, _K_STRING | _K_NUMBER, _K_LIST | _K_NUMBER)
+    for mask in range(16)
+    if mask and not mask & ~allowed
+)
+
+
+def _item_kinds(items: ListItem, place: Any, found: list[tuple[Any, int]]) -> None:
+    for index, item in enumerate(items[1]):
+        here = (place, items[1][:index])
+        if item[0] == _LIST:
+            found.append((here, _K_LIST))
+            _item_kinds(item, here, found)  # type: ignore[arg-type]  # a list item
+        elif item[0] == _NUMBER:
+            # A 0 whose rest lies above null meets every other kind as a nonzero number does.
+            found.append((here, _K_NUMBER if item[1] or items[2][index] > 0 else _K_ZERO))
+        else:
+            found.append((here, _K_STRING))
+
+
+class MavenChainGuard:
+    """Proves a set of Maven keys a chain by the kinds of items that meet at each place.
+
+    A *place* is an item position together with the items before it (and, inside a nested list, the
+    place of that list): two keys compare items at a place only when everything before it is equal.
+    ``compare_items`` is then a lexicographic order over places, where a key that has ended meets items
+    as "null": above or below a qualifier as ``""`` is, equal to the number 0 (and on to the next
+    place), and as the empty list against a list (``tails``). Numbers, qualifiers and lists are each
+    totally ordered with their null, and across kinds qualifier < list < number. So where only one kind
+    meets at every place, or a nonzero number meets only qualifiers or only lists (null then lies below
+    every such number, at the qualifiers' or the lists' null), each place is totally ordered, and so is
+    the set. A 0 followed by a rest above null (``2.0.1-alpha``) lies above null and above every list
+    and qualifier, so it counts as a nonzero number. The cycles need what is left out: a 0 with a rest
+    below null beside a qualifier or a list (``2.9.0.RC1`` keeps a 0 where ``2.9.0-1`` has a list: the 0
+    is above the list, yet ``2.9.0.RC1`` is below the ended ``2.9.0``, which is below the list), or
+    qualifiers beside lists (``1.sp``, ``1-alpha``, ``1``).
+    tests/matcher/versions/test_chain_guard.py checks admitted sets pair by pair. A guard that once
+    refused keeps its partial state: drop it.
+    """
+
+    __slots__ = ("_kinds",)
+
+    def __init__(self) -> None:
+        self._kinds: dict[Any, int] = {}
+
+    def admit(self, key: MavenKey) -> bool:
+        kinds = self._kinds
+        for place, kind in key.kinds():
+            mask = kinds.get(place, 0) | kind
+            if mask not in _CHAIN_KINDS:
+                return False
+            kinds[place] = mask
+        return True
+
+    def allows(self, key: MavenKey) -> bool:
+        kinds = self._kinds
+        return all(kinds.get(place, 0) | kind in _CHAIN_KINDS for place, kind in key.kinds())
+
+
 class MavenScheme:
     name = "Maven (ComparableVersion)"
+
+    def chain_guard(self) -> MavenChainGuard:
+        return MavenChainGuard()
 
     def key(self, version: str) -> MavenKey:
         # Java lower-cases and classifies digits with Unicode rules that Python's differ from; real

@@ -142,8 +142,23 @@ class PackagistKey:
         return f"PackagistKey({self.parts!r})"
 
 
+class PackagistChainGuard:
+    """Proves a set of Packagist keys a chain: none has a ``#`` word, so all compare as rank tuples."""
+
+    __slots__ = ()
+
+    def admit(self, key: PackagistKey) -> bool:
+        return not key.wild
+
+    def allows(self, key: PackagistKey) -> bool:
+        return not key.wild
+
+
 class PackagistScheme:
     name = "Packagist (PHP version_compare)"
+
+    def chain_guard(self) -> PackagistChainGuard:
+        return PackagistChainGuard()
 
     def key(self, version: str) -> PackagistKey:
         text = version[1:] if version[:1] in ("v", "V") else version

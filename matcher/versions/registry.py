@@ -25,7 +25,7 @@ from matcher.versions.apk import ApkScheme
 from matcher.versions.cran import CranScheme
 from matcher.versions.dpkg import DpkgScheme, OpamScheme
 from matcher.versions.hackage import HackageScheme
-from matcher.versions.interface import InvalidVersion, VersionScheme
+from matcher.versions.interface import ChainGuard, InvalidVersion, VersionScheme
 from matcher.versions.maven import MavenScheme
 from matcher.versions.nuget import NuGetScheme
 from matcher.versions.packagist import PackagistScheme
@@ -154,6 +154,12 @@ class OsvVersions:
             raise result
         return result
 
+    def chain_guard(self) -> ChainGuard | None:
+        """A guard for sets of this wrapper's keys, or ``None`` when every set of them is a chain
+        (tuple keys: the scheme's order is total). See ``interface.ChainGuard``."""
+        make = getattr(SCHEMES[self.scheme_id], "chain_guard", None)
+        return None if make is None else _WrappedGuard(make())
+
     def compare(self, a: str, b: str) -> int:
         """-1, 0 or 1 like ``cmp``."""
         key_a, key_b = self.key(a), self.key(b)
@@ -161,6 +167,21 @@ class OsvVersions:
 
     def __repr__(self) -> str:
         return f"OsvVersions({self.scheme_id!r})"
+
+
+class _WrappedGuard:
+    """A scheme's guard on wrapped keys: ``(0,)`` lies below every key, so only ``(1, key)`` is checked."""
+
+    __slots__ = ("_inner",)
+
+    def __init__(self, inner: ChainGuard) -> None:
+        self._inner = inner
+
+    def admit(self, key: tuple[Any, ...]) -> bool:
+        return key[0] != 1 or self._inner.admit(key[1])
+
+    def allows(self, key: tuple[Any, ...]) -> bool:
+        return key[0] != 1 or self._inner.allows(key[1])
 
 
 _WRAPPERS: Final[dict[str, OsvVersions]] = {scheme_id: OsvVersions(scheme_id) for scheme_id in SCHEMES}
