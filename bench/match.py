@@ -1,7 +1,7 @@
 """Fleet matching benchmark: patchgap's matcher against a straightforward ``univers`` baseline.
 
 Run from the project root: ``python -m bench.match`` (options: ``--systems``, ``--components``,
-``--seed``, ``--skip-db``, ``--skip-baseline``).
+``--seed``, ``--distinct``, ``--skip-db``, ``--skip-baseline``, ``--profile N``).
 
 Input, on this run and the same for both matchers:
 
@@ -32,6 +32,9 @@ Measured:
 from __future__ import annotations
 
 import argparse
+import cProfile
+import gc
+import pstats
 import random
 import tempfile
 import time
@@ -123,6 +126,32 @@ def patchgap_pure(
                 match = memo[pv] = match_package(index, PackageRef(pv[0], pv[1], pv[2], ""))
             hits += len(match.hits)
     return memo, built - started, time.perf_counter() - built, hits
+
+
+def profile_pure(advisories: Sequence[Advisory], fleet: Sequence[Sequence[Pv]], top: int) -> None:
+    """The pure core once more under cProfile (a fresh index; the version-key cache stays warm), plus
+    how many garbage collections ran and how long they took — the cyclic GC's full passes over the
+    advisories already in memory are a large share of the pure core's time."""
+    collections: Counter[int] = Counter()
+    spent: defaultdict[int, float] = defaultdict(float)
+    started = [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            collections[info["generation"]] += 1
+            spent[info["generation"]] += time.perf_counter() - started[0]
+
+    gc.callbacks.append(on_gc)
+    profiler = cProfile.Profile()
+    try:
+        profiler.runcall(patchgap_pure, advisories, fleet)
+    finally:
+        gc.callbacks.remove(on_gc)
+    for generation in sorted(collections):
+        print(f"  gc generation {generation}: {collections[generation]} runs, {spent[generation]:.2f} s")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
 
 
 # --- univers baseline ---------------------------------------------------------------------------
@@ -381,6 +410,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--distinct", type=int, default=None, help="draw from this many package versions only (more sharing)"
     )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        metavar="N",
+        default=0,
+        help="after the timed run, profile the pure core again (cProfile) and print the top N functions",
+    )
     parser.add_argument("--skip-db", action="store_true")
     parser.add_argument("--skip-baseline", action="store_true")
     args = parser.parse_args(argv)
@@ -407,6 +443,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
 
     print(f"ranked fast path vs evaluating each entry afresh: {check_ranked(memo, advisories)} differences")
+    if args.profile:
+        profile_pure(advisories, fleet, args.profile)
 
     if not args.skip_baseline:
         b0 = time.perf_counter()

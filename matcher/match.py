@@ -150,27 +150,36 @@ class RankedEntries:
         if len(schemes) > 1:
             self._fresh = True
             return
-        table: set[tuple[Any, ...]] = set()
+        # Positions are (0,) for "0", (2,) for "*" limits and (1, key) with the registry's cached key:
+        # deduped by that key's identity (no hashing of keys, which is slow for some schemes), then
+        # sorted; equal keys of different strings get one rank.
+        unique: dict[int, tuple[Any, ...]] = {}
         for positions in found:
             for _, keys in positions.values():
-                table |= keys
+                for pos in keys:
+                    unique.setdefault(_identity(pos), pos)
         if schemes:
             (scheme,) = schemes.values()
             self._scheme = scheme
             guard = self._guard = scheme.chain_guard() if isinstance(scheme, OsvVersions) else None
-            if guard is not None and not all(pos[0] != 1 or guard.admit(pos[1]) for pos in table):
+            if guard is not None and not all(pos[0] != 1 or guard.admit(pos[1]) for pos in unique.values()):
                 self._fresh = True
                 return
-        self._table = sorted(table)
-        rank = {pos: 2 * i + 2 for i, pos in enumerate(self._table)}
+        table: list[tuple[Any, ...]] = []
+        rank_of: dict[int, int] = {}
+        for pos in sorted(unique.values()):
+            if not table or table[-1] != pos:
+                table.append(pos)
+            rank_of[_identity(pos)] = 2 * len(table)
+        self._table = table
         self._string_rank = {
-            value: rank[pos] for entry in compiled for value, _, pos in entry.valued_positions()
+            value: rank_of[_identity(pos)] for entry in compiled for value, _, pos in entry.valued_positions()
         }
         # An entry's segment of a rank r: bisect_right(cuts, r) over its positions' ranks p and p + 1,
         # so "below p", "at p" and "between p and the next" are separate segments.
         cuts: list[list[int]] = []
         for positions in found:
-            own = sorted(rank[pos] for _, keys in positions.values() for pos in keys)
+            own = sorted({rank_of[_identity(pos)] for _, keys in positions.values() for pos in keys})
             cuts.append([edge for r in own for edge in (r, r + 1)])
         self._cuts = tuple(cuts)
         # Answer per (segment, listed) at index 2 * segment + listed, filled on first use.
@@ -236,16 +245,41 @@ class RankedEntries:
         return results
 
 
+class _OutcomeCache:
+    """One package's outcomes: by slot, by the identities of their labels, and labels by answer."""
+
+    __slots__ = ("by_labels", "by_slot", "labels")
+
+    def __init__(self) -> None:
+        self.by_slot: dict[Slot, Outcome] = {}
+        self.by_labels: dict[tuple[int, ...], Outcome] = {}
+        self.labels: dict[int, Hit | Undetermined] = {}
+
+
+def _outcome(labels: Iterable[Hit | Undetermined]) -> Outcome:
+    hits: list[Hit] = []
+    undetermined: list[Undetermined] = []
+    for label in labels:
+        if isinstance(label, Hit):
+            hits.append(label)
+        else:
+            undetermined.append(label)
+    return tuple(hits), tuple(undetermined)
+
+
+def _identity(position: tuple[Any, ...]) -> int:
+    """Dedupe key of an event position: its cached version key's identity, or -1/-3 for (0,)/(2,)."""
+    return id(position[1]) if position[0] == 1 else -1 - position[0]
+
+
 class AdvisoryIndex:
     """Advisories by package key. Build once per matching run; lookups are dictionary reads."""
 
     def __init__(self, advisories: Iterable[Advisory] = ()) -> None:
         self._by_key: defaultdict[PackageKey, list[Candidate]] = defaultdict(list)
         self._ranked: dict[PackageKey, RankedEntries] = {}
-        # Per key: the hits and undetermined answers per slot, and each Hit/Undetermined object by
-        # (entry, answer object): versions of one slot share one outcome, and slots share the objects.
-        self._outcomes: dict[PackageKey, dict[Slot, Outcome]] = {}
-        self._labelled: dict[PackageKey, dict[tuple[int, int], Hit | Undetermined]] = {}
+        # Per key: versions of one slot share one outcome, and slots share its objects (see outcome).
+        self._outcomes: dict[PackageKey, _OutcomeCache] = {}
         for advisory in advisories:
             self.add(advisory)
 
@@ -258,7 +292,6 @@ class AdvisoryIndex:
                 self._by_key[key].append(Candidate(advisory.id, index, affected))
                 self._ranked.pop(key, None)
                 self._outcomes.pop(key, None)
-                self._labelled.pop(key, None)
 
     def ranked(self, key: PackageKey) -> RankedEntries:
         """The candidates of ``key`` compiled and ranked together, on first use: a run compiles only the
@@ -274,45 +307,45 @@ class AdvisoryIndex:
         ranked = self.ranked(key)
         slot = ranked.slot(version)
         if slot is None:
-            return self._label(key, enumerate(ranked.evaluate_all(version)), {})
-        outcomes = self._outcomes.get(key)
-        if outcomes is None:
-            outcomes = self._outcomes[key] = {}
-        found = outcomes.get(slot)
+            return _outcome(self._label(key, enumerate(ranked.evaluate_all(version)), None))
+        cache = self._outcomes.get(key)
+        if cache is None:
+            cache = self._outcomes[key] = _OutcomeCache()
+        found = cache.by_slot.get(slot)
         if found is None:
-            labelled = self._labelled.get(key)
-            if labelled is None:
-                labelled = self._labelled[key] = {}
-            found = outcomes[slot] = self._label(key, ranked.compute(slot, version), labelled)
+            labels = self._label(key, ranked.compute(slot, version), cache.labels)
+            # Neighbouring slots often have the same labels: keep one outcome for them.
+            shared = tuple(map(id, labels))
+            found = cache.by_labels.get(shared)
+            if found is None:
+                found = cache.by_labels[shared] = _outcome(labels)
+            cache.by_slot[slot] = found
         return found
 
     def _label(
         self,
         key: PackageKey,
         answers: Iterable[tuple[int, RangeResult]],
-        labelled: dict[tuple[int, int], Hit | Undetermined],
-    ) -> Outcome:
-        """Hits and undetermined answers; ``labelled`` reuses labels by (entry, answer object), which
-        is sound only for answers that stay alive (the slot path keeps them in ``RankedEntries``)."""
+        labels: dict[int, Hit | Undetermined] | None,
+    ) -> list[Hit | Undetermined]:
+        """A Hit or Undetermined per answer that is not NotAffected. ``labels`` keeps them by answer
+        object: the slot path's answers belong to one entry each and stay alive in ``RankedEntries``."""
         candidates = self._by_key[key]
-        hits: list[Hit] = []
-        undetermined: list[Undetermined] = []
+        found: list[Hit | Undetermined] = []
         for i, result in answers:
             if isinstance(result, NotAffected):
                 continue
-            label = labelled.get((i, id(result)))
+            label = None if labels is None else labels.get(id(result))
             if label is None:
                 candidate = candidates[i]
                 if isinstance(result, Affected):
                     label = Hit(candidate.advisory_id, candidate.affected_index, result)
                 else:
                     label = Undetermined(candidate.advisory_id, candidate.affected_index, result)
-                labelled[(i, id(result))] = label
-            if isinstance(label, Hit):
-                hits.append(label)
-            else:
-                undetermined.append(label)
-        return tuple(hits), tuple(undetermined)
+                if labels is not None:
+                    labels[id(result)] = label
+            found.append(label)
+        return found
 
     def candidates(self, key: PackageKey) -> Sequence[Candidate]:
         return self._by_key.get(key, ())

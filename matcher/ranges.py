@@ -179,7 +179,7 @@ class CompiledAffected:
         """Is ``version`` affected? Same answer as ``matcher.ranges.evaluate`` on the entry.
 
         ``at(scheme)`` gives the version's position in a scheme's event order (raising InvalidVersion);
-        by default ``(1, scheme.key(version))``. A ``ranked`` copy needs the rank ``at`` instead.
+        by default ``(1, scheme.key(version))``.
         ``listed``: whether the ``versions`` list names ``version``, when the caller already knows.
         """
         if at is None:
@@ -254,19 +254,20 @@ class CompiledAffected:
         ordered = _unique(above)
         return ordered + tuple(value for value in _unique(unordered) if value not in ordered)
 
-    def positions(self) -> dict[str, tuple[VersionScheme, set[tuple[Any, ...]]]]:
-        """Every event and fixed-version position of this entry, by scheme name (for ``ranked``).
+    def positions(self) -> dict[str, tuple[VersionScheme, list[tuple[Any, ...]]]]:
+        """Every event and fixed-version position of this entry, by scheme name (repeats possible).
 
         Schemes of ranges that could not be compiled are listed too, with no position: the version is
-        still checked against them (an invalid version is reported before a broken event).
+        still checked against them (an invalid version is reported before a broken event). Lists, not
+        sets: some schemes' keys hash coarsely (Packagist), so callers dedupe as suits them.
         """
-        found: dict[str, tuple[VersionScheme, set[tuple[Any, ...]]]] = {}
+        found: dict[str, tuple[VersionScheme, list[tuple[Any, ...]]]] = {}
         for compiled in self._ranges:
             if compiled.scheme is not None:
-                found.setdefault(compiled.scheme.name, (compiled.scheme, set()))[1].update(compiled.positions)
+                found.setdefault(compiled.scheme.name, (compiled.scheme, []))[1].extend(compiled.positions)
         for group, (keys, _) in self._fixed_sorted.items():
             scheme = self._fixed_schemes[group]
-            found.setdefault(scheme.name, (scheme, set()))[1].update(keys)
+            found.setdefault(scheme.name, (scheme, []))[1].extend(keys)
         return found
 
     def valued_positions(self) -> Iterator[tuple[str, VersionScheme, tuple[Any, ...]]]:
@@ -291,30 +292,6 @@ class CompiledAffected:
         """The entry's ``versions`` list."""
         return self._listed
 
-    def lists(self, version: str) -> bool:
-        """Does the entry's ``versions`` list name ``version``?"""
-        return version in self._listed
-
-    def ranked(self, rank: Callable[[VersionScheme, tuple[Any, ...]], int]) -> CompiledAffected:
-        """A copy whose positions are replaced by ``rank(scheme, position)`` (an order-preserving int).
-
-        Evaluate it with an ``at`` that ranks the deployed version in the same tables: comparisons
-        become integer comparisons. ``matcher.match`` ranks all entries of one package in one table per
-        scheme, so a version is placed once per package instead of once per range (the schemes' own
-        keys, such as ``packaging.Version``, compare in Python and dominated fleet matching).
-        """
-        copy = object.__new__(CompiledAffected)
-        copy.affected = self.affected
-        copy._listed = self._listed
-        copy._fixed_ranges = self._fixed_ranges
-        copy._fixed_schemes = self._fixed_schemes
-        copy._ranges = tuple(_ranked_range(compiled, rank) for compiled in self._ranges)
-        copy._fixed_sorted = {
-            group: (tuple((rank(self._fixed_schemes[group], key),) for key in keys), values)
-            for group, (keys, values) in self._fixed_sorted.items()
-        }
-        return copy
-
 
 #: The deployed version's position in a scheme's event order (see ``CompiledAffected.evaluate``).
 DeployedKey = Callable[[VersionScheme], Any]
@@ -325,23 +302,6 @@ def _default_at(version: str) -> DeployedKey:
         return (1, scheme.key(version))
 
     return at
-
-
-def _ranked_range(
-    compiled: _CompiledRange, rank: Callable[[VersionScheme, tuple[Any, ...]], int]
-) -> _CompiledRange:
-    scheme = compiled.scheme
-    if scheme is None or compiled.problem is not None:
-        return compiled
-    return _CompiledRange(
-        compiled.index,
-        scheme,
-        None,
-        tuple(((rank(scheme, pos),), kinds) for pos, kinds in compiled.ordered),
-        tuple((rank(scheme, pos),) for pos in compiled.positions),
-        compiled.opened_after,
-        None if compiled.limit is None else (rank(scheme, compiled.limit),),
-    )
 
 
 def compile_affected(

@@ -1,7 +1,12 @@
 """PyPI versions: PEP 440 through ``packaging``, legacy (pre-PEP 440) versions as osv.dev orders them.
 
-Rank encoding of the key: ``(1, Version)`` for a PEP 440 version and ``(0, legacy_key)`` for anything
-``packaging`` rejects. ``packaging_legacy.LegacyVersion`` gives those the old setuptools order and puts
+Rank encoding of the key: ``(1, Version(v)._key)`` for a PEP 440 version and ``(0, legacy_key)`` for
+anything ``packaging`` rejects. ``_key`` is the tuple that ``Version``'s own comparisons compare (and
+its hash hashes), so the order and equality are exactly packaging's; keeping the tuple rather than the
+``Version`` lets matching sort and ``bisect`` event tables with C tuple comparisons instead of Python
+``__lt__``/``__eq__`` calls (fleet matching spent most of its table time there).
+
+For the rejected ones, ``packaging_legacy.LegacyVersion`` gives the old setuptools order and puts
 them before every PEP 440 version, which is exactly how osv.dev sorts PyPI versions. Because the legacy
 rules accept any string, "invalid" here only means "not a version string at all": the registry already
 rejects empty strings and strings with whitespace or control characters.
@@ -24,6 +29,6 @@ class PyPIScheme:
 
     def key(self, version: str) -> tuple[Any, ...]:
         try:
-            return (1, Version(version))
+            return (1, Version(version)._key)
         except _PackagingInvalid:
             return (0, LegacyVersion(version)._key)

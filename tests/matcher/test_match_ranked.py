@@ -1,9 +1,12 @@
 """The ranked fast path of ``match_package`` answers exactly as evaluating each entry afresh.
 
-``RankedEntries`` replaces event positions by ranks in one table per scheme and shares answers between
-versions in the same slot; both are only speed. Checked on real records with awkward ranges (empty
-``introduced X, fixed X`` steps, ``last_affected``, several ranges and schemes per entry) for every
-version their events and lists name, plus versions between and around them, and an invalid one.
+``RankedEntries`` places a version once in one table of every event of a package and shares answers
+per (entry, segment) and per slot; all of it is only speed. Checked on real records with awkward ranges
+(empty ``introduced X, fixed X`` steps, ``last_affected``, several ranges and schemes per entry) for
+every version their events and lists name, plus versions between and around them, and an invalid one;
+and on random records over versions that tie, carry pre-releases, or form Maven's and Packagist's
+non-transitive corners (where the chain guards must send the package or the version to fresh
+evaluation).
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.advisories import Advisory, AffectedPackage, AffectedRange, Event, EventKind
 from core.packages import PackageRef
 from matcher.match import AdvisoryIndex, key_of, match_package
-from matcher.ranges import Affected, Unknown, evaluate
+from matcher.ranges import Affected, NotAffected, Unknown, evaluate
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "advisories"
 KINDS: tuple[EventKind, ...] = ("introduced", "fixed", "last_affected", "limit")
@@ -85,3 +90,62 @@ def test_ranked_path_equals_fresh_evaluation(folder: str) -> None:
     assert checked > 10_000
     assert affected > 1_000
     assert unknown > 100
+
+
+# ---- random records over awkward versions (hypothesis) -------------------------------------------
+
+#: Per ecosystem, versions that tie ("1.0" = "1.0.0"), carry pre-releases and build metadata, and (Maven,
+#: Packagist) form the non-transitive corners the chain guards must catch.
+UNIVERSE: dict[str, list[str]] = {
+    "PyPI": ["0.9", "1.0", "1.0.0", "1.0rc1", "1.1", "1.1.post1", "2.0.dev1", "2.0", "2.1", "0.1-bulbasaur"],
+    "crates.io": ["0.1.0", "1.0.0-alpha", "1.0.0", "1.0.0+build", "1.2.3", "1.2", "2.0.0"],
+    "Maven": ["1", "1.0", "1-alpha", "1.sp", "2.9.0.RC1", "2.9.0", "2.9.0-1", "10.1.0-M1", "10.1.13", "3.0"],
+    "Packagist": ["1.0", "1.2.3", "1.2.3.#", "1.2.3.1", "2.0-beta", "2.0", "v2.0"],
+}
+PROBE_EXTRA = ["0", "0.0.1", "99", "not a version!"]
+
+
+@st.composite
+def records(draw: st.DrawFn) -> tuple[str, list[Advisory]]:
+    ecosystem = draw(st.sampled_from(sorted(UNIVERSE)))
+    values = UNIVERSE[ecosystem]
+    specials: list[tuple[EventKind, str]] = [("introduced", "0"), ("limit", "*")]
+    event = st.one_of(
+        st.tuples(st.sampled_from(KINDS[:3]), st.sampled_from(values)), st.sampled_from(specials)
+    )
+    advisories = []
+    for n in range(draw(st.integers(min_value=1, max_value=4))):
+        ranges = tuple(
+            AffectedRange(
+                # A SEMVER range beside ECOSYSTEM ones puts two schemes in one package (fresh path).
+                draw(st.sampled_from(["ECOSYSTEM", "ECOSYSTEM", "ECOSYSTEM", "SEMVER"])),
+                tuple(Event(kind, value) for kind, value in draw(st.lists(event, min_size=1, max_size=4))),
+            )
+            for _ in range(draw(st.integers(min_value=0, max_value=2)))
+        )
+        listed = tuple(draw(st.lists(st.sampled_from(values), max_size=3)))
+        entry = AffectedPackage(ecosystem=ecosystem, name="pkg", purl=None, ranges=ranges, versions=listed)
+        advisories.append(
+            Advisory(id=f"ADV-{n}", source="osv", modified="2024-01-01T00:00:00Z", affected=(entry,))
+        )
+    return ecosystem, advisories
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=records())
+def test_slot_path_equals_fresh_evaluation_on_random_records(case: tuple[str, list[Advisory]]) -> None:
+    ecosystem, advisories = case
+    index = AdvisoryIndex(advisories)
+    key = key_of(advisories[0].affected[0])
+    assert key is not None
+    for version in [*UNIVERSE[ecosystem], *PROBE_EXTRA]:
+        match = match_package(index, PackageRef(key[0], key[1], version, ""))
+        got: dict[tuple[str, int], object] = {(h.advisory_id, h.affected_index): h.result for h in match.hits}
+        got.update({(u.advisory_id, u.affected_index): u.reason for u in match.undetermined})
+        for candidate in index.candidates(key):
+            fresh = evaluate(candidate.affected, version)
+            expected = None if isinstance(fresh, NotAffected) else fresh
+            assert got.get((candidate.advisory_id, candidate.affected_index)) == expected, version
+        # The pipeline's entry point answers alike.
+        results = index.ranked(key).evaluate_all(version)
+        assert results == [evaluate(c.affected, version) for c in index.candidates(key)]
