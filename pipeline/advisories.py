@@ -607,6 +607,14 @@ def _store_feed(
     return changed
 
 
+def _kept_validators(data: bytes, validators: Validators | None) -> Validators:
+    """What the feed state keeps: the download's HTTP validators (if any) and the body's SHA-256."""
+    digest = hashlib.sha256(data).hexdigest()
+    if validators is None:
+        return Validators(sha256=digest)
+    return Validators(validators.etag, validators.last_modified, digest)
+
+
 def import_kev(
     engine: Engine, data: bytes, *, origin: str, validators: Validators | None = None
 ) -> FeedImportResult:
@@ -616,12 +624,7 @@ def import_kev(
     of the download (a file import has none).
     """
     catalog: KevCatalog = parse_kev(data, origin=origin)
-    digest = hashlib.sha256(data).hexdigest()
-    kept = (
-        Validators(validators.etag, validators.last_modified, digest)
-        if validators
-        else Validators(sha256=digest)
-    )
+    kept = _kept_validators(data, validators)
 
     def rows() -> list[dict[str, Any]]:
         # The catalog has listed a CVE twice before; the later entry is the correction.
@@ -651,12 +654,7 @@ def import_epss(
 ) -> FeedImportResult:
     """Parse an EPSS score file (CSV, gzipped or not) and make it the stored one, in one transaction."""
     feed: EpssFeed = parse_epss(data, origin=origin)
-    digest = hashlib.sha256(data).hexdigest()
-    kept = (
-        Validators(validators.etag, validators.last_modified, digest)
-        if validators
-        else Validators(sha256=digest)
-    )
+    kept = _kept_validators(data, validators)
 
     def rows() -> list[dict[str, Any]]:
         by_cve = {
