@@ -12,9 +12,11 @@ Withdrawn advisories are never indexed: they match nothing.
 
 from __future__ import annotations
 
+import gc
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -355,6 +357,33 @@ class AdvisoryIndex:
 
     def __len__(self) -> int:
         return len(self._by_key)
+
+
+@contextmanager
+def paused_cyclic_gc() -> Iterator[None]:
+    """Run the block with the cyclic garbage collector paused (re-enabled after, if it was on).
+
+    Matching many package versions keeps hundreds of thousands of new objects (answers, labels,
+    ``PackageMatch``); each batch of them starts a collection, and its full passes walk everything in
+    memory — mostly the parsed advisories — which measured 1.0–1.1 s of a 2.8 s fleet match. Nothing
+    matching builds is cyclic, so reference counting frees it all; the collector resumes afterwards.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def match_packages(
+    index: AdvisoryIndex, packages: Iterable[PackageRef], *, schemes: SchemeLookup = default_schemes
+) -> list[PackageMatch]:
+    """``match_package`` of each package, in order, with the cyclic collector paused (see
+    ``paused_cyclic_gc``): the entry point for matching many package versions at once."""
+    with paused_cyclic_gc():
+        return [match_package(index, package, schemes=schemes) for package in packages]
 
 
 def match_package(

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+
+import pytest
+
 from core.advisories import Advisory, AffectedPackage, AffectedRange, Event
 from core.packages import PackageRef
-from matcher.match import AdvisoryIndex, keys_of, match_package
+from matcher.match import AdvisoryIndex, keys_of, match_package, match_packages
 from matcher.purls import package_for_purl
 
 
@@ -55,3 +59,35 @@ def test_keys_fold_advisory_ecosystem_variants() -> None:
     assert keys_of(advisory) == {("Packagist", "drupal/core")}
     index = AdvisoryIndex([advisory])
     assert match_package(index, _pkg("pkg:composer/drupal/core@8.9.0")).hits
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_bulk_matching_answers_as_one_by_one_and_restores_the_collector(enabled: bool) -> None:
+    index = AdvisoryIndex(
+        [
+            _advisory("GHSA-x", "npm", "lodash", "0", "4.17.21"),
+            _advisory("GHSA-z", "npm", "lodash", "4.17.0", "4.17.22"),
+        ]
+    )
+    packages = [
+        PackageRef("npm", "lodash", version, f"pkg:npm/lodash@{version}")
+        for version in ("4.16.0", "4.17.21", "4.17.22", "not-a-version", "4.16.0")
+    ] + [_pkg("pkg:npm/left-pad@1.0.0")]
+    was_enabled = gc.isenabled()
+    try:
+        if not enabled:
+            gc.disable()
+        found = match_packages(index, packages)
+        assert gc.isenabled() is enabled
+    finally:
+        if was_enabled:
+            gc.enable()
+    assert found == [match_package(index, p) for p in packages]
+    assert [[h.advisory_id for h in m.hits] for m in found] == [
+        ["GHSA-x"],
+        ["GHSA-z"],
+        [],
+        [],
+        ["GHSA-x"],
+        [],
+    ]
