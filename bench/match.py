@@ -119,7 +119,7 @@ def patchgap_pure(
     index = AdvisoryIndex(advisories)
     built = time.perf_counter()
     distinct = list(dict.fromkeys(pv for system in fleet for pv in system))
-    matches = match_packages(index, [PackageRef(eco, name, version, "") for eco, name, version in distinct])
+    matches = match_packages(index, (PackageRef(eco, name, version, "") for eco, name, version in distinct))
     memo = dict(zip(distinct, matches, strict=True))
     hits = 0
     for system in fleet:

@@ -282,8 +282,10 @@ class AdvisoryIndex:
         self._ranked: dict[PackageKey, RankedEntries] = {}
         # Per key: versions of one slot share one outcome, and slots share its objects (see outcome).
         self._outcomes: dict[PackageKey, _OutcomeCache] = {}
-        for advisory in advisories:
-            self.add(advisory)
+        # Indexing thousands of advisories is bulk work like matching (see paused_cyclic_gc).
+        with paused_cyclic_gc():
+            for advisory in advisories:
+                self.add(advisory)
 
     def add(self, advisory: Advisory) -> None:
         if advisory.withdrawn:
