@@ -95,8 +95,9 @@ def keys_of(advisory: Advisory) -> frozenset[PackageKey]:
 
 
 #: Where a version lies among the events of one package: ``rank`` alone, or ``(rank, listed)`` when
-#: ``versions`` lists of some entries (their indices, ``listed``) name the version.
-Slot = int | tuple[int, tuple[int, ...]]
+#: ``versions`` lists of some entries (their indices, ``listed``) name the version; for a package split
+#: into parts (``_chain_parts``), the parts' slots, followed by the version when a part has none.
+Slot = int | tuple[int, tuple[int, ...]] | tuple[Any, ...]
 #: The entries (by index) whose answer for a slot is not NotAffected, with their answers.
 Answers = tuple[tuple[int, RangeResult], ...]
 
@@ -120,7 +121,10 @@ class RankedEntries:
     * a package whose entries use more than one version scheme (none in the data at hand);
     * a scheme whose order is not transitive everywhere (Maven, Packagist with ``#`` words), unless
       its ``chain_guard`` proves the table's keys and the deployed key a chain (then every sort and
-      ``bisect`` agree with comparing one by one); otherwise, per version.
+      ``bisect`` agree with comparing one by one); otherwise, per version. When the guard refuses the
+      package's keys taken together, the entries are split into parts it admits one by one
+      (``_chain_parts``), each ranked on its own, and only a part that is refused (an entry alone, or
+      the deployed key) is evaluated afresh.
     """
 
     __slots__ = (
@@ -129,6 +133,7 @@ class RankedEntries:
         "_fresh",
         "_guard",
         "_listing",
+        "_parts",
         "_scheme",
         "_segments",
         "_string_rank",
@@ -136,7 +141,7 @@ class RankedEntries:
         "compiled",
     )
 
-    def __init__(self, compiled: Sequence[CompiledAffected]) -> None:
+    def __init__(self, compiled: Sequence[CompiledAffected], *, split: bool = True) -> None:
         self.compiled = tuple(compiled)
         self._fresh = False
         self._scheme: VersionScheme | None = None
@@ -147,6 +152,9 @@ class RankedEntries:
         self._segments: tuple[list[RangeResult | None], ...] = ()
         self._listing = tuple((i, entry.listed) for i, entry in enumerate(compiled) if entry.listed)
         self._answers: dict[Slot, Answers] = {}
+        # Entries split into parts whose positions the chain guard admits, when it refuses them all
+        # together: (the part, the part's entry indices in this table).
+        self._parts: list[tuple[RankedEntries, tuple[int, ...]]] | None = None
         found = [entry.positions() for entry in compiled]
         schemes = {name: scheme for positions in found for name, (scheme, _) in positions.items()}
         if len(schemes) > 1:
@@ -165,7 +173,10 @@ class RankedEntries:
             self._scheme = scheme
             guard = self._guard = scheme.chain_guard() if isinstance(scheme, OsvVersions) else None
             if guard is not None and not all(pos[0] != 1 or guard.admit(pos[1]) for pos in unique.values()):
-                self._fresh = True
+                if split:
+                    self._parts = _chain_parts(scheme, compiled, found)
+                else:
+                    self._fresh = True
                 return
         table: list[tuple[Any, ...]] = []
         rank_of: dict[int, int] = {}
@@ -191,6 +202,11 @@ class RankedEntries:
         """The version's slot, or ``None`` when it must be evaluated entry by entry (class docstring)."""
         if self._fresh:
             return None
+        if self._parts is not None:
+            # A part that cannot place the version (``None``) has its entries evaluated afresh; the
+            # slot then names the version itself, so nothing is shared with other versions.
+            slots = tuple([part.slot(version) for part, _ in self._parts])
+            return (*slots, version) if None in slots else slots
         rank = self._string_rank.get(version)
         if rank is None:
             scheme = self._scheme
@@ -222,6 +238,19 @@ class RankedEntries:
 
     def compute(self, slot: Slot, version: str) -> Answers:
         """``answers`` without keeping the result (for callers that keep their own form of it)."""
+        if self._parts is not None:
+            assert isinstance(slot, tuple)
+            merged: list[tuple[int, RangeResult]] = []
+            for (part, indices), part_slot in zip(self._parts, slot, strict=False):
+                if part_slot is None:
+                    for i, entry in enumerate(part.compiled):
+                        fresh = entry.evaluate(version)
+                        if fresh is not NOT_AFFECTED:
+                            merged.append((indices[i], fresh))
+                else:
+                    merged.extend((indices[i], result) for i, result in part.compute(part_slot, version))
+            merged.sort(key=_first)
+            return tuple(merged)
         rank, listed = (slot, ()) if isinstance(slot, int) else slot
         found: list[tuple[int, RangeResult]] = []
         compiled = self.compiled
@@ -267,6 +296,60 @@ def _outcome(labels: Iterable[Hit | Undetermined]) -> Outcome:
         else:
             undetermined.append(label)
     return tuple(hits), tuple(undetermined)
+
+
+def _first(item: tuple[int, RangeResult]) -> int:
+    return item[0]
+
+
+def _chain_parts(
+    scheme: VersionScheme,
+    compiled: Sequence[CompiledAffected],
+    found: Sequence[dict[str, tuple[VersionScheme, list[tuple[Any, ...]]]]],
+) -> list[tuple[RankedEntries, tuple[int, ...]]]:
+    """Entries grouped (first fit, in entry order) so that each group's positions are a chain the
+    scheme's guard admits.
+
+    A package whose entries mix forms that do not order as one chain (Maven's ``9.0.0.M1`` beside
+    ``10.0.0-M1``) still has entries that do among themselves; each group is ranked on its own and an
+    entry's answer comes from its group's table, exact as for any admitted table (class docstring).
+    An entry whose own positions are refused is a part of its own, evaluated afresh per version."""
+    assert isinstance(scheme, OsvVersions)
+
+    def new_guard() -> ChainGuard:
+        guard = scheme.chain_guard()
+        assert guard is not None
+        return guard
+
+    groups: list[tuple[ChainGuard, list[Any], list[int]]] = []
+    # Entries whose own positions are refused: each is a part that evaluates every version afresh.
+    alone: list[int] = []
+    for i, positions in enumerate(found):
+        keys = [pos[1] for _, ks in positions.values() for pos in ks if pos[0] == 1]
+        for g, (guard, held, members) in enumerate(groups):
+            # ``allows`` leaves the guard as it is; only a conflict among the entry's own keys can
+            # still refuse, and then the group's guard is rebuilt from what it held.
+            if not all(guard.allows(key) for key in keys):
+                continue
+            if all(guard.admit(key) for key in keys):
+                held.extend(keys)
+                members.append(i)
+                break
+            rebuilt = new_guard()
+            for key in held:
+                rebuilt.admit(key)
+            groups[g] = (rebuilt, held, members)
+        else:
+            guard = new_guard()
+            if all(guard.admit(key) for key in keys):
+                groups.append((guard, list(keys), [i]))
+            else:
+                alone.append(i)
+    parts: list[tuple[RankedEntries, tuple[int, ...]]] = []
+    for members in [members for _, _, members in groups] + [[i] for i in alone]:
+        part = RankedEntries([compiled[i] for i in members], split=False)
+        parts.append((part, tuple(members)))
+    return parts
 
 
 def _identity(position: tuple[Any, ...]) -> int:

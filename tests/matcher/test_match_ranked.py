@@ -149,3 +149,56 @@ def test_slot_path_equals_fresh_evaluation_on_random_records(case: tuple[str, li
         # The pipeline's entry point answers alike.
         results = index.ranked(key).evaluate_all(version)
         assert results == [evaluate(c.affected, version) for c in index.candidates(key)]
+
+
+def _maven_entry(n: int, events: list[tuple[EventKind, str]]) -> Advisory:
+    entry = AffectedPackage(
+        ecosystem="Maven",
+        name="org.apache.tomcat:tomcat-coyote",
+        purl=None,
+        ranges=(AffectedRange("ECOSYSTEM", tuple(Event(kind, value) for kind, value in events)),),
+        versions=(),
+    )
+    return Advisory(id=f"ADV-{n}", source="osv", modified="2024-01-01T00:00:00Z", affected=(entry,))
+
+
+def test_maven_package_mixing_milestone_forms_is_split_into_chains() -> None:
+    # Tomcat's records: ``9.0.0.M1`` (a kept .0 before a qualifier) in some entries, ``9.0.0-M1`` (a
+    # hyphen list at that place) in others. Together the chain guard refuses them; apart it admits them.
+    advisories = [
+        _maven_entry(0, [("introduced", "11.0.0-M1"), ("fixed", "11.0.0-M17")]),
+        _maven_entry(1, [("introduced", "9.0.0.M1"), ("fixed", "9.0.0.M19")]),
+        _maven_entry(2, [("introduced", "9.0.0-M1"), ("fixed", "9.0.86")]),
+        _maven_entry(
+            3, [("introduced", "8.5.0"), ("fixed", "8.5.50"), ("introduced", "9.0.0.M1"), ("fixed", "9.0.31")]
+        ),
+    ]
+    index = AdvisoryIndex(advisories)
+    key = key_of(advisories[0].affected[0])
+    assert key is not None
+    ranked = index.ranked(key)
+    probes = [
+        "8.5.0",
+        "8.5.49",
+        "9.0.0.M1",
+        "9.0.0",
+        "9.0.29",
+        "9.0.30",
+        "10.0.0-M1",
+        "10.0.0",
+        "10.0.3",
+        "11",
+    ]
+    split = 0
+    for version in probes:
+        # Split packages place a version once per part: their slots are tuples of the parts' slots.
+        split += isinstance(ranked.slot(version), tuple)
+        expected = [evaluate(c.affected, version) for c in index.candidates(key)]
+        assert ranked.evaluate_all(version) == expected, version
+        match = match_package(index, PackageRef(key[0], key[1], version, ""))
+        assert [(h.advisory_id, h.result) for h in match.hits] == [
+            (c.advisory_id, r)
+            for c, r in zip(index.candidates(key), expected, strict=True)
+            if isinstance(r, Affected)
+        ]
+    assert split == len(probes)
