@@ -22,10 +22,17 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import settings
 from sqlalchemy.engine import Engine, make_url
 
 from store.db import make_engine
 from store.migrate import upgrade
+
+# CI runs the property tests derandomized, so a submission's result does not depend on the draw; on a
+# developer's machine they keep exploring new examples (and hypothesis keeps the failures it finds).
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 DEFAULT_TEST_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
