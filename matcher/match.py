@@ -13,12 +13,13 @@ Withdrawn advisories are never indexed: they match nothing.
 from __future__ import annotations
 
 import gc
-from bisect import bisect_right
+import sys
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from core.advisories import Advisory, AffectedPackage
 from core.packages import PackageRef
@@ -128,11 +129,15 @@ class RankedEntries:
     """
 
     __slots__ = (
+        "_above",
         "_answers",
+        "_below",
         "_cuts",
         "_fresh",
         "_guard",
+        "_his",
         "_listing",
+        "_los",
         "_parts",
         "_scheme",
         "_segments",
@@ -197,6 +202,28 @@ class RankedEntries:
         self._cuts = tuple(cuts)
         # Answer per (segment, listed) at index 2 * segment + listed, filled on first use.
         self._segments = tuple([None] * (2 * len(edges) + 2) for edges in cuts)
+        # Sides (see ``compute``): a deployed version's rank is never below ``low`` (3 when the table
+        # opens with "0", which no version equals; else 0). Entry i keeps one segment for every rank
+        # below ``los[i]`` (its first edge above ``low``) and one from ``his[i]`` (its last edge) up.
+        low = 3 if table and table[0] == (0,) else 0
+        los: list[int] = []
+        his: list[int] = []
+        below_index: list[int] = []
+        for edges in cuts:
+            base = bisect_right(edges, low)
+            below_index.append(2 * base)
+            if base == len(edges):
+                los.append(_NEVER)
+                his.append(_NEVER)
+            else:
+                los.append(edges[base])
+                his.append(edges[-1])
+        self._los = los
+        self._his = his
+        below = sorted(range(len(cuts)), key=los.__getitem__, reverse=True)
+        above = sorted(range(len(cuts)), key=his.__getitem__)
+        self._below = _Side(below, [-los[i] for i in below], [below_index[i] for i in below])
+        self._above = _Side(above, [his[i] for i in above], [2 * len(cuts[i]) for i in above])
 
     def slot(self, version: str) -> Slot | None:
         """The version's slot, or ``None`` when it must be evaluated entry by entry (class docstring)."""
@@ -252,18 +279,49 @@ class RankedEntries:
             merged.sort(key=_first)
             return tuple(merged)
         rank, listed = (slot, ()) if isinstance(slot, int) else slot
-        found: list[tuple[int, RangeResult]] = []
-        compiled = self.compiled
-        for i, (edges, segments) in enumerate(zip(self._cuts, self._segments, strict=True)):
-            is_listed = i in listed
-            index = 2 * bisect_right(edges, rank) + is_listed
-            result = segments[index]
-            if result is None:
-                # The first version met in this segment stands for all of it (class docstring).
-                result = segments[index] = compiled[i].evaluate(version, listed=is_listed)
-            if result is not NOT_AFFECTED:
-                found.append((i, result))
+        # Entries whose every own position lies at or below the rank (above all of it: one segment
+        # each, whatever the rank) and entries whose reachable positions all lie above it (one segment
+        # each too) are answered from their side's running list; only the entries the rank falls
+        # within are placed with ``bisect``. Each side is a prefix of entries in bound order.
+        above = self._above
+        below = self._below
+        n_above = bisect_right(above.bounds, rank)
+        n_below = bisect_left(below.bounds, -rank)
+        found = self._side(above, n_above, version) + self._side(below, n_below, version)
+        cuts = self._cuts
+        los, his = self._los, self._his
+        if len(self.compiled) - n_below <= len(self.compiled) - n_above:
+            within = [i for i in below.order[n_below:] if his[i] > rank]
+        else:
+            within = [i for i in above.order[n_above:] if los[i] <= rank]
+        if listed:
+            found = [item for item in found if item[0] not in listed]
+            within = [i for i in within if i not in listed]
+        for i in within:
+            self._answer(i, 2 * bisect_right(cuts[i], rank), version, found)
+        for i in listed:
+            self._answer(i, 2 * bisect_right(cuts[i], rank) + 1, version, found)
+        found.sort(key=_first)
         return tuple(found)
+
+    def _answer(self, i: int, index: int, version: str, found: list[tuple[int, RangeResult]]) -> None:
+        """Entry i's answer at ``index`` (2 * segment + listed), computed on first use, kept in
+        ``found`` unless NotAffected. The first version met in a segment stands for all of it."""
+        segments = self._segments[i]
+        result = segments[index]
+        if result is None:
+            result = segments[index] = self.compiled[i].evaluate(version, listed=index % 2 == 1)
+        if result is not NOT_AFFECTED:
+            found.append((i, result))
+
+    def _side(self, side: _Side, count: int, version: str) -> list[tuple[int, RangeResult]]:
+        """The answers that are not NotAffected among the side's first ``count`` entries (unlisted)."""
+        while side.done < count:
+            k = side.done
+            self._answer(side.order[k], side.index[k], version, side.hits)
+            side.done = k + 1
+            side.upto.append(len(side.hits))
+        return side.hits[: side.upto[count]]
 
     def evaluate_all(self, version: str) -> list[RangeResult]:
         """``evaluate(version)`` of every entry, in order."""
@@ -274,6 +332,26 @@ class RankedEntries:
         for i, result in self.answers(slot, version):
             results[i] = result
         return results
+
+
+#: A bound no rank reaches (an entry that keeps one segment for every rank).
+_NEVER: Final = sys.maxsize
+
+
+class _Side:
+    """Entries in the order one side of ``RankedEntries.compute`` takes them (``bounds`` ascending),
+    the answer index each keeps there, and the answers found so far for the first ``done`` of them
+    (``upto[k]``: how many of ``hits`` belong to the first k)."""
+
+    __slots__ = ("bounds", "done", "hits", "index", "order", "upto")
+
+    def __init__(self, order: list[int], bounds: list[int], index: list[int]) -> None:
+        self.order = order
+        self.bounds = bounds
+        self.index = index
+        self.done = 0
+        self.hits: list[tuple[int, RangeResult]] = []
+        self.upto = [0]
 
 
 class _OutcomeCache:
