@@ -177,7 +177,7 @@ class RankedEntries:
             (scheme,) = schemes.values()
             self._scheme = scheme
             guard = self._guard = scheme.chain_guard() if isinstance(scheme, OsvVersions) else None
-            if guard is not None and not all(pos[0] != 1 or guard.admit(pos[1]) for pos in unique.values()):
+            if guard is not None and not _admits_all(guard, scheme, compiled, unique.values()):
                 if split:
                     self._parts = _chain_parts(scheme, compiled, found)
                 else:
@@ -428,6 +428,29 @@ def _chain_parts(
         part = RankedEntries([compiled[i] for i in members], split=False)
         parts.append((part, tuple(members)))
     return parts
+
+
+def _admits_all(
+    guard: ChainGuard,
+    scheme: VersionScheme,
+    compiled: Sequence[CompiledAffected],
+    positions: Iterable[tuple[Any, ...]],
+) -> bool:
+    """Does the guard admit every position, and every event value's own key?
+
+    Events whose keys compare equal were grouped under one position when their range was compiled,
+    so the positions alone can hide a key: Packagist's ``1.2.3.#`` equals both ``1.2.3`` and
+    ``1.2.3.1``, and a deployed ``1.2.3.#`` spelled like that event would take the slot of ``1.2.3``.
+    The registry caches keys, so asking for each value's key again costs a dictionary read.
+    """
+    if not all(pos[0] != 1 or guard.admit(pos[1]) for pos in positions):
+        return False
+    return all(
+        guard.admit(scheme.key(value))
+        for entry in compiled
+        for value, _, pos in entry.valued_positions()
+        if pos[0] == 1
+    )
 
 
 def _identity(position: tuple[Any, ...]) -> int:

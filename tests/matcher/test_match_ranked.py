@@ -202,3 +202,25 @@ def test_maven_package_mixing_milestone_forms_is_split_into_chains() -> None:
             if isinstance(r, Affected)
         ]
     assert split == len(probes)
+
+
+def test_a_hash_word_hidden_by_an_equal_event_still_sends_the_package_to_fresh_evaluation() -> None:
+    # Found by the property test above: within one range, "introduced 1.2.3" and "last_affected
+    # 1.2.3.#" compare equal and were grouped under one position, so the chain guard never saw the
+    # "#" key; a deployed "1.2.3" then shared the slot (and the explanation) of "1.2.3.#", which
+    # range 0 (introduced 1.2.3.1 == 1.2.3.#) affects but "1.2.3" is below.
+    affected = AffectedPackage(
+        ecosystem="Packagist",
+        name="pkg",
+        purl=None,
+        ranges=(
+            AffectedRange("ECOSYSTEM", (Event("introduced", "1.2.3.1"),)),
+            AffectedRange("ECOSYSTEM", (Event("introduced", "1.2.3"), Event("last_affected", "1.2.3.#"))),
+        ),
+    )
+    index = AdvisoryIndex(
+        [Advisory(id="ADV-0", source="osv", modified="2024-01-01T00:00:00Z", affected=(affected,))]
+    )
+    for version in ("1.2.3.#", "1.2.3", "1.2.3.1", "1.2.4"):
+        (hit,) = match_package(index, PackageRef("Packagist", "pkg", version, "")).hits
+        assert hit.result == evaluate(affected, version), version
