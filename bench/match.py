@@ -58,7 +58,7 @@ from univers.version_range import (
 from core.advisories import Advisory, AffectedPackage
 from core.packages import PackageRef
 from ingest.advisories.osv_files import OsvDirectory
-from matcher.match import AdvisoryIndex, PackageMatch, key_of, match_packages
+from matcher.match import AdvisoryIndex, Outcome, key_of, match_packages
 from matcher.ranges import NotAffected, RangeResult, evaluate
 from pipeline.advisories import import_advisories
 from pipeline.ingest import sha256_hex
@@ -114,7 +114,7 @@ def make_fleet(
 
 def patchgap_pure(
     advisories: Sequence[Advisory], fleet: Sequence[Sequence[Pv]]
-) -> tuple[dict[Pv, PackageMatch], float, float, int]:
+) -> tuple[dict[Pv, Outcome], float, float, int]:
     started = time.perf_counter()
     index = AdvisoryIndex(advisories)
     built = time.perf_counter()
@@ -124,7 +124,7 @@ def patchgap_pure(
     hits = 0
     for system in fleet:
         for pv in system:
-            hits += len(memo[pv].hits)
+            hits += len(memo[pv][0])
     return memo, built - started, time.perf_counter() - built, hits
 
 
@@ -256,15 +256,15 @@ def baseline_fleet(
     return time.perf_counter() - started, hits
 
 
-def check_ranked(memo: dict[Pv, PackageMatch], advisories: Sequence[Advisory]) -> int:
+def check_ranked(memo: dict[Pv, Outcome], advisories: Sequence[Advisory]) -> int:
     """Disagreements between the ranked fast path and evaluating each entry on its own (must be 0)."""
     index = AdvisoryIndex(advisories)
     differ = 0
-    for (eco, name, version), match in memo.items():
+    for (eco, name, version), (match_hits, undetermined) in memo.items():
         fast: dict[tuple[str, int], RangeResult] = {
-            (h.advisory_id, h.affected_index): h.result for h in match.hits
+            (h.advisory_id, h.affected_index): h.result for h in match_hits
         }
-        fast.update({(u.advisory_id, u.affected_index): u.reason for u in match.undetermined})
+        fast.update({(u.advisory_id, u.affected_index): u.reason for u in undetermined})
         for candidate in index.candidates((eco, name)):
             result = evaluate(candidate.affected, version)
             if (
@@ -276,7 +276,7 @@ def check_ranked(memo: dict[Pv, PackageMatch], advisories: Sequence[Advisory]) -
 
 
 def compare(
-    memo: dict[Pv, PackageMatch],
+    memo: dict[Pv, Outcome],
     index: dict[tuple[str, str], list[BaselineEntry]],
     advisories: Sequence[Advisory],
 ) -> tuple[int, int, Counter[str], list[str]]:
@@ -284,9 +284,9 @@ def compare(
     compared = 0
     kinds: Counter[str] = Counter()
     examples: list[str] = []
-    for pv, match in memo.items():
-        hit_ids = {(h.advisory_id, h.affected_index) for h in match.hits}
-        unknown_ids = {(u.advisory_id, u.affected_index) for u in match.undetermined}
+    for pv, (match_hits, undetermined) in memo.items():
+        hit_ids = {(h.advisory_id, h.affected_index) for h in match_hits}
+        unknown_ids = {(u.advisory_id, u.affected_index) for u in undetermined}
         base_entries = {(e.advisory_id, e.affected_index): e for e in index.get((pv[0], pv[1]), ())}
         for candidate in ours_index.candidates((pv[0], pv[1])):
             ident = (candidate.advisory_id, candidate.affected_index)

@@ -560,16 +560,42 @@ def paused_cyclic_gc() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            if gc.get_freeze_count() == 0:
+                # What the block kept is long-lived (results, caches): left young, the first
+                # collection would walk all of it once only to promote it. Freezing and unfreezing
+                # moves every tracked object to the oldest generation in constant time instead; the
+                # check leaves alone a process that froze objects of its own (e.g. before forking).
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
+
+
+#: The outcome of a package version no advisory names (one object for all of them).
+_NO_OUTCOME: Final[Outcome] = ((), ())
 
 
 def match_packages(
     index: AdvisoryIndex, packages: Iterable[PackageRef], *, schemes: SchemeLookup = default_schemes
-) -> list[PackageMatch]:
-    """``match_package`` of each package, in order, with the cyclic collector paused (see
-    ``paused_cyclic_gc``): the entry point for matching many package versions at once."""
+) -> list[Outcome]:
+    """The ``(hits, undetermined)`` of each package, in order — those of ``match_package`` — with the
+    cyclic collector paused (see ``paused_cyclic_gc``): the entry point for matching many package
+    versions at once. Versions in one slot share one outcome object, and the caller already holds
+    the packages, so no per-package result is built: a fleet's run keeps ~100k fewer objects."""
     with paused_cyclic_gc():
-        return [match_package(index, package, schemes=schemes) for package in packages]
+        if schemes is not default_schemes:
+            found: list[Outcome] = []
+            for package in packages:
+                match = match_package(index, package, schemes=schemes)
+                found.append((match.hits, match.undetermined))
+            return found
+        candidates = index.candidates
+        outcome = index.outcome
+        return [
+            outcome(key, package.version)
+            if candidates(key := (package.ecosystem, package.name))
+            else _NO_OUTCOME
+            for package in packages
+        ]
 
 
 def match_package(

@@ -82,8 +82,9 @@ def test_bulk_matching_answers_as_one_by_one_and_restores_the_collector(enabled:
     finally:
         if was_enabled:
             gc.enable()
-    assert found == [match_package(index, p) for p in packages]
-    assert [[h.advisory_id for h in m.hits] for m in found] == [
+    one_by_one = [match_package(index, p) for p in packages]
+    assert found == [(m.hits, m.undetermined) for m in one_by_one]
+    assert [[h.advisory_id for h in hits] for hits, _ in found] == [
         ["GHSA-x"],
         ["GHSA-z"],
         [],
