@@ -136,6 +136,7 @@ class RankedEntries:
         "_fresh",
         "_guard",
         "_his",
+        "_listed_by",
         "_listing",
         "_los",
         "_parts",
@@ -156,6 +157,8 @@ class RankedEntries:
         self._cuts: tuple[list[int], ...] = ()
         self._segments: tuple[list[RangeResult | None], ...] = ()
         self._listing = tuple((i, entry.listed) for i, entry in enumerate(compiled) if entry.listed)
+        # Version -> the entries whose ``versions`` list names it, built on first use (``slot``).
+        self._listed_by: dict[str, tuple[int, ...]] | None = None
         self._answers: dict[Slot, Answers] = {}
         # Entries split into parts whose positions the chain guard admits, when it refuses them all
         # together: (the part, the part's entry indices in this table).
@@ -253,8 +256,11 @@ class RankedEntries:
                 rank = 2 * below if below and table[below - 1] == deployed else 2 * below + 1
         if not self._listing:
             return rank
-        listed = tuple([i for i, versions in self._listing if version in versions])
-        return (rank, listed) if listed else rank
+        listed_by = self._listed_by
+        if listed_by is None:
+            listed_by = self._listed_by = _listed_by(self._listing)
+        listed = listed_by.get(version)
+        return rank if listed is None else (rank, listed)
 
     def answers(self, slot: Slot, version: str) -> Answers:
         """The entries whose answer is not NotAffected at ``slot`` (of ``version``), in entry order."""
@@ -374,6 +380,15 @@ def _outcome(labels: Iterable[Hit | Undetermined]) -> Outcome:
         else:
             undetermined.append(label)
     return tuple(hits), tuple(undetermined)
+
+
+def _listed_by(listing: Iterable[tuple[int, frozenset[str]]]) -> dict[str, tuple[int, ...]]:
+    """Each listed version with the entries (ascending) whose ``versions`` list names it."""
+    found: defaultdict[str, list[int]] = defaultdict(list)
+    for i, versions in listing:
+        for version in versions:
+            found[version].append(i)
+    return {version: tuple(indices) for version, indices in found.items()}
 
 
 def _first(item: tuple[int, RangeResult]) -> int:
