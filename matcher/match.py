@@ -30,6 +30,7 @@ from matcher.ranges import (
     CompiledAffected,
     NotAffected,
     RangeResult,
+    RankedForm,
     SchemeLookup,
     Unknown,
     compile_affected,
@@ -133,6 +134,7 @@ class RankedEntries:
         "_answers",
         "_below",
         "_cuts",
+        "_forms",
         "_fresh",
         "_guard",
         "_his",
@@ -140,6 +142,7 @@ class RankedEntries:
         "_listing",
         "_los",
         "_parts",
+        "_rank_of",
         "_scheme",
         "_segments",
         "_string_rank",
@@ -156,6 +159,9 @@ class RankedEntries:
         self._string_rank: dict[str, int] = {}
         self._cuts: tuple[list[int], ...] = ()
         self._segments: tuple[list[RangeResult | None], ...] = ()
+        # Per entry, its ``RankedForm`` (``False``: the entry keeps ``evaluate``), built on first use.
+        self._forms: list[RankedForm | bool | None] = []
+        self._rank_of: dict[int, int] = {}
         self._listing = tuple((i, entry.listed) for i, entry in enumerate(compiled) if entry.listed)
         # Version -> the entries whose ``versions`` list names it, built on first use (``slot``).
         self._listed_by: dict[str, tuple[int, ...]] | None = None
@@ -193,6 +199,8 @@ class RankedEntries:
                 table.append(pos)
             rank_of[_identity(pos)] = 2 * len(table)
         self._table = table
+        self._rank_of = rank_of
+        self._forms = [None] * len(compiled)
         self._string_rank = {
             value: rank_of[_identity(pos)] for entry in compiled for value, _, pos in entry.valued_positions()
         }
@@ -293,7 +301,7 @@ class RankedEntries:
         below = self._below
         n_above = bisect_right(above.bounds, rank)
         n_below = bisect_left(below.bounds, -rank)
-        found = self._side(above, n_above, version) + self._side(below, n_below, version)
+        found = self._side(above, n_above, rank, version) + self._side(below, n_below, rank, version)
         cuts = self._cuts
         los, his = self._los, self._his
         if len(self.compiled) - n_below <= len(self.compiled) - n_above:
@@ -304,27 +312,39 @@ class RankedEntries:
             found = [item for item in found if item[0] not in listed]
             within = [i for i in within if i not in listed]
         for i in within:
-            self._answer(i, 2 * bisect_right(cuts[i], rank), version, found)
+            self._answer(i, 2 * bisect_right(cuts[i], rank), rank, version, found)
         for i in listed:
-            self._answer(i, 2 * bisect_right(cuts[i], rank) + 1, version, found)
+            self._answer(i, 2 * bisect_right(cuts[i], rank) + 1, rank, version, found)
         found.sort(key=_first)
         return tuple(found)
 
-    def _answer(self, i: int, index: int, version: str, found: list[tuple[int, RangeResult]]) -> None:
+    def _answer(
+        self, i: int, index: int, rank: int, version: str, found: list[tuple[int, RangeResult]]
+    ) -> None:
         """Entry i's answer at ``index`` (2 * segment + listed), computed on first use, kept in
-        ``found`` unless NotAffected. The first version met in a segment stands for all of it."""
+        ``found`` unless NotAffected. The first version met in a segment stands for all of it: its
+        rank answers through the entry's ``RankedForm`` (the version itself, where there is none)."""
         segments = self._segments[i]
         result = segments[index]
         if result is None:
-            result = segments[index] = self.compiled[i].evaluate(version, listed=index % 2 == 1)
+            form = self._forms[i]
+            if form is None:
+                rank_of = self._rank_of
+                form = self._forms[i] = self.compiled[i].ranked(lambda pos: rank_of[_identity(pos)]) or False
+            if form is False:
+                result = self.compiled[i].evaluate(version, listed=index % 2 == 1)
+            else:
+                assert isinstance(form, RankedForm)
+                result = form.evaluate(rank, index % 2 == 1)
+            segments[index] = result
         if result is not NOT_AFFECTED:
             found.append((i, result))
 
-    def _side(self, side: _Side, count: int, version: str) -> list[tuple[int, RangeResult]]:
+    def _side(self, side: _Side, count: int, rank: int, version: str) -> list[tuple[int, RangeResult]]:
         """The answers that are not NotAffected among the side's first ``count`` entries (unlisted)."""
         while side.done < count:
             k = side.done
-            self._answer(side.order[k], side.index[k], version, side.hits)
+            self._answer(side.order[k], side.index[k], rank, version, side.hits)
             side.done = k + 1
             side.upto.append(len(side.hits))
         return side.hits[: side.upto[count]]
@@ -473,6 +493,10 @@ def _identity(position: tuple[Any, ...]) -> int:
     return id(position[1]) if position[0] == 1 else -1 - position[0]
 
 
+#: The outcome of a package version no advisory names (one object for all of them).
+_NO_OUTCOME: Final[Outcome] = ((), ())
+
+
 class AdvisoryIndex:
     """Advisories by package key. Build once per matching run; lookups are dictionary reads."""
 
@@ -508,22 +532,38 @@ class AdvisoryIndex:
 
     def outcome(self, key: PackageKey, version: str) -> Outcome:
         """The hits and undetermined answers of ``version`` of the package ``key`` (default schemes)."""
-        state = self._outcomes.get(key)
-        if state is None:
-            state = self._outcomes[key] = (self.ranked(key), _OutcomeCache())
-        ranked, cache = state
-        slot = ranked.slot(version)
-        if slot is None:
-            return _outcome(self._label(key, enumerate(ranked.evaluate_all(version)), None))
-        found = cache.by_slot.get(slot)
-        if found is None:
-            labels = self._label(key, ranked.compute(slot, version), cache.labels)
-            # Neighbouring slots often have the same labels: keep one outcome for them.
-            shared = tuple(map(id, labels))
-            found = cache.by_labels.get(shared)
-            if found is None:
-                found = cache.by_labels[shared] = _outcome(labels)
-            cache.by_slot[slot] = found
+        return self.outcomes(((key[0], key[1], version),))[0]
+
+    def outcomes(self, versions: Iterable[tuple[str, str, str]]) -> list[Outcome]:
+        """``outcome`` of each ``(ecosystem, name, version)``, in order; versions of a package no
+        advisory names share one empty outcome. The loop every fleet match runs, kept in one frame."""
+        found: list[Outcome] = []
+        append = found.append
+        states = self._outcomes
+        by_key = self._by_key
+        for ecosystem, name, version in versions:
+            key = (ecosystem, name)
+            state = states.get(key)
+            if state is None:
+                if key not in by_key:
+                    append(_NO_OUTCOME)
+                    continue
+                state = states[key] = (self.ranked(key), _OutcomeCache())
+            ranked, cache = state
+            slot = ranked.slot(version)
+            if slot is None:
+                append(_outcome(self._label(key, enumerate(ranked.evaluate_all(version)), None)))
+                continue
+            outcome = cache.by_slot.get(slot)
+            if outcome is None:
+                labels = self._label(key, ranked.compute(slot, version), cache.labels)
+                # Neighbouring slots often have the same labels: keep one outcome for them.
+                shared = tuple(map(id, labels))
+                outcome = cache.by_labels.get(shared)
+                if outcome is None:
+                    outcome = cache.by_labels[shared] = _outcome(labels)
+                cache.by_slot[slot] = outcome
+            append(outcome)
         return found
 
     def _label(
@@ -586,10 +626,6 @@ def paused_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-#: The outcome of a package version no advisory names (one object for all of them).
-_NO_OUTCOME: Final[Outcome] = ((), ())
-
-
 def match_packages(
     index: AdvisoryIndex, packages: Iterable[PackageRef], *, schemes: SchemeLookup = default_schemes
 ) -> list[Outcome]:
@@ -597,21 +633,21 @@ def match_packages(
     cyclic collector paused (see ``paused_cyclic_gc``): the entry point for matching many package
     versions at once. Versions in one slot share one outcome object, and the caller already holds
     the packages, so no per-package result is built: a fleet's run keeps ~100k fewer objects."""
+    if schemes is default_schemes:
+        return match_versions(index, ((p.ecosystem, p.name, p.version) for p in packages))
     with paused_cyclic_gc():
-        if schemes is not default_schemes:
-            found: list[Outcome] = []
-            for package in packages:
-                match = match_package(index, package, schemes=schemes)
-                found.append((match.hits, match.undetermined))
-            return found
-        candidates = index.candidates
-        outcome = index.outcome
-        return [
-            outcome(key, package.version)
-            if candidates(key := (package.ecosystem, package.name))
-            else _NO_OUTCOME
-            for package in packages
-        ]
+        found: list[Outcome] = []
+        for package in packages:
+            match = match_package(index, package, schemes=schemes)
+            found.append((match.hits, match.undetermined))
+        return found
+
+
+def match_versions(index: AdvisoryIndex, versions: Iterable[tuple[str, str, str]]) -> list[Outcome]:
+    """``match_packages`` for ``(ecosystem, name, version)`` triples — the form a store's distinct
+    package versions come in — with the default schemes."""
+    with paused_cyclic_gc():
+        return index.outcomes(versions)
 
 
 def match_package(

@@ -292,6 +292,122 @@ class CompiledAffected:
         """The entry's ``versions`` list."""
         return self._listed
 
+    def ranked(self, rank_of: Callable[[tuple[Any, ...]], int]) -> RankedForm | None:
+        """This entry with every event and fixed-version position replaced by its rank in a merged
+        table (``rank_of``, order-preserving: equal positions equal ranks), or ``None`` when the entry
+        has a range that cannot be evaluated or a fixed value that does not parse (those keep the
+        general ``evaluate``). See ``RankedForm``."""
+        ranges: list[_RankedRange] = []
+        for compiled in self._ranges:
+            if compiled.scheme is None or compiled.problem is not None:
+                return None
+            ranges.append(_ranked_range(compiled, rank_of))
+        if any(invalid for _, _, invalid in self._fixed_ranges):
+            return None
+        fixed = tuple(
+            ([rank_of(key) for key in keys], values) for keys, values in self._fixed_sorted.values()
+        )
+        affected = self.affected
+        tail: RangeResult
+        if ranges or affected.versions:
+            tail = NOT_AFFECTED
+        elif affected.ranges:
+            tail = Unknown(GIT_ONLY, "only GIT commit ranges and no enumerated versions")
+        else:
+            tail = Unknown(NO_VERSIONS, "the advisory lists neither ranges nor versions for this package")
+        return RankedForm(tuple(ranges), fixed, tail)
+
+
+@dataclass(frozen=True, slots=True)
+class _RankedRange:
+    """One range over ranks: ``ranks`` ascending; for a rank strictly between ``ranks[j-1]`` and
+    ``ranks[j]`` the interval's opening event is ``opened_after[j]`` and its closing one
+    ``closed_after[j]``; at ``ranks[j]`` they are ``opened_at[j]`` and ``closed_at[j]``."""
+
+    index: int
+    ranks: list[int]
+    opened_after: tuple[Event | None, ...]
+    closed_after: tuple[Event | None, ...]
+    opened_at: tuple[Event | None, ...]
+    closed_at: tuple[Event | None, ...]
+    limit: int | None
+
+
+def _ranked_range(compiled: _CompiledRange, rank_of: Callable[[tuple[Any, ...]], int]) -> _RankedRange:
+    ordered = compiled.ordered
+    # closed_after[j]: the first group from j on that ends an interval — what ``_closing_event``
+    # finds for a version below group j (a close-and-reopen group does not end it).
+    closed_after: list[Event | None] = [None] * (len(ordered) + 1)
+    for j in range(len(ordered) - 1, -1, -1):
+        kinds = ordered[j][1]
+        closing = None
+        if "introduced" not in kinds:
+            closing = kinds.get("fixed") or kinds.get("last_affected")
+        closed_after[j] = closing if closing is not None else closed_after[j + 1]
+    opened_at: list[Event | None] = []
+    closed_at: list[Event | None] = []
+    for j, (_, kinds) in enumerate(ordered):
+        opened_at.append(_step(compiled.opened_after[j], kinds, above=False))
+        at_group = kinds.get("last_affected") if "introduced" not in kinds else None
+        closed_at.append(at_group if at_group is not None else closed_after[j + 1])
+    limit = None if compiled.limit is None else rank_of(compiled.limit)
+    return _RankedRange(
+        compiled.index,
+        [rank_of(position) for position in compiled.positions],
+        compiled.opened_after,
+        tuple(closed_after),
+        tuple(opened_at),
+        tuple(closed_at),
+        limit,
+    )
+
+
+class RankedForm:
+    """``CompiledAffected.evaluate`` for a version known only by its rank in a merged event table.
+
+    ``matcher.match.RankedEntries`` places a deployed version once (an even rank: equal to a
+    position; odd: between two) and answers each entry from its rank: integer bisection, the
+    interval's opening and closing events looked up, fixed versions above the rank sliced — same
+    rules, same order of checks and the same answers as evaluating the entry on the version (the
+    version parses, and its rank orders against the positions as its key does)."""
+
+    __slots__ = ("_fixed", "_ranges", "_tail")
+
+    def __init__(
+        self,
+        ranges: tuple[_RankedRange, ...],
+        fixed: tuple[tuple[list[int], tuple[str, ...]], ...],
+        tail: RangeResult,
+    ) -> None:
+        self._ranges = ranges
+        self._fixed = fixed
+        self._tail = tail
+
+    def evaluate(self, rank: int, listed: bool) -> RangeResult:
+        for rng in self._ranges:
+            if rng.limit is not None and rank >= rng.limit:
+                continue
+            ranks = rng.ranks
+            below = bisect_right(ranks, rank)
+            if below and ranks[below - 1] == rank:
+                opened = rng.opened_at[below - 1]
+                closed = rng.closed_at[below - 1]
+            else:
+                opened = rng.opened_after[below]
+                closed = rng.closed_after[below]
+            if opened is not None:
+                return Affected(rng.index, opened.value, closed, self._fixed_above(rank))
+        if listed:
+            return Affected(None, None, None, self._fixed_above(rank))
+        return self._tail
+
+    def _fixed_above(self, rank: int) -> tuple[str, ...]:
+        fixed = self._fixed
+        if len(fixed) == 1:
+            ranks, values = fixed[0]
+            return values[bisect_right(ranks, rank) :]
+        return _unique(value for ranks, values in fixed for value in values[bisect_right(ranks, rank) :])
+
 
 #: The deployed version's position in a scheme's event order (see ``CompiledAffected.evaluate``).
 DeployedKey = Callable[[VersionScheme], Any]
