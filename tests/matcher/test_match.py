@@ -67,12 +67,16 @@ def test_bulk_matching_answers_as_one_by_one_and_restores_the_collector(enabled:
         [
             _advisory("GHSA-x", "npm", "lodash", "0", "4.17.21"),
             _advisory("GHSA-z", "npm", "lodash", "4.17.0", "4.17.22"),
+            _advisory("GHSA-m", "npm", "minimist", "0", "1.2.6"),
         ]
     )
+    # Packages interleaved: the bulk path takes them package by package but answers in input order.
     packages = [
         PackageRef("npm", "lodash", version, f"pkg:npm/lodash@{version}")
         for version in ("4.16.0", "4.17.21", "4.17.22", "not-a-version", "4.16.0")
-    ] + [_pkg("pkg:npm/left-pad@1.0.0")]
+    ]
+    packages[1:1] = [_pkg("pkg:npm/minimist@1.2.5")]
+    packages[4:4] = [_pkg("pkg:npm/left-pad@1.0.0"), _pkg("pkg:npm/minimist@1.2.6")]
     was_enabled = gc.isenabled()
     try:
         if not enabled:
@@ -86,9 +90,11 @@ def test_bulk_matching_answers_as_one_by_one_and_restores_the_collector(enabled:
     assert found == [(m.hits, m.undetermined) for m in one_by_one]
     assert [[h.advisory_id for h in hits] for hits, _ in found] == [
         ["GHSA-x"],
+        ["GHSA-m"],
         ["GHSA-z"],
         [],
         [],
-        ["GHSA-x"],
         [],
+        [],
+        ["GHSA-x"],
     ]
