@@ -578,20 +578,23 @@ def _day(value: str) -> datetime:
 def _store_feed(
     engine: Engine,
     feed: str,
-    rows: Callable[[], list[dict[str, Any]]],
+    rows: Callable[[datetime], list[dict[str, Any]]],
     replace: Callable[[Connection, Sequence[dict[str, Any]]], None],
     *,
     validators: Validators,
     version: str | None,
 ) -> bool:
-    """Replace a feed's table unless its content hash is the stored one; keep the validators either way."""
+    """Replace a feed's table unless its content hash is the stored one; keep the validators either way.
+
+    ``rows(fetched_at)`` builds the table's rows; ``fetched_at`` is the time stored as the feed's."""
+    fetched_at = datetime.now(UTC)
     with engine.connect() as plain:
         conn = plain.execution_options(sqlite_begin="IMMEDIATE")
         with conn.begin():
             held = q.get_feed_state(conn, feed)
             changed = held is None or held.sha256 != validators.sha256
             if changed:
-                replace(conn, rows())
+                replace(conn, rows(fetched_at))
             q.put_feed_state(
                 conn,
                 q.FeedStateRow(
@@ -601,7 +604,7 @@ def _store_feed(
                     sha256=validators.sha256,
                     version=version,
                     cursor=held.cursor if held else None,
-                    fetched_at=datetime.now(UTC),
+                    fetched_at=fetched_at,
                 ),
             )
     return changed
@@ -626,7 +629,7 @@ def import_kev(
     catalog: KevCatalog = parse_kev(data, origin=origin)
     kept = _kept_validators(data, validators)
 
-    def rows() -> list[dict[str, Any]]:
+    def rows(fetched_at: datetime) -> list[dict[str, Any]]:
         # The catalog has listed a CVE twice before; the later entry is the correction.
         by_cve = {
             e.cve_id: {
@@ -638,6 +641,8 @@ def import_kev(
                 "product": e.product,
                 "name": e.name,
                 "catalog_version": catalog.catalog_version,
+                # Kept for CVEs the stored catalog already lists (store.advisory_queries.replace_kev).
+                "listed_since": fetched_at,
             }
             for e in catalog.entries
         }
@@ -656,7 +661,7 @@ def import_epss(
     feed: EpssFeed = parse_epss(data, origin=origin)
     kept = _kept_validators(data, validators)
 
-    def rows() -> list[dict[str, Any]]:
+    def rows(fetched_at: datetime) -> list[dict[str, Any]]:
         by_cve = {
             s.cve_id: {
                 "cve_id": s.cve_id,
@@ -999,6 +1004,7 @@ def advisory_json(shown: AdvisoryShow) -> dict[str, Any]:
                 "product": k.product,
                 "name": k.name,
                 "catalog_version": k.catalog_version,
+                "listed_since": _iso(k.listed_since),
             }
             for k in shown.kev
         ],

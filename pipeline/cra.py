@@ -10,10 +10,9 @@ because the rows they are read from are overwritten later:
   (``store.cra_queries.record_presence``);
 - *exploited* — the same hook (and the register export, for KEV updates that change no exposure)
   records, once per group, when the first exploitation fact arrived: the ``imported_at`` of an
-  advisory saying ``exploited``, or the fetch time of the KEV catalog listing one of the group's CVEs
-  (``feed_state`` "kev"); KEV's own ``dateAdded`` is kept beside it. A fact first seen by a later
-  rebuild carries the stored arrival time, not the rebuild's; only a KEV catalog fetched again
-  (unchanged) before any rebuild or register export saw it would be recorded at the later fetch.
+  advisory saying ``exploited``, or the fetch of the KEV catalog that first listed one of the group's
+  CVEs (``kev_entry.listed_since``, kept across catalog replacements); KEV's own ``dateAdded`` is kept
+  beside it. A fact first seen by a later rebuild carries the stored arrival time, not the rebuild's.
 
 The manufacturer's own records — an awareness override with a note, the submission times of the three
 reports, mitigation texts — are set per (system, vulnerability) by :func:`set_case`.
@@ -61,7 +60,10 @@ def record_exploitation(session: Session, groups: Iterable[str]) -> int:
         k.cve_id: k
         for k in cq.kev_entries(session, {i for s in ids.values() for i in s if i.startswith("CVE-")})
     }
-    kev_time = cq.kev_fetched_at(session) if kev_by_cve else None
+    # Rows without ``listed_since`` (stored before it was kept) fall back to the catalog's fetch time.
+    kev_time = (
+        cq.kev_fetched_at(session) if any(k.listed_since is None for k in kev_by_cve.values()) else None
+    )
     recorded = cq.exploited(session, wanted)
     now = datetime.now(UTC)
     changes: list[cq.ExploitedRecord] = []
@@ -75,7 +77,7 @@ def record_exploitation(session: Session, groups: Iterable[str]) -> int:
         sources = {a.source for a in flagged} | ({KEV_SOURCE} if kev else set())
         if not sources:
             continue
-        times = [a.imported_at for a in flagged] + ([kev_time or now] if kev else [])
+        times = [a.imported_at for a in flagged] + [k.listed_since or kev_time or now for k in kev]
         date_added = min((k.date_added for k in kev), default=None)
         ransomware = any(k.known_ransomware for k in kev)
         old = recorded.get(group)

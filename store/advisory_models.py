@@ -109,6 +109,9 @@ class KevEntry(SQLModel, table=True):
     product: str = Field(default="", sa_type=sa.Text(), nullable=False)
     name: str = Field(default="", sa_type=sa.Text(), nullable=False)
     catalog_version: str = Field(default="", sa_type=sa.String(50), nullable=False)
+    # When patchgap's stored catalog first listed the CVE (the fetch or import that brought it), kept
+    # across the replacements of the table: the CRA register's "exploited known at".
+    listed_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class EpssScore(SQLModel, table=True):

@@ -277,10 +277,17 @@ def update_group_keys(conn: Connection, changes: Iterable[tuple[int, str]]) -> N
 
 
 def replace_kev(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Make ``rows`` the whole KEV catalog (the caller's transaction makes the swap atomic)."""
+    """Make ``rows`` the whole KEV catalog (the caller's transaction makes the swap atomic).
+
+    A CVE the stored catalog already lists keeps its ``listed_since``; the others take the row's."""
+    held = dict(conn.execute(sa.select(KEV.c.cve_id, KEV.c.listed_since)).tuples().all())
     conn.execute(sa.delete(KEV))
     if rows:
-        _execute_bulk(conn, KEV, rows)
+        kept = [
+            {**row, "listed_since": held[row["cve_id"]]} if held.get(row["cve_id"]) is not None else row
+            for row in rows
+        ]
+        _execute_bulk(conn, KEV, kept)
 
 
 def replace_epss(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -387,6 +394,7 @@ class KevView:
     product: str
     name: str
     catalog_version: str
+    listed_since: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

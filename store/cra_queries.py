@@ -9,7 +9,8 @@ every changed re-import):
   system's snapshots and the non-withdrawn advisories matching a package version in them. One
   ``INSERT … SELECT … ON CONFLICT DO NOTHING``: a recorded value is never moved.
 - :func:`record_exploited` — per group, the first moment an exploitation fact was stored; ``pipeline``
-  decides the value from :func:`exploited_advisories`, :func:`kev_entries` and :func:`kev_fetched_at`.
+  decides the value from :func:`group_advisories` and :func:`kev_entries` (each CVE's ``listed_since``;
+  :func:`kev_fetched_at` for rows stored before it was kept).
 
 Everything else is the manufacturer's own input (:func:`set_case`) and plain reads.
 """
@@ -181,16 +182,17 @@ class KevFact:
     cve_id: str
     date_added: datetime
     known_ransomware: bool
+    listed_since: datetime | None  # when the stored catalog first listed it (None: stored before 0006)
 
 
 def kev_entries(session: Session, cve_ids: Iterable[str]) -> list[KevFact]:
     kev = _t(KevEntry)
     out: list[KevFact] = []
     for chunk in chunks(sorted(set(cve_ids)), _CHUNK):
-        stmt = sa.select(kev.c.cve_id, kev.c.date_added, kev.c.known_ransomware).where(
+        stmt = sa.select(kev.c.cve_id, kev.c.date_added, kev.c.known_ransomware, kev.c.listed_since).where(
             kev.c.cve_id.in_(chunk)
         )
-        out.extend(KevFact(r[0], r[1], bool(r[2])) for r in session.execute(stmt))
+        out.extend(KevFact(r[0], r[1], bool(r[2]), r[3]) for r in session.execute(stmt))
     return out
 
 

@@ -29,7 +29,7 @@ from pipeline.ingest import ingest_sbom
 from pipeline.match import match_new, rematch_keys
 from reports.deploy_time import rfc3339
 from reports.exports.cra_register import schema_text
-from store.advisory_models import Advisory, FeedState
+from store.advisory_models import Advisory, FeedState, KevEntry
 from store.exposure_models import CraExploitedRow, CraPresenceRow
 from store.models import Snapshot
 from tests.conftest import cyclonedx_json
@@ -97,22 +97,26 @@ def received_at(engine: Engine) -> list[datetime]:
         ]
 
 
-def kev_catalog(cve: str, added: str) -> bytes:
-    """A one-entry KEV catalog in the feed's format (CVE-2023-45803 is not actually in KEV)."""
-    entry = {
-        "cveID": cve,
-        "vendorProject": "urllib3",
-        "product": "urllib3",
-        "vulnerabilityName": "test entry",
-        "dateAdded": added,
-        "shortDescription": "test",
-        "requiredAction": "update",
-        "dueDate": "2024-01-30",
-        "knownRansomwareCampaignUse": "Unknown",
-        "notes": "",
-    }
-    doc = {"title": "t", "catalogVersion": "2099.01.01", "dateReleased": "2024-01-09T00:00:00Z", "count": 1}
-    return json.dumps(doc | {"vulnerabilities": [entry]}).encode()
+def kev_catalog(cve: str, added: str, *more: str) -> bytes:
+    """A KEV catalog in the feed's format listing ``cve`` (and ``more`` CVEs, added the same day);
+    CVE-2023-45803 is not actually in KEV."""
+    entries = [
+        {
+            "cveID": listed,
+            "vendorProject": "urllib3",
+            "product": "urllib3",
+            "vulnerabilityName": "test entry",
+            "dateAdded": added,
+            "shortDescription": "test",
+            "requiredAction": "update",
+            "dueDate": "2024-01-30",
+            "knownRansomwareCampaignUse": "Unknown",
+            "notes": "",
+        }
+        for listed in (cve, *more)
+    ]
+    doc = {"title": "t", "catalogVersion": "2099.01.01", "dateReleased": "2024-01-09T00:00:00Z"}
+    return json.dumps(doc | {"count": len(entries), "vulnerabilities": entries}).encode()
 
 
 def test_exploited_advisory_present_in_a_product(db: Engine, tmp_path: Path) -> None:
@@ -202,6 +206,33 @@ def test_kev_entry_arriving_after_presence_sets_awareness_and_keeps_it(db: Engin
     assert again["awareness_at"] == record["awareness_at"]
     with db.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(CraExploitedRow)).scalar_one() == 1
+
+
+def test_kev_listing_time_survives_catalog_refetches_before_any_export(db: Engine) -> None:
+    import_advisories(db, OsvDirectory(DEMO_OSV).records(), source="osv", origin=str(DEMO_OSV))
+    ingest(db, "api", [("urllib3", "1.26.15", "pkg:pypi/urllib3@1.26.15")], "2024-03-04T00:00:00Z")
+    match_new(db)
+    set_manufacturer(db, ORG, True)
+    listed_since = sa.select(col(KevEntry, "listed_since")).where(col(KevEntry, "cve_id") == URLLIB3)
+    fetch_time = sa.select(col(FeedState, "fetched_at")).where(col(FeedState, "name") == "kev")
+
+    import_kev(db, kev_catalog(URLLIB3, "2024-01-05"), origin="kev.json")
+    first = scalar(db, fetch_time)
+    assert scalar(db, listed_since) == first
+    # Two more fetches before anything reads the register: the same catalog, then one listing a
+    # further CVE (the table is replaced). The urllib3 entry keeps its first listing; the new one
+    # takes the fetch that brought it.
+    import_kev(db, kev_catalog(URLLIB3, "2024-01-05"), origin="kev.json")
+    import_kev(db, kev_catalog(URLLIB3, "2024-01-05", "CVE-2099-0001"), origin="kev.json")
+    last = scalar(db, fetch_time)
+    assert last > first
+    assert scalar(db, listed_since) == first
+    newer = sa.select(col(KevEntry, "listed_since")).where(col(KevEntry, "cve_id") == "CVE-2099-0001")
+    assert scalar(db, newer) == last
+
+    record = one(register(db), URLLIB3)
+    assert record["exploited"]["known_at"] == rfc3339(first)
+    assert record["awareness_at"] == rfc3339(first)
 
 
 def test_appears_gets_a_fix_is_deployed_with_user_awareness_and_submissions(db: Engine) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from store.advisory_models import KevEntry
 from store.db import make_engine
 from store.migrate import current_revision, head_revision, schema_diff, upgrade
 from store.schema import metadata
@@ -70,3 +73,32 @@ def test_plain_postgresql_urls_use_psycopg() -> None:
     engine = make_engine("postgresql://u@localhost/x")
     assert engine.dialect.driver == "psycopg"
     engine.dispose()
+
+
+def test_0006_gives_stored_kev_rows_the_catalogs_fetch_time(empty_db_url: str) -> None:
+    engine = make_engine(empty_db_url)
+    fetched = datetime(2024, 1, 9, 12, 0, tzinfo=UTC)
+    try:
+        upgrade(engine, "0005")
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO kev_entry (cve_id, date_added, known_ransomware, vendor, product, name,"
+                    " catalog_version) VALUES ('CVE-2024-1', :added, false, 'v', 'p', 'n', '1')"
+                ),
+                {"added": datetime(2024, 1, 5, tzinfo=UTC)},
+            )
+            conn.execute(
+                sa.text("INSERT INTO feed_state (name, fetched_at) VALUES ('kev', :fetched)"),
+                {"fetched": fetched},
+            )
+        upgrade(engine)
+        with engine.connect() as conn:
+            listed = conn.execute(sa.select(col(KevEntry, "listed_since"))).scalar_one()
+        assert listed == fetched
+    finally:
+        engine.dispose()
+
+
+def col(model: type[Any], name: str) -> sa.ColumnElement[Any]:
+    return cast(sa.Table, model.__table__).c[name]
