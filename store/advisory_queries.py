@@ -280,7 +280,7 @@ def replace_kev(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     """Make ``rows`` the whole KEV catalog (the caller's transaction makes the swap atomic).
 
     A CVE the stored catalog already lists keeps its ``listed_since``; the others take the row's."""
-    held = dict(conn.execute(sa.select(KEV.c.cve_id, KEV.c.listed_since)).tuples().all())
+    held = {row[0]: row[1] for row in conn.execute(sa.select(KEV.c.cve_id, KEV.c.listed_since))}
     conn.execute(sa.delete(KEV))
     if rows:
         kept = [
