@@ -33,7 +33,15 @@ from core.errors import NotFoundError, PatchgapError
 from core.packages import PackageRef
 from matcher.match import RankedEntries, paused_cyclic_gc
 from matcher.purls import package_for_purl
-from matcher.ranges import Affected, CompiledAffected, Unknown, compile_affected, evaluate
+from matcher.ranges import (
+    Affected,
+    CompiledAffected,
+    NotAffected,
+    RangeResult,
+    Unknown,
+    compile_affected,
+    evaluate,
+)
 from matcher.suggest import Suggestion, suggest_upgrade
 from pipeline.advisories import affected_from_row
 from store.db import read_session, write_session
@@ -41,6 +49,7 @@ from store.match_queries import (
     AFFECTED,
     UNKNOWN,
     AffectedRow,
+    MatchAnswer,
     MatchCounts,
     NewMatchResult,
     PackageKey,
@@ -86,69 +95,60 @@ def candidates_from_rows(rows: Iterable[AffectedRow]) -> Candidates:
 
 
 def evaluate_versions(index: Candidates, versions: Sequence[PendingVersion]) -> list[NewMatchResult]:
-    """The ``affected``/``unknown`` results of each package version against the entries naming it."""
+    """The ``affected``/``unknown`` results of each package version against the entries naming it.
+
+    Versions are taken package by package (one package's tables stay hot, as in
+    ``matcher.match.AdvisoryIndex.outcomes``); one evaluation per ``(ecosystem, name, version)``,
+    however many purls share it; and one ``MatchAnswer`` per answer object of the matcher, which
+    package versions in one slot share."""
     results: list[NewMatchResult] = []
-    # One evaluation per (ecosystem, name, version), however many purls share it.
-    memo: dict[tuple[str, str, str], list[NewMatchResult]] = {}
-    ranked: dict[PackageKey, RankedEntries] = {}
+    by_package: dict[PackageKey, list[PendingVersion]] = defaultdict(list)
     for pv in versions:
-        key = (pv.ecosystem, pv.name, pv.version)
-        answers = memo.get(key)
-        if answers is None:
-            candidates = index.get((pv.ecosystem, pv.name), ())
-            if candidates and (pv.ecosystem, pv.name) not in ranked:
-                ranked[(pv.ecosystem, pv.name)] = RankedEntries([compiled for _, compiled in candidates])
-            answers = memo[key] = _evaluate_one(candidates, ranked.get((pv.ecosystem, pv.name)), pv.version)
-        results.extend(_for_package_version(answer, pv.id) for answer in answers)
+        by_package[(pv.ecosystem, pv.name)].append(pv)
+    for key, pending in by_package.items():
+        candidates = index.get(key, ())
+        if not candidates:
+            continue
+        ranked = RankedEntries([compiled for _, compiled in candidates])
+        # Answer object (kept alive here, so its id is not reused) -> its row content.
+        encoded: dict[int, tuple[RangeResult, MatchAnswer]] = {}
+        memo: dict[str, list[MatchAnswer]] = {}
+        for pv in pending:
+            answers = memo.get(pv.version)
+            if answers is None:
+                answers = memo[pv.version] = _answers(candidates, ranked.evaluate_all(pv.version), encoded)
+            results.extend((pv.id, answer) for answer in answers)
     return results
 
 
-def _evaluate_one(
-    candidates: Sequence[tuple[int, CompiledAffected]], ranked: RankedEntries | None, version: str
-) -> list[NewMatchResult]:
-    answers: list[NewMatchResult] = []
-    if ranked is None:
-        return answers
-    for (affected_id, _), result in zip(candidates, ranked.evaluate_all(version), strict=True):
-        if isinstance(result, Affected):
-            answers.append(
-                NewMatchResult(
-                    package_version_id=0,
-                    affected_id=affected_id,
-                    status=AFFECTED,
-                    range_index=result.range_index,
-                    introduced=result.introduced,
-                    boundary_kind=result.boundary.kind if result.boundary else None,
-                    boundary_value=result.boundary.value if result.boundary else None,
-                    fixed_versions=result.fixed_versions,
-                )
-            )
-        elif isinstance(result, Unknown):
-            answers.append(
-                NewMatchResult(
-                    package_version_id=0,
-                    affected_id=affected_id,
-                    status=UNKNOWN,
-                    reason=result.code,
-                    detail=result.detail,
-                )
-            )
+def _answers(
+    candidates: Sequence[tuple[int, CompiledAffected]],
+    evaluated: Sequence[RangeResult],
+    encoded: dict[int, tuple[RangeResult, MatchAnswer]],
+) -> list[MatchAnswer]:
+    answers: list[MatchAnswer] = []
+    for (affected_id, _), result in zip(candidates, evaluated, strict=True):
+        if isinstance(result, NotAffected):
+            continue
+        held = encoded.get(id(result))
+        if held is None or held[0] is not result:
+            held = encoded[id(result)] = (result, _answer(affected_id, result))
+        answers.append(held[1])
     return answers
 
 
-def _for_package_version(answer: NewMatchResult, package_version_id: int) -> NewMatchResult:
-    return NewMatchResult(
-        package_version_id=package_version_id,
-        affected_id=answer.affected_id,
-        status=answer.status,
-        range_index=answer.range_index,
-        introduced=answer.introduced,
-        boundary_kind=answer.boundary_kind,
-        boundary_value=answer.boundary_value,
-        fixed_versions=answer.fixed_versions,
-        reason=answer.reason,
-        detail=answer.detail,
-    )
+def _answer(affected_id: int, result: Affected | Unknown) -> MatchAnswer:
+    if isinstance(result, Affected):
+        return MatchAnswer(
+            affected_id=affected_id,
+            status=AFFECTED,
+            range_index=result.range_index,
+            introduced=result.introduced,
+            boundary_kind=result.boundary.kind if result.boundary else None,
+            boundary_value=result.boundary.value if result.boundary else None,
+            fixed_versions=result.fixed_versions,
+        )
+    return MatchAnswer(affected_id=affected_id, status=UNKNOWN, reason=result.code, detail=result.detail)
 
 
 def _match_pending(
@@ -166,8 +166,8 @@ def _match_pending(
     with paused_cyclic_gc():
         results = evaluate_versions(candidates_from_rows(rows), pending)
     store_results(session, results, (pv.id for pv in pending), _now())
-    affected = {r.package_version_id for r in results if r.status == AFFECTED}
-    unknown = {r.package_version_id for r in results if r.status == UNKNOWN}
+    affected = {pv_id for pv_id, answer in results if answer.status == AFFECTED}
+    unknown = {pv_id for pv_id, answer in results if answer.status == UNKNOWN}
     return MatchRun(
         evaluated=len(pending),
         affected=len(affected),

@@ -82,10 +82,12 @@ class AffectedRow:
 
 
 @dataclass(frozen=True, slots=True)
-class NewMatchResult:
-    """A ``match_result`` row to insert (see ``store.match_models.MatchResult``)."""
+class MatchAnswer:
+    """What a ``match_result`` row says about its package version (``store.match_models.MatchResult``).
 
-    package_version_id: int
+    Package versions in one slot of the matcher share one answer object; ``store_results`` encodes
+    each distinct object once."""
+
     affected_id: int
     status: str
     range_index: int | None = None
@@ -95,6 +97,10 @@ class NewMatchResult:
     fixed_versions: tuple[str, ...] = ()
     reason: str | None = None
     detail: str = ""
+
+
+#: A ``match_result`` row to insert: ``(package_version_id, answer)``.
+NewMatchResult = tuple[int, MatchAnswer]
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,26 +247,20 @@ def store_results(
 
     One driver-level executemany per table: a whole-fleet run writes a quarter of a million result
     rows, and building SQLAlchemy parameter dictionaries for them took longer than matching (measured
-    in ``bench/match.py``: 8 s of 17 s on SQLite). JSON columns are serialized here, once.
+    in ``bench/match.py``: 8 s of 17 s on SQLite). Each distinct answer object is encoded (its JSON
+    columns serialized) once, however many package versions share it.
     """
     dialect = session.get_bind().dialect.name
     conn = session.connection()
     if results:
-        rows = [
-            (
-                r.package_version_id,
-                r.affected_id,
-                r.status,
-                r.range_index,
-                r.introduced,
-                r.boundary_kind,
-                r.boundary_value,
-                json.dumps(list(r.fixed_versions)),
-                r.reason,
-                json.dumps({"detail": r.detail} if r.detail else {}),
-            )
-            for r in results
-        ]
+        # By identity: ``results`` keeps every answer alive while this runs, so ids are not reused.
+        encoded: dict[int, tuple[Any, ...]] = {}
+        rows: list[tuple[Any, ...]] = []
+        for package_version_id, answer in results:
+            values = encoded.get(id(answer))
+            if values is None:
+                values = encoded[id(answer)] = _encode(answer)
+            rows.append((package_version_id, *values))
         conn.exec_driver_sql(_insert_sql(dialect, "match_result", _RESULT_COLUMNS, json_columns=(7, 9)), rows)
     stamp: datetime | str = matched_at
     if dialect == "sqlite":
@@ -272,6 +272,21 @@ def store_results(
             dialect, "package_match_state", ("package_version_id", "matched_at"), json_columns=()
         )
         conn.exec_driver_sql(sql, states)
+
+
+def _encode(answer: MatchAnswer) -> tuple[Any, ...]:
+    """The ``match_result`` columns after ``package_version_id``, JSON columns serialized."""
+    return (
+        answer.affected_id,
+        answer.status,
+        answer.range_index,
+        answer.introduced,
+        answer.boundary_kind,
+        answer.boundary_value,
+        json.dumps(list(answer.fixed_versions)),
+        answer.reason,
+        json.dumps({"detail": answer.detail} if answer.detail else {}),
+    )
 
 
 def _insert_sql(dialect: str, table: str, columns: Sequence[str], *, json_columns: Sequence[int]) -> str:
