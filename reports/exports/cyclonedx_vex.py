@@ -306,8 +306,8 @@ class CycloneDxVexExporter(Exporter[VexInput]):
     extension = ".cdx.json"
 
     def build(self, data: VexInput) -> dict[str, Any]:
-        if not data.findings:
-            raise self.fail(f"{scope_name(data)}: no VEX statements to export (no matched vulnerabilities)")
+        # No findings is still a document: the deployed components with no vulnerabilities (CycloneDX
+        # allows an empty list; CSAF's VEX profile and OpenVEX need at least one statement).
         systems, dependencies = _components(data)
         serial = uuid.uuid5(uuid.NAMESPACE_URL, f"patchgap:cyclonedx-vex:{document_key(data)}")
         scope = CdxComponent(

@@ -92,3 +92,15 @@ def test_serial_and_version_history() -> None:
     assert changed["version"] == 2
     assert changed["metadata"]["timestamp"] == "2024-01-26T00:00:00Z"
     assert changed["serialNumber"] == first["serialNumber"]
+
+
+def test_no_findings_is_a_valid_bom_of_the_deployed_components() -> None:
+    data = replace(vex_input(), findings=())
+    assert data.products
+    content = EXPORTER.render(data)
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(content.decode("utf-8")) is None
+    doc = json.loads(content)
+    assert doc.get("vulnerabilities", []) == []
+    assert [c["name"] for c in doc["components"]] == sorted(p.system for p in data.products)
+    nothing = replace(data, products=())
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(EXPORTER.render(nothing).decode()) is None
