@@ -32,7 +32,7 @@ from sqlmodel import Session
 
 from store.advisory_models import Advisory, AffectedPackageRow, EpssScore, KevEntry
 from store.exposure_models import ExposureRow, ExposureState, SlaPolicyRow, VexStatementRow
-from store.match_models import MatchResult
+from store.match_models import MatchEpoch, MatchResult
 from store.models import ComponentSetMember, PackageVersion, Snapshot, System, utcnow
 from store.sql import chunks
 from store.sql import dialect_insert as _insert
@@ -218,11 +218,14 @@ def groups_for_ids(session: Session, ids: Iterable[str]) -> dict[str, str]:
 def input_digests(session: Session, org_id: int, system_ids: Sequence[int]) -> dict[int, str]:
     """A digest per system of everything its exposure rows are built from.
 
-    Shared part: match results (count and id sums of affected rows), advisories (count, withdrawn
-    count, latest modified/imported time, id sum), affected packages (count, max id) and the
-    organization's VEX statements (count, latest change). Per system: number of snapshots and their id
-    sum (snapshots are immutable, so a new or backfilled one changes both). Cheap aggregates rather than
-    a hash of the rows: a change they cannot see would need equal counts *and* equal id sums.
+    Shared part: match results (count and id sums of affected rows, and the match epoch: how many
+    times stored results were forgotten, so results re-matched with equal counts and sums but other
+    content — after ``patchgap match --all`` with an upgraded matcher — still count as changed),
+    advisories (count, withdrawn count, latest modified/imported time, id sum), affected packages
+    (count, max id) and the organization's VEX statements (count, latest change). Per system: number of
+    snapshots and their id sum (snapshots are immutable, so a new or backfilled one changes both).
+    Cheap aggregates rather than a hash of the rows: every writer that rewrites rows in place moves a
+    count, a sum, a latest time or the epoch.
     """
     mr, adv, ap, vex, snapshot = (
         _t(MatchResult),
@@ -237,6 +240,7 @@ def input_digests(session: Session, org_id: int, system_ids: Sequence[int]) -> d
                 sa.func.count(), sa.func.sum(mr.c.package_version_id), sa.func.sum(mr.c.affected_id)
             ).where(mr.c.status == "affected")
         ).one(),
+        (session.execute(sa.select(_t(MatchEpoch).c.epoch)).scalar() or 0,),
         session.execute(
             sa.select(
                 sa.func.count(),

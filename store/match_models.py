@@ -54,3 +54,16 @@ class PackageMatchState(SQLModel, table=True):
         )
     )
     matched_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class MatchEpoch(SQLModel, table=True):
+    """How many times stored match results were forgotten (``invalidate_keys``, ``invalidate_all``):
+    one row. Results written again after a forgetting can equal the old ones in count and ids (SQLite
+    reuses row ids after a full delete) while differing in content (a matcher upgrade moves fixed
+    versions), so the exposure build state counts the forgettings rather than trust the rows' sums."""
+
+    __tablename__ = "match_epoch"
+
+    id: int = Field(default=1, primary_key=True)
+    epoch: int = Field(default=0, nullable=False)
+    changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

@@ -30,7 +30,7 @@ from sqlmodel import Session, col, select
 
 from core.errors import NotFoundError
 from store.advisory_models import Advisory, AffectedPackageRow
-from store.match_models import MatchResult, PackageMatchState
+from store.match_models import MatchEpoch, MatchResult, PackageMatchState
 from store.models import (
     ComponentSetMember,
     NotAssessableComponent,
@@ -38,7 +38,9 @@ from store.models import (
     PackageVersion,
     Snapshot,
     System,
+    utcnow,
 )
+from store.sql import dialect_insert
 from store.sql import table_of as _table
 
 PackageKey = tuple[str, str]
@@ -217,6 +219,8 @@ def invalidate_keys(session: Session, keys: Iterable[PackageKey]) -> int:
         session.execute(sa.delete(result).where(result.c.package_version_id.in_(ids)))
         deleted = session.execute(sa.delete(state).where(state.c.package_version_id.in_(ids)))
         invalidated += cast(CursorResult[Any], deleted).rowcount
+    if invalidated:
+        _next_epoch(session)
     return invalidated
 
 
@@ -224,6 +228,24 @@ def invalidate_all(session: Session) -> None:
     """Forget every match result and state: the next run re-matches the whole database."""
     session.execute(sa.delete(_table(MatchResult)))
     session.execute(sa.delete(_table(PackageMatchState)))
+    _next_epoch(session)
+
+
+def _next_epoch(session: Session) -> None:
+    """Count one forgetting of stored results (``store.match_models.MatchEpoch``)."""
+    stmt = dialect_insert(session, MatchEpoch).values(id=1, epoch=1, changed_at=utcnow())
+    epoch = _table(MatchEpoch).c.epoch
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["id"], set_={"epoch": epoch + 1, "changed_at": stmt.excluded.changed_at}
+        )
+    )
+
+
+def match_epoch(session: Session) -> int:
+    """How many times stored match results were forgotten (0: never)."""
+    value = session.execute(sa.select(_table(MatchEpoch).c.epoch)).scalar()
+    return int(value or 0)
 
 
 _RESULT_COLUMNS: Final = (

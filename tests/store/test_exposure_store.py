@@ -26,7 +26,7 @@ from pipeline.exposures import (
     set_sla_policy,
 )
 from pipeline.ingest import ingest_sbom
-from pipeline.match import match_new
+from pipeline.match import match_new, rematch_all, rematch_keys
 from reports.sla import DEFAULT_POLICY
 from store import exposure_queries as q
 from store.db import read_session
@@ -96,6 +96,26 @@ def test_backfilled_snapshot_marks_the_system_outdated_and_the_report_rebuilds(d
     (rebuilt,) = exposures_report(db, ORG, "all", AS_OF)
     assert rebuilt["resolved_at"] == "2024-03-08T00:00:00Z"
     assert ensure_exposures(db, ORG) == 0  # up to date now
+
+
+def test_results_matched_again_mark_the_system_outdated_even_with_equal_counts(db: Engine) -> None:
+    # ``patchgap match --all`` after a matcher upgrade rewrites every result; counts and id sums may come
+    # out equal (SQLite reuses row ids after a full delete) while the content differs, so the forgetting
+    # itself moves the build state. Re-matching keys that name no stored package version does not.
+    import_record(db, osv())
+    upload(db, 1, "1.2.0")
+    match_new(db)
+    exposures_report(db, ORG, "all", AS_OF)
+    with read_session(db) as session:
+        assert outdated_systems(session, org_id(db)) == []
+    assert rematch_keys(db, {("npm", "no-such-package")}).invalidated == 0
+    with read_session(db) as session:
+        assert outdated_systems(session, org_id(db)) == []
+    assert rematch_all(db).affected == 1
+    with read_session(db) as session:
+        assert len(outdated_systems(session, org_id(db))) == 1
+    assert ensure_exposures(db, ORG) == 1
+    assert ensure_exposures(db, ORG) == 0
 
 
 def test_withdrawn_advisory_withdraws_its_exposures(db: Engine) -> None:
