@@ -131,7 +131,9 @@ def _answers(
         if isinstance(result, NotAffected):
             continue
         held = encoded.get(id(result))
-        if held is None or held[0] is not result:
+        # The matcher's answer objects belong to one entry each; checking costs nothing and keeps
+        # a shared object (were there one) from carrying another entry's id.
+        if held is None or held[0] is not result or held[1].affected_id != affected_id:
             held = encoded[id(result)] = (result, _answer(affected_id, result))
         answers.append(held[1])
     return answers
