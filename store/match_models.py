@@ -58,9 +58,9 @@ class PackageMatchState(SQLModel, table=True):
 
 class MatchEpoch(SQLModel, table=True):
     """How many times stored match results were forgotten (``invalidate_keys``, ``invalidate_all``):
-    one row. Results written again after a forgetting can equal the old ones in count and ids (SQLite
-    reuses row ids after a full delete) while differing in content (a matcher upgrade moves fixed
-    versions), so the exposure build state counts the forgettings rather than trust the rows' sums."""
+    one row. Results written again after a forgetting name the same package versions and entries — so
+    the same counts and id sums in the exposure build state — while their content can differ (a
+    matcher upgrade moves fixed versions), so the build state counts the forgettings as well."""
 
     __tablename__ = "match_epoch"
 

@@ -242,12 +242,6 @@ def _next_epoch(session: Session) -> None:
     )
 
 
-def match_epoch(session: Session) -> int:
-    """How many times stored match results were forgotten (0: never)."""
-    value = session.execute(sa.select(_table(MatchEpoch).c.epoch)).scalar()
-    return int(value or 0)
-
-
 _RESULT_COLUMNS: Final = (
     "package_version_id",
     "affected_id",
