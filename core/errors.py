@@ -47,3 +47,7 @@ class NotFoundError(PatchgapError):
 
 class ConflictError(PatchgapError):
     """A request conflicts with stored state (for example a name already taken)."""
+
+
+class StorageError(PatchgapError):
+    """The database cannot be reached or refused the operation (the message says which database and why)."""

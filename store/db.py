@@ -1,4 +1,10 @@
-"""Engines and sessions for SQLite (embedded default) and PostgreSQL (teams).
+"""The database: :class:`Database`, the one unit of work use-cases receive, over SQLite or PostgreSQL.
+
+``pipeline`` use-cases take a :class:`Database` and open their transactions through it
+(:meth:`Database.write`, :meth:`Database.read`, and for bulk Core work :meth:`Database.begin` /
+:meth:`Database.connect`); they never see an engine and never import SQLAlchemy. What the transactions
+yield is handed, unexamined, to the query functions of ``store.queries``.
+
 
 SQLite is tuned on every new connection: WAL (readers never block the writer), foreign keys on (off by
 default in SQLite), a busy timeout (wait for a concurrent writer instead of failing at once) and
@@ -17,7 +23,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
+
+from core.errors import StorageError
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -79,3 +88,82 @@ def read_session(engine: Engine) -> Iterator[Session]:
     """A session for reads; whatever it did is rolled back when it closes."""
     with Session(engine) as session:
         yield session
+
+
+def _unavailable(url: URL, exc: OperationalError) -> StorageError:
+    original = str(exc.orig).strip() if exc.orig is not None else ""
+    reason = original.splitlines()[0] if original else str(exc)
+    return StorageError(f"database {url.render_as_string(hide_password=True)}: {reason}")
+
+
+class Database:
+    """One database and its transactions: the unit of work every use-case receives.
+
+    Opening is cheap (no connection is made until the first transaction). An ``OperationalError`` of
+    the driver (server down, file unreadable, lock timeout) leaves a transaction as
+    :class:`core.errors.StorageError` naming the database, so callers above ``store`` never catch a
+    SQLAlchemy type.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str | URL, **engine_options: Any) -> Database:
+        return cls(make_engine(url, **engine_options))
+
+    @property
+    def url(self) -> URL:
+        return self.engine.url
+
+    @property
+    def display_url(self) -> str:
+        """The URL with any password hidden, for messages."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self.engine.dialect.name
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One write transaction (see :func:`write_session`): committed on success, else rolled back."""
+        try:
+            with write_session(self.engine) as session:
+                yield session
+        except OperationalError as exc:
+            raise _unavailable(self.engine.url, exc) from exc
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only session; whatever it did is rolled back when it closes."""
+        try:
+            with read_session(self.engine) as session:
+                yield session
+        except OperationalError as exc:
+            raise _unavailable(self.engine.url, exc) from exc
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A Core connection in one write transaction (bulk imports): committed on success."""
+        try:
+            with self.engine.connect() as plain:
+                conn = plain.execution_options(sqlite_begin="IMMEDIATE")
+                with conn.begin():
+                    yield conn
+        except OperationalError as exc:
+            raise _unavailable(self.engine.url, exc) from exc
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A Core connection whose transactions the caller manages (reads, or several commits in a row)."""
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except OperationalError as exc:
+            raise _unavailable(self.engine.url, exc) from exc
+
+    def dispose(self) -> None:
+        """Close the pooled connections (end of a command, or after a fork)."""
+        self.engine.dispose()
