@@ -1,4 +1,4 @@
-"""FastAPI dependencies: settings, engine, a read session, the upload worker and the calling principal.
+"""FastAPI dependencies: settings, the database, a read session, the upload worker and the calling principal.
 
 Authentication takes an API key from ``X-Api-Key`` (what Dependency-Track clients send) or from
 ``Authorization: Bearer <key>``. Both are declared as security schemes, so the OpenAPI document shows
@@ -16,13 +16,11 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from core.settings import Settings
 from pipeline.api_keys import Principal, authenticate
+from pipeline.database import Database, Tx
 from pipeline.uploads import UploadWorker
-from store.db import read_session
 
 api_key_header = APIKeyHeader(
     name="X-Api-Key",
@@ -38,21 +36,21 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_engine(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-EngineDep = Annotated[Engine, Depends(get_engine)]
+DatabaseDep = Annotated[Database, Depends(get_db)]
 
 
-def get_session(engine: EngineDep) -> Iterator[Session]:
-    with read_session(engine) as session:
+def get_session(db: DatabaseDep) -> Iterator[Tx]:
+    with db.read() as session:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Tx, Depends(get_session)]
 
 
 def get_worker(request: Request) -> UploadWorker | None:
@@ -64,7 +62,7 @@ WorkerDep = Annotated[UploadWorker | None, Depends(get_worker)]
 
 
 def get_principal(
-    engine: EngineDep,
+    db: DatabaseDep,
     api_key: Annotated[str | None, Security(api_key_header)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
 ) -> Principal:
@@ -75,7 +73,7 @@ def get_principal(
             "no API key: send it as X-Api-Key or Authorization: Bearer",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    principal = authenticate(engine, token)
+    principal = authenticate(db, token)
     if principal is None:
         raise HTTPException(401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
     return principal

@@ -1,6 +1,6 @@
 """The FastAPI application factory: ``create_app(settings)``.
 
-The app holds one engine and, unless told otherwise, one upload worker thread (started and stopped
+The app holds one database and, unless told otherwise, one upload worker thread (started and stopped
 with the app's lifespan) that processes the durable upload queue. Several server processes on one
 PostgreSQL database each run a worker; they share the queue safely (see ``pipeline.uploads``).
 
@@ -16,7 +16,6 @@ from importlib.metadata import version as package_version
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
@@ -35,8 +34,8 @@ from api.routes import (
     vex,
 )
 from core.settings import Settings
+from pipeline.database import Database
 from pipeline.uploads import UploadWorker
-from store.db import make_engine
 
 DESCRIPTION = """\
 patchgap REST API: upload SBOMs of deployed systems, read exposures and time-to-deploy.
@@ -105,20 +104,20 @@ def envelope_limit(max_sbom_bytes: int) -> int:
 def create_app(
     settings: Settings,
     *,
-    engine: Engine | None = None,
+    db: Database | None = None,
     start_worker: bool = True,
     worker_poll_interval: float = 2.0,
 ) -> FastAPI:
     """Build the application for ``settings`` (the database must be migrated: ``patchgap db upgrade``)."""
-    own_engine = engine is None
-    app_engine = engine if engine is not None else make_engine(settings.database_url)
+    own_db = db is None
+    app_db = db if db is not None else Database.open(settings.database_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker = None
         if start_worker:
             worker = UploadWorker(
-                app_engine, max_bytes=settings.max_sbom_bytes, poll_interval=worker_poll_interval
+                app_db, max_bytes=settings.max_sbom_bytes, poll_interval=worker_poll_interval
             )
             worker.start()
         app.state.worker = worker
@@ -128,8 +127,8 @@ def create_app(
             if worker is not None:
                 worker.stop()
             app.state.worker = None
-            if own_engine:
-                app_engine.dispose()
+            if own_db:
+                app_db.dispose()
 
     app = FastAPI(
         title="patchgap",
@@ -139,7 +138,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.engine = app_engine
+    app.state.db = app_db
     app.state.worker = None
     errors.install(app)
     for module in (

@@ -35,7 +35,7 @@ from sqlalchemy.engine import make_url
 from core.advisories import Advisory
 from ingest.advisories.interface import Skipped
 from pipeline.advisories import ImportResult, import_advisories, open_path
-from store.db import make_engine
+from store.db import Database, make_engine
 from store.migrate import upgrade
 
 CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "advisories"
@@ -58,9 +58,9 @@ def fresh_database(tmp: str, postgres: str | None) -> Iterator[str]:
     """A new SQLite file, or a new schema of the PostgreSQL database (dropped afterwards); migrated."""
     if postgres is None:
         url = f"sqlite:///{tmp}/{uuid.uuid4().hex}.db"
-        engine = make_engine(url)
-        upgrade(engine)
-        engine.dispose()
+        db = Database.open(url)
+        upgrade(db.engine)
+        db.dispose()
         yield url
         return
     schema = f"bench_{uuid.uuid4().hex[:12]}"
@@ -69,9 +69,9 @@ def fresh_database(tmp: str, postgres: str | None) -> Iterator[str]:
         conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
     url = make_url(postgres).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(False)
     try:
-        engine = make_engine(url)
-        upgrade(engine)
-        engine.dispose()
+        db = Database.open(url)
+        upgrade(db.engine)
+        db.dispose()
         yield url
     finally:
         with admin.begin() as conn:
@@ -94,17 +94,17 @@ def bench(label: str, parsed: list[Advisory | Skipped], *, repeat: int, postgres
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(repeat):
             with fresh_database(tmp, postgres) as url:
-                engine = make_engine(url)
-                seconds, result = timed(partial(import_advisories, engine, parsed, source="osv"))
+                db = Database.open(url)
+                seconds, result = timed(partial(import_advisories, db, parsed, source="osv"))
                 stores.append(seconds)
-                seconds, again = timed(partial(import_advisories, engine, parsed, source="osv"))
+                seconds, again = timed(partial(import_advisories, db, parsed, source="osv"))
                 reimports.append(seconds)
-                engine.dispose()
+                db.dispose()
             with fresh_database(tmp, postgres) as url:
-                engine = make_engine(url)
-                seconds, _ = timed(partial(import_advisories, engine, records(CORPUS), source="osv"))
+                db = Database.open(url)
+                seconds, _ = timed(partial(import_advisories, db, records(CORPUS), source="osv"))
                 ends.append(seconds)
-                engine.dispose()
+                db.dispose()
     if result is None or again is None:
         raise ValueError("--repeat must be at least 1")
     n = handled(result)

@@ -42,7 +42,7 @@ from sqlalchemy.engine import make_url
 
 from pipeline.api_keys import create_key
 from pipeline.demo import load_demo
-from store.db import make_engine
+from store.db import Database, make_engine
 from store.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -166,17 +166,17 @@ def run_clients(clients: int, work: list[list[Any]], task: Any) -> tuple[float, 
 
 def bench(kind: str, postgres: str | None, uploads: int, clients: int, components: int) -> dict[str, Any]:
     with database(kind, postgres) as url:
-        engine = make_engine(url)
-        upgrade(engine)
+        db = Database.open(url)
+        upgrade(db.engine)
         load_demo(
-            engine,
+            db,
             "demo",
             ROOT / "sbom_samples" / "demo-fleet",
             ROOT / "sbom_samples" / "advisories" / "demo",
         )
-        uploader = create_key(engine, org="bench", role="admin").token
-        reader = create_key(engine, org="demo", role="reader").token
-        engine.dispose()
+        uploader = create_key(db, org="bench", role="admin").token
+        reader = create_key(db, org="demo", role="reader").token
+        db.dispose()
         per_client = uploads // clients
         with server(url) as base:
             up = httpx.Client(base_url=base, headers={"X-Api-Key": uploader}, timeout=120)

@@ -45,7 +45,7 @@ from sqlalchemy.engine import make_url
 from core.settings import DEFAULT_MAX_SBOM_BYTES
 from ingest.sbom import read_sbom
 from pipeline.ingest import ingest_sbom, prepare_parsed, store_prepared
-from store.db import make_engine, write_session
+from store.db import Database, make_engine
 from store.migrate import upgrade
 
 T = TypeVar("T")
@@ -126,17 +126,17 @@ class Run:
 
 
 def one_run(url: str, data: bytes, source: str) -> Run:
-    engine = make_engine(url)
-    upgrade(engine)
+    db = Database.open(url)
+    upgrade(db.engine)
     parsed, t_parse = timed(lambda: read_sbom(data, source, max_bytes=DEFAULT_MAX_SBOM_BYTES))
     prepared, t_prepare = timed(lambda: prepare_parsed(parsed, data, source, observed_at=OBSERVED))
 
     def store() -> None:
-        with write_session(engine) as session:
+        with db.write() as session:
             store_prepared(session, prepared, org="bench", system="app", source=source)
 
     _, t_store = timed(store)
-    engine.dispose()
+    db.dispose()
     return Run(t_parse, t_prepare, t_store)
 
 
@@ -180,22 +180,22 @@ def bench(
             print(f"  {phase:<8} {med[phase]:6.3f} s  {n_components / med[phase]:>10,.0f} components/s")
         print(f"  {'total':<8} {med['total']:6.3f} s  {n_components / med['total']:>10,.0f} components/s")
 
-        engine = make_engine(url)  # the last run's database, holding one snapshot
+        db = Database.open(url)  # the last run's database, holding one snapshot
         kwargs: dict[str, Any] = {"org": "bench", "system": "app", "max_bytes": DEFAULT_MAX_SBOM_BYTES}
         result, t_same = timed(
-            lambda: ingest_sbom(engine, data=data, source=label, observed_at=OBSERVED, **kwargs)
+            lambda: ingest_sbom(db, data=data, source=label, observed_at=OBSERVED, **kwargs)
         )
         print(f"  re-ingest same bytes: {result.status} in {t_same * 1000:.1f} ms")
         if changed is not None:
-            second, t_changed = timed(lambda: ingest_sbom(engine, data=changed, source="changed", **kwargs))
-            with engine.connect() as conn:
+            second, t_changed = timed(lambda: ingest_sbom(db, data=changed, source="changed", **kwargs))
+            with db.connect() as conn:
                 sets = conn.execute(text("SELECT count(*) FROM component_set")).scalar_one()
                 pvs = conn.execute(text("SELECT count(*) FROM package_version")).scalar_one()
             print(
                 f"  second snapshot, 1 % changed: {second.status} in {t_changed:.3f} s end to end "
                 f"({sets} sets, {pvs:,} package versions stored)"
             )
-        engine.dispose()
+        db.dispose()
 
 
 def main() -> None:

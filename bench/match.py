@@ -65,7 +65,7 @@ from matcher.ranges import NotAffected, RangeResult, evaluate
 from pipeline.advisories import import_advisories
 from pipeline.ingest import sha256_hex
 from pipeline.match import match_new, rematch_keys
-from store.db import make_engine, write_session
+from store.db import Database
 from store.migrate import upgrade
 from store.queries import NewSnapshot, get_or_create_organization, get_or_create_system, insert_snapshot
 
@@ -349,20 +349,20 @@ def database_path(
     )
     initial = [a for a in advisories if a is not held_out]
     with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(f"sqlite:///{tmp}/bench.db")
-        upgrade(engine)
+        db = Database.open(f"sqlite:///{tmp}/bench.db")
+        upgrade(db.engine)
         t0 = time.perf_counter()
-        import_advisories(engine, initial, source="osv")
+        import_advisories(db, initial, source="osv")
         t1 = time.perf_counter()
         print(f"  import {len(initial)} advisories: {t1 - t0:.1f} s")
-        with write_session(engine) as session:
+        with db.write() as session:
             org = get_or_create_organization(session, "bench")
             for n, system in enumerate(fleet):
                 sys_row = get_or_create_system(session, org, f"system-{n:04d}")
                 insert_snapshot(session, sys_row, _snapshot(system, n))
         t2 = time.perf_counter()
         print(f"  store {len(fleet)} snapshots: {t2 - t1:.1f} s")
-        run = match_new(engine)
+        run = match_new(db)
         print(
             f"  match_new, whole fleet: {run.seconds:.2f} s ({run.evaluated} package versions, "
             f"{run.advisory_entries} advisory entries loaded, {run.results} results, "
@@ -379,12 +379,12 @@ def database_path(
         for repeat in range(5):
             fresh = [(eco, name, f"{v}{repeat}") for eco, name, v in new]
             started = time.perf_counter()
-            with write_session(engine) as session:
+            with db.write() as session:
                 org = get_or_create_organization(session, "bench")
                 sys_row = get_or_create_system(session, org, "new-system")
                 insert_snapshot(session, sys_row, _snapshot(known + fresh, 100_000 + repeat))
             stored = time.perf_counter()
-            run = match_new(engine)
+            run = match_new(db)
             times.append((stored - started, run.seconds, run.evaluated))
         for store_s, match_s, evaluated in times:
             print(
@@ -392,15 +392,15 @@ def database_path(
                 f"match_new {match_s * 1000:.1f} ms ({evaluated} new package versions)"
             )
         started = time.perf_counter()
-        result = import_advisories(engine, [held_out], source="osv")
+        result = import_advisories(db, [held_out], source="osv")
         imported = time.perf_counter()
-        run = rematch_keys(engine, result.changed_keys)
+        run = rematch_keys(db, result.changed_keys)
         print(
             f"  one new advisory ({held_out.id}, {len(result.changed_keys)} package keys): import "
             f"{(imported - started) * 1000:.1f} ms, rematch_keys {run.seconds * 1000:.1f} ms "
             f"({run.invalidated} package versions re-matched, {run.affected} affected)"
         )
-        engine.dispose()
+        db.dispose()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

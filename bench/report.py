@@ -37,7 +37,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import make_url
 
 from pipeline.exposures import (
     deploy_time_from_inputs,
@@ -47,7 +47,7 @@ from pipeline.exposures import (
     rebuild_exposures,
     report_inputs,
 )
-from store.db import make_engine
+from store.db import Database, make_engine
 from store.migrate import upgrade
 from store.schema import metadata
 
@@ -79,7 +79,7 @@ def insert(conn: sa.Connection, name: str, rows: list[dict[str, Any]], batch: in
         conn.execute(sa.insert(table(name)), rows[i : i + batch])
 
 
-def build_fleet(engine: Engine, systems: int, seed: int = 7) -> dict[str, int]:
+def build_fleet(db: Database, systems: int, seed: int = 7) -> dict[str, int]:
     """Write the fleet described in the module docstring; returns row counts."""
     rng = random.Random(seed)
     now = datetime.now(UTC)
@@ -235,7 +235,7 @@ def build_fleet(engine: Engine, systems: int, seed: int = 7) -> dict[str, int]:
             if aid % 10 == 0:
                 epss_rows.append({"cve_id": cve, "epss": rng.random() / 2, "percentile": rng.random()})
     kev_defaults = {"due_date": None, "vendor": "", "product": "", "name": "", "catalog_version": ""}
-    with engine.begin() as conn:
+    with db.begin() as conn:
         insert(conn, "organization", [{"id": 1, "name": ORG, "created_at": now}])
         insert(conn, "system", system_rows)
         insert(conn, "package_version", pv_rows)
@@ -247,7 +247,7 @@ def build_fleet(engine: Engine, systems: int, seed: int = 7) -> dict[str, int]:
         insert(conn, "match_result", match_rows)
         insert(conn, "kev_entry", [{**kev_defaults, **r} for r in kev_rows])
         insert(conn, "epss_score", [{**r, "score_date": "", "model_version": ""} for r in epss_rows])
-        if engine.dialect.name == "postgresql":
+        if db.dialect == "postgresql":
             # Explicit ids leave the sequences behind; later inserts (exposures) use their own tables.
             for name in (
                 "organization",
@@ -276,25 +276,25 @@ def build_fleet(engine: Engine, systems: int, seed: int = 7) -> dict[str, int]:
 
 
 @contextmanager
-def database(postgres: str | None) -> Iterator[Engine]:
+def database(postgres: str | None) -> Iterator[Database]:
     if postgres is None:
         with tempfile.TemporaryDirectory() as tmp:
-            engine = make_engine(f"sqlite:///{tmp}/bench.db")
-            upgrade(engine)
-            yield engine
-            engine.dispose()
+            db = Database.open(f"sqlite:///{tmp}/bench.db")
+            upgrade(db.engine)
+            yield db
+            db.dispose()
         return
     schema = f"bench_{uuid.uuid4().hex[:12]}"
     admin = make_engine(postgres)
     with admin.begin() as conn:
         conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
     url = make_url(postgres).update_query_dict({"options": f"-csearch_path={schema}"})
-    engine = make_engine(url)
+    db = Database.open(url)
     try:
-        upgrade(engine)
-        yield engine
+        upgrade(db.engine)
+        yield db
     finally:
-        engine.dispose()
+        db.dispose()
         with admin.begin() as conn:
             conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
         admin.dispose()
@@ -313,27 +313,27 @@ def main() -> None:
     args = parser.parse_args()
     where = "PostgreSQL" if args.postgres else "SQLite"
     as_of = START + timedelta(days=7 * WEEKS)
-    with database(args.postgres) as engine:
-        counts, seconds = timed(lambda: build_fleet(engine, args.systems))
+    with database(args.postgres) as db:
+        counts, seconds = timed(lambda: build_fleet(db, args.systems))
         print(
             f"{where}: fleet written in {seconds:.1f} s: "
             + ", ".join(f"{v:,} {k}" for k, v in counts.items())
         )
         ids = list(range(1, args.systems + 1))
         rows, seconds = timed(
-            lambda: sum(rebuild_exposures(engine, ids[i : i + 100]) for i in range(0, len(ids), 100))
+            lambda: sum(rebuild_exposures(db, ids[i : i + 100]) for i in range(0, len(ids), 100))
         )
         print(f"rebuild   {seconds:6.2f} s  ({rows:,} exposure rows for {len(ids):,} systems)")
-        inputs, seconds = timed(lambda: report_inputs(engine, ORG, as_of))
+        inputs, seconds = timed(lambda: report_inputs(db, ORG, as_of))
         exposures = exposures_from_inputs(inputs, "all")
         print(f"inputs    {seconds:6.2f} s  (digest check, stored rows, advisory facts)")
         gc.disable()  # as the report functions do (pipeline.exposures._no_cyclic_gc)
         print(f"  pure exposures  {median_time(lambda: exposures_from_inputs(inputs, 'all')):6.2f} s")
         print(f"  pure deploy     {median_time(lambda: deploy_time_from_inputs(inputs).to_json()):6.2f} s")
         gc.enable()
-        t_exp = median_time(lambda: exposures_report(engine, ORG, "all", as_of))
-        t_dep = median_time(lambda: json.dumps(deploy_time_json(engine, ORG, as_of)))
-        summary = deploy_time_json(engine, ORG, as_of)
+        t_exp = median_time(lambda: exposures_report(db, ORG, "all", as_of))
+        t_dep = median_time(lambda: json.dumps(deploy_time_json(db, ORG, as_of)))
+        summary = deploy_time_json(db, ORG, as_of)
         print(f"exposures {t_exp:6.2f} s  ({len(exposures):,} exposures)  target ≤ 2 s")
         print(
             f"deploy    {t_dep:6.2f} s  (median time-to-deploy "

@@ -32,10 +32,9 @@ from cli.common import console, database, err_console, reports_errors, when
 from core.errors import AdvisoryError
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
     from ingest.advisories.http import HttpClient
     from pipeline.advisories import FeedImportResult, ImportResult, SourceName
+    from pipeline.database import Database
 
 app = typer.Typer(help="Advisories: import, sync, show, stats.", no_args_is_help=True)
 
@@ -99,13 +98,13 @@ def _print_import(result: ImportResult, label: str) -> None:
         say(f"skipped {n}: {reason}")
 
 
-def _rematch(engine: Engine, result: ImportResult | None) -> None:
+def _rematch(db: Database, result: ImportResult | None) -> None:
     """Re-match only the package versions the new, changed or withdrawn advisories name."""
     if result is None or not result.changed_keys:
         return
     from pipeline.match import rematch_keys
 
-    run = rematch_keys(engine, result.changed_keys)
+    run = rematch_keys(db, result.changed_keys)
     # On stderr, like ingest's matching summary: stdout stays the import result (``--json`` included).
     err_console.print(
         f"re-matched {run.evaluated} package versions ({run.affected} affected, {run.unknown} undetermined) "
@@ -155,7 +154,7 @@ def import_(
         )
     kind = found[0]
     label = " ".join(str(p) for p in paths)
-    with database(ctx, upgrade=True) as engine:
+    with database(ctx, upgrade=True) as db:
         if kind in ("kev", "epss"):
             results: list[dict[str, Any]] = []
             for path in paths:
@@ -164,7 +163,7 @@ def import_(
                 except OSError as exc:
                     raise AdvisoryError(str(path), f"cannot be read: {exc.strerror or exc}") from None
                 importer = import_kev if kind == "kev" else import_epss
-                feed = importer(engine, data, origin=str(path))
+                feed = importer(db, data, origin=str(path))
                 results.append(_feed_json(feed))
                 if not as_json:
                     _print_feed(feed, str(path))
@@ -175,12 +174,12 @@ def import_(
         total = sum(c for c in counts if c is not None) if all(c is not None for c in counts) else None
         records = chain.from_iterable(open_path(p, kind) for p in paths)
         with _progress(total, "importing") as progress:
-            result = import_advisories(engine, records, source=kind, origin=label, progress=progress)
+            result = import_advisories(db, records, source=kind, origin=label, progress=progress)
         if as_json:
             console.print_json(json.dumps(result.summary()))
         else:
             _print_import(result, label)
-        _rematch(engine, result)
+        _rematch(db, result)
 
 
 def _source_name(name: str) -> SourceName:
@@ -223,31 +222,31 @@ def sync(
         raise AdvisoryError("sync", f"{what!r} is not one of {', '.join(SYNC_NAMES)}")
     if what in ("csaf", "akrites") and not url:
         raise AdvisoryError(f"sync {what}", "--url is required (the provider-metadata.json or index URL)")
-    with database(ctx, upgrade=True) as engine, make_http_client() as http:
+    with database(ctx, upgrade=True) as db, make_http_client() as http:
         if what == "osv":
             with _progress(None, "importing") as progress:
-                summary = pa.sync_osv(engine, http, base_url=url or DEFAULT_BASE_URL, progress=progress)
+                summary = pa.sync_osv(db, http, base_url=url or DEFAULT_BASE_URL, progress=progress)
             say(
                 f"osv: asked about {summary.queried} package versions, {summary.ids} advisories name them, "
                 f"{summary.fetched} fetched (new or changed)"
             )
             _print_import(summary.result, url or DEFAULT_BASE_URL)
-            _rematch(engine, summary.result)
+            _rematch(db, summary.result)
         elif what in ("kev", "epss"):
             syncer = pa.sync_kev if what == "kev" else pa.sync_epss
             default = KEV_URL if what == "kev" else EPSS_URL
-            _print_feed(syncer(engine, http, url=url or default), url or default)
+            _print_feed(syncer(db, http, url=url or default), url or default)
         else:
             assert url is not None
             syncer_feed = pa.sync_csaf if what == "csaf" else pa.sync_akrites
             with _progress(None, "importing") as progress:
-                feed = syncer_feed(engine, http, url=url, progress=progress)
+                feed = syncer_feed(db, http, url=url, progress=progress)
             say(f"{what}: {feed.listed} listed, {feed.fetched} fetched (new or changed)")
             if feed.result is None:
                 say(f"{url}: not modified since the last sync")
             else:
                 _print_import(feed.result, url)
-                _rematch(engine, feed.result)
+                _rematch(db, feed.result)
 
 
 @app.command("show")
@@ -262,8 +261,8 @@ def show(
     """Show the records of a vulnerability: its alias group, severity, KEV/EPSS, affected packages."""
     from pipeline.advisories import advisory_json, show_advisory
 
-    with database(ctx, upgrade=False) as engine:
-        shown = show_advisory(engine, identifier)
+    with database(ctx, upgrade=False) as db:
+        shown = show_advisory(db, identifier)
     if as_json:
         typer.echo(json.dumps(advisory_json(shown), indent=2, ensure_ascii=False))
         return
@@ -326,7 +325,7 @@ def stats(
 
     from store import advisory_queries as q
 
-    with database(ctx, upgrade=False) as engine, engine.connect() as conn:
+    with database(ctx, upgrade=False) as db, db.connect() as conn:
         result = q.advisory_stats(conn)
         feeds = q.feed_states(conn)
     if as_json:

@@ -1,8 +1,7 @@
 """What every command shares: settings from the context, database access, and turning errors into exit 2.
 
-Schema policy: commands that write (``ingest``) bring the database to the current schema themselves, so
-that a first ``patchgap ingest`` in an empty directory just works; commands that only read never change
-the database and ask for ``patchgap db upgrade`` when the schema is missing or older than this version.
+Schema policy (``pipeline.database.open_database``): commands that write (``ingest``) bring the database
+to the current schema themselves; commands that only read never change the database.
 """
 
 from __future__ import annotations
@@ -12,15 +11,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import OperationalError
 
 from core.errors import PatchgapError, SbomError
 from core.settings import Settings
+
+if TYPE_CHECKING:
+    from pipeline.database import Database
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -54,8 +54,6 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except PatchgapError as exc:
             raise fail(str(exc)) from None
-        except OperationalError as exc:
-            raise fail(f"database: {str(exc.orig).strip().splitlines()[0] if exc.orig else exc}") from None
 
     return wrapper
 
@@ -68,34 +66,21 @@ def settings(ctx: typer.Context) -> Settings:
 
 
 def display_url(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
+    from pipeline.database import display_url as hidden
+
+    return hidden(url)
 
 
 @contextmanager
-def database(ctx: typer.Context, *, upgrade: bool) -> Iterator[Engine]:
-    """An engine on the configured database, migrated first (``upgrade``) or checked to be current."""
-    from store.db import make_engine
-    from store.migrate import current_revision, head_revision
-    from store.migrate import upgrade as run_upgrade
+def database(ctx: typer.Context, *, upgrade: bool) -> Iterator[Database]:
+    """The configured database, migrated first (``upgrade``) or checked to be current; closed after."""
+    from pipeline.database import open_database
 
-    url = settings(ctx).database_url
-    parsed = make_url(url)
-    local_file = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
-    # Reading must not leave an empty database file behind.
-    if not upgrade and local_file and not Path(str(parsed.database)).exists():
-        raise PatchgapError(f"the database {display_url(url)} does not exist: run `patchgap db upgrade`")
-    engine = make_engine(url)
+    db = open_database(settings(ctx).database_url, upgrade=upgrade)
     try:
-        if upgrade:
-            run_upgrade(engine)
-        else:
-            current, head = current_revision(engine), head_revision()
-            if current != head:
-                state = "has no patchgap schema" if current is None else f"is at schema {current}, not {head}"
-                raise PatchgapError(f"the database {display_url(url)} {state}: run `patchgap db upgrade`")
-        yield engine
+        yield db
     finally:
-        engine.dispose()
+        db.dispose()
 
 
 def read_file(path: Path, max_bytes: int) -> bytes:

@@ -13,8 +13,6 @@ app = typer.Typer(help="Database administration.", no_args_is_help=True)
 @reports_errors
 def upgrade(ctx: typer.Context) -> None:
     """Create the database schema or migrate it to this version of patchgap."""
-    from store.migrate import current_revision
-
-    with database(ctx, upgrade=True) as engine:
-        revision = current_revision(engine)
+    with database(ctx, upgrade=True) as db:
+        revision = db.revision()
     console.print(f"database {display_url(settings(ctx).database_url)} is at schema {revision} (current)")

@@ -93,9 +93,9 @@ def _vex_command(fmt: str) -> None:
     ) -> None:
         from pipeline.exports import export_vex
 
-        with database(ctx, upgrade=False) as engine:
+        with database(ctx, upgrade=False) as db:
             result = export_vex(
-                engine, org, fmt, system=system, as_of=_when(to, "--to"), previous=_previous(fmt, previous)
+                db, org, fmt, system=system, as_of=_when(to, "--to"), previous=_previous(fmt, previous)
             )
         _write(result, output)
 
@@ -119,8 +119,8 @@ def cra_register(
     """The CRA Article 14 register of a manufacturer organization (`patchgap orgs set ORG --manufacturer`)."""
     from pipeline.exports import cra_register as build
 
-    with database(ctx, upgrade=False) as engine:
-        result = build(engine, org, _when(to, "--to"), fmt=fmt)
+    with database(ctx, upgrade=False) as db:
+        result = build(db, org, _when(to, "--to"), fmt=fmt)
     _write(result, output)
 
 
@@ -174,8 +174,8 @@ def cra_case_set(
         final_report_at=_when(final_report_at, "--final-report-at"),
         mitigations=tuple(mitigation) if mitigation is not None else None,
     )
-    with database(ctx, upgrade=True) as engine:
-        case = set_case(engine, org, system, vulnerability, changes)
+    with database(ctx, upgrade=True) as db:
+        case = set_case(db, org, system, vulnerability, changes)
     typer.echo(json.dumps(case, indent=2))
 
 
@@ -185,8 +185,8 @@ def cra_case_list(ctx: typer.Context, org: OrgOption) -> None:
     """The manufacturer's records of the organization, as JSON."""
     from pipeline.cra import list_cases
 
-    with database(ctx, upgrade=False) as engine:
-        cases = list_cases(engine, org)
+    with database(ctx, upgrade=False) as db:
+        cases = list_cases(db, org)
     typer.echo(json.dumps(cases, indent=2))
 
 
@@ -205,8 +205,8 @@ def nis2_evidence(
     begin = _when(start, "--from")
     if begin is None:
         raise typer.BadParameter("the evidence pack needs a period start", param_hint="--from")
-    with database(ctx, upgrade=False) as engine:
-        result = export_nis2(engine, org, start=begin, end=_when(to, "--to"))
+    with database(ctx, upgrade=False) as db:
+        result = export_nis2(db, org, start=begin, end=_when(to, "--to"))
     _write(result, output)
 
 
@@ -215,8 +215,8 @@ def _report(pdf: bool) -> None:
     def command(ctx: typer.Context, org: OrgOption, to: ToOption = None, output: OutOption = None) -> None:
         from pipeline.exports import export_ciso
 
-        with database(ctx, upgrade=False) as engine:
-            result = export_ciso(engine, org, pdf=pdf, as_of=_when(to, "--to"))
+        with database(ctx, upgrade=False) as db:
+            result = export_ciso(db, org, pdf=pdf, as_of=_when(to, "--to"))
         _write(result, output)
 
     command.__doc__ = f"The CISO overview report as {'PDF' if pdf else 'printable HTML'}."

@@ -50,15 +50,12 @@ def ingest(
     ] = None,
 ) -> None:
     """Ingest SBOM files as snapshots of one system; re-ingesting the same file reports "unchanged"."""
-    from sqlmodel import Session
-
-    from pipeline.ingest import IngestResult, ingest_sbom
+    from pipeline.ingest import SbomUpload, ingest_sboms
     from pipeline.match import match_new
 
     when = _parse_observed_at(observed_at)
     max_bytes = settings(ctx).max_sbom_bytes
-    results: list[IngestResult] = []
-    with database(ctx, upgrade=True) as engine, Session(engine) as session:
+    with database(ctx, upgrade=True) as db:
         with Progress(
             TextColumn("ingesting"),
             BarColumn(),
@@ -71,30 +68,23 @@ def ingest(
             disable=len(files) < 2 or not err_console.is_terminal,
         ) as progress:
             task = progress.add_task("", total=len(files))
-            for path in files:
-                progress.update(task, description=str(path))
-                data = read_file(path, max_bytes)
-                results.append(
-                    ingest_sbom(
-                        session,
-                        org=org,
-                        system=system,
-                        data=data,
-                        source=str(path),
-                        observed_at=when,
-                        environment=env,
-                        max_bytes=max_bytes,
-                    )
-                )
-                progress.advance(task)
-        session.commit()
+            uploads = [SbomUpload(read_file(path, max_bytes), str(path), observed_at=when) for path in files]
+            results = ingest_sboms(
+                db,
+                uploads,
+                org=org,
+                system=system,
+                environment=env,
+                max_bytes=max_bytes,
+                progress=lambda upload: progress.update(task, advance=1, description=upload.source),
+            )
         for r in results:
             console.print(
                 f"{r.source}: {r.status} snapshot {r.snapshot_id} observed {r.observed_at.isoformat()}, "
                 f"{r.component_count} components ({r.not_assessable_count} not assessable), "
                 f"{len(r.quality)} quality flags"
             )
-        run = match_new(engine)
+        run = match_new(db)
     # On stderr: stdout keeps one line per file, which scripts (and tests) read.
     err_console.print(
         f"matched {run.evaluated} new package versions: {run.affected} affected, "

@@ -31,8 +31,8 @@ def create(
     from pipeline.api_keys import check_role, create_key
 
     check_role(role)
-    with database(ctx, upgrade=True) as engine:
-        created = create_key(engine, org=org, role=role, name=name)
+    with database(ctx, upgrade=True) as db:
+        created = create_key(db, org=org, role=role, name=name)
     key = created.key
     # The key alone on stdout's first line, so `KEY=$(patchgap keys create … | head -1)` works.
     console.print(created.token)
@@ -45,8 +45,8 @@ def list_(ctx: typer.Context, org: OrgOption) -> None:
     """List an organization's keys (prefix, role, last use, revocation); secrets are never shown."""
     from pipeline.api_keys import list_keys
 
-    with database(ctx, upgrade=False) as engine:
-        keys = list_keys(engine, org)
+    with database(ctx, upgrade=False) as db:
+        keys = list_keys(db, org)
     if not keys:
         console.print(f"organization {org!r} has no API keys")
         return
@@ -66,8 +66,8 @@ def revoke(
     """Revoke a key at once; its dashboard sessions end too."""
     from pipeline.api_keys import revoke_key
 
-    with database(ctx, upgrade=False) as engine:
-        key = revoke_key(engine, org, key_id)
+    with database(ctx, upgrade=False) as db:
+        key = revoke_key(db, org, key_id)
     console.print(f"key {key.id} ({key.prefix}) of {key.org} revoked at {when(key.revoked_at)}")
 
 

@@ -50,9 +50,9 @@ def match(
     """Match new package versions against the stored advisories and print counts."""
     from pipeline.match import match_new, match_report, rematch_all
 
-    with database(ctx, upgrade=True) as engine:
-        run = rematch_all(engine) if all_ else match_new(engine)
-        report = match_report(engine, org)
+    with database(ctx, upgrade=True) as db:
+        run = rematch_all(db) if all_ else match_new(db)
+        report = match_report(db, org)
     _print_run(run, report, org)
 
 
@@ -90,8 +90,8 @@ def why(
     """Explain why a package of a system's latest snapshot is flagged, and what upgrade clears it."""
     from pipeline.match import explain
 
-    with database(ctx, upgrade=False) as engine:
-        answers = explain(engine, org=org, system=system, purl=purl)
+    with database(ctx, upgrade=False) as db:
+        answers = explain(db, org=org, system=system, purl=purl)
     if output is Format.json:
         typer.echo(json.dumps([_as_json(a) for a in answers], indent=2, ensure_ascii=False))
         return

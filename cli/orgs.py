@@ -29,8 +29,8 @@ def list_(
     """Every organization with its manufacturer flag and number of systems."""
     from pipeline.cra import list_organizations
 
-    with database(ctx, upgrade=False) as engine:
-        rows = list_organizations(engine)
+    with database(ctx, upgrade=False) as db:
+        rows = list_organizations(db)
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -59,8 +59,8 @@ def set_(
 
     if manufacturer is None:
         raise InputError("orgs set", "nothing to set: give --manufacturer or --no-manufacturer")
-    with database(ctx, upgrade=True) as engine:
-        set_manufacturer(engine, org, manufacturer)
+    with database(ctx, upgrade=True) as db:
+        set_manufacturer(db, org, manufacturer)
     console.print(f"{org}: {'manufacturer' if manufacturer else 'not a manufacturer'}", markup=False)
 
 

@@ -172,8 +172,8 @@ def exposures(
     from pipeline.exposures import exposures_report
 
     when = _as_of(as_of)
-    with database(ctx, upgrade=False) as engine:
-        rows = exposures_report(engine, org, status.value, when)
+    with database(ctx, upgrade=False) as db:
+        rows = exposures_report(db, org, status.value, when)
     if output is ExposureFormat.json:
         typer.echo(json.dumps(rows, indent=2))
     elif output is ExposureFormat.csv:
@@ -287,11 +287,11 @@ def deploy_time_command(
     from pipeline.exposures import deploy_time, deploy_time_json
 
     when = _as_of(as_of)
-    with database(ctx, upgrade=False) as engine:
+    with database(ctx, upgrade=False) as db:
         if output is DeployFormat.json:
-            typer.echo(json.dumps(deploy_time_json(engine, org, when), indent=2))
+            typer.echo(json.dumps(deploy_time_json(db, org, when), indent=2))
             return
-        report = deploy_time(engine, org, when)
+        report = deploy_time(db, org, when)
     render_deploy_time(report, org)
 
 
@@ -312,8 +312,8 @@ def demo(
     """Load the bundled demo fleet: weekly SBOMs, advisory snapshot, matching, VEX (idempotent)."""
     from pipeline.demo import load_demo
 
-    with database(ctx, upgrade=True) as engine:
-        loaded = load_demo(engine, org, fleet, advisories)
+    with database(ctx, upgrade=True) as db:
+        loaded = load_demo(db, org, fleet, advisories)
     console.print(
         f"demo fleet loaded into {org!r}: {loaded.snapshots_created} snapshots created, "
         f"{loaded.snapshots_unchanged} unchanged; {loaded.advisories} advisories; "

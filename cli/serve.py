@@ -1,7 +1,7 @@
 """The web server (issue 6): ``patchgap serve [--host --port --workers]``.
 
 Brings the database to the current schema, then runs uvicorn with ``api.main:app_from_env`` as the
-app factory: each worker process builds its own app (engine, upload worker thread) from the
+app factory: each worker process builds its own app (db, upload worker thread) from the
 environment this command sets, so ``--db`` reaches every worker.
 """
 

@@ -40,8 +40,8 @@ def show(
     """Show the organization's SLA tiers (in precedence order)."""
     from pipeline.exposures import get_sla_policy
 
-    with database(ctx, upgrade=False) as engine:
-        policy, own = get_sla_policy(engine, org)
+    with database(ctx, upgrade=False) as db:
+        policy, own = get_sla_policy(db, org)
     if as_json:
         typer.echo(policy.to_json())
         return
@@ -85,7 +85,7 @@ def set_(
 
     if file is None and not tier:
         raise InputError("sla set", "give a policy FILE, --tier NAME=DAYS, or both")
-    with database(ctx, upgrade=True) as engine:
+    with database(ctx, upgrade=True) as db:
         if file is not None:
             try:
                 text = file.read_text(encoding="utf-8")
@@ -96,12 +96,12 @@ def set_(
             policy = SlaPolicy.from_json(text, str(file))
         else:
             try:
-                policy, _ = get_sla_policy(engine, org)
+                policy, _ = get_sla_policy(db, org)
             except NotFoundError:  # a new organization starts from the defaults
                 policy = DEFAULT_POLICY
         if tier:
             policy = policy_from_tiers(tier, policy)
-        set_sla_policy(engine, org, policy)
+        set_sla_policy(db, org, policy)
     console.print(f"SLA policy of {org}: " + ", ".join(f"{t.name} {t.days:g} d" for t in policy.tiers))
 
 

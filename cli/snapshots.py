@@ -21,11 +21,10 @@ def list_(
     system: Annotated[str, typer.Option("--system", help="System name.")],
 ) -> None:
     """List a system's snapshots in the order they were observed (not the order they were uploaded)."""
-    from store.db import read_session
-    from store.queries import list_snapshots
+    from pipeline.systems import list_snapshots
 
-    with database(ctx, upgrade=False) as engine, read_session(engine) as session:
-        snapshots = list_snapshots(session, org, system)
+    with database(ctx, upgrade=False) as db:
+        snapshots = list_snapshots(db, org, system)
     if not snapshots:
         console.print(f"system {system!r} has no snapshots yet")
         return

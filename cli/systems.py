@@ -17,11 +17,10 @@ app = typer.Typer(help="Deployed systems.", no_args_is_help=True)
 @reports_errors
 def list_(ctx: typer.Context, org: Annotated[str, typer.Option("--org", help="Organization.")]) -> None:
     """List the systems of an organization with their number of snapshots and observed span."""
-    from store.db import read_session
-    from store.queries import list_systems
+    from pipeline.systems import list_systems
 
-    with database(ctx, upgrade=False) as engine, read_session(engine) as session:
-        systems = list_systems(session, org)
+    with database(ctx, upgrade=False) as db:
+        systems = list_systems(db, org)
     if not systems:
         console.print(f"organization {org!r} has no systems yet")
         return

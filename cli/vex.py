@@ -45,8 +45,8 @@ def import_(
         raise InputError(exc.source, exc.problem) from None
     if len(data) > MAX_VEX_BYTES:
         raise InputError(str(file), f"larger than {MAX_VEX_BYTES} bytes")
-    with database(ctx, upgrade=True) as engine:
-        result = import_vex(engine, org, data, str(file))
+    with database(ctx, upgrade=True) as db:
+        result = import_vex(db, org, data, str(file))
     statuses = ", ".join(f"{n} {status}" for status, n in sorted(result.by_status.items())) or "none"
     console.print(
         f"{result.source}: {result.statements} statements ({statuses}); "
@@ -64,8 +64,8 @@ def list_(
     """List an organization's VEX statements and the vulnerability group each resolves to."""
     from pipeline.exposures import list_vex
 
-    with database(ctx, upgrade=False) as engine:
-        rows = list_vex(engine, org)
+    with database(ctx, upgrade=False) as db:
+        rows = list_vex(db, org)
     if output is ListFormat.json:
         typer.echo(json.dumps(rows, indent=2))
         return

@@ -43,7 +43,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from packageurl import PackageURL
-from sqlalchemy.engine import Connection, Engine
 
 from core.advisories import Advisory, AffectedPackage, AffectedRange, Event, EventKind
 from core.errors import AdvisoryError, NotFoundError
@@ -80,6 +79,7 @@ from ingest.advisories.osv_files import (
 from matcher.match import PackageKey, key_of
 from matcher.purls import package_for_purl
 from store import advisory_queries as q
+from store.db import Conn, Database
 
 _EVENT_KINDS: dict[str, EventKind] = {
     "introduced": "introduced",
@@ -362,7 +362,7 @@ def _prepare(
 
 
 def _write_batch(
-    conn: Connection, batch: Sequence[_Prepared], updated_pks: set[int]
+    conn: Conn, batch: Sequence[_Prepared], updated_pks: set[int]
 ) -> tuple[dict[str, int], set[PackageKey]]:
     """Upsert one batch; returns id → primary key, and the keys the replaced affected rows named."""
     old_keys = q.affected_keys(conn, updated_pks)
@@ -379,7 +379,7 @@ def _write_batch(
 class _Importer:
     """The state of one import while its records stream through (see :func:`import_advisories`)."""
 
-    def __init__(self, conn: Connection, *, source: str, origin: str, batch_size: int) -> None:
+    def __init__(self, conn: Conn, *, source: str, origin: str, batch_size: int) -> None:
         self.conn = conn
         self.source = source
         self.origin = origin
@@ -501,7 +501,7 @@ class _Importer:
 
 
 def import_advisories(
-    engine: Engine,
+    db: Database,
     records: Iterable[Advisory | Skipped],
     *,
     source: str,
@@ -516,23 +516,21 @@ def import_advisories(
     of the source as a whole (an unreadable zip) or of the database — rolls the whole import back.
     A record of another source than ``source`` is refused with an AdvisoryError.
     """
-    with engine.connect() as plain:
-        conn = plain.execution_options(sqlite_begin="IMMEDIATE")
-        with conn.begin():
-            importer = _Importer(conn, source=source, origin=origin, batch_size=batch_size)
-            handled = 0
-            for item in records:
-                importer.add(item)
-                handled += 1
-                if progress is not None and handled % 100 == 0:
-                    progress(handled)
-            result = importer.finish()
-            if progress is not None:
+    with db.begin() as conn:
+        importer = _Importer(conn, source=source, origin=origin, batch_size=batch_size)
+        handled = 0
+        for item in records:
+            importer.add(item)
+            handled += 1
+            if progress is not None and handled % 100 == 0:
                 progress(handled)
+        result = importer.finish()
+        if progress is not None:
+            progress(handled)
     return result
 
 
-def _regroup(conn: Connection, *, exclude_pks: set[int]) -> tuple[set[PackageKey], int]:
+def _regroup(conn: Conn, *, exclude_pks: set[int]) -> tuple[set[PackageKey], int]:
     """Recompute the alias closure over every stored record; update ``group_key`` where it changed.
 
     Returns the package keys of stored records whose group changed (their exposures are counted under
@@ -576,10 +574,10 @@ def _day(value: str) -> datetime:
 
 
 def _store_feed(
-    engine: Engine,
+    db: Database,
     feed: str,
     rows: Callable[[datetime], list[dict[str, Any]]],
-    replace: Callable[[Connection, Sequence[dict[str, Any]]], None],
+    replace: Callable[[Conn, Sequence[dict[str, Any]]], None],
     *,
     validators: Validators,
     version: str | None,
@@ -588,25 +586,23 @@ def _store_feed(
 
     ``rows(fetched_at)`` builds the table's rows; ``fetched_at`` is the time stored as the feed's."""
     fetched_at = datetime.now(UTC)
-    with engine.connect() as plain:
-        conn = plain.execution_options(sqlite_begin="IMMEDIATE")
-        with conn.begin():
-            held = q.get_feed_state(conn, feed)
-            changed = held is None or held.sha256 != validators.sha256
-            if changed:
-                replace(conn, rows(fetched_at))
-            q.put_feed_state(
-                conn,
-                q.FeedStateRow(
-                    name=feed,
-                    etag=validators.etag,
-                    last_modified=validators.last_modified,
-                    sha256=validators.sha256,
-                    version=version,
-                    cursor=held.cursor if held else None,
-                    fetched_at=fetched_at,
-                ),
-            )
+    with db.begin() as conn:
+        held = q.get_feed_state(conn, feed)
+        changed = held is None or held.sha256 != validators.sha256
+        if changed:
+            replace(conn, rows(fetched_at))
+        q.put_feed_state(
+            conn,
+            q.FeedStateRow(
+                name=feed,
+                etag=validators.etag,
+                last_modified=validators.last_modified,
+                sha256=validators.sha256,
+                version=version,
+                cursor=held.cursor if held else None,
+                fetched_at=fetched_at,
+            ),
+        )
     return changed
 
 
@@ -619,7 +615,7 @@ def _kept_validators(data: bytes, validators: Validators | None) -> Validators:
 
 
 def import_kev(
-    engine: Engine, data: bytes, *, origin: str, validators: Validators | None = None
+    db: Database, data: bytes, *, origin: str, validators: Validators | None = None
 ) -> FeedImportResult:
     """Parse a KEV catalog (JSON bytes) and make it the stored one, in one transaction.
 
@@ -648,14 +644,14 @@ def import_kev(
         }
         return list(by_cve.values())
 
-    changed = _store_feed(engine, KEV, rows, q.replace_kev, validators=kept, version=catalog.catalog_version)
+    changed = _store_feed(db, KEV, rows, q.replace_kev, validators=kept, version=catalog.catalog_version)
     return FeedImportResult(
         KEV, changed, len(catalog.entries), catalog.catalog_version, catalog.date_released
     )
 
 
 def import_epss(
-    engine: Engine, data: bytes, *, origin: str, validators: Validators | None = None
+    db: Database, data: bytes, *, origin: str, validators: Validators | None = None
 ) -> FeedImportResult:
     """Parse an EPSS score file (CSV, gzipped or not) and make it the stored one, in one transaction."""
     feed: EpssFeed = parse_epss(data, origin=origin)
@@ -674,7 +670,7 @@ def import_epss(
         }
         return list(by_cve.values())
 
-    changed = _store_feed(engine, EPSS, rows, q.replace_epss, validators=kept, version=feed.model_version)
+    changed = _store_feed(db, EPSS, rows, q.replace_epss, validators=kept, version=feed.model_version)
     return FeedImportResult(EPSS, changed, len(feed.scores), feed.model_version, feed.score_date)
 
 
@@ -801,10 +797,10 @@ class OsvSyncSummary:
 
 
 def sync_osv(
-    engine: Engine, http: HttpClient, *, base_url: str = DEFAULT_BASE_URL, progress: Progress | None = None
+    db: Database, http: HttpClient, *, base_url: str = DEFAULT_BASE_URL, progress: Progress | None = None
 ) -> OsvSyncSummary:
     """Ask the OSV API about every stored package version, fetch new or changed records, import them."""
-    with engine.connect() as conn:
+    with db.connect() as conn:
         versions = q.deployed_package_versions(conn)
         known = q.known_modified(conn, OSV)
     queries = [OsvQuery(ecosystem=e, name=n, version=v) for e, n, v in versions]
@@ -812,37 +808,37 @@ def sync_osv(
     synced = client.sync(queries, known)
     ids = {ref.id for r in synced.results for ref in r.vulns}
     records: list[Advisory | Skipped] = [*synced.hydration.advisories, *synced.hydration.skipped]
-    result = import_advisories(engine, records, source=OSV, origin=base_url, progress=progress)
+    result = import_advisories(db, records, source=OSV, origin=base_url, progress=progress)
     return OsvSyncSummary(len(queries), len(ids), len(synced.hydration.advisories), result)
 
 
-def _validators(engine: Engine, feed: str) -> Validators | None:
-    with engine.connect() as conn:
+def _validators(db: Database, feed: str) -> Validators | None:
+    with db.connect() as conn:
         held = q.get_feed_state(conn, feed)
     return Validators(held.etag, held.last_modified, held.sha256) if held else None
 
 
-def sync_kev(engine: Engine, http: HttpClient, *, url: str = KEV_URL) -> FeedImportResult:
+def sync_kev(db: Database, http: HttpClient, *, url: str = KEV_URL) -> FeedImportResult:
     """Conditionally download the KEV catalog; import it when it changed."""
-    download = fetch_kev(http, url, _validators(engine, KEV))
+    download = fetch_kev(http, url, _validators(db, KEV))
     if not download.changed:
-        _touch_feed(engine, KEV, download.validators)
-        return _unchanged_feed(engine, KEV)
-    return import_kev(engine, download.content, origin=url, validators=download.validators)
+        _touch_feed(db, KEV, download.validators)
+        return _unchanged_feed(db, KEV)
+    return import_kev(db, download.content, origin=url, validators=download.validators)
 
 
-def sync_epss(engine: Engine, http: HttpClient, *, url: str = EPSS_URL) -> FeedImportResult:
+def sync_epss(db: Database, http: HttpClient, *, url: str = EPSS_URL) -> FeedImportResult:
     """Conditionally download the EPSS scores; import them when they changed."""
-    download = fetch_epss(http, url, _validators(engine, EPSS))
+    download = fetch_epss(http, url, _validators(db, EPSS))
     if not download.changed:
-        _touch_feed(engine, EPSS, download.validators)
-        return _unchanged_feed(engine, EPSS)
-    return import_epss(engine, download.content, origin=url, validators=download.validators)
+        _touch_feed(db, EPSS, download.validators)
+        return _unchanged_feed(db, EPSS)
+    return import_epss(db, download.content, origin=url, validators=download.validators)
 
 
-def _touch_feed(engine: Engine, feed: str, validators: Validators) -> None:
+def _touch_feed(db: Database, feed: str, validators: Validators) -> None:
     """Remember new validators (a 304 may carry a fresh ETag) and when the feed was last checked."""
-    with engine.begin() as conn:
+    with db.begin() as conn:
         held = q.get_feed_state(conn, feed)
         q.put_feed_state(
             conn,
@@ -858,8 +854,8 @@ def _touch_feed(engine: Engine, feed: str, validators: Validators) -> None:
         )
 
 
-def _unchanged_feed(engine: Engine, feed: str) -> FeedImportResult:
-    with engine.connect() as conn:
+def _unchanged_feed(db: Database, feed: str) -> FeedImportResult:
+    with db.connect() as conn:
         stats = q.advisory_stats(conn)
     summary = stats.kev if feed == KEV else stats.epss
     return FeedImportResult(feed, False, summary.entries, summary.version, summary.date)
@@ -875,11 +871,11 @@ class FeedSyncSummary:
 
 
 def sync_csaf(
-    engine: Engine, http: HttpClient, *, url: str, progress: Progress | None = None
+    db: Database, http: HttpClient, *, url: str, progress: Progress | None = None
 ) -> FeedSyncSummary:
     """Fetch the documents a CSAF provider (``provider-metadata.json`` at ``url``) updated since last time."""
     feed = f"csaf:{url}"
-    with engine.connect() as conn:
+    with db.connect() as conn:
         held = q.get_feed_state(conn, feed)
     synced = CsafProvider(http, url).sync(since=held.cursor if held else None)
     records: list[Advisory | Skipped] = list(synced.skipped)
@@ -888,8 +884,8 @@ def sync_csaf(
             records.extend(parse_csaf(doc.document, origin=doc.ref.url))
         except AdvisoryError as exc:
             records.append(Skipped(doc.ref.url, None, exc.problem))
-    result = import_advisories(engine, records, source=CSAF, origin=url, progress=progress)
-    with engine.begin() as conn:
+    result = import_advisories(db, records, source=CSAF, origin=url, progress=progress)
+    with db.begin() as conn:
         q.put_feed_state(
             conn,
             q.FeedStateRow(feed, None, None, None, None, synced.newest, datetime.now(UTC)),
@@ -898,11 +894,11 @@ def sync_csaf(
 
 
 def sync_akrites(
-    engine: Engine, http: HttpClient, *, url: str, progress: Progress | None = None
+    db: Database, http: HttpClient, *, url: str, progress: Progress | None = None
 ) -> FeedSyncSummary:
     """Read an Akrites HTTP index (``url``), fetch new or changed records, import them."""
     feed = f"akrites:{url}"
-    with engine.connect() as conn:
+    with db.connect() as conn:
         known = q.known_modified(conn, AKRITES)
         held = q.get_feed_state(conn, feed)
     previous = Validators(held.etag, held.last_modified, held.sha256) if held else None
@@ -910,9 +906,9 @@ def sync_akrites(
     result: ImportResult | None = None
     if synced.index.changed:
         records: list[Advisory | Skipped] = [*synced.advisories, *synced.skipped]
-        result = import_advisories(engine, records, source=AKRITES, origin=url, progress=progress)
+        result = import_advisories(db, records, source=AKRITES, origin=url, progress=progress)
     validators = synced.index.validators
-    with engine.begin() as conn:
+    with db.begin() as conn:
         q.put_feed_state(
             conn,
             q.FeedStateRow(
@@ -965,10 +961,10 @@ class AdvisoryShow:
         return found.strip() if isinstance(found, str) else ""
 
 
-def show_advisory(engine: Engine, identifier: str) -> AdvisoryShow:
+def show_advisory(db: Database, identifier: str) -> AdvisoryShow:
     """The records of the alias groups ``identifier`` names (a record id, an alias or a group key),
     with KEV/EPSS facts of their CVEs and the affected packages; raises NotFoundError when none."""
-    with engine.connect() as conn:
+    with db.connect() as conn:
         keys = q.group_keys_for(conn, identifier)
         if not keys:
             raise NotFoundError(f"{identifier}: no stored advisory has this id or alias")

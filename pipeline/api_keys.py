@@ -21,8 +21,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.engine import Engine
-
 from core.errors import InputError
 from store.api_queries import (
     KeyRow,
@@ -35,7 +33,7 @@ from store.api_queries import (
     revoke_api_key,
     touch_api_key,
 )
-from store.db import read_session, write_session
+from store.db import Database
 from store.models import utcnow
 from store.queries import get_or_create_organization
 
@@ -113,12 +111,12 @@ def check_role(role: str) -> str:
     return role
 
 
-def create_key(engine: Engine, *, org: str, role: str, name: str = "") -> CreatedKey:
+def create_key(db: Database, *, org: str, role: str, name: str = "") -> CreatedKey:
     """Create a key for ``org`` (the organization is created on first use, to bootstrap a database)."""
     check_role(role)
     prefix = secrets.token_hex(6)
     token = f"{KEY_SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
-    with write_session(engine) as session:
+    with db.write() as session:
         organization = get_or_create_organization(session, org)
         row = insert_api_key(
             session, organization, name=name, role=role, prefix=prefix, key_hash=_hash(token)
@@ -126,13 +124,13 @@ def create_key(engine: Engine, *, org: str, role: str, name: str = "") -> Create
     return CreatedKey(token, _info(row))
 
 
-def list_keys(engine: Engine, org: str) -> list[KeyInfo]:
-    with read_session(engine) as session:
+def list_keys(db: Database, org: str) -> list[KeyInfo]:
+    with db.read() as session:
         return [_info(row) for row in list_api_keys(session, org)]
 
 
-def revoke_key(engine: Engine, org: str, key_id: int) -> KeyInfo:
-    with write_session(engine) as session:
+def revoke_key(db: Database, org: str, key_id: int) -> KeyInfo:
+    with db.write() as session:
         return _info(revoke_api_key(session, org, key_id, utcnow()))
 
 
@@ -143,31 +141,31 @@ def _prefix_of(token: str) -> str | None:
     return parts[1]
 
 
-def authenticate(engine: Engine, token: str, *, now: datetime | None = None) -> Principal | None:
+def authenticate(db: Database, token: str, *, now: datetime | None = None) -> Principal | None:
     """The principal of a valid, unrevoked key, recording its use; ``None`` for anything else."""
     prefix = _prefix_of(token.strip())
     if prefix is None:
         return None
-    with read_session(engine) as session:
+    with db.read() as session:
         row = find_key_by_prefix(session, prefix)
     matches = hmac.compare_digest(_hash(token.strip()), row.key_hash if row else _DUMMY_HASH)
     if row is None or not matches or row.revoked_at is not None:
         return None
     moment = now or utcnow()
     if row.last_used_at is None or row.last_used_at < moment - LAST_USED_RESOLUTION:
-        with write_session(engine) as session:
+        with db.write() as session:
             touch_api_key(session, row.id, moment, moment - LAST_USED_RESOLUTION)
     return _principal(row)
 
 
-def start_dashboard_session(engine: Engine, token: str) -> DashboardLogin | None:
+def start_dashboard_session(db: Database, token: str) -> DashboardLogin | None:
     """Sign a browser in with an API key; ``None`` when the key is not valid."""
-    principal = authenticate(engine, token)
+    principal = authenticate(db, token)
     if principal is None:
         return None
     cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     now = utcnow()
-    with write_session(engine) as session:
+    with db.write() as session:
         insert_dashboard_session(
             session,
             token_hash=_hash(cookie),
@@ -179,11 +177,11 @@ def start_dashboard_session(engine: Engine, token: str) -> DashboardLogin | None
     return DashboardLogin(cookie, csrf, principal)
 
 
-def dashboard_session(engine: Engine, cookie: str) -> tuple[Principal, str] | None:
+def dashboard_session(db: Database, cookie: str) -> tuple[Principal, str] | None:
     """The principal and CSRF token of a live session cookie; ``None`` if unknown, expired or revoked."""
     if not cookie:
         return None
-    with read_session(engine) as session:
+    with db.read() as session:
         found = find_dashboard_session(session, _hash(cookie), utcnow())
     if found is None:
         return None
@@ -191,8 +189,8 @@ def dashboard_session(engine: Engine, cookie: str) -> tuple[Principal, str] | No
     return _principal(row), csrf
 
 
-def end_dashboard_session(engine: Engine, cookie: str) -> None:
-    with write_session(engine) as session:
+def end_dashboard_session(db: Database, cookie: str) -> None:
+    with db.write() as session:
         delete_dashboard_session(session, _hash(cookie))
 
 

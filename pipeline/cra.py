@@ -26,15 +26,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
-
 from core.errors import InputError, NotFoundError
 from reports.deploy_time import rfc3339
 from reports.timeline import utc
 from store import cra_queries as cq
 from store import exposure_queries as q
-from store.db import read_session, write_session
+from store.db import Database, Tx
 from store.queries import get_organization, get_system
 
 KEV_SOURCE = "kev"
@@ -43,7 +40,7 @@ KEV_SOURCE = "kev"
 # --- recording facts ---------------------------------------------------------------------------------
 
 
-def record_exploitation(session: Session, groups: Iterable[str]) -> int:
+def record_exploitation(session: Tx, groups: Iterable[str]) -> int:
     """Record exploitation facts of these groups not recorded yet (and new sources of recorded ones).
 
     Returns how many groups were inserted or updated.
@@ -97,7 +94,7 @@ def record_exploitation(session: Session, groups: Iterable[str]) -> int:
     return len(changes)
 
 
-def record_awareness(session: Session, system_ids: Sequence[int], groups: Iterable[str]) -> None:
+def record_awareness(session: Tx, system_ids: Sequence[int], groups: Iterable[str]) -> None:
     """The exposure-rebuild hook: presence for these systems, exploitation for these groups."""
     cq.record_presence(session, system_ids)
     record_exploitation(session, groups)
@@ -106,9 +103,9 @@ def record_awareness(session: Session, system_ids: Sequence[int], groups: Iterab
 # --- organizations -----------------------------------------------------------------------------------
 
 
-def list_organizations(engine: Engine) -> list[dict[str, Any]]:
+def list_organizations(db: Database) -> list[dict[str, Any]]:
     """``patchgap orgs list --json``: name, manufacturer flag, number of systems, created_at."""
-    with read_session(engine) as session:
+    with db.read() as session:
         rows = cq.organizations(session)
     return [
         {
@@ -121,9 +118,9 @@ def list_organizations(engine: Engine) -> list[dict[str, Any]]:
     ]
 
 
-def set_manufacturer(engine: Engine, org: str, flag: bool) -> None:
+def set_manufacturer(db: Database, org: str, flag: bool) -> None:
     """Mark (or unmark) an existing organization as a CRA manufacturer."""
-    with write_session(engine) as session:
+    with db.write() as session:
         org_id = get_organization(session, org).id
         assert org_id is not None
         cq.set_manufacturer(session, org_id, flag)
@@ -162,7 +159,7 @@ class CaseChanges:
         return out
 
 
-def resolve_group(session: Session, vulnerability: str) -> str:
+def resolve_group(session: Tx, vulnerability: str) -> str:
     """The vulnerability group an id, alias or group key names."""
     found = q.groups_for_ids(session, [vulnerability]).get(vulnerability)
     if found is None:
@@ -171,7 +168,7 @@ def resolve_group(session: Session, vulnerability: str) -> str:
 
 
 def set_case(
-    engine: Engine, org: str, system: str, vulnerability: str, changes: CaseChanges
+    db: Database, org: str, system: str, vulnerability: str, changes: CaseChanges
 ) -> dict[str, Any]:
     """Record the manufacturer's awareness override, submissions or mitigations; returns the case."""
     fields = changes.as_fields()
@@ -179,19 +176,19 @@ def set_case(
         raise InputError(
             "cra case", "nothing to set: give an awareness time, a note, a submission or a mitigation"
         )
-    with write_session(engine) as session:
+    with db.write() as session:
         system_row = get_system(session, org, system)
         assert system_row.id is not None
         group = resolve_group(session, vulnerability)
         cq.set_case(session, system_row.id, group, fields)
     return next(
-        c for c in list_cases(engine, org) if c["system"] == system and c["vulnerability_group"] == group
+        c for c in list_cases(db, org) if c["system"] == system and c["vulnerability_group"] == group
     )
 
 
-def list_cases(engine: Engine, org: str) -> list[dict[str, Any]]:
+def list_cases(db: Database, org: str) -> list[dict[str, Any]]:
     """The manufacturer's records of the organization, by system and group."""
-    with read_session(engine) as session:
+    with db.read() as session:
         org_id = get_organization(session, org).id
         assert org_id is not None
         rows = cq.cases(session, org_id)

@@ -13,8 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.engine import Engine
-
 from core.errors import InputError
 from ingest.advisories.osv_files import OsvDirectory
 from pipeline.advisories import import_advisories, import_epss
@@ -22,7 +20,7 @@ from pipeline.exposures import import_vex, rebuild_exposures
 from pipeline.ingest import ingest_sbom
 from pipeline.match import match_new, rematch_keys
 from store import exposure_queries
-from store.db import read_session
+from store.db import Database
 from store.queries import get_organization
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
@@ -49,14 +47,14 @@ def fleet_files(fleet: Path) -> list[tuple[str, Path]]:
 
 
 def ingest_fleet(
-    engine: Engine, org: str, fleet: Path, files: Sequence[tuple[str, Path]] | None = None
+    db: Database, org: str, fleet: Path, files: Sequence[tuple[str, Path]] | None = None
 ) -> tuple[int, int]:
     """Ingest the fleet's SBOMs (``files`` to choose them and their order); returns (created, unchanged)."""
     environments = json.loads((fleet / "systems.json").read_text(encoding="utf-8"))
     created = unchanged = 0
     for system, path in files if files is not None else fleet_files(fleet):
         result = ingest_sbom(
-            engine,
+            db,
             org=org,
             system=system,
             data=path.read_bytes(),
@@ -71,30 +69,30 @@ def ingest_fleet(
     return created, unchanged
 
 
-def import_demo_advisories(engine: Engine, advisories: Path) -> int:
+def import_demo_advisories(db: Database, advisories: Path) -> int:
     """The bundled OSV records and EPSS excerpt; returns the number of records read."""
     result = import_advisories(
-        engine, OsvDirectory(advisories / "osv").records(), source="osv", origin=str(advisories / "osv")
+        db, OsvDirectory(advisories / "osv").records(), source="osv", origin=str(advisories / "osv")
     )
     for csv in sorted((advisories / "epss").glob("*.csv")):
-        import_epss(engine, csv.read_bytes(), origin=str(csv))
+        import_epss(db, csv.read_bytes(), origin=str(csv))
     # Package versions matched before these records arrived (other organizations' SBOMs share them)
     # must see them too: re-match exactly the packages the new or changed records name.
-    rematch_keys(engine, result.changed_keys)
+    rematch_keys(db, result.changed_keys)
     return sum(result.summary().get(k, 0) for k in ("created", "updated", "unchanged"))
 
 
-def load_demo(engine: Engine, org: str, fleet: Path, advisories: Path) -> DemoLoad:
+def load_demo(db: Database, org: str, fleet: Path, advisories: Path) -> DemoLoad:
     """Everything: snapshots, advisories, matching, VEX, exposures (see the module docstring)."""
-    created, unchanged = ingest_fleet(engine, org, fleet)
-    records = import_demo_advisories(engine, advisories)
-    match_new(engine)
+    created, unchanged = ingest_fleet(db, org, fleet)
+    records = import_demo_advisories(db, advisories)
+    match_new(db)
     statements = 0
     for vex in sorted((fleet / "vex").glob("*.json")):
-        statements += import_vex(engine, org, vex.read_bytes(), str(vex)).statements
-    with read_session(engine) as session:
+        statements += import_vex(db, org, vex.read_bytes(), str(vex)).statements
+    with db.read() as session:
         org_id = get_organization(session, org).id
         assert org_id is not None
         ids = [s.id for s in exposure_queries.org_systems(session, org_id)]
-    exposures = rebuild_exposures(engine, ids)
+    exposures = rebuild_exposures(db, ids)
     return DemoLoad(created, unchanged, records, statements, exposures)

@@ -19,8 +19,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-from sqlalchemy.engine import Engine
-
 from core.errors import InputError, NotFoundError
 from pipeline.cra import record_exploitation
 from pipeline.exposures import ReportInputs, deploy_time_from_inputs, report_inputs
@@ -58,7 +56,7 @@ from reports.timeline import fix_available, utc
 from store import cra_queries as cq
 from store import exposure_queries as q
 from store.advisory_queries import feed_states
-from store.db import read_session, write_session
+from store.db import Database
 from store.queries import get_organization, list_snapshots, list_systems, snapshot_components
 
 VEX_FORMATS: dict[str, Exporter[VexInput]] = {
@@ -117,9 +115,9 @@ def _remediations(inputs: ReportInputs) -> tuple[Remediation, ...]:
     )
 
 
-def _products(engine: Engine, org: str, system: str | None, as_of: datetime) -> tuple[ProductSnapshot, ...]:
+def _products(db: Database, org: str, system: str | None, as_of: datetime) -> tuple[ProductSnapshot, ...]:
     out: list[ProductSnapshot] = []
-    with read_session(engine) as session:
+    with db.read() as session:
         names = [s.name for s in list_systems(session, org)]
         if system is not None and system not in names:
             raise NotFoundError(f"system {system!r} does not exist in organization {org!r}")
@@ -134,8 +132,8 @@ def _products(engine: Engine, org: str, system: str | None, as_of: datetime) -> 
     return tuple(out)
 
 
-def _decisions(engine: Engine, org: str) -> tuple[VexDecision, ...]:
-    with read_session(engine) as session:
+def _decisions(db: Database, org: str) -> tuple[VexDecision, ...]:
+    with db.read() as session:
         org_row = get_organization(session, org)
         assert org_row.id is not None
         rows = q.vex_rows(session, org_row.id)
@@ -160,7 +158,7 @@ def _decisions(engine: Engine, org: str) -> tuple[VexDecision, ...]:
 
 
 def vex_input(
-    engine: Engine,
+    db: Database,
     org: str,
     *,
     system: str | None = None,
@@ -169,9 +167,9 @@ def vex_input(
     previous: TrackingState | None = None,
 ) -> VexInput:
     moment = utc(as_of, "as_of") if as_of is not None else _now()
-    inputs = report_inputs(engine, org, moment)
-    products = _products(engine, org, system, moment)
-    decisions = _decisions(engine, org)
+    inputs = report_inputs(db, org, moment)
+    products = _products(db, org, system, moment)
+    decisions = _decisions(db, org)
     findings = build_findings(products, inputs.timeline.exposures, inputs.timeline.vex_excluded, decisions)
     return VexInput(
         org,
@@ -187,7 +185,7 @@ def vex_input(
 
 
 def export_vex(
-    engine: Engine,
+    db: Database,
     org: str,
     fmt: str,
     *,
@@ -198,12 +196,12 @@ def export_vex(
     exporter = VEX_FORMATS.get(fmt)
     if exporter is None:
         raise InputError("export", f"unknown VEX format {fmt!r}; one of {', '.join(VEX_FORMATS)}")
-    data = vex_input(engine, org, system=system, as_of=as_of, previous=previous)
+    data = vex_input(db, org, system=system, as_of=as_of, previous=previous)
     return exporter.export(data, basename=_basename(fmt, org, system, data.as_of))
 
 
-def export_ciso(engine: Engine, org: str, *, pdf: bool, as_of: datetime | None = None) -> ExportResult:
-    inputs = report_inputs(engine, org, as_of)
+def export_ciso(db: Database, org: str, *, pdf: bool, as_of: datetime | None = None) -> ExportResult:
+    inputs = report_inputs(db, org, as_of)
     assessed = assess_exposures(
         inputs.timeline, inputs.systems, inputs.facts, inputs.as_of, policy=inputs.policy
     )
@@ -213,11 +211,11 @@ def export_ciso(engine: Engine, org: str, *, pdf: bool, as_of: datetime | None =
     return exporter.export(data, basename=_basename("report", org, None, inputs.as_of))
 
 
-def export_nis2(engine: Engine, org: str, *, start: datetime, end: datetime | None = None) -> ExportResult:
+def export_nis2(db: Database, org: str, *, start: datetime, end: datetime | None = None) -> ExportResult:
     """The evidence pack for [start, end]: exposures whose interval overlaps the period, as of its end."""
     moment = utc(end, "--to") if end is not None else _now()
     start = utc(start, "--from")
-    inputs = report_inputs(engine, org, moment)
+    inputs = report_inputs(db, org, moment)
     assessed = tuple(
         a
         for a in assess_exposures(inputs.timeline, inputs.systems, inputs.facts, moment, policy=inputs.policy)
@@ -228,7 +226,7 @@ def export_nis2(engine: Engine, org: str, *, start: datetime, end: datetime | No
         inputs.timeline, inputs.systems, inputs.facts, moment, policy=inputs.policy, assessed=assessed
     )
     snapshots: list[SnapshotSource] = []
-    with read_session(engine) as session:
+    with db.read() as session:
         for s in list_systems(session, org):
             snapshots += [
                 SnapshotSource(
@@ -244,7 +242,7 @@ def export_nis2(engine: Engine, org: str, *, start: datetime, end: datetime | No
                 for x in list_snapshots(session, org, s.name)
                 if start <= x.observed_at <= moment
             ]
-    with engine.connect() as conn:
+    with db.connect() as conn:
         feeds = [
             AdvisorySource(
                 f.name,
@@ -262,7 +260,7 @@ def export_nis2(engine: Engine, org: str, *, start: datetime, end: datetime | No
         report,
         assessed,
         inputs.policy,
-        _decisions(engine, org),
+        _decisions(db, org),
         tuple(snapshots),
         tuple(feeds),
     )
@@ -278,14 +276,14 @@ def _http_date(value: str | None) -> datetime | None:
         return None
 
 
-def _cra_cases(engine: Engine, org_id: int, inputs: ReportInputs) -> tuple[CraCase, ...]:
+def _cra_cases(db: Database, org_id: int, inputs: ReportInputs) -> tuple[CraCase, ...]:
     """One case per (product, exploited group) among the counted exposures (VEX-excluded ones are not
     present in the sense of Article 14), with the recorded facts and the manufacturer's records."""
     present: dict[tuple[str, str], list[Exposure]] = defaultdict(list)
     for e in inputs.timeline.exposures:
         present[(e.system, e.vuln_group)].append(e)
     groups = {g for _, g in present}
-    with write_session(engine) as session:
+    with db.write() as session:
         # A KEV update changes no exposure, so no rebuild recorded it: record it now.
         record_exploitation(session, groups)
         exploited = cq.exploited(session, groups)
@@ -368,7 +366,7 @@ CRA_FORMATS: dict[str, Exporter[CraInput]] = {"json": CraRegisterExporter(), "cs
 
 
 def cra_register(
-    engine: Engine, org: str, as_of: datetime | None = None, *, fmt: str = "json"
+    db: Database, org: str, as_of: datetime | None = None, *, fmt: str = "json"
 ) -> ExportResult:
     """The CRA Article 14 register of a manufacturer organization (JSON or CSV), as of ``as_of``.
 
@@ -377,7 +375,7 @@ def cra_register(
     exporter = CRA_FORMATS.get(fmt)
     if exporter is None:
         raise InputError("cra-register", f"unknown format {fmt!r}; one of {', '.join(CRA_FORMATS)}")
-    with read_session(engine) as session:
+    with db.read() as session:
         org_id = get_organization(session, org).id
         assert org_id is not None
         manufacturer = cq.is_manufacturer(session, org_id)
@@ -388,7 +386,7 @@ def cra_register(
             f"only (set the manufacturer flag: patchgap orgs set {org} --manufacturer)",
         )
     moment = utc(as_of, "as_of") if as_of is not None else _now()
-    inputs = report_inputs(engine, org, moment)
-    cases = tuple(c for c in (_as_of_view(c, moment) for c in _cra_cases(engine, org_id, inputs)) if c)
+    inputs = report_inputs(db, org, moment)
+    cases = tuple(c for c in (_as_of_view(c, moment) for c in _cra_cases(db, org_id, inputs)) if c)
     data = CraInput(org, True, moment, cases)
     return exporter.export(data, basename=_basename("cra-register", org, None, moment))

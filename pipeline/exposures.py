@@ -31,8 +31,6 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from packageurl import PackageURL
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from core.errors import InputError
 from core.packages import PackageRef
@@ -58,7 +56,7 @@ from reports.records import VexStatement as ReportVex
 from reports.sla import DEFAULT_POLICY, RATING_FLOOR, SlaPolicy, SlaTier
 from reports.timeline import build_timeline, exposure_sort_key, histories_from_rows, split_purl_version, utc
 from store import exposure_queries as q
-from store.db import read_session, write_session
+from store.db import Database, Tx
 from store.queries import get_or_create_organization, get_organization
 
 ReportStatus = Literal["open", "resolved", "all", "excluded"]
@@ -78,7 +76,7 @@ def _probe_key(purl: str) -> tuple[str, str] | None:
     return (found.ecosystem, found.name) if isinstance(found, PackageRef) else None
 
 
-def _effective_vex(session: Session, org_id: int) -> list[tuple[str, tuple[str, str] | None, str, ReportVex]]:
+def _effective_vex(session: Tx, org_id: int) -> list[tuple[str, tuple[str, str] | None, str, ReportVex]]:
     """The organization's ``not_affected`` statements that hold, resolved to vulnerability groups.
 
     Per (group, package, version) the latest statement (by its own time) wins, so an ``affected``
@@ -129,7 +127,7 @@ def _runs(snapshots: list[tuple[datetime, str, int]]) -> list[tuple[datetime, st
 
 
 def _timeline(
-    session: Session, org_id: int, systems: Sequence[q.SystemRow], as_of: datetime | None
+    session: Tx, org_id: int, systems: Sequence[q.SystemRow], as_of: datetime | None
 ) -> _Built:
     """Exposure intervals of ``systems`` from their snapshots (up to ``as_of``), match results and VEX.
 
@@ -215,7 +213,7 @@ def _as_new(e: Exposure, system_id: int, built: _Built, excluded: bool) -> q.New
 # --- persistence ---------------------------------------------------------------------------------
 
 
-def _rebuild_in(session: Session, system_ids: Sequence[int]) -> int:
+def _rebuild_in(session: Tx, system_ids: Sequence[int]) -> int:
     by_org: dict[int, list[int]] = defaultdict(list)
     for system_id, org_id in q.system_orgs(session, system_ids).items():
         by_org[org_id].append(system_id)
@@ -236,18 +234,18 @@ def _rebuild_in(session: Session, system_ids: Sequence[int]) -> int:
     return written
 
 
-def rebuild_exposures(engine: Engine, system_ids: Sequence[int]) -> int:
+def rebuild_exposures(db: Database, system_ids: Sequence[int]) -> int:
     """Recompute and store the exposure rows of these systems from scratch; returns the rows written.
 
     One transaction: readers see the old rows or the new ones, never a mix.
     """
     if not system_ids:
         return 0
-    with write_session(engine) as session:
+    with db.write() as session:
         return _rebuild_in(session, sorted(set(system_ids)))
 
 
-def outdated_systems(session: Session, org_id: int) -> list[int]:
+def outdated_systems(session: Tx, org_id: int) -> list[int]:
     """Systems of the organization whose stored exposures were built from other inputs than today's."""
     ids = [s.id for s in q.org_systems(session, org_id)]
     current = q.input_digests(session, org_id, ids)
@@ -255,14 +253,14 @@ def outdated_systems(session: Session, org_id: int) -> list[int]:
     return [sid for sid in ids if stored.get(sid) != current[sid]]
 
 
-def ensure_exposures(engine: Engine, org: str) -> int:
+def ensure_exposures(db: Database, org: str) -> int:
     """Rebuild the organization's out-of-date systems (none when nothing changed); returns how many."""
-    with read_session(engine) as session:
+    with db.read() as session:
         org_id = get_organization(session, org).id
         assert org_id is not None
         stale = outdated_systems(session, org_id)
     if stale:
-        with write_session(engine) as session:
+        with db.write() as session:
             # Checked again under the write lock: a concurrent report may have rebuilt them meanwhile.
             stale = [s for s in outdated_systems(session, org_id) if s in set(stale)]
             _rebuild_in(session, stale)
@@ -333,14 +331,14 @@ def _ids_of(group: str, advisories: Iterable[q.AdvisoryFacts]) -> set[str]:
     return ids
 
 
-def _policy(session: Session, org_id: int, org: str) -> SlaPolicy:
+def _policy(session: Tx, org_id: int, org: str) -> SlaPolicy:
     stored = q.sla_policy(session, org_id)
     return (
         DEFAULT_POLICY if stored is None else SlaPolicy.from_json(json.dumps(stored), f"SLA policy of {org}")
     )
 
 
-def _from_stored(session: Session, org_id: int, systems: Sequence[q.SystemRow]) -> _Built:
+def _from_stored(session: Tx, org_id: int, systems: Sequence[q.SystemRow]) -> _Built:
     rows = q.stored_exposures(session, org_id)
     counted: list[Exposure] = []
     excluded: list[Exposure] = []
@@ -376,11 +374,11 @@ def _from_stored(session: Session, org_id: int, systems: Sequence[q.SystemRow]) 
     return _Built(timeline, histories, fixed, {})
 
 
-def report_inputs(engine: Engine, org: str, as_of: datetime | None = None) -> ReportInputs:
+def report_inputs(db: Database, org: str, as_of: datetime | None = None) -> ReportInputs:
     """Bring stored exposures up to date, then read what both reports need (see the module docstring)."""
     moment = utc(as_of, "as_of") if as_of is not None else datetime.now(UTC).replace(microsecond=0)
-    ensure_exposures(engine, org)
-    with read_session(engine) as session:
+    ensure_exposures(db, org)
+    with db.read() as session:
         org_row = get_organization(session, org)
         assert org_row.id is not None
         systems = q.org_systems(session, org_row.id)
@@ -471,12 +469,12 @@ def _no_cyclic_gc() -> Iterator[None]:
 
 
 def exposures_report(
-    engine: Engine, org: str, status: ReportStatus = "open", as_of: datetime | None = None
+    db: Database, org: str, status: ReportStatus = "open", as_of: datetime | None = None
 ) -> list[dict[str, Any]]:
     """``patchgap report exposures --format json``: one object per exposure, sorted by system, package,
     vulnerability, first_seen. ``status`` ``excluded`` lists the intervals VEX statements exclude."""
     with _no_cyclic_gc():
-        return exposures_from_inputs(report_inputs(engine, org, as_of), status)
+        return exposures_from_inputs(report_inputs(db, org, as_of), status)
 
 
 def deploy_time_from_inputs(inputs: ReportInputs) -> DeployTimeReport:
@@ -485,16 +483,16 @@ def deploy_time_from_inputs(inputs: ReportInputs) -> DeployTimeReport:
     )
 
 
-def deploy_time(engine: Engine, org: str, as_of: datetime | None = None) -> DeployTimeReport:
+def deploy_time(db: Database, org: str, as_of: datetime | None = None) -> DeployTimeReport:
     """The deploy-time report as records (for tables); :func:`deploy_time_json` is its JSON."""
     with _no_cyclic_gc():
-        return deploy_time_from_inputs(report_inputs(engine, org, as_of))
+        return deploy_time_from_inputs(report_inputs(db, org, as_of))
 
 
-def deploy_time_json(engine: Engine, org: str, as_of: datetime | None = None) -> dict[str, Any]:
+def deploy_time_json(db: Database, org: str, as_of: datetime | None = None) -> dict[str, Any]:
     """``patchgap report deploy-time --format json``."""
     with _no_cyclic_gc():
-        return {"organization": org, **deploy_time(engine, org, as_of).to_json()}
+        return {"organization": org, **deploy_time(db, org, as_of).to_json()}
 
 
 # --- VEX -----------------------------------------------------------------------------------------------
@@ -539,11 +537,11 @@ def vex_rows_of(statements: Sequence[VexStatement], source: str, now: datetime) 
     return list(out.values())
 
 
-def import_vex(engine: Engine, org: str, data: bytes, source: str) -> VexImportResult:
+def import_vex(db: Database, org: str, data: bytes, source: str) -> VexImportResult:
     """Store the statements of one OpenVEX / CycloneDX VEX document for ``org`` and rebuild its exposures."""
     statements = read_vex(data, source)
     rows = vex_rows_of(statements, source, datetime.now(UTC))
-    with write_session(engine) as session:
+    with db.write() as session:
         org_row = get_or_create_organization(session, org)
         assert org_row.id is not None
         q.upsert_vex(session, org_row.id, rows)
@@ -554,9 +552,9 @@ def import_vex(engine: Engine, org: str, data: bytes, source: str) -> VexImportR
     return VexImportResult(source, len(rows), {k: v for k, v in by_status.items() if v}, len(ids))
 
 
-def list_vex(engine: Engine, org: str) -> list[dict[str, Any]]:
+def list_vex(db: Database, org: str) -> list[dict[str, Any]]:
     """The organization's VEX statements, each with the group it resolves to (``null``: none yet)."""
-    with read_session(engine) as session:
+    with db.read() as session:
         org_row = get_organization(session, org)
         assert org_row.id is not None
         rows = q.vex_rows(session, org_row.id)
@@ -581,18 +579,18 @@ def list_vex(engine: Engine, org: str) -> list[dict[str, Any]]:
 # --- SLA -------------------------------------------------------------------------------------------------
 
 
-def get_sla_policy(engine: Engine, org: str) -> tuple[SlaPolicy, bool]:
+def get_sla_policy(db: Database, org: str) -> tuple[SlaPolicy, bool]:
     """The organization's policy and whether it is its own (``False``: DESIGN.md defaults)."""
-    with read_session(engine) as session:
+    with db.read() as session:
         org_row = get_organization(session, org)
         assert org_row.id is not None
         stored = q.sla_policy(session, org_row.id)
         return _policy(session, org_row.id, org), stored is not None
 
 
-def set_sla_policy(engine: Engine, org: str, policy: SlaPolicy) -> None:
+def set_sla_policy(db: Database, org: str, policy: SlaPolicy) -> None:
     """Store ``policy`` for ``org`` (validated by ``SlaPolicy.from_json`` on the way in)."""
-    with write_session(engine) as session:
+    with db.write() as session:
         org_row = get_or_create_organization(session, org)
         assert org_row.id is not None
         q.set_sla_policy(session, org_row.id, json.loads(policy.to_json()))

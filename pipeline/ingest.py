@@ -8,7 +8,7 @@ Steps, each usable on its own (the benchmark times them separately):
 2. ``store_prepared``: one transaction: organization and system (created on first use), the component
    set (stored once per distinct content) and the snapshot.
 
-``ingest_sbom`` runs both. Rules it implements:
+``ingest_sboms`` runs both for one or more SBOMs of a system (``ingest_sbom`` for one). Rules it implements:
 
 - Idempotent: the same bytes for the same system are a no-op reported as ``"unchanged"`` (checked before
   parsing, so a nightly re-upload of an unchanged SBOM costs one lookup; also safe against a concurrent
@@ -25,20 +25,17 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Literal
-
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from core.errors import SbomError
 from core.packages import NotAssessable, PackageRef
 from core.sbom import Component, ParsedSbom, QualityFlag
 from ingest.sbom import read_sbom
 from matcher.purls import package_for_purl
-from store.db import read_session, write_session
+from store.db import Database, Tx
 from store.models import Snapshot
 from store.queries import (
     NewSnapshot,
@@ -137,13 +134,20 @@ def prepare_snapshot(
     *,
     max_bytes: int,
     observed_at: datetime | None = None,
+    default_observed_at: datetime | None = None,
     release_label: str | None = None,
     sha256: str | None = None,
 ) -> PreparedSnapshot:
     """Read and classify one SBOM without touching the database (see the module docstring for rules)."""
     parsed = read_sbom(data, source, max_bytes=max_bytes)
     return prepare_parsed(
-        parsed, data, source, observed_at=observed_at, release_label=release_label, sha256=sha256
+        parsed,
+        data,
+        source,
+        observed_at=observed_at,
+        default_observed_at=default_observed_at,
+        release_label=release_label,
+        sha256=sha256,
     )
 
 
@@ -153,11 +157,12 @@ def prepare_parsed(
     source: str,
     *,
     observed_at: datetime | None = None,
+    default_observed_at: datetime | None = None,
     release_label: str | None = None,
     sha256: str | None = None,
 ) -> PreparedSnapshot:
     """The steps of ``prepare_snapshot`` after reading: settle ``observed_at``, classify, hash."""
-    when = observed_at if observed_at is not None else parsed.timestamp
+    when = observed_at or parsed.timestamp or default_observed_at
     if when is None:
         raise SbomError(source, NO_TIMESTAMP)
     classified = classify_components(parsed.components)
@@ -192,7 +197,7 @@ def _result(status: Literal["created", "unchanged"], source: str, snapshot: Snap
     )
 
 
-def _find_unchanged(session: Session, org: str, system: str, sha256: str) -> Snapshot | None:
+def _find_unchanged(session: Tx, org: str, system: str, sha256: str) -> Snapshot | None:
     organization = find_organization(session, org)
     if organization is None or organization.id is None:
         return None
@@ -203,7 +208,7 @@ def _find_unchanged(session: Session, org: str, system: str, sha256: str) -> Sna
 
 
 def store_prepared(
-    session: Session,
+    session: Tx,
     prepared: PreparedSnapshot,
     *,
     org: str,
@@ -223,52 +228,89 @@ def store_prepared(
     return _result("unchanged", source, existing)
 
 
+@dataclass(frozen=True, slots=True)
+class SbomUpload:
+    """One SBOM to ingest: its bytes, where they came from, and what the uploader says about them.
+
+    ``observed_at`` overrides the SBOM's own timestamp; ``default_observed_at`` is used only when the
+    SBOM has none (a queued Dependency-Track upload is taken as observed when it was uploaded).
+    """
+
+    data: bytes
+    source: str
+    observed_at: datetime | None = None
+    default_observed_at: datetime | None = None
+    release_label: str | None = None
+
+
+def ingest_sboms(
+    db: Database,
+    uploads: Sequence[SbomUpload],
+    *,
+    org: str,
+    system: str,
+    environment: str | None = None,
+    max_bytes: int,
+    progress: Callable[[SbomUpload], None] | None = None,
+) -> list[IngestResult]:
+    """Ingest SBOMs of ``system`` of ``org`` (both created on first use) as ONE transaction.
+
+    Every SBOM is read and classified before anything is written, so a bad file leaves the database
+    as it was; the writes are one transaction, so the files land all together or not at all. Bytes
+    already stored for the system are reported ``"unchanged"`` without being parsed again.
+    ``progress`` is called after each SBOM has been read.
+    """
+    digests = [sha256_hex(upload.data) for upload in uploads]
+    with db.read() as session:
+        known = {
+            digest: _result("unchanged", upload.source, existing)
+            for upload, digest in zip(uploads, digests, strict=True)
+            if (existing := _find_unchanged(session, org, system, digest)) is not None
+        }
+    prepared: list[PreparedSnapshot | None] = []
+    for upload, digest in zip(uploads, digests, strict=True):
+        prepared.append(
+            None
+            if digest in known
+            else prepare_snapshot(
+                upload.data,
+                upload.source,
+                max_bytes=max_bytes,
+                observed_at=upload.observed_at,
+                default_observed_at=upload.default_observed_at,
+                release_label=upload.release_label,
+                sha256=digest,
+            )
+        )
+        if progress is not None:
+            progress(upload)
+    pairs = list(zip(uploads, digests, strict=True))
+    if all(item is None for item in prepared):  # nothing new: no write transaction
+        return [replace(known[digest], source=upload.source) for upload, digest in pairs]
+    with db.write() as session:
+        return [
+            replace(known[digest], source=upload.source)
+            if item is None
+            else store_prepared(
+                session, item, org=org, system=system, source=upload.source, environment=environment
+            )
+            for upload, digest, item in zip(uploads, digests, prepared, strict=True)
+        ]
+
+
 def ingest_sbom(
-    session_or_engine: Session | Engine,
+    db: Database,
     *,
     org: str,
     system: str,
     data: bytes,
     source: str,
     observed_at: datetime | None = None,
+    default_observed_at: datetime | None = None,
     environment: str | None = None,
     max_bytes: int,
     release_label: str | None = None,
 ) -> IngestResult:
-    """Ingest one SBOM for ``system`` of ``org`` (both created on first use).
-
-    With an ``Engine`` the ingest is its own transaction, committed on success. With a ``Session`` it
-    runs inside the caller's transaction, under a SAVEPOINT that is rolled back on error (so the
-    caller's session stays usable), and the caller commits — the CLI uses this to make a many-file
-    ingest all or nothing.
-    """
-    sha256 = sha256_hex(data)
-    if isinstance(session_or_engine, Engine):
-        with read_session(session_or_engine) as session:
-            existing = _find_unchanged(session, org, system, sha256)
-            if existing is not None:
-                return _result("unchanged", source, existing)
-        prepared = prepare_snapshot(
-            data,
-            source,
-            max_bytes=max_bytes,
-            observed_at=observed_at,
-            release_label=release_label,
-            sha256=sha256,
-        )
-        with write_session(session_or_engine) as session:
-            return store_prepared(
-                session, prepared, org=org, system=system, source=source, environment=environment
-            )
-
-    session = session_or_engine
-    existing = _find_unchanged(session, org, system, sha256)
-    if existing is not None:
-        return _result("unchanged", source, existing)
-    prepared = prepare_snapshot(
-        data, source, max_bytes=max_bytes, observed_at=observed_at, release_label=release_label, sha256=sha256
-    )
-    with session.begin_nested():
-        return store_prepared(
-            session, prepared, org=org, system=system, source=source, environment=environment
-        )
+    """Ingest one SBOM for ``system`` of ``org``: :func:`ingest_sboms` with one upload."""
+    upload = SbomUpload(data, source, observed_at, default_observed_at, release_label)
+    return ingest_sboms(db, [upload], org=org, system=system, environment=environment, max_bytes=max_bytes)[0]

@@ -25,8 +25,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from packageurl import PackageURL
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from core.advisories import AffectedPackage, AffectedRange
 from core.errors import NotFoundError, PatchgapError
@@ -44,7 +42,7 @@ from matcher.ranges import (
 )
 from matcher.suggest import Suggestion, suggest_upgrade
 from pipeline.advisories import affected_from_row
-from store.db import read_session, write_session
+from store.db import Database, Tx
 from store.match_queries import (
     AFFECTED,
     UNKNOWN,
@@ -154,7 +152,7 @@ def _answer(affected_id: int, result: Affected | Unknown) -> MatchAnswer:
 
 
 def _match_pending(
-    session: Session, rows: list[AffectedRow] | None, invalidated: int, started: float
+    session: Tx, rows: list[AffectedRow] | None, invalidated: int, started: float
 ) -> MatchRun:
     pending = unmatched_package_versions(session)
     if not pending:
@@ -181,29 +179,29 @@ def _match_pending(
     )
 
 
-def match_new(engine: Engine) -> MatchRun:
+def match_new(db: Database) -> MatchRun:
     """Match every package version never matched before (one transaction)."""
     started = time.perf_counter()
-    with write_session(engine) as session:
+    with db.write() as session:
         return _match_pending(session, None, 0, started)
 
 
-def rematch_keys(engine: Engine, keys: Iterable[PackageKey]) -> MatchRun:
+def rematch_keys(db: Database, keys: Iterable[PackageKey]) -> MatchRun:
     """Re-match the package versions whose ``(ecosystem, name)`` is in ``keys`` (advisories changed).
 
     Also matches any other package version still unmatched, which the next ``match_new`` would do anyway.
     """
     started = time.perf_counter()
     wanted = set(keys)
-    with write_session(engine) as session:
+    with db.write() as session:
         invalidated = invalidate_keys(session, wanted) if wanted else 0
         return _match_pending(session, None, invalidated, started)
 
 
-def rematch_all(engine: Engine) -> MatchRun:
+def rematch_all(db: Database) -> MatchRun:
     """Forget every result and match the whole database again (after a matcher upgrade, say)."""
     started = time.perf_counter()
-    with write_session(engine) as session:
+    with db.write() as session:
         invalidate_all(session)
         return _match_pending(session, None, 0, started)
 
@@ -223,9 +221,9 @@ class MatchReport:
     systems: tuple[SystemSummary, ...] = ()
 
 
-def match_report(engine: Engine, org: str | None = None) -> MatchReport:
+def match_report(db: Database, org: str | None = None) -> MatchReport:
     """Counts after a run: whole database, or one organization with its systems' latest snapshots."""
-    with read_session(engine) as session:
+    with db.read() as session:
         counts = match_counts(session, org)
         if org is None:
             return MatchReport(counts)
@@ -291,7 +289,7 @@ class Explanation:
     advisories_known: int = field(default=0)
 
 
-def explain(engine: Engine, *, org: str, system: str, purl: str) -> list[Explanation]:
+def explain(db: Database, *, org: str, system: str, purl: str) -> list[Explanation]:
     """Why the package of ``purl`` is flagged in the system's latest snapshot.
 
     With a version in the purl, that version is explained; without one, each version of the package
@@ -306,7 +304,7 @@ def explain(engine: Engine, *, org: str, system: str, purl: str) -> list[Explana
     if not isinstance(probe, PackageRef):
         raise PatchgapError(f"{purl}: cannot be assessed ({probe.reason}: {probe.detail})")
     prefix = PackageURL(type=parsed.type, namespace=parsed.namespace, name=parsed.name).to_string() + "@"
-    with read_session(engine) as session:
+    with db.read() as session:
         snapshot = latest_snapshot(session, org, system)
         assert snapshot.id is not None
         deployed = set_package_versions(

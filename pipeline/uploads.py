@@ -22,14 +22,11 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
-
-from core.errors import InputError, NotFoundError, PatchgapError, SbomError
-from pipeline.ingest import NO_TIMESTAMP, IngestResult, ingest_sbom
+from core.errors import InputError, NotFoundError, PatchgapError, SbomError, StorageError
+from pipeline.ingest import IngestResult, ingest_sbom
 from pipeline.match import match_new
 from store.api_queries import (
     ClaimedJob,
@@ -40,7 +37,7 @@ from store.api_queries import (
     insert_upload_job,
     system_names,
 )
-from store.db import read_session, write_session
+from store.db import Database
 from store.models import utcnow
 from store.queries import get_or_create_system, get_organization
 
@@ -58,9 +55,9 @@ def project_uuid(org: str, system: str) -> str:
     return str(uuid.uuid5(_PROJECT_NAMESPACE, f"{org}\x00{system}"))
 
 
-def system_for_project(engine: Engine, org: str, project: str) -> str:
+def system_for_project(db: Database, org: str, project: str) -> str:
     """The name of the system of ``org`` whose ``project_uuid`` is ``project``."""
-    with read_session(engine) as session:
+    with db.read() as session:
         organization = get_organization(session, org)
         assert organization.id is not None
         names = system_names(session, organization.id)
@@ -71,13 +68,13 @@ def system_for_project(engine: Engine, org: str, project: str) -> str:
     raise NotFoundError(f"project {project} does not exist in organization {org!r}")
 
 
-def match_after_ingest(engine: Engine) -> None:
+def match_after_ingest(db: Database) -> None:
     """Bring fleet matching up to date after new snapshots: the new package versions are matched."""
-    match_new(engine)
+    match_new(db)
 
 
 def ingest_upload(
-    engine: Engine,
+    db: Database,
     *,
     org: str,
     system: str,
@@ -89,7 +86,7 @@ def ingest_upload(
 ) -> IngestResult:
     """Ingest an uploaded SBOM now and match what it brought (the native upload route)."""
     result = ingest_sbom(
-        engine,
+        db,
         org=org,
         system=system,
         data=data,
@@ -99,7 +96,7 @@ def ingest_upload(
         release_label=release_label,
     )
     if result.status == "created":
-        match_after_ingest(engine)
+        match_after_ingest(db)
     return result
 
 
@@ -110,7 +107,7 @@ class QueuedUpload:
 
 
 def enqueue_upload(
-    engine: Engine,
+    db: Database,
     *,
     org_id: int,
     org: str,
@@ -127,7 +124,7 @@ def enqueue_upload(
     if len(data) > max_bytes:
         raise SbomError(source, f"larger than the limit of {max_bytes} bytes")
     token = str(uuid.uuid4())
-    with write_session(engine) as session:
+    with db.write() as session:
         insert_upload_job(
             session,
             token=token,
@@ -141,53 +138,49 @@ def enqueue_upload(
     return QueuedUpload(token, project_uuid(org, system))
 
 
-def upload_status(engine: Engine, org: str, token: str) -> JobRow:
+def upload_status(db: Database, org: str, token: str) -> JobRow:
     """The state of one queued upload of ``org`` (another organization's token is "not found")."""
-    with read_session(engine) as session:
+    with db.read() as session:
         return get_upload_job(session, org, token)
 
 
-def claim_next(engine: Engine, *, lease: timedelta = DEFAULT_LEASE) -> ClaimedJob | None:
+def claim_next(db: Database, *, lease: timedelta = DEFAULT_LEASE) -> ClaimedJob | None:
     """Claim one job in its own committed transaction, so other workers see it taken at once."""
     now = utcnow()
-    with write_session(engine) as session:
+    with db.write() as session:
         return claim_upload_job(session, now, now - lease)
 
 
-def process_job(engine: Engine, claimed: ClaimedJob, *, max_bytes: int) -> str:
+def process_job(db: Database, claimed: ClaimedJob, *, max_bytes: int) -> str:
     """Ingest a claimed job and record its outcome; returns the job's new status."""
     job = claimed.job
     try:
         result = ingest_sbom(
-            engine,
+            db,
             org=claimed.org,
             system=job.system_name,
             data=claimed.data,
             source=job.source,
+            observed_at=job.observed_at,
             # Dependency-Track clients upload at deploy time and send no date: an SBOM without a
             # timestamp of its own is taken as observed when it was uploaded.
-            observed_at=job.observed_at,
+            default_observed_at=job.created_at,
             max_bytes=max_bytes,
             release_label=job.release_label,
         )
-    except SbomError as exc:
-        if exc.problem == NO_TIMESTAMP and job.observed_at is None:
-            dated = replace(claimed, job=replace(job, observed_at=job.created_at))
-            return process_job(engine, dated, max_bytes=max_bytes)
-        return _finish(engine, job.id, "failed", error=str(exc))
-    except PatchgapError as exc:
-        return _finish(engine, job.id, "failed", error=str(exc))
-    except SQLAlchemyError as exc:
+    except StorageError as exc:
         log.warning("upload %s: database error on attempt %d: %s", job.token, job.attempts, exc)
         status = "queued" if job.attempts < MAX_ATTEMPTS else "failed"
-        return _finish(engine, job.id, status, error=f"database error: {type(exc).__name__}")
+        return _finish(db, job.id, status, error=f"database error: {exc}")
+    except PatchgapError as exc:
+        return _finish(db, job.id, "failed", error=str(exc))
     if result.status == "created":
-        match_after_ingest(engine)
-    return _finish(engine, job.id, "done", result=result.status, snapshot_id=result.snapshot_id)
+        match_after_ingest(db)
+    return _finish(db, job.id, "done", result=result.status, snapshot_id=result.snapshot_id)
 
 
 def _finish(
-    engine: Engine,
+    db: Database,
     job_id: int,
     status: str,
     *,
@@ -195,21 +188,21 @@ def _finish(
     snapshot_id: int | None = None,
     error: str | None = None,
 ) -> str:
-    with write_session(engine) as session:
+    with db.write() as session:
         finish_upload_job(
             session, job_id, status=status, now=utcnow(), result=result, snapshot_id=snapshot_id, error=error
         )
     return status
 
 
-def run_pending(engine: Engine, *, max_bytes: int, limit: int | None = None) -> int:
+def run_pending(db: Database, *, max_bytes: int, limit: int | None = None) -> int:
     """Process queued jobs until the queue is empty (or ``limit`` jobs); returns how many were taken."""
     done = 0
     while limit is None or done < limit:
-        claimed = claim_next(engine)
+        claimed = claim_next(db)
         if claimed is None:
             break
-        process_job(engine, claimed, max_bytes=max_bytes)
+        process_job(db, claimed, max_bytes=max_bytes)
         done += 1
     return done
 
@@ -221,8 +214,8 @@ class UploadWorker:
     way) and wakes at once when this process queues an upload (``notify``).
     """
 
-    def __init__(self, engine: Engine, *, max_bytes: int, poll_interval: float = 2.0) -> None:
-        self._engine = engine
+    def __init__(self, db: Database, *, max_bytes: int, poll_interval: float = 2.0) -> None:
+        self._db = db
         self._max_bytes = max_bytes
         self._poll_interval = poll_interval
         self._wake = threading.Event()
@@ -246,7 +239,7 @@ class UploadWorker:
         while not self._stopping.is_set():
             self._wake.clear()
             try:
-                taken = run_pending(self._engine, max_bytes=self._max_bytes, limit=100)
+                taken = run_pending(self._db, max_bytes=self._max_bytes, limit=100)
             except Exception:  # the worker must outlive one bad poll (a database restart, say)
                 log.exception("upload worker: poll failed")
                 taken = 0
@@ -255,7 +248,7 @@ class UploadWorker:
 
 
 def resolve_project(
-    engine: Engine, *, org: str, project: str | None, name: str | None, auto_create: bool
+    db: Database, *, org: str, project: str | None, name: str | None, auto_create: bool
 ) -> str:
     """The system a Dependency-Track upload is for, by project UUID or by name (created if asked).
 
@@ -263,10 +256,10 @@ def resolve_project(
     created only with ``autoCreate``, otherwise the upload is refused as "not found".
     """
     if project:
-        return system_for_project(engine, org, project)
+        return system_for_project(db, org, project)
     if not name:
         raise InputError("upload", "give either project (a UUID) or projectName")
-    with read_session(engine) as session:
+    with db.read() as session:
         organization = get_organization(session, org)
         assert organization.id is not None
         exists = name in system_names(session, organization.id)
@@ -274,6 +267,6 @@ def resolve_project(
         return name
     if not auto_create:
         raise NotFoundError(f"project {name!r} does not exist in organization {org!r} (autoCreate is false)")
-    with write_session(engine) as session:
+    with db.write() as session:
         get_or_create_system(session, get_organization(session, org), name)
     return name

@@ -19,16 +19,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeAlias
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from core.errors import StorageError
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+#: An open ORM transaction, as :meth:`Database.write` / :meth:`Database.read` yield it. Use-cases pass it
+#: on to query functions without looking inside (the name keeps SQLAlchemy out of their imports).
+Tx: TypeAlias = Session
+#: A Core connection, as :meth:`Database.begin` / :meth:`Database.connect` yield it (bulk work).
+Conn: TypeAlias = Connection
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -90,19 +96,32 @@ def read_session(engine: Engine) -> Iterator[Session]:
         yield session
 
 
-def _unavailable(url: URL, exc: OperationalError) -> StorageError:
-    original = str(exc.orig).strip() if exc.orig is not None else ""
-    reason = original.splitlines()[0] if original else str(exc)
-    return StorageError(f"database {url.render_as_string(hide_password=True)}: {reason}")
+def display_url(url: str | URL) -> str:
+    """``url`` with any password hidden, for messages."""
+    parsed = make_url(url) if isinstance(url, str) else url
+    return parsed.render_as_string(hide_password=True)
+
+
+@contextmanager
+def _translated(url: URL) -> Iterator[None]:
+    """Let a driver error leave as :class:`StorageError`: ``database: <first line> (<url>)``."""
+    try:
+        yield
+    except DBAPIError as exc:
+        original = str(exc.orig).strip() if exc.orig is not None else ""
+        reason = original.splitlines()[0] if original else str(exc)
+        shown = url.render_as_string(hide_password=True)
+        raise StorageError(f"database: {reason} ({shown})") from exc
 
 
 class Database:
     """One database and its transactions: the unit of work every use-case receives.
 
-    Opening is cheap (no connection is made until the first transaction). An ``OperationalError`` of
-    the driver (server down, file unreadable, lock timeout) leaves a transaction as
-    :class:`core.errors.StorageError` naming the database, so callers above ``store`` never catch a
-    SQLAlchemy type.
+    Opening is cheap (no connection is made until the first transaction). An error of the database
+    driver (server down, file unreadable, lock timeout, a constraint or trigger refusing a write)
+    leaves a transaction as :class:`core.errors.StorageError` naming the database (the driver's error
+    chained), after the transaction was rolled back; callers above ``store`` never catch a SQLAlchemy
+    type.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -129,40 +148,42 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One write transaction (see :func:`write_session`): committed on success, else rolled back."""
-        try:
-            with write_session(self.engine) as session:
-                yield session
-        except OperationalError as exc:
-            raise _unavailable(self.engine.url, exc) from exc
+        with _translated(self.engine.url), write_session(self.engine) as session:
+            yield session
 
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only session; whatever it did is rolled back when it closes."""
-        try:
-            with read_session(self.engine) as session:
-                yield session
-        except OperationalError as exc:
-            raise _unavailable(self.engine.url, exc) from exc
+        with _translated(self.engine.url), read_session(self.engine) as session:
+            yield session
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
         """A Core connection in one write transaction (bulk imports): committed on success."""
-        try:
-            with self.engine.connect() as plain:
-                conn = plain.execution_options(sqlite_begin="IMMEDIATE")
-                with conn.begin():
-                    yield conn
-        except OperationalError as exc:
-            raise _unavailable(self.engine.url, exc) from exc
+        with _translated(self.engine.url), self.engine.connect() as plain:
+            conn = plain.execution_options(sqlite_begin="IMMEDIATE")
+            with conn.begin():
+                yield conn
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
         """A Core connection whose transactions the caller manages (reads, or several commits in a row)."""
-        try:
-            with self.engine.connect() as conn:
-                yield conn
-        except OperationalError as exc:
-            raise _unavailable(self.engine.url, exc) from exc
+        with _translated(self.engine.url), self.engine.connect() as conn:
+            yield conn
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Bring the schema to ``revision`` (``store.migrate.upgrade``)."""
+        from store.migrate import upgrade  # noqa: PLC0415 - alembic loads only when a command migrates
+
+        with _translated(self.engine.url):
+            upgrade(self.engine, revision)
+
+    def revision(self) -> str | None:
+        """The schema revision the database is at; ``None`` without patchgap's schema."""
+        from store.migrate import current_revision  # noqa: PLC0415 - as in upgrade
+
+        with _translated(self.engine.url):
+            return current_revision(self.engine)
 
     def dispose(self) -> None:
         """Close the pooled connections (end of a command, or after a fork)."""

@@ -23,9 +23,9 @@ from pathlib import Path
 import psycopg
 import pytest
 from hypothesis import settings
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import make_url
 
-from store.db import make_engine
+from store.db import Database, make_engine
 from store.migrate import upgrade
 
 # CI runs the property tests derandomized, so a submission's result does not depend on the draw; on a
@@ -121,11 +121,11 @@ def db_url(
 
 
 @pytest.fixture
-def db(db_url: str) -> Iterator[Engine]:
-    """An engine on a database migrated to head (SQLite and PostgreSQL, see the module docstring)."""
-    engine = make_engine(db_url)
-    yield engine
-    engine.dispose()
+def db(db_url: str) -> Iterator[Database]:
+    """A Database migrated to head (SQLite and PostgreSQL, see the module docstring)."""
+    database = Database.open(db_url)
+    yield database
+    database.dispose()
 
 
 @pytest.fixture

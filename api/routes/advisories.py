@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import EngineDep, Reader
+from api.deps import DatabaseDep, Reader
 from api.errors import problem_responses
 from pipeline.advisories import advisory_json, show_advisory
+from pipeline.database import Database
 
 router = APIRouter(prefix="/api/v1/advisories", tags=["advisories"], responses=problem_responses(401, 404))
 
@@ -72,8 +72,8 @@ _EXAMPLE: dict[str, Any] = {
 }
 
 
-def _document(engine: Engine, identifier: str) -> dict[str, Any]:
-    return advisory_json(show_advisory(engine, identifier))
+def _document(db: Database, identifier: str) -> dict[str, Any]:
+    return advisory_json(show_advisory(db, identifier))
 
 
 @router.get(
@@ -81,8 +81,8 @@ def _document(engine: Engine, identifier: str) -> dict[str, Any]:
     summary="Show an advisory",
     responses={200: {"content": {"application/json": {"example": _EXAMPLE}}}},
 )
-async def show(principal: Reader, engine: EngineDep, id: str) -> dict[str, Any]:
+async def show(principal: Reader, db: DatabaseDep, id: str) -> dict[str, Any]:
     """The alias groups ``id`` names (a record id, an alias or a group key): every record with severity,
     exploitation flag, fix date and affected packages, and the KEV/EPSS facts of the group's CVEs."""
     del principal  # any organization's reader: advisories belong to no organization
-    return await run_in_threadpool(_document, engine, id)
+    return await run_in_threadpool(_document, db, id)

@@ -24,11 +24,10 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from api.dashboard import charts
-from api.deps import EngineDep
+from api.deps import DatabaseDep
 from core.errors import NotFoundError, PatchgapError
 from pipeline.api_keys import (
     Principal,
@@ -37,10 +36,10 @@ from pipeline.api_keys import (
     end_dashboard_session,
     start_dashboard_session,
 )
+from pipeline.database import Database
 from pipeline.exposures import deploy_time_from_inputs, exposures_from_inputs, exposures_report, report_inputs
 from pipeline.match import explain
 from store.api_queries import system_rows
-from store.db import read_session
 from store.models import System
 from store.queries import get_snapshot, list_snapshots, snapshot_components
 
@@ -73,8 +72,8 @@ class Viewer:
     csrf_token: str
 
 
-def get_viewer(request: Request, engine: EngineDep) -> Viewer:
-    found = dashboard_session(engine, request.cookies.get(SESSION_COOKIE, ""))
+def get_viewer(request: Request, db: DatabaseDep) -> Viewer:
+    found = dashboard_session(db, request.cookies.get(SESSION_COOKIE, ""))
     if found is None:
         raise SignInRequiredError
     return Viewer(*found)
@@ -118,13 +117,13 @@ def login_form(request: Request, error: str | None = None) -> HTMLResponse:
 @router.post("/login")
 async def login(
     request: Request,
-    engine: EngineDep,
+    db: DatabaseDep,
     api_key: Annotated[str, Form(max_length=200)],
     csrf_token: Annotated[str, Form(max_length=200)],
 ) -> Response:
     if not csrf_matches(request.cookies.get(LOGIN_COOKIE, ""), csrf_token) or not csrf_token:
         return RedirectResponse("/dashboard/login?error=expired", status_code=303)
-    started = await run_in_threadpool(start_dashboard_session, engine, api_key)
+    started = await run_in_threadpool(start_dashboard_session, db, api_key)
     if started is None:
         return RedirectResponse("/dashboard/login?error=invalid", status_code=303)
     response = RedirectResponse("/dashboard/", status_code=303)
@@ -142,11 +141,11 @@ async def login(
 
 @router.post("/logout")
 async def logout(
-    request: Request, engine: EngineDep, viewer: ViewerDep, csrf_token: Annotated[str, Form(max_length=200)]
+    request: Request, db: DatabaseDep, viewer: ViewerDep, csrf_token: Annotated[str, Form(max_length=200)]
 ) -> Response:
     if not csrf_matches(viewer.csrf_token, csrf_token):
         return Response("CSRF token mismatch", status_code=403)
-    await run_in_threadpool(end_dashboard_session, engine, request.cookies.get(SESSION_COOKIE, ""))
+    await run_in_threadpool(end_dashboard_session, db, request.cookies.get(SESSION_COOKIE, ""))
     response = RedirectResponse("/dashboard/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH)
     return response
@@ -166,14 +165,14 @@ def exposure_link(row: dict[str, Any]) -> str:
     return "/dashboard/exposure?" + urlencode({k: row[k] for k in keys})
 
 
-def overview_report(engine: Engine, org: str, as_of: datetime | None) -> dict[str, Any]:
+def overview_report(db: Database, org: str, as_of: datetime | None) -> dict[str, Any]:
     """The overview's figures, all read off the report pipeline's own documents.
 
     The same inputs feed the deploy-time report (half-life, within 30 days, SLA, monthly trend, the
     Kaplan–Meier curve) and the open-exposure rows (counted here by tier, KEV and system), so the page
     shows what ``GET /api/v1/reports/deploy-time`` and ``GET /api/v1/exposures`` answer.
     """
-    inputs = report_inputs(engine, org, as_of)
+    inputs = report_inputs(db, org, as_of)
     report = deploy_time_from_inputs(inputs)
     document = report.to_json()
     rows = exposures_from_inputs(inputs, "open")
@@ -245,29 +244,29 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 
 @router.get("/")
-def overview(request: Request, engine: EngineDep, viewer: ViewerDep, as_of: AsOfQuery = None) -> HTMLResponse:
+def overview(request: Request, db: DatabaseDep, viewer: ViewerDep, as_of: AsOfQuery = None) -> HTMLResponse:
     org = viewer.principal.org
-    with read_session(engine) as session:
+    with db.read() as session:
         systems = system_rows(session, org)
     context: dict[str, Any] = {
         "viewer": viewer,
         "systems": systems,
         "snapshot_total": sum(s.snapshot_count for s in systems),
-        "report": overview_report(engine, org, _utc(as_of)) if systems else None,
+        "report": overview_report(db, org, _utc(as_of)) if systems else None,
     }
     return render(request, "overview.html", context)
 
 
 @router.get("/systems/{name}")
-def system_page(request: Request, engine: EngineDep, viewer: ViewerDep, name: str) -> HTMLResponse:
+def system_page(request: Request, db: DatabaseDep, viewer: ViewerDep, name: str) -> HTMLResponse:
     org = viewer.principal.org
     try:
-        with read_session(engine) as session:
+        with db.read() as session:
             system = system_rows(session, org, name)[0]
             snapshots = list_snapshots(session, org, name)
     except NotFoundError as exc:
         return not_found(request, viewer, str(exc))
-    rows = [r for r in exposures_report(engine, org, "open") if r["system"] == name]
+    rows = [r for r in exposures_report(db, org, "open") if r["system"] == name]
     exposures = [
         {
             "package": r["package"],
@@ -300,10 +299,10 @@ def system_page(request: Request, engine: EngineDep, viewer: ViewerDep, name: st
 
 
 @router.get("/snapshots/{snapshot_id}")
-def snapshot_page(request: Request, engine: EngineDep, viewer: ViewerDep, snapshot_id: int) -> HTMLResponse:
+def snapshot_page(request: Request, db: DatabaseDep, viewer: ViewerDep, snapshot_id: int) -> HTMLResponse:
     org = viewer.principal.org
     try:
-        with read_session(engine) as session:
+        with db.read() as session:
             snapshot = get_snapshot(session, org, snapshot_id)
             components = snapshot_components(session, org, snapshot_id)
             # The snapshot was found within the organization, so its system is the organization's.
@@ -318,7 +317,7 @@ def snapshot_page(request: Request, engine: EngineDep, viewer: ViewerDep, snapsh
 def exposure_page(
     *,
     request: Request,
-    engine: EngineDep,
+    db: DatabaseDep,
     viewer: ViewerDep,
     system: Annotated[str, Query(max_length=200)],
     package: Annotated[str, Query(max_length=2000)],
@@ -332,7 +331,7 @@ def exposure_page(
     if first_seen:
         wanted["first_seen"] = first_seen
     try:
-        rows = [r for r in exposures_report(engine, org, "all") if all(r[k] == v for k, v in wanted.items())]
+        rows = [r for r in exposures_report(db, org, "all") if all(r[k] == v for k, v in wanted.items())]
     except NotFoundError as exc:
         return not_found(request, viewer, str(exc))
     if not rows:
@@ -343,7 +342,7 @@ def exposure_page(
     why: list[Any] = []
     suggestion = None
     try:
-        for explanation in explain(engine, org=org, system=system, purl=f"{package}@{version}"):
+        for explanation in explain(db, org=org, system=system, purl=f"{package}@{version}"):
             suggestion = explanation.suggestion
             why.extend(
                 g for g in explanation.groups if g.group_key == vulnerability or vulnerability in g.aliases

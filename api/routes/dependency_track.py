@@ -20,16 +20,16 @@ import binascii
 from typing import Any
 
 from fastapi import APIRouter, Request
-from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import EngineDep, Reader, SettingsDep, Uploader, WorkerDep
+from api.deps import DatabaseDep, Reader, SettingsDep, Uploader, WorkerDep
 from api.errors import BodyTooLargeError, problem_responses
 from api.routes.uploads import form_sbom, read_form
 from api.schemas import DtBomUpload, DtProcessingOut, DtUploadOut
 from core.errors import SbomError
 from core.settings import Settings
 from pipeline.api_keys import Principal
+from pipeline.database import Database
 from pipeline.uploads import UploadWorker, enqueue_upload, resolve_project, upload_status
 
 router = APIRouter(
@@ -61,7 +61,7 @@ _MULTIPART: dict[str, Any] = {
 
 
 def _queue(
-    engine: Engine,
+    db: Database,
     settings: Settings,
     worker: UploadWorker | None,
     principal: Principal,
@@ -73,9 +73,9 @@ def _queue(
     data: bytes,
     source: str,
 ) -> DtUploadOut:
-    system = resolve_project(engine, org=principal.org, project=project, name=name, auto_create=auto_create)
+    system = resolve_project(db, org=principal.org, project=project, name=name, auto_create=auto_create)
     queued = enqueue_upload(
-        engine,
+        db,
         org_id=principal.org_id,
         org=principal.org,
         system=system,
@@ -91,7 +91,7 @@ def _queue(
 
 @router.put("/bom", summary="Upload an SBOM (Dependency-Track, JSON with Base64)")
 def put_bom(
-    principal: Uploader, engine: EngineDep, settings: SettingsDep, worker: WorkerDep, body: DtBomUpload
+    principal: Uploader, db: DatabaseDep, settings: SettingsDep, worker: WorkerDep, body: DtBomUpload
 ) -> DtUploadOut:
     """Queue a Base64-encoded SBOM for the project named (or identified) in the body."""
     source = f"bom of {body.projectName or body.project}"
@@ -102,7 +102,7 @@ def put_bom(
     if len(data) > settings.max_sbom_bytes:
         raise BodyTooLargeError(settings.max_sbom_bytes)
     return _queue(
-        engine,
+        db,
         settings,
         worker,
         principal,
@@ -121,7 +121,7 @@ def _field(value: object) -> str | None:
 
 @router.post("/bom", summary="Upload an SBOM (Dependency-Track, multipart)", openapi_extra=_MULTIPART)
 async def post_bom(
-    principal: Uploader, engine: EngineDep, settings: SettingsDep, worker: WorkerDep, request: Request
+    principal: Uploader, db: DatabaseDep, settings: SettingsDep, worker: WorkerDep, request: Request
 ) -> DtUploadOut:
     """Queue an SBOM sent as the multipart file part ``bom``, with the project fields beside it."""
     limit = settings.max_sbom_bytes
@@ -131,7 +131,7 @@ async def post_bom(
     auto_create = (_field(form.get("autoCreate")) or "false").lower() == "true"
     return await run_in_threadpool(
         lambda: _queue(
-            engine,
+            db,
             settings,
             worker,
             principal,
@@ -145,17 +145,17 @@ async def post_bom(
     )
 
 
-def _processing(engine: Engine, principal: Principal, token: str) -> DtProcessingOut:
-    job = upload_status(engine, principal.org, token)
+def _processing(db: Database, principal: Principal, token: str) -> DtProcessingOut:
+    job = upload_status(db, principal.org, token)
     return DtProcessingOut(processing=job.status in ("queued", "processing"))
 
 
 @router.get("/event/token/{token}", summary="Is an upload still being processed?")
-def event_token(principal: Reader, engine: EngineDep, token: str) -> DtProcessingOut:
-    return _processing(engine, principal, token)
+def event_token(principal: Reader, db: DatabaseDep, token: str) -> DtProcessingOut:
+    return _processing(db, principal, token)
 
 
 @router.get("/bom/token/{token}", summary="Is an upload still being processed? (deprecated)", deprecated=True)
-def bom_token(principal: Reader, engine: EngineDep, token: str) -> DtProcessingOut:
+def bom_token(principal: Reader, db: DatabaseDep, token: str) -> DtProcessingOut:
     """Dependency-Track's older polling route; same answer as ``/api/v1/event/token/{token}``."""
-    return _processing(engine, principal, token)
+    return _processing(db, principal, token)

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import EngineDep, Reader
+from api.deps import DatabaseDep, Reader
 from api.errors import problem_responses
 from pipeline.exports import VEX_FORMATS, cra_register, export_ciso, export_nis2, export_vex
 from reports.exports.interface import ExportResult
@@ -54,10 +54,10 @@ def _ok(media_type: str, description: str) -> dict[int | str, dict[str, Any]]:
 
 def _vex_route(fmt: str, summary: str, description: str) -> None:
     async def export(
-        principal: Reader, engine: EngineDep, system: System = None, as_of: AsOf = None
+        principal: Reader, db: DatabaseDep, system: System = None, as_of: AsOf = None
     ) -> Response:
         result = await run_in_threadpool(
-            lambda: export_vex(engine, principal.org, fmt, system=system, as_of=_utc(as_of))
+            lambda: export_vex(db, principal.org, fmt, system=system, as_of=_utc(as_of))
         )
         return _download(result)
 
@@ -101,13 +101,13 @@ _vex_route("openvex", "OpenVEX 0.2.0", "The OpenVEX 0.2.0 document of the organi
 )
 async def cra(
     principal: Reader,
-    engine: EngineDep,
+    db: DatabaseDep,
     format: Annotated[Literal["json", "csv"], Query(description="json or csv.")] = "json",
     as_of: AsOf = None,
 ) -> Response:
     """Exploited vulnerabilities present in the organization's products with the Article 14 deadlines
     (400 when the organization is not marked as a manufacturer: ``patchgap orgs set ORG --manufacturer``)."""
-    result = await run_in_threadpool(lambda: cra_register(engine, principal.org, _utc(as_of), fmt=format))
+    result = await run_in_threadpool(lambda: cra_register(db, principal.org, _utc(as_of), fmt=format))
     return _download(result)
 
 
@@ -119,14 +119,14 @@ async def cra(
 )
 async def nis2(
     principal: Reader,
-    engine: EngineDep,
+    db: DatabaseDep,
     start: Annotated[datetime, Query(alias="from", description="Period start (ISO 8601).")],
     end: Annotated[datetime | None, Query(alias="to", description="Period end (default now).")] = None,
 ) -> Response:
     """The NIS2 vulnerability-handling evidence pack for the period ``from`` .. ``to`` (deterministic)."""
     begin = _utc(start)
     assert begin is not None
-    result = await run_in_threadpool(lambda: export_nis2(engine, principal.org, start=begin, end=_utc(end)))
+    result = await run_in_threadpool(lambda: export_nis2(db, principal.org, start=begin, end=_utc(end)))
     return _download(result)
 
 
@@ -136,9 +136,9 @@ async def nis2(
     response_class=Response,
     responses=_ok("application/pdf", "The CISO overview as PDF."),
 )
-async def report_pdf(principal: Reader, engine: EngineDep, as_of: AsOf = None) -> Response:
+async def report_pdf(principal: Reader, db: DatabaseDep, as_of: AsOf = None) -> Response:
     """The dashboard's overview as a printable PDF (survival curve, trend, SLA, worst systems)."""
-    result = await run_in_threadpool(lambda: export_ciso(engine, principal.org, pdf=True, as_of=_utc(as_of)))
+    result = await run_in_threadpool(lambda: export_ciso(db, principal.org, pdf=True, as_of=_utc(as_of)))
     return _download(result)
 
 
@@ -148,7 +148,7 @@ async def report_pdf(principal: Reader, engine: EngineDep, as_of: AsOf = None) -
     response_class=Response,
     responses=_ok("text/html", "The CISO overview as one printable HTML page."),
 )
-async def report_html(principal: Reader, engine: EngineDep, as_of: AsOf = None) -> Response:
+async def report_html(principal: Reader, db: DatabaseDep, as_of: AsOf = None) -> Response:
     """The dashboard's overview as one self-contained, printable HTML page."""
-    result = await run_in_threadpool(lambda: export_ciso(engine, principal.org, pdf=False, as_of=_utc(as_of)))
+    result = await run_in_threadpool(lambda: export_ciso(db, principal.org, pdf=False, as_of=_utc(as_of)))
     return _download(result)

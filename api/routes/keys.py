@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import Admin, EngineDep
+from api.deps import Admin, DatabaseDep
 from api.errors import problem_responses
 from api.schemas import CreatedKeyOut, KeyCreate, KeyOut
 from pipeline.api_keys import KeyInfo, create_key, list_keys, revoke_key
@@ -27,21 +27,21 @@ def key_out(key: KeyInfo) -> KeyOut:
 
 
 @router.get("", summary="List API keys")
-def list_(principal: Admin, engine: EngineDep) -> list[KeyOut]:
+def list_(principal: Admin, db: DatabaseDep) -> list[KeyOut]:
     """The organization's keys, revoked ones included (the secrets are not stored, so never shown)."""
-    return [key_out(k) for k in list_keys(engine, principal.org)]
+    return [key_out(k) for k in list_keys(db, principal.org)]
 
 
 @router.post(
     "", status_code=status.HTTP_201_CREATED, summary="Create an API key", responses=problem_responses(422)
 )
-async def create(principal: Admin, engine: EngineDep, body: KeyCreate) -> CreatedKeyOut:
+async def create(principal: Admin, db: DatabaseDep, body: KeyCreate) -> CreatedKeyOut:
     """Create a key of this organization; the token in the answer is shown this once."""
-    created = await run_in_threadpool(create_key, engine, org=principal.org, role=body.role, name=body.name)
+    created = await run_in_threadpool(create_key, db, org=principal.org, role=body.role, name=body.name)
     return CreatedKeyOut(token=created.token, key=key_out(created.key))
 
 
 @router.delete("/{key_id}", summary="Revoke an API key", responses=problem_responses(404))
-def revoke(principal: Admin, engine: EngineDep, key_id: int) -> KeyOut:
+def revoke(principal: Admin, db: DatabaseDep, key_id: int) -> KeyOut:
     """Revoke a key at once (its dashboard sessions end too); revoking twice keeps the first time."""
-    return key_out(revoke_key(engine, principal.org, key_id))
+    return key_out(revoke_key(db, principal.org, key_id))

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import EngineDep, Reader
+from api.deps import DatabaseDep, Reader
 from api.errors import problem_responses
 from pipeline.exposures import deploy_time_json, exposures_report
 
@@ -68,7 +68,7 @@ def _utc(moment: datetime | None) -> datetime | None:
 async def exposures(
     *,
     principal: Reader,
-    engine: EngineDep,
+    db: DatabaseDep,
     as_of: AsOf = None,
     status: Annotated[
         Literal["open", "resolved", "all", "excluded"], Query(description="excluded: VEX not_affected.")
@@ -79,12 +79,12 @@ async def exposures(
     kev: Annotated[bool | None, Query(description="Only exploited (KEV) exposures, or only others.")] = None,
 ) -> list[dict[str, Any]]:
     """``patchgap report exposures --format json``: one object per exposure interval, filtered."""
-    rows = await run_in_threadpool(exposures_report, engine, principal.org, status, _utc(as_of))
+    rows = await run_in_threadpool(exposures_report, db, principal.org, status, _utc(as_of))
     wanted = {"severity": severity, "sla_tier": tier, "system": system, "kev": kev}
     return [r for r in rows if all(v is None or r.get(k) == v for k, v in wanted.items())]
 
 
 @router.get("/reports/deploy-time", summary="Time-to-deploy report")
-async def deploy_time(principal: Reader, engine: EngineDep, as_of: AsOf = None) -> dict[str, Any]:
+async def deploy_time(principal: Reader, db: DatabaseDep, as_of: AsOf = None) -> dict[str, Any]:
     """``patchgap report deploy-time --format json``: Kaplan–Meier half-life, within-days, SLA, trend."""
-    return await run_in_threadpool(deploy_time_json, engine, principal.org, _utc(as_of))
+    return await run_in_threadpool(deploy_time_json, db, principal.org, _utc(as_of))

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import Admin, EngineDep, Reader
+from api.deps import Admin, DatabaseDep, Reader
 from api.errors import problem_responses
 from api.routes.uploads import read_body
 from pipeline.exposures import get_sla_policy, set_sla_policy
@@ -40,9 +40,9 @@ def _policy_json(policy: SlaPolicy) -> dict[str, Any]:
     summary="Show the SLA policy",
     responses={200: {"content": {"application/json": {"example": _POLICY_EXAMPLE}}}},
 )
-def show(principal: Reader, engine: EngineDep) -> dict[str, Any]:
+def show(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
     """The policy as ``patchgap sla show --json`` prints it (the defaults until one is set)."""
-    policy, _own = get_sla_policy(engine, principal.org)
+    policy, _own = get_sla_policy(db, principal.org)
     return _policy_json(policy)
 
 
@@ -57,9 +57,9 @@ def show(principal: Reader, engine: EngineDep) -> dict[str, Any]:
         }
     },
 )
-async def set_(principal: Admin, engine: EngineDep, request: Request) -> dict[str, Any]:
+async def set_(principal: Admin, db: DatabaseDep, request: Request) -> dict[str, Any]:
     """Replace the policy (the JSON of ``GET``); exposures are judged against it from the next report."""
     text = (await read_body(request, 1024 * 1024)).decode("utf-8", errors="replace")
     policy = SlaPolicy.from_json(text, "SLA policy")
-    await run_in_threadpool(set_sla_policy, engine, principal.org, policy)
+    await run_in_threadpool(set_sla_policy, db, principal.org, policy)
     return _policy_json(policy)

@@ -6,12 +6,11 @@ from dataclasses import asdict
 
 from fastapi import APIRouter, status
 
-from api.deps import Admin, EngineDep, Reader, SessionDep, Uploader
+from api.deps import Admin, DatabaseDep, Reader, SessionDep, Uploader
 from api.errors import problem_responses
 from api.schemas import SystemAttributes, SystemCreate, SystemOut
 from pipeline.uploads import project_uuid
 from store.api_queries import SystemRow, create_system, system_rows, update_system
-from store.db import read_session, write_session
 from store.queries import get_or_create_organization
 
 router = APIRouter(prefix="/api/v1/systems", tags=["systems"], responses=problem_responses(401))
@@ -37,12 +36,12 @@ def list_systems(principal: Reader, session: SessionDep) -> list[SystemOut]:
     summary="Create a system",
     responses=problem_responses(403, 409, 422),
 )
-def create(principal: Uploader, engine: EngineDep, body: SystemCreate) -> SystemOut:
+def create(principal: Uploader, db: DatabaseDep, body: SystemCreate) -> SystemOut:
     """Create a system; its name must be new in the organization (409 otherwise)."""
-    with write_session(engine) as session:
+    with db.write() as session:
         org = get_or_create_organization(session, principal.org)
         create_system(session, org, body.name, body.model_dump(exclude={"name"}))
-    with read_session(engine) as session:
+    with db.read() as session:
         return _one(session, principal.org, body.name)
 
 
@@ -52,9 +51,9 @@ def show(principal: Reader, session: SessionDep, name: str) -> SystemOut:
 
 
 @router.patch("/{name}", summary="Change a system's attributes", responses=problem_responses(403, 404, 422))
-def update(principal: Admin, engine: EngineDep, name: str, body: SystemAttributes) -> SystemOut:
+def update(principal: Admin, db: DatabaseDep, name: str, body: SystemAttributes) -> SystemOut:
     """Set environment, internet exposure, criticality or cadence; fields left out keep their value."""
-    with write_session(engine) as session:
+    with db.write() as session:
         update_system(session, principal.org, name, body.model_dump(exclude_none=True))
-    with read_session(engine) as session:
+    with db.read() as session:
         return _one(session, principal.org, name)

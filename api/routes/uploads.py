@@ -15,13 +15,12 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from api.deps import EngineDep, Reader, SettingsDep, Uploader
+from api.deps import DatabaseDep, Reader, SettingsDep, Uploader
 from api.errors import BodyTooLargeError, problem_responses
 from api.schemas import IngestOut, QualityFlagOut, UploadJobOut
 from core.errors import SbomError
 from pipeline.uploads import ingest_upload, upload_status
 from store.api_queries import JobRow
-from store.db import read_session
 from store.queries import get_system
 
 router = APIRouter(prefix="/api/v1", tags=["uploads"], responses=problem_responses(401))
@@ -108,8 +107,8 @@ def ingest_out(system: str, result: Any) -> IngestOut:
     )
 
 
-def _check_system(engine: EngineDep, org: str, name: str) -> None:
-    with read_session(engine) as session:
+def _check_system(db: DatabaseDep, org: str, name: str) -> None:
+    with db.read() as session:
         get_system(session, org, name)
 
 
@@ -129,7 +128,7 @@ def _check_system(engine: EngineDep, org: str, name: str) -> None:
 async def upload_sbom(
     *,
     principal: Uploader,
-    engine: EngineDep,
+    db: DatabaseDep,
     settings: SettingsDep,
     request: Request,
     response: Response,
@@ -142,7 +141,7 @@ async def upload_sbom(
 ) -> IngestOut:
     """Ingest one SBOM of an existing system now; the same bytes again answer 200 ``unchanged``."""
     limit = settings.max_sbom_bytes
-    await run_in_threadpool(_check_system, engine, principal.org, name)
+    await run_in_threadpool(_check_system, db, principal.org, name)
     source = f"upload to {name}"
     if is_multipart(request):
         data, source = await form_sbom(await read_form(request, limit), limit, source)
@@ -150,7 +149,7 @@ async def upload_sbom(
         data = await read_body(request, limit)
     result = await run_in_threadpool(
         lambda: ingest_upload(
-            engine,
+            db,
             org=principal.org,
             system=name,
             data=data,
@@ -181,6 +180,6 @@ def job_out(job: JobRow) -> UploadJobOut:
 
 
 @router.get("/uploads/{token}", summary="State of a queued upload", responses=problem_responses(404))
-def upload_state(principal: Reader, engine: EngineDep, token: str) -> UploadJobOut:
+def upload_state(principal: Reader, db: DatabaseDep, token: str) -> UploadJobOut:
     """A queued upload's state and, when processed, its snapshot or the reason it was refused."""
-    return job_out(upload_status(engine, principal.org, token))
+    return job_out(upload_status(db, principal.org, token))

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import Admin, EngineDep, Reader, SettingsDep
+from api.deps import Admin, DatabaseDep, Reader, SettingsDep
 from api.errors import problem_responses
 from api.routes.uploads import read_body
 from pipeline.exposures import import_vex, list_vex
@@ -88,9 +88,9 @@ def _out(result: Any) -> VexImportOut:
 
 
 @router.get("", summary="List VEX statements")
-def list_(principal: Reader, engine: EngineDep) -> list[dict[str, Any]]:
+def list_(principal: Reader, db: DatabaseDep) -> list[dict[str, Any]]:
     """``patchgap vex list --format json``: the statements with the vulnerability group each resolves to."""
-    return list_vex(engine, principal.org)
+    return list_vex(db, principal.org)
 
 
 @router.post(
@@ -99,9 +99,9 @@ def list_(principal: Reader, engine: EngineDep) -> list[dict[str, Any]]:
     summary="Create a VEX statement",
     responses=problem_responses(400, 403),
 )
-async def create(principal: Admin, engine: EngineDep, body: VexCreate) -> VexImportOut:
+async def create(principal: Admin, db: DatabaseDep, body: VexCreate) -> VexImportOut:
     data = _openvex(body, f"patchgap API key {principal.key_id}")
-    result = await run_in_threadpool(import_vex, engine, principal.org, data, "api statement")
+    result = await run_in_threadpool(import_vex, db, principal.org, data, "api statement")
     return _out(result)
 
 
@@ -117,9 +117,9 @@ async def create(principal: Admin, engine: EngineDep, body: VexCreate) -> VexImp
     },
 )
 async def import_document(
-    principal: Admin, engine: EngineDep, settings: SettingsDep, request: Request
+    principal: Admin, db: DatabaseDep, settings: SettingsDep, request: Request
 ) -> VexImportOut:
     """Store every statement of the document (the latest statement per vulnerability and package wins)."""
     data = await read_body(request, settings.max_sbom_bytes)
-    result = await run_in_threadpool(import_vex, engine, principal.org, data, "uploaded VEX document")
+    result = await run_in_threadpool(import_vex, db, principal.org, data, "uploaded VEX document")
     return _out(result)

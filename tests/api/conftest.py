@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.engine import Engine
 
 from api.main import create_app
 from core.settings import Settings
 from pipeline.api_keys import create_key
 from pipeline.uploads import run_pending
+from store.db import Database
 from tests.conftest import cyclonedx_json
 
 MAX_BYTES = 2_000_000
@@ -26,14 +26,14 @@ MAX_BYTES = 2_000_000
 @dataclass(frozen=True)
 class World:
     client: TestClient
-    engine: Engine
+    db: Database
     keys: dict[str, str]  # "acme-admin", "acme-uploader", "acme-reader", "globex-admin"
 
     def auth(self, key: str) -> dict[str, str]:
         return {"X-Api-Key": self.keys[key]}
 
     def drain(self) -> int:
-        return run_pending(self.engine, max_bytes=MAX_BYTES)
+        return run_pending(self.db, max_bytes=MAX_BYTES)
 
 
 def sbom(n: int = 3, *, version: str = "1.0", timestamp: str | None = "2024-01-01T00:00:00Z") -> bytes:
@@ -43,7 +43,7 @@ def sbom(n: int = 3, *, version: str = "1.0", timestamp: str | None = "2024-01-0
 
 
 @pytest.fixture
-def world(db: Engine) -> Iterator[World]:
+def world(db: Database) -> Iterator[World]:
     keys = {
         "acme-admin": create_key(db, org="acme", role="admin").token,
         "acme-uploader": create_key(db, org="acme", role="uploader", name="ci").token,
@@ -51,7 +51,7 @@ def world(db: Engine) -> Iterator[World]:
         "globex-admin": create_key(db, org="globex", role="admin").token,
     }
     settings = Settings(database_url="unused://", max_sbom_bytes=MAX_BYTES)
-    app = create_app(settings, engine=db, start_worker=False)
+    app = create_app(settings, db=db, start_worker=False)
     with TestClient(app) as client:
         w = World(client, db, keys)
         for org, system in (("acme", "shop"), ("globex", "mill")):

@@ -38,15 +38,15 @@ KEV = {
 
 
 def cli_show(world: World, identifier: str) -> object:
-    url = world.engine.url.render_as_string(hide_password=False)
+    url = world.db.url.render_as_string(hide_password=False)
     result = CliRunner().invoke(cli_app, ["--db", url, "advisories", "show", identifier, "--json"])
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
 
 def test_advisory_by_alias_equals_the_cli_and_is_the_same_for_every_org(world: World) -> None:
-    import_advisories(world.engine, OsvDirectory(DEMO_OSV).records(), source="osv", origin="demo")
-    import_kev(world.engine, json.dumps(KEV).encode(), origin="kev.json")
+    import_advisories(world.db, OsvDirectory(DEMO_OSV).records(), source="osv", origin="demo")
+    import_kev(world.db, json.dumps(KEV).encode(), origin="kev.json")
     r = world.client.get("/api/v1/advisories/GHSA-g4mx-q9vg-27p4", headers=world.auth("acme-reader"))
     assert r.status_code == 200, r.text
     doc = r.json()
@@ -76,7 +76,7 @@ def test_advisory_by_alias_equals_the_cli_and_is_the_same_for_every_org(world: W
 
 
 def test_exploited_record_with_its_fix_and_unknown_ids(world: World) -> None:
-    import_advisories(world.engine, open_path(AKRITES, "akrites"), source="akrites", origin="akrites")
+    import_advisories(world.db, open_path(AKRITES, "akrites"), source="akrites", origin="akrites")
     r = world.client.get("/api/v1/advisories/AKRITES-SAMPLE-2026-0004", headers=world.auth("acme-reader"))
     assert r.status_code == 200, r.text
     (record,) = r.json()["advisories"]

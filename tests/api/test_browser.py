@@ -22,8 +22,7 @@ from api.main import create_app
 from core.settings import Settings
 from pipeline.api_keys import create_key
 from pipeline.demo import load_demo
-from store.db import make_engine
-from store.migrate import upgrade
+from store.db import Database
 
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = "2024-06-15T00:00:00Z"
@@ -51,13 +50,13 @@ def chromium_path() -> str:
 def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """A real uvicorn on a free loopback port serving the demo organization; yields (base URL, key)."""
     url = f"sqlite:///{tmp_path / 'browser.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
+    db = Database.open(url)
+    db.upgrade()
     load_demo(
-        engine, "demo", ROOT / "sbom_samples" / "demo-fleet", ROOT / "sbom_samples" / "advisories" / "demo"
+        db, "demo", ROOT / "sbom_samples" / "demo-fleet", ROOT / "sbom_samples" / "advisories" / "demo"
     )
-    key = create_key(engine, org="demo", role="reader").token
-    app = create_app(Settings(database_url=url, max_sbom_bytes=1_000_000), engine=engine)
+    key = create_key(db, org="demo", role="reader").token
+    app = create_app(Settings(database_url=url, max_sbom_bytes=1_000_000), db=db)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -74,7 +73,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
         uv.should_exit = True
         thread.join(30)
         sock.close()
-        engine.dispose()
+        db.dispose()
 
 
 def test_overview_in_chromium_shows_the_api_report(server: tuple[str, str], tmp_path: Path) -> None:

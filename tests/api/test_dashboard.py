@@ -8,25 +8,25 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.engine import Engine
 
 from api.main import create_app
 from core.settings import Settings
 from pipeline.api_keys import create_key
 from pipeline.demo import load_demo
+from store.db import Database
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def site(db: Engine) -> Iterator[tuple[TestClient, dict[str, str]]]:
+def site(db: Database) -> Iterator[tuple[TestClient, dict[str, str]]]:
     load_demo(db, "demo", ROOT / "sbom_samples" / "demo-fleet", ROOT / "sbom_samples" / "advisories" / "demo")
     keys = {
         "demo": create_key(db, org="demo", role="reader").token,
         "other": create_key(db, org="other", role="admin").token,
     }
     app = create_app(
-        Settings(database_url="unused://", max_sbom_bytes=1_000_000), engine=db, start_worker=False
+        Settings(database_url="unused://", max_sbom_bytes=1_000_000), db=db, start_worker=False
     )
     with TestClient(app, base_url="http://testserver") as client:
         yield client, keys

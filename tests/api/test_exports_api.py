@@ -35,7 +35,7 @@ PSR7_SBOM = cyclonedx_json(
 
 
 def exploited_shop(world: World) -> None:
-    import_advisories(world.engine, open_path(AKRITES, "akrites"), source="akrites", origin="akrites")
+    import_advisories(world.db, open_path(AKRITES, "akrites"), source="akrites", origin="akrites")
     r = world.client.post(
         "/api/v1/systems/shop/sboms", content=PSR7_SBOM, headers=world.auth("acme-uploader")
     )
@@ -63,7 +63,7 @@ def test_vex_exports_equal_the_pipeline_and_scope_systems_to_the_org(world: Worl
     for fmt, media_type in media.items():
         r = get(world, fmt, system="shop", as_of=AS_OF.isoformat())
         assert r.status_code == 200, (fmt, r.text)
-        expected = export_vex(world.engine, "acme", fmt, system="shop", as_of=AS_OF)
+        expected = export_vex(world.db, "acme", fmt, system="shop", as_of=AS_OF)
         assert r.content == expected.content, fmt
         assert r.headers["content-type"] == media_type
         assert attachment(r) == expected.filename
@@ -83,7 +83,7 @@ def test_vex_exports_equal_the_pipeline_and_scope_systems_to_the_org(world: Worl
         own = get(world, fmt, key="globex-admin")
         if fmt == "cyclonedx-vex":
             assert own.status_code == 200, own.text
-            assert own.content == export_vex(world.engine, "globex", fmt).content
+            assert own.content == export_vex(world.db, "globex", fmt).content
             empty = own.json()
             assert empty.get("vulnerabilities", []) == []
             assert [c["name"] for c in empty["components"]] == ["mill"]  # globex's own system only
@@ -103,10 +103,10 @@ def test_cra_register_needs_a_manufacturer_and_equals_the_pipeline(world: World)
     refused = get(world, "cra-register")
     assert refused.status_code == 400
     assert "not marked as a manufacturer" in refused.json()["detail"]
-    set_manufacturer(world.engine, "acme", True)
+    set_manufacturer(world.db, "acme", True)
     r = get(world, "cra-register", as_of=LATER.isoformat())
     assert r.status_code == 200, r.text
-    assert r.content == cra_register(world.engine, "acme", LATER).content
+    assert r.content == cra_register(world.db, "acme", LATER).content
     assert r.headers["content-type"] == "application/json"
     doc = r.json()
     jsonschema.validate(doc, json.loads(schema_text()))
@@ -127,7 +127,7 @@ def test_evidence_pack_and_ciso_reports(world: World) -> None:
     start = datetime(2026, 3, 1, tzinfo=UTC)
     r = get(world, "nis2-evidence", **{"from": start.isoformat(), "to": AS_OF.isoformat()})
     assert r.status_code == 200, r.text
-    assert r.content == export_nis2(world.engine, "acme", start=start, end=AS_OF).content
+    assert r.content == export_nis2(world.db, "acme", start=start, end=AS_OF).content
     assert r.headers["content-type"] == "application/zip"
     with zipfile.ZipFile(io.BytesIO(r.content)) as archive:
         assert "MANIFEST.sha256" in archive.namelist()

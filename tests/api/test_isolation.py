@@ -82,9 +82,9 @@ def acme_values(world: World) -> dict[str, str]:
         k for k in c.get("/api/v1/keys", headers=world.auth("acme-admin")).json() if k["role"] == "reader"
     )
     # Advisories are global; both organizations are manufacturers, so each has a CRA register.
-    import_advisories(world.engine, open_path(AKRITES, "akrites"), source="akrites", origin=str(AKRITES))
+    import_advisories(world.db, open_path(AKRITES, "akrites"), source="akrites", origin=str(AKRITES))
     for org in ("acme", "globex"):
-        set_manufacturer(world.engine, org, True)
+        set_manufacturer(world.db, org, True)
     return {
         "name": "shop",
         "snapshot_id": str(snapshot_id),

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from api.main import create_app
@@ -19,19 +18,20 @@ from cli.main import app as cli_app
 from core.settings import Settings
 from pipeline.api_keys import create_key
 from pipeline.demo import load_demo
+from store.db import Database
 
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = "2024-06-15T00:00:00Z"
 
 
 @pytest.fixture
-def demo(db: Engine, db_url: str) -> Iterator[tuple[TestClient, dict[str, str], str]]:
+def demo(db: Database, db_url: str) -> Iterator[tuple[TestClient, dict[str, str], str]]:
     load_demo(db, "demo", ROOT / "sbom_samples" / "demo-fleet", ROOT / "sbom_samples" / "advisories" / "demo")
     keys = {
         "reader": create_key(db, org="demo", role="reader").token,
         "admin": create_key(db, org="demo", role="admin").token,
     }
-    app = create_app(Settings(database_url=db_url, max_sbom_bytes=1_000_000), engine=db, start_worker=False)
+    app = create_app(Settings(database_url=db_url, max_sbom_bytes=1_000_000), db=db, start_worker=False)
     with TestClient(app) as client:
         yield client, keys, db_url
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from sqlmodel import select
 
 from store.api_models import ApiKey
-from store.db import read_session
 from tests.api.conftest import MAX_BYTES, World, sbom
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sbom_samples"
@@ -129,7 +128,7 @@ def test_keys_created_once_listed_without_secret_and_revoked(world: World) -> No
     listed = c.get("/api/v1/keys", headers=admin)
     assert token not in listed.text
     assert key["id"] in [k["id"] for k in listed.json()]
-    with read_session(world.engine) as session:
+    with world.db.read() as session:
         stored = session.exec(select(ApiKey.key_hash).where(ApiKey.id == key["id"])).one()
     assert stored == hashlib.sha256(token.encode()).hexdigest()
     assert c.get("/api/v1/systems", headers={"Authorization": f"Bearer {token}"}).status_code == 200

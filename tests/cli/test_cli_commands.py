@@ -10,7 +10,7 @@ from typer.testing import CliRunner, Result
 
 from cli.main import app
 from pipeline.ingest import NO_TIMESTAMP
-from store.db import make_engine, read_session
+from store.db import Database
 from store.migrate import head_revision
 from store.queries import find_organization
 
@@ -25,12 +25,12 @@ def run(*args: str | Path, env: dict[str, str] | None = None) -> Result:
 
 
 def org_exists(url: str, name: str) -> bool:
-    engine = make_engine(url)
+    db = Database.open(url)
     try:
-        with read_session(engine) as session:
+        with db.read() as session:
             return find_organization(session, name) is not None
     finally:
-        engine.dispose()
+        db.dispose()
 
 
 def test_ingest_then_again_lists_created_then_unchanged(db_url: str) -> None:

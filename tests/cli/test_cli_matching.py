@@ -12,7 +12,7 @@ from cli.main import app
 from core.advisories import Advisory
 from ingest.advisories.osv_files import OsvDirectory
 from pipeline.advisories import import_advisories
-from store.db import make_engine
+from store.db import Database
 from store.migrate import upgrade
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sbom_samples"
@@ -29,13 +29,13 @@ def run(*args: str | Path) -> Result:
 def with_advisories(db_url: str, shared_data: Path) -> str:
     """A database holding the shared npm GHSA samples (imported through the advisory use-case)."""
     folder = shared_data / "advisories" / "distro-npm-samples" / "npm-ghsa"
-    engine = make_engine(db_url)
+    db = Database.open(db_url)
     try:
-        upgrade(engine)
+        upgrade(db.engine)
         records = [r for r in OsvDirectory(folder).records() if isinstance(r, Advisory)]
-        import_advisories(engine, records, source="osv")
+        import_advisories(db, records, source="osv")
     finally:
-        engine.dispose()
+        db.dispose()
     return db_url
 
 

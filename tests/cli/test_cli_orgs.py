@@ -8,7 +8,6 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy.engine import Engine
 from typer.testing import CliRunner, Result
 
 from cli.main import app
@@ -16,7 +15,7 @@ from pipeline.advisories import import_advisories, open_path
 from pipeline.exports import cra_register
 from pipeline.ingest import ingest_sbom
 from pipeline.match import match_new
-from store.db import make_engine
+from store.db import Database
 from tests.conftest import cyclonedx_json
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,21 +27,21 @@ def run(*args: str) -> Result:
     return CliRunner().invoke(app, list(args))
 
 
-def portal_with_exploited_psr7(engine: Engine) -> None:
+def portal_with_exploited_psr7(db: Database) -> None:
     data = cyclonedx_json(
         [("guzzlehttp/psr7", "1.9.0", "pkg:composer/guzzlehttp/psr7@1.9.0")], timestamp="2026-04-01T00:00:00Z"
     )
-    ingest_sbom(engine, org="maker", system="portal", data=data, source="portal.json", max_bytes=1_000_000)
-    import_advisories(engine, open_path(AKRITES, "akrites"), source="akrites", origin=str(AKRITES))
-    match_new(engine)
+    ingest_sbom(db, org="maker", system="portal", data=data, source="portal.json", max_bytes=1_000_000)
+    import_advisories(db, open_path(AKRITES, "akrites"), source="akrites", origin=str(AKRITES))
+    match_new(db)
 
 
 def test_orgs_list_and_set_the_manufacturer_flag(db_url: str) -> None:
-    engine = make_engine(db_url)
+    db = Database.open(db_url)
     try:
-        portal_with_exploited_psr7(engine)
+        portal_with_exploited_psr7(db)
     finally:
-        engine.dispose()
+        db.dispose()
     listed = run("--db", db_url, "orgs", "list", "--json")
     assert listed.exit_code == 0, listed.output
     assert [(o["name"], o["manufacturer"], o["systems"]) for o in json.loads(listed.stdout)] == [
@@ -70,9 +69,9 @@ def test_orgs_list_and_set_the_manufacturer_flag(db_url: str) -> None:
 
 
 def test_cra_case_and_register_commands(db_url: str, tmp_path: Path) -> None:
-    engine = make_engine(db_url)
+    db = Database.open(db_url)
     try:
-        portal_with_exploited_psr7(engine)
+        portal_with_exploited_psr7(db)
         assert run("--db", db_url, "orgs", "set", "maker", "--manufacturer").exit_code == 0
         case = run(
             "--db", db_url, "export", "cra-case", "set", "--org", "maker", "--system", "portal",
@@ -96,7 +95,7 @@ def test_cra_case_and_register_commands(db_url: str, tmp_path: Path) -> None:
         )
         assert written.exit_code == 0, written.output
         # The file is the pipeline's document for the same moment.
-        assert out.read_bytes() == cra_register(engine, "maker", datetime(2026, 5, 1, tzinfo=UTC)).content
+        assert out.read_bytes() == cra_register(db, "maker", datetime(2026, 5, 1, tzinfo=UTC)).content
         doc = json.loads(out.read_bytes())
         assert doc["as_of"] == "2026-05-01T00:00:00Z"
         (record,) = doc["records"]
@@ -116,7 +115,7 @@ def test_cra_case_and_register_commands(db_url: str, tmp_path: Path) -> None:
             ("portal", "WAF rule | disable redirects")
         ]
     finally:
-        engine.dispose()
+        db.dispose()
     bad = run("--db", db_url, "export", "cra-register", "--org", "maker", "--format", "xml")
     assert bad.exit_code == 2
     assert "unknown format 'xml'" in bad.output

@@ -17,7 +17,7 @@ from typer.testing import CliRunner, Result
 from cli.main import app
 from cli.report import CSV_FIELDS
 from pipeline.exposures import deploy_time_json, exposures_report
-from store.db import make_engine
+from store.db import Database
 
 AS_OF = "2024-09-02T00:00:00Z"
 VEX = (
@@ -40,14 +40,14 @@ def test_demo_then_reports_in_every_format(db_url: str) -> None:
         "--db", db_url, "report", "exposures", "--org", "fleet", "--status", "all", "--as-of", AS_OF
     )
     assert as_json.exit_code == 0, as_json.output
-    engine = make_engine(db_url)
+    db = Database.open(db_url)
     try:
         moment = datetime(2024, 9, 2, tzinfo=UTC)
-        assert json.loads(as_json.stdout) == exposures_report(engine, "fleet", "all", moment)
+        assert json.loads(as_json.stdout) == exposures_report(db, "fleet", "all", moment)
         deploy = run("--db", db_url, "report", "deploy-time", "--org", "fleet", "--as-of", AS_OF)
-        assert json.loads(deploy.stdout) == deploy_time_json(engine, "fleet", moment)
+        assert json.loads(deploy.stdout) == deploy_time_json(db, "fleet", moment)
     finally:
-        engine.dispose()
+        db.dispose()
 
     as_csv = run("--db", db_url, "report", "exposures", "--org", "fleet", "--format", "csv", "--as-of", AS_OF)
     rows = list(csv.reader(io.StringIO(as_csv.stdout)))

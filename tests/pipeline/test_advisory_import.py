@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
 from core.advisories import Advisory, AffectedPackage, AffectedRange, Event
 from core.errors import AdvisoryError
@@ -36,6 +35,7 @@ from pipeline.advisories import (
     open_path,
 )
 from store import advisory_queries as q
+from store.db import Database
 
 GOLDEN = Path(__file__).parent / "golden" / "advisory_import.json"
 SAMPLES = Path(__file__).resolve().parents[2] / "sbom_samples" / "advisories" / "akrites"
@@ -73,13 +73,13 @@ def record(
     )
 
 
-def advisory_rows(engine: Engine) -> dict[str, sa.Row[tuple[object, ...]]]:
-    with engine.connect() as conn:
+def advisory_rows(db: Database) -> dict[str, sa.Row[tuple[object, ...]]]:
+    with db.connect() as conn:
         return {r.advisory_id: r for r in conn.execute(sa.select(q.ADVISORY))}
 
 
-def affected_rows(engine: Engine, advisory_id: str) -> list[sa.Row[tuple[object, ...]]]:
-    with engine.connect() as conn:
+def affected_rows(db: Database, advisory_id: str) -> list[sa.Row[tuple[object, ...]]]:
+    with db.connect() as conn:
         return list(
             conn.execute(
                 sa.select(q.AFFECTED)
@@ -90,8 +90,8 @@ def affected_rows(engine: Engine, advisory_id: str) -> list[sa.Row[tuple[object,
         )
 
 
-def count(engine: Engine, table: sa.Table) -> int:
-    with engine.connect() as conn:
+def count(db: Database, table: sa.Table) -> int:
+    with db.connect() as conn:
         return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
 
 
@@ -115,7 +115,7 @@ def shared_data_dir() -> Path:
 
 @pytest.mark.realdata
 def test_corpus_imports_with_pinned_counts_then_reimports_with_no_change(
-    db: Engine, corpus: list[Advisory | Skipped], shared_data_dir: Path
+    db: Database, corpus: list[Advisory | Skipped], shared_data_dir: Path
 ) -> None:
     root = shared_data_dir / "advisories"
     first = import_advisories(db, corpus, source="osv", origin="advisories")
@@ -148,7 +148,7 @@ def test_corpus_imports_with_pinned_counts_then_reimports_with_no_change(
 
 
 @pytest.mark.realdata
-def test_stored_affected_rows_turn_back_into_the_parsed_records(db: Engine, shared_data: Path) -> None:
+def test_stored_affected_rows_turn_back_into_the_parsed_records(db: Database, shared_data: Path) -> None:
     # Real records with every range shape the folder has: GIT ranges with repos, versions lists,
     # ecosystem_specific/database_specific blocks.
     folders = ("ghsa-subset", "r-advisory-db", "peer-fixtures", "distro-npm-samples")
@@ -195,7 +195,7 @@ def test_affected_data_round_trips_every_field() -> None:
 # --- the rules, one at a time -------------------------------------------------------------------------
 
 
-def test_created_then_unchanged_then_updated_replaces_affected_rows(db: Engine) -> None:
+def test_created_then_unchanged_then_updated_replaces_affected_rows(db: Database) -> None:
     first = import_advisories(db, [record("PYSEC-1"), record("PYSEC-2")], source="osv")
     assert (first.created, first.updated, first.unchanged) == (2, 0, 0)
     assert first.by_ecosystem["PyPI"].created == 2
@@ -220,7 +220,7 @@ def test_created_then_unchanged_then_updated_replaces_affected_rows(db: Engine) 
     assert count(db, q.AFFECTED) == 2
 
 
-def test_an_older_copy_does_not_overwrite_a_newer_one(db: Engine) -> None:
+def test_an_older_copy_does_not_overwrite_a_newer_one(db: Database) -> None:
     import_advisories(db, [record("GHSA-a", "2024-05-01T00:00:00Z")], source="osv")
     older = import_advisories(
         db, [record("GHSA-a", "2024-01-01T00:00:00Z", affected=(pypi("x", "1"),))], source="osv"
@@ -232,7 +232,7 @@ def test_an_older_copy_does_not_overwrite_a_newer_one(db: Engine) -> None:
     assert (spelled.changes, spelled.unchanged) == (0, 1)
 
 
-def test_an_id_read_twice_in_one_import_is_stored_once(db: Engine) -> None:
+def test_an_id_read_twice_in_one_import_is_stored_once(db: Database) -> None:
     result = import_advisories(
         db,
         [
@@ -248,7 +248,7 @@ def test_an_id_read_twice_in_one_import_is_stored_once(db: Engine) -> None:
     assert [r.name for r in affected_rows(db, "GO-1")] == ["newer"]
 
 
-def test_alias_closure_across_records_and_imports(db: Engine) -> None:
+def test_alias_closure_across_records_and_imports(db: Database) -> None:
     import_advisories(
         db,
         [record("PYSEC-2021-1", aliases=("CVE-2021-1000",)), record("GHSA-xxxx", aliases=("GHSA-yyyy",))],
@@ -281,7 +281,7 @@ def test_alias_closure_across_records_and_imports(db: Engine) -> None:
     ]
 
 
-def test_withdrawn_records_are_stored_and_leave_their_group(db: Engine) -> None:
+def test_withdrawn_records_are_stored_and_leave_their_group(db: Database) -> None:
     import_advisories(
         db,
         [record("GHSA-w", aliases=("CVE-2022-1",)), record("PYSEC-w", aliases=("CVE-2022-1",))],
@@ -301,7 +301,7 @@ def test_withdrawn_records_are_stored_and_leave_their_group(db: Engine) -> None:
     assert len(affected_rows(db, "GHSA-w")) == 1  # kept for `show`; matching skips withdrawn records
 
 
-def test_skips_are_stored_with_reasons_and_forgotten_once_the_record_imports(db: Engine) -> None:
+def test_skips_are_stored_with_reasons_and_forgotten_once_the_record_imports(db: Database) -> None:
     bad = Skipped("dir/PYSEC-9.json", "PYSEC-9", "does not follow the OSV schema at id: …")
     result = import_advisories(db, [bad, Skipped("dir/x.yaml", None, "not valid YAML: …")], source="osv")
     assert result.skip_reasons == {"does not follow the OSV schema at id: …": 1, "not valid YAML: …": 1}
@@ -315,7 +315,7 @@ def test_skips_are_stored_with_reasons_and_forgotten_once_the_record_imports(db:
         assert [s.reason for s in q.advisory_stats(conn).skipped] == ["not valid YAML: …"]
 
 
-def test_a_failure_midway_leaves_the_database_as_it_was(db: Engine) -> None:
+def test_a_failure_midway_leaves_the_database_as_it_was(db: Database) -> None:
     import_advisories(db, [record("PYSEC-keep")], source="osv")
 
     def failing() -> Iterator[Advisory | Skipped]:
@@ -332,7 +332,7 @@ def test_a_failure_midway_leaves_the_database_as_it_was(db: Engine) -> None:
     assert count(db, q.SKIP) == 0
 
 
-def test_a_record_of_another_source_is_refused(db: Engine) -> None:
+def test_a_record_of_another_source_is_refused(db: Database) -> None:
     with pytest.raises(AdvisoryError, match="source 'csaf'"):
         import_advisories(db, [record("X-1", source="csaf")], source="osv")
     assert count(db, q.ADVISORY) == 0
@@ -342,7 +342,7 @@ def test_a_record_of_another_source_is_refused(db: Engine) -> None:
 
 
 @pytest.mark.realdata
-def test_csaf_examples_import_with_package_keys_from_their_purls(db: Engine, shared_data: Path) -> None:
+def test_csaf_examples_import_with_package_keys_from_their_purls(db: Database, shared_data: Path) -> None:
     # The OASIS examples (products without purls) and Red Hat's real CSAF (rpm purls, platform CPEs).
     folders = [shared_data / "schemas" / "csaf" / "examples"]
     folders.append(shared_data / "schemas" / "osv" / "examples" / "redhat-csaf-to-osv" / "CSAF")
@@ -389,7 +389,7 @@ def test_csaf_examples_import_with_package_keys_from_their_purls(db: Engine, sha
     assert again.changes == 0
 
 
-def test_akrites_samples_carry_fix_release_and_exploitation(db: Engine) -> None:
+def test_akrites_samples_carry_fix_release_and_exploitation(db: Database) -> None:
     assert detect_source(SAMPLES) == "akrites"
     result = import_advisories(db, open_path(SAMPLES, "akrites"), source="akrites", origin=str(SAMPLES))
     assert (result.created, result.skipped) == (4, 0)
@@ -409,7 +409,7 @@ def test_akrites_samples_carry_fix_release_and_exploitation(db: Engine) -> None:
 
 @pytest.mark.realdata
 def test_kev_and_epss_samples_replace_their_tables_and_detect_no_change(
-    db: Engine, shared_data: Path
+    db: Database, shared_data: Path
 ) -> None:
     kev_path = shared_data / "feeds" / "kev" / "known_exploited_vulnerabilities.json"
     assert detect_source(kev_path) == "kev"

@@ -17,7 +17,6 @@ from typing import Any, cast
 import jsonschema
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
 from core.errors import InputError, NotFoundError
 from ingest.advisories.osv_files import OsvDirectory
@@ -30,6 +29,7 @@ from pipeline.match import match_new, rematch_keys
 from reports.deploy_time import rfc3339
 from reports.exports.cra_register import schema_text
 from store.advisory_models import Advisory, FeedState, KevEntry
+from store.db import Database
 from store.exposure_models import CraExploitedRow, CraPresenceRow
 from store.models import Snapshot
 from tests.conftest import cyclonedx_json
@@ -43,23 +43,23 @@ URLLIB3 = "CVE-2023-45803"  # not exploited per its OSV record; the KEV excerpt 
 SCHEMA = json.loads(schema_text())
 
 
-def ingest(engine: Engine, system: str, components: list[tuple[str, str, str]], observed: str) -> None:
+def ingest(db: Database, system: str, components: list[tuple[str, str, str]], observed: str) -> None:
     data = cyclonedx_json(components, timestamp=observed)
-    ingest_sbom(engine, org=ORG, system=system, data=data, source=f"{system}.json", max_bytes=10_000_000)
+    ingest_sbom(db, org=ORG, system=system, data=data, source=f"{system}.json", max_bytes=10_000_000)
 
 
 def psr7(version: str) -> list[tuple[str, str, str]]:
     return [("guzzlehttp/psr7", version, f"pkg:composer/guzzlehttp/psr7@{version}")]
 
 
-def import_akrites(engine: Engine, folder: Path = AKRITES) -> None:
+def import_akrites(db: Database, folder: Path = AKRITES) -> None:
     """Import the Akrites records of ``folder`` and re-match what changed, as ``advisories import`` does."""
-    result = import_advisories(engine, open_path(folder, "akrites"), source="akrites", origin=str(folder))
-    rematch_keys(engine, result.changed_keys)
+    result = import_advisories(db, open_path(folder, "akrites"), source="akrites", origin=str(folder))
+    rematch_keys(db, result.changed_keys)
 
 
-def register(engine: Engine, as_of: datetime | None = None) -> dict[str, Any]:
-    doc = cast(dict[str, Any], json.loads(cra_register(engine, ORG, as_of).content))
+def register(db: Database, as_of: datetime | None = None) -> dict[str, Any]:
+    doc = cast(dict[str, Any], json.loads(cra_register(db, ORG, as_of).content))
     jsonschema.validate(doc, SCHEMA)
     return doc
 
@@ -75,20 +75,20 @@ def col(model: type[Any], name: str) -> sa.ColumnElement[Any]:
     return cast(sa.Table, model.__table__).c[name]
 
 
-def scalar(engine: Engine, stmt: Any) -> Any:
-    with engine.connect() as conn:
+def scalar(db: Database, stmt: Any) -> Any:
+    with db.connect() as conn:
         return conn.execute(stmt).scalar_one()
 
 
-def imported_at(engine: Engine, advisory_id: str) -> datetime:
+def imported_at(db: Database, advisory_id: str) -> datetime:
     value: datetime = scalar(
-        engine, sa.select(col(Advisory, "imported_at")).where(col(Advisory, "advisory_id") == advisory_id)
+        db, sa.select(col(Advisory, "imported_at")).where(col(Advisory, "advisory_id") == advisory_id)
     )
     return value
 
 
-def received_at(engine: Engine) -> list[datetime]:
-    with engine.connect() as conn:
+def received_at(db: Database) -> list[datetime]:
+    with db.connect() as conn:
         return [
             r[0]
             for r in conn.execute(
@@ -119,7 +119,7 @@ def kev_catalog(cve: str, added: str, *more: str) -> bytes:
     return json.dumps(doc | {"count": len(entries), "vulnerabilities": entries}).encode()
 
 
-def test_exploited_advisory_present_in_a_product(db: Engine, tmp_path: Path) -> None:
+def test_exploited_advisory_present_in_a_product(db: Database, tmp_path: Path) -> None:
     ingest(db, "portal", psr7("1.9.0"), "2026-04-01T00:00:00Z")
     import_akrites(db)  # after the snapshot: presence becomes known when the advisory arrives
     match_new(db)
@@ -164,7 +164,7 @@ def test_exploited_advisory_present_in_a_product(db: Engine, tmp_path: Path) -> 
     )
 
 
-def test_snapshot_after_the_advisory_makes_presence_the_later_fact(db: Engine) -> None:
+def test_snapshot_after_the_advisory_makes_presence_the_later_fact(db: Database) -> None:
     import_akrites(db)
     ingest(db, "portal", psr7("1.9.0"), "2026-04-01T00:00:00Z")
     match_new(db)
@@ -176,7 +176,7 @@ def test_snapshot_after_the_advisory_makes_presence_the_later_fact(db: Engine) -
     assert record["awareness_at"] == record["present_known_at"] == rfc3339(snapshot_time)
 
 
-def test_kev_entry_arriving_after_presence_sets_awareness_and_keeps_it(db: Engine) -> None:
+def test_kev_entry_arriving_after_presence_sets_awareness_and_keeps_it(db: Database) -> None:
     import_advisories(db, OsvDirectory(DEMO_OSV).records(), source="osv", origin=str(DEMO_OSV))
     ingest(db, "api", [("urllib3", "1.26.15", "pkg:pypi/urllib3@1.26.15")], "2024-03-04T00:00:00Z")
     match_new(db)
@@ -208,7 +208,7 @@ def test_kev_entry_arriving_after_presence_sets_awareness_and_keeps_it(db: Engin
         assert conn.execute(sa.select(sa.func.count()).select_from(CraExploitedRow)).scalar_one() == 1
 
 
-def test_kev_listing_time_survives_catalog_refetches_before_any_export(db: Engine) -> None:
+def test_kev_listing_time_survives_catalog_refetches_before_any_export(db: Database) -> None:
     import_advisories(db, OsvDirectory(DEMO_OSV).records(), source="osv", origin=str(DEMO_OSV))
     ingest(db, "api", [("urllib3", "1.26.15", "pkg:pypi/urllib3@1.26.15")], "2024-03-04T00:00:00Z")
     match_new(db)
@@ -235,7 +235,7 @@ def test_kev_listing_time_survives_catalog_refetches_before_any_export(db: Engin
     assert record["awareness_at"] == rfc3339(first)
 
 
-def test_appears_gets_a_fix_is_deployed_with_user_awareness_and_submissions(db: Engine) -> None:
+def test_appears_gets_a_fix_is_deployed_with_user_awareness_and_submissions(db: Database) -> None:
     import_akrites(db)
     ingest(db, "portal", psr7("1.9.0"), "2026-04-01T00:00:00Z")
     ingest(db, "portal", psr7("1.9.1"), "2026-04-20T00:00:00Z")
@@ -303,7 +303,7 @@ def test_appears_gets_a_fix_is_deployed_with_user_awareness_and_submissions(db: 
     ]
 
 
-def test_vex_excluded_and_non_exploited_exposures_are_not_in_the_register(db: Engine) -> None:
+def test_vex_excluded_and_non_exploited_exposures_are_not_in_the_register(db: Database) -> None:
     import_akrites(db)
     import_advisories(db, OsvDirectory(DEMO_OSV).records(), source="osv", origin=str(DEMO_OSV))
     ingest(db, "portal", psr7("1.9.0"), "2026-04-01T00:00:00Z")
@@ -314,7 +314,7 @@ def test_vex_excluded_and_non_exploited_exposures_are_not_in_the_register(db: En
     assert [(r["product"], r["vulnerability"]) for r in register(db)["records"]] == [("portal", PSR7)]
 
 
-def test_only_manufacturers_get_a_register_and_cases_name_known_things(db: Engine) -> None:
+def test_only_manufacturers_get_a_register_and_cases_name_known_things(db: Database) -> None:
     ingest(db, "portal", psr7("1.9.0"), "2026-04-01T00:00:00Z")
     import_akrites(db)
     with pytest.raises(InputError, match="not marked as a manufacturer"):

@@ -19,12 +19,12 @@ from typing import Any
 import pytest
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
-from sqlalchemy.engine import Engine
 
 from core.errors import InputError
 from pipeline.demo import load_demo
 from pipeline.exports import cra_register, export_ciso, export_nis2, export_vex
 from reports.exports.csaf_vex import tracking_from_document
+from store.db import Database
 from tests.reports.exports.checks import check_csaf_vex, check_openvex
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,7 +51,7 @@ def statuses(doc: dict[str, Any]) -> dict[tuple[str, str], str]:
     return out
 
 
-def test_demo_fleet_exports(db: Engine, tmp_path: Path) -> None:
+def test_demo_fleet_exports(db: Database, tmp_path: Path) -> None:
     load_demo(db, ORG, FLEET, ADVISORIES)
 
     csaf = export_vex(db, ORG, "csaf-vex", as_of=END)

@@ -38,8 +38,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import Engine
-
 from pipeline.demo import fleet_files, import_demo_advisories, ingest_fleet, load_demo
 from pipeline.exposures import (
     deploy_time_json,
@@ -50,7 +48,7 @@ from pipeline.exposures import (
 )
 from pipeline.match import match_new
 from store import exposure_queries
-from store.db import read_session
+from store.db import Database
 from store.queries import get_organization
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,14 +62,14 @@ MIDWAY = datetime(2024, 5, 15, tzinfo=UTC)
 ORG = "demo"
 
 
-def reports(engine: Engine) -> dict[str, Any]:
+def reports(db: Database) -> dict[str, Any]:
     """Every report document the golden file pins."""
     out: dict[str, Any] = {}
     for label, moment in (("end", END), ("midway", MIDWAY)):
         out[label] = {
-            "exposures": exposures_report(engine, ORG, "all", moment),
-            "excluded": exposures_report(engine, ORG, "excluded", moment),
-            "deploy_time": deploy_time_json(engine, ORG, moment),
+            "exposures": exposures_report(db, ORG, "all", moment),
+            "excluded": exposures_report(db, ORG, "excluded", moment),
+            "deploy_time": deploy_time_json(db, ORG, moment),
         }
     return out
 
@@ -87,7 +85,7 @@ def find(rows: list[dict[str, Any]], system: str, package: str) -> list[dict[str
     return [r for r in rows if r["system"] == system and r["package"] == package]
 
 
-def test_demo_reports_match_golden_and_the_hand_checked_cases(db: Engine) -> None:
+def test_demo_reports_match_golden_and_the_hand_checked_cases(db: Database) -> None:
     load_demo(db, ORG, FLEET, ADVISORIES)
     actual = reports(db)
     check_golden(actual)
@@ -141,7 +139,7 @@ def test_demo_reports_match_golden_and_the_hand_checked_cases(db: Engine) -> Non
     ]
 
 
-def test_shuffled_uploads_with_reports_in_between_give_the_same_reports(db: Engine) -> None:
+def test_shuffled_uploads_with_reports_in_between_give_the_same_reports(db: Database) -> None:
     """Snapshots arrive in random order (backfills included); reports run while half are in.
 
     The half-way report stores exposures; each later backfill changes the systems' input digests, so
@@ -158,14 +156,14 @@ def test_shuffled_uploads_with_reports_in_between_give_the_same_reports(db: Engi
     exposures_report(db, ORG, "all", END)
     ingest_fleet(db, ORG, FLEET, files[half:])
     match_new(db)
-    with read_session(db) as session:
+    with db.read() as session:
         org_id = get_organization(session, ORG).id
         assert org_id is not None
         assert outdated_systems(session, org_id), "backfilled systems must be seen as out of date"
     check_golden(reports(db))
 
 
-def test_stored_rows_equal_recomputed_intervals(db: Engine) -> None:
+def test_stored_rows_equal_recomputed_intervals(db: Database) -> None:
     """The stored path (as_of after the newest snapshot) and the recompute path agree at the fleet's end."""
     load_demo(db, ORG, FLEET, ADVISORIES)
     stored = exposures_report(db, ORG, "all", END)
@@ -178,14 +176,14 @@ def test_stored_rows_equal_recomputed_intervals(db: Engine) -> None:
         if a["last_affected_seen"] != b["last_affected_seen"]
     ]
     assert changed == [("billing-api", "pkg:pypi/urllib3")]
-    with read_session(db) as session:
+    with db.read() as session:
         org_id = get_organization(session, ORG).id
         assert org_id is not None
         ids = [s.id for s in exposure_queries.org_systems(session, org_id)]
     assert rebuild_exposures(db, ids) == 13  # 12 counted + 1 VEX-excluded, idempotent
 
 
-def test_status_filters_partition_all(db: Engine) -> None:
+def test_status_filters_partition_all(db: Database) -> None:
     load_demo(db, ORG, FLEET, ADVISORIES)
     everything = exposures_report(db, ORG, "all", END)
     open_ = exposures_report(db, ORG, "open", END)
@@ -196,7 +194,7 @@ def test_status_filters_partition_all(db: Engine) -> None:
     assert len(resolved) == 10
 
 
-def test_package_versions_matched_before_the_advisories_arrived_are_rematched(db: Engine) -> None:
+def test_package_versions_matched_before_the_advisories_arrived_are_rematched(db: Database) -> None:
     # Another organization runs the same package versions and had them matched while no advisory
     # existed yet; the demo's advisory import must still reach them (re-match by changed package keys).
     from core.settings import DEFAULT_MAX_SBOM_BYTES

@@ -10,13 +10,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
-from core.errors import ConflictError, SbomError
+from core.errors import ConflictError, SbomError, StorageError
 from core.settings import DEFAULT_MAX_SBOM_BYTES
-from pipeline.ingest import NO_TIMESTAMP, ingest_sbom
-from store.db import make_engine, read_session
+from pipeline.ingest import NO_TIMESTAMP, SbomUpload, ingest_sbom, ingest_sboms
+from store.db import Database
 from store.queries import list_snapshots, list_systems, snapshot_components
 
 MAX = DEFAULT_MAX_SBOM_BYTES
@@ -38,17 +36,17 @@ LIBS = [
 ]
 
 
-def counts(engine: Engine) -> dict[str, int]:
-    with engine.connect() as conn:
+def counts(db: Database) -> dict[str, int]:
+    with db.connect() as conn:
         return {t: int(conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one()) for t in TABLES}
 
 
-def nothing_stored(engine: Engine) -> bool:
-    return all(n == 0 for n in counts(engine).values())
+def nothing_stored(db: Database) -> bool:
+    return all(n == 0 for n in counts(db).values())
 
 
 def test_first_upload_creates_and_the_same_bytes_again_are_unchanged(
-    db: Engine, cyclonedx: CycloneDx
+    db: Database, cyclonedx: CycloneDx
 ) -> None:
     data = cyclonedx(LIBS)
     first = ingest_sbom(db, org="acme", system="shop", data=data, source="a.json", max_bytes=MAX)
@@ -63,12 +61,13 @@ def test_first_upload_creates_and_the_same_bytes_again_are_unchanged(
     assert counts(db)["snapshot"] == 1
 
 
-def test_reupload_through_a_callers_session_is_unchanged_too(db: Engine, cyclonedx: CycloneDx) -> None:
+def test_the_same_bytes_twice_in_one_ingest_are_created_then_unchanged(
+    db: Database, cyclonedx: CycloneDx
+) -> None:
     data = cyclonedx(LIBS)
-    with Session(db) as session:
-        first = ingest_sbom(session, org="acme", system="shop", data=data, source="a", max_bytes=MAX)
-        again = ingest_sbom(session, org="acme", system="shop", data=data, source="a", max_bytes=MAX)
-        session.commit()
+    first, again = ingest_sboms(
+        db, [SbomUpload(data, "a"), SbomUpload(data, "a")], org="acme", system="shop", max_bytes=MAX
+    )
     assert (first.status, again.status) == ("created", "unchanged")
     assert counts(db)["snapshot"] == 1
 
@@ -82,7 +81,7 @@ def test_reupload_through_a_callers_session_is_unchanged_too(db: Engine, cyclone
     ],
 )
 def test_unreadable_input_is_refused_naming_the_source_and_writes_nothing(
-    db: Engine, data: bytes, problem: str
+    db: Database, data: bytes, problem: str
 ) -> None:
     with pytest.raises(SbomError) as excinfo:
         ingest_sbom(db, org="acme", system="shop", data=data, source="bad.json", max_bytes=MAX)
@@ -91,14 +90,14 @@ def test_unreadable_input_is_refused_naming_the_source_and_writes_nothing(
     assert nothing_stored(db)
 
 
-def test_over_the_size_limit_writes_nothing(db: Engine, cyclonedx: CycloneDx) -> None:
+def test_over_the_size_limit_writes_nothing(db: Database, cyclonedx: CycloneDx) -> None:
     data = cyclonedx(LIBS)
     with pytest.raises(SbomError, match=r"^big\.json: .*limit"):
         ingest_sbom(db, org="acme", system="shop", data=data, source="big.json", max_bytes=len(data) - 1)
     assert nothing_stored(db)
 
 
-def test_no_timestamp_needs_an_explicit_observed_at(db: Engine, cyclonedx: CycloneDx) -> None:
+def test_no_timestamp_needs_an_explicit_observed_at(db: Database, cyclonedx: CycloneDx) -> None:
     data = cyclonedx(LIBS, timestamp=None)
     with pytest.raises(SbomError) as excinfo:
         ingest_sbom(db, org="acme", system="shop", data=data, source="nots.json", max_bytes=MAX)
@@ -112,7 +111,7 @@ def test_no_timestamp_needs_an_explicit_observed_at(db: Engine, cyclonedx: Cyclo
     assert result.observed_at == given.replace(tzinfo=UTC)
 
 
-def test_an_explicit_observed_at_wins_over_the_sbom_timestamp(db: Engine, cyclonedx: CycloneDx) -> None:
+def test_an_explicit_observed_at_wins_over_the_sbom_timestamp(db: Database, cyclonedx: CycloneDx) -> None:
     given = datetime(2025, 6, 1, 9, 30, tzinfo=timezone(timedelta(hours=2)))
     result = ingest_sbom(
         db, org="acme", system="shop", data=cyclonedx(LIBS), source="a", observed_at=given, max_bytes=MAX
@@ -120,10 +119,10 @@ def test_an_explicit_observed_at_wins_over_the_sbom_timestamp(db: Engine, cyclon
     assert result.observed_at == datetime(2025, 6, 1, 7, 30, tzinfo=UTC)
 
 
-def _install_failing_trigger(engine: Engine, when_component_count: int) -> None:
+def _install_failing_trigger(db: Database, when_component_count: int) -> None:
     """A real database failure at the very last insert of an ingest (the snapshot row)."""
-    with engine.begin() as conn:
-        if engine.dialect.name == "sqlite":
+    with db.begin() as conn:
+        if db.dialect == "sqlite":
             conn.exec_driver_sql(
                 "CREATE TRIGGER fail_snapshot BEFORE INSERT ON snapshot "
                 f"WHEN NEW.component_count = {when_component_count} "
@@ -140,31 +139,32 @@ def _install_failing_trigger(engine: Engine, when_component_count: int) -> None:
             )
 
 
-def test_a_failure_at_the_last_insert_leaves_no_rows(db: Engine, cyclonedx: CycloneDx) -> None:
+def test_a_failure_at_the_last_insert_leaves_no_rows(db: Database, cyclonedx: CycloneDx) -> None:
     _install_failing_trigger(db, when_component_count=4)
     data = cyclonedx([*LIBS, ("nopurl", "1", None)])
-    with pytest.raises(sa.exc.DBAPIError, match="injected failure"):
+    with pytest.raises(StorageError, match="injected failure"):
         ingest_sbom(db, org="acme", system="shop", data=data, source="a", max_bytes=MAX)
     # Organization, system, package versions, set, members and not-assessable rows were all written
     # before the snapshot insert failed; none of them remains.
     assert nothing_stored(db)
 
 
-def test_a_failing_file_in_a_callers_session_rolls_back_only_itself(db: Engine, cyclonedx: CycloneDx) -> None:
+def test_a_failing_file_rolls_back_the_whole_ingest(db: Database, cyclonedx: CycloneDx) -> None:
     _install_failing_trigger(db, when_component_count=4)
     good = cyclonedx(LIBS)
     bad = cyclonedx([*LIBS, ("other", "1", "pkg:pypi/other@1")], timestamp="2024-02-01T00:00:00Z")
-    with Session(db) as session:
-        ingest_sbom(session, org="acme", system="shop", data=good, source="good", max_bytes=MAX)
-        with pytest.raises(sa.exc.DBAPIError, match="injected failure"):
-            ingest_sbom(session, org="acme", system="shop", data=bad, source="bad", max_bytes=MAX)
-        session.commit()
+    with pytest.raises(StorageError, match="injected failure"):
+        ingest_sboms(
+            db, [SbomUpload(good, "good"), SbomUpload(bad, "bad")], org="acme", system="shop", max_bytes=MAX
+        )
+    assert nothing_stored(db)
+    ingest_sbom(db, org="acme", system="shop", data=good, source="good", max_bytes=MAX)
     stored = counts(db)
     assert (stored["snapshot"], stored["component_set"], stored["package_version"]) == (1, 1, 3)
 
 
 def test_a_system_in_another_environment_is_refused_and_nothing_written(
-    db: Engine, cyclonedx: CycloneDx
+    db: Database, cyclonedx: CycloneDx
 ) -> None:
     ingest_sbom(
         db, org="acme", system="shop", data=cyclonedx(LIBS), source="a", environment="prod", max_bytes=MAX
@@ -178,7 +178,7 @@ def test_a_system_in_another_environment_is_refused_and_nothing_written(
     assert counts(db) == before
 
 
-def test_backfilled_snapshots_are_listed_in_observed_order(db: Engine, cyclonedx: CycloneDx) -> None:
+def test_backfilled_snapshots_are_listed_in_observed_order(db: Database, cyclonedx: CycloneDx) -> None:
     stamps = ["2024-03-01T00:00:00Z", "2024-01-01T00:00:00Z", "2024-02-01T00:00:00+05:00"]
     for i, stamp in enumerate(stamps):
         data = cyclonedx([("requests", f"2.{i}.0", f"pkg:pypi/requests@2.{i}.0")], timestamp=stamp)
@@ -186,7 +186,7 @@ def test_backfilled_snapshots_are_listed_in_observed_order(db: Engine, cyclonedx
             ingest_sbom(db, org="acme", system="shop", data=data, source=stamp, max_bytes=MAX).status
             == "created"
         )
-    with read_session(db) as session:
+    with db.read() as session:
         listed = list_snapshots(session, "acme", "shop")
     assert [s.observed_at.isoformat() for s in listed] == [
         "2024-01-01T00:00:00+00:00",
@@ -195,7 +195,7 @@ def test_backfilled_snapshots_are_listed_in_observed_order(db: Engine, cyclonedx
     ]
 
 
-def test_weekly_snapshots_with_the_same_components_share_a_set(db: Engine, cyclonedx: CycloneDx) -> None:
+def test_weekly_snapshots_with_the_same_components_share_a_set(db: Database, cyclonedx: CycloneDx) -> None:
     week1 = cyclonedx(LIBS, timestamp="2024-01-01T00:00:00Z", serial="urn:uuid:1")
     week2 = cyclonedx(list(reversed(LIBS)), timestamp="2024-01-08T00:00:00Z", serial="urn:uuid:2")
     changed = [("requests", "2.32.0", "pkg:pypi/requests@2.32.0"), *LIBS[1:]]
@@ -210,7 +210,7 @@ def test_weekly_snapshots_with_the_same_components_share_a_set(db: Engine, cyclo
     assert (stored["snapshot"], stored["component_set"], stored["package_version"]) == (3, 2, 4)
 
 
-def test_not_assessable_components_are_counted_by_reason(db: Engine, cyclonedx: CycloneDx) -> None:
+def test_not_assessable_components_are_counted_by_reason(db: Database, cyclonedx: CycloneDx) -> None:
     data = cyclonedx(
         [
             *LIBS,
@@ -222,7 +222,7 @@ def test_not_assessable_components_are_counted_by_reason(db: Engine, cyclonedx: 
     )
     result = ingest_sbom(db, org="acme", system="shop", data=data, source="a", max_bytes=MAX)
     assert (result.component_count, result.not_assessable_count) == (7, 4)
-    with read_session(db) as session:
+    with db.read() as session:
         components = snapshot_components(session, "acme", result.snapshot_id)
     assert sorted(p.purl for p in components.packages) == sorted(purl for _, _, purl in LIBS)
     reasons = {u.name: u.reason for u in components.unassessed}
@@ -233,14 +233,14 @@ def test_not_assessable_components_are_counted_by_reason(db: Engine, cyclonedx: 
 
 
 def test_package_versions_are_shared_across_systems_and_organizations(
-    db: Engine, cyclonedx: CycloneDx
+    db: Database, cyclonedx: CycloneDx
 ) -> None:
     for org in ("acme", "globex"):
         for system in ("web", "api"):
             own = (f"{org}-{system}", "1.0", f"pkg:npm/{org}-{system}@1.0")
             ingest_sbom(db, org=org, system=system, data=cyclonedx([*LIBS, own]), source="s", max_bytes=MAX)
     assert counts(db)["package_version"] == len(LIBS) + 4
-    with read_session(db) as session:
+    with db.read() as session:
         assert [s.name for s in list_systems(session, "acme")] == ["api", "web"]
 
 
@@ -254,7 +254,7 @@ def _samples() -> list[Path]:
 
 
 @pytest.mark.parametrize("path", _samples(), ids=lambda p: p.name)
-def test_every_bundled_sample_ingests_then_is_unchanged(db: Engine, path: Path) -> None:
+def test_every_bundled_sample_ingests_then_is_unchanged(db: Database, path: Path) -> None:
     data = path.read_bytes()
     given = datetime(2021, 6, 1, tzinfo=UTC)
     results = [
@@ -273,20 +273,20 @@ def test_every_bundled_sample_ingests_then_is_unchanged(db: Engine, path: Path) 
     assert results[0].component_count > 0
 
 
-def test_concurrent_uploads_of_the_same_bytes_store_one_snapshot(db: Engine, cyclonedx: CycloneDx) -> None:
+def test_concurrent_uploads_of_the_same_bytes_store_one_snapshot(db: Database, cyclonedx: CycloneDx) -> None:
     data = cyclonedx(LIBS)
     other = cyclonedx(LIBS, serial="urn:uuid:other")  # same components: must share the set
     start = threading.Barrier(3)
 
     def upload(payload: bytes, system: str) -> str:
-        engine = make_engine(db.url)  # a connection pool of its own, as another API worker would have
+        worker = Database.open(db.url)  # a connection pool of its own, as another API worker would have
         try:
             start.wait()
             return ingest_sbom(
-                engine, org="acme", system=system, data=payload, source="c", max_bytes=MAX
+                worker, org="acme", system=system, data=payload, source="c", max_bytes=MAX
             ).status
         finally:
-            engine.dispose()
+            worker.dispose()
 
     with ThreadPoolExecutor(3) as pool:
         futures = [

@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core.advisories import Advisory, AffectedPackage, AffectedRange, Event
@@ -22,7 +21,7 @@ from matcher.match import AdvisoryIndex, key_of, match_package
 from pipeline.advisories import import_advisories
 from pipeline.ingest import ingest_sbom, prepare_snapshot
 from pipeline.match import explain, match_new, rematch_all, rematch_keys
-from store.db import read_session
+from store.db import Database
 from store.match_queries import matched_set, not_assessed_by_reason, unmatched_package_versions
 from store.queries import snapshot_components
 
@@ -41,9 +40,9 @@ def _records(folder: Path) -> list[Advisory]:
     return [r for r in OsvDirectory(folder).records() if isinstance(r, Advisory)]
 
 
-def _ingest(engine: Engine, path: Path, system: str, org: str = "acme") -> int:
+def _ingest(db: Database, path: Path, system: str, org: str = "acme") -> int:
     result = ingest_sbom(
-        engine,
+        db,
         org=org,
         system=system,
         data=path.read_bytes(),
@@ -53,10 +52,10 @@ def _ingest(engine: Engine, path: Path, system: str, org: str = "acme") -> int:
     return result.snapshot_id
 
 
-def _expected(advisories: Iterable[Advisory], engine: Engine, snapshot_id: int) -> set[tuple[str, ...]]:
+def _expected(advisories: Iterable[Advisory], db: Database, snapshot_id: int) -> set[tuple[str, ...]]:
     """What the pure matcher says for the snapshot's package versions: the oracle for the DB path."""
     index = AdvisoryIndex(advisories)
-    with read_session(engine) as session:
+    with db.read() as session:
         packages = snapshot_components(session, "acme", snapshot_id).packages
     return {
         (p.ecosystem, p.name, p.version, "osv", hit.advisory_id)
@@ -65,8 +64,8 @@ def _expected(advisories: Iterable[Advisory], engine: Engine, snapshot_id: int) 
     }
 
 
-def _matched(engine: Engine, snapshot_id: int) -> set[tuple[str, str, str, str, str]]:
-    with read_session(engine) as session:
+def _matched(db: Database, snapshot_id: int) -> set[tuple[str, str, str, str, str]]:
+    with db.read() as session:
         return matched_set(session, snapshot_id)
 
 
@@ -75,7 +74,7 @@ def npm_ghsa(shared_data: Path) -> list[Advisory]:
     return _records(shared_data / "advisories" / "distro-npm-samples" / "npm-ghsa")
 
 
-def test_juice_shop_against_npm_ghsa(db: Engine, npm_ghsa: list[Advisory]) -> None:
+def test_juice_shop_against_npm_ghsa(db: Database, npm_ghsa: list[Advisory]) -> None:
     import_advisories(db, npm_ghsa, source="osv")
     snapshot = _ingest(db, JUICE, "juice-shop")
     run = match_new(db)
@@ -91,7 +90,7 @@ def test_juice_shop_against_npm_ghsa(db: Engine, npm_ghsa: list[Advisory]) -> No
     assert match_new(db).evaluated == 0
 
 
-def test_proton_bridge_go_modules_against_go_vulndb(db: Engine, shared_data: Path) -> None:
+def test_proton_bridge_go_modules_against_go_vulndb(db: Database, shared_data: Path) -> None:
     prepared = prepare_snapshot(PROTON.read_bytes(), str(PROTON), max_bytes=DEFAULT_MAX_SBOM_BYTES)
     names = {p.name for p in prepared.classified.packages if p.ecosystem == "Go"}
     # Only the records naming a module of the SBOM: the same matches, a fraction of the import time.
@@ -110,7 +109,7 @@ def test_proton_bridge_go_modules_against_go_vulndb(db: Engine, shared_data: Pat
     assert matched == _expected(go, db, snapshot)
 
 
-def test_same_package_versions_are_matched_once(db: Engine, npm_ghsa: list[Advisory]) -> None:
+def test_same_package_versions_are_matched_once(db: Database, npm_ghsa: list[Advisory]) -> None:
     import_advisories(db, npm_ghsa, source="osv")
     _ingest(db, JUICE, "shop-a")
     first = match_new(db)
@@ -121,12 +120,12 @@ def test_same_package_versions_are_matched_once(db: Engine, npm_ghsa: list[Advis
     assert rematch_all(db).evaluated == first.evaluated
 
 
-def test_rematch_keys_touches_only_the_named_packages(db: Engine, npm_ghsa: list[Advisory]) -> None:
+def test_rematch_keys_touches_only_the_named_packages(db: Database, npm_ghsa: list[Advisory]) -> None:
     import_advisories(db, npm_ghsa, source="osv")
     snapshot = _ingest(db, JUICE, "juice-shop")
     match_new(db)
     before = _matched(db, snapshot)
-    with read_session(db) as session:
+    with db.read() as session:
         lodash_versions = {
             p.version for p in snapshot_components(session, "acme", snapshot).packages if p.name == "lodash"
         }
@@ -135,7 +134,7 @@ def test_rematch_keys_touches_only_the_named_packages(db: Engine, npm_ghsa: list
     assert _matched(db, snapshot) == before
 
 
-def test_withdrawn_advisory_removes_its_matches(db: Engine, npm_ghsa: list[Advisory]) -> None:
+def test_withdrawn_advisory_removes_its_matches(db: Database, npm_ghsa: list[Advisory]) -> None:
     import_advisories(db, npm_ghsa, source="osv")
     snapshot = _ingest(db, JUICE, "juice-shop")
     match_new(db)
@@ -150,7 +149,7 @@ def test_withdrawn_advisory_removes_its_matches(db: Engine, npm_ghsa: list[Advis
     assert any(m[4] == MINIMIST_GHSA for m in after)
 
 
-def test_not_assessed_counts_per_snapshot(db: Engine, cyclonedx: CycloneDx) -> None:
+def test_not_assessed_counts_per_snapshot(db: Database, cyclonedx: CycloneDx) -> None:
     entry = AffectedPackage(
         "npm",
         "lodash",
@@ -171,12 +170,12 @@ def test_not_assessed_counts_per_snapshot(db: Engine, cyclonedx: CycloneDx) -> N
         db, org="acme", system="s", data=sbom, source="t.json", max_bytes=DEFAULT_MAX_SBOM_BYTES
     )
     match_new(db)
-    with read_session(db) as session:
+    with db.read() as session:
         counts = not_assessed_by_reason(session, [result.snapshot_id])
     assert counts == {result.snapshot_id: {"invalid-version": 1, "no-purl": 1, "unsupported-ecosystem": 1}}
 
 
-def test_explain_lists_groups_ranges_and_a_suggestion(db: Engine, npm_ghsa: list[Advisory]) -> None:
+def test_explain_lists_groups_ranges_and_a_suggestion(db: Database, npm_ghsa: list[Advisory]) -> None:
     import_advisories(db, npm_ghsa, source="osv")
     _ingest(db, JUICE, "juice-shop")
     match_new(db)
@@ -200,10 +199,10 @@ def test_explain_lists_groups_ranges_and_a_suggestion(db: Engine, npm_ghsa: list
     assert fixed[0].suggestion.status == "not-affected"
 
 
-def test_unmatched_after_ingest_until_matched(db: Engine, npm_ghsa: list[Advisory]) -> None:
+def test_unmatched_after_ingest_until_matched(db: Database, npm_ghsa: list[Advisory]) -> None:
     import_advisories(db, npm_ghsa, source="osv")
     _ingest(db, JUICE, "juice-shop")
-    with Session(db) as session:
+    with Session(db.engine) as session:
         pending = len(unmatched_package_versions(session))
     assert pending > 0
     assert match_new(db).evaluated == pending
@@ -227,7 +226,7 @@ def _family(ecosystem: str) -> str:
     return ecosystem.split(":", 1)[0]
 
 
-def test_syft_and_trivy_sboms_of_one_image_match_alike(db: Engine, shared_data: Path) -> None:
+def test_syft_and_trivy_sboms_of_one_image_match_alike(db: Database, shared_data: Path) -> None:
     """Issue 4: the same image described by syft and by trivy yields the same matches.
 
     Compared per ecosystem family that both SBOMs describe, on the package versions both contain. The
@@ -262,7 +261,7 @@ def test_syft_and_trivy_sboms_of_one_image_match_alike(db: Engine, shared_data: 
     }
     match_new(db)
     compared = 0
-    with read_session(db) as session:
+    with db.read() as session:
         for image in IMAGES:
             packages = {
                 tool: {
@@ -287,7 +286,7 @@ def test_syft_and_trivy_sboms_of_one_image_match_alike(db: Engine, shared_data: 
     assert compared > 0
 
 
-def test_match_state_rows_read_back_as_utc_times(db: Engine, npm_ghsa: list[Advisory]) -> None:
+def test_match_state_rows_read_back_as_utc_times(db: Database, npm_ghsa: list[Advisory]) -> None:
     # States are written below the ORM (one executemany); they must read back like every other time.
     from datetime import UTC, datetime, timedelta
 
@@ -299,7 +298,7 @@ def test_match_state_rows_read_back_as_utc_times(db: Engine, npm_ghsa: list[Advi
     _ingest(db, JUICE, "juice-shop")
     before = datetime.now(UTC)
     match_new(db)
-    with Session(db) as session:
+    with Session(db.engine) as session:
         stamps = {s.matched_at for s in session.exec(select(PackageMatchState))}
     assert len(stamps) == 1
     (stamp,) = stamps

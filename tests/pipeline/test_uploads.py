@@ -6,7 +6,6 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy.engine import Engine
 
 from core.errors import NotFoundError, SbomError
 from pipeline.uploads import (
@@ -20,15 +19,15 @@ from pipeline.uploads import (
     system_for_project,
     upload_status,
 )
-from store.db import make_engine, read_session, write_session
+from store.db import Database
 from store.queries import get_or_create_organization, list_snapshots
 from tests.conftest import cyclonedx_json
 
 MAX = 1_000_000
 
 
-def _org_id(engine: Engine, org: str) -> int:
-    with write_session(engine) as session:
+def _org_id(db: Database, org: str) -> int:
+    with db.write() as session:
         found = get_or_create_organization(session, org)
         assert found.id is not None
         return found.id
@@ -40,10 +39,10 @@ def _bom(i: int) -> bytes:
     )
 
 
-def _enqueue(engine: Engine, i: int, system: str = "app") -> str:
+def _enqueue(db: Database, i: int, system: str = "app") -> str:
     return enqueue_upload(
-        engine,
-        org_id=_org_id(engine, "acme"),
+        db,
+        org_id=_org_id(db, "acme"),
         org="acme",
         system=system,
         data=_bom(i),
@@ -52,18 +51,18 @@ def _enqueue(engine: Engine, i: int, system: str = "app") -> str:
     ).token
 
 
-def test_jobs_are_processed_in_order_and_recorded(db: Engine) -> None:
+def test_jobs_are_processed_in_order_and_recorded(db: Database) -> None:
     tokens = [_enqueue(db, i) for i in range(3)]
     assert [upload_status(db, "acme", t).status for t in tokens] == ["queued"] * 3
     assert run_pending(db, max_bytes=MAX) == 3
     jobs = [upload_status(db, "acme", t) for t in tokens]
     assert [(j.status, j.result, j.attempts) for j in jobs] == [("done", "created", 1)] * 3
-    with read_session(db) as session:
+    with db.read() as session:
         assert [s.id for s in list_snapshots(session, "acme", "app")] == [j.snapshot_id for j in jobs]
     assert run_pending(db, max_bytes=MAX) == 0
 
 
-def test_a_bad_sbom_fails_with_the_readers_message_and_is_not_retried(db: Engine) -> None:
+def test_a_bad_sbom_fails_with_the_readers_message_and_is_not_retried(db: Database) -> None:
     token = enqueue_upload(
         db,
         org_id=_org_id(db, "acme"),
@@ -81,7 +80,7 @@ def test_a_bad_sbom_fails_with_the_readers_message_and_is_not_retried(db: Engine
     assert job.attempts == 1
 
 
-def test_empty_and_oversized_uploads_are_refused_before_queueing(db: Engine) -> None:
+def test_empty_and_oversized_uploads_are_refused_before_queueing(db: Database) -> None:
     org_id = _org_id(db, "acme")
     with pytest.raises(SbomError, match="empty"):
         enqueue_upload(db, org_id=org_id, org="acme", system="a", data=b"  ", source="s", max_bytes=MAX)
@@ -89,7 +88,7 @@ def test_empty_and_oversized_uploads_are_refused_before_queueing(db: Engine) -> 
         enqueue_upload(db, org_id=org_id, org="acme", system="a", data=b"x" * 11, source="s", max_bytes=10)
 
 
-def test_a_job_of_a_dead_worker_is_claimed_again_after_its_lease(db: Engine) -> None:
+def test_a_job_of_a_dead_worker_is_claimed_again_after_its_lease(db: Database) -> None:
     token = _enqueue(db, 1)
     claimed = claim_next(db)
     assert claimed is not None
@@ -103,14 +102,14 @@ def test_a_job_of_a_dead_worker_is_claimed_again_after_its_lease(db: Engine) -> 
     assert upload_status(db, "acme", token).attempts == 2
 
 
-def test_other_organizations_tokens_are_not_found(db: Engine) -> None:
+def test_other_organizations_tokens_are_not_found(db: Database) -> None:
     token = _enqueue(db, 1)
     _org_id(db, "globex")
     with pytest.raises(NotFoundError):
         upload_status(db, "globex", token)
 
 
-def test_projects_resolve_by_uuid_and_by_name(db: Engine) -> None:
+def test_projects_resolve_by_uuid_and_by_name(db: Database) -> None:
     with pytest.raises(NotFoundError):
         resolve_project(db, org="acme", project=None, name="web", auto_create=False) if _org_id(
             db, "acme"
@@ -122,7 +121,7 @@ def test_projects_resolve_by_uuid_and_by_name(db: Engine) -> None:
         system_for_project(db, "acme", project_uuid("globex", "web"))
 
 
-def test_the_worker_thread_processes_what_is_queued(db: Engine) -> None:
+def test_the_worker_thread_processes_what_is_queued(db: Database) -> None:
     worker = UploadWorker(db, max_bytes=MAX, poll_interval=0.05)
     worker.start()
     try:
@@ -141,7 +140,7 @@ def test_the_worker_thread_processes_what_is_queued(db: Engine) -> None:
 def test_two_workers_never_process_the_same_job(db_url: str) -> None:
     if not db_url.startswith("postgresql"):
         pytest.skip("FOR UPDATE SKIP LOCKED is PostgreSQL's; SQLite serializes claims by its write lock")
-    engines = [make_engine(db_url) for _ in range(2)]
+    engines = [Database.open(db_url) for _ in range(2)]
     try:
         tokens = [_enqueue(engines[0], i, system=f"s{i % 4}") for i in range(40)]
         taken = [0, 0]
@@ -160,5 +159,5 @@ def test_two_workers_never_process_the_same_job(db_url: str) -> None:
         assert {j.status for j in jobs} == {"done"}
         assert len({j.snapshot_id for j in jobs}) == 40
     finally:
-        for engine in engines:
-            engine.dispose()
+        for db in engines:
+            db.dispose()

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
 from store import advisory_queries as q
+from store.db import Database
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -43,7 +43,7 @@ def advisory(
     return row
 
 
-def test_upsert_returns_keys_and_overwrites_by_source_and_id(db: Engine) -> None:
+def test_upsert_returns_keys_and_overwrites_by_source_and_id(db: Database) -> None:
     with db.begin() as conn:
         pks = q.upsert_advisories(conn, [advisory("A-1"), advisory("A-2")])
         other = q.upsert_advisories(conn, [advisory("A-1", source="csaf")])  # the same id, another source
@@ -65,7 +65,7 @@ def test_upsert_returns_keys_and_overwrites_by_source_and_id(db: Engine) -> None
     assert summaries["A-1"] == "changed"
 
 
-def test_affected_rows_keys_delete_and_cascade(db: Engine) -> None:
+def test_affected_rows_keys_delete_and_cascade(db: Database) -> None:
     with db.begin() as conn:
         pks = q.upsert_advisories(conn, [advisory("A-1"), advisory("A-2")])
         q.insert_affected(
@@ -113,7 +113,7 @@ def test_affected_rows_keys_delete_and_cascade(db: Engine) -> None:
         assert q.affected_of(conn, pks.values()) == []
 
 
-def test_group_lookup_by_id_key_or_alias_matches_whole_ids_only(db: Engine) -> None:
+def test_group_lookup_by_id_key_or_alias_matches_whole_ids_only(db: Database) -> None:
     with db.begin() as conn:
         q.upsert_advisories(
             conn,
@@ -136,7 +136,7 @@ def test_group_lookup_by_id_key_or_alias_matches_whole_ids_only(db: Engine) -> N
         ]
 
 
-def test_skips_upsert_per_origin_and_clear_by_id(db: Engine) -> None:
+def test_skips_upsert_per_origin_and_clear_by_id(db: Database) -> None:
     with db.begin() as conn:
         skip = {"source": "osv", "origin": "a.json", "advisory_id": "X-1", "reason": "old", "skipped_at": T0}
         q.upsert_skips(conn, [skip, {**skip, "origin": "b.json", "advisory_id": None}])
@@ -147,7 +147,7 @@ def test_skips_upsert_per_origin_and_clear_by_id(db: Engine) -> None:
         assert [s.reason for s in q.advisory_stats(conn).skipped] == ["old"]
 
 
-def test_feed_tables_replace_and_feed_state_round_trips(db: Engine) -> None:
+def test_feed_tables_replace_and_feed_state_round_trips(db: Database) -> None:
     kev = {
         "cve_id": "CVE-2024-1",
         "date_added": T0,
@@ -185,7 +185,7 @@ def test_feed_tables_replace_and_feed_state_round_trips(db: Engine) -> None:
     assert (stats.epss.entries, stats.epss.version, stats.epss.date) == (1, "m", "2024-01-02")
 
 
-def test_stats_count_records_and_withdrawn_per_source_and_ecosystem(db: Engine) -> None:
+def test_stats_count_records_and_withdrawn_per_source_and_ecosystem(db: Database) -> None:
     with db.begin() as conn:
         q.upsert_advisories(
             conn, [advisory("A-1"), advisory("A-2", withdrawn_at=T0), advisory("G-1", ecosystem="Go")]

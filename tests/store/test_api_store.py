@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core.errors import NotFoundError
@@ -22,7 +21,7 @@ from store.api_queries import (
     revoke_api_key,
     touch_api_key,
 )
-from store.db import read_session, write_session
+from store.db import Database
 from store.models import utcnow
 from store.queries import get_or_create_organization
 
@@ -54,9 +53,9 @@ def _job(session: Session, org: str, token: str) -> None:
     )
 
 
-def test_keys_are_scoped_and_revocation_ends_sessions(db: Engine) -> None:
+def test_keys_are_scoped_and_revocation_ends_sessions(db: Database) -> None:
     now = utcnow()
-    with write_session(db) as session:
+    with db.write() as session:
         acme = _key(session, "acme", "aaaa")
         _key(session, "globex", "bbbb")
         insert_dashboard_session(
@@ -67,30 +66,30 @@ def test_keys_are_scoped_and_revocation_ends_sessions(db: Engine) -> None:
             now=now,
             expires_at=now + timedelta(hours=1),
         )
-    with read_session(db) as session:
+    with db.read() as session:
         assert [k.prefix for k in list_api_keys(session, "acme")] == ["aaaa"]
         found = find_key_by_prefix(session, "bbbb")
         assert found is not None
         assert found.org == "globex"
         assert find_dashboard_session(session, "t" * 64, now) is not None
         assert find_dashboard_session(session, "t" * 64, now + timedelta(hours=2)) is None
-    with write_session(db) as session, pytest.raises(NotFoundError):
+    with db.write() as session, pytest.raises(NotFoundError):
         revoke_api_key(session, "globex", acme, now)
-    with write_session(db) as session:
+    with db.write() as session:
         assert revoke_api_key(session, "acme", acme, now).revoked_at is not None
-    with read_session(db) as session:
+    with db.read() as session:
         assert find_dashboard_session(session, "t" * 64, now) is None
 
 
-def test_last_used_is_written_at_most_once_per_interval(db: Engine) -> None:
+def test_last_used_is_written_at_most_once_per_interval(db: Database) -> None:
     t0 = utcnow()
-    with write_session(db) as session:
+    with db.write() as session:
         key = _key(session, "acme", "cccc")
         touch_api_key(session, key, t0, t0 - timedelta(minutes=1))
         touch_api_key(
             session, key, t0 + timedelta(seconds=5), t0 + timedelta(seconds=5) - timedelta(minutes=1)
         )
-    with read_session(db) as session:
+    with db.read() as session:
         found = find_key_by_prefix(session, "cccc")
         assert found is not None
         assert found.last_used_at == t0.replace(
@@ -98,12 +97,12 @@ def test_last_used_is_written_at_most_once_per_interval(db: Engine) -> None:
         )
 
 
-def test_claims_take_the_oldest_queued_job_and_finished_jobs_drop_their_payload(db: Engine) -> None:
+def test_claims_take_the_oldest_queued_job_and_finished_jobs_drop_their_payload(db: Database) -> None:
     now = utcnow()
-    with write_session(db) as session:
+    with db.write() as session:
         for token in ("j1", "j2"):
             _job(session, "acme", token)
-    with write_session(db) as session:
+    with db.write() as session:
         claimed = claim_upload_job(session, now, now - timedelta(minutes=10))
         assert claimed is not None
         assert (claimed.job.token, claimed.job.status, claimed.org, claimed.data) == (
@@ -113,30 +112,30 @@ def test_claims_take_the_oldest_queued_job_and_finished_jobs_drop_their_payload(
             b"payload " * 10,
         )
         finish_upload_job(session, claimed.job.id, status="done", now=now, result="created")
-    with read_session(db) as session:
+    with db.read() as session:
         assert get_upload_job(session, "acme", "j1").status == "done"
         with pytest.raises(NotFoundError):
             get_upload_job(session, "globex", "j1")
 
 
 @pytest.mark.postgres
-def test_a_locked_job_is_skipped_not_waited_for(db: Engine) -> None:
-    if db.dialect.name != "postgresql":
+def test_a_locked_job_is_skipped_not_waited_for(db: Database) -> None:
+    if db.dialect != "postgresql":
         pytest.skip("row locks with SKIP LOCKED exist on PostgreSQL only")
     now = utcnow()
-    with write_session(db) as session:
+    with db.write() as session:
         for token in ("j1", "j2"):
             _job(session, "acme", token)
     # The first claimer holds its row lock (transaction open); the second must take the next job at
     # once. Without SKIP LOCKED it would wait: lock_timeout turns that wait into an error.
-    with write_session(db) as first:
+    with db.write() as first:
         one = claim_upload_job(first, now, now - timedelta(minutes=10))
-        with write_session(db) as second:
+        with db.write() as second:
             second.connection().exec_driver_sql("SET LOCAL lock_timeout = '2s'")
             two = claim_upload_job(second, now, now - timedelta(minutes=10))
             assert one is not None
             assert two is not None
             assert (one.job.token, two.job.token) == ("j1", "j2")
-            with write_session(db) as third:
+            with db.write() as third:
                 third.connection().exec_driver_sql("SET LOCAL lock_timeout = '2s'")
                 assert claim_upload_job(third, now, now - timedelta(minutes=10)) is None

@@ -10,7 +10,6 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy.engine import Engine
 
 from core.errors import InputError
 from ingest.advisories.osv import parse_osv_record
@@ -29,7 +28,7 @@ from pipeline.ingest import ingest_sbom
 from pipeline.match import match_new, rematch_all, rematch_keys
 from reports.sla import DEFAULT_POLICY
 from store import exposure_queries as q
-from store.db import read_session
+from store.db import Database
 from store.queries import get_organization
 from tests.conftest import cyclonedx_json
 
@@ -56,15 +55,15 @@ def osv(withdrawn: str | None = None, modified: str = "2024-01-10T00:00:00Z") ->
     return record
 
 
-def import_record(engine: Engine, record: dict[str, object]) -> None:
-    import_advisories(engine, [parse_osv_record(record, source="osv", origin="test")], source="osv")
+def import_record(db: Database, record: dict[str, object]) -> None:
+    import_advisories(db, [parse_osv_record(record, source="osv", origin="test")], source="osv")
 
 
-def upload(engine: Engine, day: int, version: str | None) -> None:
+def upload(db: Database, day: int, version: str | None) -> None:
     components = [("left-pad", version, f"pkg:npm/left-pad@{version}")] if version else []
     components.append(("react", "18.2.0", "pkg:npm/react@18.2.0"))
     ingest_sbom(
-        engine,
+        db,
         org=ORG,
         system="web",
         data=cyclonedx_json(components, timestamp=f"2024-03-{day:02d}T00:00:00Z"),
@@ -73,32 +72,32 @@ def upload(engine: Engine, day: int, version: str | None) -> None:
     )
 
 
-def org_id(engine: Engine) -> int:
-    with read_session(engine) as session:
+def org_id(db: Database) -> int:
+    with db.read() as session:
         found = get_organization(session, ORG).id
         assert found is not None
         return found
 
 
-def test_backfilled_snapshot_marks_the_system_outdated_and_the_report_rebuilds(db: Engine) -> None:
+def test_backfilled_snapshot_marks_the_system_outdated_and_the_report_rebuilds(db: Database) -> None:
     import_record(db, osv())
     upload(db, 1, "1.2.0")
     upload(db, 15, "1.3.0")
     match_new(db)
     (first,) = exposures_report(db, ORG, "all", AS_OF)
     assert (first["first_seen"], first["resolved_at"]) == ("2024-03-01T00:00:00Z", "2024-03-15T00:00:00Z")
-    with read_session(db) as session:
+    with db.read() as session:
         assert outdated_systems(session, org_id(db)) == []
     upload(db, 8, "1.3.0")  # arrives late: the fix was already deployed a week earlier
     match_new(db)
-    with read_session(db) as session:
+    with db.read() as session:
         assert len(outdated_systems(session, org_id(db))) == 1
     (rebuilt,) = exposures_report(db, ORG, "all", AS_OF)
     assert rebuilt["resolved_at"] == "2024-03-08T00:00:00Z"
     assert ensure_exposures(db, ORG) == 0  # up to date now
 
 
-def test_results_matched_again_mark_the_system_outdated_even_with_equal_counts(db: Engine) -> None:
+def test_results_matched_again_mark_the_system_outdated_even_with_equal_counts(db: Database) -> None:
     # ``patchgap match --all`` after a matcher upgrade rewrites every result; counts and id sums may come
     # out equal (SQLite reuses row ids after a full delete) while the content differs, so the forgetting
     # itself moves the build state. Re-matching keys that name no stored package version does not.
@@ -106,26 +105,26 @@ def test_results_matched_again_mark_the_system_outdated_even_with_equal_counts(d
     upload(db, 1, "1.2.0")
     match_new(db)
     exposures_report(db, ORG, "all", AS_OF)
-    with read_session(db) as session:
+    with db.read() as session:
         assert outdated_systems(session, org_id(db)) == []
     assert rematch_keys(db, {("npm", "no-such-package")}).invalidated == 0
-    with read_session(db) as session:
+    with db.read() as session:
         assert outdated_systems(session, org_id(db)) == []
     assert rematch_all(db).affected == 1
-    with read_session(db) as session:
+    with db.read() as session:
         assert len(outdated_systems(session, org_id(db))) == 1
     assert ensure_exposures(db, ORG) == 1
     assert ensure_exposures(db, ORG) == 0
 
 
-def test_withdrawn_advisory_withdraws_its_exposures(db: Engine) -> None:
+def test_withdrawn_advisory_withdraws_its_exposures(db: Database) -> None:
     import_record(db, osv())
     upload(db, 1, "1.2.0")
     match_new(db)
     assert len(exposures_report(db, ORG, "open", AS_OF)) == 1
     import_record(db, osv(withdrawn="2024-02-01T00:00:00Z", modified="2024-02-01T00:00:00Z"))
     assert exposures_report(db, ORG, "all", AS_OF) == []
-    with read_session(db) as session:
+    with db.read() as session:
         # The import decides the group key of a withdrawn record (its CVE, or its own id once it no
         # longer joins the alias closure); either way the deployed package names exactly one group.
         assert q.withdrawn_groups(session, org_id(db)) in (["CVE-2024-0001"], ["GHSA-test-0001"])
@@ -144,7 +143,7 @@ def openvex(status: str, timestamp: str, version: str = "@1.2.0") -> bytes:
     return json.dumps(document).encode()
 
 
-def test_vex_not_affected_excludes_and_a_later_affected_statement_brings_it_back(db: Engine) -> None:
+def test_vex_not_affected_excludes_and_a_later_affected_statement_brings_it_back(db: Database) -> None:
     import_record(db, osv())
     upload(db, 1, "1.2.0")
     match_new(db)
@@ -165,7 +164,7 @@ def test_vex_not_affected_excludes_and_a_later_affected_statement_brings_it_back
     assert len(exposures_report(db, ORG, "all", AS_OF)) == 1
 
 
-def test_vex_for_another_version_does_not_exclude(db: Engine) -> None:
+def test_vex_for_another_version_does_not_exclude(db: Database) -> None:
     import_record(db, osv())
     upload(db, 1, "1.2.0")
     match_new(db)
@@ -173,7 +172,7 @@ def test_vex_for_another_version_does_not_exclude(db: Engine) -> None:
     assert len(exposures_report(db, ORG, "all", AS_OF)) == 1
 
 
-def test_sla_policy_round_trip_and_tier_overrides(db: Engine) -> None:
+def test_sla_policy_round_trip_and_tier_overrides(db: Database) -> None:
     upload(db, 1, None)
     policy, own = get_sla_policy(db, ORG)
     assert (policy, own) == (DEFAULT_POLICY, False)

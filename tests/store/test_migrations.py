@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
 from store.advisory_models import KevEntry
-from store.db import make_engine
+from store.db import Database, make_engine
 from store.migrate import current_revision, head_revision, schema_diff, upgrade
 from store.schema import metadata
 
@@ -30,57 +29,57 @@ TABLES = {
 }
 
 
-def test_migrated_schema_matches_the_models(db: Engine) -> None:
-    assert current_revision(db) == head_revision()
-    assert schema_diff(db) == []
+def test_migrated_schema_matches_the_models(db: Database) -> None:
+    assert current_revision(db.engine) == head_revision()
+    assert schema_diff(db.engine) == []
 
 
 def test_schema_comparison_sees_a_missing_schema(empty_db_url: str) -> None:
     # The no-diff test above means something only if the comparison reports differences at all.
-    engine = make_engine(empty_db_url)
+    db = make_engine(empty_db_url)
     try:
-        added = {d[1].name for d in schema_diff(engine) if d[0] == "add_table"}
+        added = {d[1].name for d in schema_diff(db.engine) if d[0] == "add_table"}
         assert added == set(metadata.tables)
         assert added >= TABLES
-        assert current_revision(engine) is None
+        assert current_revision(db.engine) is None
     finally:
-        engine.dispose()
+        db.dispose()
 
 
 def test_upgrade_from_empty_then_again_is_a_no_op(empty_db_url: str) -> None:
-    engine = make_engine(empty_db_url)
+    db = make_engine(empty_db_url)
     try:
-        upgrade(engine)
-        upgrade(engine)
-        assert current_revision(engine) == head_revision()
-        assert set(sa.inspect(engine).get_table_names()) >= TABLES
+        upgrade(db.engine)
+        upgrade(db.engine)
+        assert current_revision(db.engine) == head_revision()
+        assert set(sa.inspect(db).get_table_names()) >= TABLES
     finally:
-        engine.dispose()
+        db.dispose()
 
 
 def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    db = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
     try:
-        with engine.connect() as conn:
+        with db.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
     finally:
-        engine.dispose()
+        db.dispose()
 
 
 def test_plain_postgresql_urls_use_psycopg() -> None:
-    engine = make_engine("postgresql://u@localhost/x")
-    assert engine.dialect.driver == "psycopg"
-    engine.dispose()
+    db = make_engine("postgresql://u@localhost/x")
+    assert db.dialect.driver == "psycopg"
+    db.dispose()
 
 
 def test_0006_gives_stored_kev_rows_the_catalogs_fetch_time(empty_db_url: str) -> None:
-    engine = make_engine(empty_db_url)
+    db = make_engine(empty_db_url)
     fetched = datetime(2024, 1, 9, 12, 0, tzinfo=UTC)
     try:
-        upgrade(engine, "0005")
-        with engine.begin() as conn:
+        upgrade(db, "0005")
+        with db.begin() as conn:
             conn.execute(
                 sa.text(
                     "INSERT INTO kev_entry (cve_id, date_added, known_ransomware, vendor, product, name,"
@@ -92,12 +91,12 @@ def test_0006_gives_stored_kev_rows_the_catalogs_fetch_time(empty_db_url: str) -
                 sa.text("INSERT INTO feed_state (name, fetched_at) VALUES ('kev', :fetched)"),
                 {"fetched": fetched},
             )
-        upgrade(engine)
-        with engine.connect() as conn:
+        upgrade(db.engine)
+        with db.connect() as conn:
             listed = conn.execute(sa.select(col(KevEntry, "listed_since"))).scalar_one()
         assert listed == fetched
     finally:
-        engine.dispose()
+        db.dispose()
 
 
 def col(model: type[Any], name: str) -> sa.ColumnElement[Any]:

@@ -7,12 +7,11 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core.errors import ConflictError, NotFoundError
 from core.packages import PackageRef
-from store.db import read_session, write_session
+from store.db import Database
 from store.queries import (
     NewSnapshot,
     UnassessedComponent,
@@ -56,21 +55,21 @@ def new_snapshot(
     )
 
 
-def store(engine: Engine, org: str, system: str, new: NewSnapshot) -> int | None:
-    with write_session(engine) as session:
+def store(db: Database, org: str, system: str, new: NewSnapshot) -> int | None:
+    with db.write() as session:
         o = get_or_create_organization(session, org)
         s = get_or_create_system(session, o, system)
         snapshot = insert_snapshot(session, s, new)
         return None if snapshot is None else snapshot.id
 
 
-def count(engine: Engine, table: str) -> int:
-    with engine.connect() as conn:
+def count(db: Database, table: str) -> int:
+    with db.connect() as conn:
         return int(conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
 
 
-def test_organizations_and_systems_are_created_once(db: Engine) -> None:
-    with write_session(db) as session:
+def test_organizations_and_systems_are_created_once(db: Database) -> None:
+    with db.write() as session:
         a = get_or_create_organization(session, "acme")
         assert get_or_create_organization(session, "acme").id == a.id
         s = get_or_create_system(session, a, "shop", environment="staging")
@@ -80,17 +79,17 @@ def test_organizations_and_systems_are_created_once(db: Engine) -> None:
     assert count(db, "system") == 1
 
 
-def test_a_system_named_again_with_another_environment_is_a_conflict(db: Engine) -> None:
-    with write_session(db) as session:
+def test_a_system_named_again_with_another_environment_is_a_conflict(db: Database) -> None:
+    with db.write() as session:
         org = get_or_create_organization(session, "acme")
         get_or_create_system(session, org, "shop", environment="prod")
-    with write_session(db) as session:
+    with db.write() as session:
         org = get_or_create_organization(session, "acme")
         with pytest.raises(ConflictError, match=r"'shop'.*'prod', not 'staging'"):
             get_or_create_system(session, org, "shop", environment="staging")
 
 
-def test_same_bytes_for_the_same_system_insert_nothing(db: Engine) -> None:
+def test_same_bytes_for_the_same_system_insert_nothing(db: Database) -> None:
     new = new_snapshot(b"one", [pkg("a", "1")])
     assert store(db, "acme", "shop", new) is not None
     assert store(db, "acme", "shop", new) is None
@@ -100,7 +99,7 @@ def test_same_bytes_for_the_same_system_insert_nothing(db: Engine) -> None:
     assert count(db, "snapshot") == 2
 
 
-def test_snapshots_with_the_same_components_share_one_set(db: Engine) -> None:
+def test_snapshots_with_the_same_components_share_one_set(db: Database) -> None:
     packages = [pkg("a", "1"), pkg("b", "2")]
     first = store(db, "acme", "shop", new_snapshot(b"week 1", packages))
     # Same components in another order, another system, another organization: still the same set.
@@ -111,7 +110,7 @@ def test_snapshots_with_the_same_components_share_one_set(db: Engine) -> None:
     assert second is not None
     assert third is not None
     assert changed is not None
-    with read_session(db) as session:
+    with db.read() as session:
         sets = {
             sid: get_snapshot(session, org, sid).component_set_id
             for org, sid in [("acme", first), ("acme", second), ("other", third), ("acme", changed)]
@@ -123,7 +122,7 @@ def test_snapshots_with_the_same_components_share_one_set(db: Engine) -> None:
     assert count(db, "package_version") == 3
 
 
-def test_package_versions_are_distinct_across_the_database(db: Engine) -> None:
+def test_package_versions_are_distinct_across_the_database(db: Database) -> None:
     shared = [pkg(f"lib{i}", "1.0") for i in range(50)]
     for org in ("acme", "globex"):
         for system in ("web", "api", "batch"):
@@ -140,7 +139,7 @@ def test_package_versions_are_distinct_across_the_database(db: Engine) -> None:
     assert duplicates == 0
 
 
-def test_not_assessable_components_are_kept_with_reasons_and_counted(db: Engine) -> None:
+def test_not_assessable_components_are_kept_with_reasons_and_counted(db: Database) -> None:
     unassessed = [
         UnassessedComponent("libfoo", "1.0", None, "no-purl"),
         UnassessedComponent("libfoo", "1.0", None, "no-purl"),
@@ -148,7 +147,7 @@ def test_not_assessable_components_are_kept_with_reasons_and_counted(db: Engine)
     ]
     sid = store(db, "acme", "shop", new_snapshot(b"s", [pkg("a", "1")], unassessed))
     assert sid is not None
-    with read_session(db) as session:
+    with db.read() as session:
         snapshot = get_snapshot(session, "acme", sid)
         assert (snapshot.component_count, snapshot.not_assessable_count) == (4, 3)
         components = snapshot_components(session, "acme", sid)
@@ -156,38 +155,38 @@ def test_not_assessable_components_are_kept_with_reasons_and_counted(db: Engine)
     assert sorted(components.unassessed, key=lambda u: u.name) == sorted(unassessed, key=lambda u: u.name)
 
 
-def test_listing_is_in_observed_order_whatever_the_upload_order(db: Engine) -> None:
+def test_listing_is_in_observed_order_whatever_the_upload_order(db: Database) -> None:
     weeks = [T0 + timedelta(days=7 * i) for i in range(4)]
     # Uploaded newest first, then a backfill in the middle; one timestamp given in another time zone.
     for i in (3, 0, 2):
         store(db, "acme", "shop", new_snapshot(f"w{i}".encode(), [pkg("a", str(i))], observed_at=weeks[i]))
     in_cet = weeks[1].astimezone(timezone(timedelta(hours=1)))
     store(db, "acme", "shop", new_snapshot(b"w1", [pkg("a", "1")], observed_at=in_cet))
-    with read_session(db) as session:
+    with db.read() as session:
         listed = list_snapshots(session, "acme", "shop")
     assert [s.observed_at for s in listed] == weeks
     assert all(s.observed_at.tzinfo is not None for s in listed)
 
 
-def test_systems_are_listed_with_counts_and_observed_span(db: Engine) -> None:
+def test_systems_are_listed_with_counts_and_observed_span(db: Database) -> None:
     store(db, "acme", "shop", new_snapshot(b"1", [pkg("a", "1")], observed_at=T0 + timedelta(days=3)))
     store(db, "acme", "shop", new_snapshot(b"2", [pkg("a", "2")], observed_at=T0))
-    with write_session(db) as session:
+    with db.write() as session:
         get_or_create_system(session, get_or_create_organization(session, "acme"), "empty")
-    with read_session(db) as session:
+    with db.read() as session:
         systems = list_systems(session, "acme")
     assert [(s.name, s.snapshot_count) for s in systems] == [("empty", 0), ("shop", 2)]
     assert (systems[1].first_observed_at, systems[1].last_observed_at) == (T0, T0 + timedelta(days=3))
     assert systems[0].first_observed_at is None
 
 
-def test_queries_never_cross_organizations(db: Engine) -> None:
+def test_queries_never_cross_organizations(db: Database) -> None:
     acme = store(db, "acme", "shop", new_snapshot(b"a", [pkg("a", "1")]))
     globex = store(db, "globex", "shop", new_snapshot(b"g", [pkg("g", "1")]))
     store(db, "globex", "erp", new_snapshot(b"e", [pkg("e", "1")]))
     assert acme is not None
     assert globex is not None
-    with read_session(db) as session:
+    with db.read() as session:
         assert [s.name for s in list_systems(session, "acme")] == ["shop"]
         assert [s.id for s in list_snapshots(session, "acme", "shop")] == [acme]
         assert [s.id for s in list_snapshots(session, "globex", "shop")] == [globex]
@@ -199,11 +198,11 @@ def test_queries_never_cross_organizations(db: Engine) -> None:
             list_systems(session, "nobody")
 
 
-def test_raw_bytes_are_kept_compressed_and_come_back_unchanged(db: Engine) -> None:
+def test_raw_bytes_are_kept_compressed_and_come_back_unchanged(db: Database) -> None:
     raw = b'{"bomFormat": "CycloneDX", "components": []}' * 200
     sid = store(db, "acme", "shop", new_snapshot(raw, []))
     assert sid is not None
-    with Session(db) as session:
+    with Session(db.engine) as session:
         snapshot = get_snapshot(session, "acme", sid)
         assert snapshot.raw_size == len(raw)
         assert len(snapshot.raw) < len(raw) // 10
@@ -211,8 +210,8 @@ def test_raw_bytes_are_kept_compressed_and_come_back_unchanged(db: Engine) -> No
         assert snapshot.quality[0]["code"] == "no-supplier"
 
 
-def test_foreign_keys_are_enforced(db: Engine) -> None:
-    with pytest.raises(sa.exc.IntegrityError), db.begin() as conn:
+def test_foreign_keys_are_enforced(db: Database) -> None:
+    with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
         conn.execute(
             sa.text("INSERT INTO component_set_member (set_id, package_version_id) VALUES (999, 999)")
         )

@@ -1,0 +1,48 @@
+"""Opening the database for a command or a server: the one place the CLI and the API get a Database.
+
+Schema policy: commands that write bring the database to the current schema themselves
+(``upgrade=True``), so that a first ``patchgap ingest`` in an empty directory just works; commands that
+only read never change the database and ask for ``patchgap db upgrade`` when the schema is missing or
+older than this version.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.errors import PatchgapError
+from store.db import Database, Tx, display_url
+from store.migrate import head_revision
+
+__all__ = ["Database", "Tx", "display_url", "open_database", "upgrade_database"]
+
+
+def open_database(url: str, *, upgrade: bool) -> Database:
+    """A Database on ``url``, migrated first (``upgrade``) or checked to be at the current schema.
+
+    Reading must not leave an empty database file behind: a missing SQLite file is refused unless
+    ``upgrade`` is asked for.
+    """
+    db = Database.open(url)
+    try:
+        if db.dialect == "sqlite" and not upgrade:
+            name = db.url.database
+            if name not in (None, "", ":memory:") and not Path(str(name)).exists():
+                missing = f"the database {db.display_url} does not exist"
+                raise PatchgapError(f"{missing}: run `patchgap db upgrade`")
+        if upgrade:
+            db.upgrade()
+        else:
+            current, head = db.revision(), head_revision()
+            if current != head:
+                state = "has no patchgap schema" if current is None else f"is at schema {current}, not {head}"
+                raise PatchgapError(f"the database {db.display_url} {state}: run `patchgap db upgrade`")
+    except BaseException:
+        db.dispose()
+        raise
+    return db
+
+
+def upgrade_database(db: Database) -> None:
+    """Bring ``db`` to the current schema (a no-op when it is there)."""
+    db.upgrade()
