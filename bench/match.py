@@ -67,7 +67,8 @@ from pipeline.ingest import sha256_hex
 from pipeline.match import match_new, rematch_keys
 from store.db import Database
 from store.migrate import upgrade
-from store.queries import NewSnapshot, get_or_create_organization, get_or_create_system, insert_snapshot
+from store.queries.organizations import get_or_create_organization
+from store.queries.systems import NewSnapshot, get_or_create_system, insert_snapshot
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "advisories"
 FOLDERS = ("pypa-pypi", "golang-go", "rustsec-crates", "ghsa-subset", "drupal-advisory-db")

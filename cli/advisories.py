@@ -323,7 +323,7 @@ def stats(
     """Records per source and ecosystem, withdrawn, skipped with reasons, KEV version, EPSS date."""
     from dataclasses import asdict
 
-    from store import advisory_queries as q
+    from store.queries import advisories as q
 
     with database(ctx, upgrade=False) as db, db.connect() as conn:
         result = q.advisory_stats(conn)

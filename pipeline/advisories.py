@@ -22,7 +22,7 @@ Steps, each usable on its own:
   :func:`advisory_json` is their one JSON document.
 
 The conversion between :class:`core.advisories.AffectedPackage` and the ``affected_package`` row
-(``data`` JSON, shape documented on :class:`store.advisory_models.AffectedPackageRow`) lives here too:
+(``data`` JSON, shape documented on :class:`store.tables.advisories.AffectedPackageRow`) lives here too:
 :func:`affected_data` and :func:`affected_from_row`, which fleet matching uses to rebuild the records it
 evaluates from stored rows.
 """
@@ -78,8 +78,9 @@ from ingest.advisories.osv_files import (
 )
 from matcher.match import PackageKey, key_of
 from matcher.purls import package_for_purl
-from store import advisory_queries as q
 from store.db import Conn, Database
+from store.queries import advisories as q
+from store.queries import packages as package_queries
 
 _EVENT_KINDS: dict[str, EventKind] = {
     "introduced": "introduced",
@@ -193,7 +194,7 @@ _RHEL_PLATFORM = re.compile(r"cpe:/[ao]:redhat:enterprise_linux:(\d+)(?::|$)")
 
 
 def record_ecosystem(advisory: Advisory, keys: Sequence[PackageKey | None] = ()) -> str:
-    """The one base ecosystem a record is counted under (see ``store.advisory_models.Advisory``)."""
+    """The one base ecosystem a record is counted under (see ``store.tables.advisories.Advisory``)."""
     for affected in advisory.affected:
         if affected.ecosystem:
             return affected.ecosystem.split(":", 1)[0]
@@ -637,7 +638,7 @@ def import_kev(
                 "product": e.product,
                 "name": e.name,
                 "catalog_version": catalog.catalog_version,
-                # Kept for CVEs the stored catalog already lists (store.advisory_queries.replace_kev).
+                # Kept for CVEs the stored catalog already lists (store.queries.advisories.replace_kev).
                 "listed_since": fetched_at,
             }
             for e in catalog.entries
@@ -801,7 +802,7 @@ def sync_osv(
 ) -> OsvSyncSummary:
     """Ask the OSV API about every stored package version, fetch new or changed records, import them."""
     with db.connect() as conn:
-        versions = q.deployed_package_versions(conn)
+        versions = package_queries.deployed_package_versions(conn)
         known = q.known_modified(conn, OSV)
     queries = [OsvQuery(ecosystem=e, name=n, version=v) for e, n, v in versions]
     client = OsvApiClient(http, base_url=base_url)
@@ -972,7 +973,7 @@ def show_advisory(db: Database, identifier: str) -> AdvisoryShow:
         affected = q.affected_of(conn, [r.pk for r in records])
         members = sorted({r.advisory_id for r in records} | {a for r in records for a in r.aliases})
         cves = [m for m in members if m.startswith("CVE-")]
-        kev = q.kev_for(conn, cves)
+        kev = q.kev_entries(conn, cves)
         epss = q.epss_for(conn, cves)
     return AdvisoryShow(identifier, keys, records, affected, kev, epss)
 

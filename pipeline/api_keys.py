@@ -22,20 +22,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.errors import InputError
-from store.api_queries import (
+from store.db import Database
+from store.queries.organizations import (
     KeyRow,
     delete_dashboard_session,
     find_dashboard_session,
     find_key_by_prefix,
+    get_or_create_organization,
     insert_api_key,
     insert_dashboard_session,
     list_api_keys,
     revoke_api_key,
     touch_api_key,
 )
-from store.db import Database
-from store.models import utcnow
-from store.queries import get_or_create_organization
+from store.tables.base import utcnow
 
 ROLES = ("reader", "uploader", "admin")
 KEY_SCHEME = "pgk"

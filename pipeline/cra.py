@@ -7,7 +7,7 @@ because the rows they are read from are overwritten later:
 - *present* — :func:`record_awareness` runs inside every exposure rebuild
   (``pipeline.exposures``) and records, once per (system, group), the earliest
   max(snapshot received_at, advisory imported_at) of its affected matches
-  (``store.cra_queries.record_presence``);
+  (``store.queries.cra.record_presence``);
 - *exploited* — the same hook (and the register export, for KEV updates that change no exposure)
   records, once per group, when the first exploitation fact arrived: the ``imported_at`` of an
   advisory saying ``exploited``, or the fetch of the KEV catalog that first listed one of the group's
@@ -29,10 +29,12 @@ from typing import Any
 from core.errors import InputError, NotFoundError
 from reports.deploy_time import rfc3339
 from reports.timeline import utc
-from store import cra_queries as cq
-from store import exposure_queries as q
 from store.db import Database, Tx
-from store.queries import get_organization, get_system
+from store.queries import advisories as advisory_queries
+from store.queries import cra as cq
+from store.queries import organizations as organization_queries
+from store.queries.organizations import get_organization
+from store.queries.systems import get_system
 
 KEV_SOURCE = "kev"
 
@@ -48,23 +50,27 @@ def record_exploitation(session: Tx, groups: Iterable[str]) -> int:
     wanted = sorted(set(groups))
     if not wanted:
         return 0
-    advisories = cq.group_advisories(session, wanted)
+    advisories = advisory_queries.group_advisories(session, wanted)
     ids: dict[str, set[str]] = {g: {g} for g in wanted}
     for a in advisories:
         ids[a.group_key].add(a.advisory_id)
         ids[a.group_key].update(a.aliases)
     kev_by_cve = {
         k.cve_id: k
-        for k in cq.kev_entries(session, {i for s in ids.values() for i in s if i.startswith("CVE-")})
+        for k in advisory_queries.kev_entries(
+            session, {i for s in ids.values() for i in s if i.startswith("CVE-")}
+        )
     }
     # Rows without ``listed_since`` (stored before it was kept) fall back to the catalog's fetch time.
     kev_time = (
-        cq.kev_fetched_at(session) if any(k.listed_since is None for k in kev_by_cve.values()) else None
+        advisory_queries.kev_fetched_at(session)
+        if any(k.listed_since is None for k in kev_by_cve.values())
+        else None
     )
     recorded = cq.exploited(session, wanted)
     now = datetime.now(UTC)
     changes: list[cq.ExploitedRecord] = []
-    by_group: dict[str, list[cq.GroupAdvisory]] = defaultdict(list)
+    by_group: dict[str, list[advisory_queries.GroupAdvisory]] = defaultdict(list)
     for a in advisories:
         if a.exploited:
             by_group[a.group_key].append(a)
@@ -106,7 +112,7 @@ def record_awareness(session: Tx, system_ids: Sequence[int], groups: Iterable[st
 def list_organizations(db: Database) -> list[dict[str, Any]]:
     """``patchgap orgs list --json``: name, manufacturer flag, number of systems, created_at."""
     with db.read() as session:
-        rows = cq.organizations(session)
+        rows = organization_queries.organizations(session)
     return [
         {
             "name": r.name,
@@ -123,7 +129,7 @@ def set_manufacturer(db: Database, org: str, flag: bool) -> None:
     with db.write() as session:
         org_id = get_organization(session, org).id
         assert org_id is not None
-        cq.set_manufacturer(session, org_id, flag)
+        organization_queries.set_manufacturer(session, org_id, flag)
 
 
 # --- the manufacturer's records -------------------------------------------------------------------------
@@ -161,7 +167,7 @@ class CaseChanges:
 
 def resolve_group(session: Tx, vulnerability: str) -> str:
     """The vulnerability group an id, alias or group key names."""
-    found = q.groups_for_ids(session, [vulnerability]).get(vulnerability)
+    found = advisory_queries.groups_for_ids(session, [vulnerability]).get(vulnerability)
     if found is None:
         raise NotFoundError(f"vulnerability {vulnerability!r}: no stored advisory has this id or alias")
     return found

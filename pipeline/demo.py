@@ -19,9 +19,9 @@ from pipeline.advisories import import_advisories, import_epss
 from pipeline.exposures import import_vex, rebuild_exposures
 from pipeline.ingest import ingest_sbom
 from pipeline.match import match_new, rematch_keys
-from store import exposure_queries
 from store.db import Database
-from store.queries import get_organization
+from store.queries import systems as system_queries
+from store.queries.organizations import get_organization
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 
@@ -93,6 +93,6 @@ def load_demo(db: Database, org: str, fleet: Path, advisories: Path) -> DemoLoad
     with db.read() as session:
         org_id = get_organization(session, org).id
         assert org_id is not None
-        ids = [s.id for s in exposure_queries.org_systems(session, org_id)]
+        ids = [s.id for s in system_queries.org_systems(session, org_id)]
     exposures = rebuild_exposures(db, ids)
     return DemoLoad(created, unchanged, records, statements, exposures)

@@ -53,11 +53,15 @@ from reports.exports.records import (
 )
 from reports.records import Exposure, FixAvailability
 from reports.timeline import fix_available, utc
-from store import cra_queries as cq
-from store import exposure_queries as q
-from store.advisory_queries import feed_states
 from store.db import Database
-from store.queries import get_organization, list_snapshots, list_systems, snapshot_components
+from store.queries import advisories as advisory_queries
+from store.queries import cra as cq
+from store.queries import exposures as q
+from store.queries import organizations as organization_queries
+from store.queries import systems as system_queries
+from store.queries.advisories import feed_states
+from store.queries.organizations import get_organization
+from store.queries.systems import list_snapshots, list_systems, snapshot_components
 
 VEX_FORMATS: dict[str, Exporter[VexInput]] = {
     e.format: e for e in (CsafVexExporter(), CycloneDxVexExporter(), OpenVexExporter())
@@ -137,7 +141,9 @@ def _decisions(db: Database, org: str) -> tuple[VexDecision, ...]:
         org_row = get_organization(session, org)
         assert org_row.id is not None
         rows = q.vex_rows(session, org_row.id)
-        groups = q.groups_for_ids(session, {i for r in rows for i in (r.vulnerability, *r.aliases)})
+        groups = advisory_queries.groups_for_ids(
+            session, {i for r in rows for i in (r.vulnerability, *r.aliases)}
+        )
     out: list[VexDecision] = []
     for r in rows:
         group = next((groups[i] for i in (r.vulnerability, *r.aliases) if i in groups), r.vulnerability)
@@ -291,11 +297,11 @@ def _cra_cases(db: Database, org_id: int, inputs: ReportInputs) -> tuple[CraCase
         missing = {s for s, g in present if g in exploited and (s, g) not in known_present}
         if missing:
             # Exposures stored before presence was recorded: record it from the stored timestamps.
-            ids = {s.name: s.id for s in q.org_systems(session, org_id)}
+            ids = {s.name: s.id for s in system_queries.org_systems(session, org_id)}
             cq.record_presence(session, [ids[name] for name in sorted(missing) if name in ids])
             known_present = cq.presence(session, org_id)
         records = cq.cases(session, org_id)
-        advisories = cq.group_advisories(session, {g for g in groups if g in exploited})
+        advisories = advisory_queries.group_advisories(session, {g for g in groups if g in exploited})
     titles: dict[str, str] = {}
     for a in advisories:
         if a.summary:
@@ -378,7 +384,7 @@ def cra_register(
     with db.read() as session:
         org_id = get_organization(session, org).id
         assert org_id is not None
-        manufacturer = cq.is_manufacturer(session, org_id)
+        manufacturer = organization_queries.is_manufacturer(session, org_id)
     if not manufacturer:
         raise InputError(
             "cra-register",

@@ -5,7 +5,7 @@ Reports (the REST API must return exactly these documents):
 - :func:`exposures_report` → ``patchgap report exposures --format json``: one object per exposure.
 - :func:`deploy_time_json` → ``patchgap report deploy-time --format json``.
 
-Persistence (see ``store.exposure_models``): each system's exposure intervals are stored and rebuilt as
+Persistence (see ``store.tables.exposures``): each system's exposure intervals are stored and rebuilt as
 a whole by :func:`rebuild_exposures` whenever an input changed. A report first calls
 :func:`ensure_exposures`, which compares each system's input digest with the one its rows were built
 from and rebuilds only the systems that differ — so a report is never stale, whoever forgot to
@@ -55,9 +55,11 @@ from reports.records import (
 from reports.records import VexStatement as ReportVex
 from reports.sla import DEFAULT_POLICY, RATING_FLOOR, SlaPolicy, SlaTier
 from reports.timeline import build_timeline, exposure_sort_key, histories_from_rows, split_purl_version, utc
-from store import exposure_queries as q
 from store.db import Database, Tx
-from store.queries import get_or_create_organization, get_organization
+from store.queries import advisories as advisory_queries
+from store.queries import exposures as q
+from store.queries import systems as system_queries
+from store.queries.organizations import get_or_create_organization, get_organization
 
 ReportStatus = Literal["open", "resolved", "all", "excluded"]
 REPORT_STATUSES: tuple[ReportStatus, ...] = ("open", "resolved", "all", "excluded")
@@ -84,7 +86,9 @@ def _effective_vex(session: Tx, org_id: int) -> list[tuple[str, tuple[str, str] 
     purl base, statement) for the winners that say ``not_affected``.
     """
     rows = q.vex_rows(session, org_id)
-    groups = q.groups_for_ids(session, {i for r in rows for i in (r.vulnerability, *r.aliases)})
+    groups = advisory_queries.groups_for_ids(
+        session, {i for r in rows for i in (r.vulnerability, *r.aliases)}
+    )
     latest: dict[tuple[str, str, str], q.VexRow] = {}
     for row in rows:
         group = next((groups[i] for i in (row.vulnerability, *row.aliases) if i in groups), None)
@@ -127,7 +131,7 @@ def _runs(snapshots: list[tuple[datetime, str, int]]) -> list[tuple[datetime, st
 
 
 def _timeline(
-    session: Tx, org_id: int, systems: Sequence[q.SystemRow], as_of: datetime | None
+    session: Tx, org_id: int, systems: Sequence[system_queries.SystemRow], as_of: datetime | None
 ) -> _Built:
     """Exposure intervals of ``systems`` from their snapshots (up to ``as_of``), match results and VEX.
 
@@ -135,7 +139,7 @@ def _timeline(
     """
     cutoff = utc(as_of, "as_of") if as_of is not None else None
     by_system: dict[int, list[tuple[datetime, str, int]]] = defaultdict(list)
-    for system_id, sha, observed, set_id in q.snapshot_rows(session, [s.id for s in systems]):
+    for system_id, sha, observed, set_id in system_queries.snapshot_rows(session, [s.id for s in systems]):
         if cutoff is None or observed <= cutoff:
             by_system[system_id].append((observed, sha, set_id))
     kept = {system_id: _runs(snaps) for system_id, snaps in by_system.items()}
@@ -215,13 +219,13 @@ def _as_new(e: Exposure, system_id: int, built: _Built, excluded: bool) -> q.New
 
 def _rebuild_in(session: Tx, system_ids: Sequence[int]) -> int:
     by_org: dict[int, list[int]] = defaultdict(list)
-    for system_id, org_id in q.system_orgs(session, system_ids).items():
+    for system_id, org_id in system_queries.system_orgs(session, system_ids).items():
         by_org[org_id].append(system_id)
     written = 0
     for org_id, ids in sorted(by_org.items()):
         q.lock_states(session, ids)
         wanted = set(ids)
-        systems = [s for s in q.org_systems(session, org_id) if s.id in wanted]
+        systems = [s for s in system_queries.org_systems(session, org_id) if s.id in wanted]
         digests = q.input_digests(session, org_id, [s.id for s in systems])
         built = _timeline(session, org_id, systems, None)
         id_of = {s.name: s.id for s in systems}
@@ -247,7 +251,7 @@ def rebuild_exposures(db: Database, system_ids: Sequence[int]) -> int:
 
 def outdated_systems(session: Tx, org_id: int) -> list[int]:
     """Systems of the organization whose stored exposures were built from other inputs than today's."""
-    ids = [s.id for s in q.org_systems(session, org_id)]
+    ids = [s.id for s in system_queries.org_systems(session, org_id)]
     current = q.input_digests(session, org_id, ids)
     stored = q.stored_digests(session, ids)
     return [sid for sid in ids if stored.get(sid) != current[sid]]
@@ -295,7 +299,7 @@ _NO_DATE = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _fact_for(
-    group: str, advisories: Sequence[q.AdvisoryFacts], kev: set[str], epss: dict[str, float]
+    group: str, advisories: Sequence[advisory_queries.AdvisoryFacts], kev: set[str], epss: dict[str, float]
 ) -> VulnFacts:
     def earliest(source: str) -> datetime | None:
         dates = [
@@ -323,7 +327,7 @@ def _fact_for(
     )
 
 
-def _ids_of(group: str, advisories: Iterable[q.AdvisoryFacts]) -> set[str]:
+def _ids_of(group: str, advisories: Iterable[advisory_queries.AdvisoryFacts]) -> set[str]:
     ids = {group}
     for a in advisories:
         ids.add(a.advisory_id)
@@ -338,7 +342,7 @@ def _policy(session: Tx, org_id: int, org: str) -> SlaPolicy:
     )
 
 
-def _from_stored(session: Tx, org_id: int, systems: Sequence[q.SystemRow]) -> _Built:
+def _from_stored(session: Tx, org_id: int, systems: Sequence[system_queries.SystemRow]) -> _Built:
     rows = q.stored_exposures(session, org_id)
     counted: list[Exposure] = []
     excluded: list[Exposure] = []
@@ -381,7 +385,7 @@ def report_inputs(db: Database, org: str, as_of: datetime | None = None) -> Repo
     with db.read() as session:
         org_row = get_organization(session, org)
         assert org_row.id is not None
-        systems = q.org_systems(session, org_row.id)
+        systems = system_queries.org_systems(session, org_row.id)
         newest = max((s.last_observed_at for s in systems if s.last_observed_at), default=None)
         if newest is None or moment >= newest:
             built = _from_stored(session, org_row.id, systems)
@@ -395,12 +399,12 @@ def report_inputs(db: Database, org: str, as_of: datetime | None = None) -> Repo
                 built.names,
             )
         groups = {e.vuln_group for e in (*built.timeline.exposures, *built.timeline.vex_excluded)}
-        advisories: dict[str, list[q.AdvisoryFacts]] = defaultdict(list)
-        for a in q.advisory_facts(session, groups):
+        advisories: dict[str, list[advisory_queries.AdvisoryFacts]] = defaultdict(list)
+        for a in advisory_queries.advisory_facts(session, groups):
             advisories[a.group_key].append(a)
         cves = {i for g in groups for i in _ids_of(g, advisories[g]) if i.startswith("CVE-")}
-        kev = q.kev_ids(session, cves)
-        epss = q.epss_scores(session, cves)
+        kev = advisory_queries.kev_ids(session, cves)
+        epss = advisory_queries.epss_scores(session, cves)
         policy = _policy(session, org_row.id, org)
     facts = [_fact_for(g, advisories[g], kev, epss) for g in sorted(groups)]
     info = {
@@ -545,7 +549,7 @@ def import_vex(db: Database, org: str, data: bytes, source: str) -> VexImportRes
         org_row = get_or_create_organization(session, org)
         assert org_row.id is not None
         q.upsert_vex(session, org_row.id, rows)
-        ids = [s.id for s in q.org_systems(session, org_row.id)]
+        ids = [s.id for s in system_queries.org_systems(session, org_row.id)]
         if ids:
             _rebuild_in(session, ids)
     by_status = {status: sum(1 for r in rows if r.status == status) for status in VEX_STATUSES}
@@ -558,7 +562,9 @@ def list_vex(db: Database, org: str) -> list[dict[str, Any]]:
         org_row = get_organization(session, org)
         assert org_row.id is not None
         rows = q.vex_rows(session, org_row.id)
-        groups = q.groups_for_ids(session, {i for r in rows for i in (r.vulnerability, *r.aliases)})
+        groups = advisory_queries.groups_for_ids(
+            session, {i for r in rows for i in (r.vulnerability, *r.aliases)}
+        )
     return [
         {
             "vulnerability": r.vulnerability,

@@ -36,17 +36,16 @@ from core.sbom import Component, ParsedSbom, QualityFlag
 from ingest.sbom import read_sbom
 from matcher.purls import package_for_purl
 from store.db import Database, Tx
-from store.models import Snapshot
-from store.queries import (
+from store.queries.organizations import find_organization, get_or_create_organization
+from store.queries.systems import (
     NewSnapshot,
     UnassessedComponent,
-    find_organization,
     find_snapshot_by_sha,
     find_system,
-    get_or_create_organization,
     get_or_create_system,
     insert_snapshot,
 )
+from store.tables.systems import Snapshot
 
 NO_TIMESTAMP = "no timestamp in the SBOM (metadata.timestamp / creationInfo.created); pass --observed-at"
 

@@ -2,7 +2,7 @@
 
 Matching is memoized on distinct package versions (DESIGN.md). Each run is one write transaction:
 
-1. ``store.match_queries`` lists the package versions without match state (never matched, or
+1. ``store.queries.packages`` lists the package versions without match state (never matched, or
    invalidated because an advisory naming their package changed);
 2. it loads only the live advisory entries whose key ``(eco_key, name_key)`` is one of theirs, and
    rebuilds each as a ``core.advisories.AffectedPackage`` (``pipeline.advisories.affected_from_row``);
@@ -43,7 +43,7 @@ from matcher.ranges import (
 from matcher.suggest import Suggestion, suggest_upgrade
 from pipeline.advisories import affected_from_row
 from store.db import Database, Tx
-from store.match_queries import (
+from store.queries.packages import (
     AFFECTED,
     UNKNOWN,
     AffectedRow,
@@ -55,15 +55,14 @@ from store.match_queries import (
     affected_rows_for_keys,
     invalidate_all,
     invalidate_keys,
-    latest_snapshot,
-    latest_snapshot_ids,
     match_counts,
     not_assessed_by_reason,
     set_package_versions,
     store_results,
     unmatched_package_versions,
 )
-from store.models import utcnow
+from store.queries.systems import latest_snapshot, latest_snapshot_ids
+from store.tables.base import utcnow
 
 Candidates = dict[PackageKey, list[tuple[int, CompiledAffected]]]
 

@@ -8,7 +8,7 @@
   An accepted upload therefore survives a restart of the server.
 - ``run_pending`` / ``UploadWorker``: take jobs from the queue one by one (``claim_next``), ingest
   them and record the outcome. Several workers (threads, or API processes on PostgreSQL) may run at
-  once: each claim is its own transaction using ``FOR UPDATE SKIP LOCKED`` (see ``store.api_queries``),
+  once: each claim is its own transaction using ``FOR UPDATE SKIP LOCKED`` (see ``store.queries.jobs``),
   so no job is processed twice while its worker lives; a worker that dies mid-job leaves the job
   ``processing`` until its lease expires, when another worker takes it again.
 
@@ -28,18 +28,18 @@ from datetime import datetime, timedelta
 from core.errors import InputError, NotFoundError, PatchgapError, SbomError, StorageError
 from pipeline.ingest import IngestResult, ingest_sbom
 from pipeline.match import match_new
-from store.api_queries import (
+from store.db import Database
+from store.queries.jobs import (
     ClaimedJob,
     JobRow,
     claim_upload_job,
     finish_upload_job,
     get_upload_job,
     insert_upload_job,
-    system_names,
 )
-from store.db import Database
-from store.models import utcnow
-from store.queries import get_or_create_system, get_organization
+from store.queries.organizations import get_organization
+from store.queries.systems import get_or_create_system, system_names
+from store.tables.base import utcnow
 
 log = logging.getLogger(__name__)
 

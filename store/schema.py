@@ -1,17 +1,18 @@
 """Every table module, imported once: the full metadata that migrations and schema checks compare against.
 
-One module per area keeps each area's tables beside its queries' owner:
-``models`` (organizations, systems, snapshots, package versions), ``advisory_models`` (advisories,
-affected packages, KEV, EPSS, feed state), ``match_models`` (memoized match results),
-``exposure_models`` (exposures, VEX statements, SLA policies), ``api_models`` (API keys, upload jobs).
+One module per aggregate (``store.tables``): ``organizations`` (organizations, API keys, dashboard
+sessions), ``systems`` (systems, snapshots, component sets), ``packages`` (package versions, match
+results), ``advisories`` (advisories, affected packages, KEV, EPSS, feed state, skipped records),
+``exposures`` (exposures, VEX statements, SLA policies), ``cra`` (the CRA register's records),
+``jobs`` (upload jobs).
 """
 
 from __future__ import annotations
 
 from sqlmodel import SQLModel
 
-from store import advisory_models, api_models, exposure_models, match_models, models
+from store.tables import advisories, cra, exposures, jobs, organizations, packages, systems
 
 metadata = SQLModel.metadata
 
-__all__ = ["advisory_models", "api_models", "exposure_models", "match_models", "metadata", "models"]
+__all__ = ["advisories", "cra", "exposures", "jobs", "metadata", "organizations", "packages", "systems"]

@@ -39,9 +39,8 @@ from pipeline.api_keys import (
 from pipeline.database import Database
 from pipeline.exposures import deploy_time_from_inputs, exposures_from_inputs, exposures_report, report_inputs
 from pipeline.match import explain
-from store.api_queries import system_rows
-from store.models import System
-from store.queries import get_snapshot, list_snapshots, snapshot_components
+from store.queries.systems import get_snapshot, list_snapshots, list_systems, snapshot_components
+from store.tables.systems import System
 
 ASSETS = Path(__file__).resolve().parents[1] / "dashboard"
 SESSION_COOKIE = "patchgap_session"
@@ -247,7 +246,7 @@ def _utc(moment: datetime | None) -> datetime | None:
 def overview(request: Request, db: DatabaseDep, viewer: ViewerDep, as_of: AsOfQuery = None) -> HTMLResponse:
     org = viewer.principal.org
     with db.read() as session:
-        systems = system_rows(session, org)
+        systems = list_systems(session, org)
     context: dict[str, Any] = {
         "viewer": viewer,
         "systems": systems,
@@ -262,7 +261,7 @@ def system_page(request: Request, db: DatabaseDep, viewer: ViewerDep, name: str)
     org = viewer.principal.org
     try:
         with db.read() as session:
-            system = system_rows(session, org, name)[0]
+            system = list_systems(session, org, name)[0]
             snapshots = list_snapshots(session, org, name)
     except NotFoundError as exc:
         return not_found(request, viewer, str(exc))

@@ -9,8 +9,8 @@ from fastapi import APIRouter
 from api.deps import Reader, SessionDep
 from api.errors import problem_responses
 from api.schemas import ComponentsOut, PackageOut, SnapshotOut, UnassessedOut
-from store.models import Snapshot, System
-from store.queries import get_snapshot, list_snapshots, snapshot_components
+from store.queries.systems import get_snapshot, list_snapshots, snapshot_components
+from store.tables.systems import Snapshot, System
 
 router = APIRouter(prefix="/api/v1", tags=["snapshots"], responses=problem_responses(401, 404))
 

@@ -10,8 +10,9 @@ from api.deps import Admin, DatabaseDep, Reader, SessionDep, Uploader
 from api.errors import problem_responses
 from api.schemas import SystemAttributes, SystemCreate, SystemOut
 from pipeline.uploads import project_uuid
-from store.api_queries import SystemRow, create_system, system_rows, update_system
-from store.queries import get_or_create_organization
+from store.queries.organizations import get_or_create_organization
+from store.queries.systems import SystemRow, create_system, update_system
+from store.queries.systems import list_systems as system_rows
 
 router = APIRouter(prefix="/api/v1/systems", tags=["systems"], responses=problem_responses(401))
 

@@ -20,8 +20,8 @@ from api.errors import BodyTooLargeError, problem_responses
 from api.schemas import IngestOut, QualityFlagOut, UploadJobOut
 from core.errors import SbomError
 from pipeline.uploads import ingest_upload, upload_status
-from store.api_queries import JobRow
-from store.queries import get_system
+from store.queries.jobs import JobRow
+from store.queries.systems import get_system
 
 router = APIRouter(prefix="/api/v1", tags=["uploads"], responses=problem_responses(401))
 

@@ -18,7 +18,7 @@ from sqlmodel import SQLModel
 
 from store import schema  # noqa: F401  (registers every table on the metadata)
 from store.db import make_engine
-from store.models import UTCDateTime
+from store.tables.base import UTCDateTime
 
 target_metadata = SQLModel.metadata
 config = context.config

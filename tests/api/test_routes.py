@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from store.api_models import ApiKey
+from store.tables.organizations import ApiKey
 from tests.api.conftest import MAX_BYTES, World, sbom
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sbom_samples"

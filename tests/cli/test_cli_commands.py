@@ -12,7 +12,7 @@ from cli.main import app
 from pipeline.ingest import NO_TIMESTAMP
 from store.db import Database
 from store.migrate import head_revision
-from store.queries import find_organization
+from store.queries.organizations import find_organization
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sbom_samples"
 PROTON = sorted((SAMPLES / "proton-bridge").glob("*.json"))

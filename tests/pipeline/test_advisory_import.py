@@ -34,8 +34,8 @@ from pipeline.advisories import (
     import_kev,
     open_path,
 )
-from store import advisory_queries as q
 from store.db import Database
+from store.queries import advisories as q
 
 GOLDEN = Path(__file__).parent / "golden" / "advisory_import.json"
 SAMPLES = Path(__file__).resolve().parents[2] / "sbom_samples" / "advisories" / "akrites"

@@ -28,10 +28,10 @@ from pipeline.ingest import ingest_sbom
 from pipeline.match import match_new, rematch_keys
 from reports.deploy_time import rfc3339
 from reports.exports.cra_register import schema_text
-from store.advisory_models import Advisory, FeedState, KevEntry
 from store.db import Database
-from store.exposure_models import CraExploitedRow, CraPresenceRow
-from store.models import Snapshot
+from store.tables.advisories import Advisory, FeedState, KevEntry
+from store.tables.cra import CraExploitedRow, CraPresenceRow
+from store.tables.systems import Snapshot
 from tests.conftest import cyclonedx_json
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -47,9 +47,9 @@ from pipeline.exposures import (
     rebuild_exposures,
 )
 from pipeline.match import match_new
-from store import exposure_queries
 from store.db import Database
-from store.queries import get_organization
+from store.queries import systems as system_queries
+from store.queries.organizations import get_organization
 
 ROOT = Path(__file__).resolve().parents[2]
 FLEET = ROOT / "sbom_samples" / "demo-fleet"
@@ -179,7 +179,7 @@ def test_stored_rows_equal_recomputed_intervals(db: Database) -> None:
     with db.read() as session:
         org_id = get_organization(session, ORG).id
         assert org_id is not None
-        ids = [s.id for s in exposure_queries.org_systems(session, org_id)]
+        ids = [s.id for s in system_queries.org_systems(session, org_id)]
     assert rebuild_exposures(db, ids) == 13  # 12 counted + 1 VEX-excluded, idempotent
 
 

@@ -15,7 +15,7 @@ from core.errors import ConflictError, SbomError, StorageError
 from core.settings import DEFAULT_MAX_SBOM_BYTES
 from pipeline.ingest import NO_TIMESTAMP, SbomUpload, ingest_sbom, ingest_sboms
 from store.db import Database
-from store.queries import list_snapshots, list_systems, snapshot_components
+from store.queries.systems import list_snapshots, list_systems, snapshot_components
 
 MAX = DEFAULT_MAX_SBOM_BYTES
 CycloneDx = Callable[..., bytes]  # the conftest fixture ``cyclonedx``

@@ -22,8 +22,8 @@ from pipeline.advisories import import_advisories
 from pipeline.ingest import ingest_sbom, prepare_snapshot
 from pipeline.match import explain, match_new, rematch_all, rematch_keys
 from store.db import Database
-from store.match_queries import matched_set, not_assessed_by_reason, unmatched_package_versions
-from store.queries import snapshot_components
+from store.queries.packages import matched_set, not_assessed_by_reason, unmatched_package_versions
+from store.queries.systems import snapshot_components
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sbom_samples"
 JUICE = SAMPLES / "juice-shop" / "juice-shop-11.1.2.cdx.json"
@@ -292,7 +292,7 @@ def test_match_state_rows_read_back_as_utc_times(db: Database, npm_ghsa: list[Ad
 
     from sqlmodel import select
 
-    from store.match_models import PackageMatchState
+    from store.tables.packages import PackageMatchState
 
     import_advisories(db, npm_ghsa, source="osv")
     _ingest(db, JUICE, "juice-shop")

@@ -20,7 +20,8 @@ from pipeline.uploads import (
     upload_status,
 )
 from store.db import Database
-from store.queries import get_or_create_organization, list_snapshots
+from store.queries.organizations import get_or_create_organization
+from store.queries.systems import list_snapshots
 from tests.conftest import cyclonedx_json
 
 MAX = 1_000_000

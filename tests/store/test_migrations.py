@@ -8,10 +8,10 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 
-from store.advisory_models import KevEntry
 from store.db import Database, make_engine
 from store.migrate import current_revision, head_revision, schema_diff, upgrade
 from store.schema import metadata
+from store.tables.advisories import KevEntry
 
 # The tables every schema has since the first revisions; later areas add more.
 TABLES = {

@@ -27,9 +27,9 @@ from pipeline.exposures import (
 from pipeline.ingest import ingest_sbom
 from pipeline.match import match_new, rematch_all, rematch_keys
 from reports.sla import DEFAULT_POLICY
-from store import exposure_queries as q
 from store.db import Database
-from store.queries import get_organization
+from store.queries import exposures as q
+from store.queries.organizations import get_organization
 from tests.conftest import cyclonedx_json
 
 AS_OF = datetime(2024, 6, 1, tzinfo=UTC)

@@ -1,6 +1,6 @@
-"""Queries behind the CRA Article 14 register: the manufacturer flag, awareness facts, user records.
+"""Queries behind the CRA Article 14 register: awareness facts recorded when learned, and user records.
 
-Two facts are *recorded when they happen* (tables in ``store.exposure_models``), because the rows they
+Two facts are *recorded when they happen* (tables in ``store.tables.cra``), because the rows they
 come from are overwritten later (KEV is replaced as a whole, an advisory's ``imported_at`` moves on
 every changed re-import):
 
@@ -8,11 +8,12 @@ every changed re-import):
   a received snapshot existed: ``MIN(MAX(snapshot.received_at, advisory.imported_at))`` over the
   system's snapshots and the non-withdrawn advisories matching a package version in them. One
   ``INSERT … SELECT … ON CONFLICT DO NOTHING``: a recorded value is never moved.
-- :func:`record_exploited` — per group, the first moment an exploitation fact was stored; ``pipeline``
-  decides the value from :func:`group_advisories` and :func:`kev_entries` (each CVE's ``listed_since``;
-  :func:`kev_fetched_at` for rows stored before it was kept).
+- :func:`record_exploited` — per group, the first moment an exploitation fact was stored; the caller
+  decides the value from ``store.queries.advisories.group_advisories`` and ``kev_entries`` (each CVE's
+  ``listed_since``; ``kev_fetched_at`` for rows stored before it was kept).
 
-Everything else is the manufacturer's own input (:func:`set_case`) and plain reads.
+Everything else is the manufacturer's own input (:func:`set_case`) and plain reads. The manufacturer
+flag is an organization's (``store.queries.organizations.set_manufacturer``).
 """
 
 from __future__ import annotations
@@ -25,49 +26,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from store.advisory_models import Advisory, AffectedPackageRow, FeedState, KevEntry
-from store.exposure_models import CraCaseRow, CraExploitedRow, CraPresenceRow
-from store.match_models import MatchResult
-from store.models import ComponentSetMember, Organization, Snapshot, System, utcnow
 from store.sql import chunks
 from store.sql import dialect_insert as _insert
 from store.sql import table_of as _t
+from store.tables.advisories import Advisory, AffectedPackageRow
+from store.tables.base import utcnow
+from store.tables.cra import CraCaseRow, CraExploitedRow, CraPresenceRow
+from store.tables.packages import MatchResult
+from store.tables.systems import ComponentSetMember, Snapshot, System
 
 _CHUNK = 900
-KEV_FEED = "kev"  # the feed_state name the KEV import keeps its fetch time under
-
-
-# --- organizations ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class OrganizationRow:
-    name: str
-    is_manufacturer: bool
-    created_at: datetime
-    systems: int
-
-
-def organizations(session: Session) -> list[OrganizationRow]:
-    """Every organization with its manufacturer flag and number of systems, by name."""
-    org, system = _t(Organization), _t(System)
-    stmt = (
-        sa.select(org.c.name, org.c.is_manufacturer, org.c.created_at, sa.func.count(system.c.id))
-        .select_from(org.outerjoin(system, system.c.org_id == org.c.id))
-        .group_by(org.c.id, org.c.name, org.c.is_manufacturer, org.c.created_at)
-        .order_by(org.c.name)
-    )
-    return [OrganizationRow(r[0], bool(r[1]), r[2], int(r[3])) for r in session.execute(stmt)]
-
-
-def set_manufacturer(session: Session, org_id: int, flag: bool) -> None:
-    org = _t(Organization)
-    session.execute(org.update().where(org.c.id == org_id).values(is_manufacturer=flag))
-
-
-def is_manufacturer(session: Session, org_id: int) -> bool:
-    org = _t(Organization)
-    return bool(session.execute(sa.select(org.c.is_manufacturer).where(org.c.id == org_id)).scalar_one())
 
 
 # --- presence ----------------------------------------------------------------------------------------
@@ -142,64 +110,6 @@ def presence(session: Session, org_id: int) -> dict[tuple[str, str], datetime]:
 
 
 # --- exploitation ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class GroupAdvisory:
-    """One non-withdrawn advisory of a group: its ids, and when it was stored if it says exploited."""
-
-    group_key: str
-    source: str
-    advisory_id: str
-    aliases: tuple[str, ...]
-    exploited: bool
-    imported_at: datetime
-    summary: str
-
-
-def group_advisories(session: Session, groups: Iterable[str]) -> list[GroupAdvisory]:
-    adv = _t(Advisory)
-    out: list[GroupAdvisory] = []
-    for chunk in chunks(sorted(set(groups)), _CHUNK):
-        stmt = sa.select(
-            adv.c.group_key,
-            adv.c.source,
-            adv.c.advisory_id,
-            adv.c.aliases,
-            adv.c.exploited,
-            adv.c.imported_at,
-            adv.c.summary,
-        ).where(adv.c.group_key.in_(chunk), adv.c.withdrawn_at.is_(None))
-        out.extend(
-            GroupAdvisory(r[0], r[1], r[2], tuple(r[3] or ()), bool(r[4]), r[5], r[6] or "")
-            for r in session.execute(stmt.order_by(adv.c.group_key, adv.c.source, adv.c.advisory_id))
-        )
-    return out
-
-
-@dataclass(frozen=True, slots=True)
-class KevFact:
-    cve_id: str
-    date_added: datetime
-    known_ransomware: bool
-    listed_since: datetime | None  # when the stored catalog first listed it (None: stored before 0006)
-
-
-def kev_entries(session: Session, cve_ids: Iterable[str]) -> list[KevFact]:
-    kev = _t(KevEntry)
-    out: list[KevFact] = []
-    for chunk in chunks(sorted(set(cve_ids)), _CHUNK):
-        stmt = sa.select(kev.c.cve_id, kev.c.date_added, kev.c.known_ransomware, kev.c.listed_since).where(
-            kev.c.cve_id.in_(chunk)
-        )
-        out.extend(KevFact(r[0], r[1], bool(r[2]), r[3]) for r in session.execute(stmt))
-    return out
-
-
-def kev_fetched_at(session: Session) -> datetime | None:
-    """When the stored KEV catalog was last fetched or imported (``None``: never)."""
-    feed = _t(FeedState)
-    return session.execute(sa.select(feed.c.fetched_at).where(feed.c.name == KEV_FEED)).scalar()
 
 
 @dataclass(frozen=True, slots=True)

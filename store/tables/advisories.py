@@ -6,8 +6,8 @@ CSAF provider are two rows that share one ``group_key`` (the alias closure), and
 ``AffectedPackageRow`` carries the key deployed packages are indexed by (``eco_key``, ``name_key``),
 so re-matching after an advisory changes touches only the package versions it names.
 
-Rows are written by ``pipeline.advisories.import_advisories`` through ``store.advisory_queries`` (set-based
-upserts); a withdrawn record keeps its rows with ``withdrawn_at`` set and must match nothing.
+Rows are written by the advisory import through ``store.queries.advisories`` (set-based upserts); a
+withdrawn record keeps its rows with ``withdrawn_at`` set and must match nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from store.models import UTCDateTime, utcnow
+from store.tables.base import UTCDateTime, utcnow
 
 
 class Advisory(SQLModel, table=True):

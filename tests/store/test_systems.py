@@ -12,11 +12,11 @@ from sqlmodel import Session
 from core.errors import ConflictError, NotFoundError
 from core.packages import PackageRef
 from store.db import Database
-from store.queries import (
+from store.queries.organizations import get_or_create_organization
+from store.queries.systems import (
     NewSnapshot,
     UnassessedComponent,
     component_set_digest,
-    get_or_create_organization,
     get_or_create_system,
     get_snapshot,
     insert_snapshot,

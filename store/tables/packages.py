@@ -1,10 +1,13 @@
-"""Memoized match results: each distinct package version is matched once against the advisories.
+"""Package tables: the distinct package versions of the fleet and their memoized match results.
 
-``MatchResult`` holds one row per (package version, affected entry) that is affected or could not be
-evaluated (``status`` = ``affected`` | ``unknown``); "not affected" is the absence of a row.
-``PackageMatchState`` says a package version has been matched at all, so a new snapshot matches only
-package versions never seen before. A new or changed advisory deletes and recomputes the rows of the
-package keys it names.
+A ``PackageVersion`` is one distinct ``(ecosystem, name, version, purl)`` across the whole database;
+a fleet of systems sharing a library is matched once. ``MatchResult`` holds one row per (package
+version, affected entry) that is affected or could not be evaluated (``status`` = ``affected`` |
+``unknown``); "not affected" is the absence of a row. ``PackageMatchState`` says a package version has
+been matched at all, so a new snapshot matches only package versions never seen before. A new or
+changed advisory deletes and recomputes the rows of the package keys it names.
+
+Queries: ``store.queries.packages``.
 """
 
 from __future__ import annotations
@@ -15,7 +18,25 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from store.models import UTCDateTime, utcnow
+from store.tables.base import UTCDateTime, utcnow
+
+
+class PackageVersion(SQLModel, table=True):
+    """One distinct package version across the whole database, as the matcher keys it."""
+
+    __tablename__ = "package_version"
+    __table_args__ = (
+        # purl first: ingest resolves the ids of freshly upserted rows by purl through this index.
+        sa.UniqueConstraint("purl", "ecosystem", "name", "version"),
+        # Re-matching after an advisory changes looks packages up by (ecosystem, name).
+        sa.Index(None, "ecosystem", "name"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ecosystem: str = Field(sa_type=sa.String(100), nullable=False)
+    name: str = Field(sa_type=sa.String(), nullable=False)
+    version: str = Field(sa_type=sa.String(), nullable=False)
+    purl: str = Field(sa_type=sa.String(), nullable=False)
 
 
 class MatchResult(SQLModel, table=True):

@@ -8,22 +8,19 @@ import pytest
 from sqlmodel import Session
 
 from core.errors import NotFoundError
-from store.api_queries import (
-    claim_upload_job,
+from store.db import Database
+from store.queries.jobs import claim_upload_job, finish_upload_job, get_upload_job, insert_upload_job
+from store.queries.organizations import (
     find_dashboard_session,
     find_key_by_prefix,
-    finish_upload_job,
-    get_upload_job,
+    get_or_create_organization,
     insert_api_key,
     insert_dashboard_session,
-    insert_upload_job,
     list_api_keys,
     revoke_api_key,
     touch_api_key,
 )
-from store.db import Database
-from store.models import utcnow
-from store.queries import get_or_create_organization
+from store.tables.base import utcnow
 
 
 def _key(session: Session, org: str, prefix: str) -> int:

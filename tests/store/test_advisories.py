@@ -1,4 +1,4 @@
-"""The advisory queries (store/advisory_queries.py) on SQLite and PostgreSQL, row by row."""
+"""The advisory queries (store/queries/advisories.py) on SQLite and PostgreSQL, row by row."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from store import advisory_queries as q
 from store.db import Database
+from store.queries import advisories as q
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -175,7 +175,7 @@ def test_feed_tables_replace_and_feed_state_round_trips(db: Database) -> None:
         q.put_feed_state(conn, state)
         q.put_feed_state(conn, q.FeedStateRow("kev", None, None, "cd" * 32, "2024.01.02", None, T0))
     with db.connect() as conn:
-        assert [k.cve_id for k in q.kev_for(conn, ["CVE-2024-1", "CVE-2024-2"])] == ["CVE-2024-1"]
+        assert [k.cve_id for k in q.kev_entries(conn, ["CVE-2024-1", "CVE-2024-2"])] == ["CVE-2024-1"]
         assert q.epss_for(conn, ["CVE-2024-1"])[0].percentile == 0.9
         held = q.get_feed_state(conn, "kev")
         stats = q.advisory_stats(conn)

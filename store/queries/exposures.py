@@ -1,9 +1,9 @@
 """Queries behind exposures, VEX statements, SLA policies and the reports built on them.
 
-Every read is one set-based statement; ``pipeline.exposures`` turns their rows into the records of
+Every read is one set-based statement; the exposure use-cases turn their rows into the records of
 ``reports``. The exposure inputs of some systems come from two reads: their snapshots with the
-component set each points at (:func:`snapshot_rows`), and one join over the distinct sets
-(:func:`set_inputs`):
+component set each points at (``store.queries.systems.snapshot_rows``), and one join over the distinct
+sets (:func:`set_inputs`):
 
     component_set_member ⋈ package_version, restricted to packages that some non-withdrawn advisory
     affects in some version, LEFT JOIN the (package version, vulnerability group) pairs of
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -30,74 +30,16 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from store.advisory_models import Advisory, AffectedPackageRow, EpssScore, KevEntry
-from store.exposure_models import ExposureRow, ExposureState, SlaPolicyRow, VexStatementRow
-from store.match_models import MatchEpoch, MatchResult
-from store.models import ComponentSetMember, PackageVersion, Snapshot, System, utcnow
 from store.sql import chunks
 from store.sql import dialect_insert as _insert
 from store.sql import table_of as _t
+from store.tables.advisories import Advisory, AffectedPackageRow
+from store.tables.base import utcnow
+from store.tables.exposures import ExposureRow, ExposureState, SlaPolicyRow, VexStatementRow
+from store.tables.packages import MatchEpoch, MatchResult, PackageVersion
+from store.tables.systems import ComponentSetMember, Snapshot, System
 
 _CHUNK = 900
-
-
-# --- systems and snapshots -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SystemRow:
-    id: int
-    name: str
-    environment: str
-    internet_exposed: bool
-    cadence_days: int
-    last_observed_at: datetime | None
-
-
-def org_systems(session: Session, org_id: int) -> list[SystemRow]:
-    """The organization's systems with their latest snapshot time (``None`` without snapshots)."""
-    system, snapshot = _t(System), _t(Snapshot)
-    last = (
-        sa.select(snapshot.c.system_id, sa.func.max(snapshot.c.observed_at).label("last"))
-        .group_by(snapshot.c.system_id)
-        .subquery()
-    )
-    stmt = (
-        sa.select(
-            system.c.id,
-            system.c.name,
-            system.c.environment,
-            system.c.internet_exposed,
-            system.c.cadence_days,
-            last.c.last,
-        )
-        .select_from(system.outerjoin(last, last.c.system_id == system.c.id))
-        .where(system.c.org_id == org_id)
-        .order_by(system.c.name)
-    )
-    return [SystemRow(r[0], r[1], r[2], bool(r[3]), r[4], r[5]) for r in session.execute(stmt)]
-
-
-def system_orgs(session: Session, system_ids: Sequence[int]) -> dict[int, int]:
-    """System id → organization id."""
-    system = _t(System)
-    out: dict[int, int] = {}
-    for chunk in chunks(system_ids, _CHUNK):
-        stmt = sa.select(system.c.id, system.c.org_id).where(system.c.id.in_(chunk))
-        out.update({r[0]: r[1] for r in session.execute(stmt)})
-    return out
-
-
-def snapshot_rows(session: Session, system_ids: Sequence[int]) -> list[tuple[int, str, datetime, int]]:
-    """(system id, snapshot sha256, observed_at, component set id) of every snapshot of the systems."""
-    snapshot = _t(Snapshot)
-    out: list[tuple[int, str, datetime, int]] = []
-    for chunk in chunks(system_ids, _CHUNK):
-        stmt = sa.select(
-            snapshot.c.system_id, snapshot.c.sha256, snapshot.c.observed_at, snapshot.c.component_set_id
-        ).where(snapshot.c.system_id.in_(chunk))
-        out.extend((r[0], r[1], r[2], r[3]) for r in session.execute(stmt))
-    return out
 
 
 # --- exposure inputs -----------------------------------------------------------------------------
@@ -182,33 +124,6 @@ def fixed_versions(session: Session, package_version_ids: Sequence[int]) -> list
             )
         )
         out.extend((r[0], r[1], list(r[2] or ())) for r in session.execute(stmt))
-    return out
-
-
-def groups_for_ids(session: Session, ids: Iterable[str]) -> dict[str, str]:
-    """Vulnerability id (advisory id, alias or group key) → group key, for the ids that name a group.
-
-    Advisory ids and group keys are looked up by index; aliases only in the records whose JSON text
-    contains the id (aliases are a JSON list, and VEX documents name few vulnerabilities).
-    """
-    adv = _t(Advisory)
-    wanted = sorted(set(ids))
-    out: dict[str, str] = {}
-    for chunk in chunks(wanted, _CHUNK):
-        for group in session.execute(sa.select(adv.c.group_key).where(adv.c.group_key.in_(chunk)).distinct()):
-            out[group[0]] = group[0]
-        stmt = sa.select(adv.c.advisory_id, adv.c.group_key).where(adv.c.advisory_id.in_(chunk))
-        for advisory_id, group in session.execute(stmt):
-            out.setdefault(advisory_id, group)
-    for vuln_id in wanted:
-        if vuln_id in out:
-            continue
-        pattern = f'%"{vuln_id}"%'
-        stmt = sa.select(adv.c.group_key, adv.c.aliases).where(sa.cast(adv.c.aliases, sa.Text).like(pattern))
-        for group, aliases in session.execute(stmt):
-            if vuln_id in (aliases or ()):
-                out[vuln_id] = group
-                break
     return out
 
 
@@ -447,61 +362,6 @@ def stored_exposures(session: Session, org_id: int) -> list[StoredExposure]:
         )
         for r in session.execute(stmt).all()
     ]
-
-
-@dataclass(frozen=True, slots=True)
-class AdvisoryFacts:
-    """What one non-withdrawn advisory of a group says (``pipeline`` folds them into group facts)."""
-
-    group_key: str
-    advisory_id: str
-    aliases: list[str]
-    severity_score: float | None
-    severity_rating: str | None
-    exploited: bool
-    published_at: datetime | None
-    fix_available_at: datetime | None
-    fix_available_source: str | None
-
-
-def advisory_facts(session: Session, groups: Iterable[str]) -> list[AdvisoryFacts]:
-    adv = _t(Advisory)
-    out: list[AdvisoryFacts] = []
-    for chunk in chunks(sorted(set(groups)), _CHUNK):
-        stmt = sa.select(
-            adv.c.group_key,
-            adv.c.advisory_id,
-            adv.c.aliases,
-            adv.c.severity_score,
-            adv.c.severity_rating,
-            adv.c.exploited,
-            adv.c.published_at,
-            adv.c.fix_available_at,
-            adv.c.fix_available_source,
-        ).where(adv.c.group_key.in_(chunk), adv.c.withdrawn_at.is_(None))
-        out.extend(
-            AdvisoryFacts(r[0], r[1], list(r[2] or ()), r[3], r[4], bool(r[5]), r[6], r[7], r[8])
-            for r in session.execute(stmt)
-        )
-    return out
-
-
-def kev_ids(session: Session, cve_ids: Iterable[str]) -> set[str]:
-    """The CVE ids among ``cve_ids`` that the KEV catalog lists."""
-    kev = _t(KevEntry)
-    out: set[str] = set()
-    for chunk in chunks(sorted(set(cve_ids)), _CHUNK):
-        out.update(r[0] for r in session.execute(sa.select(kev.c.cve_id).where(kev.c.cve_id.in_(chunk))))
-    return out
-
-
-def epss_scores(session: Session, cve_ids: Iterable[str]) -> dict[str, float]:
-    epss = _t(EpssScore)
-    out: dict[str, float] = {}
-    for chunk in chunks(sorted(set(cve_ids)), _CHUNK):
-        stmt = sa.select(epss.c.cve_id, epss.c.epss).where(epss.c.cve_id.in_(chunk))
-        out.update({r[0]: float(r[1]) for r in session.execute(stmt)})
-    return out
 
 
 def withdrawn_groups(session: Session, org_id: int) -> list[str]:

@@ -1,7 +1,7 @@
-"""Queries on the advisory tables: set-based writes for imports and syncs, and the reads behind the CLI.
+"""Queries on the advisory aggregate: records, affected packages, alias groups, KEV, EPSS, feed state.
 
-Every function takes a SQLAlchemy ``Connection`` inside the caller's transaction, so one import is one
-transaction however many statements it runs (``pipeline.advisories`` opens it). Writes go in batches:
+Import and sync functions take a SQLAlchemy ``Connection`` inside the caller's transaction, so one
+import is one transaction however many statements it runs. Writes go in batches:
 
 - advisories are upserted with one ``INSERT … ON CONFLICT (source, advisory_id) DO UPDATE … RETURNING``
   per batch (SQLAlchemy sends the rows as multi-row VALUES on both SQLite and PostgreSQL);
@@ -11,7 +11,8 @@ transaction however many statements it runs (``pipeline.advisories`` opens it). 
 - KEV and EPSS are replaced as a whole (``DELETE`` + executemany) inside the caller's transaction.
 
 Reads that the CLI prints (``show``, ``stats``) are single ``GROUP BY``/``IN`` queries, never a loop of
-lookups.
+lookups. The facts exposure reports and the CRA register read per vulnerability group (severity, fix
+dates, exploitation, KEV, EPSS) are the last section.
 """
 
 from __future__ import annotations
@@ -20,16 +21,18 @@ import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
 import sqlalchemy as sa
 from psycopg import sql as psql
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlmodel import SQLModel
+from sqlmodel import Session
 
-from store.advisory_models import (
+from store.sql import chunks, table_of
+from store.sql import dialect_insert as _insert
+from store.tables.advisories import (
     Advisory,
     AdvisorySkip,
     AffectedPackageRow,
@@ -37,25 +40,20 @@ from store.advisory_models import (
     FeedState,
     KevEntry,
 )
-from store.models import PackageVersion
-from store.sql import chunks
-from store.sql import dialect_insert as _insert
 
-
-def _table(model: type[SQLModel]) -> sa.Table:
-    return SQLModel.metadata.tables[str(model.__tablename__)]
-
-
-ADVISORY = _table(Advisory)
-AFFECTED = _table(AffectedPackageRow)
-KEV = _table(KevEntry)
-EPSS = _table(EpssScore)
-FEED_STATE = _table(FeedState)
-SKIP = _table(AdvisorySkip)
-PACKAGE_VERSION = _table(PackageVersion)
+ADVISORY = table_of(Advisory)
+AFFECTED = table_of(AffectedPackageRow)
+KEV = table_of(KevEntry)
+EPSS = table_of(EpssScore)
+FEED_STATE = table_of(FeedState)
+SKIP = table_of(AdvisorySkip)
 
 # Ids per IN (...) list: far below SQLite's 32,766 bound parameters, large enough to be few statements.
 IN_CHUNK = 5000
+
+# Ids per IN (...) list of the per-group reads (last section).
+_CHUNK = 900
+
 # Columns an upsert rewrites on a changed record: everything but the key.
 _UPSERT_COLUMNS = (
     "modified",
@@ -78,7 +76,6 @@ _UPSERT_COLUMNS = (
     "imported_at",
 )
 
-T = TypeVar("T")
 PackageKey = tuple[str, str]
 
 
@@ -336,14 +333,12 @@ def feed_states(conn: Connection) -> list[FeedStateRow]:
     return [FeedStateRow(**r._mapping) for r in rows]
 
 
-def deployed_package_versions(conn: Connection) -> list[tuple[str, str, str]]:
-    """Distinct (ecosystem, name, version) of every stored package version: what an OSV sync asks about."""
-    rows = conn.execute(
-        sa.select(PACKAGE_VERSION.c.ecosystem, PACKAGE_VERSION.c.name, PACKAGE_VERSION.c.version)
-        .distinct()
-        .order_by(PACKAGE_VERSION.c.ecosystem, PACKAGE_VERSION.c.name, PACKAGE_VERSION.c.version)
-    )
-    return [(r.ecosystem, r.name, r.version) for r in rows]
+KEV_FEED = "kev"  # the feed_state name the KEV import keeps its fetch time under
+
+
+def kev_fetched_at(bind: Session | Connection) -> datetime | None:
+    """When the stored KEV catalog was last fetched or imported (``None``: never)."""
+    return bind.execute(sa.select(FEED_STATE.c.fetched_at).where(FEED_STATE.c.name == KEV_FEED)).scalar()
 
 
 # --- show ---------------------------------------------------------------------------------------------
@@ -480,11 +475,13 @@ def affected_of(conn: Connection, advisory_pks: Collection[int]) -> list[Affecte
     return out
 
 
-def kev_for(conn: Connection, cve_ids: Collection[str]) -> list[KevView]:
-    if not cve_ids:
-        return []
-    rows = conn.execute(sa.select(KEV).where(KEV.c.cve_id.in_(sorted(cve_ids))).order_by(KEV.c.cve_id))
-    return [KevView(**r._mapping) for r in rows]
+def kev_entries(bind: Session | Connection, cve_ids: Iterable[str]) -> list[KevView]:
+    """The stored KEV entries of these CVEs, by CVE id."""
+    out: list[KevView] = []
+    for chunk in chunks(sorted(set(cve_ids)), _CHUNK):
+        rows = bind.execute(sa.select(KEV).where(KEV.c.cve_id.in_(chunk)).order_by(KEV.c.cve_id))
+        out.extend(KevView(**r._mapping) for r in rows)
+    return out
 
 
 def epss_for(conn: Connection, cve_ids: Collection[str]) -> list[EpssView]:
@@ -556,3 +553,121 @@ def advisory_stats(conn: Connection) -> AdvisoryStats:
         kev=FeedSummary(int(kev[0]), kev[1] or None, None),
         epss=FeedSummary(int(epss[0]), epss[1] or None, epss[2] or None),
     )
+
+
+# --- facts per vulnerability group: exposure reports and the CRA register ------------------------------
+
+
+def groups_for_ids(session: Session, ids: Iterable[str]) -> dict[str, str]:
+    """Vulnerability id (advisory id, alias or group key) → group key, for the ids that name a group.
+
+    Advisory ids and group keys are looked up by index; aliases only in the records whose JSON text
+    contains the id (aliases are a JSON list, and VEX documents name few vulnerabilities).
+    """
+    adv = table_of(Advisory)
+    wanted = sorted(set(ids))
+    out: dict[str, str] = {}
+    for chunk in chunks(wanted, _CHUNK):
+        for group in session.execute(sa.select(adv.c.group_key).where(adv.c.group_key.in_(chunk)).distinct()):
+            out[group[0]] = group[0]
+        stmt = sa.select(adv.c.advisory_id, adv.c.group_key).where(adv.c.advisory_id.in_(chunk))
+        for advisory_id, group in session.execute(stmt):
+            out.setdefault(advisory_id, group)
+    for vuln_id in wanted:
+        if vuln_id in out:
+            continue
+        pattern = f'%"{vuln_id}"%'
+        stmt = sa.select(adv.c.group_key, adv.c.aliases).where(sa.cast(adv.c.aliases, sa.Text).like(pattern))
+        for group, aliases in session.execute(stmt):
+            if vuln_id in (aliases or ()):
+                out[vuln_id] = group
+                break
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class AdvisoryFacts:
+    """What one non-withdrawn advisory of a group says (``pipeline`` folds them into group facts)."""
+
+    group_key: str
+    advisory_id: str
+    aliases: list[str]
+    severity_score: float | None
+    severity_rating: str | None
+    exploited: bool
+    published_at: datetime | None
+    fix_available_at: datetime | None
+    fix_available_source: str | None
+
+
+def advisory_facts(session: Session, groups: Iterable[str]) -> list[AdvisoryFacts]:
+    adv = table_of(Advisory)
+    out: list[AdvisoryFacts] = []
+    for chunk in chunks(sorted(set(groups)), _CHUNK):
+        stmt = sa.select(
+            adv.c.group_key,
+            adv.c.advisory_id,
+            adv.c.aliases,
+            adv.c.severity_score,
+            adv.c.severity_rating,
+            adv.c.exploited,
+            adv.c.published_at,
+            adv.c.fix_available_at,
+            adv.c.fix_available_source,
+        ).where(adv.c.group_key.in_(chunk), adv.c.withdrawn_at.is_(None))
+        out.extend(
+            AdvisoryFacts(r[0], r[1], list(r[2] or ()), r[3], r[4], bool(r[5]), r[6], r[7], r[8])
+            for r in session.execute(stmt)
+        )
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class GroupAdvisory:
+    """One non-withdrawn advisory of a group: its ids, and when it was stored if it says exploited."""
+
+    group_key: str
+    source: str
+    advisory_id: str
+    aliases: tuple[str, ...]
+    exploited: bool
+    imported_at: datetime
+    summary: str
+
+
+def group_advisories(session: Session, groups: Iterable[str]) -> list[GroupAdvisory]:
+    adv = table_of(Advisory)
+    out: list[GroupAdvisory] = []
+    for chunk in chunks(sorted(set(groups)), _CHUNK):
+        stmt = sa.select(
+            adv.c.group_key,
+            adv.c.source,
+            adv.c.advisory_id,
+            adv.c.aliases,
+            adv.c.exploited,
+            adv.c.imported_at,
+            adv.c.summary,
+        ).where(adv.c.group_key.in_(chunk), adv.c.withdrawn_at.is_(None))
+        out.extend(
+            GroupAdvisory(r[0], r[1], r[2], tuple(r[3] or ()), bool(r[4]), r[5], r[6] or "")
+            for r in session.execute(stmt.order_by(adv.c.group_key, adv.c.source, adv.c.advisory_id))
+        )
+    return out
+
+
+def kev_ids(session: Session, cve_ids: Iterable[str]) -> set[str]:
+    """The CVE ids among ``cve_ids`` that the KEV catalog lists."""
+    kev = table_of(KevEntry)
+    out: set[str] = set()
+    for chunk in chunks(sorted(set(cve_ids)), _CHUNK):
+        out.update(r[0] for r in session.execute(sa.select(kev.c.cve_id).where(kev.c.cve_id.in_(chunk))))
+    return out
+
+
+def epss_scores(session: Session, cve_ids: Iterable[str]) -> dict[str, float]:
+    epss = table_of(EpssScore)
+    out: dict[str, float] = {}
+    for chunk in chunks(sorted(set(cve_ids)), _CHUNK):
+        stmt = sa.select(epss.c.cve_id, epss.c.epss).where(epss.c.cve_id.in_(chunk))
+        out.update({r[0]: float(r[1]) for r in session.execute(stmt)})
+    return out

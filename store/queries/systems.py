@@ -1,15 +1,19 @@
-"""Queries on organizations, systems, snapshots and their components.
+"""Queries on systems, their snapshots and the component sets the snapshots point at.
+
+One row type per thing read: ``SystemRow`` wherever systems are listed (the API, the CLI, exports,
+exposure reports), ``SnapshotRow`` for snapshots. Every read that takes an organization name scopes by
+it, so one tenant never sees another's systems or snapshots.
 
 Writes are set-based, never a Python loop of ORM adds: a set's package versions go to a temporary
 staging table in one executemany, and two ``INSERT … SELECT`` statements upsert them
 (``ON CONFLICT DO NOTHING``, on both dialects) and link them to the set (see ``_store_members``).
-Every read that takes an organization name scopes by it, so one tenant never sees another's systems or
-snapshots.
 
 Raw SBOM bytes are compressed with zlib (level 6) before storage. Measured here on the 349 kB
 Dependency-Track BOM: zlib-6 4.4× in 5 ms, lzma-6 5.4× in 74 ms; for the 50 MB size limit lzma would
 add seconds to an upload for 20 % less space, so zlib it is (the ``compression`` column leaves room
 to change that per row).
+
+Lists of ids are sent in chunks (``_CHUNK``) to stay under SQLite's bound-parameter limit.
 """
 
 from __future__ import annotations
@@ -28,20 +32,17 @@ from sqlmodel import Session, col, select
 
 from core.errors import ConflictError, NotFoundError
 from core.packages import PackageRef
-from store.models import (
-    ComponentSet,
-    ComponentSetMember,
-    NotAssessableComponent,
-    Organization,
-    PackageVersion,
-    Snapshot,
-    System,
-    utcnow,
-)
+from store.queries.organizations import get_organization, organization_id
+from store.sql import chunks
 from store.sql import dialect_insert as _insert
 from store.sql import table_of as _table
+from store.tables.base import utcnow
+from store.tables.organizations import Organization
+from store.tables.packages import PackageVersion
+from store.tables.systems import ComponentSet, ComponentSetMember, NotAssessableComponent, Snapshot, System
 
 COMPRESSION = "zlib"
+_CHUNK = 900
 
 # Not part of the schema (not on SQLModel.metadata, so migrations never see it): see _staging_table.
 _PV_STAGE = sa.Table(
@@ -86,16 +87,26 @@ class NewSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
-class SystemSummary:
+class SystemRow:
+    """A system with its attributes and the span of its snapshots (``None``/0 without snapshots)."""
+
+    id: int
     name: str
     environment: str
+    internet_exposed: bool
+    criticality: str
+    cadence_days: int
+    release_label: str | None
+    created_at: datetime
     snapshot_count: int
     first_observed_at: datetime | None
     last_observed_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
-class SnapshotSummary:
+class SnapshotRow:
+    """A snapshot without its raw bytes and quality flags."""
+
     id: int
     observed_at: datetime
     received_at: datetime
@@ -114,28 +125,10 @@ class SnapshotComponents:
     unassessed: list[UnassessedComponent]
 
 
-# --- organizations and systems -------------------------------------------------------------------
+# --- systems -------------------------------------------------------------------------------------
 
 
-def find_organization(session: Session, name: str) -> Organization | None:
-    return session.exec(select(Organization).where(Organization.name == name)).first()
-
-
-def get_organization(session: Session, name: str) -> Organization:
-    org = find_organization(session, name)
-    if org is None:
-        raise NotFoundError(f"organization {name!r} does not exist")
-    return org
-
-
-def get_or_create_organization(session: Session, name: str) -> Organization:
-    """The organization named ``name``, created on first use (safe against a concurrent creator)."""
-    org = find_organization(session, name)
-    if org is not None:
-        return org
-    stmt = _insert(session, Organization).values(name=name, created_at=_now()).on_conflict_do_nothing()
-    session.execute(stmt)
-    return get_organization(session, name)
+SYSTEM_ATTRIBUTES = ("environment", "internet_exposed", "criticality", "cadence_days")
 
 
 def find_system(session: Session, org_id: int, name: str) -> System | None:
@@ -163,7 +156,7 @@ def get_or_create_system(
     assert org.id is not None
     system = find_system(session, org.id, name)
     if system is None:
-        values: dict[str, Any] = {"org_id": org.id, "name": name, "created_at": _now()}
+        values: dict[str, Any] = {"org_id": org.id, "name": name, "created_at": utcnow()}
         if environment is not None:
             values["environment"] = environment
         defaults = {
@@ -183,27 +176,97 @@ def get_or_create_system(
     return system
 
 
-def list_systems(session: Session, org_name: str) -> list[SystemSummary]:
-    """The systems of one organization with their snapshot counts and observed time span."""
-    org = get_organization(session, org_name)
+def _systems(org_id: int) -> sa.Select[Any]:
+    """The ``SystemRow`` columns of an organization's systems, by name."""
     system, snapshot = _table(System), _table(Snapshot)
-    stmt = (
+    spans = (
         sa.select(
+            snapshot.c.system_id,
+            sa.func.count(snapshot.c.id).label("count"),
+            sa.func.min(snapshot.c.observed_at).label("first"),
+            sa.func.max(snapshot.c.observed_at).label("last"),
+        )
+        .group_by(snapshot.c.system_id)
+        .subquery()
+    )
+    return (
+        sa.select(
+            system.c.id,
             system.c.name,
             system.c.environment,
-            sa.func.count(snapshot.c.id),
-            sa.func.min(snapshot.c.observed_at),
-            sa.func.max(snapshot.c.observed_at),
+            system.c.internet_exposed,
+            system.c.criticality,
+            system.c.cadence_days,
+            system.c.release_label,
+            system.c.created_at,
+            sa.func.coalesce(spans.c.count, 0),
+            spans.c.first,
+            spans.c.last,
         )
-        .select_from(system.outerjoin(snapshot, snapshot.c.system_id == system.c.id))
-        .where(system.c.org_id == org.id)
-        .group_by(system.c.id, system.c.name, system.c.environment)
+        .select_from(system.outerjoin(spans, spans.c.system_id == system.c.id))
+        .where(system.c.org_id == org_id)
         .order_by(system.c.name)
     )
-    return [
-        SystemSummary(name, env, count, first, last)
-        for name, env, count, first, last in session.execute(stmt)
-    ]
+
+
+def _system_row(r: Sequence[Any]) -> SystemRow:
+    return SystemRow(r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6], r[7], int(r[8]), r[9], r[10])
+
+
+def list_systems(session: Session, org_name: str, name: str | None = None) -> list[SystemRow]:
+    """The systems of ``org_name`` (or the one named ``name``) with attributes and snapshot span."""
+    org_id = organization_id(session, org_name)
+    stmt = _systems(org_id)
+    if name is not None:
+        stmt = stmt.where(_table(System).c.name == name)
+    rows = [_system_row(r) for r in session.execute(stmt)]
+    if name is not None and not rows:
+        raise NotFoundError(f"system {name!r} does not exist in organization {org_name!r}")
+    return rows
+
+
+def org_systems(session: Session, org_id: int) -> list[SystemRow]:
+    """The systems of the organization with this id (as :func:`list_systems`)."""
+    return [_system_row(r) for r in session.execute(_systems(org_id))]
+
+
+def create_system(session: Session, org: Organization, name: str, attributes: dict[str, Any]) -> None:
+    """Create a system with the given attributes; a name already taken in ``org`` is a conflict."""
+    assert org.id is not None
+    if session.exec(select(System.id).where(System.org_id == org.id, System.name == name)).first():
+        raise ConflictError(f"system {name!r} already exists in organization {org.name!r}")
+    values = {k: v for k, v in attributes.items() if k in SYSTEM_ATTRIBUTES and v is not None}
+    session.add(System(org_id=org.id, name=name, created_at=utcnow(), **values))
+    session.flush()
+
+
+def update_system(session: Session, org_name: str, name: str, attributes: dict[str, Any]) -> None:
+    """Set the given attributes (only those in ``SYSTEM_ATTRIBUTES``) of a system of ``org_name``."""
+    org = get_organization(session, org_name)
+    values = {k: v for k, v in attributes.items() if k in SYSTEM_ATTRIBUTES and v is not None}
+    system = _table(System)
+    found = session.execute(
+        sa.select(system.c.id).where(system.c.org_id == org.id, system.c.name == name)
+    ).scalar_one_or_none()
+    if found is None:
+        raise NotFoundError(f"system {name!r} does not exist in organization {org_name!r}")
+    if values:
+        session.execute(sa.update(system).where(system.c.id == found).values(**values))
+
+
+def system_names(session: Session, org_id: int) -> list[str]:
+    system = _table(System)
+    return list(session.execute(sa.select(system.c.name).where(system.c.org_id == org_id)).scalars())
+
+
+def system_orgs(session: Session, system_ids: Sequence[int]) -> dict[int, int]:
+    """System id → organization id."""
+    system = _table(System)
+    out: dict[int, int] = {}
+    for chunk in chunks(system_ids, _CHUNK):
+        stmt = sa.select(system.c.id, system.c.org_id).where(system.c.id.in_(chunk))
+        out.update({r[0]: r[1] for r in session.execute(stmt)})
+    return out
 
 
 # --- snapshots -----------------------------------------------------------------------------------
@@ -215,7 +278,7 @@ def find_snapshot_by_sha(session: Session, system_id: int, sha256: str) -> Snaps
     ).first()
 
 
-def list_snapshots(session: Session, org_name: str, system_name: str) -> list[SnapshotSummary]:
+def list_snapshots(session: Session, org_name: str, system_name: str) -> list[SnapshotRow]:
     """The snapshots of one system in observed order (ties broken by arrival), whatever the upload order."""
     system = get_system(session, org_name, system_name)
     rows = session.exec(
@@ -224,7 +287,7 @@ def list_snapshots(session: Session, org_name: str, system_name: str) -> list[Sn
         .order_by(col(Snapshot.observed_at), col(Snapshot.id))
     )
     return [
-        SnapshotSummary(
+        SnapshotRow(
             id=cast(int, s.id),
             observed_at=s.observed_at,
             received_at=s.received_at,
@@ -252,6 +315,55 @@ def get_snapshot(session: Session, org_name: str, snapshot_id: int) -> Snapshot:
     if snapshot is None:
         raise NotFoundError(f"snapshot {snapshot_id} does not exist in organization {org_name!r}")
     return snapshot
+
+
+def latest_snapshot(session: Session, org_name: str, system_name: str) -> Snapshot:
+    """The system's snapshot with the latest ``observed_at`` (ties: the last received)."""
+    org_id = organization_id(session, org_name)
+    system = session.exec(select(System).where(System.org_id == org_id, System.name == system_name)).first()
+    if system is None:
+        raise NotFoundError(f"system {system_name!r} does not exist in organization {org_name!r}")
+    snapshot = session.exec(
+        select(Snapshot)
+        .where(Snapshot.system_id == system.id)
+        .order_by(col(Snapshot.observed_at).desc(), col(Snapshot.id).desc())
+        .limit(1)
+    ).first()
+    if snapshot is None:
+        raise NotFoundError(f"system {system_name!r} of organization {org_name!r} has no snapshot")
+    return snapshot
+
+
+def latest_snapshot_ids(session: Session, org_name: str) -> dict[str, int]:
+    """System name -> id of its latest snapshot, for every system of the organization that has one."""
+    org_id = organization_id(session, org_name)
+    snap, system = _table(Snapshot), _table(System)
+    ranked = (
+        sa.select(
+            system.c.name,
+            snap.c.id,
+            sa.func.row_number()
+            .over(partition_by=snap.c.system_id, order_by=(snap.c.observed_at.desc(), snap.c.id.desc()))
+            .label("rank"),
+        )
+        .select_from(snap.join(system, system.c.id == snap.c.system_id))
+        .where(system.c.org_id == org_id)
+        .subquery()
+    )
+    rows = session.execute(sa.select(ranked.c.name, ranked.c.id).where(ranked.c.rank == 1))
+    return {str(name): int(snapshot_id) for name, snapshot_id in sorted(rows)}
+
+
+def snapshot_rows(session: Session, system_ids: Sequence[int]) -> list[tuple[int, str, datetime, int]]:
+    """(system id, snapshot sha256, observed_at, component set id) of every snapshot of the systems."""
+    snapshot = _table(Snapshot)
+    out: list[tuple[int, str, datetime, int]] = []
+    for chunk in chunks(system_ids, _CHUNK):
+        stmt = sa.select(
+            snapshot.c.system_id, snapshot.c.sha256, snapshot.c.observed_at, snapshot.c.component_set_id
+        ).where(snapshot.c.system_id.in_(chunk))
+        out.extend((r[0], r[1], r[2], r[3]) for r in session.execute(stmt))
+    return out
 
 
 def snapshot_components(session: Session, org_name: str, snapshot_id: int) -> SnapshotComponents:
@@ -292,7 +404,7 @@ def insert_snapshot(session: Session, system: System, new: NewSnapshot) -> Snaps
     values = {
         "system_id": system.id,
         "observed_at": new.observed_at,
-        "received_at": _now(),
+        "received_at": utcnow(),
         "format": new.format,
         "spec_version": new.spec_version,
         "serial_number": new.serial_number,
@@ -437,7 +549,3 @@ def _store_members(session: Session, set_id: int, keys: Sequence[tuple[str, str,
     linked = session.execute(count).scalar_one()
     if linked != len(keys):  # pragma: no cover - the upsert above guarantees every key exists
         raise RuntimeError(f"component set {set_id}: {len(keys)} package versions, {linked} linked")
-
-
-def _now() -> datetime:
-    return utcnow()

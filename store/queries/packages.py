@@ -1,4 +1,5 @@
-"""Queries of fleet matching: what is still to match, the advisory rows it needs, results and counts.
+"""Queries on package versions and their memoized match results: what is still to match, the advisory
+rows a run needs, results, invalidation and counts.
 
 Matching is memoized on distinct package versions (DESIGN.md): ``package_match_state`` has a row for
 every package version that has been matched against the advisories as they were then, and
@@ -25,23 +26,16 @@ from datetime import UTC, datetime
 from typing import Any, Final, cast
 
 import sqlalchemy as sa
-from sqlalchemy.engine import CursorResult
-from sqlmodel import Session, col, select
+from sqlalchemy.engine import Connection, CursorResult
+from sqlmodel import Session
 
-from core.errors import NotFoundError
-from store.advisory_models import Advisory, AffectedPackageRow
-from store.match_models import MatchEpoch, MatchResult, PackageMatchState
-from store.models import (
-    ComponentSetMember,
-    NotAssessableComponent,
-    Organization,
-    PackageVersion,
-    Snapshot,
-    System,
-    utcnow,
-)
+from store.queries.organizations import organization_id
 from store.sql import dialect_insert
 from store.sql import table_of as _table
+from store.tables.advisories import Advisory, AffectedPackageRow
+from store.tables.base import utcnow
+from store.tables.packages import MatchEpoch, MatchResult, PackageMatchState, PackageVersion
+from store.tables.systems import ComponentSetMember, NotAssessableComponent, Snapshot, System
 
 PackageKey = tuple[str, str]
 
@@ -85,7 +79,7 @@ class AffectedRow:
 
 @dataclass(frozen=True, slots=True)
 class MatchAnswer:
-    """What a ``match_result`` row says about its package version (``store.match_models.MatchResult``).
+    """What a ``match_result`` row says about its package version (``store.tables.packages.MatchResult``).
 
     Package versions in one slot of the matcher share one answer object; ``store_results`` encodes
     each distinct object once."""
@@ -140,6 +134,34 @@ def unmatched_package_versions(session: Session) -> list[PendingVersion]:
     return [PendingVersion(*row) for row in session.execute(_unmatched_ids())]
 
 
+def deployed_package_versions(conn: Connection) -> list[tuple[str, str, str]]:
+    """Distinct (ecosystem, name, version) of every stored package version: what an OSV sync asks about."""
+    pv = _table(PackageVersion)
+    rows = conn.execute(
+        sa.select(pv.c.ecosystem, pv.c.name, pv.c.version)
+        .distinct()
+        .order_by(pv.c.ecosystem, pv.c.name, pv.c.version)
+    )
+    return [(r.ecosystem, r.name, r.version) for r in rows]
+
+
+def set_package_versions(
+    session: Session, set_id: int, ecosystem: str, name: str, purl_prefix: str | None = None
+) -> list[PendingVersion]:
+    """The package versions of one component set with this key (or whose purl starts with the prefix)."""
+    pv, member = _table(PackageVersion), _table(ComponentSetMember)
+    same = sa.and_(pv.c.ecosystem == ecosystem, pv.c.name == name)
+    if purl_prefix is not None:
+        same = sa.or_(same, pv.c.purl.startswith(purl_prefix, autoescape=True))
+    stmt = (
+        sa.select(pv.c.id, pv.c.ecosystem, pv.c.name, pv.c.version, pv.c.purl)
+        .select_from(member.join(pv, pv.c.id == member.c.package_version_id))
+        .where(member.c.set_id == set_id, same)
+        .order_by(pv.c.ecosystem, pv.c.name, pv.c.version)
+    )
+    return [PendingVersion(*row) for row in session.execute(stmt)]
+
+
 def _affected_select() -> sa.Select[Any]:
     ap, adv = _table(AffectedPackageRow), _table(Advisory)
     return (
@@ -184,19 +206,6 @@ def _affected_rows(session: Session, stmt: sa.Select[Any]) -> list[AffectedRow]:
     ]
 
 
-def affected_rows_for_unmatched(session: Session) -> list[AffectedRow]:
-    """The live advisory entries that name a package of some unmatched package version (one semi-join)."""
-    ap = _table(AffectedPackageRow)
-    unmatched = _unmatched_ids().subquery()
-    names_one = (
-        sa.select(sa.literal(1))
-        .select_from(unmatched)
-        .where(unmatched.c.ecosystem == ap.c.eco_key, unmatched.c.name == ap.c.name_key)
-        .exists()
-    )
-    return _affected_rows(session, _affected_select().where(names_one))
-
-
 def affected_rows_for_keys(session: Session, keys: Iterable[PackageKey]) -> list[AffectedRow]:
     """The live advisory entries naming any of ``keys`` (batched ``IN`` on the key index)."""
     ap = _table(AffectedPackageRow)
@@ -232,7 +241,7 @@ def invalidate_all(session: Session) -> None:
 
 
 def _next_epoch(session: Session) -> None:
-    """Count one forgetting of stored results (``store.match_models.MatchEpoch``)."""
+    """Count one forgetting of stored results (``store.tables.packages.MatchEpoch``)."""
     stmt = dialect_insert(session, MatchEpoch).values(id=1, epoch=1, changed_at=utcnow())
     epoch = _table(MatchEpoch).c.epoch
     session.execute(
@@ -280,7 +289,7 @@ def store_results(
         conn.exec_driver_sql(_insert_sql(dialect, "match_result", _RESULT_COLUMNS, json_columns=(7, 9)), rows)
     stamp: datetime | str = matched_at
     if dialect == "sqlite":
-        # As SQLAlchemy's SQLite DATETIME stores it (naive UTC, see store.models.UTCDateTime).
+        # As SQLAlchemy's SQLite DATETIME stores it (naive UTC, see store.tables.base.UTCDateTime).
         stamp = matched_at.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
     states = [(pv_id, stamp) for pv_id in matched_ids]
     if states:
@@ -335,21 +344,13 @@ def _org_package_versions(org_id: int) -> sa.Select[Any]:
     )
 
 
-def _org_id(session: Session, org_name: str) -> int:
-    org = _table(Organization)
-    found = session.execute(sa.select(org.c.id).where(org.c.name == org_name)).scalar()
-    if found is None:
-        raise NotFoundError(f"organization {org_name!r} does not exist")
-    return int(found)
-
-
 def match_counts(session: Session, org_name: str | None = None) -> MatchCounts:
     """Counts over the whole database, or over the package versions of one organization's snapshots."""
     pv, state, result = _table(PackageVersion), _table(PackageMatchState), _table(MatchResult)
     ap, adv = _table(AffectedPackageRow), _table(Advisory)
     scope: sa.Subquery | None = None
     if org_name is not None:
-        scope = _org_package_versions(_org_id(session, org_name)).subquery()
+        scope = _org_package_versions(organization_id(session, org_name)).subquery()
 
     def scoped(stmt: sa.Select[Any], column: sa.ColumnElement[Any]) -> sa.Select[Any]:
         return stmt if scope is None else stmt.where(column.in_(sa.select(scope.c.package_version_id)))
@@ -437,73 +438,6 @@ def not_assessed_by_reason(session: Session, snapshot_ids: Sequence[int]) -> dic
         by_reason = counts[int(snapshot_id)]
         by_reason[str(reason)] = by_reason.get(str(reason), 0) + int(count)
     return {snapshot_id: dict(sorted(c.items())) for snapshot_id, c in counts.items()}
-
-
-def latest_snapshot(session: Session, org_name: str, system_name: str) -> Snapshot:
-    """The system's snapshot with the latest ``observed_at`` (ties: the last received)."""
-    org_id = _org_id(session, org_name)
-    system = session.exec(select(System).where(System.org_id == org_id, System.name == system_name)).first()
-    if system is None:
-        raise NotFoundError(f"system {system_name!r} does not exist in organization {org_name!r}")
-    snapshot = session.exec(
-        select(Snapshot)
-        .where(Snapshot.system_id == system.id)
-        .order_by(col(Snapshot.observed_at).desc(), col(Snapshot.id).desc())
-        .limit(1)
-    ).first()
-    if snapshot is None:
-        raise NotFoundError(f"system {system_name!r} of organization {org_name!r} has no snapshot")
-    return snapshot
-
-
-def latest_snapshot_ids(session: Session, org_name: str) -> dict[str, int]:
-    """System name -> id of its latest snapshot, for every system of the organization that has one."""
-    org_id = _org_id(session, org_name)
-    snap, system = _table(Snapshot), _table(System)
-    ranked = (
-        sa.select(
-            system.c.name,
-            snap.c.id,
-            sa.func.row_number()
-            .over(partition_by=snap.c.system_id, order_by=(snap.c.observed_at.desc(), snap.c.id.desc()))
-            .label("rank"),
-        )
-        .select_from(snap.join(system, system.c.id == snap.c.system_id))
-        .where(system.c.org_id == org_id)
-        .subquery()
-    )
-    rows = session.execute(sa.select(ranked.c.name, ranked.c.id).where(ranked.c.rank == 1))
-    return {str(name): int(snapshot_id) for name, snapshot_id in sorted(rows)}
-
-
-def set_package_versions(
-    session: Session, set_id: int, ecosystem: str, name: str, purl_prefix: str | None = None
-) -> list[PendingVersion]:
-    """The package versions of one component set with this key (or whose purl starts with the prefix)."""
-    pv, member = _table(PackageVersion), _table(ComponentSetMember)
-    same = sa.and_(pv.c.ecosystem == ecosystem, pv.c.name == name)
-    if purl_prefix is not None:
-        same = sa.or_(same, pv.c.purl.startswith(purl_prefix, autoescape=True))
-    stmt = (
-        sa.select(pv.c.id, pv.c.ecosystem, pv.c.name, pv.c.version, pv.c.purl)
-        .select_from(member.join(pv, pv.c.id == member.c.package_version_id))
-        .where(member.c.set_id == set_id, same)
-        .order_by(pv.c.ecosystem, pv.c.name, pv.c.version)
-    )
-    return [PendingVersion(*row) for row in session.execute(stmt)]
-
-
-def results_of(session: Session, package_version_ids: Sequence[int]) -> list[dict[str, Any]]:
-    """The stored match rows of some package versions (as plain mappings), for reports and tests."""
-    result = _table(MatchResult)
-    if not package_version_ids:
-        return []
-    stmt = (
-        sa.select(result)
-        .where(result.c.package_version_id.in_(sorted(set(package_version_ids))))
-        .order_by(result.c.package_version_id, result.c.affected_id)
-    )
-    return [dict(row._mapping) for row in session.execute(stmt)]
 
 
 def matched_set(session: Session, snapshot_id: int) -> set[tuple[str, str, str, str, str]]:

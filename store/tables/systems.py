@@ -1,4 +1,4 @@
-"""SQLModel tables: organizations, systems, SBOM snapshots and the package versions they contain.
+"""System tables: deployed systems, their SBOM snapshots and the component sets the snapshots point at.
 
 Shape of the data (why it is split this way):
 
@@ -7,78 +7,23 @@ Shape of the data (why it is split this way):
 - Most weekly snapshots repeat the previous one, so the components are not linked to the snapshot
   directly: a snapshot points to a ``ComponentSet``, addressed by the SHA-256 of its sorted component
   identities and stored once, however many snapshots (of however many systems) share it.
-- A ``PackageVersion`` is one distinct ``(ecosystem, name, version, purl)`` across the whole database;
-  matching is memoized on it, so a fleet of systems sharing a library is matched once.
+- A set links the distinct package versions it contains (``store.tables.packages.PackageVersion``,
+  shared across the whole database, so matching is memoized on them).
 - Components that cannot be assessed (no purl, unsupported ecosystem …) are kept as
   ``NotAssessableComponent`` rows of the set, with the reason, so they are counted and reported.
 
-Timestamps are stored as UTC (``timestamp with time zone`` on PostgreSQL) and always read back as
-timezone-aware UTC datetimes, on SQLite too (see ``UTCDateTime``).
+Queries: ``store.queries.systems``.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
-# Deterministic constraint names: PostgreSQL and alembic need names to alter or drop constraints later,
-# and SQLite batch migrations need them to recreate tables. Set before any table is declared.
-SQLModel.metadata.naming_convention = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class UTCDateTime(sa.types.TypeDecorator[datetime]):
-    """A datetime stored in UTC and returned timezone-aware on every dialect.
-
-    SQLite has no time zone type and hands back naive datetimes; without this, values written as aware
-    and read back as naive would compare unequal and sort wrongly against fresh ones. Naive input is
-    taken as UTC (documented at the edges that accept it).
-    """
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        value = value.astimezone(UTC)
-        # SQLite stores the string form; a fixed naive UTC form keeps lexical order == time order.
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class Organization(SQLModel, table=True):
-    """A tenant: every system, snapshot and (later) API key and VEX statement belongs to one."""
-
-    __tablename__ = "organization"
-
-    id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(sa_column=sa.Column(sa.String(200), nullable=False, unique=True))
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
-    # A manufacturer under the Cyber Resilience Act: only these get the Article 14 register. The column
-    # is added by migration 0004 (the exposures area, where the register's facts live).
-    is_manufacturer: bool = Field(
-        default=False, nullable=False, sa_column_kwargs={"server_default": sa.false()}
-    )
+from store.tables.base import UTCDateTime, utcnow
 
 
 class System(SQLModel, table=True):
@@ -97,24 +42,6 @@ class System(SQLModel, table=True):
     cadence_days: int = Field(default=7, nullable=False)
     release_label: str | None = Field(default=None, sa_type=sa.String(200))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
-
-
-class PackageVersion(SQLModel, table=True):
-    """One distinct package version across the whole database, as the matcher keys it."""
-
-    __tablename__ = "package_version"
-    __table_args__ = (
-        # purl first: ingest resolves the ids of freshly upserted rows by purl through this index.
-        sa.UniqueConstraint("purl", "ecosystem", "name", "version"),
-        # Re-matching after an advisory changes looks packages up by (ecosystem, name).
-        sa.Index(None, "ecosystem", "name"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    ecosystem: str = Field(sa_type=sa.String(100), nullable=False)
-    name: str = Field(sa_type=sa.String(), nullable=False)
-    version: str = Field(sa_type=sa.String(), nullable=False)
-    purl: str = Field(sa_type=sa.String(), nullable=False)
 
 
 class ComponentSet(SQLModel, table=True):

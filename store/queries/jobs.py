@@ -1,0 +1,147 @@
+"""Queries on the durable upload job queue.
+
+Every read that takes an organization scopes by it: another tenant's upload token is "not found",
+exactly like one that does not exist.
+
+The queue is claimed with ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several API workers
+take distinct jobs without waiting on each other; SQLite has no row locks (SQLAlchemy renders nothing
+for the clause there), and the claim's write transaction (``BEGIN IMMEDIATE``, see
+``store.db.Database.write``) serializes claimers instead. A job whose worker died while processing it
+is claimed again once its lease has expired.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from core.errors import NotFoundError
+from store.sql import table_of as _table
+from store.tables.base import utcnow
+from store.tables.jobs import UploadJob
+from store.tables.organizations import Organization
+
+
+@dataclass(frozen=True, slots=True)
+class JobRow:
+    """An upload job without its payload."""
+
+    id: int
+    token: str
+    org_id: int
+    system_name: str
+    release_label: str | None
+    source: str
+    observed_at: datetime | None
+    status: str
+    attempts: int
+    error: str | None
+    result: str | None
+    snapshot_id: int | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedJob:
+    """A job a worker has claimed, with the organization's name and the SBOM bytes."""
+
+    job: JobRow
+    org: str
+    data: bytes
+
+
+_JOB_COLUMNS = list(JobRow.__dataclass_fields__)
+
+
+def _job_row(job: UploadJob) -> JobRow:
+    return JobRow(**{f: getattr(job, f) for f in _JOB_COLUMNS})
+
+
+def insert_upload_job(
+    session: Session,
+    *,
+    token: str,
+    org_id: int,
+    system_name: str,
+    release_label: str | None,
+    source: str,
+    observed_at: datetime | None,
+    data: bytes,
+) -> JobRow:
+    job = UploadJob(
+        token=token,
+        org_id=org_id,
+        system_name=system_name,
+        release_label=release_label,
+        source=source,
+        observed_at=observed_at,
+        payload=zlib.compress(data, 6),
+        created_at=utcnow(),
+    )
+    session.add(job)
+    session.flush()
+    return _job_row(job)
+
+
+def claim_upload_job(session: Session, now: datetime, stale_before: datetime) -> ClaimedJob | None:
+    """Claim the oldest queued job (or one whose worker's lease expired) for this transaction's worker.
+
+    On PostgreSQL the row lock with ``SKIP LOCKED`` makes concurrent claimers take different jobs; the
+    status change commits with the caller's transaction.
+    """
+    job = _table(UploadJob)
+    claimable = sa.or_(
+        job.c.status == "queued",
+        sa.and_(job.c.status == "processing", job.c.started_at < stale_before),
+    )
+    stmt = sa.select(job.c.id).where(claimable).order_by(job.c.id).limit(1).with_for_update(skip_locked=True)
+    job_id = session.execute(stmt).scalar_one_or_none()
+    if job_id is None:
+        return None
+    session.execute(
+        sa.update(job)
+        .where(job.c.id == job_id)
+        .values(status="processing", started_at=now, attempts=job.c.attempts + 1)
+    )
+    claimed = session.get_one(UploadJob, job_id)
+    session.refresh(claimed)
+    org = session.get_one(Organization, claimed.org_id)
+    return ClaimedJob(_job_row(claimed), org.name, zlib.decompress(claimed.payload))
+
+
+def finish_upload_job(
+    session: Session,
+    job_id: int,
+    *,
+    status: str,
+    now: datetime,
+    result: str | None = None,
+    snapshot_id: int | None = None,
+    error: str | None = None,
+) -> None:
+    """Record a job's outcome; a finished job's payload is emptied (the snapshot keeps the bytes)."""
+    job = _table(UploadJob)
+    values: dict[str, Any] = {"status": status, "error": error, "result": result, "snapshot_id": snapshot_id}
+    if status in ("done", "failed"):
+        values |= {"finished_at": now, "payload": b""}
+    session.execute(sa.update(job).where(job.c.id == job_id).values(**values))
+
+
+def get_upload_job(session: Session, org_name: str, token: str) -> JobRow:
+    """An upload job of ``org_name`` by its token (another tenant's token is "not found")."""
+    stmt = (
+        select(UploadJob)
+        .join(Organization, col(Organization.id) == UploadJob.org_id)
+        .where(UploadJob.token == token, Organization.name == org_name)
+    )
+    job = session.exec(stmt).first()
+    if job is None:
+        raise NotFoundError(f"upload {token} does not exist in organization {org_name!r}")
+    return _job_row(job)
