@@ -39,12 +39,12 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from pipeline.exposures import (
+from pipeline.exposures.build import rebuild_exposures
+from pipeline.exposures.reports import (
     deploy_time_from_inputs,
     deploy_time_json,
     exposures_from_inputs,
     exposures_report,
-    rebuild_exposures,
     report_inputs,
 )
 from store.db import Database, make_engine

@@ -22,7 +22,7 @@ from rich.table import Table
 from cli.common import console, database, reports_errors
 
 if TYPE_CHECKING:
-    from reports.deploy_time import DeployTimeReport, Summary
+    from pipeline.exposures.reports import DeployTimeReport, Summary
 
 app = typer.Typer(help="Exposure and time-to-deploy reports.", no_args_is_help=True)
 
@@ -169,7 +169,7 @@ def exposures(
     as_of: AsOfOption = None,
 ) -> None:
     """One line per exposure of (system, package, vulnerability): when seen, fixed, and its SLA."""
-    from pipeline.exposures import exposures_report
+    from pipeline.exposures.reports import exposures_report
 
     when = _as_of(as_of)
     with database(ctx, upgrade=False) as db:
@@ -203,7 +203,7 @@ def _summary_rows(name: str, s: Summary) -> list[str]:
 
 def render_deploy_time(report: DeployTimeReport, org: str) -> None:
     """Tables for people: overall figures, SLA per tier, breakdown by system, monthly trend."""
-    from reports.deploy_time import rfc3339
+    from pipeline.exposures.reports import rfc3339
 
     ttd, ttd_opt = report.overall.time_to_deploy.conservative, report.overall.time_to_deploy.optimistic
     window = report.overall.exposure_window.conservative
@@ -284,7 +284,7 @@ def deploy_time_command(
     as_of: AsOfOption = None,
 ) -> None:
     """Time-to-deploy and exposure window (Kaplan–Meier), SLA attainment, breakdowns and monthly trend."""
-    from pipeline.exposures import deploy_time, deploy_time_json
+    from pipeline.exposures.reports import deploy_time, deploy_time_json
 
     when = _as_of(as_of)
     with database(ctx, upgrade=False) as db:

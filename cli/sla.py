@@ -38,7 +38,7 @@ def show(
     ] = False,
 ) -> None:
     """Show the organization's SLA tiers (in precedence order)."""
-    from pipeline.exposures import get_sla_policy
+    from pipeline.sla import get_sla_policy
 
     with database(ctx, upgrade=False) as db:
         policy, own = get_sla_policy(db, org)
@@ -80,8 +80,7 @@ def set_(
 ) -> None:
     """Set the organization's SLA policy from a JSON file and/or change tier days (validated first)."""
     from core.errors import InputError, NotFoundError
-    from pipeline.exposures import get_sla_policy, policy_from_tiers, set_sla_policy
-    from reports.sla import DEFAULT_POLICY, SlaPolicy
+    from pipeline.sla import DEFAULT_POLICY, SlaPolicy, get_sla_policy, policy_from_tiers, set_sla_policy
 
     if file is None and not tier:
         raise InputError("sla set", "give a policy FILE, --tier NAME=DAYS, or both")

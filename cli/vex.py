@@ -37,7 +37,7 @@ def import_(
     """Import the statements of a VEX document for an organization."""
     from cli.common import read_file
     from core.errors import InputError, SbomError
-    from pipeline.exposures import import_vex
+    from pipeline.vex import import_vex
 
     try:
         data = read_file(file, MAX_VEX_BYTES)
@@ -62,7 +62,7 @@ def list_(
     output: Annotated[ListFormat, typer.Option("--format", help="Output format.")] = ListFormat.table,
 ) -> None:
     """List an organization's VEX statements and the vulnerability group each resolves to."""
-    from pipeline.exposures import list_vex
+    from pipeline.vex import list_vex
 
     with database(ctx, upgrade=False) as db:
         rows = list_vex(db, org)

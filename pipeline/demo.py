@@ -16,9 +16,10 @@ from pathlib import Path
 from core.errors import InputError
 from ingest.advisories.osv_files import OsvDirectory
 from pipeline.advisories import import_advisories, import_epss
-from pipeline.exposures import import_vex, rebuild_exposures
+from pipeline.exposures.build import rebuild_exposures
 from pipeline.ingest import ingest_sbom
 from pipeline.match import match_new, rematch_keys
+from pipeline.vex import import_vex
 from store.db import Database
 from store.queries import systems as system_queries
 from store.queries.organizations import get_organization

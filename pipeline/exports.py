@@ -21,7 +21,7 @@ from email.utils import parsedate_to_datetime
 
 from core.errors import InputError, NotFoundError
 from pipeline.cra import record_exploitation
-from pipeline.exposures import ReportInputs, deploy_time_from_inputs, report_inputs
+from pipeline.exposures.reports import ReportInputs, deploy_time_from_inputs, report_inputs
 from reports.deploy_time import assess_exposures, deploy_time_report
 from reports.exports.ciso_report import CisoHtmlExporter, CisoPdfExporter
 from reports.exports.common import slug

@@ -41,6 +41,22 @@ from store.queries.organizations import get_organization
 from store.queries.systems import get_or_create_system, system_names
 from store.tables.base import utcnow
 
+__all__ = [
+    "ClaimedJob",
+    "JobRow",
+    "QueuedUpload",
+    "UploadWorker",
+    "claim_next",
+    "enqueue_upload",
+    "ingest_upload",
+    "process_job",
+    "project_uuid",
+    "resolve_project",
+    "run_pending",
+    "system_for_project",
+    "upload_status",
+]
+
 log = logging.getLogger(__name__)
 
 # A job "processing" for longer than this is taken to belong to a dead worker and claimed again.

@@ -29,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from api.dashboard import charts
 from api.deps import DatabaseDep
 from core.errors import NotFoundError, PatchgapError
+from pipeline import systems as system_cases
 from pipeline.api_keys import (
     Principal,
     csrf_matches,
@@ -37,10 +38,14 @@ from pipeline.api_keys import (
     start_dashboard_session,
 )
 from pipeline.database import Database
-from pipeline.exposures import deploy_time_from_inputs, exposures_from_inputs, exposures_report, report_inputs
+from pipeline.exposures.reports import (
+    deploy_time_from_inputs,
+    exposures_from_inputs,
+    find_exposures,
+    report_inputs,
+    system_exposures,
+)
 from pipeline.match import explain
-from store.queries.systems import get_snapshot, list_snapshots, list_systems, snapshot_components
-from store.tables.systems import System
 
 ASSETS = Path(__file__).resolve().parents[1] / "dashboard"
 SESSION_COOKIE = "patchgap_session"
@@ -245,8 +250,7 @@ def _utc(moment: datetime | None) -> datetime | None:
 @router.get("/")
 def overview(request: Request, db: DatabaseDep, viewer: ViewerDep, as_of: AsOfQuery = None) -> HTMLResponse:
     org = viewer.principal.org
-    with db.read() as session:
-        systems = list_systems(session, org)
+    systems = system_cases.list_systems(db, org)
     context: dict[str, Any] = {
         "viewer": viewer,
         "systems": systems,
@@ -260,12 +264,11 @@ def overview(request: Request, db: DatabaseDep, viewer: ViewerDep, as_of: AsOfQu
 def system_page(request: Request, db: DatabaseDep, viewer: ViewerDep, name: str) -> HTMLResponse:
     org = viewer.principal.org
     try:
-        with db.read() as session:
-            system = list_systems(session, org, name)[0]
-            snapshots = list_snapshots(session, org, name)
+        system = system_cases.get_system(db, org, name)
+        snapshots = system_cases.list_snapshots(db, org, name)
+        rows = system_exposures(db, org, name, "open")
     except NotFoundError as exc:
         return not_found(request, viewer, str(exc))
-    rows = [r for r in exposures_report(db, org, "open") if r["system"] == name]
     exposures = [
         {
             "package": r["package"],
@@ -301,11 +304,8 @@ def system_page(request: Request, db: DatabaseDep, viewer: ViewerDep, name: str)
 def snapshot_page(request: Request, db: DatabaseDep, viewer: ViewerDep, snapshot_id: int) -> HTMLResponse:
     org = viewer.principal.org
     try:
-        with db.read() as session:
-            snapshot = get_snapshot(session, org, snapshot_id)
-            components = snapshot_components(session, org, snapshot_id)
-            # The snapshot was found within the organization, so its system is the organization's.
-            system_name = session.get_one(System, snapshot.system_id).name
+        system_name, snapshot = system_cases.get_snapshot(db, org, snapshot_id)
+        components = system_cases.snapshot_components(db, org, snapshot_id)
     except NotFoundError as exc:
         return not_found(request, viewer, str(exc))
     context = {"viewer": viewer, "snapshot": snapshot, "components": components, "system_name": system_name}
@@ -326,11 +326,16 @@ def exposure_page(
 ) -> HTMLResponse:
     """One exposure: its report row, why the version matched, since when a fix exists, what to upgrade to."""
     org = viewer.principal.org
-    wanted = {"system": system, "package": package, "version": version, "vulnerability": vulnerability}
-    if first_seen:
-        wanted["first_seen"] = first_seen
     try:
-        rows = [r for r in exposures_report(db, org, "all") if all(r[k] == v for k, v in wanted.items())]
+        rows = find_exposures(
+            db,
+            org,
+            system=system,
+            package=package,
+            version=version,
+            vulnerability=vulnerability,
+            first_seen=first_seen,
+        )
     except NotFoundError as exc:
         return not_found(request, viewer, str(exc))
     if not rows:

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import DatabaseDep, Reader
 from api.errors import problem_responses
-from pipeline.exposures import deploy_time_json, exposures_report
+from pipeline.exposures.reports import deploy_time_json, exposures_report
 
 router = APIRouter(prefix="/api/v1", tags=["reports"], responses=problem_responses(401, 422))
 

@@ -11,8 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import Admin, DatabaseDep, Reader
 from api.errors import problem_responses
 from api.routes.uploads import read_body
-from pipeline.exposures import get_sla_policy, set_sla_policy
-from reports.sla import SlaPolicy
+from pipeline.sla import SlaPolicy, get_sla_policy, set_sla_policy
 
 router = APIRouter(prefix="/api/v1/sla", tags=["sla"], responses=problem_responses(401))
 

@@ -19,9 +19,8 @@ from api.deps import DatabaseDep, Reader, SettingsDep, Uploader
 from api.errors import BodyTooLargeError, problem_responses
 from api.schemas import IngestOut, QualityFlagOut, UploadJobOut
 from core.errors import SbomError
-from pipeline.uploads import ingest_upload, upload_status
-from store.queries.jobs import JobRow
-from store.queries.systems import get_system
+from pipeline.systems import get_system
+from pipeline.uploads import JobRow, ingest_upload, upload_status
 
 router = APIRouter(prefix="/api/v1", tags=["uploads"], responses=problem_responses(401))
 
@@ -108,8 +107,7 @@ def ingest_out(system: str, result: Any) -> IngestOut:
 
 
 def _check_system(db: DatabaseDep, org: str, name: str) -> None:
-    with db.read() as session:
-        get_system(session, org, name)
+    get_system(db, org, name)
 
 
 @router.post(

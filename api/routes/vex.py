@@ -1,6 +1,6 @@
 """VEX statements of the caller's organization: list, create one, import a document.
 
-Import takes an OpenVEX or CycloneDX VEX document as it is (``pipeline.exposures.import_vex``).
+Import takes an OpenVEX or CycloneDX VEX document as it is (``pipeline.vex.import_vex``).
 Creating one statement writes it as a one-statement OpenVEX document through the same import, so a
 statement made here and one imported are stored and applied alike.
 """
@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import Admin, DatabaseDep, Reader, SettingsDep
 from api.errors import problem_responses
 from api.routes.uploads import read_body
-from pipeline.exposures import import_vex, list_vex
+from pipeline.vex import import_vex, list_vex
 
 router = APIRouter(prefix="/api/v1/vex", tags=["vex"], responses=problem_responses(401))
 

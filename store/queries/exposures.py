@@ -313,8 +313,11 @@ class _Memo:
         return found
 
 
-def stored_exposures(session: Session, org_id: int) -> list[StoredExposure]:
-    """Every stored exposure row of the organization's systems (counted and VEX-excluded)."""
+def stored_exposures(
+    session: Session, org_id: int, system_ids: Sequence[int] | None = None
+) -> list[StoredExposure]:
+    """Every stored exposure row of the organization's systems, or of these systems of it (counted and
+    VEX-excluded)."""
     table, system = _t(ExposureRow), _t(System)
     memo = _Memo(session.get_bind().dialect.name)
     raw_time = sa.DateTime(timezone=True)
@@ -335,6 +338,8 @@ def stored_exposures(session: Session, org_id: int) -> list[StoredExposure]:
         .select_from(table.join(system, system.c.id == table.c.system_id))
         .where(system.c.org_id == org_id)
     )
+    if system_ids is not None:
+        stmt = stmt.where(table.c.system_id.in_(list(system_ids)))
     if session.get_bind().dialect.name == "sqlite":
         # SQLite's DateTime type would parse every value with a regular expression; read the text.
         stmt = stmt.with_only_columns(

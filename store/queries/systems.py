@@ -225,9 +225,12 @@ def list_systems(session: Session, org_name: str, name: str | None = None) -> li
     return rows
 
 
-def org_systems(session: Session, org_id: int) -> list[SystemRow]:
-    """The systems of the organization with this id (as :func:`list_systems`)."""
-    return [_system_row(r) for r in session.execute(_systems(org_id))]
+def org_systems(session: Session, org_id: int, name: str | None = None) -> list[SystemRow]:
+    """The systems of the organization with this id (as :func:`list_systems`), or the one named."""
+    stmt = _systems(org_id)
+    if name is not None:
+        stmt = stmt.where(_table(System).c.name == name)
+    return [_system_row(r) for r in session.execute(stmt)]
 
 
 def create_system(session: Session, org: Organization, name: str, attributes: dict[str, Any]) -> None:
@@ -286,21 +289,29 @@ def list_snapshots(session: Session, org_name: str, system_name: str) -> list[Sn
         .where(Snapshot.system_id == system.id)
         .order_by(col(Snapshot.observed_at), col(Snapshot.id))
     )
-    return [
-        SnapshotRow(
-            id=cast(int, s.id),
-            observed_at=s.observed_at,
-            received_at=s.received_at,
-            format=s.format,
-            spec_version=s.spec_version,
-            component_count=s.component_count,
-            not_assessable_count=s.not_assessable_count,
-            component_set_id=s.component_set_id,
-            sha256=s.sha256,
-            release_label=s.release_label,
-        )
-        for s in rows
-    ]
+    return [_snapshot_row(s) for s in rows]
+
+
+def _snapshot_row(s: Snapshot) -> SnapshotRow:
+    return SnapshotRow(
+        id=cast(int, s.id),
+        observed_at=s.observed_at,
+        received_at=s.received_at,
+        format=s.format,
+        spec_version=s.spec_version,
+        component_count=s.component_count,
+        not_assessable_count=s.not_assessable_count,
+        component_set_id=s.component_set_id,
+        sha256=s.sha256,
+        release_label=s.release_label,
+    )
+
+
+def snapshot_of(session: Session, org_name: str, snapshot_id: int) -> tuple[str, SnapshotRow]:
+    """The name of its system and the row of one snapshot of ``org_name`` (another tenant's: not found)."""
+    snapshot = get_snapshot(session, org_name, snapshot_id)
+    name = session.exec(select(System.name).where(System.id == snapshot.system_id)).one()
+    return name, _snapshot_row(snapshot)
 
 
 def get_snapshot(session: Session, org_name: str, snapshot_id: int) -> Snapshot:

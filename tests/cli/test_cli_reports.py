@@ -16,7 +16,7 @@ from typer.testing import CliRunner, Result
 
 from cli.main import app
 from cli.report import CSV_FIELDS
-from pipeline.exposures import deploy_time_json, exposures_report
+from pipeline.exposures.reports import deploy_time_json, exposures_report
 from store.db import Database
 
 AS_OF = "2024-09-02T00:00:00Z"

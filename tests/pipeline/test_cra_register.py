@@ -23,7 +23,7 @@ from ingest.advisories.osv_files import OsvDirectory
 from pipeline.advisories import import_advisories, import_kev, open_path
 from pipeline.cra import CaseChanges, list_organizations, set_case, set_manufacturer
 from pipeline.exports import cra_register
-from pipeline.exposures import exposures_report
+from pipeline.exposures.reports import exposures_report
 from pipeline.ingest import ingest_sbom
 from pipeline.match import match_new, rematch_keys
 from reports.deploy_time import rfc3339

@@ -38,15 +38,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from core.errors import NotFoundError
 from pipeline.demo import fleet_files, import_demo_advisories, ingest_fleet, load_demo
-from pipeline.exposures import (
+from pipeline.exposures.build import outdated_systems, rebuild_exposures
+from pipeline.exposures.reports import (
+    REPORT_STATUSES,
     deploy_time_json,
     exposures_report,
-    import_vex,
-    outdated_systems,
-    rebuild_exposures,
+    find_exposures,
+    system_exposures,
 )
 from pipeline.match import match_new
+from pipeline.systems import list_systems
+from pipeline.vex import import_vex
 from store.db import Database
 from store.queries import systems as system_queries
 from store.queries.organizations import get_organization
@@ -212,3 +218,59 @@ def test_package_versions_matched_before_the_advisories_arrived_are_rematched(db
     match_new(db)
     load_demo(db, ORG, FLEET, ADVISORIES)
     check_golden(reports(db))
+
+
+def test_one_systems_rows_equal_its_rows_in_the_organization_report(db: Database) -> None:
+    load_demo(db, ORG, FLEET, ADVISORIES)
+    names = [s.name for s in list_systems(db, ORG)]
+    assert len(names) == 5
+    for moment in (END, MIDWAY):
+        for status in REPORT_STATUSES:
+            everything = exposures_report(db, ORG, status, moment)
+            for name in names:
+                mine = system_exposures(db, ORG, name, status, moment)
+                assert mine == [r for r in everything if r["system"] == name], (moment, status, name)
+    assert sum(len(system_exposures(db, ORG, n, "all", END)) for n in names) == 12
+
+
+def test_reading_one_system_rebuilds_that_system_only(db: Database) -> None:
+    import_demo_advisories(db, ADVISORIES)
+    ingest_fleet(db, ORG, FLEET, fleet_files(FLEET))
+    match_new(db)
+    with db.read() as session:
+        org_id = get_organization(session, ORG).id
+        assert org_id is not None
+        before = outdated_systems(session, org_id)
+        ids = {s.name: s.id for s in system_queries.org_systems(session, org_id)}
+    assert sorted(before) == sorted(ids.values())
+    system_exposures(db, ORG, "shop-web", "all", END)
+    with db.read() as session:
+        after = outdated_systems(session, org_id)
+    assert sorted(after) == sorted(i for name, i in ids.items() if name != "shop-web")
+
+
+def test_find_exposures_names_one_interval_of_one_system(db: Database) -> None:
+    load_demo(db, ORG, FLEET, ADVISORIES)
+    (express,) = find(exposures_report(db, ORG, "all", END), "shop-web", "pkg:npm/express")
+    found = find_exposures(
+        db,
+        ORG,
+        system="shop-web",
+        package=express["package"],
+        version=express["version"],
+        vulnerability=express["vulnerability"],
+        first_seen=express["first_seen"],
+    )
+    assert [(r["first_seen"], r["resolved_at"]) for r in found] == [
+        (express["first_seen"], express["resolved_at"])
+    ]
+    assert not find_exposures(
+        db,
+        ORG,
+        system="billing-api",
+        package=express["package"],
+        version=express["version"],
+        vulnerability=express["vulnerability"],
+    )
+    with pytest.raises(NotFoundError, match="system 'nowhere' does not exist"):
+        system_exposures(db, ORG, "nowhere")

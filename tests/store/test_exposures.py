@@ -14,18 +14,12 @@ import pytest
 from core.errors import InputError
 from ingest.advisories.osv import parse_osv_record
 from pipeline.advisories import import_advisories
-from pipeline.exposures import (
-    ensure_exposures,
-    exposures_report,
-    get_sla_policy,
-    import_vex,
-    list_vex,
-    outdated_systems,
-    policy_from_tiers,
-    set_sla_policy,
-)
+from pipeline.exposures.build import ensure_exposures, outdated_systems
+from pipeline.exposures.reports import exposures_report
 from pipeline.ingest import ingest_sbom
 from pipeline.match import match_new, rematch_all, rematch_keys
+from pipeline.sla import get_sla_policy, policy_from_tiers, set_sla_policy
+from pipeline.vex import import_vex, list_vex
 from reports.sla import DEFAULT_POLICY
 from store.db import Database
 from store.queries import exposures as q

@@ -1,0 +1,1 @@
+"""Exposure use-cases: building stored exposure intervals (``build``) and reporting them (``reports``)."""

@@ -1,0 +1,248 @@
+"""Stored exposures: build each system's exposure intervals from its snapshots and matches, and keep
+them current.
+
+Persistence (see ``store.tables.exposures``): each system's exposure intervals are stored and rebuilt as
+a whole by :func:`rebuild_exposures` whenever an input changed. A report first calls
+:func:`ensure_exposures`, which compares each system's input digest with the one its rows were built
+from and rebuilds only the systems that differ — so a report is never stale, whoever forgot to
+trigger a rebuild, and costs one digest query when nothing changed. Ingest, matching and VEX import
+may call :func:`rebuild_exposures` eagerly to take that cost off the next report. Every rebuild also
+records, once, the CRA awareness facts it reveals (``pipeline.cra.record_awareness``).
+
+:func:`compute_timeline` is the one computation of intervals: a rebuild stores what it returns, and a
+report evaluated before the newest snapshot (``as_of``) runs it on the snapshots up to that moment.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from packageurl import PackageURL
+
+from core.packages import PackageRef
+from matcher.purls import package_for_purl
+from pipeline.cra import record_awareness
+from reports.records import (
+    Exposure,
+    SnapshotRef,
+    SystemHistory,
+    Timeline,
+)
+from reports.records import VexStatement as ReportVex
+from reports.timeline import build_timeline, histories_from_rows, split_purl_version, utc
+from store.db import Database, Tx
+from store.queries import advisories as advisory_queries
+from store.queries import exposures as q
+from store.queries import systems as system_queries
+from store.queries.organizations import get_organization
+
+# --- building timelines ----------------------------------------------------------------------------
+
+
+def _probe_key(purl: str) -> tuple[str, str] | None:
+    """The matcher's (ecosystem, name) of a purl with or without version (VEX purls often have none)."""
+    try:
+        parsed = PackageURL.from_string(purl)
+    except ValueError:
+        return None
+    found = package_for_purl(parsed._replace(version=parsed.version or "0").to_string())
+    return (found.ecosystem, found.name) if isinstance(found, PackageRef) else None
+
+
+def _effective_vex(session: Tx, org_id: int) -> list[tuple[str, tuple[str, str] | None, str, ReportVex]]:
+    """The organization's ``not_affected`` statements that hold, resolved to vulnerability groups.
+
+    Per (group, package, version) the latest statement (by its own time) wins, so an ``affected``
+    statement made after a ``not_affected`` one brings the exposure back. Returns (group, package key,
+    purl base, statement) for the winners that say ``not_affected``.
+    """
+    rows = q.vex_rows(session, org_id)
+    groups = advisory_queries.groups_for_ids(
+        session, {i for r in rows for i in (r.vulnerability, *r.aliases)}
+    )
+    latest: dict[tuple[str, str, str], q.VexRow] = {}
+    for row in rows:
+        group = next((groups[i] for i in (row.vulnerability, *row.aliases) if i in groups), None)
+        if group is None:
+            continue
+        key = (group, row.package, row.version)
+        current = latest.get(key)
+        if current is None or (row.stated_at, row.source) > (current.stated_at, current.source):
+            latest[key] = row
+    out = []
+    for (group, package, version), row in sorted(latest.items()):
+        if row.status == "not_affected":
+            statement = ReportVex(group, package, version or None, row.justification or "")
+            out.append((group, _probe_key(package), package, statement))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Built:
+    timeline: Timeline
+    systems: list[SystemHistory]
+    fixed: dict[tuple[str, str, str, str], list[str]]  # (system, package, group, version) → fixed versions
+    names: dict[str, tuple[str, str]]  # package purl base → (ecosystem, name)
+
+
+def _runs(snapshots: list[tuple[datetime, str, int]]) -> list[tuple[datetime, str, int]]:
+    """The first and last snapshot of every run of consecutive snapshots with the same component set.
+
+    Intervals can only open or close where the set changes, and an interval's first_seen, L and R are
+    always the first or last snapshot of a run; so the timeline of these boundary snapshots is the
+    timeline of all of them, at a fraction of the rows (52 weekly snapshots are typically 10 runs).
+    """
+    snapshots.sort()
+    last = len(snapshots) - 1
+    return [
+        snap
+        for i, snap in enumerate(snapshots)
+        if i in (0, last) or snapshots[i - 1][2] != snap[2] or snapshots[i + 1][2] != snap[2]
+    ]
+
+
+def compute_timeline(
+    session: Tx, org_id: int, systems: Sequence[system_queries.SystemRow], as_of: datetime | None
+) -> Built:
+    """Exposure intervals of ``systems`` from their snapshots (up to ``as_of``), match results and VEX.
+
+    Systems are keyed by name in the records (names are unique within an organization).
+    """
+    cutoff = utc(as_of, "as_of") if as_of is not None else None
+    by_system: dict[int, list[tuple[datetime, str, int]]] = defaultdict(list)
+    for system_id, sha, observed, set_id in system_queries.snapshot_rows(session, [s.id for s in systems]):
+        if cutoff is None or observed <= cutoff:
+            by_system[system_id].append((observed, sha, set_id))
+    kept = {system_id: _runs(snaps) for system_id, snaps in by_system.items()}
+    rows = q.set_inputs(session, sorted({snap[2] for snaps in kept.values() for snap in snaps}))
+    # One display purl per (ecosystem, name): the smallest base, so the choice never depends on order.
+    base: dict[tuple[str, str], str] = {}
+    for r in rows:
+        candidate = split_purl_version(r.purl)[0]
+        key = (r.ecosystem, r.name)
+        if key not in base or candidate < base[key]:
+            base[key] = candidate
+    affected_in: dict[int, list[tuple[str, str, str, str]]] = defaultdict(list)
+    present_in: dict[int, set[str]] = defaultdict(set)
+    pv_of: dict[tuple[str, str], int] = {}
+    for r in rows:
+        package = base[(r.ecosystem, r.name)]
+        present_in[r.set_id].add(package)
+        pv_of[(package, r.version)] = min(
+            r.package_version_id, pv_of.get((package, r.version), r.package_version_id)
+        )
+        if r.vuln_group is not None:
+            affected_in[r.set_id].append((package, r.ecosystem, r.vuln_group, r.version))
+    histories_in: list[SystemHistory] = []
+    affected: list[tuple[str, str, str, str, str, str]] = []
+    presence: list[tuple[str, str, str]] = []
+    for s in systems:
+        snaps = kept.get(s.id, [])
+        histories_in.append(
+            SystemHistory(
+                s.name,
+                tuple(SnapshotRef(observed, sha) for observed, sha, _ in snaps),
+                s.environment,
+                s.internet_exposed,
+                s.cadence_days,
+            )
+        )
+        for _, sha, set_id in snaps:
+            affected.extend((s.name, sha, *a) for a in affected_in.get(set_id, ()))
+            presence.extend((s.name, sha, package) for package in present_in.get(set_id, ()))
+    vex = []
+    for group, vex_key, package, statement in _effective_vex(session, org_id):
+        display = base.get(vex_key, package) if vex_key is not None else package
+        vex.append(ReportVex(group, display, statement.version, statement.justification))
+    timeline = build_timeline(histories_in, histories_from_rows(affected, presence), vex=vex, as_of=as_of)
+    fixed_by_pv: dict[tuple[int, str], set[str]] = defaultdict(set)
+    for pv_id, group, fixed_list in q.fixed_versions(session, list(set(pv_of.values()))):
+        fixed_by_pv[(pv_id, group)].update(fixed_list)
+    fixed: dict[tuple[str, str, str, str], list[str]] = {}
+    for e in (*timeline.exposures, *timeline.vex_excluded):
+        found = pv_of.get((e.package, e.version))
+        known = fixed_by_pv.get((found, e.vuln_group), set()) if found is not None else set()
+        fixed[(e.system, e.package, e.vuln_group, e.version)] = sorted(known)
+    names = {package: key for key, package in base.items()}
+    return Built(timeline, histories_in, fixed, names)
+
+
+def _as_new(e: Exposure, system_id: int, built: Built, excluded: bool) -> q.NewExposure:
+    ecosystem, name = built.names.get(e.package, (e.ecosystem, e.package))
+    return q.NewExposure(
+        system_id=system_id,
+        package=e.package,
+        ecosystem=ecosystem,
+        package_name=name,
+        vuln_group=e.vuln_group,
+        versions=list(e.versions),
+        fixed_versions=built.fixed.get((e.system, e.package, e.vuln_group, e.version), []),
+        first_seen=e.first_seen,
+        last_affected_seen=e.last_affected_seen,
+        resolved_at=e.resolved_at,
+        resolution=e.resolution,
+        vex_excluded=excluded,
+    )
+
+
+# --- persistence ---------------------------------------------------------------------------------
+
+
+def rebuild_in(session: Tx, system_ids: Sequence[int]) -> int:
+    by_org: dict[int, list[int]] = defaultdict(list)
+    for system_id, org_id in system_queries.system_orgs(session, system_ids).items():
+        by_org[org_id].append(system_id)
+    written = 0
+    for org_id, ids in sorted(by_org.items()):
+        q.lock_states(session, ids)
+        wanted = set(ids)
+        systems = [s for s in system_queries.org_systems(session, org_id) if s.id in wanted]
+        digests = q.input_digests(session, org_id, [s.id for s in systems])
+        built = compute_timeline(session, org_id, systems, None)
+        id_of = {s.name: s.id for s in systems}
+        new = [_as_new(e, id_of[e.system], built, False) for e in built.timeline.exposures]
+        new += [_as_new(e, id_of[e.system], built, True) for e in built.timeline.vex_excluded]
+        q.replace_exposures(session, digests, new)
+        # The CRA register's awareness facts are recorded as they appear, never recomputed later.
+        record_awareness(session, ids, {e.vuln_group for e in new})
+        written += len(new)
+    return written
+
+
+def rebuild_exposures(db: Database, system_ids: Sequence[int]) -> int:
+    """Recompute and store the exposure rows of these systems from scratch; returns the rows written.
+
+    One transaction: readers see the old rows or the new ones, never a mix.
+    """
+    if not system_ids:
+        return 0
+    with db.write() as session:
+        return rebuild_in(session, sorted(set(system_ids)))
+
+
+def outdated_systems(session: Tx, org_id: int, system: str | None = None) -> list[int]:
+    """Systems of the organization (or the one named) whose stored exposures were built from other
+    inputs than today's."""
+    ids = [s.id for s in system_queries.org_systems(session, org_id, system)]
+    current = q.input_digests(session, org_id, ids)
+    stored = q.stored_digests(session, ids)
+    return [sid for sid in ids if stored.get(sid) != current[sid]]
+
+
+def ensure_exposures(db: Database, org: str, system: str | None = None) -> int:
+    """Rebuild the organization's out-of-date systems (or the named one, if out of date; none when
+    nothing changed); returns how many."""
+    with db.read() as session:
+        org_id = get_organization(session, org).id
+        assert org_id is not None
+        stale = outdated_systems(session, org_id, system)
+    if stale:
+        with db.write() as session:
+            # Checked again under the write lock: a concurrent report may have rebuilt them meanwhile.
+            stale = [s for s in outdated_systems(session, org_id, system) if s in set(stale)]
+            rebuild_in(session, stale)
+    return len(stale)
+
