@@ -22,8 +22,8 @@ import typer
 from cli.common import console, database, reports_errors
 
 if TYPE_CHECKING:
+    from reports.exports.inputs import TrackingState
     from reports.exports.interface import ExportResult
-    from reports.exports.records import TrackingState
 
 app = typer.Typer(
     help="Auditor exports: VEX documents, CRA register, NIS2 evidence, CISO report.", no_args_is_help=True
@@ -66,7 +66,9 @@ def _previous(fmt: str, path: Path | None) -> TrackingState | None:
     if path is None:
         return None
     from core.errors import InputError
-    from reports.exports import csaf_vex, cyclonedx_vex, openvex
+    from reports.exports.vex import csaf as csaf_vex
+    from reports.exports.vex import cyclonedx as cyclonedx_vex
+    from reports.exports.vex import openvex
 
     readers = {
         "csaf-vex": csaf_vex.tracking_from_document,

@@ -24,15 +24,8 @@ from pipeline.cra import record_exploitation
 from pipeline.exposures.reports import ReportInputs, deploy_time_from_inputs, report_inputs
 from reports.deploy_time import assess_exposures, deploy_time_report
 from reports.exports.ciso_report import CisoHtmlExporter, CisoPdfExporter
-from reports.exports.common import slug
 from reports.exports.cra_register import CraRegisterCsvExporter, CraRegisterExporter, awareness
-from reports.exports.csaf_vex import CsafVexExporter
-from reports.exports.cyclonedx_vex import CycloneDxVexExporter
-from reports.exports.findings import build_findings
-from reports.exports.interface import Exporter, ExportResult
-from reports.exports.nis2_evidence import Nis2EvidenceExporter
-from reports.exports.openvex import OpenVexExporter
-from reports.exports.records import (
+from reports.exports.inputs import (
     AdvisorySource,
     CisoInput,
     Component,
@@ -51,7 +44,13 @@ from reports.exports.records import (
     VexStatus,
     VulnDetails,
 )
-from reports.records import Exposure, FixAvailability
+from reports.exports.interface import Exporter, ExportResult, slug
+from reports.exports.nis2_evidence import Nis2EvidenceExporter
+from reports.exports.vex.csaf import CsafVexExporter
+from reports.exports.vex.cyclonedx import CycloneDxVexExporter
+from reports.exports.vex.findings import build_findings
+from reports.exports.vex.openvex import OpenVexExporter
+from reports.exposure_records import Exposure, FixAvailability
 from reports.timeline import fix_available, utc
 from store.db import Database
 from store.queries import advisories as advisory_queries

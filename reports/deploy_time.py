@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from reports.records import Exposure, FixAvailability, SlaStatus, SystemHistory, Timeline, VulnFacts
+from reports.exposure_records import Exposure, FixAvailability, SlaStatus, SystemHistory, Timeline, VulnFacts
 from reports.sla import DEFAULT_POLICY, RiskFacts, SlaPolicy, SlaTier, due_date, sla_status
 from reports.survival import KaplanMeier, kaplan_meier
 from reports.timeline import clock_start, fix_available, ordered_snapshots, split_purl_version, utc

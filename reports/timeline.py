@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from core.errors import InputError
-from reports.records import (
+from reports.exposure_records import (
     AffectedHistory,
     Exposure,
     FixAvailability,

@@ -25,13 +25,13 @@ from packageurl import PackageURL
 from core.packages import PackageRef
 from matcher.purls import package_for_purl
 from pipeline.cra import record_awareness
-from reports.records import (
+from reports.exposure_records import (
     Exposure,
     SnapshotRef,
     SystemHistory,
     Timeline,
 )
-from reports.records import VexStatement as ReportVex
+from reports.exposure_records import VexStatement as ReportVex
 from reports.timeline import build_timeline, histories_from_rows, split_purl_version, utc
 from store.db import Database, Tx
 from store.queries import advisories as advisory_queries

@@ -33,7 +33,7 @@ from reports.deploy_time import (
     deploy_time_report,
     rfc3339,
 )
-from reports.records import (
+from reports.exposure_records import (
     Exposure,
     SnapshotRef,
     SystemHistory,

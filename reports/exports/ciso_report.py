@@ -26,8 +26,8 @@ from fpdf.fonts import FontFace
 
 from reports.deploy_time import AssessedExposure, rfc3339
 from reports.exports.charts import BLUE, ORANGE, survival_svg, trend_svg
+from reports.exports.inputs import CisoInput
 from reports.exports.interface import Exporter
-from reports.exports.records import CisoInput
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,9 +27,8 @@ from importlib import resources
 from typing import Any, Literal
 
 from reports.deploy_time import rfc3339
-from reports.exports.common import short_hash
-from reports.exports.interface import Exporter, json_bytes
-from reports.exports.records import CraCase, CraInput
+from reports.exports.inputs import CraCase, CraInput
+from reports.exports.interface import Exporter, json_bytes, short_hash
 from reports.timeline import utc
 
 DeadlineStatus = Literal["met", "late", "overdue", "pending"]

@@ -1,17 +1,22 @@
 """The exporter interface: one module per format implements :class:`Exporter` (STYLE.md, pip-audit shape).
 
-An exporter is a pure function from an input record (``reports.exports.records``) to bytes: no clock,
+An exporter is a pure function from an input record (``reports.exports.inputs``) to bytes: no clock,
 no randomness, no I/O. Everything that varies between runs (the export time, the previous document's
 history) is part of the input, so the same input always gives byte-identical output — which is what
 lets an auditor re-run an export and compare hashes.
+
+``reports.exports.registry`` names every format and the module that implements it; the helpers below
+(one JSON serialization, content digests, slugs, short ids and file names) are what the formats share.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
 from core.errors import InputError
@@ -66,3 +71,21 @@ def content_digest(document: Any) -> str:
     """sha256 of a canonical form (sorted keys, no whitespace) of a document's content."""
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def slug(text: str) -> str:
+    """Lower-case letters, digits and single dashes: safe in ids, file names and URNs."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
+
+
+def short_hash(*parts: str) -> str:
+    return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()[:12]
+
+
+def basename(stem: str, organization: str, system: str | None, as_of: datetime) -> str:
+    """The file name of an export without its extension: ``<org>[-<system>]-<stem>-<as_of>``.
+
+    ``as_of`` is expected in UTC (the use-cases pass it so); the name then sorts by time within a scope.
+    """
+    scope = slug(organization) + (f"-{slug(system)}" if system else "")
+    return f"{scope}-{stem}-{as_of.strftime('%Y%m%dT%H%M%SZ')}"

@@ -30,8 +30,8 @@ from typing import Any
 
 from reports.deploy_time import rfc3339
 from reports.exports.charts import BLUE, ORANGE, curve_csv_rows, survival_svg, trend_svg
+from reports.exports.inputs import EvidenceInput
 from reports.exports.interface import Exporter, json_bytes
-from reports.exports.records import EvidenceInput
 from reports.timeline import split_purl_version, utc
 
 

@@ -23,7 +23,7 @@ from cyclonedx.validation.json import JsonStrictValidator
 from core.errors import InputError
 from pipeline.demo import load_demo
 from pipeline.exports import cra_register, export_ciso, export_nis2, export_vex
-from reports.exports.csaf_vex import tracking_from_document
+from reports.exports.vex.csaf import tracking_from_document
 from store.db import Database
 from tests.reports.exports.checks import check_csaf_vex, check_openvex
 

@@ -26,7 +26,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reports.deploy_time import assess_exposures, deploy_time_report, monthly_trend
-from reports.records import AffectedHistory, SnapshotRef, SystemHistory, VexStatement, VulnFacts
+from reports.exposure_records import AffectedHistory, SnapshotRef, SystemHistory, VexStatement, VulnFacts
 from reports.timeline import build_timeline
 
 T = [datetime(2024, 1, 1, tzinfo=UTC) + timedelta(weeks=i) for i in range(7)]

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.errors import InputError
-from reports.records import AffectedHistory, SnapshotRef, SystemHistory, VexStatement, VulnFacts
+from reports.exposure_records import AffectedHistory, SnapshotRef, SystemHistory, VexStatement, VulnFacts
 from reports.timeline import (
     build_timeline,
     clock_start,

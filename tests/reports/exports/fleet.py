@@ -18,8 +18,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from reports.deploy_time import AssessedExposure, DeployTimeReport, assess_exposures, deploy_time_report
-from reports.exports.findings import build_findings
-from reports.exports.records import (
+from reports.exports.inputs import (
     Component,
     CvssScore,
     ProductSnapshot,
@@ -31,7 +30,8 @@ from reports.exports.records import (
     VexInput,
     VulnDetails,
 )
-from reports.records import (
+from reports.exports.vex.findings import build_findings
+from reports.exposure_records import (
     AffectedHistory,
     FixAvailability,
     SnapshotRef,

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageStat
 
 from reports.exports.ciso_report import CisoHtmlExporter, CisoPdfExporter, overview
-from reports.exports.records import CisoInput
+from reports.exports.inputs import CisoInput
 from tests.reports.exports.fleet import assessed_report
 
 

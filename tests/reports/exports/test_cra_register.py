@@ -26,9 +26,9 @@ from reports.exports.cra_register import (
     deadline_status,
     schema_text,
 )
+from reports.exports.inputs import CraCase, CraInput, Submission, VulnDetails
 from reports.exports.interface import ExportError
-from reports.exports.records import CraCase, CraInput, Submission, VulnDetails
-from reports.records import AffectedHistory, FixAvailability, SnapshotRef, SystemHistory
+from reports.exposure_records import AffectedHistory, FixAvailability, SnapshotRef, SystemHistory
 from reports.timeline import build_timeline
 from tests.reports.exports.checks import golden
 

@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from reports.exports.inputs import AdvisorySource, EvidenceInput, SlaException, SnapshotSource
 from reports.exports.interface import ExportError
 from reports.exports.nis2_evidence import Nis2EvidenceExporter
-from reports.exports.records import AdvisorySource, EvidenceInput, SlaException, SnapshotSource
 from reports.sla import DEFAULT_POLICY
 from tests.reports.exports.fleet import AS_OF, DECISIONS, assessed_report, jan
 

@@ -28,19 +28,18 @@ from typing import Any
 
 from core.errors import InputError
 from reports.deploy_time import rfc3339
-from reports.exports.common import (
+from reports.exports.inputs import CvssScore, Finding, Revision, TrackingState, VexInput, VulnDetails
+from reports.exports.interface import Exporter, content_digest, json_bytes, short_hash
+from reports.exports.vex.common import (
     document_key,
     findings_by_group,
     remediation_for,
     scope_name,
-    short_hash,
     status_summary,
     upgrade_advice,
     vulns_by_group,
 )
-from reports.exports.interface import Exporter, content_digest, json_bytes
-from reports.exports.records import CvssScore, Finding, Revision, TrackingState, VexInput, VulnDetails
-from reports.exports.tracking import next_tracking
+from reports.exports.vex.tracking import next_tracking
 
 _STATUS = {
     "affected": "known_affected",

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from core.errors import InputError
-from reports.exports.records import Revision, TrackingState
+from reports.exports.inputs import Revision, TrackingState
 from reports.timeline import utc
 
 

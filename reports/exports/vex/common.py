@@ -1,19 +1,14 @@
-"""Helpers the VEX formats share: scope naming, stable ids, lookups and the revision summary."""
+"""Helpers the VEX formats share: scope naming, document keys, lookups, advice and the revision summary."""
 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections import Counter
 from collections.abc import Iterable
 
-from reports.exports.records import Finding, Remediation, VexInput, VexStatus, VulnDetails
+from reports.exports.inputs import Finding, Remediation, VexInput, VexStatus, VulnDetails
+from reports.exports.interface import slug
 from reports.timeline import split_purl_version
-
-
-def slug(text: str) -> str:
-    """Lower-case letters, digits and single dashes: safe in ids, file names and URNs."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
 
 
 def scope_name(data: VexInput) -> str:
@@ -25,10 +20,6 @@ def document_key(data: VexInput) -> str:
     raw = data.organization + ("\x00" + data.system if data.system else "")
     digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()[:8]
     return f"{slug(data.organization)}{'-' + slug(data.system) if data.system else ''}-{digest}"
-
-
-def short_hash(*parts: str) -> str:
-    return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()[:12]
 
 
 def vulns_by_group(data: VexInput) -> dict[str, VulnDetails]:

@@ -14,13 +14,13 @@ import referencing.jsonschema
 
 from core.errors import InputError
 from ingest.advisories.csaf import vex_statements
-from reports.exports.csaf_vex import CsafVexExporter, tracking_from_document
 from reports.exports.interface import ExportError
+from reports.exports.vex.csaf import CsafVexExporter, tracking_from_document
 from tests.reports.exports.checks import check_csaf_vex, golden
 from tests.reports.exports.fleet import AS_OF, vex_input
 
 SHARED_SCHEMA = (
-    Path(__file__).resolve().parents[3]
+    Path(__file__).resolve().parents[4]
     / ".."
     / "shared"
     / "data"

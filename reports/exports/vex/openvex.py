@@ -23,7 +23,9 @@ from urllib.parse import quote
 
 from core.errors import InputError
 from reports.deploy_time import rfc3339
-from reports.exports.common import (
+from reports.exports.inputs import Finding, Revision, TrackingState, VexInput
+from reports.exports.interface import Exporter, content_digest, json_bytes
+from reports.exports.vex.common import (
     document_key,
     remediation_for,
     scope_name,
@@ -31,9 +33,7 @@ from reports.exports.common import (
     upgrade_advice,
     vulns_by_group,
 )
-from reports.exports.interface import Exporter, content_digest, json_bytes
-from reports.exports.records import Finding, Revision, TrackingState, VexInput
-from reports.exports.tracking import next_tracking
+from reports.exports.vex.tracking import next_tracking
 
 CONTEXT = "https://openvex.dev/ns/v0.2.0"
 

@@ -10,7 +10,7 @@ from typing import Any
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
-from reports.exports.cyclonedx_vex import CycloneDxVexExporter, tracking_from_document
+from reports.exports.vex.cyclonedx import CycloneDxVexExporter, tracking_from_document
 from tests.reports.exports.checks import golden
 from tests.reports.exports.fleet import AS_OF, vex_input
 

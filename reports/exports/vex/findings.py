@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from reports.exports.records import (
+from reports.exports.inputs import (
     JUSTIFICATIONS,
     Component,
     Finding,
@@ -27,7 +27,7 @@ from reports.exports.records import (
     VexDecision,
     VexStatus,
 )
-from reports.records import Exposure
+from reports.exposure_records import Exposure
 from reports.timeline import split_purl_version
 
 # CycloneDX's analysis justifications, read as the nearest shared label (used for imported CycloneDX VEX).

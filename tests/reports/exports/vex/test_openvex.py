@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from reports.exports.openvex import OpenVexExporter, system_iri, tracking_from_document
+from reports.exports.vex.openvex import OpenVexExporter, system_iri, tracking_from_document
 from tests.reports.exports.checks import check_openvex, golden
 from tests.reports.exports.fleet import AS_OF, vex_input
 

@@ -55,17 +55,7 @@ from packageurl import PackageURL
 
 from core.errors import InputError
 from reports.deploy_time import rfc3339
-from reports.exports.common import (
-    document_key,
-    remediation_for,
-    scope_name,
-    short_hash,
-    status_summary,
-    upgrade_advice,
-    vulns_by_group,
-)
-from reports.exports.interface import Exporter, content_digest, json_bytes
-from reports.exports.records import (
+from reports.exports.inputs import (
     Component,
     Finding,
     Justification,
@@ -75,7 +65,16 @@ from reports.exports.records import (
     VexStatus,
     VulnDetails,
 )
-from reports.exports.tracking import next_tracking
+from reports.exports.interface import Exporter, content_digest, json_bytes, short_hash
+from reports.exports.vex.common import (
+    document_key,
+    remediation_for,
+    scope_name,
+    status_summary,
+    upgrade_advice,
+    vulns_by_group,
+)
+from reports.exports.vex.tracking import next_tracking
 
 _JUSTIFICATION: dict[Justification, ImpactAnalysisJustification] = {
     "component_not_present": ImpactAnalysisJustification.CODE_NOT_PRESENT,

@@ -1,9 +1,9 @@
 """Input records of the auditor exports: what ``pipeline`` gathers from the store for each format.
 
-The exposure records of ``reports.records`` (Exposure, VulnFacts, FixAvailability …) say *when* things
-happened; exports also need *what* was deployed (the latest snapshot's components, with purls), the
-identifiers and scores of each vulnerability group, the fixed versions, the organization's VEX
-decisions, and — for the CRA register — when patchgap learned each fact. Everything here is a frozen
+The exposure records of ``reports.exposure_records`` (Exposure, VulnFacts, FixAvailability …) say
+*when* things happened; exports also need *what* was deployed (the latest snapshot's components, with
+purls), the identifiers and scores of each vulnerability group, the fixed versions, the organization's
+VEX decisions, and — for the CRA register — when patchgap learned each fact. Everything here is a frozen
 value with timezone-aware datetimes, so every exporter is a pure function of its input.
 
 Statuses use the OpenVEX words (``affected``, ``fixed``, ``not_affected``, ``under_investigation``);
@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Literal
 
 from reports.deploy_time import AssessedExposure, DeployTimeReport
-from reports.records import Exposure, FixAvailability
+from reports.exposure_records import Exposure, FixAvailability
 from reports.sla import SlaPolicy
 from reports.timeline import split_purl_version
 
