@@ -29,7 +29,7 @@ from typing import Any
 from core.errors import InputError
 from reports.deploy_time import rfc3339
 from reports.exports.inputs import CvssScore, Finding, Revision, TrackingState, VexInput, VulnDetails
-from reports.exports.interface import Exporter, content_digest, json_bytes, short_hash
+from reports.exports.interface import content_digest, json_bytes, short_hash
 from reports.exports.vex.common import (
     document_key,
     findings_by_group,
@@ -39,7 +39,7 @@ from reports.exports.vex.common import (
     upgrade_advice,
     vulns_by_group,
 )
-from reports.exports.vex.tracking import next_tracking
+from reports.exports.vex.tracking import VexExporter, next_tracking
 
 _STATUS = {
     "affected": "known_affected",
@@ -253,7 +253,7 @@ def tracking_from_document(doc: Any, *, origin: str = "previous CSAF export") ->
     return TrackingState(document_id, initial, revisions, content_digest(without_tracking(doc)))
 
 
-class CsafVexExporter(Exporter[VexInput]):
+class CsafVexExporter(VexExporter):
     format = "csaf-vex"
     media_type = "application/csaf+json"
     extension = ".json"
@@ -310,3 +310,6 @@ class CsafVexExporter(Exporter[VexInput]):
 
     def render(self, data: VexInput) -> bytes:
         return json_bytes(self.build(data))
+
+    def read_tracking(self, doc: Any, *, origin: str = "previous CSAF export") -> TrackingState:
+        return tracking_from_document(doc, origin=origin)

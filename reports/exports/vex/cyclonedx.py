@@ -65,7 +65,7 @@ from reports.exports.inputs import (
     VexStatus,
     VulnDetails,
 )
-from reports.exports.interface import Exporter, content_digest, json_bytes, short_hash
+from reports.exports.interface import content_digest, json_bytes, short_hash
 from reports.exports.vex.common import (
     document_key,
     remediation_for,
@@ -74,7 +74,7 @@ from reports.exports.vex.common import (
     upgrade_advice,
     vulns_by_group,
 )
-from reports.exports.vex.tracking import next_tracking
+from reports.exports.vex.tracking import VexExporter, next_tracking
 
 _JUSTIFICATION: dict[Justification, ImpactAnalysisJustification] = {
     "component_not_present": ImpactAnalysisJustification.CODE_NOT_PRESENT,
@@ -299,7 +299,7 @@ def tracking_from_document(doc: Any, *, origin: str = "previous CycloneDX export
     return TrackingState(serial, at, (Revision(version, at, ""),), content_digest(_without_history(doc)))
 
 
-class CycloneDxVexExporter(Exporter[VexInput]):
+class CycloneDxVexExporter(VexExporter):
     format = "cyclonedx-vex"
     media_type = "application/vnd.cyclonedx+json; version=1.6"
     extension = ".cdx.json"
@@ -344,3 +344,6 @@ class CycloneDxVexExporter(Exporter[VexInput]):
 
     def render(self, data: VexInput) -> bytes:
         return json_bytes(self.build(data))
+
+    def read_tracking(self, doc: Any, *, origin: str = "previous CycloneDX export") -> TrackingState:
+        return tracking_from_document(doc, origin=origin)

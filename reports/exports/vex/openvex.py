@@ -24,7 +24,7 @@ from urllib.parse import quote
 from core.errors import InputError
 from reports.deploy_time import rfc3339
 from reports.exports.inputs import Finding, Revision, TrackingState, VexInput
-from reports.exports.interface import Exporter, content_digest, json_bytes
+from reports.exports.interface import content_digest, json_bytes
 from reports.exports.vex.common import (
     document_key,
     remediation_for,
@@ -33,7 +33,7 @@ from reports.exports.vex.common import (
     upgrade_advice,
     vulns_by_group,
 )
-from reports.exports.vex.tracking import next_tracking
+from reports.exports.vex.tracking import VexExporter, next_tracking
 
 CONTEXT = "https://openvex.dev/ns/v0.2.0"
 
@@ -107,7 +107,7 @@ def tracking_from_document(doc: Any, *, origin: str = "previous OpenVEX export")
     )
 
 
-class OpenVexExporter(Exporter[VexInput]):
+class OpenVexExporter(VexExporter):
     format = "openvex"
     media_type = "application/json"
     extension = ".openvex.json"
@@ -138,6 +138,9 @@ class OpenVexExporter(Exporter[VexInput]):
 
     def render(self, data: VexInput) -> bytes:
         return json_bytes(self.build(data))
+
+    def read_tracking(self, doc: Any, *, origin: str = "previous OpenVEX export") -> TrackingState:
+        return tracking_from_document(doc, origin=origin)
 
 
 def next_tracking_for(data: VexInput, content: dict[str, Any]) -> TrackingState:

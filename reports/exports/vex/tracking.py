@@ -8,15 +8,38 @@ decide the next state:
 - changed content: version + 1 and a revision entry dated ``as_of``.
 
 An ``as_of`` earlier than the previous release is refused: a history must not run backwards.
+
+:class:`VexExporter` is what the three VEX formats add to the exporter interface: reading the history
+back from a previous export of the same format, so callers need not know which format module does it.
 """
 
 from __future__ import annotations
 
+import json
+from abc import abstractmethod
 from datetime import datetime
+from typing import Any
 
 from core.errors import InputError
-from reports.exports.inputs import Revision, TrackingState
+from reports.exports.inputs import Revision, TrackingState, VexInput
+from reports.exports.interface import Exporter
 from reports.timeline import utc
+
+
+class VexExporter(Exporter[VexInput]):
+    """A VEX format: each export continues the document history of the previous export of its scope."""
+
+    @abstractmethod
+    def read_tracking(self, doc: Any, *, origin: str) -> TrackingState:
+        """The history of a previous export of this format, from its parsed JSON."""
+
+    def previous_tracking(self, content: bytes, *, origin: str) -> TrackingState:
+        """The history of a previous export given as its bytes; ``origin`` (a file name) leads errors."""
+        try:
+            doc = json.loads(content)
+        except ValueError as exc:
+            raise InputError(origin, f"cannot read the previous export: {exc}") from None
+        return self.read_tracking(doc, origin=origin)
 
 
 def next_tracking(
