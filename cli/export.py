@@ -1,29 +1,34 @@
 """Auditor exports (issue 7): ``patchgap export <format> --org ORG [--system NAME] [--from --to] [-o FILE]``.
 
-Each command gathers its input through ``pipeline.exports`` and writes the exporter's bytes to ``-o FILE``
+One command per format of the registry (``pipeline.export_formats``), built here by the input the format
+renders: VEX documents take ``--system``, ``--to`` and ``--previous FILE`` (the last export of the same
+scope, whose document history continues; without it the document starts at version 1); the CRA register
+``--to`` and ``--format`` (its renderings); the NIS2 evidence pack ``--from`` and ``--to``; the CISO
+report ``--to``. Each command calls ``pipeline.exports.export`` and writes the bytes to ``-o FILE``
 (default: a name made of the organization, the format and the as-of time, in the current directory).
-VEX exports take ``--previous FILE`` (the last export of the same scope) to continue its document
-history; without it the document starts at version 1.
 
-``cra-register`` (JSON or ``--format csv``) is for organizations marked as manufacturers; ``cra-case
-set|list`` records what the manufacturer knows better than patchgap: an awareness time with a note,
-when each of the three Article 14 reports was submitted, and the mitigations applied.
+``cra-register`` is for organizations marked as manufacturers; ``cra-case set|list`` records what the
+manufacturer knows better than patchgap: an awareness time with a note, when each of the three Article 14
+reports was submitted, and the mitigations applied.
+
+No ``from __future__ import annotations`` here: a command's ``--format`` choices are built per command,
+and typer must see that annotation as an object, not as a name it cannot resolve.
 """
 
-from __future__ import annotations
-
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cli.common import console, database, reports_errors
+from core.errors import InputError
+from pipeline.export_formats import ExportFormat, InputKind, commands
 
 if TYPE_CHECKING:
-    from reports.exports.inputs import TrackingState
-    from reports.exports.interface import ExportResult
+    from pipeline.export_formats import ExportResult
 
 app = typer.Typer(
     help="Auditor exports: VEX documents, CRA register, NIS2 evidence, CISO report.", no_args_is_help=True
@@ -56,34 +61,28 @@ def _when(value: str | None, option: str) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _write(result: ExportResult, output: Path | None) -> None:
+def _write(result: "ExportResult", output: Path | None) -> None:
     path = output or Path(result.filename)
     path.write_bytes(result.content)
     console.print(f"wrote {path} ({len(result.content)} bytes, sha256 {result.sha256})")
 
 
-def _previous(fmt: str, path: Path | None) -> TrackingState | None:
-    if path is None:
-        return None
-    from core.errors import InputError
-    from reports.exports.vex import csaf as csaf_vex
-    from reports.exports.vex import cyclonedx as cyclonedx_vex
-    from reports.exports.vex import openvex
-
-    readers = {
-        "csaf-vex": csaf_vex.tracking_from_document,
-        "cyclonedx-vex": cyclonedx_vex.tracking_from_document,
-        "openvex": openvex.tracking_from_document,
-    }
+def _read_previous(path: Path) -> bytes:
     try:
-        doc = json.loads(path.read_bytes())
-    except (OSError, ValueError) as exc:
+        return path.read_bytes()
+    except OSError as exc:
         raise InputError(str(path), f"cannot read the previous export: {exc}") from None
-    return readers[fmt](doc, origin=str(path))
 
 
-def _vex_command(fmt: str) -> None:
-    @reports_errors
+def _single(formats: tuple[ExportFormat, ...]) -> str:
+    if len(formats) > 1:  # only the CRA register's command offers --format; others would need it too
+        raise TypeError(f"export {formats[0].command_name}: several renderings but no --format option")
+    return formats[0].command_name
+
+
+def _vex_command(formats: tuple[ExportFormat, ...]) -> Callable[..., None]:
+    name = _single(formats)
+
     def command(
         ctx: typer.Context,
         *,
@@ -93,37 +92,91 @@ def _vex_command(fmt: str) -> None:
         previous: PreviousOption = None,
         output: OutOption = None,
     ) -> None:
-        from pipeline.exports import export_vex
+        from pipeline.exports import export
 
         with database(ctx, upgrade=False) as db:
-            result = export_vex(
-                db, org, fmt, system=system, as_of=_when(to, "--to"), previous=_previous(fmt, previous)
+            result = export(
+                db,
+                org,
+                name,
+                system=system,
+                as_of=_when(to, "--to"),
+                previous=_read_previous(previous) if previous is not None else None,
+                previous_origin=str(previous),
             )
         _write(result, output)
 
-    command.__doc__ = f"Write the {fmt} document of an organization or one system."
-    app.command(fmt)(command)
+    return command
 
 
-for _fmt in ("csaf-vex", "cyclonedx-vex", "openvex"):
-    _vex_command(_fmt)
+def _cra_command(formats: tuple[ExportFormat, ...]) -> Callable[..., None]:
+    name = formats[0].command_name
+    choices = " or ".join(f.variant_help or f.variant for f in formats)
+    VariantOption = Annotated[str, typer.Option("--format", help=f"{choices}.")]
+
+    def command(
+        ctx: typer.Context,
+        org: OrgOption,
+        fmt: VariantOption = formats[0].variant,
+        to: ToOption = None,
+        output: OutOption = None,
+    ) -> None:
+        from pipeline.exports import export
+
+        with database(ctx, upgrade=False) as db:
+            result = export(db, org, name, variant=fmt, as_of=_when(to, "--to"))
+        _write(result, output)
+
+    return command
 
 
-@app.command("cra-register")
-@reports_errors
-def cra_register(
-    ctx: typer.Context,
-    org: OrgOption,
-    fmt: Annotated[str, typer.Option("--format", help="json (schema-valid) or csv.")] = "json",
-    to: ToOption = None,
-    output: OutOption = None,
-) -> None:
-    """The CRA Article 14 register of a manufacturer organization (`patchgap orgs set ORG --manufacturer`)."""
-    from pipeline.exports import cra_register as build
+def _evidence_command(formats: tuple[ExportFormat, ...]) -> Callable[..., None]:
+    name = _single(formats)
 
-    with database(ctx, upgrade=False) as db:
-        result = build(db, org, _when(to, "--to"), fmt=fmt)
-    _write(result, output)
+    def command(
+        ctx: typer.Context,
+        org: OrgOption,
+        start: FromOption = None,
+        to: ToOption = None,
+        output: OutOption = None,
+    ) -> None:
+        from pipeline.exports import export
+
+        begin = _when(start, "--from")
+        if begin is None:
+            raise typer.BadParameter("the evidence pack needs a period start", param_hint="--from")
+        with database(ctx, upgrade=False) as db:
+            result = export(db, org, name, start=begin, as_of=_when(to, "--to"))
+        _write(result, output)
+
+    return command
+
+
+def _ciso_command(formats: tuple[ExportFormat, ...]) -> Callable[..., None]:
+    name = _single(formats)
+
+    def command(ctx: typer.Context, org: OrgOption, to: ToOption = None, output: OutOption = None) -> None:
+        from pipeline.exports import export
+
+        with database(ctx, upgrade=False) as db:
+            result = export(db, org, name, as_of=_when(to, "--to"))
+        _write(result, output)
+
+    return command
+
+
+# One command builder per input a format renders (the options follow from the input).
+_BUILDERS: dict[InputKind, Callable[[tuple[ExportFormat, ...]], Callable[..., None]]] = {
+    "vex": _vex_command,
+    "cra": _cra_command,
+    "evidence": _evidence_command,
+    "ciso": _ciso_command,
+}
+
+for _name, _formats in commands().items():
+    _command: Any = reports_errors(_BUILDERS[_formats[0].input](_formats))
+    _command.__doc__ = _formats[0].help
+    app.command(_name)(_command)
 
 
 cra_case = typer.Typer(
@@ -190,43 +243,6 @@ def cra_case_list(ctx: typer.Context, org: OrgOption) -> None:
     with database(ctx, upgrade=False) as db:
         cases = list_cases(db, org)
     typer.echo(json.dumps(cases, indent=2))
-
-
-@app.command("nis2-evidence")
-@reports_errors
-def nis2_evidence(
-    ctx: typer.Context,
-    org: OrgOption,
-    start: FromOption = None,
-    to: ToOption = None,
-    output: OutOption = None,
-) -> None:
-    """The NIS2 evidence pack (zip with MANIFEST.sha256) for the period --from .. --to."""
-    from pipeline.exports import export_nis2
-
-    begin = _when(start, "--from")
-    if begin is None:
-        raise typer.BadParameter("the evidence pack needs a period start", param_hint="--from")
-    with database(ctx, upgrade=False) as db:
-        result = export_nis2(db, org, start=begin, end=_when(to, "--to"))
-    _write(result, output)
-
-
-def _report(pdf: bool) -> None:
-    @reports_errors
-    def command(ctx: typer.Context, org: OrgOption, to: ToOption = None, output: OutOption = None) -> None:
-        from pipeline.exports import export_ciso
-
-        with database(ctx, upgrade=False) as db:
-            result = export_ciso(db, org, pdf=pdf, as_of=_when(to, "--to"))
-        _write(result, output)
-
-    command.__doc__ = f"The CISO overview report as {'PDF' if pdf else 'printable HTML'}."
-    app.command("report-pdf" if pdf else "report-html")(command)
-
-
-_report(pdf=True)
-_report(pdf=False)
 
 
 def register(root: typer.Typer) -> None:

@@ -1,13 +1,16 @@
 """Auditor exports of the caller's organization: the bytes ``patchgap export …`` writes, as downloads.
 
-Thin wrappers over ``pipeline.exports`` (one per format, as in the CLI). Each answers the exporter's
-bytes with its media type and a ``Content-Disposition: attachment`` naming the file the CLI would write.
-A ``system`` of another organization answers 404 like a missing one. VEX documents start a new
-document history (the CLI's ``--previous`` continues one from a file).
+One ``GET /api/v1/exports/<format>`` per command of the registry (``pipeline.export_formats``), built here
+by the input the format renders, each a thin wrapper over ``pipeline.exports.export``. Each answers the
+exporter's bytes with its media type and a ``Content-Disposition: attachment`` naming the file the CLI
+would write. A ``system`` of another organization answers 404 like a missing one. VEX documents start a
+new document history (the CLI's ``--previous`` continues one from a file).
+
+No ``from __future__ import annotations`` here: the CRA register's ``format`` choices are built from the
+registry, and FastAPI must see that annotation as an object, not as a name it cannot resolve.
 """
 
-from __future__ import annotations
-
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -17,8 +20,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import DatabaseDep, Reader
 from api.errors import problem_responses
-from pipeline.exports import VEX_FORMATS, cra_register, export_ciso, export_nis2, export_vex
-from reports.exports.interface import ExportResult
+from pipeline.export_formats import ExportFormat, ExportResult, InputKind, commands
+from pipeline.exports import export
 
 router = APIRouter(prefix="/api/v1/exports", tags=["exports"], responses=problem_responses(401, 422))
 
@@ -29,6 +32,7 @@ AsOf = Annotated[
 System = Annotated[
     str | None, Query(description="One system of the organization instead of all (404 when unknown).")
 ]
+Endpoint = Callable[..., Awaitable[Response]]
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -48,107 +52,101 @@ def _download(result: ExportResult) -> Response:
     )
 
 
-def _ok(media_type: str, description: str) -> dict[int | str, dict[str, Any]]:
-    return {200: {"description": description, "content": {media_type: {}}}}
+def _declared(media_type: str) -> str:
+    """The media type the OpenAPI document names: the body's charset is a property of the answer."""
+    kind, *parameters = (p.strip() for p in media_type.split(";"))
+    return "; ".join([kind, *(p for p in parameters if not p.lower().startswith("charset="))])
 
 
-def _vex_route(fmt: str, summary: str, description: str) -> None:
-    async def export(
+def _ok(formats: tuple[ExportFormat, ...]) -> dict[int | str, dict[str, Any]]:
+    content: dict[str, Any] = {_declared(f.media_type): {} for f in formats}
+    return {200: {"description": formats[0].document, "content": content}}
+
+
+def _single(formats: tuple[ExportFormat, ...]) -> str:
+    if len(formats) > 1:  # only the CRA register's route takes ?format=; others would need it too
+        raise TypeError(f"export {formats[0].command_name}: several renderings but no format parameter")
+    return formats[0].command_name
+
+
+def _vex_route(formats: tuple[ExportFormat, ...]) -> tuple[Endpoint, dict[int | str, dict[str, Any]]]:
+    name = _single(formats)
+
+    async def endpoint(
         principal: Reader, db: DatabaseDep, system: System = None, as_of: AsOf = None
     ) -> Response:
         result = await run_in_threadpool(
-            lambda: export_vex(db, principal.org, fmt, system=system, as_of=_utc(as_of))
+            lambda: export(db, principal.org, name, system=system, as_of=_utc(as_of))
         )
         return _download(result)
 
-    export.__doc__ = description
-    export.__name__ = f"export_{fmt.replace('-', '_')}"
+    return endpoint, {**_ok(formats), **problem_responses(404)}
+
+
+def _cra_route(formats: tuple[ExportFormat, ...]) -> tuple[Endpoint, dict[int | str, dict[str, Any]]]:
+    name = formats[0].command_name
+    variants = tuple(f.variant for f in formats)
+    choice = Literal[variants]  # type: ignore[valid-type]  # the choices come from the registry
+    described = Query(description=f"{' or '.join(variants)}.")
+
+    async def endpoint(
+        principal: Reader,
+        db: DatabaseDep,
+        format: Annotated[choice, described] = variants[0],
+        as_of: AsOf = None,
+    ) -> Response:
+        result = await run_in_threadpool(
+            lambda: export(db, principal.org, name, variant=format, as_of=_utc(as_of))
+        )
+        return _download(result)
+
+    return endpoint, {**_ok(formats), **problem_responses(400)}
+
+
+def _evidence_route(formats: tuple[ExportFormat, ...]) -> tuple[Endpoint, dict[int | str, dict[str, Any]]]:
+    name = _single(formats)
+
+    async def endpoint(
+        principal: Reader,
+        db: DatabaseDep,
+        start: Annotated[datetime, Query(alias="from", description="Period start (ISO 8601).")],
+        end: Annotated[datetime | None, Query(alias="to", description="Period end (default now).")] = None,
+    ) -> Response:
+        result = await run_in_threadpool(
+            lambda: export(db, principal.org, name, start=_utc(start), as_of=_utc(end))
+        )
+        return _download(result)
+
+    return endpoint, _ok(formats)
+
+
+def _ciso_route(formats: tuple[ExportFormat, ...]) -> tuple[Endpoint, dict[int | str, dict[str, Any]]]:
+    name = _single(formats)
+
+    async def endpoint(principal: Reader, db: DatabaseDep, as_of: AsOf = None) -> Response:
+        result = await run_in_threadpool(lambda: export(db, principal.org, name, as_of=_utc(as_of)))
+        return _download(result)
+
+    return endpoint, _ok(formats)
+
+
+# One route builder per input a format renders (the query parameters follow from the input).
+_BUILDERS: dict[InputKind, Callable[[tuple[ExportFormat, ...]], tuple[Endpoint, dict[int | str, Any]]]] = {
+    "vex": _vex_route,
+    "cra": _cra_route,
+    "evidence": _evidence_route,
+    "ciso": _ciso_route,
+}
+
+for _name, _formats in commands().items():
+    _endpoint, _responses = _BUILDERS[_formats[0].input](_formats)
     router.add_api_route(
-        f"/{fmt}",
-        export,
+        f"/{_name}",
+        _endpoint,
         methods=["GET"],
-        summary=summary,
+        name=_formats[0].operation_name,
+        summary=_formats[0].title,
+        description=_formats[0].description,
         response_class=Response,
-        responses={**_ok(VEX_FORMATS[fmt].media_type, f"The {summary} document."), **problem_responses(404)},
+        responses=_responses,
     )
-
-
-_vex_route(
-    "csaf-vex",
-    "CSAF 2.0 VEX",
-    "The CSAF 2.0 VEX document (csaf_vex profile) of the organization or one system.",
-)
-_vex_route(
-    "cyclonedx-vex",
-    "CycloneDX 1.6 VEX",
-    "The CycloneDX 1.6 BOM with vulnerabilities (VEX) of the organization or one system.",
-)
-_vex_route("openvex", "OpenVEX 0.2.0", "The OpenVEX 0.2.0 document of the organization or one system.")
-
-
-@router.get(
-    "/cra-register",
-    summary="CRA Article 14 register",
-    response_class=Response,
-    responses={
-        200: {
-            "description": "The register as JSON (valid against the shipped JSON Schema, "
-            "reports/exports/schemas/cra_register.schema.json) or CSV.",
-            "content": {"application/json": {}, "text/csv": {}},
-        },
-        **problem_responses(400),
-    },
-)
-async def cra(
-    principal: Reader,
-    db: DatabaseDep,
-    format: Annotated[Literal["json", "csv"], Query(description="json or csv.")] = "json",
-    as_of: AsOf = None,
-) -> Response:
-    """Exploited vulnerabilities present in the organization's products with the Article 14 deadlines
-    (400 when the organization is not marked as a manufacturer: ``patchgap orgs set ORG --manufacturer``)."""
-    result = await run_in_threadpool(lambda: cra_register(db, principal.org, _utc(as_of), fmt=format))
-    return _download(result)
-
-
-@router.get(
-    "/nis2-evidence",
-    summary="NIS2 evidence pack",
-    response_class=Response,
-    responses=_ok("application/zip", "A zip with the reports, sources and MANIFEST.sha256."),
-)
-async def nis2(
-    principal: Reader,
-    db: DatabaseDep,
-    start: Annotated[datetime, Query(alias="from", description="Period start (ISO 8601).")],
-    end: Annotated[datetime | None, Query(alias="to", description="Period end (default now).")] = None,
-) -> Response:
-    """The NIS2 vulnerability-handling evidence pack for the period ``from`` .. ``to`` (deterministic)."""
-    begin = _utc(start)
-    assert begin is not None
-    result = await run_in_threadpool(lambda: export_nis2(db, principal.org, start=begin, end=_utc(end)))
-    return _download(result)
-
-
-@router.get(
-    "/report-pdf",
-    summary="CISO report (PDF)",
-    response_class=Response,
-    responses=_ok("application/pdf", "The CISO overview as PDF."),
-)
-async def report_pdf(principal: Reader, db: DatabaseDep, as_of: AsOf = None) -> Response:
-    """The dashboard's overview as a printable PDF (survival curve, trend, SLA, worst systems)."""
-    result = await run_in_threadpool(lambda: export_ciso(db, principal.org, pdf=True, as_of=_utc(as_of)))
-    return _download(result)
-
-
-@router.get(
-    "/report-html",
-    summary="CISO report (HTML)",
-    response_class=Response,
-    responses=_ok("text/html", "The CISO overview as one printable HTML page."),
-)
-async def report_html(principal: Reader, db: DatabaseDep, as_of: AsOf = None) -> Response:
-    """The dashboard's overview as one self-contained, printable HTML page."""
-    result = await run_in_threadpool(lambda: export_ciso(db, principal.org, pdf=False, as_of=_utc(as_of)))
-    return _download(result)

@@ -18,7 +18,7 @@ from httpx import Response
 
 from pipeline.advisories import import_advisories, open_path
 from pipeline.cra import set_manufacturer
-from pipeline.exports import cra_register, export_nis2, export_vex
+from pipeline.exports import export
 from reports.exports.cra_register import schema_text
 from tests.api.conftest import World
 from tests.conftest import cyclonedx_json
@@ -63,7 +63,7 @@ def test_vex_exports_equal_the_pipeline_and_scope_systems_to_the_org(world: Worl
     for fmt, media_type in media.items():
         r = get(world, fmt, system="shop", as_of=AS_OF.isoformat())
         assert r.status_code == 200, (fmt, r.text)
-        expected = export_vex(world.db, "acme", fmt, system="shop", as_of=AS_OF)
+        expected = export(world.db, "acme", fmt, system="shop", as_of=AS_OF)
         assert r.content == expected.content, fmt
         assert r.headers["content-type"] == media_type
         assert attachment(r) == expected.filename
@@ -83,7 +83,7 @@ def test_vex_exports_equal_the_pipeline_and_scope_systems_to_the_org(world: Worl
         own = get(world, fmt, key="globex-admin")
         if fmt == "cyclonedx-vex":
             assert own.status_code == 200, own.text
-            assert own.content == export_vex(world.db, "globex", fmt).content
+            assert own.content == export(world.db, "globex", fmt).content
             empty = own.json()
             assert empty.get("vulnerabilities", []) == []
             assert [c["name"] for c in empty["components"]] == ["mill"]  # globex's own system only
@@ -106,7 +106,7 @@ def test_cra_register_needs_a_manufacturer_and_equals_the_pipeline(world: World)
     set_manufacturer(world.db, "acme", True)
     r = get(world, "cra-register", as_of=LATER.isoformat())
     assert r.status_code == 200, r.text
-    assert r.content == cra_register(world.db, "acme", LATER).content
+    assert r.content == export(world.db, "acme", "cra-register", as_of=LATER).content
     assert r.headers["content-type"] == "application/json"
     doc = r.json()
     jsonschema.validate(doc, json.loads(schema_text()))
@@ -127,7 +127,7 @@ def test_evidence_pack_and_ciso_reports(world: World) -> None:
     start = datetime(2026, 3, 1, tzinfo=UTC)
     r = get(world, "nis2-evidence", **{"from": start.isoformat(), "to": AS_OF.isoformat()})
     assert r.status_code == 200, r.text
-    assert r.content == export_nis2(world.db, "acme", start=start, end=AS_OF).content
+    assert r.content == export(world.db, "acme", "nis2-evidence", start=start, as_of=AS_OF).content
     assert r.headers["content-type"] == "application/zip"
     with zipfile.ZipFile(io.BytesIO(r.content)) as archive:
         assert "MANIFEST.sha256" in archive.namelist()

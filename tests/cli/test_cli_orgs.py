@@ -12,7 +12,7 @@ from typer.testing import CliRunner, Result
 
 from cli.main import app
 from pipeline.advisories import import_advisories, open_path
-from pipeline.exports import cra_register
+from pipeline.exports import export
 from pipeline.ingest import ingest_sbom
 from pipeline.match import match_new
 from store.db import Database
@@ -95,7 +95,10 @@ def test_cra_case_and_register_commands(db_url: str, tmp_path: Path) -> None:
         )
         assert written.exit_code == 0, written.output
         # The file is the pipeline's document for the same moment.
-        assert out.read_bytes() == cra_register(db, "maker", datetime(2026, 5, 1, tzinfo=UTC)).content
+        assert (
+            out.read_bytes()
+            == export(db, "maker", "cra-register", as_of=datetime(2026, 5, 1, tzinfo=UTC)).content
+        )
         doc = json.loads(out.read_bytes())
         assert doc["as_of"] == "2026-05-01T00:00:00Z"
         (record,) = doc["records"]

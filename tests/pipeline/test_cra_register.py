@@ -22,7 +22,7 @@ from core.errors import InputError, NotFoundError
 from ingest.advisories.osv_files import OsvDirectory
 from pipeline.advisories import import_advisories, import_kev, open_path
 from pipeline.cra import CaseChanges, list_organizations, set_case, set_manufacturer
-from pipeline.exports import cra_register
+from pipeline.exports import export
 from pipeline.exposures.reports import exposures_report
 from pipeline.ingest import ingest_sbom
 from pipeline.match import match_new, rematch_keys
@@ -59,7 +59,7 @@ def import_akrites(db: Database, folder: Path = AKRITES) -> None:
 
 
 def register(db: Database, as_of: datetime | None = None) -> dict[str, Any]:
-    doc = cast(dict[str, Any], json.loads(cra_register(db, ORG, as_of).content))
+    doc = cast(dict[str, Any], json.loads(export(db, ORG, "cra-register", as_of=as_of).content))
     jsonschema.validate(doc, SCHEMA)
     return doc
 
@@ -297,7 +297,7 @@ def test_appears_gets_a_fix_is_deployed_with_user_awareness_and_submissions(db: 
     set_case(db, ORG, "portal", PSR7, CaseChanges(clear_awareness=True))
     assert one(register(db), PSR7)["awareness_source"] == "computed"
 
-    rows = list(csv.DictReader(io.StringIO(cra_register(db, ORG, fmt="csv").content.decode())))
+    rows = list(csv.DictReader(io.StringIO(export(db, ORG, "cra-register", variant="csv").content.decode())))
     assert [(r["product"], r["vulnerability"], r["final_report_submitted_at"]) for r in rows] == [
         ("portal", PSR7, "2026-04-22T00:00:00Z")
     ]
@@ -318,7 +318,7 @@ def test_only_manufacturers_get_a_register_and_cases_name_known_things(db: Datab
     ingest(db, "portal", psr7("1.9.0"), "2026-04-01T00:00:00Z")
     import_akrites(db)
     with pytest.raises(InputError, match="not marked as a manufacturer"):
-        cra_register(db, ORG)
+        export(db, ORG, "cra-register")
     set_manufacturer(db, ORG, True)
     assert list_organizations(db)[0] | {"created_at": None} == {
         "name": ORG,
@@ -335,4 +335,4 @@ def test_only_manufacturers_get_a_register_and_cases_name_known_things(db: Datab
     with pytest.raises(InputError, match="nothing to set"):
         set_case(db, ORG, "portal", PSR7, CaseChanges())
     with pytest.raises(InputError, match="unknown format"):
-        cra_register(db, ORG, fmt="xml")
+        export(db, ORG, "cra-register", variant="xml")

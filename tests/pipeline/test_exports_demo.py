@@ -22,8 +22,7 @@ from cyclonedx.validation.json import JsonStrictValidator
 
 from core.errors import InputError
 from pipeline.demo import load_demo
-from pipeline.exports import cra_register, export_ciso, export_nis2, export_vex
-from reports.exports.vex.csaf import tracking_from_document
+from pipeline.exports import export
 from store.db import Database
 from tests.reports.exports.checks import check_csaf_vex, check_openvex
 
@@ -54,19 +53,17 @@ def statuses(doc: dict[str, Any]) -> dict[tuple[str, str], str]:
 def test_demo_fleet_exports(db: Database, tmp_path: Path) -> None:
     load_demo(db, ORG, FLEET, ADVISORIES)
 
-    csaf = export_vex(db, ORG, "csaf-vex", as_of=END)
+    csaf = export(db, ORG, "csaf-vex", as_of=END)
     check_csaf_vex(json.loads(csaf.content))
     golden("demo.csaf.json", csaf.content)
-    again = export_vex(
-        db, ORG, "csaf-vex", as_of=END, previous=tracking_from_document(json.loads(csaf.content))
-    )
+    again = export(db, ORG, "csaf-vex", as_of=END, previous=csaf.content)
     assert again.content == csaf.content
 
-    cdx = export_vex(db, ORG, "cyclonedx-vex", as_of=END)
+    cdx = export(db, ORG, "cyclonedx-vex", as_of=END)
     assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(cdx.content.decode()) is None
     golden("demo.cdx.json", cdx.content)
 
-    openvex = export_vex(db, ORG, "openvex", as_of=END)
+    openvex = export(db, ORG, "openvex", as_of=END)
     doc = json.loads(openvex.content)
     check_openvex(doc)
     golden("demo.openvex.json", openvex.content)
@@ -74,24 +71,24 @@ def test_demo_fleet_exports(db: Database, tmp_path: Path) -> None:
     assert found[("CVE-2023-45803", "pkg:pypi/urllib3@1.26.15")] == "affected"
     assert any(k[1].startswith("pkg:npm/semver@7.5.1") and v == "not_affected" for k, v in found.items())
 
-    one = json.loads(export_vex(db, ORG, "openvex", system="billing-api", as_of=END).content)
+    one = json.loads(export(db, ORG, "openvex", system="billing-api", as_of=END).content)
     assert {p["@id"] for s in one["statements"] for p in s["products"]} == {
         "urn:patchgap:system:demo:billing-api"
     }
 
     start = datetime(2024, 3, 1, tzinfo=UTC)
-    pack = export_nis2(db, ORG, start=start, end=END)
-    assert pack.content == export_nis2(db, ORG, start=start, end=END).content
+    pack = export(db, ORG, "nis2-evidence", start=start, as_of=END)
+    assert pack.content == export(db, ORG, "nis2-evidence", start=start, as_of=END).content
     with zipfile.ZipFile(io.BytesIO(pack.content)) as archive:
         names = archive.namelist()
         snapshots = archive.read("sources/snapshots.csv").decode().splitlines()
     assert "MANIFEST.sha256" in names
     assert len(snapshots) > 1
 
-    pdf = export_ciso(db, ORG, pdf=True, as_of=END)
+    pdf = export(db, ORG, "report-pdf", as_of=END)
     assert pdf.content.startswith(b"%PDF-")
-    html = export_ciso(db, ORG, pdf=False, as_of=END)
+    html = export(db, ORG, "report-html", as_of=END)
     assert b"CVE-2023-45803" in html.content or b"urllib3" in html.content
 
     with pytest.raises(InputError, match="manufacturer flag"):
-        cra_register(db, ORG)
+        export(db, ORG, "cra-register")

@@ -1,0 +1,85 @@
+"""The input of the NIS2 evidence pack: the period's exposures, report, snapshots and advisory feeds."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from core.errors import InputError
+from pipeline.exports.common import Gathered, Options, decisions, now
+from pipeline.exposures.reports import report_inputs
+from reports.deploy_time import assess_exposures, deploy_time_report
+from reports.exports.inputs import AdvisorySource, EvidenceInput, SnapshotSource
+from reports.exports.interface import Exporter
+from reports.timeline import utc
+from store.db import Database
+from store.queries.advisories import feed_states
+from store.queries.systems import list_snapshots, list_systems
+
+
+def _http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def gather(db: Database, org: str, options: Options, exporter: Exporter[Any]) -> Gathered:
+    """The evidence for [start, as_of]: exposures whose interval overlaps the period, as of its end."""
+    if options.start is None:
+        raise InputError(options.command, "the evidence pack needs a period start")
+    moment = utc(options.as_of, "--to") if options.as_of is not None else now()
+    start = utc(options.start, "--from")
+    inputs = report_inputs(db, org, moment)
+    assessed = tuple(
+        a
+        for a in assess_exposures(inputs.timeline, inputs.systems, inputs.facts, moment, policy=inputs.policy)
+        if a.exposure.first_seen <= moment
+        and (a.exposure.resolved_at is None or a.exposure.resolved_at >= start)
+    )
+    report = deploy_time_report(
+        inputs.timeline, inputs.systems, inputs.facts, moment, policy=inputs.policy, assessed=assessed
+    )
+    snapshots: list[SnapshotSource] = []
+    with db.read() as session:
+        for s in list_systems(session, org):
+            snapshots += [
+                SnapshotSource(
+                    s.name,
+                    x.observed_at,
+                    x.received_at,
+                    x.sha256,
+                    x.format,
+                    x.spec_version,
+                    None,
+                    x.component_count,
+                )
+                for x in list_snapshots(session, org, s.name)
+                if start <= x.observed_at <= moment
+            ]
+    with db.connect() as conn:
+        feeds = [
+            AdvisorySource(
+                f.name,
+                f.version or f.etag or "",
+                _http_date(f.last_modified) or f.fetched_at,
+                f.sha256,
+                0,  # the feed state does not count records
+            )
+            for f in feed_states(conn)
+        ]
+    data = EvidenceInput(
+        org,
+        start,
+        moment,
+        report,
+        assessed,
+        inputs.policy,
+        decisions(db, org),
+        tuple(snapshots),
+        tuple(feeds),
+    )
+    return Gathered(data, moment)
