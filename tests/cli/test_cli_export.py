@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -18,6 +20,28 @@ def test_help_lists_every_format() -> None:
     assert result.exit_code == 0
     for name in ("csaf-vex", "cyclonedx-vex", "openvex", "cra-register", "nis2-evidence", "report-pdf"):
         assert name in result.output
+
+
+def test_help_imports_no_exporter() -> None:
+    """The export commands come from the registry; listing them must not load an exporter or the store."""
+    code = """
+import sys
+from typer.testing import CliRunner
+from cli.main import app
+for args in (["--help"], ["export", "--help"], ["export", "csaf-vex", "--help"],
+             ["export", "cra-register", "--help"]):
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, (args, result.output)
+heavy = ("cyclonedx", "fpdf", "jsonschema", "sqlalchemy")
+ours = ("reports.exports.vex", "reports.exports.cra_register", "reports.exports.nis2_evidence",
+        "reports.exports.ciso_report", "pipeline.exports")
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in heavy or m.startswith(ours))
+assert not loaded, loaded
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_exports_of_the_demo(tmp_path: Path) -> None:
