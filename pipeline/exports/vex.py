@@ -63,7 +63,8 @@ def vex_input(
     previous: TrackingState | None = None,
 ) -> VexInput:
     moment = utc(as_of, "as_of") if as_of is not None else now()
-    inputs = report_inputs(db, org, moment)
+    # One system's document reads that system only; other systems' exposures would yield no finding.
+    inputs = report_inputs(db, org, moment, system=system)
     products = _products(db, org, system, moment)
     findings = build_findings(
         products, inputs.timeline.exposures, inputs.timeline.vex_excluded, decisions(db, org)
