@@ -48,12 +48,7 @@ from core.advisories import Advisory, AffectedPackage, AffectedRange, Event, Eve
 from core.errors import AdvisoryError, NotFoundError
 from core.packages import PackageRef
 from ingest.advisories import severity as sev
-from ingest.advisories.akrites import SOURCE as AKRITES
-from ingest.advisories.akrites import parse_akrites_record
 from ingest.advisories.aliases import alias_groups, group_index, group_key
-from ingest.advisories.csaf import SOURCE as CSAF
-from ingest.advisories.csaf import CsafSource, parse_csaf
-from ingest.advisories.epss import EpssFeed, parse_epss
 from ingest.advisories.feeds_http import (
     EPSS_URL,
     KEV_URL,
@@ -65,7 +60,6 @@ from ingest.advisories.feeds_http import (
 )
 from ingest.advisories.http import HttpClient
 from ingest.advisories.interface import Skipped
-from ingest.advisories.kev import KevCatalog, parse_kev
 from ingest.advisories.osv_api import DEFAULT_BASE_URL, OsvApiClient, OsvQuery
 from ingest.advisories.osv_files import (
     RECORD_SUFFIXES,
@@ -76,6 +70,12 @@ from ingest.advisories.osv_files import (
     parse_or_skip,
     parse_timestamp,
 )
+from ingest.advisories.sources.akrites import SOURCE as AKRITES
+from ingest.advisories.sources.akrites import parse_akrites_record
+from ingest.advisories.sources.csaf import SOURCE as CSAF
+from ingest.advisories.sources.csaf import CsafSource, parse_csaf
+from ingest.advisories.sources.epss import EpssFeed, parse_epss
+from ingest.advisories.sources.kev import KevCatalog, parse_kev
 from matcher.match import PackageKey, key_of
 from matcher.purls import package_for_purl
 from store.db import Conn, Database

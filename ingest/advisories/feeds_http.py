@@ -144,7 +144,7 @@ def _gunzip(raw: bytes, url: str, limit: int) -> bytes:
 
 
 def fetch_kev(http: HttpClient, url: str = KEV_URL, previous: Validators | None = None) -> FeedDownload:
-    """The CISA KEV catalog (JSON bytes for ``ingest.advisories.kev``), or "not changed"."""
+    """The CISA KEV catalog (JSON bytes for ``ingest.advisories.sources.kev``), or "not changed"."""
     download = fetch_feed(http, url, previous)
     if download.changed:
         try:
@@ -157,7 +157,7 @@ def fetch_kev(http: HttpClient, url: str = KEV_URL, previous: Validators | None 
 
 
 def fetch_epss(http: HttpClient, url: str = EPSS_URL, previous: Validators | None = None) -> FeedDownload:
-    """The FIRST EPSS scores (CSV bytes, unpacked, for ``ingest.advisories.epss``), or "not changed"."""
+    """The FIRST EPSS scores (CSV bytes, unpacked, for ``sources.epss``), or "not changed"."""
     download = fetch_feed(http, url, previous)
     # An error page served with 200 must not reach the parser as "a CSV with zero scores".
     if download.changed and not download.content.lstrip().startswith((b"#model_version", b"cve,")):
@@ -171,7 +171,7 @@ def fetch_epss(http: HttpClient, url: str = EPSS_URL, previous: Validators | Non
 
 def default_akrites_parser(obj: dict[str, Any], origin: str) -> Advisory:
     """The Akrites parser (OSV rules plus ``database_specific.akrites``), imported on first use."""
-    from ingest.advisories.akrites import parse_akrites_record  # noqa: PLC0415 - sibling, resolved lazily
+    from ingest.advisories.sources.akrites import parse_akrites_record  # noqa: PLC0415 - sibling, resolved lazily
 
     return parse_akrites_record(obj, origin)
 

@@ -36,8 +36,8 @@ OsvParser = Callable[[dict[str, Any], str], Advisory]
 
 
 def default_osv_parser(obj: dict[str, Any], origin: str) -> Advisory:
-    """The OSV parser of ``ingest.advisories.osv``, imported on first use."""
-    from ingest.advisories.osv import parse_osv_record  # noqa: PLC0415 - sibling module, resolved lazily
+    """The OSV parser of ``ingest.advisories.sources.osv``, imported on first use."""
+    from ingest.advisories.sources.osv import parse_osv_record  # noqa: PLC0415 - sibling module, resolved lazily
 
     return parse_osv_record(obj, source="osv", origin=origin)
 

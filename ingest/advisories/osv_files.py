@@ -35,7 +35,7 @@ import yaml
 from core.advisories import Advisory
 from core.errors import AdvisoryError
 from ingest.advisories.interface import Skipped
-from ingest.advisories.osv import parse_osv_record
+from ingest.advisories.sources.osv import parse_osv_record
 
 RECORD_SUFFIXES = (".json", ".yaml", ".yml")
 # A single OSV record is small; the largest real ones (Linux kernel CVEs) are a few MB.

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 
 from core.errors import InputError
-from ingest.advisories.osv import parse_osv_record
+from ingest.advisories.sources.osv import parse_osv_record
 from pipeline.advisories import import_advisories
 from pipeline.exposures.build import ensure_exposures, outdated_systems
 from pipeline.exposures.reports import exposures_report

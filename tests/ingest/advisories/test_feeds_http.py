@@ -19,7 +19,6 @@ import pytest
 
 from core.advisories import Advisory
 from core.errors import AdvisoryError
-from ingest.advisories.epss import parse_epss
 from ingest.advisories.feeds_http import (
     EPSS_URL,
     KEV_URL,
@@ -30,7 +29,8 @@ from ingest.advisories.feeds_http import (
     fetch_kev,
 )
 from ingest.advisories.http import HttpClient, RetryPolicy, ServiceResponseError
-from ingest.advisories.kev import parse_kev
+from ingest.advisories.sources.epss import parse_epss
+from ingest.advisories.sources.kev import parse_kev
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parents[2] / ".." / "shared" / "data"

@@ -232,7 +232,7 @@ def test_hydrate_fetches_only_new_or_changed_ids() -> None:
 
 def test_hydrate_with_the_real_osv_parser() -> None:
     replay = Replay(load_cassette(CASSETTES / "osv_callanalysis.yaml"))
-    client = replay.client()  # default parser: ingest.advisories.osv.parse_osv_record
+    client = replay.client()  # default parser: ingest.advisories.sources.osv.parse_osv_record
     refs = [
         VulnRef("GO-2021-0053", "2026-02-04T03:28:45.369468Z"),
         VulnRef("GO-2023-1558", "2024-05-20T16:03:47Z"),

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from ingest.advisories.csaf import validate_csaf
+from ingest.advisories.sources.csaf import validate_csaf
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 REGEN = os.environ.get("PATCHGAP_REGEN_GOLDEN") == "1"

@@ -4,6 +4,6 @@
   commit 27af37f5c9a107abb166e855fa6505fc4ffaade8, under the OASIS licence of that repository.
 - ``cvss-v2.0.json``, ``cvss-v3.0.json``, ``cvss-v3.1.json``: FIRST.Org's CVSS JSON schemas as copied
   in the same repository (``csaf_2.0/referenced_schema/first/``), BSD-3-Clause (licence text inside
-  each file). The CSAF schema ``$ref``s them by their first.org URIs; :mod:`ingest.advisories.csaf`
+  each file). The CSAF schema ``$ref``s them by their first.org URIs; :mod:`ingest.advisories.sources.csaf`
   maps those URIs to these files, so validation never touches the network.
 """

@@ -13,7 +13,7 @@ import referencing
 import referencing.jsonschema
 
 from core.errors import InputError
-from ingest.advisories.csaf import vex_statements
+from ingest.advisories.sources.csaf import vex_statements
 from reports.exports.interface import ExportError
 from reports.exports.vex.csaf import CsafVexExporter, tracking_from_document
 from tests.reports.exports.checks import check_csaf_vex, golden

@@ -1,4 +1,4 @@
-"""CISA KEV catalog parsing (ingest/advisories/kev.py)."""
+"""CISA KEV catalog parsing (ingest/advisories/sources/kev.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from core.advisories import KevEntry
 from core.errors import AdvisoryError
-from ingest.advisories.kev import parse_kev, read_kev_file
+from ingest.advisories.sources.kev import parse_kev, read_kev_file
 
 
 def catalog(*entries: dict[str, Any], count: int | None = None) -> bytes:

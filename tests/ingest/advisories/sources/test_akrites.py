@@ -1,4 +1,4 @@
-"""The Akrites feed (ingest/advisories/akrites.py) and its bundled demo samples."""
+"""The Akrites feed (ingest/advisories/sources/akrites.py) and its bundled demo samples."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import pytest
 
 from core.advisories import Advisory
 from core.errors import AdvisoryError
-from ingest.advisories.akrites import AkritesSource, parse_akrites_record, read_case
 from ingest.advisories.interface import Skipped
+from ingest.advisories.sources.akrites import AkritesSource, parse_akrites_record, read_case
 
-SAMPLES = Path(__file__).resolve().parents[3] / "sbom_samples" / "advisories" / "akrites"
+SAMPLES = Path(__file__).resolve().parents[4] / "sbom_samples" / "advisories" / "akrites"
 
 
 def record(**akrites: Any) -> dict[str, Any]:

@@ -29,8 +29,8 @@ from typing import Any
 from core.advisories import Advisory
 from core.errors import AdvisoryError
 from ingest.advisories.interface import Skipped
-from ingest.advisories.osv import parse_osv_record
 from ingest.advisories.osv_files import OsvDirectory, OsvZip, ZipLimits, open_osv_path, parse_timestamp
+from ingest.advisories.sources.osv import parse_osv_record
 
 SOURCE = "akrites"
 ID_PREFIX = "AKRITES"

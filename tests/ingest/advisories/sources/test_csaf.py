@@ -1,11 +1,11 @@
-"""CSAF 2.0 mapping (ingest/advisories/csaf.py) on every shared example, pinned in a golden file.
+"""CSAF 2.0 mapping (ingest/advisories/sources/csaf.py) on every shared example, pinned in a golden file.
 
 ``golden/csaf_examples.json`` holds, per example document (the OASIS examples and Red Hat's real CSAF
 files from the OSV converter's test data): each advisory's id, aliases, dates, fix date, exploited flag,
 scores, affected packages (purl, versions, range events, platform) and unmapped products, and the VEX
 statements counted by status and justification. Regenerate after an intended change with::
 
-    PATCHGAP_REGEN_GOLDEN=1 .venv/bin/pytest tests/ingest/advisories/test_csaf.py
+    PATCHGAP_REGEN_GOLDEN=1 .venv/bin/pytest tests/ingest/advisories/sources/test_csaf.py
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import pytest
 
 from core.advisories import Advisory, Event
 from core.errors import AdvisoryError
-from ingest.advisories.csaf import CsafSource, flatten_products, parse_csaf, vex_statements
 from ingest.advisories.interface import Skipped
+from ingest.advisories.sources.csaf import CsafSource, flatten_products, parse_csaf, vex_statements
 
 GOLDEN = Path(__file__).parent / "golden" / "csaf_examples.json"
 EXAMPLE_DIRS = ("schemas/csaf/examples", "schemas/osv/examples/redhat-csaf-to-osv/CSAF")

@@ -1,4 +1,4 @@
-"""OSV record validation and normalization (ingest/advisories/osv.py)."""
+"""OSV record validation and normalization (ingest/advisories/sources/osv.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 
 from core.advisories import AffectedRange, Event
 from core.errors import AdvisoryError
-from ingest.advisories.osv import parse_osv_record, schema_problem
+from ingest.advisories.sources.osv import parse_osv_record, schema_problem
 
-SCHEMA_COPY = Path(__file__).resolve().parents[3] / "ingest" / "advisories" / "schemas" / "osv.schema.json"
+SCHEMA_COPY = Path(__file__).resolve().parents[4] / "ingest" / "advisories" / "schemas" / "osv.schema.json"
 
 
 def record(**overrides: Any) -> dict[str, Any]:

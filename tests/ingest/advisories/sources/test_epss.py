@@ -1,4 +1,4 @@
-"""FIRST EPSS CSV parsing (ingest/advisories/epss.py)."""
+"""FIRST EPSS CSV parsing (ingest/advisories/sources/epss.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from core.advisories import EpssScore
 from core.errors import AdvisoryError
-from ingest.advisories.epss import parse_epss, read_epss_file
+from ingest.advisories.sources.epss import parse_epss, read_epss_file
 
 CSV = b"""#model_version:v2023.03.01,score_date:2023-03-20T00:00:00+0000
 cve,epss,percentile
