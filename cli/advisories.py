@@ -214,8 +214,9 @@ def sync(
     ] = None,
 ) -> None:
     """Fetch what is new from a source over HTTP and import it (conditional requests where possible)."""
-    from ingest.advisories.feeds_http import EPSS_URL, KEV_URL
     from ingest.advisories.osv_api import DEFAULT_BASE_URL
+    from ingest.advisories.sources.epss import EPSS_URL
+    from ingest.advisories.sources.kev import KEV_URL
     from pipeline import advisories as pa
 
     if what not in SYNC_NAMES:

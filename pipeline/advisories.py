@@ -49,17 +49,9 @@ from core.errors import AdvisoryError, NotFoundError
 from core.packages import PackageRef
 from ingest.advisories import severity as sev
 from ingest.advisories.aliases import alias_groups, group_index, group_key
-from ingest.advisories.feeds_http import (
-    EPSS_URL,
-    KEV_URL,
-    AkritesHttpFeed,
-    CsafProvider,
-    Validators,
-    fetch_epss,
-    fetch_kev,
-)
+from ingest.advisories.csaf_provider import CsafProvider
 from ingest.advisories.http import HttpClient
-from ingest.advisories.interface import Skipped
+from ingest.advisories.interface import Skipped, Validators
 from ingest.advisories.osv_api import DEFAULT_BASE_URL, OsvApiClient, OsvQuery
 from ingest.advisories.osv_files import (
     RECORD_SUFFIXES,
@@ -70,12 +62,12 @@ from ingest.advisories.osv_files import (
     parse_or_skip,
     parse_timestamp,
 )
-from ingest.advisories.sources.akrites import SOURCE as AKRITES
-from ingest.advisories.sources.akrites import parse_akrites_record
-from ingest.advisories.sources.csaf import SOURCE as CSAF
+from ingest.advisories.sources.akrites import NAME as AKRITES
+from ingest.advisories.sources.akrites import AkritesHttpFeed, parse_akrites_record
+from ingest.advisories.sources.csaf import NAME as CSAF
 from ingest.advisories.sources.csaf import CsafSource, parse_csaf
-from ingest.advisories.sources.epss import EpssFeed, parse_epss
-from ingest.advisories.sources.kev import KevCatalog, parse_kev
+from ingest.advisories.sources.epss import EPSS_URL, EpssFeed, fetch_epss, parse_epss
+from ingest.advisories.sources.kev import KEV_URL, KevCatalog, fetch_kev, parse_kev
 from matcher.match import PackageKey, key_of
 from matcher.purls import package_for_purl
 from store.db import Conn, Database

@@ -1,8 +1,9 @@
-"""Advisory sources → normalized :class:`core.advisories.Advisory` records (DESIGN.md, issue 3).
+"""Advisory sources → normalized :class:`core.advisories.Advisory` records and per-CVE facts (DESIGN.md).
 
-One module per source behind one interface (``interface.py``): OSV records (``osv.py`` validates and
-normalizes; ``osv_files.py`` reads directory trees, export zips and ``modified_id.csv``), the Akrites
-feed (``akrites.py``), CSAF 2.0 advisories and VEX (``csaf.py``), CISA KEV (``kev.py``) and FIRST
-EPSS (``epss.py``); CVSS scoring in ``severity.py``; alias closure in ``aliases.py``. The HTTP clients
-(``osv_api.py``, ``feeds_http.py``) fetch bytes and hand them to these parsers.
+One module per source under ``sources/`` (OSV, Akrites, CSAF 2.0, CISA KEV, FIRST EPSS), each a
+:class:`~ingest.advisories.interface.Source` registered by name in ``registry.py``; ``detect.py`` tells
+which source a path holds. What the sources share: ``osv_files.py`` reads OSV directory trees, export
+zips and ``modified_id.csv``; ``osv_api.py`` is the OSV API client and ``csaf_provider.py`` CSAF 2.0
+provider discovery; ``http.py`` is the httpx client and ``fetch.py`` what fetching needs without it
+(errors, conditional GET); ``severity.py`` scores CVSS; ``aliases.py`` computes the alias closure.
 """

@@ -1,4 +1,4 @@
-"""Shared HTTP plumbing for the advisory sources fetched over the network (OSV API, KEV, EPSS, Akrites, CSAF).
+"""The httpx client every advisory source fetches through (OSV API, KEV, EPSS, Akrites, CSAF).
 
 One :class:`HttpClient` wraps an ``httpx.Client`` and gives every source the same behaviour:
 
@@ -8,7 +8,8 @@ One :class:`HttpClient` wraps an ``httpx.Client`` and gives every source the sam
   honouring ``Retry-After`` (seconds or an HTTP date) when the server sends it;
 * every failure translated at this edge into a :class:`core.errors.ServiceError` subclass whose one-line
   message names the URL first and says what happened, so the CLI can print it unchanged (pip-audit does the
-  same with its ``ConnectionError``).
+  same with its ``ConnectionError``). The subclasses live in :mod:`ingest.advisories.fetch`, with the rest
+  of what fetching needs without httpx, so that sources import httpx only when they fetch.
 
 Tests inject an ``httpx.MockTransport`` through ``transport`` and a recording ``sleep`` so that backoff is
 checked without waiting; nothing else in this module needs the network.
@@ -16,23 +17,23 @@ checked without waiting; nothing else in this module needs the network.
 
 from __future__ import annotations
 
-import json
 import random
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from importlib import metadata
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
-from core.errors import ServiceError
-
-T = TypeVar("T")
-R = TypeVar("R")
+from ingest.advisories.fetch import (
+    ServiceConnectionError,
+    ServiceResponseError,
+    ServiceTimeoutError,
+    decode_json,
+)
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -47,22 +48,6 @@ def _user_agent() -> str:
 
 
 USER_AGENT = _user_agent()
-
-
-class ServiceTimeoutError(ServiceError):
-    """The service did not answer in time (connect, read or write timeout), after every retry."""
-
-
-class ServiceConnectionError(ServiceError):
-    """The service could not be reached at all (DNS, refused connection, TLS, reset)."""
-
-
-class ServiceResponseError(ServiceError):
-    """The service answered, but not usefully: an error status after retries, or a body we cannot read."""
-
-    def __init__(self, message: str, status_code: int | None = None) -> None:
-        super().__init__(message)
-        self.status_code = status_code
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,28 +86,6 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
         when = when.replace(tzinfo=UTC)
     current = now if now is not None else datetime.now(UTC)
     return max(0.0, (when - current).total_seconds())
-
-
-def parse_timestamp(value: str) -> datetime | None:
-    """An RFC 3339 timestamp as an aware datetime (naive ones are UTC); ``None`` when unreadable."""
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
-def is_newer(candidate: str, known: str | None) -> bool:
-    """Whether a record modified at ``candidate`` should replace one we hold, modified at ``known``.
-
-    Unreadable timestamps count as newer: re-fetching one record too many is cheaper than keeping a stale one.
-    """
-    if known is None:
-        return True
-    new, old = parse_timestamp(candidate), parse_timestamp(known)
-    if new is None or old is None:
-        return candidate != known
-    return new > old
 
 
 def _describe_transport_error(exc: httpx.TransportError) -> str:
@@ -252,37 +215,3 @@ class HttpClient:
     def post_json(self, url: str, body: Any) -> Any:
         response = self.request("POST", url, json_body=body, headers={"Accept": "application/json"})
         return decode_json(response)
-
-
-def decode_json(response: httpx.Response) -> Any:
-    """The response body as JSON, or a :class:`ServiceResponseError` naming the URL."""
-    try:
-        return json.loads(response.content)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        kind = response.headers.get("Content-Type", "no content type")
-        raise ServiceResponseError(
-            f"{response.request.url}: response is not valid JSON ({kind}, {len(response.content)} bytes): "
-            f"{exc}",
-            response.status_code,
-        ) from exc
-
-
-def bounded_map(func: Callable[[T], R], items: Sequence[T], concurrency: int, name: str = "fetch") -> list[R]:
-    """``[func(item) for item in items]`` with at most ``concurrency`` calls at once, results in input order.
-
-    The first exception is raised after the queued calls are cancelled, so a failing service is not called
-    hundreds more times; calls already running finish first.
-    """
-    if not items:
-        return []
-    workers = max(1, min(concurrency, len(items)))
-    if workers == 1:
-        return [func(item) for item in items]
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
-    try:
-        results = list(pool.map(func, items))
-    except BaseException:
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
-    return results

@@ -16,14 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from core.advisories import Advisory
 from core.errors import AdvisoryError
 from core.packages import PackageRef
-from ingest.advisories.http import HttpClient, ServiceResponseError, bounded_map, is_newer
+from ingest.advisories.fetch import ServiceResponseError, bounded_map, is_newer
 from ingest.advisories.interface import Skipped
+
+if TYPE_CHECKING:
+    from ingest.advisories.http import HttpClient
 
 DEFAULT_BASE_URL = "https://api.osv.dev"
 MAX_BATCH_SIZE = 1000  # the API's documented limit per querybatch request

@@ -12,6 +12,8 @@
   read, not only on the sizes the archive declares. Nothing is ever extracted to disk.
 - ``modified_id.csv`` (``<modified>,<ecosystem_dir>/<id>`` at the top level, ``<modified>,<id>`` per
   ecosystem) drives incremental sync: :func:`ids_to_fetch` compares it with what we hold.
+- :func:`read_records` opens whatever a user names (a tree, a zip, one record file) for the OSV-shaped
+  sources (``sources/osv.py``, ``sources/akrites.py``), each with its own record parser.
 
 One unreadable or invalid record becomes a :class:`Skipped` with the reason; only an unreadable input
 as a whole (missing directory, corrupt or over-limit zip) raises :class:`AdvisoryError`.
@@ -27,15 +29,13 @@ import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
-from typing import Any, ClassVar
-
-import yaml
+from typing import Any
 
 from core.advisories import Advisory
 from core.errors import AdvisoryError
 from ingest.advisories.interface import Skipped
-from ingest.advisories.sources.osv import parse_osv_record
 
 RECORD_SUFFIXES = (".json", ".yaml", ".yml")
 # A single OSV record is small; the largest real ones (Linux kernel CVEs) are a few MB.
@@ -44,31 +44,40 @@ DEFAULT_MAX_RECORD_BYTES = 64 * 1024 * 1024
 # Turns a loaded record into an Advisory; ``origin`` names the file or zip entry for messages.
 RecordParser = Callable[[Any, str], Advisory]
 
-_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+@lru_cache(maxsize=1)
+def yaml_loader() -> type[Any]:
+    """Safe YAML loader that keeps timestamps as the strings written (OSV compares them as RFC 3339).
 
-class OsvYamlLoader(_BaseLoader):  # type: ignore[misc, valid-type]
-    """Safe YAML loader that keeps timestamps as the strings written (OSV compares them as RFC 3339)."""
+    Built on first use: PyYAML is imported only when a YAML record is read.
+    """
+    import yaml  # noqa: PLC0415 - only YAML records need it; JSON-only imports start without it
 
+    base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     # A fresh dict, so the stock SafeLoader keeps resolving timestamps for everyone else.
-    yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[str, Any]]]] = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-        for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+    resolvers = {
+        first: [(tag, regexp) for tag, regexp in found if tag != "tag:yaml.org,2002:timestamp"]
+        for first, found in base.yaml_implicit_resolvers.items()
     }
+    return type("OsvYamlLoader", (base,), {"yaml_implicit_resolvers": resolvers})
 
 
 def load_record(data: bytes, *, name: str) -> Any:
     """Decode one record file: JSON for ``.json``, YAML otherwise. Raises ValueError on bad syntax."""
     if name.lower().endswith(".json"):
         return json.loads(data.decode("utf-8-sig"))
+    import yaml  # noqa: PLC0415 - see yaml_loader
+
     try:
-        return yaml.load(data, Loader=OsvYamlLoader)  # noqa: S506 - OsvYamlLoader is a SafeLoader
+        return yaml.load(data, Loader=yaml_loader())  # noqa: S506 - yaml_loader() is a SafeLoader
     except yaml.YAMLError as exc:
         raise ValueError(" ".join(str(exc).split())) from exc
 
 
 def osv_parser(*, source: str = "osv") -> RecordParser:
     """The default parser: plain OSV records attributed to ``source``."""
+    # The OSV source imports this module, so its parser is resolved here, when a reader is made.
+    from ingest.advisories.sources.osv import parse_osv_record  # noqa: PLC0415
 
     def parse(obj: Any, origin: str) -> Advisory:
         return parse_osv_record(obj, source=source, origin=origin)
@@ -88,6 +97,17 @@ def parse_or_skip(data: bytes, *, name: str, origin: str, parse: RecordParser) -
         return parse(obj, origin)
     except AdvisoryError as exc:
         return Skipped(origin, record_id, exc.problem)
+
+
+def record_files(root: Path) -> Iterator[Path]:
+    """Record files under a directory tree, in a stable (sorted) order; hidden ones are passed over."""
+    if not root.is_dir():
+        raise AdvisoryError(str(root), "not a directory of OSV records")
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for file_name in sorted(names):
+            if file_name.lower().endswith(RECORD_SUFFIXES) and not file_name.startswith("."):
+                yield Path(folder) / file_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,13 +137,7 @@ class OsvDirectory:
 
     def files(self) -> Iterator[Path]:
         """Record files under the root, in a stable (sorted) order."""
-        if not self.root.is_dir():
-            raise AdvisoryError(str(self.root), "not a directory of OSV records")
-        for folder, dirs, names in os.walk(self.root):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for file_name in sorted(names):
-                if file_name.lower().endswith(RECORD_SUFFIXES) and not file_name.startswith("."):
-                    yield Path(folder) / file_name
+        return record_files(self.root)
 
     def records(self) -> Iterator[Advisory | Skipped]:
         for path in self.files():
@@ -253,6 +267,33 @@ def open_osv_path(
     if path.suffix.lower() == ".zip" and path.is_file():
         return OsvZip(path, name=name, parse=parse, limits=limits)
     raise AdvisoryError(str(path), "neither a directory of OSV records nor a .zip export")
+
+
+def read_records(path: Path, *, name: str, parse: RecordParser) -> Iterator[Advisory | Skipped]:
+    """The records of a directory tree, a ``.zip`` export or one ``.json``/``.yaml`` record file."""
+    if path.is_dir():
+        return OsvDirectory(path, name=name, parse=parse).records()
+    if path.suffix.lower() == ".zip":
+        return OsvZip(path, name=name, parse=parse).records()
+    if path.suffix.lower() in RECORD_SUFFIXES:
+        return _single_file(path, parse)
+    raise AdvisoryError(str(path), "neither a directory, a .zip export nor a .json/.yaml record")
+
+
+def _single_file(path: Path, parse: RecordParser) -> Iterator[Advisory | Skipped]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise AdvisoryError(str(path), f"cannot be read: {exc.strerror or exc}") from None
+    yield parse_or_skip(data, name=path.name, origin=str(path), parse=parse)
+
+
+def count_records(path: Path) -> int | None:
+    """How many records :func:`read_records` yields for a directory or a single file (one per file);
+    None for a zip, whose record count is known only once it is opened."""
+    if path.is_dir():
+        return sum(1 for _ in record_files(path))
+    return 1 if path.is_file() and path.suffix.lower() in RECORD_SUFFIXES else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,10 @@ and making them aliases of one record would merge distinct vulnerabilities):
   ``threats[category=exploit_status]`` → ``exploited``, unless its details plainly deny exploitation
   (see :data:`_NOT_EXPLOITED`); ``scores[].cvss_v3``/``cvss_v2`` ``vectorString`` → severity.
 - ``raw`` is the whole document (shared by the records of one document, not copied).
+
+As a registered source (:data:`SOURCE`), CSAF reads one document or a directory of them, and is fetched
+from a provider through its ``provider-metadata.json`` (:mod:`ingest.advisories.csaf_provider`): only
+documents updated since the newest ``updated`` time of the last sync (the feed's cursor) are fetched.
 """
 
 from __future__ import annotations
@@ -40,22 +44,20 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import jsonschema
-import referencing
-import referencing.jsonschema
-from packageurl import PackageURL
+from typing import TYPE_CHECKING, Any
 
 from core.advisories import Advisory, AffectedPackage, AffectedRange, Event, Severity
 from core.errors import AdvisoryError
-from ingest.advisories import severity as sev
-from ingest.advisories.interface import Skipped
+from ingest.advisories.interface import Claim, Fetched, FetchRequest, RecordSource, Skipped
 from ingest.advisories.osv_files import parse_timestamp
 
-SOURCE = "csaf"
+if TYPE_CHECKING:
+    import jsonschema.protocols
+
+    from ingest.advisories.http import HttpClient
+
+NAME = "csaf"
 
 _CVSS_REFS = {
     "https://www.first.org/cvss/cvss-v2.0.json": "cvss-v2.0.json",
@@ -133,7 +135,7 @@ def parse_csaf(doc: Any, *, origin: str) -> list[Advisory]:
         advisories.append(
             Advisory(
                 id=_vuln_id(tracking["id"], cve, index),
-                source=SOURCE,
+                source=NAME,
                 modified=tracking["current_release_date"],
                 published=tracking["initial_release_date"],
                 aliases=(cve,) if cve else (),
@@ -142,7 +144,7 @@ def parse_csaf(doc: Any, *, origin: str) -> list[Advisory]:
                 severity=tuple(_severities(vuln)),
                 affected=tuple(_affected(vuln, products)),
                 fix_available_at=_fix_date(vuln),
-                fix_available_source=SOURCE if _fix_date(vuln) else None,
+                fix_available_source=NAME if _fix_date(vuln) else None,
                 exploited=_exploited(vuln),
                 database_specific={
                     "csaf": {
@@ -215,7 +217,9 @@ def validate_csaf(doc: Any, *, origin: str) -> None:
     validator = _validator()
     if validator.is_valid(doc):
         return
-    error = jsonschema.exceptions.best_match(validator.iter_errors(doc))
+    from jsonschema.exceptions import best_match  # noqa: PLC0415 - see _validator
+
+    error = best_match(validator.iter_errors(doc))
     if error is None:  # pragma: no cover - is_valid said invalid
         raise AdvisoryError(origin, "does not follow the CSAF 2.0 schema")
     where = "/".join(str(p) for p in error.absolute_path) or "(document)"
@@ -268,7 +272,7 @@ class CsafSource:
     that cannot be read or fails the schema becomes one Skipped for the whole document.
     """
 
-    name = SOURCE
+    name = NAME
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -326,6 +330,8 @@ def _details(vuln: Mapping[str, Any]) -> str:
 
 
 def _severities(vuln: Mapping[str, Any]) -> list[Severity]:
+    from ingest.advisories import severity as sev  # noqa: PLC0415 - cvss loads with the first document
+
     out: list[Severity] = []
     for score in vuln.get("scores") or ():
         for key, kind in (("cvss_v3", "CVSS_V3"), ("cvss_v2", "CVSS_V2")):
@@ -364,6 +370,8 @@ def _split_purl(purl: str) -> tuple[str, str, str | None] | None:
     share a group. An ``epoch`` qualifier (rpm) is part of the version: it is folded into it as
     ``epoch:version``, the form OSV ranges use.
     """
+    from packageurl import PackageURL  # noqa: PLC0415 - loaded with the first document, not the source
+
     try:
         parsed = PackageURL.from_string(purl)
     except ValueError:
@@ -390,6 +398,8 @@ def _versioned_purl(product: Product) -> str | None:
     split = _split_purl(product.purl)
     if split is None or split[2] is not None or product.version is None:
         return product.purl
+    from packageurl import PackageURL  # noqa: PLC0415 - see _split_purl
+
     try:
         parsed = PackageURL.from_string(product.purl)
     except ValueError:  # pragma: no cover - _split_purl parsed it
@@ -493,6 +503,14 @@ def _per_product(
 
 @lru_cache(maxsize=1)
 def _validator() -> jsonschema.protocols.Validator:
+    """The CSAF 2.0 validator, built once. jsonschema is imported here, not with the module: its format
+    checker loads ``rfc3987-syntax``, which compiles dozens of lark grammars (about 2 s)."""
+    from importlib import resources  # noqa: PLC0415
+
+    import jsonschema.validators  # noqa: PLC0415
+    import referencing  # noqa: PLC0415
+    import referencing.jsonschema  # noqa: PLC0415
+
     package = resources.files("ingest.advisories.schemas.csaf")
     schema = json.loads(package.joinpath("csaf_json_schema.json").read_text("utf-8"))
     registry: referencing.Registry[Any] = referencing.Registry()
@@ -508,3 +526,42 @@ def _validator() -> jsonschema.protocols.Validator:
     cls = jsonschema.validators.validator_for(schema)
     validator: jsonschema.protocols.Validator = cls(schema, registry=registry)
     return validator
+
+
+class Csaf(RecordSource):
+    """CSAF 2.0 documents: files, directories, and providers (see the module docstring)."""
+
+    name = NAME
+    fetchable = True
+    url_help = "provider-metadata.json URL"
+
+    def claim(self, document: Any) -> Claim:
+        inner = document.get("document") if isinstance(document, dict) else None
+        return Claim.FORMAT if isinstance(inner, dict) and "csaf_version" in inner else Claim.NONE
+
+    def open(self, path: Path) -> Iterator[Advisory | Skipped]:
+        return CsafSource(path).records()
+
+    def feed_key(self, url: str) -> str | None:
+        return f"{NAME}:{url}"
+
+    def fetch(self, http: HttpClient, request: FetchRequest) -> Fetched:
+        """The documents the provider updated since the cursor, mapped; a bad one is one Skipped."""
+        from ingest.advisories.csaf_provider import CsafProvider  # noqa: PLC0415 - fetching only
+
+        synced = CsafProvider(http, request.url).sync(since=request.cursor)
+        records: list[Advisory | Skipped] = list(synced.skipped)
+        for doc in synced.documents:
+            try:
+                records.extend(parse_csaf(doc.document, origin=doc.ref.url))
+            except AdvisoryError as exc:
+                records.append(Skipped(doc.ref.url, None, exc.problem))
+        return Fetched(
+            changed=True,
+            records=records,
+            cursor=synced.newest,
+            note=f"{synced.listed} listed, {len(synced.documents)} fetched (new or changed)",
+        )
+
+
+SOURCE = Csaf()

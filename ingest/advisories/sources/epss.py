@@ -11,6 +11,10 @@ It is read from bytes (gzip-compressed or not, as fetched) or from a file. The c
 header are optional, because excerpts and older files lack them; when the comment is missing, the model
 version and score date are None. A malformed row fails the whole file with an error naming its line:
 a partly-read score file would silently lower SLA tiers.
+
+As a registered source (:data:`SOURCE`), EPSS yields a whole table: each score file replaces the stored
+scores. It is fetched from FIRST with a conditional GET (:func:`ingest.advisories.fetch.fetch_feed`); a
+``.csv``/``.csv.gz`` file is recognised as EPSS by its name alone, since no other source is CSV.
 """
 
 from __future__ import annotations
@@ -22,9 +26,19 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.advisories import EpssScore
 from core.errors import AdvisoryError
+from ingest.advisories.fetch import FeedDownload, ServiceResponseError, fetch_feed
+from ingest.advisories.interface import Fetched, FetchRequest, TableSource, Validators
+
+if TYPE_CHECKING:
+    from ingest.advisories.http import HttpClient
+
+NAME = "epss"
+# FIRST's bulk download; epss.cyentia.com, the older host, now points here too.
+EPSS_URL = "https://epss.empiricalsecurity.com/epss_scores-current.csv.gz"
 
 _CVE = re.compile(r"CVE-\d{4}-\d{4,}")
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -38,6 +52,18 @@ class EpssFeed:
     model_version: str | None
     score_date: str | None
     scores: tuple[EpssScore, ...]
+
+    @property
+    def version(self) -> str | None:
+        return self.model_version
+
+    @property
+    def date(self) -> str | None:
+        return self.score_date
+
+    @property
+    def count(self) -> int:
+        return len(self.scores)
 
 
 def parse_epss(data: bytes, *, origin: str) -> EpssFeed:
@@ -109,3 +135,36 @@ def _score(row: list[str], line_no: int, origin: str) -> EpssScore:
             raise AdvisoryError(origin, f"line {line_no}: {column} {cell!r} is not between 0 and 1")
         values.append(value)
     return EpssScore(cve_id=cve, epss=values[0], percentile=values[1])
+
+
+def fetch_epss(http: HttpClient, url: str = EPSS_URL, previous: Validators | None = None) -> FeedDownload:
+    """The FIRST EPSS scores (CSV bytes, unpacked, for :func:`parse_epss`), or "not changed"."""
+    download = fetch_feed(http, url, previous)
+    # An error page served with 200 must not reach the parser as "a CSV with zero scores".
+    if download.changed and not download.content.lstrip().startswith((b"#model_version", b"cve,")):
+        head = download.content[:60].decode("utf-8", "replace").splitlines()[0:1]
+        raise ServiceResponseError(f"{url}: does not look like an EPSS CSV (starts with {head!r})")
+    return download
+
+
+class Epss(TableSource):
+    """FIRST's EPSS scores: a CSV file (gzipped or not), or FIRST's feed (see the module docstring)."""
+
+    name = NAME
+    file_suffixes = (".csv", ".csv.gz")
+    fetchable = True
+    default_url = EPSS_URL
+    url_help = "feed URL (default: FIRST)"
+
+    def read_table(self, data: bytes, *, origin: str) -> EpssFeed:
+        return parse_epss(data, origin=origin)
+
+    def feed_key(self, url: str) -> str | None:
+        return NAME  # one score table, wherever it was fetched from
+
+    def fetch(self, http: HttpClient, request: FetchRequest) -> Fetched:
+        download = fetch_epss(http, request.url, request.validators)
+        return Fetched(download.changed, content=download.content, validators=download.validators)
+
+
+SOURCE = Epss()

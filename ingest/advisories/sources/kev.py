@@ -8,6 +8,9 @@ the entries, which catches a truncated download.
 
 ``knownRansomwareCampaignUse`` is ``"Known"`` or ``"Unknown"``; only ``"Known"`` sets
 ``known_ransomware`` (``"Unknown"`` means CISA does not know, not "no").
+
+As a registered source (:data:`SOURCE`), KEV yields a whole table: each catalog replaces the stored one.
+It is fetched from CISA with a conditional GET (:func:`ingest.advisories.fetch.fetch_feed`).
 """
 
 from __future__ import annotations
@@ -17,10 +20,18 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.advisories import KevEntry
 from core.errors import AdvisoryError
+from ingest.advisories.fetch import FeedDownload, ServiceResponseError, fetch_feed
+from ingest.advisories.interface import Claim, Fetched, FetchRequest, TableSource, Validators
+
+if TYPE_CHECKING:
+    from ingest.advisories.http import HttpClient
+
+NAME = "kev"
+KEV_URL = "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json"
 
 _CVE = re.compile(r"CVE-\d{4}-\d{4,}")
 _RANSOMWARE = {"Known": True, "Unknown": False}
@@ -34,6 +45,18 @@ class KevCatalog:
     date_released: str
     title: str
     entries: tuple[KevEntry, ...]
+
+    @property
+    def version(self) -> str | None:
+        return self.catalog_version
+
+    @property
+    def date(self) -> str | None:
+        return self.date_released
+
+    @property
+    def count(self) -> int:
+        return len(self.entries)
 
 
 def parse_kev(data: bytes, *, origin: str) -> KevCatalog:
@@ -116,3 +139,43 @@ def _date(obj: dict[str, Any], key: str, origin: str, where: str, *, required: b
     except ValueError as exc:
         raise AdvisoryError(origin, f"{where}: {key} {value!r} is not a YYYY-MM-DD date") from exc
     return value
+
+
+def fetch_kev(http: HttpClient, url: str = KEV_URL, previous: Validators | None = None) -> FeedDownload:
+    """The CISA KEV catalog (JSON bytes for :func:`parse_kev`), or "not changed"."""
+    download = fetch_feed(http, url, previous)
+    if download.changed:
+        try:
+            catalog = json.loads(download.content)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ServiceResponseError(f"{url}: response is not valid JSON: {exc}") from exc
+        if not isinstance(catalog, dict) or not isinstance(catalog.get("vulnerabilities"), list):
+            raise ServiceResponseError(f"{url}: not a KEV catalog (no 'vulnerabilities' list)")
+    return download
+
+
+class Kev(TableSource):
+    """CISA's KEV catalog: a file, or CISA's feed (see the module docstring)."""
+
+    name = NAME
+    fetchable = True
+    default_url = KEV_URL
+    url_help = "feed URL (default: CISA)"
+
+    def claim(self, document: Any) -> Claim:
+        if not isinstance(document, dict) or "catalogVersion" not in document:
+            return Claim.NONE
+        return Claim.FORMAT if isinstance(document.get("vulnerabilities"), list) else Claim.NONE
+
+    def read_table(self, data: bytes, *, origin: str) -> KevCatalog:
+        return parse_kev(data, origin=origin)
+
+    def feed_key(self, url: str) -> str | None:
+        return NAME  # one catalog, wherever it was fetched from
+
+    def fetch(self, http: HttpClient, request: FetchRequest) -> Fetched:
+        download = fetch_kev(http, request.url, request.validators)
+        return Fetched(download.changed, content=download.content, validators=download.validators)
+
+
+SOURCE = Kev()

@@ -24,16 +24,13 @@ import yaml
 
 from core.advisories import Advisory
 from core.errors import AdvisoryError, ServiceError
-from ingest.advisories.http import (
-    USER_AGENT,
-    HttpClient,
-    RetryPolicy,
+from ingest.advisories.fetch import (
     ServiceConnectionError,
     ServiceResponseError,
     ServiceTimeoutError,
     is_newer,
-    retry_after_seconds,
 )
+from ingest.advisories.http import USER_AGENT, HttpClient, RetryPolicy, retry_after_seconds
 from ingest.advisories.osv_api import MAX_BATCH_SIZE, OsvApiClient, OsvQuery, VulnRef
 
 HERE = Path(__file__).resolve().parent

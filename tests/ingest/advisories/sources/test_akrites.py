@@ -1,4 +1,4 @@
-"""The Akrites feed (ingest/advisories/sources/akrites.py) and its bundled demo samples."""
+"""The Akrites feed (ingest/advisories/sources/akrites.py): records, its HTTP index, the bundled samples."""
 
 from __future__ import annotations
 
@@ -8,12 +8,20 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from core.advisories import Advisory
 from core.errors import AdvisoryError
+from ingest.advisories.http import HttpClient
 from ingest.advisories.interface import Skipped
-from ingest.advisories.sources.akrites import AkritesSource, parse_akrites_record, read_case
+from ingest.advisories.sources.akrites import (
+    AkritesHttpFeed,
+    AkritesSource,
+    parse_akrites_record,
+    read_case,
+)
+from tests.ingest.advisories.feed_server import Server, conditional, serve_json
 
 SAMPLES = Path(__file__).resolve().parents[4] / "sbom_samples" / "advisories" / "akrites"
 
@@ -95,3 +103,127 @@ def test_zip_bytes_feed_and_bad_records_are_skipped_not_fatal() -> None:
     assert skipped.id == "AKRITES-2026-0001"
     assert skipped.source_ref == "feed.zip!AKRITES-BAD.json"
     assert "exploited" in skipped.reason
+
+
+# --- over HTTP: an Akrites index through MockTransport ----------------------------------------------
+
+
+AKRITES_BASE = "https://feeds.example.org/akrites"
+INDEX_URL = f"{AKRITES_BASE}/index.json"
+
+
+def akrites_record(record_id: str, modified: str) -> dict[str, Any]:
+    """A made-up Akrites sample record (OSV with database_specific.akrites), as the feed would publish."""
+    return {
+        "schema_version": "1.6.0",
+        "id": record_id,
+        "modified": modified,
+        "published": "2025-02-01T00:00:00Z",
+        "summary": "Sample record for tests",
+        "affected": [
+            {
+                "package": {"ecosystem": "PyPI", "name": "sample-lib"},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.2.3"}]}],
+            }
+        ],
+        "database_specific": {
+            "akrites": {"case_id": "C-1", "fix_released_at": "2025-02-03T00:00:00Z", "exploited": False}
+        },
+    }
+
+
+def _index(entries: list[dict[str, Any]]) -> bytes:
+    return json.dumps({"format": "akrites-index/1", "records": entries}).encode()
+
+
+def test_akrites_fetches_only_new_and_changed_records() -> None:
+    entries = [
+        {"id": "AKRITES-2025-0001", "modified": "2025-03-01T00:00:00Z"},  # we hold this version
+        {"id": "AKRITES-2025-0002", "modified": "2025-03-05T00:00:00Z"},  # ours is older
+        {"id": "AKRITES-2025-0003", "modified": "2025-03-06T00:00:00Z"},  # new to us
+        {"id": "AKRITES-2025-0004", "modified": "2025-03-06T00:00:00Z"},  # listed, but 404
+        {"id": "AKRITES-2025-0005", "modified": "2025-03-06T00:00:00Z"},  # serves another id
+        {"id": "../../etc/passwd", "modified": "2025-03-06T00:00:00Z"},  # must never become a URL
+        {"id": "AKRITES-2025-0006"},
+    ]
+    server = Server(
+        {
+            INDEX_URL: conditional(_index(entries), '"idx-1"'),
+            f"{AKRITES_BASE}/AKRITES-2025-0002.json": serve_json(
+                akrites_record("AKRITES-2025-0002", "2025-03-05T00:00:00Z")
+            ),
+            f"{AKRITES_BASE}/AKRITES-2025-0003.json": serve_json(
+                akrites_record("AKRITES-2025-0003", "2025-03-06T00:00:00Z")
+            ),
+            f"{AKRITES_BASE}/AKRITES-2025-0004.json": lambda r: httpx.Response(404),
+            f"{AKRITES_BASE}/AKRITES-2025-0005.json": serve_json(
+                akrites_record("AKRITES-2025-0099", "2025-03-06T00:00:00Z")
+            ),
+        }
+    )
+    feed = AkritesHttpFeed(server.http(), INDEX_URL, concurrency=2)
+    known = {
+        "AKRITES-2025-0001": "2025-03-01T00:00:00Z",
+        "AKRITES-2025-0002": "2025-03-01T00:00:00Z",
+        "AKRITES-2024-0042": "2024-12-01T00:00:00Z",
+    }
+
+    sync = feed.sync(known)
+
+    assert sorted(server.urls()[1:]) == [f"{AKRITES_BASE}/AKRITES-2025-000{n}.json" for n in (2, 3, 4, 5)]
+    assert [a.id for a in sync.advisories] == ["AKRITES-2025-0002", "AKRITES-2025-0003"]
+    assert all(a.source == "akrites" for a in sync.advisories)
+    # The default parser is the Akrites one: the fix release time becomes the fix-available time.
+    assert [a.fix_available_at for a in sync.advisories] == ["2025-02-03T00:00:00Z"] * 2
+    assert sync.unchanged == 1
+    assert sync.not_listed == ["AKRITES-2024-0042"]
+    reasons = {(s.id, s.reason) for s in sync.skipped}
+    assert reasons == {
+        ("../../etc/passwd", "index entry id is not a plain record id"),
+        (None, "index entry 6 lacks a string id or modified"),
+        ("AKRITES-2025-0004", "listed in the index but not found (HTTP 404)"),
+        ("AKRITES-2025-0005", "record id 'AKRITES-2025-0099' differs from the index"),
+    }
+
+    # Next sync: the index has not changed, so nothing else is requested.
+    again = feed.sync(known, previous=sync.index.validators)
+    assert not again.index.changed
+    assert again.advisories == []
+    assert server.urls()[-1] == INDEX_URL
+    assert server.requests[-1].headers["If-None-Match"] == '"idx-1"'
+
+
+def test_akrites_record_refused_by_the_parser_is_skipped() -> None:
+    def strict(obj: dict[str, Any], origin: str) -> Advisory:
+        raise AdvisoryError(origin, "fails the OSV schema")
+
+    server = Server(
+        {
+            INDEX_URL: serve_json(
+                {
+                    "format": "akrites-index/1",
+                    "records": [{"id": "AKRITES-1", "modified": "2025-01-01T00:00:00Z"}],
+                }
+            ),
+            f"{AKRITES_BASE}/AKRITES-1.json": serve_json({"id": "AKRITES-1"}),
+        }
+    )
+    sync = AkritesHttpFeed(server.http(), INDEX_URL, parse=strict).sync({})
+    assert [(s.source_ref, s.reason) for s in sync.skipped] == [
+        (f"{AKRITES_BASE}/AKRITES-1.json", "fails the OSV schema")
+    ]
+
+
+def test_akrites_index_of_another_format_is_refused() -> None:
+    server = Server({INDEX_URL: serve_json({"records": []})})
+    with pytest.raises(AdvisoryError, match=rf"^{INDEX_URL}: not an Akrites index: format is None"):
+        AkritesHttpFeed(server.http(), INDEX_URL).sync({})
+
+
+def test_akrites_records_can_live_under_another_base_url() -> None:
+    feed = AkritesHttpFeed(
+        HttpClient(transport=httpx.MockTransport(lambda r: httpx.Response(404))),
+        INDEX_URL,
+        base_url="https://cdn.example.org/osv/",
+    )
+    assert feed.record_url("AKRITES-2025-0001") == "https://cdn.example.org/osv/AKRITES-2025-0001.json"

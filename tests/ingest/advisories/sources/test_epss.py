@@ -1,15 +1,18 @@
-"""FIRST EPSS CSV parsing (ingest/advisories/sources/epss.py)."""
+"""FIRST EPSS CSV parsing and fetching (ingest/advisories/sources/epss.py)."""
 
 from __future__ import annotations
 
 import gzip
 from pathlib import Path
 
+import httpx
 import pytest
 
 from core.advisories import EpssScore
 from core.errors import AdvisoryError
-from ingest.advisories.sources.epss import parse_epss, read_epss_file
+from ingest.advisories.fetch import ServiceResponseError, fetch_feed
+from ingest.advisories.sources.epss import EPSS_URL, fetch_epss, parse_epss, read_epss_file
+from tests.ingest.advisories.feed_server import FEEDS, Server, conditional, needs_shared
 
 CSV = b"""#model_version:v2023.03.01,score_date:2023-03-20T00:00:00+0000
 cve,epss,percentile
@@ -65,3 +68,70 @@ def test_real_excerpts(shared_data: Path) -> None:
     middle = read_epss_file(shared_data / "feeds/epss/epss_scores-excerpt-2022-46117_46181.csv")
     assert len(middle.scores) == 57
     assert "CVE-2022-46169" in {s.cve_id for s in middle.scores}
+
+
+# --- over HTTP: EPSS_URL through MockTransport ------------------------------------------------------
+
+
+DATED = "https://epss.empiricalsecurity.com/epss_scores-2026-09-29.csv.gz"
+TINY_EPSS = (
+    b"#model_version:v2026.06.15,score_date:2026-09-29T12:00:22Z\n"
+    b"cve,epss,percentile\n"
+    b"CVE-2022-46169,0.94,0.99\n"
+)
+
+
+def _epss_server(plain: bytes) -> Server:
+    """The real layout: ``-current`` redirects to the dated file, served as application/gzip."""
+    return Server(
+        {
+            EPSS_URL: lambda r: httpx.Response(302, headers={"Location": DATED}),
+            DATED: conditional(
+                gzip.compress(plain), '"epss-2026-09-29"', {"Content-Type": "application/gzip"}
+            ),
+        }
+    )
+
+
+def test_epss_real_excerpt_gzipped_behind_a_redirect() -> None:
+    plain = needs_shared(FEEDS / "epss" / "epss_scores-excerpt-head.csv").read_bytes()
+    server = _epss_server(plain)
+
+    download = fetch_epss(server.http())
+
+    assert server.urls() == [EPSS_URL, DATED]
+    assert download.changed
+    assert download.content == plain
+    feed = parse_epss(download.content, origin=download.url)
+    assert (feed.model_version, len(feed.scores)) == ("v2026.06.15", 49)
+
+
+def test_epss_second_sync_is_not_modified() -> None:
+    server = _epss_server(TINY_EPSS)
+    first = fetch_epss(server.http())
+    second = fetch_epss(server.http(), previous=first.validators)
+    assert first.content == TINY_EPSS
+    assert not second.changed
+    assert server.requests[-1].headers["If-None-Match"] == '"epss-2026-09-29"'
+
+
+def test_epss_with_content_encoding_is_decoded_once() -> None:
+    body = gzip.compress(TINY_EPSS)
+    server = Server(
+        {EPSS_URL: lambda r: httpx.Response(200, content=body, headers={"Content-Encoding": "gzip"})}
+    )
+    assert fetch_epss(server.http()).content == TINY_EPSS
+
+
+def test_epss_corrupt_gzip_bomb_and_error_page() -> None:
+    corrupt = Server({EPSS_URL: lambda r: httpx.Response(200, content=b"\x1f\x8b" + b"\x00" * 30)})
+    with pytest.raises(ServiceResponseError, match=rf"^{EPSS_URL}: not a valid gzip file"):
+        fetch_epss(corrupt.http())
+
+    bomb = Server({EPSS_URL: lambda r: httpx.Response(200, content=gzip.compress(b"0" * 10_000))})
+    with pytest.raises(ServiceResponseError, match="unpacks to more than the limit of 1000 bytes"):
+        fetch_feed(bomb.http(), EPSS_URL, max_unpacked_bytes=1000)
+
+    page = Server({EPSS_URL: lambda r: httpx.Response(200, text="<!doctype html><title>Moved</title>")})
+    with pytest.raises(ServiceResponseError, match="does not look like an EPSS CSV"):
+        fetch_epss(page.http())

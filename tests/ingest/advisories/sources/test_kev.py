@@ -1,4 +1,4 @@
-"""CISA KEV catalog parsing (ingest/advisories/sources/kev.py)."""
+"""CISA KEV catalog parsing and fetching (ingest/advisories/sources/kev.py)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from core.advisories import KevEntry
 from core.errors import AdvisoryError
-from ingest.advisories.sources.kev import parse_kev, read_kev_file
+from ingest.advisories.fetch import ServiceResponseError
+from ingest.advisories.sources.kev import KEV_URL, fetch_kev, parse_kev, read_kev_file
+from tests.ingest.advisories.feed_server import FEEDS, Server, conditional, needs_shared
 
 
 def catalog(*entries: dict[str, Any], count: int | None = None) -> bytes:
@@ -96,3 +99,70 @@ def test_real_catalog(shared_data: Path) -> None:
 def test_missing_file_names_it(tmp_path: Path) -> None:
     with pytest.raises(AdvisoryError, match="cannot be read"):
         read_kev_file(tmp_path / "kev.json")
+
+
+# --- over HTTP: KEV_URL through MockTransport -------------------------------------------------------
+
+
+def test_kev_real_catalog_then_not_modified() -> None:
+    body = needs_shared(FEEDS / "kev" / "known_exploited_vulnerabilities.json").read_bytes()
+    server = Server({KEV_URL: conditional(body, '"kev-2025.08.25"')})
+    http = server.http()
+
+    first = fetch_kev(http)
+    assert first.changed
+    assert first.content == body
+    catalog = parse_kev(first.content, origin=KEV_URL)  # what the pipeline does with the download
+    assert (catalog.catalog_version, len(catalog.entries)) == ("2025.08.25", 1404)
+    assert first.validators.etag == '"kev-2025.08.25"'
+
+    second = fetch_kev(http, previous=first.validators)
+    assert not second.changed
+    assert second.content == b""
+    assert server.requests[1].headers["If-None-Match"] == '"kev-2025.08.25"'
+    assert server.requests[0].headers["User-Agent"].startswith("patchgap/")
+    assert second.validators == first.validators
+
+
+TINY_KEV = json.dumps(
+    {
+        "catalogVersion": "2025.08.25",
+        "dateReleased": "2025-08-25T17:04:19.9796Z",
+        "count": 1,
+        "vulnerabilities": [{"cveID": "CVE-2022-46169", "dateAdded": "2023-02-16", "dueDate": "2023-03-09"}],
+    }
+).encode()
+
+
+def test_kev_unchanged_body_without_validators_is_not_new() -> None:
+    # A server (or proxy) that ignores conditional headers: the stored SHA-256 still says "nothing new".
+    server = Server({KEV_URL: lambda r: httpx.Response(200, content=TINY_KEV)})
+    first = fetch_kev(server.http())
+    second = fetch_kev(server.http(), previous=first.validators)
+    assert first.changed
+    assert not second.changed
+    assert "If-None-Match" not in server.requests[1].headers
+
+
+def test_kev_sends_if_modified_since() -> None:
+    stamp = "Mon, 25 Aug 2025 17:04:19 GMT"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("If-Modified-Since") == stamp:
+            return httpx.Response(304)
+        return httpx.Response(200, content=TINY_KEV, headers={"Last-Modified": stamp})
+
+    server = Server({KEV_URL: handler})
+    first = fetch_kev(server.http())
+    second = fetch_kev(server.http(), previous=first.validators)
+    assert (first.changed, second.changed) == (True, False)
+    assert second.validators.last_modified == stamp
+
+
+def test_kev_that_is_not_json_or_not_a_catalog() -> None:
+    html = Server({KEV_URL: lambda r: httpx.Response(200, text="<html>Access Denied</html>")})
+    with pytest.raises(ServiceResponseError, match=rf"^{KEV_URL}: response is not valid JSON"):
+        fetch_kev(html.http())
+    other = Server({KEV_URL: lambda r: httpx.Response(200, json={"title": "x"})})
+    with pytest.raises(ServiceResponseError, match="not a KEV catalog"):
+        fetch_kev(other.http())
