@@ -14,8 +14,9 @@ import pytest
 from core.advisories import Advisory
 from core.errors import AdvisoryError
 from ingest.advisories.http import HttpClient
-from ingest.advisories.interface import Skipped
+from ingest.advisories.interface import Claim, FetchRequest, Skipped
 from ingest.advisories.sources.akrites import (
+    SOURCE,
     AkritesHttpFeed,
     AkritesSource,
     parse_akrites_record,
@@ -227,3 +228,41 @@ def test_akrites_records_can_live_under_another_base_url() -> None:
         base_url="https://cdn.example.org/osv/",
     )
     assert feed.record_url("AKRITES-2025-0001") == "https://cdn.example.org/osv/AKRITES-2025-0001.json"
+
+
+# --- the registered source -----------------------------------------------------------------------------
+
+
+def test_source_opens_the_samples_and_claims_marked_records() -> None:
+    records = list(SOURCE.open(SAMPLES))
+    assert len(records) == SOURCE.count(SAMPLES) == 4
+    assert all(isinstance(r, Advisory) and r.source == "akrites" for r in records)
+    assert SOURCE.claim(record()) is Claim.MARK
+    assert SOURCE.claim({"id": "AKRITES-2026-0001"}) is Claim.MARK
+    assert SOURCE.claim({"id": "GHSA-aaaa-bbbb-cccc"}) is Claim.NONE
+    assert SOURCE.absorbs == ("osv",)
+
+
+def test_source_fetch_keeps_the_index_validators_and_says_what_it_listed() -> None:
+    entries = [{"id": "AKRITES-2025-0003", "modified": "2025-03-06T00:00:00Z"}]
+    server = Server(
+        {
+            INDEX_URL: conditional(_index(entries), '"idx-1"'),
+            f"{AKRITES_BASE}/AKRITES-2025-0003.json": serve_json(
+                akrites_record("AKRITES-2025-0003", "2025-03-06T00:00:00Z")
+            ),
+        }
+    )
+    first = SOURCE.fetch(server.http(), FetchRequest(url=INDEX_URL))
+    assert first.changed
+    assert [r.id for r in first.records if isinstance(r, Advisory)] == ["AKRITES-2025-0003"]
+    assert first.note == "1 listed, 1 fetched (new or changed)"
+    assert first.validators is not None
+    assert first.validators.etag == '"idx-1"'
+
+    known = {"AKRITES-2025-0003": "2025-03-06T00:00:00Z", "AKRITES-2024-0042": "2024-12-01T00:00:00Z"}
+    again = SOURCE.fetch(server.http(), FetchRequest(url=INDEX_URL, validators=first.validators, known=known))
+    assert not again.changed
+    assert again.records == ()
+    assert again.note == "2 listed, 0 fetched (new or changed)"
+    assert again.validators == first.validators

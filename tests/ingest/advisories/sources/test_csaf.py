@@ -21,8 +21,15 @@ import pytest
 
 from core.advisories import Advisory, Event
 from core.errors import AdvisoryError
-from ingest.advisories.interface import Skipped
-from ingest.advisories.sources.csaf import CsafSource, flatten_products, parse_csaf, vex_statements
+from ingest.advisories.interface import Claim, FetchRequest, Skipped
+from ingest.advisories.sources.csaf import (
+    SOURCE,
+    CsafSource,
+    flatten_products,
+    parse_csaf,
+    vex_statements,
+)
+from tests.ingest.advisories.feed_server import Server, serve_json
 
 GOLDEN = Path(__file__).parent / "golden" / "csaf_examples.json"
 EXAMPLE_DIRS = ("schemas/csaf/examples", "schemas/osv/examples/redhat-csaf-to-osv/CSAF")
@@ -240,3 +247,49 @@ def test_source_over_a_directory_skips_bad_documents(tmp_path: Path) -> None:
     assert results[0].id == "BAD-1"
     assert isinstance(results[2], Advisory)
     assert results[2].source == "csaf"
+
+
+# --- the registered source -----------------------------------------------------------------------------
+
+
+def test_registered_source_opens_paths_and_fetches_from_a_provider(tmp_path: Path) -> None:
+    good = synthetic(product_status={"fixed": ["P1"]})
+    (tmp_path / "good.json").write_text(json.dumps(good))
+    assert [r.id for r in SOURCE.open(tmp_path) if isinstance(r, Advisory)] == ["EX-2024-1/CVE-2021-44228"]
+    assert SOURCE.count(tmp_path) is None
+    assert SOURCE.claim(good) is Claim.FORMAT
+    assert SOURCE.claim({"document": {}}) is Claim.NONE
+
+    provider = "https://csaf.example.com/.well-known/csaf"
+    meta_url, feed_url = f"{provider}/provider-metadata.json", f"{provider}/white/feed.json"
+    entries = [("good", "2024-02-01T00:00:00Z"), ("bad", "2024-03-01T00:00:00Z")]
+    server = Server(
+        {
+            meta_url: serve_json(
+                {
+                    "metadata_version": "2.0",
+                    "distributions": [{"rolie": {"feeds": [{"tlp_label": "WHITE", "url": feed_url}]}}],
+                }
+            ),
+            feed_url: serve_json(
+                {
+                    "feed": {
+                        "entry": [{"updated": u, "content": {"src": f"{name}.json"}} for name, u in entries]
+                    }
+                }
+            ),
+            f"{provider}/white/good.json": serve_json(good),
+            f"{provider}/white/bad.json": serve_json({"document": {"tracking": {"id": "BAD-1"}}}),
+        }
+    )
+
+    fetched = SOURCE.fetch(server.http(), FetchRequest(url=meta_url, cursor="2024-01-01T00:00:00Z"))
+
+    assert fetched.changed
+    assert fetched.cursor == "2024-03-01T00:00:00Z"
+    assert fetched.note == "2 listed, 2 fetched (new or changed)"
+    advisories = [r for r in fetched.records if isinstance(r, Advisory)]
+    (skipped,) = [r for r in fetched.records if isinstance(r, Skipped)]
+    assert [a.id for a in advisories] == ["EX-2024-1/CVE-2021-44228"]
+    assert skipped.source_ref == f"{provider}/white/bad.json"
+    assert skipped.reason.startswith("does not follow the CSAF 2.0 schema")

@@ -11,7 +11,8 @@ import pytest
 from core.advisories import EpssScore
 from core.errors import AdvisoryError
 from ingest.advisories.fetch import ServiceResponseError, fetch_feed
-from ingest.advisories.sources.epss import EPSS_URL, fetch_epss, parse_epss, read_epss_file
+from ingest.advisories.interface import Claim, FetchRequest
+from ingest.advisories.sources.epss import EPSS_URL, SOURCE, fetch_epss, parse_epss, read_epss_file
 from tests.ingest.advisories.feed_server import FEEDS, Server, conditional, needs_shared
 
 CSV = b"""#model_version:v2023.03.01,score_date:2023-03-20T00:00:00+0000
@@ -135,3 +136,19 @@ def test_epss_corrupt_gzip_bomb_and_error_page() -> None:
     page = Server({EPSS_URL: lambda r: httpx.Response(200, text="<!doctype html><title>Moved</title>")})
     with pytest.raises(ServiceResponseError, match="does not look like an EPSS CSV"):
         fetch_epss(page.http())
+
+
+# --- the registered source -----------------------------------------------------------------------------
+
+
+def test_source_reads_a_whole_score_file_and_fetches_conditionally() -> None:
+    table = SOURCE.read_table(gzip.compress(CSV), origin="epss.csv.gz")
+    assert (table.version, table.date, table.count) == ("v2023.03.01", "2023-03-20T00:00:00+0000", 2)
+    assert SOURCE.file_suffixes == (".csv", ".csv.gz")
+    assert SOURCE.claim({"cve": "CVE-2022-46169"}) is Claim.NONE
+
+    server = _epss_server(TINY_EPSS)
+    first = SOURCE.fetch(server.http(), FetchRequest(url=EPSS_URL))
+    assert (first.changed, first.content) == (True, TINY_EPSS)
+    again = SOURCE.fetch(server.http(), FetchRequest(url=EPSS_URL, validators=first.validators))
+    assert not again.changed

@@ -12,7 +12,8 @@ import pytest
 from core.advisories import KevEntry
 from core.errors import AdvisoryError
 from ingest.advisories.fetch import ServiceResponseError
-from ingest.advisories.sources.kev import KEV_URL, fetch_kev, parse_kev, read_kev_file
+from ingest.advisories.interface import Claim, FetchRequest, Validators
+from ingest.advisories.sources.kev import KEV_URL, SOURCE, fetch_kev, parse_kev, read_kev_file
 from tests.ingest.advisories.feed_server import FEEDS, Server, conditional, needs_shared
 
 
@@ -166,3 +167,22 @@ def test_kev_that_is_not_json_or_not_a_catalog() -> None:
     other = Server({KEV_URL: lambda r: httpx.Response(200, json={"title": "x"})})
     with pytest.raises(ServiceResponseError, match="not a KEV catalog"):
         fetch_kev(other.http())
+
+
+# --- the registered source -----------------------------------------------------------------------------
+
+
+def test_source_reads_a_whole_catalog_and_fetches_conditionally(tmp_path: Path) -> None:
+    table = SOURCE.read_table(TINY_KEV, origin="kev.json")
+    assert (table.version, table.date, table.count) == ("2025.08.25", "2025-08-25T17:04:19.9796Z", 1)
+    assert SOURCE.claim(json.loads(TINY_KEV)) is Claim.FORMAT
+    with pytest.raises(AdvisoryError, match="kev is a feed file, not advisory records"):
+        SOURCE.open(tmp_path)
+
+    server = Server({KEV_URL: conditional(TINY_KEV, '"v1"')})
+    first = SOURCE.fetch(server.http(), FetchRequest(url=KEV_URL))
+    assert (first.changed, first.content, first.records, first.note) == (True, TINY_KEV, (), None)
+    assert first.validators is not None
+    again = SOURCE.fetch(server.http(), FetchRequest(url=KEV_URL, validators=first.validators))
+    assert (again.changed, again.content) == (False, b"")
+    assert again.validators == Validators('"v1"', None, first.validators.sha256)

@@ -1,4 +1,4 @@
-"""OSV record validation and normalization (ingest/advisories/sources/osv.py)."""
+"""OSV record validation and normalization, and the OSV source (ingest/advisories/sources/osv.py)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from core.advisories import AffectedRange, Event
+from core.advisories import Advisory, AffectedRange, Event
 from core.errors import AdvisoryError
-from ingest.advisories.sources.osv import parse_osv_record, schema_problem
+from ingest.advisories.interface import Claim, FetchRequest, Skipped
+from ingest.advisories.sources.osv import SOURCE, parse_osv_record, schema_problem
+from tests.ingest.advisories.feed_server import Server, serve_json
 
 SCHEMA_COPY = Path(__file__).resolve().parents[4] / "ingest" / "advisories" / "schemas" / "osv.schema.json"
 
@@ -169,3 +172,53 @@ def test_parsing_does_not_mutate_the_input() -> None:
     before = copy.deepcopy(raw)
     parse_osv_record(raw, origin="r")
     assert raw == before
+
+
+# --- the registered source -----------------------------------------------------------------------------
+
+
+def test_source_opens_a_tree_a_single_file_and_counts_files(tmp_path: Path) -> None:
+    (tmp_path / "tree" / "PyPI").mkdir(parents=True)
+    (tmp_path / "tree" / "PyPI" / "a.json").write_text(json.dumps(record()))
+    (tmp_path / "tree" / "PyPI" / "b.json").write_text("{")
+    (tmp_path / "tree" / "README.md").write_text("not a record")
+    items = list(SOURCE.open(tmp_path / "tree"))
+    assert [type(i) for i in items] == [Advisory, Skipped]
+    assert isinstance(items[0], Advisory)
+    assert items[0].source == "osv"
+    assert SOURCE.count(tmp_path / "tree") == 2
+    single = tmp_path / "tree" / "PyPI" / "a.json"
+    assert [a.id for a in SOURCE.open(single) if isinstance(a, Advisory)] == ["GHSA-aaaa-bbbb-cccc"]
+    assert SOURCE.count(single) == 1
+    with pytest.raises(AdvisoryError, match=r"neither a directory, a \.zip export nor"):
+        SOURCE.open(tmp_path / "tree" / "README.md")
+    assert SOURCE.claim(record()) is Claim.SHAPE
+    assert SOURCE.claim([record()]) is Claim.NONE
+
+
+def test_source_fetch_asks_about_package_versions_and_hydrates_what_is_new() -> None:
+    base = "https://osv.example"
+    held, new = record(id="GHSA-held-0000-0000"), record()
+    answer = {"vulns": [{"id": r["id"], "modified": r["modified"]} for r in (held, new)]}
+    server = Server(
+        {
+            f"{base}/v1/querybatch": serve_json({"results": [answer]}),
+            f"{base}/v1/vulns/{new['id']}": serve_json(new),
+        }
+    )
+    request = FetchRequest(
+        url=base, known={held["id"]: held["modified"]}, packages=[("Debian:12", "zlib", "1:1.2.11")]
+    )
+
+    fetched = SOURCE.fetch(server.http(), request)
+
+    assert json.loads(server.requests[0].content) == {
+        "queries": [{"package": {"ecosystem": "Debian:12", "name": "zlib"}, "version": "1:1.2.11"}]
+    }
+    assert fetched.changed
+    assert [r.id for r in fetched.records if isinstance(r, Advisory)] == [new["id"]]
+    assert (
+        fetched.note == "asked about 1 package versions, 2 advisories name them, 1 fetched (new or changed)"
+    )
+    assert (fetched.validators, fetched.cursor) == (None, None)
+    assert httpx.URL(server.urls()[-1]).path == f"/v1/vulns/{new['id']}"
