@@ -34,7 +34,8 @@ from sqlalchemy.engine import make_url
 
 from core.advisories import Advisory
 from ingest.advisories.interface import Skipped
-from pipeline.advisories import ImportResult, import_advisories, open_path
+from pipeline.advisories.importing import ImportResult, import_advisories
+from pipeline.advisories.sources import open_path
 from store.db import Database, make_engine
 from store.migrate import upgrade
 

@@ -62,7 +62,7 @@ from core.packages import PackageRef
 from ingest.advisories.osv_files import OsvDirectory
 from matcher.match import AdvisoryIndex, Outcome, key_of, match_versions
 from matcher.ranges import NotAffected, RangeResult, evaluate
-from pipeline.advisories import import_advisories
+from pipeline.advisories.importing import import_advisories
 from pipeline.ingest import sha256_hex
 from pipeline.match import match_new, rematch_keys
 from store.db import Database

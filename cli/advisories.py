@@ -1,13 +1,16 @@
 """``patchgap advisories import|sync|show|stats``: advisory records, KEV and EPSS (issue 3).
 
-- ``import PATH... [--source osv|akrites|csaf|kev|epss]``: directories, export zips and single files;
-  the source is detected when unambiguous (``pipeline.advisories.detect_source``). All record paths of
-  one command are ONE import (one transaction); KEV/EPSS files replace their table.
-- ``sync osv|kev|epss|csaf|akrites [--url URL]``: over HTTP; ``osv`` asks the OSV API about every package
-  version in the database, the others fetch their feed conditionally.
+Every source comes from the registry (``pipeline.advisories.sources``): the ``--source`` choices, the
+``sync`` targets and what their ``--url`` names; nothing here names a source.
+
+- ``import PATH... [--source NAME]``: directories, export zips and single files; the source is detected
+  when unambiguous (``pipeline.advisories.sources.detect_source``). All record paths of one command are
+  ONE import (one transaction); the files of a table source (KEV, EPSS) each replace its table.
+- ``sync NAME [--url URL]``: over HTTP, for the sources that can be fetched; OSV asks the OSV API about
+  every package version in the database, the others fetch their feed conditionally.
 - ``show ID [--json]``: a record id, an alias or a group key → the records of its alias group, with
   severity, KEV/EPSS facts, affected packages and ranges (``--json``: the document the API returns,
-  ``pipeline.advisories.advisory_json``).
+  ``pipeline.advisories.show.advisory_json``).
 - ``stats``: records per source and ecosystem, withdrawn, skipped with reasons, KEV version, EPSS date.
 
 Commands that write migrate the database first; ``show``/``stats`` only read. Errors are one line on
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -30,10 +33,17 @@ from rich.table import Table
 
 from cli.common import console, database, err_console, reports_errors, when
 from core.errors import AdvisoryError
+from pipeline.advisories.sources import (
+    SourceInfo,
+    source_info,
+    source_names,
+    sync_targets,
+)
 
 if TYPE_CHECKING:
-    from ingest.advisories.http import HttpClient
-    from pipeline.advisories import FeedImportResult, ImportResult, SourceName
+    from pipeline.advisories.importing import ImportResult
+    from pipeline.advisories.sync import HttpClient
+    from pipeline.advisories.tables import FeedImportResult
     from pipeline.database import Database
 
 app = typer.Typer(help="Advisories: import, sync, show, stats.", no_args_is_help=True)
@@ -44,15 +54,20 @@ def say(text: str = "") -> None:
     console.print(text, markup=False)
 
 
-SOURCES: tuple[SourceName, ...] = ("osv", "akrites", "csaf", "kev", "epss")
-SYNC_NAMES = ("osv", "kev", "epss", "csaf", "akrites")
+def _url_help(target: SourceInfo) -> str:
+    return f"{target.name}: {target.url_help}" + (" (required)" if target.url_required else "")
+
+
+# The sync targets and what their --url names, for the help texts. Loading the sources for it is cheap:
+# a source imports its libraries (jsonschema, httpx, yaml, …) only when it parses or fetches.
+_TARGETS = sync_targets()
 
 
 def make_http_client() -> HttpClient:
     """The HTTP client every sync uses (tests replace this function to inject a MockTransport)."""
-    from ingest.advisories.http import HttpClient
+    from pipeline.advisories.sync import http_client
 
-    return HttpClient()
+    return http_client()
 
 
 def register(root: typer.Typer) -> None:
@@ -128,23 +143,17 @@ def import_(
     paths: Annotated[list[Path], typer.Argument(metavar="PATH...", help="Directories, zips or files.")],
     source: Annotated[
         str | None,
-        typer.Option("--source", help=f"One of {', '.join(SOURCES)}; detected when omitted."),
+        typer.Option("--source", help=f"One of {', '.join(source_names())}; detected when omitted."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Import advisories from files; a second import of the same data reports 0 changes."""
     from itertools import chain
 
-    from pipeline.advisories import (
-        count_files,
-        detect_source,
-        import_advisories,
-        import_epss,
-        import_kev,
-        open_path,
-    )
+    from pipeline.advisories.importing import import_advisories
+    from pipeline.advisories.sources import count_files, detect_source, open_path
 
-    chosen = _source_name(source) if source is not None else None
+    chosen = source_info(source).name if source is not None else None
     kinds = {path: chosen or detect_source(path) for path in paths}
     found = sorted(set(kinds.values()))
     if len(found) > 1:
@@ -155,15 +164,12 @@ def import_(
     kind = found[0]
     label = " ".join(str(p) for p in paths)
     with database(ctx, upgrade=True) as db:
-        if kind in ("kev", "epss"):
+        if source_info(kind).yields == "table":
+            from pipeline.advisories.tables import import_file
+
             results: list[dict[str, Any]] = []
             for path in paths:
-                try:
-                    data = path.read_bytes()
-                except OSError as exc:
-                    raise AdvisoryError(str(path), f"cannot be read: {exc.strerror or exc}") from None
-                importer = import_kev if kind == "kev" else import_epss
-                feed = importer(db, data, origin=str(path))
+                feed = import_file(db, kind, path)
                 results.append(_feed_json(feed))
                 if not as_json:
                     _print_feed(feed, str(path))
@@ -182,13 +188,6 @@ def import_(
         _rematch(db, result)
 
 
-def _source_name(name: str) -> SourceName:
-    for known in SOURCES:
-        if known == name:
-            return known
-    raise AdvisoryError("--source", f"{name!r} is not one of {', '.join(SOURCES)}")
-
-
 def _feed_json(feed: FeedImportResult) -> dict[str, Any]:
     return {
         "feed": feed.feed,
@@ -203,51 +202,37 @@ def _feed_json(feed: FeedImportResult) -> dict[str, Any]:
 @reports_errors
 def sync(
     ctx: typer.Context,
-    what: Annotated[str, typer.Argument(metavar="SOURCE", help=f"One of {', '.join(SYNC_NAMES)}.")],
+    what: Annotated[
+        str,
+        typer.Argument(metavar="SOURCE", help=f"One of {', '.join(t.name for t in _TARGETS)}."),
+    ],
     url: Annotated[
         str | None,
-        typer.Option(
-            "--url",
-            help="osv: API base URL; kev/epss: feed URL (defaults: CISA, FIRST); "
-            "csaf: provider-metadata.json URL (required); akrites: index URL (required).",
-        ),
+        typer.Option("--url", help="; ".join(_url_help(t) for t in _TARGETS) + "."),
     ] = None,
 ) -> None:
     """Fetch what is new from a source over HTTP and import it (conditional requests where possible)."""
-    from ingest.advisories.osv_api import DEFAULT_BASE_URL
-    from ingest.advisories.sources.epss import EPSS_URL
-    from ingest.advisories.sources.kev import KEV_URL
-    from pipeline import advisories as pa
+    from pipeline.advisories.sync import sync_source
 
-    if what not in SYNC_NAMES:
-        raise AdvisoryError("sync", f"{what!r} is not one of {', '.join(SYNC_NAMES)}")
-    if what in ("csaf", "akrites") and not url:
-        raise AdvisoryError(f"sync {what}", "--url is required (the provider-metadata.json or index URL)")
+    target = next((t for t in _TARGETS if t.name == what), None)
+    if target is None:
+        raise AdvisoryError("sync", f"{what!r} is not one of {', '.join(t.name for t in _TARGETS)}")
+    if target.url_required and not url:
+        raise AdvisoryError(f"sync {what}", f"--url is required (the {target.url_help})")
     with database(ctx, upgrade=True) as db, make_http_client() as http:
-        if what == "osv":
-            with _progress(None, "importing") as progress:
-                summary = pa.sync_osv(db, http, base_url=url or DEFAULT_BASE_URL, progress=progress)
-            say(
-                f"osv: asked about {summary.queried} package versions, {summary.ids} advisories name them, "
-                f"{summary.fetched} fetched (new or changed)"
-            )
-            _print_import(summary.result, url or DEFAULT_BASE_URL)
-            _rematch(db, summary.result)
-        elif what in ("kev", "epss"):
-            syncer = pa.sync_kev if what == "kev" else pa.sync_epss
-            default = KEV_URL if what == "kev" else EPSS_URL
-            _print_feed(syncer(db, http, url=url or default), url or default)
+        # Records stream into one import; a table source's file is imported in one go.
+        watching = _progress(None, "importing") if target.yields == "records" else nullcontext(None)
+        with watching as progress:
+            synced = sync_source(db, what, http, url=url, progress=progress)
+        if synced.note is not None:
+            say(f"{what}: {synced.note}")
+        if synced.table is not None:
+            _print_feed(synced.table, synced.url)
+        elif synced.result is None:
+            say(f"{synced.url}: not modified since the last sync")
         else:
-            assert url is not None
-            syncer_feed = pa.sync_csaf if what == "csaf" else pa.sync_akrites
-            with _progress(None, "importing") as progress:
-                feed = syncer_feed(db, http, url=url, progress=progress)
-            say(f"{what}: {feed.listed} listed, {feed.fetched} fetched (new or changed)")
-            if feed.result is None:
-                say(f"{url}: not modified since the last sync")
-            else:
-                _print_import(feed.result, url)
-                _rematch(db, feed.result)
+            _print_import(synced.result, synced.url)
+            _rematch(db, synced.result)
 
 
 @app.command("show")
@@ -260,7 +245,7 @@ def show(
     ] = False,
 ) -> None:
     """Show the records of a vulnerability: its alias group, severity, KEV/EPSS, affected packages."""
-    from pipeline.advisories import advisory_json, show_advisory
+    from pipeline.advisories.show import advisory_json, show_advisory
 
     with database(ctx, upgrade=False) as db:
         shown = show_advisory(db, identifier)
@@ -324,11 +309,11 @@ def stats(
     """Records per source and ecosystem, withdrawn, skipped with reasons, KEV version, EPSS date."""
     from dataclasses import asdict
 
-    from store.queries import advisories as q
+    from pipeline.advisories.show import advisory_stats
 
-    with database(ctx, upgrade=False) as db, db.connect() as conn:
-        result = q.advisory_stats(conn)
-        feeds = q.feed_states(conn)
+    with database(ctx, upgrade=False) as db:
+        shown = advisory_stats(db)
+    result, feeds = shown.stats, shown.feeds
     if as_json:
         data = asdict(result) | {
             "feeds": [{"name": f.name, "version": f.version, "fetched_at": when(f.fetched_at)} for f in feeds]

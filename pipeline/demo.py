@@ -15,7 +15,8 @@ from pathlib import Path
 
 from core.errors import InputError
 from ingest.advisories.osv_files import OsvDirectory
-from pipeline.advisories import import_advisories, import_epss
+from pipeline.advisories.importing import import_advisories
+from pipeline.advisories.tables import import_table
 from pipeline.exposures.build import rebuild_exposures
 from pipeline.ingest import ingest_sbom
 from pipeline.match import match_new, rematch_keys
@@ -76,7 +77,7 @@ def import_demo_advisories(db: Database, advisories: Path) -> int:
         db, OsvDirectory(advisories / "osv").records(), source="osv", origin=str(advisories / "osv")
     )
     for csv in sorted((advisories / "epss").glob("*.csv")):
-        import_epss(db, csv.read_bytes(), origin=str(csv))
+        import_table(db, "epss", csv.read_bytes(), origin=str(csv))
     # Package versions matched before these records arrived (other organizations' SBOMs share them)
     # must see them too: re-match exactly the packages the new or changed records name.
     rematch_keys(db, result.changed_keys)

@@ -5,7 +5,7 @@ Matching is memoized on distinct package versions (DESIGN.md). Each run is one w
 1. ``store.queries.packages`` lists the package versions without match state (never matched, or
    invalidated because an advisory naming their package changed);
 2. it loads only the live advisory entries whose key ``(eco_key, name_key)`` is one of theirs, and
-   rebuilds each as a ``core.advisories.AffectedPackage`` (``pipeline.advisories.affected_from_row``);
+   rebuilds each as a ``core.advisories.AffectedPackage`` (``store.tables.advisories.affected_from_row``);
 3. ``matcher.ranges.evaluate`` answers each (package version, entry) pair once; package versions that
    differ only by purl (Debian binary packages of one source package) share one evaluation;
 4. ``affected`` and ``unknown`` answers become ``match_result`` rows ("not affected" is no row), and
@@ -41,7 +41,6 @@ from matcher.ranges import (
     evaluate,
 )
 from matcher.suggest import Suggestion, suggest_upgrade
-from pipeline.advisories import affected_from_row
 from store.db import Database, Tx
 from store.queries.packages import (
     AFFECTED,
@@ -62,6 +61,7 @@ from store.queries.packages import (
     unmatched_package_versions,
 )
 from store.queries.systems import latest_snapshot, latest_snapshot_ids
+from store.tables.advisories import affected_from_row
 from store.tables.base import utcnow
 
 Candidates = dict[PackageKey, list[tuple[int, CompiledAffected]]]

@@ -2,7 +2,7 @@
 
 Advisories are global data (imported from public sources), so every organization's reader sees the same
 document; it holds nothing of any organization. The document is ``patchgap advisories show ID --json``
-(``pipeline.advisories.advisory_json``).
+(``pipeline.advisories.show.advisory_json``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import DatabaseDep, Reader
 from api.errors import problem_responses
-from pipeline.advisories import advisory_json, show_advisory
+from pipeline.advisories.show import advisory_json, show_advisory
 from pipeline.database import Database
 
 router = APIRouter(prefix="/api/v1/advisories", tags=["advisories"], responses=problem_responses(401, 404))

@@ -217,3 +217,8 @@ class TableSource(Source):
     @abstractmethod
     def read_table(self, data: bytes, *, origin: str) -> FactTable:
         """Parse the feed file; an AdvisoryError ``"<origin>: …"`` fails the whole of it."""
+
+    def feed_key(self, url: str) -> str | None:
+        """One table, one feed state, wherever its file came from: the source's name."""
+        del url
+        return self.name

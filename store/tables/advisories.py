@@ -7,7 +7,10 @@ CSAF provider are two rows that share one ``group_key`` (the alias closure), and
 so re-matching after an advisory changes touches only the package versions it names.
 
 Rows are written by the advisory import through ``store.queries.advisories`` (set-based upserts); a
-withdrawn record keeps its rows with ``withdrawn_at`` set and must match nothing.
+withdrawn record keeps its rows with ``withdrawn_at`` set and must match nothing. The ``data`` column of
+``AffectedPackageRow`` is written by :func:`affected_data` and read back by :func:`affected_from_row`,
+kept here beside the shape they encode: fleet matching rebuilds the records it evaluates from stored
+rows with them, so they import nothing but ``core`` and this module.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from core.advisories import AffectedPackage, AffectedRange, Event, EventKind
 from store.tables.base import UTCDateTime, utcnow
 
 
@@ -70,7 +74,7 @@ class AffectedPackageRow(SQLModel, table=True):
          "database_specific": {…}}             # only when the entry has it
 
     with events in published order, one key each (``introduced``/``fixed``/``last_affected``/``limit``).
-    ``pipeline.advisories.affected_from_row(ecosystem, name, purl, data)`` turns a row back into the
+    :func:`affected_data` writes it; :func:`affected_from_row` turns a row back into the
     ``core.advisories.AffectedPackage`` it was stored from.
     """
 
@@ -94,6 +98,65 @@ class AffectedPackageRow(SQLModel, table=True):
     name_key: str | None = Field(default=None, sa_type=sa.Text())
     # Ranges, versions and entry-specific data: shape in the class docstring.
     data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON(), nullable=False)
+
+
+_EVENT_KINDS: dict[str, EventKind] = {
+    "introduced": "introduced",
+    "fixed": "fixed",
+    "last_affected": "last_affected",
+    "limit": "limit",
+}
+
+
+def affected_data(affected: AffectedPackage) -> dict[str, Any]:
+    """The ``data`` JSON of an ``affected_package`` row (shape documented on the model)."""
+    ranges: list[dict[str, Any]] = []
+    for r in affected.ranges:
+        entry: dict[str, Any] = {"type": r.type, "events": [{e.kind: e.value} for e in r.events]}
+        if r.repo is not None:
+            entry["repo"] = r.repo
+        ranges.append(entry)
+    data: dict[str, Any] = {"ranges": ranges, "versions": list(affected.versions)}
+    if affected.ecosystem_specific is not None:
+        data["ecosystem_specific"] = affected.ecosystem_specific
+    if affected.database_specific is not None:
+        data["database_specific"] = affected.database_specific
+    return data
+
+
+def affected_from_row(
+    ecosystem: str | None, name: str | None, purl: str | None, data: dict[str, Any]
+) -> AffectedPackage:
+    """Rebuild the :class:`AffectedPackage` an ``affected_package`` row was stored from.
+
+    The inverse of :func:`affected_data`: ``affected_from_row(a.ecosystem, a.name, a.purl,
+    affected_data(a)) == a`` for every record the parsers produce.
+    """
+    ranges = tuple(
+        AffectedRange(
+            type=r["type"],
+            events=tuple(_event(e) for e in r.get("events") or ()),
+            repo=r.get("repo"),
+        )
+        for r in data.get("ranges") or ()
+    )
+    return AffectedPackage(
+        ecosystem=ecosystem,
+        name=name,
+        purl=purl,
+        ranges=ranges,
+        versions=tuple(data.get("versions") or ()),
+        ecosystem_specific=data.get("ecosystem_specific"),
+        database_specific=data.get("database_specific"),
+    )
+
+
+def _event(obj: dict[str, str]) -> Event:
+    ((kind, value),) = obj.items()
+    checked = _EVENT_KINDS.get(kind)
+    if checked is None:
+        raise ValueError(f"stored range event of unknown kind {kind!r}")
+    return Event(kind=checked, value=value)
 
 
 class KevEntry(SQLModel, table=True):

@@ -9,7 +9,9 @@ from typer.testing import CliRunner
 
 from cli.main import app as cli_app
 from ingest.advisories.osv_files import OsvDirectory
-from pipeline.advisories import import_advisories, import_kev, open_path
+from pipeline.advisories.importing import import_advisories
+from pipeline.advisories.sources import open_path
+from pipeline.advisories.tables import import_table
 from tests.api.conftest import World
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,7 +48,7 @@ def cli_show(world: World, identifier: str) -> object:
 
 def test_advisory_by_alias_equals_the_cli_and_is_the_same_for_every_org(world: World) -> None:
     import_advisories(world.db, OsvDirectory(DEMO_OSV).records(), source="osv", origin="demo")
-    import_kev(world.db, json.dumps(KEV).encode(), origin="kev.json")
+    import_table(world.db, "kev", json.dumps(KEV).encode(), origin="kev.json")
     r = world.client.get("/api/v1/advisories/GHSA-g4mx-q9vg-27p4", headers=world.auth("acme-reader"))
     assert r.status_code == 200, r.text
     doc = r.json()

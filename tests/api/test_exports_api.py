@@ -16,7 +16,8 @@ from pathlib import Path
 import jsonschema
 from httpx import Response
 
-from pipeline.advisories import import_advisories, open_path
+from pipeline.advisories.importing import import_advisories
+from pipeline.advisories.sources import open_path
 from pipeline.cra import set_manufacturer
 from pipeline.exports import export
 from reports.exports.cra_register import schema_text

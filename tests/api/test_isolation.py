@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from pipeline.advisories import import_advisories, open_path
+from pipeline.advisories.importing import import_advisories
+from pipeline.advisories.sources import open_path
 from pipeline.cra import set_manufacturer
 from pipeline.uploads import project_uuid
 from tests.api.conftest import World, sbom

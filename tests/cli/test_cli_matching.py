@@ -11,7 +11,7 @@ from typer.testing import CliRunner, Result
 from cli.main import app
 from core.advisories import Advisory
 from ingest.advisories.osv_files import OsvDirectory
-from pipeline.advisories import import_advisories
+from pipeline.advisories.importing import import_advisories
 from store.db import Database
 from store.migrate import upgrade
 

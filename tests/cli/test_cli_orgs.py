@@ -11,7 +11,8 @@ from pathlib import Path
 from typer.testing import CliRunner, Result
 
 from cli.main import app
-from pipeline.advisories import import_advisories, open_path
+from pipeline.advisories.importing import import_advisories
+from pipeline.advisories.sources import open_path
 from pipeline.exports import export
 from pipeline.ingest import ingest_sbom
 from pipeline.match import match_new

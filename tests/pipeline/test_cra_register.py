@@ -20,7 +20,9 @@ import sqlalchemy as sa
 
 from core.errors import InputError, NotFoundError
 from ingest.advisories.osv_files import OsvDirectory
-from pipeline.advisories import import_advisories, import_kev, open_path
+from pipeline.advisories.importing import import_advisories
+from pipeline.advisories.sources import open_path
+from pipeline.advisories.tables import import_table
 from pipeline.cra import CaseChanges, list_organizations, set_case, set_manufacturer
 from pipeline.exports import export
 from pipeline.exposures.reports import exposures_report
@@ -185,7 +187,7 @@ def test_kev_entry_arriving_after_presence_sets_awareness_and_keeps_it(db: Datab
     with db.connect() as conn:
         present = conn.execute(sa.select(col(CraPresenceRow, "known_at"))).scalar_one()
 
-    import_kev(db, kev_catalog(URLLIB3, "2024-01-05"), origin="kev.json")
+    import_table(db, "kev", kev_catalog(URLLIB3, "2024-01-05"), origin="kev.json")
     fetched = scalar(db, sa.select(col(FeedState, "fetched_at")).where(col(FeedState, "name") == "kev"))
     record = one(register(db), URLLIB3)
     assert fetched > present
@@ -199,7 +201,7 @@ def test_kev_entry_arriving_after_presence_sets_awareness_and_keeps_it(db: Datab
     assert record["awareness_at"] == rfc3339(fetched)
     assert record["fix"]["fixed_versions"] == ["1.26.18", "2.0.7"]
     # The catalog fetched again (fetch time moves) and a new snapshot: the recorded moment stays.
-    import_kev(db, kev_catalog(URLLIB3, "2024-01-05"), origin="kev.json")
+    import_table(db, "kev", kev_catalog(URLLIB3, "2024-01-05"), origin="kev.json")
     ingest(db, "api", [("urllib3", "1.26.16", "pkg:pypi/urllib3@1.26.16")], "2024-03-11T00:00:00Z")
     match_new(db)
     again = one(register(db), URLLIB3)
@@ -216,14 +218,14 @@ def test_kev_listing_time_survives_catalog_refetches_before_any_export(db: Datab
     listed_since = sa.select(col(KevEntry, "listed_since")).where(col(KevEntry, "cve_id") == URLLIB3)
     fetch_time = sa.select(col(FeedState, "fetched_at")).where(col(FeedState, "name") == "kev")
 
-    import_kev(db, kev_catalog(URLLIB3, "2024-01-05"), origin="kev.json")
+    import_table(db, "kev", kev_catalog(URLLIB3, "2024-01-05"), origin="kev.json")
     first = scalar(db, fetch_time)
     assert scalar(db, listed_since) == first
     # Two more fetches before anything reads the register: the same catalog, then one listing a
     # further CVE (the table is replaced). The urllib3 entry keeps its first listing; the new one
     # takes the fetch that brought it.
-    import_kev(db, kev_catalog(URLLIB3, "2024-01-05"), origin="kev.json")
-    import_kev(db, kev_catalog(URLLIB3, "2024-01-05", "CVE-2099-0001"), origin="kev.json")
+    import_table(db, "kev", kev_catalog(URLLIB3, "2024-01-05"), origin="kev.json")
+    import_table(db, "kev", kev_catalog(URLLIB3, "2024-01-05", "CVE-2099-0001"), origin="kev.json")
     last = scalar(db, fetch_time)
     assert last > first
     assert scalar(db, listed_since) == first

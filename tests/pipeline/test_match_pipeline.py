@@ -18,7 +18,7 @@ from core.advisories import Advisory, AffectedPackage, AffectedRange, Event
 from core.settings import DEFAULT_MAX_SBOM_BYTES
 from ingest.advisories.osv_files import OsvDirectory
 from matcher.match import AdvisoryIndex, key_of, match_package
-from pipeline.advisories import import_advisories
+from pipeline.advisories.importing import import_advisories
 from pipeline.ingest import ingest_sbom, prepare_snapshot
 from pipeline.match import explain, match_new, rematch_all, rematch_keys
 from store.db import Database

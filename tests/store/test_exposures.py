@@ -13,7 +13,7 @@ import pytest
 
 from core.errors import InputError
 from ingest.advisories.sources.osv import parse_osv_record
-from pipeline.advisories import import_advisories
+from pipeline.advisories.importing import import_advisories
 from pipeline.exposures.build import ensure_exposures, outdated_systems
 from pipeline.exposures.reports import exposures_report
 from pipeline.ingest import ingest_sbom

@@ -159,9 +159,6 @@ class Epss(TableSource):
     def read_table(self, data: bytes, *, origin: str) -> EpssFeed:
         return parse_epss(data, origin=origin)
 
-    def feed_key(self, url: str) -> str | None:
-        return NAME  # one score table, wherever it was fetched from
-
     def fetch(self, http: HttpClient, request: FetchRequest) -> Fetched:
         download = fetch_epss(http, request.url, request.validators)
         return Fetched(download.changed, content=download.content, validators=download.validators)

@@ -170,9 +170,6 @@ class Kev(TableSource):
     def read_table(self, data: bytes, *, origin: str) -> KevCatalog:
         return parse_kev(data, origin=origin)
 
-    def feed_key(self, url: str) -> str | None:
-        return NAME  # one catalog, wherever it was fetched from
-
     def fetch(self, http: HttpClient, request: FetchRequest) -> Fetched:
         download = fetch_kev(http, request.url, request.validators)
         return Fetched(download.changed, content=download.content, validators=download.validators)

@@ -1,10 +1,10 @@
-"""The advisory import use-case (pipeline.advisories) on SQLite and PostgreSQL.
+"""The advisory import use-cases (pipeline/advisories/) on SQLite and PostgreSQL.
 
 The full shared corpus (``../shared/data/advisories``, about 19,000 OSV records) is imported once per
 database; its per-ecosystem counts and skip reasons are pinned in ``golden/advisory_import.json``.
 Regenerate after an intended change with::
 
-    PATCHGAP_REGEN_GOLDEN=1 .venv/bin/pytest tests/pipeline/test_advisory_import.py -k corpus
+    PATCHGAP_REGEN_GOLDEN=1 .venv/bin/pytest tests/pipeline/advisories/test_importing.py -k corpus
 
 and review the diff. The other tests use small hand-written records, so each rule is seen on its own.
 """
@@ -24,22 +24,17 @@ from core.advisories import Advisory, AffectedPackage, AffectedRange, Event
 from core.errors import AdvisoryError
 from ingest.advisories.interface import Skipped
 from ingest.advisories.osv_files import OsvDirectory
-from pipeline.advisories import (
-    affected_data,
-    affected_from_row,
-    affected_key,
-    detect_source,
-    import_advisories,
-    import_epss,
-    import_kev,
-    open_path,
-)
+from pipeline.advisories.importing import import_advisories
+from pipeline.advisories.keys import affected_key
+from pipeline.advisories.sources import detect_source, open_path
+from pipeline.advisories.tables import import_table
 from store.db import Database
 from store.queries import advisories as q
+from store.tables.advisories import affected_from_row
 
 GOLDEN = Path(__file__).parent / "golden" / "advisory_import.json"
-SAMPLES = Path(__file__).resolve().parents[2] / "sbom_samples" / "advisories" / "akrites"
-SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+SAMPLES = Path(__file__).resolve().parents[3] / "sbom_samples" / "advisories" / "akrites"
+SHARED_DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
 
 
 def pypi(name: str, fixed: str, *, introduced: str = "0") -> AffectedPackage:
@@ -169,27 +164,6 @@ def test_stored_affected_rows_turn_back_into_the_parsed_records(db: Database, sh
         ]
         checked += len(rows)
     assert checked > 400
-
-
-def test_affected_data_round_trips_every_field() -> None:
-    entry = AffectedPackage(
-        ecosystem="Debian:12",
-        name="openssl",
-        purl="pkg:deb/debian/openssl",
-        ranges=(
-            AffectedRange("ECOSYSTEM", (Event("introduced", "0"), Event("last_affected", "3.0.1"))),
-            AffectedRange("GIT", (Event("introduced", "abc"), Event("limit", "def")), repo="https://x"),
-        ),
-        versions=("3.0.0", "3.0.1"),
-        ecosystem_specific={"urgency": "high"},
-        database_specific={"source": "x"},
-    )
-    data = affected_data(entry)
-    assert json.loads(json.dumps(data)) == data
-    assert affected_from_row(entry.ecosystem, entry.name, entry.purl, data) == entry
-    bare = AffectedPackage("PyPI", "x", None)
-    assert affected_data(bare) == {"ranges": [], "versions": []}
-    assert affected_from_row("PyPI", "x", None, affected_data(bare)) == bare
 
 
 # --- the rules, one at a time -------------------------------------------------------------------------
@@ -413,17 +387,17 @@ def test_kev_and_epss_samples_replace_their_tables_and_detect_no_change(
 ) -> None:
     kev_path = shared_data / "feeds" / "kev" / "known_exploited_vulnerabilities.json"
     assert detect_source(kev_path) == "kev"
-    kev = import_kev(db, kev_path.read_bytes(), origin=str(kev_path))
+    kev = import_table(db, "kev", kev_path.read_bytes(), origin=str(kev_path))
     catalog = json.loads(kev_path.read_bytes())
     assert kev.changed
     assert kev.version == catalog["catalogVersion"]
     assert count(db, q.KEV) == len({v["cveID"] for v in catalog["vulnerabilities"]})
-    assert not import_kev(db, kev_path.read_bytes(), origin=str(kev_path)).changed
+    assert not import_table(db, "kev", kev_path.read_bytes(), origin=str(kev_path)).changed
 
     total = 0
     for path in sorted((shared_data / "feeds" / "epss").glob("*.csv")):
         assert detect_source(path) == "epss"
-        epss = import_epss(db, path.read_bytes(), origin=str(path))
+        epss = import_table(db, "epss", path.read_bytes(), origin=str(path))
         assert epss.changed
         # Replace-all: the table holds exactly the last file's scores.
         assert count(db, q.EPSS) == epss.entries

@@ -1,0 +1,182 @@
+"""Importing table sources: each KEV catalog or EPSS score file replaces its table as a whole.
+
+A table source (``ingest.advisories.interface.TableSource``) reads a file into facts per CVE;
+:func:`import_table` makes them the stored table in one transaction and keeps the feed's validators
+(ETag, Last-Modified, SHA-256 of the body, version) in ``feed_state``, so that the next sync is a
+conditional request. A file whose SHA-256 is the stored one rewrites nothing (``changed`` is False).
+
+Each table has its own shape in ``store``, so a table source needs, besides its module and registry line,
+a table and one line in :data:`_TABLES` saying how its facts become rows; record sources need nothing here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from core.errors import AdvisoryError
+from ingest.advisories import registry
+from ingest.advisories.interface import FactTable, TableSource, Validators
+from ingest.advisories.sources.epss import EpssFeed
+from ingest.advisories.sources.kev import KevCatalog
+from store.db import Conn, Database
+from store.queries import advisories as q
+
+
+@dataclass(frozen=True, slots=True)
+class FeedImportResult:
+    """What a KEV or EPSS import did: ``changed`` False means the stored copy was already this one."""
+
+    feed: str  # the source's name: "kev" | "epss"
+    changed: bool
+    entries: int
+    version: str | None  # KEV catalog version, EPSS model version
+    date: str | None  # KEV dateReleased, EPSS score date
+
+
+def _day(value: str) -> datetime:
+    return datetime.combine(date.fromisoformat(value), datetime.min.time(), tzinfo=UTC)
+
+
+def _kev_rows(catalog: KevCatalog, fetched_at: datetime) -> list[dict[str, Any]]:
+    # The catalog has listed a CVE twice before; the later entry is the correction.
+    by_cve = {
+        e.cve_id: {
+            "cve_id": e.cve_id,
+            "date_added": _day(e.date_added),
+            "due_date": _day(e.due_date) if e.due_date else None,
+            "known_ransomware": e.known_ransomware,
+            "vendor": e.vendor,
+            "product": e.product,
+            "name": e.name,
+            "catalog_version": catalog.catalog_version,
+            # Kept for CVEs the stored catalog already lists (store.queries.advisories.replace_kev).
+            "listed_since": fetched_at,
+        }
+        for e in catalog.entries
+    }
+    return list(by_cve.values())
+
+
+def _epss_rows(feed: EpssFeed, fetched_at: datetime) -> list[dict[str, Any]]:
+    del fetched_at  # scores carry their own date
+    by_cve = {
+        s.cve_id: {
+            "cve_id": s.cve_id,
+            "epss": s.epss,
+            "percentile": s.percentile,
+            "score_date": feed.score_date or "",
+            "model_version": feed.model_version or "",
+        }
+        for s in feed.scores
+    }
+    return list(by_cve.values())
+
+
+@dataclass(frozen=True, slots=True)
+class _Table:
+    """How one table source's facts are stored: the rows they become (given the time of the import),
+    the store function that replaces the table, and the part of the statistics that describes it."""
+
+    rows: Callable[[Any, datetime], list[dict[str, Any]]]
+    replace: Callable[[Conn, Sequence[Mapping[str, Any]]], None]
+    stored: Callable[[q.AdvisoryStats], q.FeedSummary]
+
+
+_TABLES: dict[str, _Table] = {
+    "kev": _Table(_kev_rows, q.replace_kev, lambda stats: stats.kev),
+    "epss": _Table(_epss_rows, q.replace_epss, lambda stats: stats.epss),
+}
+
+
+def table_source(name: str, origin: str) -> TableSource:
+    """The table source ``name``; an AdvisoryError naming ``origin`` when it yields records instead."""
+    source = registry.get(name)
+    if not isinstance(source, TableSource):
+        raise AdvisoryError(origin, f"{name} yields advisory records, not a table of facts")
+    return source
+
+
+def import_table(
+    db: Database, source: str, data: bytes, *, origin: str, validators: Validators | None = None
+) -> FeedImportResult:
+    """Parse a feed file of table source ``source`` and make it the stored table, in one transaction.
+
+    A file whose bytes hash to the stored SHA-256 rewrites nothing. ``validators`` are the HTTP ones of
+    the download (a file import has none).
+    """
+    reader = table_source(source, origin)
+    table: FactTable = reader.read_table(data, origin=origin)
+    kept = _kept_validators(data, validators)
+    writer = _TABLES[source]
+    changed = _store_feed(
+        db,
+        reader.feed_key(origin) or source,
+        lambda fetched_at: writer.rows(table, fetched_at),
+        writer.replace,
+        validators=kept,
+        version=table.version,
+    )
+    return FeedImportResult(source, changed, table.count, table.version, table.date)
+
+
+def import_file(db: Database, source: str, path: Path) -> FeedImportResult:
+    """:func:`import_table` of a file on disk (its path names it in messages)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise AdvisoryError(str(path), f"cannot be read: {exc.strerror or exc}") from None
+    return import_table(db, source, data, origin=str(path))
+
+
+def stored_table(db: Database, source: str) -> FeedImportResult:
+    """The table now stored for ``source``, as an import that changed nothing reports it."""
+    with db.connect() as conn:
+        stats = q.advisory_stats(conn)
+    summary = _TABLES[source].stored(stats)
+    return FeedImportResult(source, False, summary.entries, summary.version, summary.date)
+
+
+def _store_feed(
+    db: Database,
+    feed: str,
+    rows: Callable[[datetime], list[dict[str, Any]]],
+    replace: Callable[[Conn, Sequence[Mapping[str, Any]]], None],
+    *,
+    validators: Validators,
+    version: str | None,
+) -> bool:
+    """Replace a feed's table unless its content hash is the stored one; keep the validators either way.
+
+    ``rows(fetched_at)`` builds the table's rows; ``fetched_at`` is the time stored as the feed's."""
+    fetched_at = datetime.now(UTC)
+    with db.begin() as conn:
+        held = q.get_feed_state(conn, feed)
+        changed = held is None or held.sha256 != validators.sha256
+        if changed:
+            replace(conn, rows(fetched_at))
+        q.put_feed_state(
+            conn,
+            q.FeedStateRow(
+                name=feed,
+                etag=validators.etag,
+                last_modified=validators.last_modified,
+                sha256=validators.sha256,
+                version=version,
+                cursor=held.cursor if held else None,
+                fetched_at=fetched_at,
+            ),
+        )
+    return changed
+
+
+def _kept_validators(data: bytes, validators: Validators | None) -> Validators:
+    """What the feed state keeps: the download's HTTP validators (if any) and the body's SHA-256."""
+    digest = hashlib.sha256(data).hexdigest()
+    if validators is None:
+        return Validators(sha256=digest)
+    return Validators(validators.etag, validators.last_modified, digest)
