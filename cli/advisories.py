@@ -1,4 +1,4 @@
-"""``patchgap advisories import|sync|show|stats``: advisory records, KEV and EPSS (issue 3).
+"""``patchgap advisories import|sync|show|stats|sources``: advisory records, KEV and EPSS (issue 3).
 
 Every source comes from the registry (``pipeline.advisories.sources``): the ``--source`` choices, the
 ``sync`` targets and what their ``--url`` names; nothing here names a source.
@@ -12,6 +12,7 @@ Every source comes from the registry (``pipeline.advisories.sources``): the ``--
   severity, KEV/EPSS facts, affected packages and ranges (``--json``: the document the API returns,
   ``pipeline.advisories.show.advisory_json``).
 - ``stats``: records per source and ecosystem, withdrawn, skipped with reasons, KEV version, EPSS date.
+- ``sources [--json]``: the registered sources, what each yields and where ``sync`` fetches it from.
 
 Commands that write migrate the database first; ``show``/``stats`` only read. Errors are one line on
 stderr, exit status 2. HTTP clients come from :func:`make_http_client`, which tests replace to inject an
@@ -35,8 +36,10 @@ from cli.common import console, database, err_console, reports_errors, when
 from core.errors import AdvisoryError
 from pipeline.advisories.sources import (
     SourceInfo,
+    source_catalog,
     source_info,
     source_names,
+    sources_json,
     sync_targets,
 )
 
@@ -335,3 +338,20 @@ def stats(
     )
     for f in feeds:
         say(f"feed {f.name}: last fetched {when(f.fetched_at)}")
+
+
+@app.command("sources")
+@reports_errors
+def sources(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the sources as JSON.")] = False,
+) -> None:
+    """The advisory sources: what each yields, and whether and from where `sync` fetches it."""
+    catalog = source_catalog()
+    if as_json:
+        console.print_json(json.dumps(sources_json(catalog)))
+        return
+    table = Table("source", "yields", "sync", "from", box=box.SIMPLE)
+    for info in catalog:
+        where = info.default_url or (f"--url ({info.url_help})" if info.fetchable else "-")
+        table.add_row(info.name, info.yields, "yes" if info.fetchable else "no", where)
+    console.print(table)

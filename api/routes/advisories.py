@@ -1,8 +1,10 @@
-"""Advisories: one vulnerability by any id or alias, with its alias group, KEV/EPSS facts and packages.
+"""Advisories: one vulnerability by any id or alias, with its alias group, KEV/EPSS facts and packages;
+and the advisory sources patchgap reads.
 
 Advisories are global data (imported from public sources), so every organization's reader sees the same
 document; it holds nothing of any organization. The document is ``patchgap advisories show ID --json``
-(``pipeline.advisories.show.advisory_json``).
+(``pipeline.advisories.show.advisory_json``). The list of sources comes from the registry
+(``patchgap advisories sources --json``, ``pipeline.advisories.sources.sources_json``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import DatabaseDep, Reader
 from api.errors import problem_responses
 from pipeline.advisories.show import advisory_json, show_advisory
+from pipeline.advisories.sources import source_catalog, sources_json
 from pipeline.database import Database
 
 router = APIRouter(prefix="/api/v1/advisories", tags=["advisories"], responses=problem_responses(401, 404))
@@ -70,6 +73,39 @@ _EXAMPLE: dict[str, Any] = {
         }
     ],
 }
+
+
+_SOURCES_EXAMPLE: list[dict[str, Any]] = [
+    {
+        "name": "osv",
+        "yields": "records",
+        "fetchable": True,
+        "default_url": "https://api.osv.dev",
+        "url_help": "API base URL",
+        "url_required": False,
+    },
+    {
+        "name": "kev",
+        "yields": "table",
+        "fetchable": True,
+        "default_url": "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json",
+        "url_help": "feed URL (default: CISA)",
+        "url_required": False,
+    },
+]
+
+
+@router.get(
+    "/sources",
+    summary="List the advisory sources",
+    responses={200: {"content": {"application/json": {"example": _SOURCES_EXAMPLE}}}},
+)
+async def sources(principal: Reader) -> list[dict[str, Any]]:
+    """Every registered advisory source, in registry order: whether it yields advisory records (merged by
+    id) or a whole table of facts per CVE (KEV, EPSS), and whether and from where
+    ``patchgap advisories sync`` fetches it. Declared before ``/{id}``, which would otherwise take it."""
+    del principal  # any organization's reader: sources belong to no organization
+    return sources_json(source_catalog())
 
 
 def _document(db: Database, identifier: str) -> dict[str, Any]:

@@ -41,6 +41,21 @@ class SourceInfo:
         return self.fetchable and self.default_url is None
 
 
+def sources_json(catalog: list[SourceInfo]) -> list[dict[str, object]]:
+    """``patchgap advisories sources --json`` and ``GET /api/v1/advisories/sources``: one document."""
+    return [
+        {
+            "name": info.name,
+            "yields": info.yields,
+            "fetchable": info.fetchable,
+            "default_url": info.default_url,
+            "url_help": info.url_help if info.fetchable else None,
+            "url_required": info.url_required,
+        }
+        for info in catalog
+    ]
+
+
 def source_names() -> tuple[str, ...]:
     """Every source name, in registry order (loads no source)."""
     return registry.names()

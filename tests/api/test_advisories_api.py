@@ -93,3 +93,22 @@ def test_exploited_record_with_its_fix_and_unknown_ids(world: World) -> None:
     assert missing.headers["content-type"] == "application/problem+json"
     assert missing.json()["detail"] == "CVE-1999-0001: no stored advisory has this id or alias"
     assert world.client.get("/api/v1/advisories/CVE-1999-0001").status_code == 401
+
+
+def test_sources_list_the_registry_as_the_cli_does(world: World) -> None:
+    r = world.client.get("/api/v1/advisories/sources", headers=world.auth("acme-reader"))
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    assert [(s["name"], s["yields"], s["fetchable"]) for s in doc] == [
+        ("osv", "records", True),
+        ("akrites", "records", True),
+        ("csaf", "records", True),
+        ("kev", "table", True),
+        ("epss", "table", True),
+    ]
+    assert [s["name"] for s in doc if s["url_required"]] == ["akrites", "csaf"]
+    url = world.db.url.render_as_string(hide_password=False)
+    cli = CliRunner().invoke(cli_app, ["--db", url, "advisories", "sources", "--json"])
+    assert cli.exit_code == 0, cli.output
+    assert json.loads(cli.stdout) == doc
+    assert world.client.get("/api/v1/advisories/sources").status_code == 401

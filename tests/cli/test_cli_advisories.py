@@ -171,6 +171,22 @@ def test_errors_are_one_line_with_exit_2(db_url: str, tmp_path: Path) -> None:
     assert refused.stderr.startswith(f"error: {broken}: ")
 
 
+def test_sources_and_sync_targets_come_from_the_registry(db_url: str) -> None:
+    listed = run("advisories", "sources")
+    assert listed.exit_code == 0, listed.output
+    rows = [line.split() for line in listed.stdout.splitlines() if line.split()[:1] in (["osv"], ["kev"])]
+    assert rows[0][:3] == ["osv", "records", "yes"]
+    assert rows[1][:3] == ["kev", "table", "yes"]
+    helped = run("advisories", "sync", "--help")
+    assert "osv, akrites, csaf, kev, epss" in " ".join(helped.stdout.split())
+    bad = run("--db", db_url, "advisories", "sync", "nvd")
+    assert bad.exit_code == 2
+    assert "'nvd' is not one of osv, akrites, csaf, kev, epss" in bad.stderr
+    no_url = run("--db", db_url, "advisories", "sync", "csaf")
+    assert no_url.exit_code == 2
+    assert no_url.stderr.startswith("error: sync csaf: --url is required (the provider-metadata.json URL)")
+
+
 # --- sync over MockTransport --------------------------------------------------------------------------
 
 
