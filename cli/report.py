@@ -203,7 +203,7 @@ def _summary_rows(name: str, s: Summary) -> list[str]:
 
 def render_deploy_time(report: DeployTimeReport, org: str) -> None:
     """Tables for people: overall figures, SLA per tier, breakdown by system, monthly trend."""
-    from pipeline.exposures.reports import rfc3339
+    from core.time import rfc3339
 
     ttd, ttd_opt = report.overall.time_to_deploy.conservative, report.overall.time_to_deploy.optimistic
     window = report.overall.exposure_window.conservative

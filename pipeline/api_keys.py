@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.errors import InputError
+from core.time import utcnow
 from store.db import Database
 from store.queries.organizations import (
     KeyRow,
@@ -35,7 +36,6 @@ from store.queries.organizations import (
     revoke_api_key,
     touch_api_key,
 )
-from store.tables.base import utcnow
 
 ROLES = ("reader", "uploader", "admin")
 KEY_SCHEME = "pgk"

@@ -27,8 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.errors import InputError, NotFoundError
-from reports.deploy_time import rfc3339
-from reports.timeline import utc
+from core.time import require_utc, rfc3339
 from store.db import Database, Tx
 from store.queries import advisories as advisory_queries
 from store.queries import cra as cq
@@ -153,13 +152,13 @@ class CaseChanges:
         if self.clear_awareness:
             out["awareness_at"] = None
         elif self.awareness_at is not None:
-            out["awareness_at"] = utc(self.awareness_at, "--aware-at")
+            out["awareness_at"] = require_utc(self.awareness_at, "--aware-at")
         if self.awareness_note is not None:
             out["awareness_note"] = self.awareness_note
         for name in ("early_warning_at", "notification_at", "final_report_at"):
             value = getattr(self, name)
             if value is not None:
-                out[name] = utc(value, name)
+                out[name] = require_utc(value, name)
         if self.mitigations is not None:
             out["mitigations"] = [m.strip() for m in self.mitigations if m.strip()]
         return out

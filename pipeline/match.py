@@ -29,6 +29,7 @@ from packageurl import PackageURL
 from core.advisories import AffectedPackage, AffectedRange
 from core.errors import NotFoundError, PatchgapError
 from core.packages import PackageRef
+from core.time import utcnow
 from matcher.match import RankedEntries, paused_cyclic_gc
 from matcher.purls import package_for_purl
 from matcher.ranges import (
@@ -62,7 +63,6 @@ from store.queries.packages import (
 )
 from store.queries.systems import latest_snapshot, latest_snapshot_ids
 from store.tables.advisories import affected_from_row
-from store.tables.base import utcnow
 
 Candidates = dict[PackageKey, list[tuple[int, CompiledAffected]]]
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.errors import InputError, NotFoundError, PatchgapError, SbomError, StorageError
+from core.time import utcnow
 from pipeline.ingest import IngestResult, ingest_sbom
 from pipeline.match import match_new
 from store.db import Database
@@ -39,7 +40,6 @@ from store.queries.jobs import (
 )
 from store.queries.organizations import get_organization
 from store.queries.systems import get_or_create_system, system_names
-from store.tables.base import utcnow
 
 __all__ = [
     "ClaimedJob",

@@ -8,13 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.errors import InputError
+from core.time import require_utc, rfc3339
 from core.vex import VEX_STATUSES, VexStatement
 from ingest.vex import read_vex
 from pipeline.exposures.build import rebuild_in
-from reports.deploy_time import (
-    rfc3339,
-)
-from reports.timeline import split_purl_version, utc
+from reports.timeline import split_purl_version
 from store.db import Database
 from store.queries import advisories as advisory_queries
 from store.queries import exposures as q
@@ -36,7 +34,7 @@ def _parse_time(value: str | None, source: str) -> datetime | None:
     if value is None:
         return None
     try:
-        return utc(datetime.fromisoformat(value.replace("Z", "+00:00")), f"{source} timestamp")
+        return require_utc(datetime.fromisoformat(value.replace("Z", "+00:00")), f"{source} timestamp")
     except (ValueError, InputError):
         raise InputError(source, f"timestamp {value!r} is not an RFC 3339 date-time with a zone") from None
 

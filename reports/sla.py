@@ -25,9 +25,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.errors import InputError
+from core.severity import RATING_FLOOR
 from reports.exposure_records import SlaStatus
-
-RATING_FLOOR = {"critical": 9.0, "high": 7.0, "medium": 4.0, "moderate": 4.0, "low": 0.1}
 
 
 @dataclass(frozen=True, slots=True)

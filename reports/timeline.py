@@ -13,9 +13,10 @@ set of snapshots, never on the order in which they arrived or were stored.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from core.errors import InputError
+from core.time import require_utc
 from reports.exposure_records import (
     AffectedHistory,
     Exposure,
@@ -30,19 +31,11 @@ from reports.exposure_records import (
 )
 
 
-def utc(moment: datetime, what: str = "timestamp") -> datetime:
-    """``moment`` in UTC; naive datetimes are refused because their zone would be a guess."""
-    if moment.tzinfo is UTC:  # the common case, and the reports call this ~10 times per exposure
-        return moment
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise InputError("report", f"{what} {moment.isoformat()} has no time zone")
-    return moment.astimezone(UTC)
-
-
 def ordered_snapshots(history: SystemHistory, as_of: datetime | None = None) -> tuple[SnapshotRef, ...]:
     """The system's snapshots up to ``as_of`` (inclusive), sorted by time, ties broken by key."""
-    cutoff = utc(as_of, "as_of") if as_of is not None else None
-    snaps = [SnapshotRef(utc(s.observed_at, f"{history.system} snapshot"), s.key) for s in history.snapshots]
+    cutoff = require_utc(as_of, "as_of") if as_of is not None else None
+    where = f"{history.system} snapshot"
+    snaps = [SnapshotRef(require_utc(s.observed_at, where), s.key) for s in history.snapshots]
     if cutoff is not None:
         snaps = [s for s in snaps if s.observed_at <= cutoff]
     return tuple(sorted(set(snaps), key=lambda s: (s.observed_at, s.key)))
@@ -236,13 +229,13 @@ def fix_available(facts: VulnFacts | None) -> FixAvailability:
         )
     ):
         if moment is not None:
-            candidates.append((utc(moment, f"{facts.vuln_group} {source} fix date"), rank, source))
+            candidates.append((require_utc(moment, f"{facts.vuln_group} {source} fix date"), rank, source))
     if candidates:
         at, _, source = min(candidates)
         return FixAvailability(at, source, approximated=False)
     if facts.published is not None:
         return FixAvailability(
-            utc(facts.published, f"{facts.vuln_group} published"), "published", approximated=True
+            require_utc(facts.published, f"{facts.vuln_group} published"), "published", approximated=True
         )
     return FixAvailability(None, None, approximated=True)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import secrets
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -29,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from api.dashboard import charts
 from api.deps import DatabaseDep
 from core.errors import NotFoundError, PatchgapError
+from core.time import assume_utc
 from pipeline import systems as system_cases
 from pipeline.api_keys import (
     Principal,
@@ -241,11 +242,6 @@ def overview_report(db: Database, org: str, as_of: datetime | None) -> dict[str,
 AsOfQuery = Annotated[datetime | None, Query(description="Evaluate at this moment (default now).")]
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
 
 @router.get("/")
 def overview(request: Request, db: DatabaseDep, viewer: ViewerDep, as_of: AsOfQuery = None) -> HTMLResponse:
@@ -255,7 +251,7 @@ def overview(request: Request, db: DatabaseDep, viewer: ViewerDep, as_of: AsOfQu
         "viewer": viewer,
         "systems": systems,
         "snapshot_total": sum(s.snapshot_count for s in systems),
-        "report": overview_report(db, org, _utc(as_of)) if systems else None,
+        "report": overview_report(db, org, assume_utc(as_of)) if systems else None,
     }
     return render(request, "overview.html", context)
 

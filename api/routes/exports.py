@@ -11,7 +11,7 @@ registry, and FastAPI must see that annotation as an object, not as a name it ca
 """
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import DatabaseDep, Reader
 from api.errors import problem_responses
+from core.time import assume_utc
 from pipeline.export_formats import ExportFormat, ExportResult, InputKind, commands
 from pipeline.exports import export
 
@@ -34,11 +35,6 @@ System = Annotated[
 ]
 Endpoint = Callable[..., Awaitable[Response]]
 
-
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _download(result: ExportResult) -> Response:
@@ -76,7 +72,7 @@ def _vex_route(formats: tuple[ExportFormat, ...]) -> tuple[Endpoint, dict[int | 
         principal: Reader, db: DatabaseDep, system: System = None, as_of: AsOf = None
     ) -> Response:
         result = await run_in_threadpool(
-            lambda: export(db, principal.org, name, system=system, as_of=_utc(as_of))
+            lambda: export(db, principal.org, name, system=system, as_of=assume_utc(as_of))
         )
         return _download(result)
 
@@ -96,7 +92,7 @@ def _cra_route(formats: tuple[ExportFormat, ...]) -> tuple[Endpoint, dict[int | 
         as_of: AsOf = None,
     ) -> Response:
         result = await run_in_threadpool(
-            lambda: export(db, principal.org, name, variant=format, as_of=_utc(as_of))
+            lambda: export(db, principal.org, name, variant=format, as_of=assume_utc(as_of))
         )
         return _download(result)
 
@@ -113,7 +109,7 @@ def _evidence_route(formats: tuple[ExportFormat, ...]) -> tuple[Endpoint, dict[i
         end: Annotated[datetime | None, Query(alias="to", description="Period end (default now).")] = None,
     ) -> Response:
         result = await run_in_threadpool(
-            lambda: export(db, principal.org, name, start=_utc(start), as_of=_utc(end))
+            lambda: export(db, principal.org, name, start=assume_utc(start), as_of=assume_utc(end))
         )
         return _download(result)
 
@@ -124,7 +120,7 @@ def _ciso_route(formats: tuple[ExportFormat, ...]) -> tuple[Endpoint, dict[int |
     name = _single(formats)
 
     async def endpoint(principal: Reader, db: DatabaseDep, as_of: AsOf = None) -> Response:
-        result = await run_in_threadpool(lambda: export(db, principal.org, name, as_of=_utc(as_of)))
+        result = await run_in_threadpool(lambda: export(db, principal.org, name, as_of=assume_utc(as_of)))
         return _download(result)
 
     return endpoint, _ok(formats)

@@ -7,7 +7,7 @@ same ``as_of`` (tested).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import DatabaseDep, Reader
 from api.errors import problem_responses
+from core.time import assume_utc
 from pipeline.exposures.reports import deploy_time_json, exposures_report
 
 router = APIRouter(prefix="/api/v1", tags=["reports"], responses=problem_responses(401, 422))
@@ -54,11 +55,6 @@ _EXPOSURE_EXAMPLE: dict[str, Any] = {
 }
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
 
 @router.get(
     "/exposures",
@@ -79,7 +75,7 @@ async def exposures(
     kev: Annotated[bool | None, Query(description="Only exploited (KEV) exposures, or only others.")] = None,
 ) -> list[dict[str, Any]]:
     """``patchgap report exposures --format json``: one object per exposure interval, filtered."""
-    rows = await run_in_threadpool(exposures_report, db, principal.org, status, _utc(as_of))
+    rows = await run_in_threadpool(exposures_report, db, principal.org, status, assume_utc(as_of))
     wanted = {"severity": severity, "sla_tier": tier, "system": system, "kev": kev}
     return [r for r in rows if all(v is None or r.get(k) == v for k, v in wanted.items())]
 
@@ -87,4 +83,4 @@ async def exposures(
 @router.get("/reports/deploy-time", summary="Time-to-deploy report")
 async def deploy_time(principal: Reader, db: DatabaseDep, as_of: AsOf = None) -> dict[str, Any]:
     """``patchgap report deploy-time --format json``: Kaplan–Meier half-life, within-days, SLA, trend."""
-    return await run_in_threadpool(deploy_time_json, db, principal.org, _utc(as_of))
+    return await run_in_threadpool(deploy_time_json, db, principal.org, assume_utc(as_of))

@@ -8,7 +8,6 @@ statement made here and one imported are stored and applied alike.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request, status
@@ -18,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import Admin, DatabaseDep, Reader, SettingsDep
 from api.errors import problem_responses
 from api.routes.uploads import read_body
+from core.time import rfc3339, utcnow
 from pipeline.vex import import_vex, list_vex
 
 router = APIRouter(prefix="/api/v1/vex", tags=["vex"], responses=problem_responses(401))
@@ -56,7 +56,7 @@ class VexImportOut(BaseModel):
 
 
 def _openvex(body: VexCreate, author: str) -> bytes:
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = rfc3339(utcnow())
     statement: dict[str, Any] = {
         "vulnerability": {"name": body.vulnerability},
         "products": [{"@id": body.purl}],

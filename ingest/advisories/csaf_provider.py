@@ -27,7 +27,7 @@ from ingest.advisories.fetch import (
     bounded_map,
     decode_json,
     is_newer,
-    parse_timestamp,
+    readable_time,
 )
 from ingest.advisories.interface import Skipped
 
@@ -202,5 +202,5 @@ def _str_or_none(value: Any) -> str | None:
 
 def _sort_key(stamp: str) -> tuple[int, float]:
     """Orders timestamps by instant (offsets differ between providers); unreadable ones sort first."""
-    parsed = parse_timestamp(stamp)
+    parsed = readable_time(stamp)
     return (1, parsed.timestamp()) if parsed is not None else (0, 0.0)

@@ -20,10 +20,11 @@ import json
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from core.errors import ServiceError
+from core.time import parse_rfc3339
 from ingest.advisories.interface import Validators
 
 if TYPE_CHECKING:
@@ -56,13 +57,12 @@ class ServiceResponseError(ServiceError):
         self.status_code = status_code
 
 
-def parse_timestamp(value: str) -> datetime | None:
-    """An RFC 3339 timestamp as an aware datetime (naive ones are UTC); ``None`` when unreadable."""
+def readable_time(value: str) -> datetime | None:
+    """An RFC 3339 timestamp (``core.time.parse_rfc3339``), or ``None`` when it is not one."""
     try:
-        parsed = datetime.fromisoformat(value.strip())
+        return parse_rfc3339(value)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def is_newer(candidate: str, known: str | None) -> bool:
@@ -72,7 +72,7 @@ def is_newer(candidate: str, known: str | None) -> bool:
     """
     if known is None:
         return True
-    new, old = parse_timestamp(candidate), parse_timestamp(known)
+    new, old = readable_time(candidate), readable_time(known)
     if new is None or old is None:
         return candidate != known
     return new > old

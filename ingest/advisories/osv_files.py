@@ -28,13 +28,13 @@ import os
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from core.advisories import Advisory
 from core.errors import AdvisoryError
+from core.time import parse_rfc3339
 from ingest.advisories.interface import Skipped
 
 RECORD_SUFFIXES = (".json", ".yaml", ".yml")
@@ -322,7 +322,7 @@ def read_modified_ids(data: bytes | str, *, origin: str) -> list[ModifiedEntry]:
             raise AdvisoryError(origin, f"line {line_no}: expected '<modified>,<id>', got {len(row)} fields")
         modified, ref = row[0].strip(), row[1].strip()
         try:
-            parse_timestamp(modified)
+            parse_rfc3339(modified)
         except ValueError as exc:
             raise AdvisoryError(origin, f"line {line_no}: {exc}") from exc
         eco, sep, record_id = ref.rpartition("/")
@@ -348,29 +348,10 @@ def ids_to_fetch(
             wanted.append(entry)
             continue
         try:
-            held_at = parse_timestamp(held)
+            held_at = parse_rfc3339(held)
         except ValueError:
             wanted.append(entry)  # what we hold is unreadable: fetching again repairs it
             continue
-        if parse_timestamp(entry.modified) > held_at:
+        if parse_rfc3339(entry.modified) > held_at:
             wanted.append(entry)
     return wanted
-
-
-def parse_timestamp(value: str) -> datetime:
-    """An RFC 3339 timestamp as an aware datetime (UTC when no offset is given).
-
-    Fractions beyond microseconds are cut, because ``datetime`` holds no finer resolution.
-    """
-    text = value.strip()
-    if not text:
-        raise ValueError("empty timestamp")
-    head, dot, rest = text.partition(".")
-    if dot:
-        digits = len(rest) - len(rest.lstrip("0123456789"))
-        text = head + "." + rest[: min(digits, 6)] + rest[digits:]
-    try:
-        parsed = datetime.fromisoformat(text.replace("z", "Z"))
-    except ValueError as exc:
-        raise ValueError(f"not an RFC 3339 timestamp: {value!r}") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -16,11 +16,7 @@ from typing import Any
 from cvss import CVSS2, CVSS3, CVSS4, CVSSError
 
 from core.advisories import Severity
-
-# The CVSS v3/v4 qualitative scale (FIRST specification, section 5); v2 has none of its own, so NVD's
-# v2 bands are used for it (low < 4.0 <= medium < 7.0 <= high).
-_V3_BANDS: tuple[tuple[float, str], ...] = ((9.0, "critical"), (7.0, "high"), (4.0, "medium"), (0.1, "low"))
-_V2_BANDS: tuple[tuple[float, str], ...] = ((7.0, "high"), (4.0, "medium"), (0.0, "low"))
+from core.severity import cvss_rating
 
 # GitHub says MODERATE where CVSS says medium.
 _GHSA_RATINGS = {
@@ -46,20 +42,6 @@ _UBUNTU_RATINGS = {
 _PREFERENCE = {"CVSS_V4": 0, "CVSS_V3": 1, "CVSS_V2": 2, "GHSA": 3, "Ubuntu": 4}
 
 
-def rating_for_score(score: float, *, cvss_version: int = 3) -> str:
-    """The qualitative rating of a CVSS base score (v3/v4 scale, or NVD's bands for v2)."""
-    if cvss_version == 2:
-        bands = _V2_BANDS
-    else:
-        if score == 0.0:
-            return "none"
-        bands = _V3_BANDS
-    for floor, name in bands:
-        if score >= floor:
-            return name
-    return "low"
-
-
 def score_vector(kind: str, vector: str) -> Severity:
     """Score one vector of the given OSV severity type; an unscorable vector yields ``error``.
 
@@ -82,7 +64,7 @@ def score_vector(kind: str, vector: str) -> Severity:
             bare = vector.strip("()").removeprefix("CVSS:2.0/")
             v2 = CVSS2(bare)
             score = _as_float(v2.base_score)
-            return Severity(kind, vector, score, rating_for_score(score, cvss_version=2))
+            return Severity(kind, vector, score, cvss_rating(score, cvss_version=2))
     except CVSSError as exc:
         return Severity(kind, vector, None, None, error=f"invalid {kind} vector: {exc}")
     return Severity(kind, vector, None, None, error=f"unknown severity type {kind!r}")

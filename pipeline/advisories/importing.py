@@ -23,10 +23,10 @@ from typing import Any
 
 from core.advisories import Advisory
 from core.errors import AdvisoryError
+from core.time import parse_rfc3339
 from ingest.advisories import severity as sev
 from ingest.advisories.aliases import alias_groups, group_index, group_key
 from ingest.advisories.interface import Skipped
-from ingest.advisories.osv_files import parse_timestamp
 from matcher.match import PackageKey
 from pipeline.advisories.keys import affected_key, record_ecosystem
 from store.db import Conn, Database
@@ -126,7 +126,7 @@ def _parse_time(value: str | None, what: str) -> datetime | None:
     if value is None:
         return None
     try:
-        return parse_timestamp(value)
+        return parse_rfc3339(value)
     except ValueError as exc:
         raise AdvisoryError(what, str(exc)) from None
 
@@ -253,7 +253,7 @@ class _Importer:
             )
         ref = f"{self.origin or self.source}#{item.id}"
         try:
-            modified_at = parse_timestamp(item.modified)
+            modified_at = parse_rfc3339(item.modified)
         except ValueError as exc:
             self.skip(ref, item.id, f"modified: {exc}")
             return

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import zlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from core.errors import NotFoundError
+from core.time import rfc3339
 from store.db import Database
 from store.queries import advisories as q
 
@@ -63,9 +63,6 @@ def show_advisory(db: Database, identifier: str) -> AdvisoryShow:
     return AdvisoryShow(identifier, keys, records, affected, kev, epss)
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
-
 
 def advisory_json(shown: AdvisoryShow) -> dict[str, Any]:
     """``patchgap advisories show ID --json`` and ``GET /api/v1/advisories/{id}``: one document.
@@ -79,14 +76,14 @@ def advisory_json(shown: AdvisoryShow) -> dict[str, Any]:
         "kev": [
             {
                 "cve": k.cve_id,
-                "date_added": _iso(k.date_added),
-                "due_date": _iso(k.due_date),
+                "date_added": rfc3339(k.date_added),
+                "due_date": rfc3339(k.due_date),
                 "known_ransomware": k.known_ransomware,
                 "vendor": k.vendor,
                 "product": k.product,
                 "name": k.name,
                 "catalog_version": k.catalog_version,
-                "listed_since": _iso(k.listed_since),
+                "listed_since": rfc3339(k.listed_since),
             }
             for k in shown.kev
         ],
@@ -109,14 +106,14 @@ def advisory_json(shown: AdvisoryShow) -> dict[str, Any]:
                 "related": list(r.related),
                 "summary": r.summary,
                 "details": shown.details(r),
-                "published": _iso(r.published_at),
+                "published": rfc3339(r.published_at),
                 "modified": r.modified,
-                "withdrawn": _iso(r.withdrawn_at),
+                "withdrawn": rfc3339(r.withdrawn_at),
                 "severity": r.severity,
                 "severity_score": r.severity_score,
                 "severity_rating": r.severity_rating,
                 "exploited": r.exploited,
-                "fix_available_at": _iso(r.fix_available_at),
+                "fix_available_at": rfc3339(r.fix_available_at),
                 "fix_available_source": r.fix_available_source,
                 "affected": [
                     {

@@ -14,11 +14,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from core.errors import AdvisoryError
+from core.time import utc_midnight
 from ingest.advisories import registry
 from ingest.advisories.interface import FactTable, TableSource, Validators
 from ingest.advisories.sources.epss import EpssFeed
@@ -38,17 +39,14 @@ class FeedImportResult:
     date: str | None  # KEV dateReleased, EPSS score date
 
 
-def _day(value: str) -> datetime:
-    return datetime.combine(date.fromisoformat(value), datetime.min.time(), tzinfo=UTC)
-
 
 def _kev_rows(catalog: KevCatalog, fetched_at: datetime) -> list[dict[str, Any]]:
     # The catalog has listed a CVE twice before; the later entry is the correction.
     by_cve = {
         e.cve_id: {
             "cve_id": e.cve_id,
-            "date_added": _day(e.date_added),
-            "due_date": _day(e.due_date) if e.due_date else None,
+            "date_added": utc_midnight(e.date_added),
+            "due_date": utc_midnight(e.due_date) if e.due_date else None,
             "known_ransomware": e.known_ransomware,
             "vendor": e.vendor,
             "product": e.product,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeAlias
 
 from pipeline.exposures.reports import ReportInputs
@@ -48,9 +48,6 @@ class Gathered:
 #: One per input kind of the registry: reads the store and builds the input record for ``exporter``.
 Gatherer: TypeAlias = Callable[[Database, str, Options, Exporter[Any]], Gathered]
 
-
-def now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
 
 
 def vuln_details(inputs: ReportInputs) -> tuple[VulnDetails, ...]:

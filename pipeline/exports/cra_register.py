@@ -13,14 +13,15 @@ from datetime import datetime
 from typing import Any
 
 from core.errors import InputError
+from core.time import require_utc, utcnow_seconds
 from pipeline.cra import record_exploitation
-from pipeline.exports.common import Gathered, Options, now, vuln_details
+from pipeline.exports.common import Gathered, Options, vuln_details
 from pipeline.exposures.reports import ReportInputs, report_inputs
 from reports.exports.cra_register import awareness
 from reports.exports.inputs import CraCase, CraInput, CvssScore, Submission, VulnDetails
 from reports.exports.interface import Exporter
 from reports.exposure_records import Exposure, FixAvailability
-from reports.timeline import fix_available, utc
+from reports.timeline import fix_available
 from store.db import Database
 from store.queries import advisories as advisory_queries
 from store.queries import cra as cq
@@ -127,7 +128,7 @@ def gather(db: Database, org: str, options: Options, exporter: Exporter[Any]) ->
             f"{org} is not marked as a manufacturer; the CRA Article 14 register applies to manufacturers "
             f"only (set the manufacturer flag: patchgap orgs set {org} --manufacturer)",
         )
-    moment = utc(options.as_of, "as_of") if options.as_of is not None else now()
+    moment = require_utc(options.as_of, "as_of") if options.as_of is not None else utcnow_seconds()
     inputs = report_inputs(db, org, moment)
     cases = tuple(c for c in (_as_of_view(c, moment) for c in _cases(db, org_id, inputs)) if c)
     return Gathered(CraInput(org, True, moment, cases), moment)

@@ -7,12 +7,12 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from core.errors import InputError
-from pipeline.exports.common import Gathered, Options, decisions, now
+from core.time import require_utc, utcnow_seconds
+from pipeline.exports.common import Gathered, Options, decisions
 from pipeline.exposures.reports import report_inputs
 from reports.deploy_time import assess_exposures, deploy_time_report
 from reports.exports.inputs import AdvisorySource, EvidenceInput, SnapshotSource
 from reports.exports.interface import Exporter
-from reports.timeline import utc
 from store.db import Database
 from store.queries.advisories import feed_states
 from store.queries.systems import list_snapshots, list_systems
@@ -31,8 +31,8 @@ def gather(db: Database, org: str, options: Options, exporter: Exporter[Any]) ->
     """The evidence for [start, as_of]: exposures whose interval overlaps the period, as of its end."""
     if options.start is None:
         raise InputError(options.command, "the evidence pack needs a period start")
-    moment = utc(options.as_of, "--to") if options.as_of is not None else now()
-    start = utc(options.start, "--from")
+    moment = require_utc(options.as_of, "--to") if options.as_of is not None else utcnow_seconds()
+    start = require_utc(options.start, "--from")
     inputs = report_inputs(db, org, moment)
     assessed = tuple(
         a

@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from core.errors import NotFoundError
-from pipeline.exports.common import Gathered, Options, decisions, now, vuln_details
+from core.time import require_utc, utcnow_seconds
+from pipeline.exports.common import Gathered, Options, decisions, vuln_details
 from pipeline.exposures.reports import ReportInputs, report_inputs
 from reports.exports.inputs import (
     Component,
@@ -20,7 +21,7 @@ from reports.exports.inputs import (
 from reports.exports.interface import Exporter
 from reports.exports.vex.findings import build_findings
 from reports.exports.vex.tracking import VexExporter
-from reports.timeline import fix_available, utc
+from reports.timeline import fix_available
 from store.db import Database
 from store.queries.systems import list_snapshots, list_systems, snapshot_components
 
@@ -62,7 +63,7 @@ def vex_input(
     publisher: Publisher | None = None,
     previous: TrackingState | None = None,
 ) -> VexInput:
-    moment = utc(as_of, "as_of") if as_of is not None else now()
+    moment = require_utc(as_of, "as_of") if as_of is not None else utcnow_seconds()
     # One system's document reads that system only; other systems' exposures would yield no finding.
     inputs = report_inputs(db, org, moment, system=system)
     products = _products(db, org, system, moment)

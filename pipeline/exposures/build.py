@@ -23,6 +23,7 @@ from datetime import datetime
 from packageurl import PackageURL
 
 from core.packages import PackageRef
+from core.time import require_utc
 from matcher.purls import package_for_purl
 from pipeline.cra import record_awareness
 from reports.exposure_records import (
@@ -32,7 +33,7 @@ from reports.exposure_records import (
     Timeline,
 )
 from reports.exposure_records import VexStatement as ReportVex
-from reports.timeline import build_timeline, histories_from_rows, split_purl_version, utc
+from reports.timeline import build_timeline, histories_from_rows, split_purl_version
 from store.db import Database, Tx
 from store.queries import advisories as advisory_queries
 from store.queries import exposures as q
@@ -111,7 +112,7 @@ def compute_timeline(
 
     Systems are keyed by name in the records (names are unique within an organization).
     """
-    cutoff = utc(as_of, "as_of") if as_of is not None else None
+    cutoff = require_utc(as_of, "as_of") if as_of is not None else None
     by_system: dict[int, list[tuple[datetime, str, int]]] = defaultdict(list)
     for system_id, sha, observed, set_id in system_queries.snapshot_rows(session, [s.id for s in systems]):
         if cutoff is None or observed <= cutoff:

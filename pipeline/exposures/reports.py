@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from core.errors import InputError, NotFoundError
+from core.severity import RATING_FLOOR
+from core.time import require_utc, rfc3339, utcnow_seconds
 from pipeline.exposures.build import Built, compute_timeline, ensure_exposures
 from pipeline.sla import policy_of
 from reports.deploy_time import (
@@ -31,7 +33,6 @@ from reports.deploy_time import (
     Summary,
     assess_exposures,
     deploy_time_report,
-    rfc3339,
 )
 from reports.exposure_records import (
     Exposure,
@@ -40,8 +41,8 @@ from reports.exposure_records import (
     Timeline,
     VulnFacts,
 )
-from reports.sla import RATING_FLOOR, SlaPolicy
-from reports.timeline import exposure_sort_key, utc
+from reports.sla import SlaPolicy
+from reports.timeline import exposure_sort_key
 from store.db import Database, Tx
 from store.queries import advisories as advisory_queries
 from store.queries import exposures as q
@@ -180,7 +181,7 @@ def report_inputs(
     With ``system``, only that system's exposures are brought up to date and read (a system of
     another organization, or none, is "not found").
     """
-    moment = utc(as_of, "as_of") if as_of is not None else datetime.now(UTC).replace(microsecond=0)
+    moment = require_utc(as_of, "as_of") if as_of is not None else utcnow_seconds()
     ensure_exposures(db, org, system)
     with db.read() as session:
         org_row = get_organization(session, org)

@@ -24,7 +24,8 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
-from reports.deploy_time import AssessedExposure, rfc3339
+from core.time import rfc3339
+from reports.deploy_time import AssessedExposure
 from reports.exports.charts import BLUE, ORANGE, survival_svg, trend_svg
 from reports.exports.inputs import CisoInput
 from reports.exports.interface import Exporter

@@ -26,10 +26,9 @@ from datetime import datetime, timedelta
 from importlib import resources
 from typing import Any, Literal
 
-from reports.deploy_time import rfc3339
+from core.time import require_utc, rfc3339
 from reports.exports.inputs import CraCase, CraInput
 from reports.exports.interface import Exporter, json_bytes, short_hash
-from reports.timeline import utc
 
 DeadlineStatus = Literal["met", "late", "overdue", "pending"]
 SCHEMA_ID = "https://patchgap.dev/schemas/cra_register.schema.json"
@@ -46,15 +45,15 @@ def schema_text() -> str:
 def awareness(case: CraCase) -> tuple[datetime | None, str]:
     """(awareness time, "user" | "computed"); (None, "incomplete") while one fact is still unknown."""
     if case.awareness_override is not None:
-        return utc(case.awareness_override, "awareness override"), "user"
+        return require_utc(case.awareness_override, "awareness override"), "user"
     if case.exploited_known_at is None or case.present_known_at is None:
         return None, "incomplete"
-    return max(utc(case.exploited_known_at), utc(case.present_known_at)), "computed"
+    return max(require_utc(case.exploited_known_at), require_utc(case.present_known_at)), "computed"
 
 
 def deadline_status(due: datetime | None, submitted: datetime | None, as_of: datetime) -> DeadlineStatus:
     if submitted is not None and due is not None:
-        return "met" if utc(submitted) <= due else "late"
+        return "met" if require_utc(submitted) <= due else "late"
     if submitted is not None:
         return "met"  # submitted before any deadline existed
     if due is None or as_of <= due:
@@ -75,7 +74,7 @@ def record(case: CraCase, organization: str, as_of: datetime) -> dict[str, Any] 
     if aware is None:
         return None
     v = case.vuln
-    fix_at = utc(case.fix.at) if case.fix.at is not None else None
+    fix_at = require_utc(case.fix.at) if case.fix.at is not None else None
     final_due = max(fix_at, aware) + FINAL_REPORT if fix_at is not None else None
     deployments = sorted(case.deployments, key=lambda e: (e.package, e.first_seen))
     s = case.submissions
@@ -125,7 +124,7 @@ def record(case: CraCase, organization: str, as_of: datetime) -> dict[str, Any] 
 
 
 def register(data: CraInput) -> dict[str, Any]:
-    as_of = utc(data.as_of, "as_of")
+    as_of = require_utc(data.as_of, "as_of")
     records = [r for case in data.cases if (r := record(case, data.organization, as_of)) is not None]
     records.sort(key=lambda r: (r["awareness_at"], r["product"], r["vulnerability"]))
     return {

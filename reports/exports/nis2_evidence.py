@@ -28,11 +28,11 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from reports.deploy_time import rfc3339
+from core.time import require_utc, rfc3339
 from reports.exports.charts import BLUE, ORANGE, curve_csv_rows, survival_svg, trend_svg
 from reports.exports.inputs import EvidenceInput
 from reports.exports.interface import Exporter, json_bytes
-from reports.timeline import split_purl_version, utc
+from reports.timeline import split_purl_version
 
 
 def _csv(rows: Iterable[Sequence[Any]]) -> bytes:
@@ -75,7 +75,7 @@ def files(data: EvidenceInput) -> dict[str, bytes]:
     ttd = report.overall.time_to_deploy.conservative_curve
     window = report.overall.exposure_window.conservative_curve
     exceptions = _exception_index(data)
-    as_of = utc(data.period_to, "period end")
+    as_of = require_utc(data.period_to, "period end")
     past_due = sorted(
         (a for a in data.assessed if a.exposure.is_open and a.sla_status == "breached"),
         key=lambda a: (a.sla_due or as_of, a.exposure.system, a.exposure.package, a.exposure.vuln_group),
@@ -237,7 +237,7 @@ class Nis2EvidenceExporter(Exporter[EvidenceInput]):
     extension = ".zip"
 
     def render(self, data: EvidenceInput) -> bytes:
-        start, end = utc(data.period_from, "period start"), utc(data.period_to, "period end")
+        start, end = require_utc(data.period_from, "period start"), require_utc(data.period_to, "period end")
         if start >= end:
             raise self.fail(f"{data.organization}: the period must end after it starts")
         if end.year < 1980:

@@ -30,11 +30,11 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from core.time import utcnow
 from store.sql import chunks
 from store.sql import dialect_insert as _insert
 from store.sql import table_of as _t
 from store.tables.advisories import Advisory, AffectedPackageRow
-from store.tables.base import utcnow
 from store.tables.exposures import ExposureRow, ExposureState, SlaPolicyRow, VexStatementRow
 from store.tables.packages import MatchEpoch, MatchResult, PackageVersion
 from store.tables.systems import ComponentSetMember, Snapshot, System

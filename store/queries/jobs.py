@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from core.errors import NotFoundError
+from core.time import utcnow
 from store.sql import table_of as _table
-from store.tables.base import utcnow
 from store.tables.jobs import UploadJob
 from store.tables.organizations import Organization
 

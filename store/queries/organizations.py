@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from core.errors import NotFoundError
+from core.time import utcnow
 from store.sql import dialect_insert as _insert
 from store.sql import table_of as _table
-from store.tables.base import utcnow
 from store.tables.organizations import ApiKey, DashboardSession, Organization
 from store.tables.systems import System
 

@@ -29,11 +29,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, CursorResult
 from sqlmodel import Session
 
+from core.time import utcnow
 from store.queries.organizations import organization_id
 from store.sql import dialect_insert
 from store.sql import table_of as _table
 from store.tables.advisories import Advisory, AffectedPackageRow
-from store.tables.base import utcnow
 from store.tables.packages import MatchEpoch, MatchResult, PackageMatchState, PackageVersion
 from store.tables.systems import ComponentSetMember, NotAssessableComponent, Snapshot, System
 

@@ -32,11 +32,11 @@ from sqlmodel import Session, col, select
 
 from core.errors import ConflictError, NotFoundError
 from core.packages import PackageRef
+from core.time import utcnow
 from store.queries.organizations import get_organization, organization_id
 from store.sql import chunks
 from store.sql import dialect_insert as _insert
 from store.sql import table_of as _table
-from store.tables.base import utcnow
 from store.tables.organizations import Organization
 from store.tables.packages import PackageVersion
 from store.tables.systems import ComponentSet, ComponentSetMember, NotAssessableComponent, Snapshot, System

@@ -22,7 +22,8 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from core.advisories import AffectedPackage, AffectedRange, Event, EventKind
-from store.tables.base import UTCDateTime, utcnow
+from core.time import utcnow
+from store.tables.base import UTCDateTime
 
 
 class Advisory(SQLModel, table=True):

@@ -20,7 +20,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from store.tables.base import UTCDateTime, utcnow
+from core.time import utcnow
+from store.tables.base import UTCDateTime
 
 
 class Organization(SQLModel, table=True):

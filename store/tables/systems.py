@@ -23,7 +23,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from store.tables.base import UTCDateTime, utcnow
+from core.time import utcnow
+from store.tables.base import UTCDateTime
 
 
 class System(SQLModel, table=True):

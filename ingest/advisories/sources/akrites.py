@@ -51,6 +51,7 @@ from urllib.parse import quote
 
 from core.advisories import Advisory
 from core.errors import AdvisoryError
+from core.time import parse_rfc3339
 from ingest.advisories.fetch import (
     DEFAULT_CONCURRENCY,
     FeedDownload,
@@ -67,7 +68,6 @@ from ingest.advisories.osv_files import (
     ZipLimits,
     count_records,
     open_osv_path,
-    parse_timestamp,
     read_records,
 )
 from ingest.advisories.sources.osv import parse_osv_record
@@ -124,7 +124,7 @@ def read_case(database_specific: Mapping[str, Any] | None, *, origin: str) -> Ak
             if not isinstance(value, str):
                 raise AdvisoryError(origin, f"{where}.{key} must be an RFC 3339 string")
             try:
-                parse_timestamp(value)
+                parse_rfc3339(value)
             except ValueError as exc:
                 raise AdvisoryError(origin, f"{where}.{key}: {exc}") from exc
         times[key] = value

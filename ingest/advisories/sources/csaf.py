@@ -49,8 +49,8 @@ from typing import TYPE_CHECKING, Any
 
 from core.advisories import Advisory, AffectedPackage, AffectedRange, Event, Severity
 from core.errors import AdvisoryError
+from core.time import parse_rfc3339
 from ingest.advisories.interface import Claim, Fetched, FetchRequest, RecordSource, Skipped
-from ingest.advisories.osv_files import parse_timestamp
 
 if TYPE_CHECKING:
     import jsonschema.protocols
@@ -352,7 +352,7 @@ def _fix_date(vuln: Mapping[str, Any]) -> str | None:
     if not dates:
         return None
     # Earliest instant, but keep the string exactly as published.
-    earliest: str = min(dates, key=parse_timestamp)
+    earliest: str = min(dates, key=parse_rfc3339)
     return earliest
 
 

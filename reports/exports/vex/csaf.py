@@ -27,7 +27,8 @@ from datetime import datetime
 from typing import Any
 
 from core.errors import InputError
-from reports.deploy_time import rfc3339
+from core.severity import cvss_rating
+from core.time import rfc3339
 from reports.exports.inputs import CvssScore, Finding, Revision, TrackingState, VexInput, VulnDetails
 from reports.exports.interface import content_digest, json_bytes, short_hash
 from reports.exports.vex.common import (
@@ -50,13 +51,8 @@ _STATUS = {
 
 
 def _severity(score: float) -> str:
-    if score >= 9.0:
-        return "CRITICAL"
-    if score >= 7.0:
-        return "HIGH"
-    if score >= 4.0:
-        return "MEDIUM"
-    return "LOW" if score > 0 else "NONE"
+    """CSAF's ``baseSeverity``: the CVSS rating (``core.severity``) in capitals."""
+    return cvss_rating(score).upper()
 
 
 def _system_id(system: str) -> str:

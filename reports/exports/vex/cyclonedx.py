@@ -54,7 +54,8 @@ from cyclonedx.schema import OutputFormat, SchemaVersion
 from packageurl import PackageURL
 
 from core.errors import InputError
-from reports.deploy_time import rfc3339
+from core.severity import cvss_rating
+from core.time import rfc3339
 from reports.exports.inputs import (
     Component,
     Finding,
@@ -151,15 +152,8 @@ def _ratings(vuln: VulnDetails) -> list[VulnerabilityRating]:
 
 
 def _severity(score: float) -> VulnerabilitySeverity:
-    for floor, severity in (
-        (9.0, VulnerabilitySeverity.CRITICAL),
-        (7.0, VulnerabilitySeverity.HIGH),
-        (4.0, VulnerabilitySeverity.MEDIUM),
-        (0.1, VulnerabilitySeverity.LOW),
-    ):
-        if score >= floor:
-            return severity
-    return VulnerabilitySeverity.NONE
+    """The CVSS rating (``core.severity``) as CycloneDX's severity (the same words)."""
+    return VulnerabilitySeverity(cvss_rating(score))
 
 
 def _analysis_key(data: VexInput, f: Finding) -> tuple[str, str, str, str]:

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 from core.errors import InputError
-from reports.deploy_time import rfc3339
+from core.time import rfc3339
 from reports.exports.inputs import Finding, Revision, TrackingState, VexInput
 from reports.exports.interface import content_digest, json_bytes
 from reports.exports.vex.common import (

@@ -21,9 +21,9 @@ from datetime import datetime
 from typing import Any
 
 from core.errors import InputError
+from core.time import require_utc
 from reports.exports.inputs import Revision, TrackingState, VexInput
 from reports.exports.interface import Exporter
-from reports.timeline import utc
 
 
 class VexExporter(Exporter[VexInput]):
@@ -50,7 +50,7 @@ def next_tracking(
     as_of: datetime,
     summary: str,
 ) -> TrackingState:
-    as_of = utc(as_of, "as_of")
+    as_of = require_utc(as_of, "as_of")
     if previous is None:
         return TrackingState(document_id, as_of, (Revision(1, as_of, "Initial version. " + summary),), digest)
     if previous.document_id != document_id:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from core.advisories import Severity
-from ingest.advisories.severity import best, from_ghsa, from_osv, rating_for_score, score_vector
+from ingest.advisories.severity import best, from_ghsa, from_osv, score_vector
 
 
 def test_v3_v4_v2_vectors_are_scored() -> None:
@@ -37,26 +37,6 @@ def test_unscorable_vectors_keep_the_vector_and_state_why(kind: str, vector: str
     assert result.vector == vector
     assert result.error is not None
     assert fragment in result.error
-
-
-@pytest.mark.parametrize(
-    ("score", "version", "rating"),
-    [
-        (0.0, 3, "none"),
-        (0.1, 3, "low"),
-        (3.9, 3, "low"),
-        (4.0, 3, "medium"),
-        (6.9, 3, "medium"),
-        (7.0, 3, "high"),
-        (8.9, 3, "high"),
-        (9.0, 3, "critical"),
-        (3.9, 2, "low"),
-        (4.0, 2, "medium"),
-        (10.0, 2, "high"),
-    ],
-)
-def test_rating_bands(score: float, version: int, rating: str) -> None:
-    assert rating_for_score(score, cvss_version=version) == rating
 
 
 def test_ubuntu_priorities_and_ghsa_words() -> None:

@@ -1,0 +1,92 @@
+"""The one home of patchgap's time helpers: every stored and reported moment is an aware UTC datetime.
+
+- :func:`utcnow` — now, aware; :func:`utcnow_seconds` — the same to the second (document and export
+  times, which are shown to the second).
+- :func:`assume_utc` — a moment a person typed (a query parameter, a CLI option) without a zone is
+  taken as UTC; one with a zone is kept.
+- :func:`as_utc` — any moment converted to UTC (naive ones taken as UTC).
+- :func:`require_utc` — reports refuse naive moments, because their zone would be a guess.
+- :func:`rfc3339` — the one timestamp format of every report and document: UTC, seconds, ``Z``.
+- :func:`utc_midnight` — an ISO date (``2024-05-01``) as the start of that day in UTC.
+- :func:`parse_rfc3339` — an RFC 3339 timestamp of a document (advisories, feeds) as an aware datetime.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import UTC, date, datetime, time
+
+from core.errors import InputError
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def utcnow_seconds() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def assume_utc(moment: datetime | None) -> datetime | None:
+    """``moment`` with UTC as its zone when it has none; ``None`` stays ``None``."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` in UTC; a naive one is taken as UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def require_utc(moment: datetime, what: str = "timestamp") -> datetime:
+    """``moment`` in UTC; naive datetimes are refused because their zone would be a guess."""
+    if moment.tzinfo is UTC:  # the common case, and the reports call this ~10 times per exposure
+        return moment
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise InputError("report", f"{what} {moment.isoformat()} has no time zone")
+    return moment.astimezone(UTC)
+
+
+def rfc3339(moment: datetime | None) -> str | None:
+    """UTC, second precision, ``Z`` suffix — the one timestamp format of every report and document."""
+    if moment is None:
+        return None
+    return _rfc3339(moment)
+
+
+# A report formats ~7 timestamps per exposure, mostly the same few hundred (snapshot times repeat across
+# a fleet): caching turns 1.8 µs per call into 0.1 µs (0.6 s of a 60,000-exposure report). Equal
+# instants in other zones hash and compare equal, and format to the same UTC string.
+@functools.lru_cache(maxsize=16384)
+def _rfc3339(moment: datetime) -> str:
+    moment = require_utc(moment)
+    if moment.microsecond:
+        moment = moment.replace(microsecond=0)
+    # isoformat, unlike strftime, pads years below 1000 to four digits; "+00:00" becomes "Z".
+    return moment.isoformat()[:-6] + "Z"
+
+
+def utc_midnight(day: str) -> datetime:
+    """An ISO date as the first moment of that day in UTC (``ValueError`` when it is not a date)."""
+    return datetime.combine(date.fromisoformat(day), time.min, tzinfo=UTC)
+
+
+def parse_rfc3339(value: str) -> datetime:
+    """An RFC 3339 timestamp as an aware datetime (UTC when no offset is given; ``ValueError`` when it
+    is not one).
+
+    Fractions beyond microseconds are cut, because ``datetime`` holds no finer resolution.
+    """
+    text = value.strip()
+    if not text:
+        raise ValueError("empty timestamp")
+    head, dot, rest = text.partition(".")
+    if dot:
+        digits = len(rest) - len(rest.lstrip("0123456789"))
+        text = head + "." + rest[: min(digits, 6)] + rest[digits:]
+    try:
+        parsed = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError as exc:
+        raise ValueError(f"not an RFC 3339 timestamp: {value!r}") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
