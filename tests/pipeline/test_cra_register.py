@@ -19,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from core.errors import InputError, NotFoundError
+from core.time import rfc3339
 from ingest.advisories.osv_files import OsvDirectory
 from pipeline.advisories.importing import import_advisories
 from pipeline.advisories.sources import open_path
@@ -28,7 +29,6 @@ from pipeline.exports import export
 from pipeline.exposures.reports import exposures_report
 from pipeline.ingest import ingest_sbom
 from pipeline.match import match_new, rematch_keys
-from reports.deploy_time import rfc3339
 from reports.exports.cra_register import schema_text
 from store.db import Database
 from store.tables.advisories import Advisory, FeedState, KevEntry

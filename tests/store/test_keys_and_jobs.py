@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import Session
 
 from core.errors import NotFoundError
+from core.time import utcnow
 from store.db import Database
 from store.queries.jobs import claim_upload_job, finish_upload_job, get_upload_job, insert_upload_job
 from store.queries.organizations import (
@@ -20,7 +21,6 @@ from store.queries.organizations import (
     revoke_api_key,
     touch_api_key,
 )
-from store.tables.base import utcnow
 
 
 def _key(session: Session, org: str, prefix: str) -> int:
