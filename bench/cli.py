@@ -1,0 +1,219 @@
+"""CLI start-up benchmark: wall time of the installed ``patchgap`` console script, one fresh process per run.
+
+Run from the project root:  .venv/bin/python -m bench.cli  [--runs 7] [--only help,small,first,large]
+                            [--patchgap PATH] [--data ../shared/data]
+
+What a user waits for is the whole process: interpreter start, imports, the database's schema check,
+the work. So each run is a new process (``subprocess.run`` of the console script beside this Python,
+stdout and stderr captured), timed from spawn to exit; the table gives median, min and max of --runs.
+Every run's exit status and output are checked, so a failing command is never timed as a fast one.
+
+Scenarios (issue 11, acceptance 5 sets the targets in brackets):
+
+  help    ``patchgap --help``.
+  small   ``patchgap ingest`` of a 5-component CycloneDX JSON SBOM [≤ 0.6 s]: the realistic call of a CI
+          job on every deploy. The SQLite file already holds the schema and the system's earlier
+          snapshots; each run ingests new bytes (other versions, so new package versions to match) as a
+          new snapshot of the same system. The schema check each call makes is included.
+  first   the same 5-component ingest into an empty SQLite file (a first ``patchgap ingest`` in a new
+          directory: creating and migrating the schema is included). Reported apart from ``small``.
+  large   ``patchgap ingest`` of the 10,000-component SBOM of ``bench/ingest.py`` [≤ 1.0 s] into a
+          SQLite file that holds the PyPI advisories of ``<data>/advisories/pypa-pypi`` (2,654 records,
+          imported once with ``patchgap advisories import``; that import is timed once and reported, not
+          part of the figure). Each run copies that file first (not timed) and ingests the SBOM as the
+          first snapshot of a new system: parse, store and match, as one process. Skipped with a
+          message when the shared data is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# Run as a script, this file's folder comes first on sys.path and ``bench/cli.py`` would shadow ``cli``.
+if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
+    sys.path[0] = str(ROOT)
+
+from bench.ingest import generate_bom  # noqa: E402 - after the sys.path fix above
+
+SCENARIOS = ("help", "small", "first", "large")
+TARGETS = {"small": 0.6, "large": 1.0}
+PYPI_ADVISORIES = Path("advisories") / "pypa-pypi" / "vulns"
+
+
+@dataclass(frozen=True)
+class Timing:
+    label: str
+    command: str
+    seconds: list[float]
+
+    def row(self) -> str:
+        med, low, high = statistics.median(self.seconds), min(self.seconds), max(self.seconds)
+        target = TARGETS.get(self.label)
+        verdict = (
+            "" if target is None else f"  target ≤ {target:.1f} s: {'met' if med <= target else 'NOT met'}"
+        )
+        return (
+            f"  {self.label:<7} median {med:6.3f} s   min {low:6.3f} s   max {high:6.3f} s"
+            f"   ({len(self.seconds)} runs){verdict}"
+        )
+
+
+def _environment() -> dict[str, str]:
+    env = dict(os.environ)
+    # The bench names its database with --db on every call; a URL in the environment must not leak in.
+    env.pop("PATCHGAP_DATABASE_URL", None)
+    env.setdefault("PYTHONHASHSEED", "0")
+    return env
+
+
+def run(command: Sequence[str], *, expect: str | None = None) -> tuple[float, str]:
+    """Run one fresh process; its wall time and stdout. Fails loudly on a non-zero exit or missing text."""
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env=_environment(), check=False)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(
+            f"{' '.join(command)} exited {done.returncode}:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+        )
+    if expect is not None and expect not in done.stdout + done.stderr:
+        raise SystemExit(f"{' '.join(command)}: expected {expect!r} in its output, got:\n{done.stdout}")
+    return seconds, done.stdout
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def bench_help(patchgap: str, runs: int) -> Timing:
+    command = [patchgap, "--help"]
+    return Timing("help", "patchgap --help", [run(command, expect="Usage")[0] for _ in range(runs)])
+
+
+def bench_small(patchgap: str, runs: int, tmp: Path) -> Timing:
+    db = tmp / "small.db"
+    boms = [tmp / f"small-{i}.cdx.json" for i in range(runs + 1)]
+    for i, path in enumerate(boms):
+        path.write_bytes(generate_bom(5, seed=1000 + i))
+    base = [patchgap, "--db", sqlite_url(db), "ingest", "--org", "bench", "--system", "ci-app"]
+    # The system's first snapshot (creates and migrates the database) is setup, not timed.
+    run([*base, str(boms[0])], expect="created snapshot")
+    seconds = [run([*base, str(path)], expect="created snapshot")[0] for path in boms[1:]]
+    return Timing(
+        "small", "patchgap --db sqlite:///<db> ingest --org bench --system ci-app <5-component SBOM>", seconds
+    )
+
+
+def bench_first(patchgap: str, runs: int, tmp: Path) -> Timing:
+    bom = tmp / "first.cdx.json"
+    bom.write_bytes(generate_bom(5, seed=999))
+    seconds = []
+    for i in range(runs):
+        db = tmp / f"first-{i}.db"
+        command = [patchgap, "--db", sqlite_url(db), "ingest", "--org", "bench", "--system", "app", str(bom)]
+        seconds.append(run(command, expect="created snapshot")[0])
+    return Timing(
+        "first",
+        "patchgap --db sqlite:///<new file> ingest --org bench --system app <5-component SBOM>",
+        seconds,
+    )
+
+
+def bench_large(patchgap: str, runs: int, tmp: Path, data: Path) -> Timing | None:
+    advisories = data / PYPI_ADVISORIES
+    if not advisories.is_dir():
+        print(f"\nlarge: skipped, {advisories.resolve()} not found (pass --data)")
+        return None
+    template = tmp / "advisories.db"
+    seconds, out = run(
+        [patchgap, "--db", sqlite_url(template), "advisories", "import", "--json", str(advisories)]
+    )
+    created = json.loads(out).get("created", "?")
+    print(
+        f"\nsetup: imported {created} PyPI advisories from {advisories.resolve()} in {seconds:.2f} s", end=""
+    )
+    print(" (not timed below)")
+    bom = tmp / "large.cdx.json"
+    bom.write_bytes(generate_bom(10_000))
+    timings = []
+    for i in range(runs):
+        db = tmp / f"large-{i}.db"
+        shutil.copyfile(template, db)
+        command = [
+            patchgap,
+            "--db",
+            sqlite_url(db),
+            "ingest",
+            "--org",
+            "bench",
+            "--system",
+            "fleet-app",
+            str(bom),
+        ]
+        timings.append(run(command, expect="matched 10000 new package versions")[0])
+        db.unlink()
+    return Timing(
+        "large",
+        "patchgap --db sqlite:///<copy holding the PyPI advisories> ingest --org bench --system fleet-app "
+        "<10,000-component SBOM>",
+        timings,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=7, help="fresh processes per scenario (default 7)")
+    parser.add_argument(
+        "--only", default=",".join(SCENARIOS), help=f"comma-separated subset of {', '.join(SCENARIOS)}"
+    )
+    parser.add_argument("--patchgap", help="the console script to run (default: the one beside this Python)")
+    parser.add_argument(
+        "--data", type=Path, default=ROOT / ".." / "shared" / "data", help="shared data folder"
+    )
+    args = parser.parse_args()
+
+    wanted = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = sorted(set(wanted) - set(SCENARIOS))
+    if unknown:
+        parser.error(f"unknown scenario(s): {', '.join(unknown)}")
+    patchgap = args.patchgap or str(Path(sys.executable).with_name("patchgap"))
+    if not Path(patchgap).is_file():
+        found = shutil.which("patchgap")
+        if found is None:
+            raise SystemExit(f"no patchgap console script at {patchgap} or on PATH (pip install -e .)")
+        patchgap = found
+
+    print(f"patchgap: {patchgap}; {args.runs} fresh processes per scenario; {os.cpu_count()} CPUs")
+    results: list[Timing] = []
+    with tempfile.TemporaryDirectory(prefix="patchgap-bench-cli-") as name:
+        tmp = Path(name)
+        if "help" in wanted:
+            results.append(bench_help(patchgap, args.runs))
+        if "small" in wanted:
+            results.append(bench_small(patchgap, args.runs, tmp))
+        if "first" in wanted:
+            results.append(bench_first(patchgap, args.runs, tmp))
+        if "large" in wanted and (large := bench_large(patchgap, args.runs, tmp, args.data)) is not None:
+            results.append(large)
+
+    print("\nwall time per process (spawn to exit):")
+    for timing in results:
+        print(timing.row())
+        print(f"          {timing.command}")
+
+
+if __name__ == "__main__":
+    main()
