@@ -10,14 +10,17 @@ returns; a failure there leaves the stored snapshots in place (``patchgap match`
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cli.common import console, database, err_console, read_file, reports_errors, settings
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 
 def _parse_observed_at(value: str | None) -> datetime | None:
@@ -27,6 +30,23 @@ def _parse_observed_at(value: str | None) -> datetime | None:
         return datetime.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not an ISO 8601 date or date-time") from None
+
+
+def _progress(total: int) -> AbstractContextManager[Progress | None]:
+    """A progress bar on stderr for people watching several files; none for a pipe, a log or one file."""
+    if total < 2 or not err_console.is_terminal:
+        return nullcontext()
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("ingesting"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=err_console,
+        transient=True,
+    )
 
 
 @reports_errors
@@ -56,18 +76,14 @@ def ingest(
     when = _parse_observed_at(observed_at)
     max_bytes = settings(ctx).max_sbom_bytes
     with database(ctx, upgrade=True) as db:
-        with Progress(
-            TextColumn("ingesting"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.description}"),
-            console=err_console,
-            transient=True,
-            # Only for people watching: a pipe or a log file gets the result lines alone.
-            disable=len(files) < 2 or not err_console.is_terminal,
-        ) as progress:
-            task = progress.add_task("", total=len(files))
+        with _progress(len(files)) as progress:
+            advance = None
+            if progress is not None:
+                task = progress.add_task("", total=len(files))
+
+                def advance(upload: SbomUpload) -> None:
+                    progress.update(task, advance=1, description=upload.source)
+
             uploads = [SbomUpload(read_file(path, max_bytes), str(path), observed_at=when) for path in files]
             results = ingest_sboms(
                 db,
@@ -76,7 +92,7 @@ def ingest(
                 system=system,
                 environment=env,
                 max_bytes=max_bytes,
-                progress=lambda upload: progress.update(task, advance=1, description=upload.source),
+                progress=advance,
             )
         for r in results:
             console.print(
@@ -90,3 +106,8 @@ def ingest(
         f"matched {run.evaluated} new package versions: {run.affected} affected, "
         f"{run.unknown} undetermined ({run.seconds * 1000:.0f} ms)"
     )
+
+
+def register(root: typer.Typer) -> None:
+    """Add ``patchgap ingest`` to the root app."""
+    root.command("ingest")(ingest)

@@ -3,48 +3,121 @@
 Only this layer (and ``api``) reads settings and turns errors into exit statuses: a
 ``PatchgapError`` prints its one-line message to stderr as ``error: <message>`` and exits with status 2.
 The global ``--db URL`` wins over ``PATCHGAP_DATABASE_URL``, which wins over ``./patchgap.db``.
+
+Start-up is part of the interface (DESIGN.md): a command imports only what it uses. So the command
+modules are not imported here: ``COMMANDS`` names the module that registers each top-level command
+(its ``register(root)``, or its ``app`` added under the command's name) and the line ``patchgap --help``
+shows for it; the root group imports a module when one of its commands is run, or asked for its own
+help. ``tests/cli/test_startup.py`` checks that the listing equals the one the modules themselves give.
 """
 
 from __future__ import annotations
 
-from importlib.metadata import version as package_version
-from typing import Annotated
+import importlib
+from typing import Annotated, Any
 
 import typer
+import typer.main
+from typer.core import TyperCommand, TyperGroup
 
-from cli import (
-    advisories,
-    db,
-    export,
-    keys,
-    matching,
-    orgs,
-    report,
-    sbom,
-    serve,
-    sla,
-    snapshots,
-    systems,
-    vex,
-)
-from cli.ingest_command import ingest
 from core.settings import Settings
 
-app = typer.Typer(
+
+class LazyCommand(TyperCommand):
+    """Stands for a top-level command in the root's listing until the command itself is needed."""
+
+    def __init__(self, name: str, module: str, help_text: str) -> None:
+        super().__init__(name, help=help_text)
+        self.module = module
+
+
+# Top-level command -> (module that registers it, its help as `patchgap --help` lists it), in the
+# order of that listing. A module may register several (cli.matching: match and why).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "ingest": (
+        "cli.ingest_command",
+        'Ingest SBOM files as snapshots of one system; re-ingesting the same file reports "unchanged".',
+    ),
+    "match": ("cli.matching", "Match new package versions against the stored advisories and print counts."),
+    "why": (
+        "cli.matching",
+        "Explain why a package of a system's latest snapshot is flagged, and what upgrade clears it.",
+    ),
+    "demo": (
+        "cli.report",
+        "Load the bundled demo fleet: weekly SBOMs, advisory snapshot, matching, VEX (idempotent).",
+    ),
+    "serve": ("cli.serve", "Serve the REST API and the dashboard (http://HOST:PORT/dashboard/)."),
+    "systems": ("cli.systems", "Deployed systems."),
+    "snapshots": ("cli.snapshots", "SBOM snapshots of a system."),
+    "sbom": ("cli.sbom", "SBOM files."),
+    "db": ("cli.db", "Database administration."),
+    "advisories": ("cli.advisories", "Advisories: import, sync, show, stats."),
+    "report": ("cli.report", "Exposure and time-to-deploy reports."),
+    "vex": ("cli.vex", "VEX statements (OpenVEX, CycloneDX VEX)."),
+    "sla": ("cli.sla", "SLA tiers per organization."),
+    "keys": ("cli.keys", "API keys of an organization."),
+    "export": ("cli.export", "Auditor exports: VEX documents, CRA register, NIS2 evidence, CISO report."),
+    "orgs": ("cli.orgs", "Organizations: list them, mark CRA manufacturers."),
+}
+# Commands defined in this module, and where the listing shows them.
+_LISTING_ORDER = (*list(COMMANDS)[:5], "version", *list(COMMANDS)[5:])
+
+
+def new_app(**settings: Any) -> typer.Typer:
+    """A typer app with the root's settings (the commands of a module are built on one, then moved over)."""
+    return typer.Typer(add_completion=False, pretty_exceptions_enable=False, **settings)
+
+
+def registered_commands(module_name: str, name: str) -> dict[str, Any]:
+    """The click commands that the module ``module_name`` adds to a root, by name (imports the module)."""
+    module = importlib.import_module(module_name)
+    staging = new_app()
+    register = getattr(module, "register", None)
+    if register is not None:
+        register(staging)
+    else:
+        staging.add_typer(module.app, name=name)
+    return dict(typer.main.get_group(staging).commands)
+
+
+class LazyGroup(TyperGroup):
+    """The root group: lists every command from ``COMMANDS``, imports a command's module to run it."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        here: dict[str, Any] = dict(self.commands)
+        listing = {
+            name: here.pop(name, None) or LazyCommand(name, *COMMANDS[name]) for name in _LISTING_ORDER
+        }
+        self.commands = {**listing, **here}
+        self._listing = False
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = self.commands.get(cmd_name)
+        if isinstance(command, LazyCommand) and not self._listing:
+            loaded = registered_commands(command.module, cmd_name)
+            for name, real in loaded.items():
+                if isinstance(self.commands.get(name), LazyCommand):
+                    self.commands[name] = real
+            command = self.commands[cmd_name]
+        return command
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        # The listing needs names and help lines only: the placeholders give them without imports.
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+
+app = new_app(
     name="patchgap",
     help="Measure and close the patch-deployment gap.",
     no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+    cls=LazyGroup,
 )
-app.command("ingest")(ingest)
-app.add_typer(systems.app, name="systems")
-app.add_typer(snapshots.app, name="snapshots")
-app.add_typer(sbom.app, name="sbom")
-app.add_typer(db.app, name="db")
-# Each area's module adds its own commands, so areas grow without editing this file.
-for _area in (advisories, matching, report, vex, sla, keys, serve, export, orgs):
-    _area.register(app)
 
 
 @app.callback()
@@ -67,6 +140,8 @@ def _root(
 @app.command()
 def version() -> None:
     """Print patchgap's version."""
+    from importlib.metadata import version as package_version
+
     typer.echo(package_version("patchgap"))
 
 
