@@ -13,6 +13,7 @@ help. ``tests/cli/test_startup.py`` checks that the listing equals the one the m
 
 from __future__ import annotations
 
+import gc
 import importlib
 from typing import Annotated, Any
 
@@ -146,4 +147,11 @@ def version() -> None:
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    finally:
+        # The process ends here. Shutting the interpreter down runs the cyclic collector over every
+        # object still alive (SQLAlchemy and pydantic build many): measured 80-200 ms of each call's
+        # wall time. Frozen objects are left to the operating system instead; files and connections
+        # were closed by the command itself.
+        gc.freeze()
