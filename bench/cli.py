@@ -7,6 +7,8 @@ What a user waits for is the whole process: interpreter start, imports, the data
 the work. So each run is a new process (``subprocess.run`` of the console script beside this Python,
 stdout and stderr captured), timed from spawn to exit; the table gives median, min and max of --runs.
 Every run's exit status and output are checked, so a failing command is never timed as a fast one.
+Each row also gives the median user + system CPU time of the process: on this shared machine other jobs
+stretch wall times, CPU time much less, so it tells a change from a busy minute.
 
 Scenarios (issue 11, acceptance 5 sets the targets in brackets):
 
@@ -30,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -53,20 +56,31 @@ PYPI_ADVISORIES = Path("advisories") / "pypa-pypi" / "vulns"
 
 
 @dataclass(frozen=True)
+class Sample:
+    """One process: wall time from spawn to exit, its user + system CPU time, its stdout."""
+
+    wall: float
+    cpu: float
+    stdout: str
+
+
+@dataclass(frozen=True)
 class Timing:
     label: str
     command: str
-    seconds: list[float]
+    samples: list[Sample]
 
     def row(self) -> str:
-        med, low, high = statistics.median(self.seconds), min(self.seconds), max(self.seconds)
+        walls = [s.wall for s in self.samples]
+        med, low, high = statistics.median(walls), min(walls), max(walls)
+        cpu = statistics.median(s.cpu for s in self.samples)
         target = TARGETS.get(self.label)
         verdict = (
             "" if target is None else f"  target ≤ {target:.1f} s: {'met' if med <= target else 'NOT met'}"
         )
         return (
-            f"  {self.label:<7} median {med:6.3f} s   min {low:6.3f} s   max {high:6.3f} s"
-            f"   ({len(self.seconds)} runs){verdict}"
+            f"  {self.label:<7} median {med:6.3f} s   min {low:6.3f} s   max {high:6.3f} s   "
+            f"(cpu {cpu:5.3f} s; {len(walls)} runs){verdict}"
         )
 
 
@@ -78,18 +92,25 @@ def _environment() -> dict[str, str]:
     return env
 
 
-def run(command: Sequence[str], *, expect: str | None = None) -> tuple[float, str]:
-    """Run one fresh process; its wall time and stdout. Fails loudly on a non-zero exit or missing text."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(command: Sequence[str], *, expect: str | None = None) -> Sample:
+    """Run one fresh process and time it. Fails loudly on a non-zero exit or missing expected text."""
+    cpu = _children_cpu()
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=_environment(), check=False)
     seconds = time.perf_counter() - start
+    cpu = _children_cpu() - cpu
     if done.returncode != 0:
         raise SystemExit(
             f"{' '.join(command)} exited {done.returncode}:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
         )
     if expect is not None and expect not in done.stdout + done.stderr:
         raise SystemExit(f"{' '.join(command)}: expected {expect!r} in its output, got:\n{done.stdout}")
-    return seconds, done.stdout
+    return Sample(seconds, cpu, done.stdout)
 
 
 def sqlite_url(path: Path) -> str:
@@ -98,7 +119,7 @@ def sqlite_url(path: Path) -> str:
 
 def bench_help(patchgap: str, runs: int) -> Timing:
     command = [patchgap, "--help"]
-    return Timing("help", "patchgap --help", [run(command, expect="Usage")[0] for _ in range(runs)])
+    return Timing("help", "patchgap --help", [run(command, expect="Usage") for _ in range(runs)])
 
 
 def bench_small(patchgap: str, runs: int, tmp: Path) -> Timing:
@@ -109,24 +130,24 @@ def bench_small(patchgap: str, runs: int, tmp: Path) -> Timing:
     base = [patchgap, "--db", sqlite_url(db), "ingest", "--org", "bench", "--system", "ci-app"]
     # The system's first snapshot (creates and migrates the database) is setup, not timed.
     run([*base, str(boms[0])], expect="created snapshot")
-    seconds = [run([*base, str(path)], expect="created snapshot")[0] for path in boms[1:]]
+    samples = [run([*base, str(path)], expect="created snapshot") for path in boms[1:]]
     return Timing(
-        "small", "patchgap --db sqlite:///<db> ingest --org bench --system ci-app <5-component SBOM>", seconds
+        "small", "patchgap --db sqlite:///<db> ingest --org bench --system ci-app <5-component SBOM>", samples
     )
 
 
 def bench_first(patchgap: str, runs: int, tmp: Path) -> Timing:
     bom = tmp / "first.cdx.json"
     bom.write_bytes(generate_bom(5, seed=999))
-    seconds = []
+    samples = []
     for i in range(runs):
         db = tmp / f"first-{i}.db"
         command = [patchgap, "--db", sqlite_url(db), "ingest", "--org", "bench", "--system", "app", str(bom)]
-        seconds.append(run(command, expect="created snapshot")[0])
+        samples.append(run(command, expect="created snapshot"))
     return Timing(
         "first",
         "patchgap --db sqlite:///<new file> ingest --org bench --system app <5-component SBOM>",
-        seconds,
+        samples,
     )
 
 
@@ -136,17 +157,15 @@ def bench_large(patchgap: str, runs: int, tmp: Path, data: Path) -> Timing | Non
         print(f"\nlarge: skipped, {advisories.resolve()} not found (pass --data)")
         return None
     template = tmp / "advisories.db"
-    seconds, out = run(
+    imported = run(
         [patchgap, "--db", sqlite_url(template), "advisories", "import", "--json", str(advisories)]
     )
-    created = json.loads(out).get("created", "?")
-    print(
-        f"\nsetup: imported {created} PyPI advisories from {advisories.resolve()} in {seconds:.2f} s", end=""
-    )
-    print(" (not timed below)")
+    created = json.loads(imported.stdout).get("created", "?")
+    print(f"\nsetup: imported {created} PyPI advisories from {advisories.resolve()}", end="")
+    print(f" in {imported.wall:.2f} s (not timed below)")
     bom = tmp / "large.cdx.json"
     bom.write_bytes(generate_bom(10_000))
-    timings = []
+    samples = []
     for i in range(runs):
         db = tmp / f"large-{i}.db"
         shutil.copyfile(template, db)
@@ -161,13 +180,13 @@ def bench_large(patchgap: str, runs: int, tmp: Path, data: Path) -> Timing | Non
             "fleet-app",
             str(bom),
         ]
-        timings.append(run(command, expect="matched 10000 new package versions")[0])
+        samples.append(run(command, expect="matched 10000 new package versions"))
         db.unlink()
     return Timing(
         "large",
         "patchgap --db sqlite:///<copy holding the PyPI advisories> ingest --org bench --system fleet-app "
         "<10,000-component SBOM>",
-        timings,
+        samples,
     )
 
 
