@@ -12,7 +12,7 @@ from pathlib import Path
 
 from core.errors import PatchgapError
 from store.db import Database, Tx, display_url
-from store.migrate import head_revision
+from store.migrations import HEAD_REVISION
 
 __all__ = ["Database", "Tx", "display_url", "open_database", "upgrade_database"]
 
@@ -33,7 +33,7 @@ def open_database(url: str, *, upgrade: bool) -> Database:
         if upgrade:
             db.upgrade()
         else:
-            current, head = db.revision(), head_revision()
+            current, head = db.revision(), HEAD_REVISION
             if current != head:
                 state = "has no patchgap schema" if current is None else f"is at schema {current}, not {head}"
                 raise PatchgapError(f"the database {db.display_url} {state}: run `patchgap db upgrade`")

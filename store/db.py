@@ -27,8 +27,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from core.errors import StorageError
+from store.migrations import HEAD_REVISION
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Where alembic records the revision a database is at (its default name, which env.py keeps).
+_VERSION_TABLE = "alembic_version"
 
 #: An open ORM transaction, as :meth:`Database.write` / :meth:`Database.read` yield it. Use-cases pass it
 #: on to query functions without looking inside (the name keeps SQLAlchemy out of their imports).
@@ -172,14 +175,29 @@ class Database:
             yield conn
 
     def upgrade(self, revision: str = "head") -> None:
-        """Bring the schema to ``revision`` (``store.migrate.upgrade``)."""
+        """Bring the schema to ``revision`` (``store.migrate.upgrade``); a database already at the head
+        revision is left as it is without loading alembic (every ``patchgap ingest`` asks)."""
+        if revision in ("head", HEAD_REVISION) and self.revision() == HEAD_REVISION:
+            return
         from store.migrate import upgrade  # noqa: PLC0415 - alembic loads only when a command migrates
 
         with _translated(self.engine.url):
             upgrade(self.engine, revision)
 
     def revision(self) -> str | None:
-        """The schema revision the database is at; ``None`` without patchgap's schema."""
+        """The schema revision the database is at; ``None`` without patchgap's schema.
+
+        Read from alembic's version table directly: the same answer as
+        ``store.migrate.current_revision``, without loading alembic. More than one row (branched
+        revisions, which patchgap never has) is left to alembic, which refuses it.
+        """
+        with _translated(self.engine.url), self.engine.connect() as conn:
+            if not sa.inspect(conn).has_table(_VERSION_TABLE):
+                return None
+            version = sa.select(sa.column("version_num", sa.String)).select_from(sa.table(_VERSION_TABLE))
+            rows = list(conn.execute(version).scalars())
+        if len(rows) <= 1:
+            return rows[0] if rows else None
         from store.migrate import current_revision  # noqa: PLC0415 - as in upgrade
 
         with _translated(self.engine.url):

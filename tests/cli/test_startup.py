@@ -107,6 +107,18 @@ def test_ingest_leaves_advisory_and_export_libraries_unloaded(tmp_path: Path) ->
     assert not {m for m in modules if m.startswith(("reports.exports", "pipeline.exports", "cli.export"))}
 
 
+def test_ingest_into_a_current_database_leaves_alembic_unloaded(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'patchgap.db'}"
+    first, second = tmp_path / "first.cdx.json", tmp_path / "second.cdx.json"
+    first.write_text(json.dumps(SBOM))
+    second.write_text(json.dumps({**SBOM, "serialNumber": "urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79"}))
+    # The first ingest creates the schema: migrating needs alembic.
+    assert "alembic" in loaded_by(tmp_path, "--db", url, "ingest", "--org", "o", "--system", "s", str(first))
+    modules = loaded_by(tmp_path, "--db", url, "ingest", "--org", "o", "--system", "s", str(second))
+    assert "cli.ingest_command" in modules, "the ingest command did not run"
+    assert "alembic" not in roots(modules)
+
+
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_listing_shows_what_the_module_registers(name: str) -> None:
     module, listed_help = COMMANDS[name]

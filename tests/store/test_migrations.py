@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from store.db import Database, make_engine
 from store.migrate import current_revision, head_revision, schema_diff, upgrade
+from store.migrations import HEAD_REVISION
 from store.schema import metadata
 from store.tables.advisories import KevEntry
 
@@ -53,6 +54,27 @@ def test_upgrade_from_empty_then_again_is_a_no_op(empty_db_url: str) -> None:
         upgrade(db.engine)
         assert current_revision(db.engine) == head_revision()
         assert set(sa.inspect(db).get_table_names()) >= TABLES
+    finally:
+        db.dispose()
+
+
+def test_the_named_head_is_alembics_head() -> None:
+    # Database.upgrade and open_database compare with the name; a new revision must update it.
+    assert head_revision() == HEAD_REVISION
+
+
+def test_database_reads_the_revision_as_alembic_does(empty_db_url: str) -> None:
+    db = Database.open(empty_db_url)
+    try:
+        assert db.revision() is None
+        assert current_revision(db.engine) is None
+        upgrade(db.engine, "0006")
+        assert db.revision() == current_revision(db.engine) == "0006"
+        db.upgrade()
+        assert db.revision() == current_revision(db.engine) == HEAD_REVISION
+        db.upgrade()  # at the head: left as it is
+        assert db.revision() == HEAD_REVISION
+        assert schema_diff(db.engine) == []
     finally:
         db.dispose()
 
