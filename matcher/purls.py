@@ -32,12 +32,13 @@ folds them onto the key ``package_for_purl`` produces (see its docstring for the
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 from packageurl import PackageURL
 
 from core.packages import NotAssessable, PackageRef
+from core.purls import split_plain
 
 #: purl type → OSV ecosystem, for ecosystems whose packages need no release suffix.
 ECOSYSTEM_FOR_PURL_TYPE: Mapping[str, str] = MappingProxyType(
@@ -196,6 +197,9 @@ def package_for_purl(
     ``source_name``/``source_version`` are the distribution source package when the SBOM states it
     outside the purl (trivy's SPDX ``sourceInfo``); a source in the purl's own qualifiers wins.
     """
+    plain = _plain_language_package(purl.strip())
+    if plain is not None:
+        return plain
     try:
         parsed = PackageURL.from_string(purl.strip())
     except ValueError as exc:
@@ -215,8 +219,17 @@ def package_for_purl(
 def _language_package(
     parsed: PackageURL, version: str, ecosystem: str, purl: str
 ) -> PackageRef | NotAssessable:
-    name: str = parsed.name
-    namespace = parsed.namespace or ""
+    identity = _language_identity(ecosystem, parsed.namespace or "", parsed.name, version, purl)
+    if isinstance(identity, NotAssessable):
+        return identity
+    base = PackageURL(type=parsed.type, namespace=parsed.namespace, name=parsed.name, version=parsed.version)
+    return PackageRef(ecosystem=ecosystem, name=identity[0], version=identity[1], purl=base.to_string())
+
+
+def _language_identity(
+    ecosystem: str, namespace: str, name: str, version: str, purl: str
+) -> tuple[str, str] | NotAssessable:
+    """The name and version advisories of a language ecosystem use for a purl's namespace, name, version."""
     if ecosystem == "Maven":
         if not namespace:
             return NotAssessable(NotAssessable.INVALID_PURL, f"{purl}: Maven purl without a group id")
@@ -235,9 +248,7 @@ def _language_package(
         version = _VERSION_PREFIX_V.sub("", version)
     elif namespace and ecosystem in ("npm", "SwiftURL"):
         name = f"{namespace}/{name}"
-    name = normalize_name(ecosystem, name)
-    base = PackageURL(type=parsed.type, namespace=parsed.namespace, name=parsed.name, version=parsed.version)
-    return PackageRef(ecosystem=ecosystem, name=name, version=version, purl=base.to_string())
+    return normalize_name(ecosystem, name), version
 
 
 def _distro_package(
@@ -353,3 +364,57 @@ def _ubuntu_release(value: str) -> str | None:
             lts = release == "6.06" or (month == "04" and int(year) % 2 == 0 and int(year) >= 8)
             return f"{release}:LTS" if lts else release
     return None
+
+
+# --- plain purls of language ecosystems, without packageurl-python ---------------------------------
+# Parsing a purl, rebuilding it without qualifiers and printing it with packageurl-python costs ~25 µs,
+# most of the ingest of a 10,000-component SBOM. Purls of the plain shape (core.purls) of a language
+# ecosystem are mapped here instead; tests/matcher/test_purls_plain.py holds the answers equal.
+
+# How packageurl-python normalizes names of the language types (the purl specification's type rules);
+# the namespaces of these types it lower-cases too.
+_NAME_RULES: Mapping[str, Callable[[str], str]] = MappingProxyType(
+    {
+        "pypi": lambda name: name.replace("_", "-").lower(),
+        "npm": str.lower,
+        "composer": str.lower,
+        "hex": str.lower,
+        "bitnami": str.lower,
+        "pub": lambda name: re.sub(r"[^a-z0-9]", "_", name.lower()),
+        "hackage": lambda name: name.replace("_", "-"),
+    }
+)
+_LOWER_CASE_NAMESPACE_TYPES = frozenset({"pypi", "composer", "hex"})
+
+
+def _unchanged(name: str) -> str:
+    return name
+
+
+def _encoded(part: str) -> str:
+    # packageurl-python percent-encodes each part it prints; of the characters a plain purl's parts
+    # hold, that changes "+" and the "@" of an npm scope only.
+    return part.replace("+", "%2B").replace("@", "%40")
+
+
+def _plain_language_package(purl: str) -> PackageRef | None:
+    """``package_for_purl`` of a plain purl of a language ecosystem; ``None`` for any other purl and
+    for one that cannot be assessed (the general path says why, in its words)."""
+    plain = split_plain(purl)
+    if plain is None or plain.version is None:
+        return None
+    ecosystem = ECOSYSTEM_FOR_PURL_TYPE.get(plain.type)
+    if ecosystem is None:
+        return None
+    rule = _NAME_RULES.get(plain.type, _unchanged)
+    namespace = plain.namespace
+    if plain.type in _LOWER_CASE_NAMESPACE_TYPES:
+        namespace = tuple(segment.lower() for segment in namespace)
+    name = rule(plain.name)
+    identity = _language_identity(ecosystem, "/".join(namespace), name, plain.version, purl)
+    if isinstance(identity, NotAssessable):
+        return None
+    # Printed as packageurl-python prints it: the name rule runs again on the encoded name.
+    path = "/".join([*map(_encoded, namespace), rule(_encoded(name))])
+    canonical = f"pkg:{plain.type}/{path}@{_encoded(plain.version)}"
+    return PackageRef(ecosystem=ecosystem, name=identity[0], version=identity[1], purl=canonical)
