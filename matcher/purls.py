@@ -197,7 +197,7 @@ def package_for_purl(
     ``source_name``/``source_version`` are the distribution source package when the SBOM states it
     outside the purl (trivy's SPDX ``sourceInfo``); a source in the purl's own qualifiers wins.
     """
-    plain = _plain_language_package(purl.strip())
+    plain = _plain_package(purl.strip(), source_name, source_version)
     if plain is not None:
         return plain
     try:
@@ -255,15 +255,43 @@ def _distro_package(
     parsed: PackageURL, version: str, family: str, source_name: str | None, source_version: str | None
 ) -> PackageRef | NotAssessable:
     qualifiers: dict[str, str] = dict(parsed.qualifiers or {})
-    distro = qualifiers.get("distro", "")
-    release = _release_suffix(family, distro)
-    if release is None:
+    identity = _distro_identity(
+        family, parsed.name, version, qualifiers, source_name=source_name, source_version=source_version
+    )
+    if identity is None:
+        distro = qualifiers.get("distro", "")
         why = f"distro {distro!r} names no known {family} release" if distro else "no distro qualifier"
         return NotAssessable(
             NotAssessable.UNSUPPORTED_ECOSYSTEM, f"{parsed.to_string()}: {family} release unknown ({why})"
         )
+    ecosystem, name, version = identity
+    # pkg:alpine/… (older syft) is stored under the purl spec's own spelling, pkg:apk/alpine/….
+    alpine = family == "Alpine"
+    canonical = PackageURL(
+        type="apk" if alpine else parsed.type,
+        namespace="alpine" if alpine else parsed.namespace,
+        name=parsed.name,
+        version=parsed.version,
+        qualifiers={k: qualifiers[k] for k in _IDENTITY_QUALIFIERS if qualifiers.get(k)},
+    )
+    return PackageRef(ecosystem=ecosystem, name=name, version=version, purl=canonical.to_string())
+
+
+def _distro_identity(
+    family: str,
+    name: str,
+    version: str,
+    qualifiers: Mapping[str, str],
+    *,
+    source_name: str | None,
+    source_version: str | None,
+) -> tuple[str, str, str] | None:
+    """The ecosystem, name and version advisories of a distribution use for a package of it; ``None``
+    when the ``distro`` qualifier names no known release."""
+    release = _release_suffix(family, qualifiers.get("distro", ""))
+    if release is None:
+        return None
     ecosystem = f"{family}:{release}"
-    name: str = parsed.name
     if family != "Alpine":
         version = _with_epoch(version, qualifiers.get("epoch"))
 
@@ -276,18 +304,7 @@ def _distro_package(
             name = source_name
             if source_version and family != "Alpine":
                 version = _with_epoch(source_version, None)
-    # pkg:alpine/… (older syft) is stored under the purl spec's own spelling, pkg:apk/alpine/….
-    alpine = family == "Alpine"
-    canonical = PackageURL(
-        type="apk" if alpine else parsed.type,
-        namespace="alpine" if alpine else parsed.namespace,
-        name=parsed.name,
-        version=parsed.version,
-        qualifiers={k: qualifiers[k] for k in _IDENTITY_QUALIFIERS if qualifiers.get(k)},
-    )
-    return PackageRef(
-        ecosystem=ecosystem, name=normalize_name(ecosystem, name), version=version, purl=canonical.to_string()
-    )
+    return ecosystem, normalize_name(ecosystem, name), version
 
 
 def _with_epoch(version: str, epoch: str | None) -> str:
@@ -366,13 +383,13 @@ def _ubuntu_release(value: str) -> str | None:
     return None
 
 
-# --- plain purls of language ecosystems, without packageurl-python ---------------------------------
+# --- plain purls, without packageurl-python -----------------------------------------------------
 # Parsing a purl, rebuilding it without qualifiers and printing it with packageurl-python costs ~25 µs,
-# most of the ingest of a 10,000-component SBOM. Purls of the plain shape (core.purls) of a language
-# ecosystem are mapped here instead; tests/matcher/test_purls_plain.py holds the answers equal.
+# most of the ingest of a 10,000-component SBOM. Purls of the plain shape (core.purls) are mapped here
+# instead, through the same rules; tests/matcher/test_purls_plain.py holds the answers equal.
 
-# How packageurl-python normalizes names of the language types (the purl specification's type rules);
-# the namespaces of these types it lower-cases too.
+# How packageurl-python normalizes names of the types mapped here (the purl specification's type
+# rules); the namespaces of the second set's types it lower-cases too.
 _NAME_RULES: Mapping[str, Callable[[str], str]] = MappingProxyType(
     {
         "pypi": lambda name: name.replace("_", "-").lower(),
@@ -380,15 +397,23 @@ _NAME_RULES: Mapping[str, Callable[[str], str]] = MappingProxyType(
         "composer": str.lower,
         "hex": str.lower,
         "bitnami": str.lower,
+        "apk": str.lower,
         "pub": lambda name: re.sub(r"[^a-z0-9]", "_", name.lower()),
         "hackage": lambda name: name.replace("_", "-"),
     }
 )
-_LOWER_CASE_NAMESPACE_TYPES = frozenset({"pypi", "composer", "hex"})
+_LOWER_CASE_NAMESPACE_TYPES = frozenset({"pypi", "composer", "hex", "apk"})
 
 
 def _unchanged(name: str) -> str:
     return name
+
+
+def _normalized(type_: str, namespace: tuple[str, ...], name: str) -> tuple[tuple[str, ...], str]:
+    """The namespace segments and name as packageurl-python normalizes them for ``type_``."""
+    if type_ in _LOWER_CASE_NAMESPACE_TYPES:
+        namespace = tuple(segment.lower() for segment in namespace)
+    return namespace, _NAME_RULES.get(type_, _unchanged)(name)
 
 
 def _encoded(part: str) -> str:
@@ -397,24 +422,48 @@ def _encoded(part: str) -> str:
     return part.replace("+", "%2B").replace("@", "%40")
 
 
-def _plain_language_package(purl: str) -> PackageRef | None:
-    """``package_for_purl`` of a plain purl of a language ecosystem; ``None`` for any other purl and
-    for one that cannot be assessed (the general path says why, in its words)."""
+def _printed(
+    type_: str, namespace: tuple[str, ...], name: str, version: str, qualifiers: Mapping[str, str]
+) -> str:
+    """``PackageURL(...).to_string()`` of plain parts, without building one."""
+    namespace, name = _normalized(type_, namespace, name)
+    # The name rule runs again on the encoded name, as packageurl-python prints it.
+    path = "/".join([*map(_encoded, namespace), _NAME_RULES.get(type_, _unchanged)(_encoded(name))])
+    printed = f"pkg:{type_}/{path}@{_encoded(version)}"
+    if qualifiers:
+        printed += "?" + "&".join(f"{key}={_encoded(qualifiers[key])}" for key in sorted(qualifiers))
+    return printed
+
+
+def _plain_package(purl: str, source_name: str | None, source_version: str | None) -> PackageRef | None:
+    """``package_for_purl`` of a plain purl; ``None`` for any other purl and for one that cannot be
+    assessed (the general path says why, in its words)."""
     plain = split_plain(purl)
     if plain is None or plain.version is None:
         return None
+    namespace, name = _normalized(plain.type, plain.namespace, plain.name)
+    family = DISTRO_ECOSYSTEM_FOR_PURL.get((plain.type, "/".join(namespace).lower()))
+    if family is not None:
+        qualifiers = dict(plain.qualifiers)  # a repeated key: the last value, as packageurl-python
+        identity = _distro_identity(
+            family, name, plain.version, qualifiers, source_name=source_name, source_version=source_version
+        )
+        if identity is None:
+            return None
+        alpine = family == "Alpine"
+        canonical = _printed(
+            "apk" if alpine else plain.type,
+            ("alpine",) if alpine else namespace,
+            name,
+            plain.version,
+            {k: qualifiers[k] for k in _IDENTITY_QUALIFIERS if qualifiers.get(k)},
+        )
+        return PackageRef(ecosystem=identity[0], name=identity[1], version=identity[2], purl=canonical)
     ecosystem = ECOSYSTEM_FOR_PURL_TYPE.get(plain.type)
     if ecosystem is None:
         return None
-    rule = _NAME_RULES.get(plain.type, _unchanged)
-    namespace = plain.namespace
-    if plain.type in _LOWER_CASE_NAMESPACE_TYPES:
-        namespace = tuple(segment.lower() for segment in namespace)
-    name = rule(plain.name)
-    identity = _language_identity(ecosystem, "/".join(namespace), name, plain.version, purl)
-    if isinstance(identity, NotAssessable):
+    found = _language_identity(ecosystem, "/".join(namespace), name, plain.version, purl)
+    if isinstance(found, NotAssessable):
         return None
-    # Printed as packageurl-python prints it: the name rule runs again on the encoded name.
-    path = "/".join([*map(_encoded, namespace), rule(_encoded(name))])
-    canonical = f"pkg:{plain.type}/{path}@{_encoded(plain.version)}"
-    return PackageRef(ecosystem=ecosystem, name=identity[0], version=identity[1], purl=canonical)
+    canonical = _printed(plain.type, namespace, name, plain.version, {})
+    return PackageRef(ecosystem=ecosystem, name=found[0], version=found[1], purl=canonical)

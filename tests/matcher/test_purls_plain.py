@@ -1,4 +1,4 @@
-"""``package_for_purl`` maps plain purls of language ecosystems without packageurl-python, to the same answer.
+"""``package_for_purl`` maps plain purls without packageurl-python, to the same answer.
 
 The reference is the general path (packageurl-python parses, the package is rebuilt and printed by it),
 reached by switching the plain path off.
@@ -16,15 +16,15 @@ from hypothesis import strategies as st
 
 from core.packages import NotAssessable, PackageRef
 from matcher import purls
-from matcher.purls import ECOSYSTEM_FOR_PURL_TYPE, package_for_purl
+from matcher.purls import DISTRO_ECOSYSTEM_FOR_PURL, ECOSYSTEM_FOR_PURL_TYPE, package_for_purl
 
 SBOMS = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "sboms"
 
 
-def general_path(purl: str) -> PackageRef | NotAssessable:
+def general_path(purl: str, **source: str | None) -> PackageRef | NotAssessable:
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(purls, "_plain_language_package", lambda purl: None)
-        return package_for_purl(purl)
+        patch.setattr(purls, "_plain_package", lambda *args: None)
+        return package_for_purl(purl, **source)
 
 
 PLAIN = [
@@ -45,6 +45,13 @@ PLAIN = [
     "pkg:hackage/base_x@4.18.0",
     "pkg:bitnami/Redis@7.2.3",
     "pkg:swift/github.com/apple/swift-nio@2.58.0",
+    "pkg:deb/debian/openssl@3.0.11-1~deb12u2?arch=amd64&distro=debian-12",
+    "pkg:deb/debian/bsdutils@2.36.1-8+deb11u1?arch=amd64&epoch=1&upstream=util-linux&distro=debian-11",
+    "pkg:deb/ubuntu/libc6@2.35-0ubuntu3.4?arch=amd64&distro=ubuntu-22.04",
+    "pkg:apk/Alpine/Musl-Utils@1.2.4-r2?arch=x86_64&origin=musl&distro=alpine-3.18.4",
+    "pkg:alpine/musl@1.2.4-r2?distro=3.18.4",
+    "pkg:rpm/almalinux/openssl-libs@3.0.7-24.el9?arch=x86_64&epoch=1&distro=almalinux-9.3",
+    "pkg:rpm/redhat/bash@5.1.8-6.el9_1?distro=rhel-9.1",
 ]
 
 
@@ -53,9 +60,24 @@ def test_plain_purls_map_as_the_general_path_does(purl: str) -> None:
     assert package_for_purl(purl) == general_path(purl)
 
 
+@pytest.mark.parametrize(
+    ("purl", "source"),
+    [
+        ("pkg:deb/debian/bsdutils@1:2.36.1-8?distro=debian-11", ("util-linux", "2.36.1-8")),
+        ("pkg:deb/debian/bsdutils@2.36.1-8?epoch=1&distro=debian-11", ("util-linux", "2.36.1-8+deb11u1")),
+        ("pkg:apk/alpine/musl-utils@1.2.4-r2?distro=alpine-3.18.4", ("musl", None)),
+        ("pkg:deb/debian/x@1.0?upstream=src&distro=debian-12", ("other", "2.0")),
+    ],
+)
+def test_source_packages_map_as_the_general_path_does(purl: str, source: tuple[str, str | None]) -> None:
+    name, version = source
+    found = package_for_purl(purl, source_name=name, source_version=version)
+    assert found == general_path(purl, source_name=name, source_version=version)
+
+
 @pytest.mark.parametrize("purl", PLAIN)
 def test_plain_purls_take_the_plain_path(purl: str) -> None:
-    assert purls._plain_language_package(purl) is not None
+    assert purls._plain_package(purl, None, None) is not None
 
 
 @pytest.mark.parametrize(
@@ -64,13 +86,15 @@ def test_plain_purls_take_the_plain_path(purl: str) -> None:
         "pkg:maven/log4j-core@2.14.1",  # no group id: not assessable, in the general path's words
         "pkg:golang/example.com/mod@(devel)",
         "pkg:pypi/django",
-        "pkg:deb/debian/openssl@3.0.11?distro=debian-12",
+        "pkg:deb/debian/openssl@3.0.11?distro=debian-foo",  # no known release: the general path says so
+        "pkg:deb/debian/openssl@3.0.11",
+        "pkg:deb/debian/bsdutils@1%3A2.36.1-8?distro=debian-11",
         "pkg:generic/thing@1.0",
         "pkg:pypi/django@4.2%2Blocal",
     ],
 )
 def test_other_purls_take_the_general_path(purl: str) -> None:
-    assert purls._plain_language_package(purl) is None
+    assert purls._plain_package(purl, None, None) is None
 
 
 _segment = st.one_of(
@@ -98,6 +122,67 @@ def test_generated_purls_map_as_the_general_path_does(purl: str) -> None:
     assert package_for_purl(purl) == general_path(purl)
 
 
+_DISTROS = [
+    "debian-12",
+    "bookworm",
+    "debian-3.1",
+    "ubuntu-22.04",
+    "jammy",
+    "ubuntu-23.10",
+    "alpine-3.18.4",
+    "3.19",
+    "edge",
+    "almalinux-9.3",
+    "rocky-8.9",
+    "rhel-9.2",
+    "el8",
+    "opensuse-leap-15.5",
+    "sles-15.5",
+    "debian-99",
+    "debian-foo",
+    "",
+    "Debian-12",
+]
+
+
+@st.composite
+def distro_purls(draw: st.DrawFn) -> tuple[str, str | None, str | None]:
+    type_, namespace = draw(
+        st.sampled_from([*DISTRO_ECOSYSTEM_FOR_PURL, ("deb", "Debian"), ("APK", "ALPINE")])
+    )
+    name = draw(st.sampled_from(["openssl", "Musl-Utils", "libc6", "bsd_utils", "x+y"]))
+    version = draw(
+        st.sampled_from(["3.0.11-1~deb12u2", "1:2.36.1-8", "0:1.0", "2.36.1-8+deb11u1", "1.2.4-r2"])
+    )
+    pairs = [("distro", draw(st.sampled_from(_DISTROS)))]
+    for key, values in (
+        ("epoch", ["0", "1", "2"]),
+        ("upstream", ["util-linux", "src", "Musl"]),
+        ("origin", ["musl"]),
+        ("Arch", ["amd64", "x86_64"]),
+    ):
+        if draw(st.booleans()):
+            pairs.append((key, draw(st.sampled_from(values))))
+    order = draw(st.permutations(pairs))
+    query = "&".join(f"{k}={v}" for k, v in order if v)
+    purl = f"pkg:{type_}/{namespace + '/' if namespace else ''}{name}@{version}" + (
+        f"?{query}" if query else ""
+    )
+    source_name = draw(st.sampled_from([None, None, "util-linux", "musl"]))
+    source_version = draw(st.sampled_from([None, "2.36.1-8", "1:2.0"])) if source_name else None
+    return purl, source_name, source_version
+
+
+@settings(max_examples=3000)
+@given(distro_purls())
+def test_generated_distribution_purls_map_as_the_general_path_does(
+    case: tuple[str, str | None, str | None],
+) -> None:
+    purl, source_name, source_version = case
+    found = package_for_purl(purl, source_name=source_name, source_version=source_version)
+    assert found == general_path(purl, source_name=source_name, source_version=source_version)
+
+
 def test_real_sbom_purls_map_as_the_general_path_does() -> None:
     if not SBOMS.is_dir():
         pytest.skip(f"real SBOM data not found at {SBOMS.resolve()}")
@@ -108,7 +193,7 @@ def test_real_sbom_purls_map_as_the_general_path_does() -> None:
         except ValueError:
             continue
         seen.update(_purls_in(document))
-    plain = [p for p in seen if purls._plain_language_package(p) is not None]
+    plain = [p for p in seen if purls._plain_package(p, None, None) is not None]
     assert len(plain) > 1000, "the real SBOMs hold plain language purls"
     assert [p for p in sorted(seen) if package_for_purl(p) != general_path(p)] == []
 
