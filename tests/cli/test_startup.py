@@ -91,12 +91,6 @@ def test_a_group_imports_only_its_own_module(tmp_path: Path) -> None:
     assert {m for m in modules if m.startswith("cli.")} <= {"cli.main", "cli.db", "cli.common"}
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="pipeline.match imports pipeline.advisories for one row codec, which pulls in "
-    "ingest.advisories (csaf: jsonschema and lark; feeds_http: httpx; osv: yaml) and psycopg; "
-    "issue 11 splits them",
-)
 def test_ingest_leaves_advisory_and_export_libraries_unloaded(tmp_path: Path) -> None:
     sbom = tmp_path / "app.cdx.json"
     sbom.write_text(json.dumps(SBOM))
