@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql
 
 T = TypeVar("T")
 
@@ -25,6 +28,9 @@ def dialect_insert(
     table = target if isinstance(target, sa.Table) else table_of(target)
     name = bind.get_bind().dialect.name if isinstance(bind, Session) else bind.dialect.name
     if name == "postgresql":
+        # Loaded when a PostgreSQL database is used: ~20 ms of every command's start on SQLite otherwise.
+        from sqlalchemy.dialects import postgresql  # noqa: PLC0415
+
         return postgresql.insert(table)
     if name == "sqlite":
         return sqlite.insert(table)
