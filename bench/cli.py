@@ -1,7 +1,7 @@
 """CLI start-up benchmark: wall time of the installed ``patchgap`` console script, one fresh process per run.
 
 Run from the project root:  .venv/bin/python -m bench.cli  [--runs 7] [--only help,small,first,large]
-                            [--patchgap PATH] [--data ../shared/data]
+                            [--patchgap PATH] [--data ../shared/data] [--phases]
 
 What a user waits for is the whole process: interpreter start, imports, the database's schema check,
 the work. So each run is a new process (``subprocess.run`` of the console script beside this Python,
@@ -25,11 +25,17 @@ Scenarios (issue 11, acceptance 5 sets the targets in brackets):
           part of the figure). Each run copies that file first (not timed) and ingests the SBOM as the
           first snapshot of a new system: parse, store and match, as one process. Skipped with a
           message when the shared data is absent.
+
+--phases then says where the time of ``small`` and ``large`` goes: fresh processes of the console
+script's Python make the calls ``patchgap ingest`` makes (imports layer by layer, opening the database,
+``pipeline.ingest.ingest_sboms``, ``pipeline.match.match_new``) with a clock between them; the medians
+of wall and CPU time per step are printed. ``bench/ingest.py`` splits ``ingest_sboms`` further.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import resource
@@ -39,7 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +57,43 @@ if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
 from bench.ingest import generate_bom  # noqa: E402 - after the sys.path fix above
 
 SCENARIOS = ("help", "small", "first", "large")
+# The steps of `patchgap ingest`, timed (see --phases). argv: database URL, SBOM file, system name.
+PHASES = """
+import gc, json, sys, time
+marks = [("", time.perf_counter(), time.process_time())]
+def mark(label):
+    marks.append((label, time.perf_counter(), time.process_time()))
+import typer, rich.console
+mark("import typer, rich")
+import cli.main, cli.ingest_command
+mark("import cli.main, cli.ingest_command")
+import sqlalchemy
+mark("import sqlalchemy")
+import sqlmodel
+mark("import sqlmodel (pydantic)")
+import pipeline.database
+mark("import pipeline.database (store.db)")
+import pipeline.ingest
+mark("import pipeline.ingest (store tables and queries, SBOM readers, matcher)")
+import pipeline.match
+mark("import pipeline.match (match queries, advisory tables, suggestions)")
+from pipeline.database import open_database
+from pipeline.ingest import SbomUpload, ingest_sboms
+from pipeline.match import match_new
+url, path, system = sys.argv[1:4]
+with open(path, "rb") as handle:
+    data = handle.read()
+db = open_database(url, upgrade=True)
+mark("open the database, check the schema")
+ingest_sboms(db, [SbomUpload(data, path)], org="bench", system=system, max_bytes=50_000_000)
+mark("ingest_sboms: read, classify, store")
+match_new(db)
+mark("match_new")
+db.dispose()
+mark("close the database")
+print(json.dumps(marks))
+gc.freeze()  # as cli.main.main does
+"""
 TARGETS = {"small": 0.6, "large": 1.0}
 PYPI_ADVISORIES = Path("advisories") / "pypa-pypi" / "vulns"
 
@@ -190,6 +233,48 @@ def bench_large(patchgap: str, runs: int, tmp: Path, data: Path) -> Timing | Non
     )
 
 
+def phases(python: str, runs: int, label: str, prepare: Callable[[int], tuple[Path, Path]]) -> None:
+    """Print the median wall and CPU time of each step of `patchgap ingest` (``PHASES``)."""
+    steps: dict[str, list[tuple[float, float]]] = {}
+    for i in range(runs):
+        db, bom = prepare(i)
+        sample = run([python, "-c", PHASES, sqlite_url(db), str(bom), f"phases-{i}"])
+        marks = json.loads(sample.stdout.strip().splitlines()[-1])
+        for (_, wall0, cpu0), (name, wall1, cpu1) in itertools.pairwise(marks):
+            steps.setdefault(name, []).append((wall1 - wall0, cpu1 - cpu0))
+        inside_wall, inside_cpu = marks[-1][1] - marks[0][1], marks[-1][2] - marks[0][2]
+        steps.setdefault("interpreter start and exit", []).append(
+            (sample.wall - inside_wall, sample.cpu - inside_cpu)
+        )
+        steps.setdefault("the whole process", []).append((sample.wall, sample.cpu))
+    print(f"\n{label}: where the time goes (median of {runs} processes)".ljust(76), "wall ms    cpu ms")
+    for name, values in steps.items():
+        wall = statistics.median(v[0] for v in values) * 1000
+        cpu = statistics.median(v[1] for v in values) * 1000
+        print(f"  {name:<72} {wall:8.0f}  {cpu:8.0f}")
+
+
+def print_phases(patchgap: str, runs: int, tmp: Path) -> None:
+    """``phases`` of the small and large ingests, on the databases their scenarios left in ``tmp``."""
+    python = str(Path(patchgap).with_name("python"))
+    small_db, template = tmp / "small.db", tmp / "advisories.db"
+
+    def small_case(i: int) -> tuple[Path, Path]:
+        bom = tmp / f"phases-small-{i}.cdx.json"
+        bom.write_bytes(generate_bom(5, seed=2000 + i))
+        return small_db, bom
+
+    def large_case(i: int) -> tuple[Path, Path]:
+        db = tmp / f"phases-large-{i}.db"
+        shutil.copyfile(template, db)
+        return db, tmp / "large.cdx.json"
+
+    if small_db.exists():
+        phases(python, runs, "small", small_case)
+    if template.exists():
+        phases(python, runs, "large", large_case)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -201,6 +286,9 @@ def main() -> None:
     parser.add_argument("--patchgap", help="the console script to run (default: the one beside this Python)")
     parser.add_argument(
         "--data", type=Path, default=ROOT / ".." / "shared" / "data", help="shared data folder"
+    )
+    parser.add_argument(
+        "--phases", action="store_true", help="also time the steps of the small and large ingests"
     )
     args = parser.parse_args()
 
@@ -228,10 +316,13 @@ def main() -> None:
         if "large" in wanted and (large := bench_large(patchgap, args.runs, tmp, args.data)) is not None:
             results.append(large)
 
-    print("\nwall time per process (spawn to exit):")
-    for timing in results:
-        print(timing.row())
-        print(f"          {timing.command}")
+        print("\nwall time per process (spawn to exit):")
+        for timing in results:
+            print(timing.row())
+            print(f"          {timing.command}")
+
+        if args.phases:
+            print_phases(patchgap, args.runs, tmp)
 
 
 if __name__ == "__main__":
