@@ -507,7 +507,12 @@ def _insert_rows(
     if not rows:
         return
     if session.get_bind().dialect.name != "postgresql":
-        session.execute(sa.insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+        # The driver's own executemany of tuples: SQLAlchemy's would first build and process a
+        # parameter dictionary per row (~20 ms of the 10,000 rows of a large SBOM's staging insert).
+        # The columns here are plain text and integers, which need no conversion on the way in.
+        marks = ", ".join("?" for _ in columns)
+        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608 - constant names
+        session.connection().exec_driver_sql(sql, [tuple(row) for row in rows])
         return
     from sqlalchemy.dialects import postgresql  # noqa: PLC0415 - only PostgreSQL needs it (store.sql)
 
