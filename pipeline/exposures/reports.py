@@ -99,7 +99,7 @@ _NO_DATE = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _fact_for(
-    group: str, advisories: Sequence[advisory_queries.AdvisoryFacts], kev: set[str], epss: dict[str, float]
+    group: str, advisories: Sequence[advisory_queries.GroupAdvisory], kev: set[str], epss: dict[str, float]
 ) -> VulnFacts:
     def earliest(source: str) -> datetime | None:
         dates = [
@@ -127,7 +127,7 @@ def _fact_for(
     )
 
 
-def _ids_of(group: str, advisories: Iterable[advisory_queries.AdvisoryFacts]) -> set[str]:
+def _ids_of(group: str, advisories: Iterable[advisory_queries.GroupAdvisory]) -> set[str]:
     ids = {group}
     for a in advisories:
         ids.add(a.advisory_id)
@@ -202,8 +202,8 @@ def report_inputs(
                 built.names,
             )
         groups = {e.vuln_group for e in (*built.timeline.exposures, *built.timeline.vex_excluded)}
-        advisories: dict[str, list[advisory_queries.AdvisoryFacts]] = defaultdict(list)
-        for a in advisory_queries.advisory_facts(session, groups):
+        advisories: dict[str, list[advisory_queries.GroupAdvisory]] = defaultdict(list)
+        for a in advisory_queries.group_advisories(session, groups):
             advisories[a.group_key].append(a)
         cves = {i for g in groups for i in _ids_of(g, advisories[g]) if i.startswith("CVE-")}
         kev = advisory_queries.kev_ids(session, cves)

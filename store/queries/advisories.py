@@ -586,56 +586,26 @@ def groups_for_ids(session: Session, ids: Iterable[str]) -> dict[str, str]:
 
 
 @dataclass(frozen=True, slots=True)
-class AdvisoryFacts:
-    """What one non-withdrawn advisory of a group says (``pipeline`` folds them into group facts)."""
+class GroupAdvisory:
+    """What one non-withdrawn advisory of a vulnerability group says: its ids, severity, exploitation,
+    dates and fix (``pipeline`` folds them into the group's facts and the CRA register's)."""
 
     group_key: str
+    source: str
     advisory_id: str
-    aliases: list[str]
+    aliases: tuple[str, ...]
+    summary: str
     severity_score: float | None
     severity_rating: str | None
     exploited: bool
     published_at: datetime | None
     fix_available_at: datetime | None
     fix_available_source: str | None
-
-
-def advisory_facts(session: Session, groups: Iterable[str]) -> list[AdvisoryFacts]:
-    adv = table_of(Advisory)
-    out: list[AdvisoryFacts] = []
-    for chunk in chunks(sorted(set(groups)), _CHUNK):
-        stmt = sa.select(
-            adv.c.group_key,
-            adv.c.advisory_id,
-            adv.c.aliases,
-            adv.c.severity_score,
-            adv.c.severity_rating,
-            adv.c.exploited,
-            adv.c.published_at,
-            adv.c.fix_available_at,
-            adv.c.fix_available_source,
-        ).where(adv.c.group_key.in_(chunk), adv.c.withdrawn_at.is_(None))
-        out.extend(
-            AdvisoryFacts(r[0], r[1], list(r[2] or ()), r[3], r[4], bool(r[5]), r[6], r[7], r[8])
-            for r in session.execute(stmt)
-        )
-    return out
-
-
-@dataclass(frozen=True, slots=True)
-class GroupAdvisory:
-    """One non-withdrawn advisory of a group: its ids, and when it was stored if it says exploited."""
-
-    group_key: str
-    source: str
-    advisory_id: str
-    aliases: tuple[str, ...]
-    exploited: bool
     imported_at: datetime
-    summary: str
 
 
 def group_advisories(session: Session, groups: Iterable[str]) -> list[GroupAdvisory]:
+    """The non-withdrawn advisories of these groups, by group, source and id."""
     adv = table_of(Advisory)
     out: list[GroupAdvisory] = []
     for chunk in chunks(sorted(set(groups)), _CHUNK):
@@ -644,14 +614,24 @@ def group_advisories(session: Session, groups: Iterable[str]) -> list[GroupAdvis
             adv.c.source,
             adv.c.advisory_id,
             adv.c.aliases,
-            adv.c.exploited,
-            adv.c.imported_at,
             adv.c.summary,
+            adv.c.severity_score,
+            adv.c.severity_rating,
+            adv.c.exploited,
+            adv.c.published_at,
+            adv.c.fix_available_at,
+            adv.c.fix_available_source,
+            adv.c.imported_at,
         ).where(adv.c.group_key.in_(chunk), adv.c.withdrawn_at.is_(None))
-        out.extend(
-            GroupAdvisory(r[0], r[1], r[2], tuple(r[3] or ()), bool(r[4]), r[5], r[6] or "")
-            for r in session.execute(stmt.order_by(adv.c.group_key, adv.c.source, adv.c.advisory_id))
-        )
+        for r in session.execute(stmt.order_by(adv.c.group_key, adv.c.source, adv.c.advisory_id)):
+            group, source, advisory_id, aliases, summary, *facts, imported_at = r
+            score, rating, exploited, published, fix_at, fix_source = facts
+            out.append(
+                GroupAdvisory(
+                    group, source, advisory_id, tuple(aliases or ()), summary or "", score, rating,
+                    bool(exploited), published, fix_at, fix_source, imported_at,
+                )
+            )
     return out
 
 
