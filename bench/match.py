@@ -27,7 +27,8 @@ Measured:
 4. patchgap, database path (SQLite file): advisories imported with ``pipeline.advisories``, the fleet
    stored as snapshots, ``pipeline.match.match_new`` over the whole fleet; then one new 300-component
    snapshot whose package versions are mostly known (ingest + ``match_new``), and one new advisory
-   (import + ``rematch_keys`` of the keys it names).
+   (import + ``rematch_keys`` of the keys it names). After the whole fleet, a SHA-256 of every stored
+   ``match_result`` row: a change to the matching path must leave it as it was.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gc
+import hashlib
 import pstats
 import random
 import tempfile
@@ -48,6 +50,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from univers.version_constraint import VersionConstraint
 from univers.version_range import (
     CargoVersionRange,
@@ -340,6 +343,34 @@ def _snapshot(pvs: Sequence[Pv], n: int) -> Any:
     )
 
 
+#: Every ``match_result`` column, with the package version and the advisory entry a row names instead of
+#: their ids (which depend on insertion order, not on matching).
+_RESULT_ROWS = sa.text(
+    """
+    SELECT pv.ecosystem, pv.name, pv.version, pv.purl, a.source, a.advisory_id, ap.position,
+           r.status, r.range_index, r.introduced, r.boundary_kind, r.boundary_value,
+           r.fixed_versions, r.reason, r.details
+    FROM match_result r
+    JOIN package_version pv ON pv.id = r.package_version_id
+    JOIN affected_package ap ON ap.id = r.affected_id
+    JOIN advisory a ON a.id = ap.advisory_pk
+    ORDER BY 1, 2, 3, 4, 5, 6, 7
+    """
+)
+
+
+def result_digest(db: Database) -> tuple[int, str]:
+    """How many ``match_result`` rows there are and a SHA-256 over all of them: a change of the
+    matching path must leave it as it was."""
+    digest = hashlib.sha256()
+    count = 0
+    with db.connect() as conn:
+        for row in conn.execute(_RESULT_ROWS):
+            digest.update(repr(tuple(row)).encode())
+            count += 1
+    return count, digest.hexdigest()
+
+
 def database_path(
     advisories: Sequence[Advisory], fleet: Sequence[Sequence[Pv]], pool: Sequence[Pv], seed: int
 ) -> None:
@@ -369,6 +400,8 @@ def database_path(
             f"{run.advisory_entries} advisory entries loaded, {run.results} results, "
             f"{run.affected} affected, {run.unknown} unknown)"
         )
+        rows, digest = result_digest(db)
+        print(f"  match_result after the whole fleet: {rows} rows, sha256 {digest}")
         # One new snapshot: 290 known package versions and 10 never seen (new versions of known names).
         rng = random.Random(seed + 1)
         known = rng.sample(pool, 290)
