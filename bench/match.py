@@ -15,9 +15,10 @@ Input, on this run and the same for both matchers:
 
 Measured:
 
-1. patchgap, pure core: ``matcher.match.AdvisoryIndex`` + ``match_versions`` (the bulk entry point,
-   cyclic GC paused as in production) over the fleet's distinct package versions, then the fleet's
-   answers by lookup (memoization on distinct package versions, DESIGN.md);
+1. patchgap, pure core: ``matcher.index.AdvisoryIndex`` + ``match_versions`` (the one batched entry
+   point, as the pipeline and the tests call it; cyclic GC paused inside it) over the fleet's distinct
+   package versions, then the fleet's answers by lookup (memoization on distinct package versions,
+   DESIGN.md);
 2. the baseline: per component, per advisory entry naming the package, ``univers`` ``VersionRange``
    (built once per OSV range from its events, ``>=introduced``, ``<fixed``, ``<=last_affected``) and
    ``version in range``, plus the ``versions`` list; no memoization — what a straightforward matcher does;
@@ -63,7 +64,7 @@ from univers.version_range import (
 from core.advisories import Advisory, AffectedPackage
 from core.packages import PackageRef
 from ingest.advisories.osv_files import OsvDirectory
-from matcher.match import AdvisoryIndex, Outcome, key_of, match_versions
+from matcher.index import AdvisoryIndex, Outcome, key_of, match_versions
 from matcher.ranges import NotAffected, RangeResult, evaluate
 from pipeline.advisories.importing import import_advisories
 from pipeline.ingest import sha256_hex

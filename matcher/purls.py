@@ -40,6 +40,9 @@ from packageurl import PackageURL
 from core.packages import NotAssessable, PackageRef
 from core.purls import split_plain
 
+#: Where advisories and deployed packages meet: ``(OSV ecosystem with release suffix, normalized name)``.
+PackageKey = tuple[str, str]
+
 #: purl type → OSV ecosystem, for ecosystems whose packages need no release suffix.
 ECOSYSTEM_FOR_PURL_TYPE: Mapping[str, str] = MappingProxyType(
     {

@@ -34,7 +34,7 @@ from core.errors import SbomError
 from core.packages import NotAssessable, PackageRef
 from core.sbom import Component, ParsedSbom, QualityFlag
 from ingest.sbom import read_sbom
-from matcher.match import paused_cyclic_gc
+from matcher.index import paused_cyclic_gc
 from matcher.purls import package_for_purl
 from store.db import Database, Tx
 from store.queries.organizations import find_organization, get_or_create_organization

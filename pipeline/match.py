@@ -30,7 +30,7 @@ from core.advisories import AffectedPackage, AffectedRange
 from core.errors import NotFoundError, PatchgapError
 from core.packages import PackageRef
 from core.time import utcnow
-from matcher.match import RankedEntries, paused_cyclic_gc
+from matcher.index import paused_cyclic_gc
 from matcher.purls import package_for_purl
 from matcher.ranges import (
     Affected,
@@ -41,6 +41,7 @@ from matcher.ranges import (
     compile_affected,
     evaluate,
 )
+from matcher.ranges.table import RankedEntries
 from matcher.suggest import Suggestion, suggest_upgrade
 from store.db import Database, Tx
 from store.queries.packages import (

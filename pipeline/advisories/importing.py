@@ -27,7 +27,7 @@ from core.time import parse_rfc3339
 from ingest.advisories import severity as sev
 from ingest.advisories.aliases import alias_groups, group_index, group_key
 from ingest.advisories.interface import Skipped
-from matcher.match import PackageKey
+from matcher.index import PackageKey
 from pipeline.advisories.keys import affected_key, record_ecosystem
 from store.db import Conn, Database
 from store.queries import advisories as q

@@ -11,7 +11,7 @@ from packageurl import PackageURL
 
 from core.advisories import Advisory, AffectedPackage
 from core.packages import PackageRef
-from matcher.match import PackageKey, key_of
+from matcher.index import PackageKey, key_of
 from matcher.purls import package_for_purl
 
 NO_ECOSYSTEM = "(none)"

@@ -8,8 +8,9 @@ import pytest
 
 from core.advisories import Advisory, AffectedPackage, AffectedRange, Event
 from core.packages import PackageRef
-from matcher.match import AdvisoryIndex, keys_of, match_package, match_packages
+from matcher.index import AdvisoryIndex, keys_of, match_versions
 from matcher.purls import package_for_purl
+from tests.matcher.conftest import match_one
 
 
 def _advisory(
@@ -33,22 +34,22 @@ def _pkg(purl: str) -> PackageRef:
 
 def test_pypi_names_meet_after_pep503_normalization() -> None:
     index = AdvisoryIndex([_advisory("PYSEC-1", "PyPI", "Django_Rest.Framework", "0", "3.0")])
-    match = match_package(index, _pkg("pkg:pypi/django-rest-framework@2.9"))
+    match = match_one(index, _pkg("pkg:pypi/django-rest-framework@2.9"))
     assert [hit.advisory_id for hit in match.hits] == ["PYSEC-1"]
     assert match.hits[0].result.fixed_versions == ("3.0",)
-    assert match_package(index, _pkg("pkg:pypi/django-rest-framework@3.0")).hits == ()
+    assert match_one(index, _pkg("pkg:pypi/django-rest-framework@3.0")).hits == ()
 
 
 def test_withdrawn_advisories_match_nothing() -> None:
     withdrawn = _advisory("GHSA-x", "npm", "lodash", "0", "4.17.21", withdrawn="2024-02-01T00:00:00Z")
     index = AdvisoryIndex([withdrawn])
     assert len(index) == 0
-    assert match_package(index, _pkg("pkg:npm/lodash@4.17.20")).hits == ()
+    assert match_one(index, _pkg("pkg:npm/lodash@4.17.20")).hits == ()
 
 
 def test_unparsable_version_is_undetermined_not_safe() -> None:
     index = AdvisoryIndex([_advisory("GHSA-y", "npm", "lodash", "0", "4.17.21")])
-    match = match_package(index, PackageRef("npm", "lodash", "not-a-version", "pkg:npm/lodash"))
+    match = match_one(index, PackageRef("npm", "lodash", "not-a-version", "pkg:npm/lodash"))
     assert match.hits == ()
     assert [u.advisory_id for u in match.undetermined] == ["GHSA-y"]
 
@@ -58,7 +59,7 @@ def test_keys_fold_advisory_ecosystem_variants() -> None:
     advisory = _advisory("DRUPAL-1", drupal, "Drupal/Core", "8.0.0", "8.9.1")
     assert keys_of(advisory) == {("Packagist", "drupal/core")}
     index = AdvisoryIndex([advisory])
-    assert match_package(index, _pkg("pkg:composer/drupal/core@8.9.0")).hits
+    assert match_one(index, _pkg("pkg:composer/drupal/core@8.9.0")).hits
 
 
 @pytest.mark.parametrize("enabled", [True, False])
@@ -81,12 +82,12 @@ def test_bulk_matching_answers_as_one_by_one_and_restores_the_collector(enabled:
     try:
         if not enabled:
             gc.disable()
-        found = match_packages(index, packages)
+        found = match_versions(index, [(p.ecosystem, p.name, p.version) for p in packages])
         assert gc.isenabled() is enabled
     finally:
         if was_enabled:
             gc.enable()
-    one_by_one = [match_package(index, p) for p in packages]
+    one_by_one = [match_one(index, p) for p in packages]
     assert found == [(m.hits, m.undetermined) for m in one_by_one]
     assert [[h.advisory_id for h in hits] for hits, _ in found] == [
         ["GHSA-x"],

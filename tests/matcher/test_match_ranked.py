@@ -1,4 +1,4 @@
-"""The ranked fast path of ``match_package`` answers exactly as evaluating each entry afresh.
+"""The ranked fast path of ``match_versions`` answers exactly as evaluating each entry afresh.
 
 ``RankedEntries`` places a version once in one table of every event of a package and shares answers
 per (entry, segment) and per slot; all of it is only speed. Checked on real records with awkward ranges
@@ -20,8 +20,9 @@ from hypothesis import strategies as st
 
 from core.advisories import Advisory, AffectedPackage, AffectedRange, Event, EventKind
 from core.packages import PackageRef
-from matcher.match import AdvisoryIndex, key_of, match_package
+from matcher.index import AdvisoryIndex, key_of
 from matcher.ranges import Affected, NotAffected, Unknown, evaluate
+from tests.matcher.conftest import match_one
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "advisories"
 KINDS: tuple[EventKind, ...] = ("introduced", "fixed", "last_affected", "limit")
@@ -71,7 +72,7 @@ def test_ranked_path_equals_fresh_evaluation(folder: str) -> None:
     index = AdvisoryIndex(advisories)
     checked = affected = unknown = 0
     for ecosystem, name, version in sorted(_probes(advisories)):
-        match = match_package(index, PackageRef(ecosystem, name, version, ""))
+        match = match_one(index, PackageRef(ecosystem, name, version, ""))
         fast: dict[tuple[str, int], object] = {
             (h.advisory_id, h.affected_index): h.result for h in match.hits
         }
@@ -139,7 +140,7 @@ def test_slot_path_equals_fresh_evaluation_on_random_records(case: tuple[str, li
     key = key_of(advisories[0].affected[0])
     assert key is not None
     for version in [*UNIVERSE[ecosystem], *PROBE_EXTRA]:
-        match = match_package(index, PackageRef(key[0], key[1], version, ""))
+        match = match_one(index, PackageRef(key[0], key[1], version, ""))
         got: dict[tuple[str, int], object] = {(h.advisory_id, h.affected_index): h.result for h in match.hits}
         got.update({(u.advisory_id, u.affected_index): u.reason for u in match.undetermined})
         for candidate in index.candidates(key):
@@ -195,7 +196,7 @@ def test_maven_package_mixing_milestone_forms_is_split_into_chains() -> None:
         split += isinstance(ranked.slot(version), tuple)
         expected = [evaluate(c.affected, version) for c in index.candidates(key)]
         assert ranked.evaluate_all(version) == expected, version
-        match = match_package(index, PackageRef(key[0], key[1], version, ""))
+        match = match_one(index, PackageRef(key[0], key[1], version, ""))
         assert [(h.advisory_id, h.result) for h in match.hits] == [
             (c.advisory_id, r)
             for c, r in zip(index.candidates(key), expected, strict=True)
@@ -222,5 +223,5 @@ def test_a_hash_word_hidden_by_an_equal_event_still_sends_the_package_to_fresh_e
         [Advisory(id="ADV-0", source="osv", modified="2024-01-01T00:00:00Z", affected=(affected,))]
     )
     for version in ("1.2.3.#", "1.2.3", "1.2.3.1", "1.2.4"):
-        (hit,) = match_package(index, PackageRef("Packagist", "pkg", version, "")).hits
+        (hit,) = match_one(index, PackageRef("Packagist", "pkg", version, "")).hits
         assert hit.result == evaluate(affected, version), version

@@ -17,7 +17,7 @@ from sqlmodel import Session
 from core.advisories import Advisory, AffectedPackage, AffectedRange, Event
 from core.settings import DEFAULT_MAX_SBOM_BYTES
 from ingest.advisories.osv_files import OsvDirectory
-from matcher.match import AdvisoryIndex, key_of, match_package
+from matcher.index import AdvisoryIndex, key_of, match_versions
 from pipeline.advisories.importing import import_advisories
 from pipeline.ingest import ingest_sbom, prepare_snapshot
 from pipeline.match import explain, match_new, rematch_all, rematch_keys
@@ -57,10 +57,11 @@ def _expected(advisories: Iterable[Advisory], db: Database, snapshot_id: int) ->
     index = AdvisoryIndex(advisories)
     with db.read() as session:
         packages = snapshot_components(session, "acme", snapshot_id).packages
+    outcomes = match_versions(index, [(p.ecosystem, p.name, p.version) for p in packages])
     return {
         (p.ecosystem, p.name, p.version, "osv", hit.advisory_id)
-        for p in packages
-        for hit in match_package(index, p).hits
+        for p, outcome in zip(packages, outcomes, strict=True)
+        for hit in outcome.hits
     }
 
 

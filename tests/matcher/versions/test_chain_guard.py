@@ -1,8 +1,8 @@
 """Chain guards: a set of Maven/Packagist keys they admit is ordered consistently, pair by pair.
 
 The matcher merges the event versions of all advisories of a package into one sorted table only when
-the scheme's guard admits every key (``matcher.match.RankedEntries``); so an admitted set must be a
-chain: sorted once, every earlier key compares ``<=`` every later one. Checked on random sets drawn
+the scheme's guard admits every key (``matcher.ranges.table.RankedEntries``); so an admitted set must
+be a chain: sorted once, every earlier key compares ``<=`` every later one. Checked on random sets drawn
 from the ordering fixtures' own strings (which contain the documented cycles) and from generated
 version-like strings; the known cycles must be refused.
 """

@@ -1,100 +1,25 @@
-"""Fleet matching, pure part: advisories indexed by package, one package version matched at a time.
+"""All the entries that name one package, answered per slot of one merged event table.
 
-The pipeline keeps every distinct ``(ecosystem, name, version)`` once and matches it once, so this
-module only needs to answer "which advisories affect this one package version, and why". Advisories
-are indexed by the key deployed packages carry — ``(ecosystem, normalized name)`` after folding the
-advisory's ecosystem variants (``matcher.purls.deployed_ecosystem``) — so a lookup touches only the
-records that name the package. ``keys_of`` gives the same keys for one advisory, which is how a new or
-changed advisory re-matches only the packages it names.
-
-Withdrawn advisories are never indexed: they match nothing.
+``matcher.index.AdvisoryIndex`` files advisory entries by package; for each package it meets it
+builds one ``RankedEntries``, places each deployed version once (its slot) and shares the answers of a
+slot among every version in it. All of this is speed only: the answers are those of
+``CompiledAffected.evaluate`` on each entry (tests/matcher/test_match_ranked.py and bench/match.py
+check it).
 """
 
 from __future__ import annotations
 
-import gc
 import sys
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
-from core.advisories import Advisory, AffectedPackage
-from core.packages import PackageRef
-from matcher.purls import deployed_ecosystem, normalize_name
-from matcher.ranges import (
-    NOT_AFFECTED,
-    Affected,
-    CompiledAffected,
-    NotAffected,
-    RangeResult,
-    RankedForm,
-    SchemeLookup,
-    Unknown,
-    compile_affected,
-    default_schemes,
-    evaluate,
-)
+from matcher.ranges.compiled import CompiledAffected
+from matcher.ranges.ranked import RankedForm
+from matcher.ranges.results import NOT_AFFECTED, RangeResult
 from matcher.versions import InvalidVersion, OsvVersions, VersionScheme
 from matcher.versions.interface import ChainGuard
-
-PackageKey = tuple[str, str]
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """One ``affected[]`` entry of one advisory, filed under the package key it names."""
-
-    advisory_id: str
-    affected_index: int
-    affected: AffectedPackage
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """The version is affected by ``advisory_id``; ``result`` says by which range and what fixes it."""
-
-    advisory_id: str
-    affected_index: int
-    result: Affected
-
-
-@dataclass(frozen=True, slots=True)
-class Undetermined:
-    """The advisory names the package but the version cannot be evaluated against it (never "safe")."""
-
-    advisory_id: str
-    affected_index: int
-    reason: Unknown
-
-
-#: The hits and undetermined answers of one package version.
-Outcome = tuple[tuple[Hit, ...], tuple[Undetermined, ...]]
-
-
-@dataclass(frozen=True, slots=True)
-class PackageMatch:
-    package: PackageRef
-    hits: tuple[Hit, ...]
-    undetermined: tuple[Undetermined, ...]
-
-
-def key_of(affected: AffectedPackage) -> PackageKey | None:
-    """The deployed-package key an ``affected[]`` entry names, or ``None`` if it names none we can meet."""
-    if not affected.ecosystem or not affected.name:
-        return None
-    ecosystem = deployed_ecosystem(affected.ecosystem)
-    if ecosystem is None:
-        return None
-    return (ecosystem, normalize_name(ecosystem, affected.name))
-
-
-def keys_of(advisory: Advisory) -> frozenset[PackageKey]:
-    """Every package key an advisory names: the packages to re-match when it is new or changed."""
-    return frozenset(key for affected in advisory.affected if (key := key_of(affected)) is not None)
-
 
 #: Where a version lies among the events of one package: ``rank`` alone, or ``(rank, listed)`` when
 #: ``versions`` lists of some entries (their indices, ``listed``) name the version; for a package split
@@ -380,28 +305,6 @@ class _Side:
         self.upto = [0]
 
 
-class _OutcomeCache:
-    """One package's outcomes: by slot, by the identities of their labels, and labels by answer."""
-
-    __slots__ = ("by_labels", "by_slot", "labels")
-
-    def __init__(self) -> None:
-        self.by_slot: dict[Slot, Outcome] = {}
-        self.by_labels: dict[tuple[int, ...], Outcome] = {}
-        self.labels: dict[int, Hit | Undetermined] = {}
-
-
-def _outcome(labels: Iterable[Hit | Undetermined]) -> Outcome:
-    hits: list[Hit] = []
-    undetermined: list[Undetermined] = []
-    for label in labels:
-        if isinstance(label, Hit):
-            hits.append(label)
-        else:
-            undetermined.append(label)
-    return tuple(hits), tuple(undetermined)
-
-
 def _listed_by(listing: Iterable[tuple[int, frozenset[str]]]) -> dict[str, tuple[int, ...]]:
     """Each listed version with the entries (ascending) whose ``versions`` list names it."""
     found: defaultdict[str, list[int]] = defaultdict(list)
@@ -491,196 +394,3 @@ def _admits_all(
 def _identity(position: tuple[Any, ...]) -> int:
     """Dedupe key of an event position: its cached version key's identity, or -1/-3 for (0,)/(2,)."""
     return id(position[1]) if position[0] == 1 else -1 - position[0]
-
-
-#: The outcome of a package version no advisory names (one object for all of them).
-_NO_OUTCOME: Final[Outcome] = ((), ())
-
-
-class AdvisoryIndex:
-    """Advisories by package key. Build once per matching run; lookups are dictionary reads."""
-
-    def __init__(self, advisories: Iterable[Advisory] = ()) -> None:
-        self._by_key: defaultdict[PackageKey, list[Candidate]] = defaultdict(list)
-        self._ranked: dict[PackageKey, RankedEntries] = {}
-        # Per key, with its ranked entries (one read per version): versions of one slot share one
-        # outcome, and slots share its objects (see outcome).
-        self._outcomes: dict[PackageKey, tuple[RankedEntries, _OutcomeCache]] = {}
-        # Indexing thousands of advisories is bulk work like matching (see paused_cyclic_gc).
-        with paused_cyclic_gc():
-            for advisory in advisories:
-                self.add(advisory)
-
-    def add(self, advisory: Advisory) -> None:
-        if advisory.withdrawn:
-            return
-        for index, affected in enumerate(advisory.affected):
-            key = key_of(affected)
-            if key is not None:
-                self._by_key[key].append(Candidate(advisory.id, index, affected))
-                self._ranked.pop(key, None)
-                self._outcomes.pop(key, None)
-
-    def ranked(self, key: PackageKey) -> RankedEntries:
-        """The candidates of ``key`` compiled and ranked together, on first use: a run compiles only the
-        entries of packages it meets."""
-        ranked = self._ranked.get(key)
-        if ranked is None:
-            compiled = [compile_affected(c.affected) for c in self.candidates(key)]
-            ranked = self._ranked[key] = RankedEntries(compiled)
-        return ranked
-
-    def outcome(self, key: PackageKey, version: str) -> Outcome:
-        """The hits and undetermined answers of ``version`` of the package ``key`` (default schemes)."""
-        return self.outcomes(((key[0], key[1], version),))[0]
-
-    def outcomes(self, versions: Iterable[tuple[str, str, str]]) -> list[Outcome]:
-        """``outcome`` of each ``(ecosystem, name, version)``, in order; versions of a package no
-        advisory names share one empty outcome.
-
-        The versions are taken package by package (grouped first, answered in input order): one
-        package's tables, segments and outcomes stay hot while its versions are placed, which
-        measured a third faster on the fleet benchmark than taking them in fleet order."""
-        wanted = versions if isinstance(versions, Sequence) else list(versions)
-        found: list[Outcome] = [_NO_OUTCOME] * len(wanted)
-        by_package: dict[PackageKey, list[int]] = {}
-        for n, (ecosystem, name, _) in enumerate(wanted):
-            key = (ecosystem, name)
-            members = by_package.get(key)
-            if members is None:
-                by_package[key] = [n]
-            else:
-                members.append(n)
-        states = self._outcomes
-        by_key = self._by_key
-        for key, members in by_package.items():
-            state = states.get(key)
-            if state is None:
-                if key not in by_key:
-                    continue
-                state = states[key] = (self.ranked(key), _OutcomeCache())
-            ranked, cache = state
-            slot_of = ranked.slot
-            by_slot = cache.by_slot
-            for n in members:
-                version = wanted[n][2]
-                slot = slot_of(version)
-                if slot is None:
-                    found[n] = _outcome(self._label(key, enumerate(ranked.evaluate_all(version)), None))
-                    continue
-                outcome = by_slot.get(slot)
-                if outcome is None:
-                    labels = self._label(key, ranked.compute(slot, version), cache.labels)
-                    # Neighbouring slots often have the same labels: keep one outcome for them.
-                    shared = tuple(map(id, labels))
-                    outcome = cache.by_labels.get(shared)
-                    if outcome is None:
-                        outcome = cache.by_labels[shared] = _outcome(labels)
-                    by_slot[slot] = outcome
-                found[n] = outcome
-        return found
-
-    def _label(
-        self,
-        key: PackageKey,
-        answers: Iterable[tuple[int, RangeResult]],
-        labels: dict[int, Hit | Undetermined] | None,
-    ) -> list[Hit | Undetermined]:
-        """A Hit or Undetermined per answer that is not NotAffected. ``labels`` keeps them by answer
-        object: the slot path's answers belong to one entry each and stay alive in ``RankedEntries``."""
-        candidates = self._by_key[key]
-        found: list[Hit | Undetermined] = []
-        for i, result in answers:
-            if isinstance(result, NotAffected):
-                continue
-            label = None if labels is None else labels.get(id(result))
-            if label is None:
-                candidate = candidates[i]
-                if isinstance(result, Affected):
-                    label = Hit(candidate.advisory_id, candidate.affected_index, result)
-                else:
-                    label = Undetermined(candidate.advisory_id, candidate.affected_index, result)
-                if labels is not None:
-                    labels[id(result)] = label
-            found.append(label)
-        return found
-
-    def candidates(self, key: PackageKey) -> Sequence[Candidate]:
-        return self._by_key.get(key, ())
-
-    def keys(self) -> frozenset[PackageKey]:
-        return frozenset(self._by_key)
-
-    def __len__(self) -> int:
-        return len(self._by_key)
-
-
-@contextmanager
-def paused_cyclic_gc() -> Iterator[None]:
-    """Run the block with the cyclic garbage collector paused (re-enabled after, if it was on).
-
-    Matching many package versions keeps hundreds of thousands of new objects (answers, labels,
-    outcomes); each batch of them starts a collection, and its full passes walk everything in
-    memory — mostly the parsed advisories — which measured 1.0–1.1 s of a 2.8 s fleet match. Nothing
-    matching builds is cyclic, so reference counting frees it all; the collector resumes afterwards.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            if gc.get_freeze_count() == 0:
-                # What the block kept is long-lived (results, caches): left young, the first
-                # collection would walk all of it once only to promote it. Freezing and unfreezing
-                # moves every tracked object to the oldest generation in constant time instead; the
-                # check leaves alone a process that froze objects of its own (e.g. before forking).
-                gc.freeze()
-                gc.unfreeze()
-            gc.enable()
-
-
-def match_packages(
-    index: AdvisoryIndex, packages: Iterable[PackageRef], *, schemes: SchemeLookup = default_schemes
-) -> list[Outcome]:
-    """The ``(hits, undetermined)`` of each package, in order — those of ``match_package`` — with the
-    cyclic collector paused (see ``paused_cyclic_gc``): the entry point for matching many package
-    versions at once. Versions in one slot share one outcome object, and the caller already holds
-    the packages, so no per-package result is built: a fleet's run keeps ~100k fewer objects."""
-    if schemes is default_schemes:
-        return match_versions(index, ((p.ecosystem, p.name, p.version) for p in packages))
-    with paused_cyclic_gc():
-        found: list[Outcome] = []
-        for package in packages:
-            match = match_package(index, package, schemes=schemes)
-            found.append((match.hits, match.undetermined))
-        return found
-
-
-def match_versions(index: AdvisoryIndex, versions: Iterable[tuple[str, str, str]]) -> list[Outcome]:
-    """``match_packages`` for ``(ecosystem, name, version)`` triples — the form a store's distinct
-    package versions come in — with the default schemes."""
-    with paused_cyclic_gc():
-        return index.outcomes(versions)
-
-
-def match_package(
-    index: AdvisoryIndex, package: PackageRef, *, schemes: SchemeLookup = default_schemes
-) -> PackageMatch:
-    """Evaluate every advisory that names ``package`` against its version."""
-    key = (package.ecosystem, package.name)
-    candidates = index.candidates(key)
-    if not candidates:
-        return PackageMatch(package, (), ())
-    if schemes is default_schemes:
-        hits, undetermined = index.outcome(key, package.version)
-        return PackageMatch(package, hits, undetermined)
-    hit_list: list[Hit] = []
-    undetermined_list: list[Undetermined] = []
-    for candidate in candidates:
-        result = evaluate(candidate.affected, package.version, schemes=schemes)
-        if isinstance(result, Affected):
-            hit_list.append(Hit(candidate.advisory_id, candidate.affected_index, result))
-        elif isinstance(result, Unknown):
-            undetermined_list.append(Undetermined(candidate.advisory_id, candidate.affected_index, result))
-    return PackageMatch(package, tuple(hit_list), tuple(undetermined_list))

@@ -1,23 +1,8 @@
-"""OSV affected-range evaluation, exactly as the OSV schema's "Evaluation" section specifies.
+"""One OSV ``affected[]`` entry compiled for many evaluations, and ``evaluate`` for one.
 
-A version is affected when it is listed in ``versions`` (exact string) or lies in any range. A range is
-evaluated over its events sorted by the range's order: ``introduced`` opens (``"0"`` sorts before every
-version), ``fixed`` closes at the fixed version, ``last_affected`` closes just after it, and ``limit``
-events (``"*"`` = infinity) bound the whole range from above. SEMVER ranges use SemVer 2.0 order whatever
-the ecosystem; ECOSYSTEM ranges use the ecosystem's own scheme from ``matcher.versions`` (the registry
-strips release suffixes such as ``Debian:12``); GIT ranges need a commit graph we do not have, so they
-count only through the enumerated ``versions`` list.
-
-The answer is a value: ``Affected`` (and why), ``NotAffected``, or ``Unknown(code, detail)`` when part of
-the record or the deployed version cannot be evaluated. An unparsable version is never a silent "safe":
-if no range or list entry says affected and any range could not be evaluated, the answer is Unknown.
-
-Events at the same version (the schema leaves their order open, and real records have them) are taken
-as one step: an ``introduced`` together with a ``fixed`` (or, above it, a ``last_affected``) at the same
-version leaves the state as it was. So adjacent intervals ``[a, X) ∪ [X, b)`` stay one interval (X is
-affected: PYSEC-2022-236 lists it), and an empty ``introduced X, fixed X`` affects nothing (RUSTSEC-2022-0012)
-instead of re-opening the range for every later version. ``introduced X, last_affected X`` is exactly X.
-Away from ties this is the schema's pseudocode, step for step.
+The rules are those of the OSV schema, as ``matcher.ranges`` describes them. Every event is parsed
+with the range's version scheme and sorted once; the schema's walk over the sorted events is done
+once too, so evaluating a version is a ``bisect`` and a few lookups.
 """
 
 from __future__ import annotations
@@ -28,6 +13,19 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from core.advisories import AffectedPackage, AffectedRange, Event
+from matcher.ranges.ranked import RankedForm, RankedRange, rank_range
+from matcher.ranges.results import (
+    GIT_ONLY,
+    INVALID_EVENT,
+    INVALID_VERSION,
+    NO_VERSIONS,
+    NOT_AFFECTED,
+    UNSUPPORTED_ECOSYSTEM,
+    UNSUPPORTED_RANGE,
+    Affected,
+    RangeResult,
+    Unknown,
+)
 from matcher.versions import InvalidVersion, OsvVersions, VersionScheme, scheme_for
 
 #: Finds the version scheme of an OSV ecosystem (suffix allowed), or ``None`` when we have none.
@@ -35,54 +33,6 @@ SchemeLookup = Callable[[str], VersionScheme | None]
 
 #: The pseudo-ecosystem under which the registry keeps SemVer 2.0, used for every SEMVER range.
 SEMVER: Final = "SemVer"
-
-# Unknown reason codes (stable: reports group by them).
-INVALID_VERSION: Final = "invalid-version"
-INVALID_EVENT: Final = "invalid-event"
-UNSUPPORTED_ECOSYSTEM: Final = "unsupported-ecosystem"
-UNSUPPORTED_RANGE: Final = "unsupported-range-type"
-GIT_ONLY: Final = "git-ranges-only"
-NO_VERSIONS: Final = "no-affected-versions"
-
-
-@dataclass(frozen=True, slots=True)
-class Affected:
-    """Why a version is affected.
-
-    ``range_index`` is the index in ``AffectedPackage.ranges`` of the range that matched, or ``None``
-    when only the ``versions`` list did. ``introduced`` is the event value that opened the matching
-    interval, ``boundary`` the ``fixed``/``last_affected`` event that closes it (``None``: not closed).
-    ``fixed_versions`` are the fixed versions above the deployed one, in ascending order where the
-    ranges can be ordered (upgrade candidates).
-    """
-
-    range_index: int | None
-    introduced: str | None
-    boundary: Event | None
-    fixed_versions: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class NotAffected:
-    """No range contains the version and the ``versions`` list does not name it."""
-
-
-@dataclass(frozen=True, slots=True)
-class Unknown:
-    """The record or the version cannot be evaluated; ``code`` is one of this module's reason codes."""
-
-    code: str
-    detail: str = ""
-
-    @property
-    def reason(self) -> str:
-        return f"{self.code}: {self.detail}" if self.detail else self.code
-
-
-RangeResult = Affected | NotAffected | Unknown
-
-NOT_AFFECTED: Final = NotAffected()
-
 
 _SEMVER_SCHEME: Final = OsvVersions("semver")
 
@@ -95,7 +45,7 @@ def default_schemes(ecosystem: str) -> VersionScheme | None:
 def evaluate(
     affected: AffectedPackage, version: str, *, schemes: SchemeLookup = default_schemes
 ) -> RangeResult:
-    """Is ``version`` of ``affected``'s package affected? See the module docstring for the rules.
+    """Is ``version`` of ``affected``'s package affected? See ``matcher.ranges`` for the rules.
 
     For many versions against one entry, ``compile_affected`` once and call ``evaluate`` on the result.
     """
@@ -103,7 +53,7 @@ def evaluate(
 
 
 @dataclass(frozen=True, slots=True)
-class _CompiledRange:
+class CompiledRange:
     """One SEMVER/ECOSYSTEM range with its events keyed and sorted once (``problem``: cannot evaluate)."""
 
     index: int
@@ -115,6 +65,8 @@ class _CompiledRange:
     # ``opened_after[k]``: the opening event of the interval open after every event group below ``k``
     # has been passed from above (``None``: not affected there). The schema's walk, done once.
     opened_after: tuple[Event | None, ...] = (None,)
+    # ``opened_at[k]``: the opening event for a version exactly at group ``k``'s position.
+    opened_at: tuple[Event | None, ...] = ()
     # Below any one ``limit`` is enough, so the highest bounds the range; ``None``: no limit.
     limit: tuple[Any, ...] | None = None
 
@@ -132,7 +84,7 @@ class CompiledAffected:
     def __init__(self, affected: AffectedPackage, schemes: SchemeLookup = default_schemes) -> None:
         self.affected = affected
         self._listed = frozenset(affected.versions)
-        ranges: list[_CompiledRange] = []
+        ranges: list[CompiledRange] = []
         # Fixed values per range (scheme, values in record order, values that do not parse), and per
         # scheme every parseable fixed value sorted once: ``fixed_versions`` on each hit, without parsing.
         fixed_ranges: list[tuple[VersionScheme | None, tuple[str, ...], tuple[str, ...]]] = []
@@ -144,7 +96,7 @@ class CompiledAffected:
             scheme_or_unknown = _scheme_for_range(affected, rng, schemes)
             values = tuple(event.value for event in rng.events if event.kind == "fixed")
             if isinstance(scheme_or_unknown, Unknown):
-                ranges.append(_CompiledRange(index, None, scheme_or_unknown, ()))
+                ranges.append(CompiledRange(index, None, scheme_or_unknown, ()))
                 fixed_ranges.append((None, values, ()))
                 continue
             ranges.append(_compile_range(index, rng, scheme_or_unknown))
@@ -173,17 +125,12 @@ class CompiledAffected:
                 tuple(value for value, _ in ordered),
             )
 
-    def evaluate(
-        self, version: str, at: DeployedKey | None = None, *, listed: bool | None = None
-    ) -> RangeResult:
+    def evaluate(self, version: str, *, listed: bool | None = None) -> RangeResult:
         """Is ``version`` affected? Same answer as ``matcher.ranges.evaluate`` on the entry.
 
-        ``at(scheme)`` gives the version's position in a scheme's event order (raising InvalidVersion);
-        by default ``(1, scheme.key(version))``.
         ``listed``: whether the ``versions`` list names ``version``, when the caller already knows.
         """
-        if at is None:
-            at = _default_at(version)
+        at = _deployed_at(version)
         affected = self.affected
         unknown: Unknown | None = None
         evaluable = 0
@@ -224,8 +171,13 @@ class CompiledAffected:
             return Unknown(GIT_ONLY, "only GIT commit ranges and no enumerated versions")
         return Unknown(NO_VERSIONS, "the advisory lists neither ranges nor versions for this package")
 
-    def _fixed_above(self, at: DeployedKey) -> tuple[str, ...]:
-        """Same answer as the module's ``_fixed_above`` on the entry, from the values parsed at compile."""
+    def _fixed_above(self, at: _DeployedKey) -> tuple[str, ...]:
+        """Fixed versions above the deployed one, ascending per scheme; ones that cannot be ordered
+        (their range has no scheme, the value or the deployed version does not parse) come last.
+
+        SEMVER and ECOSYSTEM ranges of one entry may use different schemes whose keys do not compare
+        with each other, so each scheme's values are sorted on their own (at compile time), in the
+        order the ranges appear."""
         if not self._fixed_ranges:
             return ()
         unordered: list[str] = []
@@ -297,11 +249,11 @@ class CompiledAffected:
         table (``rank_of``, order-preserving: equal positions equal ranks), or ``None`` when the entry
         has a range that cannot be evaluated or a fixed value that does not parse (those keep the
         general ``evaluate``). See ``RankedForm``."""
-        ranges: list[_RankedRange] = []
+        ranges: list[RankedRange] = []
         for compiled in self._ranges:
             if compiled.scheme is None or compiled.problem is not None:
                 return None
-            ranges.append(_ranked_range(compiled, rank_of))
+            ranges.append(rank_range(compiled, rank_of))
         if any(invalid for _, _, invalid in self._fixed_ranges):
             return None
         fixed = tuple(
@@ -318,102 +270,12 @@ class CompiledAffected:
         return RankedForm(tuple(ranges), fixed, tail)
 
 
-@dataclass(frozen=True, slots=True)
-class _RankedRange:
-    """One range over ranks: ``ranks`` ascending; for a rank strictly between ``ranks[j-1]`` and
-    ``ranks[j]`` the interval's opening event is ``opened_after[j]`` and its closing one
-    ``closed_after[j]``; at ``ranks[j]`` they are ``opened_at[j]`` and ``closed_at[j]``."""
-
-    index: int
-    ranks: list[int]
-    opened_after: tuple[Event | None, ...]
-    closed_after: tuple[Event | None, ...]
-    opened_at: tuple[Event | None, ...]
-    closed_at: tuple[Event | None, ...]
-    limit: int | None
+#: The deployed version's position in a scheme's event order, ``(1, scheme.key(version))``, computed
+#: per scheme on demand (raising InvalidVersion when the version is not one of the scheme's).
+_DeployedKey = Callable[[VersionScheme], Any]
 
 
-def _ranked_range(compiled: _CompiledRange, rank_of: Callable[[tuple[Any, ...]], int]) -> _RankedRange:
-    ordered = compiled.ordered
-    # closed_after[j]: the first group from j on that ends an interval — what ``_closing_event``
-    # finds for a version below group j (a close-and-reopen group does not end it).
-    closed_after: list[Event | None] = [None] * (len(ordered) + 1)
-    for j in range(len(ordered) - 1, -1, -1):
-        kinds = ordered[j][1]
-        closing = None
-        if "introduced" not in kinds:
-            closing = kinds.get("fixed") or kinds.get("last_affected")
-        closed_after[j] = closing if closing is not None else closed_after[j + 1]
-    opened_at: list[Event | None] = []
-    closed_at: list[Event | None] = []
-    for j, (_, kinds) in enumerate(ordered):
-        opened_at.append(_step(compiled.opened_after[j], kinds, above=False))
-        at_group = kinds.get("last_affected") if "introduced" not in kinds else None
-        closed_at.append(at_group if at_group is not None else closed_after[j + 1])
-    limit = None if compiled.limit is None else rank_of(compiled.limit)
-    return _RankedRange(
-        compiled.index,
-        [rank_of(position) for position in compiled.positions],
-        compiled.opened_after,
-        tuple(closed_after),
-        tuple(opened_at),
-        tuple(closed_at),
-        limit,
-    )
-
-
-class RankedForm:
-    """``CompiledAffected.evaluate`` for a version known only by its rank in a merged event table.
-
-    ``matcher.match.RankedEntries`` places a deployed version once (an even rank: equal to a
-    position; odd: between two) and answers each entry from its rank: integer bisection, the
-    interval's opening and closing events looked up, fixed versions above the rank sliced — same
-    rules, same order of checks and the same answers as evaluating the entry on the version (the
-    version parses, and its rank orders against the positions as its key does)."""
-
-    __slots__ = ("_fixed", "_ranges", "_tail")
-
-    def __init__(
-        self,
-        ranges: tuple[_RankedRange, ...],
-        fixed: tuple[tuple[list[int], tuple[str, ...]], ...],
-        tail: RangeResult,
-    ) -> None:
-        self._ranges = ranges
-        self._fixed = fixed
-        self._tail = tail
-
-    def evaluate(self, rank: int, listed: bool) -> RangeResult:
-        for rng in self._ranges:
-            if rng.limit is not None and rank >= rng.limit:
-                continue
-            ranks = rng.ranks
-            below = bisect_right(ranks, rank)
-            if below and ranks[below - 1] == rank:
-                opened = rng.opened_at[below - 1]
-                closed = rng.closed_at[below - 1]
-            else:
-                opened = rng.opened_after[below]
-                closed = rng.closed_after[below]
-            if opened is not None:
-                return Affected(rng.index, opened.value, closed, self._fixed_above(rank))
-        if listed:
-            return Affected(None, None, None, self._fixed_above(rank))
-        return self._tail
-
-    def _fixed_above(self, rank: int) -> tuple[str, ...]:
-        fixed = self._fixed
-        if len(fixed) == 1:
-            ranks, values = fixed[0]
-            return values[bisect_right(ranks, rank) :]
-        return _unique(value for ranks, values in fixed for value in values[bisect_right(ranks, rank) :])
-
-
-#: The deployed version's position in a scheme's event order (see ``CompiledAffected.evaluate``).
-DeployedKey = Callable[[VersionScheme], Any]
-
-
-def _default_at(version: str) -> DeployedKey:
+def _deployed_at(version: str) -> _DeployedKey:
     def at(scheme: VersionScheme) -> tuple[Any, ...]:
         return (1, scheme.key(version))
 
@@ -464,27 +326,29 @@ def _position(kind: str, value: str, scheme: VersionScheme) -> tuple[Any, ...]:
     return (1, scheme.key(value))
 
 
-def _compile_range(index: int, rng: AffectedRange, scheme: VersionScheme) -> _CompiledRange:
+def _compile_range(index: int, rng: AffectedRange, scheme: VersionScheme) -> CompiledRange:
     groups: dict[tuple[Any, ...], dict[str, Event]] = {}
     for event in rng.events:
         try:
             position = _position(event.kind, event.value, scheme)
         except InvalidVersion as exc:
             problem = Unknown(INVALID_EVENT, f"range {index} {event.kind} {event.value!r}: {exc}")
-            return _CompiledRange(index, scheme, problem, ())
+            return CompiledRange(index, scheme, problem, ())
         groups.setdefault(position, {}).setdefault(event.kind, event)
     ordered = tuple(sorted(groups.items(), key=_first))
     opened_after: list[Event | None] = [None]
     for _, kinds in ordered:
         opened_after.append(_step(opened_after[-1], kinds, above=True))
+    opened_at = tuple(_step(opened_after[j], kinds, above=False) for j, (_, kinds) in enumerate(ordered))
     limits = [pos for pos, kinds in ordered if "limit" in kinds]
-    return _CompiledRange(
+    return CompiledRange(
         index,
         scheme,
         None,
         ordered,
         tuple(pos for pos, _ in ordered),
         tuple(opened_after),
+        opened_at,
         max(limits) if limits else None,
     )
 
@@ -493,28 +357,26 @@ def _step(opened: Event | None, kinds: dict[str, Event], *, above: bool) -> Even
     """The state after one group of same-position events; ``above``: the version is past them."""
     closes = "fixed" in kinds or ("last_affected" in kinds and above)
     if "introduced" in kinds:
-        # Opened and closed at one version: the state stays as it was (module docstring).
+        # Opened and closed at one version: the state stays as it was (``matcher.ranges``).
         return opened if closes else kinds["introduced"]
     return None if closes else opened
 
 
-def _place(compiled: _CompiledRange, deployed: tuple[Any, ...]) -> tuple[int, bool]:
+def _place(compiled: CompiledRange, deployed: tuple[Any, ...]) -> tuple[int, bool]:
     """How many event groups lie at or below ``deployed``, and whether the last of them is at it."""
     below = bisect_right(compiled.positions, deployed)
     return below, below > 0 and compiled.positions[below - 1] == deployed
 
 
-def _opening_event(compiled: _CompiledRange, deployed: tuple[Any, ...]) -> Event | None:
+def _opening_event(compiled: CompiledRange, deployed: tuple[Any, ...]) -> Event | None:
     """The ``introduced`` event of the affected interval containing ``deployed``, or ``None``."""
     if compiled.limit is not None and not deployed < compiled.limit:
         return None
     below, at = _place(compiled, deployed)
-    if not at:
-        return compiled.opened_after[below]
-    return _step(compiled.opened_after[below - 1], compiled.ordered[below - 1][1], above=False)
+    return compiled.opened_at[below - 1] if at else compiled.opened_after[below]
 
 
-def _closing_event(compiled: _CompiledRange, deployed: tuple[Any, ...]) -> Event | None:
+def _closing_event(compiled: CompiledRange, deployed: tuple[Any, ...]) -> Event | None:
     """The event that ends the affected interval containing ``deployed``, if any does."""
     below, at = _place(compiled, deployed)
     start = below - 1 if at else below
@@ -530,40 +392,6 @@ def _closing_event(compiled: _CompiledRange, deployed: tuple[Any, ...]) -> Event
             if kind in kinds:
                 return kinds[kind]
     return None
-
-
-def _fixed_above(affected: AffectedPackage, version: str, schemes: SchemeLookup) -> tuple[str, ...]:
-    """Fixed versions above ``version``, ascending per scheme; ones that cannot be ordered come last.
-
-    SEMVER and ECOSYSTEM ranges of one entry may use different schemes whose keys do not compare with
-    each other, so each scheme's values are sorted on their own, in the order the ranges appear.
-    """
-    groups: dict[int, list[tuple[Any, str]]] = {}
-    unordered: list[str] = []
-    for rng in affected.ranges:
-        if rng.type == "GIT":
-            continue
-        scheme = _scheme_for_range(affected, rng, schemes)
-        values = [event.value for event in rng.events if event.kind == "fixed"]
-        if isinstance(scheme, Unknown):
-            unordered.extend(values)
-            continue
-        try:
-            deployed = scheme.key(version)
-        except InvalidVersion:
-            unordered.extend(values)
-            continue
-        group = groups.setdefault(id(scheme), [])
-        for value in values:
-            try:
-                key = scheme.key(value)
-            except InvalidVersion:
-                unordered.append(value)
-                continue
-            if key > deployed:
-                group.append((key, value))
-    ordered = _unique(value for group in groups.values() for _, value in sorted(group, key=_first))
-    return ordered + tuple(value for value in _unique(unordered) if value not in ordered)
 
 
 def _first(item: tuple[Any, Any]) -> Any:
