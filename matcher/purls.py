@@ -27,6 +27,9 @@ packages need more, because their advisories are scoped to a release and name *s
 
 Advisories use a few ecosystem variants that apply to the same installed release; ``deployed_ecosystem``
 folds them onto the key ``package_for_purl`` produces (see its docstring for the exact rules).
+
+``purl_key`` gives that key for a purl with or without a version (VEX statements, CSAF products and
+``patchgap why`` name packages without one).
 """
 
 from __future__ import annotations
@@ -217,6 +220,23 @@ def package_for_purl(
         kind = f"{parsed.type}/{parsed.namespace}" if parsed.type in ("deb", "rpm", "apk") else parsed.type
         return NotAssessable(NotAssessable.UNSUPPORTED_ECOSYSTEM, f"{kind}: no OSV ecosystem for {purl}")
     return _language_package(parsed, parsed.version, ecosystem, purl)
+
+
+def purl_key(purl: str | PackageURL) -> PackageKey | NotAssessable:
+    """The ``(ecosystem, name)`` key of a purl, whether or not it carries a version.
+
+    ``package_for_purl`` needs a version to build a package, but the version does not enter the key,
+    so a placeholder stands in when the purl has none. A string is parsed as it is (not stripped).
+    """
+    if isinstance(purl, str):
+        try:
+            parsed = PackageURL.from_string(purl)
+        except ValueError as exc:
+            return NotAssessable(NotAssessable.INVALID_PURL, f"{purl}: {exc}")
+    else:
+        parsed = purl
+    found = package_for_purl(parsed._replace(version=parsed.version or "0").to_string())
+    return (found.ecosystem, found.name) if isinstance(found, PackageRef) else found
 
 
 def _language_package(

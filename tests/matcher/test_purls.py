@@ -14,6 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from packageurl import PackageURL
 
 from core.packages import NotAssessable, PackageRef
 from matcher.purls import (
@@ -22,6 +23,7 @@ from matcher.purls import (
     deployed_ecosystem,
     normalize_name,
     package_for_purl,
+    purl_key,
 )
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
@@ -284,6 +286,36 @@ def test_normalize_name_matches_both_sides() -> None:
     assert normalize_name("NuGet", "Microsoft.NETCore.App") == "microsoft.netcore.app"
     assert normalize_name("Packagist:https://packages.drupal.org/8", "Drupal/Core") == "drupal/core"
     assert normalize_name("Go", "github.com/BurntSushi/toml") == "github.com/BurntSushi/toml"
+
+
+@pytest.mark.parametrize(
+    "purl",
+    [
+        "pkg:pypi/Django_Rest.Framework@3.0",
+        "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1",
+        "pkg:deb/debian/bsdutils@1:2.36.1-8+deb11u1?distro=debian-11&upstream=util-linux",
+        "pkg:golang/github.com/gin-gonic/gin@v1.9.0",
+    ],
+)
+def test_purl_key_is_the_package_key_with_or_without_a_version(purl: str) -> None:
+    package = ref(purl)
+    versionless = PackageURL.from_string(purl)._replace(version=None)
+    assert purl_key(purl) == (package.ecosystem, package.name)
+    assert purl_key(versionless) == (package.ecosystem, package.name)
+    assert purl_key(versionless.to_string()) == (package.ecosystem, package.name)
+
+
+def test_purl_key_says_why_it_has_none() -> None:
+    invalid = purl_key("not a purl")
+    assert isinstance(invalid, NotAssessable)
+    assert invalid.reason == NotAssessable.INVALID_PURL
+    unsupported = purl_key("pkg:generic/openssl")
+    assert isinstance(unsupported, NotAssessable)
+    assert unsupported.reason == NotAssessable.UNSUPPORTED_ECOSYSTEM
+    # A version that says there is none (a Go main module built from a checkout) is not replaced.
+    devel = purl_key("pkg:golang/example.com/app@(devel)")
+    assert isinstance(devel, NotAssessable)
+    assert devel.reason == NotAssessable.NO_VERSION
 
 
 # ---- real data -----------------------------------------------------------------------------------
