@@ -8,7 +8,7 @@ import pytest
 
 from core.advisories import Advisory, AffectedPackage, AffectedRange, Event
 from core.packages import PackageRef
-from matcher.index import AdvisoryIndex, keys_of, match_versions
+from matcher.index import AdvisoryIndex, Entry, keys_of, match_versions
 from matcher.purls import package_for_purl
 from tests.matcher.conftest import match_one
 
@@ -99,3 +99,27 @@ def test_bulk_matching_answers_as_one_by_one_and_restores_the_collector(enabled:
         [],
         ["GHSA-x"],
     ]
+
+
+def test_entries_filed_under_the_callers_keys_carry_the_callers_ids() -> None:
+    # Stored rows carry their key (a CSAF entry names only a purl) and their row id.
+    csaf = AffectedPackage(
+        ecosystem=None,
+        name=None,
+        purl="pkg:npm/lodash",
+        ranges=(AffectedRange("SEMVER", (Event("introduced", "0"), Event("fixed", "4.17.21"))),),
+    )
+    osv = _advisory("GHSA-x", "npm", "lodash", "4.17.0", "4.17.22").affected[0]
+    index = AdvisoryIndex.from_entries(
+        [
+            (("npm", "lodash"), Entry("RHSA-1", 0, csaf, id=7)),
+            (("npm", "lodash"), Entry("GHSA-x", 0, osv, id=9)),
+        ]
+    )
+    spellings = ("4.16.0", "4.17.21", "not-a-version", "4.16.0", "not-a-version")
+    found = match_versions(index, [("npm", "lodash", v) for v in spellings])
+    assert [[h.entry.id for h in outcome.hits] for outcome in found] == [[7], [9], [], [7], []]
+    assert [u.entry.id for u in found[2].undetermined] == [7, 9]
+    # One answer per place: equal versions share the outcome, also where no slot is possible.
+    assert found[0] is found[3]
+    assert found[2] is found[4]
