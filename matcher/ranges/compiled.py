@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from core.advisories import AffectedPackage, AffectedRange, Event
-from matcher.ranges.ranked import RankedForm, RankedRange, rank_range
+from matcher.ranges.ranked import RankedForm, RankedRange
 from matcher.ranges.results import (
     GIT_ONLY,
     INVALID_EVENT,
@@ -53,7 +53,7 @@ def evaluate(
 
 
 @dataclass(frozen=True, slots=True)
-class CompiledRange:
+class _CompiledRange:
     """One SEMVER/ECOSYSTEM range with its events keyed and sorted once (``problem``: cannot evaluate)."""
 
     index: int
@@ -65,8 +65,6 @@ class CompiledRange:
     # ``opened_after[k]``: the opening event of the interval open after every event group below ``k``
     # has been passed from above (``None``: not affected there). The schema's walk, done once.
     opened_after: tuple[Event | None, ...] = (None,)
-    # ``opened_at[k]``: the opening event for a version exactly at group ``k``'s position.
-    opened_at: tuple[Event | None, ...] = ()
     # Below any one ``limit`` is enough, so the highest bounds the range; ``None``: no limit.
     limit: tuple[Any, ...] | None = None
 
@@ -84,7 +82,7 @@ class CompiledAffected:
     def __init__(self, affected: AffectedPackage, schemes: SchemeLookup = default_schemes) -> None:
         self.affected = affected
         self._listed = frozenset(affected.versions)
-        ranges: list[CompiledRange] = []
+        ranges: list[_CompiledRange] = []
         # Fixed values per range (scheme, values in record order, values that do not parse), and per
         # scheme every parseable fixed value sorted once: ``fixed_versions`` on each hit, without parsing.
         fixed_ranges: list[tuple[VersionScheme | None, tuple[str, ...], tuple[str, ...]]] = []
@@ -96,7 +94,7 @@ class CompiledAffected:
             scheme_or_unknown = _scheme_for_range(affected, rng, schemes)
             values = tuple(event.value for event in rng.events if event.kind == "fixed")
             if isinstance(scheme_or_unknown, Unknown):
-                ranges.append(CompiledRange(index, None, scheme_or_unknown, ()))
+                ranges.append(_CompiledRange(index, None, scheme_or_unknown, ()))
                 fixed_ranges.append((None, values, ()))
                 continue
             ranges.append(_compile_range(index, rng, scheme_or_unknown))
@@ -253,7 +251,7 @@ class CompiledAffected:
         for compiled in self._ranges:
             if compiled.scheme is None or compiled.problem is not None:
                 return None
-            ranges.append(rank_range(compiled, rank_of))
+            ranges.append(_ranked_range(compiled, rank_of))
         if any(invalid for _, _, invalid in self._fixed_ranges):
             return None
         fixed = tuple(
@@ -268,6 +266,36 @@ class CompiledAffected:
         else:
             tail = Unknown(NO_VERSIONS, "the advisory lists neither ranges nor versions for this package")
         return RankedForm(tuple(ranges), fixed, tail)
+
+
+def _ranked_range(compiled: _CompiledRange, rank_of: Callable[[tuple[Any, ...]], int]) -> RankedRange:
+    """A compiled range over ranks (``rank_of``: order-preserving, equal positions equal ranks)."""
+    ordered = compiled.ordered
+    # closed_after[j]: the first group from j on that ends an interval — what ``_closing_event``
+    # finds for a version below group j (a close-and-reopen group does not end it).
+    closed_after: list[Event | None] = [None] * (len(ordered) + 1)
+    for j in range(len(ordered) - 1, -1, -1):
+        kinds = ordered[j][1]
+        closing = None
+        if "introduced" not in kinds:
+            closing = kinds.get("fixed") or kinds.get("last_affected")
+        closed_after[j] = closing if closing is not None else closed_after[j + 1]
+    opened_at: list[Event | None] = []
+    closed_at: list[Event | None] = []
+    for j, (_, kinds) in enumerate(ordered):
+        opened_at.append(_step(compiled.opened_after[j], kinds, above=False))
+        at_group = kinds.get("last_affected") if "introduced" not in kinds else None
+        closed_at.append(at_group if at_group is not None else closed_after[j + 1])
+    limit = None if compiled.limit is None else rank_of(compiled.limit)
+    return RankedRange(
+        compiled.index,
+        [rank_of(position) for position in compiled.positions],
+        compiled.opened_after,
+        tuple(closed_after),
+        tuple(opened_at),
+        tuple(closed_at),
+        limit,
+    )
 
 
 #: The deployed version's position in a scheme's event order, ``(1, scheme.key(version))``, computed
@@ -326,29 +354,27 @@ def _position(kind: str, value: str, scheme: VersionScheme) -> tuple[Any, ...]:
     return (1, scheme.key(value))
 
 
-def _compile_range(index: int, rng: AffectedRange, scheme: VersionScheme) -> CompiledRange:
+def _compile_range(index: int, rng: AffectedRange, scheme: VersionScheme) -> _CompiledRange:
     groups: dict[tuple[Any, ...], dict[str, Event]] = {}
     for event in rng.events:
         try:
             position = _position(event.kind, event.value, scheme)
         except InvalidVersion as exc:
             problem = Unknown(INVALID_EVENT, f"range {index} {event.kind} {event.value!r}: {exc}")
-            return CompiledRange(index, scheme, problem, ())
+            return _CompiledRange(index, scheme, problem, ())
         groups.setdefault(position, {}).setdefault(event.kind, event)
     ordered = tuple(sorted(groups.items(), key=_first))
     opened_after: list[Event | None] = [None]
     for _, kinds in ordered:
         opened_after.append(_step(opened_after[-1], kinds, above=True))
-    opened_at = tuple(_step(opened_after[j], kinds, above=False) for j, (_, kinds) in enumerate(ordered))
     limits = [pos for pos, kinds in ordered if "limit" in kinds]
-    return CompiledRange(
+    return _CompiledRange(
         index,
         scheme,
         None,
         ordered,
         tuple(pos for pos, _ in ordered),
         tuple(opened_after),
-        opened_at,
         max(limits) if limits else None,
     )
 
@@ -362,21 +388,23 @@ def _step(opened: Event | None, kinds: dict[str, Event], *, above: bool) -> Even
     return None if closes else opened
 
 
-def _place(compiled: CompiledRange, deployed: tuple[Any, ...]) -> tuple[int, bool]:
+def _place(compiled: _CompiledRange, deployed: tuple[Any, ...]) -> tuple[int, bool]:
     """How many event groups lie at or below ``deployed``, and whether the last of them is at it."""
     below = bisect_right(compiled.positions, deployed)
     return below, below > 0 and compiled.positions[below - 1] == deployed
 
 
-def _opening_event(compiled: CompiledRange, deployed: tuple[Any, ...]) -> Event | None:
+def _opening_event(compiled: _CompiledRange, deployed: tuple[Any, ...]) -> Event | None:
     """The ``introduced`` event of the affected interval containing ``deployed``, or ``None``."""
     if compiled.limit is not None and not deployed < compiled.limit:
         return None
     below, at = _place(compiled, deployed)
-    return compiled.opened_at[below - 1] if at else compiled.opened_after[below]
+    if not at:
+        return compiled.opened_after[below]
+    return _step(compiled.opened_after[below - 1], compiled.ordered[below - 1][1], above=False)
 
 
-def _closing_event(compiled: CompiledRange, deployed: tuple[Any, ...]) -> Event | None:
+def _closing_event(compiled: _CompiledRange, deployed: tuple[Any, ...]) -> Event | None:
     """The event that ends the affected interval containing ``deployed``, if any does."""
     below, at = _place(compiled, deployed)
     start = below - 1 if at else below

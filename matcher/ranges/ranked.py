@@ -3,20 +3,16 @@
 ``matcher.ranges.table.RankedEntries`` merges the positions of every entry that names one package into
 one sorted table and places a deployed version in it once; each entry then answers from the version's
 rank alone (``RankedForm``), with integer bisection instead of comparing version keys.
+``CompiledAffected.ranked`` builds the form from the compiled entry.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 from core.advisories import Event
 from matcher.ranges.results import Affected, RangeResult
-
-if TYPE_CHECKING:
-    from matcher.ranges.compiled import CompiledRange
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,34 +28,6 @@ class RankedRange:
     opened_at: tuple[Event | None, ...]
     closed_at: tuple[Event | None, ...]
     limit: int | None
-
-
-def rank_range(compiled: CompiledRange, rank_of: Callable[[tuple[Any, ...]], int]) -> RankedRange:
-    """A compiled range over ranks (``rank_of``: order-preserving, equal positions equal ranks)."""
-    ordered = compiled.ordered
-    # closed_after[j]: the first group from j on that ends an interval — what ``compiled._closing_event``
-    # finds for a version below group j (a close-and-reopen group does not end it).
-    closed_after: list[Event | None] = [None] * (len(ordered) + 1)
-    for j in range(len(ordered) - 1, -1, -1):
-        kinds = ordered[j][1]
-        closing = None
-        if "introduced" not in kinds:
-            closing = kinds.get("fixed") or kinds.get("last_affected")
-        closed_after[j] = closing if closing is not None else closed_after[j + 1]
-    closed_at: list[Event | None] = []
-    for j, (_, kinds) in enumerate(ordered):
-        at_group = kinds.get("last_affected") if "introduced" not in kinds else None
-        closed_at.append(at_group if at_group is not None else closed_after[j + 1])
-    limit = None if compiled.limit is None else rank_of(compiled.limit)
-    return RankedRange(
-        compiled.index,
-        [rank_of(position) for position in compiled.positions],
-        compiled.opened_after,
-        tuple(closed_after),
-        compiled.opened_at,
-        tuple(closed_at),
-        limit,
-    )
 
 
 class RankedForm:
