@@ -178,9 +178,10 @@ class AdvisoryIndex:
         rows carry theirs: for CSAF entries, which name only a purl, it comes from the purl mapping,
         not from ``key_of``). Withdrawn records are the caller's to leave out."""
         index = cls()
+        by_key = index._by_key  # a new index: no tables to forget yet (``add_entry``)
         with paused_cyclic_gc():
             for key, entry in entries:
-                index.add_entry(key, entry)
+                by_key[key].append(entry)
         return index
 
     def add(self, advisory: Advisory) -> None:
