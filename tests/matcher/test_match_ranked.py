@@ -147,7 +147,7 @@ def test_slot_path_equals_fresh_evaluation_on_random_records(case: tuple[str, li
             fresh = evaluate(candidate.affected, version)
             expected = None if isinstance(fresh, NotAffected) else fresh
             assert got.get((candidate.advisory_id, candidate.affected_index)) == expected, version
-        # The pipeline's entry point answers alike.
+        # The package's ranked entries answer alike, entry by entry.
         results = index.ranked(key).evaluate_all(version)
         assert results == [evaluate(c.affected, version) for c in index.candidates(key)]
 
