@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from packageurl import PackageURL
 
 from core.advisories import Advisory, AffectedPackage
-from core.packages import PackageRef
+from core.packages import NotAssessable
 from matcher.index import PackageKey, key_of
-from matcher.purls import package_for_purl
+from matcher.purls import purl_key
 
 NO_ECOSYSTEM = "(none)"
 
@@ -20,11 +20,10 @@ NO_ECOSYSTEM = "(none)"
 def affected_key(affected: AffectedPackage) -> PackageKey | None:
     """The deployed-package key of an ``affected[]`` entry (``eco_key``, ``name_key`` of its row).
 
-    OSV-style entries use :func:`matcher.match.key_of`. CSAF entries carry only a purl (no ecosystem);
-    their key is the ecosystem and name :func:`matcher.purls.package_for_purl` maps that purl to — the
-    same mapping deployed components go through, so CSAF advisories meet deployed packages. The purl's
-    version is irrelevant to the key: a placeholder stands in when the purl has none (the mapping
-    requires one). Red Hat rpm purls carry no ``distro``; the entry's platform (a
+    OSV-style entries use :func:`matcher.index.key_of`. CSAF entries carry only a purl (no ecosystem);
+    their key is the ecosystem and name :func:`matcher.purls.purl_key` maps that purl to — the same
+    mapping deployed components go through, so CSAF advisories meet deployed packages, whether or not
+    the purl has a version. Red Hat rpm purls carry no ``distro``; the entry's platform (a
     ``cpe:/o:redhat:enterprise_linux:<major>`` product, kept as ``database_specific.csaf_platform``)
     supplies ``distro=rhel-<major>``; other Red Hat streams (AUS, E4S, TUS, layered products) get no key.
     """
@@ -44,9 +43,8 @@ def affected_key(affected: AffectedPackage) -> PackageKey | None:
         if release is None:
             return None
         qualifiers["distro"] = f"rhel-{release.group(1)}"
-    versioned = parsed._replace(version=parsed.version or "0", qualifiers=qualifiers or None).to_string()
-    ref = package_for_purl(versioned)
-    return (ref.ecosystem, ref.name) if isinstance(ref, PackageRef) else None
+    found = purl_key(parsed._replace(qualifiers=qualifiers or None))
+    return None if isinstance(found, NotAssessable) else found
 
 
 _RHEL_PLATFORM = re.compile(r"cpe:/[ao]:redhat:enterprise_linux:(\d+)(?::|$)")

@@ -20,11 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from packageurl import PackageURL
-
-from core.packages import PackageRef
+from core.packages import NotAssessable
 from core.time import require_utc
-from matcher.purls import package_for_purl
+from matcher.purls import purl_key
 from pipeline.cra import record_awareness
 from reports.exposure_records import (
     Exposure,
@@ -45,12 +43,8 @@ from store.queries.organizations import get_organization
 
 def _probe_key(purl: str) -> tuple[str, str] | None:
     """The matcher's (ecosystem, name) of a purl with or without version (VEX purls often have none)."""
-    try:
-        parsed = PackageURL.from_string(purl)
-    except ValueError:
-        return None
-    found = package_for_purl(parsed._replace(version=parsed.version or "0").to_string())
-    return (found.ecosystem, found.name) if isinstance(found, PackageRef) else None
+    found = purl_key(purl)
+    return None if isinstance(found, NotAssessable) else found
 
 
 def _effective_vex(session: Tx, org_id: int) -> list[tuple[str, tuple[str, str] | None, str, ReportVex]]:

@@ -64,8 +64,8 @@ class AffectedPackageRow(SQLModel, table=True):
     """One ``affected[]`` entry of an advisory, with the ranges and versions the matcher evaluates.
 
     ``ecosystem``/``name``/``purl`` are the entry's package as published (CSAF entries have no
-    ecosystem, only a purl without version). ``eco_key``/``name_key`` are ``matcher.match.key_of`` of the
-    entry — for CSAF entries the ecosystem and name ``matcher.purls.package_for_purl`` maps the purl to —
+    ecosystem, only a purl without version). ``eco_key``/``name_key`` are ``matcher.index.key_of`` of
+    the entry — for CSAF entries the ecosystem and name ``matcher.purls.purl_key`` maps the purl to —
     and NULL when it names no package a deployed one can meet. ``data`` is exactly::
 
         {"ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.2"}],
@@ -94,7 +94,7 @@ class AffectedPackageRow(SQLModel, table=True):
     ecosystem: str | None = Field(default=None, sa_type=sa.String(255))  # as stated, suffix kept
     name: str | None = Field(default=None, sa_type=sa.Text())
     purl: str | None = Field(default=None, sa_type=sa.Text())
-    # The key deployed packages carry (matcher.match.key_of); NULL when it names none we can meet.
+    # The key deployed packages carry (matcher.index.key_of); NULL when it names none we can meet.
     eco_key: str | None = Field(default=None, sa_type=sa.String(255))
     name_key: str | None = Field(default=None, sa_type=sa.Text())
     # Ranges, versions and entry-specific data: shape in the class docstring.
