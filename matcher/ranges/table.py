@@ -64,10 +64,12 @@ class RankedEntries:
         "_guard",
         "_his",
         "_listed_by",
+        "_listed_size",
         "_listing",
         "_los",
         "_parts",
         "_rank_of",
+        "_scan_cost",
         "_scheme",
         "_segments",
         "_string_rank",
@@ -88,8 +90,11 @@ class RankedEntries:
         self._forms: list[RankedForm | bool | None] = []
         self._rank_of: dict[int, int] = {}
         self._listing = tuple((i, entry.listed) for i, entry in enumerate(compiled) if entry.listed)
-        # Version -> the entries whose ``versions`` list names it, built on first use (``slot``).
+        # Version -> the entries whose ``versions`` list names it, built once scanning the lists has
+        # cost as much as building it (``_listed``); the cost counted in list lookups.
         self._listed_by: dict[str, tuple[int, ...]] | None = None
+        self._listed_size = sum(len(versions) for _, versions in self._listing)
+        self._scan_cost = 0
         self._answers: dict[Slot, Answers] = {}
         # Entries split into parts whose positions the chain guard admits, when it refuses them all
         # together: (the part, the part's entry indices in this table).
@@ -187,11 +192,20 @@ class RankedEntries:
                 table = self._table
                 below = bisect_right(table, deployed)
                 rank = 2 * below if below and table[below - 1] == deployed else 2 * below + 1
-        if not self._listing:
+        listing = self._listing
+        if not listing:
             return rank
+        # The entries (ascending) whose ``versions`` list names the version. A new snapshot asks for
+        # one or two versions of a package, a fleet for many: the lists are scanned until that has
+        # cost as much as building a version -> entries dictionary would (a package's lists can name
+        # thousands of versions), then the dictionary answers; neither pays more than twice its best.
         listed_by = self._listed_by
         if listed_by is None:
-            listed_by = self._listed_by = _listed_by(self._listing)
+            self._scan_cost += len(listing)
+            if self._scan_cost <= self._listed_size:
+                found = [i for i, versions in listing if version in versions]
+                return (rank, tuple(found)) if found else rank
+            listed_by = self._listed_by = _listed_by(listing)
         listed = listed_by.get(version)
         return rank if listed is None else (rank, listed)
 
