@@ -23,11 +23,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Final, NamedTuple
 
 from core.advisories import Advisory, AffectedPackage
 from matcher.purls import PackageKey, deployed_ecosystem, normalize_name
-from matcher.ranges import Affected, NotAffected, RangeResult, Unknown, compile_affected
+from matcher.ranges import NOT_AFFECTED, Affected, RangeResult, Unknown, compile_affected
 from matcher.ranges.table import RankedEntries, Slot
 
 __all__ = [
@@ -138,25 +139,18 @@ def match_versions(index: AdvisoryIndex, versions: Iterable[Version]) -> list[Ou
 
 
 class _OutcomeCache:
-    """One package's outcomes: by slot, by the identities of their labels, and labels by answer."""
+    """One package's outcomes: by slot, by the identities of their answers, and labels by answer."""
 
-    __slots__ = ("by_labels", "by_slot", "labels")
+    __slots__ = ("by_answers", "by_slot", "labels")
 
     def __init__(self) -> None:
         self.by_slot: dict[Slot, Outcome] = {}
-        self.by_labels: dict[tuple[int, ...], Outcome] = {}
+        self.by_answers: dict[tuple[int, ...], Outcome] = {}
         self.labels: dict[int, Hit | Undetermined] = {}
 
 
-def _outcome(labels: Iterable[Hit | Undetermined]) -> Outcome:
-    hits: list[Hit] = []
-    undetermined: list[Undetermined] = []
-    for label in labels:
-        if isinstance(label, Hit):
-            hits.append(label)
-        else:
-            undetermined.append(label)
-    return Outcome(tuple(hits), tuple(undetermined))
+#: The answer of an ``(entry index, answer)`` pair.
+_answer_of: Final = itemgetter(1)
 
 
 class AdvisoryIndex:
@@ -253,46 +247,51 @@ class AdvisoryIndex:
                         fresh = {}
                     outcome = fresh.get(version)
                     if outcome is None:
-                        answers = enumerate(ranked.evaluate_all(version))
-                        outcome = fresh[version] = _outcome(self._label(key, answers, None))
+                        evaluated = enumerate(ranked.evaluate_all(version))
+                        named = [(i, r) for i, r in evaluated if r is not NOT_AFFECTED]
+                        outcome = fresh[version] = self._outcome(key, named, None)
                     found[n] = outcome
                     continue
                 outcome = by_slot.get(slot)
                 if outcome is None:
-                    labels = self._label(key, ranked.compute(slot, version), cache.labels)
-                    # Neighbouring slots often have the same labels: keep one outcome for them.
-                    shared = tuple(map(id, labels))
-                    outcome = cache.by_labels.get(shared)
+                    answers = ranked.compute(slot, version)
+                    # Neighbouring slots often have the same answers: keep one outcome for them. The
+                    # answers named here stay alive (in RankedEntries, or held by their labels).
+                    shared = tuple(map(id, map(_answer_of, answers)))
+                    outcome = cache.by_answers.get(shared)
                     if outcome is None:
-                        outcome = cache.by_labels[shared] = _outcome(labels)
+                        outcome = cache.by_answers[shared] = self._outcome(key, answers, cache.labels)
                     by_slot[slot] = outcome
                 found[n] = outcome
         return found
 
-    def _label(
+    def _outcome(
         self,
         key: PackageKey,
         answers: Iterable[tuple[int, RangeResult]],
         labels: dict[int, Hit | Undetermined] | None,
-    ) -> list[Hit | Undetermined]:
-        """A Hit or Undetermined per answer that is not NotAffected. ``labels`` keeps them by answer
-        object: the slot path's answers belong to one entry each and stay alive in ``RankedEntries``."""
+    ) -> Outcome:
+        """The Hit or Undetermined of each answer (none is NotAffected), in entry order. ``labels``
+        keeps them by answer object, so that outcomes sharing an answer share its label."""
         entries = self._by_key[key]
-        found: list[Hit | Undetermined] = []
+        hits: list[Hit] = []
+        undetermined: list[Undetermined] = []
         for i, result in answers:
-            if isinstance(result, NotAffected):
-                continue
             label = None if labels is None else labels.get(id(result))
             if label is None:
-                label = (
-                    Hit(entries[i], result)
-                    if isinstance(result, Affected)
-                    else Undetermined(entries[i], result)
-                )
+                if isinstance(result, Affected):
+                    label = Hit(entries[i], result)
+                elif isinstance(result, Unknown):
+                    label = Undetermined(entries[i], result)
+                else:
+                    continue  # NotAffected: the callers leave it out already
                 if labels is not None:
                     labels[id(result)] = label
-            found.append(label)
-        return found
+            if isinstance(label, Hit):
+                hits.append(label)
+            else:
+                undetermined.append(label)
+        return Outcome(tuple(hits), tuple(undetermined))
 
 
 @contextmanager
