@@ -64,11 +64,11 @@ class RankedEntries:
         "_guard",
         "_his",
         "_listed_by",
-        "_listed_size",
         "_listing",
         "_los",
         "_parts",
         "_rank_of",
+        "_scan_budget",
         "_scan_cost",
         "_scheme",
         "_segments",
@@ -91,9 +91,9 @@ class RankedEntries:
         self._rank_of: dict[int, int] = {}
         self._listing = tuple((i, entry.listed) for i, entry in enumerate(compiled) if entry.listed)
         # Version -> the entries whose ``versions`` list names it, built once scanning the lists has
-        # cost as much as building it (``_listed``); the cost counted in list lookups.
+        # cost a quarter of what building it does (``slot``); costs counted in list lookups.
         self._listed_by: dict[str, tuple[int, ...]] | None = None
-        self._listed_size = sum(len(versions) for _, versions in self._listing)
+        self._scan_budget = sum(len(versions) for _, versions in self._listing) // 4
         self._scan_cost = 0
         self._answers: dict[Slot, Answers] = {}
         # Entries split into parts whose positions the chain guard admits, when it refuses them all
@@ -197,12 +197,12 @@ class RankedEntries:
             return rank
         # The entries (ascending) whose ``versions`` list names the version. A new snapshot asks for
         # one or two versions of a package, a fleet for many: the lists are scanned until that has
-        # cost as much as building a version -> entries dictionary would (a package's lists can name
-        # thousands of versions), then the dictionary answers; neither pays more than twice its best.
+        # cost a quarter of building a version -> entries dictionary (a package's lists can name
+        # thousands of versions), then the dictionary answers; a fleet pays at most a quarter more.
         listed_by = self._listed_by
         if listed_by is None:
             self._scan_cost += len(listing)
-            if self._scan_cost <= self._listed_size:
+            if self._scan_cost <= self._scan_budget:
                 found = [i for i, versions in listing if version in versions]
                 return (rank, tuple(found)) if found else rank
             listed_by = self._listed_by = _listed_by(listing)
