@@ -15,6 +15,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+#: The largest row id the schema can hold: ids are INTEGER columns, 32-bit on PostgreSQL. A larger id
+#: (from a URL, a command line) names no row on either database, so lookups answer "not found" without
+#: asking a database that would refuse the parameter.
+MAX_ID = 2**31 - 1
+
+
+def storable_id(value: int) -> bool:
+    """Whether ``value`` can be a row id (1 ..= :data:`MAX_ID`)."""
+    return 1 <= value <= MAX_ID
+
 
 def table_of(model: type[Any]) -> sa.Table:
     """The ``Table`` behind a SQLModel table class."""

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from core.errors import NotFoundError
 from core.time import utcnow
 from store.sql import dialect_insert as _insert
+from store.sql import storable_id
 from store.sql import table_of as _table
 from store.tables.organizations import ApiKey, DashboardSession, Organization
 from store.tables.systems import System
@@ -162,7 +163,11 @@ def list_api_keys(session: Session, org_name: str) -> list[KeyRow]:
 def revoke_api_key(session: Session, org_name: str, key_id: int, now: datetime) -> KeyRow:
     """Revoke a key of ``org_name`` (idempotent: an already revoked key keeps its first revocation time)."""
     org = get_organization(session, org_name)
-    key = session.exec(select(ApiKey).where(ApiKey.id == key_id, ApiKey.org_id == org.id)).first()
+    key = (
+        session.exec(select(ApiKey).where(ApiKey.id == key_id, ApiKey.org_id == org.id)).first()
+        if storable_id(key_id)
+        else None
+    )
     if key is None:
         raise NotFoundError(f"API key {key_id} does not exist in organization {org_name!r}")
     if key.revoked_at is None:

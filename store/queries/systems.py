@@ -34,7 +34,7 @@ from core.errors import ConflictError, NotFoundError
 from core.packages import PackageRef
 from core.time import utcnow
 from store.queries.organizations import get_organization, organization_id
-from store.sql import chunks
+from store.sql import chunks, storable_id
 from store.sql import dialect_insert as _insert
 from store.sql import table_of as _table
 from store.tables.organizations import Organization
@@ -322,6 +322,8 @@ def snapshot_of(session: Session, org_name: str, snapshot_id: int) -> tuple[str,
 
 def get_snapshot(session: Session, org_name: str, snapshot_id: int) -> Snapshot:
     """A snapshot by id, only if it belongs to ``org_name`` (another tenant's id is "not found")."""
+    if not storable_id(snapshot_id):
+        raise NotFoundError(f"snapshot {snapshot_id} does not exist in organization {org_name!r}")
     stmt = (
         select(Snapshot)
         .join(System, col(System.id) == Snapshot.system_id)

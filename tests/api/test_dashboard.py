@@ -133,3 +133,13 @@ def test_sign_out_needs_the_sessions_csrf_token(site: tuple[TestClient, dict[str
     r = client.post("/dashboard/logout", data={"csrf_token": csrf(page.text)}, follow_redirects=False)
     assert r.status_code == 303
     assert client.get("/dashboard/", follow_redirects=False).status_code == 303
+
+
+def test_a_snapshot_id_beyond_the_integer_range_is_a_not_found_page(
+    site: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, keys = site
+    sign_in(client, keys["demo"])
+    r = client.get(f"/dashboard/snapshots/{2**31}")
+    assert r.status_code == 404
+    assert f"snapshot {2**31} does not exist" in r.text

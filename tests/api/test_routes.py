@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pytest
 from sqlmodel import select
 
 from store.tables.organizations import ApiKey
@@ -159,3 +160,18 @@ def test_openapi_documents_bodies_examples_and_errors(world: World) -> None:
     assert "examples" in schema["components"]["schemas"]["DtBomUpload"]
     problem = upload["responses"]["400"]["content"]["application/problem+json"]["schema"]
     assert problem["required"] == ["type", "title", "status", "detail"]
+
+
+@pytest.mark.parametrize("huge", [2**31, 2**63, 10**30])
+def test_ids_beyond_the_integer_range_are_not_found(world: World, huge: int) -> None:
+    """An id no row can have answers 404 like any missing id, on both databases (PostgreSQL would
+    otherwise refuse the parameter: issue 12, item 8)."""
+    c = world.client
+    for path in (f"/api/v1/snapshots/{huge}", f"/api/v1/snapshots/{huge}/components"):
+        r = c.get(path, headers=world.auth("acme-reader"))
+        assert r.status_code == 404, (path, r.text)
+        assert r.json()["detail"] == f"snapshot {huge} does not exist in organization 'acme'"
+    r = c.delete(f"/api/v1/keys/{huge}", headers=world.auth("acme-admin"))
+    assert r.status_code == 404, r.text
+    assert r.json()["detail"] == f"API key {huge} does not exist in organization 'acme'"
+    assert c.get(f"/api/v1/snapshots/{-huge}", headers=world.auth("acme-reader")).status_code == 404
