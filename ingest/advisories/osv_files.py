@@ -63,12 +63,20 @@ def yaml_loader() -> type[Any]:
 
 
 def load_record(data: bytes, *, name: str) -> Any:
-    """Decode one record file: JSON for ``.json``, YAML otherwise. Raises ValueError on bad syntax."""
+    """Decode one record file: JSON for ``.json``, YAML otherwise. Raises ValueError on bad syntax.
+
+    YAML aliases are refused before anything is built: a few hundred bytes of nested aliases (a
+    "billion laughs") expand to gigabytes, and OSV records have no use for them. Only files that hold
+    an alias indicator (``*``) pay for the check, a scan of the parser's events (nothing is expanded).
+    """
     if name.lower().endswith(".json"):
         return json.loads(data.decode("utf-8-sig"))
     import yaml  # noqa: PLC0415 - see yaml_loader
 
     try:
+        events = yaml.parse(data, Loader=yaml_loader()) if b"*" in data else ()
+        if any(isinstance(event, yaml.AliasEvent) for event in events):
+            raise ValueError("YAML aliases (*name) are not accepted in advisory records")
         return yaml.load(data, Loader=yaml_loader())  # noqa: S506 - yaml_loader() is a SafeLoader
     except yaml.YAMLError as exc:
         raise ValueError(" ".join(str(exc).split())) from exc

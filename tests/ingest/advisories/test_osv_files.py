@@ -197,3 +197,53 @@ def test_malformed_modified_id_line_names_the_line() -> None:
         read_modified_ids("2024-08-15T00:05:00Z,X-1\nyesterday,X-2\n", origin="m.csv")
     with pytest.raises(AdvisoryError, match="line 1: expected"):
         read_modified_ids("only-one-field\n", origin="m.csv")
+
+
+# 470 bytes that a YAML loader expanding aliases would turn into 9**9 (387 million) strings.
+YAML_BOMB = (
+    b"id: PYSEC-BOMB\nmodified: 2024-01-01T00:00:00Z\na: &a [x, x, x, x, x, x, x, x, x]\n"
+    + b"".join(
+        f"{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]\n".encode()
+        for prev, name in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+)
+
+
+def test_yaml_aliases_are_refused_before_anything_expands() -> None:
+    assert len(YAML_BOMB) < 500
+    with pytest.raises(ValueError, match=r"YAML aliases \(\*name\) are not accepted"):
+        load_record(YAML_BOMB, name="bomb.yaml")
+    # Asterisks in values are not aliases.
+    loaded = load_record(b"id: X\ndetails: '**bold** and 1.*'\nversions: ['1.*']\n", name="x.yaml")
+    assert loaded == {"id": "X", "details": "**bold** and 1.*", "versions": ["1.*"]}
+
+
+def test_a_yaml_bomb_in_a_folder_is_skipped_with_its_reason_under_a_memory_limit(tmp_path: Path) -> None:
+    """The folder is read in a process limited to 1 GiB of address space: without the alias check it
+    dies there ("memory allocation failed") instead of taking the machine down."""
+    import subprocess
+    import sys
+
+    (tmp_path / "bomb.yaml").write_bytes(YAML_BOMB)
+    (tmp_path / "PYSEC-2021-1.yaml").write_bytes(YAML_RECORD)
+    script = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))\n"
+        "from ingest.advisories.osv_files import OsvDirectory\n"
+        "for item in OsvDirectory(__import__('pathlib').Path(sys.argv[1])).records():\n"
+        "    print(type(item).__name__, getattr(item, 'id', None), getattr(item, 'reason', ''))\n"
+    )
+    root = Path(__file__).resolve().parents[3]
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "Advisory PYSEC-2021-1 ",
+        "Skipped None not valid YAML: YAML aliases (*name) are not accepted in advisory records",
+    ]
