@@ -430,3 +430,16 @@ def test_detect_source_refuses_what_it_cannot_tell(tmp_path: Path) -> None:
     out = list(open_path(single, "osv"))
     assert len(out) == 1
     assert isinstance(out[0], Skipped)
+
+
+def test_a_yaml_alias_bomb_in_a_folder_is_skipped_and_the_rest_imports(db: Database, tmp_path: Path) -> None:
+    from tests.ingest.advisories.test_osv_files import YAML_BOMB, YAML_RECORD
+
+    (tmp_path / "bomb.yaml").write_bytes(YAML_BOMB)
+    (tmp_path / "PYSEC-2021-1.yaml").write_bytes(YAML_RECORD)
+    result = import_advisories(db, open_path(tmp_path, "osv"), source="osv", origin=str(tmp_path))
+    assert (result.created, result.skipped) == (1, 1)
+    assert result.skip_reasons == {
+        "not valid YAML: YAML aliases (*name) are not accepted in advisory records": 1
+    }
+    assert set(advisory_rows(db)) == {"PYSEC-2021-1"}
