@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.errors import InputError
+from core.jsondoc import JsonDocumentError, parse_json
 from core.severity import RATING_FLOOR
 from reports.exposure_records import SlaStatus
 
@@ -80,12 +81,12 @@ class SlaPolicy:
         return json.dumps({"tiers": [asdict(t) for t in self.tiers]}, indent=2)
 
     @classmethod
-    def from_json(cls, text: str, source: str = "SLA policy") -> SlaPolicy:
+    def from_json(cls, text: str | bytes, source: str = "SLA policy") -> SlaPolicy:
         """Parse and validate a policy (as stored by ``patchgap sla set``); errors name ``source``."""
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(source, f"not JSON: {exc.msg} at line {exc.lineno}") from exc
+            data = parse_json(text)
+        except JsonDocumentError as exc:
+            raise InputError(source, f"not JSON: {exc}") from None
         if not isinstance(data, dict) or not isinstance(data.get("tiers"), list) or not data["tiers"]:
             raise InputError(source, 'expected {"tiers": [ ... ]} with at least one tier')
         tiers = tuple(_tier_from_dict(raw, source, i) for i, raw in enumerate(data["tiers"]))

@@ -58,7 +58,7 @@ def show(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
 )
 async def set_(principal: Admin, db: DatabaseDep, request: Request) -> dict[str, Any]:
     """Replace the policy (the JSON of ``GET``); exposures are judged against it from the next report."""
-    text = (await read_body(request, 1024 * 1024)).decode("utf-8", errors="replace")
-    policy = SlaPolicy.from_json(text, "SLA policy")
+    # The bytes as sent: invalid UTF-8 is refused by the JSON reader, never stored as replacement marks.
+    policy = SlaPolicy.from_json(await read_body(request, 1024 * 1024), "SLA policy")
     await run_in_threadpool(set_sla_policy, db, principal.org, policy)
     return _policy_json(policy)

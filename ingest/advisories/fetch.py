@@ -16,7 +16,6 @@ Conditional GET (KEV, EPSS, an Akrites index)
 from __future__ import annotations
 
 import io
-import json
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from core.errors import ServiceError
+from core.jsondoc import JsonDocumentError, parse_json
 from core.time import parse_rfc3339
 from ingest.advisories.interface import Validators
 
@@ -81,8 +81,8 @@ def is_newer(candidate: str, known: str | None) -> bool:
 def decode_json(response: httpx.Response) -> Any:
     """The response body as JSON, or a :class:`ServiceResponseError` naming the URL."""
     try:
-        return json.loads(response.content)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return parse_json(response.content)
+    except JsonDocumentError as exc:
         kind = response.headers.get("Content-Type", "no content type")
         raise ServiceResponseError(
             f"{response.request.url}: response is not valid JSON ({kind}, {len(response.content)} bytes): "

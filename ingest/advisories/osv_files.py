@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
@@ -34,6 +33,7 @@ from typing import Any
 
 from core.advisories import Advisory
 from core.errors import AdvisoryError
+from core.jsondoc import parse_json
 from core.time import parse_rfc3339
 from ingest.advisories.interface import Skipped
 
@@ -70,7 +70,7 @@ def load_record(data: bytes, *, name: str) -> Any:
     an alias indicator (``*``) pay for the check, a scan of the parser's events (nothing is expanded).
     """
     if name.lower().endswith(".json"):
-        return json.loads(data.decode("utf-8-sig"))
+        return parse_json(data)
     import yaml  # noqa: PLC0415 - see yaml_loader
 
     try:

@@ -6,7 +6,6 @@ Kept free of format knowledge so that each format module reads as a plain mappin
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -15,6 +14,7 @@ from typing import Any
 from packageurl import PackageURL
 
 from core.errors import SbomError
+from core.jsondoc import JsonDocumentError, parse_json
 from core.purls import split_plain
 from core.sbom import Component, Hash, ParsedSbom, SbomFormat, Tool
 
@@ -28,19 +28,12 @@ _LOWER_CASE_VERSION_TYPES = frozenset({"huggingface", "oci"})
 
 
 def load_json(data: bytes, source: str) -> Any:
-    """``json.loads`` with a one-line error that says where the document is broken."""
+    """The SBOM's JSON (``core.jsondoc.parse_json``), or an SbomError saying where it is broken."""
     try:
-        return json.loads(data)
-    except json.JSONDecodeError as exc:
-        raise SbomError(
-            source, f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        ) from exc
-    except UnicodeDecodeError as exc:
-        raise SbomError(source, f"malformed JSON: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    except RecursionError as exc:
-        raise SbomError(source, "malformed JSON: nested too deeply") from exc
-    except ValueError as exc:  # e.g. an integer literal beyond Python's 4,300-digit conversion limit
-        raise SbomError(source, f"malformed JSON: {str(exc).split(';')[0]}") from exc
+        return parse_json(data)
+    except JsonDocumentError as exc:
+        where = f" at {exc.position}" if exc.position else ""
+        raise SbomError(source, f"malformed JSON{where}: {exc.reason}") from None
 
 
 def text(value: object) -> str | None:

@@ -6,10 +6,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from core.errors import InputError
+from core.jsondoc import JsonDocumentError, parse_json
 from core.vex import VexStatement
 from ingest.vex.cyclonedx import read_cyclonedx_vex
 from ingest.vex.openvex import read_openvex
@@ -19,11 +19,9 @@ __all__ = ["read_cyclonedx_vex", "read_openvex", "read_vex"]
 
 def load_json(data: bytes, source: str) -> Any:
     try:
-        return json.loads(data)
-    except UnicodeDecodeError:
-        raise InputError(source, "not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(source, f"not JSON: {exc.msg} at line {exc.lineno}") from None
+        return parse_json(data)
+    except JsonDocumentError as exc:
+        raise InputError(source, f"not JSON: {exc}") from None
 
 
 def read_vex(data: bytes, source: str) -> list[VexStatement]:

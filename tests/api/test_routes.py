@@ -175,3 +175,22 @@ def test_ids_beyond_the_integer_range_are_not_found(world: World, huge: int) -> 
     assert r.status_code == 404, r.text
     assert r.json()["detail"] == f"API key {huge} does not exist in organization 'acme'"
     assert c.get(f"/api/v1/snapshots/{-huge}", headers=world.auth("acme-reader")).status_code == 404
+
+
+DEEP_JSON = b"[" * 100_000 + b"]" * 100_000
+
+
+def test_deeply_nested_or_non_utf8_json_is_a_400_naming_the_document(world: World) -> None:
+    """One bounded JSON reader for every untrusted document: nesting past the interpreter's recursion
+    limit is a refusal, not a 500 (issue 12, item 3; invalid UTF-8 in a policy: item 10)."""
+    c, admin = world.client, world.auth("acme-admin")
+    before = c.get("/api/v1/sla", headers=admin).json()
+    for body, reason in ((DEEP_JSON, "nested too deeply"), (b'{"tiers": "\xff"}', "not UTF-8 text")):
+        r = c.put("/api/v1/sla", content=body, headers=admin)
+        assert r.status_code == 400, r.text
+        assert r.json()["detail"].startswith(f"SLA policy: not JSON: {reason}")
+    assert c.get("/api/v1/sla", headers=admin).json() == before
+    r = c.post("/api/v1/vex/import", content=DEEP_JSON, headers=admin)
+    assert r.status_code == 400, r.text
+    assert r.json()["detail"] == "uploaded VEX document: not JSON: nested too deeply"
+    assert c.get("/api/v1/vex", headers=admin).json() == []

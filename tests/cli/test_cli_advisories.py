@@ -339,3 +339,46 @@ def test_an_import_after_ingest_rematches_the_packages_it_names(db_url: str) -> 
     assert report.exit_code == 0, report.output
     found = {(e["package"], e["version"], e["vulnerability"]) for e in json.loads(report.stdout)}
     assert ("pkg:composer/guzzlehttp/psr7", "1.9.0", "AKRITES-SAMPLE-2026-0004") in found
+
+
+DEEP_JSON = b"[" * 100_000 + b"]" * 100_000
+
+
+def test_deeply_nested_documents_are_refused_or_skipped_with_one_line(db_url: str, tmp_path: Path) -> None:
+    """Issue 12, item 3: a record nested past the recursion limit is skipped with its reason and the
+    folder's other records import; a KEV file, a VEX document or an SLA policy like it is one line on
+    stderr and exit 2 — never a traceback."""
+    osv_dir = tmp_path / "osv"
+    osv_dir.mkdir()
+    (osv_dir / "DEEP-1.json").write_bytes(DEEP_JSON)
+    (osv_dir / "PYSEC-1.json").write_text(
+        json.dumps(
+            {
+                "id": "PYSEC-1",
+                "modified": "2024-01-01T00:00:00Z",
+                "affected": [{"package": {"ecosystem": "PyPI", "name": "demo"}, "versions": ["1.0"]}],
+            }
+        )
+    )
+    result = run("--db", db_url, "advisories", "import", osv_dir, "--source", "osv")
+    assert result.exit_code == 0, result.output
+    assert "osv: 1 created, 0 updated, 0 unchanged, 0 withdrawn, 1 skipped" in result.stdout.splitlines()[0]
+    assert "skipped 1: not valid JSON: nested too deeply" in result.stdout.splitlines()
+
+    csaf_dir = tmp_path / "csaf"
+    csaf_dir.mkdir()
+    (csaf_dir / "deep.json").write_bytes(DEEP_JSON)
+    result = run("--db", db_url, "advisories", "import", csaf_dir, "--source", "csaf")
+    assert result.exit_code == 0, result.output
+    assert "skipped 1: not a readable JSON document: nested too deeply" in result.stdout.splitlines()
+
+    deep = tmp_path / "deep.json"
+    deep.write_bytes(DEEP_JSON)
+    for args, message in (
+        (("advisories", "import", deep, "--source", "kev"), "not valid JSON: nested too deeply"),
+        (("vex", "import", deep, "--org", "acme"), "not JSON: nested too deeply"),
+        (("sla", "set", deep, "--org", "acme"), "not JSON: nested too deeply"),
+    ):
+        refused = run("--db", db_url, *args)
+        assert refused.exit_code == 2, refused.output
+        assert refused.stderr == f"error: {deep}: {message}\n"

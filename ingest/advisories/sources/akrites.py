@@ -41,7 +41,6 @@ Over HTTP the feed is an index (our own convention, version ``akrites-index/1``)
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -51,6 +50,7 @@ from urllib.parse import quote
 
 from core.advisories import Advisory
 from core.errors import AdvisoryError
+from core.jsondoc import JsonDocumentError, parse_json
 from core.time import parse_rfc3339
 from ingest.advisories.fetch import (
     DEFAULT_CONCURRENCY,
@@ -206,8 +206,8 @@ class AkritesHttpFeed:
         if not download.changed:
             return download, {}, []
         try:
-            index = json.loads(download.content)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            index = parse_json(download.content)
+        except JsonDocumentError as exc:
             raise ServiceResponseError(f"{self.index_url}: response is not valid JSON: {exc}") from exc
         if not isinstance(index, dict) or index.get("format") != AKRITES_INDEX_FORMAT:
             found = index.get("format") if isinstance(index, dict) else type(index).__name__

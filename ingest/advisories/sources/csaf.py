@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.advisories import Advisory, AffectedPackage, AffectedRange, Event, Severity
 from core.errors import AdvisoryError
+from core.jsondoc import parse_json
 from core.time import parse_rfc3339
 from ingest.advisories.interface import Claim, Fetched, FetchRequest, RecordSource, Skipped
 
@@ -287,7 +288,7 @@ class CsafSource:
     def records(self) -> Iterator[Advisory | Skipped]:
         for path in self.files():
             try:
-                doc = json.loads(path.read_bytes().decode("utf-8-sig"))
+                doc = parse_json(path.read_bytes())
             except (OSError, ValueError) as exc:
                 yield Skipped(str(path), None, f"not a readable JSON document: {exc}")
                 continue

@@ -15,7 +15,6 @@ It is fetched from CISA with a conditional GET (:func:`ingest.advisories.fetch.f
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.advisories import KevEntry
 from core.errors import AdvisoryError
+from core.jsondoc import JsonDocumentError, parse_json
 from ingest.advisories.fetch import FeedDownload, ServiceResponseError, fetch_feed
 from ingest.advisories.interface import Claim, Fetched, FetchRequest, TableSource, Validators
 
@@ -62,8 +62,8 @@ class KevCatalog:
 def parse_kev(data: bytes, *, origin: str) -> KevCatalog:
     """Parse the KEV JSON; raises AdvisoryError ``"<origin>: …"`` naming the bad entry and field."""
     try:
-        doc = json.loads(data.decode("utf-8-sig"))
-    except (ValueError, UnicodeDecodeError) as exc:
+        doc = parse_json(data)
+    except JsonDocumentError as exc:
         raise AdvisoryError(origin, f"not valid JSON: {exc}") from exc
     if not isinstance(doc, dict):
         raise AdvisoryError(origin, "the KEV catalog must be a JSON object")
@@ -146,8 +146,8 @@ def fetch_kev(http: HttpClient, url: str = KEV_URL, previous: Validators | None 
     download = fetch_feed(http, url, previous)
     if download.changed:
         try:
-            catalog = json.loads(download.content)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            catalog = parse_json(download.content)
+        except JsonDocumentError as exc:
             raise ServiceResponseError(f"{url}: response is not valid JSON: {exc}") from exc
         if not isinstance(catalog, dict) or not isinstance(catalog.get("vulnerabilities"), list):
             raise ServiceResponseError(f"{url}: not a KEV catalog (no 'vulnerabilities' list)")
