@@ -24,10 +24,16 @@ class JsonDocumentError(ValueError):
         self.position = position
 
 
+def _no_constant(name: str) -> Any:
+    # Python's json accepts NaN and ±Infinity, which JSON (RFC 8259) does not have; a stored NaN or
+    # infinity breaks every later computation with it.
+    raise JsonDocumentError(f"{name} is not a JSON number")
+
+
 def parse_json(data: bytes | str) -> Any:
     """The document ``data`` holds (UTF-8, a BOM allowed); :class:`JsonDocumentError` when it is none."""
     try:
-        return json.loads(data)
+        return json.loads(data, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise JsonDocumentError(exc.msg, f"line {exc.lineno}, column {exc.colno}") from None
     except UnicodeDecodeError as exc:

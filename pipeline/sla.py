@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 
 from core.errors import InputError
@@ -10,6 +11,8 @@ from reports.sla import DEFAULT_POLICY, SlaPolicy, SlaTier
 from store.db import Database, Tx
 from store.queries import exposures as q
 from store.queries.organizations import get_or_create_organization, get_organization
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -21,12 +24,23 @@ __all__ = [
 ]
 
 
+def _own_policy(session: Tx, org_id: int, org: str) -> SlaPolicy | None:
+    """The organization's stored policy; ``None`` when it has none, or when what is stored no longer
+    passes validation (stored before a rule existed): reports then use the defaults and say so in the
+    log instead of failing until someone stores a valid policy."""
+    stored = q.sla_policy(session, org_id)
+    if stored is None:
+        return None
+    try:
+        return SlaPolicy.from_json(json.dumps(stored), f"SLA policy of {org}")
+    except InputError as exc:
+        log.warning("%s; the default policy applies until a valid one is stored", exc)
+        return None
+
+
 def policy_of(session: Tx, org_id: int, org: str) -> SlaPolicy:
     """The organization's stored policy, else the DESIGN.md defaults."""
-    stored = q.sla_policy(session, org_id)
-    return (
-        DEFAULT_POLICY if stored is None else SlaPolicy.from_json(json.dumps(stored), f"SLA policy of {org}")
-    )
+    return _own_policy(session, org_id, org) or DEFAULT_POLICY
 
 
 
@@ -35,8 +49,8 @@ def get_sla_policy(db: Database, org: str) -> tuple[SlaPolicy, bool]:
     with db.read() as session:
         org_row = get_organization(session, org)
         assert org_row.id is not None
-        stored = q.sla_policy(session, org_row.id)
-        return policy_of(session, org_row.id, org), stored is not None
+        own = _own_policy(session, org_row.id, org)
+        return own or DEFAULT_POLICY, own is not None
 
 
 def set_sla_policy(db: Database, org: str, policy: SlaPolicy) -> None:

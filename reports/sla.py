@@ -20,9 +20,10 @@ removal closes an exposure, and either meets an SLA): 1 − S(tier days).
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeGuard
 
 from core.errors import InputError
 from core.jsondoc import JsonDocumentError, parse_json
@@ -99,6 +100,16 @@ class SlaPolicy:
 _FIELDS = {"name", "days", "exploited", "internet_exposed", "min_cvss", "min_epss"}
 
 
+#: The longest deadline a tier may set (ten years): a due date must stay a date.
+MAX_SLA_DAYS = 3650
+MAX_TIER_NAME = 100
+
+
+def _number(value: Any) -> TypeGuard[float]:
+    """A finite JSON number (``true``/``false`` are not numbers here)."""
+    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+
+
 def _tier_from_dict(raw: Any, source: str, index: int) -> SlaTier:
     where = f"tier {index + 1}"
     if not isinstance(raw, dict):
@@ -109,15 +120,20 @@ def _tier_from_dict(raw: Any, source: str, index: int) -> SlaTier:
     name, days = raw.get("name"), raw.get("days")
     if not isinstance(name, str) or not name:
         raise InputError(source, f"{where}: 'name' must be a non-empty string")
-    if isinstance(days, bool) or not isinstance(days, int | float) or days <= 0:
-        raise InputError(source, f"{where} ({name}): 'days' must be a positive number")
+    if len(name) > MAX_TIER_NAME or not name.isprintable():
+        limit = f"at most {MAX_TIER_NAME} characters"
+        raise InputError(source, f"{where}: 'name' must be printable and {limit}")
+    if not _number(days) or not 0 < days <= MAX_SLA_DAYS:
+        most = f"at most {MAX_SLA_DAYS}"
+        raise InputError(source, f"{where} ({name}): 'days' must be a positive number, {most}")
     for flag in ("exploited", "internet_exposed"):
         if raw.get(flag) is not None and not isinstance(raw[flag], bool):
             raise InputError(source, f"{where} ({name}): '{flag}' must be true, false or null")
-    for threshold in ("min_cvss", "min_epss"):
+    for threshold, top in (("min_cvss", 10.0), ("min_epss", 1.0)):
         value = raw.get(threshold)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise InputError(source, f"{where} ({name}): '{threshold}' must be a number or null")
+        if value is not None and (not _number(value) or not 0 <= value <= top):
+            allowed = f"null or a number from 0 to {top:g}"
+            raise InputError(source, f"{where} ({name}): '{threshold}' must be {allowed}")
     return SlaTier(
         name,
         float(days),

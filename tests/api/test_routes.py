@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -194,3 +195,42 @@ def test_deeply_nested_or_non_utf8_json_is_a_400_naming_the_document(world: Worl
     assert r.status_code == 400, r.text
     assert r.json()["detail"] == "uploaded VEX document: not JSON: nested too deeply"
     assert c.get("/api/v1/vex", headers=admin).json() == []
+
+
+@pytest.mark.parametrize(
+    ("days", "problem"),
+    [
+        ("1e9", "'days' must be a positive number, at most 3650"),
+        ("0", "'days' must be a positive number, at most 3650"),
+        ("NaN", "not JSON: NaN is not a JSON number"),
+        ("Infinity", "not JSON: Infinity is not a JSON number"),
+        ('7, "min_cvss": 11', "'min_cvss' must be null or a number from 0 to 10"),
+    ],
+)
+def test_an_sla_policy_that_would_break_later_reports_is_refused(
+    world: World, days: str, problem: str
+) -> None:
+    """Issue 12, item 4: days are finite, positive and bounded, thresholds within their scales; the
+    stored policy and the reports are unchanged by a refusal."""
+    c, admin = world.client, world.auth("acme-admin")
+    before = c.get("/api/v1/sla", headers=admin).json()
+    body = '{"tiers": [{"name": "a", "days": ' + days + "}]}"
+    r = c.put("/api/v1/sla", content=body.encode(), headers=admin)
+    assert r.status_code == 400, r.text
+    assert problem in r.json()["detail"]
+    assert c.get("/api/v1/sla", headers=admin).json() == before
+    assert c.get("/api/v1/reports/deploy-time", headers=admin).status_code == 200
+
+
+def test_a_stored_policy_that_no_longer_validates_gives_way_to_the_defaults(world: World) -> None:
+    """What an earlier version may have stored (days of 1e9) no longer breaks every report."""
+    from pipeline.sla import DEFAULT_POLICY
+    from store.queries.exposures import set_sla_policy
+    from store.queries.organizations import organization_id
+
+    c, admin = world.client, world.auth("acme-admin")
+    with world.db.write() as session:
+        set_sla_policy(session, organization_id(session, "acme"), {"tiers": [{"name": "a", "days": 1e9}]})
+    assert c.get("/api/v1/sla", headers=admin).json() == json.loads(DEFAULT_POLICY.to_json())
+    assert c.get("/api/v1/reports/deploy-time", headers=admin).status_code == 200
+    assert c.get("/api/v1/exposures", headers=admin).status_code == 200
