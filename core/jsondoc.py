@@ -30,10 +30,14 @@ def _no_constant(name: str) -> Any:
     raise JsonDocumentError(f"{name} is not a JSON number")
 
 
-def parse_json(data: bytes | str) -> Any:
-    """The document ``data`` holds (UTF-8, a BOM allowed); :class:`JsonDocumentError` when it is none."""
+def parse_json(data: bytes | str, *, non_finite: bool = False) -> Any:
+    """The document ``data`` holds (UTF-8, a BOM allowed); :class:`JsonDocumentError` when it is none.
+
+    ``NaN`` and ``±Infinity`` are refused unless ``non_finite`` (SBOM readers take them and treat such a
+    value as no value at all, as they do any other field of the wrong type).
+    """
     try:
-        return json.loads(data, parse_constant=_no_constant)
+        return json.loads(data, parse_constant=None if non_finite else _no_constant)
     except json.JSONDecodeError as exc:
         raise JsonDocumentError(exc.msg, f"line {exc.lineno}, column {exc.colno}") from None
     except UnicodeDecodeError as exc:

@@ -30,7 +30,7 @@ _LOWER_CASE_VERSION_TYPES = frozenset({"huggingface", "oci"})
 def load_json(data: bytes, source: str) -> Any:
     """The SBOM's JSON (``core.jsondoc.parse_json``), or an SbomError saying where it is broken."""
     try:
-        return parse_json(data)
+        return parse_json(data, non_finite=True)
     except JsonDocumentError as exc:
         where = f" at {exc.position}" if exc.position else ""
         raise SbomError(source, f"malformed JSON{where}: {exc.reason}") from None
