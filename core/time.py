@@ -9,12 +9,15 @@
 - :func:`rfc3339` — the one timestamp format of every report and document: UTC, seconds, ``Z``.
 - :func:`utc_midnight` — an ISO date (``2024-05-01``) as the start of that day in UTC.
 - :func:`parse_rfc3339` — an RFC 3339 timestamp of a document (advisories, feeds) as an aware datetime.
+- :func:`within_range` — the moments patchgap accepts from its users and their SBOMs: from
+  :data:`EARLIEST` (1970-01-01) up to, not including, :data:`LATEST` (2200-01-01). Deadlines and month
+  buckets are computed from them, and a year-1 or year-9999 moment would overflow those.
 """
 
 from __future__ import annotations
 
 import functools
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 from core.errors import InputError
 
@@ -90,3 +93,22 @@ def parse_rfc3339(value: str) -> datetime:
     except ValueError as exc:
         raise ValueError(f"not an RFC 3339 timestamp: {value!r}") from exc
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def within_range(moment: datetime, what: str, source: str = "input") -> datetime:
+    """``moment`` (a naive one taken as UTC) when it lies in [:data:`EARLIEST`, :data:`LATEST`); an
+    ``InputError`` naming ``source`` and ``what`` otherwise."""
+    offset = moment.utcoffset() or timedelta(0)
+    try:
+        instant = (moment.replace(tzinfo=None) - offset).replace(tzinfo=UTC)
+    except OverflowError:  # 0001-01-01T00:00+08:00 lies before datetime.min in UTC
+        instant = None
+    if instant is None or not EARLIEST <= instant < LATEST:
+        raise InputError(
+            source, f"{what} {moment.isoformat()} is outside the accepted range 1970-01-01 to 2200-01-01"
+        )
+    return moment

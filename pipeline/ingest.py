@@ -33,6 +33,7 @@ from typing import Literal
 from core.errors import SbomError
 from core.packages import NotAssessable, PackageRef
 from core.sbom import Component, ParsedSbom, QualityFlag
+from core.time import within_range
 from ingest.sbom import read_sbom
 from matcher.index import paused_cyclic_gc
 from matcher.purls import package_for_purl
@@ -165,6 +166,7 @@ def prepare_parsed(
     when = observed_at or parsed.timestamp or default_observed_at
     if when is None:
         raise SbomError(source, NO_TIMESTAMP)
+    within_range(when, "observed_at", source)
     classified = classify_components(parsed.components)
     snapshot = NewSnapshot(
         observed_at=_as_utc(when),

@@ -19,6 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from core.errors import InputError
+from core.time import within_range
 from pipeline.exports import ciso, cra_register, evidence, vex
 from pipeline.exports.common import Gatherer, Options
 from reports.exports.interface import ExportResult, basename
@@ -70,6 +71,9 @@ def export(
     unknown = sorted(given - _TAKES[fmt.input])
     if unknown:
         raise InputError(fmt.command_name, f"takes no {', '.join(unknown)} option")
+    for moment, what in ((as_of, "as_of"), (start, "start")):
+        if moment is not None:
+            within_range(moment, what, fmt.command_name)
     exporter = fmt.load()
     options = Options(fmt.command_name, system, as_of, start, previous, previous_origin)
     gathered = _GATHERERS[fmt.input](db, org, options, exporter)

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from core.errors import InputError, NotFoundError
 from core.severity import RATING_FLOOR
-from core.time import require_utc, rfc3339, utcnow_seconds
+from core.time import require_utc, rfc3339, utcnow_seconds, within_range
 from pipeline.exposures.build import Built, compute_timeline, ensure_exposures
 from pipeline.sla import policy_of
 from reports.deploy_time import (
@@ -181,6 +181,8 @@ def report_inputs(
     With ``system``, only that system's exposures are brought up to date and read (a system of
     another organization, or none, is "not found").
     """
+    if as_of is not None:
+        within_range(as_of, "as_of", "report")
     moment = require_utc(as_of, "as_of") if as_of is not None else utcnow_seconds()
     ensure_exposures(db, org, system)
     with db.read() as session:

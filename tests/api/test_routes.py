@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -234,3 +235,29 @@ def test_a_stored_policy_that_no_longer_validates_gives_way_to_the_defaults(worl
     assert c.get("/api/v1/sla", headers=admin).json() == json.loads(DEFAULT_POLICY.to_json())
     assert c.get("/api/v1/reports/deploy-time", headers=admin).status_code == 200
     assert c.get("/api/v1/exposures", headers=admin).status_code == 200
+
+
+FAR_MOMENTS = ["9999-12-31T00:00:00Z", "0001-01-01T00:00:00+08:00", "1969-12-31T23:59:59Z"]
+
+
+@pytest.mark.parametrize("moment", FAR_MOMENTS)
+def test_moments_outside_the_accepted_range_are_a_400(world: World, moment: str) -> None:
+    """Issue 12, item 7: as_of and observed_at outside 1970-01-01 .. 2200-01-01 are refused (not a 500),
+    and nothing is stored by a refused upload."""
+    c, rd = world.client, world.auth("acme-reader")
+    expected = f"as_of {datetime.fromisoformat(moment).isoformat()} is outside the accepted range"
+    for path in ("/api/v1/reports/deploy-time", "/api/v1/exposures", "/api/v1/exports/csaf-vex"):
+        r = c.get(path, params={"as_of": moment}, headers=rd)
+        assert r.status_code == 400, (path, r.text)
+        assert expected in r.json()["detail"]
+    before = c.get("/api/v1/systems/shop/snapshots", headers=rd).json()
+    r = c.post(
+        "/api/v1/systems/shop/sboms",
+        params={"observed_at": moment},
+        content=sbom(version="9.9"),
+        headers=world.auth("acme-uploader"),
+    )
+    assert r.status_code == 400, r.text
+    assert "observed_at" in r.json()["detail"]
+    assert "outside the accepted range" in r.json()["detail"]
+    assert c.get("/api/v1/systems/shop/snapshots", headers=rd).json() == before

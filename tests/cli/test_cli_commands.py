@@ -216,3 +216,21 @@ def test_sbom_check_of_an_unreadable_file_exits_2(tmp_path: Path) -> None:
     result = run("sbom", "check", path)
     assert result.exit_code == 2
     assert result.stderr.startswith(f"error: {path}: ")
+
+
+@pytest.mark.parametrize("moment", ["9999-12-31T00:00:00Z", "0001-01-01T00:00:00+08:00"])
+def test_moments_outside_the_accepted_range_are_one_line_and_exit_2(
+    db_url: str, tmp_path: Path, cyclonedx: CycloneDx, moment: str
+) -> None:
+    sbom = tmp_path / "a.json"
+    sbom.write_bytes(cyclonedx([("requests", "2.0.0", "pkg:pypi/requests@2.0.0")]))
+    refused = run("--db", db_url, "ingest", sbom, "--org", "o", "--system", "s", "--observed-at", moment)
+    assert refused.exit_code == 2, refused.output
+    assert refused.stderr.startswith(f"error: {sbom}: observed_at ")
+    assert refused.stderr.endswith("is outside the accepted range 1970-01-01 to 2200-01-01\n")
+    assert not org_exists(db_url, "o")  # nothing was written
+    assert run("--db", db_url, "ingest", sbom, "--org", "o", "--system", "s").exit_code == 0
+    report = run("--db", db_url, "report", "deploy-time", "--org", "o", "--as-of", moment)
+    assert report.exit_code == 2, report.output
+    assert report.stderr.startswith("error: report: as_of ")
+    assert report.stderr.endswith("is outside the accepted range 1970-01-01 to 2200-01-01\n")
