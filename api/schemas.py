@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.text import SYSTEM_NAME_MAX, SYSTEM_NAME_PATTERN
+
 Criticality = Literal["low", "medium", "high", "critical"]
 Role = Literal["reader", "uploader", "admin"]
 
@@ -39,7 +41,7 @@ class SystemCreate(SystemAttributes):
         },
     )
 
-    name: str = Field(min_length=1, max_length=200, pattern=r"^[^/\x00-\x1f]+$")
+    name: str = Field(min_length=1, max_length=SYSTEM_NAME_MAX, pattern=SYSTEM_NAME_PATTERN)
 
 
 class SystemOut(BaseModel):
@@ -96,7 +98,6 @@ class IngestOut(BaseModel):
                     "observed_at": _TS,
                     "component_count": 200,
                     "not_assessable_count": 3,
-                    "component_set_id": 17,
                     "quality": [],
                 }
             ]
@@ -109,7 +110,6 @@ class IngestOut(BaseModel):
     observed_at: datetime
     component_count: int
     not_assessable_count: int
-    component_set_id: int
     quality: list[QualityFlagOut]
 
 
@@ -126,7 +126,6 @@ class SnapshotOut(BaseModel):
                     "spec_version": "1.5",
                     "component_count": 200,
                     "not_assessable_count": 3,
-                    "component_set_id": 17,
                     "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
                     "release_label": "2.4.1",
                 }
@@ -142,7 +141,6 @@ class SnapshotOut(BaseModel):
     spec_version: str
     component_count: int
     not_assessable_count: int
-    component_set_id: int
     sha256: str
     release_label: str | None
 

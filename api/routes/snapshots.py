@@ -14,16 +14,24 @@ from pipeline import systems
 router = APIRouter(prefix="/api/v1", tags=["snapshots"], responses=problem_responses(401, 404))
 
 
+def _out(system: str, row: systems.SnapshotRow) -> SnapshotOut:
+    # The component set's id is global (content-addressed across organizations): a tenant seeing it
+    # would learn whether another organization already uploaded the same component list.
+    fields = asdict(row)
+    del fields["component_set_id"]
+    return SnapshotOut(system=system, **fields)
+
+
 @router.get("/systems/{name}/snapshots", summary="List a system's snapshots")
 def list_for_system(principal: Reader, db: DatabaseDep, name: str) -> list[SnapshotOut]:
     """The system's snapshots in observed order (not upload order)."""
-    return [SnapshotOut(system=name, **asdict(s)) for s in systems.list_snapshots(db, principal.org, name)]
+    return [_out(name, s) for s in systems.list_snapshots(db, principal.org, name)]
 
 
 @router.get("/snapshots/{snapshot_id}", summary="Show a snapshot")
 def show(principal: Reader, db: DatabaseDep, snapshot_id: int) -> SnapshotOut:
     system, snapshot = systems.get_snapshot(db, principal.org, snapshot_id)
-    return SnapshotOut(system=system, **asdict(snapshot))
+    return _out(system, snapshot)
 
 
 @router.get("/snapshots/{snapshot_id}/components", summary="Components of a snapshot")

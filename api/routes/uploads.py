@@ -98,7 +98,6 @@ def ingest_out(system: str, result: Any) -> IngestOut:
         observed_at=result.observed_at,
         component_count=result.component_count,
         not_assessable_count=result.not_assessable_count,
-        component_set_id=result.component_set_id,
         quality=[
             QualityFlagOut(code=q.code, message=q.message, count=q.count, reference=q.reference)
             for q in result.quality
