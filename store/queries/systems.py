@@ -30,8 +30,9 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from core.errors import ConflictError, NotFoundError
+from core.errors import ConflictError, InputError, NotFoundError
 from core.packages import PackageRef
+from core.text import system_name_problem
 from core.time import utcnow
 from store.queries.organizations import get_organization, organization_id
 from store.sql import chunks, storable_id
@@ -150,6 +151,13 @@ def get_system(session: Session, org_name: str, name: str) -> System:
     return system
 
 
+def _refuse_bad_name(name: str, problem: str | None) -> None:
+    # Every way a system comes to exist (POST /systems, a Dependency-Track upload with autoCreate,
+    # ``patchgap ingest --system``) ends here, so one rule decides which names a system may have.
+    if problem:
+        raise InputError(f"system {name!r}", problem)
+
+
 def get_or_create_system(
     session: Session, org: Organization, name: str, *, environment: str | None = None
 ) -> System:
@@ -160,8 +168,11 @@ def get_or_create_system(
     timeline of the production system of the same name.
     """
     assert org.id is not None
-    system = find_system(session, org.id, name)
+    problem = system_name_problem(name)
+    # A system named before the rule existed keeps working; a NUL cannot even be looked up on PostgreSQL.
+    system = None if problem and "\x00" in name else find_system(session, org.id, name)
     if system is None:
+        _refuse_bad_name(name, problem)
         values: dict[str, Any] = {"org_id": org.id, "name": name, "created_at": utcnow()}
         if environment is not None:
             values["environment"] = environment
@@ -242,6 +253,7 @@ def org_systems(session: Session, org_id: int, name: str | None = None) -> list[
 def create_system(session: Session, org: Organization, name: str, attributes: dict[str, Any]) -> None:
     """Create a system with the given attributes; a name already taken in ``org`` is a conflict."""
     assert org.id is not None
+    _refuse_bad_name(name, system_name_problem(name))
     if session.exec(select(System.id).where(System.org_id == org.id, System.name == name)).first():
         raise ConflictError(f"system {name!r} already exists in organization {org.name!r}")
     values = {k: v for k, v in attributes.items() if k in SYSTEM_ATTRIBUTES and v is not None}
