@@ -50,4 +50,12 @@ class ConflictError(PatchgapError):
 
 
 class StorageError(PatchgapError):
-    """The database cannot be reached or refused the operation (the message says which database and why)."""
+    """The database cannot be reached or refused the operation (the message says which database and why).
+
+    ``transient`` says whether trying again may succeed: a lost connection or a lock timeout may, a value
+    the database refuses (out of range, a constraint, a character it cannot store) never will.
+    """
+
+    def __init__(self, message: str, *, transient: bool = True) -> None:
+        super().__init__(message)
+        self.transient = transient

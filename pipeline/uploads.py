@@ -185,6 +185,9 @@ def process_job(db: Database, claimed: ClaimedJob, *, max_bytes: int) -> str:
             release_label=job.release_label,
         )
     except StorageError as exc:
+        if not exc.transient:  # the database refused these values: the same job would fail again
+            log.warning("upload %s: refused by the database: %s", job.token, exc)
+            return _finish(db, job.id, "failed", error=f"refused by the database: {exc}")
         log.warning("upload %s: database error on attempt %d: %s", job.token, job.attempts, exc)
         status = "queued" if job.attempts < MAX_ATTEMPTS else "failed"
         return _finish(db, job.id, status, error=f"database error: {exc}")

@@ -23,7 +23,7 @@ from typing import Any, TypeAlias
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlmodel import Session
 
 from core.errors import StorageError
@@ -114,7 +114,11 @@ def _translated(url: URL) -> Iterator[None]:
         original = str(exc.orig).strip() if exc.orig is not None else ""
         reason = original.splitlines()[0] if original else str(exc)
         shown = url.render_as_string(hide_password=True)
-        raise StorageError(f"database: {reason} ({shown})") from exc
+        # Only the connection and the server's state (OperationalError: gone, locked, timed out;
+        # InterfaceError: the driver lost the connection) can change on a retry; DataError,
+        # IntegrityError and the like refuse the values themselves.
+        transient = isinstance(exc, OperationalError | InterfaceError)
+        raise StorageError(f"database: {reason} ({shown})", transient=transient) from exc
 
 
 class Database:

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from core.errors import NotFoundError, SbomError
+from pipeline.systems import list_systems
 from pipeline.uploads import (
     UploadWorker,
     claim_next,
@@ -162,3 +163,68 @@ def test_two_workers_never_process_the_same_job(db_url: str) -> None:
     finally:
         for db in engines:
             db.dispose()
+
+
+def _refuse_release_label(db: Database, label: str, sqlstate: str) -> None:
+    """A trigger that makes the database itself refuse a snapshot with ``label`` (``sqlstate`` on
+    PostgreSQL: 22023 is a data exception, 40001 a serialization failure; SQLite's RAISE is a constraint)."""
+    with db.connect() as conn:
+        if db.engine.dialect.name == "sqlite":
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse_label BEFORE INSERT ON snapshot "
+                f"WHEN NEW.release_label = '{label}' BEGIN SELECT RAISE(ABORT, 'label refused'); END"
+            )
+        else:
+            conn.exec_driver_sql(
+                "CREATE FUNCTION refuse_label() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                f"IF NEW.release_label = '{label}' THEN "
+                f"RAISE EXCEPTION 'label refused' USING ERRCODE = '{sqlstate}'; END IF; RETURN NEW; END $$"
+            )
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse_label BEFORE INSERT ON snapshot "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_label()"
+            )
+        conn.commit()
+
+
+def test_a_job_the_database_refuses_fails_at_once_saying_why(db: Database) -> None:
+    _refuse_release_label(db, "bad", "22023")
+    token = enqueue_upload(
+        db,
+        org_id=_org_id(db, "acme"),
+        org="acme",
+        system="app",
+        data=_bom(1),
+        source="ci bom",
+        max_bytes=MAX,
+        release_label="bad",
+    ).token
+    assert run_pending(db, max_bytes=MAX) == 1  # taken once: a refused value is not retried
+    job = upload_status(db, "acme", token)
+    assert (job.status, job.attempts) == ("failed", 1)
+    assert job.error is not None
+    assert job.error.startswith("refused by the database: ")
+    assert "label refused" in job.error
+    assert list_systems(db, "acme") == []  # the whole ingest was rolled back, system included
+
+
+@pytest.mark.postgres
+def test_a_transient_database_error_is_retried_then_fails(db: Database) -> None:
+    if db.engine.dialect.name == "sqlite":
+        pytest.skip("a SQLite trigger can only raise constraint errors, never a transient one")
+    _refuse_release_label(db, "busy", "40001")
+    token = enqueue_upload(
+        db,
+        org_id=_org_id(db, "acme"),
+        org="acme",
+        system="app",
+        data=_bom(1),
+        source="ci bom",
+        max_bytes=MAX,
+        release_label="busy",
+    ).token
+    assert run_pending(db, max_bytes=MAX) == 3  # MAX_ATTEMPTS
+    job = upload_status(db, "acme", token)
+    assert (job.status, job.attempts) == ("failed", 3)
+    assert job.error is not None
+    assert job.error.startswith("database error: ")
