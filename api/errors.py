@@ -17,6 +17,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from core.errors import ConflictError, InputError, NotFoundError, PatchgapError, ServiceError
 
@@ -72,6 +73,23 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
+# A 422 also lists every field that failed (``errors``), as the validation handler writes it.
+VALIDATION_PROBLEM_SCHEMA: dict[str, Any] = {
+    **PROBLEM_SCHEMA,
+    "properties": {
+        **PROBLEM_SCHEMA["properties"],
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"loc": {"type": "array", "items": {}}, "msg": {"type": "string"}},
+                "required": ["loc", "msg"],
+            },
+        },
+    },
+}
+
+
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries for the given error statuses."""
     return {
@@ -83,14 +101,57 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def document_errors(document: dict[str, Any]) -> dict[str, Any]:
+    """Make an OpenAPI document say what the handlers above answer: every operation that takes input
+    can answer 400 (a body that does not parse, a value refused by the use-case) and 422 (a parameter
+    or body that breaks its schema, as a problem document, not FastAPI's ``HTTPValidationError``);
+    every operation with a body can answer 413."""
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            responses = operation.setdefault("responses", {})
+            takes_input = bool(operation.get("parameters") or operation.get("requestBody"))
+            if not takes_input:
+                responses.pop("422", None)
+                continue
+            for status, schema in (("400", PROBLEM_SCHEMA), ("422", VALIDATION_PROBLEM_SCHEMA)):
+                described = responses.get(status, {}).get("description")
+                responses[status] = {
+                    "description": described or HTTPStatus(int(status)).phrase,
+                    "content": {PROBLEM_JSON: {"schema": schema}},
+                }
+            if operation.get("requestBody"):
+                responses.setdefault("413", problem_responses(413)[413])
+    schemas = document.get("components", {}).get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    return document
+
+
 async def _patchgap_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PatchgapError)
     return problem(status_for(exc), str(exc))
 
 
-async def _http_error(_request: Request, exc: Exception) -> Response:
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at the request's path (Starlette's own 405 names only the
+    first route matching the path, though ``GET`` and ``POST /systems`` are two routes)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    return problem(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    return problem(exc.status_code, str(exc.detail), headers=headers or None)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> Response:

@@ -156,6 +156,14 @@ def create_app(
         app.include_router(module.router)
     dashboard.install(app)
     app.add_middleware(BodyLimit, limit=envelope_limit(settings.max_sbom_bytes))
+    build_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = errors.document_errors(build_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 

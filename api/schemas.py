@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from core.text import SYSTEM_NAME_MAX, SYSTEM_NAME_PATTERN
 
@@ -285,14 +285,14 @@ class DtBomUpload(BaseModel):
     project: str | None = Field(default=None, description="UUID of an existing project (system).")
     projectName: str | None = Field(default=None, max_length=200)
     projectVersion: str | None = Field(default=None, max_length=200)
-    autoCreate: bool = False
+    autoCreate: StrictBool = False
     # camelCase field names: Dependency-Track's own, so its clients work unchanged.
     bom: str = Field(description="The SBOM, Base64-encoded (CycloneDX or SPDX, JSON or XML).")
     projectTags: list[dict[str, Any]] | None = None
     parentName: str | None = None
     parentVersion: str | None = None
     parentUUID: str | None = None
-    isLatest: bool | None = None
+    isLatest: StrictBool | None = None
 
 
 class DtUploadOut(BaseModel):

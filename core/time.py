@@ -9,7 +9,7 @@
 - :func:`rfc3339` — the one timestamp format of every report and document: UTC, seconds, ``Z``.
 - :func:`utc_midnight` — an ISO date (``2024-05-01``) as the start of that day in UTC.
 - :func:`parse_rfc3339` — an RFC 3339 timestamp of a document (advisories, feeds) as an aware datetime.
-- :func:`within_range` — the moments patchgap accepts from its users and their SBOMs: from
+- :func:`within_range` — the moments patchgap accepts from its users and their SBOMs: written from
   :data:`EARLIEST` (1970-01-01) up to, not including, :data:`LATEST` (2200-01-01). Deadlines and month
   buckets are computed from them, and a year-1 or year-9999 moment would overflow those.
 """
@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import functools
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 
 from core.errors import InputError
 
@@ -100,14 +100,16 @@ LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 def within_range(moment: datetime, what: str, source: str = "input") -> datetime:
-    """``moment`` (a naive one taken as UTC) when it lies in [:data:`EARLIEST`, :data:`LATEST`); an
-    ``InputError`` naming ``source`` and ``what`` otherwise."""
-    offset = moment.utcoffset() or timedelta(0)
-    try:
-        instant = (moment.replace(tzinfo=None) - offset).replace(tzinfo=UTC)
-    except OverflowError:  # 0001-01-01T00:00+08:00 lies before datetime.min in UTC
-        instant = None
-    if instant is None or not EARLIEST <= instant < LATEST:
+    """``moment`` when its date and time as written (before its offset is applied; a naive moment is
+    UTC) lie in [:data:`EARLIEST`, :data:`LATEST`); an ``InputError`` naming ``source`` and ``what``
+    otherwise.
+
+    The bound is on the written value, so that "the year is 1970 to 2199" is the whole rule (the API's
+    document says it with a pattern); an offset moves the instant by less than a day, which no
+    deadline or month bucket computed from it can overflow on.
+    """
+    written = moment.replace(tzinfo=UTC)
+    if not EARLIEST <= written < LATEST:
         raise InputError(
             source, f"{what} {moment.isoformat()} is outside the accepted range 1970-01-01 to 2200-01-01"
         )

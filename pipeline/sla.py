@@ -7,7 +7,7 @@ import logging
 from collections.abc import Sequence
 
 from core.errors import InputError
-from reports.sla import DEFAULT_POLICY, SlaPolicy, SlaTier
+from reports.sla import DEFAULT_POLICY, POLICY_SCHEMA, SlaPolicy, SlaTier
 from store.db import Database, Tx
 from store.queries import exposures as q
 from store.queries.organizations import get_or_create_organization, get_organization
@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_POLICY",
+    "POLICY_SCHEMA",
     "SlaPolicy",
     "get_sla_policy",
     "policy_from_tiers",

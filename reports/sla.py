@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeGuard
@@ -90,6 +91,8 @@ class SlaPolicy:
             raise InputError(source, f"not JSON: {exc}") from None
         if not isinstance(data, dict) or not isinstance(data.get("tiers"), list) or not data["tiers"]:
             raise InputError(source, 'expected {"tiers": [ ... ]} with at least one tier')
+        if set(data) != {"tiers"}:
+            raise InputError(source, f"unknown field(s) {', '.join(sorted(set(data) - {'tiers'}))}")
         tiers = tuple(_tier_from_dict(raw, source, i) for i, raw in enumerate(data["tiers"]))
         names = [t.name for t in tiers]
         if len(set(names)) != len(names):
@@ -103,6 +106,43 @@ _FIELDS = {"name", "days", "exploited", "internet_exposed", "min_cvss", "min_eps
 #: The longest deadline a tier may set (ten years): a due date must stay a date.
 MAX_SLA_DAYS = 3650
 MAX_TIER_NAME = 100
+
+
+_NULLABLE_FLAG = {"type": ["boolean", "null"]}
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+#: The policy's JSON Schema, as strict as ``SlaPolicy.from_json`` but for the one rule a schema cannot
+#: say: tier names are unique.
+POLICY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["tiers"],
+    "properties": {
+        "tiers": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name", "days"],
+                "properties": {
+                    "name": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": MAX_TIER_NAME,
+                        "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]+$",
+                    },
+                    "days": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_SLA_DAYS},
+                    "exploited": _NULLABLE_FLAG,
+                    "internet_exposed": _NULLABLE_FLAG,
+                    "min_cvss": {"type": ["number", "null"], "minimum": 0, "maximum": 10},
+                    "min_epss": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+                },
+            },
+        }
+    },
+}
 
 
 def _number(value: Any) -> TypeGuard[float]:
@@ -120,9 +160,9 @@ def _tier_from_dict(raw: Any, source: str, index: int) -> SlaTier:
     name, days = raw.get("name"), raw.get("days")
     if not isinstance(name, str) or not name:
         raise InputError(source, f"{where}: 'name' must be a non-empty string")
-    if len(name) > MAX_TIER_NAME or not name.isprintable():
+    if len(name) > MAX_TIER_NAME or _CONTROL.search(name):
         limit = f"at most {MAX_TIER_NAME} characters"
-        raise InputError(source, f"{where}: 'name' must be printable and {limit}")
+        raise InputError(source, f"{where}: 'name' must have no control characters and {limit}")
     if not _number(days) or not 0 < days <= MAX_SLA_DAYS:
         most = f"at most {MAX_SLA_DAYS}"
         raise InputError(source, f"{where} ({name}): 'days' must be a positive number, {most}")

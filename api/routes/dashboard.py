@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.dashboard import charts
 from api.deps import DatabaseDep
+from api.params import Moment
 from core.errors import NotFoundError, PatchgapError
 from core.time import assume_utc
 from pipeline import systems as system_cases
@@ -239,7 +240,7 @@ def overview_report(db: Database, org: str, as_of: datetime | None) -> dict[str,
     }
 
 
-AsOfQuery = Annotated[datetime | None, Query(description="Evaluate at this moment (default now).")]
+AsOfQuery = Annotated[Moment | None, Query(description="Evaluate at this moment (default now).")]
 
 
 

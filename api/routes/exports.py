@@ -11,7 +11,6 @@ registry, and FastAPI must see that annotation as an object, not as a name it ca
 """
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -20,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import DatabaseDep, Reader
 from api.errors import problem_responses
+from api.params import Moment
 from core.time import assume_utc
 from pipeline.export_formats import ExportFormat, ExportResult, InputKind, commands
 from pipeline.exports import export
@@ -27,7 +27,7 @@ from pipeline.exports import export
 router = APIRouter(prefix="/api/v1/exports", tags=["exports"], responses=problem_responses(401, 422))
 
 AsOf = Annotated[
-    datetime | None,
+    Moment | None,
     Query(description="Export as of this moment (ISO 8601; UTC when no offset). Default: now."),
 ]
 System = Annotated[
@@ -105,8 +105,8 @@ def _evidence_route(formats: tuple[ExportFormat, ...]) -> tuple[Endpoint, dict[i
     async def endpoint(
         principal: Reader,
         db: DatabaseDep,
-        start: Annotated[datetime, Query(alias="from", description="Period start (ISO 8601).")],
-        end: Annotated[datetime | None, Query(alias="to", description="Period end (default now).")] = None,
+        start: Annotated[Moment, Query(alias="from", description="Period start (ISO 8601).")],
+        end: Annotated[Moment | None, Query(alias="to", description="Period end (default now).")] = None,
     ) -> Response:
         result = await run_in_threadpool(
             lambda: export(db, principal.org, name, start=assume_utc(start), as_of=assume_utc(end))

@@ -7,7 +7,6 @@ same ``as_of`` (tested).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -15,13 +14,14 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import DatabaseDep, Reader
 from api.errors import problem_responses
+from api.params import Moment
 from core.time import assume_utc
 from pipeline.exposures.reports import deploy_time_json, exposures_report
 
 router = APIRouter(prefix="/api/v1", tags=["reports"], responses=problem_responses(401, 422))
 
 AsOf = Annotated[
-    datetime | None,
+    Moment | None,
     Query(description="Evaluate at this moment (ISO 8601; UTC when no offset). Default: now."),
 ]
 

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import Admin, DatabaseDep, Reader
 from api.errors import problem_responses
 from api.routes.uploads import read_body
-from pipeline.sla import SlaPolicy, get_sla_policy, set_sla_policy
+from pipeline.sla import POLICY_SCHEMA, SlaPolicy, get_sla_policy, set_sla_policy
 
 router = APIRouter(prefix="/api/v1/sla", tags=["sla"], responses=problem_responses(401))
 
@@ -52,7 +52,7 @@ def show(principal: Reader, db: DatabaseDep) -> dict[str, Any]:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": {"type": "object"}, "example": _POLICY_EXAMPLE}},
+            "content": {"application/json": {"schema": POLICY_SCHEMA, "example": _POLICY_EXAMPLE}},
         }
     },
 )

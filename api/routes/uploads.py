@@ -8,7 +8,6 @@ configured limit answer 413 before they are read to the end.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -17,6 +16,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from api.deps import DatabaseDep, Reader, SettingsDep, Uploader
 from api.errors import BodyTooLargeError, problem_responses
+from api.params import Moment
 from api.schemas import IngestOut, QualityFlagOut, UploadJobOut
 from core.errors import SbomError
 from pipeline.systems import get_system
@@ -131,7 +131,7 @@ async def upload_sbom(
     response: Response,
     name: str,
     observed_at: Annotated[
-        datetime | None,
+        Moment | None,
         Query(description="When the system ran this (ISO 8601, UTC without offset); overrides the SBOM's."),
     ] = None,
     release: Annotated[str | None, Query(max_length=200, description="Deployed release label.")] = None,

@@ -35,17 +35,31 @@ class VexCreate(BaseModel):
                     "justification": "vulnerable_code_not_in_execute_path",
                     "impact_statement": "json5 only parses our own build configuration",
                 }
-            ]
+            ],
+            # As in OpenVEX: not_affected needs a justification or an impact statement.
+            "if": {"properties": {"status": {"const": "not_affected"}}},
+            "then": {
+                "anyOf": [
+                    {"required": ["justification"], "properties": {"justification": {"type": "string"}}},
+                    {
+                        "required": ["impact_statement"],
+                        "properties": {"impact_statement": {"type": "string"}},
+                    },
+                ]
+            },
         },
     )
 
     vulnerability: str = Field(min_length=1, max_length=200)
     purl: str = Field(
-        min_length=5, max_length=2000, description="Package URL; without version: every version."
+        min_length=5,
+        max_length=2000,
+        pattern="^pkg:",
+        description="Package URL; without version: every version.",
     )
     status: Literal["not_affected", "affected", "fixed", "under_investigation"]
-    justification: str | None = Field(default=None, max_length=100)
-    impact_statement: str | None = Field(default=None, max_length=2000)
+    justification: str | None = Field(default=None, min_length=1, max_length=100)
+    impact_statement: str | None = Field(default=None, min_length=1, max_length=2000)
 
 
 class VexImportOut(BaseModel):
@@ -105,6 +119,24 @@ async def create(principal: Admin, db: DatabaseDep, body: VexCreate) -> VexImpor
     return _out(result)
 
 
+# What tells the two formats apart; the rest of a document is its own specification's to define.
+_VEX_DOCUMENT = {
+    "type": "object",
+    "anyOf": [
+        {
+            "title": "OpenVEX",
+            "required": ["@context"],
+            "properties": {"@context": {"type": "string", "pattern": "^https://openvex\\.dev/ns"}},
+        },
+        {
+            "title": "CycloneDX VEX",
+            "required": ["bomFormat"],
+            "properties": {"bomFormat": {"const": "CycloneDX"}},
+        },
+    ],
+}
+
+
 @router.post(
     "/import",
     summary="Import a VEX document (OpenVEX or CycloneDX VEX)",
@@ -112,7 +144,7 @@ async def create(principal: Admin, db: DatabaseDep, body: VexCreate) -> VexImpor
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": {"type": "object"}}},
+            "content": {"application/json": {"schema": _VEX_DOCUMENT}},
         }
     },
 )
