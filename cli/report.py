@@ -52,6 +52,8 @@ CSV_FIELDS = (
     "sla_due",
     "sla_status",
     "stale_system",
+    "deployed_versions",
+    "upgrade_to",
 )
 
 
@@ -111,7 +113,14 @@ def exposures_csv(rows: list[dict[str, Any]]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
     for row in rows:
-        writer.writerow([_cell(row.get(f)) for f in CSV_FIELDS])
+        # The affected versions at L, and each one's upgrade in the same order ("" where none is known).
+        deployed = row.get("affected_versions", [])
+        cells = {
+            **row,
+            "deployed_versions": [v["version"] for v in deployed],
+            "upgrade_to": [v["upgrade_to"] or "" for v in deployed],
+        }
+        writer.writerow([_cell(cells.get(f)) for f in CSV_FIELDS])
     return out.getvalue()
 
 

@@ -79,7 +79,9 @@ class VexStatement:
 class Exposure:
     """One interval while a system ran an affected version (DESIGN.md "Time-to-deploy — definitions").
 
-    ``versions`` are the affected versions seen during the interval, in order of first appearance.
+    ``versions`` are the affected versions seen during the interval, in order of first appearance;
+    ``current`` those deployed at its last affected snapshot (L), sorted — a system may run several
+    versions of a package at once, and every one of them needs its own upgrade.
     ``resolved_at`` is R, the first later snapshot without an affected version (``None`` while open);
     ``resolution`` is how it ended, or ``vex_not_affected`` for intervals a VEX statement excludes.
     """
@@ -93,11 +95,17 @@ class Exposure:
     last_affected_seen: datetime
     resolved_at: datetime | None
     resolution: Resolution | None
+    current: tuple[str, ...] = ()
+
+    @property
+    def deployed(self) -> tuple[str, ...]:
+        """The affected versions deployed at L (``versions``' last one for records made without them)."""
+        return self.current or self.versions[-1:]
 
     @property
     def version(self) -> str:
-        """The affected version deployed last (the one an operator has to replace)."""
-        return self.versions[-1]
+        """The affected version deployed at L; the last of :attr:`deployed` when there are several."""
+        return self.deployed[-1]
 
     @property
     def is_open(self) -> bool:

@@ -66,13 +66,15 @@ def _intervals(
     first: datetime | None = None
     last: datetime | None = None
     versions: list[str] = []
+    current: list[str] = []
     for snap in snapshots:
         found = affected.get(snap.key)
         if found:
             if first is None:
                 first, versions = snap.observed_at, []
             last = snap.observed_at
-            for v in sorted(found):
+            current = sorted(set(found))
+            for v in current:
                 if v not in versions:
                     versions.append(v)
         elif first is not None and last is not None:
@@ -85,6 +87,7 @@ def _intervals(
                 _exposure(
                     history,
                     versions=versions,
+                    current=current,
                     first=first,
                     last=last,
                     resolved=snap.observed_at,
@@ -97,6 +100,7 @@ def _intervals(
             _exposure(
                 history,
                 versions=versions,
+                current=current,
                 first=first,
                 last=last,
                 resolved=None,
@@ -110,13 +114,23 @@ def _exposure(
     h: AffectedHistory,
     *,
     versions: list[str],
+    current: list[str],
     first: datetime,
     last: datetime,
     resolved: datetime | None,
     resolution: Resolution | None,
 ) -> Exposure:
     return Exposure(
-        h.system, h.package, h.ecosystem, h.vuln_group, tuple(versions), first, last, resolved, resolution
+        h.system,
+        h.package,
+        h.ecosystem,
+        h.vuln_group,
+        tuple(versions),
+        first,
+        last,
+        resolved,
+        resolution,
+        tuple(current),
     )
 
 

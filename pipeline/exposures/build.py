@@ -158,15 +158,17 @@ def compute_timeline(
         fixed_by_pv[(pv_id, group)].update(fixed_list)
     fixed: dict[tuple[str, str, str, str], list[str]] = {}
     for e in (*timeline.exposures, *timeline.vex_excluded):
-        found = pv_of.get((e.package, e.version))
-        known = fixed_by_pv.get((found, e.vuln_group), set()) if found is not None else set()
-        fixed[(e.system, e.package, e.vuln_group, e.version)] = sorted(known)
+        for version in e.deployed:
+            found = pv_of.get((e.package, version))
+            known = fixed_by_pv.get((found, e.vuln_group), set()) if found is not None else set()
+            fixed[(e.system, e.package, e.vuln_group, version)] = sorted(known)
     names = {package: key for key, package in base.items()}
     return Built(timeline, histories_in, fixed, names)
 
 
 def _as_new(e: Exposure, system_id: int, built: Built, excluded: bool) -> q.NewExposure:
     ecosystem, name = built.names.get(e.package, (e.ecosystem, e.package))
+    fixes = {v: built.fixed.get((e.system, e.package, e.vuln_group, v), []) for v in e.deployed}
     return q.NewExposure(
         system_id=system_id,
         package=e.package,
@@ -180,6 +182,8 @@ def _as_new(e: Exposure, system_id: int, built: Built, excluded: bool) -> q.NewE
         resolved_at=e.resolved_at,
         resolution=e.resolution,
         vex_excluded=excluded,
+        current_versions=list(e.deployed),
+        version_fixes=fixes,
     )
 
 

@@ -18,13 +18,14 @@ import gc
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from core.errors import InputError, NotFoundError
 from core.severity import RATING_FLOOR
 from core.time import require_utc, rfc3339, utcnow_seconds, within_range
+from pipeline.advice import PackageVersion, Suggestion, upgrade_advice
 from pipeline.exposures.build import Built, compute_timeline, ensure_exposures
 from pipeline.sla import policy_of
 from reports.deploy_time import (
@@ -92,6 +93,14 @@ class ReportInputs:
     groups: dict[str, GroupInfo]
     fixed: dict[tuple[str, str, str, str], list[str]]
     policy: SlaPolicy
+    # package (purl base) → the matcher's (ecosystem, name); the upgrade advice of every affected version
+    # deployed in an open exposure.
+    names: dict[str, tuple[str, str]] = field(default_factory=dict)
+    advice: dict[PackageVersion, Suggestion] = field(default_factory=dict)
+
+    def advice_for(self, package: str, version: str) -> Suggestion | None:
+        key = self.names.get(package)
+        return None if key is None else self.advice.get((*key, version))
 
 
 # Go vulndb's repository files carry the zero time (0001-01-01) as ``published``: no date, not a date.
@@ -142,6 +151,7 @@ def _from_stored(
     counted: list[Exposure] = []
     excluded: list[Exposure] = []
     fixed: dict[tuple[str, str, str, str], list[str]] = {}
+    names: dict[str, tuple[str, str]] = {}
     for r in rows:
         e = Exposure(
             r.system,
@@ -153,9 +163,13 @@ def _from_stored(
             r.last_affected_seen,
             r.resolved_at,
             r.resolution,  # type: ignore[arg-type]  # stored from a Resolution
+            r.current_versions,
         )
         (excluded if r.vex_excluded else counted).append(e)
         fixed[(e.system, e.package, e.vuln_group, e.version)] = list(r.fixed_versions)
+        for version, fixes in r.version_fixes.items():
+            fixed[(e.system, e.package, e.vuln_group, version)] = list(fixes)
+        names[e.package] = (r.ecosystem, r.package_name)
     counted.sort(key=exposure_sort_key)
     excluded.sort(key=exposure_sort_key)
     timeline = Timeline(tuple(counted), tuple(excluded), tuple(q.withdrawn_groups(session, org_id)))
@@ -170,7 +184,7 @@ def _from_stored(
         )
         for s in systems
     ]
-    return Built(timeline, histories, fixed, {})
+    return Built(timeline, histories, fixed, names)
 
 
 def report_inputs(
@@ -211,6 +225,15 @@ def report_inputs(
         kev = advisory_queries.kev_ids(session, cves)
         epss = advisory_queries.epss_scores(session, cves)
         policy = policy_of(session, org_row.id, org)
+        advice = upgrade_advice(
+            session,
+            {
+                (*built.names[e.package], version)
+                for e in (*built.timeline.exposures, *built.timeline.vex_excluded)
+                if e.resolved_at is None and e.package in built.names
+                for version in e.deployed
+            },
+        )
     facts = [_fact_for(g, advisories[g], kev, epss) for g in sorted(groups)]
     info = {
         g: GroupInfo(
@@ -219,7 +242,9 @@ def report_inputs(
         )
         for g in groups
     }
-    return ReportInputs(org, moment, built.timeline, built.systems, facts, info, built.fixed, policy)
+    return ReportInputs(
+        org, moment, built.timeline, built.systems, facts, info, built.fixed, policy, built.names, advice
+    )
 
 
 # --- the two reports --------------------------------------------------------------------------------
@@ -233,6 +258,21 @@ def _exposure_json(inputs: ReportInputs, a: AssessedExposure) -> dict[str, Any]:
         "aliases": info.aliases,
         "advisories": info.advisories,
         "fixed_versions": inputs.fixed.get((e.system, e.package, e.vuln_group, e.version), []),
+        "affected_versions": [_version_json(inputs, e, version) for version in e.deployed],
+    }
+
+
+def _version_json(inputs: ReportInputs, e: Exposure, version: str) -> dict[str, Any]:
+    """One affected version deployed at the exposure's last affected snapshot, with its own way out:
+    the fixed versions of this vulnerability for it, and (while open) the upgrade that clears every known
+    advisory of the package (``patchgap why``'s suggestion)."""
+    advice = inputs.advice_for(e.package, version) if e.resolved_at is None else None
+    return {
+        "version": version,
+        "fixed_versions": inputs.fixed.get((e.system, e.package, e.vuln_group, version), []),
+        "upgrade_to": advice.version if advice is not None else None,
+        "advice": advice.status if advice is not None else None,
+        "advice_detail": advice.detail if advice is not None else None,
     }
 
 

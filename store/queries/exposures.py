@@ -227,6 +227,8 @@ class NewExposure:
     resolved_at: datetime | None
     resolution: str | None
     vex_excluded: bool
+    current_versions: list[str]
+    version_fixes: dict[str, list[str]]
 
 
 def replace_exposures(session: Session, digests: dict[int, str], exposures: Sequence[NewExposure]) -> None:
@@ -253,6 +255,8 @@ def replace_exposures(session: Session, digests: dict[int, str], exposures: Sequ
                     "resolved_at": e.resolved_at,
                     "resolution": e.resolution,
                     "vex_excluded": e.vex_excluded,
+                    "current_versions": e.current_versions,
+                    "version_fixes": e.version_fixes,
                 }
                 for e in exposures
             ],
@@ -281,6 +285,9 @@ class StoredExposure:
     resolved_at: datetime | None
     resolution: str | None
     vex_excluded: bool
+    package_name: str
+    current_versions: tuple[str, ...]
+    version_fixes: dict[str, tuple[str, ...]]
 
 
 class _Memo:
@@ -293,6 +300,7 @@ class _Memo:
 
     def __init__(self, dialect: str) -> None:
         self._lists: dict[str, tuple[str, ...]] = {}
+        self._fixes: dict[str, dict[str, tuple[str, ...]]] = {}
         self._times: dict[Any, datetime] = {}
         self._sqlite = dialect == "sqlite"
 
@@ -300,6 +308,12 @@ class _Memo:
         found = self._lists.get(raw)
         if found is None:
             found = self._lists[raw] = tuple(json.loads(raw))
+        return found
+
+    def fixes(self, raw: str) -> dict[str, tuple[str, ...]]:
+        found = self._fixes.get(raw)
+        if found is None:
+            found = self._fixes[raw] = {v: tuple(f) for v, f in json.loads(raw).items()}
         return found
 
     def time(self, raw: Any) -> datetime | None:
@@ -334,6 +348,9 @@ def stored_exposures(
             sa.type_coerce(table.c.resolved_at, raw_time),
             table.c.resolution,
             table.c.vex_excluded,
+            table.c.package_name,
+            sa.cast(table.c.current_versions, sa.Text),
+            sa.cast(table.c.version_fixes, sa.Text),
         )
         .select_from(table.join(system, system.c.id == table.c.system_id))
         .where(system.c.org_id == org_id)
@@ -364,6 +381,9 @@ def stored_exposures(
             times(r[8]),
             r[9],
             bool(r[10]),
+            r[11],
+            lists(r[12]),
+            memo.fixes(r[13]),
         )
         for r in session.execute(stmt).all()
     ]

@@ -29,7 +29,9 @@ class ExposureRow(SQLModel, table=True):
 
     ``package`` is the purl without version; ``ecosystem`` and ``package_name`` are the matcher's key of
     the package (as in ``package_version``). ``versions`` are the affected versions seen in the interval
-    in order of appearance; ``fixed_versions`` those the advisories name for the last one.
+    in order of appearance; ``current_versions`` those deployed at the last affected snapshot (several
+    when a system runs several at once); ``version_fixes`` maps each of them to the fixed versions the
+    advisories name for it, and ``fixed_versions`` is that list for the exposure's ``version``.
     """
 
     __tablename__ = "exposure"
@@ -52,6 +54,12 @@ class ExposureRow(SQLModel, table=True):
     vuln_group: str = Field(sa_type=sa.String(255), nullable=False)
     versions: list[str] = Field(default_factory=list, sa_type=sa.JSON(), nullable=False)
     fixed_versions: list[str] = Field(default_factory=list, sa_type=sa.JSON(), nullable=False)
+    current_versions: list[str] = Field(
+        default_factory=list, sa_column=sa.Column(sa.JSON(), nullable=False, server_default="[]")
+    )
+    version_fixes: dict[str, list[str]] = Field(
+        default_factory=dict, sa_column=sa.Column(sa.JSON(), nullable=False, server_default="{}")
+    )
     first_seen: datetime = Field(sa_type=UTCDateTime, nullable=False)
     last_affected_seen: datetime = Field(sa_type=UTCDateTime, nullable=False)
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
