@@ -44,6 +44,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "cli.matching",
         "Explain why a package of a system's latest snapshot is flagged, and what upgrade clears it.",
     ),
+    "plan": (
+        "cli.plan",
+        "What to deploy first: upgrades ranked by the risk they remove, merged across systems.",
+    ),
     "demo": (
         "cli.report",
         "Load the bundled demo fleet: weekly SBOMs, advisory snapshot, matching, VEX (idempotent).",

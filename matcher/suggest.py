@@ -19,12 +19,13 @@ everything the answer says why, as a value:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from core.advisories import AffectedPackage
-from matcher.ranges import Affected, SchemeLookup, Unknown, default_schemes, evaluate
+from matcher.ranges import Affected, NotAffected, SchemeLookup, Unknown, default_schemes, evaluate
 from matcher.versions import InvalidVersion, VersionScheme
 
 SuggestionStatus = Literal["upgrade", "not-affected", "no-fix-known", "no-single-version", "undetermined"]
@@ -147,3 +148,66 @@ def _fixed_above(entry: AffectedPackage, deployed: Any, scheme: VersionScheme) -
                 except InvalidVersion:
                     continue
     return False
+
+
+_MAJOR = re.compile(r"^(?:\d+[:!])?[vV]?(\d+)")
+
+
+def major_of(version: str) -> int | None:
+    """The major version: the first number of the version (after an epoch and a ``v``), or ``None``."""
+    found = _MAJOR.match(version.strip())
+    return int(found.group(1)) if found else None
+
+
+@dataclass(frozen=True, slots=True)
+class InMajorStep:
+    """The best upgrade that stays in the deployed major version, and the advisories it leaves open."""
+
+    version: str
+    leaves_open: tuple[str, ...]
+
+
+def in_major_step(
+    ecosystem: str,
+    version: str,
+    suggestion: Suggestion,
+    entries: Sequence[tuple[str, AffectedPackage]],
+    *,
+    schemes: SchemeLookup = default_schemes,
+) -> InMajorStep | None:
+    """When ``suggestion`` upgrades across a major version (or finds no single clearing version), the
+    published fixed version in the deployed major that leaves the fewest advisories affecting it (the
+    smallest such one); ``None`` when the suggestion stays in the major or no candidate is in it.
+
+    Only advisories that affect the deployed version count: the step must clear something, and what it
+    leaves open is named so the operator can weigh it against the major upgrade.
+    """
+    major = major_of(version)
+    if major is None:
+        return None
+    if suggestion.status == UPGRADE and suggestion.version is not None:
+        if major_of(suggestion.version) == major:
+            return None
+    elif suggestion.status != NO_SINGLE_VERSION:
+        return None
+    affecting = [
+        (adv, entry)
+        for adv, entry in entries
+        if isinstance(evaluate(entry, version, schemes=schemes), Affected)
+    ]
+    best: InMajorStep | None = None
+    for candidate in suggestion.candidates:  # ascending, all above the deployed version
+        if major_of(candidate) != major:
+            continue
+        still = tuple(
+            dict.fromkeys(
+                adv
+                for adv, entry in affecting
+                if not isinstance(evaluate(entry, candidate, schemes=schemes), NotAffected)
+            )
+        )
+        if len(still) == len(dict.fromkeys(adv for adv, _ in affecting)):
+            continue  # clears nothing the deployed version has
+        if best is None or len(still) < len(best.leaves_open):
+            best = InMajorStep(candidate, still)
+    return best

@@ -25,7 +25,7 @@ from typing import Any, Literal
 from core.errors import InputError, NotFoundError
 from core.severity import RATING_FLOOR
 from core.time import require_utc, rfc3339, utcnow_seconds, within_range
-from pipeline.advice import PackageVersion, Suggestion, upgrade_advice
+from pipeline.advice import Advice, PackageVersion, package_advice
 from pipeline.exposures.build import Built, compute_timeline, ensure_exposures
 from pipeline.sla import policy_of
 from reports.deploy_time import (
@@ -96,9 +96,9 @@ class ReportInputs:
     # package (purl base) → the matcher's (ecosystem, name); the upgrade advice of every affected version
     # deployed in an open exposure.
     names: dict[str, tuple[str, str]] = field(default_factory=dict)
-    advice: dict[PackageVersion, Suggestion] = field(default_factory=dict)
+    advice: dict[PackageVersion, Advice] = field(default_factory=dict)
 
-    def advice_for(self, package: str, version: str) -> Suggestion | None:
+    def advice_for(self, package: str, version: str) -> Advice | None:
         key = self.names.get(package)
         return None if key is None else self.advice.get((*key, version))
 
@@ -225,7 +225,7 @@ def report_inputs(
         kev = advisory_queries.kev_ids(session, cves)
         epss = advisory_queries.epss_scores(session, cves)
         policy = policy_of(session, org_row.id, org)
-        advice = upgrade_advice(
+        advice = package_advice(
             session,
             {
                 (*built.names[e.package], version)
@@ -266,7 +266,8 @@ def _version_json(inputs: ReportInputs, e: Exposure, version: str) -> dict[str, 
     """One affected version deployed at the exposure's last affected snapshot, with its own way out:
     the fixed versions of this vulnerability for it, and (while open) the upgrade that clears every known
     advisory of the package (``patchgap why``'s suggestion)."""
-    advice = inputs.advice_for(e.package, version) if e.resolved_at is None else None
+    found = inputs.advice_for(e.package, version) if e.resolved_at is None else None
+    advice = found.suggestion if found is not None else None
     return {
         "version": version,
         "fixed_versions": inputs.fixed.get((e.system, e.package, e.vuln_group, version), []),

@@ -54,6 +54,7 @@ QUERIES: dict[tuple[str, str], dict[str, str]] = {
     ("get", "/api/v1/exports/cyclonedx-vex"): {"system": "shop"},
     ("get", "/api/v1/exports/openvex"): {"system": "shop"},
     ("get", "/api/v1/exports/nis2-evidence"): {"from": "2024-01-01T00:00:00Z"},
+    ("get", "/api/v1/plan"): {"system": "shop"},
 }
 # Routes whose `system` query only filters the caller's own rows (another's name: nothing matches).
 SYSTEM_FILTERS = {("get", "/api/v1/exposures")}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.advisories import AffectedPackage, AffectedRange, Event, EventKind
-from matcher.suggest import suggest_upgrade
+from matcher.suggest import in_major_step, major_of, suggest_upgrade
 
 
 def _entry(
@@ -84,3 +84,24 @@ def test_unsupported_ecosystem_is_undetermined_not_a_guess() -> None:
     entries = [("A", _entry("SemVer", ("introduced", "0"), ("fixed", "2.0.0"), kind="SEMVER"))]
     result = suggest_upgrade("Julia", "1.0.0", entries)
     assert result.status == "undetermined"
+
+
+def test_a_major_upgrade_comes_with_the_best_in_major_step() -> None:
+    # jackson-databind style: A is fixed in 2.9.10.1 (and 2.10.0); B has no fix in 2.x, only 3.0.0.
+    entries = [
+        ("A", _entry("Maven", ("introduced", "2.0.0"), ("fixed", "2.9.10.1"))),
+        ("B", _entry("Maven", ("introduced", "2.0.0"), ("fixed", "3.0.0"))),
+        ("C", _entry("Maven", ("introduced", "2.9.0"), ("fixed", "2.9.10.4"))),
+    ]
+    suggestion = suggest_upgrade("Maven", "2.9.10", entries)
+    assert (suggestion.status, suggestion.version) == ("upgrade", "3.0.0")
+    step = in_major_step("Maven", "2.9.10", suggestion, entries)
+    assert step is not None
+    assert (step.version, step.leaves_open) == ("2.9.10.4", ("B",))  # clears A and C, not B
+
+
+def test_no_in_major_step_when_the_upgrade_stays_in_the_major() -> None:
+    entries = [("A", _entry("npm", ("introduced", "0"), ("fixed", "1.2.6")))]
+    suggestion = suggest_upgrade("npm", "1.2.5", entries)
+    assert in_major_step("npm", "1.2.5", suggestion, entries) is None
+    assert [major_of(v) for v in ("1.2.5", "v2.0", "1:3.4-1", "2!5.0", "abc")] == [1, 2, 3, 5, None]

@@ -1,0 +1,108 @@
+"""``patchgap plan`` / ``GET /api/v1/plan``: the organization's remediation plan (``reports.plan``) from
+its open exposures and the upgrade advice of every affected version they deploy.
+
+Exposures a VEX statement excludes are not in it (they are not counted as open); the plan covers what
+the exposures report calls open, at the same moment.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from core.errors import InputError
+from core.time import rfc3339
+from pipeline.exposures.reports import report_inputs
+from reports.deploy_time import assess_exposures
+from reports.plan import CSV_FIELDS, Plan, PlanItem, build_plan, csv_row
+from store.db import Database
+
+__all__ = ["CSV_FIELDS", "Plan", "csv_row", "plan_items", "plan_json", "remediation_plan"]
+
+
+def plan_items(
+    db: Database,
+    org: str,
+    *,
+    system: str | None = None,
+    environment: str | None = None,
+    as_of: datetime | None = None,
+) -> tuple[datetime, list[PlanItem]]:
+    """The moment and one item per (open exposure, affected version deployed at its last snapshot)."""
+    inputs = report_inputs(db, org, as_of, system=system)
+    assessed = assess_exposures(
+        inputs.timeline, inputs.systems, inputs.facts, inputs.as_of, policy=inputs.policy
+    )
+    items = []
+    for a in assessed:
+        e = a.exposure
+        if e.resolved_at is not None or (environment is not None and a.environment != environment):
+            continue
+        for version in e.deployed:
+            found = inputs.advice_for(e.package, version)
+            if found is None:
+                continue  # no matcher key: cannot happen for a matched package, but never guess
+            s = found.suggestion
+            items.append(
+                PlanItem(
+                    system=e.system,
+                    environment=a.environment,
+                    internet_exposed=a.risk.internet_exposed,
+                    package=e.package,
+                    ecosystem=e.ecosystem,
+                    version=version,
+                    vulnerability=e.vuln_group,
+                    severity=a.severity,
+                    cvss=a.risk.cvss,
+                    kev=a.risk.exploited,
+                    epss=a.risk.epss,
+                    sla_due=a.sla_due,
+                    advice=s.status,
+                    to_version=s.version,
+                    advice_detail=s.detail,
+                    major_upgrade=found.major_upgrade,
+                    in_major=found.in_major,
+                    in_major_leaves_open=found.in_major_leaves_open,
+                )
+            )
+    return inputs.as_of, items
+
+
+def remediation_plan(
+    db: Database,
+    org: str,
+    *,
+    system: str | None = None,
+    environment: str | None = None,
+    as_of: datetime | None = None,
+) -> Plan:
+    moment, items = plan_items(db, org, system=system, environment=environment, as_of=as_of)
+    return build_plan(items, moment)
+
+
+def plan_json(
+    db: Database,
+    org: str,
+    *,
+    system: str | None = None,
+    environment: str | None = None,
+    as_of: datetime | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """The plan document (README "Remediation plan"): ``actions`` ranked from ``offset`` (at most
+    ``limit`` of them), every ``unfixable`` version, and the totals."""
+    if offset < 0 or (limit is not None and limit < 0):
+        raise InputError("plan", "offset and limit must not be negative")
+    plan = remediation_plan(db, org, system=system, environment=environment, as_of=as_of)
+    end = len(plan.actions) if limit is None else offset + limit
+    return {
+        "organization": org,
+        "as_of": rfc3339(plan.as_of),
+        "system": system,
+        "environment": environment,
+        "total_actions": len(plan.actions),
+        "total_unfixable": len(plan.unfixable),
+        "actions": [a.to_json(rank) for rank, a in enumerate(plan.actions[offset:end], start=offset + 1)],
+        "unfixable": [u.to_json() for u in plan.unfixable],
+    }
