@@ -46,7 +46,7 @@ def apply_plan(db: Database, org: str, actions: list[dict[str, Any]]) -> int:
     for system in list_systems(db, org):
         latest = list_snapshots(db, org, system.name)[-1]
         found = snapshot_components(db, org, latest.id)
-        components = []
+        components: list[tuple[str, str | None, str | None]] = []
         for p in found.packages:
             to = upgrades.get((system.name, split_purl_version(p.purl)[0], p.version))
             purl = PackageURL.from_string(p.purl)._replace(version=to).to_string() if to else p.purl
