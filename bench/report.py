@@ -15,6 +15,7 @@ Timed:
   rebuild   ``pipeline.exposures.rebuild_exposures`` for all systems (after ingest/matching; not a target)
   exposures ``pipeline.exposures.exposures_report(org, "all")`` — target ≤ 2 s
   deploy    ``pipeline.exposures.deploy_time_json(org)`` — target ≤ 2 s
+  plan      ``pipeline.plan.plan_json(org)`` (the remediation plan) — target ≤ 1 s
 Each report is timed warm (stored exposures current: one digest check) as the median of 3 runs, plus
 its pure part (``reports``, from inputs already read) alone.
 """
@@ -47,6 +48,7 @@ from pipeline.exposures.reports import (
     exposures_report,
     report_inputs,
 )
+from pipeline.plan import plan_json
 from store.db import Database, make_engine
 from store.migrate import upgrade
 from store.schema import metadata
@@ -339,6 +341,12 @@ def main() -> None:
             f"deploy    {t_dep:6.2f} s  (median time-to-deploy "
             f"{summary['time_to_deploy']['km_median_days']} d, "
             f"{summary['open']:,} open, {len(summary['stale_systems'])} stale systems)  target ≤ 2 s"
+        )
+        document = plan_json(db, ORG, as_of=as_of)
+        t_plan = median_time(lambda: plan_json(db, ORG, as_of=as_of))
+        print(
+            f"plan      {t_plan:6.2f} s  ({document['total_actions']:,} actions, "
+            f"{document['total_unfixable']:,} unfixable versions)  target ≤ 1 s"
         )
 
 

@@ -29,7 +29,7 @@ def plan_items(
     as_of: datetime | None = None,
 ) -> tuple[datetime, list[PlanItem]]:
     """The moment and one item per (open exposure, affected version deployed at its last snapshot)."""
-    inputs = report_inputs(db, org, as_of, system=system)
+    inputs = report_inputs(db, org, as_of, system=system, open_only=True)
     assessed = assess_exposures(
         inputs.timeline, inputs.systems, inputs.facts, inputs.as_of, policy=inputs.policy
     )

@@ -145,9 +145,15 @@ def _ids_of(group: str, advisories: Iterable[advisory_queries.GroupAdvisory]) ->
 
 
 def _from_stored(
-    session: Tx, org_id: int, systems: Sequence[system_queries.SystemRow], *, scoped: bool
+    session: Tx,
+    org_id: int,
+    systems: Sequence[system_queries.SystemRow],
+    *,
+    scoped: bool,
+    open_only: bool = False,
 ) -> Built:
-    rows = q.stored_exposures(session, org_id, [s.id for s in systems] if scoped else None)
+    ids = [s.id for s in systems] if scoped else None
+    rows = q.stored_exposures(session, org_id, ids, open_only=open_only)
     counted: list[Exposure] = []
     excluded: list[Exposure] = []
     fixed: dict[tuple[str, str, str, str], list[str]] = {}
@@ -188,12 +194,18 @@ def _from_stored(
 
 
 def report_inputs(
-    db: Database, org: str, as_of: datetime | None = None, *, system: str | None = None
+    db: Database,
+    org: str,
+    as_of: datetime | None = None,
+    *,
+    system: str | None = None,
+    open_only: bool = False,
 ) -> ReportInputs:
     """Bring stored exposures up to date, then read what both reports need (see the module docstring).
 
     With ``system``, only that system's exposures are brought up to date and read (a system of
-    another organization, or none, is "not found").
+    another organization, or none, is "not found"). With ``open_only`` the timeline holds only the
+    exposures still open at ``as_of`` (what the remediation plan needs: half the rows of a fleet).
     """
     if as_of is not None:
         within_range(as_of, "as_of", "report")
@@ -207,7 +219,9 @@ def report_inputs(
             raise NotFoundError(f"system {system!r} does not exist in organization {org!r}")
         newest = max((s.last_observed_at for s in systems if s.last_observed_at), default=None)
         if newest is None or moment >= newest:
-            built = _from_stored(session, org_row.id, systems, scoped=system is not None)
+            built = _from_stored(
+                session, org_row.id, systems, scoped=system is not None, open_only=open_only
+            )
         else:
             built = compute_timeline(session, org_row.id, systems, moment)
             withdrawn = tuple(q.withdrawn_groups(session, org_row.id))

@@ -328,10 +328,10 @@ class _Memo:
 
 
 def stored_exposures(
-    session: Session, org_id: int, system_ids: Sequence[int] | None = None
+    session: Session, org_id: int, system_ids: Sequence[int] | None = None, *, open_only: bool = False
 ) -> list[StoredExposure]:
     """Every stored exposure row of the organization's systems, or of these systems of it (counted and
-    VEX-excluded)."""
+    VEX-excluded); only the open ones (``resolved_at`` null) with ``open_only``."""
     table, system = _t(ExposureRow), _t(System)
     memo = _Memo(session.get_bind().dialect.name)
     raw_time = sa.DateTime(timezone=True)
@@ -357,6 +357,8 @@ def stored_exposures(
     )
     if system_ids is not None:
         stmt = stmt.where(table.c.system_id.in_(list(system_ids)))
+    if open_only:
+        stmt = stmt.where(table.c.resolved_at.is_(None))
     if session.get_bind().dialect.name == "sqlite":
         # SQLite's DateTime type would parse every value with a regular expression; read the text.
         stmt = stmt.with_only_columns(
