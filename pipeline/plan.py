@@ -7,17 +7,28 @@ the exposures report calls open, at the same moment.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from core.errors import InputError
 from core.time import rfc3339
-from pipeline.exposures.reports import report_inputs
-from reports.deploy_time import assess_exposures
-from reports.plan import CSV_FIELDS, Plan, PlanItem, build_plan, csv_row
+from pipeline.exposures.reports import ReportInputs, report_inputs
+from reports.deploy_time import AssessedExposure, assess_exposures
+from reports.plan import CSV_FIELDS, Action, Plan, PlanItem, build_plan, csv_row
 from store.db import Database
 
-__all__ = ["CSV_FIELDS", "Plan", "csv_row", "plan_items", "plan_json", "remediation_plan"]
+__all__ = [
+    "CSV_FIELDS",
+    "Action",
+    "Plan",
+    "csv_row",
+    "items_from_inputs",
+    "plan_from_inputs",
+    "plan_items",
+    "plan_json",
+    "remediation_plan",
+]
 
 
 def plan_items(
@@ -30,9 +41,21 @@ def plan_items(
 ) -> tuple[datetime, list[PlanItem]]:
     """The moment and one item per (open exposure, affected version deployed at its last snapshot)."""
     inputs = report_inputs(db, org, as_of, system=system, open_only=True)
-    assessed = assess_exposures(
-        inputs.timeline, inputs.systems, inputs.facts, inputs.as_of, policy=inputs.policy
-    )
+    return inputs.as_of, items_from_inputs(inputs, environment=environment)
+
+
+def items_from_inputs(
+    inputs: ReportInputs,
+    assessed: Sequence[AssessedExposure] | None = None,
+    *,
+    environment: str | None = None,
+) -> list[PlanItem]:
+    """The plan's items from report inputs already read (and assessed, when the caller has done it:
+    the dashboard overview and the CISO report build the plan from the inputs of their own report)."""
+    if assessed is None:
+        assessed = assess_exposures(
+            inputs.timeline, inputs.systems, inputs.facts, inputs.as_of, policy=inputs.policy
+        )
     items = []
     for a in assessed:
         e = a.exposure
@@ -65,7 +88,12 @@ def plan_items(
                     in_major_leaves_open=found.in_major_leaves_open,
                 )
             )
-    return inputs.as_of, items
+    return items
+
+
+def plan_from_inputs(inputs: ReportInputs, assessed: Sequence[AssessedExposure] | None = None) -> Plan:
+    """The plan of report inputs already read (every system and environment they hold)."""
+    return build_plan(items_from_inputs(inputs, assessed), inputs.as_of)
 
 
 def remediation_plan(

@@ -48,6 +48,7 @@ from pipeline.exposures.reports import (
     system_exposures,
 )
 from pipeline.match import explain
+from pipeline.plan import plan_from_inputs, plan_json
 
 ASSETS = Path(__file__).resolve().parents[1] / "dashboard"
 SESSION_COOKIE = "patchgap_session"
@@ -182,6 +183,7 @@ def overview_report(db: Database, org: str, as_of: datetime | None) -> dict[str,
     report = deploy_time_from_inputs(inputs)
     document = report.to_json()
     rows = exposures_from_inputs(inputs, "open")
+    plan = plan_from_inputs(inputs)
     fixable = [r for r in rows if r["fixed_versions"]]
     tiers = Counter(str(r["sla_tier"] or "none") for r in fixable)
     ttd = document["time_to_deploy"]
@@ -237,11 +239,12 @@ def overview_report(db: Database, org: str, as_of: datetime | None) -> dict[str,
             {"system": name, "open": count, "kev": kev_system.get(name, 0)}
             for name, count in per_system.most_common(10)
         ],
+        "top_actions": [a.to_json(rank) for rank, a in enumerate(plan.actions[:5], start=1)],
+        "total_actions": len(plan.actions),
     }
 
 
 AsOfQuery = Annotated[Moment | None, Query(description="Evaluate at this moment (default now).")]
-
 
 
 @router.get("/")
@@ -255,6 +258,44 @@ def overview(request: Request, db: DatabaseDep, viewer: ViewerDep, as_of: AsOfQu
         "report": overview_report(db, org, assume_utc(as_of)) if systems else None,
     }
     return render(request, "overview.html", context)
+
+
+@router.get("/plan")
+def plan_page(
+    *,
+    request: Request,
+    db: DatabaseDep,
+    viewer: ViewerDep,
+    as_of: AsOfQuery = None,
+    system: Annotated[str | None, Query(max_length=200)] = None,
+    environment: Annotated[str | None, Query(max_length=50)] = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> HTMLResponse:
+    """Fix first: the remediation plan's actions, a page of 50 at a time, each expandable to its
+    systems and vulnerabilities; then the versions no upgrade clears."""
+    size = 50
+    try:
+        document = plan_json(
+            db,
+            viewer.principal.org,
+            system=system or None,
+            environment=environment or None,
+            as_of=assume_utc(as_of),
+            offset=(page - 1) * size,
+            limit=size,
+        )
+    except NotFoundError as exc:
+        return not_found(request, viewer, str(exc))
+    filters = {k: v for k, v in (("system", system), ("environment", environment)) if v}
+    more = page * size < document["total_actions"]
+    context = {
+        "viewer": viewer,
+        "plan": document,
+        "filters": filters,
+        "next": "/dashboard/plan?" + urlencode({**filters, "page": page + 1}) if more else None,
+        "previous": "/dashboard/plan?" + urlencode({**filters, "page": page - 1}) if page > 1 else None,
+    }
+    return render(request, "plan.html", context)
 
 
 @router.get("/systems/{name}")

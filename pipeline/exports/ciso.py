@@ -6,6 +6,7 @@ from typing import Any
 
 from pipeline.exports.common import Gathered, Options, vuln_details
 from pipeline.exposures.reports import deploy_time_from_inputs, report_inputs
+from pipeline.plan import plan_from_inputs
 from reports.deploy_time import assess_exposures
 from reports.exports.inputs import CisoInput
 from reports.exports.interface import Exporter
@@ -18,5 +19,8 @@ def gather(db: Database, org: str, options: Options, exporter: Exporter[Any]) ->
         inputs.timeline, inputs.systems, inputs.facts, inputs.as_of, policy=inputs.policy
     )
     report = deploy_time_from_inputs(inputs)
-    data = CisoInput(org, report, assessed, vuln_details(inputs), systems=len(inputs.systems))
+    plan = plan_from_inputs(inputs, assessed)
+    data = CisoInput(
+        org, report, assessed, vuln_details(inputs), systems=len(inputs.systems), actions=plan.actions
+    )
     return Gathered(data, inputs.as_of)

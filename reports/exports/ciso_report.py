@@ -2,8 +2,8 @@
 
 One overview feeds both renderings: headline figures (open exposures, exploited, past SLA, Kaplan–Meier
 half-life and p90 of time-to-deploy, share deployed within 7/30/90 days), the survival curves and the
-monthly trend (the same SVG in both), SLA attainment per tier, the systems with most open exposures and
-the open exposures longest past their SLA.
+monthly trend (the same SVG in both), the top actions of the remediation plan, SLA attainment per
+tier, the systems with most open exposures and the open exposures longest past their SLA.
 
 fpdf2 was chosen for the PDF because it is a pure-Python wheel (no system libraries, unlike WeasyPrint's
 pango/cairo) that renders our SVG charts as vectors. Its core fonts cover Windows-1252 only; characters
@@ -39,12 +39,14 @@ class Overview:
     survival_svg: str
     trend_svg: str
     sla_rows: tuple[tuple[str, ...], ...]
+    action_rows: tuple[tuple[str, ...], ...]
     system_rows: tuple[tuple[str, ...], ...]
     past_due_rows: tuple[tuple[str, ...], ...]
 
 
 SLA_HEAD = ("SLA tier", "days", "exposures", "met", "breached", "open", "attainment")
 SYSTEM_HEAD = ("system", "open", "exploited", "past SLA", "critical/high")
+ACTION_HEAD = ("#", "upgrade", "from", "to", "systems", "vulnerabilities", "exploited", "past SLA")
 PAST_DUE_HEAD = ("system", "package", "version", "vulnerability", "tier", "due", "days past")
 
 
@@ -112,6 +114,19 @@ def overview(data: CisoInput) -> Overview:
             )
             for s in r.sla
         ),
+        action_rows=tuple(
+            (
+                str(rank),
+                a.package,
+                a.from_version,
+                a.to_version + (" (major)" if a.major_upgrade else ""),
+                str(len(a.systems)),
+                str(len(a.vulnerabilities)),
+                str(a.kev),
+                str(a.past_due),
+            )
+            for rank, a in enumerate(data.actions[: data.top], start=1)
+        ),
         system_rows=tuple(
             (name, str(c["open"]), str(c["exploited"]), str(c["past"]), str(c["severe"]))
             for name, c in top_systems
@@ -173,6 +188,10 @@ def render_html(o: Overview) -> str:
 <p class="as-of">As of {html.escape(o.as_of)}. Durations are Kaplan-Meier estimates from the later of
 fix availability and first deployment; open exposures are censored, never dropped.</p>
 <section><div class="figures">{figures}</div></section>
+<section><h2>Top actions</h2>
+<p>The upgrades that remove the most risk first (patchgap plan): each clears every known advisory of
+the package on every system listed.</p>
+{_table(ACTION_HEAD, o.action_rows, "No fixable open exposure: nothing to deploy.")}</section>
 <section><h2>Time-to-deploy</h2>{o.survival_svg}</section>
 <section><h2>Trend</h2>{o.trend_svg}</section>
 <section><h2>SLA attainment</h2>{_table(SLA_HEAD, o.sla_rows, "No SLA tiers.")}</section>
@@ -276,6 +295,9 @@ def render_pdf(o: Overview, *, creation: datetime) -> bytes:
         pdf.cell(width - 6, 5, _text(label))
         if index % 4 == 3 or index == len(o.figures) - 1:
             pdf.set_xy(pdf.l_margin, y + 21)
+    pdf.set_text_color(34, 34, 34)
+    _heading(pdf, "Top actions")
+    _pdf_table(pdf, ACTION_HEAD, o.action_rows, "No fixable open exposure: nothing to deploy.")
     chart_width = pdf.w - pdf.l_margin - pdf.r_margin
     for svg in (o.survival_svg, o.trend_svg):
         pdf.image(io.BytesIO(svg.encode("utf-8")), x=pdf.l_margin, w=chart_width)

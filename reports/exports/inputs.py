@@ -19,6 +19,7 @@ from typing import Literal
 
 from reports.deploy_time import AssessedExposure, DeployTimeReport
 from reports.exposure_records import Exposure, FixAvailability
+from reports.plan import Action
 from reports.sla import SlaPolicy
 from reports.timeline import split_purl_version
 
@@ -333,3 +334,5 @@ class CisoInput:
     vulnerabilities: tuple[VulnDetails, ...] = ()
     systems: int = 0
     top: int = 10
+    # The remediation plan's actions, ranked (reports.plan): the report's "Top actions".
+    actions: tuple[Action, ...] = ()

@@ -200,3 +200,21 @@ def test_filters_and_vex_narrow_the_plan(db: Database) -> None:
     page = plan_json(db, "demo", offset=1, limit=1)
     assert [a["rank"] for a in page["actions"]] == [2]
     assert page["actions"][0]["id"] == plan_json(db, "demo")["actions"][1]["id"]
+
+
+def test_the_ciso_report_opens_with_the_plans_top_actions(db: Database) -> None:
+    from datetime import UTC, datetime
+
+    from pipeline.exports import export
+
+    load_demo(db, "demo", SAMPLES / "demo-fleet", SAMPLES / "advisories" / "demo")
+    moment = datetime(2024, 9, 2, tzinfo=UTC)
+    top = plan_json(db, "demo", as_of=moment)["actions"]
+    assert top
+    html = export(db, "demo", "report-html", as_of=moment).content.decode()
+    section = html[html.index("<h2>Top actions</h2>") : html.index("<h2>Time-to-deploy</h2>")]
+    for action in top:
+        assert f"<td>{action['package']}</td><td>{action['from_version']}</td>" in section
+    assert section.index(top[0]["package"]) <= section.index(top[-1]["package"])
+    pdf = export(db, "demo", "report-pdf", as_of=moment).content
+    assert pdf.startswith(b"%PDF")
