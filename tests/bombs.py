@@ -1,0 +1,46 @@
+"""Decompression bombs for the tests: megabytes that unpack to gigabytes, built in well under a second.
+
+Each is a valid stream (checksums and lengths included), so an unbounded reader really would produce
+every byte: the same 1 MiB of zeros is deflated once, flushed with ``Z_FULL_FLUSH`` (which makes the
+compressed block byte-aligned and independent of what came before) and repeated.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from functools import cache
+
+MIB = 1024 * 1024
+_ZEROS = bytes(MIB)
+
+
+@cache
+def _block() -> tuple[bytes, bytes]:
+    """One raw-deflate block of 1 MiB of zeros (≈1 KB), and the final empty block that ends a stream."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    block = packer.compress(_ZEROS) + packer.flush(zlib.Z_FULL_FLUSH)
+    return block, packer.flush()
+
+
+def _checksums(mib: int) -> tuple[int, int]:
+    crc, adler = 0, 1
+    for _ in range(mib):
+        crc = zlib.crc32(_ZEROS, crc)
+        adler = zlib.adler32(_ZEROS, adler)
+    return crc, adler
+
+
+def gzip_bomb(mib: int) -> bytes:
+    """One gzip member that unpacks to ``mib`` MiB of zeros (about 1 KB per MiB)."""
+    block, end = _block()
+    crc, _ = _checksums(mib)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
+    return header + block * mib + end + struct.pack("<II", crc, (mib * MIB) & 0xFFFFFFFF)
+
+
+def zlib_bomb(mib: int) -> bytes:
+    """One zlib stream (as ``zlib.compress`` writes) that unpacks to ``mib`` MiB of zeros."""
+    block, end = _block()
+    _, adler = _checksums(mib)
+    return b"\x78\xda" + block * mib + end + struct.pack(">I", adler)
