@@ -34,7 +34,8 @@ class DecompressionLimitError(DecompressionError):
     """Compressed data that unpacks to more than the limit it was given."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(f"unpacks to more than the limit of {limit} bytes ({describe_size(limit)})")
+        readable = f" ({describe_size(limit)})" if limit >= 1024 else ""
+        super().__init__(f"unpacks to more than the limit of {limit} bytes{readable}")
         self.limit = limit
 
 

@@ -23,18 +23,12 @@ def _block() -> tuple[bytes, bytes]:
     return block, packer.flush()
 
 
-def _checksums(mib: int) -> tuple[int, int]:
-    crc, adler = 0, 1
-    for _ in range(mib):
-        crc = zlib.crc32(_ZEROS, crc)
-        adler = zlib.adler32(_ZEROS, adler)
-    return crc, adler
-
-
 def gzip_bomb(mib: int) -> bytes:
     """One gzip member that unpacks to ``mib`` MiB of zeros (about 1 KB per MiB)."""
     block, end = _block()
-    crc, _ = _checksums(mib)
+    crc = 0
+    for _ in range(mib):
+        crc = zlib.crc32(_ZEROS, crc)
     header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
     return header + block * mib + end + struct.pack("<II", crc, (mib * MIB) & 0xFFFFFFFF)
 
@@ -42,5 +36,7 @@ def gzip_bomb(mib: int) -> bytes:
 def zlib_bomb(mib: int) -> bytes:
     """One zlib stream (as ``zlib.compress`` writes) that unpacks to ``mib`` MiB of zeros."""
     block, end = _block()
-    _, adler = _checksums(mib)
+    adler = 1
+    for _ in range(mib):
+        adler = zlib.adler32(_ZEROS, adler)
     return b"\x78\xda" + block * mib + end + struct.pack(">I", adler)

@@ -11,17 +11,22 @@ Conditional GET (KEV, EPSS, an Akrites index)
     are sent back as ``If-None-Match`` / ``If-Modified-Since``; a ``304`` means nothing new. Servers that
     ignore validators still end in "nothing new" when the body's SHA-256 is the one we stored. A gzip body
     (EPSS is published as ``.csv.gz``) is recognised by its magic bytes and unpacked with a size limit.
+
+Limits (README "Limits on untrusted input")
+    :data:`MAX_BODY_BYTES` bounds every HTTP response body as received and again once its
+    ``Content-Encoding`` is undone (:class:`~ingest.advisories.http.HttpClient`); :data:`MAX_UNPACKED_BYTES`
+    bounds a feed file (KEV, EPSS, an Akrites index) once unpacked from gzip, fetched or read from a file.
+    Past either, the input is refused with one line naming the URL (or file) and the limit.
 """
 
 from __future__ import annotations
 
-import io
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from core.compression import DecompressionError, gunzip_bounded
 from core.errors import ServiceError
 from core.jsondoc import JsonDocumentError, parse_json
 from core.time import parse_rfc3339
@@ -36,8 +41,12 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 DEFAULT_CONCURRENCY = 8
-# The full EPSS file is ~15 MB unpacked (≈300,000 CVEs); the limit only stops a gzip bomb.
-MAX_UNPACKED_BYTES = 512 * 1024 * 1024
+# The biggest feed file is EPSS: ~12 MB unpacked (≈300,000 CVEs), ~2 MB as .csv.gz; KEV is ~1.3 MB. The
+# limit leaves ten times that room and stops a gzip bomb long before it hurts.
+MAX_UNPACKED_BYTES = 128 * 1024 * 1024
+# Any HTTP response body, before and after its Content-Encoding is undone: feed files as sent, CSAF
+# documents (the largest real ones are some tens of MB), OSV records and API answers.
+MAX_BODY_BYTES = 256 * 1024 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -158,18 +167,12 @@ def fetch_feed(
 
 
 def _gunzip(raw: bytes, url: str, limit: int) -> bytes:
-    # httpx already undoes Content-Encoding: gzip; this handles a .gz file served as application/gzip.
+    # HttpClient has undone any Content-Encoding; this unpacks a .gz file served as application/gzip.
     if not raw.startswith(_GZIP_MAGIC):
         if len(raw) > limit:
-            raise ServiceResponseError(f"{url}: {len(raw)} bytes is more than the limit of {limit}")
+            raise ServiceResponseError(f"{url}: {len(raw)} bytes is more than the limit of {limit}; refused")
         return raw
-    import gzip  # noqa: PLC0415 - only gzip bodies need it
-
     try:
-        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as unpacked:
-            data = unpacked.read(limit + 1)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise ServiceResponseError(f"{url}: not a valid gzip file ({exc})") from exc
-    if len(data) > limit:
-        raise ServiceResponseError(f"{url}: unpacks to more than the limit of {limit} bytes")
-    return data
+        return gunzip_bounded(raw, limit)
+    except DecompressionError as exc:
+        raise ServiceResponseError(f"{url}: {exc}; refused") from None

@@ -6,6 +6,10 @@ One :class:`HttpClient` wraps an ``httpx.Client`` and gives every source the sam
   is too short for a 10 MB EPSS download and too long to notice a dead host on connect);
 * retries with exponential backoff and jitter on 429 and 5xx answers and on transient transport errors,
   honouring ``Retry-After`` (seconds or an HTTP date) when the server sends it;
+* every body read as a stream and bounded (:data:`~ingest.advisories.fetch.MAX_BODY_BYTES` unless the client
+  or the call says otherwise): the bytes received, and again the bytes a ``Content-Encoding`` (gzip or
+  deflate, the only ones asked for) unpacks to, so a small gzip-encoded body cannot unpack to gigabytes.
+  Redirects are followed here (at most :data:`MAX_REDIRECTS`) without reading the redirect's body;
 * every failure translated at this edge into a :class:`core.errors.ServiceError` subclass whose one-line
   message names the URL first and says what happened, so the CLI can print it unchanged (pip-audit does the
   same with its ``ConnectionError``). The subclasses live in :mod:`ingest.advisories.fetch`, with the rest
@@ -28,7 +32,15 @@ from typing import Any
 
 import httpx
 
+from core.compression import (
+    DecompressionError,
+    DecompressionLimitError,
+    describe_size,
+    gunzip_bounded,
+    inflate_bounded,
+)
 from ingest.advisories.fetch import (
+    MAX_BODY_BYTES,
     ServiceConnectionError,
     ServiceResponseError,
     ServiceTimeoutError,
@@ -37,6 +49,12 @@ from ingest.advisories.fetch import (
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_REDIRECTS = 20  # as httpx
+# An error page is read only for the excerpt its message quotes; a larger one is quoted not at all.
+ERROR_BODY_BYTES = 1024 * 1024
+# The codings we undo ourselves, with a limit; httpx would also ask for br/zstd when their packages exist.
+ACCEPT_ENCODING = "gzip, deflate"
+_DROPPED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
 def _user_agent() -> str:
@@ -93,6 +111,51 @@ def _describe_transport_error(exc: httpx.TransportError) -> str:
     return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
 
 
+class _BodyTooLarge(Exception):
+    """A body past its limit (as received, or once its Content-Encoding is undone)."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
+def _undo_content_encoding(body: bytes, header: str, limit: int) -> bytes:
+    """``body`` with the codings of ``Content-Encoding`` undone (last applied first), bounded by ``limit``.
+
+    Raises :class:`_BodyTooLarge` past the limit, ValueError for a coding that is not gzip or deflate, and
+    :class:`~core.compression.DecompressionError` for a body that does not unpack."""
+    if not body:  # 304s and empty answers may carry the header with nothing to undo
+        return body
+    for coding in reversed([c.strip().lower() for c in header.split(",")]):
+        try:
+            if coding in ("", "identity"):
+                continue
+            if coding in ("gzip", "x-gzip"):
+                body = gunzip_bounded(body, limit)
+            elif coding == "deflate":
+                body = _inflate_http(body, limit)
+            else:
+                raise ValueError(
+                    f"Content-Encoding {coding!r} is not one patchgap asked for ({ACCEPT_ENCODING})"
+                )
+        except DecompressionLimitError:
+            raise _BodyTooLarge(
+                f"the response body ({coding}) unpacks to more than the limit of {limit} bytes "
+                f"({describe_size(limit)}); refused"
+            ) from None
+    return body
+
+
+def _inflate_http(body: bytes, limit: int) -> bytes:
+    # HTTP's "deflate" is a zlib stream (RFC 9110 §8.4.1.2); some servers send raw deflate (httpx reads it).
+    try:
+        return inflate_bounded(body, limit)
+    except DecompressionLimitError:
+        raise
+    except DecompressionError:
+        return inflate_bounded(body, limit, raw=True)
+
+
 def _body_excerpt(response: httpx.Response, limit: int = 200) -> str:
     try:
         text = response.text
@@ -119,18 +182,22 @@ class HttpClient:
         rng: random.Random | None = None,
         headers: Mapping[str, str] | None = None,
         max_connections: int = 16,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self.retry = retry if retry is not None else RetryPolicy()
+        self.max_body_bytes = max_body_bytes
         self._sleep = sleep
         self._rng = rng if rng is not None else random.Random()  # noqa: S311 - jitter, not cryptography
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
-        all_headers = {"User-Agent": USER_AGENT}
+        all_headers = {"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING}
         all_headers.update(headers or {})
         self._client = httpx.Client(
             transport=transport,
             timeout=self._timeout,
             headers=all_headers,
-            follow_redirects=True,  # EPSS "current" answers with a redirect to the dated file
+            # Redirects are followed by _exchange (EPSS "current" answers with one to the dated file), so
+            # that httpx never reads a redirect's body whole.
+            follow_redirects=False,
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
         )
 
@@ -151,17 +218,30 @@ class HttpClient:
         json_body: Any = None,
         headers: Mapping[str, str] | None = None,
         accept_statuses: Collection[int] = (),
+        max_bytes: int | None = None,
     ) -> httpx.Response:
         """Send one request, retrying what is worth retrying; return a 2xx (or accepted) response.
 
         ``accept_statuses`` lists non-2xx statuses the caller handles itself (304 for conditional GETs,
-        404 for a record that disappeared); any other status is an error.
+        404 for a record that disappeared); any other status is an error. The body of the response is read
+        whole, its Content-Encoding undone, and refused past ``max_bytes`` (default: the client's
+        ``max_body_bytes``) with a :class:`ServiceResponseError` naming the URL and the limit.
         """
+        limit = self.max_body_bytes if max_bytes is None else max_bytes
         attempts = max(1, self.retry.attempts)
         for attempt in range(attempts):
             last = attempt == attempts - 1
             try:
-                response = self._client.request(method, url, json=json_body, headers=headers)
+                response = self._exchange(
+                    method,
+                    url,
+                    json_body=json_body,
+                    headers=headers,
+                    accept_statuses=accept_statuses,
+                    limit=limit,
+                )
+            except _BodyTooLarge as exc:
+                raise ServiceResponseError(f"{url}: {exc.problem}") from None
             except httpx.TimeoutException as exc:
                 if last:
                     raise ServiceTimeoutError(
@@ -200,18 +280,112 @@ class HttpClient:
             )
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
-    def get(
-        self, url: str, *, headers: Mapping[str, str] | None = None, accept_statuses: Collection[int] = ()
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        *,
+        json_body: Any,
+        headers: Mapping[str, str] | None,
+        accept_statuses: Collection[int],
+        limit: int,
     ) -> httpx.Response:
-        return self.request("GET", url, headers=headers, accept_statuses=accept_statuses)
+        """One try: send, follow redirects (their bodies unread), read the final body within ``limit``."""
+        request = self._client.build_request(method, url, json=json_body, headers=headers)
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._client.send(request, stream=True)
+            try:
+                if response.next_request is not None:
+                    request = response.next_request
+                    continue
+                if response.is_success or response.status_code in accept_statuses:
+                    return _read_body(response, limit, url=url)
+                return _read_error_body(response)
+            finally:
+                response.close()
+        raise ServiceResponseError(f"{url}: more than {MAX_REDIRECTS} redirects; giving up")
 
-    def get_json(self, url: str, *, accept_statuses: Collection[int] = ()) -> Any:
+    def get(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        accept_statuses: Collection[int] = (),
+        max_bytes: int | None = None,
+    ) -> httpx.Response:
+        return self.request("GET", url, headers=headers, accept_statuses=accept_statuses, max_bytes=max_bytes)
+
+    def get_json(
+        self, url: str, *, accept_statuses: Collection[int] = (), max_bytes: int | None = None
+    ) -> Any:
         """GET a JSON document; ``None`` when the status is one of ``accept_statuses`` other than 2xx."""
-        response = self.get(url, headers={"Accept": "application/json"}, accept_statuses=accept_statuses)
+        response = self.get(
+            url, headers={"Accept": "application/json"}, accept_statuses=accept_statuses, max_bytes=max_bytes
+        )
         if not response.is_success:
             return None
         return decode_json(response)
 
-    def post_json(self, url: str, body: Any) -> Any:
-        response = self.request("POST", url, json_body=body, headers={"Accept": "application/json"})
+    def post_json(self, url: str, body: Any, *, max_bytes: int | None = None) -> Any:
+        response = self.request(
+            "POST", url, json_body=body, headers={"Accept": "application/json"}, max_bytes=max_bytes
+        )
         return decode_json(response)
+
+
+def _read_body(response: httpx.Response, limit: int, *, url: str) -> httpx.Response:
+    """The response with its whole body read, bounded by ``limit`` as received and as unpacked.
+
+    The Content-Encoding is undone here, so the returned response carries the plain body and no
+    ``Content-Encoding`` (nor the ``Content-Length`` of the encoded body)."""
+    received = _receive(response, limit)
+    if received is None:
+        raise _BodyTooLarge(
+            f"the response body is more than the limit of {limit} bytes ({describe_size(limit)}); refused"
+        )
+    try:
+        body = _undo_content_encoding(*received, limit)
+    except (DecompressionError, ValueError) as exc:
+        raise ServiceResponseError(
+            f"{url}: the response body cannot be read: {exc}", response.status_code
+        ) from None
+    return _with_body(response, body)
+
+
+def _read_error_body(response: httpx.Response) -> httpx.Response:
+    """An error answer with the start of its body for the message, or none when it is large or unreadable."""
+    received = _receive(response, ERROR_BODY_BYTES)
+    try:
+        body = _undo_content_encoding(*received, ERROR_BODY_BYTES) if received is not None else b""
+    except (_BodyTooLarge, DecompressionError, ValueError):
+        body = b""
+    return _with_body(response, body)
+
+
+def _receive(response: httpx.Response, limit: int) -> tuple[bytes, str] | None:
+    """The body as received and the Content-Encoding still to undo; None once it passes ``limit`` (the rest
+    is then not read)."""
+    if response.is_stream_consumed:
+        # Built in memory (``httpx.Response(content=...)``, as a MockTransport handler may return it): httpx
+        # has already read the body and undone its Content-Encoding. A real transport always streams.
+        body = response.content
+        return (body, "") if len(body) <= limit else None
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_raw():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks), response.headers.get("Content-Encoding", "")
+
+
+def _with_body(response: httpx.Response, body: bytes) -> httpx.Response:
+    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _DROPPED_HEADERS]
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=body,
+        request=response.request,
+        extensions=response.extensions,
+    )

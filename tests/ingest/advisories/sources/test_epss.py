@@ -126,7 +126,7 @@ def test_epss_with_content_encoding_is_decoded_once() -> None:
 
 def test_epss_corrupt_gzip_bomb_and_error_page() -> None:
     corrupt = Server({EPSS_URL: lambda r: httpx.Response(200, content=b"\x1f\x8b" + b"\x00" * 30)})
-    with pytest.raises(ServiceResponseError, match=rf"^{EPSS_URL}: not a valid gzip file"):
+    with pytest.raises(ServiceResponseError, match=rf"^{EPSS_URL}: not valid gzip data"):
         fetch_epss(corrupt.http())
 
     bomb = Server({EPSS_URL: lambda r: httpx.Response(200, content=gzip.compress(b"0" * 10_000))})
