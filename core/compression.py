@@ -34,8 +34,7 @@ class DecompressionLimitError(DecompressionError):
     """Compressed data that unpacks to more than the limit it was given."""
 
     def __init__(self, limit: int) -> None:
-        readable = f" ({describe_size(limit)})" if limit >= 1024 else ""
-        super().__init__(f"unpacks to more than the limit of {limit} bytes{readable}")
+        super().__init__(f"unpacks to more than {the_limit(limit)}")
         self.limit = limit
 
 
@@ -46,6 +45,11 @@ def describe_size(size: int) -> str:
             value = size / scale
             return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
     return f"{size} bytes"
+
+
+def the_limit(limit: int) -> str:
+    """``the limit of 67108864 bytes (64 MiB)`` for messages (the size in units from 1 KiB up)."""
+    return f"the limit of {limit} bytes" + (f" ({describe_size(limit)})" if limit >= 1024 else "")
 
 
 def gunzip_bounded(data: bytes, limit: int) -> bytes:

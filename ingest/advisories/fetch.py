@@ -41,9 +41,9 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 DEFAULT_CONCURRENCY = 8
-# The biggest feed file is EPSS: ~12 MB unpacked (≈300,000 CVEs), ~2 MB as .csv.gz; KEV is ~1.3 MB. The
-# limit leaves ten times that room and stops a gzip bomb long before it hurts.
-MAX_UNPACKED_BYTES = 128 * 1024 * 1024
+# A feed file, unpacked. The biggest is EPSS: ~12 MB (≈300,000 CVEs; ~2 MB as .csv.gz); KEV is ~1.3 MB.
+# Five times EPSS leaves room to grow, and keeps what a parser builds from the file well under a GiB.
+MAX_UNPACKED_BYTES = 64 * 1024 * 1024
 # Any HTTP response body, before and after its Content-Encoding is undone: feed files as sent, CSAF
 # documents (the largest real ones are some tens of MB), OSV records and API answers.
 MAX_BODY_BYTES = 256 * 1024 * 1024

@@ -35,9 +35,9 @@ import httpx
 from core.compression import (
     DecompressionError,
     DecompressionLimitError,
-    describe_size,
     gunzip_bounded,
     inflate_bounded,
+    the_limit,
 )
 from ingest.advisories.fetch import (
     MAX_BODY_BYTES,
@@ -140,8 +140,7 @@ def _undo_content_encoding(body: bytes, header: str, limit: int) -> bytes:
                 )
         except DecompressionLimitError:
             raise _BodyTooLarge(
-                f"the response body ({coding}) unpacks to more than the limit of {limit} bytes "
-                f"({describe_size(limit)}); refused"
+                f"the response body ({coding}) unpacks to more than {the_limit(limit)}; refused"
             ) from None
     return body
 
@@ -340,9 +339,7 @@ def _read_body(response: httpx.Response, limit: int, *, url: str) -> httpx.Respo
     ``Content-Encoding`` (nor the ``Content-Length`` of the encoded body)."""
     received = _receive(response, limit)
     if received is None:
-        raise _BodyTooLarge(
-            f"the response body is more than the limit of {limit} bytes ({describe_size(limit)}); refused"
-        )
+        raise _BodyTooLarge(f"the response body is more than {the_limit(limit)}; refused")
     try:
         body = _undo_content_encoding(*received, limit)
     except (DecompressionError, ValueError) as exc:

@@ -18,9 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from core.compression import the_limit
 from core.errors import AdvisoryError
 from core.time import utc_midnight
 from ingest.advisories import registry
+from ingest.advisories.fetch import MAX_UNPACKED_BYTES
 from ingest.advisories.interface import FactTable, TableSource, Validators
 from ingest.advisories.sources.epss import EpssFeed
 from ingest.advisories.sources.kev import KevCatalog
@@ -37,7 +39,6 @@ class FeedImportResult:
     entries: int
     version: str | None  # KEV catalog version, EPSS model version
     date: str | None  # KEV dateReleased, EPSS score date
-
 
 
 def _kev_rows(catalog: KevCatalog, fetched_at: datetime) -> list[dict[str, Any]]:
@@ -122,12 +123,20 @@ def import_table(
     return FeedImportResult(source, changed, table.count, table.version, table.date)
 
 
-def import_file(db: Database, source: str, path: Path) -> FeedImportResult:
-    """:func:`import_table` of a file on disk (its path names it in messages)."""
+def import_file(
+    db: Database, source: str, path: Path, *, max_bytes: int = MAX_UNPACKED_BYTES
+) -> FeedImportResult:
+    """:func:`import_table` of a file on disk (its path names it in messages).
+
+    A feed file larger than ``max_bytes`` is refused without reading it whole (a gzip one is also refused
+    when it unpacks past that limit, by its reader)."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
     except OSError as exc:
         raise AdvisoryError(str(path), f"cannot be read: {exc.strerror or exc}") from None
+    if len(data) > max_bytes:
+        raise AdvisoryError(str(path), f"larger than {the_limit(max_bytes)}; refused")
     return import_table(db, source, data, origin=str(path))
 
 

@@ -89,6 +89,7 @@ def test_gzip_members_agree_with_the_standard_library(parts: list[bytes], limit:
         (gzip.compress(TEXT) + b"garbage", "not valid gzip data"),
         (b"", "ends before its end marker"),
     ],
+    ids=["truncated", "garbage", "bad-crc", "trailing-garbage", "empty"],
 )
 def test_broken_gzip_is_a_decompression_error(data: bytes, fragment: str) -> None:
     with pytest.raises(DecompressionError, match=fragment) as failed:
@@ -104,6 +105,7 @@ def test_broken_gzip_is_a_decompression_error(data: bytes, fragment: str) -> Non
         (zlib.compress(TEXT) + b"x", "1 bytes after its end"),
         (b"not zlib at all", "not valid zlib data"),
     ],
+    ids=["truncated", "trailing-byte", "garbage"],
 )
 def test_broken_zlib_is_a_decompression_error(data: bytes, fragment: str) -> None:
     with pytest.raises(DecompressionError, match=fragment):

@@ -7,10 +7,12 @@ the scoring date, then a header, then one row per CVE::
     cve,epss,percentile
     CVE-1999-0001,0.01055,0.82356
 
-It is read from bytes (gzip-compressed or not, as fetched) or from a file. The comment line and the
+It is read from bytes (gzip-compressed or not, as fetched) or from a file, unpacked at most to
+:data:`~ingest.advisories.fetch.MAX_UNPACKED_BYTES` (64 MiB; the real file is ~12 MB): a larger file,
+or a gzip that unpacks past it, is refused before any score is read. The comment line and the
 header are optional, because excerpts and older files lack them; when the comment is missing, the model
 version and score date are None. A malformed row fails the whole file with an error naming its line:
-a partly-read score file would silently lower SLA tiers.
+a partly-read score file would silently lower SLA tiers. A CVE listed twice keeps its later row.
 
 As a registered source (:data:`SOURCE`), EPSS yields a whole table: each score file replaces the stored
 scores. It is fetched from FIRST with a conditional GET (:func:`ingest.advisories.fetch.fetch_feed`); a
@@ -20,17 +22,17 @@ scores. It is fetched from FIRST with a conditional GET (:func:`ingest.advisorie
 from __future__ import annotations
 
 import csv
-import gzip
-import io
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.advisories import EpssScore
+from core.compression import DecompressionError, gunzip_bounded, the_limit
 from core.errors import AdvisoryError
-from ingest.advisories.fetch import FeedDownload, ServiceResponseError, fetch_feed
+from ingest.advisories.fetch import MAX_UNPACKED_BYTES, FeedDownload, ServiceResponseError, fetch_feed
 from ingest.advisories.interface import Fetched, FetchRequest, TableSource, Validators
 
 if TYPE_CHECKING:
@@ -66,13 +68,16 @@ class EpssFeed:
         return len(self.scores)
 
 
-def parse_epss(data: bytes, *, origin: str) -> EpssFeed:
-    """Parse EPSS CSV bytes; raises AdvisoryError ``"<origin>: line N: …"`` on a bad line."""
+def parse_epss(data: bytes, *, origin: str, max_bytes: int = MAX_UNPACKED_BYTES) -> EpssFeed:
+    """Parse EPSS CSV bytes; raises AdvisoryError ``"<origin>: line N: …"`` on a bad line, and
+    ``"<origin>: … limit …; refused"`` for a file over ``max_bytes`` (unpacked)."""
     if data.startswith(_GZIP_MAGIC):
         try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise AdvisoryError(origin, f"not a readable gzip file ({exc})") from exc
+            data = gunzip_bounded(data, max_bytes)
+        except DecompressionError as exc:
+            raise AdvisoryError(origin, f"{exc}; refused") from None
+    elif len(data) > max_bytes:
+        raise AdvisoryError(origin, f"more than {the_limit(max_bytes)}; refused")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -80,24 +85,40 @@ def parse_epss(data: bytes, *, origin: str) -> EpssFeed:
 
     model_version: str | None = None
     score_date: str | None = None
-    scores: list[EpssScore] = []
+    # By CVE: a CVE listed twice keeps its later row (as the stored table would), so a small gzip of one
+    # row repeated millions of times holds one score, not millions.
+    scores: dict[str, EpssScore] = {}
     seen_header = False
-    for line_no, row in enumerate(csv.reader(io.StringIO(text)), start=1):
-        if not row or all(not cell.strip() for cell in row):
-            continue
-        first = row[0].strip()
-        if first.startswith("#"):
-            if scores or seen_header:
-                raise AdvisoryError(origin, f"line {line_no}: comment line after the data started")
-            model_version, score_date = _metadata(row, line_no, origin)
-            continue
-        if [cell.strip().lower() for cell in row] == _HEADER:
-            if scores or seen_header:
-                raise AdvisoryError(origin, f"line {line_no}: header repeated inside the data")
-            seen_header = True
-            continue
-        scores.append(_score(row, line_no, origin))
-    return EpssFeed(model_version, score_date, tuple(scores))
+    # Lines are handed to csv one at a time: io.StringIO would hold the text again, at 4 bytes a character.
+    reader = csv.reader(_lines(text))
+    try:
+        for line_no, row in enumerate(reader, start=1):
+            if not row or all(not cell.strip() for cell in row):
+                continue
+            first = row[0].strip()
+            if first.startswith("#"):
+                if scores or seen_header:
+                    raise AdvisoryError(origin, f"line {line_no}: comment line after the data started")
+                model_version, score_date = _metadata(row, line_no, origin)
+                continue
+            if [cell.strip().lower() for cell in row] == _HEADER:
+                if scores or seen_header:
+                    raise AdvisoryError(origin, f"line {line_no}: header repeated inside the data")
+                seen_header = True
+                continue
+            score = _score(row, line_no, origin)
+            scores[score.cve_id] = score
+    except csv.Error as exc:  # a field past csv's size limit, say
+        raise AdvisoryError(origin, f"line {reader.line_num}: not CSV ({exc})") from None
+    return EpssFeed(model_version, score_date, tuple(scores.values()))
+
+
+def _lines(text: str) -> Iterator[str]:
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start) + 1 or len(text)
+        yield text[start:end]
+        start = end
 
 
 def read_epss_file(path: Path) -> EpssFeed:

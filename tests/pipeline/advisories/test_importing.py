@@ -27,10 +27,11 @@ from ingest.advisories.osv_files import OsvDirectory
 from pipeline.advisories.importing import import_advisories
 from pipeline.advisories.keys import affected_key
 from pipeline.advisories.sources import detect_source, open_path
-from pipeline.advisories.tables import import_table
+from pipeline.advisories.tables import import_file, import_table
 from store.db import Database
 from store.queries import advisories as q
 from store.tables.advisories import affected_from_row
+from tests.bombs import gzip_bomb
 
 GOLDEN = Path(__file__).parent / "golden" / "advisory_import.json"
 SAMPLES = Path(__file__).resolve().parents[3] / "sbom_samples" / "advisories" / "akrites"
@@ -409,6 +410,37 @@ def test_kev_and_epss_samples_replace_their_tables_and_detect_no_change(
     assert state is not None
     assert state.sha256 is not None
     assert stats.kev.version == catalog["catalogVersion"]
+
+
+EPSS_CSV = (
+    b"#model_version:v2025.03.14,score_date:2025-08-25T00:00:00+0000\ncve,epss,percentile\n"
+    + b"".join(b"CVE-2024-%04d,0.%03d,0.%03d\n" % (n, n, n) for n in range(1, 200))
+)
+
+
+def test_feed_files_past_their_limit_are_refused_and_change_nothing(db: Database, tmp_path: Path) -> None:
+    good = tmp_path / "epss.csv"
+    good.write_bytes(EPSS_CSV)
+    assert import_file(db, "epss", good).entries == 199
+
+    def stored() -> tuple[object, ...]:
+        with db.connect() as conn:
+            return (
+                q.epss_for(conn, [f"CVE-2024-{n:04d}" for n in range(1, 200)]),
+                q.get_feed_state(conn, "epss"),
+            )
+
+    before = stored()
+    bomb = tmp_path / "epss.csv.gz"
+    bomb.write_bytes(gzip_bomb(256))  # 256 KB that unpack to 256 MiB
+    with pytest.raises(AdvisoryError) as refused:
+        import_file(db, "epss", bomb)
+    assert str(refused.value) == (
+        f"{bomb}: unpacks to more than the limit of 67108864 bytes (64 MiB); refused"
+    )
+    with pytest.raises(AdvisoryError, match=r"larger than the limit of 1000 bytes; refused$"):
+        import_file(db, "epss", good, max_bytes=1000)
+    assert stored() == before
 
 
 def test_detect_source_refuses_what_it_cannot_tell(tmp_path: Path) -> None:

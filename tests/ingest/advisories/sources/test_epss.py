@@ -10,9 +10,10 @@ import pytest
 
 from core.advisories import EpssScore
 from core.errors import AdvisoryError
-from ingest.advisories.fetch import ServiceResponseError, fetch_feed
+from ingest.advisories.fetch import MAX_UNPACKED_BYTES, ServiceResponseError, fetch_feed
 from ingest.advisories.interface import Claim, FetchRequest
 from ingest.advisories.sources.epss import EPSS_URL, SOURCE, fetch_epss, parse_epss, read_epss_file
+from tests.bombs import MIB, gzip_bomb
 from tests.ingest.advisories.feed_server import FEEDS, Server, conditional, needs_shared
 
 CSV = b"""#model_version:v2023.03.01,score_date:2023-03-20T00:00:00+0000
@@ -58,6 +59,49 @@ def test_comment_or_header_inside_data_fails() -> None:
         parse_epss(b"CVE-2022-1234,0.1,0.1\n#model_version:v1\n", origin="e.csv")
     with pytest.raises(AdvisoryError, match="line 2: header repeated"):
         parse_epss(b"CVE-2022-1234,0.1,0.1\ncve,epss,percentile\n", origin="e.csv")
+
+
+def test_a_gzip_bomb_is_refused_at_the_limit_naming_the_file() -> None:
+    """About 1 MB that unpacks to 1 GiB (the file of issue 12 reached a 7 GB peak): refused at 64 MiB."""
+    bomb = gzip_bomb(1024)
+    assert len(bomb) < 1_100_000
+    with pytest.raises(AdvisoryError) as refused:
+        parse_epss(bomb, origin="epss.csv.gz")
+    assert str(refused.value) == (
+        f"epss.csv.gz: unpacks to more than the limit of {MAX_UNPACKED_BYTES} bytes (64 MiB); refused"
+    )
+    assert MAX_UNPACKED_BYTES == 64 * MIB
+
+
+def test_every_gzip_member_counts_toward_the_limit() -> None:
+    member = gzip.compress(bytes(MIB))
+    with pytest.raises(AdvisoryError, match=r"^m\.csv\.gz: unpacks to more than the limit of 3145728 bytes"):
+        parse_epss(member * 4, origin="m.csv.gz", max_bytes=3 * MIB)
+    # Members split a real file as well: all are read.
+    halves = gzip.compress(CSV[:80]) + gzip.compress(CSV[80:])
+    assert parse_epss(halves, origin="m.csv.gz").count == 2
+
+
+def test_plain_file_over_the_limit_and_broken_gzip_are_refused() -> None:
+    with pytest.raises(AdvisoryError, match=r"^e\.csv: more than the limit of 100 bytes; refused"):
+        parse_epss(CSV, origin="e.csv", max_bytes=100)
+    with pytest.raises(AdvisoryError, match=r"^e\.csv\.gz: not valid gzip data \(it ends before"):
+        parse_epss(gzip.compress(CSV)[:-20], origin="e.csv.gz")
+
+
+def test_a_line_csv_cannot_read_is_an_error_naming_it() -> None:
+    data = b"cve,epss,percentile\n" + b"x" * 200_000 + b"\n"
+    with pytest.raises(AdvisoryError, match=r"^e\.csv: line 2: not CSV \(field larger than field limit"):
+        parse_epss(data, origin="e.csv")
+
+
+def test_a_cve_listed_twice_keeps_its_later_row_so_repeated_rows_cost_nothing() -> None:
+    feed = parse_epss(CSV + b"CVE-1999-0001,0.5,0.6\n", origin="e.csv")
+    assert feed.scores == (EpssScore("CVE-1999-0001", 0.5, 0.6), EpssScore("CVE-2022-46169", 0.97, 0.999))
+    # One valid row 200,000 times (5 MB) gzips to ~5 KB: it holds one score, not 200,000.
+    repeated = gzip.compress(b"CVE-2022-46169,0.97,0.999\n" * 200_000)
+    assert len(repeated) < 20_000
+    assert parse_epss(repeated, origin="r.csv.gz").scores == (EpssScore("CVE-2022-46169", 0.97, 0.999),)
 
 
 def test_real_excerpts(shared_data: Path) -> None:
