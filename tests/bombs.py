@@ -40,3 +40,32 @@ def zlib_bomb(mib: int) -> bytes:
     for _ in range(mib):
         adler = zlib.adler32(_ZEROS, adler)
     return b"\x78\xda" + block * mib + end + struct.pack(">I", adler)
+
+
+def zip_bomb(name: str, mib: int, *, declared: int | None = None) -> bytes:
+    """A zip of one deflated member ``name`` that inflates to ``mib`` MiB of zeros (at most 4095).
+
+    ``declared`` is the uncompressed size its headers state (the true one unless given): a lying
+    archive declares a small size and holds a large stream."""
+    if not 0 < mib < 4096:
+        raise ValueError("one member of 1 to 4095 MiB (no ZIP64)")
+    block, end = _block()
+    data = block * mib + end
+    crc = 0
+    for _ in range(mib):
+        crc = zlib.crc32(_ZEROS, crc)
+    size = mib * MIB if declared is None else declared
+    encoded = name.encode()
+    # version 2.0, no flags, deflate (8), 1980-01-01 00:00, then CRC-32 and the sizes.
+    common = struct.pack("<HHHHHLLL", 20, 0, 8, 0, 0x21, crc, len(data), size)
+    local = b"PK\x03\x04" + common + struct.pack("<HH", len(encoded), 0) + encoded
+    central = (
+        b"PK\x01\x02"
+        + struct.pack("<H", 20)
+        + common
+        + struct.pack("<HHHHHLL", len(encoded), 0, 0, 0, 0, 0, 0)
+        + encoded
+    )
+    offset = len(local) + len(data)
+    end_record = b"PK\x05\x06" + struct.pack("<HHHHLLH", 0, 0, 1, 1, len(central), offset, 0)
+    return local + data + central + end_record

@@ -20,7 +20,13 @@ from typing import Any
 from core.errors import AdvisoryError
 from ingest.advisories import registry
 from ingest.advisories.interface import Claim, Source
-from ingest.advisories.osv_files import load_record, record_files
+from ingest.advisories.osv_files import (
+    ZIP_READ_ERRORS,
+    load_record,
+    one_line,
+    record_files,
+    unreadable_member,
+)
 
 # How many record files detection reads from a directory or zip before deciding.
 SAMPLE = 50
@@ -46,8 +52,8 @@ def detect_source(path: Path) -> str:
                 continue
             if kind is not None:
                 found.add(kind)
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise AdvisoryError(str(path), f"cannot be read: {exc}") from None
+    except (*ZIP_READ_ERRORS, ValueError) as exc:  # ValueError: a zip member name flagged UTF-8 that is not
+        raise AdvisoryError(str(path), f"cannot be read: {one_line(exc)}") from None
     if len(found) == 1:
         return found.pop()
     if not found:
@@ -74,10 +80,13 @@ def _sample_documents(path: Path) -> Iterator[tuple[str, bytes]]:
             yield found.name, found.read_bytes()
     elif zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as zf:
-            names = [n for n in zf.namelist() if n.lower().endswith(".json")][:SAMPLE]
-            for name in names:
-                with zf.open(name) as handle:
-                    yield name, handle.read(_MAX_BYTES)
+            members = [i for i in zf.infolist() if i.filename.lower().endswith(".json")][:SAMPLE]
+            for info in members:
+                problem = unreadable_member(info)  # encrypted, or bzip2/LZMA: inflated without a bound
+                if problem:
+                    raise AdvisoryError(str(path), f"entry {info.filename!r} {problem}; refused")
+                with zf.open(info) as handle:
+                    yield info.filename, handle.read(_MAX_BYTES)
     else:
         with path.open("rb") as handle:
             yield path.name, handle.read(_MAX_BYTES)

@@ -9,7 +9,9 @@
   They are untrusted input and read defensively, before any record is yielded: the entry count, each
   entry's size and the total uncompressed size are capped (:class:`ZipLimits`), and names that are
   absolute or climb out with ``..`` refuse the whole archive. Sizes are enforced on the bytes actually
-  read, not only on the sizes the archive declares. Nothing is ever extracted to disk.
+  read, not only on the sizes the archive declares. Only stored and deflated entries are read: the
+  standard library inflates deflate within the size asked for, but bzip2 and LZMA entries a whole
+  compressed chunk at a time, without a bound. Nothing is ever extracted to disk.
 - ``modified_id.csv`` (``<modified>,<ecosystem_dir>/<id>`` at the top level, ``<modified>,<id>`` per
   ecosystem) drives incremental sync: :func:`ids_to_fetch` compares it with what we hold.
 - :func:`read_records` opens whatever a user names (a tree, a zip, one record file) for the OSV-shaped
@@ -25,6 +27,7 @@ import csv
 import io
 import os
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -32,6 +35,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from core.advisories import Advisory
+from core.compression import the_limit
 from core.errors import AdvisoryError
 from core.jsondoc import parse_json
 from core.time import parse_rfc3339
@@ -194,7 +198,8 @@ class OsvZip:
                 total += len(data)
                 if total > self.limits.max_total_bytes:
                     raise AdvisoryError(
-                        self.label, f"more than {self.limits.max_total_bytes} bytes uncompressed; refused"
+                        self.label,
+                        f"more than {the_limit(self.limits.max_total_bytes)} uncompressed; refused",
                     )
                 yield parse_or_skip(data, name=info.filename, origin=origin, parse=self._parse)
 
@@ -204,8 +209,9 @@ class OsvZip:
         )
         try:
             return zipfile.ZipFile(source)
-        except (zipfile.BadZipFile, OSError) as exc:
-            raise AdvisoryError(self.label, f"not a readable zip archive ({exc})") from exc
+        # ValueError: UnicodeDecodeError of a member name flagged UTF-8 that is not.
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            raise AdvisoryError(self.label, f"not a readable zip archive ({one_line(exc)})") from exc
 
     def _checked_entries(self, zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
         """Check the whole directory of the archive before yielding anything, so that a refused
@@ -223,13 +229,14 @@ class OsvZip:
                 raise AdvisoryError(self.label, f"entry {info.filename!r} {problem}; refused")
             if info.is_dir() or not info.filename.lower().endswith(".json"):
                 continue
-            if info.flag_bits & 0x1:
-                raise AdvisoryError(self.label, f"entry {info.filename!r} is encrypted; refused")
+            problem = unreadable_member(info)
+            if problem:
+                raise AdvisoryError(self.label, f"entry {info.filename!r} {problem}; refused")
             if info.file_size > self.limits.max_entry_bytes:
                 raise AdvisoryError(
                     self.label,
                     f"entry {info.filename!r} declares {info.file_size} bytes, "
-                    f"more than the limit of {self.limits.max_entry_bytes}; refused",
+                    f"more than {the_limit(self.limits.max_entry_bytes)}; refused",
                 )
             declared += info.file_size
             records.append(info)
@@ -237,7 +244,7 @@ class OsvZip:
             raise AdvisoryError(
                 self.label,
                 f"entries declare {declared} bytes uncompressed, "
-                f"more than {self.limits.max_total_bytes}; refused",
+                f"more than {the_limit(self.limits.max_total_bytes)}; refused",
             )
         return records
 
@@ -247,11 +254,35 @@ class OsvZip:
         try:
             with zf.open(info) as stream:
                 data = stream.read(limit + 1)
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
-            raise AdvisoryError(origin, f"cannot be decompressed ({exc})") from exc
+        except ZIP_READ_ERRORS as exc:
+            raise AdvisoryError(origin, f"cannot be decompressed ({one_line(exc)})") from exc
         if len(data) > limit:
-            raise AdvisoryError(self.label, f"entry {info.filename!r} inflates past {limit} bytes; refused")
+            raise AdvisoryError(
+                self.label, f"entry {info.filename!r} inflates to more than {the_limit(limit)}; refused"
+            )
         return data
+
+
+# What reading one member can raise besides a bad CRC: corrupt deflate data (zlib.error), an unknown
+# method (NotImplementedError), a password wanted (RuntimeError), a truncated archive (EOFError, OSError).
+ZIP_READ_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError)
+_READABLE_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+_METHOD_NAMES = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "LZMA", 9: "deflate64", 6: "implode"}
+
+
+def unreadable_member(info: zipfile.ZipInfo) -> str | None:
+    """Why a member is not read at all: encrypted, or compressed by a method that is not stored or
+    deflate (bzip2 and LZMA members are inflated without a bound by the standard library)."""
+    if info.flag_bits & 0x1:
+        return "is encrypted"
+    if info.compress_type not in _READABLE_METHODS:
+        method = _METHOD_NAMES.get(info.compress_type, f"method {info.compress_type}")
+        return f"is compressed with {method}, not stored or deflate"
+    return None
+
+
+def one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def unsafe_member_name(name: str) -> str | None:

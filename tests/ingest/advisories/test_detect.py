@@ -77,3 +77,35 @@ def test_what_cannot_be_told_asks_for_source(tmp_path: Path) -> None:
         detect_source(tmp_path / "broken")
     with pytest.raises(AdvisoryError, match="no such file or directory"):
         detect_source(tmp_path / "missing")
+
+
+def _zip(path: Path, members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> Path:
+    with zipfile.ZipFile(path, "w", compression=method) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def test_zip_members_that_cannot_be_read_within_a_bound_are_refused_with_one_line(tmp_path: Path) -> None:
+    bzip2 = _zip(tmp_path / "b.zip", {"GHSA-1.json": json.dumps(OSV).encode()}, zipfile.ZIP_BZIP2)
+    with pytest.raises(AdvisoryError) as refused:
+        detect_source(bzip2)
+    assert str(refused.value) == (
+        f"{bzip2}: entry 'GHSA-1.json' is compressed with bzip2, not stored or deflate; refused"
+    )
+
+    corrupt = tmp_path / "c.zip"
+    data = bytearray(_zip(corrupt, {"GHSA-1.json": b" " * 5000 + json.dumps(OSV).encode()}).read_bytes())
+    start = data.find(b"GHSA-1.json") + len("GHSA-1.json")
+    data[start + 5 : start + 40] = b"\xff" * 35
+    corrupt.write_bytes(bytes(data))
+    with pytest.raises(AdvisoryError, match=r"c\.zip: cannot be read: Error -3 while decompressing"):
+        detect_source(corrupt)
+
+    encrypted = tmp_path / "e.zip"
+    data = bytearray(_zip(encrypted, {"GHSA-1.json": json.dumps(OSV).encode()}).read_bytes())
+    central = data.rfind(b"PK\x01\x02")
+    data[central + 8] |= 0x1  # the "encrypted" flag bit in the central directory
+    encrypted.write_bytes(bytes(data))
+    with pytest.raises(AdvisoryError, match=r"entry 'GHSA-1\.json' is encrypted; refused$"):
+        detect_source(encrypted)

@@ -22,6 +22,7 @@ from ingest.advisories.osv_files import (
     open_osv_path,
     read_modified_ids,
 )
+from tests.bombs import zip_bomb
 
 
 def osv(id_: str, modified: str = "2024-01-01T00:00:00Z") -> dict[str, Any]:
@@ -157,6 +158,61 @@ def test_zip_whose_sizes_lie_is_refused_on_the_bytes_actually_inflated() -> None
         list(OsvZip(bytes(data), limits=ZipLimits(max_entry_bytes=1000)).records())
 
 
+def test_a_lying_size_stops_inflation_at_the_declared_size() -> None:
+    """1 GiB of zeros in ~1 MB that declares 1,000 bytes: reading stops at 1,000 and the CRC refuses it;
+    declaring its true size, it is refused by that before anything is inflated."""
+    lying = zip_bomb("GHSA-bomb.json", 1024, declared=1000)
+    assert len(lying) < 1_100_000
+    with pytest.raises(AdvisoryError) as refused:
+        list(OsvZip(lying, label="all.zip").records())
+    assert (
+        str(refused.value)
+        == "all.zip!GHSA-bomb.json: cannot be decompressed (Bad CRC-32 for file 'GHSA-bomb.json')"
+    )
+    with pytest.raises(AdvisoryError) as declared:
+        list(OsvZip(zip_bomb("GHSA-bomb.json", 1024), label="all.zip").records())
+    assert str(declared.value) == (
+        "all.zip: entry 'GHSA-bomb.json' declares 1073741824 bytes, "
+        "more than the limit of 67108864 bytes (64 MiB); refused"
+    )
+
+
+def test_corrupt_deflate_data_is_an_error_naming_the_entry() -> None:
+    data = bytearray(make_zip({"GHSA-x.json": b" " * 5000 + json.dumps(osv("GHSA-x")).encode()}))
+    start = data.find(b"GHSA-x.json") + len("GHSA-x.json")  # the local header's name, then the data
+    data[start + 5 : start + 40] = b"\xff" * 35
+    with pytest.raises(AdvisoryError, match=r"^x\.zip!GHSA-x\.json: cannot be decompressed \(Error -3 while"):
+        list(OsvZip(bytes(data), label="x.zip").records())
+
+
+@pytest.mark.parametrize(
+    ("method", "fragment"),
+    [
+        (zipfile.ZIP_BZIP2, "is compressed with bzip2, not stored or deflate; refused"),
+        (zipfile.ZIP_LZMA, "is compressed with LZMA, not stored or deflate; refused"),
+        (99, "is compressed with method 99, not stored or deflate; refused"),
+    ],
+)
+def test_members_not_stored_or_deflated_are_refused_before_anything_is_read(
+    method: int, fragment: str
+) -> None:
+    """zipfile inflates bzip2 and LZMA a whole compressed chunk at a time, without a bound."""
+    data = bytearray(make_zip({"ok.json": json.dumps(osv("GHSA-aaaa-aaaa-aaaa")).encode(), "b.json": b"{}"}))
+    central = data.rfind(b"PK\x01\x02")  # the last member's central directory entry
+    data[central + 10 : central + 12] = method.to_bytes(2, "little")
+    records = OsvZip(bytes(data), label="x.zip").records()
+    with pytest.raises(AdvisoryError, match=rf"^x\.zip: entry 'b\.json' {fragment}"):
+        next(records)
+
+
+def test_a_member_name_flagged_utf8_that_is_not_is_an_unreadable_archive() -> None:
+    data = bytearray(make_zip({"GHSA-\u00e9.json": b"{}"}))
+    name = "GHSA-\u00e9.json".encode()
+    data = bytearray(bytes(data).replace(name, name.replace(b"\xc3\xa9", b"\xff\xfe")))
+    with pytest.raises(AdvisoryError, match=r"^x\.zip: not a readable zip archive \('utf-8' codec"):
+        list(OsvZip(bytes(data), label="x.zip").records())
+
+
 def test_corrupt_zip_is_an_error_naming_it() -> None:
     with pytest.raises(AdvisoryError, match=r"^feed\.zip: not a readable zip"):
         list(OsvZip(b"not a zip", label="feed.zip").records())
@@ -200,12 +256,9 @@ def test_malformed_modified_id_line_names_the_line() -> None:
 
 
 # 470 bytes that a YAML loader expanding aliases would turn into 9**9 (387 million) strings.
-YAML_BOMB = (
-    b"id: PYSEC-BOMB\nmodified: 2024-01-01T00:00:00Z\na: &a [x, x, x, x, x, x, x, x, x]\n"
-    + b"".join(
-        f"{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]\n".encode()
-        for prev, name in zip("abcdefgh", "bcdefghi", strict=True)
-    )
+YAML_BOMB = b"id: PYSEC-BOMB\nmodified: 2024-01-01T00:00:00Z\na: &a [x, x, x, x, x, x, x, x, x]\n" + b"".join(
+    f"{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]\n".encode()
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True)
 )
 
 
