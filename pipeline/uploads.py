@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.errors import InputError, NotFoundError, PatchgapError, SbomError, StorageError
+from core.settings import DEFAULT_MAX_SBOM_BYTES
 from core.time import utcnow
 from pipeline.ingest import IngestResult, ingest_sbom
 from pipeline.match import match_new
@@ -160,16 +161,23 @@ def upload_status(db: Database, org: str, token: str) -> JobRow:
         return get_upload_job(session, org, token)
 
 
-def claim_next(db: Database, *, lease: timedelta = DEFAULT_LEASE) -> ClaimedJob | None:
-    """Claim one job in its own committed transaction, so other workers see it taken at once."""
+def claim_next(
+    db: Database, *, lease: timedelta = DEFAULT_LEASE, max_bytes: int = DEFAULT_MAX_SBOM_BYTES
+) -> ClaimedJob | None:
+    """Claim one job in its own committed transaction, so other workers see it taken at once.
+
+    Its payload is unpacked at most to ``max_bytes``; a payload past that (or corrupt) comes back as
+    the job's ``problem``, which :func:`process_job` records as the job's failure."""
     now = utcnow()
     with db.write() as session:
-        return claim_upload_job(session, now, now - lease)
+        return claim_upload_job(session, now, now - lease, max_bytes=max_bytes)
 
 
 def process_job(db: Database, claimed: ClaimedJob, *, max_bytes: int) -> str:
     """Ingest a claimed job and record its outcome; returns the job's new status."""
     job = claimed.job
+    if claimed.problem is not None:
+        return _finish(db, job.id, "failed", error=claimed.problem)
     try:
         result = ingest_sbom(
             db,
@@ -218,7 +226,7 @@ def run_pending(db: Database, *, max_bytes: int, limit: int | None = None) -> in
     """Process queued jobs until the queue is empty (or ``limit`` jobs); returns how many were taken."""
     done = 0
     while limit is None or done < limit:
-        claimed = claim_next(db)
+        claimed = claim_next(db, max_bytes=max_bytes)
         if claimed is None:
             break
         process_job(db, claimed, max_bytes=max_bytes)

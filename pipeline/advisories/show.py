@@ -8,14 +8,19 @@ is what ``advisories stats`` prints: records per source and ecosystem, skips, KE
 from __future__ import annotations
 
 import json
-import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from core.errors import NotFoundError
+from core.compression import DecompressionError, inflate_bounded
+from core.errors import NotFoundError, StorageError
 from core.time import rfc3339
 from store.db import Database
 from store.queries import advisories as q
+
+# A stored raw record (zlib-compressed JSON, written by pipeline.advisories.importing) is unpacked at most
+# to this: the largest document a source reads is a CSAF document over HTTP, itself bounded by
+# ingest.advisories.fetch.MAX_BODY_BYTES (256 MiB).
+MAX_RAW_RECORD_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +47,18 @@ class AdvisoryShow:
 
     def details(self, record: q.AdvisoryView) -> str:
         """The record's ``details`` text: OSV-shaped records have one; a CSAF document (the raw of a CSAF
-        record) has notes instead and no top-level ``details`` (its schema admits no other keys)."""
-        found = json.loads(zlib.decompress(record.raw)).get("details")
+        record) has notes instead and no top-level ``details`` (its schema admits no other keys).
+
+        The stored raw JSON is unpacked at most to :data:`MAX_RAW_RECORD_BYTES`; past that, or when it is
+        not zlib-compressed JSON, a StorageError names the record."""
+        what = f"{record.source} {record.advisory_id} (stored record)"
+        try:
+            document = json.loads(inflate_bounded(record.raw, MAX_RAW_RECORD_BYTES))
+        except DecompressionError as exc:
+            raise StorageError(f"{what}: {exc}; refused") from None
+        except ValueError as exc:  # not UTF-8, not JSON
+            raise StorageError(f"{what}: not JSON ({exc})") from None
+        found = document.get("details") if isinstance(document, dict) else None
         return found.strip() if isinstance(found, str) else ""
 
 

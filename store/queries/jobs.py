@@ -20,7 +20,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from core.compression import DecompressionError, inflate_bounded
 from core.errors import NotFoundError
+from core.settings import DEFAULT_MAX_SBOM_BYTES
 from core.time import utcnow
 from store.sql import table_of as _table
 from store.tables.jobs import UploadJob
@@ -50,11 +52,15 @@ class JobRow:
 
 @dataclass(frozen=True, slots=True)
 class ClaimedJob:
-    """A job a worker has claimed, with the organization's name and the SBOM bytes."""
+    """A job a worker has claimed, with the organization's name and the SBOM bytes.
+
+    ``problem`` says why the stored payload could not be unpacked (then ``data`` is empty): the job
+    cannot succeed and should be finished as failed with it, not left to be claimed again."""
 
     job: JobRow
     org: str
     data: bytes
+    problem: str | None = None
 
 
 _JOB_COLUMNS = list(JobRow.__dataclass_fields__)
@@ -90,11 +96,15 @@ def insert_upload_job(
     return _job_row(job)
 
 
-def claim_upload_job(session: Session, now: datetime, stale_before: datetime) -> ClaimedJob | None:
+def claim_upload_job(
+    session: Session, now: datetime, stale_before: datetime, *, max_bytes: int = DEFAULT_MAX_SBOM_BYTES
+) -> ClaimedJob | None:
     """Claim the oldest queued job (or one whose worker's lease expired) for this transaction's worker.
 
     On PostgreSQL the row lock with ``SKIP LOCKED`` makes concurrent claimers take different jobs; the
-    status change commits with the caller's transaction.
+    status change commits with the caller's transaction. The payload is unpacked at most to
+    ``max_bytes`` (the SBOM size limit it was checked against when queued); past that, or when it is
+    not valid zlib data, the job is returned with its ``problem`` and no data.
     """
     job = _table(UploadJob)
     claimable = sa.or_(
@@ -113,7 +123,13 @@ def claim_upload_job(session: Session, now: datetime, stale_before: datetime) ->
     claimed = session.get_one(UploadJob, job_id)
     session.refresh(claimed)
     org = session.get_one(Organization, claimed.org_id)
-    return ClaimedJob(_job_row(claimed), org.name, zlib.decompress(claimed.payload))
+    try:
+        data = inflate_bounded(claimed.payload, max_bytes)
+    except DecompressionError as exc:
+        return ClaimedJob(
+            _job_row(claimed), org.name, b"", f"upload {claimed.token} (stored SBOM): {exc}; refused"
+        )
+    return ClaimedJob(_job_row(claimed), org.name, data)
 
 
 def finish_upload_job(

@@ -30,8 +30,10 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from core.errors import ConflictError, InputError, NotFoundError
+from core.compression import DecompressionError, inflate_bounded
+from core.errors import ConflictError, InputError, NotFoundError, StorageError
 from core.packages import PackageRef
+from core.settings import DEFAULT_MAX_SBOM_BYTES
 from core.text import system_name_problem
 from core.time import utcnow
 from store.queries.organizations import get_organization, organization_id
@@ -418,11 +420,15 @@ def snapshot_components(session: Session, org_name: str, snapshot_id: int) -> Sn
     return SnapshotComponents(packages, unassessed)
 
 
-def snapshot_raw(snapshot: Snapshot) -> bytes:
-    """The SBOM bytes exactly as uploaded."""
+def snapshot_raw(snapshot: Snapshot, *, max_bytes: int = DEFAULT_MAX_SBOM_BYTES) -> bytes:
+    """The SBOM bytes exactly as uploaded, unpacked at most to ``max_bytes`` (the SBOM size limit: no
+    SBOM over it was stored); a StorageError naming the snapshot past that limit or for a corrupt blob."""
     if snapshot.compression != COMPRESSION:  # pragma: no cover - only one scheme written so far
         raise ValueError(f"snapshot {snapshot.id}: unknown compression {snapshot.compression!r}")
-    return zlib.decompress(snapshot.raw)
+    try:
+        return inflate_bounded(snapshot.raw, max_bytes)
+    except DecompressionError as exc:
+        raise StorageError(f"snapshot {snapshot.id} (stored SBOM): {exc}; refused") from None
 
 
 def insert_snapshot(session: Session, system: System, new: NewSnapshot) -> Snapshot | None:

@@ -6,6 +6,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from core.errors import NotFoundError, SbomError
 from pipeline.systems import list_systems
@@ -23,6 +24,8 @@ from pipeline.uploads import (
 from store.db import Database
 from store.queries.organizations import get_or_create_organization
 from store.queries.systems import list_snapshots
+from store.tables.jobs import UploadJob
+from tests.bombs import zlib_bomb
 from tests.conftest import cyclonedx_json
 
 MAX = 1_000_000
@@ -80,6 +83,25 @@ def test_a_bad_sbom_fails_with_the_readers_message_and_is_not_retried(db: Databa
     assert job.error is not None
     assert job.error.startswith("ci bom: ")
     assert job.attempts == 1
+
+
+def test_a_payload_that_unpacks_past_the_limit_fails_its_job_and_the_queue_goes_on(db: Database) -> None:
+    """A stored payload that unpacks to more than the SBOM limit (a 256 MiB bomb here) fails its job at
+    once, is not claimed again, stores nothing, and the jobs after it are processed."""
+    bad, good = _enqueue(db, 1), _enqueue(db, 2)
+    with db.write() as session:  # the row as damage or tampering might leave it
+        session.execute(sa.update(UploadJob).where(sa.column("token") == bad).values(payload=zlib_bomb(256)))
+    assert run_pending(db, max_bytes=MAX) == 2
+    failed, done = upload_status(db, "acme", bad), upload_status(db, "acme", good)
+    assert (failed.status, failed.attempts, failed.snapshot_id) == ("failed", 1, None)
+    assert failed.error == (
+        f"upload {bad} (stored SBOM): unpacks to more than the limit of {MAX} bytes (976.6 KiB); refused"
+    )
+    assert done.status == "done"
+    with db.read() as session:
+        assert [s.id for s in list_snapshots(session, "acme", "app")] == [done.snapshot_id]
+        assert session.get_one(UploadJob, failed.id).payload == b""  # finished: its payload is dropped
+    assert run_pending(db, max_bytes=MAX) == 0
 
 
 def test_empty_and_oversized_uploads_are_refused_before_queueing(db: Database) -> None:

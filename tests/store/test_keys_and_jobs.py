@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import Session
 
 from core.errors import NotFoundError
@@ -21,6 +22,8 @@ from store.queries.organizations import (
     revoke_api_key,
     touch_api_key,
 )
+from store.tables.jobs import UploadJob
+from tests.bombs import zlib_bomb
 
 
 def _key(session: Session, org: str, prefix: str) -> int:
@@ -113,6 +116,46 @@ def test_claims_take_the_oldest_queued_job_and_finished_jobs_drop_their_payload(
         assert get_upload_job(session, "acme", "j1").status == "done"
         with pytest.raises(NotFoundError):
             get_upload_job(session, "globex", "j1")
+
+
+def test_a_payload_that_unpacks_past_the_limit_is_claimed_with_its_problem_and_no_data(db: Database) -> None:
+    now = utcnow()
+    with db.write() as session:
+        for token in ("j1", "j2", "j3"):
+            _job(session, "acme", token)
+        # j2's payload became a 256 MiB zlib bomb (~256 KB), j3's is not zlib data at all.
+        session.execute(sa.update(UploadJob).where(sa.column("token") == "j2").values(payload=zlib_bomb(256)))
+        session.execute(sa.update(UploadJob).where(sa.column("token") == "j3").values(payload=b"garbage"))
+    claimed = []
+    for _ in range(3):
+        with db.write() as session:
+            job = claim_upload_job(session, now, now - timedelta(minutes=10), max_bytes=1024 * 1024)
+            assert job is not None
+            claimed.append(job)
+    assert [(c.job.token, c.data, c.problem) for c in claimed] == [
+        ("j1", b"payload " * 10, None),
+        (
+            "j2",
+            b"",
+            "upload j2 (stored SBOM): unpacks to more than the limit of 1048576 bytes (1 MiB); refused",
+        ),
+        (
+            "j3",
+            b"",
+            "upload j3 (stored SBOM): not valid zlib data "
+            "(Error -3 while decompressing data: incorrect header check); refused",
+        ),
+    ]
+    # The SBOM limit is the default bound.
+    with db.write() as session:
+        _job(session, "acme", "j4")
+        session.execute(sa.update(UploadJob).where(sa.column("token") == "j4").values(payload=zlib_bomb(64)))
+    with db.write() as session:
+        job = claim_upload_job(session, now, now - timedelta(minutes=10))
+        assert job is not None
+        assert job.problem == (
+            "upload j4 (stored SBOM): unpacks to more than the limit of 52428800 bytes (50 MiB); refused"
+        )
 
 
 @pytest.mark.postgres

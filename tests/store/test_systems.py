@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from core.errors import ConflictError, NotFoundError
+from core.errors import ConflictError, NotFoundError, StorageError
 from core.packages import PackageRef
 from store.db import Database
 from store.queries.organizations import get_or_create_organization
@@ -25,6 +25,8 @@ from store.queries.systems import (
     snapshot_components,
     snapshot_raw,
 )
+from store.tables.systems import Snapshot
+from tests.bombs import zlib_bomb
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -208,6 +210,34 @@ def test_raw_bytes_are_kept_compressed_and_come_back_unchanged(db: Database) -> 
         assert len(snapshot.raw) < len(raw) // 10
         assert snapshot_raw(snapshot) == raw
         assert snapshot.quality[0]["code"] == "no-supplier"
+
+
+def test_a_stored_sbom_is_unpacked_within_the_sbom_limit_and_refused_past_it(db: Database) -> None:
+    """The bytes were at most the SBOM limit when stored; a blob that unpacks to more (256 MiB here, as a
+    damaged or tampered row might) is refused naming the snapshot, without unpacking the rest."""
+    raw = b'{"bomFormat": "CycloneDX", "components": []}' * 200
+    sid = store(db, "acme", "shop", new_snapshot(raw, []))
+    assert sid is not None
+    with Session(db.engine) as session:
+        snapshot = get_snapshot(session, "acme", sid)
+        assert snapshot_raw(snapshot, max_bytes=len(raw)) == raw
+        with pytest.raises(
+            StorageError, match=rf"^snapshot {sid} \(stored SBOM\): unpacks to more than the limit"
+        ):
+            snapshot_raw(snapshot, max_bytes=len(raw) - 1)
+    for blob, message in [
+        (zlib_bomb(256), "unpacks to more than the limit of 52428800 bytes (50 MiB); refused"),
+        (
+            b"not zlib",
+            "not valid zlib data (Error -3 while decompressing data: incorrect header check); refused",
+        ),
+    ]:
+        with db.write() as session:
+            session.execute(sa.update(Snapshot).where(sa.column("id") == sid).values(raw=blob))
+        with Session(db.engine) as session:
+            with pytest.raises(StorageError) as refused:
+                snapshot_raw(get_snapshot(session, "acme", sid))
+            assert str(refused.value) == f"snapshot {sid} (stored SBOM): {message}"
 
 
 def test_foreign_keys_are_enforced(db: Database) -> None:

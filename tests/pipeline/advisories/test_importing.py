@@ -11,6 +11,7 @@ and review the diff. The other tests use small hand-written records, so each rul
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import zlib
@@ -21,17 +22,18 @@ import pytest
 import sqlalchemy as sa
 
 from core.advisories import Advisory, AffectedPackage, AffectedRange, Event
-from core.errors import AdvisoryError
+from core.errors import AdvisoryError, StorageError
 from ingest.advisories.interface import Skipped
 from ingest.advisories.osv_files import OsvDirectory
 from pipeline.advisories.importing import import_advisories
 from pipeline.advisories.keys import affected_key
+from pipeline.advisories.show import MAX_RAW_RECORD_BYTES, advisory_json, show_advisory
 from pipeline.advisories.sources import detect_source, open_path
 from pipeline.advisories.tables import import_file, import_table
 from store.db import Database
 from store.queries import advisories as q
 from store.tables.advisories import affected_from_row
-from tests.bombs import gzip_bomb
+from tests.bombs import gzip_bomb, zlib_bomb
 
 GOLDEN = Path(__file__).parent / "golden" / "advisory_import.json"
 SAMPLES = Path(__file__).resolve().parents[3] / "sbom_samples" / "advisories" / "akrites"
@@ -441,6 +443,26 @@ def test_feed_files_past_their_limit_are_refused_and_change_nothing(db: Database
     with pytest.raises(AdvisoryError, match=r"larger than the limit of 1000 bytes; refused$"):
         import_file(db, "epss", good, max_bytes=1000)
     assert stored() == before
+
+
+def test_a_stored_raw_record_is_unpacked_within_its_limit(db: Database) -> None:
+    """``details`` come from the stored raw JSON; a blob that unpacks past MAX_RAW_RECORD_BYTES (a 1 GiB
+    bomb as a damaged or tampered row might hold) or is not JSON is a StorageError naming the record."""
+    detailed = record("PYSEC-1")
+    detailed = dataclasses.replace(detailed, raw={**detailed.raw, "details": " Heap overflow. "})
+    import_advisories(db, [detailed], source="osv")
+    shown = show_advisory(db, "PYSEC-1")
+    assert advisory_json(shown)["advisories"][0]["details"] == "Heap overflow."
+    assert MAX_RAW_RECORD_BYTES == 256 * 1024 * 1024
+    for blob, problem in [
+        (zlib_bomb(1024), "unpacks to more than the limit of 268435456 bytes (256 MiB); refused"),
+        (zlib.compress(b"{not json"), "not JSON (Expecting property name enclosed in double quotes"),
+    ]:
+        with db.begin() as conn:
+            conn.execute(sa.update(q.ADVISORY).where(q.ADVISORY.c.advisory_id == "PYSEC-1").values(raw=blob))
+        with pytest.raises(StorageError) as refused:
+            advisory_json(show_advisory(db, "PYSEC-1"))
+        assert str(refused.value).startswith(f"osv PYSEC-1 (stored record): {problem}")
 
 
 def test_detect_source_refuses_what_it_cannot_tell(tmp_path: Path) -> None:
