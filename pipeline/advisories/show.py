@@ -55,9 +55,9 @@ class AdvisoryShow:
         try:
             document = json.loads(inflate_bounded(record.raw, MAX_RAW_RECORD_BYTES))
         except DecompressionError as exc:
-            raise StorageError(f"{what}: {exc}; refused") from None
+            raise StorageError(f"{what}: {exc}; refused", transient=False) from None
         except ValueError as exc:  # not UTF-8, not JSON
-            raise StorageError(f"{what}: not JSON ({exc})") from None
+            raise StorageError(f"{what}: not JSON ({exc})", transient=False) from None
         found = document.get("details") if isinstance(document, dict) else None
         return found.strip() if isinstance(found, str) else ""
 

@@ -428,7 +428,7 @@ def snapshot_raw(snapshot: Snapshot, *, max_bytes: int = DEFAULT_MAX_SBOM_BYTES)
     try:
         return inflate_bounded(snapshot.raw, max_bytes)
     except DecompressionError as exc:
-        raise StorageError(f"snapshot {snapshot.id} (stored SBOM): {exc}; refused") from None
+        raise StorageError(f"snapshot {snapshot.id} (stored SBOM): {exc}; refused", transient=False) from None
 
 
 def insert_snapshot(session: Session, system: System, new: NewSnapshot) -> Snapshot | None:

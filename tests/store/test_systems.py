@@ -238,6 +238,7 @@ def test_a_stored_sbom_is_unpacked_within_the_sbom_limit_and_refused_past_it(db:
             with pytest.raises(StorageError) as refused:
                 snapshot_raw(get_snapshot(session, "acme", sid))
             assert str(refused.value) == f"snapshot {sid} (stored SBOM): {message}"
+            assert not refused.value.transient  # reading it again will not help
 
 
 def test_foreign_keys_are_enforced(db: Database) -> None:

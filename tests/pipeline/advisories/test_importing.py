@@ -463,6 +463,7 @@ def test_a_stored_raw_record_is_unpacked_within_its_limit(db: Database) -> None:
         with pytest.raises(StorageError) as refused:
             advisory_json(show_advisory(db, "PYSEC-1"))
         assert str(refused.value).startswith(f"osv PYSEC-1 (stored record): {problem}")
+        assert not refused.value.transient
 
 
 def test_detect_source_refuses_what_it_cannot_tell(tmp_path: Path) -> None:
