@@ -3,8 +3,9 @@
 Domain errors (``core.errors``) carry a one-line message naming the source; it becomes the problem's
 ``detail``. The status follows the error's kind: bad input 400, not found 404 (also for another
 organization's ids, which are indistinguishable from missing ones), conflict 409, a failing remote
-service 502. Framework errors (validation, 401/403/405) get the same shape, so clients parse one
-format. Dashboard pages get a small HTML page instead (see ``api.routes.dashboard``).
+service 502, the database unreachable or busy 503, a value the database refused 500. Framework errors
+(validation, 401/403/405) get the same shape, so clients parse one format. Dashboard pages get a small
+HTML page instead (see ``api.routes.dashboard``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from core.errors import ConflictError, InputError, NotFoundError, PatchgapError, ServiceError
+from core.errors import (
+    ConflictError,
+    InputError,
+    NotFoundError,
+    PatchgapError,
+    ServiceError,
+    StorageError,
+)
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -43,6 +51,10 @@ def status_for(exc: PatchgapError) -> int:
         return 409
     if isinstance(exc, ServiceError):
         return 502
+    if isinstance(exc, StorageError):
+        # The database is down or busy (try again later), or refused what it was given: the server's
+        # fault either way, never the client's.
+        return 503 if exc.transient else 500
     if isinstance(exc, InputError):
         return 400
     return 400
@@ -105,10 +117,11 @@ def document_errors(document: dict[str, Any]) -> dict[str, Any]:
     """Make an OpenAPI document say what the handlers above answer: every operation that takes input
     can answer 400 (a body that does not parse, a value refused by the use-case) and 422 (a parameter
     or body that breaks its schema, as a problem document, not FastAPI's ``HTTPValidationError``);
-    every operation with a body can answer 413."""
+    every operation with a body can answer 413, and every one 503 while the database is unreachable."""
     for item in document.get("paths", {}).values():
         for operation in item.values():
             responses = operation.setdefault("responses", {})
+            responses.setdefault("503", problem_responses(503)[503])  # the database unreachable or busy
             takes_input = bool(operation.get("parameters") or operation.get("requestBody"))
             if not takes_input:
                 responses.pop("422", None)

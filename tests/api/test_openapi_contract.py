@@ -103,3 +103,25 @@ def test_dependency_track_json_flags_are_json_booleans(world: World) -> None:
     )
     assert r.status_code == 422
     assert "isLatest" in r.json()["detail"]
+
+
+def test_a_database_that_is_down_is_a_503_not_a_client_error(world: World) -> None:
+    """A transient storage failure (the server gone) is the server's problem and worth a retry."""
+    from sqlalchemy.engine import make_url
+
+    from store.db import Database
+
+    url = make_url(str(world.db.url))
+    if url.get_backend_name() == "sqlite":
+        broken = Database.open("sqlite:////nonexistent-dir/patchgap.db")
+    else:
+        broken = Database.open(url.set(port=1).render_as_string(hide_password=False))
+    world.client.app.state.db = broken  # type: ignore[attr-defined]
+    try:
+        r = world.client.get("/api/v1/systems", headers=world.auth("acme-reader"))
+    finally:
+        world.client.app.state.db = world.db  # type: ignore[attr-defined]
+        broken.dispose()
+    assert r.status_code == 503, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["detail"].startswith("database: ")
