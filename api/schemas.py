@@ -302,3 +302,8 @@ class DtUploadOut(BaseModel):
 
 class DtProcessingOut(BaseModel):
     processing: bool = Field(description="True while the upload waits in the queue or is being processed.")
+    # Not Dependency-Track's: its clients ignore these, a patchgap-aware CI step can read them.
+    failed: bool = Field(
+        default=False, description="True when processing ended without storing the SBOM (see `error`)."
+    )
+    error: str | None = Field(default=None, description="Why the upload failed; left out otherwise.")

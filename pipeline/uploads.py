@@ -3,9 +3,10 @@
 - ``ingest_upload``: the native route's use-case: ingest one SBOM now (``pipeline.ingest.ingest_sbom``),
   then match the fleet's new package versions, so the caller learns at once whether the SBOM was
   accepted and gets the reader's message if not.
-- ``enqueue_upload``: the Dependency-Track route's use-case: the bytes are written to the
-  ``upload_job`` table in one short transaction and a token is returned; a worker ingests them later.
-  An accepted upload therefore survives a restart of the server.
+- ``queue_checked_upload``: the Dependency-Track route's use-case: the SBOM is read as the worker will
+  read it (``check_sbom``; a refused one is the caller's 400, nothing stored), then ``enqueue_upload``
+  writes the bytes to the ``upload_job`` table in one short transaction and returns a token; a worker
+  ingests them later. An accepted upload therefore survives a restart of the server.
 - ``run_pending`` / ``UploadWorker``: take jobs from the queue one by one (``claim_next``), ingest
   them and record the outcome. Several workers (threads, or API processes on PostgreSQL) may run at
   once: each claim is its own transaction using ``FOR UPDATE SKIP LOCKED`` (see ``store.queries.jobs``),
@@ -28,7 +29,7 @@ from datetime import datetime, timedelta
 from core.errors import InputError, NotFoundError, PatchgapError, SbomError, StorageError
 from core.settings import DEFAULT_MAX_SBOM_BYTES
 from core.time import utcnow
-from pipeline.ingest import IngestResult, ingest_sbom
+from pipeline.ingest import IngestResult, ingest_sbom, prepare_snapshot
 from pipeline.match import match_new
 from store.db import Database
 from store.queries.jobs import (
@@ -47,11 +48,13 @@ __all__ = [
     "JobRow",
     "QueuedUpload",
     "UploadWorker",
+    "check_sbom",
     "claim_next",
     "enqueue_upload",
     "ingest_upload",
     "process_job",
     "project_uuid",
+    "queue_checked_upload",
     "resolve_project",
     "run_pending",
     "system_for_project",
@@ -153,6 +156,48 @@ def enqueue_upload(
             data=data,
         )
     return QueuedUpload(token, project_uuid(org, system))
+
+
+def check_sbom(data: bytes, source: str, *, max_bytes: int) -> None:
+    """Refuse (``SbomError``, the reader's message) an SBOM the worker would refuse, storing nothing.
+
+    The worker's steps before it writes (``pipeline.ingest.prepare_snapshot``): format detection, the
+    format's reader, the observed moment (an SBOM without a timestamp of its own counts as observed
+    now, as the worker counts it observed when it was uploaded).
+    """
+    prepare_snapshot(data, source, max_bytes=max_bytes, default_observed_at=utcnow())
+
+
+def queue_checked_upload(
+    db: Database,
+    *,
+    org_id: int,
+    org: str,
+    project: str | None,
+    name: str | None,
+    version: str | None,
+    auto_create: bool,
+    data: bytes,
+    source: str,
+    max_bytes: int,
+) -> QueuedUpload:
+    """The Dependency-Track upload: read the SBOM, then find (or create) its system and queue it.
+
+    The SBOM is read first, so one no reader accepts creates no system and queues nothing: the client
+    is told at once (as Dependency-Track refuses an invalid BOM since 4.11), not by a job failing later.
+    """
+    check_sbom(data, source, max_bytes=max_bytes)
+    system = resolve_project(db, org=org, project=project, name=name, auto_create=auto_create)
+    return enqueue_upload(
+        db,
+        org_id=org_id,
+        org=org,
+        system=system,
+        data=data,
+        source=source,
+        max_bytes=max_bytes,
+        release_label=version or None,
+    )
 
 
 def upload_status(db: Database, org: str, token: str) -> JobRow:

@@ -4,12 +4,15 @@
   (Base64), or ``project`` (a UUID); ``POST /api/v1/bom``: the same fields as a multipart form with
   ``bom`` as a file part. Both answer ``200 {"token", "projectUuid"}`` once the upload is queued.
 - ``GET /api/v1/event/token/{token}`` (and the deprecated ``/api/v1/bom/token/{token}``):
-  ``{"processing": true}`` while the upload waits or is being processed.
+  ``{"processing": true}`` while the upload waits or is being processed; once it has ended,
+  ``processing: false`` with ``failed`` (and ``error``, why) beside it: fields DT clients ignore.
 
+The SBOM is read before anything is queued or created (``pipeline.uploads.check_sbom``): one no reader
+accepts answers 400 with the reader's message, as Dependency-Track (4.11 on) refuses an invalid BOM.
 ``projectName`` is the system, ``projectVersion`` the deployed release label of the snapshot. The key
 comes in ``X-Api-Key`` (or ``Authorization: Bearer``). Uploads are processed by the worker
-(``pipeline.uploads``); a refused SBOM is reported by ``GET /api/v1/uploads/{token}``. One difference
-from Dependency-Track: a token of another organization (or none) answers 404, not
+(``pipeline.uploads``); an upload that fails there is also reported by ``GET /api/v1/uploads/{token}``.
+One difference from Dependency-Track: a token of another organization (or none) answers 404, not
 ``processing: false``, so tokens never leak across organizations.
 """
 
@@ -30,7 +33,7 @@ from core.errors import SbomError
 from core.settings import Settings
 from pipeline.api_keys import Principal
 from pipeline.database import Database
-from pipeline.uploads import UploadWorker, enqueue_upload, resolve_project, upload_status
+from pipeline.uploads import UploadWorker, queue_checked_upload, upload_status
 
 router = APIRouter(
     prefix="/api/v1", tags=["dependency-track"], responses=problem_responses(400, 401, 403, 404, 413, 422)
@@ -73,16 +76,17 @@ def _queue(
     data: bytes,
     source: str,
 ) -> DtUploadOut:
-    system = resolve_project(db, org=principal.org, project=project, name=name, auto_create=auto_create)
-    queued = enqueue_upload(
+    queued = queue_checked_upload(
         db,
         org_id=principal.org_id,
         org=principal.org,
-        system=system,
+        project=project,
+        name=name,
+        version=version,
+        auto_create=auto_create,
         data=data,
         source=source,
         max_bytes=settings.max_sbom_bytes,
-        release_label=version or None,
     )
     if worker is not None:
         worker.notify()
@@ -93,7 +97,7 @@ def _queue(
 def put_bom(
     principal: Uploader, db: DatabaseDep, settings: SettingsDep, worker: WorkerDep, body: DtBomUpload
 ) -> DtUploadOut:
-    """Queue a Base64-encoded SBOM for the project named (or identified) in the body."""
+    """Read a Base64-encoded SBOM (400 if no reader accepts it), then queue it for the project."""
     source = f"bom of {body.projectName or body.project}"
     try:
         data = base64.b64decode("".join(body.bom.split()), validate=True)
@@ -123,7 +127,7 @@ def _field(value: object) -> str | None:
 async def post_bom(
     principal: Uploader, db: DatabaseDep, settings: SettingsDep, worker: WorkerDep, request: Request
 ) -> DtUploadOut:
-    """Queue an SBOM sent as the multipart file part ``bom``, with the project fields beside it."""
+    """Read an SBOM sent as the multipart file part ``bom`` (400 if refused), then queue it."""
     limit = settings.max_sbom_bytes
     form = await read_form(request, limit)
     name, project = _field(form.get("projectName")), _field(form.get("project"))
@@ -147,15 +151,26 @@ async def post_bom(
 
 def _processing(db: Database, principal: Principal, token: str) -> DtProcessingOut:
     job = upload_status(db, principal.org, token)
-    return DtProcessingOut(processing=job.status in ("queued", "processing"))
+    failed = job.status == "failed"
+    return DtProcessingOut(
+        processing=job.status in ("queued", "processing"), failed=failed, error=job.error if failed else None
+    )
 
 
-@router.get("/event/token/{token}", summary="Is an upload still being processed?")
+@router.get(
+    "/event/token/{token}", summary="Is an upload still being processed?", response_model_exclude_none=True
+)
 def event_token(principal: Reader, db: DatabaseDep, token: str) -> DtProcessingOut:
+    """``processing`` as in Dependency-Track; ``failed`` and ``error`` say how a finished upload ended."""
     return _processing(db, principal, token)
 
 
-@router.get("/bom/token/{token}", summary="Is an upload still being processed? (deprecated)", deprecated=True)
+@router.get(
+    "/bom/token/{token}",
+    summary="Is an upload still being processed? (deprecated)",
+    deprecated=True,
+    response_model_exclude_none=True,
+)
 def bom_token(principal: Reader, db: DatabaseDep, token: str) -> DtProcessingOut:
     """Dependency-Track's older polling route; same answer as ``/api/v1/event/token/{token}``."""
     return _processing(db, principal, token)

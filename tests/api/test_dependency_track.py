@@ -13,7 +13,7 @@ import json
 import uuid
 from pathlib import Path
 
-from pipeline.uploads import project_uuid
+from pipeline.uploads import project_uuid, run_pending
 from tests.api.conftest import MAX_BYTES, World, sbom
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sbom_samples"
@@ -63,10 +63,12 @@ def test_put_queues_then_the_worker_stores_a_snapshot_with_the_release_label(wor
     assert uuid.UUID(token)
     assert body["projectUuid"] == project_uuid("acme", "webshop")
     for route in (f"/api/v1/event/token/{token}", f"/api/v1/bom/token/{token}"):
-        assert world.client.get(route, headers=world.auth("acme-reader")).json() == {"processing": True}
+        answer = world.client.get(route, headers=world.auth("acme-reader")).json()
+        assert answer == {"processing": True, "failed": False}
     assert world.drain() == 1
     for route in (f"/api/v1/event/token/{token}", f"/api/v1/bom/token/{token}"):
-        assert world.client.get(route, headers=world.auth("acme-reader")).json() == {"processing": False}
+        answer = world.client.get(route, headers=world.auth("acme-reader")).json()
+        assert answer == {"processing": False, "failed": False}
     done = job(world, token)
     assert done["status"] == "done"
     assert done["result"] == "created"
@@ -125,20 +127,53 @@ def test_unknown_project_without_auto_create_is_not_found(world: World) -> None:
     assert world.client.get("/api/v1/systems/nowhere", headers=world.auth("acme-reader")).status_code == 404
 
 
-def test_bad_base64_and_bad_sboms(world: World) -> None:
+def test_bad_base64_is_refused(world: World) -> None:
     payload = json.dumps({"projectName": "webshop", "autoCreate": True, "bom": "not base64!"}).encode()
     status, body = curl_put(world, payload)
     assert status == 400
     assert "not valid Base64" in str(body["detail"])
-    status, body = curl_put(world, put_payload(b'{"bomFormat": "CycloneDX", "specVersion": "9.9"}'))
+
+
+def test_a_broken_sbom_is_refused_at_upload_and_nothing_is_stored_or_queued(world: World) -> None:
+    # Issue 15 item 5: the Base64 of "hello world" used to answer 200 with a token reading
+    # `processing: false`, exactly like a good upload.
+    broken = {
+        b"hello world": "unknown SBOM format",
+        b'{"bomFormat": "CycloneDX", "specVersion": "9.9"}': "9.9",
+        b'{"bomFormat": "CycloneDX", "specVersion": "1.5", "components": [': "malformed JSON",
+    }
+    for data, reason in broken.items():
+        r = world.client.put(
+            "/api/v1/bom",
+            content=put_payload(data),
+            headers={"X-Api-Key": world.keys["acme-uploader"], "Content-Type": "application/json"},
+        )
+        assert r.status_code == 400, r.text
+        assert r.headers["content-type"] == "application/problem+json"
+        problem = r.json()
+        assert problem["status"] == 400
+        assert problem["detail"].startswith("bom of webshop: ")
+        assert reason in problem["detail"]
+        status, body = curl_post(world, data, {"projectName": "webshop", "autoCreate": "true"})
+        assert status == 400
+        assert reason in str(body["detail"])
+    # autoCreate created no system, and nothing waits in the queue.
+    assert world.client.get("/api/v1/systems/webshop", headers=world.auth("acme-reader")).status_code == 404
+    assert world.drain() == 0
+
+
+def test_a_failure_found_by_the_worker_shows_on_the_token_routes(world: World) -> None:
+    status, body = curl_put(world, put_payload(sbom(3)))
     assert status == 200
-    world.drain()
-    failed = job(world, str(body["token"]))
+    token = str(body["token"])
+    # A worker process configured with a lower size limit than the API's refuses the queued SBOM.
+    assert run_pending(world.db, max_bytes=64) == 1
+    failed = job(world, token)
     assert failed["status"] == "failed"
-    assert "bom of webshop" in str(failed["error"])
-    assert world.client.get(
-        f"/api/v1/event/token/{body['token']}", headers=world.auth("acme-reader")
-    ).json() == {"processing": False}
+    assert "over the limit of 64 bytes" in str(failed["error"])
+    for route in (f"/api/v1/event/token/{token}", f"/api/v1/bom/token/{token}"):
+        answer = world.client.get(route, headers=world.auth("acme-reader")).json()
+        assert answer == {"processing": False, "failed": True, "error": failed["error"]}
 
 
 def test_an_sbom_without_timestamp_is_observed_at_upload_time(world: World) -> None:

@@ -16,6 +16,7 @@ from pipeline.uploads import (
     enqueue_upload,
     process_job,
     project_uuid,
+    queue_checked_upload,
     resolve_project,
     run_pending,
     system_for_project,
@@ -250,3 +251,30 @@ def test_a_transient_database_error_is_retried_then_fails(db: Database) -> None:
     assert (job.status, job.attempts) == ("failed", 3)
     assert job.error is not None
     assert job.error.startswith("database error: ")
+
+
+def test_a_checked_upload_refuses_a_broken_sbom_before_creating_or_queueing_anything(db: Database) -> None:
+    org_id = _org_id(db, "acme")
+
+    def queue(data: bytes) -> str:
+        return queue_checked_upload(
+            db,
+            org_id=org_id,
+            org="acme",
+            project=None,
+            name="web",
+            version="1.0",
+            auto_create=True,
+            data=data,
+            source="bom of web",
+            max_bytes=MAX,
+        ).token
+
+    with pytest.raises(SbomError, match=r"^bom of web: unknown SBOM format"):
+        queue(b"hello world")
+    assert [s.name for s in list_systems(db, "acme")] == []
+    assert run_pending(db, max_bytes=MAX) == 0
+    token = queue(_bom(1))
+    assert [s.name for s in list_systems(db, "acme")] == ["web"]
+    assert run_pending(db, max_bytes=MAX) == 1
+    assert upload_status(db, "acme", token).release_label == "1.0"
