@@ -24,6 +24,7 @@ from api.routes import (
     advisories,
     dashboard,
     dependency_track,
+    dependency_track_gate,
     exports,
     keys,
     plan,
@@ -59,7 +60,10 @@ TAGS = [
     },
     {"name": "vex", "description": "VEX statements of the organization."},
     {"name": "sla", "description": "The organization's SLA policy."},
-    {"name": "dependency-track", "description": "Dependency-Track-compatible upload and polling."},
+    {
+        "name": "dependency-track",
+        "description": "Dependency-Track-compatible upload and polling, and the reads of a DT CI gate.",
+    },
     {"name": "keys", "description": "API keys of the organization (admin)."},
 ]
 
@@ -153,6 +157,7 @@ def create_app(
         vex,
         sla,
         dependency_track,
+        dependency_track_gate,
         keys,
     ):
         app.include_router(module.router)

@@ -161,3 +161,13 @@ def get_upload_job(session: Session, org_name: str, token: str) -> JobRow:
     if job is None:
         raise NotFoundError(f"upload {token} does not exist in organization {org_name!r}")
     return _job_row(job)
+
+
+def last_processed_upload(session: Session, org_id: int, system_name: str) -> datetime | None:
+    """When the newest queued upload of a system was processed (``done``: created or unchanged)."""
+    job = _table(UploadJob)
+    stmt = sa.select(sa.func.max(job.c.finished_at)).where(
+        job.c.org_id == org_id, job.c.system_name == system_name, job.c.status == "done"
+    )
+    found: datetime | None = session.execute(stmt).scalar()
+    return found

@@ -55,7 +55,10 @@ QUERIES: dict[tuple[str, str], dict[str, str]] = {
     ("get", "/api/v1/exports/openvex"): {"system": "shop"},
     ("get", "/api/v1/exports/nis2-evidence"): {"from": "2024-01-01T00:00:00Z"},
     ("get", "/api/v1/plan"): {"system": "shop"},
+    ("get", "/api/v1/project/lookup"): {"name": "shop"},
 }
+# Routes naming acme's system in another query than `system` (Dependency-Track's `name`): 404 for others.
+NAMED_IN_QUERY = {("get", "/api/v1/project/lookup")}
 # Routes whose `system` query only filters the caller's own rows (another's name: nothing matches).
 SYSTEM_FILTERS = {("get", "/api/v1/exposures")}
 # Unauthenticated documentation routes are not in the schema; everything in it needs a key.
@@ -93,6 +96,7 @@ def acme_values(world: World) -> dict[str, str]:
         "token": token,
         "key_id": str(reader_key["id"]),
         "id": ADVISORY,
+        "uuid": project_uuid("acme", "shop"),
     }
 
 
@@ -166,7 +170,7 @@ def test_every_route_hides_other_organizations_data(world: World) -> None:
         where = f"{method.upper()} {path} with another organization's key"
         if (method, path) in GLOBAL:
             assert r.status_code == 200, f"{where}: {r.status_code} {r.text}"
-        elif "{" in path or path == "/api/v1/bom" or "system" in query:
+        elif "{" in path or path == "/api/v1/bom" or "system" in query or (method, path) in NAMED_IN_QUERY:
             # A path id, a system query, or a project named in the body: acme's do not exist for globex.
             assert r.status_code == 404, f"{where}: {r.status_code} {r.text}"
             assert r.headers["content-type"] == "application/problem+json"
