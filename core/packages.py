@@ -33,3 +33,5 @@ class NotAssessable:
     NO_VERSION = "no-version"
     UNSUPPORTED_ECOSYSTEM = "unsupported-ecosystem"
     INVALID_VERSION = "invalid-version"
+    # A name, version, purl or ecosystem longer than patchgap stores (``core.text``): kept truncated.
+    TOO_LONG = "too-long"

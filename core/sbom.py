@@ -34,7 +34,9 @@ class Component:
 
     ``purl`` is the package URL string as found (whitespace stripped) or ``None``. ``skip_reason`` is set
     by the reader when the component cannot be assessed at all (no purl, a purl that does not parse, no
-    version); such components are kept and counted, never dropped.
+    version, a value over the length limits of ``core.text``); such components are kept and counted, never
+    dropped. ``skip_detail`` says more where the reason alone does not (which value is too long); a
+    component over the limits carries its values truncated to them.
     """
 
     name: str
@@ -50,6 +52,7 @@ class Component:
     # ``sourceInfo: "built package from: util-linux 2.36.1-8+deb11u1"``): advisories name source packages.
     source_name: str | None = None
     source_version: str | None = None
+    skip_detail: str = ""
 
 
 @dataclass(frozen=True, slots=True)

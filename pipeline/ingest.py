@@ -33,6 +33,7 @@ from typing import Literal
 from core.errors import SbomError
 from core.packages import NotAssessable, PackageRef
 from core.sbom import Component, ParsedSbom, QualityFlag
+from core.text import ECOSYSTEM_MAX_BYTES, NAME_MAX_BYTES, PURL_MAX_BYTES, VERSION_MAX_BYTES, length_problem
 from core.time import within_range
 from ingest.sbom import read_sbom
 from matcher.index import paused_cyclic_gc
@@ -99,13 +100,19 @@ def classify_components(components: Sequence[Component]) -> Classified:
     for component in components:
         if component.skip_reason is not None or component.purl is None:
             reason = component.skip_reason or NotAssessable.NO_PURL
-            unassessed.append(UnassessedComponent(component.name, component.version, component.purl, reason))
+            unassessed.append(
+                UnassessedComponent(
+                    component.name, component.version, component.purl, reason, component.skip_detail
+                )
+            )
             continue
         key = (component.purl, component.source_name, component.source_version)
         result = mapped.get(key)
         if result is None:
-            result = mapped[key] = package_for_purl(
-                component.purl, source_name=component.source_name, source_version=component.source_version
+            result = mapped[key] = _storable(
+                package_for_purl(
+                    component.purl, source_name=component.source_name, source_version=component.source_version
+                )
             )
         if isinstance(result, PackageRef):
             packages.append(result)
@@ -116,6 +123,28 @@ def classify_components(components: Sequence[Component]) -> Classified:
                 )
             )
     return Classified(packages, unassessed)
+
+
+def _storable(found: PackageRef | NotAssessable) -> PackageRef | NotAssessable:
+    """``found``, or ``too-long`` when the package key a purl maps to passes the limits of ``core.text``.
+
+    The component's own values are within them (``ingest.sbom`` made it not assessable otherwise), but
+    the key can still grow: the ecosystem takes its release from the ``distro`` qualifier, a deb or rpm
+    version its ``epoch``. No advisory names a key that long, and PostgreSQL's index could not hold it.
+    """
+    if not isinstance(found, PackageRef):
+        return found
+    problems = [
+        problem
+        for field, value, limit in (
+            ("ecosystem", found.ecosystem, ECOSYSTEM_MAX_BYTES),
+            ("package name", found.name, NAME_MAX_BYTES),
+            ("version", found.version, VERSION_MAX_BYTES),
+            ("purl", found.purl, PURL_MAX_BYTES),
+        )
+        if (problem := length_problem(value, f"the {field} of the package key", limit)) is not None
+    ]
+    return NotAssessable(NotAssessable.TOO_LONG, "; ".join(problems)) if problems else found
 
 
 def _as_utc(value: datetime) -> datetime:

@@ -14,23 +14,32 @@ from typing import Any
 from packageurl import PackageURL
 
 from core.errors import SbomError
-from core.jsondoc import JsonDocumentError, parse_json
+from core.jsondoc import JsonDocumentError, JsonTextError, parse_json
+from core.packages import NotAssessable
 from core.purls import split_plain
 from core.sbom import Component, Hash, ParsedSbom, SbomFormat, Tool
+from core.text import NAME_MAX_BYTES, PURL_MAX_BYTES, VERSION_MAX_BYTES, length_problem, truncate_utf8
 
 # Skip reasons: stable strings, reports and the database match on them.
 NO_PURL = "no-purl"
 INVALID_PURL = "invalid-purl"
 NO_VERSION = "no-version"
+TOO_LONG = NotAssessable.TOO_LONG
 
 # packageurl-python lower-cases the version of these types.
 _LOWER_CASE_VERSION_TYPES = frozenset({"huggingface", "oci"})
 
 
 def load_json(data: bytes, source: str) -> Any:
-    """The SBOM's JSON (``core.jsondoc.parse_json``), or an SbomError saying where it is broken."""
+    """The SBOM's JSON (``core.jsondoc.parse_json``), or an SbomError saying where it is broken.
+
+    A string holding a NUL character or a lone surrogate refuses the whole SBOM, naming the field:
+    nothing of it could be stored the same on every database, and a snapshot must be all of the SBOM.
+    """
     try:
         return parse_json(data, non_finite=True)
+    except JsonTextError as exc:
+        raise SbomError(source, str(exc)) from None
     except JsonDocumentError as exc:
         where = f" at {exc.position}" if exc.position else ""
         raise SbomError(source, f"malformed JSON{where}: {exc.reason}") from None
@@ -124,7 +133,36 @@ def component(
     ``purl`` and ``version`` must already be stripped (``text`` does that). The purl string is kept as
     written; only its validity is checked, as packageurl-python decides it (``purl_version``). When the
     SBOM gives no version field, the purl's version is the component's version.
+
+    A name, version or purl (or source package name or version) over the limits of ``core.text`` makes
+    the component not assessable (``too-long``), with its values truncated to the limits and the detail
+    naming what was too long: it is kept and counted, the rest of the SBOM is assessed, and the snapshot
+    keeps the SBOM's raw bytes with the whole values.
     """
+    too_long = _too_long(
+        ("name", name, NAME_MAX_BYTES),
+        ("version", version, VERSION_MAX_BYTES),
+        ("purl", purl, PURL_MAX_BYTES),
+        ("source package name", source_name, NAME_MAX_BYTES),
+        ("source package version", source_version, VERSION_MAX_BYTES),
+    )
+    if too_long:
+        return Component(
+            name=truncate_utf8(name or "", NAME_MAX_BYTES),
+            version=None if version is None else truncate_utf8(version, VERSION_MAX_BYTES),
+            purl=None if purl is None else truncate_utf8(purl, PURL_MAX_BYTES),
+            bom_ref=bom_ref,
+            type=type_,
+            supplier=supplier,
+            hashes=hashes,
+            licenses=licenses,
+            skip_reason=TOO_LONG,
+            source_name=None if source_name is None else truncate_utf8(source_name, NAME_MAX_BYTES),
+            source_version=None
+            if source_version is None
+            else truncate_utf8(source_version, VERSION_MAX_BYTES),
+            skip_detail="; ".join(too_long),
+        )
     skip: str | None = None
     if purl is None:
         skip = NO_PURL
@@ -150,6 +188,17 @@ def component(
         source_name=source_name,
         source_version=source_version,
     )
+
+
+def _too_long(*fields: tuple[str, str | None, int]) -> list[str]:
+    """The reasons of the values over their byte limits (the hot loop: short values cost one ``len``)."""
+    return [
+        problem
+        for field, value, limit in fields
+        if value is not None
+        and len(value) > limit // 4
+        and (problem := length_problem(value, field, limit)) is not None
+    ]
 
 
 def unique(values: Iterable[str | None]) -> tuple[str, ...]:

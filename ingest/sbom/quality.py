@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from core.sbom import Component, ParsedSbom, QualityFlag, SbomFormat
-from ingest.sbom.common import INVALID_PURL
+from ingest.sbom.common import INVALID_PURL, TOO_LONG
 
 BSI = "BSI TR-03183-2 v2.1"
 NTIA = "NTIA minimum elements"
@@ -130,6 +130,12 @@ def assess_quality(parsed: ParsedSbom) -> tuple[QualityFlag, ...]:
             "with a package URL that does not parse",
             lambda c: c.skip_reason == INVALID_PURL,
             "purl specification",
+        ),
+        (
+            "component-too-long",
+            "with a name, version or purl over patchgap's length limits (not assessed, stored truncated)",
+            lambda c: c.skip_reason == TOO_LONG,
+            "patchgap's limits for stored text (README: untrusted documents)",
         ),
         (
             "component-no-version",

@@ -127,6 +127,11 @@ class SpdxTagValueReader:
             raise SbomError(
                 source, f"SPDX tag-value is not UTF-8 text ({exc.reason} at byte {exc.start})"
             ) from exc
+        nul = content.find("\x00")
+        if nul >= 0:
+            # UTF-8 carries NUL as it is (JSON and XML cannot): refused as they are, naming the line.
+            line = len((content[:nul] + "x").splitlines())  # numbered as _tags numbers lines
+            raise SbomError(source, f"line {line} contains a NUL character (\\u0000)")
         document = to_document(content, source)
         if "spdxVersion" not in document:
             raise SbomError(source, "not an SPDX tag-value document (no SPDXVersion line)")
