@@ -88,7 +88,7 @@ class SlaPolicy:
         try:
             data = parse_json(text)
         except JsonDocumentError as exc:
-            raise InputError(source, f"not JSON: {exc}") from None
+            raise InputError(source, exc.explain("not JSON")) from None
         if not isinstance(data, dict) or not isinstance(data.get("tiers"), list) or not data["tiers"]:
             raise InputError(source, 'expected {"tiers": [ ... ]} with at least one tier')
         if set(data) != {"tiers"}:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 from core.errors import AdvisoryError
+from core.jsondoc import JsonTextError
 from ingest.advisories.fetch import (
     DEFAULT_CONCURRENCY,
     ServiceResponseError,
@@ -189,7 +190,9 @@ class CsafProvider:
         response = self._http.get(ref.url, headers={"Accept": "application/json"})
         try:
             document = decode_json(response)
-        except ServiceResponseError:
+        except ServiceResponseError as exc:
+            if isinstance(exc.__cause__, JsonTextError):  # valid JSON holding a NUL or a lone surrogate
+                return str(exc.__cause__)
             return "not valid JSON"
         if not isinstance(document, dict) or not isinstance(document.get("document"), dict):
             return "not a CSAF document (no 'document' object)"

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import AdvisoryError
+from core.jsondoc import JsonTextError
 from ingest.advisories import registry
 from ingest.advisories.interface import Claim, Source
 from ingest.advisories.osv_files import (
@@ -47,9 +48,14 @@ def detect_source(path: Path) -> str:
     try:
         for name, data in _sample_documents(path):
             try:
-                kind = classify(load_record(data, name=name), sources)
+                document = load_record(data, name=name)
+            except JsonTextError as exc:
+                # Valid JSON holding a NUL: it still shows whose it is, and that source's import
+                # then says precisely what is wrong with it.
+                document = exc.document
             except (ValueError, UnicodeDecodeError):
                 continue
+            kind = classify(document, sources)
             if kind is not None:
                 found.add(kind)
     except (*ZIP_READ_ERRORS, ValueError) as exc:  # ValueError: a zip member name flagged UTF-8 that is not

@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 from core.advisories import Advisory
 from core.errors import AdvisoryError
+from core.jsondoc import JsonTextError
 from core.packages import PackageRef
 from ingest.advisories.fetch import ServiceResponseError, bounded_map, is_newer
 from ingest.advisories.interface import Skipped
@@ -194,6 +195,17 @@ class OsvApiClient:
             )
         return record
 
+    def _fetch_or_refused(self, vuln_id: str) -> dict[str, Any] | JsonTextError | None:
+        """:meth:`fetch_vuln`, with a record holding text no database stores (``core.jsondoc``: a NUL, a
+        lone surrogate) as the refusal, so that it is skipped like any record the parser refuses instead
+        of stopping the sync."""
+        try:
+            return self.fetch_vuln(vuln_id)
+        except ServiceResponseError as exc:
+            if isinstance(exc.__cause__, JsonTextError):  # fetch.decode_json chains the reader's error
+                return exc.__cause__
+            raise
+
     def hydrate(self, refs: Iterable[VulnRef], known: Mapping[str, str]) -> HydrationResult:
         """Fetch and parse the records in ``refs`` that are missing from ``known`` (id → modified) or newer.
 
@@ -209,11 +221,14 @@ class OsvApiClient:
         result = HydrationResult()
         to_fetch = sorted(vid for vid, modified in wanted.items() if is_newer(modified, known.get(vid)))
         result.unchanged = len(wanted) - len(to_fetch)
-        records = bounded_map(self.fetch_vuln, to_fetch, self._concurrency, name="osv-hydrate")
+        records = bounded_map(self._fetch_or_refused, to_fetch, self._concurrency, name="osv-hydrate")
         for vid, record in zip(to_fetch, records, strict=True):
             url = self.vuln_url(vid)
             if record is None:
                 result.skipped.append(Skipped(url, vid, "not found at the OSV API (HTTP 404)"))
+                continue
+            if isinstance(record, JsonTextError):
+                result.skipped.append(Skipped(url, vid, str(record)))
                 continue
             try:
                 result.advisories.append(self._parse(record, url))

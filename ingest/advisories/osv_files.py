@@ -37,7 +37,7 @@ from typing import Any
 from core.advisories import Advisory
 from core.compression import the_limit
 from core.errors import AdvisoryError
-from core.jsondoc import parse_json
+from core.jsondoc import JsonTextError, parse_json, unstorable_text
 from core.time import parse_rfc3339
 from ingest.advisories.interface import Skipped
 
@@ -67,11 +67,14 @@ def yaml_loader() -> type[Any]:
 
 
 def load_record(data: bytes, *, name: str) -> Any:
-    """Decode one record file: JSON for ``.json``, YAML otherwise. Raises ValueError on bad syntax.
+    """Decode one record file: JSON for ``.json``, YAML otherwise. Raises ValueError on bad syntax, and
+    ``core.jsondoc.JsonTextError`` for a string no database stores (NUL, a lone surrogate).
 
     YAML aliases are refused before anything is built: a few hundred bytes of nested aliases (a
     "billion laughs") expand to gigabytes, and OSV records have no use for them. Only files that hold
     an alias indicator (``*``) pay for the check, a scan of the parser's events (nothing is expanded).
+    YAML, like JSON, can write NUL or a surrogate only as an escape in a double-quoted scalar (its reader
+    refuses them raw), so only files with a backslash have their strings checked.
     """
     if name.lower().endswith(".json"):
         return parse_json(data)
@@ -81,9 +84,12 @@ def load_record(data: bytes, *, name: str) -> Any:
         events = yaml.parse(data, Loader=yaml_loader()) if b"*" in data else ()
         if any(isinstance(event, yaml.AliasEvent) for event in events):
             raise ValueError("YAML aliases (*name) are not accepted in advisory records")
-        return yaml.load(data, Loader=yaml_loader())  # noqa: S506 - yaml_loader() is a SafeLoader
+        document = yaml.load(data, Loader=yaml_loader())  # noqa: S506 - yaml_loader() is a SafeLoader
     except yaml.YAMLError as exc:
         raise ValueError(" ".join(str(exc).split())) from exc
+    if b"\\" in data and (problem := unstorable_text(document)) is not None:
+        raise problem
+    return document
 
 
 def osv_parser(*, source: str = "osv") -> RecordParser:
@@ -101,6 +107,8 @@ def parse_or_skip(data: bytes, *, name: str, origin: str, parse: RecordParser) -
     """Decode and parse one record, turning every per-record failure into a Skipped."""
     try:
         obj = load_record(data, name=name)
+    except JsonTextError as exc:
+        return Skipped(origin, None, str(exc))
     except (ValueError, UnicodeDecodeError) as exc:
         kind = "JSON" if name.lower().endswith(".json") else "YAML"
         return Skipped(origin, None, f"not valid {kind}: {' '.join(str(exc).split())}")

@@ -21,7 +21,7 @@ def load_json(data: bytes, source: str) -> Any:
     try:
         return parse_json(data)
     except JsonDocumentError as exc:
-        raise InputError(source, f"not JSON: {exc}") from None
+        raise InputError(source, exc.explain("not JSON")) from None
 
 
 def read_vex(data: bytes, source: str) -> list[VexStatement]:

@@ -19,7 +19,7 @@ from typing import Any
 
 from core.errors import InputError
 from core.vex import VexStatement, VexStatus
-from ingest.vex.common import items, obj, purl, text
+from ingest.vex.common import identifier, items, justification, obj, purl, text
 
 STATE_TO_STATUS: dict[str, VexStatus] = {
     "not_affected": "not_affected",
@@ -45,7 +45,7 @@ def _components(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 def _resolve(ref: str, purls: dict[str, str], source: str, where: str) -> str:
     if ref.startswith("pkg:"):
-        return ref
+        return purl(ref, source, where)
     key = ref.split("#", 1)[1] if ref.startswith("urn:cdx:") and "#" in ref else ref
     found = purls.get(key)
     if found is None:
@@ -63,7 +63,7 @@ def read_cyclonedx_vex(document: dict[str, Any], source: str) -> list[VexStateme
     for i, raw in enumerate(items(document.get("vulnerabilities"), source, "vulnerabilities")):
         where = f"vulnerabilities[{i}]"
         vuln = obj(raw, source, where)
-        vuln_id = text(vuln.get("id"), source, f"{where}.id", required=True)
+        vuln_id = identifier(vuln.get("id"), source, f"{where}.id", required=True)
         assert vuln_id is not None
         analysis = vuln.get("analysis")
         if analysis is None:
@@ -79,7 +79,7 @@ def read_cyclonedx_vex(document: dict[str, Any], source: str) -> list[VexStateme
             ref_id
             for r in items(vuln.get("references"), source, f"{where}.references")
             if isinstance(r, dict)
-            and (ref_id := text(r.get("id"), source, f"{where}.references")) is not None
+            and (ref_id := identifier(r.get("id"), source, f"{where}.references")) is not None
         )
         stamp = (
             text(analysis.get("lastUpdated"), source, f"{where}.analysis.lastUpdated")
@@ -99,7 +99,7 @@ def read_cyclonedx_vex(document: dict[str, Any], source: str) -> list[VexStateme
                     purl=_resolve(ref, purls, source, awhere),
                     status=status,
                     aliases=aliases,
-                    justification=text(
+                    justification=justification(
                         analysis.get("justification"), source, f"{where}.analysis.justification"
                     ),
                     impact_statement=text(analysis.get("detail"), source, f"{where}.analysis.detail"),

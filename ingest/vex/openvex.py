@@ -16,7 +16,7 @@ from typing import Any
 
 from core.errors import InputError
 from core.vex import VEX_STATUSES, VexStatement
-from ingest.vex.common import items, obj, purl, text
+from ingest.vex.common import identifier, items, justification, obj, purl, text
 
 
 def _product_purl(product: dict[str, Any], source: str, where: str) -> str:
@@ -27,14 +27,20 @@ def _product_purl(product: dict[str, Any], source: str, where: str) -> str:
 
 def _vulnerability(raw: Any, source: str, where: str) -> tuple[str, tuple[str, ...]]:
     if isinstance(raw, str) and raw:
-        return raw, ()
+        name = identifier(raw, source, where)
+        assert name is not None
+        return name, ()
     vuln = obj(raw, source, where)
-    name = text(vuln.get("name"), source, f"{where}.name") or text(vuln.get("@id"), source, f"{where}.@id")
+    name = identifier(vuln.get("name"), source, f"{where}.name") or identifier(
+        vuln.get("@id"), source, f"{where}.@id"
+    )
     if name is None:
         raise InputError(source, f"{where}: no name")
     aliases = tuple(
         a
-        for a in (text(x, source, f"{where}.aliases") for x in items(vuln.get("aliases"), source, where))
+        for a in (
+            identifier(x, source, f"{where}.aliases") for x in items(vuln.get("aliases"), source, where)
+        )
         if a
     )
     return name, aliases
@@ -51,9 +57,9 @@ def read_openvex(document: dict[str, Any], source: str) -> list[VexStatement]:
         status = text(statement.get("status"), source, f"{where}.status", required=True)
         if status not in VEX_STATUSES:
             raise InputError(source, f"{where}.status: {status!r} is not one of {', '.join(VEX_STATUSES)}")
-        justification = text(statement.get("justification"), source, f"{where}.justification")
+        justified = justification(statement.get("justification"), source, f"{where}.justification")
         impact = text(statement.get("impact_statement"), source, f"{where}.impact_statement")
-        if status == "not_affected" and justification is None and impact is None:
+        if status == "not_affected" and justified is None and impact is None:
             raise InputError(source, f"{where}: not_affected needs a justification or an impact_statement")
         stamp = text(statement.get("timestamp"), source, f"{where}.timestamp") or default_time
         products = items(statement.get("products"), source, f"{where}.products")
@@ -77,7 +83,7 @@ def read_openvex(document: dict[str, Any], source: str) -> list[VexStatement]:
                     purl=target,
                     status=status,
                     aliases=aliases,
-                    justification=justification,
+                    justification=justified,
                     impact_statement=impact,
                     timestamp=stamp,
                 )

@@ -23,17 +23,20 @@ from typing import Any
 
 from core.advisories import Advisory
 from core.errors import AdvisoryError
+from core.text import IDENTIFIER_MAX_CHARS, character_problem, truncate_utf8
 from core.time import parse_rfc3339
 from ingest.advisories import severity as sev
 from ingest.advisories.aliases import alias_groups, group_index, group_key
 from ingest.advisories.interface import Skipped
 from matcher.index import PackageKey
-from pipeline.advisories.keys import affected_key, record_ecosystem
+from pipeline.advisories.keys import affected_key, record_ecosystem, storage_problem
 from store.db import Conn, Database
 from store.queries import advisories as q
 from store.tables.advisories import affected_data
 
 DEFAULT_BATCH = 1000
+# A skip row's origin (a path, a URL, "<origin>#<id>") is in a unique index: cut to fit PostgreSQL's.
+_MAX_SKIP_ORIGIN_BYTES = 1024
 # Raw records: zlib level 6, as snapshots use (store.queries); the whole shared corpus (≈110 MB of JSON)
 # compresses about 4.4× in well under a second.
 _RAW_LEVEL = 6
@@ -235,6 +238,13 @@ class _Importer:
 
     def skip(self, ref: str, record_id: str | None, reason: str) -> None:
         self.skip_reasons[reason] += 1
+        # The skip row names the record as far as its columns hold it: a record skipped for an id too
+        # long to store must not fail the import by storing that id here.
+        ref = truncate_utf8(ref, _MAX_SKIP_ORIGIN_BYTES)
+        if record_id is not None:
+            record_id = (
+                None if character_problem(record_id, "id") else record_id[:IDENTIFIER_MAX_CHARS]
+            )
         self.skips[ref] = {
             "source": self.source,
             "origin": ref,
@@ -258,6 +268,13 @@ class _Importer:
             self.skip(ref, item.id, f"modified: {exc}")
             return
         keys = [affected_key(a) for a in item.affected]
+        stored = self.stored.get(item.id)
+        # A copy already stored as it is fits; anything else is checked before it is counted anywhere.
+        if stored is None or stored.modified != item.modified:
+            problem = storage_problem(item, keys)
+            if problem is not None:
+                self.skip(ref, item.id, problem)
+                return
         ecosystem = record_ecosystem(item, keys)
         counts = self.result.by_ecosystem.setdefault(ecosystem, EcosystemCounts())
         earlier = self.seen.get(item.id)

@@ -20,6 +20,7 @@ from typing import Any
 
 from core.compression import the_limit
 from core.errors import AdvisoryError
+from core.text import text_problem
 from core.time import utc_midnight
 from ingest.advisories import registry
 from ingest.advisories.fetch import MAX_UNPACKED_BYTES
@@ -110,17 +111,43 @@ def import_table(
     """
     reader = table_source(source, origin)
     table: FactTable = reader.read_table(data, origin=origin)
+    _check_storable(table, origin)
     kept = _kept_validators(data, validators)
     writer = _TABLES[source]
+
+    def rows(fetched_at: datetime) -> list[dict[str, Any]]:
+        built = writer.rows(table, fetched_at)
+        for row in built:
+            if len(row["cve_id"]) > _CVE_ID_MAX:
+                cve = row["cve_id"]
+                raise AdvisoryError(origin, f"CVE id {cve[:40]}… is longer than {_CVE_ID_MAX} characters")
+        return built
+
     changed = _store_feed(
         db,
         reader.feed_key(origin) or source,
-        lambda fetched_at: writer.rows(table, fetched_at),
+        rows,
         writer.replace,
         validators=kept,
         version=table.version,
     )
     return FeedImportResult(source, changed, table.count, table.version, table.date)
+
+
+# Columns a feed's text goes into: cve_id String(50), catalog / model version String(50), EPSS score date
+# String(40). PostgreSQL refuses longer values (SQLite stores them), so they are refused before either.
+_CVE_ID_MAX = 50
+_VERSION_MAX = 50
+_DATE_MAX = 40
+
+
+def _check_storable(table: FactTable, origin: str) -> None:
+    """Refuse a feed whose version or date cannot be stored alike on every database (``core.text``):
+    the KEV JSON is checked by ``core.jsondoc``, but the EPSS CSV comment line is free text."""
+    for field, value, limit in (("version", table.version, _VERSION_MAX), ("date", table.date, _DATE_MAX)):
+        problem = None if value is None else text_problem(value, f"the feed's {field}", max_chars=limit)
+        if problem is not None:
+            raise AdvisoryError(origin, problem)
 
 
 def import_file(

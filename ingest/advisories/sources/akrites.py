@@ -50,7 +50,7 @@ from urllib.parse import quote
 
 from core.advisories import Advisory
 from core.errors import AdvisoryError
-from core.jsondoc import JsonDocumentError, parse_json
+from core.jsondoc import JsonDocumentError, JsonTextError, parse_json
 from core.time import parse_rfc3339
 from ingest.advisories.fetch import (
     DEFAULT_CONCURRENCY,
@@ -247,6 +247,8 @@ class AkritesHttpFeed:
         for record_id, (url, record) in zip(wanted, fetched, strict=True):
             if record is None:
                 result.skipped.append(Skipped(url, record_id, "listed in the index but not found (HTTP 404)"))
+            elif isinstance(record, JsonTextError):
+                result.skipped.append(Skipped(url, record_id, str(record)))
             elif not isinstance(record, dict) or record.get("id") != record_id:
                 found = record.get("id") if isinstance(record, dict) else type(record).__name__
                 result.skipped.append(Skipped(url, record_id, f"record id {found!r} differs from the index"))
@@ -258,8 +260,15 @@ class AkritesHttpFeed:
         return result
 
     def _fetch_record(self, record_id: str) -> tuple[str, Any]:
+        """The record's URL and JSON (``None`` for a 404); a record holding text no database stores
+        (``core.jsondoc.JsonTextError``) comes back as that error, to be skipped like a refused record."""
         url = self.record_url(record_id)
-        return url, self._http.get_json(url, accept_statuses=(404,))
+        try:
+            return url, self._http.get_json(url, accept_statuses=(404,))
+        except ServiceResponseError as exc:
+            if isinstance(exc.__cause__, JsonTextError):  # fetch.decode_json chains the reader's error
+                return url, exc.__cause__
+            raise
 
 
 # --- CSAF 2.0 provider discovery ---------------------------------------------------------------------

@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.advisories import Advisory, AffectedPackage, AffectedRange, Event, Severity
 from core.errors import AdvisoryError
-from core.jsondoc import parse_json
+from core.jsondoc import JsonDocumentError, parse_json
 from core.time import parse_rfc3339
 from ingest.advisories.interface import Claim, Fetched, FetchRequest, RecordSource, Skipped
 
@@ -289,7 +289,10 @@ class CsafSource:
         for path in self.files():
             try:
                 doc = parse_json(path.read_bytes())
-            except (OSError, ValueError) as exc:
+            except JsonDocumentError as exc:
+                yield Skipped(str(path), None, exc.explain("not a readable JSON document"))
+                continue
+            except OSError as exc:
                 yield Skipped(str(path), None, f"not a readable JSON document: {exc}")
                 continue
             try:

@@ -64,7 +64,7 @@ def parse_kev(data: bytes, *, origin: str) -> KevCatalog:
     try:
         doc = parse_json(data)
     except JsonDocumentError as exc:
-        raise AdvisoryError(origin, f"not valid JSON: {exc}") from exc
+        raise AdvisoryError(origin, exc.explain("not valid JSON")) from exc
     if not isinstance(doc, dict):
         raise AdvisoryError(origin, "the KEV catalog must be a JSON object")
     version = _text(doc, "catalogVersion", origin, "catalog")

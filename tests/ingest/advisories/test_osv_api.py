@@ -255,6 +255,25 @@ def test_parser_refusal_is_a_skip_not_a_crash() -> None:
     assert [(s.id, s.reason) for s in hydration.skipped] == [("X-1", "no modified")]
 
 
+def test_a_record_with_a_nul_is_skipped_and_the_others_hydrate() -> None:
+    """Issue 12, item 5: a record holding text no database stores is one skipped record, not the end
+    of the sync."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        vid = request.url.path.rsplit("/", 1)[1]
+        summary = "bad\\u0000text" if vid == "X-1" else "fine"  # the escape, as the API would send it
+        body = f'{{"id": "{vid}", "modified": "2024-01-01T00:00:00Z", "summary": "{summary}"}}'
+        return httpx.Response(200, content=body.encode(), headers={"Content-Type": "application/json"})
+
+    client = OsvApiClient(HttpClient(transport=httpx.MockTransport(handler)), parse=fake_parse)
+    refs = [VulnRef("X-1", "2024-01-01T00:00:00Z"), VulnRef("X-2", "2024-01-01T00:00:00Z")]
+    hydration = client.hydrate(refs, known={})
+    assert [a.id for a in hydration.advisories] == ["X-2"]
+    assert [(s.id, s.reason) for s in hydration.skipped] == [
+        ("X-1", "summary contains a NUL character (\\u0000)")
+    ]
+
+
 def test_vuln_ids_are_quoted_into_the_path() -> None:
     client = OsvApiClient(HttpClient(transport=httpx.MockTransport(lambda r: httpx.Response(404))))
     assert client.vuln_url("ALSA-2023:1234") == "https://api.osv.dev/v1/vulns/ALSA-2023:1234"

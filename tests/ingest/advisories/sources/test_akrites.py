@@ -215,6 +215,30 @@ def test_akrites_record_refused_by_the_parser_is_skipped() -> None:
     ]
 
 
+def test_akrites_record_with_a_nul_is_skipped_not_fatal() -> None:
+    """Issue 12, item 5: one record holding a NUL is skipped with the reason; the sync goes on."""
+    server = Server(
+        {
+            INDEX_URL: serve_json(
+                {
+                    "format": "akrites-index/1",
+                    "records": [
+                        {"id": "AKRITES-1", "modified": "2025-01-01T00:00:00Z"},
+                        {"id": "AKRITES-2", "modified": "2025-01-01T00:00:00Z"},
+                    ],
+                }
+            ),
+            f"{AKRITES_BASE}/AKRITES-1.json": serve_json(record() | {"id": "AKRITES-1", "details": "a\x00b"}),
+            f"{AKRITES_BASE}/AKRITES-2.json": serve_json(record() | {"id": "AKRITES-2"}),
+        }
+    )
+    sync = AkritesHttpFeed(server.http(), INDEX_URL).sync({})
+    assert [a.id for a in sync.advisories] == ["AKRITES-2"]
+    assert [(s.source_ref, s.reason) for s in sync.skipped] == [
+        (f"{AKRITES_BASE}/AKRITES-1.json", "details contains a NUL character (\\u0000)")
+    ]
+
+
 def test_akrites_index_of_another_format_is_refused() -> None:
     server = Server({INDEX_URL: serve_json({"records": []})})
     with pytest.raises(AdvisoryError, match=rf"^{INDEX_URL}: not an Akrites index: format is None"):
