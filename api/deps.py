@@ -12,12 +12,14 @@ whether the target exists; targets of another organization then answer 404 like 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, Security
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from core.settings import Settings
+from core.text import SINGLE_LINE_PATTERN, text_problem
 from pipeline.api_keys import Principal, authenticate
 from pipeline.database import Database, Tx
 from pipeline.uploads import UploadWorker
@@ -29,6 +31,44 @@ api_key_header = APIKeyHeader(
     auto_error=False,
 )
 bearer = HTTPBearer(scheme_name="Bearer", description="The same API key as a bearer token.", auto_error=False)
+
+
+def plain_parameters(request: Request) -> None:
+    """Refuse a path or query parameter holding a control character, NUL above all, on every route.
+
+    Such a value names nothing patchgap stores (no name, id or label may hold one), and looked up as it is
+    it would be "not found" on SQLite but refused by PostgreSQL. So it is a 422 naming the parameter
+    (``query.system: system contains a NUL character``), before any route looks it up, on every database
+    alike. Registered on the whole app (``api.main``), so routes need not repeat it.
+    """
+    errors = [
+        {"loc": (where, name), "msg": problem, "type": "value_error", "input": value}
+        for where, items in (
+            ("path", list(request.path_params.items())),
+            ("query", request.query_params.multi_items()),
+        )
+        for name, value in items
+        if isinstance(value, str) and (problem := text_problem(value, name, single_line=True)) is not None
+    ]
+    if errors:
+        raise RequestValidationError(errors)
+
+
+def document_plain_parameters(document: dict[str, Any]) -> dict[str, Any]:
+    """Make the OpenAPI document say what :func:`plain_parameters` does: every text path or query
+    parameter without a pattern of its own (those say as much) gets ``core.text.SINGLE_LINE_PATTERN``."""
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            for parameter in operation.get("parameters", ()):
+                if parameter.get("in") not in ("path", "query"):
+                    continue
+                schema = parameter.get("schema", {})
+                for alternative in schema.get("anyOf", [schema]):
+                    if alternative.get("type") == "string" and not {"pattern", "enum", "const"} & set(
+                        alternative
+                    ):
+                        alternative["pattern"] = SINGLE_LINE_PATTERN
+    return document
 
 
 def get_settings(request: Request) -> Settings:

@@ -15,10 +15,11 @@ from contextlib import asynccontextmanager
 from importlib.metadata import version as package_version
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
+from api.deps import document_plain_parameters, plain_parameters
 from api.errors import BodyTooLargeError
 from api.routes import (
     advisories,
@@ -141,6 +142,7 @@ def create_app(
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        dependencies=[Depends(plain_parameters)],
     )
     app.state.settings = settings
     app.state.db = app_db
@@ -167,7 +169,7 @@ def create_app(
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = errors.document_errors(build_openapi())
+            app.openapi_schema = errors.document_errors(document_plain_parameters(build_openapi()))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -6,17 +6,49 @@ Dependency-Track's own camelCase names, so existing clients work unchanged.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler, StrictBool
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
-from core.text import SYSTEM_NAME_MAX, SYSTEM_NAME_PATTERN
+from core.text import NO_NUL_PATTERN, SINGLE_LINE_PATTERN, SYSTEM_NAME_MAX, SYSTEM_NAME_PATTERN, text_problem
 
 Criticality = Literal["low", "medium", "high", "critical"]
 Role = Literal["reader", "uploader", "admin"]
 
 _TS = "2024-05-01T12:00:00Z"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredText:
+    """The ``core.text`` rule on a text field of a request body (``Annotated[str, StoredText("key
+    name")]``): no NUL or lone surrogate (PostgreSQL and the drivers refuse them), no control character
+    in a single-line value, at most ``max_bytes`` bytes of UTF-8. A value that breaks it is a 422 naming
+    the field, the same on every database; the OpenAPI document states the rule as the field's pattern
+    (a pattern the field declares itself, which must say as much, is kept)."""
+
+    field: str
+    max_bytes: int | None = None
+    single_line: bool = True
+
+    def check(self, value: str) -> str:
+        problem = text_problem(value, self.field, self.max_bytes, single_line=self.single_line)
+        if problem is not None:
+            raise PydanticCustomError("stored_text", problem)  # the reason alone, no "Value error, "
+        return value
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema.setdefault("pattern", SINGLE_LINE_PATTERN if self.single_line else NO_NUL_PATTERN)
+        return json_schema
 
 
 class SystemAttributes(BaseModel):
@@ -27,7 +59,9 @@ class SystemAttributes(BaseModel):
         json_schema_extra={"examples": [{"internet_exposed": True, "criticality": "high"}]},
     )
 
-    environment: str | None = Field(default=None, min_length=1, max_length=50)
+    environment: Annotated[str, StoredText("environment")] | None = Field(
+        default=None, min_length=1, max_length=50
+    )
     internet_exposed: bool | None = None
     criticality: Criticality | None = None
     cadence_days: int | None = Field(default=None, ge=1, le=3650, description="Expected days between SBOMs.")
@@ -193,7 +227,7 @@ class KeyCreate(BaseModel):
     )
 
     role: Role
-    name: str = Field(default="", max_length=200)
+    name: Annotated[str, StoredText("key name")] = Field(default="", max_length=200)
 
 
 class KeyOut(BaseModel):
@@ -284,7 +318,7 @@ class DtBomUpload(BaseModel):
 
     project: str | None = Field(default=None, description="UUID of an existing project (system).")
     projectName: str | None = Field(default=None, max_length=200)
-    projectVersion: str | None = Field(default=None, max_length=200)
+    projectVersion: Annotated[str, StoredText("projectVersion")] | None = Field(default=None, max_length=200)
     autoCreate: StrictBool = False
     # camelCase field names: Dependency-Track's own, so its clients work unchanged.
     bom: str = Field(description="The SBOM, Base64-encoded (CycloneDX or SPDX, JSON or XML).")

@@ -42,6 +42,9 @@ KEY_SCHEME = "pgk"
 # last_used_at is written at most this often per key (a write per request would serialize reads).
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 SESSION_LIFETIME = timedelta(hours=12)
+_HEX = "0123456789abcdef"
+_MAX_PREFIX = 32  # the prefix column's width
+
 # Compared against when the prefix is unknown, so a miss costs the same comparison as a hit.
 _DUMMY_HASH = hashlib.sha256(b"patchgap-no-such-key").hexdigest()
 
@@ -137,6 +140,10 @@ def revoke_key(db: Database, org: str, key_id: int) -> KeyInfo:
 def _prefix_of(token: str) -> str | None:
     parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_SCHEME or not parts[1] or not parts[2]:
+        return None
+    # Only hex can be a stored prefix: anything else (a NUL typed into the sign-in form, which PostgreSQL
+    # would refuse to look up) is no key, on every database alike, without a query.
+    if len(parts[1]) > _MAX_PREFIX or parts[1].strip(_HEX):
         return None
     return parts[1]
 

@@ -8,7 +8,7 @@ statement made here and one imported are stored and applied alike.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,6 +17,8 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import Admin, DatabaseDep, Reader, SettingsDep
 from api.errors import problem_responses
 from api.routes.uploads import read_body
+from api.schemas import StoredText
+from core.text import PURL_MAX_BYTES
 from core.time import rfc3339, utcnow
 from pipeline.vex import import_vex, list_vex
 
@@ -50,16 +52,20 @@ class VexCreate(BaseModel):
         },
     )
 
-    vulnerability: str = Field(min_length=1, max_length=200)
-    purl: str = Field(
+    vulnerability: Annotated[str, StoredText("vulnerability")] = Field(min_length=1, max_length=200)
+    purl: Annotated[str, StoredText("purl", PURL_MAX_BYTES)] = Field(
         min_length=5,
-        max_length=2000,
-        pattern="^pkg:",
-        description="Package URL; without version: every version.",
+        max_length=PURL_MAX_BYTES,
+        pattern=r"^pkg:[^\x00-\x1f\x7f]*$",
+        description="Package URL, at most 1,024 bytes of UTF-8; without version: every version.",
     )
     status: Literal["not_affected", "affected", "fixed", "under_investigation"]
-    justification: str | None = Field(default=None, min_length=1, max_length=100)
-    impact_statement: str | None = Field(default=None, min_length=1, max_length=2000)
+    justification: Annotated[str, StoredText("justification")] | None = Field(
+        default=None, min_length=1, max_length=100
+    )
+    impact_statement: Annotated[str, StoredText("impact_statement", single_line=False)] | None = Field(
+        default=None, min_length=1, max_length=2000
+    )
 
 
 class VexImportOut(BaseModel):
