@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -22,6 +23,7 @@ import typer.main
 from typer.core import TyperCommand, TyperGroup
 
 from core.settings import Settings
+from core.text import UNSTORABLE_CHARACTER
 
 
 class LazyCommand(TyperCommand):
@@ -150,8 +152,18 @@ def version() -> None:
     typer.echo(package_version("patchgap"))
 
 
+def refuse_undecodable(arguments: list[str]) -> None:
+    """Exit 2 when an argument is not UTF-8: Python hands its bytes on as lone surrogates, which no
+    database stores (the driver would fail with a traceback); argv cannot carry NUL at all."""
+    for argument in arguments:
+        if UNSTORABLE_CHARACTER.search(argument):
+            typer.echo(f"error: command line: argument {argument!r} is not UTF-8 text", err=True)
+            raise SystemExit(2)
+
+
 def main() -> None:
     try:
+        refuse_undecodable(sys.argv[1:])
         app()
     finally:
         # The process ends here. Shutting the interpreter down runs the cyclic collector over every

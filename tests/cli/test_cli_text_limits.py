@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import random
 import string
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -198,3 +200,26 @@ def test_feed_vex_and_sla_files_holding_a_nul_are_refused(db_url: str, tmp_path:
     ):
         assert_one_line_refusal(run("--db", db_url, *args), source, reason)
     assert listing(db_url, "advisories", "stats", "--json") == stats
+
+
+def test_an_argument_that_is_not_utf8_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """Python hands undecodable argv bytes on as lone surrogates, which no database driver encodes."""
+    db = f"sqlite:///{tmp_path / 'p.db'}"
+    command = [sys.executable, "-c", "from cli.main import main; main()"]
+    args = [
+        b"--db",
+        db.encode(),
+        b"keys",
+        b"create",
+        b"--org",
+        b"acme",
+        b"--role",
+        b"reader",
+        b"--name",
+        b"a\xffb",
+    ]
+    result = subprocess.run(
+        [*command, *args], capture_output=True, cwd=Path(__file__).parents[2], check=False
+    )
+    assert result.returncode == 2
+    assert result.stderr == b"error: command line: argument 'a\\udcffb' is not UTF-8 text\n"
