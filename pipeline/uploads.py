@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 
 from core.errors import InputError, NotFoundError, PatchgapError, SbomError, StorageError
 from core.settings import DEFAULT_MAX_SBOM_BYTES
+from core.text import text_problem
 from core.time import utcnow
 from pipeline.ingest import IngestResult, ingest_sbom, prepare_snapshot
 from pipeline.match import match_new
@@ -187,6 +188,9 @@ def queue_checked_upload(
     is told at once (as Dependency-Track refuses an invalid BOM since 4.11), not by a job failing later.
     """
     check_sbom(data, source, max_bytes=max_bytes)
+    # projectVersion may be a form field, which api.deps does not check: a NUL would reach the database.
+    if (problem := text_problem(version or "", "release label", single_line=True)) is not None:
+        raise InputError(source, problem)
     system = resolve_project(db, org=org, project=project, name=name, auto_create=auto_create)
     return enqueue_upload(
         db,

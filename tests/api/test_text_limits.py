@@ -260,6 +260,22 @@ def test_a_nul_in_a_path_or_query_parameter_is_a_422_naming_it(
     assert "contains a" in r.json()["detail"]
 
 
+def test_a_dependency_track_form_with_a_nul_in_the_release_is_a_400_and_queues_nothing(world: World) -> None:
+    """The multipart upload's fields are form text, not parameters: the queue refuses the release label."""
+    before = stored(world)
+    for project in ("shop", "new-project"):  # an existing system, and one the upload would create
+        r = world.client.post(
+            "/api/v1/bom",
+            files={"bom": ("bom.json", BUILDERS["cyclonedx-json"]([GOOD]))},
+            data={"projectName": project, "projectVersion": "2.0\x00", "autoCreate": "true"},
+            headers=world.auth("acme-uploader"),
+        )
+        assert r.status_code == 400, r.text
+        assert r.json()["detail"] == "bom.json: release label contains a NUL character (\\u0000)"
+    assert world.drain() == 0
+    assert stored(world) == before
+
+
 def test_a_sign_in_with_a_nul_in_the_key_is_an_invalid_key(world: World) -> None:
     form = world.client.get("/dashboard/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
