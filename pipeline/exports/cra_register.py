@@ -129,6 +129,6 @@ def gather(db: Database, org: str, options: Options, exporter: Exporter[Any]) ->
             f"only (set the manufacturer flag: patchgap orgs set {org} --manufacturer)",
         )
     moment = require_utc(options.as_of, "as_of") if options.as_of is not None else utcnow_seconds()
-    inputs = report_inputs(db, org, moment)
+    inputs = report_inputs(db, org, moment, advice=False)
     cases = tuple(c for c in (_as_of_view(c, moment) for c in _cases(db, org_id, inputs)) if c)
     return Gathered(CraInput(org, True, moment, cases), moment)

@@ -33,7 +33,7 @@ def gather(db: Database, org: str, options: Options, exporter: Exporter[Any]) ->
         raise InputError(options.command, "the evidence pack needs a period start")
     moment = require_utc(options.as_of, "--to") if options.as_of is not None else utcnow_seconds()
     start = require_utc(options.start, "--from")
-    inputs = report_inputs(db, org, moment)
+    inputs = report_inputs(db, org, moment, advice=False)
     assessed = tuple(
         a
         for a in assess_exposures(inputs.timeline, inputs.systems, inputs.facts, moment, policy=inputs.policy)

@@ -200,12 +200,15 @@ def report_inputs(
     *,
     system: str | None = None,
     open_only: bool = False,
+    advice: bool = True,
 ) -> ReportInputs:
     """Bring stored exposures up to date, then read what both reports need (see the module docstring).
 
     With ``system``, only that system's exposures are brought up to date and read (a system of
     another organization, or none, is "not found"). With ``open_only`` the timeline holds only the
     exposures still open at ``as_of`` (what the remediation plan needs: half the rows of a fleet).
+    ``advice=False`` skips the upgrade advice of the open exposures' versions (the deploy-time report
+    and the exports that show no advice need none).
     """
     if as_of is not None:
         within_range(as_of, "as_of", "report")
@@ -239,14 +242,16 @@ def report_inputs(
         kev = advisory_queries.kev_ids(session, cves)
         epss = advisory_queries.epss_scores(session, cves)
         policy = policy_of(session, org_row.id, org)
-        advice = package_advice(
+        found = package_advice(
             session,
             {
                 (*built.names[e.package], version)
                 for e in (*built.timeline.exposures, *built.timeline.vex_excluded)
                 if e.resolved_at is None and e.package in built.names
                 for version in e.deployed
-            },
+            }
+            if advice
+            else (),
         )
     facts = [_fact_for(g, advisories[g], kev, epss) for g in sorted(groups)]
     info = {
@@ -257,7 +262,7 @@ def report_inputs(
         for g in groups
     }
     return ReportInputs(
-        org, moment, built.timeline, built.systems, facts, info, built.fixed, policy, built.names, advice
+        org, moment, built.timeline, built.systems, facts, info, built.fixed, policy, built.names, found
     )
 
 
@@ -350,7 +355,7 @@ def deploy_time_from_inputs(inputs: ReportInputs) -> DeployTimeReport:
 def deploy_time(db: Database, org: str, as_of: datetime | None = None) -> DeployTimeReport:
     """The deploy-time report as records (for tables); :func:`deploy_time_json` is its JSON."""
     with _no_cyclic_gc():
-        return deploy_time_from_inputs(report_inputs(db, org, as_of))
+        return deploy_time_from_inputs(report_inputs(db, org, as_of, advice=False))
 
 
 def deploy_time_json(db: Database, org: str, as_of: datetime | None = None) -> dict[str, Any]:
