@@ -341,3 +341,33 @@ class DtProcessingOut(BaseModel):
         default=False, description="True when processing ended without storing the SBOM (see `error`)."
     )
     error: str | None = Field(default=None, description="Why the upload failed; left out otherwise.")
+
+
+# --- triage decisions -------------------------------------------------------------------------------
+
+
+def given(field: str) -> dict[str, Any]:
+    """JSON Schema: ``field`` is in the body and not null."""
+    return {"required": [field], "properties": {field: {"not": {"type": "null"}}}}
+
+
+def decision_rules(state: str, *, excluding: tuple[str, ...]) -> list[Any]:
+    """The conditions ``core.triage.check_decision`` enforces that JSON Schema can say, for a body whose
+    ``state`` field is named ``state``: not_affected gives a justification or an impact statement; a
+    justification goes with the ``excluding`` states only. (Blank texts count as absent there: the
+    text fields' patterns refuse them here.)"""
+    return [
+        {
+            "if": {"required": [state], "properties": {state: {"const": "not_affected"}}},
+            "then": {"anyOf": [given("justification"), given("impact_statement")]},
+        },
+        {
+            "if": given("justification"),
+            "then": {"required": [state], "properties": {state: {"enum": list(excluding)}}},
+        },
+    ]
+
+
+#: Free text of a decision: something besides blanks and control characters (what the check takes as
+#: empty), and no NUL (PostgreSQL refuses it in text).
+DECISION_TEXT = r"^[^\x00]*[^\s\x00-\x1f\x7f-\x9f][^\x00]*$"

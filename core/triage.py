@@ -97,6 +97,11 @@ VEX_STATUS_OF_STATE: dict[str, str] = {
 MAX_TEXT = 4000
 MAX_NAME = 200
 
+#: What a decision may name (the API's schemas say the same): a vulnerability id without control
+#: characters that does not start blank, and a package URL of some type with a name.
+VULNERABILITY_PATTERN = r"^[^\x00-\x20\x7f][^\x00-\x1f\x7f]*$"
+PURL_PATTERN = r"^pkg:[A-Za-z][A-Za-z0-9.+-]*/[^\x00-\x1f\x7f@?#/][^\x00-\x1f\x7f]*$"
+
 
 @dataclass(frozen=True, slots=True)
 class Decision:

@@ -21,7 +21,9 @@ class VexStatement:
 
     ``purl`` names the package the statement is about (OpenVEX: the subcomponent when given, else the
     product; CycloneDX: the component an ``affects`` entry points at). ``timestamp`` is RFC 3339 as
-    written (the statement's own, else the document's), or ``None``.
+    written (the statement's own, else the document's), or ``None``. ``author`` is who the document
+    says made it (OpenVEX ``author``, CycloneDX ``metadata.authors``), ``state`` the format's own
+    analysis state where it has one finer than ``status`` (CycloneDX ``false_positive``, …).
     """
 
     vulnerability: str
@@ -31,3 +33,5 @@ class VexStatement:
     justification: str | None = None
     impact_statement: str | None = None
     timestamp: str | None = None
+    author: str | None = None
+    state: str | None = None

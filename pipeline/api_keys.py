@@ -73,12 +73,18 @@ class CreatedKey:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: the key, its organization and its role."""
+    """Who is calling: the key, its organization and its role (and the key's name, for audit trails)."""
 
     key_id: int
     org_id: int
     org: str
     role: str
+    name: str = ""
+
+    @property
+    def actor(self) -> str:
+        """How decisions made with this key are signed: its name, else its id."""
+        return self.name or f"API key {self.key_id}"
 
     def allows(self, role: str) -> bool:
         """Whether this principal's role is at least ``role``."""
@@ -105,7 +111,7 @@ def _info(row: KeyRow) -> KeyInfo:
 
 
 def _principal(row: KeyRow) -> Principal:
-    return Principal(key_id=row.id, org_id=row.org_id, org=row.org, role=row.role)
+    return Principal(key_id=row.id, org_id=row.org_id, org=row.org, role=row.role, name=row.name)
 
 
 def check_role(role: str) -> str:

@@ -12,6 +12,11 @@ Metrics (DESIGN.md "Time-to-deploy — definitions"), from clock start = max(fix
 - Precision: R − L over closed exposures (median and max), the snapshot gap that bounds both figures.
 - A system is stale when ``as_of`` − its last snapshot > 2 × its cadence; it is flagged, and its open
   exposures are censored at its last snapshot like every other open exposure, never carried forward.
+- Triage (``reports.triage``): intervals a ``not_affected`` / ``false_positive`` record excludes are not
+  in the timeline's exposures at all, so every figure here is computed without them; ``triage`` says
+  how many were excluded by which state. An ``accepted_risk`` record in force at ``as_of`` (before its
+  expiry) turns the SLA status ``breached`` or ``open`` of the exposures it covers into
+  ``risk_accepted``, counted apart per tier; after the expiry they are what they were.
 
 JSON: days are numbers rounded to 2 decimals, fractions (``within_days``, SLA attainment) to 4 decimals,
 timestamps RFC 3339 UTC with a ``Z``. ``resolved`` counts every closed exposure (upgraded + removed);
@@ -29,12 +34,16 @@ from typing import Any
 
 from core.severity import cvss_rating
 from core.time import require_utc, rfc3339
+from core.triage import EXCLUDING
 from reports.exposure_records import Exposure, FixAvailability, SlaStatus, SystemHistory, Timeline, VulnFacts
 from reports.sla import DEFAULT_POLICY, RiskFacts, SlaPolicy, SlaTier, due_date, sla_status
 from reports.survival import KaplanMeier, kaplan_meier
 from reports.timeline import clock_start, fix_available, ordered_snapshots, split_purl_version
+from reports.triage import analysis_json, in_force, state_counts
 
 WITHIN_DAYS = (7, 30, 90)
+# Excluding state → the resolution of the intervals it excludes (``reports.timeline``).
+_EXCLUDED_AS = (("not_affected", "vex_not_affected"), ("false_positive", "false_positive"))
 _DAY = 86400.0
 
 
@@ -97,6 +106,7 @@ class AssessedExposure:
             "sla_due": rfc3339(self.sla_due),
             "sla_status": self.sla_status,
             "stale_system": self.stale,
+            "analysis": analysis_json(e.analysis),
         }
 
 
@@ -158,13 +168,15 @@ def assess_exposures(
         fix, risk, severity, tier = found
         start = clock_start(e, fix)
         due = due_date(start, tier) if tier else None
-        status = (
+        status: SlaStatus | None = (
             sla_status(
                 due=due, last_affected_seen=e.last_affected_seen, resolved_at=e.resolved_at, as_of=as_of
             )
             if due
             else None
         )
+        if status in ("breached", "open") and in_force(e.analysis, as_of):
+            status = "risk_accepted"
         out.append(
             AssessedExposure(
                 e,
@@ -331,6 +343,7 @@ class SlaAttainment:
     indeterminate: int
     open: int
     attainment: float | None  # None when the tier has no exposures
+    risk_accepted: int = 0  # breached or open, under an accepted risk in force
 
 
 BREAKDOWNS: tuple[tuple[str, Callable[[AssessedExposure], str]], ...] = (
@@ -354,6 +367,10 @@ class DeployTimeReport:
     breakdowns: tuple[tuple[str, tuple[tuple[str, Summary], ...]], ...]
     monthly: tuple[MonthTrend, ...]
     sla: tuple[SlaAttainment, ...]
+    # Triage: excluded intervals per excluding state; counted exposures per state of their record.
+    excluded_by_state: tuple[tuple[str, int], ...] = ()
+    risk_accepted: int = 0
+    counted_by_state: tuple[tuple[str, int], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The ``patchgap report deploy-time --format json`` document (keys are a stable contract)."""
@@ -374,6 +391,11 @@ class DeployTimeReport:
                 for s in self.stale_systems
             ],
             "vex_excluded": self.vex_excluded,
+            "triage": {
+                "excluded": dict(self.excluded_by_state),
+                "risk_accepted": self.risk_accepted,
+                "counted_by_state": dict(self.counted_by_state),
+            },
             "withdrawn_groups_skipped": list(self.withdrawn_groups_skipped),
             "fix_available_approximated": self.fix_available_approximated,
             "sla": [
@@ -385,6 +407,7 @@ class DeployTimeReport:
                     "breached": s.breached,
                     "indeterminate": s.indeterminate,
                     "open": s.open,
+                    "risk_accepted": s.risk_accepted,
                     "attainment": _round(s.attainment, 4),
                 }
                 for s in self.sla
@@ -458,6 +481,7 @@ def _sla_attainment(
                 statuses.count("indeterminate"),
                 statuses.count("open"),
                 curve.closed_within(tier.days) if curve else None,
+                statuses.count("risk_accepted"),
             )
         )
     return tuple(out)
@@ -511,4 +535,14 @@ def deploy_time_report(
         breakdowns=tuple(breakdowns),
         monthly=monthly_trend([a.exposure for a in items], as_of),
         sla=_sla_attainment(items, policy, rows),
+        excluded_by_state=tuple(
+            (state, sum(1 for e in timeline.vex_excluded if e.resolution == resolution))
+            for state, resolution in _EXCLUDED_AS
+        ),
+        risk_accepted=sum(1 for a in items if a.sla_status == "risk_accepted"),
+        counted_by_state=tuple(
+            (state, n)
+            for state, n in state_counts(a.exposure.analysis for a in items).items()
+            if state not in EXCLUDING
+        ),
     )

@@ -15,9 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-Resolution = Literal["upgraded", "removed", "vex_not_affected"]
+from core.triage import Analysis
+
+# vex_not_affected / false_positive: intervals an analysis record excludes (its state).
+Resolution = Literal["upgraded", "removed", "vex_not_affected", "false_positive"]
 FixSource = Literal["csaf", "akrites", "registry", "published"]
-SlaStatus = Literal["met", "breached", "open", "indeterminate"]
+# risk_accepted: breached or open, but an accepted risk covers it until its expiry.
+SlaStatus = Literal["met", "breached", "open", "indeterminate", "risk_accepted"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +87,9 @@ class Exposure:
     ``current`` those deployed at its last affected snapshot (L), sorted — a system may run several
     versions of a package at once, and every one of them needs its own upgrade.
     ``resolved_at`` is R, the first later snapshot without an affected version (``None`` while open);
-    ``resolution`` is how it ended, or ``vex_not_affected`` for intervals a VEX statement excludes.
+    ``resolution`` is how it ended, or ``vex_not_affected`` / ``false_positive`` for intervals an
+    analysis record excludes. ``analysis`` is the record that decides about the last version (the one
+    deployed last; ``None`` when none does): anything built on exposures can read its state.
     """
 
     system: str
@@ -96,6 +102,7 @@ class Exposure:
     resolved_at: datetime | None
     resolution: Resolution | None
     current: tuple[str, ...] = ()
+    analysis: Analysis | None = None
 
     @property
     def deployed(self) -> tuple[str, ...]:

@@ -13,10 +13,12 @@ set of snapshots, never on the order in which they arrived or were stored.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from core.errors import InputError
 from core.time import require_utc
+from core.triage import Analysis
 from reports.exposure_records import (
     AffectedHistory,
     Exposure,
@@ -29,6 +31,10 @@ from reports.exposure_records import (
     VexStatement,
     VulnFacts,
 )
+from reports.triage import AnalysisIndex
+
+# The resolution of an interval an analysis record excludes, by the record's state.
+_EXCLUDED_AS: dict[str, Resolution] = {"not_affected": "vex_not_affected", "false_positive": "false_positive"}
 
 
 def ordered_snapshots(history: SystemHistory, as_of: datetime | None = None) -> tuple[SnapshotRef, ...]:
@@ -144,20 +150,37 @@ def _vex_index(vex: Iterable[VexStatement]) -> dict[tuple[str, str], set[str | N
     return index
 
 
+def _annotated(exposures: list[Exposure], index: AnalysisIndex, package: str) -> list[Exposure]:
+    """The exposures, each with the analysis record that decides about its last version."""
+    if not index:
+        return exposures
+    out = []
+    for e in exposures:
+        found = index.find(e.system, e.vuln_group, package, e.version)
+        out.append(e if found is None else replace(e, analysis=found))
+    return out
+
+
 def build_timeline(
     systems: Iterable[SystemHistory],
     histories: Iterable[AffectedHistory],
     vex: Iterable[VexStatement] = (),
     withdrawn_groups: Iterable[str] = (),
     as_of: datetime | None = None,
+    *,
+    analyses: AnalysisIndex | Iterable[Analysis] = (),
 ) -> Timeline:
     """Exposure intervals of a fleet, evaluated as of ``as_of`` (later snapshots ignored).
 
-    Observations whose (group, package, version) a VEX ``not_affected`` statement covers do not count as
-    affected; the intervals they would have formed are returned in ``vex_excluded`` with resolution
-    ``vex_not_affected``. Histories of withdrawn groups produce nothing and are named in
+    Observations (system, group, package, version) whose deciding analysis record (``reports.triage``:
+    the most specific wins) is ``not_affected`` or ``false_positive`` do not count as affected; the
+    intervals they would have formed are returned in ``vex_excluded``, one set per excluding state, with
+    resolution ``vex_not_affected`` / ``false_positive``. A bare ``VexStatement`` excludes as a
+    ``not_affected`` record would. Every interval carries the record that decides about its last
+    version (``Exposure.analysis``). Histories of withdrawn groups produce nothing and are named in
     ``withdrawn_groups_skipped``.
     """
+    index = analyses if isinstance(analyses, AnalysisIndex) else AnalysisIndex(analyses)
     snapshots_by_system: dict[str, tuple[SnapshotRef, ...]] = {}
     known_keys: dict[str, set[str]] = {}
     for system in systems:
@@ -174,18 +197,25 @@ def build_timeline(
             continue
         if history.system not in snapshots_by_system:
             raise InputError("report", f"exposure history for unknown system {history.system!r}")
-        covered = vex_index.get((history.vuln_group, split_purl_version(history.package)[0]), set())
+        package = split_purl_version(history.package)[0]
+        covered = vex_index.get((history.vuln_group, package), set())
         counted: dict[str, list[str]] = {}
-        vexed: dict[str, list[str]] = {}
+        by_state: dict[str, dict[str, list[str]]] = {}
         for key, version in history.affected:
             if key not in known_keys[history.system]:
                 raise InputError("report", f"{history.system}: snapshot {key!r} is not one of its snapshots")
-            target = vexed if (None in covered or version in covered) else counted
+            if None in covered or version in covered:
+                target = by_state.setdefault("not_affected", {})
+            else:
+                found = index.find(history.system, history.vuln_group, package, version) if index else None
+                target = by_state.setdefault(found.state, {}) if found and found.excludes else counted
             target.setdefault(key, []).append(version)
         snapshots = snapshots_by_system[history.system]
-        exposures.extend(_intervals(history, snapshots, counted))
-        if vexed:
-            excluded.extend(_intervals(history, snapshots, vexed, "vex_not_affected"))
+        exposures.extend(_annotated(_intervals(history, snapshots, counted), index, package))
+        for state, observations in sorted(by_state.items()):
+            excluded.extend(
+                _annotated(_intervals(history, snapshots, observations, _EXCLUDED_AS[state]), index, package)
+            )
     return Timeline(
         tuple(sorted(exposures, key=exposure_sort_key)),
         tuple(sorted(excluded, key=exposure_sort_key)),

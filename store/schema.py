@@ -3,16 +3,26 @@
 One module per aggregate (``store.tables``): ``organizations`` (organizations, API keys, dashboard
 sessions), ``systems`` (systems, snapshots, component sets), ``packages`` (package versions, match
 results), ``advisories`` (advisories, affected packages, KEV, EPSS, feed state, skipped records),
-``exposures`` (exposures, VEX statements, SLA policies), ``cra`` (the CRA register's records),
-``jobs`` (upload jobs).
+``exposures`` (exposures, SLA policies), ``triage`` (analysis records and their history: what VEX
+statements are stored as), ``cra`` (the CRA register's records), ``jobs`` (upload jobs).
 """
 
 from __future__ import annotations
 
 from sqlmodel import SQLModel
 
-from store.tables import advisories, cra, exposures, jobs, organizations, packages, systems
+from store.tables import advisories, cra, exposures, jobs, organizations, packages, systems, triage
 
 metadata = SQLModel.metadata
 
-__all__ = ["advisories", "cra", "exposures", "jobs", "metadata", "organizations", "packages", "systems"]
+__all__ = [
+    "advisories",
+    "cra",
+    "exposures",
+    "jobs",
+    "metadata",
+    "organizations",
+    "packages",
+    "systems",
+    "triage",
+]

@@ -1,13 +1,14 @@
-"""VEX statements of the caller's organization: list, create one, import a document.
+"""VEX statements of the caller's organization — a view of its analysis records (``/api/v1/analyses``):
+list them in VEX words, state one, import a document.
 
-Import takes an OpenVEX or CycloneDX VEX document as it is (``pipeline.vex.import_vex``).
-Creating one statement writes it as a one-statement OpenVEX document through the same import, so a
-statement made here and one imported are stored and applied alike.
+Import takes an OpenVEX or CycloneDX VEX document as it is (``pipeline.vex.import_vex``): each statement
+becomes a decision signed by the document's author. A statement made here is the key's decision, now
+(``pipeline.vex.state_vex``); both are checked like every decision (justifications from the OpenVEX and
+CycloneDX vocabularies).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request, status
@@ -17,10 +18,11 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import Admin, DatabaseDep, Reader, SettingsDep
 from api.errors import problem_responses
 from api.routes.uploads import read_body
-from api.schemas import StoredText
+from api.schemas import DECISION_TEXT, StoredText, decision_rules
 from core.text import PURL_MAX_BYTES
-from core.time import rfc3339, utcnow
-from pipeline.vex import import_vex, list_vex
+from core.triage import PURL_PATTERN, VULNERABILITY_PATTERN, Justification
+from pipeline.triage import Actor
+from pipeline.vex import import_vex, list_vex, state_vex
 
 router = APIRouter(prefix="/api/v1/vex", tags=["vex"], responses=problem_responses(401))
 
@@ -38,33 +40,27 @@ class VexCreate(BaseModel):
                     "impact_statement": "json5 only parses our own build configuration",
                 }
             ],
-            # As in OpenVEX: not_affected needs a justification or an impact statement.
-            "if": {"properties": {"status": {"const": "not_affected"}}},
-            "then": {
-                "anyOf": [
-                    {"required": ["justification"], "properties": {"justification": {"type": "string"}}},
-                    {
-                        "required": ["impact_statement"],
-                        "properties": {"impact_statement": {"type": "string"}},
-                    },
-                ]
-            },
+            # As in OpenVEX: not_affected needs a justification or an impact statement; a
+            # justification goes with not_affected only.
+            "allOf": decision_rules("status", excluding=("not_affected",)),
         },
     )
 
-    vulnerability: Annotated[str, StoredText("vulnerability")] = Field(min_length=1, max_length=200)
+    vulnerability: Annotated[str, StoredText("vulnerability")] = Field(
+        min_length=1, max_length=200, pattern=VULNERABILITY_PATTERN
+    )
     purl: Annotated[str, StoredText("purl", PURL_MAX_BYTES)] = Field(
-        min_length=5,
+        min_length=7,
         max_length=PURL_MAX_BYTES,
-        pattern=r"^pkg:[^\x00-\x1f\x7f]*$",
+        pattern=PURL_PATTERN,
         description="Package URL, at most 1,024 bytes of UTF-8; without version: every version.",
     )
     status: Literal["not_affected", "affected", "fixed", "under_investigation"]
-    justification: Annotated[str, StoredText("justification")] | None = Field(
-        default=None, min_length=1, max_length=100
+    justification: Justification | None = Field(
+        default=None, description="An OpenVEX (or CycloneDX) justification label."
     )
     impact_statement: Annotated[str, StoredText("impact_statement", single_line=False)] | None = Field(
-        default=None, min_length=1, max_length=2000
+        default=None, min_length=1, max_length=2000, pattern=DECISION_TEXT
     )
 
 
@@ -73,29 +69,6 @@ class VexImportOut(BaseModel):
     statements: int
     by_status: dict[str, int]
     rebuilt_systems: int
-
-
-def _openvex(body: VexCreate, author: str) -> bytes:
-    now = rfc3339(utcnow())
-    statement: dict[str, Any] = {
-        "vulnerability": {"name": body.vulnerability},
-        "products": [{"@id": body.purl}],
-        "status": body.status,
-        "timestamp": now,
-    }
-    if body.justification:
-        statement["justification"] = body.justification
-    if body.impact_statement:
-        statement["impact_statement"] = body.impact_statement
-    document = {
-        "@context": "https://openvex.dev/ns/v0.2.0",
-        "@id": f"patchgap-api/{now}",
-        "author": author,
-        "timestamp": now,
-        "version": 1,
-        "statements": [statement],
-    }
-    return json.dumps(document).encode()
 
 
 def _out(result: Any) -> VexImportOut:
@@ -120,8 +93,19 @@ def list_(principal: Reader, db: DatabaseDep) -> list[dict[str, Any]]:
     responses=problem_responses(400, 403),
 )
 async def create(principal: Admin, db: DatabaseDep, body: VexCreate) -> VexImportOut:
-    data = _openvex(body, f"patchgap API key {principal.key_id}")
-    result = await run_in_threadpool(import_vex, db, principal.org, data, "api statement")
+    """Record the statement as the key's decision (an analysis record of every system)."""
+    result = await run_in_threadpool(
+        lambda: state_vex(
+            db,
+            principal.org,
+            vulnerability=body.vulnerability,
+            purl=body.purl,
+            status=body.status,
+            justification=body.justification,
+            impact_statement=body.impact_statement,
+            actor=Actor(principal.actor, principal.role, "api statement"),
+        )
+    )
     return _out(result)
 
 
@@ -159,5 +143,7 @@ async def import_document(
 ) -> VexImportOut:
     """Store every statement of the document (the latest statement per vulnerability and package wins)."""
     data = await read_body(request, settings.max_sbom_bytes)
-    result = await run_in_threadpool(import_vex, db, principal.org, data, "uploaded VEX document")
+    result = await run_in_threadpool(
+        lambda: import_vex(db, principal.org, data, "uploaded VEX document", importer=principal.actor)
+    )
     return _out(result)

@@ -8,8 +8,10 @@ purl is taken as is.
 
 States map onto OpenVEX statuses as CycloneDX's own VEX guidance does: ``not_affected`` and
 ``false_positive`` → ``not_affected``; ``exploitable`` → ``affected``; ``resolved`` and
-``resolved_with_pedigree`` → ``fixed``; ``in_triage`` → ``under_investigation``. A vulnerability without
-an analysis says nothing about status and is skipped.
+``resolved_with_pedigree`` → ``fixed``; ``in_triage`` → ``under_investigation``; the state itself is
+kept too (``resolved_with_pedigree`` as ``resolved``), since patchgap's analysis records use CycloneDX's
+words. A vulnerability without an analysis says nothing about status and is skipped. The author is the
+first named ``metadata.authors`` entry, else the ``metadata.manufacturer`` / ``supplier``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,19 @@ STATE_TO_STATUS: dict[str, VexStatus] = {
     "resolved_with_pedigree": "fixed",
     "in_triage": "under_investigation",
 }
+
+
+def _author(document: dict[str, Any]) -> str | None:
+    metadata = document.get("metadata")
+    if not isinstance(metadata, dict):
+        return None
+    authors = metadata.get("authors")
+    named = [a.get("name") for a in authors if isinstance(a, dict)] if isinstance(authors, list) else []
+    for entity in (*named, *(metadata.get(k) for k in ("manufacturer", "supplier"))):
+        name = entity.get("name") if isinstance(entity, dict) else entity
+        if isinstance(name, str) and name.strip():
+            return name.strip()
+    return None
 
 
 def _components(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -59,6 +74,7 @@ def read_cyclonedx_vex(document: dict[str, Any], source: str) -> list[VexStateme
         str(c["bom-ref"]): str(c["purl"]) for c in _components(document) if c.get("bom-ref") and c.get("purl")
     }
     default_time = text((document.get("metadata") or {}).get("timestamp"), source, "metadata.timestamp")
+    author = _author(document)
     out: list[VexStatement] = []
     for i, raw in enumerate(items(document.get("vulnerabilities"), source, "vulnerabilities")):
         where = f"vulnerabilities[{i}]"
@@ -104,6 +120,8 @@ def read_cyclonedx_vex(document: dict[str, Any], source: str) -> list[VexStateme
                     ),
                     impact_statement=text(analysis.get("detail"), source, f"{where}.analysis.detail"),
                     timestamp=stamp,
+                    author=author,
+                    state="resolved" if state == "resolved_with_pedigree" else state,
                 )
             )
     return out

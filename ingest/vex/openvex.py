@@ -49,6 +49,7 @@ def _vulnerability(raw: Any, source: str, where: str) -> tuple[str, tuple[str, .
 def read_openvex(document: dict[str, Any], source: str) -> list[VexStatement]:
     """Every (statement, package) pair of an OpenVEX document, in document order."""
     default_time = text(document.get("timestamp"), source, "timestamp")
+    author = text(document.get("author"), source, "author")
     out: list[VexStatement] = []
     for i, raw in enumerate(items(document.get("statements"), source, "statements")):
         where = f"statements[{i}]"
@@ -86,6 +87,7 @@ def read_openvex(document: dict[str, Any], source: str) -> list[VexStatement]:
                     justification=justified,
                     impact_statement=impact,
                     timestamp=stamp,
+                    author=author,
                 )
                 for target in targets
             )

@@ -1,4 +1,5 @@
-"""The input of the NIS2 evidence pack: the period's exposures, report, snapshots and advisory feeds."""
+"""The input of the NIS2 evidence pack: the period's exposures, report, snapshots and advisory feeds, the
+organization's decisions, and the accepted risks behind exposures kept out of SLA breaches."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from core.errors import InputError
 from core.time import require_utc, utcnow_seconds
 from pipeline.exports.common import Gathered, Options, decisions
 from pipeline.exposures.reports import report_inputs
-from reports.deploy_time import assess_exposures, deploy_time_report
-from reports.exports.inputs import AdvisorySource, EvidenceInput, SnapshotSource
+from reports.deploy_time import AssessedExposure, assess_exposures, deploy_time_report
+from reports.exports.inputs import AdvisorySource, EvidenceInput, SlaException, SnapshotSource
 from reports.exports.interface import Exporter
 from store.db import Database
 from store.queries.advisories import feed_states
@@ -25,6 +26,19 @@ def _http_date(value: str | None) -> datetime | None:
         return parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+
+
+def _exceptions(assessed: tuple[AssessedExposure, ...]) -> tuple[SlaException, ...]:
+    """The accepted risk of each exposure one keeps out of SLA breaches (its comment as the reason)."""
+    out = []
+    for a in assessed:
+        record = a.exposure.analysis
+        if a.sla_status == "risk_accepted" and record is not None:
+            e = a.exposure
+            reason = record.comment or "accepted risk"
+            approver = record.approver or ""
+            out.append(SlaException(e.system, e.package, e.vuln_group, reason, approver, record.expires_at))
+    return tuple(out)
 
 
 def gather(db: Database, org: str, options: Options, exporter: Exporter[Any]) -> Gathered:
@@ -81,5 +95,6 @@ def gather(db: Database, org: str, options: Options, exporter: Exporter[Any]) ->
         decisions(db, org),
         tuple(snapshots),
         tuple(feeds),
+        _exceptions(assessed),
     )
     return Gathered(data, moment)

@@ -1,5 +1,7 @@
 """The input of the VEX formats: the latest snapshot of each system in scope, the findings built from
-stored exposures and the organization's VEX decisions, and the history of a previous export."""
+stored exposures and the organization's decisions (its analysis records: VEX is a view of them), what
+the advisories say of each vulnerability (title, description, CVSS vectors), and the history of a
+previous export."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from typing import Any
 
 from core.errors import NotFoundError
 from core.time import require_utc, utcnow_seconds
-from pipeline.exports.common import Gathered, Options, decisions, vuln_details
+from pipeline.exports.common import Gathered, Options, advisory_texts, decisions, vuln_details
 from pipeline.exposures.reports import ReportInputs, report_inputs
 from reports.exports.inputs import (
     Component,
@@ -76,7 +78,7 @@ def vex_input(
         moment,
         publisher or Publisher(org, f"urn:patchgap:{org}"),
         products,
-        vuln_details(inputs),
+        vuln_details(inputs, advisory_texts(db, {f.vuln_group for f in inputs.facts})),
         findings,
         _remediations(inputs),
         previous,

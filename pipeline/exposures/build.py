@@ -5,9 +5,10 @@ Persistence (see ``store.tables.exposures``): each system's exposure intervals a
 a whole by :func:`rebuild_exposures` whenever an input changed. A report first calls
 :func:`ensure_exposures`, which compares each system's input digest with the one its rows were built
 from and rebuilds only the systems that differ — so a report is never stale, whoever forgot to
-trigger a rebuild, and costs one digest query when nothing changed. Ingest, matching and VEX import
-may call :func:`rebuild_exposures` eagerly to take that cost off the next report. Every rebuild also
-records, once, the CRA awareness facts it reveals (``pipeline.cra.record_awareness``).
+trigger a rebuild, and costs one digest query when nothing changed. Ingest, matching and triage (a
+decision, a VEX import) may call :func:`rebuild_exposures` eagerly to take that cost off the next
+report. Every rebuild also records, once, the CRA awareness facts it reveals
+(``pipeline.cra.record_awareness``).
 
 :func:`compute_timeline` is the one computation of intervals: a rebuild stores what it returns, and a
 report evaluated before the newest snapshot (``as_of``) runs it on the snapshots up to that moment.
@@ -22,18 +23,19 @@ from datetime import datetime
 
 from core.packages import NotAssessable
 from core.time import require_utc
+from core.triage import Analysis
 from matcher.purls import purl_key
 from pipeline.cra import record_awareness
+from pipeline.exposures.triage import analysis_records
 from reports.exposure_records import (
     Exposure,
     SnapshotRef,
     SystemHistory,
     Timeline,
 )
-from reports.exposure_records import VexStatement as ReportVex
 from reports.timeline import build_timeline, histories_from_rows, split_purl_version
+from reports.triage import AnalysisIndex
 from store.db import Database, Tx
-from store.queries import advisories as advisory_queries
 from store.queries import exposures as q
 from store.queries import systems as system_queries
 from store.queries.organizations import get_organization
@@ -42,37 +44,9 @@ from store.queries.organizations import get_organization
 
 
 def _probe_key(purl: str) -> tuple[str, str] | None:
-    """The matcher's (ecosystem, name) of a purl with or without version (VEX purls often have none)."""
+    """The matcher's (ecosystem, name) of a purl with or without version (analysis records name none)."""
     found = purl_key(purl)
     return None if isinstance(found, NotAssessable) else found
-
-
-def _effective_vex(session: Tx, org_id: int) -> list[tuple[str, tuple[str, str] | None, str, ReportVex]]:
-    """The organization's ``not_affected`` statements that hold, resolved to vulnerability groups.
-
-    Per (group, package, version) the latest statement (by its own time) wins, so an ``affected``
-    statement made after a ``not_affected`` one brings the exposure back. Returns (group, package key,
-    purl base, statement) for the winners that say ``not_affected``.
-    """
-    rows = q.vex_rows(session, org_id)
-    groups = advisory_queries.groups_for_ids(
-        session, {i for r in rows for i in (r.vulnerability, *r.aliases)}
-    )
-    latest: dict[tuple[str, str, str], q.VexRow] = {}
-    for row in rows:
-        group = next((groups[i] for i in (row.vulnerability, *row.aliases) if i in groups), None)
-        if group is None:
-            continue
-        key = (group, row.package, row.version)
-        current = latest.get(key)
-        if current is None or (row.stated_at, row.source) > (current.stated_at, current.source):
-            latest[key] = row
-    out = []
-    for (group, package, version), row in sorted(latest.items()):
-        if row.status == "not_affected":
-            statement = ReportVex(group, package, version or None, row.justification or "")
-            out.append((group, _probe_key(package), package, statement))
-    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +76,9 @@ def _runs(snapshots: list[tuple[datetime, str, int]]) -> list[tuple[datetime, st
 def compute_timeline(
     session: Tx, org_id: int, systems: Sequence[system_queries.SystemRow], as_of: datetime | None
 ) -> Built:
-    """Exposure intervals of ``systems`` from their snapshots (up to ``as_of``), match results and VEX.
+    """Exposure intervals of ``systems`` from their snapshots (up to ``as_of``), match results and the
+    organization's analysis records (which exclude, and which every interval carries: see
+    ``reports.timeline.build_timeline``).
 
     Systems are keyed by name in the records (names are unique within an organization).
     """
@@ -148,11 +124,15 @@ def compute_timeline(
         for _, sha, set_id in snaps:
             affected.extend((s.name, sha, *a) for a in affected_in.get(set_id, ()))
             presence.extend((s.name, sha, package) for package in present_in.get(set_id, ()))
-    vex = []
-    for group, vex_key, package, statement in _effective_vex(session, org_id):
-        display = base.get(vex_key, package) if vex_key is not None else package
-        vex.append(ReportVex(group, display, statement.version, statement.justification))
-    timeline = build_timeline(histories_in, histories_from_rows(affected, presence), vex=vex, as_of=as_of)
+    def display(record: Analysis) -> str:
+        # A record names its package as its author spelled it; exposures use one spelling per key.
+        key = _probe_key(record.package)
+        return base.get(key, record.package) if key is not None else record.package
+
+    index = AnalysisIndex(analysis_records(session, org_id), package_of=display)
+    timeline = build_timeline(
+        histories_in, histories_from_rows(affected, presence), as_of=as_of, analyses=index
+    )
     fixed_by_pv: dict[tuple[int, str], set[str]] = defaultdict(set)
     for pv_id, group, fixed_list in q.fixed_versions(session, list(set(pv_of.values()))):
         fixed_by_pv[(pv_id, group)].update(fixed_list)
@@ -164,6 +144,10 @@ def compute_timeline(
             fixed[(e.system, e.package, e.vuln_group, version)] = sorted(known)
     names = {package: key for key, package in base.items()}
     return Built(timeline, histories_in, fixed, names)
+
+
+# The excluding state of an interval, by its resolution (``reports.timeline``).
+_EXCLUDED_BY = {"vex_not_affected": "not_affected", "false_positive": "false_positive"}
 
 
 def _as_new(e: Exposure, system_id: int, built: Built, excluded: bool) -> q.NewExposure:
@@ -181,9 +165,10 @@ def _as_new(e: Exposure, system_id: int, built: Built, excluded: bool) -> q.NewE
         last_affected_seen=e.last_affected_seen,
         resolved_at=e.resolved_at,
         resolution=e.resolution,
-        vex_excluded=excluded,
+        excluded_by=_EXCLUDED_BY[e.resolution or ""] if excluded else "",
         current_versions=list(e.deployed),
         version_fixes=fixes,
+        analysis_id=e.analysis.id if e.analysis is not None else None,
     )
 
 

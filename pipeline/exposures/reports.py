@@ -27,6 +27,7 @@ from core.severity import RATING_FLOOR
 from core.time import require_utc, rfc3339, utcnow_seconds, within_range
 from pipeline.advice import Advice, PackageVersion, package_advice
 from pipeline.exposures.build import Built, compute_timeline, ensure_exposures
+from pipeline.exposures.triage import analysis_records
 from pipeline.sla import policy_of
 from reports.deploy_time import (
     AssessedExposure,
@@ -154,6 +155,10 @@ def _from_stored(
 ) -> Built:
     ids = [s.id for s in systems] if scoped else None
     rows = q.stored_exposures(session, org_id, ids, open_only=open_only)
+    # Rows are rebuilt whenever a record changes (the input digest holds the triage history), so the
+    # record each row names is the one that decides about it now.
+    named = any(r.analysis_id for r in rows)
+    records = {r.id: r for r in analysis_records(session, org_id)} if named else {}
     counted: list[Exposure] = []
     excluded: list[Exposure] = []
     fixed: dict[tuple[str, str, str, str], list[str]] = {}
@@ -170,8 +175,9 @@ def _from_stored(
             r.resolved_at,
             r.resolution,  # type: ignore[arg-type]  # stored from a Resolution
             r.current_versions,
+            records.get(r.analysis_id) if r.analysis_id is not None else None,
         )
-        (excluded if r.vex_excluded else counted).append(e)
+        (excluded if r.excluded_by else counted).append(e)
         fixed[(e.system, e.package, e.vuln_group, e.version)] = list(r.fixed_versions)
         for version, fixes in r.version_fixes.items():
             fixed[(e.system, e.package, e.vuln_group, version)] = list(fixes)
@@ -341,7 +347,8 @@ def exposures_report(
     db: Database, org: str, status: ReportStatus = "open", as_of: datetime | None = None
 ) -> list[dict[str, Any]]:
     """``patchgap report exposures --format json``: one object per exposure, sorted by system, package,
-    vulnerability, first_seen. ``status`` ``excluded`` lists the intervals VEX statements exclude."""
+    vulnerability, first_seen. ``status`` ``excluded`` lists the intervals analysis records exclude
+    (``not_affected`` / ``false_positive``, each row's ``analysis`` saying which record and why)."""
     with _no_cyclic_gc():
         return exposures_from_inputs(report_inputs(db, org, as_of), status)
 
@@ -382,10 +389,11 @@ def find_exposures(
     vulnerability: str,
     first_seen: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The rows (any status) of one system that are this exposure: its package, version and
-    vulnerability group, and its ``first_seen`` when given."""
+    """The rows (any status, excluded ones too) of one system that are this exposure: its package,
+    version and vulnerability group, and its ``first_seen`` when given."""
     wanted = {"package": package, "version": version, "vulnerability": vulnerability}
     if first_seen:
         wanted["first_seen"] = first_seen
-    rows = system_exposures(db, org, system, "all")
+    inputs = report_inputs(db, org, system=system)
+    rows = [*exposures_from_inputs(inputs, "all"), *exposures_from_inputs(inputs, "excluded")]
     return [row for row in rows if all(row[k] == v for k, v in wanted.items())]

@@ -123,11 +123,14 @@ class Remediation:
 
 @dataclass(frozen=True, slots=True)
 class VexDecision:
-    """An organization's VEX statement as recorded (API, CLI or an imported VEX document).
+    """An organization's decision as recorded: an analysis record (``core.triage``) in VEX words.
 
     ``system`` None covers every system; ``version`` None (and no version in ``package``) every version.
-    ``justification`` is one of :data:`JUSTIFICATIONS` or free text; free text travels as the impact
-    statement. ``action_statement`` is what an ``affected`` decision says will be done.
+    ``justification`` is one of :data:`JUSTIFICATIONS` (or a CycloneDX justification, mapped to the
+    nearest label) or free text; free text travels as the impact statement. ``action_statement`` is what
+    an ``affected`` decision says will be done. ``state`` is the analysis state (``""``: the one
+    ``status`` stands for), which tells a false positive from a not-affected package and an accepted
+    risk from an exploitable one.
     """
 
     vuln_group: str
@@ -141,6 +144,10 @@ class VexDecision:
     author: str = ""
     decided_at: datetime | None = None
     source: str = ""
+    state: str = ""
+    comment: str = ""
+    expires_at: datetime | None = None
+    approver: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +162,7 @@ class Finding:
     impact_statement: str = ""
     action_statement: str = ""
     since: datetime | None = None  # when the status became true (first seen, resolved, decided)
+    state: str = ""  # the analysis state behind it (CycloneDX says false_positive and in_triage too)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,8 @@ Contents (paths inside the archive):
 - ``sla/policy.json``, ``sla/attainment.csv`` — the policy in force and attainment per tier;
 - ``exposures/exposures.json`` — every exposure of the period with its SLA status;
 - ``exposures/past_due.csv`` — open exposures past their SLA, with the accepted exception if any;
-- ``vex/decisions.csv`` — the organization's VEX decisions;
+- ``vex/decisions.csv`` — the organization's decisions (analysis records: VEX status, analysis state,
+  justification, impact statement, comment, who and when, an accepted risk's expiry and approver);
 - ``sources/snapshots.csv``, ``sources/advisories.csv`` — the SBOM snapshots (sha256) and advisory feeds
   (version, modified, sha256) the figures rest on;
 - ``MANIFEST.sha256`` — ``sha256sum``-format lines over every other file (check with ``sha256sum -c``).
@@ -76,8 +77,17 @@ def files(data: EvidenceInput) -> dict[str, bytes]:
     window = report.overall.exposure_window.conservative_curve
     exceptions = _exception_index(data)
     as_of = require_utc(data.period_to, "period end")
+    # Past due: breached, or past the deadline under an accepted risk (listed with the acceptance).
     past_due = sorted(
-        (a for a in data.assessed if a.exposure.is_open and a.sla_status == "breached"),
+        (
+            a
+            for a in data.assessed
+            if a.exposure.is_open
+            and (
+                a.sla_status == "breached"
+                or (a.sla_status == "risk_accepted" and a.sla_due is not None and a.sla_due < as_of)
+            )
+        ),
         key=lambda a: (a.sla_due or as_of, a.exposure.system, a.exposure.package, a.exposure.vuln_group),
     )
     past_due_rows: list[list[Any]] = [
@@ -129,6 +139,10 @@ def files(data: EvidenceInput) -> dict[str, bytes]:
             "author",
             "decided_at",
             "source",
+            "state",
+            "comment",
+            "expires_at",
+            "approver",
         ]
     ]
     vex_rows += sorted(
@@ -145,6 +159,10 @@ def files(data: EvidenceInput) -> dict[str, bytes]:
                 d.author,
                 rfc3339(d.decided_at),
                 d.source,
+                d.state,
+                d.comment,
+                rfc3339(d.expires_at),
+                d.approver,
             ]
             for d in data.vex
         ),

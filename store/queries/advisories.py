@@ -651,3 +651,34 @@ def epss_scores(session: Session, cve_ids: Iterable[str]) -> dict[str, float]:
         stmt = sa.select(epss.c.cve_id, epss.c.epss).where(epss.c.cve_id.in_(chunk))
         out.update({r[0]: float(r[1]) for r in session.execute(stmt)})
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class GroupText:
+    """What an auditor reads first about one non-withdrawn advisory of a group: its summary, its raw
+    record as stored (zlib-compressed JSON: OSV-shaped records carry ``details``) and its severity
+    statements as stored (``core.advisories.Severity`` fields)."""
+
+    group_key: str
+    source: str
+    advisory_id: str
+    summary: str
+    raw: bytes
+    severity: tuple[dict[str, Any], ...]
+
+
+def group_texts(session: Session, groups: Iterable[str]) -> list[GroupText]:
+    """The summaries, raw records and severity statements of the non-withdrawn advisories of these
+    groups, by group, source and id (exports name few groups)."""
+    adv = table_of(Advisory)
+    out: list[GroupText] = []
+    for chunk in chunks(sorted(set(groups)), _CHUNK):
+        columns = (adv.c.group_key, adv.c.source, adv.c.advisory_id, adv.c.summary, adv.c.raw, adv.c.severity)
+        stmt = (
+            sa.select(*columns)
+            .where(adv.c.group_key.in_(chunk), adv.c.withdrawn_at.is_(None))
+            .order_by(adv.c.group_key, adv.c.source, adv.c.advisory_id)
+        )
+        for group, source, advisory_id, summary, raw, severity in session.execute(stmt):
+            out.append(GroupText(group, source, advisory_id, summary or "", raw, tuple(severity or ())))
+    return out

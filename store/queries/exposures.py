@@ -1,4 +1,4 @@
-"""Queries behind exposures, VEX statements, SLA policies and the reports built on them.
+"""Queries behind exposures, SLA policies and the reports built on them.
 
 Every read is one set-based statement; the exposure use-cases turn their rows into the records of
 ``reports``. The exposure inputs of some systems come from two reads: their snapshots with the
@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -31,11 +31,12 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from core.time import utcnow
+from store.queries.triage import history_state
 from store.sql import chunks
 from store.sql import dialect_insert as _insert
 from store.sql import table_of as _t
 from store.tables.advisories import Advisory, AffectedPackageRow
-from store.tables.exposures import ExposureRow, ExposureState, SlaPolicyRow, VexStatementRow
+from store.tables.exposures import ExposureRow, ExposureState, SlaPolicyRow
 from store.tables.packages import MatchEpoch, MatchResult, PackageVersion
 from store.tables.systems import ComponentSetMember, Snapshot, System
 
@@ -137,18 +138,13 @@ def input_digests(session: Session, org_id: int, system_ids: Sequence[int]) -> d
     times stored results were forgotten, so results re-matched with equal counts and sums but other
     content — after ``patchgap match --all`` with an upgraded matcher — still count as changed),
     advisories (count, withdrawn count, latest modified/imported time, id sum), affected packages
-    (count, max id) and the organization's VEX statements (count, latest change). Per system: number of
+    (count, max id) and the organization's triage history (entries, highest entry id: entries are only
+    ever appended, and VEX statements are stored as entries). Per system: number of
     snapshots and their id sum (snapshots are immutable, so a new or backfilled one changes both).
     Cheap aggregates rather than a hash of the rows: every writer that rewrites rows in place moves a
     count, a sum, a latest time or the epoch.
     """
-    mr, adv, ap, vex, snapshot = (
-        _t(MatchResult),
-        _t(Advisory),
-        _t(AffectedPackageRow),
-        _t(VexStatementRow),
-        _t(Snapshot),
-    )
+    mr, adv, ap, snapshot = (_t(MatchResult), _t(Advisory), _t(AffectedPackageRow), _t(Snapshot))
     shared = [
         session.execute(
             sa.select(
@@ -166,11 +162,7 @@ def input_digests(session: Session, org_id: int, system_ids: Sequence[int]) -> d
             )
         ).one(),
         session.execute(sa.select(sa.func.count(), sa.func.max(ap.c.id))).one(),
-        session.execute(
-            sa.select(sa.func.count(), sa.func.max(vex.c.created_at), sa.func.sum(vex.c.id)).where(
-                vex.c.org_id == org_id
-            )
-        ).one(),
+        history_state(session, org_id),
     ]
     base = repr([tuple(str(v) for v in row) for row in shared])
     per_system: dict[int, tuple[int, int]] = {}
@@ -226,9 +218,10 @@ class NewExposure:
     last_affected_seen: datetime
     resolved_at: datetime | None
     resolution: str | None
-    vex_excluded: bool
+    excluded_by: str  # "" counted, else the excluding state
     current_versions: list[str]
     version_fixes: dict[str, list[str]]
+    analysis_id: int | None = None
 
 
 def replace_exposures(session: Session, digests: dict[int, str], exposures: Sequence[NewExposure]) -> None:
@@ -254,9 +247,10 @@ def replace_exposures(session: Session, digests: dict[int, str], exposures: Sequ
                     "last_affected_seen": e.last_affected_seen,
                     "resolved_at": e.resolved_at,
                     "resolution": e.resolution,
-                    "vex_excluded": e.vex_excluded,
+                    "excluded_by": e.excluded_by,
                     "current_versions": e.current_versions,
                     "version_fixes": e.version_fixes,
+                    "analysis_id": e.analysis_id,
                 }
                 for e in exposures
             ],
@@ -284,10 +278,11 @@ class StoredExposure:
     last_affected_seen: datetime
     resolved_at: datetime | None
     resolution: str | None
-    vex_excluded: bool
+    excluded_by: str
     package_name: str
     current_versions: tuple[str, ...]
     version_fixes: dict[str, tuple[str, ...]]
+    analysis_id: int | None = None
 
 
 class _Memo:
@@ -331,7 +326,7 @@ def stored_exposures(
     session: Session, org_id: int, system_ids: Sequence[int] | None = None, *, open_only: bool = False
 ) -> list[StoredExposure]:
     """Every stored exposure row of the organization's systems, or of these systems of it (counted and
-    VEX-excluded); only the open ones (``resolved_at`` null) with ``open_only``."""
+    excluded by triage); only the open ones (``resolved_at`` null) with ``open_only``."""
     table, system = _t(ExposureRow), _t(System)
     memo = _Memo(session.get_bind().dialect.name)
     raw_time = sa.DateTime(timezone=True)
@@ -347,10 +342,11 @@ def stored_exposures(
             sa.type_coerce(table.c.last_affected_seen, raw_time),
             sa.type_coerce(table.c.resolved_at, raw_time),
             table.c.resolution,
-            table.c.vex_excluded,
+            table.c.excluded_by,
             table.c.package_name,
             sa.cast(table.c.current_versions, sa.Text),
             sa.cast(table.c.version_fixes, sa.Text),
+            table.c.analysis_id,
         )
         .select_from(table.join(system, system.c.id == table.c.system_id))
         .where(system.c.org_id == org_id)
@@ -382,10 +378,11 @@ def stored_exposures(
             cast(datetime, times(r[7])),
             times(r[8]),
             r[9],
-            bool(r[10]),
+            r[10],
             r[11],
             lists(r[12]),
             memo.fixes(r[13]),
+            r[14],
         )
         for r in session.execute(stmt).all()
     ]
@@ -430,49 +427,6 @@ def withdrawn_groups(session: Session, org_id: int) -> list[str]:
     return [r[0] for r in session.execute(stmt)]
 
 
-# --- VEX statements --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class VexRow:
-    vulnerability: str
-    aliases: list[str]
-    package: str
-    version: str
-    status: str
-    justification: str | None
-    impact_statement: str | None
-    source: str
-    stated_at: datetime
-    created_at: datetime
-
-
-def upsert_vex(session: Session, org_id: int, rows: Sequence[VexRow]) -> None:
-    """Insert statements, updating any stored with the same org, vulnerability, package, version, source."""
-    if not rows:
-        return
-    stmt = _insert(session, VexStatementRow)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["org_id", "vulnerability", "package", "version", "source"],
-        set_={
-            c: stmt.excluded[c]
-            for c in ("aliases", "status", "justification", "impact_statement", "stated_at", "created_at")
-        },
-    )
-    for row in rows:
-        session.execute(stmt.values(org_id=org_id, **{f.name: getattr(row, f.name) for f in fields(VexRow)}))
-
-
-def vex_rows(session: Session, org_id: int) -> list[VexRow]:
-    vex = _t(VexStatementRow)
-    stmt = (
-        sa.select(*(vex.c[f.name] for f in fields(VexRow)))
-        .where(vex.c.org_id == org_id)
-        .order_by(vex.c.vulnerability, vex.c.package, vex.c.version, vex.c.source)
-    )
-    return [VexRow(*r) for r in session.execute(stmt)]
-
-
 # --- SLA policies ----------------------------------------------------------------------------------
 
 
@@ -490,3 +444,41 @@ def set_sla_policy(session: Session, org_id: int, policy: dict[str, Any]) -> Non
             set_={"policy": stmt.excluded.policy, "updated_at": stmt.excluded.updated_at},
         )
     )
+
+
+# --- what an organization runs (triage checks) ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GroupExposure:
+    """One stored interval of a vulnerability group: where, which package (and its matcher key), which
+    versions."""
+
+    system: str
+    package: str
+    ecosystem: str
+    package_name: str
+    versions: tuple[str, ...]
+
+
+def group_exposures(session: Session, org_id: int, group: str) -> list[GroupExposure]:
+    """Every stored interval (counted or excluded) of ``group`` in the organization's systems."""
+    table, system = _t(ExposureRow), _t(System)
+    stmt = (
+        sa.select(system.c.name, table.c.package, table.c.ecosystem, table.c.package_name, table.c.versions)
+        .select_from(table.join(system, system.c.id == table.c.system_id))
+        .where(system.c.org_id == org_id, table.c.vuln_group == group)
+    )
+    return [GroupExposure(r[0], r[1], r[2], r[3], tuple(r[4] or ())) for r in session.execute(stmt)]
+
+
+def exposure_packages(session: Session, org_id: int) -> dict[tuple[str, str], str]:
+    """(ecosystem, name) → the package purl the organization's stored exposures spell it as."""
+    table, system = _t(ExposureRow), _t(System)
+    stmt = (
+        sa.select(table.c.ecosystem, table.c.package_name, sa.func.min(table.c.package))
+        .select_from(table.join(system, system.c.id == table.c.system_id))
+        .where(system.c.org_id == org_id)
+        .group_by(table.c.ecosystem, table.c.package_name)
+    )
+    return {(r[0], r[1]): r[2] for r in session.execute(stmt)}

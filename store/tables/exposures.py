@@ -1,12 +1,13 @@
-"""Exposure tables: stored exposure intervals, their build state, VEX statements and SLA policies.
+"""Exposure tables: stored exposure intervals, their build state and SLA policies.
 
 Why exposures are stored rather than computed for every report: the intervals of a system depend on all
 of its snapshots and their match results, which for a fleet of 1,000 systems × 52 weekly snapshots is
 about a million (snapshot, affected package) rows — seconds of work — while the reports must answer in
 well under two seconds and the CRA register needs the awareness times of past exposures. So each
 system's intervals are rebuilt as a whole (never patched) whenever one of their inputs changes — a new
-or backfilled snapshot, new match results, an advisory withdrawn, a VEX statement — and reports read
-them back. Rebuilding the whole system keeps the result independent of snapshot arrival order.
+or backfilled snapshot, new match results, an advisory withdrawn, a triage decision (an analysis record
+or an imported VEX statement, ``store.tables.triage``) — and reports read them back. Rebuilding the
+whole system keeps the result independent of snapshot arrival order.
 
 ``ExposureState`` records which inputs a system's rows were built from (a digest, see
 ``store.queries.exposures``), so a report can tell which systems are out of date and rebuild only those.
@@ -25,20 +26,23 @@ from store.tables.base import UTCDateTime
 
 
 class ExposureRow(SQLModel, table=True):
-    """One exposure interval of (system, package, vulnerability group), or one a VEX statement excludes.
+    """One exposure interval of (system, package, vulnerability group), or one an analysis record excludes.
 
     ``package`` is the purl without version; ``ecosystem`` and ``package_name`` are the matcher's key of
     the package (as in ``package_version``). ``versions`` are the affected versions seen in the interval
     in order of appearance; ``current_versions`` those deployed at the last affected snapshot (several
     when a system runs several at once); ``version_fixes`` maps each of them to the fixed versions the
     advisories name for it, and ``fixed_versions`` is that list for the exposure's ``version``.
+    ``excluded_by`` is ``""`` for a counted interval, else the state of the records that exclude it
+    (``not_affected`` | ``false_positive``); ``analysis_id`` the record that decides about the last
+    version (any state), ``NULL`` when none does. Both are rebuilt with the rows whenever a record changes.
     """
 
     __tablename__ = "exposure"
     __table_args__ = (
         # Named here: the conventional name would pass PostgreSQL's 63-character limit.
         sa.UniqueConstraint(
-            "system_id", "package", "vuln_group", "first_seen", "vex_excluded", name="uq_exposure_interval"
+            "system_id", "package", "vuln_group", "first_seen", "excluded_by", name="uq_exposure_interval"
         ),
         # Advisory pages and re-evaluation after an advisory changes look exposures up by group.
         sa.Index(None, "vuln_group"),
@@ -63,9 +67,12 @@ class ExposureRow(SQLModel, table=True):
     first_seen: datetime = Field(sa_type=UTCDateTime, nullable=False)
     last_affected_seen: datetime = Field(sa_type=UTCDateTime, nullable=False)
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    # upgraded | removed | vex_not_affected; NULL while open
+    # upgraded | removed | vex_not_affected | false_positive; NULL while open
     resolution: str | None = Field(default=None, sa_type=sa.String(20))
-    vex_excluded: bool = Field(default=False, nullable=False)
+    excluded_by: str = Field(default="", sa_type=sa.String(20), nullable=False)
+    analysis_id: int | None = Field(
+        default=None, sa_column=sa.Column(sa.ForeignKey("analysis.id"), nullable=True)
+    )
 
 
 class ExposureState(SQLModel, table=True):
@@ -78,36 +85,6 @@ class ExposureState(SQLModel, table=True):
     )
     inputs_digest: str = Field(sa_type=sa.String(64), nullable=False)
     built_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
-
-
-class VexStatementRow(SQLModel, table=True):
-    """An organization's VEX statement on a vulnerability and a package (OpenVEX statuses).
-
-    ``vulnerability`` is the id as the statement gave it (CVE, GHSA, … or a group key); it is resolved to
-    a vulnerability group when exposures are built, so statements imported before their advisory count
-    once it arrives. ``version`` is ``""`` when the statement covers every version of the package.
-    Re-importing the same statement from the same source updates it in place.
-    """
-
-    __tablename__ = "vex_statement"
-    __table_args__ = (sa.UniqueConstraint("org_id", "vulnerability", "package", "version", "source"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    org_id: int = Field(
-        sa_column=sa.Column(sa.ForeignKey("organization.id", ondelete="CASCADE"), nullable=False, index=True)
-    )
-    vulnerability: str = Field(sa_type=sa.String(255), nullable=False)
-    aliases: list[str] = Field(default_factory=list, sa_type=sa.JSON(), nullable=False)
-    package: str = Field(sa_type=sa.Text(), nullable=False)  # purl without version
-    version: str = Field(default="", sa_type=sa.Text(), nullable=False)
-    # not_affected | affected | fixed | under_investigation
-    status: str = Field(sa_type=sa.String(30), nullable=False)
-    justification: str | None = Field(default=None, sa_type=sa.String(100))
-    impact_statement: str | None = Field(default=None, sa_type=sa.Text())
-    source: str = Field(sa_type=sa.Text(), nullable=False)  # file name, or "api"
-    # When the statement says it was made (else when it was imported): the latest statement wins.
-    stated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
 class SlaPolicyRow(SQLModel, table=True):

@@ -132,7 +132,7 @@ def test_sla_statuses_and_attainment_by_hand() -> None:
     # tier: first event at 7 days → 1 − S(3) = 0.
     assert sla["exploited-internet"] == {
         "tier": "exploited-internet", "days": 3.0, "exposures": 3, "met": 0, "breached": 2,
-        "indeterminate": 1, "open": 0, "attainment": 0.0,
+        "indeterminate": 1, "open": 0, "risk_accepted": 0, "attainment": 0.0,
     }  # fmt: skip
     # critical (7): #1 due Jan 8, L Jan 15 → breached; closed at 21 days > 7 → attainment 0.
     assert (sla["critical"]["breached"], sla["critical"]["attainment"]) == (1, 0.0)

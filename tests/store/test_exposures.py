@@ -19,6 +19,7 @@ from pipeline.exposures.reports import exposures_report
 from pipeline.ingest import ingest_sbom
 from pipeline.match import match_new, rematch_all, rematch_keys
 from pipeline.sla import get_sla_policy, policy_from_tiers, set_sla_policy
+from pipeline.triage import analysis_history
 from pipeline.vex import import_vex, list_vex
 from reports.sla import DEFAULT_POLICY
 from store.db import Database
@@ -151,10 +152,21 @@ def test_vex_not_affected_excludes_and_a_later_affected_statement_brings_it_back
         "pkg:npm/left-pad",
         "1.2.0",
     )
-    # Re-importing the same file updates the statement in place; another source's later word wins.
+    # Re-importing the same file records nothing new; another source's later word wins, and both stay
+    # in the record's history (VEX statements are analysis records).
     import_vex(db, ORG, openvex("not_affected", "2024-03-02T00:00:00Z"), "team.openvex.json")
     import_vex(db, ORG, openvex("affected", "2024-03-05T00:00:00Z"), "vendor.openvex.json")
-    assert len(list_vex(db, ORG)) == 2
+    (listed,) = list_vex(db, ORG)
+    assert (listed["status"], listed["state"], listed["source"]) == (
+        "affected",
+        "exploitable",
+        "vendor.openvex.json",
+    )
+    history = analysis_history(db, ORG, listed["analysis_id"])["history"]
+    assert [(h["previous_state"], h["state"]) for h in history] == [
+        (None, "not_affected"),
+        ("not_affected", "exploitable"),
+    ]
     assert len(exposures_report(db, ORG, "all", AS_OF)) == 1
 
 

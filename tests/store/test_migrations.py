@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
+import pytest
 import sqlalchemy as sa
+from alembic import command
 
+from core.triage import Decision
+from pipeline.triage import Actor, analysis_history, list_analyses, record_decision
 from store.db import Database, make_engine
-from store.migrate import current_revision, head_revision, schema_diff, upgrade
+from store.migrate import alembic_config, current_revision, head_revision, schema_diff, upgrade
 from store.migrations import HEAD_REVISION
+from store.queries.organizations import get_or_create_organization
 from store.schema import metadata
 from store.tables.advisories import KevEntry
 
@@ -123,3 +128,154 @@ def test_0006_gives_stored_kev_rows_the_catalogs_fetch_time(empty_db_url: str) -
 
 def col(model: type[Any], name: str) -> sa.ColumnElement[Any]:
     return cast(sa.Table, model.__table__).c[name]
+
+
+def _vex_rows_at_0008(engine: sa.Engine) -> dict[str, int]:
+    """Two organizations with VEX statements as revision 0008 stored them (one scope stated by two
+    sources, one statement with a free-text justification), and one excluded exposure row."""
+    upgrade(engine, "0008")
+    t = datetime(2024, 3, 1, tzinfo=UTC)
+    with engine.begin() as conn:
+        ids: dict[str, int] = {}
+        for name in ("acme", "globex"):
+            insert = "INSERT INTO organization (name, created_at, is_manufacturer) VALUES (:n, :t, false)"
+            conn.execute(sa.text(insert), {"n": name, "t": t})
+            select = sa.text("SELECT id FROM organization WHERE name = :n")
+            ids[name] = conn.execute(select, {"n": name}).scalar_one()
+        conn.execute(
+            sa.text(
+                "INSERT INTO system (org_id, name, environment, internet_exposed, criticality, cadence_days,"
+                " created_at) VALUES (:o, 'web', 'prod', false, 'medium', 7, :t)"
+            ),
+            {"o": ids["acme"], "t": t},
+        )
+        system_id = conn.execute(sa.text("SELECT id FROM system WHERE name = 'web'")).scalar_one()
+        rows = [
+            # acme: one scope, first not_affected (team), later affected (vendor): two entries, in order.
+            (ids["acme"], "CVE-2024-1", '["GHSA-a"]', "pkg:npm/a", "1.0", "not_affected",
+             "vulnerable_code_not_in_execute_path", "never called", "team.json", t, t + timedelta(hours=1)),
+            (ids["acme"], "CVE-2024-1", '["GHSA-b"]', "pkg:npm/a", "1.0", "affected",
+             None, None, "vendor.json", t + timedelta(days=2), t + timedelta(days=2)),
+            (ids["acme"], "CVE-2024-2", "[]", "pkg:pypi/b", "", "under_investigation",
+             None, None, "api statement", t + timedelta(days=1), t + timedelta(days=1)),
+            (ids["globex"], "CVE-2024-3", "[]", "pkg:npm/c", "", "not_affected",
+             "only our own YAML", None, "globex.json", t, t),
+            (ids["globex"], "CVE-2024-4", "[]", "pkg:npm/d", "2.0", "fixed", None, None, "g.json", t, t),
+        ]  # fmt: skip
+        for r in rows:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO vex_statement (org_id, vulnerability, aliases, package, version, status,"
+                    " justification, impact_statement, source, stated_at, created_at) VALUES"
+                    " (:o, :v, :al, :p, :ver, :s, :j, :i, :src, :st, :c)"
+                ),
+                dict(zip(("o", "v", "al", "p", "ver", "s", "j", "i", "src", "st", "c"), r, strict=True)),
+            )
+        conn.execute(
+            sa.text(
+                "INSERT INTO exposure (system_id, package, ecosystem, package_name, vuln_group, versions,"
+                " fixed_versions, first_seen, last_affected_seen, resolution, vex_excluded) VALUES"
+                " (:s, 'pkg:npm/a', 'npm', 'a', 'CVE-2024-1', '[\"1.0\"]', '[]', :t, :t,"
+                " 'vex_not_affected', true)"
+            ),
+            {"s": system_id, "t": t},
+        )
+    return ids
+
+
+def test_0009_turns_every_vex_statement_into_analysis_history_with_nothing_lost(empty_db_url: str) -> None:
+    db = Database.open(empty_db_url)
+    try:
+        ids = _vex_rows_at_0008(db.engine)
+        db.upgrade()
+        assert db.revision() == "0009"
+        assert schema_diff(db.engine) == []
+        with db.connect() as conn:
+            assert not sa.inspect(conn).has_table("vex_statement")
+            excluded = conn.execute(sa.text("SELECT excluded_by, analysis_id FROM exposure")).one()
+        assert tuple(excluded) == ("not_affected", None)
+        acme = {(a["vulnerability"], a["package"]): a for a in list_analyses(db, "acme")}
+        assert set(acme) == {("CVE-2024-1", "pkg:npm/a"), ("CVE-2024-2", "pkg:pypi/b")}
+        first = acme[("CVE-2024-1", "pkg:npm/a")]
+        assert (first["version"], first["system"], first["aliases"]) == ("1.0", None, ["GHSA-a", "GHSA-b"])
+        assert (first["state"], first["source"]) == ("exploitable", "vendor.json")  # the latest statement
+        history = analysis_history(db, "acme", first["id"])["history"]
+        assert [
+            (h["previous_state"], h["state"], h["justification"], h["impact_statement"], h["source"],
+             h["decided_at"], h["recorded_at"])
+            for h in history
+        ] == [
+            (None, "not_affected", "vulnerable_code_not_in_execute_path", "never called", "team.json",
+             "2024-03-01T00:00:00Z", "2024-03-01T01:00:00Z"),
+            ("not_affected", "exploitable", None, None, "vendor.json",
+             "2024-03-03T00:00:00Z", "2024-03-03T00:00:00Z"),
+        ]  # fmt: skip
+        assert acme[("CVE-2024-2", "pkg:pypi/b")]["state"] == "in_triage"
+        globex = {a["vulnerability"]: a for a in list_analyses(db, "globex")}
+        # A free-text justification of the old table is kept as it was (new input is validated).
+        assert (globex["CVE-2024-3"]["state"], globex["CVE-2024-3"]["justification"]) == (
+            "not_affected",
+            "only our own YAML",
+        )
+        assert (globex["CVE-2024-4"]["state"], globex["CVE-2024-4"]["version"]) == ("resolved", "2.0")
+        assert {a["actor"] for a in list_analyses(db, "globex")} == {"globex.json", "g.json"}
+        assert ids["acme"] != ids["globex"]
+    finally:
+        db.dispose()
+
+
+def test_0009_downgrades_back_to_vex_statements(empty_db_url: str) -> None:
+    db = Database.open(empty_db_url)
+    try:
+        _vex_rows_at_0008(db.engine)
+        db.upgrade()
+        with db.engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "0008")
+        with db.connect() as conn:
+            rows = conn.execute(
+                sa.text("SELECT vulnerability, version, status, source FROM vex_statement ORDER BY 1, 4")
+            ).all()
+            flag = conn.execute(sa.text("SELECT vex_excluded FROM exposure")).scalar_one()
+        assert [tuple(r) for r in rows] == [
+            ("CVE-2024-1", "1.0", "not_affected", "team.json"),
+            ("CVE-2024-1", "1.0", "affected", "vendor.json"),
+            ("CVE-2024-2", "", "under_investigation", "api statement"),
+            ("CVE-2024-3", "", "not_affected", "globex.json"),
+            ("CVE-2024-4", "2.0", "fixed", "g.json"),
+        ]
+        assert bool(flag) is True
+        db.upgrade()
+        assert schema_diff(db.engine) == []
+    finally:
+        db.dispose()
+
+
+def test_analysis_history_is_append_only_in_the_database(db: Database) -> None:
+    t = datetime(2024, 3, 1, tzinfo=UTC)
+    with db.write() as session:
+        org = get_or_create_organization(session, "acme")
+        assert org.id is not None
+        record_decision(
+            session,
+            org.id,
+            vulnerability="CVE-2024-1",
+            group=None,
+            aliases=(),
+            package="pkg:npm/a",
+            version=None,
+            system_id=None,
+            decision=Decision("in_triage"),
+            actor=Actor("alice", "admin", "cli"),
+            decided_at=t,
+            now=t,
+        )
+    for statement in (
+        "UPDATE analysis_entry SET state = 'not_affected'",
+        "DELETE FROM analysis_entry",
+        "UPDATE analysis SET package = 'pkg:npm/b'",
+        "DELETE FROM analysis",
+    ):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), db.engine.begin() as conn:
+            conn.execute(sa.text(statement))
+    with db.connect() as conn:
+        assert conn.execute(sa.text("SELECT state FROM analysis_entry")).scalar_one() == "in_triage"

@@ -8,8 +8,9 @@ Shape:
   status names, so one document can say "lodash 4.17.20 on web is affected, on api it is fixed".
 - one ``vulnerabilities`` entry per vulnerability group: ``cve`` (lowest CVE of the group) and every
   other identifier in ``ids``; ``product_status`` (known_affected / fixed / known_not_affected /
-  under_investigation); ``flags`` with the VEX justification label for not-affected products (free-text
-  justifications become ``threats`` of category ``impact``); ``remediations`` (``vendor_fix`` with the
+  under_investigation); ``flags`` with the VEX justification label for not-affected products and
+  ``threats`` of category ``impact`` with the impact statement (both when the decision gives both; a
+  free-text justification is an impact statement); ``remediations`` (``vendor_fix`` with the
   fixed versions and the fix-available date, else ``none_available``, plus the organization's own action
   statement as a ``mitigation``); ``threats`` ``exploit_status`` from KEV / Akrites; ``scores`` (the
   highest CVSS v3.x and v2 vector; CSAF 2.0 has no CVSS v4 field).
@@ -165,7 +166,7 @@ def _vulnerability(data: VexInput, vuln: VulnDetails, findings: list[Finding]) -
         pid = _installed_id(f.system, f.component.purl)
         if f.justification is not None:
             flags.setdefault(f.justification, []).append(pid)
-        else:
+        if f.impact_statement or f.justification is None:
             impacts.setdefault(f.impact_statement, []).append(pid)
     if flags:
         out["flags"] = [{"label": label, "product_ids": sorted(ids)} for label, ids in sorted(flags.items())]

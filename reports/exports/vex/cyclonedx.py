@@ -15,6 +15,9 @@ the components by bom-ref:
 | not_affected        | not_affected   | mapped from the label | —                      | unaffected |
 | under_investigation | in_triage      | —                     | —                      | unknown    |
 
+A finding whose decision says ``false_positive`` has that state (CycloneDX has the word), and an
+accepted risk adds the response ``will_not_fix`` (for now: the action statement says until when).
+
 ``serialNumber`` is a UUID derived from the scope and ``version`` counts content changes (see
 ``tracking``), as CycloneDX prescribes for successive versions of one BOM.
 """
@@ -157,16 +160,19 @@ def _severity(score: float) -> VulnerabilitySeverity:
 
 
 def _analysis_key(data: VexInput, f: Finding) -> tuple[str, str, str, str]:
-    """What makes two findings share one vulnerability entry: status, justification, detail, response."""
+    """What makes two findings share one vulnerability entry: state, justification, detail, response."""
     response = ""
     if f.status == "affected":
         r = remediation_for(data, f.vuln_group, f.component.purl)
         response = "update" if r is not None and r.fixed_versions else "can_not_fix"
-        if f.action_statement:
+        if f.state == "accepted_risk":
+            response += "+will_not_fix"
+        elif f.action_statement:
             response += "+workaround_available"
     elif f.status == "fixed":
         response = "update"
-    return (f.status, f.justification or "", f.impact_statement or f.action_statement, response)
+    state = "false_positive" if f.state == "false_positive" else f.status
+    return (state, f.justification or "", f.impact_statement or f.action_statement, response)
 
 
 def _vulnerabilities(data: VexInput) -> list[Vulnerability]:
@@ -202,12 +208,14 @@ def _vulnerabilities(data: VexInput) -> list[Vulnerability]:
                 recommendation=upgrade_advice(remediation, first.component.name)
                 if status == "affected"
                 else None,
-                workaround=first.action_statement or None,
+                workaround=(first.action_statement or None) if first.state != "accepted_risk" else None,
                 published=vuln.published,
                 updated=vuln.modified,
                 ratings=_ratings(vuln),
                 analysis=VulnerabilityAnalysis(
-                    state=_STATE[status],  # type: ignore[index]
+                    state=ImpactAnalysisState.FALSE_POSITIVE
+                    if status == "false_positive"
+                    else _STATE[status],  # type: ignore[index]
                     justification=_JUSTIFICATION[justification] if justification else None,  # type: ignore[index]
                     responses=responses or None,
                     detail=detail or None,

@@ -2,15 +2,19 @@
 
 Rules (one finding per (system, deployed component, vulnerability group), for the latest snapshot):
 
-- an open exposure → ``affected`` for the deployed version (since its first_seen);
-- an open VEX-excluded interval → ``not_affected`` with the decision's justification;
+- an open exposure → ``affected`` for the deployed version (since its first_seen), unless the deciding
+  decision says ``in_triage`` (→ ``under_investigation``) or ``resolved`` (→ ``fixed``): the export says
+  what the organization decided;
+- an open interval a decision excludes (``not_affected``, ``false_positive``) → ``not_affected`` with the
+  decision's justification label *and* its impact statement (each format carries both);
 - a closed exposure whose package is still deployed (upgraded) and no open one → ``fixed`` for each
   version now deployed (since R); removed packages are not in the product any more and yield nothing;
 - an undetermined match on a deployed component → ``under_investigation``.
 
 ``affected`` wins over everything else for the same component and group: one open interval is enough.
-A decision names a group and a package, optionally a version and a system; the most specific matching
-decision supplies the justification, impact and action statements.
+A decision names a group and a package, optionally a version and a system; the deciding one is the
+most specific (``reports.triage``: system + version, then version, then system, then the package),
+then the latest.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from reports.exports.inputs import (
 )
 from reports.exposure_records import Exposure
 from reports.timeline import split_purl_version
+from reports.triage import scope_rank
 
 # CycloneDX's analysis justifications, read as the nearest shared label (used for imported CycloneDX VEX).
 _CYCLONEDX_TO_SHARED: dict[str, Justification] = {
@@ -44,6 +49,18 @@ _CYCLONEDX_TO_SHARED: dict[str, Justification] = {
 }
 
 _RANK: dict[VexStatus, int] = {"affected": 0, "under_investigation": 1, "not_affected": 2, "fixed": 3}
+# The analysis state a decision without one stands for (its VEX status).
+_STATE_OF_STATUS: dict[VexStatus, str] = {
+    "affected": "exploitable",
+    "not_affected": "not_affected",
+    "fixed": "resolved",
+    "under_investigation": "in_triage",
+}
+
+
+def decision_state(d: VexDecision) -> str:
+    """The analysis state of a decision (its own, else the one its VEX status stands for)."""
+    return d.state or _STATE_OF_STATUS[d.status]
 
 
 def normalize_justification(text: str) -> Justification | None:
@@ -55,8 +72,10 @@ def normalize_justification(text: str) -> Justification | None:
     return _CYCLONEDX_TO_SHARED.get(key)
 
 
-def _specificity(d: VexDecision) -> tuple[int, int]:
-    return (d.system is not None, (d.version or split_purl_version(d.package)[1]) is not None)
+def _specificity(d: VexDecision) -> int:
+    return scope_rank(
+        system=d.system is not None, version=(d.version or split_purl_version(d.package)[1]) is not None
+    )
 
 
 class DecisionIndex:
@@ -135,19 +154,26 @@ def build_findings(
             closed.append(e)
             continue
         component = _deployed(index, e.system, e.package, e.version, e.ecosystem)
-        d = decided.find(e.system, e.vuln_group, e.package, e.version, "affected")
-        put(
-            Finding(
-                e.system,
-                component,
-                e.vuln_group,
-                "affected",
-                None,
-                "",
-                d.action_statement if d else "",
-                e.first_seen,
+        d = decided.find(e.system, e.vuln_group, e.package, e.version)
+        state = decision_state(d) if d is not None else ""
+        if d is not None and state == "in_triage":
+            notes = d.comment or d.impact_statement or "Under analysis by the organization."
+            put(
+                Finding(
+                    e.system,
+                    component,
+                    e.vuln_group,
+                    "under_investigation",
+                    impact_statement=notes,
+                    since=d.decided_at,
+                    state=state,
+                )
             )
-        )
+        elif d is not None and state == "resolved":
+            put(Finding(e.system, component, e.vuln_group, "fixed", since=d.decided_at, state=state))
+        else:
+            action = d.action_statement if d is not None and d.status == "affected" else ""
+            put(Finding(e.system, component, e.vuln_group, "affected", None, "", action, e.first_seen, state))
     for e in vex_excluded:
         if e.system not in systems or not e.is_open:
             continue
@@ -155,6 +181,11 @@ def build_findings(
         d = decided.find(e.system, e.vuln_group, e.package, e.version, "not_affected")
         label = normalize_justification(d.justification) if d else None
         impact = (d.impact_statement or ("" if label else d.justification)) if d else ""
+        state = decision_state(d) if d is not None else "not_affected"
+        if state == "false_positive" and not impact:
+            impact = "The organization found the match to be a false positive" + (
+                f": {d.comment}" if d is not None and d.comment else "."
+            )
         if label is None and not impact:
             impact = "Declared not affected by the organization (no justification recorded)."
         put(
@@ -167,6 +198,7 @@ def build_findings(
                 impact,
                 "",
                 (d.decided_at if d else None) or e.first_seen,
+                state,
             )
         )
     for e in closed:

@@ -6,8 +6,10 @@ systems (``urn:patchgap:system:<org>:<system>``, percent-encoded) with the deplo
 
 - ``affected``: ``action_statement`` is the organization's own action if recorded, else the upgrade
   advice from the fixed versions (the schema requires one);
-- ``not_affected``: exactly one of ``justification`` (the shared label) or ``impact_statement``
-  (free text) — the schema's ``oneOf``;
+- ``not_affected``: the ``justification`` (the shared label) and the ``impact_statement`` (free text),
+  each when the decision gives it, at least one (the 0.2.0 schema's ``anyOf``; its first draft said
+  ``oneOf``, corrected upstream in openvex/spec 7b78cf1, "both justification and impact_statement are
+  allowed");
 - ``fixed``: ``status_notes`` names the fixed version now deployed;
 - ``under_investigation``: ``status_notes`` says why the match could not be decided.
 
@@ -48,9 +50,13 @@ def _wording(data: VexInput, f: Finding) -> tuple[tuple[str, str], ...]:
         advice = upgrade_advice(remediation_for(data, f.vuln_group, f.component.purl), f.component.name)
         return (("action_statement", f.action_statement or advice),)
     if f.status == "not_affected":
+        fields: list[tuple[str, str]] = []
         if f.justification is not None:
-            return (("justification", f.justification),)
-        return (("impact_statement", f.impact_statement or "Declared not affected by the organization."),)
+            fields.append(("justification", f.justification))
+        if f.impact_statement or f.justification is None:
+            impact = f.impact_statement or "Declared not affected by the organization."
+            fields.append(("impact_statement", impact))
+        return tuple(fields)
     if f.status == "fixed":
         return (("status_notes", f"A fixed version ({f.component.version}) is deployed."),)
     return (("status_notes", f.impact_statement or "The match could not be decided automatically."),)

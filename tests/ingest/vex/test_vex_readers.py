@@ -30,6 +30,7 @@ def test_bundled_openvex_names_the_subcomponent() -> None:
             justification="vulnerable_code_not_in_execute_path",
             impact_statement="admin-portal never parses user-supplied version ranges with semver.",
             timestamp="2024-03-20T10:00:00Z",
+            author="demo organization security team",
         )
     ]
 
@@ -81,7 +82,10 @@ def test_cyclonedx_vex_resolves_refs_and_maps_states() -> None:
     bom = {
         "bomFormat": "CycloneDX",
         "specVersion": "1.5",
-        "metadata": {"timestamp": "2024-02-02T00:00:00Z"},
+        "metadata": {
+            "timestamp": "2024-02-02T00:00:00Z",
+            "authors": [{"email": "x@example.org"}, {"name": "PSIRT"}],
+        },
         "components": [
             {
                 "bom-ref": "lib-a",
@@ -108,6 +112,12 @@ def test_cyclonedx_vex_resolves_refs_and_maps_states() -> None:
     ]
     assert statements[0].justification == "code_not_reachable"
     assert statements[0].timestamp == "2024-02-02T00:00:00Z"
+    # The finer CycloneDX state and the first named author travel with the statement.
+    assert [(s.state, s.author) for s in statements] == [
+        ("false_positive", "PSIRT"),
+        ("false_positive", "PSIRT"),
+        ("resolved", "PSIRT"),
+    ]
 
 
 def test_cyclonedx_unknown_ref_and_unknown_documents() -> None:

@@ -127,6 +127,8 @@ DECISIONS = (
         "GHSA-QS",
         "pkg:npm/qs",
         justification="vulnerable_code_not_in_execute_path",
+        # Both a label and an impact statement: every format carries both.
+        impact_statement="qs only parses our own query strings.",
         author="sec@example.org",
         decided_at=jan(9),
     ),
