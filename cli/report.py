@@ -54,6 +54,7 @@ CSV_FIELDS = (
     "stale_system",
     "deployed_versions",
     "upgrade_to",
+    "analysis_state",  # the state of the analysis record that decides about it (triage), if any
 )
 
 
@@ -119,6 +120,7 @@ def exposures_csv(rows: list[dict[str, Any]]) -> str:
             **row,
             "deployed_versions": [v["version"] for v in deployed],
             "upgrade_to": [v["upgrade_to"] or "" for v in deployed],
+            "analysis_state": (row.get("analysis") or {}).get("state"),
         }
         writer.writerow([_cell(cells.get(f)) for f in CSV_FIELDS])
     return out.getvalue()
@@ -172,7 +174,7 @@ def exposures(
     ctx: typer.Context,
     org: OrgOption,
     status: Annotated[
-        Status, typer.Option("--status", help="Which exposures (excluded: VEX not_affected).")
+        Status, typer.Option("--status", help="Which exposures (excluded: by not_affected/false_positive).")
     ] = (Status.open),
     output: Annotated[ExposureFormat, typer.Option("--format", help="Output format.")] = ExposureFormat.json,
     as_of: AsOfOption = None,
@@ -231,7 +233,9 @@ def render_deploy_time(report: DeployTimeReport, org: str) -> None:
     o = report.overall
     console.print(
         f"  exposures: {o.open} open, {o.upgraded} upgraded, {o.removed} removed; "
-        f"{report.vex_excluded} excluded by VEX; snapshot precision (R − L) median "
+        f"{report.vex_excluded} excluded by triage "
+        f"({', '.join(f'{n} {state}' for state, n in report.excluded_by_state) or 'none'}), "
+        f"{report.risk_accepted} under an accepted risk; snapshot precision (R − L) median "
         f"{_figure(report.precision.median_days)}, max {_figure(report.precision.max_days)}"
     )
     for s in report.stale_systems:

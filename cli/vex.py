@@ -1,8 +1,10 @@
-"""VEX statements: ``patchgap vex import FILE --org ORG`` and ``patchgap vex list --org ORG``.
+"""VEX statements: ``patchgap vex import FILE --org ORG`` and ``patchgap vex list --org ORG`` — a view of the
+analysis records (``patchgap triage``).
 
-Importing stores the document's statements for the organization (re-importing the same file updates
-them) and rebuilds the organization's exposures, so a ``not_affected`` statement takes the exposures it
-covers out of the reports at once (they are listed with ``report exposures --status excluded``).
+Importing records each statement as a decision of the document's author at the statement's own time
+(re-importing the same file records nothing new) and rebuilds the organization's exposures, so a
+``not_affected`` statement takes the exposures it covers out of the reports at once (they are listed
+with ``report exposures --status excluded``). ``list`` shows each record's latest decision in VEX words.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from rich.table import Table
 
 from cli.common import console, database, reports_errors
 
-app = typer.Typer(help="VEX statements (OpenVEX, CycloneDX VEX).", no_args_is_help=True)
+app = typer.Typer(
+    help="VEX statements (OpenVEX, CycloneDX VEX): a view of the analysis records.", no_args_is_help=True
+)
 MAX_VEX_BYTES = 20 * 1024 * 1024
 
 
@@ -45,8 +49,10 @@ def import_(
         raise InputError(exc.source, exc.problem) from None
     if len(data) > MAX_VEX_BYTES:
         raise InputError(str(file), f"larger than {MAX_VEX_BYTES} bytes")
+    from cli.triage import _actor
+
     with database(ctx, upgrade=True) as db:
-        result = import_vex(db, org, data, str(file))
+        result = import_vex(db, org, data, str(file), importer=_actor(None))
     statuses = ", ".join(f"{n} {status}" for status, n in sorted(result.by_status.items())) or "none"
     console.print(
         f"{result.source}: {result.statements} statements ({statuses}); "
