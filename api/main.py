@@ -23,6 +23,7 @@ from api.deps import document_plain_parameters, plain_parameters
 from api.errors import BodyTooLargeError
 from api.routes import (
     advisories,
+    analyses,
     dashboard,
     dependency_track,
     dependency_track_gate,
@@ -45,8 +46,9 @@ patchgap REST API: upload SBOMs of deployed systems, read exposures and time-to-
 
 Every route acts within the organization of the API key (`X-Api-Key` or `Authorization: Bearer`):
 another organization's ids answer 404. Roles: `reader` reads, `uploader` also uploads and creates
-systems, `admin` also changes attributes, VEX, SLA policies and keys. Errors are RFC 9457
-`application/problem+json` documents. `PUT/POST /api/v1/bom` accept Dependency-Track clients unchanged.
+systems, `admin` also changes attributes, triage decisions (analyses, VEX), SLA policies and keys.
+Errors are RFC 9457 `application/problem+json` documents. `PUT/POST /api/v1/bom` accept
+Dependency-Track clients unchanged.
 """
 
 TAGS = [
@@ -59,7 +61,11 @@ TAGS = [
         "name": "exports",
         "description": "Auditor exports: VEX documents, CRA register, NIS2 evidence, CISO report.",
     },
-    {"name": "vex", "description": "VEX statements of the organization."},
+    {
+        "name": "analyses",
+        "description": "Triage: analysis records (state, justification, comment, expiry) and their history.",
+    },
+    {"name": "vex", "description": "VEX statements of the organization: a view of its analysis records."},
     {"name": "sla", "description": "The organization's SLA policy."},
     {
         "name": "dependency-track",
@@ -156,6 +162,7 @@ def create_app(
         plan,
         advisories,
         exports,
+        analyses,
         vex,
         sla,
         dependency_track,

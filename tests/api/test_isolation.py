@@ -60,7 +60,14 @@ QUERIES: dict[tuple[str, str], dict[str, str]] = {
 # Routes naming acme's system in another query than `system` (Dependency-Track's `name`): 404 for others.
 NAMED_IN_QUERY = {("get", "/api/v1/project/lookup")}
 # Routes whose `system` query only filters the caller's own rows (another's name: nothing matches).
-SYSTEM_FILTERS = {("get", "/api/v1/exposures")}
+SYSTEM_FILTERS = {("get", "/api/v1/exposures"), ("get", "/api/v1/analyses")}
+# A decision a key may make about anything (allow_unmatched): valid for acme and for globex alike.
+ANALYSIS = {
+    "vulnerability": "CVE-2024-0001",
+    "purl": "pkg:pypi/lib0",
+    "state": "in_triage",
+    "allow_unmatched": True,
+}
 # Unauthenticated documentation routes are not in the schema; everything in it needs a key.
 
 
@@ -90,7 +97,10 @@ def acme_values(world: World) -> dict[str, str]:
     import_advisories(world.db, open_path(AKRITES, "akrites"), source="akrites", origin=str(AKRITES))
     for org in ("acme", "globex"):
         set_manufacturer(world.db, org, True)
+    analysis = c.post("/api/v1/analyses", json=ANALYSIS, headers=world.auth("acme-admin"))
+    assert analysis.status_code == 201, analysis.text
     return {
+        "analysis_id": str(analysis.json()["id"]),
         "name": "shop",
         "snapshot_id": str(snapshot_id),
         "token": token,
@@ -123,6 +133,7 @@ def request_for(method: str, path: str, world: World) -> dict[str, Any]:
             }
         },
         ("post", "/api/v1/vex/import"): {"content": VEX_DOCUMENT},
+        ("post", "/api/v1/analyses"): {"json": ANALYSIS},
         ("put", "/api/v1/sla"): {"content": SLA_POLICY},
     }
     if method == "get":
@@ -198,6 +209,7 @@ def test_uploader_keys_cannot_administer(world: World) -> None:
         ("post", "/api/v1/keys"),
         ("delete", "/api/v1/keys/{key_id}"),
         ("get", "/api/v1/keys"),
+        ("post", "/api/v1/analyses"),
     ]
     for method, path in admin_only:
         r = world.client.request(
