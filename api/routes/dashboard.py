@@ -29,8 +29,9 @@ from starlette.concurrency import run_in_threadpool
 from api.dashboard import charts
 from api.deps import DatabaseDep
 from api.params import Moment
-from core.errors import NotFoundError, PatchgapError
-from core.time import assume_utc
+from core.errors import InputError, NotFoundError, PatchgapError
+from core.time import assume_utc, utc_midnight
+from core.triage import JUSTIFICATIONS, STATES
 from pipeline import systems as system_cases
 from pipeline.api_keys import (
     Principal,
@@ -49,6 +50,7 @@ from pipeline.exposures.reports import (
 )
 from pipeline.match import explain
 from pipeline.plan import plan_from_inputs, plan_json
+from pipeline.triage import Actor, AnalysisRequest, analysis_history, set_analysis
 
 ASSETS = Path(__file__).resolve().parents[1] / "dashboard"
 SESSION_COOKIE = "patchgap_session"
@@ -209,6 +211,17 @@ def overview_report(db: Database, org: str, as_of: datetime | None) -> dict[str,
                 "value": _pct(ttd["within_days"]["30"]),
             },
             {"key": "sla_breaches", "label": "SLA breaches (open and closed)", "value": breached},
+            # Triage: what analysis records take out of the numbers, and what they keep apart.
+            {
+                "key": "excluded",
+                "label": "open, excluded by triage (not affected, false positive)",
+                "value": sum(1 for r in exposures_from_inputs(inputs, "excluded") if not r["resolved_at"]),
+            },
+            {
+                "key": "risk_accepted",
+                "label": "open under an accepted risk",
+                "value": sum(1 for r in rows if r["sla_status"] == "risk_accepted"),
+            },
         ],
         "tiers": sorted(tiers.items()),
         "tier_chart": charts.bar_chart(sorted(tiers.items()), label="open fixable exposures by SLA tier"),
@@ -350,20 +363,20 @@ def snapshot_page(request: Request, db: DatabaseDep, viewer: ViewerDep, snapshot
     return render(request, "snapshot.html", context)
 
 
-@router.get("/exposure")
-def exposure_page(
-    *,
+def _exposure_page(
     request: Request,
-    db: DatabaseDep,
-    viewer: ViewerDep,
-    system: Annotated[str, Query(max_length=200)],
-    package: Annotated[str, Query(max_length=2000)],
-    version: Annotated[str, Query(max_length=500)],
-    vulnerability: Annotated[str, Query(max_length=200)],
-    first_seen: Annotated[str | None, Query(max_length=40)] = None,
+    db: Database,
+    viewer: Viewer,
+    identity: dict[str, str],
+    *,
+    form: dict[str, str] | None = None,
+    error: str | None = None,
 ) -> HTMLResponse:
-    """One exposure: its report row, why the version matched, since when a fix exists, what to upgrade to."""
+    """One exposure's page (``identity``: system, package, version, vulnerability, first_seen), with the
+    triage form refilled from ``form`` and the refusal ``error`` after a decision was not recorded."""
     org = viewer.principal.org
+    system, package, version = identity["system"], identity["package"], identity["version"]
+    vulnerability = identity["vulnerability"]
     try:
         rows = find_exposures(
             db,
@@ -372,7 +385,7 @@ def exposure_page(
             package=package,
             version=version,
             vulnerability=vulnerability,
-            first_seen=first_seen,
+            first_seen=identity.get("first_seen") or None,
         )
     except NotFoundError as exc:
         return not_found(request, viewer, str(exc))
@@ -393,8 +406,130 @@ def exposure_page(
         suggestion = None
         why = []
         row = {**row, "explain_error": str(exc)}
-    context = {"viewer": viewer, "e": row, "why": why, "suggestion": suggestion}
-    return render(request, "exposure.html", context)
+    analysis = row.get("analysis")
+    history = analysis_history(db, org, analysis["id"])["history"] if analysis else []
+    context = {
+        "viewer": viewer,
+        "e": row,
+        "why": why,
+        "suggestion": suggestion,
+        "analysis": analysis,
+        "history": history,
+        "can_triage": viewer.principal.allows("admin"),
+        "states": STATES,
+        "justifications": JUSTIFICATIONS,
+        "scopes": TRIAGE_SCOPES,
+        "form": form or {"scope": "system+version", "state": analysis["state"] if analysis else "in_triage"},
+        "identity": {**identity, "first_seen": row["first_seen"]},
+        "error": error,
+    }
+    return render(request, "exposure.html", context, status_code=400 if error else 200)
+
+
+@router.get("/exposure")
+def exposure_page(
+    *,
+    request: Request,
+    db: DatabaseDep,
+    viewer: ViewerDep,
+    system: Annotated[str, Query(max_length=200)],
+    package: Annotated[str, Query(max_length=2000)],
+    version: Annotated[str, Query(max_length=500)],
+    vulnerability: Annotated[str, Query(max_length=200)],
+    first_seen: Annotated[str | None, Query(max_length=40)] = None,
+) -> HTMLResponse:
+    """One exposure: its report row, why the version matched, since when a fix exists, what to upgrade
+    to, and its triage: the analysis that decides about it, its history, and (for admins) the form."""
+    identity = {
+        "system": system,
+        "package": package,
+        "version": version,
+        "vulnerability": vulnerability,
+        "first_seen": first_seen or "",
+    }
+    return _exposure_page(request, db, viewer, identity)
+
+
+# The dashboard form's scopes: what the decision covers, from the exposure's system and version.
+TRIAGE_SCOPES = (
+    ("system+version", "this version on this system"),
+    ("version", "this version on every system"),
+    ("system", "every version on this system"),
+    ("package", "every version on every system"),
+)
+
+
+def _expiry(text: str) -> datetime | None:
+    """The form's expiry: a date (the acceptance ends as that day begins, UTC) or a date-time."""
+    if not text:
+        return None
+    try:
+        return utc_midnight(text) if len(text) == 10 else assume_utc(datetime.fromisoformat(text))
+    except ValueError:
+        raise InputError("expiry", f"{text[:40]!r} is not a date (YYYY-MM-DD)") from None
+
+
+@router.post("/exposure/triage")
+async def triage_exposure(
+    *,
+    request: Request,
+    db: DatabaseDep,
+    viewer: ViewerDep,
+    csrf_token: Annotated[str, Form(max_length=200)],
+    system: Annotated[str, Form(max_length=200)],
+    package: Annotated[str, Form(max_length=2000)],
+    version: Annotated[str, Form(max_length=500)],
+    vulnerability: Annotated[str, Form(max_length=200)],
+    first_seen: Annotated[str, Form(max_length=40)] = "",
+    scope: Annotated[str, Form(max_length=20)] = "system+version",
+    state: Annotated[str, Form(max_length=30)] = "",
+    justification: Annotated[str, Form(max_length=100)] = "",
+    comment: Annotated[str, Form(max_length=4000)] = "",
+    expires: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """Record a decision about the exposure (admins), then show its page again; a refused decision is
+    shown on the page with the reason, and nothing is written."""
+    if not csrf_matches(viewer.csrf_token, csrf_token):
+        return Response("CSRF token mismatch", status_code=403)
+    if not viewer.principal.allows("admin"):
+        role = viewer.principal.role
+        return Response(f"triage needs a key with the admin role; this key is {role}", status_code=403)
+    identity = {
+        "system": system,
+        "package": package,
+        "version": version,
+        "vulnerability": vulnerability,
+        "first_seen": first_seen,
+    }
+    form = {
+        "scope": scope,
+        "state": state,
+        "justification": justification,
+        "comment": comment,
+        "expires": expires,
+    }
+    try:
+        if scope not in dict(TRIAGE_SCOPES):
+            raise InputError("scope", f"unknown scope {scope!r}")
+        triage_request = AnalysisRequest(
+            vulnerability,
+            f"{package}@{version}" if "version" in scope else package,
+            state,
+            system=system if "system" in scope else None,
+            justification=justification or None,
+            comment=comment or None,
+            expires_at=_expiry(expires),
+        )
+        actor = Actor(viewer.principal.actor, viewer.principal.role, "dashboard")
+        await run_in_threadpool(set_analysis, db, viewer.principal.org, triage_request, actor)
+    except NotFoundError as exc:
+        return not_found(request, viewer, str(exc))
+    except PatchgapError as exc:
+        refused = str(exc)
+        return await run_in_threadpool(
+            lambda: _exposure_page(request, db, viewer, identity, form=form, error=refused)
+        )
+    return RedirectResponse(exposure_link(identity), status_code=303)
 
 
 def install(app: FastAPI) -> None:
