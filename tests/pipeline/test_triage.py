@@ -8,7 +8,10 @@ react, which no advisory names.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import zipfile
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -322,3 +325,26 @@ def test_exports_are_generated_from_the_records(db: Database) -> None:
     assert {v["detail"] for v in cdx["vulnerabilities"]} == {
         "left-pad before 1.3.0 writes past the end of its buffer."
     }
+
+
+def test_the_evidence_pack_lists_accepted_risks_past_due_with_their_terms(db: Database) -> None:
+    fleet(db)
+    expiry = utcnow().replace(microsecond=0) + timedelta(days=30)
+    decide(db, "accepted_risk", system="api", expires_at=expiry, approver="CISO", comment="replaced in Q1")
+    pack = export(db, ORG, "nis2-evidence", start=datetime(2024, 1, 1, tzinfo=UTC))
+    with zipfile.ZipFile(io.BytesIO(pack.content)) as archive:
+        past_due = list(csv.DictReader(io.StringIO(archive.read("exposures/past_due.csv").decode())))
+        decisions = list(csv.DictReader(io.StringIO(archive.read("vex/decisions.csv").decode())))
+    rows = {r["system"]: r for r in past_due}
+    assert (rows["api"]["exception_reason"], rows["api"]["exception_approved_by"]) == (
+        "replaced in Q1",
+        "CISO",
+    )
+    assert rows["api"]["exception_until"] == expiry.isoformat().replace("+00:00", "Z")
+    assert rows["web"]["exception_reason"] == ""  # breached, nothing accepted
+    (decision,) = decisions
+    assert (decision["status"], decision["state"], decision["author"]) == (
+        "affected",
+        "accepted_risk",
+        "alice",
+    )
