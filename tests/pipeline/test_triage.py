@@ -25,6 +25,7 @@ from pipeline.exports import export
 from pipeline.exposures.reports import deploy_time_json, exposures_report
 from pipeline.ingest import ingest_sbom
 from pipeline.match import match_new
+from pipeline.plan import plan_json
 from pipeline.triage import (
     Actor,
     AnalysisRequest,
@@ -348,3 +349,20 @@ def test_the_evidence_pack_lists_accepted_risks_past_due_with_their_terms(db: Da
         "accepted_risk",
         "alice",
     )
+
+
+def test_the_plan_leaves_out_what_triage_excludes_and_keeps_accepted_risks(db: Database) -> None:
+    fleet(db)
+    (action,) = plan_json(db, ORG)["actions"]
+    assert (action["package"], action["to_version"], action["system_count"]) == (
+        "pkg:npm/left-pad",
+        "1.3.0",
+        2,
+    )
+    decide(db, "false_positive", system="web")
+    (action,) = plan_json(db, ORG)["actions"]
+    assert [s["system"] for s in action["systems"]] == ["api"]
+    decide(db, "accepted_risk", system="api", expires_at=utcnow() + timedelta(days=30))
+    assert plan_json(db, ORG)["total_actions"] == 1  # an accepted risk is still open: still to fix
+    decide(db, "not_affected", system="api", justification="code_not_present")
+    assert plan_json(db, ORG)["total_actions"] == 0
