@@ -351,23 +351,28 @@ def given(field: str) -> dict[str, Any]:
     return {"required": [field], "properties": {field: {"not": {"type": "null"}}}}
 
 
+#: Some character that is not blank (Python's ``str.isspace``, exactly: what a decision's check strips).
+NOT_BLANK = (
+    "[^\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+)
+
+
+def given_text(field: str) -> dict[str, Any]:
+    """JSON Schema: the text ``field`` is in the body and not blank (a blank text counts as absent)."""
+    return {"required": [field], "properties": {field: {"type": "string", "pattern": NOT_BLANK}}}
+
+
 def decision_rules(state: str, *, excluding: tuple[str, ...]) -> list[Any]:
     """The conditions ``core.triage.check_decision`` enforces that JSON Schema can say, for a body whose
-    ``state`` field is named ``state``: not_affected gives a justification or an impact statement; a
-    justification goes with the ``excluding`` states only. (Blank texts count as absent there: the
-    text fields' patterns refuse them here.)"""
+    state field is named ``state``: not_affected gives a justification or a (non-blank) impact
+    statement; a justification goes with the ``excluding`` states only."""
     return [
         {
             "if": {"required": [state], "properties": {state: {"const": "not_affected"}}},
-            "then": {"anyOf": [given("justification"), given("impact_statement")]},
+            "then": {"anyOf": [given("justification"), given_text("impact_statement")]},
         },
         {
             "if": given("justification"),
             "then": {"required": [state], "properties": {state: {"enum": list(excluding)}}},
         },
     ]
-
-
-#: Free text of a decision: something besides blanks and control characters (what the check takes as
-#: empty), and no NUL (PostgreSQL refuses it in text).
-DECISION_TEXT = r"^[^\x00]*[^\s\x00-\x1f\x7f-\x9f][^\x00]*$"

@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Literal
 
 from core.errors import InputError
+from core.text import character_problem
 from core.time import within_range
 
 AnalysisState = Literal[
@@ -120,8 +121,9 @@ def _text(value: str | None, what: str, source: str, limit: int = MAX_TEXT) -> s
         return None
     if len(value) > limit:
         raise InputError(source, f"{what} has at most {limit} characters ({len(value)} given)")
-    if "\x00" in value:
-        raise InputError(source, f"{what} must not contain NUL characters")
+    problem = character_problem(value, what)  # NUL, lone surrogates: text no database stores alike
+    if problem is not None:
+        raise InputError(source, problem)
     return value.strip()
 
 

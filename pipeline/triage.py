@@ -23,6 +23,7 @@ from typing import Any
 
 from core.errors import InputError, NotFoundError
 from core.packages import NotAssessable
+from core.text import IDENTIFIER_MAX_CHARS, PURL_MAX_BYTES, text_problem
 from core.time import rfc3339, utcnow
 from core.triage import PURL_PATTERN, VULNERABILITY_PATTERN, Analysis, Decision, check_decision
 from matcher.purls import purl_key
@@ -40,8 +41,7 @@ from store.queries.organizations import get_or_create_organization, get_organiza
 SOURCE = "triage"
 _VULNERABILITY = re.compile(VULNERABILITY_PATTERN)
 _PURL = re.compile(PURL_PATTERN)
-MAX_VULNERABILITY = 255
-MAX_PURL = 2000
+MAX_VULNERABILITY = IDENTIFIER_MAX_CHARS
 MAX_ACTOR = 200  # the column's length: a longer name (a VEX document's author) is cut
 
 
@@ -73,7 +73,10 @@ class AnalysisRequest:
 
 def check_vulnerability(value: str, source: str = SOURCE) -> str:
     """``value`` without trailing blanks, when it is a vulnerability id (``VULNERABILITY_PATTERN``)."""
-    if len(value) > MAX_VULNERABILITY or not _VULNERABILITY.fullmatch(value):
+    problem = text_problem(value, "vulnerability id", single_line=True, max_chars=MAX_VULNERABILITY)
+    if problem is not None:
+        raise InputError(source, problem)
+    if not _VULNERABILITY.fullmatch(value):
         limit = f"1 to {MAX_VULNERABILITY} characters"
         raise InputError(source, f"a vulnerability id has {limit}, no control characters, no leading blank")
     return value.rstrip(" ")
@@ -81,10 +84,11 @@ def check_vulnerability(value: str, source: str = SOURCE) -> str:
 
 def split_package(purl: str, source: str = SOURCE) -> tuple[str, str | None]:
     """(package purl without version, version or ``None``) of a purl given to a decision."""
-    if len(purl) > MAX_PURL or not _PURL.fullmatch(purl):
-        raise InputError(
-            source, f"{purl[:80]!r} is not a package URL (pkg:<type>/<name>, at most {MAX_PURL} characters)"
-        )
+    problem = text_problem(purl, "purl", PURL_MAX_BYTES, single_line=True)
+    if problem is not None:
+        raise InputError(source, problem)
+    if not _PURL.fullmatch(purl):
+        raise InputError(source, f"{purl[:80]!r} is not a package URL (pkg:<type>/<name>)")
     return split_purl_version(purl)
 
 

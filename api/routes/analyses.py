@@ -19,8 +19,8 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import Admin, DatabaseDep, Reader
 from api.errors import problem_responses
 from api.params import Moment
-from api.schemas import DECISION_TEXT, decision_rules, given
-from core.text import SYSTEM_NAME_MAX, SYSTEM_NAME_PATTERN
+from api.schemas import StoredText, decision_rules, given, given_text
+from core.text import IDENTIFIER_MAX_CHARS, PURL_MAX_BYTES, SYSTEM_NAME_MAX, SYSTEM_NAME_PATTERN
 from core.triage import (
     MAX_NAME,
     MAX_TEXT,
@@ -41,7 +41,7 @@ _ACCEPTED_RISK: dict[str, Any] = {"required": ["state"], "properties": {"state":
 _ACCEPTED_RISK_RULES: list[Any] = [
     {"if": _ACCEPTED_RISK, "then": given("expires_at")},
     {"if": given("expires_at"), "then": _ACCEPTED_RISK},
-    {"if": given("approver"), "then": _ACCEPTED_RISK},
+    {"if": given_text("approver"), "then": _ACCEPTED_RISK},
 ]
 
 
@@ -78,14 +78,20 @@ class AnalysisCreate(BaseModel):
         },
     )
 
-    vulnerability: str = Field(
-        min_length=1, max_length=255, pattern=VULNERABILITY_PATTERN, description="Any id, alias or group key."
+    # The patterns are the document's; StoredText refuses what no database stores (422 naming the
+    # character), and the use-case the rest (400).
+    vulnerability: Annotated[str, StoredText("vulnerability")] = Field(
+        min_length=1,
+        max_length=IDENTIFIER_MAX_CHARS,
+        description="Any id, alias or group key.",
+        json_schema_extra={"pattern": VULNERABILITY_PATTERN},
     )
-    purl: str = Field(
+    purl: Annotated[str, StoredText("purl", PURL_MAX_BYTES)] = Field(
         min_length=7,
-        max_length=2000,
-        pattern=PURL_PATTERN,
-        description="The package; with a version the record covers that version only.",
+        max_length=PURL_MAX_BYTES,
+        description="The package (pkg:<type>/<name>…, at most 1,024 bytes of UTF-8); with a version the "
+        "record covers that version only.",
+        json_schema_extra={"pattern": PURL_PATTERN},
     )
     state: AnalysisState
     system: str | None = Field(
@@ -98,13 +104,16 @@ class AnalysisCreate(BaseModel):
     justification: Justification | None = Field(
         default=None, description="not_affected (or false_positive): an OpenVEX or CycloneDX label."
     )
-    impact_statement: str | None = Field(default=None, max_length=MAX_TEXT, pattern=DECISION_TEXT)
-    comment: str | None = Field(default=None, max_length=MAX_TEXT, pattern=DECISION_TEXT)
+    impact_statement: Annotated[str, StoredText("impact_statement", single_line=False)] | None = Field(
+        default=None, max_length=MAX_TEXT
+    )
+    comment: Annotated[str, StoredText("comment", single_line=False)] | None = Field(
+        default=None, max_length=MAX_TEXT
+    )
     expires_at: Moment | None = Field(default=None, description="accepted_risk: until when (in the future).")
-    approver: str | None = Field(
+    approver: Annotated[str, StoredText("approver")] | None = Field(
         default=None,
         max_length=MAX_NAME,
-        pattern=DECISION_TEXT,
         description="accepted_risk: who approved it (default: the key's name).",
     )
     allow_unmatched: StrictBool = Field(

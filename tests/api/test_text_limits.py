@@ -24,6 +24,7 @@ from core.text import (
     VERSION_MAX_BYTES,
     utf8_length,
 )
+from core.triage import PURL_PATTERN
 from tests.api.conftest import World
 from tests.ingest.sbom.documents import BUILDERS
 
@@ -295,7 +296,8 @@ def test_the_openapi_document_states_the_rules(world: World) -> None:
     assert schemas["KeyCreate"]["properties"]["name"]["pattern"] == SINGLE_LINE_PATTERN
     (impact, _null) = schemas["VexCreate"]["properties"]["impact_statement"]["anyOf"]
     assert impact["pattern"] == NO_NUL_PATTERN
-    assert schemas["VexCreate"]["properties"]["purl"]["pattern"] == r"^pkg:[^\x00-\x1f\x7f]*$"
+    # A statement names a package: a type and a name (core.triage.PURL_PATTERN, issue 14).
+    assert schemas["VexCreate"]["properties"]["purl"]["pattern"] == PURL_PATTERN
     parameters = {
         (path, p["name"]): p["schema"]
         for path, item in document["paths"].items()

@@ -37,7 +37,8 @@ LATER = NOW + timedelta(days=30)
         (Decision("in_triage", expires_at=LATER), "an expiry goes with accepted_risk"),
         (Decision("in_triage", approver="cso"), "an approver goes with accepted_risk"),
         (Decision("in_triage", comment="x" * 4001), "comment has at most 4000 characters"),
-        (Decision("in_triage", comment="a\x00b"), "must not contain NUL"),
+        (Decision("in_triage", comment="a\x00b"), "comment contains a NUL character"),
+        (Decision("in_triage", comment="a\ud800b"), "comment contains a lone surrogate"),
     ],
 )
 def test_bad_decisions_are_refused_with_the_reason(decision: Decision, message: str) -> None:
