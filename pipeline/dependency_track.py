@@ -222,13 +222,11 @@ def dt_analysis(state: str | None) -> DtAnalysis:
 
 
 def analysis_for(exposure: Mapping[str, Any], version: str) -> DtAnalysis:
-    """The analysis of one affected ``version`` of an open exposure (a row of the exposures report).
-
-    The one place findings get their analysis. No triage record is read yet (triage is being built
-    apart), so every finding is ``NOT_SET`` and not suppressed; once the analysis records exist, the
-    state that applies to this exposure and version goes through :func:`dt_analysis` here.
-    """
-    return dt_analysis(None)
+    """The analysis of one affected ``version`` of an open exposure (a row of the exposures report):
+    the state of the triage record that decides about the exposure (its ``analysis``), as
+    Dependency-Track names it; ``NOT_SET`` when no record does."""
+    record = exposure.get("analysis")
+    return dt_analysis(str(record["state"]) if isinstance(record, Mapping) else None)
 
 
 def _alias(vuln_id: str) -> tuple[str, str]:
@@ -288,14 +286,22 @@ def _findings_of(org: str, system: str, rows: Sequence[Mapping[str, Any]]) -> li
 def project_findings(db: Database, org: str, uuid_: str, *, suppressed: bool = False) -> list[DtFinding]:
     """The findings of the project's current state, suppressed ones only when asked (as in DT)."""
     system = system_for_project(db, org, uuid_)
-    findings = _findings_of(org, system, system_exposures(db, org, system, "open"))
+    findings = _findings_of(org, system, _current_rows(db, org, system))
     return [f for f in findings if suppressed or not f.analysis.is_suppressed]
+
+
+def _current_rows(db: Database, org: str, system: str) -> list[dict[str, Any]]:
+    """The system's open exposures, with those a triage record excludes (not_affected, false_positive:
+    Dependency-Track's suppressed findings, shown with ``?suppressed=true``)."""
+    counted = system_exposures(db, org, system, "open")
+    excluded = [r for r in system_exposures(db, org, system, "excluded") if r["resolved_at"] is None]
+    return counted + excluded
 
 
 def project_metrics(db: Database, org: str, uuid_: str) -> DtMetrics:
     """The project's current metrics, counted from its findings (see the module docstring)."""
     system = system_for_project(db, org, uuid_)
-    findings = _findings_of(org, system, system_exposures(db, org, system, "open"))
+    findings = _findings_of(org, system, _current_rows(db, org, system))
     moment = utcnow()
     counted = [f for f in findings if not f.analysis.is_suppressed]
     by_severity = dict.fromkeys(SEVERITIES, 0)
