@@ -29,6 +29,7 @@ $pg sbom check sbom_samples/laravel/laravel-7.12.0.cdx.xml
 $pg demo --org demo-fleet
 $pg report exposures --org demo-fleet --status all --format table --as-of 2024-09-02T00:00:00Z
 $pg report deploy-time --org demo-fleet --format table --as-of 2024-09-02T00:00:00Z
+$pg plan --org demo --limit 10
 # Serve the dashboard on the demo data with a fresh reader key (PATCHGAP_DEMO_SERVE=0 stops here).
 key=$($pg keys create --org demo-fleet --role reader --name "demo $(date -u +%FT%TZ)" | head -n 1)
 port=${PATCHGAP_DEMO_PORT:-8000}
