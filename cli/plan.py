@@ -13,7 +13,7 @@ from rich import box
 from rich.table import Table
 
 from cli.common import console, database, reports_errors
-from cli.report import AsOfOption, _as_of, _cell
+from cli.report import AsOfOption, csv_cell, parse_as_of
 
 
 class PlanFormat(StrEnum):
@@ -35,7 +35,7 @@ def plan_csv(actions: list[dict[str, Any]]) -> str:
     writer.writerow(CSV_FIELDS)
     for action in actions:
         cells = csv_row(action)
-        writer.writerow([_cell(cells.get(f)) for f in CSV_FIELDS])
+        writer.writerow([csv_cell(cells.get(f)) for f in CSV_FIELDS])
     return out.getvalue()
 
 
@@ -88,7 +88,7 @@ def plan(
     """What to deploy first: upgrades ranked by the risk they remove, merged across systems."""
     from pipeline.plan import plan_json
 
-    when = _as_of(as_of)
+    when = parse_as_of(as_of)
     with database(ctx, upgrade=False) as db:
         document = plan_json(db, org, system=system, environment=env, as_of=when, limit=limit)
     if output is PlanFormat.json:

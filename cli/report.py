@@ -87,7 +87,7 @@ AsOfOption = Annotated[
 ]
 
 
-def _as_of(value: str | None) -> datetime | None:
+def parse_as_of(value: str | None) -> datetime | None:
     if value is None:
         return None
     try:
@@ -99,7 +99,7 @@ def _as_of(value: str | None) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _cell(value: Any) -> str:
+def csv_cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, list):
@@ -122,7 +122,7 @@ def exposures_csv(rows: list[dict[str, Any]]) -> str:
             "upgrade_to": [v["upgrade_to"] or "" for v in deployed],
             "analysis_state": (row.get("analysis") or {}).get("state"),
         }
-        writer.writerow([_cell(cells.get(f)) for f in CSV_FIELDS])
+        writer.writerow([csv_cell(cells.get(f)) for f in CSV_FIELDS])
     return out.getvalue()
 
 
@@ -182,7 +182,7 @@ def exposures(
     """One line per exposure of (system, package, vulnerability): when seen, fixed, and its SLA."""
     from pipeline.exposures.reports import exposures_report
 
-    when = _as_of(as_of)
+    when = parse_as_of(as_of)
     with database(ctx, upgrade=False) as db:
         rows = exposures_report(db, org, status.value, when)
     if output is ExposureFormat.json:
@@ -299,7 +299,7 @@ def deploy_time_command(
     """Time-to-deploy and exposure window (Kaplan–Meier), SLA attainment, breakdowns and monthly trend."""
     from pipeline.exposures.reports import deploy_time, deploy_time_json
 
-    when = _as_of(as_of)
+    when = parse_as_of(as_of)
     with database(ctx, upgrade=False) as db:
         if output is DeployFormat.json:
             typer.echo(json.dumps(deploy_time_json(db, org, when), indent=2))
