@@ -94,6 +94,10 @@ def action_id(ecosystem: str, package: str, from_version: str, to_version: str) 
     return "act-" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def _in_major_json(version: str | None, leaves_open: tuple[str, ...]) -> dict[str, Any] | None:
+    return {"to_version": version, "leaves_open": list(leaves_open)} if version else None
+
+
 @dataclass(frozen=True, slots=True)
 class PlanVulnerability:
     vulnerability: str
@@ -162,11 +166,7 @@ class Action:
             "from_version": self.from_version,
             "to_version": self.to_version,
             "major_upgrade": self.major_upgrade,
-            "in_major": (
-                {"to_version": self.in_major, "leaves_open": list(self.in_major_leaves_open)}
-                if self.in_major
-                else None
-            ),
+            "in_major": _in_major_json(self.in_major, self.in_major_leaves_open),
             "score": round(self.score, 2),
             "system_count": len(self.systems),
             "vulnerability_count": len(self.vulnerabilities),
@@ -203,11 +203,7 @@ class Unfixable:
             "reason": self.reason,
             "detail": self.detail,
             "what_to_do": self.remedy,
-            "in_major": (
-                {"to_version": self.in_major, "leaves_open": list(self.in_major_leaves_open)}
-                if self.in_major
-                else None
-            ),
+            "in_major": _in_major_json(self.in_major, self.in_major_leaves_open),
             "score": round(self.score, 2),
             "system_count": len(self.systems),
             "systems": [s.to_json() for s in self.systems],
