@@ -147,17 +147,7 @@ def analysis_json(view: q.AnalysisView, group: str | None) -> dict[str, Any]:
         "version": view.version or None,
         "system": view.system,
         "scope": record.scope,
-        "state": e.state,
-        "justification": e.justification,
-        "impact_statement": e.impact_statement,
-        "comment": e.comment,
-        "expires_at": rfc3339(e.expires_at),
-        "approver": e.approver,
-        "actor": e.actor,
-        "actor_role": e.actor_role,
-        "source": e.source,
-        "decided_at": rfc3339(e.decided_at),
-        "recorded_at": rfc3339(e.recorded_at),
+        **_decision_json(e),
         "created_at": rfc3339(view.created_at),
     }
 
@@ -167,6 +157,13 @@ def entry_json(e: q.EntryView) -> dict[str, Any]:
     return {
         "id": e.id,
         "previous_state": e.previous_state,
+        **_decision_json(e),
+    }
+
+
+def _decision_json(e: q.EntryView) -> dict[str, Any]:
+    """What one decision says, as both the record (its current decision) and its history show it."""
+    return {
         "state": e.state,
         "justification": e.justification,
         "impact_statement": e.impact_statement,
