@@ -4,14 +4,25 @@ One module per aggregate (``store.tables``): ``organizations`` (organizations, A
 sessions), ``systems`` (systems, snapshots, component sets), ``packages`` (package versions, match
 results), ``advisories`` (advisories, affected packages, KEV, EPSS, feed state, skipped records),
 ``exposures`` (exposures, SLA policies), ``triage`` (analysis records and their history: what VEX
-statements are stored as), ``cra`` (the CRA register's records), ``jobs`` (upload jobs).
+statements are stored as), ``cra`` (the CRA register's records), ``jobs`` (upload jobs),
+``notifications`` (the event outbox).
 """
 
 from __future__ import annotations
 
 from sqlmodel import SQLModel
 
-from store.tables import advisories, cra, exposures, jobs, organizations, packages, systems, triage
+from store.tables import (
+    advisories,
+    cra,
+    exposures,
+    jobs,
+    notifications,
+    organizations,
+    packages,
+    systems,
+    triage,
+)
 
 metadata = SQLModel.metadata
 
@@ -21,6 +32,7 @@ __all__ = [
     "exposures",
     "jobs",
     "metadata",
+    "notifications",
     "organizations",
     "packages",
     "systems",
