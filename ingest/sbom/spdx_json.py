@@ -1,4 +1,8 @@
-"""SPDX 2.2 / 2.3 JSON; also the builder the tag-value reader feeds (same fields, other syntax).
+"""SPDX 2.1 / 2.2 / 2.3 JSON; also the builder the tag-value reader feeds (same fields, other syntax).
+
+SPDX 2.1 defined only tag-value and RDF, but generators wrote its fields as JSON before 2.2 named that
+serialization; every field read here (packages, ``externalRefs`` with ``purl``, relationships, creation
+info) means the same in 2.1, 2.2 and 2.3, so all three are read alike.
 
 Mapping: packages are components, except the package(s) the document describes (``documentDescribes``,
 or a ``DESCRIBES`` / ``DESCRIBED_BY`` relationship with the document): the first of those is the
@@ -28,9 +32,9 @@ from ingest.sbom.common import (
     unsupported_version,
 )
 
-SUPPORTED_SPEC_VERSIONS = ("SPDX-2.2", "SPDX-2.3")
+SUPPORTED_SPEC_VERSIONS = ("SPDX-2.1", "SPDX-2.2", "SPDX-2.3")
 # SPDX 2.2.1 and 2.2.2 are 2.2 re-published (ISO/IEC 5962:2021 and an errata release), same fields.
-_SPEC = re.compile(r"SPDX-2\.([23])(?:\.\d+)?")
+_SPEC = re.compile(r"SPDX-2\.([123])(?:\.\d+)?")
 _SNIFF = re.compile(rb'"spdxVersion"\s*:')
 _TOOL_VERSION = re.compile(r"^(?P<name>.+?)-(?P<version>v?\d[\w.+~-]*)$")
 _NO_VALUE = frozenset({"NOASSERTION", "NONE"})
@@ -141,7 +145,8 @@ def read_spdx2(document: Mapping[str, Any], source: str, format: SbomFormat) -> 
         raise SbomError(source, "SPDX document has no spdxVersion")
     match = _SPEC.fullmatch(spec)
     if match is None:
-        raise unsupported_version(source, "SPDX", spec.removeprefix("SPDX-"), ("2.2", "2.3"))
+        supported = (v.removeprefix("SPDX-") for v in SUPPORTED_SPEC_VERSIONS)
+        raise unsupported_version(source, "SPDX", spec.removeprefix("SPDX-"), supported)
 
     info = document.get("creationInfo")
     if info is None:
@@ -162,6 +167,14 @@ def read_spdx2(document: Mapping[str, Any], source: str, format: SbomFormat) -> 
             subject = package
         else:
             components.append(package)
+    files = document.get("files")
+    if subject is None and not components and isinstance(files, list) and files:
+        # REUSE writes such documents (a source tree's files and their licences): say why it is refused.
+        raise SbomError(
+            source,
+            f"SBOM has no components: the SPDX document lists {len(files)} files and no packages "
+            "(patchgap reads packages)",
+        )
 
     return parsed_sbom(
         source,

@@ -1,4 +1,4 @@
-"""SPDX 2.2 / 2.3 tag-value: ``Tag: value`` lines, multi-line values inside ``<text>…</text>``.
+"""SPDX 2.1 / 2.2 / 2.3 tag-value: ``Tag: value`` lines, multi-line values inside ``<text>…</text>``.
 
 The lines are gathered into the shape of the SPDX JSON serialization and handed to the same builder as
 SPDX JSON (``spdx_json.read_spdx2``), so both syntaxes map fields identically. A small hand-written
@@ -8,6 +8,11 @@ beartype, …) or its strict validation, which rejects documents that are usable
 Sections: a package runs from ``PackageName`` to the next package, file (``FileName``), snippet
 (``SnippetSPDXID``) or extracted licence (``LicenseID``); ``SPDXID`` belongs to the section it is in.
 ``Relationship`` lines count wherever they appear.
+
+A document cut short or written out of order is refused with the line it breaks at, never read as less
+than it says: a package field (``PackageVersion``, ``ExternalRef``, …) with no ``PackageName`` before it,
+an empty ``PackageName``, an ``ExternalRef`` or ``Relationship`` without its three parts, an unclosed
+``<text>``.
 """
 
 from __future__ import annotations
@@ -23,10 +28,22 @@ from ingest.sbom.spdx_json import read_spdx2
 _SNIFF = re.compile(rb"^[ \t]*SPDXVersion[ \t]*:", re.MULTILINE)
 _LINE = re.compile(r"([A-Za-z][A-Za-z0-9]*)\s*:\s?(.*)")
 _SECTION_ENDS = frozenset({"FileName", "SnippetSPDXID", "LicenseID"})
+# Package fields that do not start with "Package" (SPDX 2.3 §7).
+_PACKAGE_TAGS = frozenset(
+    {
+        "ExternalRef",
+        "ExternalRefComment",
+        "FilesAnalyzed",
+        "PrimaryPackagePurpose",
+        "ReleaseDate",
+        "BuiltDate",
+        "ValidUntilDate",
+    }
+)
 
 
-def _tags(content: str, source: str) -> Iterator[tuple[str, str]]:
-    """``(tag, value)`` pairs; ``<text>`` values may span lines and are returned without the markers."""
+def _tags(content: str, source: str) -> Iterator[tuple[int, str, str]]:
+    """``(line, tag, value)``; ``<text>`` values may span lines and are returned without the markers."""
     lines = content.splitlines()
     i = 0
     while i < len(lines):
@@ -37,7 +54,7 @@ def _tags(content: str, source: str) -> Iterator[tuple[str, str]]:
         m = _LINE.fullmatch(line)
         if m is None:
             raise SbomError(source, f"malformed SPDX tag-value at line {i}: expected 'Tag: value'")
-        tag, val = m[1], m[2].strip()
+        tag, val, at = m[1], m[2].strip(), i
         if val.startswith("<text>"):
             start = i
             parts = [val.removeprefix("<text>")]
@@ -49,7 +66,11 @@ def _tags(content: str, source: str) -> Iterator[tuple[str, str]]:
                 parts.append(lines[i])
                 i += 1
             val = "\n".join(parts).split("</text>", 1)[0].strip()
-        yield tag, val
+        yield at, tag, val
+
+
+def _malformed(source: str, line: int, problem: str) -> SbomError:
+    return SbomError(source, f"malformed SPDX tag-value at line {line}: {problem}")
 
 
 def to_document(content: str, source: str) -> dict[str, Any]:
@@ -58,22 +79,35 @@ def to_document(content: str, source: str) -> dict[str, Any]:
     info: dict[str, Any] = {"creators": creators}
     packages: list[dict[str, Any]] = []
     relationships: list[dict[str, str]] = []
-    document: dict[str, Any] = {"creationInfo": info, "packages": packages, "relationships": relationships}
+    files: list[dict[str, str]] = []
+    document: dict[str, Any] = {
+        "creationInfo": info,
+        "packages": packages,
+        "relationships": relationships,
+        "files": files,
+    }
     package: dict[str, Any] | None = None
     in_document = True
-    for tag, val in _tags(content, source):
+    for line, tag, val in _tags(content, source):
         if tag == "PackageName":
+            if not val:
+                raise _malformed(source, line, "PackageName has no value")
             package = {"name": val, "externalRefs": [], "checksums": []}
             packages.append(package)
             in_document = False
         elif tag in _SECTION_ENDS:
             package, in_document = None, False
+            if tag == "FileName":
+                files.append({"fileName": val})
         elif tag == "Relationship":
             parts = val.split()
-            if len(parts) >= 3:
-                relationships.append(
-                    {"spdxElementId": parts[0], "relationshipType": parts[1], "relatedSpdxElement": parts[2]}
-                )
+            if len(parts) < 3:
+                raise _malformed(source, line, "Relationship needs 'ELEMENT TYPE ELEMENT'")
+            relationships.append(
+                {"spdxElementId": parts[0], "relationshipType": parts[1], "relatedSpdxElement": parts[2]}
+            )
+        elif package is None and (tag.startswith("Package") or tag in _PACKAGE_TAGS):
+            raise _malformed(source, line, f"{tag} outside a package (no PackageName before it)")
         elif in_document:
             if tag == "SPDXVersion":
                 document["spdxVersion"] = val
@@ -107,10 +141,11 @@ def to_document(content: str, source: str) -> dict[str, Any]:
                 )
             elif tag == "ExternalRef":
                 ref = val.split(None, 2)
-                if len(ref) == 3:
-                    package["externalRefs"].append(
-                        {"referenceCategory": ref[0], "referenceType": ref[1], "referenceLocator": ref[2]}
-                    )
+                if len(ref) < 3:
+                    raise _malformed(source, line, "ExternalRef needs 'CATEGORY TYPE LOCATOR'")
+                package["externalRefs"].append(
+                    {"referenceCategory": ref[0], "referenceType": ref[1], "referenceLocator": ref[2]}
+                )
     return document
 
 

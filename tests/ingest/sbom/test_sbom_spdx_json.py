@@ -1,4 +1,4 @@
-"""SPDX 2.2/2.3 JSON reader: packages, the described subject, creators, purls and refusals."""
+"""SPDX 2.1/2.2/2.3 JSON reader: packages, the described subject, creators, purls and refusals."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 
 from core.errors import SbomError
 from core.sbom import Hash, SbomFormat, Tool
+from ingest.sbom import read_sbom
 from ingest.sbom.spdx_json import READER
 
 
@@ -174,10 +175,9 @@ def test_noassertion_version_is_absent() -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (document("SPDX-2.1"), "d.json: unsupported spec version SPDX 2.1 (supported: 2.2, 2.3)"),
-        (document("SPDX-2.0"), "d.json: unsupported spec version SPDX 2.0 (supported: 2.2, 2.3)"),
-        (document("SPDX-1.2"), "d.json: unsupported spec version SPDX 1.2 (supported: 2.2, 2.3)"),
-        (document("SPDX-3.0"), "d.json: unsupported spec version SPDX 3.0 (supported: 2.2, 2.3)"),
+        (document("SPDX-2.0"), "d.json: unsupported spec version SPDX 2.0 (supported: 2.1, 2.2, 2.3)"),
+        (document("SPDX-1.2"), "d.json: unsupported spec version SPDX 1.2 (supported: 2.1, 2.2, 2.3)"),
+        (document("SPDX-3.0"), "d.json: unsupported spec version SPDX 3.0 (supported: 2.1, 2.2, 2.3)"),
         (document(spdxVersion=None), "d.json: SPDX document has no spdxVersion"),
         (document(packages=[{"SPDXID": "SPDXRef-app", "name": "app"}]), "d.json: SBOM has no components"),
         (document(packages={}), "d.json: packages is not an array"),
@@ -196,6 +196,43 @@ def test_refusals_name_the_source_and_the_problem(data: bytes, message: str) -> 
     with pytest.raises(SbomError) as caught:
         READER.read(data, "d.json")
     assert str(caught.value) == message
+
+
+def test_spdx_2_1_json_is_read_like_2_2_and_flagged_outdated() -> None:
+    # SPDX 2.1 named no JSON syntax; generators wrote its fields the 2.2 way, PACKAGE_MANAGER included.
+    data = document(
+        "SPDX-2.1",
+        documentNamespace="https://example.com/spdxdocs/app-2.1",
+        creationInfo={"created": "2020-01-20T17:53:41Z", "creators": ["Tool: reuse-0.8.0"]},
+        packages=[
+            {"SPDXID": "SPDXRef-app", "name": "app", "versionInfo": "1.0"},
+            {
+                "SPDXID": "SPDXRef-click",
+                "name": "click",
+                "versionInfo": "7.0",
+                "externalRefs": [purl_ref("pkg:pypi/click@7.0", category="PACKAGE_MANAGER")],
+            },
+        ],
+    )
+    parsed = read_sbom(data, "d.json")
+    assert (parsed.format, parsed.spec_version) == (SbomFormat.SPDX_JSON, "2.1")
+    assert parsed.subject is not None
+    assert parsed.subject.name == "app"
+    assert [(c.name, c.version, c.purl, c.skip_reason) for c in parsed.components] == [
+        ("click", "7.0", "pkg:pypi/click@7.0", None)
+    ]
+    assert parsed.timestamp == datetime(2020, 1, 20, 17, 53, 41, tzinfo=UTC)
+    assert "outdated-spec" in {flag.code for flag in parsed.quality}
+
+
+def test_a_document_of_files_only_is_refused_saying_so() -> None:
+    data = document("SPDX-2.1", packages=[], files=[{"SPDXID": "SPDXRef-f", "fileName": "./a.c"}])
+    with pytest.raises(SbomError) as caught:
+        READER.read(data, "d.json")
+    assert str(caught.value) == (
+        "d.json: SBOM has no components: the SPDX document lists 1 files and no packages "
+        "(patchgap reads packages)"
+    )
 
 
 def test_spdx_2_2_1_is_read_as_2_2() -> None:
