@@ -13,6 +13,23 @@ class SbomFormat(StrEnum):
     SPDX_JSON = "spdx-json"
     SPDX_TAG_VALUE = "spdx-tag-value"
     SPDX3_JSONLD = "spdx3-jsonld"
+    # syft's own JSON (``syft -o json``), which Grype reads: a tool's format, not a standard.
+    SYFT_JSON = "syft-json"
+
+    @property
+    def family(self) -> str:
+        """The name people know the format by: ``CycloneDX``, ``SPDX`` or ``syft``."""
+        return _FAMILIES[self]
+
+
+_FAMILIES = {
+    SbomFormat.CYCLONEDX_JSON: "CycloneDX",
+    SbomFormat.CYCLONEDX_XML: "CycloneDX",
+    SbomFormat.SPDX_JSON: "SPDX",
+    SbomFormat.SPDX_TAG_VALUE: "SPDX",
+    SbomFormat.SPDX3_JSONLD: "SPDX",
+    SbomFormat.SYFT_JSON: "syft",
+}
 
 
 @dataclass(frozen=True, slots=True)

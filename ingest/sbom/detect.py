@@ -1,8 +1,10 @@
 """Which SBOM format a document is, decided from its content only, never from a file name.
 
 - JSON (first non-blank byte ``{``): parsed once, then told apart by top-level keys — ``bomFormat:
-  CycloneDX``, ``spdxVersion``, or an SPDX 3 ``@context`` (spdx.org/rdf/3.x) over an ``@graph``. Keys
-  are checked on the parsed object because their order is free (Trivy writes ``spdxVersion`` last).
+  CycloneDX``, ``spdxVersion``, an SPDX 3 ``@context`` (spdx.org/rdf/3.x) over an ``@graph``, or syft's
+  ``artifacts`` beside its ``schema.url`` (anchore/syft …/schema/json/schema-N.json). Keys are checked on
+  the parsed object because their order is free (Trivy writes ``spdxVersion`` last, syft its ``schema``).
+  The standards are tried first: a document claiming to be CycloneDX or SPDX is read as that.
 - XML (first non-blank byte ``<``): CycloneDX when the CycloneDX BOM namespace appears in the head;
   the reader then checks that it really is the root's namespace.
 - Text: SPDX tag-value when a line starts with ``SPDXVersion:``.
@@ -18,11 +20,16 @@ from typing import Any
 
 from core.errors import SbomError
 from core.sbom import ParsedSbom, SbomFormat
-from ingest.sbom import cyclonedx_json, cyclonedx_xml, spdx3, spdx_json, spdx_tagvalue
+from ingest.sbom import cyclonedx_json, cyclonedx_xml, spdx3, spdx_json, spdx_tagvalue, syft_json
 from ingest.sbom.common import load_json
 from ingest.sbom.interface import JsonSbomReader, SbomReader
 
-JSON_READERS: tuple[JsonSbomReader, ...] = (cyclonedx_json.READER, spdx_json.READER, spdx3.READER)
+JSON_READERS: tuple[JsonSbomReader, ...] = (
+    cyclonedx_json.READER,
+    spdx_json.READER,
+    spdx3.READER,
+    syft_json.READER,
+)
 TEXT_READERS: tuple[SbomReader, ...] = (cyclonedx_xml.READER, spdx_tagvalue.READER)
 READERS: dict[SbomFormat, SbomReader] = {r.format: r for r in (*JSON_READERS, *TEXT_READERS)}
 
@@ -61,7 +68,9 @@ def detect(data: bytes, source: str) -> Detection:
             if json_reader.accepts(document):
                 return Detection(json_reader, document)
         raise SbomError(
-            source, "unknown SBOM format: JSON without bomFormat CycloneDX, spdxVersion or an SPDX 3 @context"
+            source,
+            "unknown SBOM format: JSON without bomFormat CycloneDX, spdxVersion, an SPDX 3 @context "
+            "or syft's artifacts and schema",
         )
     for reader in TEXT_READERS:
         if reader.sniff(head):

@@ -6,9 +6,10 @@ SBOM is still better than none. Codes are stable (scripts match on them); messag
 
 Sources of the rules (checked against published summaries of the documents, not invented):
 - BSI TR-03183-2 v2.1.0 (2025-08-20): §4 formats (CycloneDX 1.6 or later, SPDX 3.0.1 or later — v2.0.0
-  still accepted CycloneDX 1.5 and SPDX 2.2.1); §5.2.1 required SBOM fields (creator of the SBOM,
-  timestamp, SBOM-URI); §5.2.2 required component fields (component creator, name, version, licences,
-  hash of the deployable component); vulnerability information must not be part of the SBOM.
+  still accepted CycloneDX 1.5 and SPDX 2.2.1; a tool's own format, such as syft JSON, is neither);
+  §5.2.1 required SBOM fields (creator of the SBOM, timestamp, SBOM-URI); §5.2.2 required component
+  fields (component creator, name, version, licences, hash of the deployable component); vulnerability
+  information must not be part of the SBOM.
 - NTIA "The Minimum Elements For a Software Bill of Materials" (2021): supplier name, component name,
   version, other unique identifiers, dependency relationship, author of SBOM data, timestamp.
 - CISA "2025 Minimum Elements for a SBOM" (public-comment draft, 2025-08-22) adds component hash,
@@ -53,12 +54,19 @@ def assess_quality(parsed: ParsedSbom) -> tuple[QualityFlag, ...]:
     """The quality flags of one SBOM, in a fixed order (document first, then components)."""
     flags: list[QualityFlag] = []
 
-    minimum = _MINIMUM_SPEC[parsed.format]
-    if _version_tuple(parsed.spec_version) < minimum:
-        wanted = ".".join(str(p) for p in minimum)
-        family = (
-            "CycloneDX" if parsed.format in (SbomFormat.CYCLONEDX_JSON, SbomFormat.CYCLONEDX_XML) else "SPDX"
+    minimum = _MINIMUM_SPEC.get(parsed.format)
+    if minimum is None:
+        flags.append(
+            QualityFlag(
+                "non-standard-format",
+                f"{parsed.format.value} is a tool's own format, not CycloneDX or SPDX, the formats {BSI} "
+                "accepts",
+                reference=f"{BSI} §4",
+            )
         )
+    elif _version_tuple(parsed.spec_version) < minimum:
+        wanted = ".".join(str(p) for p in minimum)
+        family = parsed.format.family
         flags.append(
             QualityFlag(
                 "outdated-spec",

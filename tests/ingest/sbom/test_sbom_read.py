@@ -127,6 +127,28 @@ SPDX3_KEYS = [
 ]
 
 
+SYFT_KEYS = [
+    "artifacts",
+    "source",
+    "descriptor",
+    "schema",
+    "name",
+    "version",
+    "type",
+    "purl",
+    "licenses",
+    "metadata",
+    "target",
+    "userInput",
+    "digest",
+    "originPackage",
+    "sourceVersion",
+    "spdxExpression",
+]
+KEYS = {"cdx": CDX_KEYS, "spdx": SPDX_KEYS, "spdx3": SPDX3_KEYS, "syft": SYFT_KEYS}
+SYFT_URL = "https://raw.githubusercontent.com/anchore/syft/main/schema/json/schema-16.0.7.json"
+
+
 def shaped(keys: list[str]) -> st.SearchStrategy[Any]:
     leaf = JSON_VALUES | st.sampled_from(
         [
@@ -139,6 +161,8 @@ def shaped(keys: list[str]) -> st.SearchStrategy[Any]:
             "SpdxDocument",
             "_:c",
             "purl",
+            "deb",
+            "apk",
         ]
     )
     return st.recursive(
@@ -150,19 +174,23 @@ def shaped(keys: list[str]) -> st.SearchStrategy[Any]:
     )
 
 
+KEYS = {"cdx": CDX_KEYS, "spdx": SPDX_KEYS, "spdx3": SPDX3_KEYS, "syft": SYFT_KEYS}
+SYFT_URL = "https://raw.githubusercontent.com/anchore/syft/main/schema/json/schema-16.0.7.json"
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    st.sampled_from(["cdx", "spdx", "spdx3"]).flatmap(
+    st.sampled_from(["cdx", "spdx", "spdx3", "syft"]).flatmap(
         lambda kind: st.tuples(
             st.just(kind),
             st.dictionaries(
-                st.sampled_from({"cdx": CDX_KEYS, "spdx": SPDX_KEYS, "spdx3": SPDX3_KEYS}[kind]),
-                shaped({"cdx": CDX_KEYS, "spdx": SPDX_KEYS, "spdx3": SPDX3_KEYS}[kind]),
+                st.sampled_from(KEYS[kind]),
+                shaped(KEYS[kind]),
                 max_size=6,
             ),
         )
     ),
-    st.sampled_from(["1.2", "1.5", "1.6", "SPDX-2.3", "SPDX-2.2"]),
+    st.sampled_from(["1.2", "1.5", "1.6", "SPDX-2.3", "SPDX-2.2", "SPDX-2.1", "16.0.7", "3.3.2"]),
 )
 def test_random_documents_of_each_format_raise_nothing_but_sbom_error(
     kind_and_body: tuple[str, dict[str, Any]], version: str
@@ -172,6 +200,8 @@ def test_random_documents_of_each_format_raise_nothing_but_sbom_error(
         body |= {"bomFormat": "CycloneDX", "specVersion": version}
     elif kind == "spdx":
         body |= {"spdxVersion": version}
+    elif kind == "syft":
+        body |= {"schema": {"version": version, "url": SYFT_URL}}
     else:
         body = {"@context": "https://spdx.org/rdf/3.0.1/spdx-context.jsonld", "@graph": list(body.values())}
     _outcome(json.dumps(body).encode())
