@@ -31,6 +31,7 @@ from typing import Any, Literal
 from urllib.parse import unquote
 
 from core.errors import NotFoundError
+from core.sbom import SbomFormat
 from core.time import utcnow
 from pipeline.exposures.reports import system_exposures
 from pipeline.systems import get_system, list_snapshots
@@ -167,8 +168,8 @@ class DtMetrics:
 
 
 def _import_format(format_: str, spec_version: str) -> str:
-    family = "SPDX" if format_.lower().startswith("spdx") else "CycloneDX"
-    return f"{family} {spec_version}"
+    """Dependency-Track's ``lastBomImportFormat``: the format's family and its spec version."""
+    return f"{SbomFormat(format_).family} {spec_version}"
 
 
 def _project_of(db: Database, org: str, system: str) -> DtProject:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+from core.settings import DEFAULT_MAX_SBOM_BYTES
 from core.time import utcnow
 from pipeline.dependency_track import (
     ANALYSIS_STATES,
     DtAnalysis,
     analysis_for,
     dt_analysis,
+    get_project,
     project_findings,
     project_metrics,
 )
+from pipeline.ingest import ingest_sbom
 from pipeline.triage import AnalysisRequest, set_analysis
 from pipeline.uploads import project_uuid
 from store.db import Database
@@ -80,3 +84,18 @@ def test_triage_decisions_show_as_the_findings_analysis_and_suppress_what_they_e
     (kept,) = project_findings(db, ORG, other)
     assert kept.analysis == DtAnalysis("EXPLOITABLE", False)
     assert project_metrics(db, ORG, other).critical == 1
+
+
+def test_a_projects_last_import_format_names_the_format_family(db: Database) -> None:
+    sample = Path(__file__).parents[1] / "ingest" / "sbom" / "samples" / "syft-3-debian.syft.json"
+    ingest_sbom(
+        db,
+        org=ORG,
+        system="scanned",
+        data=sample.read_bytes(),
+        source=sample.name,
+        observed_at=datetime(2026, 12, 1, tzinfo=UTC),
+        max_bytes=DEFAULT_MAX_SBOM_BYTES,
+    )
+    project = get_project(db, ORG, project_uuid(ORG, "scanned"))
+    assert project.last_bom_import_format == "syft 3.3.2"
