@@ -8,7 +8,7 @@
 - ``exposures``: stored exposure intervals, their build state, VEX statements and SLA policies;
 - ``cra``: the CRA Article 14 facts recorded when learned, and the manufacturer's own records;
 - ``jobs``: the durable upload job queue;
-- ``notifications``: the event outbox.
+- ``notifications``: the event outbox, notification rules and their deliveries.
 
 Query functions live in the ``store.queries`` module of the same name.
 """
