@@ -91,7 +91,9 @@ class EventFanout(SQLModel, table=True):
     __tablename__ = "event_fanout"
 
     event_id: int = Field(
-        sa_column=sa.Column(sa.ForeignKey("event.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+        sa_column=sa.Column(
+            sa.ForeignKey("event.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+        )
     )
     done_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 

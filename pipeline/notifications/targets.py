@@ -1,0 +1,43 @@
+"""Checks of a rule's target shared by the channels and the API's schema: an http(s) URL, e-mail
+addresses. A refusal is an ``InputError`` naming the field."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+from core.errors import InputError
+from core.text import text_problem
+
+URL_MAX = 2000
+#: An address as rules accept it: one ``@`` between non-empty parts, no spaces or control characters.
+EMAIL_PATTERN = r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$"
+EMAIL_MAX = 254
+MAX_RECIPIENTS = 50
+_EMAIL = re.compile(EMAIL_PATTERN)
+
+
+def check_http_url(url: str | None) -> None:
+    if not url:
+        raise InputError("url", "is required for this channel")
+    problem = text_problem(url, "url", single_line=True, max_chars=URL_MAX)
+    if problem is not None:
+        raise InputError("url", problem.removeprefix("url "))
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a port out of range raises here
+    except ValueError as exc:
+        raise InputError("url", f"{url[:80]!r} is not a URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError("url", f"{url[:80]!r} is not an http:// or https:// URL with a host")
+
+
+def check_recipients(recipients: Sequence[str]) -> None:
+    if not recipients:
+        raise InputError("recipients", "an e-mail rule needs at least one address")
+    if len(recipients) > MAX_RECIPIENTS:
+        raise InputError("recipients", f"{len(recipients)} addresses, more than {MAX_RECIPIENTS}")
+    for i, address in enumerate(recipients):
+        if len(address) > EMAIL_MAX or not _EMAIL.match(address):
+            raise InputError(f"recipients[{i}]", f"{address[:80]!r} is not an e-mail address")
