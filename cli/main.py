@@ -67,6 +67,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "keys": ("cli.keys", "API keys of an organization."),
     "export": ("cli.export", "Auditor exports: VEX documents, CRA register, NIS2 evidence, CISO report."),
     "orgs": ("cli.orgs", "Organizations: list them, mark CRA manufacturers."),
+    "notify": ("cli.notify", "Notification rules (webhook, Slack, e-mail) and their deliveries."),
 }
 # Commands defined in this module, and where the listing shows them.
 _LISTING_ORDER = (*list(COMMANDS)[:5], "version", *list(COMMANDS)[5:])
