@@ -29,6 +29,7 @@ from api.routes import (
     dependency_track_gate,
     exports,
     keys,
+    notifications,
     plan,
     reports,
     sla,
@@ -72,6 +73,7 @@ TAGS = [
         "description": "Dependency-Track-compatible upload and polling, and the reads of a DT CI gate.",
     },
     {"name": "keys", "description": "API keys of the organization (admin)."},
+    {"name": "notifications", "description": "Notification rules and their deliveries (admin)."},
 ]
 
 
@@ -168,6 +170,7 @@ def create_app(
         dependency_track,
         dependency_track_gate,
         keys,
+        notifications,
     ):
         app.include_router(module.router)
     dashboard.install(app)

@@ -162,7 +162,7 @@ def check_spec(spec: RuleSpec) -> dict[str, object]:
     problem = text_problem(spec.name, "name", single_line=True, max_chars=NAME_MAX)
     if problem is not None:
         raise InputError("name", problem)
-    if not spec.name.strip():
+    if not spec.name:
         raise InputError("name", "is empty")
     channel = CHANNELS.get(spec.channel)
     if channel is None:

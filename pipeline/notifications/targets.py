@@ -16,6 +16,10 @@ EMAIL_PATTERN = r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$"
 EMAIL_MAX = 254
 MAX_RECIPIENTS = 50
 _EMAIL = re.compile(EMAIL_PATTERN)
+_PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
+#: What :func:`check_http_url` accepts, as a pattern for API schemas (a narrower host: ASCII names and
+#: IPv4 addresses): an http(s) URL with a host, an optional port, and no spaces or control characters.
+HTTP_URL_PATTERN = rf"^https?://[A-Za-z0-9.-]+(:{_PORT})?([/?#][^\x00-\x20\x7f]*)?$"
 
 
 def check_http_url(url: str | None) -> None:
