@@ -25,6 +25,7 @@ from api.routes import (
     advisories,
     analyses,
     dashboard,
+    dashboard_notifications,
     dependency_track,
     dependency_track_gate,
     exports,
@@ -171,6 +172,7 @@ def create_app(
         dependency_track_gate,
         keys,
         notifications,
+        dashboard_notifications,
     ):
         app.include_router(module.router)
     dashboard.install(app)
