@@ -5,8 +5,11 @@ PostgreSQL). Time is stepped through ``now``, never slept."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -340,3 +343,46 @@ def test_the_digest_time_is_the_next_occurrence_of_the_hour(hour: int) -> None:
     assert at > T0
     assert at - T0 <= timedelta(days=1)
     assert (at.hour, at.minute, at.second) == (hour, 0, 0)
+
+
+WORKER = """
+import sys
+from datetime import datetime
+from pipeline.notifications import DeliverySettings, deliver_due
+from store.db import Database
+
+db = Database.open(sys.argv[1])
+counts = deliver_due(db, datetime.fromisoformat(sys.argv[2]), channels=DeliverySettings(batch=3))
+print(counts.sent)
+db.dispose()
+"""
+
+
+def test_two_worker_processes_send_each_message_once(db_url: str) -> None:
+    db = Database.open(db_url)
+    try:
+        acme = org_id(db, "acme")
+        with http_receiver() as receiver:
+            add_rule(db, "acme", RuleSpec("hook", "webhook", url=receiver.url))
+            for i in range(20):
+                add(db, acme, exposure_payload("acme", vulnerability=f"CVE-2024-{i:04d}"))
+            root = Path(__file__).resolve().parents[3]
+            workers = [
+                subprocess.Popen(
+                    [sys.executable, "-c", WORKER, db_url, T0.isoformat()],
+                    cwd=root,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+                for _ in range(2)
+            ]
+            outputs = [w.communicate(timeout=120) for w in workers]
+        assert [w.returncode for w in workers] == [0, 0], outputs
+        assert sum(int(out.strip()) for out, _ in outputs) == 20
+        keys = [r.headers["X-Patchgap-Idempotency-Key"] for r in receiver.requests]
+        assert len(keys) == 20
+        assert len(set(keys)) == 20
+        assert {d.status for d in list_deliveries(db, "acme")} == {"sent"}
+    finally:
+        db.dispose()
