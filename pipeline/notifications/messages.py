@@ -136,10 +136,20 @@ def plain_text(message: Message) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+def slack_escape(text: str) -> str:
+    """Text as Slack shows it literally: ``&``, ``<`` and ``>`` escaped (Slack's formatting rules), so
+    nothing from an advisory or a name can become a link or an ``@channel`` mention."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def slack_body(message: Message) -> dict[str, Any]:
     """A Slack-compatible incoming-webhook body: ``text`` readable on its own (no blocks needed)."""
-    lines = [f"*{title(message)}*"]
+    lines = [f"*{slack_escape(title(message))}*"]
     for event in message.events:
-        lines.append(f"• {summary(event)}" if message.digest else summary(event))
-        lines += [f"    {line}" if message.digest else f"> {line}" for line in details(event)]
+        text = slack_escape(summary(event))
+        lines.append(f"• {text}" if message.digest else text)
+        lines += [
+            f"    {slack_escape(line)}" if message.digest else f"> {slack_escape(line)}"
+            for line in details(event)
+        ]
     return {"text": "\n".join(lines)}

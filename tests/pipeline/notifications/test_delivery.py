@@ -151,6 +151,18 @@ def test_slack_gets_a_readable_message(db: Database) -> None:
     assert "X-Patchgap-Signature" not in request.headers
 
 
+def test_slack_shows_names_literally(db: Database) -> None:
+    acme = org_id(db, "acme")
+    payload = exposure_payload("acme") | {"summary": "<!channel> a & b <http://x.example|click>"}
+    with http_receiver() as receiver:
+        add_rule(db, "acme", RuleSpec("chat", "slack", url=receiver.url))
+        add(db, acme, payload)
+        assert deliver_due(db, T0, channels=FAST).sent == 1
+    text = receiver.requests[0].json()["text"]
+    assert text.splitlines()[1] == "&lt;!channel&gt; a &amp; b &lt;http://x.example|click&gt;"
+    assert "<" not in text
+
+
 def test_email_is_sent_over_smtp_with_a_login(db: Database) -> None:
     acme = org_id(db, "acme")
     with smtp_server(credentials=("patchgap", "s3cret")) as mailbox:
@@ -177,6 +189,18 @@ def test_email_is_sent_over_smtp_with_a_login(db: Database) -> None:
     assert "package: pkg:pypi/jinja2 3.1.2" in text
     (d,) = list_deliveries(db, "acme")
     assert mail["X-Patchgap-Idempotency-Key"] == d.idempotency_key
+
+
+def test_starttls_is_required_when_configured(db: Database) -> None:
+    acme = org_id(db, "acme")
+    with smtp_server() as mailbox:  # a server without STARTTLS: the mail must not go out in clear
+        settings = DeliverySettings(smtp=SmtpSettings(host=mailbox.host, port=mailbox.port, starttls=True))
+        add_rule(db, "acme", RuleSpec("mail", "email", recipients=["sec@acme.example"]))
+        add(db, acme, exposure_payload("acme"))
+        assert deliver_due(db, T0, channels=settings).retried == 1
+    assert mailbox.mails == []
+    (d,) = list_deliveries(db, "acme")
+    assert "STARTTLS extension not supported by server" in (d.last_error or "")
 
 
 def test_email_without_an_smtp_server_fails_with_the_reason(db: Database) -> None:
