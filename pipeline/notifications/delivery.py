@@ -168,7 +168,8 @@ def send_due(db: Database, now: datetime, settings: DeliverySettings) -> tuple[i
     sent = retried = failed = 0
     while True:
         with db.write() as session:
-            claimed = claim_due_deliveries(session, now, now + settings.lease, settings.batch)
+            lease_until = now + settings.claim_lease(settings.batch)
+            claimed = claim_due_deliveries(session, now, lease_until, settings.batch)
             if not claimed:
                 break
             rules = rules_by_id(session, [d.rule_id for d in claimed])

@@ -32,8 +32,9 @@ class DeliverySettings:
     ``transport``: the httpx transport webhooks and Slack messages go through (``None``: httpx's own,
     the network); ``smtp``: ``None`` when no SMTP server is configured (e-mail rules then fail with
     that reason). A failed attempt is retried after ``backoff`` × 2^(attempts − 1), at most
-    ``max_backoff``, until ``max_attempts`` attempts have failed; a worker holds a claimed message for
-    ``lease`` (a worker that dies while sending leaves it to another after that).
+    ``max_backoff``, until ``max_attempts`` attempts have failed. A worker claims up to ``batch``
+    messages at a time and holds them for :meth:`claim_lease` (a worker that dies while sending leaves
+    them to another after that).
     """
 
     smtp: SmtpSettings | None = None
@@ -43,7 +44,13 @@ class DeliverySettings:
     backoff: timedelta = timedelta(seconds=30)
     max_backoff: timedelta = timedelta(hours=6)
     lease: timedelta = timedelta(minutes=5)
-    batch: int = 100
+    batch: int = 20
+
+    def claim_lease(self, claimed: int) -> timedelta:
+        """How long a worker holds ``claimed`` messages: ``lease``, or longer when sending them one after
+        another could take longer (twice the timeout each), so no message is taken over while its
+        worker is still on its way to it."""
+        return max(self.lease, timedelta(seconds=2 * self.timeout * claimed))
 
     @classmethod
     def from_settings(
