@@ -68,6 +68,8 @@ ANALYSIS = {
     "state": "in_triage",
     "allow_unmatched": True,
 }
+# A notification rule (its receiver is never contacted: every request here is refused before sending).
+NOTIFICATION_RULE = {"name": "isolation-probe", "channel": {"type": "slack", "url": "https://hooks.example/x"}}
 # Unauthenticated documentation routes are not in the schema; everything in it needs a key.
 
 
@@ -99,7 +101,10 @@ def acme_values(world: World) -> dict[str, str]:
         set_manufacturer(world.db, org, True)
     analysis = c.post("/api/v1/analyses", json=ANALYSIS, headers=world.auth("acme-admin"))
     assert analysis.status_code == 201, analysis.text
+    rule = c.post("/api/v1/notification-rules", json=NOTIFICATION_RULE, headers=world.auth("acme-admin"))
+    assert rule.status_code == 201, rule.text
     return {
+        "rule_id": str(rule.json()["rule"]["id"]),
         "analysis_id": str(analysis.json()["id"]),
         "name": "shop",
         "snapshot_id": str(snapshot_id),
@@ -135,6 +140,9 @@ def request_for(method: str, path: str, world: World) -> dict[str, Any]:
         ("post", "/api/v1/vex/import"): {"content": VEX_DOCUMENT},
         ("post", "/api/v1/analyses"): {"json": ANALYSIS},
         ("put", "/api/v1/sla"): {"content": SLA_POLICY},
+        ("post", "/api/v1/notification-rules"): {"json": NOTIFICATION_RULE},
+        ("delete", "/api/v1/notification-rules/{rule_id}"): {},
+        ("post", "/api/v1/notification-rules/{rule_id}/test"): {},
     }
     if method == "get":
         return {}
