@@ -1,4 +1,4 @@
-"""Queries on the durable upload job queue.
+"""Queries on the durable upload job queue, and on the scheduled jobs' schedule and run history.
 
 Every read that takes an organization scopes by it: another tenant's upload token is "not found",
 exactly like one that does not exist.
@@ -8,11 +8,16 @@ take distinct jobs without waiting on each other; SQLite has no row locks (SQLAl
 for the clause there), and the claim's write transaction (``BEGIN IMMEDIATE``, see
 ``store.db.Database.write``) serializes claimers instead. A job whose worker died while processing it
 is claimed again once its lease has expired.
+
+Scheduled jobs are claimed the same way (:func:`claim_scheduled_job`): their schedule row is locked
+with ``SKIP LOCKED``, checked due and free, and given a lease in the claimer's short transaction; the
+run happens outside it and :func:`finish_scheduled_job` records it and sets the next due moment.
 """
 
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,8 +29,9 @@ from core.compression import DecompressionError, inflate_bounded
 from core.errors import NotFoundError
 from core.settings import DEFAULT_MAX_SBOM_BYTES
 from core.time import utcnow
+from store.sql import dialect_insert
 from store.sql import table_of as _table
-from store.tables.jobs import UploadJob
+from store.tables.jobs import JobRun, JobSchedule, UploadJob
 from store.tables.organizations import Organization
 
 
@@ -171,3 +177,151 @@ def last_processed_upload(session: Session, org_id: int, system_name: str) -> da
     )
     found: datetime | None = session.execute(stmt).scalar()
     return found
+
+
+# --- scheduled jobs -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleRow:
+    name: str
+    next_due_at: datetime
+    lease_until: datetime | None
+    running_since: datetime | None
+    running_by: str | None
+    last_run_id: int | None
+    last_outcome: str | None
+    last_finished_at: datetime | None
+    last_error: str | None
+    consecutive_failures: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    id: int
+    job: str
+    started_at: datetime
+    finished_at: datetime
+    outcome: str
+    counts: dict[str, Any]
+    error: str | None
+    attempt: int
+    trigger: str
+    runner: str
+
+
+_SCHEDULE_COLUMNS = list(ScheduleRow.__dataclass_fields__)
+_RUN_COLUMNS = list(RunRow.__dataclass_fields__)
+
+
+def ensure_schedules(session: Session, names: Sequence[str], now: datetime) -> None:
+    """Give every job in ``names`` a schedule row, due ``now``, unless it has one (concurrent callers
+    insert it once)."""
+    if not names:
+        return
+    stmt = (
+        dialect_insert(session, JobSchedule)
+        .values([{"name": n, "next_due_at": now, "consecutive_failures": 0} for n in names])
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
+    session.execute(stmt)
+
+
+def claim_scheduled_job(
+    session: Session, name: str, now: datetime, *, lease_until: datetime, runner: str, force: bool
+) -> int | None:
+    """Claim job ``name`` for ``runner`` when it is due (or ``force``) and nobody holds its lease.
+
+    Returns the attempt this run is (1 + the failures since its last success), or ``None`` when the job
+    is not due, is leased by a running process, or is locked by a concurrent claimer (PostgreSQL's
+    ``SKIP LOCKED``). The lease commits with the caller's transaction.
+    """
+    t = _table(JobSchedule)
+    free = sa.or_(t.c.lease_until.is_(None), t.c.lease_until <= now)
+    condition = sa.and_(t.c.name == name, free)
+    if not force:
+        condition = sa.and_(condition, t.c.next_due_at <= now)
+    stmt = sa.select(t.c.consecutive_failures).where(condition).with_for_update(skip_locked=True)
+    failures = session.execute(stmt).scalar_one_or_none()
+    if failures is None:
+        return None
+    session.execute(
+        sa.update(t)
+        .where(t.c.name == name)
+        .values(lease_until=lease_until, running_since=now, running_by=runner)
+    )
+    return int(failures) + 1
+
+
+def finish_scheduled_job(
+    session: Session,
+    name: str,
+    *,
+    started_at: datetime,
+    finished_at: datetime,
+    outcome: str,
+    counts: dict[str, Any],
+    error: str | None,
+    attempt: int,
+    trigger: str,
+    runner: str,
+    next_due_at: datetime,
+) -> int:
+    """Record a run, release the job's lease and set when it is next due; returns the run's id.
+
+    A failed run counts one more consecutive failure; a successful one resets the count; a skipped one
+    leaves it."""
+    run = _table(JobRun)
+    run_id = session.execute(
+        sa.insert(run)
+        .values(
+            job=name,
+            started_at=started_at,
+            finished_at=finished_at,
+            outcome=outcome,
+            counts=counts,
+            error=error,
+            attempt=attempt,
+            trigger=trigger,
+            runner=runner,
+        )
+        .returning(run.c.id)
+    ).scalar_one()
+    t = _table(JobSchedule)
+    failures: Any = t.c.consecutive_failures
+    if outcome == "failed":
+        failures = t.c.consecutive_failures + 1
+    elif outcome == "ok":
+        failures = 0
+    session.execute(
+        sa.update(t)
+        .where(t.c.name == name)
+        .values(
+            next_due_at=next_due_at,
+            lease_until=None,
+            running_since=None,
+            running_by=None,
+            last_run_id=run_id,
+            last_outcome=outcome,
+            last_finished_at=finished_at,
+            last_error=error,
+            consecutive_failures=failures,
+        )
+    )
+    return int(run_id)
+
+
+def job_schedules(session: Session) -> dict[str, ScheduleRow]:
+    """Every job's schedule row, by name."""
+    t = _table(JobSchedule)
+    rows = session.execute(sa.select(*[t.c[c] for c in _SCHEDULE_COLUMNS]))
+    return {r.name: ScheduleRow(**r._asdict()) for r in rows}
+
+
+def job_runs(session: Session, job: str | None = None, *, limit: int = 50) -> list[RunRow]:
+    """The newest runs (of ``job``, or of every job), newest first."""
+    t = _table(JobRun)
+    stmt = sa.select(*[t.c[c] for c in _RUN_COLUMNS]).order_by(t.c.id.desc()).limit(limit)
+    if job is not None:
+        stmt = stmt.where(t.c.job == job)
+    return [RunRow(**r._asdict()) for r in session.execute(stmt)]

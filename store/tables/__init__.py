@@ -7,7 +7,7 @@
 - ``advisories``: normalized advisories, their affected packages, KEV, EPSS, feed state, skipped records;
 - ``exposures``: stored exposure intervals, their build state, VEX statements and SLA policies;
 - ``cra``: the CRA Article 14 facts recorded when learned, and the manufacturer's own records;
-- ``jobs``: the durable upload job queue;
+- ``jobs``: the durable upload job queue, the scheduled jobs' schedule and run history;
 - ``notifications``: the event outbox, notification rules and their deliveries.
 
 Query functions live in the ``store.queries`` module of the same name.
