@@ -4,6 +4,11 @@ The app holds one database and, unless told otherwise, one upload worker thread 
 with the app's lifespan) that processes the durable upload queue. Several server processes on one
 PostgreSQL database each run a worker; they share the queue safely (see ``pipeline.uploads``).
 
+With ``run_jobs`` the app also runs the scheduled jobs (``pipeline.jobs.runner.Scheduler``, a thread
+started and stopped with the lifespan like the upload worker); several processes on PostgreSQL run each
+due job once. ``app_from_env`` runs them unless ``PATCHGAP_SERVE_JOBS=0`` (``patchgap serve --no-jobs``,
+when ``patchgap worker`` processes run them instead).
+
 ``app_from_env`` is the factory ``patchgap serve`` hands to uvicorn (``--factory``), so every worker
 process builds its own app from the environment the command set.
 """
@@ -39,8 +44,11 @@ from api.routes import (
     uploads,
     vex,
 )
-from core.settings import Settings
+from api.routes import jobs as job_routes
+from core.settings import JobSettings, Settings, load_job_settings
 from pipeline.database import Database
+from pipeline.jobs.registry import Job, build_jobs
+from pipeline.jobs.runner import ContextValues, Scheduler
 from pipeline.uploads import UploadWorker
 
 DESCRIPTION = """\
@@ -75,6 +83,7 @@ TAGS = [
     },
     {"name": "keys", "description": "API keys of the organization (admin)."},
     {"name": "notifications", "description": "Notification rules and their deliveries (admin)."},
+    {"name": "jobs", "description": "Scheduled jobs of the installation and their runs (admin)."},
 ]
 
 
@@ -122,10 +131,19 @@ def create_app(
     db: Database | None = None,
     start_worker: bool = True,
     worker_poll_interval: float = 2.0,
+    jobs: list[Job] | None = None,
+    run_jobs: bool = False,
+    job_values: ContextValues | None = None,
+    scheduler_poll_interval: float = 15.0,
 ) -> FastAPI:
-    """Build the application for ``settings`` (the database must be migrated: ``patchgap db upgrade``)."""
+    """Build the application for ``settings`` (the database must be migrated: ``patchgap db upgrade``).
+
+    ``jobs`` are the scheduled jobs ``GET /api/v1/jobs`` lists (default: as configured by no settings);
+    ``run_jobs`` runs them in this process, with ``job_values`` (HTTP client, SLA warning days).
+    """
     own_db = db is None
     app_db = db if db is not None else Database.open(settings.database_url)
+    app_jobs = jobs if jobs is not None else build_jobs(JobSettings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -136,9 +154,19 @@ def create_app(
             )
             worker.start()
         app.state.worker = worker
+        scheduler = None
+        if run_jobs:
+            scheduler = Scheduler(
+                app_db, app_jobs, job_values or ContextValues(), poll_interval=scheduler_poll_interval
+            )
+            scheduler.start()
+        app.state.scheduler = scheduler
         try:
             yield
         finally:
+            if scheduler is not None:
+                scheduler.stop()
+            app.state.scheduler = None
             if worker is not None:
                 worker.stop()
             app.state.worker = None
@@ -156,6 +184,8 @@ def create_app(
     app.state.settings = settings
     app.state.db = app_db
     app.state.worker = None
+    app.state.scheduler = None
+    app.state.jobs = app_jobs
     errors.install(app)
     for module in (
         systems,
@@ -173,6 +203,7 @@ def create_app(
         keys,
         notifications,
         dashboard_notifications,
+        job_routes,
     ):
         app.include_router(module.router)
     dashboard.install(app)
@@ -189,8 +220,17 @@ def create_app(
 
 
 def app_from_env() -> FastAPI:
-    """The app for ``uvicorn --factory``: settings from the environment (``PATCHGAP_DATABASE_URL`` …)."""
-    return create_app(Settings.from_env())
+    """The app for ``uvicorn --factory``: settings from the environment (``PATCHGAP_DATABASE_URL`` …,
+    ``PATCHGAP_CONFIG`` and ``PATCHGAP_JOB_*`` for the jobs, which run unless ``PATCHGAP_SERVE_JOBS=0``)."""
+    from pipeline.advisories.sync import http_client
+
+    job_settings = load_job_settings()
+    return create_app(
+        Settings.from_env(),
+        jobs=build_jobs(job_settings),
+        run_jobs=job_settings.serve_jobs,
+        job_values=ContextValues(http_client=http_client, due_within_days=job_settings.due_within_days),
+    )
 
 
 def openapi_document(app: FastAPI) -> dict[str, Any]:

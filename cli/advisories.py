@@ -117,16 +117,19 @@ def _print_import(result: ImportResult, label: str) -> None:
 
 
 def _rematch(db: Database, result: ImportResult | None) -> None:
-    """Re-match only the package versions the new, changed or withdrawn advisories name."""
+    """Re-match only the package versions the new, changed or withdrawn advisories name, then rebuild
+    the exposures of the systems that changed (``pipeline.advisories.refresh``)."""
     if result is None or not result.changed_keys:
         return
-    from pipeline.match import rematch_keys
+    from pipeline.advisories.refresh import refresh_after_import
 
-    run = rematch_keys(db, result.changed_keys)
+    refreshed = refresh_after_import(db, result.changed_keys)
+    run = refreshed.match
+    assert run is not None
     # On stderr, like ingest's matching summary: stdout stays the import result (``--json`` included).
     err_console.print(
         f"re-matched {run.evaluated} package versions ({run.affected} affected, {run.unknown} undetermined) "
-        f"in {run.seconds:.2f} s",
+        f"in {run.seconds:.2f} s; exposures rebuilt for {refreshed.systems} systems",
         markup=False,
     )
 

@@ -55,6 +55,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Load the bundled demo fleet: weekly SBOMs, advisory snapshot, matching, VEX (idempotent).",
     ),
     "serve": ("cli.serve", "Serve the REST API and the dashboard (http://HOST:PORT/dashboard/)."),
+    "worker": ("cli.worker", "Run scheduled jobs and queued uploads without serving HTTP, until SIGTERM."),
+    "jobs": ("cli.jobs", "Scheduled jobs: list them, their runs, run one now."),
     "systems": ("cli.systems", "Deployed systems."),
     "snapshots": ("cli.snapshots", "SBOM snapshots of a system."),
     "sbom": ("cli.sbom", "SBOM files."),

@@ -1,8 +1,10 @@
-"""The web server (issue 6): ``patchgap serve [--host --port --workers]``.
+"""The web server (issue 6): ``patchgap serve [--host --port --workers --no-jobs]``.
 
 Brings the database to the current schema, then runs uvicorn with ``api.main:app_from_env`` as the
-app factory: each worker process builds its own app (db, upload worker thread) from the
-environment this command sets, so ``--db`` reaches every worker.
+app factory: each worker process builds its own app (db, upload worker thread, scheduled jobs) from the
+environment this command sets, so ``--db`` reaches every worker. The job settings (``PATCHGAP_CONFIG``,
+``PATCHGAP_JOB_*``) are checked before the server starts; ``--no-jobs`` leaves the jobs to
+``patchgap worker`` processes.
 """
 
 from __future__ import annotations
@@ -23,20 +25,34 @@ def serve(
     workers: Annotated[
         int, typer.Option("--workers", min=1, help="Server processes (PostgreSQL for more than one).")
     ] = 1,
+    no_jobs: Annotated[
+        bool,
+        typer.Option("--no-jobs", help="Run no scheduled jobs here (`patchgap worker` processes run them)."),
+    ] = False,
 ) -> None:
     """Serve the REST API and the dashboard (http://HOST:PORT/dashboard/)."""
     import uvicorn
 
-    from core.settings import DATABASE_URL_ENV, MAX_SBOM_BYTES_ENV
+    from core.settings import DATABASE_URL_ENV, MAX_SBOM_BYTES_ENV, SERVE_JOBS_ENV, load_job_settings
+    from pipeline.jobs.registry import build_jobs
 
     config = settings(ctx)
+    if no_jobs:
+        os.environ[SERVE_JOBS_ENV] = "0"
+    job_settings = load_job_settings()
+    jobs = build_jobs(job_settings)  # a bad job setting stops here, before the server starts
     with database(ctx, upgrade=True):
         pass
     os.environ[DATABASE_URL_ENV] = config.database_url
     os.environ[MAX_SBOM_BYTES_ENV] = str(config.max_sbom_bytes)
     typer.echo(
         f"patchgap serving {display_url(config.database_url)} on http://{host}:{port}/dashboard/ "
-        f"(API docs: http://{host}:{port}/docs)",
+        f"(API docs: http://{host}:{port}/docs); "
+        + (
+            "scheduled jobs left to workers"
+            if not job_settings.serve_jobs
+            else f"scheduled jobs: {', '.join(j.name for j in jobs if j.runnable) or 'none'}"
+        ),
         err=True,
     )
     uvicorn.run("api.main:app_from_env", factory=True, host=host, port=port, workers=workers)
