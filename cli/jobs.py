@@ -45,9 +45,7 @@ def configured() -> tuple[list[Job], ContextValues]:
 
     job_settings = load_job_settings()
     # Looked up now, so that a make_http_client a test replaced is the one used.
-    values = ContextValues(
-        http_client=make_http_client, due_within_days=job_settings.due_within_days
-    )
+    values = ContextValues(http_client=make_http_client, due_within_days=job_settings.due_within_days)
     return build_jobs(job_settings), values
 
 

@@ -11,6 +11,7 @@ once among them, each upload is taken by one.
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from typing import Annotated
@@ -56,7 +57,9 @@ def worker(
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
-        uploads_worker = UploadWorker(db, max_bytes=config.max_sbom_bytes, poll_interval=poll)
+        # A worker hears of no new upload (the API process that queued it does): it looks every 2 s.
+        uploads_worker = UploadWorker(db, max_bytes=config.max_sbom_bytes, poll_interval=min(poll, 2.0))
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         names = ", ".join(j.name for j in jobs if j.runnable) or "none"
         typer.echo(
             f"patchgap worker on {display_url(config.database_url)}: uploads, and jobs {names}", err=True

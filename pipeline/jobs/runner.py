@@ -150,6 +150,8 @@ def run_job(
             outcome, error = "failed", f"{type(exc).__name__}: {exc}"
             log.exception("job %s failed (attempt %d)", job.name, attempt)
     finished = utcnow()
+    if outcome == "ok":
+        log.info("job %s: ok in %.1f s %s", job.name, (finished - started).total_seconds(), counts)
     if outcome == "failed":
         next_due = finished + backoff(attempt, job.interval)
     else:
@@ -196,11 +198,17 @@ def run_due(
 ) -> list[RunOutcome]:
     """Run every enabled, available job that is due (each claimed as :func:`run_job` says), in order.
 
-    A job whose run cannot even be recorded (the database went away) is logged and the others still run.
+    One read finds the candidates (due, or never scheduled, and not leased), so a pass with nothing due
+    takes no write lock. A job whose run cannot even be recorded (the database went away) is logged and
+    the others still run.
     """
+    now = utcnow()
+    with db.read() as session:
+        schedules = job_schedules(session)
     done: list[RunOutcome] = []
     for job in jobs:
-        if not job.runnable:
+        row = schedules.get(job.name)
+        if not job.runnable or (row is not None and not _claimable(row, now)):
             continue
         try:
             outcome = run_job(db, job, values, runner=runner)
@@ -210,6 +218,10 @@ def run_due(
         if outcome is not None:
             done.append(outcome)
     return done
+
+
+def _claimable(row: ScheduleRow, now: datetime) -> bool:
+    return row.next_due_at <= now and (row.lease_until is None or row.lease_until <= now)
 
 
 @dataclass(slots=True)
