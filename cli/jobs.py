@@ -86,7 +86,7 @@ def list_(
             s.job.name,
             enabled,
             _duration(s.job.interval),
-            when(row.next_due_at) if row else "now",
+            ("now" if row is None else when(row.next_due_at)) if s.job.runnable else "-",
             when(row.last_finished_at) if row else "-",
             outcome,
             (row.last_error or "") if row else "",

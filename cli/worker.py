@@ -60,6 +60,7 @@ def worker(
         # A worker hears of no new upload (the API process that queued it does): it looks every 2 s.
         uploads_worker = UploadWorker(db, max_bytes=config.max_sbom_bytes, poll_interval=min(poll, 2.0))
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would drown the runs
         names = ", ".join(j.name for j in jobs if j.runnable) or "none"
         typer.echo(
             f"patchgap worker on {display_url(config.database_url)}: uploads, and jobs {names}", err=True
