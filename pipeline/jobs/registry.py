@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from core.errors import InputError
 from core.settings import JobSettings, SettingsError
+from pipeline.jobs import bodies
 
 if TYPE_CHECKING:
     from pipeline.jobs.runner import JobContext
@@ -62,12 +63,6 @@ class Job:
         return self.enabled and self.body is not None
 
 
-def _sync(source: str) -> JobBody:
-    from pipeline.jobs.bodies import sync_body  # noqa: PLC0415 - the bodies load the sync machinery
-
-    return sync_body(source)
-
-
 def _elsewhere(module: str, function: str, adapter: str) -> tuple[JobBody | None, str | None]:
     """The adapter of ``pipeline.jobs.bodies`` named ``adapter`` when ``module.function`` exists."""
     try:
@@ -78,8 +73,6 @@ def _elsewhere(module: str, function: str, adapter: str) -> tuple[JobBody | None
         raise
     if not callable(getattr(found, function, None)):
         return None, f"{module} has no {function}"
-    from pipeline.jobs import bodies  # noqa: PLC0415
-
     body: JobBody = getattr(bodies, adapter)
     return body, None
 
@@ -90,10 +83,14 @@ def fixed_jobs() -> list[JobSpec]:
     deliver, deliver_missing = _elsewhere("pipeline.notifications", "deliver_due", "deliver_body")
     return [
         JobSpec(
-            "osv", "sync", "OSV API: the advisories of every stored package version", 6 * HOUR, _sync("osv")
+            "osv",
+            "sync",
+            "OSV API: the advisories of every stored package version",
+            6 * HOUR,
+            bodies.sync_body("osv"),
         ),
-        JobSpec("kev", "sync", "CISA Known Exploited Vulnerabilities catalog", DAY, _sync("kev")),
-        JobSpec("epss", "sync", "FIRST EPSS scores", DAY, _sync("epss")),
+        JobSpec("kev", "sync", "CISA Known Exploited Vulnerabilities catalog", DAY, bodies.sync_body("kev")),
+        JobSpec("epss", "sync", "FIRST EPSS scores", DAY, bodies.sync_body("epss")),
         JobSpec(
             "evaluate",
             "evaluate",
@@ -118,11 +115,18 @@ def build_jobs(settings: JobSettings, extra: list[JobSpec] | None = None) -> lis
     Akrites index, then ``extra`` (jobs a test registers); a setting naming no job is a SettingsError."""
     specs = fixed_jobs()
     specs += [
-        JobSpec(f"csaf:{f.name}", "sync", f"CSAF provider {f.name}", DAY, _sync("csaf"), url=f.url)
+        JobSpec(f"csaf:{f.name}", "sync", f"CSAF provider {f.name}", DAY, bodies.sync_body("csaf"), url=f.url)
         for f in settings.csaf_providers
     ]
     specs += [
-        JobSpec(f"akrites:{f.name}", "sync", f"Akrites index {f.name}", DAY, _sync("akrites"), url=f.url)
+        JobSpec(
+            f"akrites:{f.name}",
+            "sync",
+            f"Akrites index {f.name}",
+            DAY,
+            bodies.sync_body("akrites"),
+            url=f.url,
+        )
         for f in settings.akrites_indexes
     ]
     specs += extra or []
