@@ -223,13 +223,17 @@ def app_from_env() -> FastAPI:
     """The app for ``uvicorn --factory``: settings from the environment (``PATCHGAP_DATABASE_URL`` …,
     ``PATCHGAP_CONFIG`` and ``PATCHGAP_JOB_*`` for the jobs, which run unless ``PATCHGAP_SERVE_JOBS=0``)."""
     from pipeline.advisories.sync import http_client
+    from pipeline.notifications import DeliverySettings
 
+    settings = Settings.from_env()
     job_settings = load_job_settings()
+    values = ContextValues(
+        http_client=http_client,
+        due_within_days=job_settings.due_within_days,
+        delivery=DeliverySettings.from_settings(settings.notifications),
+    )
     return create_app(
-        Settings.from_env(),
-        jobs=build_jobs(job_settings),
-        run_jobs=job_settings.serve_jobs,
-        job_values=ContextValues(http_client=http_client, due_within_days=job_settings.due_within_days),
+        settings, jobs=build_jobs(job_settings), run_jobs=job_settings.serve_jobs, job_values=values
     )
 
 

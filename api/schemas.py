@@ -352,9 +352,7 @@ def given(field: str) -> dict[str, Any]:
 
 
 #: Some character that is not blank (Python's ``str.isspace``, exactly: what a decision's check strips).
-NOT_BLANK = (
-    "[^\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
-)
+NOT_BLANK = "[^\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 
 
 def given_text(field: str) -> dict[str, Any]:

@@ -20,9 +20,10 @@ import typer
 from rich import box
 from rich.table import Table
 
-from cli.common import console, database, fail, reports_errors, when
+from cli.common import console, database, fail, reports_errors, settings, when
 
 if TYPE_CHECKING:
+    from core.settings import Settings
     from pipeline.advisories.sync import HttpClient
     from pipeline.jobs.registry import Job
     from pipeline.jobs.runner import ContextValues
@@ -37,15 +38,21 @@ def make_http_client() -> HttpClient:
     return http_client()
 
 
-def configured() -> tuple[list[Job], ContextValues]:
-    """The jobs as the settings configure them, and the values each run's context is built from."""
+def configured(config: Settings) -> tuple[list[Job], ContextValues]:
+    """The jobs as the settings configure them, and the values each run's context is built from (the
+    ``deliver`` job's SMTP server and retry settings come from ``config.notifications``)."""
     from core.settings import load_job_settings
     from pipeline.jobs.registry import build_jobs
     from pipeline.jobs.runner import ContextValues
+    from pipeline.notifications import DeliverySettings
 
     job_settings = load_job_settings()
     # Looked up now, so that a make_http_client a test replaced is the one used.
-    values = ContextValues(http_client=make_http_client, due_within_days=job_settings.due_within_days)
+    values = ContextValues(
+        http_client=make_http_client,
+        due_within_days=job_settings.due_within_days,
+        delivery=DeliverySettings.from_settings(config.notifications),
+    )
     return build_jobs(job_settings), values
 
 
@@ -67,7 +74,7 @@ def list_(
     """Every job: enabled, interval, next due, last run (outcome, time, error)."""
     from pipeline.jobs.runner import job_statuses, status_json
 
-    jobs, _ = configured()
+    jobs, _ = configured(settings(ctx))
     with database(ctx, upgrade=True) as db:
         statuses = job_statuses(db, jobs)
     if as_json:
@@ -107,7 +114,7 @@ def runs(
     from pipeline.jobs.runner import recent_runs, run_json
 
     if name is not None:
-        find_job(configured()[0], name)
+        find_job(configured(settings(ctx))[0], name)
     with database(ctx, upgrade=True) as db:
         found = recent_runs(db, name, limit=limit)
     if as_json:
@@ -134,7 +141,7 @@ def run(
     from pipeline.jobs.registry import find_job
     from pipeline.jobs.runner import recent_runs, run_job, run_json
 
-    jobs, values = configured()
+    jobs, values = configured(settings(ctx))
     job = find_job(jobs, name)
     with database(ctx, upgrade=True) as db:
         outcome = run_job(db, job, values, force=True)

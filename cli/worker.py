@@ -38,7 +38,7 @@ def worker(
     from pipeline.uploads import UploadWorker, run_pending
 
     config = settings(ctx)
-    jobs, values = configured()
+    jobs, values = configured(config)
     with database(ctx, upgrade=True) as db:
         scheduler = Scheduler(db, jobs, values, poll_interval=poll)
         if once:

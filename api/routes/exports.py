@@ -36,7 +36,6 @@ System = Annotated[
 Endpoint = Callable[..., Awaitable[Response]]
 
 
-
 def _download(result: ExportResult) -> Response:
     return Response(
         result.content,

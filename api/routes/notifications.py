@@ -331,4 +331,3 @@ def deliveries(
 ) -> list[DeliveryOut]:
     """The organization's recent messages, newest first: status, attempts, next attempt, last error."""
     return [delivery_out(d) for d in list_deliveries(db, principal.org, status=status, limit=limit)]
-

@@ -55,7 +55,6 @@ _EXPOSURE_EXAMPLE: dict[str, Any] = {
 }
 
 
-
 @router.get(
     "/exposures",
     summary="Exposures",

@@ -27,7 +27,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.errors import PatchgapError
 from core.events import SYNC_FAILED
@@ -46,6 +46,9 @@ from store.queries.jobs import (
     job_schedules,
 )
 from store.queries.notifications import add_event
+
+if TYPE_CHECKING:
+    from pipeline.notifications import DeliverySettings
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +75,7 @@ class JobContext:
     now: datetime
     http_client: Callable[[], HttpClient] = HttpClient
     due_within_days: int = DEFAULT_DUE_WITHIN_DAYS
-    delivery: Any = None
+    delivery: DeliverySettings | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +99,7 @@ class ContextValues:
 
     http_client: Callable[[], HttpClient] = HttpClient
     due_within_days: int = DEFAULT_DUE_WITHIN_DAYS
-    delivery: Any = None
+    delivery: DeliverySettings | None = None
 
     def context(self, db: Database, now: datetime) -> JobContext:
         return JobContext(db, now, self.http_client, self.due_within_days, self.delivery)
