@@ -1,8 +1,9 @@
 """SLA policy: ``patchgap sla show --org ORG`` and ``patchgap sla set --org ORG [FILE] [--tier NAME=DAYS …]``.
 
 A policy is the JSON of ``reports.sla.SlaPolicy`` (``{"tiers": [{"name", "days", "exploited",
-"internet_exposed", "min_cvss", "min_epss"}, …]}``, first matching tier wins); organizations without one
-use DESIGN.md's defaults. ``--tier`` changes the days of named tiers of the current policy.
+"internet_exposed", "min_cvss", "min_epss", "criticality"}, …]}``, first matching tier wins);
+organizations without one use DESIGN.md's defaults. ``--tier`` changes the days of named tiers of the
+current policy.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def show(
         "internet-exposed",
         "min CVSS",
         "min EPSS",
+        "criticality",
         box=box.SIMPLE,
         title=f"SLA policy of {org}" + ("" if own else " (defaults)"),
     )
@@ -63,6 +65,7 @@ def show(
             _flag(t.internet_exposed),
             _threshold(t.min_cvss),
             _threshold(t.min_epss),
+            "any" if t.criticality is None else ", ".join(t.criticality),
         )
     console.print(table)
 

@@ -47,6 +47,7 @@ from store.queries.systems import (
     find_system,
     get_or_create_system,
     insert_snapshot,
+    refuse_uploads_to,
 )
 from store.tables.systems import Snapshot
 
@@ -293,6 +294,7 @@ def ingest_sboms(
     """
     digests = [sha256_hex(upload.data) for upload in uploads]
     with db.read() as session:
+        refuse_uploads_to(session, org, system)  # before reading a byte; the write path checks again
         known = {
             digest: _result("unchanged", upload.source, existing)
             for upload, digest in zip(uploads, digests, strict=True)

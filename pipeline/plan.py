@@ -14,6 +14,7 @@ from typing import Any
 from core.errors import InputError
 from core.time import rfc3339
 from pipeline.exposures.reports import ReportInputs, report_inputs
+from pipeline.systems import SystemFilter
 from reports.deploy_time import AssessedExposure, assess_exposures
 from reports.plan import CSV_FIELDS, Action, Plan, PlanItem, build_plan, csv_row
 from store.db import Database
@@ -38,9 +39,11 @@ def plan_items(
     system: str | None = None,
     environment: str | None = None,
     as_of: datetime | None = None,
+    only: SystemFilter | None = None,
 ) -> tuple[datetime, list[PlanItem]]:
-    """The moment and one item per (open exposure, affected version deployed at its last snapshot)."""
-    inputs = report_inputs(db, org, as_of, system=system, open_only=True)
+    """The moment and one item per (open exposure, affected version deployed at its last snapshot)
+    of the systems selected (``system``, ``environment``, ``only``: owner and tags)."""
+    inputs = report_inputs(db, org, as_of, system=system, open_only=True, only=only)
     return inputs.as_of, items_from_inputs(inputs, environment=environment)
 
 
@@ -103,8 +106,9 @@ def remediation_plan(
     system: str | None = None,
     environment: str | None = None,
     as_of: datetime | None = None,
+    only: SystemFilter | None = None,
 ) -> Plan:
-    moment, items = plan_items(db, org, system=system, environment=environment, as_of=as_of)
+    moment, items = plan_items(db, org, system=system, environment=environment, as_of=as_of, only=only)
     return build_plan(items, moment)
 
 
@@ -117,12 +121,13 @@ def plan_json(
     as_of: datetime | None = None,
     offset: int = 0,
     limit: int | None = None,
+    only: SystemFilter | None = None,
 ) -> dict[str, Any]:
     """The plan document (README "Remediation plan"): ``actions`` ranked from ``offset`` (at most
     ``limit`` of them), every ``unfixable`` version, and the totals."""
     if offset < 0 or (limit is not None and limit < 0):
         raise InputError("plan", "offset and limit must not be negative")
-    plan = remediation_plan(db, org, system=system, environment=environment, as_of=as_of)
+    plan = remediation_plan(db, org, system=system, environment=environment, as_of=as_of, only=only)
     end = len(plan.actions) if limit is None else offset + limit
     return {
         "organization": org,

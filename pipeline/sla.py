@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 
 from core.errors import InputError
-from reports.sla import DEFAULT_POLICY, POLICY_SCHEMA, SlaPolicy, SlaTier
+from reports.sla import DEFAULT_POLICY, POLICY_SCHEMA, SlaPolicy
 from store.db import Database, Tx
 from store.queries import exposures as q
 from store.queries.organizations import get_or_create_organization, get_organization
@@ -78,8 +79,5 @@ def policy_from_tiers(assignments: Sequence[str], base: SlaPolicy, source: str =
     if unknown:
         known = ", ".join(t.name for t in base.tiers)
         raise InputError(source, f"unknown tier(s) {', '.join(sorted(unknown))}; the policy has {known}")
-    tiers = tuple(
-        SlaTier(t.name, days.get(t.name, t.days), t.exploited, t.internet_exposed, t.min_cvss, t.min_epss)
-        for t in base.tiers
-    )
+    tiers = tuple(replace(t, days=days.get(t.name, t.days)) for t in base.tiers)
     return SlaPolicy(tiers)

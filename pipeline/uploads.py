@@ -42,7 +42,7 @@ from store.queries.jobs import (
     insert_upload_job,
 )
 from store.queries.organizations import get_organization
-from store.queries.systems import get_or_create_system, system_names
+from store.queries.systems import get_or_create_system, refuse_uploads_to, system_names
 
 __all__ = [
     "ClaimedJob",
@@ -332,13 +332,18 @@ def resolve_project(
     created only with ``autoCreate``, otherwise the upload is refused as "not found".
     """
     if project:
-        return system_for_project(db, org, project)
+        found = system_for_project(db, org, project)
+        with db.read() as session:
+            refuse_uploads_to(session, org, found)
+        return found
     if not name:
         raise InputError("upload", "give either project (a UUID) or projectName")
     with db.read() as session:
         organization = get_organization(session, org)
         assert organization.id is not None
         exists = name in system_names(session, organization.id)
+        if exists:
+            refuse_uploads_to(session, org, name)  # queued for a decommissioned system: refused now
     if exists:
         return name
     if not auto_create:

@@ -3,14 +3,19 @@
 Metrics (DESIGN.md "Time-to-deploy — definitions"), from clock start = max(fix available, first_seen):
 
 - M1 ``time_to_deploy``: event = upgraded; removed and still-open exposures are censored.
-- M2 ``exposure_window``: event = upgraded or removed; open exposures are censored.
+- M2 ``exposure_window``: event = upgraded, removed or decommissioned; open exposures are censored.
+- Decommissioning (``reports.timeline``) ends an exposure without deploying a fix: censored for M1 at
+  the decommissioning moment, an event for M2 — the vulnerable software no longer runs, so the window
+  in which it could be attacked did end there.
 - Conservative figures use R − start (the fix was first *seen* deployed at R); optimistic figures use
   L − start (it may have landed right after the last affected snapshot). Censored durations use the same
   end point as their figure. Open exposures are censored at the system's last snapshot at or before
   ``as_of`` — which is their L, so open exposures read the same in both figures. Durations below zero
   (a fix dated after it was deployed) count as 0.
-- Precision: R − L over closed exposures (median and max), the snapshot gap that bounds both figures.
-- A system is stale when ``as_of`` − its last snapshot > 2 × its cadence; it is flagged, and its open
+- Precision: R − L over exposures closed by a snapshot (median and max), the snapshot gap that bounds
+  both figures (a decommissioning is a known moment, not a snapshot: not counted here).
+- A system is stale when ``as_of`` − its last snapshot > 2 × its cadence (never once decommissioned at
+  or before ``as_of``: nothing more is expected of it); it is flagged, and its open
   exposures are censored at its last snapshot like every other open exposure, never carried forward.
 - Triage (``reports.triage``): intervals a ``not_affected`` / ``false_positive`` record excludes are not
   in the timeline's exposures at all, so every figure here is computed without them; ``triage`` says
@@ -19,8 +24,9 @@ Metrics (DESIGN.md "Time-to-deploy — definitions"), from clock start = max(fix
   ``risk_accepted``, counted apart per tier; after the expiry they are what they were.
 
 JSON: days are numbers rounded to 2 decimals, fractions (``within_days``, SLA attainment) to 4 decimals,
-timestamps RFC 3339 UTC with a ``Z``. ``resolved`` counts every closed exposure (upgraded + removed);
-``upgraded`` and ``removed`` split it. ``None`` (JSON null) means "not reached".
+timestamps RFC 3339 UTC with a ``Z``. ``resolved`` counts every closed exposure (upgraded + removed +
+decommissioned); ``upgraded``, ``removed`` and ``decommissioned`` split it. ``None`` (JSON null) means
+"not reached".
 """
 
 from __future__ import annotations
@@ -123,6 +129,8 @@ def stale_systems(systems: Iterable[SystemHistory], as_of: datetime) -> dict[str
     cutoff = require_utc(as_of, "as_of")
     out: dict[str, datetime] = {}
     for system in systems:
+        if system.retired_by(cutoff) is not None:
+            continue
         snaps = ordered_snapshots(system, cutoff)
         if (
             snaps
@@ -149,17 +157,18 @@ def assess_exposures(
     lookup = _facts_lookup(facts)
     # Exposures share a handful of distinct (group, package, internet-exposed) combinations: derive the
     # fix, risk, severity and tier once per combination (measured: a third of the time for 60k exposures).
-    derived: dict[tuple[str, str, bool], tuple[FixAvailability, RiskFacts, str, SlaTier | None]] = {}
+    derived: dict[tuple[str, str, bool, str], tuple[FixAvailability, RiskFacts, str, SlaTier | None]] = {}
     out: list[AssessedExposure] = []
     for e in timeline.exposures:
         system = by_name[e.system]
-        key = (e.vuln_group, e.package, system.internet_exposed)
+        key = (e.vuln_group, e.package, system.internet_exposed, system.criticality)
         found = derived.get(key)
         if found is None:
             f = lookup(e.vuln_group, e.package)
             risk = RiskFacts(
                 exploited=f.exploited if f else False,
                 internet_exposed=system.internet_exposed,
+                criticality=system.criticality,
                 cvss=f.cvss if f else None,
                 rating=f.rating if f else None,
                 epss=f.epss if f else None,
@@ -243,11 +252,12 @@ class Metric:
         return {**self.conservative.to_json(), "optimistic": optimistic}
 
 
-# One row per exposure for the curves: (R-or-L − start, L − start, upgraded?, closed?). Built once per
+# One row per exposure for the curves: (R-or-L − start, L − start, upgraded?, closed?, decommissioned?).
+# Built once per
 # report and shared by the overall figures, every breakdown group and every SLA tier, so that each
 # curve is two C-level transposes and two estimator runs (measured: half of the deploy-time report's
 # time for 60,000 exposures went to rebuilding these per group).
-_Row = tuple[float, float, bool, bool]
+_Row = tuple[float, float, bool, bool, bool]
 
 
 def _row(a: AssessedExposure) -> _Row:
@@ -256,7 +266,8 @@ def _row(a: AssessedExposure) -> _Row:
         a.days_conservative,
         a.days_optimistic,
         resolution == "upgraded",
-        resolution in {"upgraded", "removed"},
+        resolution in {"upgraded", "removed", "decommissioned"},
+        resolution == "decommissioned",
     )
 
 
@@ -276,6 +287,7 @@ class Summary:
     open: int
     upgraded: int
     removed: int
+    decommissioned: int = 0
 
     @classmethod
     def of(cls, items: Sequence[AssessedExposure]) -> Summary:
@@ -285,15 +297,16 @@ class Summary:
     def of_rows(cls, rows: Sequence[_Row]) -> Summary:
         if not rows:
             empty = _metric_of_rows((), (), ())
-            return cls(empty, empty, 0, 0, 0)
-        conservative, optimistic, upgraded_flags, closed_flags = zip(*rows, strict=True)
-        upgraded, closed = sum(upgraded_flags), sum(closed_flags)
+            return cls(empty, empty, 0, 0, 0, 0)
+        conservative, optimistic, upgraded_flags, closed_flags, retired_flags = zip(*rows, strict=True)
+        upgraded, closed, retired = sum(upgraded_flags), sum(closed_flags), sum(retired_flags)
         return cls(
             _metric_of_rows(conservative, optimistic, upgraded_flags),
             _metric_of_rows(conservative, optimistic, closed_flags),
             len(rows) - closed,
             upgraded,
-            closed - upgraded,
+            closed - upgraded - retired,
+            retired,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -301,9 +314,10 @@ class Summary:
             "time_to_deploy": self.time_to_deploy.to_json(),
             "exposure_window": self.exposure_window.to_json(),
             "open": self.open,
-            "resolved": self.upgraded + self.removed,
+            "resolved": self.upgraded + self.removed + self.decommissioned,
             "upgraded": self.upgraded,
             "removed": self.removed,
+            "decommissioned": self.decommissioned,
         }
 
 
@@ -511,7 +525,7 @@ def deploy_time_report(
     gaps = [
         _days(a.exposure.resolved_at, a.exposure.last_affected_seen)
         for a in items
-        if a.exposure.resolved_at is not None
+        if a.exposure.resolved_at is not None and a.exposure.resolution != "decommissioned"
     ]
     stale = stale_systems(systems, as_of)
     cadence: Mapping[str, float | None] = {s.system: s.cadence_days for s in systems}

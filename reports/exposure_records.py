@@ -18,7 +18,8 @@ from typing import Literal
 from core.triage import Analysis
 
 # vex_not_affected / false_positive: intervals an analysis record excludes (its state).
-Resolution = Literal["upgraded", "removed", "vex_not_affected", "false_positive"]
+# decommissioned: still open when the system was taken out of service (``SystemHistory``).
+Resolution = Literal["upgraded", "removed", "decommissioned", "vex_not_affected", "false_positive"]
 FixSource = Literal["csaf", "akrites", "registry", "published"]
 # risk_accepted: breached or open, but an accepted risk covers it until its expiry.
 SlaStatus = Literal["met", "breached", "open", "indeterminate", "risk_accepted"]
@@ -37,7 +38,9 @@ class SystemHistory:
     """A deployed system and every snapshot it has (in any order; the reports sort them).
 
     ``cadence_days`` is the expected time between SBOM uploads; ``None`` means unknown, and such a system
-    is never flagged stale.
+    is never flagged stale. ``decommissioned_at``: when the system was taken out of service (``None``:
+    in service); from then on it is never stale, and intervals still open then end there, resolution
+    ``decommissioned``. ``criticality`` is what an SLA policy may name (``reports.sla``).
     """
 
     system: str
@@ -45,6 +48,14 @@ class SystemHistory:
     environment: str = ""
     internet_exposed: bool = False
     cadence_days: float | None = None
+    decommissioned_at: datetime | None = None
+    criticality: str = "medium"
+
+    def retired_by(self, as_of: datetime | None) -> datetime | None:
+        """The decommissioning moment when it lies at or before ``as_of`` (any time, when ``None``)."""
+        if self.decommissioned_at is None or (as_of is not None and self.decommissioned_at > as_of):
+            return None
+        return self.decommissioned_at
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,11 @@ A policy is an ordered list of tiers; the first tier whose predicates all hold w
 should have none (the catch-all). Predicates:
 
 - ``exploited`` / ``internet_exposed``: when set, the exposure's flag must equal it;
+- ``criticality``: when set (a list of ``low`` / ``medium`` / ``high`` / ``critical``), the system's
+  criticality must be one of them. This is how a policy uses criticality: a tier such as
+  ``{"name": "critical-system", "days": 3, "criticality": ["critical"], "min_cvss": 7}`` placed before
+  the general tiers gives a critical system's high and critical findings three days. No default tier
+  names it, so the default policy's numbers do not depend on criticality;
 - ``min_cvss`` / ``min_epss``: when either is set, at least one of the set thresholds must be met
   (DESIGN.md's "high" tier is "CVSS ≥ 7 *or* EPSS ≥ 0.1"). Without a CVSS score, a textual rating counts
   as the lower bound of its CVSS v3 band (critical 9.0, high 7.0, medium 4.0, low 0.1).
@@ -40,9 +45,12 @@ class SlaTier:
     internet_exposed: bool | None = None
     min_cvss: float | None = None
     min_epss: float | None = None
+    criticality: tuple[str, ...] | None = None
 
     def matches(self, risk: RiskFacts) -> bool:
         if self.exploited is not None and risk.exploited != self.exploited:
+            return False
+        if self.criticality is not None and risk.criticality not in self.criticality:
             return False
         if self.internet_exposed is not None and risk.internet_exposed != self.internet_exposed:
             return False
@@ -63,6 +71,7 @@ class RiskFacts:
     cvss: float | None = None
     rating: str | None = None
     epss: float | None = None
+    criticality: str = "medium"
 
     @property
     def score(self) -> float | None:
@@ -80,7 +89,14 @@ class SlaPolicy:
         return next((t for t in self.tiers if t.matches(risk)), None)
 
     def to_json(self) -> str:
-        return json.dumps({"tiers": [asdict(t) for t in self.tiers]}, indent=2)
+        # ``criticality`` is written only where a tier sets it, so policies without it read as before.
+        tiers = [
+            {k: (list(v) if k == "criticality" else v) for k, v in asdict(t).items()}
+            if t.criticality is not None
+            else {k: v for k, v in asdict(t).items() if k != "criticality"}
+            for t in self.tiers
+        ]
+        return json.dumps({"tiers": tiers}, indent=2)
 
     @classmethod
     def from_json(cls, text: str | bytes, source: str = "SLA policy") -> SlaPolicy:
@@ -100,7 +116,10 @@ class SlaPolicy:
         return cls(tiers)
 
 
-_FIELDS = {"name", "days", "exploited", "internet_exposed", "min_cvss", "min_epss"}
+_FIELDS = {"name", "days", "exploited", "internet_exposed", "min_cvss", "min_epss", "criticality"}
+#: The values of a system's criticality (``core.systems.CRITICALITIES``, repeated: reports import no core
+#: rule module beyond records; tests/reports/test_sla.py checks they agree).
+CRITICALITY_VALUES = ("low", "medium", "high", "critical")
 
 
 #: The longest deadline a tier may set (ten years): a due date must stay a date.
@@ -138,6 +157,12 @@ POLICY_SCHEMA: dict[str, Any] = {
                     "internet_exposed": _NULLABLE_FLAG,
                     "min_cvss": {"type": ["number", "null"], "minimum": 0, "maximum": 10},
                     "min_epss": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+                    "criticality": {
+                        "type": ["array", "null"],
+                        "minItems": 1,
+                        "uniqueItems": True,
+                        "items": {"enum": list(CRITICALITY_VALUES)},
+                    },
                 },
             },
         }
@@ -174,6 +199,15 @@ def _tier_from_dict(raw: Any, source: str, index: int) -> SlaTier:
         if value is not None and (not _number(value) or not 0 <= value <= top):
             allowed = f"null or a number from 0 to {top:g}"
             raise InputError(source, f"{where} ({name}): '{threshold}' must be {allowed}")
+    criticality = raw.get("criticality")
+    if criticality is not None and (
+        not isinstance(criticality, list)
+        or not criticality
+        or len(set(map(str, criticality))) != len(criticality)
+        or not all(isinstance(c, str) and c in CRITICALITY_VALUES for c in criticality)
+    ):
+        allowed = f"null or a non-empty list of distinct values from {', '.join(CRITICALITY_VALUES)}"
+        raise InputError(source, f"{where} ({name}): 'criticality' must be {allowed}")
     return SlaTier(
         name,
         float(days),
@@ -181,6 +215,7 @@ def _tier_from_dict(raw: Any, source: str, index: int) -> SlaTier:
         raw.get("internet_exposed"),
         None if raw.get("min_cvss") is None else float(raw["min_cvss"]),
         None if raw.get("min_epss") is None else float(raw["min_epss"]),
+        None if criticality is None else tuple(criticality),
     )
 
 

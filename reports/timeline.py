@@ -4,7 +4,9 @@ Definitions are DESIGN.md's "Time-to-deploy — definitions": an exposure of a (
 vulnerability group) opens at the first snapshot showing an affected version (``first_seen``), stays open
 through the last consecutive affected snapshot (L) and closes at the next snapshot without one (R):
 ``upgraded`` when the package is still there in another version, ``removed`` when it is gone. An affected
-version appearing again after a clean snapshot opens a new exposure.
+version appearing again after a clean snapshot opens a new exposure. An interval still open when its
+system was decommissioned (at or before ``as_of``) ends at that moment with resolution
+``decommissioned``: the software stopped running, though no fix was deployed.
 
 Order independence: snapshots are sorted by (observed_at, key) here, so the result depends only on the
 set of snapshots, never on the order in which they arrived or were stored.
@@ -66,8 +68,10 @@ def _intervals(
     snapshots: Sequence[SnapshotRef],
     affected: dict[str, list[str]],
     resolution_override: Resolution | None = None,
+    retired: datetime | None = None,
 ) -> list[Exposure]:
-    """Walk the sorted snapshots once, opening and closing intervals on affected/clean transitions."""
+    """Walk the sorted snapshots once, opening and closing intervals on affected/clean transitions;
+    an interval open at the end closes at ``retired`` (the system's decommissioning) when given."""
     out: list[Exposure] = []
     first: datetime | None = None
     last: datetime | None = None
@@ -109,8 +113,8 @@ def _intervals(
                 current=current,
                 first=first,
                 last=last,
-                resolved=None,
-                resolution=resolution_override,
+                resolved=retired,
+                resolution=resolution_override or ("decommissioned" if retired is not None else None),
             )
         )
     return out
@@ -183,9 +187,14 @@ def build_timeline(
     index = analyses if isinstance(analyses, AnalysisIndex) else AnalysisIndex(analyses)
     snapshots_by_system: dict[str, tuple[SnapshotRef, ...]] = {}
     known_keys: dict[str, set[str]] = {}
+    retired_at: dict[str, datetime | None] = {}
+    cutoff = require_utc(as_of, "as_of") if as_of is not None else None
     for system in systems:
         snapshots_by_system[system.system] = ordered_snapshots(system, as_of)
         known_keys[system.system] = {s.key for s in system.snapshots}
+        retired = system.retired_by(cutoff)
+        where = f"{system.system} decommissioned"
+        retired_at[system.system] = None if retired is None else require_utc(retired, where)
     vex_index = _vex_index(vex)
     withdrawn = set(withdrawn_groups)
     skipped: set[str] = set()
@@ -211,10 +220,13 @@ def build_timeline(
                 target = by_state.setdefault(found.state, {}) if found and found.excludes else counted
             target.setdefault(key, []).append(version)
         snapshots = snapshots_by_system[history.system]
-        exposures.extend(_annotated(_intervals(history, snapshots, counted), index, package))
+        retired = retired_at[history.system]
+        exposures.extend(_annotated(_intervals(history, snapshots, counted, None, retired), index, package))
         for state, observations in sorted(by_state.items()):
             excluded.extend(
-                _annotated(_intervals(history, snapshots, observations, _EXCLUDED_AS[state]), index, package)
+                _annotated(
+                    _intervals(history, snapshots, observations, _EXCLUDED_AS[state], retired), index, package
+                )
             )
     return Timeline(
         tuple(sorted(exposures, key=exposure_sort_key)),

@@ -119,6 +119,8 @@ def compute_timeline(
                 s.environment,
                 s.internet_exposed,
                 s.cadence_days,
+                s.decommissioned_at,
+                s.criticality,
             )
         )
         for _, sha, set_id in snaps:

@@ -29,6 +29,7 @@ from pipeline.advice import Advice, PackageVersion, package_advice
 from pipeline.exposures.build import Built, compute_timeline, ensure_exposures
 from pipeline.exposures.triage import analysis_records
 from pipeline.sla import policy_of
+from pipeline.systems import SystemFilter
 from reports.deploy_time import (
     AssessedExposure,
     DeployTimeReport,
@@ -58,6 +59,7 @@ __all__ = [
     "ReportInputs",
     "ReportStatus",
     "Summary",
+    "SystemFilter",
     "deploy_time",
     "deploy_time_from_inputs",
     "deploy_time_json",
@@ -98,6 +100,8 @@ class ReportInputs:
     # deployed in an open exposure.
     names: dict[str, tuple[str, str]] = field(default_factory=dict)
     advice: dict[PackageVersion, Advice] = field(default_factory=dict)
+    # system name → (owner, tags), shown in every exposure row.
+    owners: dict[str, tuple[str | None, list[str]]] = field(default_factory=dict)
 
     def advice_for(self, package: str, version: str) -> Advice | None:
         key = self.names.get(package)
@@ -193,6 +197,8 @@ def _from_stored(
             s.environment,
             s.internet_exposed,
             s.cadence_days,
+            s.decommissioned_at,
+            s.criticality,
         )
         for s in systems
     ]
@@ -207,6 +213,7 @@ def report_inputs(
     system: str | None = None,
     open_only: bool = False,
     advice: bool = True,
+    only: SystemFilter | None = None,
 ) -> ReportInputs:
     """Bring stored exposures up to date, then read what both reports need (see the module docstring).
 
@@ -214,7 +221,8 @@ def report_inputs(
     another organization, or none, is "not found"). With ``open_only`` the timeline holds only the
     exposures still open at ``as_of`` (what the remediation plan needs: half the rows of a fleet).
     ``advice=False`` skips the upgrade advice of the open exposures' versions (the deploy-time report
-    and the exports that show no advice need none).
+    and the exports that show no advice need none). ``only`` keeps the systems it selects (owner,
+    tags): every figure is then computed over those systems' exposures alone.
     """
     if as_of is not None:
         within_range(as_of, "as_of", "report")
@@ -226,10 +234,16 @@ def report_inputs(
         systems = system_queries.org_systems(session, org_row.id, system)
         if system is not None and not systems:
             raise NotFoundError(f"system {system!r} does not exist in organization {org!r}")
-        newest = max((s.last_observed_at for s in systems if s.last_observed_at), default=None)
+        if only:
+            systems = only.select(systems)
+        # The stored rows hold every snapshot and a decommissioning: a moment before either recomputes.
+        newest = max(
+            (t for s in systems for t in (s.last_observed_at, s.decommissioned_at) if t is not None),
+            default=None,
+        )
         if newest is None or moment >= newest:
             built = _from_stored(
-                session, org_row.id, systems, scoped=system is not None, open_only=open_only
+                session, org_row.id, systems, scoped=system is not None or bool(only), open_only=open_only
             )
         else:
             built = compute_timeline(session, org_row.id, systems, moment)
@@ -268,7 +282,17 @@ def report_inputs(
         for g in groups
     }
     return ReportInputs(
-        org, moment, built.timeline, built.systems, facts, info, built.fixed, policy, built.names, found
+        org,
+        moment,
+        built.timeline,
+        built.systems,
+        facts,
+        info,
+        built.fixed,
+        policy,
+        built.names,
+        found,
+        {s.name: (s.owner, list(s.tags)) for s in systems},
     )
 
 
@@ -278,8 +302,11 @@ def report_inputs(
 def _exposure_json(inputs: ReportInputs, a: AssessedExposure) -> dict[str, Any]:
     e = a.exposure
     info = inputs.groups.get(e.vuln_group, GroupInfo([], []))
+    owner, tags = inputs.owners.get(e.system, (None, []))
     return {
         **a.to_json(),
+        "owner": owner,
+        "tags": tags,
         "aliases": info.aliases,
         "advisories": info.advisories,
         "fixed_versions": inputs.fixed.get((e.system, e.package, e.vuln_group, e.version), []),
@@ -344,13 +371,18 @@ def _no_cyclic_gc() -> Iterator[None]:
 
 
 def exposures_report(
-    db: Database, org: str, status: ReportStatus = "open", as_of: datetime | None = None
+    db: Database,
+    org: str,
+    status: ReportStatus = "open",
+    as_of: datetime | None = None,
+    *,
+    only: SystemFilter | None = None,
 ) -> list[dict[str, Any]]:
     """``patchgap report exposures --format json``: one object per exposure, sorted by system, package,
     vulnerability, first_seen. ``status`` ``excluded`` lists the intervals analysis records exclude
     (``not_affected`` / ``false_positive``, each row's ``analysis`` saying which record and why)."""
     with _no_cyclic_gc():
-        return exposures_from_inputs(report_inputs(db, org, as_of), status)
+        return exposures_from_inputs(report_inputs(db, org, as_of, only=only), status)
 
 
 def deploy_time_from_inputs(inputs: ReportInputs) -> DeployTimeReport:
@@ -359,16 +391,24 @@ def deploy_time_from_inputs(inputs: ReportInputs) -> DeployTimeReport:
     )
 
 
-def deploy_time(db: Database, org: str, as_of: datetime | None = None) -> DeployTimeReport:
+def deploy_time(
+    db: Database, org: str, as_of: datetime | None = None, *, only: SystemFilter | None = None
+) -> DeployTimeReport:
     """The deploy-time report as records (for tables); :func:`deploy_time_json` is its JSON."""
     with _no_cyclic_gc():
-        return deploy_time_from_inputs(report_inputs(db, org, as_of, advice=False))
+        return deploy_time_from_inputs(report_inputs(db, org, as_of, advice=False, only=only))
 
 
-def deploy_time_json(db: Database, org: str, as_of: datetime | None = None) -> dict[str, Any]:
-    """``patchgap report deploy-time --format json``."""
+def deploy_time_json(
+    db: Database, org: str, as_of: datetime | None = None, *, only: SystemFilter | None = None
+) -> dict[str, Any]:
+    """``patchgap report deploy-time --format json`` (``filter`` names the owner and tags it covers,
+    only when a filter is given, so the unfiltered document stays as it was)."""
     with _no_cyclic_gc():
-        return {"organization": org, **deploy_time(db, org, as_of).to_json()}
+        document = {"organization": org, **deploy_time(db, org, as_of, only=only).to_json()}
+    if only:
+        document["filter"] = {"owner": only.owner, "tags": list(only.tags)}
+    return document
 
 
 

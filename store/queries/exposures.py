@@ -30,7 +30,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from core.time import utcnow
+from core.time import require_utc, utcnow
 from store.queries.triage import history_state
 from store.sql import chunks
 from store.sql import dialect_insert as _insert
@@ -173,8 +173,18 @@ def input_digests(session: Session, org_id: int, system_ids: Sequence[int]) -> d
             .group_by(snapshot.c.system_id)
         )
         per_system.update({r[0]: (r[1], int(r[2] or 0)) for r in session.execute(stmt)})
+    # A system's decommissioning closes its open exposures (``reports.timeline``): its moment is input.
+    retired: dict[int, str] = {}
+    system = _t(System)
+    for chunk in chunks(system_ids, _CHUNK):
+        stmt = sa.select(system.c.id, system.c.decommissioned_at).where(
+            system.c.id.in_(chunk), system.c.decommissioned_at.is_not(None)
+        )
+        retired.update({r[0]: require_utc(r[1]).isoformat() for r in session.execute(stmt)})
     return {
-        sid: hashlib.sha256(f"{base}|{per_system.get(sid, (0, 0))}".encode()).hexdigest()
+        sid: hashlib.sha256(
+            f"{base}|{per_system.get(sid, (0, 0))}{'|' + retired[sid] if sid in retired else ''}".encode()
+        ).hexdigest()
         for sid in system_ids
     }
 

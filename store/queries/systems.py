@@ -34,15 +34,21 @@ from core.compression import DecompressionError, inflate_bounded
 from core.errors import ConflictError, InputError, NotFoundError, StorageError
 from core.packages import PackageRef
 from core.settings import DEFAULT_MAX_SBOM_BYTES
+from core.systems import criticality_problem, normalized_tags, owner_problem, tags_problem
 from core.text import system_name_problem
-from core.time import utcnow
+from core.time import require_utc, rfc3339, utcnow
 from store.queries.organizations import get_organization, organization_id
 from store.sql import chunks, storable_id
 from store.sql import dialect_insert as _insert
 from store.sql import table_of as _table
+from store.tables.cra import CraCaseRow, CraPresenceRow
+from store.tables.exposures import ExposureRow, ExposureState
+from store.tables.jobs import UploadJob
+from store.tables.notifications import Event
 from store.tables.organizations import Organization
 from store.tables.packages import PackageVersion
 from store.tables.systems import ComponentSet, ComponentSetMember, NotAssessableComponent, Snapshot, System
+from store.tables.triage import AnalysisRow
 
 COMPRESSION = "zlib"
 _CHUNK = 900
@@ -110,6 +116,22 @@ class SystemRow:
     snapshot_count: int
     first_observed_at: datetime | None
     last_observed_at: datetime | None
+    owner: str | None = None
+    tags: tuple[str, ...] = ()
+    decommissioned_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SystemCounts:
+    """What deleting a system would delete with it, and what keeps it from being deleted."""
+
+    snapshots: int
+    exposures: int
+    upload_jobs: int
+    # Records kept as evidence, which refuse the deletion: system-scoped analysis records (append-only
+    # by trigger) and the manufacturer's CRA Article 14 records about the system.
+    analyses: int
+    cra_cases: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +159,47 @@ class SnapshotComponents:
 # --- systems -------------------------------------------------------------------------------------
 
 
-SYSTEM_ATTRIBUTES = ("environment", "internet_exposed", "criticality", "cadence_days")
+SYSTEM_ATTRIBUTES = ("environment", "internet_exposed", "criticality", "cadence_days", "owner", "tags")
+
+
+def _checked(name: str, attributes: dict[str, Any]) -> dict[str, Any]:
+    """The settable attributes given (``None``: left as they are), validated by the ``core.systems``
+    rules and in stored form (an empty owner clears it; tags de-duplicated and sorted)."""
+    values = {k: v for k, v in attributes.items() if k in SYSTEM_ATTRIBUTES and v is not None}
+    where = f"system {name!r}"
+    if "criticality" in values and (problem := criticality_problem(values["criticality"])):
+        raise InputError(f"{where}: criticality", problem)
+    if "owner" in values:
+        if problem := owner_problem(values["owner"]):
+            raise InputError(f"{where}: owner", problem)
+        values["owner"] = values["owner"] or None
+    if "tags" in values:
+        if problem := tags_problem(values["tags"]):
+            raise InputError(f"{where}: tags", problem)
+        values["tags"] = normalized_tags(values["tags"])
+    return values
+
+
+def refuse_decommissioned(system: System, org_name: str) -> None:
+    """A ``ConflictError`` for a decommissioned system: nothing is uploaded to it until recommissioned."""
+    if system.decommissioned_at is not None:
+        raise ConflictError(
+            f"system {system.name!r} of organization {org_name!r} was decommissioned at "
+            f"{rfc3339(system.decommissioned_at)}; uploads to it are refused until it is recommissioned "
+            f"(patchgap systems recommission {system.name!r}, "
+            f"or POST /api/v1/systems/{system.name}/recommission)"
+        )
+
+
+def refuse_uploads_to(session: Session, org_name: str, name: str) -> None:
+    """Refuse an upload to the system ``name`` of ``org_name`` when it is decommissioned (nothing when
+    the organization or the system does not exist yet: an upload may create them)."""
+    org = session.exec(select(Organization).where(Organization.name == org_name)).first()
+    if org is None or org.id is None or "\x00" in name:
+        return
+    system = find_system(session, org.id, name)
+    if system is not None:
+        refuse_decommissioned(system, org_name)
 
 
 def find_system(session: Session, org_id: int, name: str) -> System | None:
@@ -187,6 +249,7 @@ def get_or_create_system(
         session.execute(_insert(session, System).values({**defaults, **values}).on_conflict_do_nothing())
         system = find_system(session, org.id, name)
         assert system is not None
+    refuse_decommissioned(system, org.name)
     if environment is not None and system.environment != environment:
         raise ConflictError(
             f"system {name!r} of organization {org.name!r} is in environment {system.environment!r}, "
@@ -221,6 +284,9 @@ def _systems(org_id: int) -> sa.Select[Any]:
             sa.func.coalesce(spans.c.count, 0),
             spans.c.first,
             spans.c.last,
+            system.c.owner,
+            system.c.tags,
+            system.c.decommissioned_at,
         )
         .select_from(system.outerjoin(spans, spans.c.system_id == system.c.id))
         .where(system.c.org_id == org_id)
@@ -229,7 +295,10 @@ def _systems(org_id: int) -> sa.Select[Any]:
 
 
 def _system_row(r: Sequence[Any]) -> SystemRow:
-    return SystemRow(r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6], r[7], int(r[8]), r[9], r[10])
+    return SystemRow(
+        r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6], r[7], int(r[8]), r[9], r[10],
+        r[11], tuple(r[12] or ()), r[13],
+    )  # fmt: skip
 
 
 def list_systems(session: Session, org_name: str, name: str | None = None) -> list[SystemRow]:
@@ -258,7 +327,7 @@ def create_system(session: Session, org: Organization, name: str, attributes: di
     _refuse_bad_name(name, system_name_problem(name))
     if session.exec(select(System.id).where(System.org_id == org.id, System.name == name)).first():
         raise ConflictError(f"system {name!r} already exists in organization {org.name!r}")
-    values = {k: v for k, v in attributes.items() if k in SYSTEM_ATTRIBUTES and v is not None}
+    values = _checked(name, attributes)
     session.add(System(org_id=org.id, name=name, created_at=utcnow(), **values))
     session.flush()
 
@@ -266,7 +335,7 @@ def create_system(session: Session, org: Organization, name: str, attributes: di
 def update_system(session: Session, org_name: str, name: str, attributes: dict[str, Any]) -> None:
     """Set the given attributes (only those in ``SYSTEM_ATTRIBUTES``) of a system of ``org_name``."""
     org = get_organization(session, org_name)
-    values = {k: v for k, v in attributes.items() if k in SYSTEM_ATTRIBUTES and v is not None}
+    values = _checked(name, attributes)
     system = _table(System)
     found = session.execute(
         sa.select(system.c.id).where(system.c.org_id == org.id, system.c.name == name)
@@ -275,6 +344,75 @@ def update_system(session: Session, org_name: str, name: str, attributes: dict[s
         raise NotFoundError(f"system {name!r} does not exist in organization {org_name!r}")
     if values:
         session.execute(sa.update(system).where(system.c.id == found).values(**values))
+
+
+def set_decommissioned(session: Session, org_name: str, name: str, at: datetime | None) -> int:
+    """Mark a system of ``org_name`` decommissioned at ``at`` (``None``: active again); returns its id.
+
+    Every snapshot must lie at or before the moment: a system cannot have run after it left service,
+    and its timeline closes its open exposures there (``reports.timeline``).
+    """
+    target = get_system(session, org_name, name)
+    assert target.id is not None
+    if at is not None:
+        snapshot = _table(Snapshot)
+        last = session.execute(
+            sa.select(sa.func.max(snapshot.c.observed_at)).where(snapshot.c.system_id == target.id)
+        ).scalar_one_or_none()
+        if last is not None and require_utc(last) > at:
+            raise InputError(
+                f"system {name!r}: decommissioned at",
+                f"{rfc3339(at)} is before its last snapshot ({rfc3339(require_utc(last))})",
+            )
+    system = _table(System)
+    session.execute(sa.update(system).where(system.c.id == target.id).values(decommissioned_at=at))
+    return target.id
+
+
+def system_counts(session: Session, system_id: int) -> SystemCounts:
+    """How many snapshots, exposure rows, upload jobs and system-scoped analysis records a system has."""
+    target = session.get(System, system_id)
+    assert target is not None
+    snapshot, exposure, job, analysis, case = (
+        _table(Snapshot),
+        _table(ExposureRow),
+        _table(UploadJob),
+        _table(AnalysisRow),
+        _table(CraCaseRow),
+    )
+
+    def count(stmt: sa.Select[Any]) -> int:
+        return int(session.execute(stmt).scalar_one())
+
+    return SystemCounts(
+        count(sa.select(sa.func.count()).select_from(snapshot).where(snapshot.c.system_id == system_id)),
+        count(sa.select(sa.func.count()).select_from(exposure).where(exposure.c.system_id == system_id)),
+        count(
+            sa.select(sa.func.count())
+            .select_from(job)
+            .where(job.c.org_id == target.org_id, job.c.system_name == target.name)
+        ),
+        count(sa.select(sa.func.count()).select_from(analysis).where(analysis.c.system_id == system_id)),
+        count(sa.select(sa.func.count()).select_from(case).where(case.c.system_id == system_id)),
+    )
+
+
+def delete_system(session: Session, system_id: int) -> None:
+    """Delete a system with its snapshots, exposure rows and build state, CRA presence facts and
+    upload jobs, in the caller's transaction. Component sets stay (other snapshots may share them);
+    events about it stay, detached (their ``system_id`` becomes NULL). The caller has checked that no
+    analysis record or CRA case names the system (:class:`SystemCounts`)."""
+    target = session.get(System, system_id)
+    assert target is not None
+    snapshot, job, event = _table(Snapshot), _table(UploadJob), _table(Event)
+    # The foreign keys cascade on PostgreSQL and SQLite alike (store.db turns them on); these tables
+    # are named anyway so that the deletion does not depend on a pragma.
+    for table in (_table(ExposureRow), _table(ExposureState), _table(CraPresenceRow)):
+        session.execute(sa.delete(table).where(table.c.system_id == system_id))
+    session.execute(sa.update(event).where(event.c.system_id == system_id).values(system_id=None))
+    session.execute(sa.delete(job).where(job.c.org_id == target.org_id, job.c.system_name == target.name))
+    session.execute(sa.delete(snapshot).where(snapshot.c.system_id == system_id))
+    session.execute(sa.delete(_table(System)).where(_table(System).c.id == system_id))
 
 
 def system_names(session: Session, org_id: int) -> list[str]:

@@ -43,6 +43,15 @@ class System(SQLModel, table=True):
     cadence_days: int = Field(default=7, nullable=False)
     release_label: str | None = Field(default=None, sa_type=sa.String(200))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    # Who answers for the system (a team or an e-mail address) and its labels (``core.systems`` rules;
+    # tags stored de-duplicated and sorted).
+    owner: str | None = Field(default=None, sa_type=sa.String(200))
+    tags: list[str] = Field(
+        default_factory=list, sa_column=sa.Column(sa.JSON(), nullable=False, server_default="[]")
+    )
+    # Taken out of service at this moment (NULL: active). Its history stays; its open exposures close
+    # as ``decommissioned`` there (``reports.timeline``), and uploads to it are refused.
+    decommissioned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ComponentSet(SQLModel, table=True):

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import jsonschema
 import pytest
 
 from core.errors import InputError
-from reports.sla import DEFAULT_POLICY, RiskFacts, SlaPolicy, SlaTier, due_date, sla_status
+from core.systems import CRITICALITIES
+from reports.sla import (
+    CRITICALITY_VALUES,
+    DEFAULT_POLICY,
+    POLICY_SCHEMA,
+    RiskFacts,
+    SlaPolicy,
+    SlaTier,
+    due_date,
+    sla_status,
+)
 
 
 @pytest.mark.parametrize(
@@ -79,3 +92,48 @@ def test_policy_json_errors_name_the_source(text: str, message: str) -> None:
     with pytest.raises(InputError, match=message) as info:
         SlaPolicy.from_json(text, source="acme SLA policy")
     assert str(info.value).startswith("acme SLA policy: ")
+
+
+# --- criticality in the policy ---------------------------------------------------------------------
+
+CRITICAL_FIRST = SlaPolicy.from_json(
+    '{"tiers": [{"name": "critical-system", "days": 3, "criticality": ["critical"], "min_cvss": 7},'
+    ' {"name": "high", "days": 30, "min_cvss": 7}, {"name": "rest", "days": 90}]}'
+)
+
+
+@pytest.mark.parametrize(
+    ("criticality", "cvss", "tier"),
+    [
+        ("critical", 7.5, "critical-system"),
+        ("high", 7.5, "high"),  # the tier names only critical systems
+        ("critical", 5.0, "rest"),  # and only their high findings
+        ("medium", 9.9, "high"),
+    ],
+)
+def test_a_tier_can_name_the_systems_criticality(criticality: str, cvss: float, tier: str) -> None:
+    chosen = CRITICAL_FIRST.tier_for(RiskFacts(cvss=cvss, criticality=criticality))
+    assert chosen is not None
+    assert chosen.name == tier
+
+
+def test_the_default_policy_ignores_criticality() -> None:
+    for risk in (RiskFacts(cvss=9.5), RiskFacts(cvss=5.0, epss=0.2), RiskFacts(exploited=True)):
+        tiers = {DEFAULT_POLICY.tier_for(replace(risk, criticality=c)) for c in CRITICALITIES}
+        assert len(tiers) == 1
+    # A policy without criticality writes none, so stored policies read back as they were.
+    assert "criticality" not in DEFAULT_POLICY.to_json()
+
+
+def test_criticality_round_trips_and_is_validated() -> None:
+    assert SlaPolicy.from_json(CRITICAL_FIRST.to_json()) == CRITICAL_FIRST
+    assert CRITICAL_FIRST.tiers[0].criticality == ("critical",)
+    for bad in ('"critical"', "[]", '["urgent"]', '["high", "high"]', "[1]"):
+        text = f'{{"tiers": [{{"name": "a", "days": 3, "criticality": {bad}}}]}}'
+        with pytest.raises(InputError, match="'criticality' must be null or a non-empty list"):
+            SlaPolicy.from_json(text, source="policy")
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(json.loads(text), POLICY_SCHEMA)
+    jsonschema.validate(json.loads(CRITICAL_FIRST.to_json()), POLICY_SCHEMA)
+    # The values are the system criticalities the store accepts.
+    assert CRITICALITY_VALUES == CRITICALITIES
