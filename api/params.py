@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, WithJsonSchema
+from fastapi import Query
+from pydantic import BeforeValidator, StringConstraints, WithJsonSchema
 
+from core.systems import TAG_PATTERN
 from core.time import parse_rfc3339
 
 
@@ -28,3 +30,16 @@ MOMENT_SCHEMA = {"type": "string", "format": "date-time", "pattern": "^(19[7-9][
 
 Moment = Annotated[datetime, BeforeValidator(_rfc3339), WithJsonSchema(MOMENT_SCHEMA)]
 """An RFC 3339 date-time (``2024-05-01T12:00:00Z``; UTC when it has no offset), never a number."""
+
+
+OwnerQuery = Annotated[
+    str | None,
+    Query(max_length=200, description="Only systems of this owner (team or e-mail; case does not matter)."),
+]
+TagQuery = Annotated[
+    list[Annotated[str, StringConstraints(pattern=TAG_PATTERN)]] | None,
+    Query(
+        max_length=32,
+        description="Only systems carrying this tag; repeat it for several (every one must be present).",
+    ),
+]

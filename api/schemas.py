@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJson
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
+from core.systems import MAX_TAGS, OWNER_MAX, TAG_PATTERN
 from core.text import NO_NUL_PATTERN, SINGLE_LINE_PATTERN, SYSTEM_NAME_MAX, SYSTEM_NAME_PATTERN, text_problem
 
 Criticality = Literal["low", "medium", "high", "critical"]
@@ -65,6 +66,12 @@ class SystemAttributes(BaseModel):
     internet_exposed: bool | None = None
     criticality: Criticality | None = None
     cadence_days: int | None = Field(default=None, ge=1, le=3650, description="Expected days between SBOMs.")
+    owner: Annotated[str, StoredText("owner")] | None = Field(
+        default=None, max_length=OWNER_MAX, description='Team or e-mail address; "" clears it.'
+    )
+    tags: list[Annotated[str, Field(pattern=TAG_PATTERN)]] | None = Field(
+        default=None, max_length=MAX_TAGS, description="Replaces the tags (stored de-duplicated, sorted)."
+    )
 
 
 class SystemCreate(SystemAttributes):
@@ -94,6 +101,9 @@ class SystemOut(BaseModel):
                     "snapshot_count": 3,
                     "first_observed_at": _TS,
                     "last_observed_at": _TS,
+                    "owner": "team-shop@example.com",
+                    "tags": ["pci", "team:shop"],
+                    "decommissioned_at": None,
                 }
             ]
         }
@@ -110,6 +120,20 @@ class SystemOut(BaseModel):
     snapshot_count: int
     first_observed_at: datetime | None
     last_observed_at: datetime | None
+    owner: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    decommissioned_at: datetime | None = Field(
+        default=None, description="Out of service since (null: active); uploads to it are refused."
+    )
+
+
+class SystemDeletedOut(BaseModel):
+    """What a confirmed deletion removed with the system."""
+
+    name: str
+    snapshots: int
+    exposures: int
+    upload_jobs: int
 
 
 class QualityFlagOut(BaseModel):

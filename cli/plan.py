@@ -13,7 +13,7 @@ from rich import box
 from rich.table import Table
 
 from cli.common import console, database, reports_errors
-from cli.report import AsOfOption, csv_cell, parse_as_of
+from cli.report import AsOfOption, OwnerOption, TagOption, csv_cell, parse_as_of
 
 
 class PlanFormat(StrEnum):
@@ -84,13 +84,17 @@ def plan(
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most N actions.")] = None,
     output: Annotated[PlanFormat, typer.Option("--format", help="Output format.")] = PlanFormat.table,
     as_of: AsOfOption = None,
+    owner: OwnerOption = None,
+    tag: TagOption = None,
 ) -> None:
     """What to deploy first: upgrades ranked by the risk they remove, merged across systems."""
     from pipeline.plan import plan_json
+    from pipeline.systems import SystemFilter
 
     when = parse_as_of(as_of)
     with database(ctx, upgrade=False) as db:
-        document = plan_json(db, org, system=system, environment=env, as_of=when, limit=limit)
+        only = SystemFilter.of(owner, tag or ())
+        document = plan_json(db, org, system=system, environment=env, as_of=when, limit=limit, only=only)
     if output is PlanFormat.json:
         typer.echo(json.dumps(document, indent=2))
         return

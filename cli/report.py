@@ -55,6 +55,8 @@ CSV_FIELDS = (
     "deployed_versions",
     "upgrade_to",
     "analysis_state",  # the state of the analysis record that decides about it (triage), if any
+    "owner",
+    "tags",
 )
 
 
@@ -77,6 +79,13 @@ class DeployFormat(StrEnum):
 
 
 OrgOption = Annotated[str, typer.Option("--org", help="Organization.")]
+OwnerOption = Annotated[
+    str | None, typer.Option("--owner", help="Only systems of this owner (team or e-mail; any case).")
+]
+TagOption = Annotated[
+    list[str] | None,
+    typer.Option("--tag", help="Only systems carrying this tag; repeat it for several (all must match)."),
+]
 AsOfOption = Annotated[
     str | None,
     typer.Option(
@@ -87,14 +96,14 @@ AsOfOption = Annotated[
 ]
 
 
-def parse_as_of(value: str | None) -> datetime | None:
+def parse_as_of(value: str | None, option: str = "--as-of") -> datetime | None:
     if value is None:
         return None
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(
-            f"{value!r} is not an ISO 8601 date or date-time", param_hint="--as-of"
+            f"{value!r} is not an ISO 8601 date or date-time", param_hint=option
         ) from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
@@ -172,19 +181,22 @@ def _exposures_table(rows: list[dict[str, Any]], status: Status) -> Table:
 @reports_errors
 def exposures(
     ctx: typer.Context,
+    *,
     org: OrgOption,
     status: Annotated[
         Status, typer.Option("--status", help="Which exposures (excluded: by not_affected/false_positive).")
     ] = (Status.open),
     output: Annotated[ExposureFormat, typer.Option("--format", help="Output format.")] = ExposureFormat.json,
     as_of: AsOfOption = None,
+    owner: OwnerOption = None,
+    tag: TagOption = None,
 ) -> None:
     """One line per exposure of (system, package, vulnerability): when seen, fixed, and its SLA."""
-    from pipeline.exposures.reports import exposures_report
+    from pipeline.exposures.reports import SystemFilter, exposures_report
 
     when = parse_as_of(as_of)
     with database(ctx, upgrade=False) as db:
-        rows = exposures_report(db, org, status.value, when)
+        rows = exposures_report(db, org, status.value, when, only=SystemFilter.of(owner, tag or ()))
     if output is ExposureFormat.json:
         typer.echo(json.dumps(rows, indent=2))
     elif output is ExposureFormat.csv:
@@ -201,7 +213,7 @@ def _summary_rows(name: str, s: Summary) -> list[str]:
     ttd, window = s.time_to_deploy.conservative, s.exposure_window.conservative
     return [
         name,
-        str(s.open + s.upgraded + s.removed),
+        str(s.open + s.upgraded + s.removed + s.decommissioned),
         str(s.open),
         str(s.upgraded),
         str(s.removed),
@@ -232,7 +244,8 @@ def render_deploy_time(report: DeployTimeReport, org: str) -> None:
     )
     o = report.overall
     console.print(
-        f"  exposures: {o.open} open, {o.upgraded} upgraded, {o.removed} removed; "
+        f"  exposures: {o.open} open, {o.upgraded} upgraded, {o.removed} removed, "
+        f"{o.decommissioned} decommissioned; "
         f"{report.vex_excluded} excluded by triage "
         f"({', '.join(f'{n} {state}' for state, n in report.excluded_by_state) or 'none'}), "
         f"{report.risk_accepted} under an accepted risk; snapshot precision (R − L) median "
@@ -292,19 +305,23 @@ def render_deploy_time(report: DeployTimeReport, org: str) -> None:
 @reports_errors
 def deploy_time_command(
     ctx: typer.Context,
+    *,
     org: OrgOption,
     output: Annotated[DeployFormat, typer.Option("--format", help="Output format.")] = DeployFormat.json,
     as_of: AsOfOption = None,
+    owner: OwnerOption = None,
+    tag: TagOption = None,
 ) -> None:
     """Time-to-deploy and exposure window (Kaplan–Meier), SLA attainment, breakdowns and monthly trend."""
-    from pipeline.exposures.reports import deploy_time, deploy_time_json
+    from pipeline.exposures.reports import SystemFilter, deploy_time, deploy_time_json
 
     when = parse_as_of(as_of)
     with database(ctx, upgrade=False) as db:
+        only = SystemFilter.of(owner, tag or ())
         if output is DeployFormat.json:
-            typer.echo(json.dumps(deploy_time_json(db, org, when), indent=2))
+            typer.echo(json.dumps(deploy_time_json(db, org, when, only=only), indent=2))
             return
-        report = deploy_time(db, org, when)
+        report = deploy_time(db, org, when, only=only)
     render_deploy_time(report, org)
 
 

@@ -36,7 +36,9 @@ from pipeline.database import Database
 from pipeline.uploads import UploadWorker, queue_checked_upload, upload_status
 
 router = APIRouter(
-    prefix="/api/v1", tags=["dependency-track"], responses=problem_responses(400, 401, 403, 404, 413, 422)
+    prefix="/api/v1",
+    tags=["dependency-track"],
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
 )
 
 _MULTIPART: dict[str, Any] = {

@@ -10,9 +10,10 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import DatabaseDep, Reader
 from api.errors import problem_responses
-from api.params import Moment
+from api.params import Moment, OwnerQuery, TagQuery
 from core.time import assume_utc
 from pipeline.plan import plan_json
+from pipeline.systems import SystemFilter
 
 router = APIRouter(prefix="/api/v1", tags=["reports"], responses=problem_responses(401, 404))
 
@@ -100,9 +101,12 @@ async def plan(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="Actions per page.")] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000, description="Actions to skip (from `next`).")] = 0,
+    owner: OwnerQuery = None,
+    tag: TagQuery = None,
 ) -> PlanOut:
     """``patchgap plan --format json``: actions ranked by the risk they remove, a page at a time
     (``next`` is the URL of the following page, null on the last); every unfixable version on each page."""
+    only = SystemFilter.of(owner, tag or ())
     document: dict[str, Any] = await run_in_threadpool(
         lambda: plan_json(
             db,
@@ -112,6 +116,7 @@ async def plan(
             as_of=assume_utc(as_of),
             offset=offset,
             limit=limit,
+            only=only,
         )
     )
     following = offset + limit

@@ -14,9 +14,9 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import DatabaseDep, Reader
 from api.errors import problem_responses
-from api.params import Moment
+from api.params import Moment, OwnerQuery, TagQuery
 from core.time import assume_utc
-from pipeline.exposures.reports import deploy_time_json, exposures_report
+from pipeline.exposures.reports import SystemFilter, deploy_time_json, exposures_report
 
 router = APIRouter(prefix="/api/v1", tags=["reports"], responses=problem_responses(401, 422))
 
@@ -52,6 +52,8 @@ _EXPOSURE_EXAMPLE: dict[str, Any] = {
     "aliases": ["GHSA-9c47-m6qq-7p4h"],
     "advisories": ["GHSA-9c47-m6qq-7p4h"],
     "fixed_versions": ["2.2.2"],
+    "owner": "team-shop@example.com",
+    "tags": ["pci"],
 }
 
 
@@ -72,14 +74,25 @@ async def exposures(
     tier: Annotated[str | None, Query(description="SLA tier name, e.g. critical.")] = None,
     system: Annotated[str | None, Query(description="System name.")] = None,
     kev: Annotated[bool | None, Query(description="Only exploited (KEV) exposures, or only others.")] = None,
+    owner: OwnerQuery = None,
+    tag: TagQuery = None,
 ) -> list[dict[str, Any]]:
-    """``patchgap report exposures --format json``: one object per exposure interval, filtered."""
-    rows = await run_in_threadpool(exposures_report, db, principal.org, status, assume_utc(as_of))
+    """``patchgap report exposures --format json``: one object per exposure interval, filtered
+    (``owner`` and ``tag``, repeatable with every tag required, select the systems)."""
+    only = SystemFilter.of(owner, tag or ())
+    rows = await run_in_threadpool(
+        lambda: exposures_report(db, principal.org, status, assume_utc(as_of), only=only)
+    )
     wanted = {"severity": severity, "sla_tier": tier, "system": system, "kev": kev}
     return [r for r in rows if all(v is None or r.get(k) == v for k, v in wanted.items())]
 
 
 @router.get("/reports/deploy-time", summary="Time-to-deploy report")
-async def deploy_time(principal: Reader, db: DatabaseDep, as_of: AsOf = None) -> dict[str, Any]:
-    """``patchgap report deploy-time --format json``: Kaplan–Meier half-life, within-days, SLA, trend."""
-    return await run_in_threadpool(deploy_time_json, db, principal.org, assume_utc(as_of))
+async def deploy_time(
+    principal: Reader, db: DatabaseDep, as_of: AsOf = None, owner: OwnerQuery = None, tag: TagQuery = None
+) -> dict[str, Any]:
+    """``patchgap report deploy-time --format json``: Kaplan–Meier half-life, within-days, SLA, trend;
+    over the systems of ``owner`` carrying every ``tag`` when given (the document then says so in
+    ``filter``)."""
+    only = SystemFilter.of(owner, tag or ())
+    return await run_in_threadpool(lambda: deploy_time_json(db, principal.org, assume_utc(as_of), only=only))

@@ -119,7 +119,7 @@ def _check_system(db: DatabaseDep, org: str, name: str) -> None:
             "description": "The same bytes were uploaded for this system before: unchanged.",
             "model": IngestOut,
         },
-        **problem_responses(400, 403, 404, 413, 422),
+        **problem_responses(400, 403, 404, 409, 413, 422),
     },
 )
 async def upload_sbom(

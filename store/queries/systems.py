@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import shlex
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -172,7 +173,7 @@ def _checked(name: str, attributes: dict[str, Any]) -> dict[str, Any]:
     if "owner" in values:
         if problem := owner_problem(values["owner"]):
             raise InputError(f"{where}: owner", problem)
-        values["owner"] = values["owner"] or None
+        values["owner"] = values["owner"].strip() or None
     if "tags" in values:
         if problem := tags_problem(values["tags"]):
             raise InputError(f"{where}: tags", problem)
@@ -186,7 +187,7 @@ def refuse_decommissioned(system: System, org_name: str) -> None:
         raise ConflictError(
             f"system {system.name!r} of organization {org_name!r} was decommissioned at "
             f"{rfc3339(system.decommissioned_at)}; uploads to it are refused until it is recommissioned "
-            f"(patchgap systems recommission {system.name!r}, "
+            f"(patchgap systems recommission {shlex.quote(system.name)}, "
             f"or POST /api/v1/systems/{system.name}/recommission)"
         )
 
