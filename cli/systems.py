@@ -34,12 +34,12 @@ def list_(ctx: typer.Context, org: OrgOption, owner: OwnerOption = None, tag: Ta
     table = Table(
         "system",
         "environment",
-        "criticality",
-        "owner",
-        "tags",
         "snapshots",
         "first observed",
         "last observed",
+        "criticality",
+        "owner",
+        "tags",
         "decommissioned",
         box=box.SIMPLE,
     )
@@ -47,12 +47,12 @@ def list_(ctx: typer.Context, org: OrgOption, owner: OwnerOption = None, tag: Ta
         table.add_row(
             s.name,
             s.environment,
-            s.criticality,
-            s.owner or "-",
-            ", ".join(s.tags) or "-",
             str(s.snapshot_count),
             when(s.first_observed_at),
             when(s.last_observed_at),
+            s.criticality,
+            s.owner or "-",
+            ", ".join(s.tags) or "-",
             when(s.decommissioned_at) if s.decommissioned_at else "-",
         )
     console.print(table)

@@ -95,7 +95,10 @@ def test_decommission_closes_open_exposures_and_censors_them(demo: Database) -> 
     after = deploy_time_json(demo, ORG, END)
     assert "legacy-batch" not in {s["system"] for s in after["stale_systems"]}
     assert (after["open"], after["decommissioned"], after["upgraded"], after["removed"]) == (
-        before["open"] - 1, 1, before["upgraded"], before["removed"]
+        before["open"] - 1,
+        1,
+        before["upgraded"],
+        before["removed"],
     )
     # M1: one more censored duration, now 98 days (2024-03-04T06:00 → 2024-06-10T00:00) instead of 84.
     durations, upgraded = curve_inputs(rows, {"upgraded"})
