@@ -30,6 +30,7 @@ from api.dashboard import charts
 from api.deps import DatabaseDep
 from api.params import Moment
 from core.errors import InputError, NotFoundError, PatchgapError
+from core.systems import CRITICALITIES
 from core.time import assume_utc, utc_midnight
 from core.triage import JUSTIFICATIONS, STATES
 from pipeline import systems as system_cases
@@ -313,6 +314,20 @@ def plan_page(
 
 @router.get("/systems/{name}")
 def system_page(request: Request, db: DatabaseDep, viewer: ViewerDep, name: str) -> HTMLResponse:
+    return system_page_of(request, db, viewer, name)
+
+
+def system_page_of(
+    request: Request,
+    db: Database,
+    viewer: Viewer,
+    name: str,
+    *,
+    form: dict[str, Any] | None = None,
+    error: str | None = None,
+) -> HTMLResponse:
+    """The system page; ``form`` and ``error``: the edit form as sent and why it was refused
+    (``api.routes.dashboard_systems``)."""
     org = viewer.principal.org
     try:
         system = system_cases.get_system(db, org, name)
@@ -347,8 +362,19 @@ def system_page(request: Request, db: DatabaseDep, viewer: ViewerDep, name: str)
         "snapshots": list(reversed(snapshots)),
         "timeline": chart,
         "exposures": exposures,
+        "criticalities": CRITICALITIES,
+        "form": form
+        or {
+            "owner": system.owner or "",
+            "tags": " ".join(system.tags),
+            "criticality": system.criticality,
+            "environment": system.environment,
+            "internet_exposed": system.internet_exposed,
+        },
+        "error": error,
+        "can_edit": viewer.principal.allows("admin"),
     }
-    return render(request, "system.html", context)
+    return render(request, "system.html", context, status_code=400 if error else 200)
 
 
 @router.get("/snapshots/{snapshot_id}")
@@ -534,7 +560,10 @@ async def triage_exposure(
 
 def install(app: FastAPI) -> None:
     """Mount the dashboard's router and stylesheet and the sign-in redirect on ``app``."""
+    from api.routes import dashboard_systems  # its handlers build on this module's pages
+
     app.include_router(router)
+    app.include_router(dashboard_systems.router)
     app.mount("/dashboard/static", StaticFiles(directory=ASSETS / "static"), name="dashboard-static")
 
     async def _sign_in(_request: Request, _exc: Exception) -> Response:
