@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 
 from core.errors import ConflictError, InputError, NotFoundError
-from pipeline.demo import load_demo
+from pipeline.demo import fleet_files, import_demo_advisories, ingest_fleet, load_demo
 from pipeline.exposures.build import outdated_systems
 from pipeline.exposures.reports import deploy_time_json, exposures_report
 from pipeline.ingest import ingest_sbom
+from pipeline.match import match_new
 from pipeline.plan import plan_json
 from pipeline.sla import set_sla_policy
 from pipeline.systems import (
@@ -263,3 +264,19 @@ def test_criticality_picks_a_tier_when_the_policy_names_it(demo: Database) -> No
     assert billing_tiers() == {"crown-jewels"}
     others = {r["sla_tier"] for r in exposures_report(demo, ORG, "all", END) if r["system"] != "billing-api"}
     assert "crown-jewels" not in others
+
+
+def test_a_moment_between_the_last_snapshot_and_the_decommissioning_reads_as_before(db: Database) -> None:
+    # An organization whose only system is legacy-batch: its newest snapshot (2024-05-27) is older than
+    # the decommissioning, so a report at 2024-06-01 must recompute, not read the stored (closed) rows.
+    files = [(system, path) for system, path in fleet_files(FLEET) if system == "legacy-batch"]
+    ingest_fleet(db, "solo", FLEET, files)
+    import_demo_advisories(db, ADVISORIES)
+    match_new(db)
+    moment = datetime(2024, 6, 1, tzinfo=UTC)
+    exposures, deploy = exposures_report(db, "solo", "all", moment), deploy_time_json(db, "solo", moment)
+    assert [r["resolution"] for r in exposures].count(None) == 1
+    decommission_system(db, "solo", "legacy-batch", RETIRED, now=NOW)
+    assert exposures_report(db, "solo", "all", moment) == exposures
+    assert deploy_time_json(db, "solo", moment) == deploy
+    assert [r["resolution"] for r in exposures_report(db, "solo", "all", END)].count("decommissioned") == 1
