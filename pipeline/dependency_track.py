@@ -100,6 +100,9 @@ class DtProject:
     version: str | None
     last_bom_import: datetime | None
     last_bom_import_format: str | None
+    # Dependency-Track's "active" is ours "not decommissioned"; its tags are the system's tags.
+    active: bool = True
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +176,7 @@ def _import_format(format_: str, spec_version: str) -> str:
 
 
 def _project_of(db: Database, org: str, system: str) -> DtProject:
+    row = get_system(db, org, system)
     snapshots = list_snapshots(db, org, system)
     latest = snapshots[-1] if snapshots else None
     with db.read() as session:
@@ -184,6 +188,8 @@ def _project_of(db: Database, org: str, system: str) -> DtProject:
         version=latest.release_label if latest is not None else None,
         last_bom_import=max(stamps, default=None),
         last_bom_import_format=_import_format(latest.format, latest.spec_version) if latest else None,
+        active=row.decommissioned_at is None,
+        tags=row.tags,
     )
 
 

@@ -27,6 +27,7 @@ from api.dt_schemas import (
     DtFindingOut,
     DtMetricsOut,
     DtProjectOut,
+    DtTagOut,
     DtVulnerabilityOut,
 )
 from api.errors import problem_responses
@@ -54,6 +55,8 @@ def project_out(found: dt.DtProject) -> DtProjectOut:
         version=found.version,
         lastBomImport=_ms(found.last_bom_import) if found.last_bom_import else None,
         lastBomImportFormat=found.last_bom_import_format,
+        active=found.active,
+        tags=[DtTagOut(name=t) for t in found.tags],
     )
 
 

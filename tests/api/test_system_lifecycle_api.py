@@ -70,10 +70,15 @@ def test_decommission_refuses_uploads_until_recommissioned(world: World) -> None
     assert r.status_code == 409
     assert world.drain() == 0
     assert c.get("/api/v1/systems/shop", headers=admin).json()["snapshot_count"] == 1
+    # A Dependency-Track client sees the project inactive, with the system's tags.
+    c.patch("/api/v1/systems/shop", json={"tags": ["pci"]}, headers=admin)
+    project = c.get("/api/v1/project/lookup?name=shop", headers=admin).json()
+    assert (project["active"], project["tags"]) == (False, [{"name": "pci"}])
     r = c.post("/api/v1/systems/shop/recommission", headers=admin)
     assert (r.status_code, r.json()["decommissioned_at"]) == (200, None)
     assert c.post("/api/v1/systems/shop/recommission", headers=admin).status_code == 409
     assert c.post("/api/v1/systems/shop/sboms", content=sbom(4), headers=admin).status_code == 201
+    assert c.get("/api/v1/project/lookup?name=shop", headers=admin).json()["active"] is True
 
 
 def test_delete_needs_confirmation_and_an_administrator(world: World) -> None:
