@@ -10,7 +10,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler, StrictBool
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    StrictBool,
+)
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
@@ -52,6 +60,12 @@ class StoredText:
         return json_schema
 
 
+def _not_a_boolean(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("expected an integer, not a boolean")
+    return value
+
+
 class SystemAttributes(BaseModel):
     """Attributes of a system; on update, only the fields given change."""
 
@@ -63,9 +77,12 @@ class SystemAttributes(BaseModel):
     environment: Annotated[str, StoredText("environment")] | None = Field(
         default=None, min_length=1, max_length=50
     )
-    internet_exposed: bool | None = None
+    # JSON true is not the number 1 (1.0 is, as JSON Schema says), nor the text "yes" a boolean.
+    internet_exposed: StrictBool | None = None
     criticality: Criticality | None = None
-    cadence_days: int | None = Field(default=None, ge=1, le=3650, description="Expected days between SBOMs.")
+    cadence_days: Annotated[int, Field(ge=1, le=3650), BeforeValidator(_not_a_boolean)] | None = Field(
+        default=None, description="Expected days between SBOMs."
+    )
     owner: Annotated[str, StoredText("owner")] | None = Field(
         default=None, max_length=OWNER_MAX, description='Team or e-mail address; "" clears it.'
     )

@@ -56,6 +56,8 @@ QUERIES: dict[tuple[str, str], dict[str, str]] = {
     ("get", "/api/v1/exports/nis2-evidence"): {"from": "2024-01-01T00:00:00Z"},
     ("get", "/api/v1/plan"): {"system": "shop"},
     ("get", "/api/v1/project/lookup"): {"name": "shop"},
+    # Confirmed: only the key (role, organization) stands between the request and the deletion.
+    ("delete", "/api/v1/systems/{name}"): {"confirm": "true"},
 }
 # Routes naming acme's system in another query than `system` (Dependency-Track's `name`): 404 for others.
 NAMED_IN_QUERY = {("get", "/api/v1/project/lookup")}
@@ -121,6 +123,9 @@ def request_for(method: str, path: str, world: World) -> dict[str, Any]:
     bodies: dict[tuple[str, str], dict[str, Any]] = {
         ("post", "/api/v1/systems"): {"json": {"name": "isolation-probe"}},
         ("patch", "/api/v1/systems/{name}"): {"json": {"criticality": "high"}},
+        ("post", "/api/v1/systems/{name}/decommission"): {},
+        ("post", "/api/v1/systems/{name}/recommission"): {},
+        ("delete", "/api/v1/systems/{name}"): {},
         ("post", "/api/v1/systems/{name}/sboms"): {"content": sbom(4)},
         ("put", "/api/v1/bom"): {"json": {"project": project_uuid("acme", "shop"), "bom": acme_bom}},
         ("post", "/api/v1/bom"): {
@@ -214,6 +219,9 @@ def test_uploader_keys_cannot_administer(world: World) -> None:
     values = acme_values(world)
     admin_only = [
         ("patch", "/api/v1/systems/{name}"),
+        ("post", "/api/v1/systems/{name}/decommission"),
+        ("post", "/api/v1/systems/{name}/recommission"),
+        ("delete", "/api/v1/systems/{name}"),
         ("post", "/api/v1/keys"),
         ("delete", "/api/v1/keys/{key_id}"),
         ("get", "/api/v1/keys"),

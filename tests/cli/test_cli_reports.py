@@ -59,7 +59,10 @@ def test_demo_then_reports_in_every_format(db_url: str) -> None:
     )
     assert table.exit_code == 0, table.output
     assert "stale: legacy-batch" in table.stdout
-    counts = "2 open, 9 upgraded, 1 removed; 1 excluded by triage (1 not_affected, 0 false_positive)"
+    counts = (
+        "2 open, 9 upgraded, 1 removed, 0 decommissioned; "
+        "1 excluded by triage (1 not_affected, 0 false_positive)"
+    )
     assert counts in table.stdout
 
     listed = run("--db", db_url, "vex", "list", "--org", "fleet", "--format", "json")
