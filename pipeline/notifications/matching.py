@@ -36,7 +36,11 @@ def rule_matches(rule: RuleRow, event: EventRow) -> bool:
         return False
     if not _one_of(system.get("name"), rule.systems):
         return False
-    if not _one_of(system.get("owner"), rule.owners):
+    owner = system.get("owner")
+    # Owners compare without regard to case, as e-mail addresses do (the report filters do the same).
+    if rule.owners and not (
+        isinstance(owner, str) and owner.casefold() in {o.casefold() for o in rule.owners}
+    ):
         return False
     if not _one_of(exposure.get("tier"), rule.tiers):
         return False

@@ -122,11 +122,12 @@ EVENTS = {
         (replace(BASE, systems=["api", "lab"]), {"acme-test-high", "acme-prod-kev"}),
         (replace(BASE, kev_only=True), {"acme-prod-kev"}),
         (replace(BASE, owners=["team-b"]), {"acme-closed"}),
+        (replace(BASE, owners=["Team-A"]), {"acme-prod-kev"}),
         (replace(BASE, tags=["edge"]), {"acme-prod-kev", "acme-closed"}),
         (replace(BASE, tags=["pci"], environments=["prod"]), {"acme-prod-kev"}),
         (replace(BASE, environments=["staging"]), set()),
     ],
-    ids=["all", "kinds", "environment", "tier", "system", "kev", "owner", "tags", "tags+env", "none"],
+    ids=["all", "kinds", "environment", "tier", "system", "kev", "owner", "owner-case", "tags", "tags+env", "none"],
 )
 def test_filters_choose_the_events_and_never_another_organizations(
     db: Database, spec: RuleSpec, expected: set[str]
