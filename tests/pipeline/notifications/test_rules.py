@@ -127,7 +127,19 @@ EVENTS = {
         (replace(BASE, tags=["pci"], environments=["prod"]), {"acme-prod-kev"}),
         (replace(BASE, environments=["staging"]), set()),
     ],
-    ids=["all", "kinds", "environment", "tier", "system", "kev", "owner", "owner-case", "tags", "tags+env", "none"],
+    ids=[
+        "all",
+        "kinds",
+        "environment",
+        "tier",
+        "system",
+        "kev",
+        "owner",
+        "owner-case",
+        "tags",
+        "tags+env",
+        "none",
+    ],
 )
 def test_filters_choose_the_events_and_never_another_organizations(
     db: Database, spec: RuleSpec, expected: set[str]
