@@ -30,6 +30,7 @@ from core.errors import InputError, NotFoundError, PatchgapError, SbomError, Sto
 from core.settings import DEFAULT_MAX_SBOM_BYTES
 from core.text import text_problem
 from core.time import utcnow
+from pipeline.events import upload_failed
 from pipeline.ingest import IngestResult, ingest_sbom, prepare_snapshot
 from pipeline.match import match_new
 from store.db import Database
@@ -226,7 +227,7 @@ def process_job(db: Database, claimed: ClaimedJob, *, max_bytes: int) -> str:
     """Ingest a claimed job and record its outcome; returns the job's new status."""
     job = claimed.job
     if claimed.problem is not None:
-        return _finish(db, job.id, "failed", error=claimed.problem)
+        return _finish(db, job, "failed", error=claimed.problem)
     try:
         result = ingest_sbom(
             db,
@@ -244,30 +245,35 @@ def process_job(db: Database, claimed: ClaimedJob, *, max_bytes: int) -> str:
     except StorageError as exc:
         if not exc.transient:  # the database refused these values: the same job would fail again
             log.warning("upload %s: refused by the database: %s", job.token, exc)
-            return _finish(db, job.id, "failed", error=f"refused by the database: {exc}")
+            return _finish(db, job, "failed", error=f"refused by the database: {exc}")
         log.warning("upload %s: database error on attempt %d: %s", job.token, job.attempts, exc)
         status = "queued" if job.attempts < MAX_ATTEMPTS else "failed"
-        return _finish(db, job.id, status, error=f"database error: {exc}")
+        return _finish(db, job, status, error=f"database error: {exc}")
     except PatchgapError as exc:
-        return _finish(db, job.id, "failed", error=str(exc))
+        return _finish(db, job, "failed", error=str(exc))
     if result.status == "created":
         match_after_ingest(db)
-    return _finish(db, job.id, "done", result=result.status, snapshot_id=result.snapshot_id)
+    return _finish(db, job, "done", result=result.status, snapshot_id=result.snapshot_id)
 
 
 def _finish(
     db: Database,
-    job_id: int,
+    job: JobRow,
     status: str,
     *,
     result: str | None = None,
     snapshot_id: int | None = None,
     error: str | None = None,
 ) -> str:
+    now = utcnow()
     with db.write() as session:
         finish_upload_job(
-            session, job_id, status=status, now=utcnow(), result=result, snapshot_id=snapshot_id, error=error
+            session, job.id, status=status, now=now, result=result, snapshot_id=snapshot_id, error=error
         )
+        if status == "failed":
+            upload_failed(
+                session, job.org_id, token=job.token, system=job.system_name, error=error or "", now=now
+            )
     return status
 
 

@@ -30,6 +30,7 @@ from ingest.advisories.aliases import alias_groups, group_index, group_key
 from ingest.advisories.interface import Skipped
 from matcher.index import PackageKey
 from pipeline.advisories.keys import affected_key, record_ecosystem, storage_problem
+from pipeline.events import announce_exploited_over, exploited_groups_over
 from store.db import Conn, Database
 from store.queries import advisories as q
 from store.tables.advisories import affected_data
@@ -369,6 +370,8 @@ def import_advisories(
     A record of another source than ``source`` is refused with an AdvisoryError.
     """
     with db.begin() as conn:
+        # Records may flag a vulnerability exploited: its open exposures are announced with the import.
+        exploited_before = exploited_groups_over(conn)
         importer = _Importer(conn, source=source, origin=origin, batch_size=batch_size)
         handled = 0
         for item in records:
@@ -377,6 +380,7 @@ def import_advisories(
             if progress is not None and handled % 100 == 0:
                 progress(handled)
         result = importer.finish()
+        announce_exploited_over(conn, exploited_before)
         if progress is not None:
             progress(handled)
     return result

@@ -27,6 +27,7 @@ from ingest.advisories.fetch import MAX_UNPACKED_BYTES
 from ingest.advisories.interface import FactTable, TableSource, Validators
 from ingest.advisories.sources.epss import EpssFeed
 from ingest.advisories.sources.kev import KevCatalog
+from pipeline.events import announce_exploited_over, exploited_groups_over
 from store.db import Conn, Database
 from store.queries import advisories as q
 
@@ -85,10 +86,13 @@ class _Table:
     rows: Callable[[Any, datetime], list[dict[str, Any]]]
     replace: Callable[[Conn, Sequence[Mapping[str, Any]]], None]
     stored: Callable[[q.AdvisoryStats], q.FeedSummary]
+    # Whether the table says which vulnerabilities are exploited: replacing it announces the open
+    # exposures it newly marks (``pipeline.events.announce_exploited``, in the same transaction).
+    exploitation: bool = False
 
 
 _TABLES: dict[str, _Table] = {
-    "kev": _Table(_kev_rows, q.replace_kev, lambda stats: stats.kev),
+    "kev": _Table(_kev_rows, q.replace_kev, lambda stats: stats.kev, exploitation=True),
     "epss": _Table(_epss_rows, q.replace_epss, lambda stats: stats.epss),
 }
 
@@ -130,6 +134,7 @@ def import_table(
         writer.replace,
         validators=kept,
         version=table.version,
+        exploitation=writer.exploitation,
     )
     return FeedImportResult(source, changed, table.count, table.version, table.date)
 
@@ -183,16 +188,22 @@ def _store_feed(
     *,
     validators: Validators,
     version: str | None,
+    exploitation: bool = False,
 ) -> bool:
     """Replace a feed's table unless its content hash is the stored one; keep the validators either way.
 
-    ``rows(fetched_at)`` builds the table's rows; ``fetched_at`` is the time stored as the feed's."""
+    ``rows(fetched_at)`` builds the table's rows; ``fetched_at`` is the time stored as the feed's. With
+    ``exploitation`` (KEV) the open exposures whose vulnerability the new table newly marks exploited
+    are announced in the same transaction."""
     fetched_at = datetime.now(UTC)
     with db.begin() as conn:
         held = q.get_feed_state(conn, feed)
         changed = held is None or held.sha256 != validators.sha256
         if changed:
+            before = exploited_groups_over(conn) if exploitation else None
             replace(conn, rows(fetched_at))
+            if before is not None:
+                announce_exploited_over(conn, before)
         q.put_feed_state(
             conn,
             q.FeedStateRow(

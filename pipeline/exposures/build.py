@@ -178,6 +178,11 @@ def _as_new(e: Exposure, system_id: int, built: Built, excluded: bool) -> q.NewE
 
 
 def rebuild_in(session: Tx, system_ids: Sequence[int]) -> int:
+    """Rebuild the exposure rows of these systems in the caller's transaction, announcing the exposures
+    that opened and closed (``pipeline.events``); returns the rows written."""
+    # pipeline.events reads the reports' facts, and the reports import this module.
+    from pipeline import events  # noqa: PLC0415
+
     by_org: dict[int, list[int]] = defaultdict(list)
     for system_id, org_id in system_queries.system_orgs(session, system_ids).items():
         by_org[org_id].append(system_id)
@@ -191,7 +196,19 @@ def rebuild_in(session: Tx, system_ids: Sequence[int]) -> int:
         id_of = {s.name: s.id for s in systems}
         new = [_as_new(e, id_of[e.system], built, False) for e in built.timeline.exposures]
         new += [_as_new(e, id_of[e.system], built, True) for e in built.timeline.vex_excluded]
+        before = events.open_before(session, org_id, [s.id for s in systems])
         q.replace_exposures(session, digests, new)
+        # What the rebuild opened and closed is announced in its transaction (``pipeline.events``).
+        events.record_exposure_changes(
+            session,
+            org_id,
+            systems=systems,
+            before=before,
+            counted=built.timeline.exposures,
+            excluded=built.timeline.vex_excluded,
+            fixed=built.fixed,
+            names=built.names,
+        )
         # The CRA register's awareness facts are recorded as they appear, never recomputed later.
         record_awareness(session, ids, {e.vuln_group for e in new})
         written += len(new)

@@ -66,6 +66,7 @@ __all__ = [
     "exposures_from_inputs",
     "exposures_report",
     "find_exposures",
+    "group_details",
     "report_inputs",
     "rfc3339",
     "system_exposures",
@@ -255,12 +256,7 @@ def report_inputs(
                 built.names,
             )
         groups = {e.vuln_group for e in (*built.timeline.exposures, *built.timeline.vex_excluded)}
-        advisories: dict[str, list[advisory_queries.GroupAdvisory]] = defaultdict(list)
-        for a in advisory_queries.group_advisories(session, groups):
-            advisories[a.group_key].append(a)
-        cves = {i for g in groups for i in _ids_of(g, advisories[g]) if i.startswith("CVE-")}
-        kev = advisory_queries.kev_ids(session, cves)
-        epss = advisory_queries.epss_scores(session, cves)
+        facts, info = group_details(session, groups)
         policy = policy_of(session, org_row.id, org)
         found = package_advice(
             session,
@@ -273,20 +269,12 @@ def report_inputs(
             if advice
             else (),
         )
-    facts = [_fact_for(g, advisories[g], kev, epss) for g in sorted(groups)]
-    info = {
-        g: GroupInfo(
-            sorted(_ids_of(g, advisories[g]) - {g}),
-            sorted({a.advisory_id for a in advisories[g]}),
-        )
-        for g in groups
-    }
     return ReportInputs(
         org,
         moment,
         built.timeline,
         built.systems,
-        facts,
+        [facts[g] for g in sorted(groups)],
         info,
         built.fixed,
         policy,
@@ -294,6 +282,28 @@ def report_inputs(
         found,
         {s.name: (s.owner, list(s.tags)) for s in systems},
     )
+
+
+def group_details(session: Tx, groups: Iterable[str]) -> tuple[dict[str, VulnFacts], dict[str, GroupInfo]]:
+    """What the advisories, KEV and EPSS say about these vulnerability groups (severity, exploitation,
+    EPSS, fix dates) and their aliases, as every report derives them; ``pipeline.events`` reads the same
+    facts, so an event's tier and KEV flag are the reports'."""
+    wanted = set(groups)
+    advisories: dict[str, list[advisory_queries.GroupAdvisory]] = defaultdict(list)
+    for a in advisory_queries.group_advisories(session, wanted):
+        advisories[a.group_key].append(a)
+    cves = {i for g in wanted for i in _ids_of(g, advisories[g]) if i.startswith("CVE-")}
+    kev = advisory_queries.kev_ids(session, cves)
+    epss = advisory_queries.epss_scores(session, cves)
+    facts = {g: _fact_for(g, advisories[g], kev, epss) for g in wanted}
+    info = {
+        g: GroupInfo(
+            sorted(_ids_of(g, advisories[g]) - {g}),
+            sorted({a.advisory_id for a in advisories[g]}),
+        )
+        for g in wanted
+    }
+    return facts, info
 
 
 # --- the two reports --------------------------------------------------------------------------------

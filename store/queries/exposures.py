@@ -398,6 +398,33 @@ def stored_exposures(
     ]
 
 
+def open_groups(session: Session) -> set[str]:
+    """The vulnerability groups of every open, counted exposure of every organization."""
+    table = _t(ExposureRow)
+    stmt = (
+        sa.select(table.c.vuln_group)
+        .where(table.c.resolved_at.is_(None), table.c.excluded_by == "")
+        .distinct()
+    )
+    return {r[0] for r in session.execute(stmt)}
+
+
+def open_systems_in_groups(session: Session, groups: Sequence[str]) -> dict[int, list[int]]:
+    """Organization → its systems that have an open, counted exposure of one of these groups."""
+    table, system = _t(ExposureRow), _t(System)
+    out: dict[int, set[int]] = {}
+    for chunk in chunks(sorted(set(groups)), _CHUNK):
+        stmt = (
+            sa.select(system.c.org_id, system.c.id)
+            .select_from(table.join(system, system.c.id == table.c.system_id))
+            .where(table.c.vuln_group.in_(chunk), table.c.resolved_at.is_(None), table.c.excluded_by == "")
+            .distinct()
+        )
+        for org_id, system_id in session.execute(stmt):
+            out.setdefault(org_id, set()).add(system_id)
+    return {org_id: sorted(ids) for org_id, ids in sorted(out.items())}
+
+
 def withdrawn_groups(session: Session, org_id: int) -> list[str]:
     """Groups whose every advisory is withdrawn and that name a package the organization runs.
 
