@@ -33,6 +33,7 @@ from api.routes import (
     dashboard_notifications,
     dependency_track,
     dependency_track_gate,
+    events,
     exports,
     keys,
     notifications,
@@ -204,6 +205,7 @@ def create_app(
         notifications,
         dashboard_notifications,
         job_routes,
+        events,
     ):
         app.include_router(module.router)
     dashboard.install(app)

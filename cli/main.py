@@ -70,6 +70,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("cli.export", "Auditor exports: VEX documents, CRA register, NIS2 evidence, CISO report."),
     "orgs": ("cli.orgs", "Organizations: list them, mark CRA manufacturers."),
     "notify": ("cli.notify", "Notification rules (webhook, Slack, e-mail) and their deliveries."),
+    "events": ("cli.events", "Events: what changed (exposures, SLA deadlines, stale systems, failures)."),
 }
 # Commands defined in this module, and where the listing shows them.
 _LISTING_ORDER = (*list(COMMANDS)[:5], "version", *list(COMMANDS)[5:])
