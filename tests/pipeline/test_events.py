@@ -346,3 +346,38 @@ def test_each_organization_reads_its_own_events_and_the_installations(db: Databa
     assert event_page(db, "acme", after=acme[0].id) == acme[1:]
     everything = installation_events(db)
     assert sorted((e.organization or "-") for e in everything) == ["-", "acme", "globex"]
+
+
+AKRITES = Path(__file__).resolve().parents[2] / "sbom_samples" / "advisories" / "akrites"
+PSR7 = "AKRITES-SAMPLE-2026-0004"
+
+
+def test_an_advisory_newly_flagging_exploitation_announces_its_open_exposures(
+    db: Database, tmp_path: Path
+) -> None:
+    """The bundled Akrites record flags psr7's flaw exploited; an earlier copy of it that did not is
+    imported first (the feed's record as it stood before the flag was set)."""
+    record = json.loads((AKRITES / f"{PSR7}.json").read_text())
+    earlier = {**record, "modified": "2026-04-10T00:00:00Z"}
+    earlier["database_specific"] = {"akrites": {**record["database_specific"]["akrites"], "exploited": False}}
+    folder = tmp_path / "akrites"
+    folder.mkdir()
+    (folder / f"{PSR7}.json").write_text(json.dumps(earlier))
+    import_advisories(db, open_path(folder, "akrites"), source="akrites", origin="earlier")
+    data = cyclonedx_json(
+        [("guzzlehttp/psr7", "1.9.0", "pkg:composer/guzzlehttp/psr7@1.9.0")], timestamp="2026-04-01T00:00:00Z"
+    )
+    ingest_sbom(db, org="acme", system="portal", data=data, source="portal.json", max_bytes=MAX)
+    match_new(db)
+    ensure_exposures(db, "acme")
+    (opened,) = _events(db)
+    assert (opened["kind"], opened["exposure"]["kev"]) == (EXPOSURE_OPENED, False)
+
+    (folder / f"{PSR7}.json").write_text(json.dumps(record))
+    import_advisories(db, open_path(folder, "akrites"), source="akrites", origin="flagged")
+    exploited = _events(db, kind=EXPOSURE_EXPLOITED)
+    assert [(e["system"]["name"], e["exposure"]["kev"]) for e in exploited] == [("portal", True)]
+    assert exploited[0]["exposure"]["tier"] in ("exploited", "exploited-internet")
+    # Importing it again changes nothing and announces nothing.
+    import_advisories(db, open_path(folder, "akrites"), source="akrites", origin="flagged")
+    assert len(_events(db)) == 2
