@@ -87,13 +87,9 @@ def add_event(
     return session.execute(stmt).scalar_one_or_none() is not None
 
 
-# Rows per INSERT of :func:`add_events`: 8 parameters each stays far below SQLite's bound-parameter limit.
-_EVENT_BATCH = 200
-
-
 def add_events(session: Session | Connection, events: Sequence[Mapping[str, Any]]) -> int:
     """Record many events (each a mapping of :func:`add_event`'s arguments) with one ``INSERT … ON
-    CONFLICT DO NOTHING`` per batch; returns how many were new.
+    CONFLICT DO NOTHING`` executed for all of them; returns how many were new.
 
     A rebuild of a fleet announces thousands of exposures at once: one statement per event would cost
     a round trip each (measured in ``bench/report.py``'s rebuild)."""
@@ -103,8 +99,7 @@ def add_events(session: Session | Connection, events: Sequence[Mapping[str, Any]
         if kind not in EVENT_KINDS:
             raise ValueError(f"unknown event kind {kind!r}")
         key = dedupe_key(e["org_id"], kind, e["subject"])
-        # The same fact twice in one call is one event (ON CONFLICT does not see rows of its own statement
-        # on PostgreSQL: it would refuse them).
+        # The same fact twice in one call is one event, dropped here before the database sees it.
         rows.setdefault(
             key,
             {
@@ -117,17 +112,16 @@ def add_events(session: Session | Connection, events: Sequence[Mapping[str, Any]
                 "created_at": e.get("now") or utcnow(),
             },
         )
-    written = 0
-    values = list(rows.values())
-    for chunk in chunks(values, _EVENT_BATCH):
-        stmt = (
-            dialect_insert(session, Event)
-            .values(list(chunk))
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(_table(Event).c.id)
-        )
-        written += len(session.execute(stmt).all())
-    return written
+    if not rows:
+        return 0
+    stmt = (
+        dialect_insert(session, Event)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(_table(Event).c.id)
+    )
+    # One statement compiled once, sent as multi-row batches by the driver layer ("insertmanyvalues");
+    # compiling a 200-row VALUES statement per batch instead took ten times as long (9,000 events: 4.7 s).
+    return len(session.execute(stmt, list(rows.values())).all())
 
 
 @contextmanager

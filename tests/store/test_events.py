@@ -7,7 +7,7 @@ from sqlmodel import Session
 
 from core.events import EXPOSURE_OPENED, SYNC_FAILED
 from store.db import Database
-from store.queries.notifications import add_event, list_events
+from store.queries.notifications import add_event, add_events, list_events
 from store.queries.organizations import get_or_create_organization
 
 
@@ -62,3 +62,20 @@ def test_an_unknown_kind_is_refused(db: Database) -> None:
         org = _org(session, "acme")
         with pytest.raises(ValueError, match="unknown event kind"):
             add_event(session, org, "exposure.invented", "s", {})
+
+
+def test_a_batch_records_each_new_fact_once_in_order(db: Database) -> None:
+    def event(org: int, subject: str, n: int) -> dict[str, object]:
+        return {"org_id": org, "kind": EXPOSURE_OPENED, "subject": subject, "payload": {"n": n}}
+
+    with db.write() as session:
+        org = _org(session, "acme")
+        add_event(session, org, EXPOSURE_OPENED, "known", {"n": 0})
+        batch = [event(org, f"s{i}", i + 1) for i in range(1500)]
+        # A fact already stored and a fact repeated within the batch are each one row.
+        assert add_events(session, [*batch, event(org, "known", -1), event(org, "s3", -2)]) == 1500
+        assert add_events(session, batch) == 0
+        assert add_events(session, []) == 0
+    with db.read() as session:
+        stored = [e.payload["n"] for e in list_events(session, org, limit=2000)]
+    assert stored == list(range(1501))
