@@ -381,3 +381,22 @@ def test_an_advisory_newly_flagging_exploitation_announces_its_open_exposures(
     # Importing it again changes nothing and announces nothing.
     import_advisories(db, open_path(folder, "akrites"), source="akrites", origin="flagged")
     assert len(_events(db)) == 2
+
+
+def test_a_decommissioned_system_closes_its_exposures_and_is_never_stale(
+    db: Database, tmp_path: Path
+) -> None:
+    from pipeline.systems import decommission_system, update_system
+
+    _advisories(db, tmp_path, WS)
+    _snapshot(db, "web", "2024-01-01T00:00:00Z", ("ws", "6.1.4"))
+    update_system(db, "acme", "web", {"owner": "team-web", "tags": ["pci"]})
+    ensure_exposures(db, "acme")
+    (opened,) = _events(db)
+    assert (opened["system"]["owner"], opened["system"]["tags"]) == ("team-web", ["pci"])
+    decommission_system(db, "acme", "web", datetime(2024, 2, 1, tzinfo=UTC))
+    closed = _events(db)[-1]
+    assert (closed["kind"], closed["exposure"]["resolution"]) == (EXPOSURE_CLOSED, "decommissioned")
+    assert "the system was decommissioned" in closed["summary"]
+    assert evaluate_deadlines(db, datetime(2025, 1, 1, tzinfo=UTC), due_within_days=3) == 0
+    assert _kinds(db) == [EXPOSURE_OPENED, EXPOSURE_CLOSED]
