@@ -16,17 +16,19 @@ from __future__ import annotations
 
 import gc
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from core.errors import InputError, NotFoundError
-from core.severity import RATING_FLOOR
 from core.time import require_utc, rfc3339, utcnow_seconds, within_range
 from pipeline.advice import Advice, PackageVersion, package_advice
 from pipeline.exposures.build import Built, compute_timeline, ensure_exposures
+from pipeline.exposures.facts import fact_for as _fact_for
+from pipeline.exposures.facts import ids_of as _ids_of
+from pipeline.exposures.summary import stored_deploy_time
 from pipeline.exposures.triage import analysis_records
 from pipeline.sla import policy_of
 from pipeline.systems import SystemFilter
@@ -63,6 +65,7 @@ __all__ = [
     "deploy_time",
     "deploy_time_from_inputs",
     "deploy_time_json",
+    "deploy_time_reference",
     "exposures_from_inputs",
     "exposures_report",
     "find_exposures",
@@ -107,47 +110,6 @@ class ReportInputs:
     def advice_for(self, package: str, version: str) -> Advice | None:
         key = self.names.get(package)
         return None if key is None else self.advice.get((*key, version))
-
-
-# Go vulndb's repository files carry the zero time (0001-01-01) as ``published``: no date, not a date.
-_NO_DATE = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _fact_for(
-    group: str, advisories: Sequence[advisory_queries.GroupAdvisory], kev: set[str], epss: dict[str, float]
-) -> VulnFacts:
-    def earliest(source: str) -> datetime | None:
-        dates = [
-            a.fix_available_at for a in advisories if a.fix_available_source == source and a.fix_available_at
-        ]
-        return min(dates) if dates else None
-
-    ids = _ids_of(group, advisories)
-    scores = [a.severity_score for a in advisories if a.severity_score is not None]
-    ratings = [a.severity_rating.lower() for a in advisories if a.severity_rating]
-    published = [
-        a.published_at for a in advisories if a.published_at is not None and a.published_at > _NO_DATE
-    ]
-    epss_values = [epss[i] for i in ids if i in epss]
-    return VulnFacts(
-        vuln_group=group,
-        published=min(published) if published else None,
-        csaf_vendor_fix=earliest("csaf"),
-        akrites_fix_released=earliest("akrites"),
-        registry_release=earliest("registry"),
-        cvss=max(scores) if scores else None,
-        rating=max(ratings, key=lambda r: RATING_FLOOR.get(r, 0.0)) if ratings else None,
-        exploited=any(a.exploited for a in advisories) or bool(ids & kev),
-        epss=max(epss_values) if epss_values else None,
-    )
-
-
-def _ids_of(group: str, advisories: Iterable[advisory_queries.GroupAdvisory]) -> set[str]:
-    ids = {group}
-    for a in advisories:
-        ids.add(a.advisory_id)
-        ids.update(a.aliases)
-    return ids
 
 
 def _from_stored(
@@ -401,12 +363,21 @@ def deploy_time_from_inputs(inputs: ReportInputs) -> DeployTimeReport:
     )
 
 
+def deploy_time_reference(
+    db: Database, org: str, as_of: datetime | None = None, *, only: SystemFilter | None = None
+) -> DeployTimeReport:
+    """The deploy-time report computed one exposure at a time: the definition the columnar summary
+    (``pipeline.exposures.summary``) is tested against, and the path for an ``as_of`` in the past."""
+    with _no_cyclic_gc():
+        return deploy_time_from_inputs(report_inputs(db, org, as_of, advice=False, only=only))
+
+
 def deploy_time(
     db: Database, org: str, as_of: datetime | None = None, *, only: SystemFilter | None = None
 ) -> DeployTimeReport:
     """The deploy-time report as records (for tables); :func:`deploy_time_json` is its JSON."""
-    with _no_cyclic_gc():
-        return deploy_time_from_inputs(report_inputs(db, org, as_of, advice=False, only=only))
+    found = stored_deploy_time(db, org, as_of) if not only else None
+    return found if found is not None else deploy_time_reference(db, org, as_of, only=only)
 
 
 def deploy_time_json(

@@ -24,7 +24,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -519,3 +519,91 @@ def exposure_packages(session: Session, org_id: int) -> dict[tuple[str, str], st
         .group_by(table.c.ecosystem, table.c.package_name)
     )
     return {(r[0], r[1]): r[2] for r in session.execute(stmt)}
+
+
+# --- the deploy-time summary's columns --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CountedColumns:
+    """The counted exposure rows of an organization as parallel lists (one position per row), with
+    times as microseconds since 1970-01-01 UTC (``resolved_at`` ``None`` while open).
+
+    The deploy-time summary reads only these columns of its ~600,000 rows at 10,000 systems; one
+    object per row would cost more than the summary itself.
+    """
+
+    system_id: Sequence[int]
+    package: Sequence[str]
+    ecosystem: Sequence[str]
+    vuln_group: Sequence[str]
+    first_seen: Sequence[int]
+    last_affected_seen: Sequence[int]
+    resolved_at: Sequence[int | None]
+    resolution: Sequence[str | None]
+    analysis_id: Sequence[int | None]
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class _Micros(dict[Any, int | None]):
+    """Raw SQLite time text → microseconds since the epoch, each distinct text parsed once."""
+
+    def __missing__(self, raw: Any) -> int | None:
+        value = None if raw is None else (datetime.fromisoformat(raw).replace(tzinfo=UTC) - _EPOCH) // _MICRO
+        self[raw] = value
+        return value
+
+
+_MICRO = timedelta(microseconds=1)
+
+
+def counted_columns(session: Session, org_id: int) -> CountedColumns:
+    """The counted (not excluded) stored exposures of the organization's systems, as columns."""
+    table, system = _t(ExposureRow), _t(System)
+    sqlite = session.get_bind().dialect.name == "sqlite"
+
+    def when(column: Any) -> Any:
+        if sqlite:
+            # Stored as fixed naive UTC text (``UTCDateTime``); parsed per distinct value below.
+            return sa.type_coerce(column, sa.Text)
+        # EXTRACT(EPOCH) is numeric on PostgreSQL ≥ 14: exact microseconds.
+        return sa.cast(sa.extract("epoch", column) * 1_000_000, sa.BigInteger)
+
+    stmt = (
+        sa.select(
+            table.c.system_id,
+            table.c.package,
+            table.c.ecosystem,
+            table.c.vuln_group,
+            when(table.c.first_seen),
+            when(table.c.last_affected_seen),
+            when(table.c.resolved_at),
+            table.c.resolution,
+            table.c.analysis_id,
+        )
+        .select_from(table.join(system, system.c.id == table.c.system_id))
+        .where(system.c.org_id == org_id, table.c.excluded_by == "")
+    )
+    rows = session.execute(stmt).all()
+    if not rows:
+        return CountedColumns((), (), (), (), (), (), (), (), ())
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
+    if sqlite:
+        memo = _Micros()
+        for i in (4, 5, 6):
+            columns[i] = list(map(memo.__getitem__, columns[i]))
+    return CountedColumns(*columns)
+
+
+def excluded_counts(session: Session, org_id: int) -> dict[str, int]:
+    """Stored intervals that analysis records exclude, counted by resolution."""
+    table, system = _t(ExposureRow), _t(System)
+    stmt = (
+        sa.select(table.c.resolution, sa.func.count())
+        .select_from(table.join(system, system.c.id == table.c.system_id))
+        .where(system.c.org_id == org_id, table.c.excluded_by != "")
+        .group_by(table.c.resolution)
+    )
+    return {r[0]: r[1] for r in session.execute(stmt)}

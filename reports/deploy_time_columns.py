@@ -1,0 +1,461 @@
+"""The deploy-time report computed over columns: the document of ``reports.deploy_time``, from arrays.
+
+Why: at 10,000 systems an organization has ~600,000 exposure intervals, and the per-exposure report
+(:func:`reports.deploy_time.deploy_time_report`) spends seconds creating and walking one object per
+exposure. Here an exposure is one position in a few numpy arrays (times as integer microseconds since
+the epoch, strings as integer codes). What depends only on (vulnerability group, package,
+internet-exposed) — fix time, risk, severity, SLA tier — is derived once per combination by the
+reference functions; every Kaplan–Meier curve of a grouping (the fleet, each system, environment,
+ecosystem, severity, SLA tier) is computed in one pass over the exposures sorted by (group, duration).
+
+Equal, not approximately equal: every number comes from the same IEEE operations in the same order as
+in the reference. Durations are integer microseconds / 10⁶ / 86,400 (what ``timedelta.total_seconds()``
+/ 86,400 computes, correctly rounded); S(t) is the left-to-right product of the same factors
+1 − dᵢ/nᵢ (``numpy.multiply.accumulate`` is sequential); quantiles and 1 − S(t) read the same steps.
+The reference stays the definition: a test computes both on generated fleets and compares the
+documents and the overall curves.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+from numpy.typing import NDArray
+
+from core.time import require_utc
+from core.triage import EXCLUDING, STATES, Analysis
+from reports.deploy_time import (
+    _EXCLUDED_AS,
+    WITHIN_DAYS,
+    DeployTimeReport,
+    Figures,
+    Metric,
+    MonthTrend,
+    Precision,
+    SlaAttainment,
+    StaleSystem,
+    Summary,
+    _facts_lookup,
+    severity_label,
+    stale_systems,
+)
+from reports.exposure_records import SystemHistory, VulnFacts
+from reports.sla import DEFAULT_POLICY, RiskFacts, SlaPolicy
+from reports.survival import _SLACK, KaplanMeier, KmStep
+from reports.timeline import fix_available
+
+__all__ = ["EPOCH", "ExposureColumns", "deploy_time_report_columns", "micros"]
+
+Ints = NDArray[np.int64]
+Floats = NDArray[np.float64]
+Bools = NDArray[np.bool_]
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+_DAY = 86400.0
+# Resolutions that are events: M1 counts upgrades, M2 every closing (``reports.deploy_time._row``).
+_UPGRADED = "upgraded"
+_CLOSING = frozenset({"upgraded", "removed"})
+# Groups with more distinct durations than this get their own sequential accumulate; the others are
+# accumulated together, one rank at a time.
+_LONG = 48
+# SLA status codes: index into _STATUSES.
+_STATUSES = (None, "met", "breached", "indeterminate", "open", "risk_accepted")
+_MET, _BREACHED, _INDETERMINATE, _OPEN, _ACCEPTED = 1, 2, 3, 4, 5
+
+
+def micros(moment: datetime) -> int:
+    """Microseconds since 1970-01-01 UTC (exact integer arithmetic on an aware datetime)."""
+    return (moment - EPOCH) // _MICRO
+
+
+def _moment(value: int) -> datetime:
+    return EPOCH + timedelta(microseconds=value)
+
+
+@dataclass(frozen=True, slots=True)
+class ExposureColumns:
+    """The counted exposures of a fleet, one position per exposure in every array.
+
+    ``system`` indexes the ``SystemHistory`` list passed along with the columns, ``pair`` indexes
+    ``pairs`` ((vulnerability group, package purl without version)), ``ecosystem`` indexes
+    ``ecosystems``, ``resolution`` indexes ``resolutions`` (``None`` while open), ``analysis`` indexes
+    ``analyses`` (−1: no record decides about it). Times are :func:`micros`; ``resolved`` holds R
+    where ``closed`` (R exists) and anything elsewhere.
+    """
+
+    system: Ints
+    pair: Ints
+    ecosystem: Ints
+    first_seen: Ints
+    last_affected: Ints
+    resolved: Ints
+    closed: Bools
+    resolution: Ints
+    analysis: Ints
+    pairs: Sequence[tuple[str, str]]
+    ecosystems: Sequence[str]
+    resolutions: Sequence[str | None]
+    analyses: Sequence[Analysis]
+
+    def __len__(self) -> int:
+        return len(self.system)
+
+
+# --- Kaplan–Meier curves of every group of a grouping, together ------------------------------------
+
+
+def _segmented_accumulate(op: np.ufunc, values: Floats, starts: Ints, lengths: Ints) -> Floats:
+    """``op.accumulate`` within each segment, exactly as a sequential loop over each segment would do."""
+    out = values.copy()
+    long = lengths > _LONG
+    for start, length in zip(starts[long].tolist(), lengths[long].tolist(), strict=True):
+        op.accumulate(values[start : start + length], out=out[start : start + length])
+    short = ~np.repeat(long, lengths)
+    rank = np.arange(len(values)) - np.repeat(starts, lengths)
+    positions = np.flatnonzero(short & (rank > 0))
+    if len(positions):
+        positions = positions[np.argsort(rank[positions], kind="stable")]
+        bounds = np.searchsorted(rank[positions], np.arange(1, int(rank[positions[-1]]) + 2))
+        for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+            at = positions[lo:hi]
+            out[at] = op(out[at - 1], values[at])
+    return out
+
+
+class _Curves:
+    """The curves of one grouping: each present group's steps, contiguous, in time order."""
+
+    def __init__(self, codes: Ints, durations: Floats, events: Bools) -> None:
+        order = np.lexsort((durations, codes))
+        group, time, event = codes[order], durations[order], events[order]
+        n = len(time)
+        new = np.ones(n, dtype=bool)
+        new[1:] = (group[1:] != group[:-1]) | (time[1:] != time[:-1])
+        first = np.flatnonzero(new)
+        total = np.diff(np.append(first, n))
+        d = np.add.reduceat(event.astype(np.int64), first)
+        pair_group = group[first]
+        gnew = np.ones(len(first), dtype=bool)
+        gnew[1:] = pair_group[1:] != pair_group[:-1]
+        self.starts: Ints = np.flatnonzero(gnew)
+        self.lengths: Ints = np.diff(np.append(self.starts, len(first)))
+        self.groups: Ints = pair_group[self.starts]
+        cumulative = np.cumsum(total)
+        before = cumulative - total
+        group_end = cumulative[self.starts + self.lengths - 1]
+        at_risk = np.repeat(group_end, self.lengths) - before
+        factor = 1.0 - d / at_risk
+        term = np.zeros(len(first))
+        np.divide(d, at_risk * (at_risk - d), out=term, where=(d > 0) & (at_risk > d))
+        self.time: Floats = time[first]
+        self.at_risk: Ints = at_risk
+        self.events: Ints = d
+        self.censored: Ints = total - d
+        self.survival = _segmented_accumulate(np.multiply, factor, self.starts, self.lengths)
+        self.greenwood = _segmented_accumulate(np.add, term, self.starts, self.lengths)
+        self.subjects: Ints = group_end - before[self.starts]
+        self.event_totals: Ints = np.add.reduceat(d, self.starts)
+        self._ordinal = np.repeat(np.arange(len(self.starts)), self.lengths)
+
+    def quantile(self, q: float) -> list[float | None]:
+        """Per present group: ``KaplanMeier.quantile(q)``."""
+        threshold = 1.0 - q + _SLACK
+        hits = np.flatnonzero((self.events > 0) & (self.survival <= threshold))
+        out: list[float | None] = [None] * len(self.starts)
+        owners, firsts = np.unique(self._ordinal[hits], return_index=True)
+        for owner, time in zip(owners.tolist(), self.time[hits[firsts]].tolist(), strict=True):
+            out[owner] = time
+        return out
+
+    def closed_within(self, days: Floats) -> list[float]:
+        """Per present group: ``KaplanMeier.closed_within(days[group ordinal])`` (1 − S(t))."""
+        reached = (self.time <= days[self._ordinal]).astype(np.int64)
+        count = np.add.reduceat(reached, self.starts)
+        survival = np.where(count > 0, self.survival[self.starts + count - 1], 1.0)
+        return (1.0 - survival).tolist()  # type: ignore[no-any-return]
+
+    def figures(self) -> list[Figures]:
+        ones = np.ones(len(self.starts))
+        median, p90 = self.quantile(0.5), self.quantile(0.9)
+        within = [self.closed_within(ones * d) for d in WITHIN_DAYS]
+        events = self.event_totals.tolist()
+        censored = (self.subjects - self.event_totals).tolist()
+        return [
+            Figures(
+                median[i],
+                p90[i],
+                tuple((d, w[i]) for d, w in zip(WITHIN_DAYS, within, strict=True)),
+                events[i],
+                censored[i],
+            )
+            for i in range(len(self.starts))
+        ]
+
+    def curves(self) -> list[KaplanMeier]:
+        """Per present group, the ``KaplanMeier`` record the reference estimator returns."""
+        steps = list(
+            map(
+                KmStep,
+                self.time.tolist(),
+                self.at_risk.tolist(),
+                self.events.tolist(),
+                self.censored.tolist(),
+                self.survival.tolist(),
+                self.greenwood.tolist(),
+            )
+        )
+        times = self.time.tolist()
+        out = []
+        subjects, events = self.subjects.tolist(), self.event_totals.tolist()
+        for i, (start, length) in enumerate(zip(self.starts.tolist(), self.lengths.tolist(), strict=True)):
+            out.append(
+                KaplanMeier(
+                    tuple(steps[start : start + length]),
+                    subjects[i],
+                    events[i],
+                    subjects[i] - events[i],
+                    tuple(times[start : start + length]),
+                )
+            )
+        return out
+
+
+def _summaries(
+    codes: Ints, conservative: Floats, optimistic: Floats, upgraded: Bools, closing: Bools
+) -> tuple[list[int], list[Summary]]:
+    """(present group codes ascending, their Summary) for one grouping."""
+    m1c, m1o = _Curves(codes, conservative, upgraded), _Curves(codes, optimistic, upgraded)
+    m2c, m2o = _Curves(codes, conservative, closing), _Curves(codes, optimistic, closing)
+    present = m1c.groups.tolist()
+    sizes = m1c.subjects.tolist()
+    n_upgraded = m1c.event_totals.tolist()
+    n_closed = m2c.event_totals.tolist()
+    metrics = [
+        [Metric(c, o, k) for c, o, k in zip(cc.figures(), oo.figures(), cc.curves(), strict=True)]
+        for cc, oo in ((m1c, m1o), (m2c, m2o))
+    ]
+    summaries = [
+        Summary(
+            metrics[0][i],
+            metrics[1][i],
+            sizes[i] - n_closed[i],
+            n_upgraded[i],
+            n_closed[i] - n_upgraded[i],
+        )
+        for i in range(len(present))
+    ]
+    return present, summaries
+
+
+# --- the report ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Combos:
+    """Per (pair, internet-exposed) combination (index ``2 × pair + exposed``): what the reference's
+    ``assess_exposures`` derives once per (group, package, internet-exposed)."""
+
+    has_fix: Bools
+    fix_at: Ints
+    approximated: Bools
+    severity: Ints
+    severities: list[str]
+    tier: Ints  # index into the policy's tiers, −1: none
+
+
+def _combos(pairs: Sequence[tuple[str, str]], facts: Iterable[VulnFacts], policy: SlaPolicy) -> _Combos:
+    lookup = _facts_lookup(facts)
+    n = 2 * len(pairs)
+    has_fix = np.zeros(n, dtype=bool)
+    fix_at = np.zeros(n, dtype=np.int64)
+    approximated = np.zeros(n, dtype=bool)
+    severity = np.zeros(n, dtype=np.int64)
+    tier = np.full(n, -1, dtype=np.int64)
+    severities: dict[str, int] = {}
+    for p, (group, package) in enumerate(pairs):
+        f = lookup(group, package)
+        fix = fix_available(f)
+        for exposed in (False, True):
+            i = 2 * p + exposed
+            risk = RiskFacts(
+                exploited=f.exploited if f else False,
+                internet_exposed=exposed,
+                cvss=f.cvss if f else None,
+                rating=f.rating if f else None,
+                epss=f.epss if f else None,
+            )
+            found = policy.tier_for(risk)
+            if fix.at is not None:
+                has_fix[i], fix_at[i] = True, micros(fix.at)
+            approximated[i] = fix.approximated
+            severity[i] = severities.setdefault(severity_label(risk.score), len(severities))
+            tier[i] = -1 if found is None else policy.tiers.index(found)
+    return _Combos(has_fix, fix_at, approximated, severity, list(severities), tier)
+
+
+def _days(later: Ints, earlier: Ints) -> Floats:
+    """``reports.deploy_time._days`` over arrays: max(0, (later − earlier) seconds / 86,400)."""
+    return np.maximum(0.0, (later - earlier) / 1e6 / _DAY)
+
+
+def _monthly(first_seen: Ints, resolved: Ints, as_of: datetime) -> tuple[MonthTrend, ...]:
+    """``reports.deploy_time.monthly_trend``: months are taken from the few distinct times exactly."""
+    if not len(first_seen):
+        return ()
+
+    def months(values: Ints) -> Counter[tuple[int, int]]:
+        distinct, counts = np.unique(values, return_counts=True)
+        out: Counter[tuple[int, int]] = Counter()
+        for value, count in zip(distinct.tolist(), counts.tolist(), strict=True):
+            moment = _moment(value)
+            out[(moment.year, moment.month)] += count
+        return out
+
+    opened, closed = months(first_seen), months(resolved)
+    year, month = min(opened)
+    out: list[MonthTrend] = []
+    opened_so_far = closed_so_far = 0
+    while datetime(year, month, 1, tzinfo=UTC) <= as_of:
+        opened_so_far += opened[(year, month)]
+        closed_so_far += closed[(year, month)]
+        out.append(
+            MonthTrend(
+                f"{year:04d}-{month:02d}",
+                opened[(year, month)],
+                closed[(year, month)],
+                opened_so_far - closed_so_far,
+            )
+        )
+        year, month = year + month // 12, month % 12 + 1
+    return tuple(out)
+
+
+def deploy_time_report_columns(
+    columns: ExposureColumns,
+    systems: Sequence[SystemHistory],
+    facts: Iterable[VulnFacts],
+    as_of: datetime,
+    *,
+    policy: SlaPolicy = DEFAULT_POLICY,
+    excluded: Mapping[str, int] | None = None,
+    withdrawn_groups_skipped: tuple[str, ...] = (),
+) -> DeployTimeReport:
+    """The :class:`DeployTimeReport` that ``deploy_time_report`` computes for the same exposures.
+
+    ``excluded``: how many intervals analysis records exclude, by resolution (``vex_not_affected``,
+    ``false_positive``), the length of the reference's ``timeline.vex_excluded``.
+    """
+    as_of = require_utc(as_of, "as_of")
+    excluded = excluded or {}
+    c = columns
+    exposed = np.array([s.internet_exposed for s in systems], dtype=bool)
+    combos = _combos(c.pairs, facts, policy)
+    combo = 2 * c.pair + exposed[c.system] if len(c) else np.zeros(0, dtype=np.int64)
+    first, last, resolved, closed = c.first_seen, c.last_affected, c.resolved, c.closed
+    start = np.where(combos.has_fix[combo], np.maximum(combos.fix_at[combo], first), first)
+    conservative = _days(np.where(closed, resolved, last), start)
+    optimistic = _days(last, start)
+    upgraded_codes = [i for i, r in enumerate(c.resolutions) if r == _UPGRADED]
+    closing_codes = [i for i, r in enumerate(c.resolutions) if r in _CLOSING]
+    upgraded = np.isin(c.resolution, upgraded_codes)
+    closing = np.isin(c.resolution, closing_codes)
+
+    # SLA: due = start + the tier's days (a timedelta, rounded to microseconds as timedelta does).
+    tier = combos.tier[combo]
+    has_tier = tier >= 0
+    tier_span = np.array([timedelta(days=t.days) // _MICRO for t in policy.tiers] + [0], dtype=np.int64)
+    due = start + tier_span[tier]
+    now = micros(as_of)
+    status = np.zeros(len(c), dtype=np.int64)
+    met = closed & (resolved <= due)
+    status[closed] = np.where(met, _MET, np.where(last >= due, _BREACHED, _INDETERMINATE))[closed]
+    status[~closed] = np.where((last >= due) | (now > due), _BREACHED, _OPEN)[~closed]
+    # −1 (no record) reads the extra False at the end.
+    accepting = np.array([a.accepts_risk_at(as_of) for a in c.analyses] + [False], dtype=bool)
+    status[((status == _BREACHED) | (status == _OPEN)) & accepting[c.analysis]] = _ACCEPTED
+    status[~has_tier] = 0
+
+    # Breakdowns: codes per dimension, labels per code; groups sorted by label as the reference does.
+    environments: dict[str, int] = {}
+    env_of_system = np.array(
+        [environments.setdefault(s.environment or "unknown", len(environments)) for s in systems],
+        dtype=np.int64,
+    )
+    tier_names = [t.name for t in policy.tiers] + ["none"]
+    dimensions: list[tuple[str, Ints, Sequence[str]]] = [
+        ("system", c.system, [s.system for s in systems]),
+        ("environment", env_of_system[c.system], list(environments)),
+        ("ecosystem", c.ecosystem, c.ecosystems),
+        ("severity", combos.severity[combo], combos.severities),
+        ("sla_tier", np.where(has_tier, tier, len(policy.tiers)), tier_names),
+    ]
+    breakdowns = []
+    for name, codes, labels in dimensions:
+        present, summaries = _summaries(codes, conservative, optimistic, upgraded, closing)
+        by_label = sorted(zip((labels[g] for g in present), summaries, strict=True), key=lambda x: x[0])
+        breakdowns.append((name, tuple(by_label)))
+    if len(c):
+        overall = _summaries(np.zeros(len(c), dtype=np.int64), conservative, optimistic, upgraded, closing)[
+            1
+        ][0]
+    else:
+        overall = Summary.of_rows(())
+
+    # SLA attainment: per tier, 1 − S(days) of the M2 conservative curve of its exposures.
+    sla: list[SlaAttainment] = []
+    tiered = np.flatnonzero(has_tier)
+    attainment: dict[int, float] = {}
+    if len(tiered):
+        curves = _Curves(tier[tiered], conservative[tiered], closing[tiered])
+        days = np.array([policy.tiers[g].days for g in curves.groups.tolist()])
+        attainment = dict(zip(curves.groups.tolist(), curves.closed_within(days), strict=True))
+    counts = np.zeros((len(policy.tiers) + 1, len(_STATUSES)), dtype=np.int64)
+    np.add.at(counts, (np.where(has_tier, tier, len(policy.tiers)), status), 1)
+    for i, t in enumerate(policy.tiers):
+        row = counts[i].tolist()
+        sla.append(
+            SlaAttainment(
+                t.name,
+                t.days,
+                sum(row),
+                row[_MET],
+                row[_BREACHED],
+                row[_INDETERMINATE],
+                row[_OPEN],
+                attainment.get(i),
+                row[_ACCEPTED],
+            )
+        )
+
+    gaps = _days(resolved[closed], last[closed]).tolist()
+    stale = stale_systems(systems, as_of)
+    cadence = {s.system: s.cadence_days for s in systems}
+    analysis_states: Counter[str] = Counter()
+    present_records, record_counts = np.unique(c.analysis[c.analysis >= 0], return_counts=True)
+    for record, count in zip(present_records.tolist(), record_counts.tolist(), strict=True):
+        analysis_states[c.analyses[record].state] += count
+    return DeployTimeReport(
+        as_of=as_of,
+        overall=overall,
+        precision=Precision(
+            statistics.median(gaps) if gaps else None, max(gaps) if gaps else None, len(gaps)
+        ),
+        stale_systems=tuple(
+            StaleSystem(name, last_at, cadence[name]) for name, last_at in sorted(stale.items())
+        ),
+        vex_excluded=sum(excluded.values()),
+        withdrawn_groups_skipped=withdrawn_groups_skipped,
+        fix_available_approximated=int(combos.approximated[combo].sum()),
+        breakdowns=tuple(breakdowns),
+        monthly=_monthly(first, resolved[closed], as_of),
+        sla=tuple(sla),
+        excluded_by_state=tuple((state, excluded.get(resolution, 0)) for state, resolution in _EXCLUDED_AS),
+        risk_accepted=int((status == _ACCEPTED).sum()),
+        counted_by_state=tuple((state, analysis_states[state]) for state in STATES if state not in EXCLUDING),
+    )

@@ -1,0 +1,88 @@
+"""The organization's deploy-time report from stored rows as columns (``pipeline.exposures.summary``)
+equals the per-exposure reference (``deploy_time_reference``) on generated fleets, both databases.
+
+Fleets: the report benchmark's generator at 120 systems (rollbacks, stale systems, KEV, EPSS,
+internet-exposed systems) with triage decisions and a custom SLA policy on top, and the demo fleet.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench.report import START, WEEKS, build_fleet
+from core.time import utcnow, utcnow_seconds
+from pipeline.demo import load_demo
+from pipeline.exposures.reports import deploy_time, deploy_time_json, deploy_time_reference
+from pipeline.exposures.summary import stored_deploy_time
+from pipeline.sla import set_sla_policy
+from pipeline.triage import Actor, AnalysisRequest, set_analysis
+from reports.deploy_time import DeployTimeReport
+from reports.sla import SlaPolicy, SlaTier
+from store.db import Database
+
+ROOT = Path(__file__).resolve().parents[2]
+END = START + timedelta(days=7 * WEEKS)
+ADMIN = Actor("alice", "admin", "api")
+
+
+def assert_same(fast: DeployTimeReport | None, reference: DeployTimeReport) -> None:
+    assert fast is not None
+    assert fast.to_json() == reference.to_json()
+    assert fast.overall == reference.overall
+    assert fast.breakdowns == reference.breakdowns
+
+
+def test_bench_fleet_with_triage_and_a_policy(db: Database) -> None:
+    build_fleet(db, 120)
+    # Advisory k of the generator is CVE-2023-(10000 + k); vuln-0 has two (k = 1, 2), vuln-1 one (3) …
+    decisions = [
+        AnalysisRequest(
+            "CVE-2023-10001",
+            "pkg:npm/vuln-0",
+            "accepted_risk",
+            comment="later",
+            expires_at=utcnow() + timedelta(days=20),
+            approver="ciso",
+        ),
+        AnalysisRequest(
+            "CVE-2023-10003", "pkg:npm/vuln-1", "not_affected", justification="code_not_reachable"
+        ),
+        AnalysisRequest("CVE-2023-10004", "pkg:npm/vuln-2", "exploitable", system="system-0002"),
+        AnalysisRequest("CVE-2023-10005", "pkg:npm/vuln-3", "false_positive", comment="wrong package"),
+    ]
+    for request in decisions:
+        set_analysis(db, "bench", request, ADMIN, allow_unmatched=True)
+    set_sla_policy(
+        db,
+        "bench",
+        SlaPolicy(
+            (
+                SlaTier("urgent", 2.5, exploited=True),
+                SlaTier("serious", 10.25, min_cvss=7.0),
+                SlaTier("rest", 45),
+            )
+        ),
+    )
+    # The accepted risk is in force at the first two moments and expired at the last.
+    for moment in (END, END + timedelta(days=1, seconds=7), utcnow_seconds() + timedelta(days=60)):
+        reference = deploy_time_reference(db, "bench", moment)
+        assert_same(stored_deploy_time(db, "bench", moment), reference)
+        counts = reference.to_json()["triage"]
+        assert counts["excluded"]["not_affected"] > 0
+        assert counts["excluded"]["false_positive"] > 0
+    assert deploy_time_reference(db, "bench", END).risk_accepted > 0
+
+
+def test_demo_fleet_and_the_past(db: Database) -> None:
+    load_demo(db, "demo", ROOT / "sbom_samples" / "demo-fleet", ROOT / "sbom_samples" / "advisories" / "demo")
+    end = datetime(2024, 9, 2, tzinfo=UTC)
+    assert_same(stored_deploy_time(db, "demo", end), deploy_time_reference(db, "demo", end))
+    # Before the newest snapshot the intervals are recomputed: the reference path answers.
+    midway = datetime(2024, 5, 15, tzinfo=UTC)
+    assert stored_deploy_time(db, "demo", midway) is None
+    assert deploy_time(db, "demo", midway) == deploy_time_reference(db, "demo", midway)
+    assert deploy_time_json(db, "demo", end) == {
+        "organization": "demo",
+        **deploy_time_reference(db, "demo", end).to_json(),
+    }
