@@ -247,6 +247,10 @@ def build_fleet(db: Database, systems: int, seed: int = 7) -> dict[str, int]:
         insert(conn, "advisory", advisory_rows)
         insert(conn, "affected_package", affected_rows)
         insert(conn, "match_result", match_rows)
+        # Every package version counts as matched, so that a later ``match_new`` matches new ones only.
+        insert(
+            conn, "package_match_state", [{"package_version_id": r["id"], "matched_at": now} for r in pv_rows]
+        )
         insert(conn, "kev_entry", [{**kev_defaults, **r} for r in kev_rows])
         insert(conn, "epss_score", [{**r, "score_date": "", "model_version": ""} for r in epss_rows])
         if db.dialect == "postgresql":

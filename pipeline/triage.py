@@ -27,7 +27,7 @@ from core.text import IDENTIFIER_MAX_CHARS, PURL_MAX_BYTES, text_problem
 from core.time import rfc3339, utcnow
 from core.triage import PURL_PATTERN, VULNERABILITY_PATTERN, Analysis, Decision, check_decision
 from matcher.purls import purl_key
-from pipeline.exposures.build import ensure_exposures, rebuild_in
+from pipeline.exposures.build import ensure_exposures, outdated_systems, rebuild_in
 from pipeline.exposures.triage import analysis_records, resolved_groups
 from reports.timeline import split_purl_version
 from reports.triage import AnalysisIndex
@@ -255,10 +255,9 @@ def set_analysis(
             get_or_create_organization(session, org) if allow_unmatched else get_organization(session, org)
         )
         assert org_row.id is not None
-        systems = system_queries.org_systems(session, org_row.id)
         system_id = None
         if request.system is not None:
-            found = [s for s in systems if s.name == request.system]
+            found = system_queries.org_systems(session, org_row.id, request.system)
             if not found:
                 raise NotFoundError(f"system {request.system!r} does not exist in organization {org!r}")
             system_id = found[0].id
@@ -287,8 +286,10 @@ def set_analysis(
             decided_at=moment,
             now=moment,
         )
-        if systems:
-            rebuild_in(session, [s.id for s in systems])
+        # The systems running what the decision names (see ``input_digests``), not the organization.
+        stale = outdated_systems(session, org_row.id)
+        if stale:
+            rebuild_in(session, stale)
         view = q.get_analysis(session, org_row.id, org, analysis_id)
         groups = resolved_groups(session, [view])
     return analysis_json(view, groups.get(view.id))

@@ -24,12 +24,11 @@ from core.time import require_utc, rfc3339, utcnow
 from core.triage import STATE_OF_VEX_STATUS, STATES, VEX_STATUS_OF_STATE, Decision, check_decision
 from core.vex import VexStatement
 from ingest.vex import read_vex
-from pipeline.exposures.build import rebuild_in
+from pipeline.exposures.build import outdated_systems, rebuild_in
 from pipeline.exposures.triage import resolved_groups
 from pipeline.triage import Actor, check_vulnerability, record_decision, split_package
 from store.db import Database
 from store.queries import advisories as advisory_queries
-from store.queries import systems as system_queries
 from store.queries import triage as triage_queries
 from store.queries.organizations import get_or_create_organization, get_organization
 
@@ -103,7 +102,8 @@ def import_vex(db: Database, org: str, data: bytes, source: str, *, importer: st
                 decided_at=c.decided_at,
                 now=now,
             )
-        ids = [s.id for s in system_queries.org_systems(session, org_row.id)]
+        # The systems running what the statements name (see ``input_digests``), not the organization.
+        ids = outdated_systems(session, org_row.id)
         if ids:
             rebuild_in(session, ids)
     by_status = Counter(c.statement.status for c in checked)
@@ -150,7 +150,8 @@ def state_vex(
             decided_at=now,
             now=now,
         )
-        ids = [s.id for s in system_queries.org_systems(session, org_row.id)]
+        # The systems running what the statements name (see ``input_digests``), not the organization.
+        ids = outdated_systems(session, org_row.id)
         if ids:
             rebuild_in(session, ids)
     return VexImportResult(where, 1, {status: 1}, len(ids))

@@ -131,8 +131,9 @@ def _segmented_accumulate(op: np.ufunc, values: Floats, starts: Ints, lengths: I
 class _Curves:
     """The curves of one grouping: each present group's steps, contiguous, in time order."""
 
-    def __init__(self, codes: Ints, durations: Floats, events: Bools) -> None:
-        order = np.lexsort((durations, codes))
+    def __init__(self, codes: Ints, durations: Floats, events: Bools, order: Ints | None = None) -> None:
+        """``order``: ``numpy.lexsort((durations, codes))`` when the caller has it already."""
+        order = np.lexsort((durations, codes)) if order is None else order
         group, time, event = codes[order], durations[order], events[order]
         n = len(time)
         new = np.ones(n, dtype=bool)
@@ -197,49 +198,79 @@ class _Curves:
             for i in range(len(self.starts))
         ]
 
-    def curves(self) -> list[KaplanMeier]:
-        """Per present group, the ``KaplanMeier`` record the reference estimator returns."""
-        steps = list(
+    def curve(self, i: int) -> KaplanMeier:
+        """The ``KaplanMeier`` record the reference estimator returns for the i-th present group."""
+        start, stop = int(self.starts[i]), int(self.starts[i] + self.lengths[i])
+        steps = tuple(
             map(
                 KmStep,
-                self.time.tolist(),
-                self.at_risk.tolist(),
-                self.events.tolist(),
-                self.censored.tolist(),
-                self.survival.tolist(),
-                self.greenwood.tolist(),
+                self.time[start:stop].tolist(),
+                self.at_risk[start:stop].tolist(),
+                self.events[start:stop].tolist(),
+                self.censored[start:stop].tolist(),
+                self.survival[start:stop].tolist(),
+                self.greenwood[start:stop].tolist(),
             )
         )
-        times = self.time.tolist()
-        out = []
-        subjects, events = self.subjects.tolist(), self.event_totals.tolist()
-        for i, (start, length) in enumerate(zip(self.starts.tolist(), self.lengths.tolist(), strict=True)):
-            out.append(
-                KaplanMeier(
-                    tuple(steps[start : start + length]),
-                    subjects[i],
-                    events[i],
-                    subjects[i] - events[i],
-                    tuple(times[start : start + length]),
-                )
-            )
-        return out
+        subjects, events = int(self.subjects[i]), int(self.event_totals[i])
+        return KaplanMeier(steps, subjects, events, subjects - events, tuple(s.time for s in steps))
+
+
+class _LazyCurve(KaplanMeier):
+    """A breakdown group's curve, built into steps when first read.
+
+    Every breakdown group carries its curve (``Metric.conservative_curve``), but only the fleet's is
+    drawn; building ~800,000 step records for 10,000 systems would cost more than the whole summary.
+    The counts are set at once; ``steps`` and ``times`` (and so every method) come from the arrays on
+    first use. Equal in content, not in class: compare ``materialized()`` with a reference curve.
+    """
+
+    __slots__ = ("_built", "_index", "_source")
+    _source: _Curves
+    _index: int
+    _built: KaplanMeier | None
+
+    def __init__(self, source: _Curves, index: int) -> None:
+        subjects, events = int(source.subjects[index]), int(source.event_totals[index])
+        object.__setattr__(self, "_source", source)
+        object.__setattr__(self, "_index", index)
+        object.__setattr__(self, "_built", None)
+        object.__setattr__(self, "subjects", subjects)
+        object.__setattr__(self, "events", events)
+        object.__setattr__(self, "censored", subjects - events)
+
+    def materialized(self) -> KaplanMeier:
+        built = self._built
+        if built is None:
+            built = self._source.curve(self._index)
+            object.__setattr__(self, "_built", built)
+        return built
+
+    @property
+    def steps(self) -> tuple[KmStep, ...]:
+        return self.materialized().steps
+
+    @property
+    def times(self) -> tuple[float, ...]:
+        return self.materialized().times
 
 
 def _summaries(
-    codes: Ints, conservative: Floats, optimistic: Floats, upgraded: Bools, closing: Bools
+    codes: Ints, conservative: Floats, optimistic: Floats, upgraded: Bools, closing: Bools, *, lazy: bool
 ) -> tuple[list[int], list[Summary]]:
-    """(present group codes ascending, their Summary) for one grouping."""
-    m1c, m1o = _Curves(codes, conservative, upgraded), _Curves(codes, optimistic, upgraded)
-    m2c, m2o = _Curves(codes, conservative, closing), _Curves(codes, optimistic, closing)
+    """(present group codes ascending, their Summary) for one grouping; ``lazy`` curves build their
+    steps when read (:class:`_LazyCurve`)."""
+    by_c, by_o = np.lexsort((conservative, codes)), np.lexsort((optimistic, codes))
+    m1c, m1o = _Curves(codes, conservative, upgraded, by_c), _Curves(codes, optimistic, upgraded, by_o)
+    m2c, m2o = _Curves(codes, conservative, closing, by_c), _Curves(codes, optimistic, closing, by_o)
     present = m1c.groups.tolist()
     sizes = m1c.subjects.tolist()
     n_upgraded = m1c.event_totals.tolist()
     n_closed = m2c.event_totals.tolist()
-    metrics = [
-        [Metric(c, o, k) for c, o, k in zip(cc.figures(), oo.figures(), cc.curves(), strict=True)]
-        for cc, oo in ((m1c, m1o), (m2c, m2o))
-    ]
+    metrics = []
+    for c, o in ((m1c, m1o), (m2c, m2o)):
+        curves = [_LazyCurve(c, i) if lazy else c.curve(i) for i in range(len(present))]
+        metrics.append([Metric(*m) for m in zip(c.figures(), o.figures(), curves, strict=True)])
     summaries = [
         Summary(
             metrics[0][i],
@@ -397,13 +428,12 @@ def deploy_time_report_columns(
     ]
     breakdowns = []
     for name, codes, labels in dimensions:
-        present, summaries = _summaries(codes, conservative, optimistic, upgraded, closing)
+        present, summaries = _summaries(codes, conservative, optimistic, upgraded, closing, lazy=True)
         by_label = sorted(zip((labels[g] for g in present), summaries, strict=True), key=lambda x: x[0])
         breakdowns.append((name, tuple(by_label)))
     if len(c):
-        overall = _summaries(np.zeros(len(c), dtype=np.int64), conservative, optimistic, upgraded, closing)[
-            1
-        ][0]
+        fleet = np.zeros(len(c), dtype=np.int64)
+        overall = _summaries(fleet, conservative, optimistic, upgraded, closing, lazy=False)[1][0]
     else:
         overall = Summary.of_rows(())
 

@@ -16,6 +16,7 @@ report evaluated before the newest snapshot (``as_of``) runs it on the snapshots
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from reports.triage import AnalysisIndex
 from store.db import Database, Tx
 from store.queries import exposures as q
 from store.queries import systems as system_queries
-from store.queries.organizations import get_organization
+from store.queries.organizations import get_organization, organization_id, organizations
 
 # --- building timelines ----------------------------------------------------------------------------
 
@@ -74,7 +75,11 @@ def _runs(snapshots: list[tuple[datetime, str, int]]) -> list[tuple[datetime, st
 
 
 def compute_timeline(
-    session: Tx, org_id: int, systems: Sequence[system_queries.SystemRow], as_of: datetime | None
+    session: Tx,
+    org_id: int,
+    systems: Sequence[system_queries.SystemRow],
+    as_of: datetime | None,
+    records: Sequence[Analysis] | None = None,
 ) -> Built:
     """Exposure intervals of ``systems`` from their snapshots (up to ``as_of``), match results and the
     organization's analysis records (which exclude, and which every interval carries: see
@@ -126,12 +131,15 @@ def compute_timeline(
         for _, sha, set_id in snaps:
             affected.extend((s.name, sha, *a) for a in affected_in.get(set_id, ()))
             presence.extend((s.name, sha, package) for package in present_in.get(set_id, ()))
+
     def display(record: Analysis) -> str:
         # A record names its package as its author spelled it; exposures use one spelling per key.
         key = _probe_key(record.package)
         return base.get(key, record.package) if key is not None else record.package
 
-    index = AnalysisIndex(analysis_records(session, org_id), package_of=display)
+    if records is None:
+        records = analysis_records(session, org_id)
+    index = AnalysisIndex(records, package_of=display)
     timeline = build_timeline(
         histories_in, histories_from_rows(affected, presence), as_of=as_of, analyses=index
     )
@@ -189,14 +197,20 @@ def rebuild_in(session: Tx, system_ids: Sequence[int]) -> int:
     written = 0
     for org_id, ids in sorted(by_org.items()):
         q.lock_states(session, ids)
-        wanted = set(ids)
-        systems = [s for s in system_queries.org_systems(session, org_id) if s.id in wanted]
-        digests = q.input_digests(session, org_id, [s.id for s in systems])
-        built = compute_timeline(session, org_id, systems, None)
+        systems = system_queries.org_systems(session, org_id, ids=ids)
+        records = analysis_records(session, org_id)
+        built = compute_timeline(session, org_id, systems, None, records)
         id_of = {s.name: s.id for s in systems}
         new = [_as_new(e, id_of[e.system], built, False) for e in built.timeline.exposures]
         new += [_as_new(e, id_of[e.system], built, True) for e in built.timeline.vex_excluded]
         before = events.open_before(session, org_id, [s.id for s in systems])
+        # The digest's record part is read from the rows being written (see input_digests).
+        name_of = {s.id: s.name for s in systems}
+        keys = [
+            q.ExposureKey(n.system_id, name_of[n.system_id], n.vuln_group, n.ecosystem, n.package_name)
+            for n in new
+        ]
+        digests = input_digests(session, org_id, [s.id for s in systems], records, keys)
         q.replace_exposures(session, digests, new)
         # What the rebuild opened and closed is announced in its transaction (``pipeline.events``).
         events.record_exposure_changes(
@@ -226,11 +240,48 @@ def rebuild_exposures(db: Database, system_ids: Sequence[int]) -> int:
         return rebuild_in(session, sorted(set(system_ids)))
 
 
+def input_digests(
+    session: Tx,
+    org_id: int,
+    system_ids: Sequence[int],
+    records: Sequence[Analysis] | None = None,
+    keys: Sequence[q.ExposureKey] | None = None,
+) -> dict[int, str]:
+    """A digest per system of everything its exposure rows are built from: what the store scopes to
+    the system (``store.queries.exposures.input_states``: its snapshots, the advisories and match
+    results of the packages it runs) and the analysis records that touch it.
+
+    A record can only change rows of the (system, group, package) it names that the system has rows
+    for (affected observations are stored as counted or excluded rows), so the record part of a system
+    holds the records, as they stand, whose group and package key match one of its stored rows (``keys``:
+    read from the store, or the rows a rebuild is writing) and whose system, if any, is this one. A
+    decision thus rebuilds the systems running what it names, not the organization.
+    """
+    records = analysis_records(session, org_id) if records is None else records
+    by_key: dict[tuple[str, str, str], list[Analysis]] = defaultdict(list)
+    for r in records:
+        key = _probe_key(r.package)
+        if key is not None:
+            by_key[(r.vuln_group, *key)].append(r)
+    if keys is None:
+        keys = q.exposure_keys(session, org_id, sorted({g for g, _, _ in by_key})) if by_key else []
+    touching: dict[int, set[str]] = defaultdict(set)
+    for k in keys:
+        for r in by_key.get((k.vuln_group, k.ecosystem, k.package_name), ()):
+            if r.system is None or r.system == k.system:
+                touching[k.system_id].add(repr(r))
+    states = q.input_states(session, system_ids)
+    return {
+        sid: hashlib.sha256(f"{states[sid]}|{sorted(touching.get(sid, ()))}".encode()).hexdigest()
+        for sid in system_ids
+    }
+
+
 def outdated_systems(session: Tx, org_id: int, system: str | None = None) -> list[int]:
     """Systems of the organization (or the one named) whose stored exposures were built from other
     inputs than today's."""
-    ids = [s.id for s in system_queries.org_systems(session, org_id, system)]
-    current = q.input_digests(session, org_id, ids)
+    ids = system_queries.org_system_ids(session, org_id, system)
+    current = input_digests(session, org_id, ids)
     stored = q.stored_digests(session, ids)
     return [sid for sid in ids if stored.get(sid) != current[sid]]
 
@@ -249,3 +300,33 @@ def ensure_exposures(db: Database, org: str, system: str | None = None) -> int:
             rebuild_in(session, stale)
     return len(stale)
 
+
+# --- rebuilding everything derived -------------------------------------------------------------------
+
+#: Systems rebuilt per transaction by :func:`rebuild_all`: one transaction per batch keeps each
+#: transaction short (readers see a batch's old rows or its new ones, never a mix within a system).
+REBUILD_BATCH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class RebuildResult:
+    organizations: int
+    systems: int
+    rows: int
+
+
+def rebuild_all(db: Database, org: str | None = None) -> RebuildResult:
+    """Recompute every stored exposure row (and its build state) of the organization, or of every
+    organization, from the raw facts — snapshots, match results, advisories, analysis records — as if
+    nothing had been built before (``patchgap db rebuild``). Whatever the digests say: this is the
+    from-scratch computation the incremental path must agree with.
+    """
+    with db.read() as session:
+        names = [org] if org is not None else [o.name for o in organizations(session)]
+        ids = [(n, system_queries.org_system_ids(session, organization_id(session, n))) for n in names]
+    systems = rows = 0
+    for _, system_ids in ids:
+        for i in range(0, len(system_ids), REBUILD_BATCH):
+            rows += rebuild_exposures(db, system_ids[i : i + REBUILD_BATCH])
+        systems += len(system_ids)
+    return RebuildResult(len(ids), systems, rows)

@@ -31,13 +31,12 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from core.time import require_utc, utcnow
-from store.queries.triage import history_state
 from store.sql import chunks
 from store.sql import dialect_insert as _insert
 from store.sql import table_of as _t
 from store.tables.advisories import Advisory, AffectedPackageRow
 from store.tables.exposures import ExposureRow, ExposureState, SlaPolicyRow
-from store.tables.packages import MatchEpoch, MatchResult, PackageVersion
+from store.tables.packages import MatchResult, PackageMatchState, PackageVersion
 from store.tables.systems import ComponentSetMember, Snapshot, System
 
 _CHUNK = 900
@@ -131,62 +130,119 @@ def fixed_versions(session: Session, package_version_ids: Sequence[int]) -> list
 # --- build state ----------------------------------------------------------------------------------
 
 
-def input_digests(session: Session, org_id: int, system_ids: Sequence[int]) -> dict[int, str]:
-    """A digest per system of everything its exposure rows are built from.
-
-    Shared part: match results (count and id sums of affected rows, and the match epoch: how many
-    times stored results were forgotten, so results re-matched with equal counts and sums but other
-    content — after ``patchgap match --all`` with an upgraded matcher — still count as changed),
-    advisories (count, withdrawn count, latest modified/imported time, id sum), affected packages
-    (count, max id) and the organization's triage history (entries, highest entry id: entries are only
-    ever appended, and VEX statements are stored as entries). Per system: number of
-    snapshots and their id sum (snapshots are immutable, so a new or backfilled one changes both).
-    Cheap aggregates rather than a hash of the rows: every writer that rewrites rows in place moves a
-    count, a sum, a latest time or the epoch.
-    """
-    mr, adv, ap, snapshot = (_t(MatchResult), _t(Advisory), _t(AffectedPackageRow), _t(Snapshot))
-    shared = [
-        session.execute(
-            sa.select(
-                sa.func.count(), sa.func.sum(mr.c.package_version_id), sa.func.sum(mr.c.affected_id)
-            ).where(mr.c.status == "affected")
-        ).one(),
-        (session.execute(sa.select(_t(MatchEpoch).c.epoch)).scalar() or 0,),
-        session.execute(
-            sa.select(
-                sa.func.count(),
-                sa.func.count(adv.c.withdrawn_at),
-                sa.func.max(adv.c.modified_at),
-                sa.func.max(adv.c.imported_at),
-                sa.func.sum(adv.c.id),
-            )
-        ).one(),
-        session.execute(sa.select(sa.func.count(), sa.func.max(ap.c.id))).one(),
-        history_state(session, org_id),
-    ]
-    base = repr([tuple(str(v) for v in row) for row in shared])
-    per_system: dict[int, tuple[int, int]] = {}
-    for chunk in chunks(system_ids, _CHUNK):
-        stmt = (
-            sa.select(snapshot.c.system_id, sa.func.count(), sa.func.sum(snapshot.c.id))
-            .where(snapshot.c.system_id.in_(chunk))
-            .group_by(snapshot.c.system_id)
-        )
-        per_system.update({r[0]: (r[1], int(r[2] or 0)) for r in session.execute(stmt)})
-    # A system's decommissioning closes its open exposures (``reports.timeline``): its moment is input.
-    retired: dict[int, str] = {}
+def _retired(session: Session, system_ids: Sequence[int]) -> dict[int, str]:
+    """System id → its decommissioning moment, for decommissioned systems: it closes their open
+    exposures (``reports.timeline``), so it is input to their rows."""
     system = _t(System)
+    out: dict[int, str] = {}
     for chunk in chunks(system_ids, _CHUNK):
         stmt = sa.select(system.c.id, system.c.decommissioned_at).where(
             system.c.id.in_(chunk), system.c.decommissioned_at.is_not(None)
         )
-        retired.update({r[0]: require_utc(r[1]).isoformat() for r in session.execute(stmt)})
+        out.update({r[0]: require_utc(r[1]).isoformat() for r in session.execute(stmt)})
+    return out
+
+
+def input_states(session: Session, system_ids: Sequence[int]) -> dict[int, str]:
+    """Per system, a digest of what its exposure rows are built from, analysis records aside
+    (``pipeline.exposures.build.input_digests`` adds the records that touch the system).
+
+    Scoped to the system, so that a change rebuilds the systems it concerns and no others: the
+    system's snapshots (count and id sum per component set: snapshots are immutable, so a new or
+    backfilled one changes them), and per component set it ran, the affected match results of the
+    set's package versions grouped by vulnerability group: count, package version and affected row id
+    sums, the latest time one of those package versions was matched (results matched again with equal
+    counts and sums but other content — after ``patchgap match --all`` with an upgraded matcher —
+    still count as changed), the advisories' latest modified and imported times and withdrawn count.
+    An advisory that appears, changes, is withdrawn or joins another group moves the digest of the
+    systems that run a package version it affects (or affected), and only theirs. Cheap aggregates
+    rather than a hash of the rows: every writer that rewrites rows in place moves a count, a sum or a
+    latest time.
+    """
+    mr, adv, ap, snapshot, member, state = (
+        _t(MatchResult),
+        _t(Advisory),
+        _t(AffectedPackageRow),
+        _t(Snapshot),
+        _t(ComponentSetMember),
+        _t(PackageMatchState),
+    )
+    runs: dict[int, list[tuple[int, int, int]]] = {sid: [] for sid in system_ids}
+    for chunk in chunks(system_ids, _CHUNK):
+        stmt = (
+            sa.select(
+                snapshot.c.system_id, snapshot.c.component_set_id, sa.func.count(), sa.func.sum(snapshot.c.id)
+            )
+            .where(snapshot.c.system_id.in_(chunk))
+            .group_by(snapshot.c.system_id, snapshot.c.component_set_id)
+        )
+        for r in session.execute(stmt):
+            runs[r[0]].append((r[1], r[2], int(r[3] or 0)))
+    per_set: dict[int, list[tuple[str, ...]]] = {}
+    for chunk in chunks(sorted({set_id for found in runs.values() for set_id, _, _ in found}), _CHUNK):
+        stmt = (
+            sa.select(
+                member.c.set_id,
+                adv.c.group_key,
+                sa.func.count(),
+                sa.func.sum(mr.c.package_version_id),
+                sa.func.sum(mr.c.affected_id),
+                sa.func.max(state.c.matched_at),
+                sa.func.max(adv.c.modified_at),
+                sa.func.max(adv.c.imported_at),
+                sa.func.count(adv.c.withdrawn_at),
+            )
+            .select_from(
+                mr.join(member, member.c.package_version_id == mr.c.package_version_id)
+                .join(ap, ap.c.id == mr.c.affected_id)
+                .join(adv, adv.c.id == ap.c.advisory_pk)
+                .outerjoin(state, state.c.package_version_id == mr.c.package_version_id)
+            )
+            .where(mr.c.status == "affected", member.c.set_id.in_(chunk))
+            .group_by(member.c.set_id, adv.c.group_key)
+        )
+        for r in session.execute(stmt):
+            per_set.setdefault(r[0], []).append(tuple(str(v) for v in r[1:]))
+    # Each set's state hashed once: sets are shared by many systems.
+    sets = {
+        set_id: hashlib.sha256(repr(sorted(rows)).encode()).hexdigest() for set_id, rows in per_set.items()
+    }
+    retired = _retired(session, system_ids)
     return {
         sid: hashlib.sha256(
-            f"{base}|{per_system.get(sid, (0, 0))}{'|' + retired[sid] if sid in retired else ''}".encode()
+            repr([(run, sets.get(run[0], "")) for run in sorted(found)] + [retired.get(sid, "")]).encode()
         ).hexdigest()
-        for sid in system_ids
+        for sid, found in runs.items()
     }
+
+
+@dataclass(frozen=True, slots=True)
+class ExposureKey:
+    """A (system, vulnerability group, package) that stored exposure rows are about."""
+
+    system_id: int
+    system: str
+    vuln_group: str
+    ecosystem: str
+    package_name: str
+
+
+def exposure_keys(session: Session, org_id: int, groups: Sequence[str]) -> list[ExposureKey]:
+    """The distinct (system, group, package key) of the organization's stored rows (counted and
+    excluded) of these vulnerability groups: where analysis records about them can change anything."""
+    table, system = _t(ExposureRow), _t(System)
+    out: list[ExposureKey] = []
+    for chunk in chunks(sorted(set(groups)), _CHUNK):
+        stmt = (
+            sa.select(
+                table.c.system_id, system.c.name, table.c.vuln_group, table.c.ecosystem, table.c.package_name
+            )
+            .select_from(table.join(system, system.c.id == table.c.system_id))
+            .where(system.c.org_id == org_id, table.c.vuln_group.in_(chunk))
+            .distinct()
+        )
+        out.extend(ExposureKey(*r) for r in session.execute(stmt))
+    return out
 
 
 def stored_digests(session: Session, system_ids: Sequence[int]) -> dict[int, str]:

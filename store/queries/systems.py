@@ -259,19 +259,19 @@ def get_or_create_system(
     return system
 
 
-def _systems(org_id: int) -> sa.Select[Any]:
-    """The ``SystemRow`` columns of an organization's systems, by name."""
+def _systems(org_id: int, ids: Sequence[int] | None = None) -> sa.Select[Any]:
+    """The ``SystemRow`` columns of an organization's systems, by name (the snapshot spans of ``ids``
+    only, when given)."""
     system, snapshot = _table(System), _table(Snapshot)
-    spans = (
-        sa.select(
-            snapshot.c.system_id,
-            sa.func.count(snapshot.c.id).label("count"),
-            sa.func.min(snapshot.c.observed_at).label("first"),
-            sa.func.max(snapshot.c.observed_at).label("last"),
-        )
-        .group_by(snapshot.c.system_id)
-        .subquery()
-    )
+    spans_of = sa.select(
+        snapshot.c.system_id,
+        sa.func.count(snapshot.c.id).label("count"),
+        sa.func.min(snapshot.c.observed_at).label("first"),
+        sa.func.max(snapshot.c.observed_at).label("last"),
+    ).group_by(snapshot.c.system_id)
+    if ids is not None:
+        spans_of = spans_of.where(snapshot.c.system_id.in_(ids))
+    spans = spans_of.subquery()
     return (
         sa.select(
             system.c.id,
@@ -314,12 +314,30 @@ def list_systems(session: Session, org_name: str, name: str | None = None) -> li
     return rows
 
 
-def org_systems(session: Session, org_id: int, name: str | None = None) -> list[SystemRow]:
-    """The systems of the organization with this id (as :func:`list_systems`), or the one named."""
+def org_systems(
+    session: Session, org_id: int, name: str | None = None, *, ids: Sequence[int] | None = None
+) -> list[SystemRow]:
+    """The systems of the organization with this id (as :func:`list_systems`), or the one named, or
+    those of ``ids`` that belong to it (their snapshot spans only are aggregated)."""
+    if ids is not None:
+        out: list[SystemRow] = []
+        for chunk in chunks(sorted(set(ids)), _CHUNK):
+            stmt = _systems(org_id, chunk).where(_table(System).c.id.in_(chunk))
+            out.extend(_system_row(r) for r in session.execute(stmt))
+        return sorted(out, key=lambda s: s.name)
     stmt = _systems(org_id)
     if name is not None:
         stmt = stmt.where(_table(System).c.name == name)
     return [_system_row(r) for r in session.execute(stmt)]
+
+
+def org_system_ids(session: Session, org_id: int, name: str | None = None) -> list[int]:
+    """The ids of the organization's systems (or of the one named), by name."""
+    system = _table(System)
+    stmt = sa.select(system.c.id).where(system.c.org_id == org_id).order_by(system.c.name)
+    if name is not None:
+        stmt = stmt.where(system.c.name == name)
+    return list(session.execute(stmt).scalars())
 
 
 def create_system(session: Session, org: Organization, name: str, attributes: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ from pipeline.exposures.summary import stored_deploy_time
 from pipeline.sla import set_sla_policy
 from pipeline.triage import Actor, AnalysisRequest, set_analysis
 from reports.deploy_time import DeployTimeReport
+from reports.deploy_time_columns import _LazyCurve
 from reports.sla import SlaPolicy, SlaTier
 from store.db import Database
 
@@ -27,10 +28,21 @@ ADMIN = Actor("alice", "admin", "api")
 
 
 def assert_same(fast: DeployTimeReport | None, reference: DeployTimeReport) -> None:
+    """Equal documents, overall curves and, materialized, every breakdown group's curves."""
     assert fast is not None
     assert fast.to_json() == reference.to_json()
-    assert fast.overall == reference.overall
-    assert fast.breakdowns == reference.breakdowns
+    assert fast.overall == reference.overall  # the curves too (the charts draw them)
+    assert [(d, [k for k, _ in g]) for d, g in fast.breakdowns] == [
+        (d, [k for k, _ in g]) for d, g in reference.breakdowns
+    ]
+    for (_, groups), (_, expected) in zip(fast.breakdowns, reference.breakdowns, strict=True):
+        for (_, mine), (_, theirs) in zip(groups, expected, strict=True):
+            for metric in ("time_to_deploy", "exposure_window"):
+                a, b = getattr(mine, metric), getattr(theirs, metric)
+                assert (a.conservative, a.optimistic) == (b.conservative, b.optimistic)
+                assert isinstance(a.conservative_curve, _LazyCurve)
+                assert a.conservative_curve.materialized() == b.conservative_curve
+                assert a.conservative_curve.median == b.conservative_curve.median
 
 
 def test_bench_fleet_with_triage_and_a_policy(db: Database) -> None:

@@ -17,7 +17,7 @@ import pytest
 
 from core.triage import Analysis
 from reports.deploy_time import DeployTimeReport, deploy_time_report
-from reports.deploy_time_columns import ExposureColumns, deploy_time_report_columns, micros
+from reports.deploy_time_columns import ExposureColumns, _LazyCurve, deploy_time_report_columns, micros
 from reports.exposure_records import Exposure, SnapshotRef, SystemHistory, Timeline, VulnFacts
 from reports.sla import DEFAULT_POLICY, SlaPolicy, SlaTier
 
@@ -136,10 +136,22 @@ def columns_of(timeline: Timeline, systems: list[SystemHistory]) -> ExposureColu
     )
 
 
-def assert_same(fast: DeployTimeReport, reference: DeployTimeReport) -> None:
+def assert_same(fast: DeployTimeReport | None, reference: DeployTimeReport) -> None:
+    """Equal documents, overall curves and, materialized, every breakdown group's curves."""
+    assert fast is not None
     assert fast.to_json() == reference.to_json()
     assert fast.overall == reference.overall  # the curves too (the charts draw them)
-    assert fast.breakdowns == reference.breakdowns
+    assert [(d, [k for k, _ in g]) for d, g in fast.breakdowns] == [
+        (d, [k for k, _ in g]) for d, g in reference.breakdowns
+    ]
+    for (_, groups), (_, expected) in zip(fast.breakdowns, reference.breakdowns, strict=True):
+        for (_, mine), (_, theirs) in zip(groups, expected, strict=True):
+            for metric in ("time_to_deploy", "exposure_window"):
+                a, b = getattr(mine, metric), getattr(theirs, metric)
+                assert (a.conservative, a.optimistic) == (b.conservative, b.optimistic)
+                assert isinstance(a.conservative_curve, _LazyCurve)
+                assert a.conservative_curve.materialized() == b.conservative_curve
+                assert a.conservative_curve.median == b.conservative_curve.median
 
 
 @pytest.mark.parametrize("seed", range(6))
