@@ -128,41 +128,58 @@ def _segmented_accumulate(op: np.ufunc, values: Floats, starts: Ints, lengths: I
     return out
 
 
-class _Curves:
-    """The curves of one grouping: each present group's steps, contiguous, in time order."""
+class _Sorted:
+    """The rows of one grouping sorted by (group, duration), and their distinct (group, duration)
+    steps: what every curve of the grouping over these durations shares, whatever its events."""
 
-    def __init__(self, codes: Ints, durations: Floats, events: Bools, order: Ints | None = None) -> None:
-        """``order``: ``numpy.lexsort((durations, codes))`` when the caller has it already."""
-        order = np.lexsort((durations, codes)) if order is None else order
-        group, time, event = codes[order], durations[order], events[order]
+    def __init__(self, codes: Ints, durations: Floats, order: Ints) -> None:
+        """``order``: ``numpy.lexsort((durations, codes))``."""
+        group, time = codes[order], durations[order]
         n = len(time)
         new = np.ones(n, dtype=bool)
         new[1:] = (group[1:] != group[:-1]) | (time[1:] != time[:-1])
-        first = np.flatnonzero(new)
-        total = np.diff(np.append(first, n))
-        d = np.add.reduceat(event.astype(np.int64), first)
-        pair_group = group[first]
-        gnew = np.ones(len(first), dtype=bool)
+        self.order = order
+        self.first = np.flatnonzero(new)
+        self.total = np.diff(np.append(self.first, n))
+        pair_group = group[self.first]
+        gnew = np.ones(len(self.first), dtype=bool)
         gnew[1:] = pair_group[1:] != pair_group[:-1]
         self.starts: Ints = np.flatnonzero(gnew)
-        self.lengths: Ints = np.diff(np.append(self.starts, len(first)))
+        self.lengths: Ints = np.diff(np.append(self.starts, len(self.first)))
         self.groups: Ints = pair_group[self.starts]
-        cumulative = np.cumsum(total)
-        before = cumulative - total
+        cumulative = np.cumsum(self.total)
+        before = cumulative - self.total
         group_end = cumulative[self.starts + self.lengths - 1]
-        at_risk = np.repeat(group_end, self.lengths) - before
-        factor = 1.0 - d / at_risk
-        term = np.zeros(len(first))
-        np.divide(d, at_risk * (at_risk - d), out=term, where=(d > 0) & (at_risk > d))
-        self.time: Floats = time[first]
-        self.at_risk: Ints = at_risk
-        self.events: Ints = d
-        self.censored: Ints = total - d
-        self.survival = _segmented_accumulate(np.multiply, factor, self.starts, self.lengths)
-        self.greenwood = _segmented_accumulate(np.add, term, self.starts, self.lengths)
+        self.at_risk: Ints = np.repeat(group_end, self.lengths) - before
+        self.time: Floats = time[self.first]
         self.subjects: Ints = group_end - before[self.starts]
-        self.event_totals: Ints = np.add.reduceat(d, self.starts)
-        self._ordinal = np.repeat(np.arange(len(self.starts)), self.lengths)
+        self.ordinal = np.repeat(np.arange(len(self.starts)), self.lengths)
+
+
+class _Curves:
+    """The curves of one grouping: each present group's steps, contiguous, in time order."""
+
+    def __init__(self, steps: _Sorted, events: Bools) -> None:
+        d = np.add.reduceat(events[steps.order].astype(np.int64), steps.first)
+        self.starts, self.lengths, self.groups = steps.starts, steps.lengths, steps.groups
+        self.time, self.at_risk, self.subjects = steps.time, steps.at_risk, steps.subjects
+        self._ordinal = steps.ordinal
+        self.events: Ints = d
+        self.censored: Ints = steps.total - d
+        self.survival = _segmented_accumulate(np.multiply, 1.0 - d / steps.at_risk, self.starts, self.lengths)
+        self.event_totals: Ints = np.add.reduceat(d, self.starts) if len(d) else d
+        self._greenwood: Floats | None = None
+
+    @property
+    def greenwood(self) -> Floats:
+        """Σ dᵢ / (nᵢ (nᵢ − dᵢ)) per step, within each group (only the curves read it: computed once
+        when first asked)."""
+        if self._greenwood is None:
+            d, at_risk = self.events, self.at_risk
+            term = np.zeros(len(d))
+            np.divide(d, at_risk * (at_risk - d), out=term, where=(d > 0) & (at_risk > d))
+            self._greenwood = _segmented_accumulate(np.add, term, self.starts, self.lengths)
+        return self._greenwood
 
     def quantile(self, q: float) -> list[float | None]:
         """Per present group: ``KaplanMeier.quantile(q)``."""
@@ -183,20 +200,19 @@ class _Curves:
 
     def figures(self) -> list[Figures]:
         ones = np.ones(len(self.starts))
-        median, p90 = self.quantile(0.5), self.quantile(0.9)
-        within = [self.closed_within(ones * d) for d in WITHIN_DAYS]
-        events = self.event_totals.tolist()
-        censored = (self.subjects - self.event_totals).tolist()
-        return [
-            Figures(
-                median[i],
-                p90[i],
-                tuple((d, w[i]) for d, w in zip(WITHIN_DAYS, within, strict=True)),
-                events[i],
-                censored[i],
+        k = len(self.starts)
+        within = [list(zip([d] * k, self.closed_within(ones * d), strict=True)) for d in WITHIN_DAYS]
+        # zip/map build the 10,000s of small records in C loops (a third of the summary otherwise).
+        return list(
+            map(
+                Figures,
+                self.quantile(0.5),
+                self.quantile(0.9),
+                zip(*within, strict=True),
+                self.event_totals.tolist(),
+                (self.subjects - self.event_totals).tolist(),
             )
-            for i in range(len(self.starts))
-        ]
+        )
 
     def curve(self, i: int) -> KaplanMeier:
         """The ``KaplanMeier`` record the reference estimator returns for the i-th present group."""
@@ -255,14 +271,30 @@ class _LazyCurve(KaplanMeier):
         return self.materialized().times
 
 
+def _grouped_order(codes: Ints, by_time: Ints) -> Ints:
+    """``numpy.lexsort((durations, codes))`` from ``by_time`` (a stable argsort of the durations): a
+    stable sort of the codes along it. Codes are small integers, sorted by radix in linear time when
+    they fit 16 bits — a fraction of a lexsort's cost, which grows with every grouping."""
+    narrow = codes.astype(np.int16) if len(codes) and int(codes.max()) < 2**15 else codes
+    return by_time[np.argsort(narrow[by_time], kind="stable")]
+
+
 def _summaries(
-    codes: Ints, conservative: Floats, optimistic: Floats, upgraded: Bools, closing: Bools, *, lazy: bool
+    codes: Ints,
+    times: tuple[Floats, Ints, Floats, Ints],
+    upgraded: Bools,
+    closing: Bools,
+    *,
+    lazy: bool,
 ) -> tuple[list[int], list[Summary]]:
-    """(present group codes ascending, their Summary) for one grouping; ``lazy`` curves build their
+    """(present group codes ascending, their Summary) for one grouping. ``times``: the conservative
+    durations and their stable argsort, the optimistic ones and theirs. ``lazy`` curves build their
     steps when read (:class:`_LazyCurve`)."""
-    by_c, by_o = np.lexsort((conservative, codes)), np.lexsort((optimistic, codes))
-    m1c, m1o = _Curves(codes, conservative, upgraded, by_c), _Curves(codes, optimistic, upgraded, by_o)
-    m2c, m2o = _Curves(codes, conservative, closing, by_c), _Curves(codes, optimistic, closing, by_o)
+    conservative, by_conservative, optimistic, by_optimistic = times
+    by_c = _Sorted(codes, conservative, _grouped_order(codes, by_conservative))
+    by_o = _Sorted(codes, optimistic, _grouped_order(codes, by_optimistic))
+    m1c, m1o = _Curves(by_c, upgraded), _Curves(by_o, upgraded)
+    m2c, m2o = _Curves(by_c, closing), _Curves(by_o, closing)
     present = m1c.groups.tolist()
     sizes = m1c.subjects.tolist()
     n_upgraded = m1c.event_totals.tolist()
@@ -270,17 +302,10 @@ def _summaries(
     metrics = []
     for c, o in ((m1c, m1o), (m2c, m2o)):
         curves = [_LazyCurve(c, i) if lazy else c.curve(i) for i in range(len(present))]
-        metrics.append([Metric(*m) for m in zip(c.figures(), o.figures(), curves, strict=True)])
-    summaries = [
-        Summary(
-            metrics[0][i],
-            metrics[1][i],
-            sizes[i] - n_closed[i],
-            n_upgraded[i],
-            n_closed[i] - n_upgraded[i],
-        )
-        for i in range(len(present))
-    ]
+        metrics.append(list(map(Metric, c.figures(), o.figures(), curves)))
+    removed = [closed - up for closed, up in zip(n_closed, n_upgraded, strict=True)]
+    still_open = [size - closed for size, closed in zip(sizes, n_closed, strict=True)]
+    summaries = list(map(Summary, metrics[0], metrics[1], still_open, n_upgraded, removed))
     return present, summaries
 
 
@@ -426,14 +451,20 @@ def deploy_time_report_columns(
         ("severity", combos.severity[combo], combos.severities),
         ("sla_tier", np.where(has_tier, tier, len(policy.tiers)), tier_names),
     ]
+    times = (
+        conservative,
+        np.argsort(conservative, kind="stable"),
+        optimistic,
+        np.argsort(optimistic, kind="stable"),
+    )
     breakdowns = []
     for name, codes, labels in dimensions:
-        present, summaries = _summaries(codes, conservative, optimistic, upgraded, closing, lazy=True)
+        present, summaries = _summaries(codes, times, upgraded, closing, lazy=True)
         by_label = sorted(zip((labels[g] for g in present), summaries, strict=True), key=lambda x: x[0])
         breakdowns.append((name, tuple(by_label)))
     if len(c):
         fleet = np.zeros(len(c), dtype=np.int64)
-        overall = _summaries(fleet, conservative, optimistic, upgraded, closing, lazy=False)[1][0]
+        overall = _summaries(fleet, times, upgraded, closing, lazy=False)[1][0]
     else:
         overall = Summary.of_rows(())
 
@@ -442,7 +473,8 @@ def deploy_time_report_columns(
     tiered = np.flatnonzero(has_tier)
     attainment: dict[int, float] = {}
     if len(tiered):
-        curves = _Curves(tier[tiered], conservative[tiered], closing[tiered])
+        codes, durations = tier[tiered], conservative[tiered]
+        curves = _Curves(_Sorted(codes, durations, np.lexsort((durations, codes))), closing[tiered])
         days = np.array([policy.tiers[g].days for g in curves.groups.tolist()])
         attainment = dict(zip(curves.groups.tolist(), curves.closed_within(days), strict=True))
     counts = np.zeros((len(policy.tiers) + 1, len(_STATUSES)), dtype=np.int64)

@@ -6,12 +6,20 @@ as columns (``store.queries.exposures.counted_columns``) and summarized over arr
 ``reports.deploy_time_columns``. A report evaluated earlier recomputes intervals from snapshots and
 takes the per-exposure path (:func:`pipeline.exposures.reports.deploy_time_reference`), which stays the
 definition: tests compare both on generated fleets.
+
+The counted rows are kept per system in this process (:class:`_RowCache`), each under the build
+state it was read with (``exposure_state``: input digest and build time, rewritten with the rows by
+every rebuild). A summary reads the organization's build states — one row per system — and then only
+the rows of systems rebuilt since: after one new snapshot of one system, that system's rows. The
+first summary of an organization in a process reads them all.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
@@ -25,7 +33,7 @@ from pipeline.sla import policy_of
 from reports.deploy_time import DeployTimeReport
 from reports.deploy_time_columns import ExposureColumns, deploy_time_report_columns
 from reports.exposure_records import SnapshotRef, SystemHistory
-from store.db import Database
+from store.db import Database, Tx
 from store.queries import advisories as advisory_queries
 from store.queries import exposures as q
 from store.queries import systems as system_queries
@@ -42,9 +50,53 @@ class _Codes(dict[K, int]):
         return code
 
 
-def _encode(values: Iterable[K], codes: _Codes[K], count: int) -> np.ndarray:
-    getter: Callable[[K], int] = codes.__getitem__
-    return np.fromiter(map(getter, values), dtype=np.int64, count=count)
+@dataclass(frozen=True, slots=True)
+class _OrgRows:
+    """One organization's counted rows as last read: per system, its build state and the codes of
+    its rows' shapes in ``shapes``."""
+
+    states: dict[int, tuple[str, datetime]]
+    codes: dict[int, np.ndarray]
+    shapes: list[q.ExposureShape]
+    index: dict[q.ExposureShape, int]
+
+
+class _RowCache:
+    """Counted rows per (database, organization), refreshed by system (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._orgs: dict[tuple[str, int], _OrgRows] = {}
+
+    def rows(self, session: Tx, db: Database, org_id: int) -> _OrgRows:
+        # States first: a rebuild committed between the two reads leaves rows newer than their
+        # recorded state, which the next summary reads again.
+        states = q.build_states(session, org_id)
+        key = (str(db.url), org_id)
+        with self._lock:
+            old = self._orgs.get(key)
+            changed = [sid for sid, state in states.items() if old is None or old.states.get(sid) != state]
+            if old is None or len(old.shapes) > 4 * max(1, sum(len(c) for c in old.codes.values())):
+                old = _OrgRows({}, {}, [], {})  # start over, and drop shapes no row uses any more
+                changed = list(states)
+            fresh = q.counted_columns(session, org_id, None if len(changed) == len(states) else changed)
+            index, shapes = dict(old.index), list(old.shapes)
+            by_system: dict[int, list[int]] = {sid: [] for sid in changed}
+            for sid, shape in zip(fresh.system_id, fresh.shape, strict=True):
+                code = index.get(shape)
+                if code is None:
+                    code = index[shape] = len(shapes)
+                    shapes.append(shape)
+                by_system[sid].append(code)
+            codes = {
+                sid: np.array(by_system[sid], dtype=np.int64) if sid in by_system else old.codes[sid]
+                for sid in states
+            }
+            found = self._orgs[key] = _OrgRows(dict(states), codes, shapes, index)
+            return found
+
+
+_ROWS = _RowCache()
 
 
 def stored_deploy_time(db: Database, org: str, as_of: datetime | None = None) -> DeployTimeReport | None:
@@ -61,11 +113,11 @@ def stored_deploy_time(db: Database, org: str, as_of: datetime | None = None) ->
         newest = max((s.last_observed_at for s in systems if s.last_observed_at), default=None)
         if newest is not None and moment < newest:
             return None
-        raw = q.counted_columns(session, org_row.id)
+        raw = _ROWS.rows(session, db, org_row.id)
         excluded = q.excluded_counts(session, org_row.id)
         withdrawn = tuple(q.withdrawn_groups(session, org_row.id))
-        records = analysis_records(session, org_row.id) if any(a is not None for a in raw.analysis_id) else []
-        groups = set(raw.vuln_group)
+        records = analysis_records(session, org_row.id) if any(x.analysis_id for x in raw.shapes) else []
+        groups = {x.vuln_group for x in raw.shapes}
         advisories: dict[str, list[advisory_queries.GroupAdvisory]] = defaultdict(list)
         for a in advisory_queries.group_advisories(session, groups):
             advisories[a.group_key].append(a)
@@ -85,24 +137,33 @@ def stored_deploy_time(db: Database, org: str, as_of: datetime | None = None) ->
         )
         for s in systems
     ]
-    n = len(raw.system_id)
-    system_codes: _Codes[int] = _Codes({s.id: i for i, s in enumerate(systems)})
+    system_index = {s.id: i for i, s in enumerate(systems)}
+    present = [sid for sid in raw.codes if sid in system_index]
+    lengths = [len(raw.codes[sid]) for sid in present]
+    shape = np.concatenate([raw.codes[sid] for sid in present]) if present else np.zeros(0, dtype=np.int64)
     pairs: _Codes[tuple[str, str]] = _Codes()
     ecosystems: _Codes[str] = _Codes()
     resolutions: _Codes[str | None] = _Codes()
     record_codes: _Codes[int | None] = _Codes({r.id: i for i, r in enumerate(records)})
     record_codes[None] = -1
-    resolved = raw.resolved_at
+    # Per distinct shape first, then one array lookup per row.
+    shapes = raw.shapes
+    m = len(shapes)
+    resolved = [x.resolved_at for x in shapes]
+
+    def per_shape(values: Iterable[int]) -> np.ndarray:
+        return np.fromiter(values, dtype=np.int64, count=m)[shape]
+
     columns = ExposureColumns(
-        system=_encode(raw.system_id, system_codes, n),
-        pair=_encode(zip(raw.vuln_group, raw.package, strict=True), pairs, n),
-        ecosystem=_encode(raw.ecosystem, ecosystems, n),
-        first_seen=np.fromiter(raw.first_seen, dtype=np.int64, count=n),
-        last_affected=np.fromiter(raw.last_affected_seen, dtype=np.int64, count=n),
-        resolved=np.fromiter((0 if r is None else r for r in resolved), dtype=np.int64, count=n),
-        closed=np.fromiter((r is not None for r in resolved), dtype=bool, count=n),
-        resolution=_encode(raw.resolution, resolutions, n),
-        analysis=_encode(raw.analysis_id, record_codes, n),
+        system=np.repeat(np.array([system_index[sid] for sid in present], dtype=np.int64), lengths),
+        pair=per_shape(pairs[(x.vuln_group, x.package)] for x in shapes),
+        ecosystem=per_shape(ecosystems[x.ecosystem] for x in shapes),
+        first_seen=per_shape(x.first_seen for x in shapes),
+        last_affected=per_shape(x.last_affected_seen for x in shapes),
+        resolved=per_shape(0 if r is None else r for r in resolved),
+        closed=np.fromiter((r is not None for r in resolved), dtype=bool, count=m)[shape],
+        resolution=per_shape(resolutions[x.resolution] for x in shapes),
+        analysis=per_shape(record_codes.get(x.analysis_id, -1) for x in shapes),
         pairs=list(pairs),
         ecosystems=list(ecosystems),
         resolutions=list(resolutions),

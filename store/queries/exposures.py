@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -143,6 +144,57 @@ def _retired(session: Session, system_ids: Sequence[int]) -> dict[int, str]:
     return out
 
 
+# (database, system id) → (snapshot count and id sum, the system's snapshots per component set).
+_RUNS: dict[tuple[str, int], tuple[tuple[int, int], list[tuple[int, int, int]]]] = {}
+_RUNS_LOCK = threading.Lock()
+
+
+def _snapshot_runs(session: Session, system_ids: Sequence[int]) -> dict[int, list[tuple[int, int, int]]]:
+    """Per system, (component set, snapshot count, snapshot id sum) for each set its snapshots use.
+
+    Snapshots are immutable, so a system with the snapshot count and id sum it had when last asked
+    has the same runs: they are remembered in this process, and only systems whose count or sum moved
+    (or never seen) are grouped by set again — the per-set grouping of every snapshot of a large fleet
+    costs several times the per-system one.
+    """
+    snapshot = _t(Snapshot)
+    url = str(session.get_bind().engine.url)
+    spans: dict[int, tuple[int, int]] = {}
+    for chunk in chunks(system_ids, _CHUNK):
+        stmt = (
+            sa.select(snapshot.c.system_id, sa.func.count(), sa.func.sum(snapshot.c.id))
+            .where(snapshot.c.system_id.in_(chunk))
+            .group_by(snapshot.c.system_id)
+        )
+        spans.update({r[0]: (int(r[1]), int(r[2] or 0)) for r in session.execute(stmt)})
+    out: dict[int, list[tuple[int, int, int]]] = {}
+    with _RUNS_LOCK:
+        for sid in system_ids:
+            known = _RUNS.get((url, sid))
+            if known is not None and known[0] == spans.get(sid, (0, 0)):
+                out[sid] = known[1]
+    missing = [sid for sid in system_ids if sid not in out]
+    found: dict[int, list[tuple[int, int, int]]] = {sid: [] for sid in missing}
+    for chunk in chunks(missing, _CHUNK):
+        stmt = (
+            sa.select(
+                snapshot.c.system_id, snapshot.c.component_set_id, sa.func.count(), sa.func.sum(snapshot.c.id)
+            )
+            .where(snapshot.c.system_id.in_(chunk))
+            .group_by(snapshot.c.system_id, snapshot.c.component_set_id)
+        )
+        for r in session.execute(stmt):
+            found[r[0]].append((r[1], int(r[2]), int(r[3] or 0)))
+    with _RUNS_LOCK:
+        if len(_RUNS) > 1_000_000:
+            _RUNS.clear()
+        for sid, runs in found.items():
+            # Remembered under the span its runs add up to (what a later count and sum must equal).
+            span = (sum(c for _, c, _ in runs), sum(i for _, _, i in runs))
+            _RUNS[(url, sid)] = (span, runs)
+    return {**out, **found}
+
+
 def input_states(session: Session, system_ids: Sequence[int]) -> dict[int, str]:
     """Per system, a digest of what its exposure rows are built from, analysis records aside
     (``pipeline.exposures.build.input_digests`` adds the records that touch the system).
@@ -159,26 +211,21 @@ def input_states(session: Session, system_ids: Sequence[int]) -> dict[int, str]:
     rather than a hash of the rows: every writer that rewrites rows in place moves a count, a sum or a
     latest time.
     """
-    mr, adv, ap, snapshot, member, state = (
+    mr, adv, ap, member, state = (
         _t(MatchResult),
         _t(Advisory),
         _t(AffectedPackageRow),
-        _t(Snapshot),
         _t(ComponentSetMember),
         _t(PackageMatchState),
     )
-    runs: dict[int, list[tuple[int, int, int]]] = {sid: [] for sid in system_ids}
-    for chunk in chunks(system_ids, _CHUNK):
-        stmt = (
-            sa.select(
-                snapshot.c.system_id, snapshot.c.component_set_id, sa.func.count(), sa.func.sum(snapshot.c.id)
-            )
-            .where(snapshot.c.system_id.in_(chunk))
-            .group_by(snapshot.c.system_id, snapshot.c.component_set_id)
-        )
-        for r in session.execute(stmt):
-            runs[r[0]].append((r[1], r[2], int(r[3] or 0)))
-    per_set: dict[int, list[tuple[str, ...]]] = {}
+    runs = _snapshot_runs(session, system_ids)
+    sqlite = session.get_bind().dialect.name == "sqlite"
+
+    def raw(value: Any) -> Any:
+        # Times as stored (SQLite's text; PostgreSQL's driver values): compared, never read as times.
+        return sa.type_coerce(value, sa.Text) if sqlite else value
+
+    per_set: dict[int, list[tuple[Any, ...]]] = {}
     for chunk in chunks(sorted({set_id for found in runs.values() for set_id, _, _ in found}), _CHUNK):
         stmt = (
             sa.select(
@@ -187,9 +234,9 @@ def input_states(session: Session, system_ids: Sequence[int]) -> dict[int, str]:
                 sa.func.count(),
                 sa.func.sum(mr.c.package_version_id),
                 sa.func.sum(mr.c.affected_id),
-                sa.func.max(state.c.matched_at),
-                sa.func.max(adv.c.modified_at),
-                sa.func.max(adv.c.imported_at),
+                raw(sa.func.max(state.c.matched_at)),
+                raw(sa.func.max(adv.c.modified_at)),
+                raw(sa.func.max(adv.c.imported_at)),
                 sa.func.count(adv.c.withdrawn_at),
             )
             .select_from(
@@ -202,7 +249,7 @@ def input_states(session: Session, system_ids: Sequence[int]) -> dict[int, str]:
             .group_by(member.c.set_id, adv.c.group_key)
         )
         for r in session.execute(stmt):
-            per_set.setdefault(r[0], []).append(tuple(str(v) for v in r[1:]))
+            per_set.setdefault(r[0], []).append(tuple(r[1:]))
     # Each set's state hashed once: sets are shared by many systems.
     sets = {
         set_id: hashlib.sha256(repr(sorted(rows)).encode()).hexdigest() for set_id, rows in per_set.items()
@@ -210,7 +257,10 @@ def input_states(session: Session, system_ids: Sequence[int]) -> dict[int, str]:
     retired = _retired(session, system_ids)
     return {
         sid: hashlib.sha256(
-            repr([(run, sets.get(run[0], "")) for run in sorted(found)] + [retired.get(sid, "")]).encode()
+            (
+                "|".join(f"{a},{b},{c},{sets.get(a, '')}" for a, b, c in sorted(found))
+                + f"|retired {retired.get(sid, '')}"
+            ).encode()
         ).hexdigest()
         for sid, found in runs.items()
     }
@@ -581,49 +631,69 @@ def exposure_packages(session: Session, org_id: int) -> dict[tuple[str, str], st
 
 
 @dataclass(frozen=True, slots=True)
-class CountedColumns:
-    """The counted exposure rows of an organization as parallel lists (one position per row), with
-    times as microseconds since 1970-01-01 UTC (``resolved_at`` ``None`` while open).
+class ExposureShape:
+    """Everything a counted exposure row holds for the deploy-time summary but its system: rows of
+    systems that deploy the same releases share it. Times are microseconds since 1970-01-01 UTC."""
 
-    The deploy-time summary reads only these columns of its ~600,000 rows at 10,000 systems; one
-    object per row would cost more than the summary itself.
-    """
+    package: str
+    ecosystem: str
+    vuln_group: str
+    first_seen: int
+    last_affected_seen: int
+    resolved_at: int | None
+    resolution: str | None
+    analysis_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CountedColumns:
+    """Counted exposure rows: per row its system id and its shape (parallel lists)."""
 
     system_id: Sequence[int]
-    package: Sequence[str]
-    ecosystem: Sequence[str]
-    vuln_group: Sequence[str]
-    first_seen: Sequence[int]
-    last_affected_seen: Sequence[int]
-    resolved_at: Sequence[int | None]
-    resolution: Sequence[str | None]
-    analysis_id: Sequence[int | None]
+    shape: Sequence[ExposureShape]
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-class _Micros(dict[Any, int | None]):
-    """Raw SQLite time text → microseconds since the epoch, each distinct text parsed once."""
-
-    def __missing__(self, raw: Any) -> int | None:
-        value = None if raw is None else (datetime.fromisoformat(raw).replace(tzinfo=UTC) - _EPOCH) // _MICRO
-        self[raw] = value
-        return value
-
-
 _MICRO = timedelta(microseconds=1)
 
 
-def counted_columns(session: Session, org_id: int) -> CountedColumns:
-    """The counted (not excluded) stored exposures of the organization's systems, as columns."""
+class _Shapes(dict[tuple[Any, ...], ExposureShape]):
+    """Raw row values → one shared :class:`ExposureShape` (times parsed once per distinct shape)."""
+
+    def __init__(self, sqlite: bool) -> None:
+        super().__init__()
+        self._sqlite = sqlite
+
+    def _micros(self, raw: Any) -> int:
+        if not self._sqlite:
+            return int(raw)
+        # UTCDateTime stores fixed naive UTC text on SQLite.
+        return (datetime.fromisoformat(raw).replace(tzinfo=UTC) - _EPOCH) // _MICRO
+
+    def __missing__(self, key: tuple[Any, ...]) -> ExposureShape:
+        package, ecosystem, group, first, last, resolved, resolution, analysis = key
+        found = self[key] = ExposureShape(
+            package,
+            ecosystem,
+            group,
+            self._micros(first),
+            self._micros(last),
+            None if resolved is None else self._micros(resolved),
+            resolution,
+            analysis,
+        )
+        return found
+
+
+def counted_columns(session: Session, org_id: int, system_ids: Sequence[int] | None = None) -> CountedColumns:
+    """The counted (not excluded) stored exposures of the organization's systems (or of these of its
+    systems), as columns."""
     table, system = _t(ExposureRow), _t(System)
     sqlite = session.get_bind().dialect.name == "sqlite"
 
     def when(column: Any) -> Any:
         if sqlite:
-            # Stored as fixed naive UTC text (``UTCDateTime``); parsed per distinct value below.
-            return sa.type_coerce(column, sa.Text)
+            return sa.type_coerce(column, sa.Text)  # parsed once per distinct shape
         # EXTRACT(EPOCH) is numeric on PostgreSQL ≥ 14: exact microseconds.
         return sa.cast(sa.extract("epoch", column) * 1_000_000, sa.BigInteger)
 
@@ -642,15 +712,33 @@ def counted_columns(session: Session, org_id: int) -> CountedColumns:
         .select_from(table.join(system, system.c.id == table.c.system_id))
         .where(system.c.org_id == org_id, table.c.excluded_by == "")
     )
-    rows = session.execute(stmt).all()
-    if not rows:
-        return CountedColumns((), (), (), (), (), (), (), (), ())
-    columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
-    if sqlite:
-        memo = _Micros()
-        for i in (4, 5, 6):
-            columns[i] = list(map(memo.__getitem__, columns[i]))
-    return CountedColumns(*columns)
+    dialect = session.get_bind().dialect
+    rows: list[tuple[Any, ...]] = []
+    for chunk in [None] if system_ids is None else chunks(sorted(set(system_ids)), _CHUNK):
+        chosen = stmt if chunk is None else stmt.where(table.c.system_id.in_(chunk))
+        # The driver's cursor, not SQLAlchemy's rows: a result row object per exposure costs more
+        # than the whole read. Only literals are inlined (ids, the empty string).
+        sql = str(chosen.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+        cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql)
+            rows.extend(cursor.fetchall())
+        finally:
+            cursor.close()
+    shapes = _Shapes(sqlite)
+    return CountedColumns([r[0] for r in rows], [shapes[r[1:]] for r in rows])
+
+
+def build_states(session: Session, org_id: int) -> dict[int, tuple[str, datetime]]:
+    """System id → (input digest, build time) of the organization's built systems: their exposure
+    rows change only together with these (``replace_exposures``)."""
+    state, system = _t(ExposureState), _t(System)
+    stmt = (
+        sa.select(state.c.system_id, state.c.inputs_digest, state.c.built_at)
+        .select_from(state.join(system, system.c.id == state.c.system_id))
+        .where(system.c.org_id == org_id)
+    )
+    return {r[0]: (r[1], r[2]) for r in session.execute(stmt)}
 
 
 def excluded_counts(session: Session, org_id: int) -> dict[str, int]:
