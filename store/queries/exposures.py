@@ -202,14 +202,15 @@ def input_states(session: Session, system_ids: Sequence[int]) -> dict[int, str]:
     Scoped to the system, so that a change rebuilds the systems it concerns and no others: the
     system's snapshots (count and id sum per component set: snapshots are immutable, so a new or
     backfilled one changes them), and per component set it ran, the affected match results of the
-    set's package versions grouped by vulnerability group: count, package version and affected row id
-    sums, the latest time one of those package versions was matched (results matched again with equal
-    counts and sums but other content — after ``patchgap match --all`` with an upgraded matcher —
-    still count as changed), the advisories' latest modified and imported times and withdrawn count.
-    An advisory that appears, changes, is withdrawn or joins another group moves the digest of the
-    systems that run a package version it affects (or affected), and only theirs. Cheap aggregates
-    rather than a hash of the rows: every writer that rewrites rows in place moves a count, a sum or a
-    latest time.
+    set's package versions: count, package version and affected row id sums, the latest time one of
+    those package versions was matched (results matched again with equal counts and sums but other
+    content — after ``patchgap match --all`` with an upgraded matcher — still count as changed), the
+    advisories' latest modified and imported times, withdrawn count, and their groups (how many, the
+    first and last key). An advisory that appears, changes or is withdrawn moves the digest of the
+    systems that run a package version it affects (or affected), and only theirs; one that joins
+    another group has its package re-matched by the import (``changed_keys``), which moves the match
+    time. Cheap aggregates rather than a hash of the rows: every writer that rewrites rows in place
+    moves a count, a sum or a latest time.
     """
     mr, adv, ap, member, state = (
         _t(MatchResult),
@@ -225,12 +226,14 @@ def input_states(session: Session, system_ids: Sequence[int]) -> dict[int, str]:
         # Times as stored (SQLite's text; PostgreSQL's driver values): compared, never read as times.
         return sa.type_coerce(value, sa.Text) if sqlite else value
 
-    per_set: dict[int, list[tuple[Any, ...]]] = {}
+    per_set: dict[int, tuple[Any, ...]] = {}
     for chunk in chunks(sorted({set_id for found in runs.values() for set_id, _, _ in found}), _CHUNK):
         stmt = (
             sa.select(
                 member.c.set_id,
-                adv.c.group_key,
+                sa.func.count(sa.distinct(adv.c.group_key)),
+                sa.func.min(adv.c.group_key),
+                sa.func.max(adv.c.group_key),
                 sa.func.count(),
                 sa.func.sum(mr.c.package_version_id),
                 sa.func.sum(mr.c.affected_id),
@@ -246,14 +249,12 @@ def input_states(session: Session, system_ids: Sequence[int]) -> dict[int, str]:
                 .outerjoin(state, state.c.package_version_id == mr.c.package_version_id)
             )
             .where(mr.c.status == "affected", member.c.set_id.in_(chunk))
-            .group_by(member.c.set_id, adv.c.group_key)
+            .group_by(member.c.set_id)
         )
         for r in session.execute(stmt):
-            per_set.setdefault(r[0], []).append(tuple(r[1:]))
+            per_set[r[0]] = tuple(r[1:])
     # Each set's state hashed once: sets are shared by many systems.
-    sets = {
-        set_id: hashlib.sha256(repr(sorted(rows)).encode()).hexdigest() for set_id, rows in per_set.items()
-    }
+    sets = {set_id: hashlib.sha256(repr(row).encode()).hexdigest() for set_id, row in per_set.items()}
     retired = _retired(session, system_ids)
     return {
         sid: hashlib.sha256(
