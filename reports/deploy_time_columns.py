@@ -4,7 +4,7 @@ Why: at 10,000 systems an organization has ~600,000 exposure intervals, and the 
 (:func:`reports.deploy_time.deploy_time_report`) spends seconds creating and walking one object per
 exposure. Here an exposure is one position in a few numpy arrays (times as integer microseconds since
 the epoch, strings as integer codes). What depends only on (vulnerability group, package,
-internet-exposed) — fix time, risk, severity, SLA tier — is derived once per combination by the
+the system's attributes) — fix time, risk, severity, SLA tier — is derived once per combination by the
 reference functions; every Kaplan–Meier curve of a grouping (the fleet, each system, environment,
 ecosystem, severity, SLA tier) is computed in one pass over the exposures sorted by (group, duration).
 
@@ -312,10 +312,30 @@ def _summaries(
 # --- the report ------------------------------------------------------------------------------------
 
 
+# The system attributes an exposure's risk facts take from its system (``RiskFacts``).
+_SystemClass = tuple[bool]
+
+
+def _system_class(system: SystemHistory) -> _SystemClass:
+    return (system.internet_exposed,)
+
+
+def _risk(f: VulnFacts | None, system_class: _SystemClass) -> RiskFacts:
+    """What ``assess_exposures`` builds for an exposure of a system of this class."""
+    (exposed,) = system_class
+    return RiskFacts(
+        exploited=f.exploited if f else False,
+        internet_exposed=exposed,
+        cvss=f.cvss if f else None,
+        rating=f.rating if f else None,
+        epss=f.epss if f else None,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class _Combos:
-    """Per (pair, internet-exposed) combination (index ``2 × pair + exposed``): what the reference's
-    ``assess_exposures`` derives once per (group, package, internet-exposed)."""
+    """Per (pair, system class) combination (index ``pair × classes + class``): what the reference's
+    ``assess_exposures`` derives once per (group, package, system attributes)."""
 
     has_fix: Bools
     fix_at: Ints
@@ -325,9 +345,14 @@ class _Combos:
     tier: Ints  # index into the policy's tiers, −1: none
 
 
-def _combos(pairs: Sequence[tuple[str, str]], facts: Iterable[VulnFacts], policy: SlaPolicy) -> _Combos:
+def _combos(
+    pairs: Sequence[tuple[str, str]],
+    classes: Sequence[_SystemClass],
+    facts: Iterable[VulnFacts],
+    policy: SlaPolicy,
+) -> _Combos:
     lookup = _facts_lookup(facts)
-    n = 2 * len(pairs)
+    n = len(pairs) * len(classes)
     has_fix = np.zeros(n, dtype=bool)
     fix_at = np.zeros(n, dtype=np.int64)
     approximated = np.zeros(n, dtype=bool)
@@ -337,15 +362,9 @@ def _combos(pairs: Sequence[tuple[str, str]], facts: Iterable[VulnFacts], policy
     for p, (group, package) in enumerate(pairs):
         f = lookup(group, package)
         fix = fix_available(f)
-        for exposed in (False, True):
-            i = 2 * p + exposed
-            risk = RiskFacts(
-                exploited=f.exploited if f else False,
-                internet_exposed=exposed,
-                cvss=f.cvss if f else None,
-                rating=f.rating if f else None,
-                epss=f.epss if f else None,
-            )
+        for k, system_class in enumerate(classes):
+            i = p * len(classes) + k
+            risk = _risk(f, system_class)
             found = policy.tier_for(risk)
             if fix.at is not None:
                 has_fix[i], fix_at[i] = True, micros(fix.at)
@@ -410,9 +429,10 @@ def deploy_time_report_columns(
     as_of = require_utc(as_of, "as_of")
     excluded = excluded or {}
     c = columns
-    exposed = np.array([s.internet_exposed for s in systems], dtype=bool)
-    combos = _combos(c.pairs, facts, policy)
-    combo = 2 * c.pair + exposed[c.system] if len(c) else np.zeros(0, dtype=np.int64)
+    classes: dict[_SystemClass, int] = {}
+    class_of = np.array([classes.setdefault(_system_class(s), len(classes)) for s in systems], dtype=np.int64)
+    combos = _combos(c.pairs, list(classes), facts, policy)
+    combo = c.pair * len(classes) + class_of[c.system] if len(c) else np.zeros(0, dtype=np.int64)
     first, last, resolved, closed = c.first_seen, c.last_affected, c.resolved, c.closed
     start = np.where(combos.has_fix[combo], np.maximum(combos.fix_at[combo], first), first)
     conservative = _days(np.where(closed, resolved, last), start)
