@@ -58,9 +58,11 @@ Bools = NDArray[np.bool_]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
 _DAY = 86400.0
-# Resolutions that are events: M1 counts upgrades, M2 every closing (``reports.deploy_time._row``).
+# Resolutions that are events: M1 counts upgrades, M2 every closing (``reports.deploy_time._row``); a
+# decommissioning closes without a snapshot (counted apart, and not in the precision).
 _UPGRADED = "upgraded"
-_CLOSING = frozenset({"upgraded", "removed"})
+_CLOSING = frozenset({"upgraded", "removed", "decommissioned"})
+_RETIRED = "decommissioned"
 # Groups with more distinct durations than this get their own sequential accumulate; the others are
 # accumulated together, one rank at a time.
 _LONG = 48
@@ -284,6 +286,7 @@ def _summaries(
     times: tuple[Floats, Ints, Floats, Ints],
     upgraded: Bools,
     closing: Bools,
+    retired: Bools,
     *,
     lazy: bool,
 ) -> tuple[list[int], list[Summary]]:
@@ -303,9 +306,11 @@ def _summaries(
     for c, o in ((m1c, m1o), (m2c, m2o)):
         curves = [_LazyCurve(c, i) if lazy else c.curve(i) for i in range(len(present))]
         metrics.append(list(map(Metric, c.figures(), o.figures(), curves)))
-    removed = [closed - up for closed, up in zip(n_closed, n_upgraded, strict=True)]
+    by_group = np.bincount(codes[retired], minlength=int(codes.max()) + 1) if len(codes) else codes
+    n_retired = by_group[m1c.groups].tolist() if len(codes) else []
+    removed = [c - u - r for c, u, r in zip(n_closed, n_upgraded, n_retired, strict=True)]
     still_open = [size - closed for size, closed in zip(sizes, n_closed, strict=True)]
-    summaries = list(map(Summary, metrics[0], metrics[1], still_open, n_upgraded, removed))
+    summaries = list(map(Summary, metrics[0], metrics[1], still_open, n_upgraded, removed, n_retired))
     return present, summaries
 
 
@@ -313,19 +318,20 @@ def _summaries(
 
 
 # The system attributes an exposure's risk facts take from its system (``RiskFacts``).
-_SystemClass = tuple[bool]
+_SystemClass = tuple[bool, str]
 
 
 def _system_class(system: SystemHistory) -> _SystemClass:
-    return (system.internet_exposed,)
+    return (system.internet_exposed, system.criticality)
 
 
 def _risk(f: VulnFacts | None, system_class: _SystemClass) -> RiskFacts:
     """What ``assess_exposures`` builds for an exposure of a system of this class."""
-    (exposed,) = system_class
+    exposed, criticality = system_class
     return RiskFacts(
         exploited=f.exploited if f else False,
         internet_exposed=exposed,
+        criticality=criticality,
         cvss=f.cvss if f else None,
         rating=f.rating if f else None,
         epss=f.epss if f else None,
@@ -441,6 +447,7 @@ def deploy_time_report_columns(
     closing_codes = [i for i, r in enumerate(c.resolutions) if r in _CLOSING]
     upgraded = np.isin(c.resolution, upgraded_codes)
     closing = np.isin(c.resolution, closing_codes)
+    retired = np.isin(c.resolution, [i for i, r in enumerate(c.resolutions) if r == _RETIRED])
 
     # SLA: due = start + the tier's days (a timedelta, rounded to microseconds as timedelta does).
     tier = combos.tier[combo]
@@ -479,12 +486,12 @@ def deploy_time_report_columns(
     )
     breakdowns = []
     for name, codes, labels in dimensions:
-        present, summaries = _summaries(codes, times, upgraded, closing, lazy=True)
+        present, summaries = _summaries(codes, times, upgraded, closing, retired, lazy=True)
         by_label = sorted(zip((labels[g] for g in present), summaries, strict=True), key=lambda x: x[0])
         breakdowns.append((name, tuple(by_label)))
     if len(c):
         fleet = np.zeros(len(c), dtype=np.int64)
-        overall = _summaries(fleet, times, upgraded, closing, lazy=False)[1][0]
+        overall = _summaries(fleet, times, upgraded, closing, retired, lazy=False)[1][0]
     else:
         overall = Summary.of_rows(())
 
@@ -515,7 +522,8 @@ def deploy_time_report_columns(
             )
         )
 
-    gaps = _days(resolved[closed], last[closed]).tolist()
+    by_snapshot = closed & ~retired  # a decommissioning is a known moment, not a snapshot
+    gaps = _days(resolved[by_snapshot], last[by_snapshot]).tolist()
     stale = stale_systems(systems, as_of)
     cadence = {s.system: s.cadence_days for s in systems}
     analysis_states: Counter[str] = Counter()

@@ -376,7 +376,7 @@ def deploy_time(
     db: Database, org: str, as_of: datetime | None = None, *, only: SystemFilter | None = None
 ) -> DeployTimeReport:
     """The deploy-time report as records (for tables); :func:`deploy_time_json` is its JSON."""
-    found = stored_deploy_time(db, org, as_of) if not only else None
+    found = stored_deploy_time(db, org, as_of, only=only)
     return found if found is not None else deploy_time_reference(db, org, as_of, only=only)
 
 

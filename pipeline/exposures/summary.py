@@ -30,6 +30,7 @@ from pipeline.exposures.build import ensure_exposures
 from pipeline.exposures.facts import fact_for, ids_of
 from pipeline.exposures.triage import analysis_records
 from pipeline.sla import policy_of
+from pipeline.systems import SystemFilter
 from reports.deploy_time import DeployTimeReport
 from reports.deploy_time_columns import ExposureColumns, deploy_time_report_columns
 from reports.exposure_records import SnapshotRef, SystemHistory
@@ -99,9 +100,12 @@ class _RowCache:
 _ROWS = _RowCache()
 
 
-def stored_deploy_time(db: Database, org: str, as_of: datetime | None = None) -> DeployTimeReport | None:
-    """The organization's deploy-time report from its stored rows; ``None`` when ``as_of`` lies before
-    its newest snapshot (the caller then recomputes the intervals up to ``as_of``)."""
+def stored_deploy_time(
+    db: Database, org: str, as_of: datetime | None = None, *, only: SystemFilter | None = None
+) -> DeployTimeReport | None:
+    """The organization's deploy-time report from its stored rows (over the systems ``only`` selects);
+    ``None`` when ``as_of`` lies before their newest snapshot or decommissioning (the caller then
+    recomputes the intervals up to ``as_of``)."""
     if as_of is not None:
         within_range(as_of, "as_of", "report")
     moment = require_utc(as_of, "as_of") if as_of is not None else utcnow_seconds()
@@ -110,11 +114,17 @@ def stored_deploy_time(db: Database, org: str, as_of: datetime | None = None) ->
         org_row = get_organization(session, org)
         assert org_row.id is not None
         systems = system_queries.org_systems(session, org_row.id)
-        newest = max((s.last_observed_at for s in systems if s.last_observed_at), default=None)
+        if only:
+            systems = only.select(systems)
+        # As report_inputs decides: the stored rows hold every snapshot and a decommissioning.
+        newest = max(
+            (t for s in systems for t in (s.last_observed_at, s.decommissioned_at) if t is not None),
+            default=None,
+        )
         if newest is not None and moment < newest:
             return None
         raw = _ROWS.rows(session, db, org_row.id)
-        excluded = q.excluded_counts(session, org_row.id)
+        excluded = q.excluded_counts(session, org_row.id, [s.id for s in systems] if only else None)
         withdrawn = tuple(q.withdrawn_groups(session, org_row.id))
         records = analysis_records(session, org_row.id) if any(x.analysis_id for x in raw.shapes) else []
         groups = {x.vuln_group for x in raw.shapes}
@@ -134,6 +144,8 @@ def stored_deploy_time(db: Database, org: str, as_of: datetime | None = None) ->
             s.environment,
             s.internet_exposed,
             s.cadence_days,
+            s.decommissioned_at,
+            s.criticality,
         )
         for s in systems
     ]

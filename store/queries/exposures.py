@@ -742,8 +742,8 @@ def build_states(session: Session, org_id: int) -> dict[int, tuple[str, datetime
     return {r[0]: (r[1], r[2]) for r in session.execute(stmt)}
 
 
-def excluded_counts(session: Session, org_id: int) -> dict[str, int]:
-    """Stored intervals that analysis records exclude, counted by resolution."""
+def excluded_counts(session: Session, org_id: int, system_ids: Sequence[int] | None = None) -> dict[str, int]:
+    """Stored intervals that analysis records exclude, counted by resolution (of these systems only)."""
     table, system = _t(ExposureRow), _t(System)
     stmt = (
         sa.select(table.c.resolution, sa.func.count())
@@ -751,4 +751,10 @@ def excluded_counts(session: Session, org_id: int) -> dict[str, int]:
         .where(system.c.org_id == org_id, table.c.excluded_by != "")
         .group_by(table.c.resolution)
     )
-    return {r[0]: r[1] for r in session.execute(stmt)}
+    if system_ids is None:
+        return {r[0]: r[1] for r in session.execute(stmt)}
+    out: dict[str, int] = {}
+    for chunk in chunks(sorted(set(system_ids)), _CHUNK):
+        for resolution, count in session.execute(stmt.where(table.c.system_id.in_(chunk))):
+            out[resolution] = out.get(resolution, 0) + count
+    return out

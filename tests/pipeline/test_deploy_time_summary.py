@@ -16,6 +16,7 @@ from pipeline.demo import load_demo
 from pipeline.exposures.reports import deploy_time, deploy_time_json, deploy_time_reference
 from pipeline.exposures.summary import stored_deploy_time
 from pipeline.sla import set_sla_policy
+from pipeline.systems import SystemFilter, decommission_system, update_system
 from pipeline.triage import Actor, AnalysisRequest, set_analysis
 from reports.deploy_time import DeployTimeReport
 from reports.deploy_time_columns import _LazyCurve
@@ -65,11 +66,24 @@ def test_bench_fleet_with_triage_and_a_policy(db: Database) -> None:
     ]
     for request in decisions:
         set_analysis(db, "bench", request, ADMIN, allow_unmatched=True)
+    # Lifecycle: owners and tags, a critical system, and two decommissionings (a stale system after
+    # it went silent, and one the day before the end).
+    for name, owner, tags in (
+        ("system-0004", "ops@example.org", ["web"]),
+        ("system-0009", "OPS@example.org", []),
+    ):
+        update_system(db, "bench", name, {"owner": owner, "tags": tags})
+    update_system(db, "bench", "system-0011", {"tags": ["web", "eu"]})
+    update_system(db, "bench", "system-0005", {"criticality": "critical"})
+    stale = deploy_time_reference(db, "bench", END).stale_systems[0]
+    decommission_system(db, "bench", stale.system, stale.last_snapshot + timedelta(days=10))
+    decommission_system(db, "bench", "system-0007", END - timedelta(days=1))
     set_sla_policy(
         db,
         "bench",
         SlaPolicy(
             (
+                SlaTier("critical-system", 3, criticality=("critical",), min_cvss=5.0),
                 SlaTier("urgent", 2.5, exploited=True),
                 SlaTier("serious", 10.25, min_cvss=7.0),
                 SlaTier("rest", 45),
@@ -83,6 +97,15 @@ def test_bench_fleet_with_triage_and_a_policy(db: Database) -> None:
         counts = reference.to_json()["triage"]
         assert counts["excluded"]["not_affected"] > 0
         assert counts["excluded"]["false_positive"] > 0
+        assert reference.overall.decommissioned > 0
+        assert any(s.tier == "critical-system" and s.exposures for s in reference.sla)
+        for only in (SystemFilter.of(owner="ops@example.org"), SystemFilter.of(tags=["web"])):
+            assert_same(
+                stored_deploy_time(db, "bench", moment, only=only),
+                deploy_time_reference(db, "bench", moment, only=only),
+            )
+    # Before a decommissioning the intervals are recomputed: the reference path answers.
+    assert stored_deploy_time(db, "bench", END - timedelta(days=2)) is None
     assert deploy_time_reference(db, "bench", END).risk_accepted > 0
 
 

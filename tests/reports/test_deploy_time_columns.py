@@ -2,9 +2,10 @@
 
 Fleets are drawn from a seeded generator with what makes the figures delicate: ties between durations
 (weekly snapshots, shared fix dates), microsecond and sub-day times, fixes dated after deployment
-(duration 0), removals and re-introductions, stale systems, an empty environment, accepted risks
-before and after their expiry, groups with more distinct durations than the batched accumulation
-handles at once, and a custom SLA policy with fractional days.
+(duration 0), removals and re-introductions, decommissioned and critical systems, stale systems, an
+empty environment, accepted risks before and after their expiry, groups with more distinct durations
+than the batched accumulation handles at once, and a custom SLA policy with fractional days and a
+criticality tier.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ START = datetime(2023, 11, 6, 3, 0, tzinfo=UTC)
 AS_OF = START + timedelta(weeks=60)
 POLICY = SlaPolicy(
     (
+        SlaTier("critical-system", 3, criticality=("critical",), min_cvss=5.0),
         SlaTier("urgent", 2.5, exploited=True),
         SlaTier("serious", 10.25, min_cvss=7.0),
         SlaTier("rest", 45),
@@ -49,6 +51,8 @@ def generated_fleet(
         weeks = 26 if s % 11 == 0 else 60  # every eleventh system went silent: stale
         jitter = timedelta(seconds=rng.randrange(0, 3) * 3601, microseconds=rng.randrange(0, 2) * 17)
         snaps = [START + timedelta(weeks=w) + jitter for w in range(weeks)]
+        # Every seventeenth system was decommissioned after its last snapshot; every thirteenth is critical.
+        retired = snaps[-1] + timedelta(days=2, hours=5) if s % 17 == 16 else None
         histories.append(
             SystemHistory(
                 name,
@@ -56,6 +60,8 @@ def generated_fleet(
                 ["prod", "staging", ""][s % 3],
                 s % 2 == 0,
                 7 if s % 5 else None,
+                retired,
+                "critical" if s % 13 == 0 else "medium",
             )
         )
         # One system with many exposures of scattered lengths: more distinct durations than _LONG.
@@ -66,6 +72,9 @@ def generated_fleet(
             last = rng.randrange(first, weeks)
             closes = last + 1 < weeks and rng.random() < 0.7
             resolution = rng.choice(["upgraded", "upgraded", "removed"]) if closes else None
+            end = snaps[last + 1] if closes else None
+            if not closes and retired is not None:
+                resolution, end = "decommissioned", retired
             exposures.append(
                 Exposure(
                     name,
@@ -75,7 +84,7 @@ def generated_fleet(
                     ("1.0",),
                     snaps[first],
                     snaps[last],
-                    snaps[last + 1] if closes else None,
+                    end,
                     resolution,  # type: ignore[arg-type]
                     ("1.0",),
                     next((r for r in records if r.vuln_group == f"G-{g}"), None)
@@ -169,6 +178,7 @@ def test_columns_equal_the_reference_on_generated_fleets(seed: int, policy: SlaP
     )
     assert_same(fast, reference)
     assert reference.risk_accepted > 0  # the generated fleet reaches the delicate cases
+    assert reference.overall.decommissioned > 0
     assert len(reference.stale_systems) > 0
     assert max(len(s.time_to_deploy.conservative_curve.steps) for _, s in reference.breakdowns[0][1]) > 48
 
