@@ -57,7 +57,7 @@ from core.events import (
     UPLOAD_FAILED,
 )
 from core.time import require_utc, rfc3339, utcnow
-from pipeline.exposures.reports import GroupInfo, group_details, report_inputs
+from pipeline.exposures.reports import GroupInfo, group_details, report_inputs, stored_exposure
 from pipeline.sla import policy_of
 from reports.deploy_time import AssessedExposure, assess_exposures, stale_systems
 from reports.exposure_records import Exposure, SnapshotRef, SystemHistory, Timeline
@@ -188,7 +188,7 @@ class _Context:
         }
 
     def runs(self, a: AssessedExposure) -> str:
-        """"checkout (prod) runs log4j-core 2.14.1"."""
+        """ "checkout (prod) runs log4j-core 2.14.1"."""
         e = a.exposure
         system = self.systems[e.system]
         return f"{_display(system)} runs {_package_name(e, self.names)} {', '.join(e.deployed)}"
@@ -244,21 +244,6 @@ def _with_org(events: Iterable[dict[str, Any]], org_id: int, now: datetime) -> l
 # --- exposure.opened / exposure.closed -------------------------------------------------------------
 
 
-def _from_stored(r: StoredExposure) -> Exposure:
-    return Exposure(
-        r.system,
-        r.package,
-        r.ecosystem,
-        r.vuln_group,
-        r.versions,
-        r.first_seen,
-        r.last_affected_seen,
-        r.resolved_at,
-        r.resolution,  # type: ignore[arg-type]  # stored from a Resolution
-        r.current_versions,
-    )
-
-
 def open_before(session: Tx, org_id: int, system_ids: Sequence[int]) -> list[StoredExposure]:
     """The counted, open intervals of these systems as stored now: read before a rebuild replaces them,
     handed to :func:`record_exposure_changes` after."""
@@ -307,15 +292,13 @@ def record_exposure_changes(
     opened = [e for e in opened if (e.system, e.package, e.vuln_group) not in moved]
     for r in vanished:
         if (r.system, r.package, r.vuln_group) not in moved:
-            closed.append(_from_stored(r))
+            closed.append(stored_exposure(r))
             closed_as[key(r)] = NO_LONGER_MATCHED
     if not opened and not closed:
         return 0
     org = _org_name(session, org_id)
     by_name = {s.name: s for s in systems}
-    assessed, info = _assess(
-        session, org_id, org, exposures=[*opened, *closed], systems=systems, now=moment
-    )
+    assessed, info = _assess(session, org_id, org, exposures=[*opened, *closed], systems=systems, now=moment)
     ctx = _Context(org, by_name, info, dict(fixed), dict(names))
     events: list[dict[str, Any]] = []
     for a in assessed[: len(opened)]:
@@ -386,7 +369,7 @@ def announce_exploited(session: Tx, before: set[str], *, now: datetime | None = 
             for r in exposure_queries.stored_exposures(session, org_id, system_ids, open_only=True)
             if not r.excluded_by and r.vuln_group in newly
         ]
-        exposures = [_from_stored(r) for r in rows]
+        exposures = [stored_exposure(r) for r in rows]
         assessed, info = _assess(session, org_id, org, exposures=exposures, systems=systems, now=moment)
         fixed = {
             (r.system, r.package, r.vuln_group, v): list(f) for r in rows for v, f in r.version_fixes.items()
@@ -499,8 +482,7 @@ def _tier_days(a: AssessedExposure) -> float | None:
 
 def _stale_event(org: str, system: SystemRow, last: datetime) -> dict[str, Any]:
     summary = (
-        f"{_display(system)} sent no SBOM since {rfc3339(last)} "
-        f"(expected every {system.cadence_days} days)"
+        f"{_display(system)} sent no SBOM since {rfc3339(last)} (expected every {system.cadence_days} days)"
     )
     return {
         "org_id": None,

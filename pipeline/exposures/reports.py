@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from core.errors import InputError, NotFoundError
 from core.time import require_utc, rfc3339, utcnow_seconds, within_range
+from core.triage import Analysis
 from pipeline.advice import Advice, PackageVersion, package_advice
 from pipeline.exposures.build import Built, compute_timeline, ensure_exposures
 from pipeline.exposures.facts import fact_for as _fact_for
@@ -112,6 +113,23 @@ class ReportInputs:
         return None if key is None else self.advice.get((*key, version))
 
 
+def stored_exposure(r: q.StoredExposure, analysis: Analysis | None = None) -> Exposure:
+    """The exposure a stored row holds (with the analysis record that decides about it, if given)."""
+    return Exposure(
+        r.system,
+        r.package,
+        r.ecosystem,
+        r.vuln_group,
+        r.versions,
+        r.first_seen,
+        r.last_affected_seen,
+        r.resolved_at,
+        r.resolution,  # type: ignore[arg-type]  # stored from a Resolution
+        r.current_versions,
+        analysis,
+    )
+
+
 def _from_stored(
     session: Tx,
     org_id: int,
@@ -131,19 +149,7 @@ def _from_stored(
     fixed: dict[tuple[str, str, str, str], list[str]] = {}
     names: dict[str, tuple[str, str]] = {}
     for r in rows:
-        e = Exposure(
-            r.system,
-            r.package,
-            r.ecosystem,
-            r.vuln_group,
-            r.versions,
-            r.first_seen,
-            r.last_affected_seen,
-            r.resolved_at,
-            r.resolution,  # type: ignore[arg-type]  # stored from a Resolution
-            r.current_versions,
-            records.get(r.analysis_id) if r.analysis_id is not None else None,
-        )
+        e = stored_exposure(r, records.get(r.analysis_id) if r.analysis_id is not None else None)
         (excluded if r.excluded_by else counted).append(e)
         fixed[(e.system, e.package, e.vuln_group, e.version)] = list(r.fixed_versions)
         for version, fixes in r.version_fixes.items():
@@ -390,7 +396,6 @@ def deploy_time_json(
     if only:
         document["filter"] = {"owner": only.owner, "tags": list(only.tags)}
     return document
-
 
 
 def system_exposures(
