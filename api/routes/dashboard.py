@@ -485,14 +485,14 @@ TRIAGE_SCOPES = (
 )
 
 
-def _expiry(text: str) -> datetime | None:
-    """The form's expiry: a date (the acceptance ends as that day begins, UTC) or a date-time."""
+def form_moment(text: str, field: str) -> datetime | None:
+    """A form's date (its midnight, UTC) or date-time; empty is ``None``. A bad value names ``field``."""
     if not text:
         return None
     try:
         return utc_midnight(text) if len(text) == 10 else assume_utc(datetime.fromisoformat(text))
     except ValueError:
-        raise InputError("expiry", f"{text[:40]!r} is not a date (YYYY-MM-DD)") from None
+        raise InputError(field, f"{text[:40]!r} is not a date (YYYY-MM-DD)") from None
 
 
 @router.post("/exposure/triage")
@@ -544,7 +544,7 @@ async def triage_exposure(
             system=system if "system" in scope else None,
             justification=justification or None,
             comment=comment or None,
-            expires_at=_expiry(expires),
+            expires_at=form_moment(expires, "expiry"),  # the acceptance ends as that day begins
         )
         actor = Actor(viewer.principal.actor, viewer.principal.role, "dashboard")
         await run_in_threadpool(set_analysis, db, viewer.principal.org, triage_request, actor)

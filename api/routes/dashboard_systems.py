@@ -5,7 +5,6 @@ form). A refused change shows the system page again with the reason, nothing wri
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote
 
@@ -14,9 +13,8 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import DatabaseDep
-from api.routes.dashboard import Viewer, ViewerDep, not_found, system_page_of
-from core.errors import InputError, NotFoundError, PatchgapError
-from core.time import assume_utc, utc_midnight
+from api.routes.dashboard import Viewer, ViewerDep, form_moment, not_found, system_page_of
+from core.errors import NotFoundError, PatchgapError
 from pipeline import systems as system_cases
 from pipeline.api_keys import csrf_matches
 
@@ -34,16 +32,6 @@ def _refusal(viewer: Viewer, csrf_token: str) -> Response | None:
 
 def _page(name: str) -> RedirectResponse:
     return RedirectResponse(f"/dashboard/systems/{quote(name, safe='')}", status_code=303)
-
-
-def _moment(text: str) -> datetime | None:
-    """The form's moment: a date (its midnight, UTC) or a date-time; empty is now."""
-    if not text:
-        return None
-    try:
-        return utc_midnight(text) if len(text) == 10 else assume_utc(datetime.fromisoformat(text))
-    except ValueError:
-        raise InputError("decommissioned at", f"{text[:40]!r} is not a date (YYYY-MM-DD)") from None
 
 
 @router.post("/systems/{name}/edit")
@@ -103,7 +91,7 @@ async def decommission_system(
     if (refused := _refusal(viewer, csrf_token)) is not None:
         return refused
     try:
-        moment = _moment(at)
+        moment = form_moment(at, "decommissioned at")  # empty is now
         await run_in_threadpool(system_cases.decommission_system, db, viewer.principal.org, name, moment)
     except NotFoundError as exc:
         return not_found(request, viewer, str(exc))
