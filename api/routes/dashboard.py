@@ -224,8 +224,11 @@ def overview_report(db: Database, org: str, as_of: datetime | None) -> dict[str,
                 "value": sum(1 for r in rows if r["sla_status"] == "risk_accepted"),
             },
         ],
-        "tiers": sorted(tiers.items()),
-        "tier_chart": charts.bar_chart(sorted(tiers.items()), label="open fixable exposures by SLA tier"),
+        "tiers": charts.in_policy_order(tiers, [t["tier"] for t in document["sla"]]),
+        "tier_chart": charts.bar_chart(
+            charts.in_policy_order(tiers, [t["tier"] for t in document["sla"]]),
+            label="open fixable exposures by SLA tier",
+        ),
         "km_chart": charts.step_curve(points, label="share of fixes deployed by days since available"),
         "trend_chart": charts.line_chart(
             [m["month"] for m in monthly],
