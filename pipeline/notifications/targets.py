@@ -12,7 +12,11 @@ from core.text import text_problem
 
 URL_MAX = 2000
 #: An address as rules accept it: one ``@`` between non-empty parts, no spaces or control characters.
-EMAIL_PATTERN = r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$"
+# No "@", control character or space of any kind, spelled out rather than written "\s": Python's "\s"
+# also matches U+0085 and U+001C-U+001F, which JSON Schema's (ECMAScript's) does not, so the OpenAPI
+# document would promise addresses this check refuses.
+_NOT_IN_ADDRESS = r"@\x00-\x20\x7f-\x9f\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+EMAIL_PATTERN = rf"^[^{_NOT_IN_ADDRESS}]+@[^{_NOT_IN_ADDRESS}]+$"
 EMAIL_MAX = 254
 MAX_RECIPIENTS = 50
 _EMAIL = re.compile(EMAIL_PATTERN)
@@ -43,5 +47,5 @@ def check_recipients(recipients: Sequence[str]) -> None:
     if len(recipients) > MAX_RECIPIENTS:
         raise InputError("recipients", f"{len(recipients)} addresses, more than {MAX_RECIPIENTS}")
     for i, address in enumerate(recipients):
-        if len(address) > EMAIL_MAX or not _EMAIL.match(address):
+        if len(address) > EMAIL_MAX or not _EMAIL.fullmatch(address):
             raise InputError(f"recipients[{i}]", f"{address[:80]!r} is not an e-mail address")
