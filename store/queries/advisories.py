@@ -628,18 +628,8 @@ def group_advisories(session: Session, groups: Iterable[str]) -> list[GroupAdvis
             score, rating, exploited, published, fix_at, fix_source = facts
             out.append(
                 GroupAdvisory(
-                    group,
-                    source,
-                    advisory_id,
-                    tuple(aliases or ()),
-                    summary or "",
-                    score,
-                    rating,
-                    bool(exploited),
-                    published,
-                    fix_at,
-                    fix_source,
-                    imported_at,
+                    group, source, advisory_id, tuple(aliases or ()), summary or "", score, rating,
+                    bool(exploited), published, fix_at, fix_source, imported_at,
                 )
             )
     return out
