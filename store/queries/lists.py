@@ -24,6 +24,8 @@ from store.tables.lists import SORT_COLUMNS, ExposureListRow, ExposureListState
 from store.tables.systems import System
 
 _CHUNK = 900
+# The high half of the advisory lock key that serializes list refreshes (the low half: the organization).
+_LOCK_SPACE = 0x6C697374
 
 __all__ = [
     "SORT_COLUMNS",
@@ -136,8 +138,14 @@ def replace_list(
     rows: Sequence[Mapping[str, Any]],
     states: Mapping[int, tuple[str, datetime | None]],
 ) -> None:
-    """Make ``rows`` the list rows of these systems, computed from the inputs ``states`` stamp."""
+    """Make ``rows`` the list rows of these systems, computed from the inputs ``states`` stamp.
+
+    Concurrent refreshes of one organization are serialized (PostgreSQL: a transaction-scoped advisory
+    lock; SQLite's write lock already does it), so that two lists answering at once replace the rows
+    one after the other instead of inserting the same rows twice."""
     table, state = _t(ExposureListRow), _t(ExposureListState)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock((_LOCK_SPACE << 32) + org_id)))
     for chunk in chunks(sorted(set(system_ids)), _CHUNK):
         session.execute(table.delete().where(table.c.system_id.in_(chunk)))
         session.execute(state.delete().where(state.c.system_id.in_(chunk)))
