@@ -70,7 +70,8 @@ _PAGE_HEADERS = {
         "schema": {"type": "string"},
     },
     "X-Total-Count": {
-        "description": "How many rows the filtered list holds (all pages).",
+        "description": "How many rows the filtered list holds (all pages); given when the list is "
+        "filtered by status and system alone (counted along an index), absent otherwise.",
         "schema": {"type": "integer", "minimum": 0},
     },
 }
@@ -174,7 +175,8 @@ async def exposures(
     cursor: Cursor = None,
 ) -> list[dict[str, Any]]:
     """The rows of ``patchgap report exposures --format json``, filtered, sorted and paged (keyset:
-    follow the ``Link: rel="next"`` header; ``X-Total-Count`` counts the filtered list). ``owner`` and
+    follow the ``Link: rel="next"`` header; ``X-Total-Count`` counts the list when it is filtered by
+    status and system alone). ``owner`` and
     ``tag`` (repeatable, every tag required) select the systems."""
     query = _query(
         status=status,

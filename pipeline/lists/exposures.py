@@ -260,12 +260,12 @@ def refresh_list(db: Database, org: str) -> int:
         org_id = get_organization(session, org).id
         assert org_id is not None
         token = lq.facts_token(session, org_id)
-        wanted = {i.system_id: _stamp(token, i) for i in lq.list_inputs(session, org_id)}
-        have = lq.list_states(session, org_id)
-    changed = sorted(
-        {sid for sid, stamp in wanted.items() if have.get(sid, ("",))[0] != stamp}
-        | (have.keys() - wanted.keys())
-    )
+        found = lq.list_inputs(session, org_id)
+    wanted = {i.system_id: (_stamp(token, i), i.stamp) for i in found}
+    changed = sorted(sid for sid, (stamp, have) in wanted.items() if stamp != have)
+    _VERSIONS[(str(db.url), org_id)] = hashlib.sha256(
+        "".join(stamp for _, (stamp, _) in sorted(wanted.items())).encode()
+    ).hexdigest()
     for batch in chunks(changed, REFRESH_BATCH):
         with db.read() as session:
             # The stamps and the rows are read in one transaction: rows computed from inputs newer
@@ -287,6 +287,30 @@ def refresh_list(db: Database, org: str) -> int:
         with db.write() as session:
             lq.replace_list(session, org_id, batch, list_rows, states)
     return len(changed)
+
+
+# (database, organization) → a digest of every system's list stamp at the last refresh in this
+# process: counts of the list are kept under it (``_COUNTS``) and stay valid while it does.
+_VERSIONS: dict[tuple[str, int], str] = {}
+_COUNTS: dict[tuple[str, int, lq.ListFilter], tuple[str, int]] = {}
+
+
+def _count(db: Database, where: _Stored) -> int | None:
+    """The number of rows of the filtered list when that is cheap: for a status (and system) alone,
+    counted along the index once per state of the list's inputs; ``None`` for other filters."""
+    f = where.filter
+    if replace(f, system=None) != lq.ListFilter(f.states):
+        return None
+    key = (str(db.url), where.org_id, f)
+    version = _VERSIONS.get((str(db.url), where.org_id))
+    cached = _COUNTS.get(key)
+    if cached is not None and version is not None and cached[0] == version:
+        return cached[1]
+    with db.read() as session:
+        total = lq.count_rows(session, where.org_id, f)
+    if version is not None:
+        _COUNTS[key] = (version, total)
+    return total
 
 
 def rebuild_list(db: Database, org: str) -> int:
@@ -426,10 +450,7 @@ def exposure_page(
         keyed = keyed[: limit + 1]
     else:
         keyed = _walk_stored(db, where, query, after, limit + 1)
-        total = None
-        if count:
-            with db.read() as session:
-                total = lq.count_rows(session, where.org_id, where.filter)
+        total = _count(db, where) if count else None
     items = keyed[:limit]
     next_cursor = encode_cursor(_KIND, query.order, items[-1][0]) if len(keyed) > limit else None
     return Page([r for _, r in items], next_cursor, total if count else None, query.sort, query.descending)

@@ -96,11 +96,13 @@ class ListInputs:
     criticality: str
     owner: str | None
     tags: str  # the JSON text as stored
+    stamp: str | None = None  # the stamp of its list rows (``None``: not computed)
 
 
 def list_inputs(session: Session, org_id: int, system_ids: Sequence[int] | None = None) -> list[ListInputs]:
-    """The built systems of the organization (or these of them) with their list inputs."""
-    state, system = _t(ExposureState), _t(System)
+    """The built systems of the organization (or these of them) with their list inputs and the stamp
+    their list rows were computed under."""
+    state, system, listed = _t(ExposureState), _t(System), _t(ExposureListState)
     stmt = (
         sa.select(
             state.c.system_id,
@@ -112,8 +114,13 @@ def list_inputs(session: Session, org_id: int, system_ids: Sequence[int] | None 
             system.c.criticality,
             system.c.owner,
             sa.cast(system.c.tags, sa.Text),
+            listed.c.stamp,
         )
-        .select_from(state.join(system, system.c.id == state.c.system_id))
+        .select_from(
+            state.join(system, system.c.id == state.c.system_id).outerjoin(
+                listed, listed.c.system_id == state.c.system_id
+            )
+        )
         .where(system.c.org_id == org_id)
     )
     if system_ids is None:

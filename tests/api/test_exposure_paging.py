@@ -63,7 +63,11 @@ def test_pages_and_export_are_the_same_rows(client: tuple[TestClient, dict[str, 
         assert all(len(page) == 3 for page in walked[:-1])
         assert 1 <= len(walked[-1]) <= 3
         first = c.get("/api/v1/exposures", params={**params, "limit": 3}, headers=h)
-        assert int(first.headers["X-Total-Count"]) == len(rows)
+        # Counted when cheap: a status (and a system) alone.
+        if "package" in params:
+            assert "X-Total-Count" not in first.headers
+        else:
+            assert int(first.headers["X-Total-Count"]) == len(rows)
         # One page holding everything: no next link.
         single = c.get("/api/v1/exposures", params={**params, "limit": 1000}, headers=h)
         assert single.json() == rows

@@ -50,10 +50,11 @@ def walk(client: TestClient, params: dict[str, Any], headers: dict[str, str]) ->
     while True:
         assert response.status_code == 200, response.text
         rows.extend(response.json())
-        assert int(response.headers["X-Total-Count"]) >= len(rows)
+        total = response.headers.get("X-Total-Count")  # given for a status and system alone
+        assert total is None or int(total) >= len(rows)
         link = response.headers.get("Link")
         if link is None:
-            assert int(response.headers["X-Total-Count"]) == len(rows)
+            assert total is None or int(total) == len(rows)
             return rows
         url = link.removeprefix("<").split(">;")[0]
         assert link.endswith('rel="next"')
