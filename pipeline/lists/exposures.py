@@ -469,10 +469,12 @@ def iter_exposures(db: Database, org: str, query: ExposureQuery) -> Iterator[dic
             yield row
         return
     after: SortKey | None = None
+    size = DEFAULT_LIMIT  # a small first page: the first rows go out sooner
     while True:
-        page = _walk_stored(db, where, query, after, ITER_PAGE)
+        page = _walk_stored(db, where, query, after, size)
         for _, row in page:
             yield row
-        if len(page) < ITER_PAGE:
+        if len(page) < size:
             return
         after = page[-1][0]
+        size = ITER_PAGE

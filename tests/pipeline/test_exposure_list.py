@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from bench.report import START, WEEKS, build_fleet
 from core.errors import InputError
@@ -23,7 +24,7 @@ from core.time import utcnow
 from pipeline.advisories.tables import import_table
 from pipeline.demo import load_demo
 from pipeline.exposures.reports import exposures_report
-from pipeline.lists.exposures import SORTS, ExposureQuery, exposure_page, iter_exposures
+from pipeline.lists.exposures import SORTS, ExposureQuery, exposure_page, iter_exposures, rebuild_lists
 from pipeline.sla import set_sla_policy
 from pipeline.systems import decommission_system, update_system
 from pipeline.triage import Actor, AnalysisRequest, set_analysis
@@ -241,6 +242,21 @@ def test_lists_follow_every_change(db: Database) -> None:
     assert_lists_equal(db, "bench", every_sort=False)
     # A moment before the newest snapshot pages the computed report (the other path).
     assert_lists_equal(db, "bench", END - timedelta(days=3), every_sort=False)
+    # The rows kept current through every change are what a from-scratch computation writes.
+    kept = stored_list(db)
+    assert rebuild_lists(db, "bench") == 40
+    assert stored_list(db) == kept
+    assert len(kept) == len(expected(db, "bench", ExposureQuery(status="all"))) + len(
+        expected(db, "bench", ExposureQuery(status="excluded"))
+    )
+
+
+def stored_list(db: Database) -> list[tuple[Any, ...]]:
+    """Every stored list row and state (the stamps too), in a stable order."""
+    with db.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT * FROM exposure_list ORDER BY exposure_id")).all()
+        states = conn.execute(sa.text("SELECT * FROM exposure_list_state ORDER BY system_id")).all()
+    return [tuple(r) for r in rows] + [tuple(r) for r in states]
 
 
 def test_demo_fleet(db: Database) -> None:
