@@ -401,7 +401,7 @@ class StoredExposure:
     version_fixes: dict[str, tuple[str, ...]]
     analysis_id: int | None = None
     # The row's id (``exposure.id``): new at every rebuild, so not part of the row's value.
-    id: int | None = field(default=None, compare=False)
+    id: int | None = field(default=None, compare=False, repr=False)
 
 
 class _Memo:
