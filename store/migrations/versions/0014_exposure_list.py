@@ -53,7 +53,10 @@ def upgrade() -> None:
         sa.Column("risk_candidate", sa.Boolean(), nullable=False),
         sa.Column("accepted_until", sa.Float(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["org_id"], ["organization.id"], name=op.f("fk_exposure_list_org_id_organization"), ondelete="CASCADE"
+            ["org_id"],
+            ["organization.id"],
+            name=op.f("fk_exposure_list_org_id_organization"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["system_id"], ["system.id"], name=op.f("fk_exposure_list_system_id_system"), ondelete="CASCADE"
