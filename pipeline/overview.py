@@ -7,6 +7,10 @@ Every figure is the one the API answers for the same moment: the open rows of ``
 Periods: ``period_days`` (30 or 90) sets the comparison: each time-to-deploy figure is given at
 ``as_of`` and at ``as_of − period_days`` (the *previous period*: the same report evaluated at that
 earlier moment, over what was known then of the snapshots; facts such as advisories are today's).
+
+Cost: the figures at ``as_of`` come from the stored rows (the report inputs once, the deploy-time
+summary's columns); the previous period's recompute every interval from the snapshots up to that
+moment (the reports' path for a moment before the newest snapshot), which grows with the fleet.
 """
 
 from __future__ import annotations
@@ -17,12 +21,7 @@ from typing import Any
 
 from core.errors import InputError
 from core.time import require_utc, rfc3339, utcnow_seconds, within_range
-from pipeline.exposures.reports import (
-    deploy_time,
-    deploy_time_from_inputs,
-    exposures_from_inputs,
-    report_inputs,
-)
+from pipeline.exposures.reports import deploy_time, exposures_from_inputs, report_inputs
 from pipeline.plan import plan_from_inputs
 from reports.sla import SlaPolicy
 from reports.timeline import ordered_snapshots
@@ -62,7 +61,8 @@ def overview(db: Database, org: str, as_of: datetime | None = None, period_days:
         within_range(as_of, "as_of", "overview")
     moment = require_utc(as_of, "as_of") if as_of is not None else utcnow_seconds()
     inputs = report_inputs(db, org, moment)
-    report = deploy_time_from_inputs(inputs)
+    # The stored columnar summary (what the deploy-time route answers), not the per-exposure path.
+    report = deploy_time(db, org, moment)
     document = report.to_json()
     rows = exposures_from_inputs(inputs, "open")
     excluded = exposures_from_inputs(inputs, "excluded")
