@@ -34,7 +34,6 @@ __all__ = [
     "count_rows",
     "facts_token",
     "list_inputs",
-    "list_states",
     "page_rows",
     "replace_list",
 ]
@@ -130,13 +129,6 @@ def list_inputs(session: Session, org_id: int, system_ids: Sequence[int] | None 
     for chunk in chunks(sorted(set(system_ids)), _CHUNK):
         out.extend(ListInputs(*r) for r in session.execute(stmt.where(state.c.system_id.in_(chunk))))
     return out
-
-
-def list_states(session: Session, org_id: int) -> dict[int, tuple[str, datetime | None]]:
-    """System id → (stamp, newest moment) of the organization's systems with list rows computed."""
-    state = _t(ExposureListState)
-    stmt = sa.select(state.c.system_id, state.c.stamp, state.c.newest).where(state.c.org_id == org_id)
-    return {r[0]: (r[1], r[2]) for r in session.execute(stmt)}
 
 
 def replace_list(
