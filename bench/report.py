@@ -1,6 +1,22 @@
 """Report benchmark: 1,000 systems × 52 weekly snapshots × 300 components, both reports timed.
 
 Run from the project root:  .venv/bin/python -m bench.report  [--postgres URL] [--systems 1000]
+                            [--keep PATH|SCHEMA]
+
+``--keep`` keeps the built fleet (exposures rebuilt) for later runs instead of a throw-away database: a
+SQLite file path, or with ``--postgres`` a schema name of that database. A later run with the same
+``--keep`` finds the fleet there and reuses it (migrating it to the current schema and skipping the
+build and the first rebuild); the incremental phases, which change the fleet, are then left out. The
+10,000-system fleets kept on this machine:
+
+  .venv/bin/python -m bench.report --systems 10000 --keep /work/bench-data/fleet10k.sqlite
+  .venv/bin/python -m bench.report --systems 10000 --keep bench10k \
+      --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+Other benches open them directly: ``sqlite:////work/bench-data/fleet10k.sqlite``, or the PostgreSQL URL
+with ``?options=-csearch_path%3Dbench10k``; organization ``bench``. Reusing a kept fleet migrates it to
+this code's schema (a copy keeps the original for code at an older revision: ``cp`` the SQLite file;
+``pg_dump -n bench10k | sed 's/bench10k/COPY/g' | psql`` the schema).
 
 The fleet is written straight into the store tables with set-based inserts (no SBOM parsing: the ingest
 benchmark measures that): 50 application templates of 300 npm-like packages each (60 of them from a
@@ -21,6 +37,16 @@ its pure part (``reports``, from inputs already read) alone. ``deploy`` is also 
 summary of the organization in this process reads every stored row) and against the per-exposure
 reference (``deploy_time_reference``), whose document it must equal.
 
+Lists (issue 16), after the reports:
+  list      ``pipeline.lists.exposures.exposure_page``: the first page (100 rows) of the open exposures
+            by SLA due date, and a filtered sort (KEV, by EPSS descending); the first call after the
+            fleet is built computes the stored list (``refresh_list``) and is shown apart; then the
+            median of 3 warm calls, and the check alone (``ensure_exposures`` + ``refresh_list``)
+  export    ``iter_exposures`` of every open exposure (what ``GET /api/v1/exposures/export`` and the
+            CLI's JSON stream): time to the first row, total time, and the peak of Python memory
+            (``tracemalloc``) during the export, to compare between fleet sizes
+  overview  ``pipeline.overview.overview`` (median of 3)
+
 Incremental phases (after the reports; ``--skip`` leaves phases out, e.g. ``--skip exposures,plan``):
   snapshot  one new snapshot of one system (through ``pipeline.ingest``): the next report's check
             and the rebuild of that system (``ensure_exposures``), then the rebuild alone
@@ -40,10 +66,11 @@ import random
 import statistics
 import tempfile
 import time
+import tracemalloc
 import uuid
 import zlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -61,7 +88,9 @@ from pipeline.exposures.reports import (
     report_inputs,
 )
 from pipeline.ingest import ingest_sbom
+from pipeline.lists.exposures import ExposureQuery, exposure_page, iter_exposures, refresh_list
 from pipeline.match import match_new, rematch_keys
+from pipeline.overview import overview
 from pipeline.plan import plan_json
 from pipeline.triage import Actor, AnalysisRequest, set_analysis
 from store.db import Database, make_engine
@@ -297,6 +326,34 @@ def build_fleet(db: Database, systems: int, seed: int = 7) -> dict[str, int]:
     }
 
 
+def kept_url(postgres: str | None, keep: str) -> sa.URL:
+    """The URL of a kept fleet: the SQLite file ``keep``, or schema ``keep`` of database ``postgres``."""
+    if postgres is None:
+        return make_url(f"sqlite:///{keep}")
+    return make_url(postgres).update_query_dict({"options": f"-csearch_path={keep}"})
+
+
+@contextmanager
+def kept_database(postgres: str | None, keep: str) -> Iterator[tuple[Database, bool]]:
+    """The kept fleet database (created if missing) and whether it already holds the fleet."""
+    if postgres is not None:
+        if not keep.isidentifier():
+            raise SystemExit(f"--keep: {keep!r} is not a schema name")
+        admin = make_engine(postgres)
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{keep}"')
+        admin.dispose()
+    db = Database.open(kept_url(postgres, keep))
+    try:
+        upgrade(db.engine)
+        with db.engine.connect() as conn:
+            org = table("organization")
+            present = conn.execute(sa.select(org.c.id).where(org.c.name == ORG)).first() is not None
+        yield db, present
+    finally:
+        db.dispose()
+
+
 @contextmanager
 def database(postgres: str | None) -> Iterator[Database]:
     if postgres is None:
@@ -344,25 +401,46 @@ def main() -> None:
     )
     parser.add_argument("--systems", type=int, default=1000)
     parser.add_argument(
+        "--keep",
+        metavar="PATH|SCHEMA",
+        help="keep the fleet in this SQLite file (or PostgreSQL schema with --postgres) and reuse it "
+        "when it is already there; leaves the incremental phases out",
+    )
+    parser.add_argument(
         "--skip",
         default="",
-        help="comma-separated phases to leave out: exposures, reference, plan, snapshot, advisory, triage",
+        help="comma-separated phases to leave out: exposures, reference, plan, list, export, overview, "
+        "snapshot, advisory, triage",
     )
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     where = "PostgreSQL" if args.postgres else "SQLite"
     as_of = START + timedelta(days=7 * WEEKS)
-    with database(args.postgres) as db:
-        counts, seconds = timed(lambda: build_fleet(db, args.systems))
-        print(
-            f"{where}: fleet written in {seconds:.1f} s: "
-            + ", ".join(f"{v:,} {k}" for k, v in counts.items())
-        )
-        ids = list(range(1, args.systems + 1))
-        rows, seconds = timed(
-            lambda: sum(rebuild_exposures(db, ids[i : i + 100]) for i in range(0, len(ids), 100))
-        )
-        print(f"rebuild   {seconds:6.2f} s  ({rows:,} exposure rows for {len(ids):,} systems)")
+    with ExitStack() as stack:
+        if args.keep:
+            db, present = stack.enter_context(kept_database(args.postgres, args.keep))
+            skip |= {"snapshot", "advisory", "triage"}
+        else:
+            db, present = stack.enter_context(database(args.postgres)), False
+        if present:
+            with db.engine.connect() as conn:
+                systems = conn.execute(sa.select(sa.func.count()).select_from(table("system"))).scalar_one()
+            if systems != args.systems:
+                raise SystemExit(f"--keep {args.keep}: holds {systems:,} systems, not {args.systems:,}")
+            print(f"{where}: reusing the fleet kept in {args.keep} ({systems:,} systems)")
+            _, seconds = timed(lambda: ensure_exposures(db, ORG))
+            print(f"check     {seconds:6.2f} s  (stored exposures brought current)")
+        else:
+            counts, seconds = timed(lambda: build_fleet(db, args.systems))
+            print(
+                f"{where}: fleet written in {seconds:.1f} s: "
+                + ", ".join(f"{v:,} {k}" for k, v in counts.items())
+            )
+            ids = list(range(1, args.systems + 1))
+            rows, seconds = timed(
+                lambda: sum(rebuild_exposures(db, ids[i : i + 100]) for i in range(0, len(ids), 100))
+            )
+            print(f"rebuild   {seconds:6.2f} s  ({rows:,} exposure rows for {len(ids):,} systems)")
         if "exposures" not in skip:
             inputs, seconds = timed(lambda: report_inputs(db, ORG, as_of))
             exposures = exposures_from_inputs(inputs, "all")
@@ -394,12 +472,65 @@ def main() -> None:
                 f"plan      {t_plan:6.2f} s  ({document['total_actions']:,} actions, "
                 f"{document['total_unfixable']:,} unfixable versions)  target ≤ 1 s"
             )
+        if "list" not in skip:
+            bench_list(db)
+        if "export" not in skip:
+            bench_export(db)
+        if "overview" not in skip:
+            t_over = median_time(lambda: overview(db, ORG, as_of))
+            print(f"overview  {t_over:6.2f} s  target ≤ 1 s")
         if "snapshot" not in skip:
             incremental_snapshot(db, as_of)
         if "advisory" not in skip:
             incremental_advisory(db, args.systems)
         if "triage" not in skip:
             incremental_triage(db, args.systems)
+
+
+def bench_list(db: Database) -> None:
+    """First pages of the exposures list (see the module docstring)."""
+    _, t_first = timed(lambda: refresh_list(db, ORG))
+    print(f"list      {t_first:6.2f} s  first computation of the stored list (once per fleet)")
+    check = lambda: (ensure_exposures(db, ORG), refresh_list(db, ORG))  # noqa: E731
+    print(
+        f"  check   {median_time(check):6.3f} s  ({median_cpu(check):.3f} s CPU) ensure_exposures + "
+        "refresh_list, nothing changed"
+    )
+    for label, query in (
+        ("by due", ExposureQuery()),
+        ("KEV by EPSS desc", ExposureQuery(kev=True, sort="epss", descending=True)),
+    ):
+        page = exposure_page(db, ORG, query)
+        t_page = median_time(lambda q=query: exposure_page(db, ORG, q))  # type: ignore[misc]
+        cpu_page = median_cpu(lambda q=query: exposure_page(db, ORG, q))  # type: ignore[misc]
+        t_nocount = median_time(lambda q=query: exposure_page(db, ORG, q, count=False))  # type: ignore[misc]
+        cursor = page.next_cursor
+        t_next = median_time(lambda q=query, c=cursor: exposure_page(db, ORG, q, cursor=c))  # type: ignore[misc]
+        print(
+            f"  page    {t_page:6.3f} s  ({cpu_page:.3f} s CPU) first page {label} ({len(page.items)} rows"
+            + ("" if page.total is None else f" of {page.total:,}")
+            + "; "
+            f"{t_nocount:.3f} s without the count, {t_next:.3f} s the second page)  target ≤ 0.3 s"
+        )
+
+
+def bench_export(db: Database) -> None:
+    """The whole open list streamed: first row, total, peak Python memory."""
+    rows = iter_exposures(db, ORG, ExposureQuery())
+    start, cpu = time.perf_counter(), time.process_time()
+    next(rows)
+    first, first_cpu = time.perf_counter() - start, time.process_time() - cpu
+    count = 1 + sum(1 for _ in rows)
+    total, total_cpu = time.perf_counter() - start, time.process_time() - cpu
+    tracemalloc.start()
+    sum(1 for _ in iter_exposures(db, ORG, ExposureQuery()))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(
+        f"export    {first:6.3f} s  ({first_cpu:.3f} s CPU) to the first row, {total:.1f} s "
+        f"({total_cpu:.1f} s CPU) for all {count:,} rows; "
+        f"peak Python memory {peak / 2**20:.1f} MiB (tracemalloc)  target first byte ≤ 0.5 s"
+    )
 
 
 def _cyclonedx(components: list[tuple[str, str]], timestamp: datetime) -> bytes:

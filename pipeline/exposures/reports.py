@@ -63,6 +63,7 @@ __all__ = [
     "ReportStatus",
     "Summary",
     "SystemFilter",
+    "built_of_rows",
     "deploy_time",
     "deploy_time_from_inputs",
     "deploy_time_json",
@@ -71,6 +72,7 @@ __all__ = [
     "exposures_report",
     "find_exposures",
     "group_details",
+    "inputs_of_built",
     "report_inputs",
     "rfc3339",
     "system_exposures",
@@ -139,7 +141,15 @@ def _from_stored(
     open_only: bool = False,
 ) -> Built:
     ids = [s.id for s in systems] if scoped else None
-    rows = q.stored_exposures(session, org_id, ids, open_only=open_only)
+    return built_of_rows(
+        session, org_id, q.stored_exposures(session, org_id, ids, open_only=open_only), systems
+    )
+
+
+def built_of_rows(
+    session: Tx, org_id: int, rows: Sequence[q.StoredExposure], systems: Sequence[system_queries.SystemRow]
+) -> Built:
+    """The timeline of these stored rows (of ``systems``), each with the analysis record it names."""
     # Rows are rebuilt whenever a record changes (the input digest holds the triage history), so the
     # record each row names is the one that decides about it now.
     named = any(r.analysis_id for r in rows)
@@ -223,20 +233,35 @@ def report_inputs(
                 built.fixed,
                 built.names,
             )
-        groups = {e.vuln_group for e in (*built.timeline.exposures, *built.timeline.vex_excluded)}
-        facts, info = group_details(session, groups)
-        policy = policy_of(session, org_row.id, org)
-        found = package_advice(
-            session,
-            {
-                (*built.names[e.package], version)
-                for e in (*built.timeline.exposures, *built.timeline.vex_excluded)
-                if e.resolved_at is None and e.package in built.names
-                for version in e.deployed
-            }
-            if advice
-            else (),
-        )
+        return inputs_of_built(session, org, org_row.id, built, systems, moment=moment, advice=advice)
+
+
+def inputs_of_built(
+    session: Tx,
+    org: str,
+    org_id: int,
+    built: Built,
+    systems: Sequence[system_queries.SystemRow],
+    *,
+    moment: datetime,
+    advice: bool = True,
+) -> ReportInputs:
+    """The report inputs of a timeline already built: the facts of its groups, the policy, the advice
+    of its open versions, the owners of ``systems``."""
+    groups = {e.vuln_group for e in (*built.timeline.exposures, *built.timeline.vex_excluded)}
+    facts, info = group_details(session, groups)
+    policy = policy_of(session, org_id, org)
+    found = package_advice(
+        session,
+        {
+            (*built.names[e.package], version)
+            for e in (*built.timeline.exposures, *built.timeline.vex_excluded)
+            if e.resolved_at is None and e.package in built.names
+            for version in e.deployed
+        }
+        if advice
+        else (),
+    )
     return ReportInputs(
         org,
         moment,
