@@ -45,6 +45,7 @@ from api.routes import (
     uploads,
     vex,
 )
+from api.routes import components as component_routes
 from api.routes import jobs as job_routes
 from core.settings import JobSettings, Settings, load_job_settings
 from pipeline.database import Database
@@ -206,6 +207,7 @@ def create_app(
         dashboard_notifications,
         job_routes,
         events,
+        component_routes,
     ):
         app.include_router(module.router)
     dashboard.install(app)
