@@ -307,9 +307,21 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes ``pids`` have used so far (Linux ``/proc``)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
+    return total / ticks
+
+
 @contextmanager
-def deployment(url: str, servers: int, workers: int) -> Iterator[list[str]]:
-    """``servers`` API processes and ``workers`` worker processes on ``url``; the servers' base URLs."""
+def deployment(url: str, servers: int, workers: int) -> Iterator[tuple[list[str], list[int], list[int]]]:
+    """``servers`` API processes and ``workers`` worker processes on ``url``: the servers' base URLs,
+    the API processes' pids and the workers' pids."""
     env = {**os.environ, **NO_JOBS}
     cli = [str(Path(sys.executable).parent / "patchgap"), "--db", url]
     ports = [free_port() for _ in range(servers)]
@@ -344,7 +356,7 @@ def deployment(url: str, servers: int, workers: int) -> Iterator[list[str]]:
                     time.sleep(0.1)
             else:
                 raise RuntimeError(f"server at {base} did not start")
-        yield bases
+        yield bases, [p.pid for p in procs[:servers]], [p.pid for p in procs[servers:]]
     finally:
         for proc in procs:
             proc.terminate()
@@ -383,7 +395,7 @@ def scale_run(
             ]
             for c in range(clients)
         ]
-        with deployment(url, servers, workers) as bases:
+        with deployment(url, servers, workers) as (bases, api_pids, worker_pids):
             http = [
                 httpx.Client(
                     base_url=b,
@@ -417,9 +429,11 @@ def scale_run(
             run_clients(clients, [[b[0]] for b in bodies], put)
             settle(list(tokens))
             warm = len(tokens)
+            api_cpu, worker_cpu = cpu_seconds(api_pids), cpu_seconds(worker_pids)
             _, put_lat = run_clients(clients, [b[1:] for b in bodies], put)
             timed = tokens[warm:]
             rows = settle(timed)
+            api_cpu, worker_cpu = cpu_seconds(api_pids) - api_cpu, cpu_seconds(worker_pids) - worker_cpu
             for h in http:
                 h.close()
         # Nothing lost, nothing twice: every accepted upload is exactly one snapshot.
@@ -452,6 +466,9 @@ def scale_run(
         "p50_s": statistics.median(waits),
         "p99_s": pct(waits, 0.99),
         "snapshots": snapshots,
+        # CPU per upload in our processes (PostgreSQL's own not counted): what one more core buys.
+        "api_cpu_ms": 1000 * api_cpu / len(rows),
+        "worker_cpu_ms": 1000 * worker_cpu / len(rows),
     }
 
 
@@ -478,7 +495,8 @@ def scale(args: argparse.Namespace) -> None:
             print(
                 f"| {size:,} | {w} | {r['uploads']} | {r['per_s']:.1f} "
                 f"| {r['put_p50_ms']:.0f} / {r['put_p99_ms']:.0f} ms "
-                f"| {r['p50_s']:.2f} / {r['p99_s']:.2f} s | {os.getloadavg()[0]:.1f} |",
+                f"| {r['p50_s']:.2f} / {r['p99_s']:.2f} s "
+                f"| {r['api_cpu_ms']:.0f} / {r['worker_cpu_ms']:.0f} ms | {os.getloadavg()[0]:.1f} |",
                 flush=True,
             )
     print("every accepted upload is exactly one snapshot (checked per run)")
