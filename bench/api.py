@@ -483,9 +483,10 @@ def scale(args: argparse.Namespace) -> None:
         flush=True,
     )
     print(
-        "| components | workers | uploads | uploads/s | PUT p50 / p99 | queued→processed p50 / p99 | load |"
+        "| components | workers | uploads | uploads/s | PUT p50 / p99 | queued→processed p50 / p99 "
+        "| CPU per upload: API / workers | load |"
     )
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |", flush=True)
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |", flush=True)
     for size in sizes:
         for w in worker_counts:
             n = args.uploads if size <= 500 else max(args.clients * 2, args.uploads // 4)
