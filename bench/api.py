@@ -377,7 +377,10 @@ def scale_run(
     postgres: str, *, size: int, workers: int, servers: int, clients: int, uploads: int
 ) -> dict[str, Any]:
     """One run of the --scale bench (module docstring) on a fresh schema."""
-    with database("postgresql", postgres) as url:
+    with database("postgresql", postgres) as schema_url:
+        # Named, so that pg_stat_activity tells the bench's sessions apart (wait events, locks).
+        named = make_url(schema_url).update_query_dict({"application_name": "patchgap-bench-scale"})
+        url = named.render_as_string(hide_password=False)
         db = Database.open(url)
         upgrade(db.engine)
         key = create_key(db, org="bench", role="uploader").token
