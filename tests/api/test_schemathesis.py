@@ -47,6 +47,11 @@ ACCEPTANCE_NOT_CHECKED = {
     # A cursor is valid only as the service issued it (in a `next` link, for the same sort): any other
     # text of the cursor's alphabet is refused with a 400 naming `cursor`.
     "GET /api/v1/exposures": "a cursor the service issued",
+    # A page cursor is valid only as the service issued it (in a `next` link), and a version range
+    # only in the package's own version scheme: refused with a 400 naming the parameter otherwise.
+    "GET /api/v1/systems": "an issued cursor",
+    "GET /api/v1/components": "an issued cursor, a version range",
+    "GET /api/v1/components/versions": "a version range",
 }
 
 # Form fields are text: a number generated for `projectName` arrives as its digits, a valid name, so
