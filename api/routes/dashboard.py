@@ -21,13 +21,18 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.dashboard import charts
+from api.dashboard.links import dashboard_url, template_url
+from api.dashboard.timing import ServerTiming
 from api.deps import DatabaseDep
+from api.errors import status_for
 from api.params import Moment
 from core.errors import InputError, NotFoundError, PatchgapError
 from core.systems import CRITICALITIES
@@ -68,6 +73,7 @@ SECURITY_HEADERS = {
 templates = Jinja2Templates(directory=ASSETS / "templates")
 templates.env.filters["when"] = lambda v: v.strftime("%Y-%m-%d %H:%M") if v is not None else "–"
 templates.env.filters["day"] = lambda v: v.strftime("%Y-%m-%d") if v is not None else "–"
+templates.env.globals["url"] = template_url
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
@@ -106,6 +112,40 @@ def render(
 
 def not_found(request: Request, viewer: Viewer, message: str) -> HTMLResponse:
     return render(request, "error.html", {"viewer": viewer, "message": message}, status_code=404)
+
+
+# Headings of the error page by status: what the reader should do differs.
+ERROR_TITLES = {
+    400: "Bad request",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not allowed",
+    422: "Bad request",
+}
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    """A readable page for a refused request on a dashboard address (a bad date, an unknown sort, a
+    foreign cursor, a missing page): the reason and a way back, never a problem document."""
+    db: Database = request.app.state.db
+    found = dashboard_session(db, request.cookies.get(SESSION_COOKIE, ""))
+    context = {
+        "viewer": Viewer(*found) if found is not None else None,
+        "title": ERROR_TITLES.get(status, "Error"),
+        "message": message,
+    }
+    return render(request, "error.html", context, status_code=status)
+
+
+def validation_message(exc: RequestValidationError) -> str:
+    """``as_of: not an RFC 3339 date-time: 'yesterday'``: each refused parameter named, as the user
+    typed it in the address or the form."""
+    parts = []
+    for error in exc.errors():
+        name = str(error.get("loc", ("", "request"))[-1])
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        parts.append(f"{name}: {message}")
+    return "; ".join(parts) or "invalid request"
 
 
 @router.get("/login")
@@ -169,10 +209,18 @@ def _days(value: float | None) -> str:
     return "not reached" if value is None else f"{value:g} d"
 
 
-def exposure_link(row: dict[str, Any]) -> str:
-    """The dashboard address of one exposure interval (its identity is in the report's fields)."""
-    keys = ("system", "package", "version", "vulnerability", "first_seen")
-    return "/dashboard/exposure?" + urlencode({k: row[k] for k in keys})
+EXPOSURE_IDENTITY = ("system", "package", "version", "vulnerability", "first_seen")
+
+
+def exposure_identity(row: dict[str, Any]) -> dict[str, str]:
+    """The query naming one exposure interval (its identity is in the report's fields)."""
+    return {k: row[k] for k in EXPOSURE_IDENTITY}
+
+
+def exposure_link(row: dict[str, Any], sticky: dict[str, str] | None = None) -> str:
+    """The dashboard address of one exposure interval, with the page's sticky parameters (the moment and
+    the filters the exposure's own system and package do not replace)."""
+    return dashboard_url("/dashboard/exposure", sticky or {}, exposure_identity(row))
 
 
 def overview_report(db: Database, org: str, as_of: datetime | None) -> dict[str, Any]:
@@ -313,8 +361,20 @@ def plan_page(
 
 
 @router.get("/systems/{name}")
-def system_page(request: Request, db: DatabaseDep, viewer: ViewerDep, name: str) -> HTMLResponse:
-    return system_page_of(request, db, viewer, name)
+def system_page(
+    *,
+    request: Request,
+    db: DatabaseDep,
+    viewer: ViewerDep,
+    name: str,
+    as_of: AsOfQuery = None,
+    uploaded: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    outcome: Annotated[str | None, Query(pattern="^(created|unchanged)$")] = None,
+) -> HTMLResponse:
+    """One system: its attributes, snapshots and open exposures (as of ``as_of``); after an upload
+    from the browser (``uploaded``, ``outcome``) a notice of the snapshot it stored."""
+    notice = {"snapshot": uploaded, "outcome": outcome or "created"} if uploaded else None
+    return system_page_of(request, db, viewer, name, as_of=assume_utc(as_of), upload_notice=notice)
 
 
 def system_page_of(
@@ -325,14 +385,18 @@ def system_page_of(
     *,
     form: dict[str, Any] | None = None,
     error: str | None = None,
+    upload_error: str | None = None,
+    upload_notice: dict[str, Any] | None = None,
+    as_of: datetime | None = None,
 ) -> HTMLResponse:
     """The system page; ``form`` and ``error``: the edit form as sent and why it was refused
-    (``api.routes.dashboard_systems``)."""
+    (``api.routes.dashboard_systems``); ``upload_error``: why an SBOM uploaded from the browser was
+    refused (``api.routes.dashboard_actions``), ``upload_notice`` what an accepted one stored."""
     org = viewer.principal.org
     try:
         system = system_cases.get_system(db, org, name)
         snapshots = system_cases.list_snapshots(db, org, name)
-        rows = system_exposures(db, org, name, "open")
+        rows = system_exposures(db, org, name, "open", as_of)
     except NotFoundError as exc:
         return not_found(request, viewer, str(exc))
     exposures = [
@@ -345,7 +409,7 @@ def system_page_of(
             "fix_since": (r["fix_available_at"] or "–")[:10],
             "first_seen": (r["first_seen"] or "–")[:10],
             "sla": f"{r['sla_tier'] or '–'}: {r['sla_status'] or '–'}",
-            "link": exposure_link(r),
+            "identity": exposure_identity(r),
         }
         for r in rows
     ]
@@ -373,8 +437,12 @@ def system_page_of(
         },
         "error": error,
         "can_edit": viewer.principal.allows("admin"),
+        "can_upload": viewer.principal.allows("uploader") and system.decommissioned_at is None,
+        "upload_error": upload_error,
+        "upload_notice": upload_notice,
     }
-    return render(request, "system.html", context, status_code=400 if error else 200)
+    refused = error or upload_error
+    return render(request, "system.html", context, status_code=400 if refused else 200)
 
 
 @router.get("/snapshots/{snapshot_id}")
@@ -558,18 +626,51 @@ async def triage_exposure(
     return RedirectResponse(exposure_link(identity), status_code=303)
 
 
+def _html_errors(app: FastAPI) -> None:
+    """Answer errors on dashboard addresses with the error page; the API keeps its problem documents
+    (the handlers ``api.errors`` installed, which must be installed first, answer everything else)."""
+    for kind in (RequestValidationError, PatchgapError, StarletteHTTPException):
+        api_handler = app.exception_handlers.get(kind)
+        if api_handler is None:
+            raise RuntimeError(f"install api.errors before the dashboard: no handler of {kind.__name__}")
+
+        async def handler(request: Request, exc: Exception, api_handler: Any = api_handler) -> Response:
+            if not request.url.path.startswith(COOKIE_PATH + "/"):
+                answer: Response = await api_handler(request, exc)
+                return answer
+            if isinstance(exc, RequestValidationError):
+                status, message = 422, validation_message(exc)
+            elif isinstance(exc, PatchgapError):
+                status, message = status_for(exc), str(exc)
+            else:
+                assert isinstance(exc, StarletteHTTPException)
+                status, message = exc.status_code, str(exc.detail)
+            return await run_in_threadpool(error_page, request, status, message)
+
+        app.add_exception_handler(kind, handler)
+
+
 def install(app: FastAPI) -> None:
-    """Mount the dashboard's router and stylesheet and the sign-in redirect on ``app``."""
-    from api.routes import dashboard_systems  # its handlers build on this module's pages
+    """Mount the dashboard's routers and stylesheet, the sign-in redirect, its error pages and the
+    ``Server-Timing`` header on ``app``."""
+    from api.routes import (  # their handlers build on this module's pages
+        dashboard_actions,
+        dashboard_lists,
+        dashboard_systems,
+    )
 
     app.include_router(router)
     app.include_router(dashboard_systems.router)
+    app.include_router(dashboard_lists.router)
+    app.include_router(dashboard_actions.router)
     app.mount("/dashboard/static", StaticFiles(directory=ASSETS / "static"), name="dashboard-static")
 
     async def _sign_in(_request: Request, _exc: Exception) -> Response:
         return RedirectResponse("/dashboard/login", status_code=303)
 
     app.add_exception_handler(SignInRequiredError, _sign_in)
+    _html_errors(app)
+    app.add_middleware(ServerTiming, prefix=COOKIE_PATH)
 
     @app.get("/", include_in_schema=False)
     def _root() -> RedirectResponse:
