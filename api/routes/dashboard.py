@@ -29,7 +29,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.dashboard import charts
-from api.dashboard.links import dashboard_url, template_url
+from api.dashboard.exposure_timeline import exposure_strip
+from api.dashboard.links import dashboard_url, sticky_of, template_url
 from api.dashboard.timing import ServerTiming
 from api.deps import DatabaseDep
 from api.errors import status_for
@@ -502,8 +503,11 @@ def _exposure_page(
         row = {**row, "explain_error": str(exc)}
     analysis = row.get("analysis")
     history = analysis_history(db, org, analysis["id"])["history"] if analysis else []
+    strip = exposure_strip(system_cases.list_snapshots(db, org, system), row)
     context = {
         "viewer": viewer,
+        "sticky": {k: v for k, v in sticky_of(request.query_params).items() if k not in EXPOSURE_IDENTITY},
+        "strip": strip,
         "e": row,
         "why": why,
         "suggestion": suggestion,
