@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from fastapi.testclient import TestClient
+from httpx import Response
 
 from pipeline.cra import set_manufacturer
 from pipeline.export_formats import FORMATS
@@ -24,13 +25,14 @@ def snapshot_count(world: World, system: str = "shop") -> int:
     return len(r.json())
 
 
-def upload(client: TestClient, token: str, data: bytes, *, system: str = "shop", **fields: str) -> object:
-    return client.post(
+def upload(client: TestClient, token: str, data: bytes, *, system: str = "shop", **fields: str) -> Response:
+    r: Response = client.post(
         f"/dashboard/systems/{system}/upload",
         data={"csrf_token": token, **fields},
         files={"bom": ("app.cdx.json", data, "application/json")},
         follow_redirects=False,
     )
+    return r
 
 
 def test_an_uploader_uploads_an_sbom_from_the_system_page(world: World) -> None:
