@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -127,10 +127,11 @@ def error_page(request: Request, status: int, message: str) -> HTMLResponse:
     foreign cursor, a missing page): the reason and a way back, never a problem document."""
     db: Database = request.app.state.db
     found = dashboard_session(db, request.cookies.get(SESSION_COOKIE, ""))
-    context = {
+    context: dict[str, Any] = {
         "viewer": Viewer(*found) if found is not None else None,
         "title": ERROR_TITLES.get(status, "Error"),
         "message": message,
+        "sticky": {},  # the refused query is not carried into the page's links
     }
     return render(request, "error.html", context, status_code=status)
 
@@ -284,9 +285,7 @@ def overview_charts(document: dict[str, Any]) -> dict[str, Markup]:
     }
 
 
-PeriodQuery = Annotated[
-    Literal[30, 90], Query(description="Compare with the figures this many days earlier (30 or 90).")
-]
+PeriodQuery = Annotated[int, Query(description="Compare with the figures this many days earlier (30 or 90).")]
 
 
 AsOfQuery = Annotated[Moment | None, Query(description="Evaluate at this moment (default now).")]
@@ -299,6 +298,8 @@ def overview_page(
     """The overview: headline figures with their change over the period, the top of the plan, the
     worst and the stale systems, data freshness and the charts; every list bounded, with a link to its
     paged page, so the page is the same size for ten systems or ten thousand."""
+    if period not in PERIODS:
+        raise InputError("period", f"must be {' or '.join(map(str, PERIODS))} days, not {period}")
     org = viewer.principal.org
     document = overview(db, org, assume_utc(as_of), period)
     context: dict[str, Any] = {

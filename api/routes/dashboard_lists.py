@@ -19,7 +19,9 @@ from api.deps import DatabaseDep
 from api.routes.dashboard import AsOfQuery, ViewerDep, exposure_identity, render
 from core.errors import InputError
 from core.time import assume_utc
+from pipeline.lists.components import ComponentQuery, component_page, component_summary
 from pipeline.lists.exposures import LIST_STATUSES, SORTS, ExposureQuery, exposure_page
+from pipeline.lists.systems import SystemQuery, system_page
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
@@ -160,3 +162,156 @@ def exposures_page(
         "as_of": request.query_params.get("as_of", ""),
     }
     return render(request, "exposures.html", context)
+
+
+SYSTEM_COLUMNS = (
+    ("name", "system"),
+    (None, "environment"),
+    ("owner", "owner"),
+    ("last_sbom", "last SBOM"),
+    ("open_exposures", "open exposures"),
+    (None, "KEV"),
+)
+
+
+@router.get("/systems")
+def systems_page(
+    *,
+    request: Request,
+    db: DatabaseDep,
+    viewer: ViewerDep,
+    as_of: AsOfQuery = None,
+    environment: Text = None,
+    owner: Text = None,
+    search: Text = None,
+    stale: Annotated[str | None, Query(max_length=3)] = None,
+    decommissioned: Annotated[str | None, Query(max_length=3)] = None,
+    sort: Annotated[str, Query(max_length=40)] = "name",
+    order: OrderQuery = "asc",
+    cursor: CursorQuery = None,
+    back: BackQuery = None,
+    limit: LimitQuery = PAGE_SIZE,
+) -> HTMLResponse:
+    """The organization's systems, 50 at a time: stale flag (judged at ``as_of``), owner, last SBOM,
+    open exposure and KEV counts; filtered by environment, owner, a name search, stale and
+    decommissioned, sorted by a column."""
+    query = SystemQuery.of(
+        environment=environment or None,
+        owner=owner or None,
+        stale=yes_no(stale, "stale"),
+        decommissioned=yes_no(decommissioned, "decommissioned"),
+        search=search or None,
+        sort=sort,
+        order=order,
+    )
+    earlier = parse_back(back)
+    page = system_page(
+        db, viewer.principal.org, query, limit=limit, cursor=cursor or None, now=assume_utc(as_of)
+    )
+    path = "/dashboard/systems"
+    own = {"search": search, "stale": stale, "decommissioned": decommissioned}
+    kept = {**sticky_of(request.query_params), **{k: v for k, v in own.items() if v}}
+    params = {**kept, "sort": sort, "order": order}
+    if limit != PAGE_SIZE:
+        params["limit"] = str(limit)
+    context = {
+        "viewer": viewer,
+        "rows": page.items,
+        "total": page.total,
+        "pager": pager(path, params, cursor=cursor, back=earlier, next_cursor=page.next_cursor),
+        "columns": sort_links(path, kept, SYSTEM_COLUMNS, sort, order),
+        "form": {
+            "environment": environment or "",
+            "owner": owner or "",
+            "search": search or "",
+            "stale": stale or "",
+            "decommissioned": decommissioned or "",
+            "sort": sort,
+            "order": order,
+        },
+        "filtered": any(v for v in (environment, owner, search, stale, decommissioned)),
+        "as_of": request.query_params.get("as_of", ""),
+    }
+    return render(request, "systems.html", context)
+
+
+# The component search's summary lists at most this many versions (a purl prefix may find thousands);
+# the paged rows below it hold every one.
+SUMMARY_ROWS = 50
+
+
+@router.get("/components")
+def components_page(
+    *,
+    request: Request,
+    db: DatabaseDep,
+    viewer: ViewerDep,
+    q: Annotated[str | None, Query(max_length=500)] = None,
+    version: Annotated[str | None, Query(max_length=500)] = None,
+    ecosystem: Annotated[str | None, Query(max_length=100)] = None,
+    decommissioned: Annotated[str | None, Query(max_length=3)] = None,
+    sort: Annotated[str, Query(max_length=40)] = "package",
+    order: OrderQuery = "asc",
+    cursor: CursorQuery = None,
+    back: BackQuery = None,
+    limit: LimitQuery = PAGE_SIZE,
+) -> HTMLResponse:
+    """Where the fleet runs a package, and which versions: a package name or purl (prefix), an optional
+    version range; the versions found with how many systems run each, then the systems, paged."""
+    form = {
+        "q": q or "",
+        "version": version or "",
+        "ecosystem": ecosystem or "",
+        "decommissioned": decommissioned or "",
+        "sort": sort,
+        "order": order,
+    }
+    context: dict[str, Any] = {
+        "viewer": viewer,
+        "form": form,
+        "searched": bool(q and q.strip()),
+        "as_of": request.query_params.get("as_of", ""),
+    }
+    if context["searched"]:
+        query = ComponentQuery.of(
+            q or "",
+            ecosystem=ecosystem or None,
+            version=version or None,
+            include_decommissioned=yes_no(decommissioned, "decommissioned") or False,
+            sort=sort,
+            order=order,
+        )
+        earlier = parse_back(back)
+        org = viewer.principal.org
+        page = component_page(db, org, query, limit=limit, cursor=cursor or None)
+        summary = component_summary(db, org, query)
+        path = "/dashboard/components"
+        own = {k: v for k, v in form.items() if k in ("q", "version", "ecosystem", "decommissioned") and v}
+        kept = {**sticky_of(request.query_params), **own}
+        params = {**kept, "sort": sort, "order": order}
+        if limit != PAGE_SIZE:
+            params["limit"] = str(limit)
+        context.update(
+            {
+                "summary": summary[:SUMMARY_ROWS],
+                "summary_total": len(summary),
+                "system_total": sum(v.systems for v in summary),
+                "rows": page.items,
+                "total": page.total,
+                "pager": pager(path, params, cursor=cursor, back=earlier, next_cursor=page.next_cursor),
+                "columns": sort_links(path, kept, COMPONENT_COLUMNS, sort, order),
+                "kept": kept,
+            }
+        )
+    return render(request, "components.html", context)
+
+
+COMPONENT_COLUMNS = (
+    ("package", "package"),
+    (None, "version"),
+    ("system", "system"),
+    (None, "environment"),
+    (None, "owner"),
+    (None, "latest snapshot"),
+    (None, "known vulnerabilities"),
+)
