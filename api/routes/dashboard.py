@@ -70,7 +70,9 @@ SECURITY_HEADERS = {
 templates = Jinja2Templates(directory=ASSETS / "templates")
 templates.env.filters["when"] = lambda v: v.strftime("%Y-%m-%d %H:%M") if v is not None else "–"
 templates.env.filters["day"] = lambda v: v.strftime("%Y-%m-%d") if v is not None else "–"
+templates.env.filters["moment"] = lambda v: v[:16].replace("T", " ") if v else "–"  # an RFC 3339 text
 templates.env.globals["url"] = template_url
+templates.env.globals["percent_text"] = percent_text
 templates.env.globals["sticky_keys"] = STICKY
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)

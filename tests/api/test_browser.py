@@ -79,9 +79,7 @@ def serve_demo(tmp_path: Path, role: str) -> Iterator[tuple[str, str]]:
     url = f"sqlite:///{tmp_path / 'browser.db'}"
     db = Database.open(url)
     db.upgrade()
-    load_demo(
-        db, "demo", ROOT / "sbom_samples" / "demo-fleet", ROOT / "sbom_samples" / "advisories" / "demo"
-    )
+    load_demo(db, "demo", ROOT / "sbom_samples" / "demo-fleet", ROOT / "sbom_samples" / "advisories" / "demo")
     key = create_key(db, org="demo", role=role, name=f"browser {role}").token
     try:
         with serve(db, url) as base:

@@ -170,6 +170,7 @@ def test_overview_numbers_equal_the_apis_and_nothing_grows_with_the_fleet(fleet:
             report = api.get("/api/v1/reports/deploy-time", params={"as_of": AS_OF}).json()
             earlier = rfc3339(parse_rfc3339(AS_OF) - timedelta(days=period))
             before = api.get("/api/v1/reports/deploy-time", params={"as_of": earlier}).json()
+            plan = api.get("/api/v1/plan", params={"as_of": AS_OF, "limit": "1"}).json()
         fixable = [e for e in open_rows if e["fixed_versions"]]
         ttd, previous = report["time_to_deploy"], before["time_to_deploy"]
         assert shown == {
@@ -181,6 +182,7 @@ def test_overview_numbers_equal_the_apis_and_nothing_grows_with_the_fleet(fleet:
             "half_life": days_text(ttd["km_median_days"]),
             "within_30": percent_text(ttd["within_days"]["30"]),
             "stale": str(len(report["stale_systems"])),
+            "total_actions": str(plan["total_actions"]),
         }
         assert f"vs {days_text(previous['km_median_days'])} {period} days earlier" in changes["half_life"]
         assert (

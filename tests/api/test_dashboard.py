@@ -25,9 +25,7 @@ def site(db: Database) -> Iterator[tuple[TestClient, dict[str, str]]]:
         "demo": create_key(db, org="demo", role="reader").token,
         "other": create_key(db, org="other", role="admin").token,
     }
-    app = create_app(
-        Settings(database_url="unused://", max_sbom_bytes=1_000_000), db=db, start_worker=False
-    )
+    app = create_app(Settings(database_url="unused://", max_sbom_bytes=1_000_000), db=db, start_worker=False)
     with TestClient(app, base_url="http://testserver") as client:
         yield client, keys
 
