@@ -1,1 +1,1 @@
-"""Paged lists (keyset pagination, ``core.paging``): what the API, the dashboard and the CLI page through."""
+"""Paged lists: keyset pages of an organization's exposures, systems and components (``core.paging``)."""
