@@ -1,7 +1,7 @@
-"""The dashboard's paged exposures list on the demo organization: its rows are the list use-case's
-(``pipeline.lists.exposures``) for the same query, paging forward and back visits every row once,
-headers sort, the filter form filters, every link keeps the moment and the filters, and bad
-parameters are error pages naming them."""
+"""The dashboard's paged lists on the demo organization (exposures, systems, component search): their
+rows are the list use-cases' (``pipeline.lists``) for the same query, paging forward and back visits
+every row once, headers sort, the filter forms filter, every link keeps the moment and the filters,
+bad parameters are error pages naming them, and another organization sees none of it."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from fastapi.testclient import TestClient
 
+from core.time import rfc3339
+from pipeline.lists.components import ComponentQuery, component_summary, iter_components
 from pipeline.lists.exposures import ExposureQuery, iter_exposures
+from pipeline.lists.systems import SystemQuery, iter_systems
 from store.db import Database
 from tests.api.test_dashboard import sign_in, site
 
@@ -160,3 +163,78 @@ def test_another_organization_sees_no_demo_exposure(site: tuple[TestClient, dict
     assert page.status_code == 200
     assert shown_rows(page.text) == []
     assert 'data-field="total">0<' in page.text
+
+
+def system_names(html: str) -> list[str]:
+    return re.findall(r'<tr data-system="([^"]+)">', html)
+
+
+def test_systems_page_follows_the_systems_list(site: tuple[TestClient, dict[str, str]], db: Database) -> None:
+    client, keys = site
+    sign_in(client, keys["demo"])
+    everything = [r.system.name for r in iter_systems(db, "demo", SystemQuery(), now=MOMENT)]
+    page = client.get("/dashboard/systems", params={"as_of": AS_OF, "limit": "2"})
+    assert page.status_code == 200
+    assert f'data-field="total">{len(everything)}<' in page.text
+    seen = system_names(page.text)
+    following = link(page.text, "next")
+    while following is not None:
+        assert "as_of=2024-06-15" in following
+        html = client.get(following).text
+        seen.extend(system_names(html))
+        following = link(html, "next")
+    assert seen == everything
+    # Sorted by open exposures, most first; filtered by environment; stale judged at the moment shown.
+    query = SystemQuery.of(sort="open_exposures", order="desc", environment="prod")
+    expected = [r.system.name for r in iter_systems(db, "demo", query, now=MOMENT)]
+    shown = client.get(
+        "/dashboard/systems",
+        params={"as_of": AS_OF, "sort": "open_exposures", "order": "desc", "environment": "prod"},
+    ).text
+    assert system_names(shown) == expected
+    later = datetime(2026, 1, 1, tzinfo=UTC)  # every demo system is silent by then
+    stale = client.get("/dashboard/systems", params={"as_of": rfc3339(later), "stale": "yes"}).text
+    assert system_names(stale) == [
+        r.system.name for r in iter_systems(db, "demo", SystemQuery(stale=True), now=later)
+    ]
+    assert stale.count('data-flag="stale"') == len(system_names(stale)) > 0
+    for params, named in (({"sort": "size"}, "sort"), ({"stale": "nah"}, "stale")):
+        r = client.get("/dashboard/systems", params=params)
+        assert r.status_code == 400
+        assert re.search(rf'data-field="error">{named}: ', r.text)
+
+
+def test_component_search_answers_versions_and_systems(
+    site: tuple[TestClient, dict[str, str]], db: Database
+) -> None:
+    client, keys = site
+    sign_in(client, keys["demo"])
+    assert 'data-table="versions"' not in client.get("/dashboard/components").text  # the form alone
+    query = ComponentQuery.of("minimist")
+    summary = component_summary(db, "demo", query)
+    assert summary
+    page = client.get("/dashboard/components", params={"q": "minimist"}).text
+    shown = re.findall(r'<tr data-version="([^"]+)">.*?data-field="systems">(\d+)<', page, re.S)
+    assert shown == [(v.version, str(v.systems)) for v in summary]
+    rows = re.findall(r'<tr data-row="([^"]+)">', page)
+    assert rows == [f"{r.system} {r.version}" for r in iter_components(db, "demo", query)][:50]
+    # One version, by its link: that version's systems only.
+    version_link = re.search(r'href="([^"]+)" data-link="version"', page)
+    assert version_link is not None
+    one = client.get(unescape(version_link.group(1))).text
+    assert len(re.findall(r"<tr data-version=", one)) == 1
+    # A range the ecosystem cannot read, and a refused query, are error pages naming the field.
+    r = client.get("/dashboard/components", params={"q": "pkg:npm/minimist", "version": "<not a version!"})
+    assert r.status_code == 400
+    assert re.search(r'data-field="error">version: ', r.text)
+
+
+def test_another_organization_sees_no_demo_system_or_component(
+    site: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, keys = site
+    sign_in(client, keys["other"])
+    assert system_names(client.get("/dashboard/systems").text) == []
+    page = client.get("/dashboard/components", params={"q": "minimist"}).text
+    assert "<tr data-version=" not in page
+    assert "<tr data-row=" not in page
