@@ -125,11 +125,15 @@ def _scope(fmt: ExportFormat, sticky: dict[str, str]) -> str:
 def downloads_page(request: Request, viewer: ViewerDep, as_of: AsOfQuery = None) -> HTMLResponse:
     """Every export the CLI writes, as links carrying the moment shown (and a system filter for VEX)."""
     sticky = sticky_of(request.query_params)
+    end = assume_utc(as_of) or utcnow()
     context = {
         "viewer": viewer,
         "downloads": _links(sticky, assume_utc(as_of)),
         "evidence_days": EVIDENCE_DAYS,
         "as_of": sticky.get("as_of", ""),
+        "system": sticky.get("system", ""),
+        "period_start": (end - timedelta(days=EVIDENCE_DAYS)).date().isoformat(),
+        "period_end": end.date().isoformat(),
     }
     return render(request, "downloads.html", context)
 

@@ -205,3 +205,17 @@ def test_links_carry_the_moment_shown(world: World) -> None:
     inner = [h for h in hrefs if not h.startswith("/dashboard/static")]
     assert inner
     assert all("as_of=2026-05-01T00%3A00%3A00Z" in h for h in inner), inner
+
+
+def test_the_evidence_pack_form_downloads_the_chosen_period(world: World) -> None:
+    client = world.client
+    sign_in(client, world.keys["acme-reader"])
+    page = client.get("/dashboard/downloads", params={"as_of": AS_OF}).text
+    assert 'name="from" type="date" value="2026-01-31"' in page
+    assert 'name="to" type="date" value="2026-05-01"' in page
+    period = {"from": "2026-02-01", "to": "2026-05-01"}
+    mine = client.get("/dashboard/downloads/nis2-evidence", params=period)
+    assert mine.status_code == 200
+    assert mine.headers["content-type"] == "application/zip"
+    api = client.get("/api/v1/exports/nis2-evidence", params=period, headers=world.auth("acme-reader"))
+    assert mine.content == api.content
