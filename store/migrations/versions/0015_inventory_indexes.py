@@ -2,7 +2,7 @@
 exposure counts and sort).
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-04
 """
 
