@@ -51,6 +51,7 @@ def sync_body(source: str) -> JobBody:
             )
             counts["rematched"] = refreshed.match.evaluated if refreshed.match is not None else 0
             counts["systems_rebuilt"] = refreshed.systems
+            counts["lists_recomputed"] = refreshed.listed
         return counts
 
     return run

@@ -21,10 +21,18 @@ from bench.report import START, WEEKS, build_fleet
 from core.errors import InputError
 from core.paging import encode_cursor
 from core.time import utcnow
+from pipeline.advisories.refresh import refresh_after_import
 from pipeline.advisories.tables import import_table
 from pipeline.demo import load_demo
 from pipeline.exposures.reports import exposures_report
-from pipeline.lists.exposures import SORTS, ExposureQuery, exposure_page, iter_exposures, rebuild_lists
+from pipeline.lists.exposures import (
+    SORTS,
+    ExposureQuery,
+    exposure_page,
+    iter_exposures,
+    rebuild_lists,
+    refresh_list,
+)
 from pipeline.sla import set_sla_policy
 from pipeline.systems import decommission_system, update_system
 from pipeline.triage import Actor, AnalysisRequest, set_analysis
@@ -250,6 +258,20 @@ def test_lists_follow_every_change(db: Database) -> None:
     assert len(kept) == 40 + len(expected(db, "bench", ExposureQuery(status="all"))) + len(
         expected(db, "bench", ExposureQuery(status="excluded"))
     )
+
+
+def test_an_advisory_sync_recomputes_the_list_so_the_next_page_does_not(db: Database) -> None:
+    """The KEV import's refresh (what ``advisories import`` and the sync jobs run after an import)
+    leaves the stored list current: the next list finds nothing to recompute, and answers as the
+    full report does."""
+    _fleet(db)
+    assert_lists_equal(db, "bench", every_sort=False)
+    import_table(db, "kev", json.dumps(KEV).encode(), origin="kev.json")
+    refreshed = refresh_after_import(db, frozenset())
+    assert refreshed.listed == 40
+    assert refresh_list(db, "bench") == 0
+    _REPORTS.clear()
+    check(db, "bench", ExposureQuery(kev=True, status="all"))
 
 
 def stored_list(db: Database) -> list[tuple[Any, ...]]:
