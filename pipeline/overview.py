@@ -8,9 +8,16 @@ Periods: ``period_days`` (30 or 90) sets the comparison: each time-to-deploy fig
 ``as_of`` and at ``as_of − period_days`` (the *previous period*: the same report evaluated at that
 earlier moment, over what was known then of the snapshots; facts such as advisories are today's).
 
+Without ``as_of`` (now), the previous period's moment is ``now − period_days`` rounded down to the
+start of its hour, so that repeated views within the hour compare with the same moment.
+
 Cost: the figures at ``as_of`` come from the stored rows (the report inputs once, the deploy-time
 summary's columns); the previous period's recompute every interval from the snapshots up to that
-moment (the reports' path for a moment before the newest snapshot), which grows with the fleet.
+moment (the reports' path for a moment before the newest snapshot), which grows with the fleet —
+seconds at 1,000 systems. They are therefore kept in the process per (database, organization,
+moment) under the digest of every input the reports read (``pipeline.lists.exposures.state_digest``):
+a new or backfilled snapshot, a match, an advisory/KEV/EPSS/feed change, a triage decision, an SLA
+policy or a system's attributes change the digest and the figures are computed again.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from typing import Any
 from core.errors import InputError
 from core.time import require_utc, rfc3339, utcnow_seconds, within_range
 from pipeline.exposures.reports import deploy_time, exposures_from_inputs, report_inputs
+from pipeline.lists.exposures import state_digest
 from pipeline.plan import plan_from_inputs
 from reports.sla import SlaPolicy
 from reports.timeline import ordered_snapshots
@@ -34,6 +42,25 @@ PERIODS = (30, 90)
 _TOP_ACTIONS = 5
 _WORST = 10
 _STALE_SHOWN = 10
+
+# (database URL, organization, previous moment) → (state digest, the time-to-deploy document's figures).
+_PREVIOUS: dict[tuple[str, str, datetime], tuple[str, dict[str, Any]]] = {}
+_PREVIOUS_KEPT = 64
+
+
+def _previous_figures(db: Database, org: str, moment: datetime) -> dict[str, Any]:
+    """The deploy-time document's ``time_to_deploy`` at ``moment``, kept while the state digest holds
+    (the module docstring says why and what invalidates it)."""
+    key = (str(db.url), org, moment)
+    state = state_digest(db, org)
+    kept = _PREVIOUS.get(key)
+    if kept is not None and kept[0] == state:
+        return kept[1]
+    figures: dict[str, Any] = deploy_time(db, org, moment).to_json()["time_to_deploy"]
+    if len(_PREVIOUS) >= _PREVIOUS_KEPT:
+        _PREVIOUS.pop(next(iter(_PREVIOUS)))
+    _PREVIOUS[key] = (state, figures)
+    return figures
 
 
 def _tier_order(names: set[str], policy: SlaPolicy) -> list[str]:
@@ -69,7 +96,9 @@ def overview(db: Database, org: str, as_of: datetime | None = None, period_days:
     plan = plan_from_inputs(inputs)
     fixable = [r for r in rows if r["fixed_versions"]]
     previous_moment = moment - timedelta(days=period_days)
-    previous = deploy_time(db, org, previous_moment).to_json()
+    if as_of is None:
+        previous_moment = previous_moment.replace(minute=0, second=0, microsecond=0)
+    previous = {"time_to_deploy": _previous_figures(db, org, previous_moment)}
     tiers = Counter(str(r["sla_tier"] or "none") for r in fixable)
     per_system = Counter(str(r["system"]) for r in fixable)
     kev_system = Counter(str(r["system"]) for r in fixable if r["kev"])

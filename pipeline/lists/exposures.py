@@ -40,6 +40,7 @@ __all__ = [
     "rebuild_lists",
     "refresh_list",
     "row_sort_key",
+    "state_digest",
 ]
 
 ListStatus = Literal["open", "resolved", "excluded", "all", "risk_accepted"]
@@ -251,6 +252,20 @@ def _report_of_rows(
     for row in exposures_from_inputs(inputs, "excluded"):
         out[_identity(row, True)] = ("excluded", row)
     return out
+
+
+def state_digest(db: Database, org: str) -> str:
+    """A digest of everything the organization's reports are computed from: every built system's
+    list stamp (its snapshots, match results and triage through its build digest; its attributes)
+    and the organization-wide facts (advisories, KEV, EPSS, feeds, SLA policy). It changes whenever
+    any report could; callers bring stored exposures current first (``ensure_exposures``)."""
+    with db.read() as session:
+        org_id = get_organization(session, org).id
+        assert org_id is not None
+        token = lq.facts_token(session, org_id)
+        found = lq.list_inputs(session, org_id)
+    stamps = "".join(_stamp(token, i) for i in sorted(found, key=lambda i: i.system_id))
+    return hashlib.sha256(f"{org_id}:{token}:{stamps}".encode()).hexdigest()
 
 
 def refresh_list(db: Database, org: str) -> int:

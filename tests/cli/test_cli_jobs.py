@@ -54,7 +54,7 @@ def test_run_records_the_run_and_list_and_runs_show_it(
     ran = run("--db", db_url, "jobs", "run", "kev")
     assert ran.exit_code == 0, ran.output
     assert ran.stdout.startswith("job kev: run 1 ok in ")
-    assert "(changed 1, entries 2, rematched 0, systems_rebuilt 0)" in ran.stdout
+    assert "(changed 1, entries 2, rematched 0, systems_rebuilt 0, lists_recomputed 0)" in ran.stdout
     assert len(seen) == 1
     listed = run("--db", db_url, "jobs", "list", "--json")
     assert listed.exit_code == 0, listed.output

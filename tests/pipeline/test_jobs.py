@@ -148,7 +148,13 @@ def test_a_due_job_runs_once_is_recorded_and_is_not_due_again(db: Database) -> N
     outcome = run_job(db, kev, served.values(), runner="test:1")
     assert outcome is not None
     assert outcome.outcome == "ok", outcome.error
-    assert outcome.counts == {"changed": 1, "entries": 2, "rematched": 0, "systems_rebuilt": 0}
+    assert outcome.counts == {
+        "changed": 1,
+        "entries": 2,
+        "rematched": 0,
+        "systems_rebuilt": 0,
+        "lists_recomputed": 0,
+    }
     assert outcome.attempt == 1
     assert outcome.next_due_at == outcome.started_at + timedelta(days=1)
     # Not due again until tomorrow: the scheduler's next pass leaves it.

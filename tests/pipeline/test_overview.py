@@ -16,6 +16,7 @@ from pipeline.exposures.reports import deploy_time_json
 from pipeline.lists.exposures import ExposureQuery, iter_exposures
 from pipeline.overview import overview
 from pipeline.plan import plan_json
+from pipeline.triage import Actor, AnalysisRequest, set_analysis
 from store.db import Database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,3 +82,24 @@ def test_demo_fleet(db: Database) -> None:
     with pytest.raises(InputError) as caught:
         overview(db, "demo", period_days=7)
     assert str(caught.value).startswith("period_days")
+
+
+def test_the_previous_period_is_recomputed_when_an_input_changes(db: Database) -> None:
+    """The previous period's figures are kept between views, but never past a change of what they
+    are computed from: after a triage decision, the overview again equals a fresh deploy-time report
+    at that moment (and that report did change, so the check can fail)."""
+    build_fleet(db, 30)
+    end = START + timedelta(days=7 * WEEKS)
+    before = overview(db, "bench", end, 90)["time_to_deploy"]["previous"]
+    assert overview(db, "bench", end, 90)["time_to_deploy"]["previous"] == before
+    set_analysis(
+        db,
+        "bench",
+        AnalysisRequest("CVE-2023-10007", "pkg:npm/vuln-4", "false_positive", comment="wrong package"),
+        Actor("alice", "admin", "api"),
+        allow_unmatched=True,
+    )
+    fresh = deploy_time_json(db, "bench", end - timedelta(days=90))["time_to_deploy"]
+    expected = {"half_life_days": fresh["km_median_days"], "within_30_days": fresh["within_days"]["30"]}
+    assert expected != before
+    assert overview(db, "bench", end, 90)["time_to_deploy"]["previous"] == expected
