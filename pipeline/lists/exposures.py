@@ -115,8 +115,10 @@ def package_leaf(package: str) -> str:
 
 
 def package_matches(package: str, wanted: str) -> bool:
+    """A purl matches its own package and the packages under it as a path (never ``vuln-10`` for
+    ``pkg:npm/vuln-1``); a plain name matches the purl's last segment."""
     if wanted.startswith("pkg:"):
-        return package.startswith(wanted)
+        return package == wanted or package.startswith(wanted if wanted.endswith("/") else wanted + "/")
     return package_leaf(package) == wanted
 
 

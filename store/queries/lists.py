@@ -209,7 +209,15 @@ def _conditions(org_id: int, f: ListFilter) -> list[sa.ColumnElement[bool]]:
     out.extend(column == value for column, value in equal if value is not None)
     out.extend(t.c.tags_key.like(f"%|{_like_escape(tag)}|%", escape="\\") for tag in f.tags)
     if f.package_prefix is not None:
-        out.append(t.c.package.like(f"{_like_escape(f.package_prefix)}%", escape="\\"))
+        # The package itself, or the packages under it as a path ("pkg:npm/vuln-1" is not a prefix of
+        # "pkg:npm/vuln-10"; "pkg:maven/org.example" is one of "pkg:maven/org.example/core").
+        under = f.package_prefix if f.package_prefix.endswith("/") else f.package_prefix + "/"
+        out.append(
+            sa.or_(
+                t.c.package == f.package_prefix,
+                t.c.package.like(f"{_like_escape(under)}%", escape="\\"),
+            )
+        )
     if f.accepted_after is not None:
         out.append(t.c.risk_candidate.is_(True))
         out.append(t.c.accepted_until > f.accepted_after)
