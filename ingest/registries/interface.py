@@ -18,6 +18,7 @@ lookup runs.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -72,24 +73,39 @@ class ReleaseTimeSource(ABC):
 
     def fetch(self, client: HttpClient, base: str | None, name: str, version: str) -> ReleaseTime:
         """Look ``name`` at ``version`` up; ``base`` None uses :attr:`default_url`."""
+        return self.fetch_many(client, base, name, [version])[0]
+
+    def fetch_many(
+        self, client: HttpClient, base: str | None, name: str, versions: Sequence[str]
+    ) -> list[ReleaseTime]:
+        """Look several versions of one package up, in order: versions whose URL is the same (npm's
+        packument, RubyGems' and Packagist's version lists describe every version) cost one request."""
         from ingest.advisories.fetch import decode_json  # noqa: PLC0415 - no httpx until a lookup runs
 
-        url = self.url((base or self.default_url).rstrip("/"), name, version)
-        response = client.get(
-            url, headers={"Accept": "application/json"}, accept_statuses=self.not_found_statuses
-        )
-        if not response.is_success:
-            return ReleaseTime(self.ecosystem, name, version, url, False, None)
-        document = decode_json(response)
-        try:
-            found, released = self.parse(document, name, version)
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise ServiceError(
-                f"{url}: {self.name} answered in an unexpected shape ({exc}); not stored"
-            ) from None
-        if released is not None and released < _NO_DATE_BEFORE:
-            released = None
-        return ReleaseTime(self.ecosystem, name, version, url, found, released)
+        root = (base or self.default_url).rstrip("/")
+        documents: dict[str, Any] = {}
+        out: list[ReleaseTime] = []
+        for version in versions:
+            url = self.url(root, name, version)
+            if url not in documents:
+                response = client.get(
+                    url, headers={"Accept": "application/json"}, accept_statuses=self.not_found_statuses
+                )
+                documents[url] = decode_json(response) if response.is_success else None
+            document = documents[url]
+            if document is None:
+                out.append(ReleaseTime(self.ecosystem, name, version, url, False, None))
+                continue
+            try:
+                found, released = self.parse(document, name, version)
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                raise ServiceError(
+                    f"{url}: {self.name} answered in an unexpected shape ({exc}); not stored"
+                ) from None
+            if released is not None and released < _NO_DATE_BEFORE:
+                released = None
+            out.append(ReleaseTime(self.ecosystem, name, version, url, found, released))
+        return out
 
 
 def timestamp(value: Any, field: str) -> datetime:

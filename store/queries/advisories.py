@@ -71,6 +71,8 @@ _UPSERT_COLUMNS = (
     "exploited",
     "fix_available_at",
     "fix_available_source",
+    "disclosed_at",
+    "last_resort_maintainer",
     "origin",
     "raw",
     "imported_at",
@@ -602,6 +604,8 @@ class GroupAdvisory:
     fix_available_at: datetime | None
     fix_available_source: str | None
     imported_at: datetime
+    disclosed_at: datetime | None = None
+    last_resort_maintainer: bool = False
 
 
 def group_advisories(session: Session, groups: Iterable[str]) -> list[GroupAdvisory]:
@@ -622,14 +626,17 @@ def group_advisories(session: Session, groups: Iterable[str]) -> list[GroupAdvis
             adv.c.fix_available_at,
             adv.c.fix_available_source,
             adv.c.imported_at,
+            adv.c.disclosed_at,
+            adv.c.last_resort_maintainer,
         ).where(adv.c.group_key.in_(chunk), adv.c.withdrawn_at.is_(None))
         for r in session.execute(stmt.order_by(adv.c.group_key, adv.c.source, adv.c.advisory_id)):
-            group, source, advisory_id, aliases, summary, *facts, imported_at = r
+            group, source, advisory_id, aliases, summary, *facts, imported_at, disclosed, last_resort = r
             score, rating, exploited, published, fix_at, fix_source = facts
             out.append(
                 GroupAdvisory(
                     group, source, advisory_id, tuple(aliases or ()), summary or "", score, rating,
                     bool(exploited), published, fix_at, fix_source, imported_at,
+                    disclosed, bool(last_resort),
                 )
             )
     return out
