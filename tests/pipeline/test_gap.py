@@ -105,3 +105,19 @@ def test_plan_actions_say_the_fix_comes_from_the_last_resort_maintainer(db: Data
     )
     assert action["note"] == LAST_RESORT_NOTE
     assert action["vulnerabilities"][0]["last_resort_maintainer"] is True
+
+
+def test_each_organization_counts_only_its_own(db: Database, tmp_path: Path) -> None:
+    _fleet(db, tmp_path)
+    for version, when in (("1.3.0", "2026-01-05T00:00:00Z"), ("1.3.0", "2026-02-20T00:00:00Z")):
+        data = cyclonedx_json([("left-pad", version, f"pkg:npm/left-pad@{version}")], timestamp=when)
+        ingest_sbom(
+            db, org="other", system="mine", data=data, source=when, max_bytes=10**7, environment="prod"
+        )
+    match_new(db)
+    acme, other = deploy_time_json(db, "acme"), deploy_time_json(db, "other")
+    assert acme["last_resort_maintainer"] == {"open_exposures": 1, "components": 1}
+    assert acme["exposure_days"]["total"] == 72.0
+    assert other["last_resort_maintainer"] == {"open_exposures": 1, "components": 1}
+    assert other["exposure_days"]["total"] == 46.0  # 01-05 → 02-20, its own system only
+    assert {r["system"] for r in exposures_report(db, "other", "all")} == {"mine"}
