@@ -22,6 +22,7 @@ from importlib.metadata import version as package_version
 from typing import Any
 
 from fastapi import Depends, FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
@@ -176,7 +177,11 @@ def create_app(
             if own_db:
                 app_db.dispose()
 
-    app = FastAPI(
+    # /docs (Swagger UI) loads its script and style from the installed fastapi-offline package, served
+    # under /static-offline-docs, never from a CDN: it works on an air-gapped network. ReDoc is off: its
+    # page fetches a logo from its vendor's CDN whatever it is told, and one viewer is enough.
+    app = FastAPIOffline(
+        redoc_url=None,
         title="patchgap",
         version=package_version("patchgap"),
         description=DESCRIPTION,

@@ -11,12 +11,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 
-from core.errors import PatchgapError, SbomError
+from cli.tables import TableConsole
+from core.errors import InputError, PatchgapError, SbomError
 from core.settings import Settings
 
 if TYPE_CHECKING:
@@ -26,7 +27,8 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 # soft_wrap: message lines are read by scripts, so they are never broken at the terminal width.
-console = Console(highlight=False, soft_wrap=True)
+# Tables are laid out for 120 columns at most (cli.tables.TableConsole).
+console = TableConsole(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 if not console.is_terminal:
     # Piped output is read by scripts and people alike: wide enough that tables never elide values,
@@ -94,3 +96,29 @@ def read_file(path: Path, max_bytes: int) -> bytes:
         raise SbomError(str(path), "is a directory, not a file") from None
     except OSError as exc:
         raise SbomError(str(path), f"cannot read: {exc.strerror or exc}") from None
+
+
+#: ``--create-org`` of the commands that would otherwise create an organization on first use.
+CreateOrgOption = Annotated[
+    bool,
+    typer.Option(
+        "--create-org",
+        help="Create the organization if it does not exist (without it, an unknown --org is an error).",
+    ),
+]
+
+
+def require_org(db: Database, org: str, *, create: bool) -> None:
+    """Refuse an organization that does not exist unless ``create``: a typo in ``--org`` must not
+    create a tenant. The error names the known organizations."""
+    from pipeline.organizations import organization_names
+
+    if create:
+        return
+    names = organization_names(db)
+    if org not in names:
+        known = ", ".join(names) if names else "none yet"
+        raise InputError(
+            "--org",
+            f"organization {org!r} does not exist (known: {known}); give --create-org to create it",
+        )

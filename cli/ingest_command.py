@@ -17,7 +17,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.common import console, database, err_console, read_file, reports_errors, settings
+from cli.common import (
+    CreateOrgOption,
+    console,
+    database,
+    err_console,
+    read_file,
+    reports_errors,
+    require_org,
+    settings,
+)
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -54,7 +63,7 @@ def ingest(
     ctx: typer.Context,
     files: Annotated[list[Path], typer.Argument(metavar="FILE...", help="SBOM files of the system.")],
     *,
-    org: Annotated[str, typer.Option("--org", help="Organization (created on first use).")],
+    org: Annotated[str, typer.Option("--org", help="Organization (must exist, unless --create-org).")],
     system: Annotated[str, typer.Option("--system", help="System name (created on first use).")],
     observed_at: Annotated[
         str | None,
@@ -68,6 +77,7 @@ def ingest(
         str | None,
         typer.Option("--env", help="Environment of the system, set when it is created (default prod)."),
     ] = None,
+    create_org: CreateOrgOption = False,
 ) -> None:
     """Ingest SBOM files as snapshots of one system; re-ingesting the same file reports "unchanged"."""
     from pipeline.ingest import SbomUpload, ingest_sboms
@@ -76,6 +86,7 @@ def ingest(
     when = _parse_observed_at(observed_at)
     max_bytes = settings(ctx).max_sbom_bytes
     with database(ctx, upgrade=True) as db:
+        require_org(db, org, create=create_org)
         with _progress(len(files)) as progress:
             advance = None
             if progress is not None:

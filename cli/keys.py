@@ -12,7 +12,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from cli.common import console, database, reports_errors, when
+from cli.common import CreateOrgOption, console, database, reports_errors, require_org, when
 
 app = typer.Typer(help="API keys of an organization.", no_args_is_help=True)
 
@@ -23,15 +23,17 @@ OrgOption = Annotated[str, typer.Option("--org", help="Organization.")]
 @reports_errors
 def create(
     ctx: typer.Context,
-    org: Annotated[str, typer.Option("--org", help="Organization (created on first use).")],
+    org: Annotated[str, typer.Option("--org", help="Organization (must exist, unless --create-org).")],
     role: Annotated[str, typer.Option("--role", help="admin | uploader | reader.")],
     name: Annotated[str, typer.Option("--name", help="A label, e.g. the CI job using the key.")] = "",
+    create_org: CreateOrgOption = False,
 ) -> None:
     """Create an API key and print it once (only its hash is stored)."""
     from pipeline.api_keys import check_role, create_key
 
     check_role(role)
     with database(ctx, upgrade=True) as db:
+        require_org(db, org, create=create_org)
         created = create_key(db, org=org, role=role, name=name)
     key = created.key
     # The key alone on stdout's first line, so `KEY=$(patchgap keys create … | head -1)` works.

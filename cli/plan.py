@@ -10,10 +10,11 @@ from typing import Annotated, Any
 
 import typer
 from rich import box
-from rich.table import Table
+from rich.table import Column, Table
 
 from cli.common import console, database, reports_errors
 from cli.report import AsOfOption, OwnerOption, TagOption, csv_cell, parse_as_of
+from cli.tables import print_wrapped, short_purl, short_text
 
 
 class PlanFormat(StrEnum):
@@ -43,9 +44,9 @@ def _table(document: dict[str, Any]) -> Table:
     shown, total = len(document["actions"]), document["total_actions"]
     table = Table(
         "#",
-        "package",
-        "from",
-        "to",
+        Column("package", max_width=26),
+        Column("from", max_width=14),
+        Column("to", max_width=16),
         "score",
         "systems",
         "vulns",
@@ -54,15 +55,19 @@ def _table(document: dict[str, Any]) -> Table:
         "earliest due",
         box=box.SIMPLE,
         title=f"{shown} of {total} actions" if shown < total else f"{total} actions",
+        # Two spaces between columns, none at the edges, package URLs and versions shortened (the JSON
+        # and CSV keep them whole): the table fits a 120-column terminal.
+        padding=(0, 1, 0, 0),
+        show_edge=False,
     )
     for a in document["actions"]:
-        to = a["to_version"] + (" (major)" if a["major_upgrade"] else "")
+        to = short_text(a["to_version"], 14) + (" (major)" if a["major_upgrade"] else "")
         if a["in_major"]:
-            to += f"; in-major {a['in_major']['to_version']}"
+            to += f"; in-major {short_text(a['in_major']['to_version'], 14)}"
         table.add_row(
             str(a["rank"]),
-            a["package"],
-            a["from_version"],
+            short_purl(a["package"], 26),
+            short_text(a["from_version"], 14),
             to,
             f"{a['score']:.1f}",
             str(a["system_count"]),
@@ -106,7 +111,8 @@ def plan(
         if a.get("note"):
             console.print(f"#{a['rank']} {a['package']}@{a['from_version']}: {a['note']}", markup=False)
     for u in document["unfixable"]:
-        console.print(
+        print_wrapped(
+            console,
             f"no single upgrade: {u['package']}@{u['version']} on {u['system_count']} system(s): "
-            f"{u['reason']} ({u['detail']}); {u['what_to_do']}" + (f"; {u['note']}" if u.get("note") else "")
+            f"{u['reason']} ({u['detail']}); {u['what_to_do']}" + (f"; {u['note']}" if u.get("note") else ""),
         )

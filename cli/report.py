@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -20,6 +21,8 @@ from rich import box
 from rich.table import Table
 
 from cli.common import console, database, reports_errors
+from cli.tables import TABLE_WIDTH, print_wrapped, short_purl, short_text
+from core.display import days_text
 
 if TYPE_CHECKING:
     from pipeline.exposures.reports import DeployTimeReport, Summary
@@ -139,42 +142,136 @@ def _day(value: str | None) -> str:
     return value[:10] if value else "-"
 
 
-def _exposures_table(rows: list[dict[str, Any]], status: Status) -> Table:
-    table = Table(
-        "system",
-        "package",
-        "version",
+def _fix(r: dict[str, Any]) -> str:
+    return _day(r["fix_available_at"]) + (
+        f" ({r['fix_available_source']})" if r["fix_available_source"] else ""
+    )
+
+
+def _upgrade(r: dict[str, Any]) -> str:
+    targets = [v["upgrade_to"] for v in r.get("affected_versions", []) if v.get("upgrade_to")]
+    return ", ".join(dict.fromkeys(targets)) or "-"
+
+
+#: The exposure table's columns: name → (heading, the cell of a row, at most this wide or None).
+#: Package URLs and versions are shortened to their width (the JSON and CSV keep them whole).
+EXPOSURE_COLUMNS: dict[str, tuple[str, Callable[[dict[str, Any]], str], int | None]] = {
+    "system": ("system", lambda r: short_text(r["system"], 14) + ("*" if r.get("stale_system") else ""), 15),
+    "package": ("package", lambda r: short_purl(r["package"], 25), 25),
+    "version": ("version", lambda r: short_text(r["version"], 13), 13),
+    "vulnerability": ("vulnerability", lambda r: r["vulnerability"], 19),
+    "severity": ("severity", lambda r: r["severity"] + (" KEV" if r.get("kev") else ""), 12),
+    "sla_due": ("SLA due", lambda r: _day(r["sla_due"]), 10),
+    "sla_status": ("SLA status", lambda r: r["sla_status"] or "-", 13),
+    "sla_tier": ("SLA tier", lambda r: r["sla_tier"] or "-", 18),
+    "first_seen": ("first seen", lambda r: _day(r["first_seen"]), 10),
+    "last_affected": ("last affected", lambda r: _day(r["last_affected_seen"]), 10),
+    "resolved": ("resolved", lambda r: _day(r["resolved_at"]), 10),
+    "resolution": ("resolution", lambda r: r["resolution"] or "open", 16),
+    "fix_available": ("fix available", _fix, 24),
+    "upgrade_to": ("upgrade to", _upgrade, 24),
+    "environment": ("env", lambda r: r.get("environment") or "-", 12),
+    "owner": ("owner", lambda r: r.get("owner") or "-", 24),
+    "tags": ("tags", lambda r: ", ".join(r.get("tags") or []) or "-", 24),
+    "ecosystem": ("ecosystem", lambda r: r.get("ecosystem") or "-", 12),
+    "cvss": ("CVSS", lambda r: "-" if r.get("cvss") is None else f"{r['cvss']:g}", 5),
+    "epss": ("EPSS", lambda r: "-" if r.get("epss") is None else f"{r['epss']:.3f}", 6),
+    "analysis": ("analysis", lambda r: (r.get("analysis") or {}).get("state") or "-", 16),
+    "purl": ("package URL", lambda r: r["package"], None),
+}
+DEFAULT_EXPOSURE_COLUMNS = (
+    "system",
+    "package",
+    "version",
+    "vulnerability",
+    "severity",
+    "sla_due",
+    "sla_status",
+)
+
+
+WHOLE_COLUMNS = frozenset(
+    {
         "vulnerability",
         "severity",
-        "first seen",
-        "last affected",
+        "sla_due",
+        "sla_status",
+        "first_seen",
+        "last_affected",
         "resolved",
-        "resolution",
-        "fix available",
-        "SLA tier",
-        "SLA due",
-        "SLA status",
+        "cvss",
+        "epss",
+    }
+)
+
+
+def exposure_columns(value: str | None) -> list[str]:
+    """The columns ``--columns`` names, in order; ``+a,b`` (a leading ``+``) adds them to the default."""
+    from core.errors import InputError
+
+    if value is None or not value.strip():
+        return list(DEFAULT_EXPOSURE_COLUMNS)
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    unknown = [n for n in names if n.lstrip("+") not in EXPOSURE_COLUMNS]
+    if unknown:
+        raise InputError(
+            "--columns", f"unknown column(s) {', '.join(unknown)}; known: {', '.join(EXPOSURE_COLUMNS)}"
+        )
+    if names[0].startswith("+"):
+        extra = [n.lstrip("+") for n in names if n.lstrip("+") not in DEFAULT_EXPOSURE_COLUMNS]
+        return [*DEFAULT_EXPOSURE_COLUMNS, *dict.fromkeys(extra)]
+    return list(dict.fromkeys(n.lstrip("+") for n in names))
+
+
+def _widths(names: Sequence[str], cells: Sequence[Sequence[str]], budget: int) -> list[int | None]:
+    """Column widths within ``budget`` characters: None (as wide as the content) when everything fits;
+    otherwise the short-valued columns keep their width and the others share what is left."""
+    wants = [max([len(EXPOSURE_COLUMNS[n][0]), *(len(row[k]) for row in cells)]) for k, n in enumerate(names)]
+    if sum(wants) <= budget:
+        return [None] * len(names)
+    whole = [k for k, n in enumerate(names) if n in WHOLE_COLUMNS]
+    others = [k for k in range(len(names)) if k not in whole]
+    fixed = sum(wants[k] for k in whole)
+    if not others or fixed + 4 * len(others) > budget:
+        whole, others, fixed = [], list(range(len(names))), 0
+    spare = budget - fixed
+    widths: list[int | None] = [wants[k] if k in whole else None for k in range(len(names))]
+    # Fair shares, smallest first: a column that wants less than its share gets what it wants, and
+    # what it leaves goes to the wider ones.
+    pending = sorted(others, key=lambda k: wants[k])
+    while pending:
+        fair = max(4, spare // len(pending))
+        k = pending.pop(0)
+        widths[k] = min(wants[k], fair)
+        spare -= widths[k] or 0
+    return widths
+
+
+def _exposures_table(rows: list[dict[str, Any]], status: Status, columns: Sequence[str] = ()) -> Table:
+    """The essentials of each exposure (``columns`` chooses others), laid out for 120 columns."""
+    chosen = list(columns) or list(DEFAULT_EXPOSURE_COLUMNS)
+    stale = "system" in chosen and any(r.get("stale_system") for r in rows)
+    table = Table(
         box=box.SIMPLE,
         title=f"{len(rows)} exposures ({status.value})",
+        caption="* stale system: no SBOM for more than twice its cadence" if stale else None,
+        # Two spaces between columns, none at the edges: the default columns fit 120 exactly.
+        padding=(0, 1, 0, 0),
+        show_edge=False,
     )
-    for r in rows:
-        table.add_row(
-            r["system"] + (" (stale)" if r.get("stale_system") else ""),
-            r["package"],
-            r["version"],
-            r["vulnerability"],
-            r["severity"] + (" KEV" if r.get("kev") else ""),
-            _day(r["first_seen"]),
-            _day(r["last_affected_seen"]),
-            _day(r["resolved_at"]),
-            r["resolution"] or "open",
-            _day(r["fix_available_at"])
-            + (f" ({r['fix_available_source']})" if r["fix_available_source"] else ""),
-            r["sla_tier"] or "-",
-            _day(r["sla_due"]),
-            r["sla_status"] or "-",
-        )
+    cells = [[_cell(EXPOSURE_COLUMNS[name], r) for name in chosen] for r in rows]
+    budget = TABLE_WIDTH - (2 * len(chosen) - 1)  # each cell's right padding, a space between cells
+    for name, width in zip(chosen, _widths(chosen, cells, budget), strict=True):
+        table.add_column(EXPOSURE_COLUMNS[name][0], width=width)
+    for row in cells:
+        table.add_row(*row)
     return table
+
+
+def _cell(column: tuple[str, Callable[[dict[str, Any]], str], int | None], row: dict[str, Any]) -> str:
+    _, value, width = column
+    text = value(row)
+    return text if width is None else short_text(text, width)
 
 
 @app.command("exposures")
@@ -190,10 +287,22 @@ def exposures(
     as_of: AsOfOption = None,
     owner: OwnerOption = None,
     tag: TagOption = None,
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            "--columns",
+            metavar="A,B,…",
+            help=(
+                "Table columns, in order (--format table); '+a,b' adds a and b to the default "
+                f"{','.join(DEFAULT_EXPOSURE_COLUMNS)}. Known: {', '.join(EXPOSURE_COLUMNS)}."
+            ),
+        ),
+    ] = None,
 ) -> None:
     """One line per exposure of (system, package, vulnerability): when seen, fixed, and its SLA."""
     from pipeline.exposures.reports import SystemFilter, exposures_report
 
+    chosen = exposure_columns(columns)
     when = parse_as_of(as_of)
     with database(ctx, upgrade=False) as db:
         rows = exposures_report(db, org, status.value, when, only=SystemFilter.of(owner, tag or ()))
@@ -202,11 +311,11 @@ def exposures(
     elif output is ExposureFormat.csv:
         typer.echo(exposures_csv(rows), nl=False)
     else:
-        console.print(_exposures_table(rows, status))
+        console.print(_exposures_table(rows, status, chosen))
 
 
 def _figure(value: float | None) -> str:
-    return "not reached" if value is None else f"{value:g} d"
+    return days_text(value)
 
 
 def _summary_rows(name: str, s: Summary) -> list[str]:
@@ -224,32 +333,31 @@ def _summary_rows(name: str, s: Summary) -> list[str]:
     ]
 
 
-def _render_gap(report: DeployTimeReport) -> None:
+def _gap_lines(report: DeployTimeReport) -> list[str]:
     """Where the fix clocks come from, and the gap split into upstream's part and the deployment's."""
-    from core.display import days_text, percent_text
+    from core.display import percent_text
 
     gap = report.gap.to_json()
     clocks, upstream, days = gap["fix_clocks"], gap["upstream"], gap["exposure_days"]
-    console.print(
+    lines = [
         f"  fix clocks: {clocks['exact']} exact, {clocks['approximated']} approximated ("
         + ", ".join(f"{n} {source}" for source, n in clocks["by_source"].items())
-        + ")"
-    )
-    console.print(
+        + ")",
         f"  upstream (disclosure → fix released): median {days_text(upstream['median_days'], missing='-')}, "
-        f"p90 {days_text(upstream['p90_days'], missing='-')} over {upstream['groups']} vulnerabilities; "
-        f"exposure-days {days_text(days['total'], missing='0 d')}: waiting for a fix "
+        f"p90 {days_text(upstream['p90_days'], missing='-')} over {upstream['groups']} vulnerabilities",
+        f"  exposure-days {days_text(days['total'], missing='0 d')}: waiting for a fix "
         f"{days_text(days['waiting_for_fix'], missing='0 d')} ({percent_text(days['upstream_share'])}), "
         f"waiting for deployment {days_text(days['waiting_for_deployment'], missing='0 d')} "
-        f"({percent_text(days['deployment_share'])})"
-    )
+        f"({percent_text(days['deployment_share'])})",
+    ]
     last_resort = gap["last_resort_maintainer"]
     if last_resort["components"]:
-        console.print(
+        lines.append(
             f"  last-resort maintainer: {last_resort['components']} deployed components "
             f"({last_resort['open_exposures']} open exposures) get their fix from it; "
             "upstream is unmaintained"
         )
+    return lines
 
 
 def render_deploy_time(report: DeployTimeReport, org: str) -> None:
@@ -258,32 +366,34 @@ def render_deploy_time(report: DeployTimeReport, org: str) -> None:
 
     ttd, ttd_opt = report.overall.time_to_deploy.conservative, report.overall.time_to_deploy.optimistic
     window = report.overall.exposure_window.conservative
-    console.print(f"time to deploy for {org}, as of {rfc3339(report.as_of)}")
-    console.print(
+    # One figure group per line, each short enough for a 120-column terminal (wrapped if not).
+    lines = [
+        f"time to deploy for {org}, as of {rfc3339(report.as_of)}",
         f"  time-to-deploy (M1, upgrade): median {_figure(ttd.km_median_days)} "
-        f"(optimistic {_figure(ttd_opt.km_median_days)}), p90 {_figure(ttd.p90_days)}, "
-        f"deployed within 7/30/90 d: {' / '.join(f'{v:.0%}' for _, v in ttd.within_days)} "
-        f"({ttd.events} events, {ttd.censored} censored)"
-    )
-    console.print(
+        f"(optimistic {_figure(ttd_opt.km_median_days)}), p90 {_figure(ttd.p90_days)}",
+        f"    deployed within 7/30/90 d: {' / '.join(f'{v:.0%}' for _, v in ttd.within_days)} "
+        f"({ttd.events} events, {ttd.censored} censored)",
         f"  exposure window (M2, upgrade or removal): median {_figure(window.km_median_days)}, "
-        f"p90 {_figure(window.p90_days)}, closed within 7/30/90 d: "
-        f"{' / '.join(f'{v:.0%}' for _, v in window.within_days)}"
-    )
+        f"p90 {_figure(window.p90_days)}",
+        f"    closed within 7/30/90 d: {' / '.join(f'{v:.0%}' for _, v in window.within_days)}",
+    ]
     o = report.overall
-    console.print(
+    lines += [
         f"  exposures: {o.open} open, {o.upgraded} upgraded, {o.removed} removed, "
-        f"{o.decommissioned} decommissioned; "
-        f"{report.vex_excluded} excluded by triage "
+        f"{o.decommissioned} decommissioned",
+        f"    {report.vex_excluded} excluded by triage "
         f"({', '.join(f'{n} {state}' for state, n in report.excluded_by_state) or 'none'}), "
-        f"{report.risk_accepted} under an accepted risk; snapshot precision (R − L) median "
-        f"{_figure(report.precision.median_days)}, max {_figure(report.precision.max_days)}"
-    )
-    _render_gap(report)
-    for s in report.stale_systems:
-        console.print(
-            f"  stale: {s.system} (last snapshot {rfc3339(s.last_snapshot)}, cadence {s.cadence_days} d)"
-        )
+        f"{report.risk_accepted} under an accepted risk",
+        f"  snapshot precision (R − L): median {_figure(report.precision.median_days)}, "
+        f"max {_figure(report.precision.max_days)}",
+    ]
+    lines += _gap_lines(report)
+    lines += [
+        f"  stale: {s.system} (last snapshot {rfc3339(s.last_snapshot)}, cadence {s.cadence_days} d)"
+        for s in report.stale_systems
+    ]
+    for line in lines:
+        print_wrapped(console, line)
     sla = Table(
         "SLA tier",
         "days",

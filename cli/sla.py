@@ -15,7 +15,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from cli.common import console, database, reports_errors
+from cli.common import CreateOrgOption, console, database, reports_errors, require_org
 
 app = typer.Typer(help="SLA tiers per organization.", no_args_is_help=True)
 MAX_POLICY_BYTES = 1024 * 1024
@@ -74,12 +74,13 @@ def show(
 @reports_errors
 def set_(
     ctx: typer.Context,
-    org: Annotated[str, typer.Option("--org", help="Organization (created on first use).")],
+    org: Annotated[str, typer.Option("--org", help="Organization (must exist, unless --create-org).")],
     file: Annotated[Path | None, typer.Argument(help="Policy JSON file (see `sla show --json`).")] = None,
     tier: Annotated[
         list[str] | None,
         typer.Option("--tier", metavar="NAME=DAYS", help="Change one tier's days (repeatable)."),
     ] = None,
+    create_org: CreateOrgOption = False,
 ) -> None:
     """Set the organization's SLA policy from a JSON file and/or change tier days (validated first)."""
     from core.errors import InputError, NotFoundError
@@ -103,6 +104,7 @@ def set_(
                 policy = DEFAULT_POLICY
         if tier:
             policy = policy_from_tiers(tier, policy)
+        require_org(db, org, create=create_org)
         set_sla_policy(db, org, policy)
     console.print(f"SLA policy of {org}: " + ", ".join(f"{t.name} {t.days:g} d" for t in policy.tiers))
 

@@ -20,7 +20,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from cli.common import console, database, reports_errors
+from cli.common import CreateOrgOption, console, database, reports_errors, require_org
 
 app = typer.Typer(help="Analysis records: triage decisions with their history.", no_args_is_help=True)
 
@@ -108,6 +108,7 @@ def set_(
         ),
     ] = False,
     output_json: Annotated[bool, typer.Option("--json", help="Print the record as JSON.")] = False,
+    create_org: CreateOrgOption = False,
 ) -> None:
     """Record a triage decision; the record's history keeps every earlier one."""
     from pipeline.triage import Actor, AnalysisRequest, set_analysis
@@ -124,6 +125,7 @@ def set_(
         approver=approver,
     )
     with database(ctx, upgrade=True) as db:
+        require_org(db, org, create=create_org)
         record = set_analysis(
             db, org, request, Actor(_actor(actor), "cli", "cli"), allow_unmatched=allow_unmatched
         )

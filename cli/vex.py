@@ -18,7 +18,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from cli.common import console, database, reports_errors
+from cli.common import CreateOrgOption, console, database, reports_errors, require_org
 
 app = typer.Typer(
     help="VEX statements (OpenVEX, CycloneDX VEX): a view of the analysis records.", no_args_is_help=True
@@ -36,7 +36,8 @@ class ListFormat(StrEnum):
 def import_(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="OpenVEX 0.2.0 or CycloneDX VEX JSON document.")],
-    org: Annotated[str, typer.Option("--org", help="Organization (created on first use).")],
+    org: Annotated[str, typer.Option("--org", help="Organization (must exist, unless --create-org).")],
+    create_org: CreateOrgOption = False,
 ) -> None:
     """Import the statements of a VEX document for an organization."""
     from cli.common import read_file
@@ -52,6 +53,7 @@ def import_(
     from cli.triage import _actor
 
     with database(ctx, upgrade=True) as db:
+        require_org(db, org, create=create_org)
         result = import_vex(db, org, data, str(file), importer=_actor(None))
     statuses = ", ".join(f"{n} {status}" for status, n in sorted(result.by_status.items())) or "none"
     console.print(

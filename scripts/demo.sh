@@ -15,7 +15,7 @@ export PATCHGAP_DATABASE_URL="sqlite:///$PWD/demo-out/patchgap.db"
 pg=.venv/bin/patchgap
 $pg db upgrade
 # The laravel BOM carries no timestamp of its own: say when it was observed.
-$pg ingest sbom_samples/laravel/*.xml --org demo --system laravel --env prod --observed-at 2021-06-01T00:00:00Z
+$pg ingest sbom_samples/laravel/*.xml --org demo --system laravel --env prod --observed-at 2021-06-01T00:00:00Z --create-org
 for dir in sbom_samples/*/; do
     system=$(basename "$dir")
     case "$system" in advisories|laravel|demo-fleet) continue ;; esac

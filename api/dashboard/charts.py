@@ -7,14 +7,21 @@ Every chart carries a ``<title>`` and ``aria-label`` text so that it reads witho
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from markupsafe import Markup, escape
 
+from core.axes import Anchor, count_ticks, keep_apart, text_width
+
 WIDTH = 640
 HEIGHT = 240
-PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 48, 16, 16, 40
+PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 60, 16, 16, 40
+#: The stylesheet's size for tick, axis and legend text (``svg .tick`` in dashboard.css), in SVG units.
+FONT_SIZE = 11
+#: Tier names longer than this are cut (with "…") under the bars; the bar's title keeps the whole name.
+BAR_LABEL_CHARS = 22
 
 
 def _fmt(value: float) -> str:
@@ -30,56 +37,95 @@ def _frame(label: str, body: str, width: int = WIDTH, height: int = HEIGHT) -> M
     )
 
 
-def _nice_max(value: float) -> float:
-    if value <= 0:
-        return 1.0
-    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000):
-        if value <= step:
-            return float(step)
-    return float(value)
-
-
-def _y_axis(y_max: float, plot_h: float, ticks: int = 0, suffix: str = "", width: int = WIDTH) -> str:
-    # Five steps for maxima of 5, 25, 50 … so that tick labels stay round numbers.
-    ticks = ticks or (5 if str(int(y_max)).startswith(("5", "25")) else 4)
+def _y_axis(
+    ticks: Sequence[float], plot_h: float, *, suffix: str = "", width: int = WIDTH, scale: float = 1.0
+) -> str:
+    """Grid lines and labels at ``ticks`` (values; the last is the top of the plot); labels show
+    ``value * scale`` (100 for percentages of fractions)."""
+    top = ticks[-1] or 1
     parts = []
-    for i in range(ticks + 1):
-        value = y_max * i / ticks
-        y = PAD_TOP + plot_h - plot_h * i / ticks
+    for value in ticks:
+        y = PAD_TOP + plot_h - plot_h * value / top
         parts.append(
             f'<line class="grid" x1="{PAD_LEFT}" x2="{width - PAD_RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
             f'<text class="tick" x="{PAD_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">'
-            f"{_fmt(value)}{suffix}</text>"
+            f"{_fmt(value * scale)}{suffix}</text>"
         )
     return "".join(parts)
 
 
+def _y_title(text: str, plot_h: float) -> str:
+    """The y axis's name, turned upright along the axis."""
+    y = PAD_TOP + plot_h / 2
+    return (
+        f'<text class="axis" x="14" y="{y:.1f}" text-anchor="middle" '
+        f'transform="rotate(-90 14 {y:.1f})">{escape(text)}</text>'
+    )
+
+
+def in_policy_order(counts: Mapping[str, int], order: Sequence[str]) -> list[tuple[str, int]]:
+    """``counts`` by tier in the SLA policy's order (most severe first), never alphabetical; tiers the
+    policy does not name follow, and ``none`` (no tier) comes last."""
+    rank = {name: i for i, name in enumerate(order)}
+    return sorted(counts.items(), key=lambda kv: (kv[0] == "none", rank.get(kv[0], len(rank)), kv[0]))
+
+
 def bar_chart(items: Sequence[tuple[str, float]], *, label: str) -> Markup:
-    """Vertical bars, one per ``(label, value)``, values written above the bars."""
-    plot_w, plot_h = WIDTH - PAD_LEFT - PAD_RIGHT, HEIGHT - PAD_TOP - PAD_BOTTOM
-    y_max = _nice_max(max((v for _, v in items), default=0))
+    """Vertical bars, one per ``(label, value)`` in the order given, counts written above the bars.
+
+    The y axis has whole-number ticks. Every bar keeps its label: when the labels do not fit side by
+    side they are turned 40° and the chart grows downwards to hold them.
+    """
+    names = [name if len(name) <= BAR_LABEL_CHARS else name[: BAR_LABEL_CHARS - 1] + "…" for name, _ in items]
+    plot_w = WIDTH - PAD_LEFT - PAD_RIGHT
     slot = plot_w / max(len(items), 1)
-    parts = [_y_axis(y_max, plot_h)]
-    for i, (name, value) in enumerate(items):
+    centres = [PAD_LEFT + i * slot + slot / 2 for i in range(len(items))]
+    upright = len(keep_apart(centres, names, font_size=FONT_SIZE)) == len(names)
+    longest = max((text_width(n, FONT_SIZE) for n in names), default=0.0)
+    bottom = PAD_BOTTOM if upright else int(20 + longest * math.sin(math.radians(40)) + FONT_SIZE)
+    height = HEIGHT - PAD_BOTTOM + bottom
+    plot_h = HEIGHT - PAD_TOP - PAD_BOTTOM
+    ticks = count_ticks(max((v for _, v in items), default=0))
+    y_max = ticks[-1]
+    parts = [_y_axis(ticks, plot_h)]
+    base = HEIGHT - PAD_BOTTOM
+    for i, ((name, value), shown) in enumerate(zip(items, names, strict=True)):
         h = plot_h * value / y_max
         x = PAD_LEFT + i * slot + slot * 0.15
         y = PAD_TOP + plot_h - h
         parts.append(
             f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{slot * 0.7:.1f}" height="{h:.1f}">'
             f"<title>{escape(name)}: {_fmt(value)}</title></rect>"
-            f'<text class="value" x="{x + slot * 0.35:.1f}" y="{y - 4:.1f}" text-anchor="middle">'
+            f'<text class="value" x="{centres[i]:.1f}" y="{y - 4:.1f}" text-anchor="middle">'
             f"{_fmt(value)}</text>"
-            f'<text class="tick" x="{x + slot * 0.35:.1f}" y="{HEIGHT - PAD_BOTTOM + 16}" '
-            f'text-anchor="middle">{escape(name)}</text>'
         )
-    return _frame(label, "".join(parts))
+        if upright:
+            parts.append(
+                f'<text class="tick" x="{centres[i]:.1f}" y="{base + 16}" text-anchor="middle">'
+                f"{escape(shown)}</text>"
+            )
+        else:
+            parts.append(
+                f'<text class="tick" x="{centres[i]:.1f}" y="{base + 14}" text-anchor="end" '
+                f'transform="rotate(-40 {centres[i]:.1f} {base + 14})">{escape(shown)}</text>'
+            )
+    return _frame(label, "".join(parts), WIDTH, height)
 
 
-def step_curve(points: Sequence[tuple[float, float]], *, label: str, x_max: float | None = None) -> Markup:
-    """A Kaplan–Meier style step function: ``(days, fraction)`` points, fraction in [0, 1] shown in %."""
+def step_curve(
+    points: Sequence[tuple[float, float]],
+    *,
+    label: str,
+    x_max: float | None = None,
+    x_title: str = "days since the fix was available",
+    y_title: str = "share of fixes deployed",
+) -> Markup:
+    """A Kaplan–Meier style step function: ``(days, fraction)`` points, fraction in [0, 1] shown in %,
+    both axes named; whole days on the x axis."""
     plot_w, plot_h = WIDTH - PAD_LEFT - PAD_RIGHT, HEIGHT - PAD_TOP - PAD_BOTTOM
-    right = x_max if x_max is not None else max((x for x, _ in points), default=1.0)
-    right = _nice_max(right)
+    right_value = x_max if x_max is not None else max((x for x, _ in points), default=1.0)
+    x_ticks = count_ticks(right_value)
+    right = float(x_ticks[-1])
 
     def sx(x: float) -> float:
         return PAD_LEFT + plot_w * min(x, right) / right
@@ -87,16 +133,15 @@ def step_curve(points: Sequence[tuple[float, float]], *, label: str, x_max: floa
     def sy(y: float) -> float:
         return PAD_TOP + plot_h - plot_h * y
 
-    parts = [_y_axis(100, plot_h, ticks=4, suffix="%")]
-    for i in range(5):
-        x = right * i / 4
+    parts = [_y_axis([0, 0.25, 0.5, 0.75, 1.0], plot_h, suffix="%", scale=100), _y_title(y_title, plot_h)]
+    for tick in x_ticks:
         parts.append(
-            f'<text class="tick" x="{sx(x):.1f}" y="{HEIGHT - PAD_BOTTOM + 16}" text-anchor="middle">'
-            f"{_fmt(x)}</text>"
+            f'<text class="tick" x="{sx(tick):.1f}" y="{HEIGHT - PAD_BOTTOM + 16}" text-anchor="middle">'
+            f"{tick}</text>"
         )
     parts.append(
         f'<text class="axis" x="{PAD_LEFT + plot_w / 2:.1f}" y="{HEIGHT - 6}" '
-        'text-anchor="middle">days</text>'
+        f'text-anchor="middle">{escape(x_title)}</text>'
     )
     if points:
         path = [f"M{sx(points[0][0]):.1f},{sy(points[0][1]):.1f}"]
@@ -119,10 +164,13 @@ def line_chart(
 ) -> Markup:
     """Lines over shared x labels (months, say); each series ``(name, values)`` gets its own class.
 
-    Twice as wide as the other charts by default: it spans the page's full width.
+    Whole-number ticks on the y axis (the values are counts). The x labels are thinned out to a
+    regular stride so that none overlaps another, the last one always shown. Twice as wide as the
+    other charts by default: it spans the page's full width.
     """
     plot_w, plot_h = width - PAD_LEFT - PAD_RIGHT, HEIGHT - PAD_TOP - PAD_BOTTOM
-    y_max = _nice_max(max((v for _, values in series for v in values), default=0))
+    ticks = count_ticks(max((v for _, values in series for v in values), default=0))
+    y_max = ticks[-1]
     n = max(len(labels), 1)
 
     def sx(i: int) -> float:
@@ -131,16 +179,15 @@ def line_chart(
     def sy(v: float) -> float:
         return PAD_TOP + plot_h - plot_h * v / y_max
 
-    parts = [_y_axis(y_max, plot_h, width=width)]
-    every = max(1, n // 12)
-    for i, name in enumerate(labels):
-        if i % every == 0 or i == n - 1:
-            # The last label ends at the plot's edge instead of being cut off by it.
-            anchor = "end" if i == n - 1 and n > 1 else "middle"
-            parts.append(
-                f'<text class="tick" x="{sx(i):.1f}" y="{HEIGHT - PAD_BOTTOM + 16}" '
-                f'text-anchor="{anchor}">{escape(name)}</text>'
-            )
+    parts = [_y_axis(ticks, plot_h, width=width)]
+    # The last label ends at the plot's edge instead of being cut off by it.
+    anchors: list[Anchor] = ["end" if i == n - 1 and n > 1 else "middle" for i in range(len(labels))]
+    positions = [sx(i) for i in range(len(labels))]
+    for i in keep_apart(positions, labels, font_size=FONT_SIZE, anchors=anchors):
+        parts.append(
+            f'<text class="tick" x="{positions[i]:.1f}" y="{HEIGHT - PAD_BOTTOM + 16}" '
+            f'text-anchor="{anchors[i]}">{escape(labels[i])}</text>'
+        )
     for k, (name, values) in enumerate(series):
         if not values:
             continue

@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
+from core.axes import count_ticks, keep_apart, text_width
 from reports.deploy_time import MonthTrend
 from reports.survival import KaplanMeier
 
 WIDTH, HEIGHT = 640, 300
-_LEFT, _RIGHT, _TOP, _BOTTOM = 56, 16, 34, 48
+_LEFT, _RIGHT, _TOP, _BOTTOM = 56, 16, 52, 48
 FONT = 'font-family="Helvetica, Arial, sans-serif"'
 BLUE, ORANGE, GREEN, GREY = "#1f5fa8", "#d9731a", "#3a8a3a", "#888888"
+TICK_SIZE = 10
 
 
 def _n(value: float) -> str:
@@ -37,47 +39,42 @@ def _plot_box() -> tuple[float, float, float, float]:
     return _LEFT, _TOP, WIDTH - _LEFT - _RIGHT, HEIGHT - _TOP - _BOTTOM
 
 
-def _nice_max(value: float) -> float:
-    """A round axis end ≥ value: 1, 2, 5 × 10^k."""
-    if value <= 0:
-        return 1.0
-    scale = 1.0
-    while scale * 10 < value:
-        scale *= 10
-    while scale > value * 10:
-        scale /= 10
-    return next(m * scale for m in (1, 2, 5, 10) if m * scale >= value)
-
-
 def survival_svg(
     curves: Sequence[tuple[str, KaplanMeier, str]], *, title: str, max_days: float | None = None
 ) -> str:
-    """Step curves of S(t) in percent over days, one per (label, curve, colour), censor ticks included."""
+    """Step curves of the share closed, 1 − S(t), in percent over days, one per (label, curve, colour),
+    censor ticks included: the curves rise as fixes are deployed, as on the dashboard."""
     x0, y0, w, h = _plot_box()
     last = max((c.times[-1] for _, c, _ in curves if c.times), default=0.0)
-    days = _nice_max(max_days if max_days is not None else max(last, 7.0))
+    x_ticks = count_ticks(max_days if max_days is not None else max(last, 7.0))
+    days = float(x_ticks[-1])
     out = _frame(title)
-    out += _axes(days, "days since the clock started", [(f"{p}%", p / 100) for p in (0, 25, 50, 75, 100)])
+    out += _axes(
+        [(f"{t}", t / days) for t in x_ticks],
+        "days since the fix was available",
+        [(f"{p}%", p / 100) for p in (0, 25, 50, 75, 100)],
+        "share deployed / closed",
+    )
 
     def px(t: float) -> float:
         return x0 + w * min(t, days) / days
 
-    def py(s: float) -> float:
-        return y0 + h * (1 - s)
+    def py(closed: float) -> float:
+        return y0 + h * (1 - closed)
 
-    for index, (label, curve, colour) in enumerate(curves):
-        path = [f"M{_n(px(0))} {_n(py(1))}"]
-        survival = 1.0
+    for index, (_label, curve, colour) in enumerate(curves):
+        path = [f"M{_n(px(0))} {_n(py(0))}"]
+        closed = 0.0
         ticks: list[str] = []
         for step in curve.steps:
             if step.time > days:
                 break
             path.append(f"H{_n(px(step.time))}")
             if step.events:
-                survival = step.survival
-                path.append(f"V{_n(py(survival))}")
+                closed = 1.0 - step.survival
+                path.append(f"V{_n(py(closed))}")
             if step.censored:
-                x, y = px(step.time), py(survival)
+                x, y = px(step.time), py(closed)
                 ticks.append(f"M{_n(x)} {_n(y - 3)}V{_n(y + 3)}")
         path.append(f"H{_n(px(days))}")
         # Later curves dashed: where two curves coincide (no removals), both stay visible.
@@ -85,21 +82,25 @@ def survival_svg(
         out.append(f'<path d="{" ".join(path)}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>')
         if ticks:
             out.append(f'<path d="{" ".join(ticks)}" fill="none" stroke="{colour}" stroke-width="1"/>')
-        out += _legend(index, label, colour)
+    out += _legend([(label, colour) for label, _, colour in curves])
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
 
 def trend_svg(months: Sequence[MonthTrend], *, title: str, last: int = 12) -> str:
-    """Bars of exposures opened and closed per month, and a line of those open at each month's end."""
+    """Bars of exposures opened and closed per month, and a line of those open at each month's end;
+    whole-number ticks, month labels thinned out where they would touch."""
     x0, y0, w, h = _plot_box()
     shown = list(months)[-last:]
-    top = _nice_max(max([1, *(max(m.opened, m.closed, m.open_at_month_end) for m in shown)]))
+    y_ticks = count_ticks(max([1, *(max(m.opened, m.closed, m.open_at_month_end) for m in shown)]))
+    top = y_ticks[-1]
     out = _frame(title)
-    out += _axes(None, "", [(f"{top * f:g}", f) for f in (0, 0.25, 0.5, 0.75, 1)])
+    out += _axes(None, "", [(f"{t}", t / top) for t in y_ticks], "exposures")
     slot = w / max(1, len(shown))
     bar = slot * 0.35
     points: list[str] = []
+    centres = [x0 + (i + 0.5) * slot for i in range(len(shown))]
+    labelled = set(keep_apart(centres, [m.month for m in shown], font_size=TICK_SIZE))
     for i, m in enumerate(shown):
         left = x0 + i * slot + slot * 0.12
         for j, (value, colour) in enumerate(((m.opened, ORANGE), (m.closed, GREEN))):
@@ -108,20 +109,18 @@ def trend_svg(months: Sequence[MonthTrend], *, title: str, last: int = 12) -> st
                 f'<rect x="{_n(left + j * bar)}" y="{_n(y0 + h - height)}" width="{_n(bar)}" '
                 f'height="{_n(height)}" fill="{colour}"/>'
             )
-        centre = x0 + (i + 0.5) * slot
+        centre = centres[i]
         level = y0 + h - h * m.open_at_month_end / top
         points.append(f"{_n(centre)} {_n(level)}")
         out.append(f'<circle cx="{_n(centre)}" cy="{_n(level)}" r="3.5" fill="{BLUE}"/>')
-        out.append(
-            f'<text x="{_n(centre)}" y="{_n(y0 + h + 16)}" {FONT} font-size="10" fill="#444444" '
-            f'text-anchor="middle">{escape(m.month)}</text>'
-        )
+        if i in labelled:
+            out.append(
+                f'<text x="{_n(centre)}" y="{_n(y0 + h + 16)}" {FONT} font-size="{TICK_SIZE}" '
+                f'fill="#444444" text-anchor="middle">{escape(m.month)}</text>'
+            )
     if points:
         out.append(f'<path d="M{" L".join(points)}" fill="none" stroke="{BLUE}" stroke-width="2"/>')
-    for index, (label, colour) in enumerate(
-        (("opened", ORANGE), ("closed", GREEN), ("open at month end", BLUE))
-    ):
-        out += _legend(index, label, colour)
+    out += _legend([("opened", ORANGE), ("closed", GREEN), ("open at month end", BLUE)])
     if not shown:
         out.append(
             f'<text x="{_n(x0 + w / 2)}" y="{_n(y0 + h / 2)}" {FONT} font-size="12" fill="{GREY}" '
@@ -131,39 +130,53 @@ def trend_svg(months: Sequence[MonthTrend], *, title: str, last: int = 12) -> st
     return "\n".join(out) + "\n"
 
 
-def _axes(days: float | None, x_label: str, y_ticks: list[tuple[str, float]]) -> list[str]:
+def _axes(
+    x_ticks: list[tuple[str, float]] | None,
+    x_label: str,
+    y_ticks: list[tuple[str, float]],
+    y_label: str,
+) -> list[str]:
+    """The plot's frame, grid and tick labels (fractions of the axis), and both axes' names."""
     x0, y0, w, h = _plot_box()
     out = [f'<rect x="{_n(x0)}" y="{_n(y0)}" width="{_n(w)}" height="{_n(h)}" fill="none" stroke="#cccccc"/>']
     for label, fraction in y_ticks:
         y = y0 + h * (1 - fraction)
         out.append(f'<path d="M{_n(x0)} {_n(y)}H{_n(x0 + w)}" stroke="#eeeeee" stroke-width="1"/>')
         out.append(
-            f'<text x="{_n(x0 - 6)}" y="{_n(y + 4)}" {FONT} font-size="10" fill="#444444" '
+            f'<text x="{_n(x0 - 6)}" y="{_n(y + 4)}" {FONT} font-size="{TICK_SIZE}" fill="#444444" '
             f'text-anchor="end">{escape(label)}</text>'
         )
-    if days is not None:
-        for k in range(6):
-            value = days * k / 5
-            x = x0 + w * k / 5
-            out.append(
-                f'<text x="{_n(x)}" y="{_n(y0 + h + 16)}" {FONT} font-size="10" fill="#444444" '
-                f'text-anchor="middle">{value:g}</text>'
-            )
+    for label, fraction in x_ticks or []:
+        out.append(
+            f'<text x="{_n(x0 + w * fraction)}" y="{_n(y0 + h + 16)}" {FONT} font-size="{TICK_SIZE}" '
+            f'fill="#444444" text-anchor="middle">{escape(label)}</text>'
+        )
     if x_label:
         out.append(
             f'<text x="{_n(x0 + w / 2)}" y="{_n(y0 + h + 34)}" {FONT} font-size="11" fill="#444444" '
             f'text-anchor="middle">{escape(x_label)}</text>'
         )
+    if y_label:
+        middle = y0 + h / 2
+        out.append(
+            f'<text x="14" y="{_n(middle)}" {FONT} font-size="11" fill="#444444" text-anchor="middle" '
+            f'transform="rotate(-90 14 {_n(middle)})">{escape(y_label)}</text>'
+        )
     return out
 
 
-def _legend(index: int, label: str, colour: str) -> list[str]:
-    x = WIDTH - _RIGHT - 170
-    y = _TOP + 14 + 16 * index
-    return [
-        f'<rect x="{x}" y="{y - 8}" width="12" height="8" fill="{colour}"/>',
-        f'<text x="{x + 18}" y="{y}" {FONT} font-size="11" fill="#222222">{escape(label)}</text>',
-    ]
+def _legend(entries: Sequence[tuple[str, str]]) -> list[str]:
+    """The legend as one row between the title and the plot, where it never covers a curve or a bar."""
+    out: list[str] = []
+    x = float(_LEFT)
+    y = _TOP - 10
+    for label, colour in entries:
+        out.append(f'<rect x="{_n(x)}" y="{y - 8}" width="12" height="8" fill="{colour}"/>')
+        out.append(
+            f'<text x="{_n(x + 18)}" y="{y}" {FONT} font-size="11" fill="#222222">{escape(label)}</text>'
+        )
+        x += 18 + text_width(label, 11) + 16
+    return out
 
 
 def curve_csv_rows(curve: KaplanMeier) -> list[list[str]]:

@@ -13,6 +13,7 @@ in the format modules. Justifications use the five labels OpenVEX and CSAF share
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -343,6 +344,43 @@ class EvidenceInput:
 # --- CISO report ---------------------------------------------------------------------------------------
 
 
+#: The CISO report compares its figures with the same figures this many days before its as_of.
+COMPARISON_DAYS = 90
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodFigures:
+    """The headline figures at one moment, so that two moments compare figure by figure."""
+
+    as_of: datetime
+    open: int  # open exposures (triage exclusions left out, as everywhere)
+    exploited: int  # of them exploited (KEV or an advisory's flag)
+    past_sla: int  # of them past their SLA due date
+    half_life_days: float | None  # Kaplan–Meier median time-to-deploy (None: not reached)
+    within_30: float | None  # share of fixes deployed within 30 days
+
+    @classmethod
+    def of(cls, report: DeployTimeReport, assessed: Sequence[AssessedExposure]) -> PeriodFigures:
+        open_items = [a for a in assessed if a.exposure.is_open]
+        ttd = report.overall.time_to_deploy.conservative
+        return cls(
+            report.as_of,
+            len(open_items),
+            sum(1 for a in open_items if a.risk.exploited),
+            sum(1 for a in open_items if a.sla_status == "breached"),
+            ttd.km_median_days,
+            dict(ttd.within_days).get(30),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AdvisoryFreshness:
+    """When an advisory source or feed last brought data: ``osv`` records imported, ``kev`` fetched …"""
+
+    source: str
+    last_update: datetime
+
+
 @dataclass(frozen=True, slots=True)
 class CisoInput:
     """The overview a CISO reads: the deploy-time report and the exposures behind it."""
@@ -355,3 +393,10 @@ class CisoInput:
     top: int = 10
     # The remediation plan's actions, ranked (reports.plan): the report's "Top actions".
     actions: tuple[Action, ...] = ()
+    # The same figures at the start of the comparison period (None: not computed, or no system yet).
+    previous: PeriodFigures | None = None
+    # system → owner, for the systems that have one.
+    owners: Mapping[str, str] = field(default_factory=dict)
+    # system → its newest snapshot at as_of (systems in service).
+    last_snapshots: Mapping[str, datetime] = field(default_factory=dict)
+    advisory_freshness: tuple[AdvisoryFreshness, ...] = ()

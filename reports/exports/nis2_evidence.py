@@ -238,8 +238,8 @@ def files(data: EvidenceInput) -> dict[str, bytes]:
         "deploy_time/km_time_to_deploy.csv": _csv(curve_csv_rows(ttd)),
         "deploy_time/km_exposure_window.csv": _csv(curve_csv_rows(window)),
         "deploy_time/survival.svg": survival_svg(
-            [("time-to-deploy (upgrade)", ttd, BLUE), ("exposure window", window, ORANGE)],
-            title="Share of exposures still open",
+            [("deployed (upgrade)", ttd, BLUE), ("closed (upgrade or removal)", window, ORANGE)],
+            title="Share of fixes deployed, by days since the fix was available",
         ).encode("utf-8"),
         "deploy_time/trend.svg": trend_svg(report.monthly, title="Exposures per month").encode("utf-8"),
         "sla/policy.json": (data.policy.to_json() + "\n").encode("utf-8"),

@@ -335,6 +335,14 @@ def feed_states(conn: Connection) -> list[FeedStateRow]:
     return [FeedStateRow(**r._mapping) for r in rows]
 
 
+def last_import_per_source(conn: Connection) -> dict[str, datetime]:
+    """source → when its newest stored record was imported (any record changed by an import or sync)."""
+    rows = conn.execute(
+        sa.select(ADVISORY.c.source, sa.func.max(ADVISORY.c.imported_at)).group_by(ADVISORY.c.source)
+    ).all()
+    return {str(source): when for source, when in rows if when is not None}
+
+
 KEV_FEED = "kev"  # the feed_state name the KEV import keeps its fetch time under
 
 

@@ -54,6 +54,12 @@ def get_or_create_organization(session: Session, name: str) -> Organization:
     return get_organization(session, name)
 
 
+def organization_names(session: Session) -> list[str]:
+    """Every organization's name, sorted (one narrow read, no ORM objects)."""
+    org = _table(Organization)
+    return [str(n) for n in session.execute(sa.select(org.c.name).order_by(org.c.name)).scalars()]
+
+
 @dataclass(frozen=True, slots=True)
 class OrganizationRow:
     """An organization with its manufacturer flag and number of systems."""

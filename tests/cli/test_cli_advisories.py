@@ -286,7 +286,7 @@ def test_sync_osv_asks_about_the_stored_package_versions(
 ) -> None:
     sbom = tmp_path / "bom.json"
     sbom.write_bytes(cyclonedx([("jinja2", "3.1.3", "pkg:pypi/jinja2@3.1.3")]))
-    assert run("--db", db_url, "ingest", sbom, "--org", "o", "--system", "s").exit_code == 0
+    assert run("--db", db_url, "ingest", "--create-org", sbom, "--org", "o", "--system", "s").exit_code == 0
     base = "https://osv.example"
     vuln = {
         "id": "GHSA-h75v-3vvj-5mfj",
@@ -327,7 +327,19 @@ def test_an_import_after_ingest_rematches_the_packages_it_names(db_url: str) -> 
     # The laravel sample deploys guzzlehttp/psr7 1.9.0; the sample Akrites record says fixed in 1.9.1.
     laravel = ROOT / "sbom_samples" / "laravel" / "laravel-7.12.0.cdx.xml"
     when = "2021-06-01T00:00:00Z"
-    ingested = run("--db", db_url, "ingest", laravel, "--org", "o", "--system", "s", "--observed-at", when)
+    ingested = run(
+        "--db",
+        db_url,
+        "ingest",
+        "--create-org",
+        laravel,
+        "--org",
+        "o",
+        "--system",
+        "s",
+        "--observed-at",
+        when,
+    )
     assert ingested.exit_code == 0, ingested.output
 
     imported = run("--db", db_url, "advisories", "import", AKRITES)
@@ -376,7 +388,7 @@ def test_deeply_nested_documents_are_refused_or_skipped_with_one_line(db_url: st
     deep.write_bytes(DEEP_JSON)
     for args, message in (
         (("advisories", "import", deep, "--source", "kev"), "not valid JSON: nested too deeply"),
-        (("vex", "import", deep, "--org", "acme"), "not JSON: nested too deeply"),
+        (("vex", "import", deep, "--org", "acme", "--create-org"), "not JSON: nested too deeply"),
         (("sla", "set", deep, "--org", "acme"), "not JSON: nested too deeply"),
     ):
         refused = run("--db", db_url, *args)

@@ -34,11 +34,23 @@ def org_exists(url: str, name: str) -> bool:
 
 
 def test_ingest_then_again_lists_created_then_unchanged(db_url: str) -> None:
-    first = run("--db", db_url, "ingest", *PROTON, "--org", "demo", "--system", "bridge", "--env", "prod")
+    first = run(
+        "--db",
+        db_url,
+        "ingest",
+        "--create-org",
+        *PROTON,
+        "--org",
+        "demo",
+        "--system",
+        "bridge",
+        "--env",
+        "prod",
+    )
     assert first.exit_code == 0, first.output
     assert [line.split(": ")[1].split()[0] for line in first.stdout.splitlines()] == ["created", "created"]
     assert "201 components (0 not assessable)" in first.stdout
-    again = run("--db", db_url, "ingest", *PROTON, "--org", "demo", "--system", "bridge")
+    again = run("--db", db_url, "ingest", "--create-org", *PROTON, "--org", "demo", "--system", "bridge")
     assert again.exit_code == 0, again.output
     assert [line.split(": ")[1].split()[0] for line in again.stdout.splitlines()] == [
         "unchanged",
@@ -57,7 +69,9 @@ def test_ingest_then_again_lists_created_then_unchanged(db_url: str) -> None:
 
 
 def test_first_ingest_into_an_empty_database_creates_the_schema(empty_db_url: str) -> None:
-    result = run("--db", empty_db_url, "ingest", PROTON[0], "--org", "demo", "--system", "bridge")
+    result = run(
+        "--db", empty_db_url, "ingest", "--create-org", PROTON[0], "--org", "demo", "--system", "bridge"
+    )
     assert result.exit_code == 0, result.output
     assert "created" in result.stdout
 
@@ -75,7 +89,7 @@ def test_reading_commands_ask_for_db_upgrade_and_change_nothing(empty_db_url: st
 
 
 def test_a_file_without_timestamp_needs_observed_at(db_url: str) -> None:
-    refused = run("--db", db_url, "ingest", LARAVEL, "--org", "demo", "--system", "laravel")
+    refused = run("--db", db_url, "ingest", "--create-org", LARAVEL, "--org", "demo", "--system", "laravel")
     assert refused.exit_code == 2
     assert refused.stderr == f"error: {LARAVEL}: {NO_TIMESTAMP}\n"
     assert refused.stdout == ""
@@ -84,6 +98,7 @@ def test_a_file_without_timestamp_needs_observed_at(db_url: str) -> None:
         "--db",
         db_url,
         "ingest",
+        "--create-org",
         LARAVEL,
         "--org",
         "demo",
@@ -99,7 +114,9 @@ def test_a_file_without_timestamp_needs_observed_at(db_url: str) -> None:
 def test_one_bad_file_among_many_writes_nothing_at_all(db_url: str, tmp_path: Path) -> None:
     bad = tmp_path / "broken.json"
     bad.write_bytes(b'{"bomFormat": "CycloneDX", "specVersion": "1.5", "components": [')
-    result = run("--db", db_url, "ingest", *PROTON, bad, "--org", "demo", "--system", "bridge")
+    result = run(
+        "--db", db_url, "ingest", "--create-org", *PROTON, bad, "--org", "demo", "--system", "bridge"
+    )
     assert result.exit_code == 2
     assert result.stderr.startswith(f"error: {bad}: ")
     assert result.stderr.count("\n") == 1
@@ -121,7 +138,7 @@ def test_unreadable_files_exit_2_with_one_line_naming_the_file(
     path = tmp_path / name
     if content is not None:
         path.write_bytes(content)
-    result = run("--db", db_url, "ingest", path, "--org", "demo", "--system", "s")
+    result = run("--db", db_url, "ingest", "--create-org", path, "--org", "demo", "--system", "s")
     assert result.exit_code == 2
     assert result.stderr.startswith(f"error: {path}: {problem}")
     assert result.stderr.count("\n") == 1
@@ -131,7 +148,7 @@ def test_unreadable_files_exit_2_with_one_line_naming_the_file(
 def test_the_size_limit_comes_from_the_environment(db_url: str) -> None:
     size = PROTON[0].stat().st_size
     result = run(
-        "--db", db_url, "ingest", PROTON[0], "--org", "demo", "--system", "s",
+        "--db", db_url, "ingest", "--create-org", PROTON[0], "--org", "demo", "--system", "s",
         env={"PATCHGAP_MAX_SBOM_BYTES": str(size - 1)},
     )  # fmt: skip
     assert result.exit_code == 2
@@ -141,10 +158,24 @@ def test_the_size_limit_comes_from_the_environment(db_url: str) -> None:
 
 def test_another_environment_for_an_existing_system_is_refused(db_url: str) -> None:
     assert (
-        run("--db", db_url, "ingest", PROTON[0], "--org", "o", "--system", "s", "--env", "prod").exit_code
+        run(
+            "--db",
+            db_url,
+            "ingest",
+            "--create-org",
+            PROTON[0],
+            "--org",
+            "o",
+            "--system",
+            "s",
+            "--env",
+            "prod",
+        ).exit_code
         == 0
     )
-    result = run("--db", db_url, "ingest", PROTON[1], "--org", "o", "--system", "s", "--env", "staging")
+    result = run(
+        "--db", db_url, "ingest", "--create-org", PROTON[1], "--org", "o", "--system", "s", "--env", "staging"
+    )
     assert result.exit_code == 2
     assert "'prod', not 'staging'" in result.stderr
 
@@ -152,7 +183,17 @@ def test_another_environment_for_an_existing_system_is_refused(db_url: str) -> N
 def test_an_invalid_observed_at_is_a_usage_error(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'x.db'}"
     result = run(
-        "--db", url, "ingest", PROTON[0], "--org", "o", "--system", "s", "--observed-at", "last week"
+        "--db",
+        url,
+        "ingest",
+        "--create-org",
+        PROTON[0],
+        "--org",
+        "o",
+        "--system",
+        "s",
+        "--observed-at",
+        "last week",
     )
     assert result.exit_code == 2
     assert "not an ISO 8601" in result.output
@@ -161,12 +202,23 @@ def test_an_invalid_observed_at_is_a_usage_error(tmp_path: Path) -> None:
 def test_db_flag_wins_over_the_environment(tmp_path: Path) -> None:
     flag, env = f"sqlite:///{tmp_path / 'flag.db'}", f"sqlite:///{tmp_path / 'env.db'}"
     result = run(
-        "--db", flag, "ingest", PROTON[0], "--org", "o", "--system", "s", env={"PATCHGAP_DATABASE_URL": env}
+        "--db",
+        flag,
+        "ingest",
+        "--create-org",
+        PROTON[0],
+        "--org",
+        "o",
+        "--system",
+        "s",
+        env={"PATCHGAP_DATABASE_URL": env},
     )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "flag.db").exists()
     assert not (tmp_path / "env.db").exists()
-    from_env = run("ingest", PROTON[1], "--org", "o", "--system", "s", env={"PATCHGAP_DATABASE_URL": env})
+    from_env = run(
+        "ingest", "--create-org", PROTON[1], "--org", "o", "--system", "s", env={"PATCHGAP_DATABASE_URL": env}
+    )
     assert from_env.exit_code == 0, from_env.output
     assert (tmp_path / "env.db").exists()
 
@@ -176,6 +228,7 @@ def test_an_unreachable_database_is_one_line_and_exit_2(tmp_path: Path) -> None:
         "--db",
         "postgresql+psycopg://nobody@127.0.0.1:1/none",
         "ingest",
+        "--create-org",
         PROTON[0],
         "--org",
         "o",
@@ -224,12 +277,14 @@ def test_moments_outside_the_accepted_range_are_one_line_and_exit_2(
 ) -> None:
     sbom = tmp_path / "a.json"
     sbom.write_bytes(cyclonedx([("requests", "2.0.0", "pkg:pypi/requests@2.0.0")]))
-    refused = run("--db", db_url, "ingest", sbom, "--org", "o", "--system", "s", "--observed-at", moment)
+    refused = run(
+        "--db", db_url, "ingest", "--create-org", sbom, "--org", "o", "--system", "s", "--observed-at", moment
+    )
     assert refused.exit_code == 2, refused.output
     assert refused.stderr.startswith(f"error: {sbom}: observed_at ")
     assert refused.stderr.endswith("is outside the accepted range 1970-01-01 to 2200-01-01\n")
     assert not org_exists(db_url, "o")  # nothing was written
-    assert run("--db", db_url, "ingest", sbom, "--org", "o", "--system", "s").exit_code == 0
+    assert run("--db", db_url, "ingest", "--create-org", sbom, "--org", "o", "--system", "s").exit_code == 0
     report = run("--db", db_url, "report", "deploy-time", "--org", "o", "--as-of", moment)
     assert report.exit_code == 2, report.output
     assert report.stderr.startswith("error: report: as_of ")

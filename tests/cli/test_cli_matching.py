@@ -40,7 +40,9 @@ def with_advisories(db_url: str, shared_data: Path) -> str:
 
 
 def test_ingest_matches_the_new_snapshot_then_match_has_nothing_new(with_advisories: str) -> None:
-    ingested = run("--db", with_advisories, "ingest", JUICE, "--org", "acme", "--system", "shop")
+    ingested = run(
+        "--db", with_advisories, "ingest", "--create-org", JUICE, "--org", "acme", "--system", "shop"
+    )
     assert ingested.exit_code == 0, ingested.output
     summary = ingested.stderr.strip().splitlines()[-1]
     assert summary.startswith("matched ")
@@ -57,7 +59,7 @@ def test_ingest_matches_the_new_snapshot_then_match_has_nothing_new(with_advisor
 
 
 def test_match_all_rematches_everything(with_advisories: str) -> None:
-    run("--db", with_advisories, "ingest", JUICE, "--org", "acme", "--system", "shop")
+    run("--db", with_advisories, "ingest", "--create-org", JUICE, "--org", "acme", "--system", "shop")
     first = run("--db", with_advisories, "match", "--all")
     second = run("--db", with_advisories, "match", "--all")
     assert first.exit_code == 0, first.output
@@ -69,7 +71,7 @@ def test_match_all_rematches_everything(with_advisories: str) -> None:
 
 
 def test_why_text_and_json(with_advisories: str) -> None:
-    run("--db", with_advisories, "ingest", JUICE, "--org", "acme", "--system", "shop")
+    run("--db", with_advisories, "ingest", "--create-org", JUICE, "--org", "acme", "--system", "shop")
     text = run("--db", with_advisories, "why", "--org", "acme", "--system", "shop", "pkg:npm/lodash@4.17.19")
     assert text.exit_code == 0, text.output
     assert "GHSA-35jh-r3h4-6jhm (osv)" in text.stdout
@@ -103,7 +105,7 @@ def test_why_text_and_json(with_advisories: str) -> None:
 
 
 def test_why_errors_are_one_line_exit_2(with_advisories: str) -> None:
-    run("--db", with_advisories, "ingest", JUICE, "--org", "acme", "--system", "shop")
+    run("--db", with_advisories, "ingest", "--create-org", JUICE, "--org", "acme", "--system", "shop")
     missing = run("--db", with_advisories, "why", "--org", "acme", "--system", "nope", "pkg:npm/lodash")
     assert missing.exit_code == 2
     assert missing.stderr.startswith("error: system 'nope' does not exist")

@@ -64,7 +64,10 @@ def test_ingest_of_an_sbom_holding_a_nul_exits_2_and_writes_nothing(
 ) -> None:
     good = tmp_path / "good.sbom"
     good.write_bytes(cyclonedx_json([GOOD]))
-    assert run("--db", db_url, "ingest", good, "--org", "acme", "--system", "shop").exit_code == 0
+    assert (
+        run("--db", db_url, "ingest", "--create-org", good, "--org", "acme", "--system", "shop").exit_code
+        == 0
+    )
     before = listing(db_url, "snapshots", "list", "--org", "acme", "--system", "shop")
 
     bad = tmp_path / f"bad.{fmt}"
@@ -73,7 +76,7 @@ def test_ingest_of_an_sbom_holding_a_nul_exits_2_and_writes_nothing(
     newer.write_bytes(cyclonedx_json([GOOD, ("other", "2.0", "pkg:pypi/other@2.0")]))
     # Alone, and after a good file of the same command: all files of one ingest land or none.
     for files in ([bad], [newer, bad]):
-        result = run("--db", db_url, "ingest", *files, "--org", "acme", "--system", "shop")
+        result = run("--db", db_url, "ingest", "--create-org", *files, "--org", "acme", "--system", "shop")
         reason = {
             "cyclonedx-json": "components[1].name contains a NUL character (\\u0000)",
             "spdx-json": "packages[1].name contains a NUL character (\\u0000)",
@@ -98,14 +101,14 @@ def test_ingest_keeps_over_long_components_not_assessable(db_url: str, tmp_path:
             ]
         )
     )
-    result = run("--db", db_url, "ingest", sbom, "--org", "acme", "--system", "shop")
+    result = run("--db", db_url, "ingest", "--create-org", sbom, "--org", "acme", "--system", "shop")
     assert result.exit_code == 0, result.output
     assert "created" in result.stdout
     assert "4 components (3 not assessable)" in result.stdout
     check = listing(db_url, "sbom", "check", str(sbom))
     assert "not assessable: 3 (too-long 3)" in check
     assert "component-too-long" in check
-    again = run("--db", db_url, "ingest", sbom, "--org", "acme", "--system", "shop")
+    again = run("--db", db_url, "ingest", "--create-org", sbom, "--org", "acme", "--system", "shop")
     assert again.exit_code == 0, again.output
     assert "unchanged" in again.stdout
 
@@ -195,7 +198,11 @@ def test_feed_vex_and_sla_files_holding_a_nul_are_refused(db_url: str, tmp_path:
             "the feed's version contains a NUL character (\\u0000)",
         ),
         (("advisories", "import", epss_cve), epss_cve, "CVE id CVE-2024-1111"),
-        (("vex", "import", vex, "--org", "acme"), vex, "statements[0].vulnerability.name contains a NUL"),
+        (
+            ("vex", "import", vex, "--org", "acme", "--create-org"),
+            vex,
+            "statements[0].vulnerability.name contains a NUL",
+        ),
         (("sla", "set", sla, "--org", "acme"), sla, "tiers[0].name contains a NUL character (\\u0000)"),
     ):
         assert_one_line_refusal(run("--db", db_url, *args), source, reason)

@@ -10,7 +10,7 @@ from tests.cli.test_cli_commands import PROTON, org_exists, run
 
 @pytest.mark.parametrize("name", [n for n in BAD_NAMES if "\x00" not in n])  # argv cannot carry a NUL
 def test_ingest_refuses_a_name_post_systems_refuses(db_url: str, name: str) -> None:
-    result = run("--db", db_url, "ingest", PROTON[0], "--org", "demo", "--system", name)
+    result = run("--db", db_url, "ingest", "--create-org", PROTON[0], "--org", "demo", "--system", name)
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith("error: system ")
     assert ": a system name " in result.stderr

@@ -27,18 +27,18 @@ def snapshot_rows(db_url: str, system: str) -> list[list[str]]:
 
 
 def test_syft_json_ingests_once_with_an_observation_time(db_url: str) -> None:
-    refused = run("--db", db_url, "ingest", SYFT, "--org", "acme", "--system", "py")
+    refused = run("--db", db_url, "ingest", "--create-org", SYFT, "--org", "acme", "--system", "py")
     assert (refused.exit_code, refused.stdout) == (2, "")
     assert refused.stderr == f"error: {SYFT}: {NO_TIMESTAMP}\n"
 
     given = ("--org", "acme", "--system", "py", "--observed-at", "2026-12-01T10:00:00Z")
-    first = run("--db", db_url, "ingest", SYFT, *given)
+    first = run("--db", db_url, "ingest", "--create-org", SYFT, *given)
     assert first.exit_code == 0, first.output
     assert first.stdout.startswith(
         f"{SYFT}: created snapshot 1 observed 2026-12-01T10:00:00+00:00, 5 components (1 not assessable), "
         "8 quality flags"
     )
-    again = run("--db", db_url, "ingest", SYFT, *given)
+    again = run("--db", db_url, "ingest", "--create-org", SYFT, *given)
     assert again.exit_code == 0, again.output
     assert again.stdout.startswith(f"{SYFT}: unchanged snapshot 1 ")
 
@@ -49,12 +49,12 @@ def test_syft_json_ingests_once_with_an_observation_time(db_url: str) -> None:
 def test_spdx_2_1_tag_value_ingests_once_at_its_own_time(db_url: str, tmp_path: Path) -> None:
     path = tmp_path / "gateway.spdx"
     path.write_text(SPDX_21, encoding="utf-8")
-    first = run("--db", db_url, "ingest", path, "--org", "acme", "--system", "gateway")
+    first = run("--db", db_url, "ingest", "--create-org", path, "--org", "acme", "--system", "gateway")
     assert first.exit_code == 0, first.output
     assert first.stdout.startswith(
         f"{path}: created snapshot 1 observed 2019-03-01T08:00:00+00:00, 2 components (1 not assessable)"
     )
-    again = run("--db", db_url, "ingest", path, "--org", "acme", "--system", "gateway")
+    again = run("--db", db_url, "ingest", "--create-org", path, "--org", "acme", "--system", "gateway")
     assert again.stdout.startswith(f"{path}: unchanged snapshot 1 ")
 
     (row,) = snapshot_rows(db_url, "gateway")
@@ -66,6 +66,7 @@ def test_a_refused_file_among_good_ones_writes_nothing(db_url: str) -> None:
         "--db",
         db_url,
         "ingest",
+        "--create-org",
         SYFT,
         USBUTILS,
         "--org",
