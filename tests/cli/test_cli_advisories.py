@@ -404,10 +404,20 @@ def test_enrich_asks_the_configured_mirror_once_and_reports_show_the_registry_cl
 ) -> None:
     laravel = ROOT / "sbom_samples" / "laravel" / "laravel-7.12.0.cdx.xml"
     when = "2021-06-01T00:00:00Z"
-    assert (
-        run("--db", db_url, "ingest", laravel, "--org", "o", "--system", "s", "--observed-at", when).exit_code
-        == 0
+    ingested = run(
+        "--db",
+        db_url,
+        "ingest",
+        "--create-org",
+        laravel,
+        "--org",
+        "o",
+        "--system",
+        "s",
+        "--observed-at",
+        when,
     )
+    assert ingested.exit_code == 0, ingested.output
     assert run("--db", db_url, "advisories", "import", AKRITES).exit_code == 0
     # Packagist's Composer 2 metadata, minified, for the sample record's fixed versions 1.9.1 and 2.4.5.
     metadata = {
