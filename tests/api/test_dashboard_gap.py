@@ -17,7 +17,7 @@ AS_OF = datetime(2024, 6, 15, tzinfo=UTC)
 
 
 def _metric(html: str, name: str) -> str:
-    found = re.search(rf'data-metric="{name}">([^<]*)<', html)
+    found = re.search(rf'data-gap="{name}">([^<]*)<', html)
     assert found is not None, name
     return found.group(1)
 
