@@ -242,6 +242,7 @@ def app_from_env() -> FastAPI:
         http_client=http_client,
         due_within_days=job_settings.due_within_days,
         delivery=DeliverySettings.from_settings(settings.notifications),
+        registry_urls=job_settings.registry_urls,
     )
     return create_app(
         settings,

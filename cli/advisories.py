@@ -241,6 +241,40 @@ def sync(
             _rematch(db, synced.result)
 
 
+@app.command("enrich")
+@reports_errors
+def enrich(
+    ctx: typer.Context,
+    ecosystem: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ecosystem",
+            help="Only this ecosystem (PyPI, npm, crates.io, Go, Maven, RubyGems, NuGet, Packagist); "
+            "repeatable.",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Fetch the registry release times of the fixed versions advisories name for deployed packages
+    (each asked once; base URLs from PATCHGAP_REGISTRY_<NAME>_URL or [registries] in PATCHGAP_CONFIG)."""
+    import dataclasses
+
+    from core.settings import load_registry_urls
+    from pipeline.advisories.enrich import enrich as run_enrich
+
+    urls = load_registry_urls()
+    with database(ctx, upgrade=True) as db, make_http_client() as http:
+        result = run_enrich(db, http, ecosystems=ecosystem or None, urls=urls)
+    if as_json:
+        typer.echo(json.dumps(dataclasses.asdict(result), indent=2))
+        return
+    say(result.summary())
+    for eco, counts in result.by_ecosystem.items():
+        say(f"  {eco}: " + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items()))
+    for message in result.errors:
+        err_console.print(f"warning: {message}", markup=False)
+
+
 @app.command("show")
 @reports_errors
 def show(

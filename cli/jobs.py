@@ -52,6 +52,7 @@ def configured(config: Settings) -> tuple[list[Job], ContextValues]:
         http_client=make_http_client,
         due_within_days=job_settings.due_within_days,
         delivery=DeliverySettings.from_settings(config.notifications),
+        registry_urls=job_settings.registry_urls,
     )
     return build_jobs(job_settings), values
 

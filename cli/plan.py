@@ -107,9 +107,12 @@ def plan(
         typer.echo(plan_csv(document["actions"]), nl=False)
         return
     console.print(_table(document))
+    for a in document["actions"]:
+        if a.get("note"):
+            console.print(f"#{a['rank']} {a['package']}@{a['from_version']}: {a['note']}", markup=False)
     for u in document["unfixable"]:
         print_wrapped(
             console,
             f"no single upgrade: {u['package']}@{u['version']} on {u['system_count']} system(s): "
-            f"{u['reason']} ({u['detail']}); {u['what_to_do']}",
+            f"{u['reason']} ({u['detail']}); {u['what_to_do']}" + (f"; {u['note']}" if u.get("note") else ""),
         )

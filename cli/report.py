@@ -367,6 +367,33 @@ def _summary_rows(name: str, s: Summary) -> list[str]:
     ]
 
 
+def _gap_lines(report: DeployTimeReport) -> list[str]:
+    """Where the fix clocks come from, and the gap split into upstream's part and the deployment's."""
+    from core.display import percent_text
+
+    gap = report.gap.to_json()
+    clocks, upstream, days = gap["fix_clocks"], gap["upstream"], gap["exposure_days"]
+    lines = [
+        f"  fix clocks: {clocks['exact']} exact, {clocks['approximated']} approximated ("
+        + ", ".join(f"{n} {source}" for source, n in clocks["by_source"].items())
+        + ")",
+        f"  upstream (disclosure → fix released): median {days_text(upstream['median_days'], missing='-')}, "
+        f"p90 {days_text(upstream['p90_days'], missing='-')} over {upstream['groups']} vulnerabilities",
+        f"  exposure-days {days_text(days['total'], missing='0 d')}: waiting for a fix "
+        f"{days_text(days['waiting_for_fix'], missing='0 d')} ({percent_text(days['upstream_share'])}), "
+        f"waiting for deployment {days_text(days['waiting_for_deployment'], missing='0 d')} "
+        f"({percent_text(days['deployment_share'])})",
+    ]
+    last_resort = gap["last_resort_maintainer"]
+    if last_resort["components"]:
+        lines.append(
+            f"  last-resort maintainer: {last_resort['components']} deployed components "
+            f"({last_resort['open_exposures']} open exposures) get their fix from it; "
+            "upstream is unmaintained"
+        )
+    return lines
+
+
 def render_deploy_time(report: DeployTimeReport, org: str) -> None:
     """Tables for people: overall figures, SLA per tier, breakdown by system, monthly trend."""
     from core.time import rfc3339
@@ -394,6 +421,7 @@ def render_deploy_time(report: DeployTimeReport, org: str) -> None:
         f"  snapshot precision (R − L): median {_figure(report.precision.median_days)}, "
         f"max {_figure(report.precision.max_days)}",
     ]
+    lines += _gap_lines(report)
     lines += [
         f"  stale: {s.system} (last snapshot {rfc3339(s.last_snapshot)}, cadence {s.cadence_days} d)"
         for s in report.stale_systems

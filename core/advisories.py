@@ -68,6 +68,10 @@ class Advisory:
     fix_available_at: str | None = None
     fix_available_source: str | None = None
     exploited: bool = False
+    # When the flaw was disclosed (Akrites ``disclosed_at``; CSAF ``discovery_date`` else
+    # ``initial_release_date``) and whether the fix comes from a last-resort maintainer (Akrites).
+    disclosed_at: str | None = None
+    last_resort_maintainer: bool = False
     database_specific: dict[str, Any] | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 

@@ -184,6 +184,8 @@ class JobSettings:
     akrites_indexes: tuple[Feed, ...] = ()
     due_within_days: int = DEFAULT_DUE_WITHIN_DAYS
     serve_jobs: bool = True
+    # Registry base URLs by registry name (``pypi``, ``npm`` …; :func:`load_registry_urls`).
+    registry_urls: Mapping[str, str] = field(default_factory=dict)
 
     def override(self, job: str) -> JobOverride:
         held = self.file_jobs.get(job, JobOverride())
@@ -259,9 +261,11 @@ def load_job_settings(environ: Mapping[str, str] | None = None) -> JobSettings:
     if env.get(CONFIG_ENV):
         path = Path(env[CONFIG_ENV])
         config = _read_config(path)
-        unknown = sorted(set(config) - {"jobs", "csaf", "akrites", "sla"})
+        unknown = sorted(set(config) - {"jobs", "csaf", "akrites", "sla", "registries"})
         if unknown:
-            raise SettingsError(f"{path}", f"unknown table [{unknown[0]}] (known: jobs, csaf, akrites, sla)")
+            raise SettingsError(
+                f"{path}", f"unknown table [{unknown[0]}] (known: jobs, csaf, akrites, sla, registries)"
+            )
     jobs_table = config.get("jobs", {})
     if not isinstance(jobs_table, dict):
         raise SettingsError("jobs", "must be a table of [jobs.NAME] tables")
@@ -302,4 +306,37 @@ def load_job_settings(environ: Mapping[str, str] | None = None) -> JobSettings:
             held = replace(held, url=raw)
         env_jobs[token] = held
     serve_jobs = parse_flag(env[SERVE_JOBS_ENV], SERVE_JOBS_ENV) if env.get(SERVE_JOBS_ENV) else True
-    return JobSettings(jobs, env_jobs, providers, indexes, due_days, serve_jobs)
+    registries = _registry_urls(env, config.get("registries", {}))
+    return JobSettings(jobs, env_jobs, providers, indexes, due_days, serve_jobs, registries)
+
+
+REGISTRY_URL_ENV = re.compile(r"PATCHGAP_REGISTRY_([A-Z0-9_]+)_URL")
+
+
+def _registry_urls(env: Mapping[str, str], table: object) -> dict[str, str]:
+    if not isinstance(table, dict):
+        raise SettingsError("registries", "must be a table of registry name = base URL")
+    urls: dict[str, str] = {}
+    for name, url in table.items():
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            raise SettingsError(f"registries.{name}", f"{url!r} is not an http(s) URL")
+        urls[str(name).lower()] = url
+    for key, raw in sorted(env.items()):
+        match = REGISTRY_URL_ENV.fullmatch(key)
+        if match is None:
+            continue
+        if not raw.startswith(("https://", "http://")):
+            raise SettingsError(key, f"{raw!r} is not an http(s) URL")
+        urls[match[1].lower()] = raw
+    return urls
+
+
+def load_registry_urls(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Package registry base URLs (mirrors, an Artifactory remote) by registry name: the config file's
+    ``[registries]`` table (``pypi = "https://…"``), then ``PATCHGAP_REGISTRY_<NAME>_URL``, which wins.
+    Names are checked against the registries where they are used (``pipeline``)."""
+    env = os.environ if environ is None else environ
+    config: dict[str, Any] = {}
+    if env.get(CONFIG_ENV):
+        config = _read_config(Path(env[CONFIG_ENV]))
+    return _registry_urls(env, config.get("registries", {}))

@@ -71,6 +71,10 @@ def _tier_order(names: set[str], policy: SlaPolicy) -> list[str]:
     return known + rest + (["none"] if "none" in names else [])
 
 
+# The deploy-time document's keys that decompose the gap (``reports.deploy_time.GapSplit``).
+_GAP_KEYS = ("fix_clocks", "upstream", "exposure_days", "last_resort_maintainer")
+
+
 def overview(db: Database, org: str, as_of: datetime | None = None, period_days: int = 30) -> dict[str, Any]:
     """The overview document of ``org`` at ``as_of`` (default now); see the module docstring.
 
@@ -128,6 +132,8 @@ def overview(db: Database, org: str, as_of: datetime | None = None, period_days:
         "excluded_open": sum(1 for r in excluded if r["resolved_at"] is None),
         "risk_accepted_open": sum(1 for r in rows if r["sla_status"] == "risk_accepted"),
         "time_to_deploy": {**ttd(document), "previous": ttd(previous)},
+        # The gap decomposed: fix clocks by source, upstream's figure, exposure-days split, last resort.
+        "gap": {k: document[k] for k in _GAP_KEYS},
         "top_actions": [a.to_json(rank) for rank, a in enumerate(plan.actions[:_TOP_ACTIONS], start=1)],
         "total_actions": len(plan.actions),
         "worst_systems": [

@@ -89,6 +89,7 @@ def items_from_inputs(
                     major_upgrade=found.major_upgrade,
                     in_major=found.in_major,
                     in_major_leaves_open=found.in_major_leaves_open,
+                    last_resort_maintainer=a.last_resort_maintainer,
                 )
             )
     return items

@@ -35,7 +35,7 @@ import statistics
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from core.severity import cvss_rating
@@ -84,6 +84,17 @@ class AssessedExposure:
     # every breakdown reads them again.
     days_conservative: float
     days_optimistic: float
+    # The group's fix comes from a last-resort maintainer (Akrites): upstream is unmaintained.
+    last_resort_maintainer: bool = False
+
+    @property
+    def days_waiting_for_fix(self) -> float:
+        """first_seen → clock start (capped at R, or L while open): the part of the exposure spent
+        running the flaw before any fix existed — upstream's part. With :attr:`days_conservative`
+        (clock start → R or L, the deployment's part) it adds up to the exposure's whole span."""
+        e = self.exposure
+        end = e.resolved_at if e.resolved_at is not None else e.last_affected_seen
+        return _days(min(self.start, end), e.first_seen)
 
     def to_json(self) -> dict[str, Any]:
         """The per-exposure fields this layer knows; ``pipeline`` adds aliases, advisories, fixed versions."""
@@ -157,7 +168,9 @@ def assess_exposures(
     lookup = _facts_lookup(facts)
     # Exposures share a handful of distinct (group, package, internet-exposed) combinations: derive the
     # fix, risk, severity and tier once per combination (measured: a third of the time for 60k exposures).
-    derived: dict[tuple[str, str, bool, str], tuple[FixAvailability, RiskFacts, str, SlaTier | None]] = {}
+    derived: dict[
+        tuple[str, str, bool, str], tuple[FixAvailability, RiskFacts, str, SlaTier | None, bool]
+    ] = {}
     out: list[AssessedExposure] = []
     for e in timeline.exposures:
         system = by_name[e.system]
@@ -173,8 +186,14 @@ def assess_exposures(
                 rating=f.rating if f else None,
                 epss=f.epss if f else None,
             )
-            found = derived[key] = (fix_available(f), risk, severity_label(risk.score), policy.tier_for(risk))
-        fix, risk, severity, tier = found
+            found = derived[key] = (
+                fix_available(f),
+                risk,
+                severity_label(risk.score),
+                policy.tier_for(risk),
+                f.last_resort_maintainer if f else False,
+            )
+        fix, risk, severity, tier, last_resort = found
         start = clock_start(e, fix)
         due = due_date(start, tier) if tier else None
         status: SlaStatus | None = (
@@ -200,6 +219,7 @@ def assess_exposures(
                 e.system in stale,
                 _days(e.resolved_at if e.resolved_at is not None else e.last_affected_seen, start),
                 _days(e.last_affected_seen, start),
+                last_resort,
             )
         )
     return tuple(out)
@@ -360,6 +380,129 @@ class SlaAttainment:
     risk_accepted: int = 0  # breached or open, under an accepted risk in force
 
 
+# Where the fix clocks of the counted exposures come from: exact (a stated fix or release time) or
+# approximated (the advisory's publication); ``unknown`` when no date at all (the clock starts at
+# first_seen).
+FIX_SOURCES: tuple[str, ...] = ("csaf", "akrites", "registry", "published", "unknown")
+_EXACT_SOURCES = frozenset({"csaf", "akrites", "registry"})
+
+
+@dataclass(frozen=True, slots=True)
+class GapSplit:
+    """The gap decomposed (DESIGN.md "The gap, decomposed").
+
+    ``clocks``: counted exposures per fix-clock source (:data:`FIX_SOURCES`). ``upstream_*``: per
+    vulnerability group of the counted exposures that has a disclosure time and an exact fix release
+    time, the days from disclosure to the fix (median, p90 by nearest rank, number of groups).
+    ``upstream_us`` / ``deployment_us``: the counted exposures' days summed, in integer microseconds
+    (exact in any order): first_seen → clock start (waiting for a fix) and clock start → R, or L while
+    open (waiting for deployment). ``last_resort_open`` / ``last_resort_components``: open exposures,
+    and distinct (system, package) among them, whose fix comes from a last-resort maintainer.
+    """
+
+    clocks: tuple[tuple[str, int], ...] = tuple((s, 0) for s in FIX_SOURCES)
+    upstream_median_days: float | None = None
+    upstream_p90_days: float | None = None
+    upstream_groups: int = 0
+    upstream_us: int = 0
+    deployment_us: int = 0
+    last_resort_open: int = 0
+    last_resort_components: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        clocks = dict(self.clocks)
+        exact = sum(n for s, n in clocks.items() if s in _EXACT_SOURCES)
+        total_us = self.upstream_us + self.deployment_us
+        return {
+            "fix_clocks": {"exact": exact, "approximated": sum(clocks.values()) - exact, "by_source": clocks},
+            "upstream": {
+                "median_days": _round(self.upstream_median_days),
+                "p90_days": _round(self.upstream_p90_days),
+                "groups": self.upstream_groups,
+            },
+            "exposure_days": {
+                "total": _round(total_us / 1e6 / _DAY),
+                "waiting_for_fix": _round(self.upstream_us / 1e6 / _DAY),
+                "waiting_for_deployment": _round(self.deployment_us / 1e6 / _DAY),
+                "upstream_share": _round(self.upstream_us / total_us, 4) if total_us else None,
+                "deployment_share": _round(self.deployment_us / total_us, 4) if total_us else None,
+            },
+            "last_resort_maintainer": {
+                "open_exposures": self.last_resort_open,
+                "components": self.last_resort_components,
+            },
+        }
+
+
+def nearest_rank(sorted_values: Sequence[float], q: float) -> float | None:
+    """The q-quantile by nearest rank: the smallest value with at least q of the values at or below it."""
+    if not sorted_values:
+        return None
+    rank = max(1, -(-len(sorted_values) * round(q * 100) // 100))  # ceil(q·n) in integers
+    return sorted_values[rank - 1]
+
+
+def upstream_days(facts: Iterable[VulnFacts], groups: Iterable[str]) -> list[float]:
+    """Disclosure → exact fix release, in days, for each of ``groups`` that has both (group-wide facts,
+    ``package`` None), sorted; a fix dated before its disclosure counts as 0."""
+    by_group = {f.vuln_group: f for f in facts if f.package is None}
+    out = []
+    for group in sorted(set(groups)):
+        f = by_group.get(group)
+        if f is None or f.disclosed is None:
+            continue
+        fix = fix_available(f)
+        if fix.approximated or fix.at is None:
+            continue
+        out.append(_days(fix.at, require_utc(f.disclosed, f"{group} disclosed")))
+    return sorted(out)
+
+
+def gap_split(
+    clocks: Mapping[str, int],
+    upstream: Sequence[float],
+    *,
+    upstream_us: int,
+    deployment_us: int,
+    last_resort_open: int,
+    last_resort_components: int,
+) -> GapSplit:
+    """The :class:`GapSplit` of counts both report paths compute their own way."""
+    return GapSplit(
+        tuple((s, int(clocks.get(s, 0))) for s in FIX_SOURCES),
+        statistics.median(upstream) if upstream else None,
+        nearest_rank(upstream, 0.9),
+        len(upstream),
+        int(upstream_us),
+        int(deployment_us),
+        int(last_resort_open),
+        int(last_resort_components),
+    )
+
+
+def _micro_span(later: datetime, earlier: datetime) -> int:
+    return max(0, (later - earlier) // timedelta(microseconds=1))
+
+
+def gap_of(items: Sequence[AssessedExposure], facts: Iterable[VulnFacts]) -> GapSplit:
+    """The :class:`GapSplit` of assessed exposures, one at a time (the reference)."""
+    upstream_us = deployment_us = 0
+    for a in items:
+        e = a.exposure
+        end = e.resolved_at if e.resolved_at is not None else e.last_affected_seen
+        upstream_us += _micro_span(min(a.start, end), e.first_seen)
+        deployment_us += _micro_span(end, a.start)
+    flagged = [a for a in items if a.last_resort_maintainer and a.exposure.resolved_at is None]
+    return gap_split(
+        Counter(a.fix.source or "unknown" for a in items),
+        upstream_days(facts, {a.exposure.vuln_group for a in items}),
+        upstream_us=upstream_us,
+        deployment_us=deployment_us,
+        last_resort_open=len(flagged),
+        last_resort_components=len({(a.exposure.system, a.exposure.package) for a in flagged}),
+    )
+
+
 BREAKDOWNS: tuple[tuple[str, Callable[[AssessedExposure], str]], ...] = (
     ("system", lambda a: a.exposure.system),
     ("environment", lambda a: a.environment or "unknown"),
@@ -385,6 +528,7 @@ class DeployTimeReport:
     excluded_by_state: tuple[tuple[str, int], ...] = ()
     risk_accepted: int = 0
     counted_by_state: tuple[tuple[str, int], ...] = ()
+    gap: GapSplit = GapSplit()
 
     def to_json(self) -> dict[str, Any]:
         """The ``patchgap report deploy-time --format json`` document (keys are a stable contract)."""
@@ -412,6 +556,7 @@ class DeployTimeReport:
             },
             "withdrawn_groups_skipped": list(self.withdrawn_groups_skipped),
             "fix_available_approximated": self.fix_available_approximated,
+            **self.gap.to_json(),
             "sla": [
                 {
                     "tier": s.tier,
@@ -516,6 +661,7 @@ def deploy_time_report(
     them too) to skip doing it twice.
     """
     as_of = require_utc(as_of, "as_of")
+    facts = list(facts)
     systems = list(systems)
     items = (
         list(assessed)
@@ -559,4 +705,5 @@ def deploy_time_report(
             for state, n in state_counts(a.exposure.analysis for a in items).items()
             if state not in EXCLUDING
         ),
+        gap=gap_of(items, facts),
     )

@@ -31,9 +31,11 @@ from core.time import require_utc
 from core.triage import EXCLUDING, STATES, Analysis
 from reports.deploy_time import (
     _EXCLUDED_AS,
+    FIX_SOURCES,
     WITHIN_DAYS,
     DeployTimeReport,
     Figures,
+    GapSplit,
     Metric,
     MonthTrend,
     Precision,
@@ -41,8 +43,10 @@ from reports.deploy_time import (
     StaleSystem,
     Summary,
     _facts_lookup,
+    gap_split,
     severity_label,
     stale_systems,
+    upstream_days,
 )
 from reports.exposure_records import SystemHistory, VulnFacts
 from reports.sla import DEFAULT_POLICY, RiskFacts, SlaPolicy
@@ -349,6 +353,8 @@ class _Combos:
     severity: Ints
     severities: list[str]
     tier: Ints  # index into the policy's tiers, −1: none
+    source: Ints  # index into FIX_SOURCES
+    last_resort: Bools  # per pair: the fix comes from a last-resort maintainer
 
 
 def _combos(
@@ -365,9 +371,13 @@ def _combos(
     severity = np.zeros(n, dtype=np.int64)
     tier = np.full(n, -1, dtype=np.int64)
     severities: dict[str, int] = {}
+    source = np.zeros(n, dtype=np.int64)
+    last_resort = np.zeros(len(pairs), dtype=bool)
     for p, (group, package) in enumerate(pairs):
         f = lookup(group, package)
         fix = fix_available(f)
+        last_resort[p] = f.last_resort_maintainer if f else False
+        source_code = FIX_SOURCES.index(fix.source or "unknown")
         for k, system_class in enumerate(classes):
             i = p * len(classes) + k
             risk = _risk(f, system_class)
@@ -375,9 +385,10 @@ def _combos(
             if fix.at is not None:
                 has_fix[i], fix_at[i] = True, micros(fix.at)
             approximated[i] = fix.approximated
+            source[i] = source_code
             severity[i] = severities.setdefault(severity_label(risk.score), len(severities))
             tier[i] = -1 if found is None else policy.tiers.index(found)
-    return _Combos(has_fix, fix_at, approximated, severity, list(severities), tier)
+    return _Combos(has_fix, fix_at, approximated, severity, list(severities), tier, source, last_resort)
 
 
 def _days(later: Ints, earlier: Ints) -> Floats:
@@ -437,6 +448,7 @@ def deploy_time_report_columns(
     c = columns
     classes: dict[_SystemClass, int] = {}
     class_of = np.array([classes.setdefault(_system_class(s), len(classes)) for s in systems], dtype=np.int64)
+    facts = list(facts)
     combos = _combos(c.pairs, list(classes), facts, policy)
     combo = c.pair * len(classes) + class_of[c.system] if len(c) else np.zeros(0, dtype=np.int64)
     first, last, resolved, closed = c.first_seen, c.last_affected, c.resolved, c.closed
@@ -530,6 +542,7 @@ def deploy_time_report_columns(
     present_records, record_counts = np.unique(c.analysis[c.analysis >= 0], return_counts=True)
     for record, count in zip(present_records.tolist(), record_counts.tolist(), strict=True):
         analysis_states[c.analyses[record].state] += count
+    facts = list(facts)
     return DeployTimeReport(
         as_of=as_of,
         overall=overall,
@@ -548,4 +561,28 @@ def deploy_time_report_columns(
         excluded_by_state=tuple((state, excluded.get(resolution, 0)) for state, resolution in _EXCLUDED_AS),
         risk_accepted=int((status == _ACCEPTED).sum()),
         counted_by_state=tuple((state, analysis_states[state]) for state in STATES if state not in EXCLUDING),
+        gap=_gap(c, combos, combo, start, facts),
+    )
+
+
+def _gap(
+    c: ExposureColumns, combos: _Combos, combo: Ints, start: Ints, facts: Sequence[VulnFacts]
+) -> GapSplit:
+    """``reports.deploy_time.gap_of`` over the columns (integer microseconds: sums are exact)."""
+    end = np.where(c.closed, c.resolved, c.last_affected)
+    upstream_us = int(np.maximum(np.minimum(start, end) - c.first_seen, 0).sum())
+    deployment_us = int(np.maximum(end - start, 0).sum())
+    sources = np.bincount(combos.source[combo], minlength=len(FIX_SOURCES)).tolist() if len(c) else []
+    flagged = combos.last_resort[c.pair] & ~c.closed if len(c) else np.zeros(0, dtype=bool)
+    present_pairs = np.flatnonzero(np.bincount(c.pair, minlength=len(c.pairs))) if len(c) else c.pair
+    components = {
+        (s, c.pairs[p][1]) for s, p in zip(c.system[flagged].tolist(), c.pair[flagged].tolist(), strict=True)
+    }
+    return gap_split(
+        dict(zip(FIX_SOURCES, sources, strict=False)),
+        upstream_days(facts, {c.pairs[p][0] for p in present_pairs.tolist()}),
+        upstream_us=upstream_us,
+        deployment_us=deployment_us,
+        last_resort_open=int(flagged.sum()),
+        last_resort_components=len(components),
     )

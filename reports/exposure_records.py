@@ -157,6 +157,12 @@ class VulnFacts:
     rating: str | None = None
     exploited: bool = False
     epss: float | None = None
+    # When the flaw was disclosed (Akrites ``disclosed_at``, CSAF discovery/initial release), else the
+    # earliest ``published``: where upstream's part of the gap begins.
+    disclosed: datetime | None = None
+    # An Akrites record says the package is abandoned upstream: the fix comes from the last-resort
+    # maintainer.
+    last_resort_maintainer: bool = False
 
 
 @dataclass(frozen=True, slots=True)

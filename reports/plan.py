@@ -33,6 +33,10 @@ REMEDIES = {
     "not-affected": "the stored advisories no longer affect this version: run patchgap match to refresh",
 }
 
+# Said of an action or an unfixable version when a vulnerability it concerns is fixed by a last-resort
+# maintainer (Akrites ``last_resort_maintainer``): the package is abandoned upstream.
+LAST_RESORT_NOTE = "fix comes from the last-resort maintainer; upstream is unmaintained"
+
 # Without a score, a severity rating stands for the lower bound of its CVSS band; unscored counts as low.
 _UNSCORED = 2.0
 _MAX_PAST_DUE_DAYS = 365
@@ -60,6 +64,7 @@ class PlanItem:
     major_upgrade: bool | None = None
     in_major: str | None = None
     in_major_leaves_open: tuple[str, ...] = ()
+    last_resort_maintainer: bool = False
 
 
 def pair_weight(item: PlanItem, as_of: datetime) -> float:
@@ -108,6 +113,7 @@ class PlanVulnerability:
     systems: int
     earliest_due: datetime | None
     max_days_past_due: float
+    last_resort_maintainer: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -119,7 +125,12 @@ class PlanVulnerability:
             "systems": self.systems,
             "earliest_due": rfc3339(self.earliest_due),
             "max_days_past_due": round(self.max_days_past_due, 1),
+            "last_resort_maintainer": self.last_resort_maintainer,
         }
+
+
+def _note(vulnerabilities: Iterable[PlanVulnerability]) -> str | None:
+    return LAST_RESORT_NOTE if any(v.last_resort_maintainer for v in vulnerabilities) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +187,7 @@ class Action:
             "earliest_due": rfc3339(self.earliest_due),
             "systems": [s.to_json() for s in self.systems],
             "vulnerabilities": [v.to_json() for v in self.vulnerabilities],
+            "note": _note(self.vulnerabilities),
         }
 
 
@@ -208,6 +220,7 @@ class Unfixable:
             "system_count": len(self.systems),
             "systems": [s.to_json() for s in self.systems],
             "vulnerabilities": [v.to_json() for v in self.vulnerabilities],
+            "note": _note(self.vulnerabilities),
         }
 
 
@@ -236,6 +249,7 @@ def _vulnerabilities(items: list[PlanItem], as_of: datetime) -> tuple[PlanVulner
                 len({r.system for r in rows}),
                 min(dues) if dues else None,
                 max(days_past_due(r.sla_due, as_of) for r in rows),
+                any(r.last_resort_maintainer for r in rows),
             )
         )
     # Most urgent first: KEV, then past due, then score; the group key breaks ties.

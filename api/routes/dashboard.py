@@ -264,6 +264,25 @@ def overview_cards(document: dict[str, Any]) -> dict[str, Any]:
             "previous": percent_text(previous["within_30_days"]),
             "change": _change(within, previous["within_30_days"], _points, lower_is_better=False),
         },
+        "gap": _gap_cards(document["gap"]),
+    }
+
+
+def _gap_cards(gap: dict[str, Any]) -> dict[str, Any]:
+    """How much of the exposure-days were upstream's (no fix yet) and ours (fix not deployed), the
+    upstream figure, where the fix clocks come from, and the last-resort components."""
+    days, upstream, clocks = gap["exposure_days"], gap["upstream"], gap["fix_clocks"]
+    return {
+        "upstream_share": percent_text(days["upstream_share"]),
+        "deployment_share": percent_text(days["deployment_share"]),
+        "waiting_for_fix": days_text(days["waiting_for_fix"], missing="0 d"),
+        "waiting_for_deployment": days_text(days["waiting_for_deployment"], missing="0 d"),
+        "upstream_median": days_text(upstream["median_days"], missing="–"),
+        "upstream_groups": upstream["groups"],
+        "clocks_exact": clocks["exact"],
+        "clocks_approximated": clocks["approximated"],
+        "clocks_by_source": ", ".join(f"{n} {source}" for source, n in clocks["by_source"].items() if n),
+        "last_resort": gap["last_resort_maintainer"]["components"],
     }
 
 

@@ -181,6 +181,8 @@ def _prepare(
         "exploited": advisory.exploited,
         "fix_available_at": _parse_time(advisory.fix_available_at, "fix_available_at"),
         "fix_available_source": advisory.fix_available_source,
+        "disclosed_at": _parse_time(advisory.disclosed_at, "disclosed_at"),
+        "last_resort_maintainer": advisory.last_resort_maintainer,
         "origin": origin,
         "raw": raw.compress(advisory.raw),
         "imported_at": now,

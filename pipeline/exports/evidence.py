@@ -15,7 +15,8 @@ from reports.deploy_time import AssessedExposure, assess_exposures, deploy_time_
 from reports.exports.inputs import AdvisorySource, EvidenceInput, SlaException, SnapshotSource
 from reports.exports.interface import Exporter
 from store.db import Database
-from store.queries.advisories import feed_states
+from store.queries.advisories import feed_states, record_provenance, table_provenance
+from store.queries.registries import registry_provenance
 from store.queries.systems import list_snapshots, list_systems
 
 
@@ -39,6 +40,76 @@ def _exceptions(assessed: tuple[AssessedExposure, ...]) -> tuple[SlaException, .
             approver = record.approver or ""
             out.append(SlaException(e.system, e.package, e.vuln_group, reason, approver, record.expires_at))
     return tuple(out)
+
+
+_TABLE_FEEDS = ("kev", "epss")
+
+
+def advisory_provenance(db: Database, groups: set[str], cves: set[str]) -> list[AdvisorySource]:
+    """Every advisory source the figures rest on (``sources/advisories.csv``): the stored records per
+    source and origin (OSV, Akrites and CSAF, imported from files or fetched), the KEV and EPSS tables
+    with their feed's version, fetch time and sha256, the registry release times per ecosystem, and the
+    state of every other fetched feed. ``groups`` / ``cves``: the pack's vulnerabilities, whose records
+    and entries are counted as used."""
+    with db.connect() as conn:
+        states = {f.name: f for f in feed_states(conn)}
+        records = record_provenance(conn, groups)
+        tables = table_provenance(conn, cves)
+        registries = registry_provenance(conn)
+    out = [
+        AdvisorySource(
+            r.source,
+            "",
+            r.newest_modified,
+            r.sha256,
+            r.records,
+            origin=r.origin,
+            fetched_at=r.fetched_at,
+            records_used=r.used,
+        )
+        for r in records
+    ]
+    for name in _TABLE_FEEDS:
+        entries, used, version = tables[name]
+        state = states.get(name)
+        if not entries and state is None:
+            continue
+        out.append(
+            AdvisorySource(
+                name,
+                (state.version if state is not None and state.version else version),
+                _http_date(state.last_modified) if state is not None else None,
+                state.sha256 if state is not None else None,
+                entries,
+                fetched_at=state.fetched_at if state is not None else None,
+                records_used=used,
+            )
+        )
+    out += [
+        AdvisorySource(
+            f"registry:{r.ecosystem}",
+            "",
+            None,
+            r.sha256,
+            r.answers,
+            fetched_at=r.fetched_at,
+            records_used=None,
+        )
+        for r in registries
+    ]
+    out += [
+        AdvisorySource(
+            f"feed:{f.name}",
+            f.version or f.etag or "",
+            _http_date(f.last_modified),
+            f.sha256,
+            None,
+            fetched_at=f.fetched_at,
+        )
+        for name, f in sorted(states.items())
+        if name not in _TABLE_FEEDS
+    ]
+    return out
 
 
 def gather(db: Database, org: str, options: Options, exporter: Exporter[Any]) -> Gathered:
@@ -74,17 +145,9 @@ def gather(db: Database, org: str, options: Options, exporter: Exporter[Any]) ->
                 for x in list_snapshots(session, org, s.name)
                 if start <= x.observed_at <= moment
             ]
-    with db.connect() as conn:
-        feeds = [
-            AdvisorySource(
-                f.name,
-                f.version or f.etag or "",
-                _http_date(f.last_modified) or f.fetched_at,
-                f.sha256,
-                0,  # the feed state does not count records
-            )
-            for f in feed_states(conn)
-        ]
+    groups = {a.exposure.vuln_group for a in assessed}
+    ids = {i for g in groups for i in (g, *inputs.groups[g].aliases) if g in inputs.groups} | groups
+    feeds = advisory_provenance(db, groups, {i for i in ids if i.startswith("CVE-")})
     data = EvidenceInput(
         org,
         start,

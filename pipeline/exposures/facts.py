@@ -1,9 +1,11 @@
 """What advisories say about a vulnerability group, as the reports read it (``VulnFacts``): severity,
-exploitation (advisory flag, KEV), EPSS, and when a fix became available by source."""
+exploitation (advisory flag, KEV), EPSS, when a fix became available by source (a registry's release
+of a fixed version among them: ``store.queries.registries.group_fix_releases``), when the flaw was
+disclosed, and whether its fix comes from a last-resort maintainer."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from core.severity import RATING_FLOOR
@@ -15,9 +17,14 @@ _NO_DATE = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def fact_for(
-    group: str, advisories: Sequence[advisory_queries.GroupAdvisory], kev: set[str], epss: dict[str, float]
+    group: str,
+    advisories: Sequence[advisory_queries.GroupAdvisory],
+    kev: set[str],
+    epss: dict[str, float],
+    registry: Mapping[str, datetime] | None = None,
 ) -> VulnFacts:
-    """The facts of ``group`` from its advisories and the KEV / EPSS entries of its ids."""
+    """The facts of ``group`` from its advisories, the KEV / EPSS entries of its ids and the registry
+    release times of its fixed versions (``registry``: group → earliest release)."""
 
     def earliest(source: str) -> datetime | None:
         dates = [
@@ -32,16 +39,19 @@ def fact_for(
         a.published_at for a in advisories if a.published_at is not None and a.published_at > _NO_DATE
     ]
     epss_values = [epss[i] for i in ids if i in epss]
+    disclosed = [a.disclosed_at for a in advisories if a.disclosed_at is not None]
     return VulnFacts(
         vuln_group=group,
         published=min(published) if published else None,
         csaf_vendor_fix=earliest("csaf"),
         akrites_fix_released=earliest("akrites"),
-        registry_release=earliest("registry"),
+        registry_release=(registry or {}).get(group),
         cvss=max(scores) if scores else None,
         rating=max(ratings, key=lambda r: RATING_FLOOR.get(r, 0.0)) if ratings else None,
         exploited=any(a.exploited for a in advisories) or bool(ids & kev),
         epss=max(epss_values) if epss_values else None,
+        disclosed=min(disclosed) if disclosed else (min(published) if published else None),
+        last_resort_maintainer=any(a.last_resort_maintainer for a in advisories),
     )
 
 

@@ -37,6 +37,7 @@ from reports.exposure_records import SnapshotRef, SystemHistory
 from store.db import Database, Tx
 from store.queries import advisories as advisory_queries
 from store.queries import exposures as q
+from store.queries import registries as registry_queries
 from store.queries import systems as system_queries
 from store.queries.organizations import get_organization
 
@@ -134,8 +135,9 @@ def stored_deploy_time(
         cves = {i for g in groups for i in ids_of(g, advisories[g]) if i.startswith("CVE-")}
         kev = advisory_queries.kev_ids(session, cves)
         epss = advisory_queries.epss_scores(session, cves)
+        released = registry_queries.group_fix_releases(session, groups)
         policy = policy_of(session, org_row.id, org)
-    facts = [fact_for(g, advisories[g], kev, epss) for g in sorted(groups)]
+    facts = [fact_for(g, advisories[g], kev, epss, released) for g in sorted(groups)]
     # Staleness and the breakdowns need each system's newest snapshot only.
     histories = [
         SystemHistory(

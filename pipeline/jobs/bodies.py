@@ -18,6 +18,8 @@ import importlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from core.errors import InputError
+from pipeline.advisories.enrich import enrich
 from pipeline.advisories.refresh import refresh_after_import
 from pipeline.advisories.sync import sync_source
 
@@ -55,6 +57,23 @@ def sync_body(source: str) -> JobBody:
         return counts
 
     return run
+
+
+def enrich_body(context: JobContext, url: str | None) -> Mapping[str, int]:
+    """``pipeline.advisories.enrich``: registry release times of fixed versions, then the refresh an
+    advisory import runs; fails (and is retried) only when every lookup failed. Its base URLs are
+    per registry (``PATCHGAP_REGISTRY_<NAME>_URL``), not the job's one URL."""
+    if url is not None:
+        raise InputError("jobs.enrich.url", "set registry URLs with PATCHGAP_REGISTRY_<NAME>_URL instead")
+    with context.http_client() as http:
+        result = enrich(context.db, http, urls=context.registry_urls, now=context.now)
+    return {
+        "asked": result.asked,
+        "fetched": result.fetched,
+        "not_found": result.not_found,
+        "failed": result.failed,
+        "systems_rebuilt": result.systems_rebuilt,
+    }
 
 
 def evaluate_body(context: JobContext, url: str | None) -> Mapping[str, int]:

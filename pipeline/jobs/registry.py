@@ -107,6 +107,13 @@ def fixed_jobs() -> list[JobSpec]:
             deliver,
             deliver_missing,
         ),
+        JobSpec(
+            "enrich",
+            "sync",
+            "Package registry release times of the fixed versions advisories name",
+            DAY,
+            bodies.enrich_body,
+        ),
     ]
 
 

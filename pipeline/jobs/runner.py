@@ -24,7 +24,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -76,6 +76,8 @@ class JobContext:
     http_client: Callable[[], HttpClient] = HttpClient
     due_within_days: int = DEFAULT_DUE_WITHIN_DAYS
     delivery: DeliverySettings | None = None
+    # Package registry base URLs by registry name (``pypi`` …), for the ``enrich`` job.
+    registry_urls: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +102,12 @@ class ContextValues:
     http_client: Callable[[], HttpClient] = HttpClient
     due_within_days: int = DEFAULT_DUE_WITHIN_DAYS
     delivery: DeliverySettings | None = None
+    registry_urls: Mapping[str, str] = field(default_factory=dict)
 
     def context(self, db: Database, now: datetime) -> JobContext:
-        return JobContext(db, now, self.http_client, self.due_within_days, self.delivery)
+        return JobContext(
+            db, now, self.http_client, self.due_within_days, self.delivery, dict(self.registry_urls)
+        )
 
 
 def backoff(attempt: int, interval: int) -> timedelta:

@@ -35,7 +35,7 @@ from fpdf.fonts import FontFace
 
 from core.display import days_text, percent_text
 from core.time import rfc3339
-from reports.deploy_time import AssessedExposure
+from reports.deploy_time import AssessedExposure, DeployTimeReport
 from reports.exports.charts import BLUE, ORANGE, survival_svg, trend_svg
 from reports.exports.inputs import COMPARISON_DAYS, CisoInput, PeriodFigures
 from reports.exports.interface import Exporter
@@ -168,6 +168,27 @@ def _sbom_freshness(data: CisoInput) -> str:
     return " ".join(parts)
 
 
+def _gap_figures(r: DeployTimeReport) -> tuple[tuple[str, str], ...]:
+    """The gap decomposed: whose the exposure-days were, upstream's own figure, where the fix clocks
+    come from, and the components whose upstream is unmaintained."""
+    gap = r.gap.to_json()
+    days, upstream, clocks = gap["exposure_days"], gap["upstream"], gap["fix_clocks"]
+    sources = ", ".join(f"{n} {s}" for s, n in clocks["by_source"].items() if n) or "none"
+    return (
+        (
+            "Exposure-days: ours / upstream's",
+            f"{_pct(days['deployment_share'])} / {_pct(days['upstream_share'])}",
+        ),
+        (
+            "Upstream: disclosure to fix, median",
+            f"{_days(upstream['median_days'])} "
+            f"({_count(upstream['groups'], 'vulnerability', 'vulnerabilities')})",
+        ),
+        ("Fix clocks exact / approximated", f"{clocks['exact']} / {clocks['approximated']} ({sources})"),
+        ("Components relying on a last-resort maintainer", str(gap["last_resort_maintainer"]["components"])),
+    )
+
+
 def overview(data: CisoInput) -> Overview:
     r = data.report
     items: Sequence[AssessedExposure] = data.assessed
@@ -187,6 +208,7 @@ def overview(data: CisoInput) -> Overview:
             f"{data.systems or len({a.exposure.system for a in items})} ({len(r.stale_systems)})",
         ),
         ("Fix dates approximated", str(r.fix_available_approximated)),
+        *_gap_figures(r),
     )
     by_system: dict[str, Counter[str]] = {}
     for a in open_items:

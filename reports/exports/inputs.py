@@ -293,13 +293,24 @@ class SnapshotSource:
 
 @dataclass(frozen=True, slots=True)
 class AdvisorySource:
-    """One advisory feed as last synced: what was used and how to recognize it again."""
+    """One advisory source the figures rest on: what was used and how to recognize it again.
 
-    source: str  # "osv:PyPI", "kev", "epss", "csaf:<provider>" …
-    version: str  # a feed version, ETag, or catalog version
+    ``source`` names it (``osv``, ``akrites``, ``csaf``, ``kev``, ``epss``, ``registry:PyPI``, a feed
+    state ``feed:<name>``); ``origin`` where its records came from (an import path or a feed URL);
+    ``version`` the feed's own (KEV catalog, EPSS model and score date, an ETag); ``modified`` the newest
+    record or the feed's Last-Modified; ``fetched_at`` when it was last fetched or imported; ``sha256``
+    identifies the data kept; ``records`` how many it holds (None: a feed state, which counts none) and
+    ``records_used`` how many concern the vulnerabilities of the pack (None: not counted).
+    """
+
+    source: str
+    version: str
     modified: datetime | None
     sha256: str | None
-    records: int
+    records: int | None
+    origin: str = ""
+    fetched_at: datetime | None = None
+    records_used: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

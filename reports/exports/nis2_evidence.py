@@ -11,8 +11,10 @@ Contents (paths inside the archive):
 - ``exposures/past_due.csv`` — open exposures past their SLA, with the accepted exception if any;
 - ``vex/decisions.csv`` — the organization's decisions (analysis records: VEX status, analysis state,
   justification, impact statement, comment, who and when, an accepted risk's expiry and approver);
-- ``sources/snapshots.csv``, ``sources/advisories.csv`` — the SBOM snapshots (sha256) and advisory feeds
-  (version, modified, sha256) the figures rest on;
+- ``sources/snapshots.csv``, ``sources/advisories.csv`` — the SBOM snapshots (sha256) and every advisory
+  source the figures rest on: records per source and origin (OSV, Akrites, CSAF; imported or fetched),
+  KEV, EPSS, registry release times and feed states, each with its version, newest modification, fetch
+  time, a sha256 of the data kept, the records held and those concerning the pack's vulnerabilities;
 - ``MANIFEST.sha256`` — ``sha256sum``-format lines over every other file (check with ``sha256sum -c``).
 
 Determinism: entries sorted by path, every timestamp in the archive set to the period's end (no clock),
@@ -194,10 +196,21 @@ def files(data: EvidenceInput) -> dict[str, bytes]:
         ]
         for s in sorted(data.snapshots, key=lambda s: (s.system, s.observed_at, s.sha256))
     ]
-    advisory_rows: list[list[Any]] = [["source", "version", "modified", "sha256", "records"]]
+    advisory_rows: list[list[Any]] = [
+        ["source", "origin", "version", "modified", "fetched_at", "sha256", "records", "records_used"]
+    ]
     advisory_rows += [
-        [a.source, a.version, rfc3339(a.modified), a.sha256, a.records]
-        for a in sorted(data.advisory_sources, key=lambda a: (a.source, a.version))
+        [
+            a.source,
+            a.origin,
+            a.version,
+            rfc3339(a.modified),
+            rfc3339(a.fetched_at),
+            a.sha256,
+            a.records,
+            a.records_used,
+        ]
+        for a in sorted(data.advisory_sources, key=lambda a: (a.source, a.origin, a.version))
     ]
     attainment: list[list[Any]] = [
         ["tier", "days", "exposures", "met", "breached", "indeterminate", "open", "attainment"]

@@ -71,6 +71,8 @@ _UPSERT_COLUMNS = (
     "exploited",
     "fix_available_at",
     "fix_available_source",
+    "disclosed_at",
+    "last_resort_maintainer",
     "origin",
     "raw",
     "imported_at",
@@ -610,6 +612,8 @@ class GroupAdvisory:
     fix_available_at: datetime | None
     fix_available_source: str | None
     imported_at: datetime
+    disclosed_at: datetime | None = None
+    last_resort_maintainer: bool = False
 
 
 def group_advisories(session: Session, groups: Iterable[str]) -> list[GroupAdvisory]:
@@ -630,14 +634,17 @@ def group_advisories(session: Session, groups: Iterable[str]) -> list[GroupAdvis
             adv.c.fix_available_at,
             adv.c.fix_available_source,
             adv.c.imported_at,
+            adv.c.disclosed_at,
+            adv.c.last_resort_maintainer,
         ).where(adv.c.group_key.in_(chunk), adv.c.withdrawn_at.is_(None))
         for r in session.execute(stmt.order_by(adv.c.group_key, adv.c.source, adv.c.advisory_id)):
-            group, source, advisory_id, aliases, summary, *facts, imported_at = r
+            group, source, advisory_id, aliases, summary, *facts, imported_at, disclosed, last_resort = r
             score, rating, exploited, published, fix_at, fix_source = facts
             out.append(
                 GroupAdvisory(
                     group, source, advisory_id, tuple(aliases or ()), summary or "", score, rating,
                     bool(exploited), published, fix_at, fix_source, imported_at,
+                    disclosed, bool(last_resort),
                 )
             )
     return out
@@ -689,4 +696,87 @@ def group_texts(session: Session, groups: Iterable[str]) -> list[GroupText]:
         )
         for group, source, advisory_id, summary, raw, severity in session.execute(stmt):
             out.append(GroupText(group, source, advisory_id, summary or "", raw, tuple(severity or ())))
+    return out
+
+
+# --- provenance (the NIS2 evidence pack's sources/advisories.csv) -------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RecordProvenance:
+    """The stored records of one source that came from one origin (an import path, a feed URL).
+
+    ``sha256`` covers what is kept of each record: SHA-256 over the lines ``<id>\\t<sha256 of the
+    stored raw record (zlib-compressed JSON)>`` in id order, so a record changed in any way changes it.
+    ``used``: records in the groups given (the figures' vulnerabilities), withdrawn ones not counted.
+    """
+
+    source: str
+    origin: str
+    records: int
+    used: int
+    newest_modified: datetime | None
+    fetched_at: datetime | None
+    sha256: str
+
+
+def record_provenance(conn: Connection, groups: Collection[str]) -> list[RecordProvenance]:
+    import hashlib  # noqa: PLC0415 - only the evidence pack needs it
+
+    adv = table_of(Advisory)
+    stmt = sa.select(
+        adv.c.source,
+        adv.c.origin,
+        adv.c.advisory_id,
+        adv.c.group_key,
+        adv.c.withdrawn_at,
+        adv.c.modified_at,
+        adv.c.imported_at,
+        adv.c.raw,
+    ).order_by(adv.c.source, adv.c.origin, adv.c.advisory_id)
+    wanted = set(groups)
+    out: list[RecordProvenance] = []
+    key: tuple[str, str] | None = None
+    digest = hashlib.sha256()
+    records = used = 0
+    newest: datetime | None = None
+    fetched: datetime | None = None
+
+    def close() -> None:
+        if key is not None:
+            out.append(RecordProvenance(key[0], key[1], records, used, newest, fetched, digest.hexdigest()))
+
+    for source, origin, advisory_id, group, withdrawn, modified, imported, raw in conn.execution_options(
+        yield_per=2000
+    ).execute(stmt):
+        if (source, origin) != key:
+            close()
+            key, digest, records, used, newest, fetched = (source, origin), hashlib.sha256(), 0, 0, None, None
+        records += 1
+        used += withdrawn is None and group in wanted
+        newest = modified if newest is None or modified > newest else newest
+        fetched = imported if fetched is None or imported > fetched else fetched
+        digest.update(f"{advisory_id}\t{hashlib.sha256(raw).hexdigest()}\n".encode())
+    close()
+    return out
+
+
+def table_provenance(conn: Connection, cve_ids: Collection[str]) -> dict[str, tuple[int, int, str]]:
+    """``kev`` / ``epss`` → (entries, entries among ``cve_ids``, the version the rows state: the KEV
+    catalog version, the EPSS model and score date)."""
+    out: dict[str, tuple[int, int, str]] = {}
+    wanted = sorted(set(cve_ids))
+    for name, table, version_columns in (
+        ("kev", table_of(KevEntry), ("catalog_version",)),
+        ("epss", table_of(EpssScore), ("model_version", "score_date")),
+    ):
+        total = int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+        used = 0
+        for chunk in chunks(wanted, _CHUNK):
+            stmt = sa.select(sa.func.count()).select_from(table).where(table.c.cve_id.in_(chunk))
+            used += int(conn.execute(stmt).scalar_one())
+        columns = [table.c[c] for c in version_columns]
+        row = conn.execute(sa.select(*columns).limit(1)).first()
+        version = " ".join(str(v) for v in row if v) if row is not None else ""
+        out[name] = (total, used, version)
     return out

@@ -55,6 +55,13 @@ class Advisory(SQLModel, table=True):
     exploited: bool = Field(default=False, nullable=False)
     fix_available_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     fix_available_source: str | None = Field(default=None, sa_type=sa.String(20))
+    # When the flaw was disclosed, where the source says (Akrites ``disclosed_at``; a CSAF vulnerability's
+    # ``discovery_date``, else its document's ``initial_release_date``): where upstream's part begins.
+    disclosed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Akrites ``last_resort_maintainer``: the package is abandoned upstream, the fix came from Akrites.
+    last_resort_maintainer: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false())
+    )
     origin: str = Field(default="", sa_type=sa.Text(), nullable=False)  # file, zip entry or URL it came from
     raw: bytes = Field(sa_type=sa.LargeBinary(), nullable=False)  # zlib-compressed JSON of the record
     imported_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
@@ -201,6 +208,26 @@ class FeedState(SQLModel, table=True):
     sha256: str | None = Field(default=None, sa_type=sa.String(64))
     version: str | None = Field(default=None, sa_type=sa.Text())
     cursor: str | None = Field(default=None, sa_type=sa.Text())  # e.g. newest CSAF document time seen
+    fetched_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class RegistryRelease(SQLModel, table=True):
+    """What a package registry said about one version (``ingest.registries``): when it was released.
+
+    Keyed like ``package_version`` (the matcher's ecosystem and name key). ``found`` False: the registry
+    did not know the version when asked (kept so it is not asked again at once; re-asked after
+    ``store.queries.registries.RETRY_NOT_FOUND``). A found release time is never refreshed: it does not
+    change. ``url`` is the request that answered, ``fetched_at`` when.
+    """
+
+    __tablename__ = "registry_release"
+
+    ecosystem: str = Field(sa_type=sa.String(100), primary_key=True)
+    name: str = Field(sa_type=sa.Text(), primary_key=True)
+    version: str = Field(sa_type=sa.String(256), primary_key=True)
+    found: bool = Field(nullable=False)
+    released_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    url: str = Field(sa_type=sa.Text(), nullable=False)
     fetched_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 

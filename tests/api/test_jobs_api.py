@@ -37,7 +37,7 @@ def test_admins_see_the_jobs_and_runs_others_are_refused(world: World) -> None:
     assert r.status_code == 200, r.text
     body = r.json()
     jobs = {j["name"]: j for j in body["jobs"]}
-    assert list(jobs) == ["osv", "kev", "epss", "evaluate", "deliver"]
+    assert list(jobs) == ["osv", "kev", "epss", "evaluate", "deliver", "enrich"]
     assert jobs["kev"]["last_outcome"] == "ok"
     assert jobs["kev"]["last_run_id"] == outcome.run_id
     assert jobs["osv"]["interval_seconds"] == 6 * 3600

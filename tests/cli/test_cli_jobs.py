@@ -17,7 +17,7 @@ from cli.main import app
 from ingest.advisories.http import HttpClient, RetryPolicy
 from tests.pipeline.test_jobs import KEV_URL, kev_catalog
 
-DISABLED = {f"PATCHGAP_JOB_{n}_ENABLED": "0" for n in ("OSV", "EPSS", "EVALUATE", "DELIVER")}
+DISABLED = {f"PATCHGAP_JOB_{n}_ENABLED": "0" for n in ("OSV", "EPSS", "EVALUATE", "DELIVER", "ENRICH")}
 
 
 def run(*args: str | Path, env: dict[str, str] | None = None) -> Result:

@@ -94,10 +94,10 @@ def expected(db: Database, org: str, query: ExposureQuery) -> list[Row]:
         "system": lambda r: r["system"],
         "package": lambda r: r["package"],
     }
-    key = column[query.sort]
+    sort_key = column[query.sort]
     return sorted(
         (r for r in rows if keep(r)),
-        key=lambda r: (key(r), r["system"], r["package"], r["vulnerability"], r["first_seen"]),
+        key=lambda r: (sort_key(r), r["system"], r["package"], r["vulnerability"], r["first_seen"]),
         reverse=query.descending,
     )
 

@@ -94,13 +94,23 @@ def test_the_registry_has_the_fixed_jobs_with_their_defaults_and_one_per_configu
         akrites_indexes=(Feed("main", "https://akrites.example/index.json"),),
     )
     jobs = {j.name: j for j in build_jobs(settings)}
-    assert list(jobs) == ["osv", "kev", "epss", "evaluate", "deliver", "csaf:redhat", "akrites:main"]
+    assert list(jobs) == [
+        "osv",
+        "kev",
+        "epss",
+        "evaluate",
+        "deliver",
+        "enrich",
+        "csaf:redhat",
+        "akrites:main",
+    ]
     assert {n: j.interval for n, j in jobs.items()} == {
         "osv": 6 * 3600,
         "kev": 86400,
         "epss": 86400,
         "evaluate": 3600,
         "deliver": 60,
+        "enrich": 86400,
         "csaf:redhat": 86400,
         "akrites:main": 86400,
     }

@@ -102,6 +102,10 @@ def generated_fleet(
                 published=published if kind != 4 else None,
                 csaf_vendor_fix=published + timedelta(days=3) if kind == 1 else None,
                 akrites_fix_released=published + timedelta(hours=7) if kind == 2 else None,
+                # kind 0: a registry release, some before the advisory was published
+                registry_release=published + timedelta(days=rng.randrange(-5, 20)) if kind == 0 else None,
+                disclosed=published - timedelta(days=rng.randrange(0, 60)) if g % 3 else None,
+                last_resort_maintainer=g % 6 == 0,
                 cvss=None if kind == 3 else round(rng.uniform(2, 10), 1),
                 rating="HIGH" if kind == 3 else None,
                 exploited=g % 7 == 0,
@@ -178,6 +182,12 @@ def test_columns_equal_the_reference_on_generated_fleets(seed: int, policy: SlaP
     )
     assert_same(fast, reference)
     assert reference.risk_accepted > 0  # the generated fleet reaches the delicate cases
+    gap = reference.gap
+    assert all(n > 0 for source, n in gap.clocks if source != "unknown"), gap.clocks
+    assert gap.upstream_groups > 0
+    assert gap.upstream_us > 0
+    assert gap.deployment_us > 0
+    assert gap.last_resort_components > 0
     assert reference.overall.decommissioned > 0
     assert len(reference.stale_systems) > 0
     assert max(len(s.time_to_deploy.conservative_curve.steps) for _, s in reference.breakdowns[0][1]) > 48

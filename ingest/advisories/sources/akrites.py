@@ -103,6 +103,8 @@ def parse_akrites_record(obj: Any, origin: str) -> Advisory:
         fix_available_at=case.fix_released_at,
         fix_available_source=NAME if case.fix_released_at else None,
         exploited=case.exploited,
+        disclosed_at=case.disclosed_at,
+        last_resort_maintainer=case.last_resort_maintainer,
     )
 
 

@@ -29,7 +29,8 @@ and making them aliases of one record would merge distinct vulnerabilities):
   are listed in ``database_specific["csaf"]["unmapped_products"]`` with their status, never dropped.
 - ``remediations[category=vendor_fix].date`` (earliest) → ``fix_available_at`` (source ``"csaf"``);
   ``threats[category=exploit_status]`` → ``exploited``, unless its details plainly deny exploitation
-  (see :data:`_NOT_EXPLOITED`); ``scores[].cvss_v3``/``cvss_v2`` ``vectorString`` → severity.
+  (see :data:`_NOT_EXPLOITED`); ``scores[].cvss_v3``/``cvss_v2`` ``vectorString`` → severity;
+  ``discovery_date`` (else ``tracking.initial_release_date``) → ``disclosed_at``.
 - ``raw`` is the whole document (shared by the records of one document, not copied).
 
 As a registered source (:data:`SOURCE`), CSAF reads one document or a directory of them, and is fetched
@@ -147,6 +148,7 @@ def parse_csaf(doc: Any, *, origin: str) -> list[Advisory]:
                 fix_available_at=_fix_date(vuln),
                 fix_available_source=NAME if _fix_date(vuln) else None,
                 exploited=_exploited(vuln),
+                disclosed_at=vuln.get("discovery_date") or tracking["initial_release_date"],
                 database_specific={
                     "csaf": {
                         "document": tracking["id"],

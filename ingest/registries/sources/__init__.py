@@ -1,0 +1,1 @@
+"""One module per package registry; each defines ``SOURCE`` (``ingest.registries.registry`` lists them)."""
