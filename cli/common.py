@@ -41,6 +41,11 @@ def when(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ") if value is not None else "-"
 
 
+def day(value: datetime | None) -> str:
+    """A date for tables where the time of day would crowd the columns: UTC, ``YYYY-MM-DD``."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d") if value is not None else "-"
+
+
 def fail(message: str) -> typer.Exit:
     """Print ``error: <message>`` as one line on stderr; the caller raises the returned exit (status 2)."""
     typer.echo(f"error: {' '.join(message.split())}", err=True)

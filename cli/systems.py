@@ -19,7 +19,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from cli.common import console, database, reports_errors, when
+from cli.common import console, database, day, reports_errors, when
 from cli.report import OrgOption, OwnerOption, TagOption, parse_as_of
 
 app = typer.Typer(help="Deployed systems.", no_args_is_help=True)
@@ -70,19 +70,21 @@ def list_(
     if not systems:
         console.print(f"organization {org!r} has no systems" + (" that match" if owner or tag else " yet"))
         return
+    # Days, not seconds, for the observed span: the whole table then fits 120 columns with every name
+    # whole (``--format json`` has the moments).
     table = Table(
         "system",
         "environment",
         "snapshots",
-        "first observed",
-        "last observed",
+        "first SBOM",
+        "last SBOM",
         "stale",
         "open",
         "KEV",
         "criticality",
         "owner",
         "tags",
-        "decommissioned",
+        "retired",
         box=box.SIMPLE,
     )
     for row in systems:
@@ -91,15 +93,15 @@ def list_(
             s.name,
             s.environment,
             str(s.snapshot_count),
-            when(s.first_observed_at),
-            when(s.last_observed_at),
+            day(s.first_observed_at),
+            day(s.last_observed_at),
             "stale" if row.stale else "-",
             str(row.open_exposures),
             str(row.open_kev),
             s.criticality,
             s.owner or "-",
             ", ".join(s.tags) or "-",
-            when(s.decommissioned_at) if s.decommissioned_at else "-",
+            day(s.decommissioned_at),
         )
     console.print(table)
     if page.total is not None and page.total > len(systems):
