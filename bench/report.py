@@ -1,6 +1,20 @@
 """Report benchmark: 1,000 systems × 52 weekly snapshots × 300 components, both reports timed.
 
 Run from the project root:  .venv/bin/python -m bench.report  [--postgres URL] [--systems 1000]
+                            [--keep PATH|SCHEMA]
+
+``--keep`` keeps the built fleet (exposures rebuilt) for later runs instead of a throw-away database: a
+SQLite file path, or with ``--postgres`` a schema name of that database. A later run with the same
+``--keep`` finds the fleet there and reuses it (migrating it to the current schema and skipping the
+build and the first rebuild); the incremental phases, which change the fleet, are then left out. The
+10,000-system fleets kept on this machine:
+
+  .venv/bin/python -m bench.report --systems 10000 --keep /work/bench-data/fleet10k.sqlite
+  .venv/bin/python -m bench.report --systems 10000 --keep bench10k \
+      --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+Other benches open them directly: ``sqlite:////work/bench-data/fleet10k.sqlite``, or the PostgreSQL URL
+with ``?options=-csearch_path%3Dbench10k``; organization ``bench``.
 
 The fleet is written straight into the store tables with set-based inserts (no SBOM parsing: the ingest
 benchmark measures that): 50 application templates of 300 npm-like packages each (60 of them from a
@@ -43,7 +57,7 @@ import time
 import uuid
 import zlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -297,6 +311,34 @@ def build_fleet(db: Database, systems: int, seed: int = 7) -> dict[str, int]:
     }
 
 
+def kept_url(postgres: str | None, keep: str) -> sa.URL:
+    """The URL of a kept fleet: the SQLite file ``keep``, or schema ``keep`` of database ``postgres``."""
+    if postgres is None:
+        return make_url(f"sqlite:///{keep}")
+    return make_url(postgres).update_query_dict({"options": f"-csearch_path={keep}"})
+
+
+@contextmanager
+def kept_database(postgres: str | None, keep: str) -> Iterator[tuple[Database, bool]]:
+    """The kept fleet database (created if missing) and whether it already holds the fleet."""
+    if postgres is not None:
+        if not keep.isidentifier():
+            raise SystemExit(f"--keep: {keep!r} is not a schema name")
+        admin = make_engine(postgres)
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{keep}"')
+        admin.dispose()
+    db = Database.open(kept_url(postgres, keep))
+    try:
+        upgrade(db.engine)
+        with db.engine.connect() as conn:
+            org = table("organization")
+            present = conn.execute(sa.select(org.c.id).where(org.c.name == ORG)).first() is not None
+        yield db, present
+    finally:
+        db.dispose()
+
+
 @contextmanager
 def database(postgres: str | None) -> Iterator[Database]:
     if postgres is None:
@@ -344,6 +386,12 @@ def main() -> None:
     )
     parser.add_argument("--systems", type=int, default=1000)
     parser.add_argument(
+        "--keep",
+        metavar="PATH|SCHEMA",
+        help="keep the fleet in this SQLite file (or PostgreSQL schema with --postgres) and reuse it "
+        "when it is already there; leaves the incremental phases out",
+    )
+    parser.add_argument(
         "--skip",
         default="",
         help="comma-separated phases to leave out: exposures, reference, plan, snapshot, advisory, triage",
@@ -352,17 +400,31 @@ def main() -> None:
     skip = set(filter(None, args.skip.split(",")))
     where = "PostgreSQL" if args.postgres else "SQLite"
     as_of = START + timedelta(days=7 * WEEKS)
-    with database(args.postgres) as db:
-        counts, seconds = timed(lambda: build_fleet(db, args.systems))
-        print(
-            f"{where}: fleet written in {seconds:.1f} s: "
-            + ", ".join(f"{v:,} {k}" for k, v in counts.items())
-        )
-        ids = list(range(1, args.systems + 1))
-        rows, seconds = timed(
-            lambda: sum(rebuild_exposures(db, ids[i : i + 100]) for i in range(0, len(ids), 100))
-        )
-        print(f"rebuild   {seconds:6.2f} s  ({rows:,} exposure rows for {len(ids):,} systems)")
+    with ExitStack() as stack:
+        if args.keep:
+            db, present = stack.enter_context(kept_database(args.postgres, args.keep))
+            skip |= {"snapshot", "advisory", "triage"}
+        else:
+            db, present = stack.enter_context(database(args.postgres)), False
+        if present:
+            with db.engine.connect() as conn:
+                systems = conn.execute(sa.select(sa.func.count()).select_from(table("system"))).scalar_one()
+            if systems != args.systems:
+                raise SystemExit(f"--keep {args.keep}: holds {systems:,} systems, not {args.systems:,}")
+            print(f"{where}: reusing the fleet kept in {args.keep} ({systems:,} systems)")
+            _, seconds = timed(lambda: ensure_exposures(db, ORG))
+            print(f"check     {seconds:6.2f} s  (stored exposures brought current)")
+        else:
+            counts, seconds = timed(lambda: build_fleet(db, args.systems))
+            print(
+                f"{where}: fleet written in {seconds:.1f} s: "
+                + ", ".join(f"{v:,} {k}" for k, v in counts.items())
+            )
+            ids = list(range(1, args.systems + 1))
+            rows, seconds = timed(
+                lambda: sum(rebuild_exposures(db, ids[i : i + 100]) for i in range(0, len(ids), 100))
+            )
+            print(f"rebuild   {seconds:6.2f} s  ({rows:,} exposure rows for {len(ids):,} systems)")
         if "exposures" not in skip:
             inputs, seconds = timed(lambda: report_inputs(db, ORG, as_of))
             exposures = exposures_from_inputs(inputs, "all")

@@ -1,0 +1,1 @@
+"""Paged lists: keyset pages of an organization's exposures, systems and components (``core.paging``)."""
