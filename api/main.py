@@ -46,6 +46,7 @@ from api.routes import (
     vex,
 )
 from api.routes import jobs as job_routes
+from core.embargo import request_scope
 from core.settings import JobSettings, Settings, load_job_settings
 from pipeline.database import Database
 from pipeline.jobs.registry import Job, build_jobs
@@ -119,6 +120,18 @@ class BodyLimit:
             return message
 
         await self.app(scope, limited, send)
+
+
+class EmbargoView:
+    """Give every request its own embargo view (``core.embargo``): public until the request's key or
+    dashboard session is found to be entitled, and never shared with another request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with request_scope():
+            await self.app(scope, receive, send)
 
 
 def envelope_limit(max_sbom_bytes: int) -> int:
@@ -210,6 +223,7 @@ def create_app(
         app.include_router(module.router)
     dashboard.install(app)
     app.add_middleware(BodyLimit, limit=envelope_limit(settings.max_sbom_bytes))
+    app.add_middleware(EmbargoView)
     build_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:

@@ -57,6 +57,7 @@ from core.events import (
     UPLOAD_FAILED,
 )
 from core.time import require_utc, rfc3339, utcnow
+from pipeline.embargo import hidden_groups
 from pipeline.exposures.reports import GroupInfo, group_details, report_inputs, stored_exposure
 from pipeline.sla import policy_of
 from reports.deploy_time import AssessedExposure, assess_exposures, stale_systems
@@ -554,7 +555,8 @@ def event_page(
     with db.read() as session:
         org_id = get_organization(session, org).id
         assert org_id is not None
-        rows = q.list_events(session, org_id, after_id=after, kinds=kinds, limit=limit)
+        hidden = hidden_groups(session)
+        rows = q.list_events(session, org_id, after_id=after, kinds=kinds, limit=limit, hidden_groups=hidden)
     return [
         EventView(r.id, r.kind, org if r.org_id is not None else None, r.created_at, r.payload) for r in rows
     ]
@@ -565,5 +567,6 @@ def installation_events(
 ) -> list[EventView]:
     """Every organization's events and the installation's (the operator's view), oldest first."""
     with db.read() as session:
-        rows = q.list_all_events(session, after_id=after, kinds=kinds, limit=limit)
+        hidden = hidden_groups(session)
+        rows = q.list_all_events(session, after_id=after, kinds=kinds, limit=limit, hidden_groups=hidden)
     return [EventView(r.id, r.kind, name, r.created_at, r.payload) for r, name in rows]

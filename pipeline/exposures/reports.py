@@ -26,6 +26,7 @@ from core.errors import InputError, NotFoundError
 from core.time import require_utc, rfc3339, utcnow_seconds, within_range
 from core.triage import Analysis
 from pipeline.advice import Advice, PackageVersion, package_advice
+from pipeline.embargo import hidden_groups
 from pipeline.exposures.build import Built, compute_timeline, ensure_exposures
 from pipeline.exposures.facts import fact_for as _fact_for
 from pipeline.exposures.facts import ids_of as _ids_of
@@ -175,6 +176,19 @@ def _from_stored(
     return Built(timeline, histories, fixed, names)
 
 
+def _visible(built: Built, hidden: frozenset[str]) -> Built:
+    """``built`` without the exposures of groups the reader may not see (``pipeline.embargo``): every
+    report, list, plan and export is computed from what is left, as if those groups did not exist."""
+    if not hidden:
+        return built
+    timeline = Timeline(
+        tuple(e for e in built.timeline.exposures if e.vuln_group not in hidden),
+        tuple(e for e in built.timeline.vex_excluded if e.vuln_group not in hidden),
+        tuple(g for g in built.timeline.withdrawn_groups_skipped if g not in hidden),
+    )
+    return Built(timeline, built.systems, built.fixed, built.names)
+
+
 def report_inputs(
     db: Database,
     org: str,
@@ -224,6 +238,7 @@ def report_inputs(
                 built.fixed,
                 built.names,
             )
+        built = _visible(built, hidden_groups(session))
         groups = {e.vuln_group for e in (*built.timeline.exposures, *built.timeline.vex_excluded)}
         facts, info = group_details(session, groups)
         policy = policy_of(session, org_row.id, org)

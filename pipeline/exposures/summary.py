@@ -26,6 +26,7 @@ from typing import TypeVar
 import numpy as np
 
 from core.time import require_utc, utcnow_seconds, within_range
+from pipeline.embargo import hidden_groups
 from pipeline.exposures.build import ensure_exposures
 from pipeline.exposures.facts import fact_for, ids_of
 from pipeline.exposures.triage import analysis_records
@@ -124,9 +125,13 @@ def stored_deploy_time(
         )
         if newest is not None and moment < newest:
             return None
+        hidden = hidden_groups(session)
+        if hidden and q.exposure_keys(session, org_row.id, sorted(hidden)):
+            # Rows of groups the reader may not see: the per-exposure path leaves them out.
+            return None
         raw = _ROWS.rows(session, db, org_row.id)
         excluded = q.excluded_counts(session, org_row.id, [s.id for s in systems] if only else None)
-        withdrawn = tuple(q.withdrawn_groups(session, org_row.id))
+        withdrawn = tuple(g for g in q.withdrawn_groups(session, org_row.id) if g not in hidden)
         records = analysis_records(session, org_row.id) if any(x.analysis_id for x in raw.shapes) else []
         groups = {x.vuln_group for x in raw.shapes}
         advisories: dict[str, list[advisory_queries.GroupAdvisory]] = defaultdict(list)

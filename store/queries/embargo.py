@@ -1,0 +1,63 @@
+"""Which records and vulnerability groups are under Akrites embargo at a moment (``core.embargo``).
+
+Both reads start from the Akrites records whose ``disclosed_at`` lies after the moment (few, and found
+through the ``(source, advisory_id)`` index), so they cost next to nothing when nothing is embargoed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlmodel import Session
+
+from core.embargo import AKRITES
+from store.sql import table_of
+from store.tables.advisories import Advisory
+
+_ADVISORY = table_of(Advisory)
+
+
+def _embargoed(now: datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        _ADVISORY.c.source == AKRITES,
+        _ADVISORY.c.disclosed_at.is_not(None),
+        _ADVISORY.c.disclosed_at > now,
+    )
+
+
+def embargoed_records(bind: Session | Connection, now: datetime) -> set[tuple[str, str]]:
+    """(source, advisory id) of every non-withdrawn record under embargo at ``now``."""
+    stmt = sa.select(_ADVISORY.c.source, _ADVISORY.c.advisory_id).where(
+        _embargoed(now), _ADVISORY.c.withdrawn_at.is_(None)
+    )
+    return {(r[0], r[1]) for r in bind.execute(stmt)}
+
+
+def embargoed_groups(bind: Session | Connection, now: datetime) -> set[str]:
+    """The groups whose every non-withdrawn record is under embargo at ``now``."""
+    candidates = sa.select(_ADVISORY.c.group_key).where(_embargoed(now), _ADVISORY.c.withdrawn_at.is_(None))
+    public = sa.func.sum(sa.case((_embargoed(now), 0), else_=1))
+    stmt = (
+        sa.select(_ADVISORY.c.group_key)
+        .where(_ADVISORY.c.group_key.in_(candidates), _ADVISORY.c.withdrawn_at.is_(None))
+        .group_by(_ADVISORY.c.group_key)
+        .having(public == 0)
+    )
+    return {r[0] for r in bind.execute(stmt)}
+
+
+def disclosed_groups(bind: Session | Connection, after: datetime, until: datetime) -> set[str]:
+    """The groups of the Akrites records disclosed in (``after``, ``until``]: what became public then."""
+    stmt = (
+        sa.select(_ADVISORY.c.group_key)
+        .where(
+            _ADVISORY.c.source == AKRITES,
+            _ADVISORY.c.disclosed_at > after,
+            _ADVISORY.c.disclosed_at <= until,
+            _ADVISORY.c.withdrawn_at.is_(None),
+        )
+        .distinct()
+    )
+    return {r[0] for r in bind.execute(stmt)}
