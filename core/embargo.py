@@ -62,9 +62,10 @@ def is_embargoed(source: str, disclosed_at: datetime | None, now: datetime) -> b
 
 
 @contextmanager
-def request_scope() -> Iterator[View]:
-    """A fresh public, widenable view for one request (closed when the request is done)."""
-    token = _VIEW.set(View())
+def request_scope(now: datetime | None = None) -> Iterator[View]:
+    """A fresh public, widenable view for one request (closed when the request is done), judging the
+    embargo at ``now`` (None: the wall clock)."""
+    token = _VIEW.set(View(now=now))
     try:
         yield _VIEW.get()
     finally:

@@ -51,13 +51,13 @@ def embargoed_groups(session: Tx, now: datetime) -> set[str]:
     return q.embargoed_groups(session, now)
 
 
-def disclosed_groups(session: Tx, after: datetime, until: datetime) -> set[str]:
-    """The groups whose Akrites records were disclosed in (``after``, ``until``]."""
-    return q.disclosed_groups(session, after, until)
-
-
 def set_member(db: Database, org: str, flag: bool) -> None:
     """Mark (or unmark) an existing organization as an Akrites member: the operator's decision (the CLI),
     never an organization's own key's."""
     with db.write() as session:
         set_akrites_member(session, organization_id(session, org), flag)
+
+
+def disclosed_at_of(session: Tx, after: datetime, until: datetime) -> dict[datetime, set[str]]:
+    """Disclosure moment → the groups of the Akrites records disclosed then, in (``after``, ``until``]."""
+    return q.disclosures(session, after, until)

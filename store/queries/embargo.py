@@ -48,16 +48,16 @@ def embargoed_groups(bind: Session | Connection, now: datetime) -> set[str]:
     return {r[0] for r in bind.execute(stmt)}
 
 
-def disclosed_groups(bind: Session | Connection, after: datetime, until: datetime) -> set[str]:
-    """The groups of the Akrites records disclosed in (``after``, ``until``]: what became public then."""
-    stmt = (
-        sa.select(_ADVISORY.c.group_key)
-        .where(
-            _ADVISORY.c.source == AKRITES,
-            _ADVISORY.c.disclosed_at > after,
-            _ADVISORY.c.disclosed_at <= until,
-            _ADVISORY.c.withdrawn_at.is_(None),
-        )
-        .distinct()
+def disclosures(bind: Session | Connection, after: datetime, until: datetime) -> dict[datetime, set[str]]:
+    """Disclosure moment → the groups of the live Akrites records disclosed then, in (``after``,
+    ``until``]: what became public in that span."""
+    stmt = sa.select(_ADVISORY.c.disclosed_at, _ADVISORY.c.group_key).where(
+        _ADVISORY.c.source == AKRITES,
+        _ADVISORY.c.disclosed_at > after,
+        _ADVISORY.c.disclosed_at <= until,
+        _ADVISORY.c.withdrawn_at.is_(None),
     )
-    return {r[0] for r in bind.execute(stmt)}
+    out: dict[datetime, set[str]] = {}
+    for moment, group in bind.execute(stmt):
+        out.setdefault(moment, set()).add(group)
+    return out
