@@ -36,14 +36,14 @@ def list_(
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    table = Table("organization", "manufacturer", "Akrites member", "systems", "created", box=box.SIMPLE)
+    table = Table("organization", "manufacturer", "systems", "created", "Akrites member", box=box.SIMPLE)
     for r in rows:
         table.add_row(
             r["name"],
             "yes" if r["manufacturer"] else "no",
-            "yes" if r["akrites_member"] else "no",
             str(r["systems"]),
             r["created_at"],
+            "yes" if r["akrites_member"] else "no",
         )
     console.print(table)
 
@@ -75,7 +75,9 @@ def set_(
 
     if manufacturer is None and akrites_member is None:
         raise InputError(
-            "orgs set", "nothing to set: give --manufacturer/--no-manufacturer or --akrites-member/--no-…"
+            "orgs set",
+            "nothing to set: give --manufacturer or --no-manufacturer, or --akrites-member or "
+            "--no-akrites-member",
         )
     with database(ctx, upgrade=True) as db:
         if manufacturer is not None:

@@ -483,3 +483,26 @@ def test_at_disclosure_everything_appears_and_notifications_fire_once(
     assert len(opened) == 6, opened
     assert len(exploited) == 6, exploited
     assert deliver_due(embargo.db, after + timedelta(hours=1), channels=receivers.settings).sent == 0
+
+
+def test_only_an_entitled_key_grants_embargo_over_the_api(embargo: Embargo) -> None:
+    c = embargo.client
+    wanted = {"role": "reader", "name": "prep", "embargo": True}
+    for key in ("member-plain", "outsider-embargo"):
+        refused = c.post("/api/v1/keys", json=wanted, headers=embargo.auth(key))
+        assert refused.status_code == 403, refused.text
+        assert "embargo" in refused.json()["detail"]
+        # Nothing was created.
+        assert all(k["name"] != "prep" for k in c.get("/api/v1/keys", headers=embargo.auth(key)).json())
+    created = c.post("/api/v1/keys", json=wanted, headers=embargo.auth(ENTITLED))
+    assert created.status_code == 201, created.text
+    assert created.json()["key"]["embargo"] is True
+    token = created.json()["token"]
+    assert c.get(f"/api/v1/advisories/{EMBARGOED}", headers={"X-Api-Key": token}).status_code == 200
+    # A key created without the permission, by the same entitled key, does not see the record.
+    plain = c.post("/api/v1/keys", json={"role": "reader"}, headers=embargo.auth(ENTITLED)).json()
+    assert plain["key"]["embargo"] is False
+    assert c.get(f"/api/v1/advisories/{EMBARGOED}", headers={"X-Api-Key": plain["token"]}).status_code == 404
+    # Membership is the operator's: an organization's admin key has no route to change it.
+    schema = c.app.openapi()  # type: ignore[attr-defined]
+    assert not [p for p in schema["paths"] if "/orgs" in p or "member" in p]

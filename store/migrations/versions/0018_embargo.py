@@ -19,11 +19,13 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # Added in place (SQLite's ALTER TABLE ADD COLUMN); existing rows are neither members nor entitled.
-    with op.batch_alter_table("organization") as batch:
-        batch.add_column(sa.Column("akrites_member", sa.Boolean(), nullable=False, server_default=sa.false()))
-    with op.batch_alter_table("api_key") as batch:
-        batch.add_column(sa.Column("embargo", sa.Boolean(), nullable=False, server_default=sa.false()))
+    # Plain ALTER TABLE ADD COLUMN on both dialects (no batch: on SQLite a batch may recreate the table,
+    # and dropping the old ``organization`` would fail on, or cascade into, every row of the tenant).
+    # Existing organizations are no members, existing keys have no embargo permission.
+    op.add_column(
+        "organization", sa.Column("akrites_member", sa.Boolean(), nullable=False, server_default=sa.false())
+    )
+    op.add_column("api_key", sa.Column("embargo", sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:
