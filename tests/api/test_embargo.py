@@ -434,8 +434,14 @@ def test_nothing_embargoed_leaks_through_any_route_export_or_notification(
         assert {r["vulnerability"] for r in rows} == {"CVE-2024-58842", "CVE-2024-50001"}
     # Exports, whoever asks (the pipeline is what every export route and CLI command renders).
     for org in ("member", "outsider"):
-        for name, text in exports_of(embargo, org).items():
+        documents = exports_of(embargo, org)
+        for name, text in documents.items():
             assert not found_markers(text), f"{org} export {name} leaks {sorted(found_markers(text))}"
+        # What is left may be shared freely: the CSAF documents say so.
+        csaf = json.loads(documents["csaf-vex/"])
+        assert csaf["document"]["distribution"] == {
+            "tlp": {"label": "WHITE", "url": "https://www.first.org/tlp/"}
+        }
     # Notifications: every channel, nothing embargoed; the held events are not lost.
     counts = deliver_due(embargo.db, utcnow(), channels=receivers.settings)
     assert counts.sent > 0, counts
