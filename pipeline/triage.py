@@ -27,7 +27,7 @@ from core.text import IDENTIFIER_MAX_CHARS, PURL_MAX_BYTES, text_problem
 from core.time import rfc3339, utcnow
 from core.triage import PURL_PATTERN, VULNERABILITY_PATTERN, Analysis, Decision, check_decision
 from matcher.purls import purl_key
-from pipeline.embargo import visible_analyses
+from pipeline.embargo import hidden_groups, visible_analyses
 from pipeline.exposures.build import ensure_exposures, outdated_systems, rebuild_in
 from pipeline.exposures.triage import analysis_records, resolved_groups
 from reports.timeline import split_purl_version
@@ -262,7 +262,10 @@ def set_analysis(
             if not found:
                 raise NotFoundError(f"system {request.system!r} does not exist in organization {org!r}")
             system_id = found[0].id
+        hidden = hidden_groups(session)
         group = advisory_queries.groups_for_ids(session, {vulnerability}).get(vulnerability)
+        if group in hidden:
+            group = None  # a group under embargo for this key is unknown to it, as a missing one is
         if not allow_unmatched:
             _require_running(
                 session,
@@ -292,7 +295,7 @@ def set_analysis(
         if stale:
             rebuild_in(session, stale)
         view = q.get_analysis(session, org_row.id, org, analysis_id)
-        groups = resolved_groups(session, [view])
+        groups = {i: g for i, g in resolved_groups(session, [view]).items() if g not in hidden}
     return analysis_json(view, groups.get(view.id))
 
 

@@ -74,6 +74,9 @@ QUERIES: dict[str, dict[str, str]] = {
 VARIANTS: dict[str, list[dict[str, str]]] = {
     "/api/v1/exposures": [{"status": "all"}, {"status": "excluded"}, {"status": "resolved"}],
 }
+# Advisory ids asked for by every route naming one: the embargoed records, the embargoed alias, and the
+# public group that holds an embargoed record (shown, without it, to everyone but an entitled key).
+ADVISORY_IDS = (EMBARGOED, "CVE-2099-77311", MIXED, "CVE-2024-58842")
 # Where an entitled key must see the embargoed group (so the walk can fail).
 ENTITLED_SEES = {
     "/api/v1/exposures",
@@ -290,15 +293,22 @@ def queries(path: str, op: dict[str, Any]) -> list[dict[str, str]]:
     return [given, *({**given, **v} for v in VARIANTS.get(path, []))]
 
 
+def urls(path: str, values: dict[str, str]) -> list[str]:
+    """The route filled with the organization's values, and with each id of :data:`ADVISORY_IDS` when it
+    names an advisory."""
+    if "{id}" not in path:
+        return [fill(path, values)]
+    return [fill(path, {**values, "id": advisory}) for advisory in ADVISORY_IDS]
+
+
 def walk_api(world: Embargo, key: str) -> dict[str, set[str]]:
     """GET every operation with ``key``; route → the markers its answers held. Fails on a leak."""
     seen: dict[str, set[str]] = {}
     org = org_of(key)
     for path, op in get_operations(world.client):
-        url = fill(path, world.values[org])
-        for query in queries(path, op):
+        for url, query in ((u, q) for u in urls(path, world.values[org]) for q in queries(path, op)):
             r = world.client.get(url, params=query, headers=world.auth(key))
-            where = f"GET {path} {query or ''} with {key}"
+            where = f"GET {url} {query or ''} with {key}"
             assert r.status_code < 500, f"{where}: {r.status_code} {r.text[:500]}"
             text = readable(r.content, r.headers.get("content-type", ""))
             # A marker the request itself names (the advisory id in the path) may be echoed by a 404.
@@ -512,3 +522,22 @@ def test_only_an_entitled_key_grants_embargo_over_the_api(embargo: Embargo) -> N
     # Membership is the operator's: an organization's admin key has no route to change it.
     schema = c.app.openapi()  # type: ignore[attr-defined]
     assert not [p for p in schema["paths"] if "/orgs" in p or "member" in p]
+
+
+def test_a_decision_about_an_embargoed_id_confirms_nothing_to_other_keys(embargo: Embargo) -> None:
+    c = embargo.client
+    for key in ("outsider-embargo", "member-plain"):
+        answers = []
+        for vulnerability in (EMBARGOED, "AKRITES-NO-SUCH-1"):
+            body = {"vulnerability": vulnerability, "purl": "pkg:pypi/embargolib", "state": "in_triage"}
+            r = c.post("/api/v1/analyses", json=body, headers=embargo.auth(key))
+            answers.append((r.status_code, r.json()["detail"].replace(vulnerability, "ID")))
+        # Refused exactly as an id nothing stores is.
+        assert answers[0] == answers[1], answers
+        assert answers[0][0] == 400
+        # Recorded anyway when asked to: the answer names no group (the record applies on disclosure).
+        body = {"vulnerability": EMBARGOED, "purl": "pkg:pypi/embargolib", "state": "in_triage"}
+        r = c.post("/api/v1/analyses", json={**body, "allow_unmatched": True}, headers=embargo.auth(key))
+        assert r.status_code == 201, r.text
+        assert r.json()["vuln_group"] is None
+        assert found_markers(r.text) == {"ZQX7731"}  # only what the key typed itself
