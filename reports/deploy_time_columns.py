@@ -574,12 +574,13 @@ def _gap(
     deployment_us = int(np.maximum(end - start, 0).sum())
     sources = np.bincount(combos.source[combo], minlength=len(FIX_SOURCES)).tolist() if len(c) else []
     flagged = combos.last_resort[c.pair] & ~c.closed if len(c) else np.zeros(0, dtype=bool)
+    present_pairs = np.flatnonzero(np.bincount(c.pair, minlength=len(c.pairs))) if len(c) else c.pair
     components = {
         (s, c.pairs[p][1]) for s, p in zip(c.system[flagged].tolist(), c.pair[flagged].tolist(), strict=True)
     }
     return gap_split(
         dict(zip(FIX_SOURCES, sources, strict=False)),
-        upstream_days(facts, {c.pairs[p][0] for p in np.unique(c.pair).tolist()}),
+        upstream_days(facts, {c.pairs[p][0] for p in present_pairs.tolist()}),
         upstream_us=upstream_us,
         deployment_us=deployment_us,
         last_resort_open=int(flagged.sum()),

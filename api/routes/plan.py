@@ -33,6 +33,7 @@ class PlanVulnerabilityOut(BaseModel):
     systems: int
     earliest_due: str | None
     max_days_past_due: float
+    last_resort_maintainer: bool = False
 
 
 class InMajorOut(BaseModel):
@@ -58,6 +59,7 @@ class ActionOut(BaseModel):
     earliest_due: str | None
     systems: list[PlanSystemOut]
     vulnerabilities: list[PlanVulnerabilityOut]
+    note: str | None = None
 
 
 class UnfixableOut(BaseModel):
@@ -72,6 +74,7 @@ class UnfixableOut(BaseModel):
     system_count: int
     systems: list[PlanSystemOut]
     vulnerabilities: list[PlanVulnerabilityOut]
+    note: str | None = None
 
 
 class PlanOut(BaseModel):

@@ -124,24 +124,24 @@ def save_releases(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         conn.execute(stmt)
 
 
-def has_releases(session: Session | Connection) -> bool:
+def released_ecosystems(session: Session | Connection) -> list[str]:
+    """The ecosystems of which some release time is known."""
     rr = table_of(RegistryRelease)
-    return (
-        session.execute(sa.select(rr.c.ecosystem).where(rr.c.released_at.is_not(None)).limit(1)).first()
-        is not None
-    )
+    stmt = sa.select(rr.c.ecosystem).where(rr.c.released_at.is_not(None)).distinct()
+    return sorted(r[0] for r in session.execute(stmt))
 
 
 def group_fix_releases(session: Session | Connection, groups: Iterable[str]) -> dict[str, datetime]:
     """Group key → the earliest registry release of a version its advisories name ``fixed`` (groups
     without any known release are absent). Costs one cheap query when nothing was ever looked up."""
     wanted = sorted(set(groups))
-    if not wanted or not has_releases(session):
+    ecosystems = released_ecosystems(session) if wanted else []
+    if not ecosystems:
         return {}
     adv = table_of(Advisory)
     rows: list[tuple[str, str, str, set[str]]] = []
     for chunk in chunks(wanted, _CHUNK):
-        rows += _affected_fixes(session, adv.c.group_key.in_(chunk))
+        rows += _affected_fixes(session, adv.c.group_key.in_(chunk), ecosystems)
     keys = {(eco, name, v) for _, eco, name, fixed in rows for v in fixed}
     released = release_times(session, keys)
     out: dict[str, datetime] = {}

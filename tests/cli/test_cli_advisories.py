@@ -382,3 +382,59 @@ def test_deeply_nested_documents_are_refused_or_skipped_with_one_line(db_url: st
         refused = run("--db", db_url, *args)
         assert refused.exit_code == 2, refused.output
         assert refused.stderr == f"error: {deep}: {message}\n"
+
+
+# --- enrich ---------------------------------------------------------------------------------------------
+
+
+def test_enrich_asks_the_configured_mirror_once_and_reports_show_the_registry_clock(
+    db_url: str, serve: Callable[[dict[str, Handler]], Served], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    laravel = ROOT / "sbom_samples" / "laravel" / "laravel-7.12.0.cdx.xml"
+    when = "2021-06-01T00:00:00Z"
+    assert (
+        run("--db", db_url, "ingest", laravel, "--org", "o", "--system", "s", "--observed-at", when).exit_code
+        == 0
+    )
+    assert run("--db", db_url, "advisories", "import", AKRITES).exit_code == 0
+    # Packagist's Composer 2 metadata, minified, for the sample record's fixed versions 1.9.1 and 2.4.5.
+    metadata = {
+        "minified": "composer/2.0",
+        "packages": {
+            "guzzlehttp/psr7": [
+                {"name": "guzzlehttp/psr7", "version": "2.4.5", "time": "2023-04-17T16:11:26+00:00"},
+                {"version": "1.9.1", "time": "2023-04-17T16:00:37+00:00"},
+            ]
+        },
+    }
+    served = serve({"https://packagist.mirror.example/p2/guzzlehttp/psr7.json": json_response(metadata)})
+    monkeypatch.setenv("PATCHGAP_REGISTRY_PACKAGIST_URL", "https://packagist.mirror.example")
+    enriched = run("--db", db_url, "advisories", "enrich", "--ecosystem", "packagist")
+    assert enriched.exit_code == 0, enriched.output
+    assert "registry release times: 2 looked up — 2 fetched, 0 not found, 0 failed" in enriched.stdout
+    assert "Packagist: 2 fetched" in enriched.stdout
+    assert len(served.requests) == 1  # one document lists every version
+
+    again = run("--db", db_url, "advisories", "enrich", "--json")
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["asked"] == 0
+    assert len(served.requests) == 1
+
+    report = run("--db", db_url, "report", "exposures", "--org", "o", "--format", "json")
+    (row,) = [e for e in json.loads(report.stdout) if e["vulnerability"] == "AKRITES-SAMPLE-2026-0004"]
+    assert (row["fix_available_source"], row["fix_available_at"]) == ("registry", "2023-04-17T16:00:37Z")
+    table = run("--db", db_url, "report", "deploy-time", "--org", "o", "--format", "table")
+    assert table.exit_code == 0, table.output
+    assert "fix clocks:" in table.stdout
+    assert "1 registry" in table.stdout
+    assert "upstream (disclosure → fix released)" in table.stdout
+
+
+def test_enrich_errors_are_one_line(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    wrong = run("--db", db_url, "advisories", "enrich", "--ecosystem", "Hackage")
+    assert wrong.exit_code == 2
+    assert wrong.stderr.startswith("error: --ecosystem: 'Hackage' has no registry")
+    monkeypatch.setenv("PATCHGAP_REGISTRY_PYPY_URL", "https://pypi.mirror.example")
+    typo = run("--db", db_url, "advisories", "enrich")
+    assert typo.exit_code == 2
+    assert typo.stderr.startswith("error: PATCHGAP_REGISTRY_PYPY_URL: names no package registry")

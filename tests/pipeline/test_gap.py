@@ -5,6 +5,7 @@ document (both paths) and the remediation plan."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline.advisories.importing import import_advisories
@@ -17,6 +18,7 @@ from reports.plan import LAST_RESORT_NOTE
 from store.db import Database
 from tests.conftest import cyclonedx_json
 
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
 RECORD = {
     "schema_version": "1.7.0",
     "id": "AKRITES-TEST-2026-0100",
@@ -90,7 +92,7 @@ def test_the_report_splits_the_gap_and_counts_last_resort_components(db: Databas
     }
     # Only batch still runs the abandoned package's affected version.
     assert document["last_resort_maintainer"] == {"open_exposures": 1, "components": 1}
-    assert deploy_time(db, "acme").to_json() == deploy_time_reference(db, "acme").to_json()
+    assert deploy_time(db, "acme", NOW).to_json() == deploy_time_reference(db, "acme", NOW).to_json()
 
 
 def test_plan_actions_say_the_fix_comes_from_the_last_resort_maintainer(db: Database, tmp_path: Path) -> None:

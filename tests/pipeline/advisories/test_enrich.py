@@ -122,7 +122,7 @@ def test_enrich_moves_the_fix_clock_and_every_figure(db: Database, tmp_path: Pat
     assert document["upstream"] == {"median_days": 0.0, "p90_days": 0.0, "groups": 1}
     assert document["exposure_days"]["waiting_for_fix"] == 15.89
     assert document["exposure_days"]["upstream_share"] == 0.5297
-    assert deploy_time(db, "acme").to_json() == deploy_time_reference(db, "acme").to_json()
+    assert deploy_time(db, "acme", NOW).to_json() == deploy_time_reference(db, "acme", NOW).to_json()
 
     # Found answers are never asked again; the not-found one after 30 days only.
     with _npm(seen := [], lambda r: pytest.fail(f"asked again: {r.url}")) as http:
