@@ -34,9 +34,7 @@ Moment = Annotated[datetime, BeforeValidator(_rfc3339), WithJsonSchema(MOMENT_SC
 
 OwnerQuery = Annotated[
     str | None,
-    Query(
-        min_length=1, max_length=200, description="Only systems of this owner (team or e-mail; any case)."
-    ),
+    Query(min_length=1, max_length=200, description="Only systems of this owner (team or e-mail; any case)."),
 ]
 TagQuery = Annotated[
     list[Annotated[str, StringConstraints(pattern=TAG_PATTERN)]] | None,

@@ -13,22 +13,29 @@ Every page is scoped to the signed-in key's organization; another organization's
 from __future__ import annotations
 
 import secrets
-from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.dashboard import charts
+from api.dashboard.exposure_timeline import exposure_strip
+from api.dashboard.links import STICKY, dashboard_url, sticky_of, template_url
+from api.dashboard.timing import ServerTiming
 from api.deps import DatabaseDep
+from api.errors import status_for
 from api.params import Moment
+from core.display import days_text, percent_text
 from core.errors import InputError, NotFoundError, PatchgapError
 from core.systems import CRITICALITIES
 from core.time import assume_utc, utc_midnight
@@ -42,15 +49,10 @@ from pipeline.api_keys import (
     start_dashboard_session,
 )
 from pipeline.database import Database
-from pipeline.exposures.reports import (
-    deploy_time_from_inputs,
-    exposures_from_inputs,
-    find_exposures,
-    report_inputs,
-    system_exposures,
-)
+from pipeline.exposures.reports import find_exposures, system_exposures
 from pipeline.match import explain
-from pipeline.plan import plan_from_inputs, plan_json
+from pipeline.overview import PERIODS, overview
+from pipeline.plan import plan_json
 from pipeline.triage import Actor, AnalysisRequest, analysis_history, set_analysis
 
 ASSETS = Path(__file__).resolve().parents[1] / "dashboard"
@@ -68,6 +70,10 @@ SECURITY_HEADERS = {
 templates = Jinja2Templates(directory=ASSETS / "templates")
 templates.env.filters["when"] = lambda v: v.strftime("%Y-%m-%d %H:%M") if v is not None else "–"
 templates.env.filters["day"] = lambda v: v.strftime("%Y-%m-%d") if v is not None else "–"
+templates.env.filters["moment"] = lambda v: v[:16].replace("T", " ") if v else "–"  # an RFC 3339 text
+templates.env.globals["url"] = template_url
+templates.env.globals["percent_text"] = percent_text
+templates.env.globals["sticky_keys"] = STICKY
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
@@ -106,6 +112,41 @@ def render(
 
 def not_found(request: Request, viewer: Viewer, message: str) -> HTMLResponse:
     return render(request, "error.html", {"viewer": viewer, "message": message}, status_code=404)
+
+
+# Headings of the error page by status: what the reader should do differs.
+ERROR_TITLES = {
+    400: "Bad request",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not allowed",
+    422: "Bad request",
+}
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    """A readable page for a refused request on a dashboard address (a bad date, an unknown sort, a
+    foreign cursor, a missing page): the reason and a way back, never a problem document."""
+    db: Database = request.app.state.db
+    found = dashboard_session(db, request.cookies.get(SESSION_COOKIE, ""))
+    context: dict[str, Any] = {
+        "viewer": Viewer(*found) if found is not None else None,
+        "title": ERROR_TITLES.get(status, "Error"),
+        "message": message,
+        "sticky": {},  # the refused query is not carried into the page's links
+    }
+    return render(request, "error.html", context, status_code=status)
+
+
+def validation_message(exc: RequestValidationError) -> str:
+    """``as_of: not an RFC 3339 date-time: 'yesterday'``: each refused parameter named, as the user
+    typed it in the address or the form."""
+    parts = []
+    for error in exc.errors():
+        name = str(error.get("loc", ("", "request"))[-1])
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        parts.append(f"{name}: {message}")
+    return "; ".join(parts) or "invalid request"
 
 
 @router.get("/login")
@@ -161,73 +202,80 @@ async def logout(
     return response
 
 
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.1f}%"
+EXPOSURE_IDENTITY = ("system", "package", "version", "vulnerability", "first_seen")
 
 
-def _days(value: float | None) -> str:
-    return "not reached" if value is None else f"{value:g} d"
+def exposure_identity(row: dict[str, Any]) -> dict[str, str]:
+    """The query naming one exposure interval (its identity is in the report's fields)."""
+    return {k: row[k] for k in EXPOSURE_IDENTITY}
 
 
-def exposure_link(row: dict[str, Any]) -> str:
-    """The dashboard address of one exposure interval (its identity is in the report's fields)."""
-    keys = ("system", "package", "version", "vulnerability", "first_seen")
-    return "/dashboard/exposure?" + urlencode({k: row[k] for k in keys})
+def exposure_link(row: dict[str, Any], sticky: dict[str, str] | None = None) -> str:
+    """The dashboard address of one exposure interval, with the page's sticky parameters (the moment and
+    the filters the exposure's own system and package do not replace)."""
+    return dashboard_url("/dashboard/exposure", sticky or {}, exposure_identity(row))
 
 
-def overview_report(db: Database, org: str, as_of: datetime | None) -> dict[str, Any]:
-    """The overview's figures, all read off the report pipeline's own documents.
+def _change(
+    now: float | None, before: float | None, text: Callable[[float], str], *, lower_is_better: bool
+) -> dict[str, str]:
+    """A figure beside its value one period earlier: the difference, written as the figure is, and
+    whether it went the good way."""
+    if now is None or before is None:
+        return {"text": "no comparison", "trend": "flat"}
+    if text(abs(now - before)) in ("0 d", "0.0%", "0.0 pts"):
+        return {"text": "no change", "trend": "flat"}
+    better = (now < before) == lower_is_better
+    sign = "+" if now > before else "−"
+    return {"text": f"{sign}{text(abs(now - before))}", "trend": "better" if better else "worse"}
 
-    The same inputs feed the deploy-time report (half-life, within 30 days, SLA, monthly trend, the
-    Kaplan–Meier curve) and the open-exposure rows (counted here by tier, KEV and system), so the page
-    shows what ``GET /api/v1/reports/deploy-time`` and ``GET /api/v1/exposures`` answer.
-    """
-    inputs = report_inputs(db, org, as_of)
-    report = deploy_time_from_inputs(inputs)
-    document = report.to_json()
-    rows = exposures_from_inputs(inputs, "open")
-    plan = plan_from_inputs(inputs)
-    fixable = [r for r in rows if r["fixed_versions"]]
-    tiers = Counter(str(r["sla_tier"] or "none") for r in fixable)
+
+def _points(share: float) -> str:
+    """A change of a share, in percentage points (``+4.2 pts``)."""
+    return percent_text(share).removesuffix("%") + " pts"
+
+
+def overview_cards(document: dict[str, Any]) -> dict[str, Any]:
+    """The overview's cards from ``pipeline.overview.overview``'s document, every figure written with
+    ``core.display``: counts (each with the exposures list it counts), then the time-to-deploy figures
+    with their change against the previous period."""
     ttd = document["time_to_deploy"]
-    breached = sum(int(t["breached"]) for t in document["sla"])
-    curve = report.overall.time_to_deploy.conservative_curve
-    points = [(0.0, 0.0)] + [(step.time, 1.0 - step.survival) for step in curve.steps]
-    monthly = document["monthly"]
-    per_system = Counter(str(r["system"]) for r in fixable)
-    kev_system = Counter(str(r["system"]) for r in fixable if r["kev"])
+    previous = ttd["previous"]
+    half_life, within = ttd["half_life_days"], ttd["within_30_days"]
+    counts = (
+        ("open_fixable", "open fixable exposures", "open_fixable", {"status": "open"}),
+        ("kev_open", "of them exploited (KEV)", "open_fixable_kev", {"status": "open", "kev": "yes"}),
+        ("past_due", "of them past their SLA due date", "open_fixable_past_due", {"sort": "sla_due"}),
+        ("excluded", "open, excluded by triage", "excluded_open", {"status": "excluded"}),
+        ("risk_accepted", "open under an accepted risk", "risk_accepted_open", {"status": "risk_accepted"}),
+    )
     return {
-        "as_of": document["as_of"],
-        "cards": [
-            {"key": "open_fixable", "label": "open fixable exposures", "value": len(fixable)},
-            {
-                "key": "kev_open",
-                "label": "of them exploited (KEV)",
-                "value": sum(1 for r in fixable if r["kev"]),
-            },
-            {"key": "half_life", "label": "time-to-deploy half-life", "value": _days(ttd["km_median_days"])},
-            {
-                "key": "within_30",
-                "label": "fixes deployed within 30 days",
-                "value": _pct(ttd["within_days"]["30"]),
-            },
-            {"key": "sla_breaches", "label": "SLA breaches (open and closed)", "value": breached},
-            # Triage: what analysis records take out of the numbers, and what they keep apart.
-            {
-                "key": "excluded",
-                "label": "open, excluded by triage (not affected, false positive)",
-                "value": sum(1 for r in exposures_from_inputs(inputs, "excluded") if not r["resolved_at"]),
-            },
-            {
-                "key": "risk_accepted",
-                "label": "open under an accepted risk",
-                "value": sum(1 for r in rows if r["sla_status"] == "risk_accepted"),
-            },
+        "counts": [
+            {"key": key, "label": label, "value": document[field], "list": params}
+            for key, label, field, params in counts
         ],
-        "tiers": sorted(tiers.items()),
-        "tier_chart": charts.bar_chart(sorted(tiers.items()), label="open fixable exposures by SLA tier"),
-        "km_chart": charts.step_curve(points, label="share of fixes deployed by days since available"),
-        "trend_chart": charts.line_chart(
+        "half_life": {
+            "value": days_text(half_life),
+            "previous": days_text(previous["half_life_days"]),
+            "change": _change(half_life, previous["half_life_days"], days_text, lower_is_better=True),
+        },
+        "within_30": {
+            "value": percent_text(within),
+            "previous": percent_text(previous["within_30_days"]),
+            "change": _change(within, previous["within_30_days"], _points, lower_is_better=False),
+        },
+    }
+
+
+def overview_charts(document: dict[str, Any]) -> dict[str, Markup]:
+    """The overview's charts (``api.dashboard.charts``) from the same document."""
+    tiers = [(str(t["tier"]), float(t["open_fixable"])) for t in document["tiers"]]
+    points = [(float(x), float(y)) for x, y in document["survival"]]
+    monthly = document["monthly"]
+    return {
+        "tiers": charts.bar_chart(tiers, label="open fixable exposures by SLA tier"),
+        "survival": charts.step_curve(points, label="share of fixes deployed by days since available"),
+        "trend": charts.line_chart(
             [m["month"] for m in monthly],
             [
                 ("opened", [m["opened"] for m in monthly]),
@@ -236,40 +284,34 @@ def overview_report(db: Database, org: str, as_of: datetime | None) -> dict[str,
             ],
             label="exposures opened, closed and open per month",
         ),
-        "breaches": [
-            {
-                "system": r["system"],
-                "package": f"{r['package']}@{r['version']}",
-                "vuln": r["vulnerability"],
-                "tier": r["sla_tier"],
-                "due": (r["sla_due"] or "")[:10],
-                "status": r["sla_status"],
-                "link": exposure_link(r),
-            }
-            for r in rows
-            if r["sla_status"] == "breached"
-        ],
-        "worst": [
-            {"system": name, "open": count, "kev": kev_system.get(name, 0)}
-            for name, count in per_system.most_common(10)
-        ],
-        "top_actions": [a.to_json(rank) for rank, a in enumerate(plan.actions[:5], start=1)],
-        "total_actions": len(plan.actions),
     }
+
+
+PeriodQuery = Annotated[int, Query(description="Compare with the figures this many days earlier (30 or 90).")]
 
 
 AsOfQuery = Annotated[Moment | None, Query(description="Evaluate at this moment (default now).")]
 
 
 @router.get("/")
-def overview(request: Request, db: DatabaseDep, viewer: ViewerDep, as_of: AsOfQuery = None) -> HTMLResponse:
+def overview_page(
+    request: Request, db: DatabaseDep, viewer: ViewerDep, as_of: AsOfQuery = None, period: PeriodQuery = 30
+) -> HTMLResponse:
+    """The overview: headline figures with their change over the period, the top of the plan, the
+    worst and the stale systems, data freshness and the charts; every list bounded, with a link to its
+    paged page, so the page is the same size for ten systems or ten thousand."""
+    if period not in PERIODS:
+        raise InputError("period", f"must be {' or '.join(map(str, PERIODS))} days, not {period}")
     org = viewer.principal.org
-    systems = system_cases.list_systems(db, org)
+    document = overview(db, org, assume_utc(as_of), period)
     context: dict[str, Any] = {
         "viewer": viewer,
-        "systems": systems,
-        "snapshot_total": sum(s.snapshot_count for s in systems),
-        "report": overview_report(db, org, assume_utc(as_of)) if systems else None,
+        "o": document,
+        "cards": overview_cards(document),
+        "charts": overview_charts(document),
+        "periods": PERIODS,
+        "report": {"as_of": document["as_of"]},
+        "as_of_shown": as_of is not None,
     }
     return render(request, "overview.html", context)
 
@@ -302,19 +344,36 @@ def plan_page(
         return not_found(request, viewer, str(exc))
     filters = {k: v for k, v in (("system", system), ("environment", environment)) if v}
     more = page * size < document["total_actions"]
+    sticky = sticky_of(request.query_params)
     context = {
         "viewer": viewer,
         "plan": document,
         "filters": filters,
-        "next": "/dashboard/plan?" + urlencode({**filters, "page": page + 1}) if more else None,
-        "previous": "/dashboard/plan?" + urlencode({**filters, "page": page - 1}) if page > 1 else None,
+        "as_of": sticky.get("as_of", ""),
+        "page": page,
+        "next": dashboard_url("/dashboard/plan", sticky, {"page": page + 1}) if more else None,
+        "previous": dashboard_url("/dashboard/plan", sticky, {"page": page - 1 if page > 2 else None})
+        if page > 1
+        else None,
     }
     return render(request, "plan.html", context)
 
 
 @router.get("/systems/{name}")
-def system_page(request: Request, db: DatabaseDep, viewer: ViewerDep, name: str) -> HTMLResponse:
-    return system_page_of(request, db, viewer, name)
+def system_page(
+    *,
+    request: Request,
+    db: DatabaseDep,
+    viewer: ViewerDep,
+    name: str,
+    as_of: AsOfQuery = None,
+    uploaded: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    outcome: Annotated[str | None, Query(pattern="^(created|unchanged)$")] = None,
+) -> HTMLResponse:
+    """One system: its attributes, snapshots and open exposures (as of ``as_of``); after an upload
+    from the browser (``uploaded``, ``outcome``) a notice of the snapshot it stored."""
+    notice = {"snapshot": uploaded, "outcome": outcome or "created"} if uploaded else None
+    return system_page_of(request, db, viewer, name, as_of=assume_utc(as_of), upload_notice=notice)
 
 
 def system_page_of(
@@ -325,14 +384,18 @@ def system_page_of(
     *,
     form: dict[str, Any] | None = None,
     error: str | None = None,
+    upload_error: str | None = None,
+    upload_notice: dict[str, Any] | None = None,
+    as_of: datetime | None = None,
 ) -> HTMLResponse:
     """The system page; ``form`` and ``error``: the edit form as sent and why it was refused
-    (``api.routes.dashboard_systems``)."""
+    (``api.routes.dashboard_systems``); ``upload_error``: why an SBOM uploaded from the browser was
+    refused (``api.routes.dashboard_actions``), ``upload_notice`` what an accepted one stored."""
     org = viewer.principal.org
     try:
         system = system_cases.get_system(db, org, name)
         snapshots = system_cases.list_snapshots(db, org, name)
-        rows = system_exposures(db, org, name, "open")
+        rows = system_exposures(db, org, name, "open", as_of)
     except NotFoundError as exc:
         return not_found(request, viewer, str(exc))
     exposures = [
@@ -345,7 +408,7 @@ def system_page_of(
             "fix_since": (r["fix_available_at"] or "–")[:10],
             "first_seen": (r["first_seen"] or "–")[:10],
             "sla": f"{r['sla_tier'] or '–'}: {r['sla_status'] or '–'}",
-            "link": exposure_link(r),
+            "identity": exposure_identity(r),
         }
         for r in rows
     ]
@@ -373,8 +436,12 @@ def system_page_of(
         },
         "error": error,
         "can_edit": viewer.principal.allows("admin"),
+        "can_upload": viewer.principal.allows("uploader") and system.decommissioned_at is None,
+        "upload_error": upload_error,
+        "upload_notice": upload_notice,
     }
-    return render(request, "system.html", context, status_code=400 if error else 200)
+    refused = error or upload_error
+    return render(request, "system.html", context, status_code=400 if refused else 200)
 
 
 @router.get("/snapshots/{snapshot_id}")
@@ -434,8 +501,11 @@ def _exposure_page(
         row = {**row, "explain_error": str(exc)}
     analysis = row.get("analysis")
     history = analysis_history(db, org, analysis["id"])["history"] if analysis else []
+    strip = exposure_strip(system_cases.list_snapshots(db, org, system), row)
     context = {
         "viewer": viewer,
+        "sticky": {k: v for k, v in sticky_of(request.query_params).items() if k not in EXPOSURE_IDENTITY},
+        "strip": strip,
         "e": row,
         "why": why,
         "suggestion": suggestion,
@@ -558,18 +628,51 @@ async def triage_exposure(
     return RedirectResponse(exposure_link(identity), status_code=303)
 
 
+def _html_errors(app: FastAPI) -> None:
+    """Answer errors on dashboard addresses with the error page; the API keeps its problem documents
+    (the handlers ``api.errors`` installed, which must be installed first, answer everything else)."""
+    for kind in (RequestValidationError, PatchgapError, StarletteHTTPException):
+        api_handler = app.exception_handlers.get(kind)
+        if api_handler is None:
+            raise RuntimeError(f"install api.errors before the dashboard: no handler of {kind.__name__}")
+
+        async def handler(request: Request, exc: Exception, api_handler: Any = api_handler) -> Response:
+            if not request.url.path.startswith(COOKIE_PATH + "/"):
+                answer: Response = await api_handler(request, exc)
+                return answer
+            if isinstance(exc, RequestValidationError):
+                status, message = 422, validation_message(exc)
+            elif isinstance(exc, PatchgapError):
+                status, message = status_for(exc), str(exc)
+            else:
+                assert isinstance(exc, StarletteHTTPException)
+                status, message = exc.status_code, str(exc.detail)
+            return await run_in_threadpool(error_page, request, status, message)
+
+        app.add_exception_handler(kind, handler)
+
+
 def install(app: FastAPI) -> None:
-    """Mount the dashboard's router and stylesheet and the sign-in redirect on ``app``."""
-    from api.routes import dashboard_systems  # its handlers build on this module's pages
+    """Mount the dashboard's routers and stylesheet, the sign-in redirect, its error pages and the
+    ``Server-Timing`` header on ``app``."""
+    from api.routes import (  # their handlers build on this module's pages
+        dashboard_actions,
+        dashboard_lists,
+        dashboard_systems,
+    )
 
     app.include_router(router)
     app.include_router(dashboard_systems.router)
+    app.include_router(dashboard_lists.router)
+    app.include_router(dashboard_actions.router)
     app.mount("/dashboard/static", StaticFiles(directory=ASSETS / "static"), name="dashboard-static")
 
     async def _sign_in(_request: Request, _exc: Exception) -> Response:
         return RedirectResponse("/dashboard/login", status_code=303)
 
     app.add_exception_handler(SignInRequiredError, _sign_in)
+    _html_errors(app)
+    app.add_middleware(ServerTiming, prefix=COOKIE_PATH)
 
     @app.get("/", include_in_schema=False)
     def _root() -> RedirectResponse:

@@ -42,7 +42,7 @@ class EventOut(BaseModel):
     created_at: str
     data: dict[str, Any] = Field(
         description="The event's payload: organization, system, exposure, sla, stale, upload or job "
-        "as the kind needs, and a summary sentence (README, \"Events\")."
+        'as the kind needs, and a summary sentence (README, "Events").'
     )
 
 
@@ -67,7 +67,5 @@ async def list_events(
     found = await run_in_threadpool(
         lambda: event_page(db, principal.org, after=after, kinds=kind, limit=limit)
     )
-    following = (
-        str(request.url.include_query_params(after=found[-1].id)) if len(found) == limit else None
-    )
+    following = str(request.url.include_query_params(after=found[-1].id)) if len(found) == limit else None
     return EventsOut.model_validate({"events": [e.to_json() for e in found], "next": following})

@@ -25,9 +25,7 @@ def site(db: Database) -> Iterator[tuple[TestClient, dict[str, str]]]:
         "demo": create_key(db, org="demo", role="reader").token,
         "other": create_key(db, org="other", role="admin").token,
     }
-    app = create_app(
-        Settings(database_url="unused://", max_sbom_bytes=1_000_000), db=db, start_worker=False
-    )
+    app = create_app(Settings(database_url="unused://", max_sbom_bytes=1_000_000), db=db, start_worker=False)
     with TestClient(app, base_url="http://testserver") as client:
         yield client, keys
 
@@ -89,23 +87,24 @@ def test_overview_system_and_exposure_pages(site: tuple[TestClient, dict[str, st
     page = client.get("/dashboard/", params={"as_of": "2024-06-15T00:00:00Z"})
     assert page.status_code == 200
     assert page.headers["content-security-policy"].startswith("default-src 'none'")
-    for metric in ("open_fixable", "kev_open", "half_life", "within_30", "sla_breaches"):
+    for metric in ("open_fixable", "kev_open", "half_life", "within_30", "past_due"):
         assert f'data-metric="{metric}"' in page.text
     assert page.text.count("<svg") >= 3
     # Offline: nothing is loaded from another host.
     assert not re.search(r'(src|href)="(https?:)?//', page.text)
-    system = client.get("/dashboard/systems/shop-web")
+    system = client.get("/dashboard/systems/shop-web", params={"as_of": "2024-06-15T00:00:00Z"})
     assert system.status_code == 200
     assert 'data-table="exposures"' in system.text
-    link = re.search(r'href="(/dashboard/exposure\?[^"]+)"', page.text) or re.search(
-        r'href="(/dashboard/exposure\?[^"]+)"', system.text
-    )
+    link = re.search(r'href="(/dashboard/exposure\?[^"]+)"', system.text)
     assert link is not None
+    assert "as_of=2024-06-15" in link.group(1)
     exposure = client.get(link.group(1).replace("&amp;", "&"))
     assert exposure.status_code == 200
     assert 'data-field="fix_available_at"' in exposure.text
     assert "Upgrade suggestion" in exposure.text
-    snapshot_id = re.search(r'href="/dashboard/snapshots/(\d+)"', system.text)
+    assert 'data-section="timeline"' in exposure.text
+    assert 'data-state="affected"' in exposure.text
+    snapshot_id = re.search(r'href="/dashboard/snapshots/(\d+)[?"]', system.text)
     assert snapshot_id is not None
     assert client.get(f"/dashboard/snapshots/{snapshot_id.group(1)}").status_code == 200
 

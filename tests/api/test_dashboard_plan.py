@@ -24,12 +24,12 @@ def test_the_overview_shows_the_top_actions_and_links_the_plan(
     expected = plan_json(db, "demo", as_of=datetime(2024, 6, 15, tzinfo=UTC))
     assert expected["total_actions"] >= 2
     page = client.get("/dashboard/", params={"as_of": AS_OF}).text
-    top = page[page.index('data-table="top-actions"') : page.index("Open exposures past their SLA")]
-    for action in expected["actions"][:5]:
-        assert f"<td>{action['package']}</td><td>{action['from_version']}</td>" in top
-    # Above the raw exposure list.
-    assert page.index('data-table="top-actions"') < page.index('data-table="breaches"')
-    assert 'href="/dashboard/plan"' in page
+    top = page[page.index('data-table="top-actions"') : page.index('data-table="worst"')]
+    shown = re.findall(r'<td class="pkg">([^<]+) <span class="muted">([^<]+)</span>', top)
+    assert shown == [(a["package"], a["from_version"]) for a in expected["actions"][:5]]
+    # Above the charts, and linked to the whole plan at the same moment.
+    assert page.index('data-table="top-actions"') < page.index('data-table="tiers"')
+    assert 'href="/dashboard/plan?as_of=2024-06-15T00%3A00%3A00Z" data-link="plan-all"' in page
 
 
 def test_the_plan_page_lists_every_action_expandable_and_filters(
@@ -42,7 +42,7 @@ def test_the_plan_page_lists_every_action_expandable_and_filters(
     assert page.status_code == 200
     assert re.findall(r'data-action="([^"]+)"', page.text) == [a["id"] for a in expected["actions"]]
     first = expected["actions"][0]
-    assert f'href="/dashboard/systems/{first["systems"][0]["system"]}"' in page.text
+    assert f'href="/dashboard/systems/{first["systems"][0]["system"]}?as_of=' in page.text
     assert first["vulnerabilities"][0]["vulnerability"] in page.text
     system = first["systems"][0]["system"]
     narrowed = client.get("/dashboard/plan", params={"as_of": AS_OF, "system": system}).text

@@ -93,7 +93,7 @@ def test_an_admin_triages_an_exposure_and_the_overview_follows(
     assert "sec-lead (admin, dashboard)" in unescape(shown)
     after = client.get("/dashboard/").text
     assert int(metric(after, "excluded")) == int(metric(before, "excluded")) + 1
-    assert int(metric(after, "sla_breaches")) == int(metric(before, "sla_breaches")) - 1
+    assert int(metric(after, "past_due")) == int(metric(before, "past_due")) - 1
     (record,) = [r for r in list_analyses(db, "demo") if r not in initial]
     assert (record["scope"], record["system"], record["comment"]) == (
         "system+version",
@@ -108,7 +108,7 @@ def test_an_admin_triages_an_exposure_and_the_overview_follows(
     assert accepted.status_code == 303, accepted.text
     later = client.get("/dashboard/").text
     assert int(metric(later, "risk_accepted")) >= 1
-    assert int(metric(later, "sla_breaches")) < int(metric(after, "sla_breaches"))
+    assert int(metric(later, "past_due")) < int(metric(after, "past_due"))
 
 
 def test_readers_and_forged_forms_cannot_triage(site: tuple[TestClient, dict[str, str], Database]) -> None:

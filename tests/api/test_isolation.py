@@ -71,7 +71,10 @@ ANALYSIS = {
     "allow_unmatched": True,
 }
 # A notification rule (its receiver is never contacted: every request here is refused before sending).
-NOTIFICATION_RULE = {"name": "isolation-probe", "channel": {"type": "slack", "url": "https://hooks.example/x"}}
+NOTIFICATION_RULE = {
+    "name": "isolation-probe",
+    "channel": {"type": "slack", "url": "https://hooks.example/x"},
+}
 # Unauthenticated documentation routes are not in the schema; everything in it needs a key.
 
 

@@ -249,7 +249,6 @@ def test_documents_in_request_bodies_refuse_nul(world: World) -> None:
         ("GET", "/api/v1/exposures", {"system": "shop\x00"}, "query.system"),
         ("GET", "/api/v1/exposures", {"tier": "a\tb"}, "query.tier"),
         ("GET", "/api/v1/exports/cra-register", {"system": "\x00"}, "query.system"),
-        ("GET", "/dashboard/systems/a%00", None, "path.name"),
     ],
 )
 def test_a_nul_in_a_path_or_query_parameter_is_a_422_naming_it(
@@ -259,6 +258,18 @@ def test_a_nul_in_a_path_or_query_parameter_is_a_422_naming_it(
     assert r.status_code == 422, r.text
     assert r.json()["detail"].startswith(f"{where}: "), r.text
     assert "contains a" in r.json()["detail"]
+
+
+def test_a_nul_in_a_dashboard_address_is_a_422_page_naming_it(world: World) -> None:
+    """The same refusal on a dashboard address is the dashboard's error page, not a problem document."""
+    for path, params, named in (
+        ("/dashboard/systems/a%00", None, "name"),
+        ("/dashboard/exposures", {"system": "shop\x00"}, "system"),
+    ):
+        r = world.client.get(path, params=params)
+        assert r.status_code == 422, r.text
+        assert r.headers["content-type"].startswith("text/html")
+        assert f'data-field="error">{named}: {named} contains a NUL character' in r.text, r.text
 
 
 def test_a_dependency_track_form_with_a_nul_in_the_release_is_a_400_and_queues_nothing(world: World) -> None:
