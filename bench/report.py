@@ -35,6 +35,16 @@ its pure part (``reports``, from inputs already read) alone. ``deploy`` is also 
 summary of the organization in this process reads every stored row) and against the per-exposure
 reference (``deploy_time_reference``), whose document it must equal.
 
+Lists (issue 16), after the reports:
+  list      ``pipeline.lists.exposures.exposure_page``: the first page (100 rows) of the open exposures
+            by SLA due date, and a filtered sort (KEV, by EPSS descending); the first call after the
+            fleet is built computes the stored list (``refresh_list``) and is shown apart; then the
+            median of 3 warm calls, and the check alone (``ensure_exposures`` + ``refresh_list``)
+  export    ``iter_exposures`` of every open exposure (what ``GET /api/v1/exposures/export`` and the
+            CLI's JSON stream): time to the first row, total time, and the peak of Python memory
+            (``tracemalloc``) during the export, to compare between fleet sizes
+  overview  ``pipeline.overview.overview`` (median of 3)
+
 Incremental phases (after the reports; ``--skip`` leaves phases out, e.g. ``--skip exposures,plan``):
   snapshot  one new snapshot of one system (through ``pipeline.ingest``): the next report's check
             and the rebuild of that system (``ensure_exposures``), then the rebuild alone
@@ -54,6 +64,7 @@ import random
 import statistics
 import tempfile
 import time
+import tracemalloc
 import uuid
 import zlib
 from collections.abc import Callable, Iterator
@@ -75,7 +86,9 @@ from pipeline.exposures.reports import (
     report_inputs,
 )
 from pipeline.ingest import ingest_sbom
+from pipeline.lists.exposures import ExposureQuery, exposure_page, iter_exposures, refresh_list
 from pipeline.match import match_new, rematch_keys
+from pipeline.overview import overview
 from pipeline.plan import plan_json
 from pipeline.triage import Actor, AnalysisRequest, set_analysis
 from store.db import Database, make_engine
@@ -394,7 +407,8 @@ def main() -> None:
     parser.add_argument(
         "--skip",
         default="",
-        help="comma-separated phases to leave out: exposures, reference, plan, snapshot, advisory, triage",
+        help="comma-separated phases to leave out: exposures, reference, plan, list, export, overview, "
+        "snapshot, advisory, triage",
     )
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -456,12 +470,58 @@ def main() -> None:
                 f"plan      {t_plan:6.2f} s  ({document['total_actions']:,} actions, "
                 f"{document['total_unfixable']:,} unfixable versions)  target ≤ 1 s"
             )
+        if "list" not in skip:
+            bench_list(db)
+        if "export" not in skip:
+            bench_export(db)
+        if "overview" not in skip:
+            t_over = median_time(lambda: overview(db, ORG, as_of))
+            print(f"overview  {t_over:6.2f} s  target ≤ 1 s")
         if "snapshot" not in skip:
             incremental_snapshot(db, as_of)
         if "advisory" not in skip:
             incremental_advisory(db, args.systems)
         if "triage" not in skip:
             incremental_triage(db, args.systems)
+
+
+def bench_list(db: Database) -> None:
+    """First pages of the exposures list (see the module docstring)."""
+    _, t_first = timed(lambda: refresh_list(db, ORG))
+    print(f"list      {t_first:6.2f} s  first computation of the stored list (once per fleet)")
+    check = lambda: (ensure_exposures(db, ORG), refresh_list(db, ORG))  # noqa: E731
+    print(f"  check   {median_time(check):6.3f} s  ensure_exposures + refresh_list, nothing changed")
+    for label, query in (
+        ("by due", ExposureQuery()),
+        ("KEV by EPSS desc", ExposureQuery(kev=True, sort="epss", descending=True)),
+    ):
+        page = exposure_page(db, ORG, query)
+        t_page = median_time(lambda q=query: exposure_page(db, ORG, q))  # type: ignore[misc]
+        t_nocount = median_time(lambda q=query: exposure_page(db, ORG, q, count=False))  # type: ignore[misc]
+        cursor = page.next_cursor
+        t_next = median_time(lambda q=query, c=cursor: exposure_page(db, ORG, q, cursor=c))  # type: ignore[misc]
+        print(
+            f"  page    {t_page:6.3f} s  first page {label} ({len(page.items)} of {page.total:,} rows; "
+            f"{t_nocount:.3f} s without the count, {t_next:.3f} s the second page)  target ≤ 0.3 s"
+        )
+
+
+def bench_export(db: Database) -> None:
+    """The whole open list streamed: first row, total, peak Python memory."""
+    rows = iter_exposures(db, ORG, ExposureQuery())
+    start = time.perf_counter()
+    next(rows)
+    first = time.perf_counter() - start
+    count = 1 + sum(1 for _ in rows)
+    total = time.perf_counter() - start
+    tracemalloc.start()
+    sum(1 for _ in iter_exposures(db, ORG, ExposureQuery()))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(
+        f"export    {first:6.3f} s  to the first row, {total:.1f} s for all {count:,} rows; "
+        f"peak Python memory {peak / 2**20:.1f} MiB (tracemalloc)  target first byte ≤ 0.5 s"
+    )
 
 
 def _cyclonedx(components: list[tuple[str, str]], timestamp: datetime) -> bytes:

@@ -31,11 +31,14 @@ def rebuild(
     """Recompute every stored exposure interval from the raw facts (snapshots, match results,
     advisories, analysis records), whatever the build state says. Reports keep them current on their
     own; this is the from-scratch computation, for after a restore or to check the incremental one.
-    Match results are derived too: `patchgap match --all` recomputes them."""
+    Match results are derived too: `patchgap match --all` recomputes them. The exposures list's
+    stored sort columns are recomputed from the rebuilt rows."""
     from pipeline.exposures.build import rebuild_all
+    from pipeline.lists.exposures import rebuild_lists
 
     with database(ctx, upgrade=False) as db:
         result = rebuild_all(db, org)
+        rebuild_lists(db, org)
     console.print(
         f"rebuilt {result.rows} exposure rows of {result.systems} systems "
         f"in {result.organizations} organization(s)"

@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import textwrap
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -195,14 +197,47 @@ def exposures(
     from pipeline.exposures.reports import SystemFilter, exposures_report
 
     when = parse_as_of(as_of)
+    if output is ExposureFormat.json:
+        _stream_exposures_json(ctx, org, status.value, when=when, owner=owner, tags=tag or ())
+        return
     with database(ctx, upgrade=False) as db:
         rows = exposures_report(db, org, status.value, when, only=SystemFilter.of(owner, tag or ()))
-    if output is ExposureFormat.json:
-        typer.echo(json.dumps(rows, indent=2))
-    elif output is ExposureFormat.csv:
+    if output is ExposureFormat.csv:
         typer.echo(exposures_csv(rows), nl=False)
     else:
         console.print(_exposures_table(rows, status))
+
+
+def _stream_exposures_json(
+    ctx: typer.Context,
+    org: str,
+    status: str,
+    *,
+    when: datetime | None,
+    owner: str | None,
+    tags: Sequence[str],
+) -> None:
+    """``json.dumps(rows, indent=2)`` of the report, byte for byte, written row by row as the paged
+    list reads them (sorted by system, package, vulnerability, first seen: the report's order)."""
+    from pipeline.lists.exposures import ExposureQuery, iter_exposures
+
+    query = ExposureQuery(
+        status=status,  # type: ignore[arg-type]  # a Status value
+        owner=owner,
+        tags=tuple(tags),
+        sort="system",
+        as_of=when,
+    )
+    with database(ctx, upgrade=False) as db:
+        rows = iter_exposures(db, org, query)
+        first = next(rows, None)
+        if first is None:
+            typer.echo("[]")
+            return
+        typer.echo("[\n" + textwrap.indent(json.dumps(first, indent=2), "  "), nl=False)
+        for row in rows:
+            typer.echo(",\n" + textwrap.indent(json.dumps(row, indent=2), "  "), nl=False)
+        typer.echo("\n]")
 
 
 def _figure(value: float | None) -> str:

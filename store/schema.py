@@ -5,7 +5,7 @@ sessions), ``systems`` (systems, snapshots, component sets), ``packages`` (packa
 results), ``advisories`` (advisories, affected packages, KEV, EPSS, feed state, skipped records),
 ``exposures`` (exposures, SLA policies), ``triage`` (analysis records and their history: what VEX
 statements are stored as), ``cra`` (the CRA register's records), ``jobs`` (upload jobs),
-``notifications`` (the event outbox).
+``lists`` (the exposures list's sort columns), ``notifications`` (the event outbox).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from store.tables import (
     cra,
     exposures,
     jobs,
+    lists,
     notifications,
     organizations,
     packages,
@@ -31,6 +32,7 @@ __all__ = [
     "cra",
     "exposures",
     "jobs",
+    "lists",
     "metadata",
     "notifications",
     "organizations",

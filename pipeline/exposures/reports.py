@@ -53,7 +53,6 @@ from reports.timeline import exposure_sort_key
 from store.db import Database, Tx
 from store.queries import advisories as advisory_queries
 from store.queries import exposures as q
-from store.queries import registries as registry_queries
 from store.queries import systems as system_queries
 from store.queries.organizations import get_organization
 
@@ -65,6 +64,7 @@ __all__ = [
     "ReportStatus",
     "Summary",
     "SystemFilter",
+    "built_of_rows",
     "deploy_time",
     "deploy_time_from_inputs",
     "deploy_time_json",
@@ -73,6 +73,7 @@ __all__ = [
     "exposures_report",
     "find_exposures",
     "group_details",
+    "inputs_of_built",
     "report_inputs",
     "rfc3339",
     "system_exposures",
@@ -141,7 +142,15 @@ def _from_stored(
     open_only: bool = False,
 ) -> Built:
     ids = [s.id for s in systems] if scoped else None
-    rows = q.stored_exposures(session, org_id, ids, open_only=open_only)
+    return built_of_rows(
+        session, org_id, q.stored_exposures(session, org_id, ids, open_only=open_only), systems
+    )
+
+
+def built_of_rows(
+    session: Tx, org_id: int, rows: Sequence[q.StoredExposure], systems: Sequence[system_queries.SystemRow]
+) -> Built:
+    """The timeline of these stored rows (of ``systems``), each with the analysis record it names."""
     # Rows are rebuilt whenever a record changes (the input digest holds the triage history), so the
     # record each row names is the one that decides about it now.
     named = any(r.analysis_id for r in rows)
@@ -174,19 +183,6 @@ def _from_stored(
         for s in systems
     ]
     return Built(timeline, histories, fixed, names)
-
-
-def _visible(built: Built, hidden: frozenset[str]) -> Built:
-    """``built`` without the exposures of groups the reader may not see (``pipeline.embargo``): every
-    report, list, plan and export is computed from what is left, as if those groups did not exist."""
-    if not hidden:
-        return built
-    timeline = Timeline(
-        tuple(e for e in built.timeline.exposures if e.vuln_group not in hidden),
-        tuple(e for e in built.timeline.vex_excluded if e.vuln_group not in hidden),
-        tuple(g for g in built.timeline.withdrawn_groups_skipped if g not in hidden),
-    )
-    return Built(timeline, built.systems, built.fixed, built.names)
 
 
 def report_inputs(
@@ -239,20 +235,48 @@ def report_inputs(
                 built.names,
             )
         built = _visible(built, hidden_groups(session))
-        groups = {e.vuln_group for e in (*built.timeline.exposures, *built.timeline.vex_excluded)}
-        facts, info = group_details(session, groups)
-        policy = policy_of(session, org_row.id, org)
-        found = package_advice(
-            session,
-            {
-                (*built.names[e.package], version)
-                for e in (*built.timeline.exposures, *built.timeline.vex_excluded)
-                if e.resolved_at is None and e.package in built.names
-                for version in e.deployed
-            }
-            if advice
-            else (),
-        )
+        return inputs_of_built(session, org, org_row.id, built, systems, moment=moment, advice=advice)
+
+
+def _visible(built: Built, hidden: frozenset[str]) -> Built:
+    """``built`` without the exposures of groups the reader may not see (``pipeline.embargo``): every
+    report, list, plan and export is computed from what is left, as if those groups did not exist."""
+    if not hidden:
+        return built
+    timeline = Timeline(
+        tuple(e for e in built.timeline.exposures if e.vuln_group not in hidden),
+        tuple(e for e in built.timeline.vex_excluded if e.vuln_group not in hidden),
+        tuple(g for g in built.timeline.withdrawn_groups_skipped if g not in hidden),
+    )
+    return Built(timeline, built.systems, built.fixed, built.names)
+
+
+def inputs_of_built(
+    session: Tx,
+    org: str,
+    org_id: int,
+    built: Built,
+    systems: Sequence[system_queries.SystemRow],
+    *,
+    moment: datetime,
+    advice: bool = True,
+) -> ReportInputs:
+    """The report inputs of a timeline already built: the facts of its groups, the policy, the advice
+    of its open versions, the owners of ``systems``."""
+    groups = {e.vuln_group for e in (*built.timeline.exposures, *built.timeline.vex_excluded)}
+    facts, info = group_details(session, groups)
+    policy = policy_of(session, org_id, org)
+    found = package_advice(
+        session,
+        {
+            (*built.names[e.package], version)
+            for e in (*built.timeline.exposures, *built.timeline.vex_excluded)
+            if e.resolved_at is None and e.package in built.names
+            for version in e.deployed
+        }
+        if advice
+        else (),
+    )
     return ReportInputs(
         org,
         moment,
@@ -279,8 +303,7 @@ def group_details(session: Tx, groups: Iterable[str]) -> tuple[dict[str, VulnFac
     cves = {i for g in wanted for i in _ids_of(g, advisories[g]) if i.startswith("CVE-")}
     kev = advisory_queries.kev_ids(session, cves)
     epss = advisory_queries.epss_scores(session, cves)
-    released = registry_queries.group_fix_releases(session, wanted)
-    facts = {g: _fact_for(g, advisories[g], kev, epss, released) for g in wanted}
+    facts = {g: _fact_for(g, advisories[g], kev, epss) for g in wanted}
     info = {
         g: GroupInfo(
             sorted(_ids_of(g, advisories[g]) - {g}),
@@ -306,11 +329,6 @@ def _exposure_json(inputs: ReportInputs, a: AssessedExposure) -> dict[str, Any]:
         "advisories": info.advisories,
         "fixed_versions": inputs.fixed.get((e.system, e.package, e.vuln_group, e.version), []),
         "affected_versions": [_version_json(inputs, e, version) for version in e.deployed],
-        # The exposure's span split: first_seen → clock start (upstream had no fix yet), clock start →
-        # R, or L while open (the fix existed and was not deployed).
-        "days_waiting_for_fix": round(a.days_waiting_for_fix, 2),
-        "days_waiting_for_deployment": round(a.days_conservative, 2),
-        "last_resort_maintainer": a.last_resort_maintainer,
     }
 
 

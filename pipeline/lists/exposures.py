@@ -9,17 +9,26 @@ identity (system, package, vulnerability, first seen), unique within a status, s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import hashlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import unquote
 
 from core.errors import InputError
 from core.paging import DEFAULT_LIMIT, MAX_LIMIT, CursorValue, Page, decode_cursor, encode_cursor
-from pipeline.exposures.reports import exposures_report
+from core.time import require_utc, rfc3339, utcnow_seconds, within_range
+from pipeline.embargo import hidden_groups
+from pipeline.exposures.build import ensure_exposures
+from pipeline.exposures.reports import built_of_rows, exposures_from_inputs, exposures_report, inputs_of_built
 from pipeline.systems import SystemFilter
-from store.db import Database
+from store.db import Database, Tx
+from store.queries import exposures as q
+from store.queries import lists as lq
+from store.queries import systems as system_queries
+from store.queries.organizations import get_organization, organizations
+from store.sql import chunks
 
 __all__ = [
     "LIST_STATUSES",
@@ -28,6 +37,9 @@ __all__ = [
     "ListStatus",
     "exposure_page",
     "iter_exposures",
+    "rebuild_list",
+    "rebuild_lists",
+    "refresh_list",
     "row_sort_key",
 ]
 
@@ -138,27 +150,310 @@ def _check_limit(limit: int) -> int:
     return limit
 
 
+# --- the stored list ------------------------------------------------------------------------------
+
+_SEP = "\x1f"
+_STATES: dict[str, tuple[str, ...]] = {
+    "open": ("open",),
+    "resolved": ("resolved",),
+    "all": ("open", "resolved"),
+    "risk_accepted": ("open", "resolved"),
+    "excluded": ("excluded",),
+}
+#: Systems whose list rows are recomputed per transaction.
+REFRESH_BATCH = 500
+
+
+def _ident(system: str, package: str, vulnerability: str, first_seen: str) -> str:
+    return _SEP.join((system, package, vulnerability, first_seen))
+
+
+def _stamp(token: str, i: lq.ListInputs) -> str:
+    text = repr((token, i.digest, i.built_at, i.name, i.environment, i.internet_exposed, i.criticality))
+    return hashlib.sha256(repr((text, i.owner, i.tags)).encode()).hexdigest()
+
+
+def _newest(s: system_queries.SystemRow) -> datetime | None:
+    return max((t for t in (s.last_observed_at, s.decommissioned_at) if t is not None), default=None)
+
+
+def _expiry(row: dict[str, Any]) -> float:
+    analysis = row["analysis"]
+    if not analysis or analysis["state"] != "accepted_risk" or not analysis["expires_at"]:
+        return 0.0
+    return datetime.fromisoformat(analysis["expires_at"].replace("Z", "+00:00")).timestamp()
+
+
+def _list_row(
+    row: dict[str, Any], state: str, exposure_id: int, system: system_queries.SystemRow, org_id: int
+) -> dict[str, Any]:
+    resolved = row["resolved_at"] is not None
+    return {
+        "exposure_id": exposure_id,
+        "org_id": org_id,
+        "system_id": system.id,
+        "state": state,
+        "system": row["system"],
+        "environment": row["environment"],
+        "owner_key": system.owner.casefold() if system.owner else None,
+        "tags_key": "|" + "".join(f"{t}|" for t in system.tags),
+        "package": row["package"],
+        "package_leaf": package_leaf(row["package"]),
+        "ecosystem": row["ecosystem"],
+        "package_name": "",
+        "vulnerability": row["vulnerability"],
+        "first_seen": row["first_seen"],
+        "ident": _ident(row["system"], row["package"], row["vulnerability"], row["first_seen"]),
+        "sla_due": SORTS["sla_due"](row),
+        "cvss": SORTS["cvss"](row),
+        "epss": SORTS["epss"](row),
+        "severity": row["severity"],
+        "sla_tier": row["sla_tier"],
+        "kev": bool(row["kev"]),
+        # Open with a due date: breached or open at any moment; closed: breached whatever the moment.
+        "risk_candidate": state != "excluded"
+        and row["sla_due"] is not None
+        and (not resolved or row["sla_status"] in ("breached", "risk_accepted")),
+        "accepted_until": _expiry(row),
+    }
+
+
+def _identity(row: dict[str, Any], excluded: bool) -> tuple[str, str, str, str, bool]:
+    return (row["system"], row["package"], row["vulnerability"], row["first_seen"], excluded)
+
+
+def _stored_identity(r: q.StoredExposure) -> tuple[str, str, str, str, bool]:
+    return (r.system, r.package, r.vuln_group, rfc3339(r.first_seen) or "", bool(r.excluded_by))
+
+
+def _report_of_rows(
+    session: Tx,
+    org: str,
+    org_id: int,
+    rows: Sequence[q.StoredExposure],
+    systems: Sequence[system_queries.SystemRow],
+    *,
+    moment: datetime,
+    advice: bool,
+) -> dict[tuple[str, str, str, str, bool], tuple[str, dict[str, Any]]]:
+    """Identity → (state, report row) of these stored rows, computed by the exposures report's code."""
+    inputs = inputs_of_built(
+        session,
+        org,
+        org_id,
+        built_of_rows(session, org_id, rows, systems),
+        systems,
+        moment=moment,
+        advice=advice,
+    )
+    out: dict[tuple[str, str, str, str, bool], tuple[str, dict[str, Any]]] = {}
+    for row in exposures_from_inputs(inputs, "all"):
+        out[_identity(row, False)] = ("open" if row["resolved_at"] is None else "resolved", row)
+    for row in exposures_from_inputs(inputs, "excluded"):
+        out[_identity(row, True)] = ("excluded", row)
+    return out
+
+
+def refresh_list(db: Database, org: str) -> int:
+    """Recompute the list rows of the organization's systems whose inputs changed since they were
+    computed (see ``store.tables.lists``); returns how many systems were recomputed."""
+    with db.read() as session:
+        org_id = get_organization(session, org).id
+        assert org_id is not None
+        token = lq.facts_token(session, org_id)
+        wanted = {i.system_id: _stamp(token, i) for i in lq.list_inputs(session, org_id)}
+        have = lq.list_states(session, org_id)
+    changed = sorted(
+        {sid for sid, stamp in wanted.items() if have.get(sid, ("",))[0] != stamp}
+        | (have.keys() - wanted.keys())
+    )
+    for batch in chunks(changed, REFRESH_BATCH):
+        with db.read() as session:
+            # The stamps and the rows are read in one transaction: rows computed from inputs newer
+            # than their stamp are recomputed by the next list, never kept under a stale stamp.
+            token = lq.facts_token(session, org_id)
+            inputs = {i.system_id: i for i in lq.list_inputs(session, org_id, batch)}
+            systems = system_queries.org_systems(session, org_id, ids=list(inputs))
+            stored = q.stored_exposures(session, org_id, [s.id for s in systems])
+            rows = _report_of_rows(
+                session, org, org_id, stored, systems, moment=utcnow_seconds(), advice=False
+            )
+        by_name = {s.name: s for s in systems}
+        list_rows = []
+        for r in stored:
+            state, row = rows[_stored_identity(r)]
+            assert r.id is not None
+            list_rows.append(_list_row(row, state, r.id, by_name[r.system], org_id))
+        states = {s.id: (_stamp(token, inputs[s.id]), _newest(s)) for s in systems}
+        with db.write() as session:
+            lq.replace_list(session, org_id, batch, list_rows, states)
+    return len(changed)
+
+
+def rebuild_list(db: Database, org: str) -> int:
+    """Forget and recompute the organization's list rows from its stored exposures (``patchgap db
+    rebuild``); returns how many systems were computed."""
+    with db.write() as session:
+        org_id = get_organization(session, org).id
+        assert org_id is not None
+        lq.clear_list(session, org_id)
+    return refresh_list(db, org)
+
+
+def rebuild_lists(db: Database, org: str | None = None) -> int:
+    """:func:`rebuild_list` of the organization, or of every organization; returns the systems."""
+    with db.read() as session:
+        names = [org] if org is not None else [o.name for o in organizations(session)]
+    return sum(rebuild_list(db, name) for name in names)
+
+
+def _filter(query: ExposureQuery) -> lq.ListFilter:
+    package = query.package
+    prefix = package if package is not None and package.startswith("pkg:") else None
+    return lq.ListFilter(
+        _STATES[query.status],
+        system=query.system,
+        environment=query.environment,
+        owner_key=query.owner.casefold() if query.owner else None,
+        tags=query.systems().tags,
+        tier=query.tier,
+        severity=query.severity,
+        kev=query.kev,
+        package_prefix=prefix,
+        package_leaf=package if package is not None and prefix is None else None,
+        accepted_after=None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """A query answered from the stored list: where and at which moment."""
+
+    org: str
+    org_id: int
+    moment: datetime
+    filter: lq.ListFilter
+
+
+def _stored(db: Database, org: str, query: ExposureQuery) -> _Stored | None:
+    """Bring the stored exposures and list rows current; ``None`` when the query's moment is before
+    the organization's newest snapshot or decommissioning (the in-memory path answers then)."""
+    if query.as_of is not None:
+        within_range(query.as_of, "as_of", "list")
+    moment = require_utc(query.as_of, "as_of") if query.as_of is not None else utcnow_seconds()
+    ensure_exposures(db, org)
+    refresh_list(db, org)
+    with db.read() as session:
+        org_id = get_organization(session, org).id
+        assert org_id is not None
+        newest = lq.newest_moment(session, org_id)
+        hidden = tuple(sorted(hidden_groups(session)))
+    if newest is not None and moment < newest:
+        return None
+    f = replace(_filter(query), hidden_groups=hidden)
+    if query.status == "risk_accepted":
+        f = replace(f, accepted_after=moment.timestamp())
+    return _Stored(org, org_id, moment, f)
+
+
+def _stored_page(
+    db: Database, where: _Stored, query: ExposureQuery, after: SortKey | None, limit: int
+) -> list[tuple[SortKey, dict[str, Any]]] | None:
+    """Up to ``limit`` rows after ``after``, in order; ``None`` when a rebuild replaced some of them
+    meanwhile (the caller refreshes and asks again)."""
+    bound = None if after is None else (after[0], _ident(*(str(v) for v in after[1:])))
+    with db.read() as session:
+        found = lq.page_rows(
+            session,
+            where.org_id,
+            where.filter,
+            sort=query.sort,
+            descending=query.descending,
+            after=bound,
+            limit=limit,
+        )
+        if not found:
+            return []
+        stored = q.stored_exposures(session, where.org_id, exposure_ids=[f[0] for f in found])
+        if len(stored) != len(found):
+            return None
+        systems = system_queries.org_systems(session, where.org_id, ids=sorted({f[1] for f in found}))
+        rows = _report_of_rows(
+            session, where.org, where.org_id, stored, systems, moment=where.moment, advice=True
+        )
+    by_id = {r.id: _stored_identity(r) for r in stored}
+    out: list[tuple[SortKey, dict[str, Any]]] = []
+    for exposure_id, _, value, _ in found:
+        row = rows[by_id[exposure_id]][1]
+        out.append(((value, row["system"], row["package"], row["vulnerability"], row["first_seen"]), row))
+    return out
+
+
+def _walk_stored(
+    db: Database, where: _Stored, query: ExposureQuery, after: SortKey | None, limit: int
+) -> list[tuple[SortKey, dict[str, Any]]]:
+    for _ in range(3):
+        page = _stored_page(db, where, query, after, limit)
+        if page is not None:
+            return page
+        ensure_exposures(db, where.org)
+        refresh_list(db, where.org)
+    raise RuntimeError("the exposures changed under three reads of the same page")
+
+
 def exposure_page(
-    db: Database, org: str, query: ExposureQuery, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None
+    db: Database,
+    org: str,
+    query: ExposureQuery,
+    *,
+    limit: int = DEFAULT_LIMIT,
+    cursor: str | None = None,
+    count: bool = True,
 ) -> Page[dict[str, Any]]:
     """The ``limit`` rows of the query that follow ``cursor`` (from the start without one), the cursor
-    of the next page (``None`` on the last) and the count of the whole filtered list."""
+    of the next page (``None`` on the last) and, with ``count``, the count of the whole filtered list.
+
+    Read from the stored list (one indexed statement) when the query's moment is at or after the
+    organization's newest snapshot (always, for "now"); an earlier moment computes the full report and
+    pages it in memory.
+    """
     _check_limit(limit)
     after = decode_cursor(cursor, _KIND, query.order, 5) if cursor else None
-    keyed = _sorted(_report_rows(db, org, query), query)
-    total = len(keyed)
-    if after is not None:
-        keyed = [
-            (k, r)
-            for k, r in keyed
-            if (k < after if query.descending else k > after)
-        ]
+    where = _stored(db, org, query)
+    if where is None:
+        keyed = _sorted(_report_rows(db, org, query), query)
+        total: int | None = len(keyed)
+        if after is not None:
+            keyed = [(k, r) for k, r in keyed if (k < after if query.descending else k > after)]
+        keyed = keyed[: limit + 1]
+    else:
+        keyed = _walk_stored(db, where, query, after, limit + 1)
+        total = None
+        if count:
+            with db.read() as session:
+                total = lq.count_rows(session, where.org_id, where.filter)
     items = keyed[:limit]
     next_cursor = encode_cursor(_KIND, query.order, items[-1][0]) if len(keyed) > limit else None
-    return Page([r for _, r in items], next_cursor, total, query.sort, query.descending)
+    return Page([r for _, r in items], next_cursor, total if count else None, query.sort, query.descending)
+
+
+#: Rows read per statement by :func:`iter_exposures`.
+ITER_PAGE = 1000
 
 
 def iter_exposures(db: Database, org: str, query: ExposureQuery) -> Iterator[dict[str, Any]]:
-    """Every row of the query in order, read a page at a time (constant memory in the list's length)."""
-    for _, row in _sorted(_report_rows(db, org, query), query):
-        yield row
+    """Every row of the query in order, read a page at a time from the stored list (constant memory
+    in the list's length); a moment before the newest snapshot computes the full report instead."""
+    where = _stored(db, org, query)
+    if where is None:
+        for _, row in _sorted(_report_rows(db, org, query), query):
+            yield row
+        return
+    after: SortKey | None = None
+    while True:
+        page = _walk_stored(db, where, query, after, ITER_PAGE)
+        for _, row in page:
+            yield row
+        if len(page) < ITER_PAGE:
+            return
+        after = page[-1][0]

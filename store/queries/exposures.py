@@ -24,7 +24,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -400,6 +400,8 @@ class StoredExposure:
     current_versions: tuple[str, ...]
     version_fixes: dict[str, tuple[str, ...]]
     analysis_id: int | None = None
+    # The row's id (``exposure.id``): new at every rebuild, so not part of the row's value.
+    id: int | None = field(default=None, compare=False)
 
 
 class _Memo:
@@ -440,10 +442,16 @@ class _Memo:
 
 
 def stored_exposures(
-    session: Session, org_id: int, system_ids: Sequence[int] | None = None, *, open_only: bool = False
+    session: Session,
+    org_id: int,
+    system_ids: Sequence[int] | None = None,
+    *,
+    open_only: bool = False,
+    exposure_ids: Sequence[int] | None = None,
 ) -> list[StoredExposure]:
     """Every stored exposure row of the organization's systems, or of these systems of it (counted and
-    excluded by triage); only the open ones (``resolved_at`` null) with ``open_only``."""
+    excluded by triage); only the open ones (``resolved_at`` null) with ``open_only``; only the rows
+    of these ids with ``exposure_ids``."""
     table, system = _t(ExposureRow), _t(System)
     memo = _Memo(session.get_bind().dialect.name)
     raw_time = sa.DateTime(timezone=True)
@@ -464,12 +472,15 @@ def stored_exposures(
             sa.cast(table.c.current_versions, sa.Text),
             sa.cast(table.c.version_fixes, sa.Text),
             table.c.analysis_id,
+            table.c.id,
         )
         .select_from(table.join(system, system.c.id == table.c.system_id))
         .where(system.c.org_id == org_id)
     )
     if system_ids is not None:
         stmt = stmt.where(table.c.system_id.in_(list(system_ids)))
+    if exposure_ids is not None:
+        stmt = stmt.where(table.c.id.in_(list(exposure_ids)))
     if open_only:
         stmt = stmt.where(table.c.resolved_at.is_(None))
     if session.get_bind().dialect.name == "sqlite":
@@ -500,6 +511,7 @@ def stored_exposures(
             lists(r[12]),
             memo.fixes(r[13]),
             r[14],
+            r[15],
         )
         for r in session.execute(stmt).all()
     ]

@@ -62,7 +62,11 @@ QUERIES: dict[tuple[str, str], dict[str, str]] = {
 # Routes naming acme's system in another query than `system` (Dependency-Track's `name`): 404 for others.
 NAMED_IN_QUERY = {("get", "/api/v1/project/lookup")}
 # Routes whose `system` query only filters the caller's own rows (another's name: nothing matches).
-SYSTEM_FILTERS = {("get", "/api/v1/exposures"), ("get", "/api/v1/analyses")}
+SYSTEM_FILTERS = {
+    ("get", "/api/v1/exposures"),
+    ("get", "/api/v1/exposures/export"),
+    ("get", "/api/v1/analyses"),
+}
 # A decision a key may make about anything (allow_unmatched): valid for acme and for globex alike.
 ANALYSIS = {
     "vulnerability": "CVE-2024-0001",

@@ -44,6 +44,26 @@ def test_demo_then_reports_in_every_format(db_url: str) -> None:
     try:
         moment = datetime(2024, 9, 2, tzinfo=UTC)
         assert json.loads(as_json.stdout) == exposures_report(db, "fleet", "all", moment)
+        # Streamed row by row, yet byte for byte the document printed whole (``json.dumps``, indent 2),
+        # for every status, at the newest snapshot and before it (the two paths of the list).
+        for status in ("open", "resolved", "all", "excluded"):
+            for when, text in ((moment, AS_OF), (datetime(2024, 5, 15, tzinfo=UTC), "2024-05-15T00:00:00Z")):
+                streamed = run(
+                    "--db",
+                    db_url,
+                    "report",
+                    "exposures",
+                    "--org",
+                    "fleet",
+                    "--status",
+                    status,
+                    "--as-of",
+                    text,
+                )
+                assert (
+                    streamed.stdout
+                    == json.dumps(exposures_report(db, "fleet", status, when), indent=2) + "\n"
+                )
         deploy = run("--db", db_url, "report", "deploy-time", "--org", "fleet", "--as-of", AS_OF)
         assert json.loads(deploy.stdout) == deploy_time_json(db, "fleet", moment)
     finally:

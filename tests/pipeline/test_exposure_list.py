@@ -8,6 +8,7 @@ through the list's own code).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -19,11 +20,14 @@ from bench.report import START, WEEKS, build_fleet
 from core.errors import InputError
 from core.paging import encode_cursor
 from core.time import utcnow
+from pipeline.advisories.tables import import_table
 from pipeline.demo import load_demo
 from pipeline.exposures.reports import exposures_report
 from pipeline.lists.exposures import SORTS, ExposureQuery, exposure_page, iter_exposures
-from pipeline.systems import update_system
+from pipeline.sla import set_sla_policy
+from pipeline.systems import decommission_system, update_system
 from pipeline.triage import Actor, AnalysisRequest, set_analysis
+from reports.sla import SlaPolicy, SlaTier
 from store.db import Database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,10 +46,10 @@ _REPORTS: dict[tuple[int, str, str, Any], list[Row]] = {}
 def expected(db: Database, org: str, query: ExposureQuery) -> list[Row]:
     """The full report's rows that the query selects, in its order (identity breaks ties)."""
     status = {"risk_accepted": "all"}.get(query.status, query.status)
-    key = (id(db), org, status, query.as_of)
-    if key not in _REPORTS:
-        _REPORTS[key] = exposures_report(db, org, status, query.as_of)  # type: ignore[arg-type]
-    rows = _REPORTS[key]
+    cached = (id(db), org, status, query.as_of)
+    if cached not in _REPORTS:
+        _REPORTS[cached] = exposures_report(db, org, status, query.as_of)  # type: ignore[arg-type]
+    rows = _REPORTS[cached]
     owners = {r["system"]: (r["owner"], r["tags"]) for r in rows}
 
     def keep(r: Row) -> bool:
@@ -123,17 +127,27 @@ QUERIES = [
 ]
 
 
-def assert_lists_equal(db: Database, org: str, as_of: Any = None) -> None:
+def check(db: Database, org: str, query: ExposureQuery) -> None:
+    want = expected(db, org, query)
+    got = walk(db, org, query, max(7, len(want) // 3), len(want))
+    assert got == want, (query, len(got), len(want))
+    assert list(iter_exposures(db, org, query)) == want
+
+
+def assert_lists_equal(db: Database, org: str, as_of: Any = None, *, every_sort: bool = True) -> None:
+    """Every sort in both directions over the open rows; every filter in one order or two."""
     _REPORTS.clear()  # the data may have changed since the last comparison
-    for base in QUERIES:
-        fields = {k: getattr(base, k) for k in ExposureQuery.__dataclass_fields__}
+    if every_sort:
         for sort in SORTS:
             for descending in (False, True):
-                query = ExposureQuery(**{**fields, "sort": sort, "descending": descending, "as_of": as_of})
-                want = expected(db, org, query)
-                got = walk(db, org, query, max(7, len(want) // 3), len(want))
-                assert got == want, (query, len(got), len(want))
-                assert list(iter_exposures(db, org, query)) == want
+                check(db, org, ExposureQuery(sort=sort, descending=descending, as_of=as_of))
+    for i, base in enumerate(QUERIES):
+        fields = {k: getattr(base, k) for k in ExposureQuery.__dataclass_fields__}
+        sorts = list(SORTS)
+        for sort, descending in ((sorts[i % len(sorts)], i % 2 == 1), ("sla_due", False)):
+            check(
+                db, org, ExposureQuery(**{**fields, "sort": sort, "descending": descending, "as_of": as_of})
+            )
 
 
 def _fleet(db: Database) -> None:
@@ -175,6 +189,58 @@ def test_bench_fleet_every_filter_and_sort(db: Database) -> None:
     # Every filter above selects something somewhere (a filter that matches nothing proves little).
     for query in QUERIES:
         assert expected(db, "bench", query), query
+
+
+KEV = {
+    "catalogVersion": "2025.08.25",
+    "dateReleased": "2025-08-25T17:04:19.9796Z",
+    "count": 2,
+    # CVE-2023-10005 affects vuln-3, CVE-2023-10008 vuln-5 (the generator's numbering).
+    "vulnerabilities": [
+        {"cveID": "CVE-2023-10005", "dateAdded": "2023-02-16", "dueDate": "2023-03-09"},
+        {"cveID": "CVE-2023-10008", "dateAdded": "2023-02-16", "dueDate": "2023-03-09"},
+    ],
+}
+EPSS = (
+    "#model_version:v2025.03.14,score_date:2026-12-04T00:00:00Z\n"
+    "cve,epss,percentile\nCVE-2023-10007,0.97,0.999\n"
+)
+
+
+def test_lists_follow_every_change(db: Database) -> None:
+    """After a KEV import, an EPSS import, a policy change, a triage decision and a decommissioning,
+    the stored list answers as the full report does."""
+    _fleet(db)
+    assert_lists_equal(db, "bench", every_sort=False)
+    before = expected(db, "bench", ExposureQuery(kev=True, status="all"))
+    import_table(db, "kev", json.dumps(KEV).encode(), origin="kev.json")
+    _REPORTS.clear()
+    assert len(expected(db, "bench", ExposureQuery(kev=True, status="all"))) != len(before)
+    check(db, "bench", ExposureQuery(kev=True, status="all"))
+    check(db, "bench", ExposureQuery(sort="cvss", descending=True))
+    import_table(db, "epss", EPSS.encode(), origin="epss.csv")
+    _REPORTS.clear()
+    check(db, "bench", ExposureQuery(sort="epss", descending=True, status="all"))
+    set_sla_policy(
+        db,
+        "bench",
+        SlaPolicy((SlaTier("urgent", 2.5, exploited=True), SlaTier("serious", 10.25, min_cvss=7.0))),
+    )
+    _REPORTS.clear()
+    check(db, "bench", ExposureQuery(tier="urgent"))
+    check(db, "bench", ExposureQuery(status="all"))
+    set_analysis(
+        db,
+        "bench",
+        AnalysisRequest("CVE-2023-10007", "pkg:npm/vuln-4", "false_positive", comment="wrong package"),
+        ADMIN,
+        allow_unmatched=True,
+    )
+    update_system(db, "bench", "system-0006", {"owner": "ops@example.org", "environment": "dev"})
+    decommission_system(db, "bench", "system-0007", END - timedelta(days=1))
+    assert_lists_equal(db, "bench", every_sort=False)
+    # A moment before the newest snapshot pages the computed report (the other path).
+    assert_lists_equal(db, "bench", END - timedelta(days=3), every_sort=False)
 
 
 def test_demo_fleet(db: Database) -> None:

@@ -1,0 +1,275 @@
+"""Reads and writes of the exposures list's stored columns (``store.tables.lists``).
+
+A page is one statement: the rows of the organization in the wanted states that pass the filters,
+after the cursor's key in the sort column's order and then the row identity's, ``LIMIT n`` — walked
+along the index (org, state, column, identity). ``all`` (open and resolved) reads the two states
+separately and merges, so that each follows its own index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from core.embargo import AKRITES, current_view
+from store.sql import chunks
+from store.sql import table_of as _t
+from store.tables.advisories import Advisory, EpssScore, FeedState, KevEntry
+from store.tables.exposures import ExposureState, SlaPolicyRow
+from store.tables.lists import SORT_COLUMNS, ExposureListRow, ExposureListState
+from store.tables.systems import System
+
+_CHUNK = 900
+# The high half of the advisory lock key that serializes list refreshes (the low half: the organization).
+_LOCK_SPACE = 0x6C697374
+
+__all__ = [
+    "SORT_COLUMNS",
+    "ListFilter",
+    "ListInputs",
+    "count_rows",
+    "facts_token",
+    "list_inputs",
+    "list_states",
+    "page_rows",
+    "replace_list",
+]
+
+
+def facts_token(session: Session, org_id: int) -> str:
+    """What every list row of the organization depends on besides its own system: aggregates that
+    change whenever advisories, KEV, EPSS, a feed or the SLA policy change (counts, newest times and
+    sums of the values the rows show)."""
+    adv, kev, epss, feed, policy = _t(Advisory), _t(KevEntry), _t(EpssScore), _t(FeedState), _t(SlaPolicyRow)
+    parts: list[Any] = []
+    parts.extend(
+        session.execute(
+            sa.select(
+                sa.func.count(),
+                sa.func.max(adv.c.id),
+                sa.func.max(adv.c.imported_at),
+                sa.func.max(adv.c.modified_at),
+                sa.func.max(adv.c.withdrawn_at),
+                sa.func.count(adv.c.withdrawn_at),
+                sa.func.sum(adv.c.severity_score),
+            )
+        ).one()
+    )
+    parts.extend(
+        session.execute(
+            sa.select(
+                sa.func.count(),
+                sa.func.max(kev.c.date_added),
+                sa.func.sum(sa.func.length(kev.c.cve_id)),
+                sa.func.min(kev.c.cve_id),
+                sa.func.max(kev.c.cve_id),
+            )
+        ).one()
+    )
+    parts.extend(
+        session.execute(
+            sa.select(sa.func.count(), sa.func.sum(epss.c.epss), sa.func.max(epss.c.cve_id))
+        ).one()
+    )
+    parts.extend(
+        session.execute(sa.select(feed.c.name, feed.c.fetched_at, feed.c.sha256).order_by(feed.c.name))
+    )
+    parts.append(session.execute(sa.select(policy.c.updated_at).where(policy.c.org_id == org_id)).scalar())
+    # A disclosure changes the facts of its group without a write (``core.embargo``): the Akrites
+    # records disclosed by the moment of the reading.
+    disclosed = sa.and_(adv.c.source == AKRITES, adv.c.disclosed_at <= current_view().moment())
+    released = sa.select(sa.func.count(), sa.func.max(adv.c.disclosed_at)).where(disclosed)
+    parts.extend(session.execute(released).one())
+    return repr(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class ListInputs:
+    """A system's own inputs to its list rows: its exposure rows' build state and the attributes the
+    rows show or are filtered by."""
+
+    system_id: int
+    digest: str
+    built_at: datetime
+    name: str
+    environment: str
+    internet_exposed: bool
+    criticality: str
+    owner: str | None
+    tags: str  # the JSON text as stored
+
+
+def list_inputs(session: Session, org_id: int, system_ids: Sequence[int] | None = None) -> list[ListInputs]:
+    """The built systems of the organization (or these of them) with their list inputs."""
+    state, system = _t(ExposureState), _t(System)
+    stmt = (
+        sa.select(
+            state.c.system_id,
+            state.c.inputs_digest,
+            state.c.built_at,
+            system.c.name,
+            system.c.environment,
+            system.c.internet_exposed,
+            system.c.criticality,
+            system.c.owner,
+            sa.cast(system.c.tags, sa.Text),
+        )
+        .select_from(state.join(system, system.c.id == state.c.system_id))
+        .where(system.c.org_id == org_id)
+    )
+    if system_ids is None:
+        return [ListInputs(*r) for r in session.execute(stmt)]
+    out: list[ListInputs] = []
+    for chunk in chunks(sorted(set(system_ids)), _CHUNK):
+        out.extend(ListInputs(*r) for r in session.execute(stmt.where(state.c.system_id.in_(chunk))))
+    return out
+
+
+def list_states(session: Session, org_id: int) -> dict[int, tuple[str, datetime | None]]:
+    """System id → (stamp, newest moment) of the organization's systems with list rows computed."""
+    state = _t(ExposureListState)
+    stmt = sa.select(state.c.system_id, state.c.stamp, state.c.newest).where(state.c.org_id == org_id)
+    return {r[0]: (r[1], r[2]) for r in session.execute(stmt)}
+
+
+def replace_list(
+    session: Session,
+    org_id: int,
+    system_ids: Sequence[int],
+    rows: Sequence[Mapping[str, Any]],
+    states: Mapping[int, tuple[str, datetime | None]],
+) -> None:
+    """Make ``rows`` the list rows of these systems, computed from the inputs ``states`` stamp.
+
+    Concurrent refreshes of one organization are serialized (PostgreSQL: a transaction-scoped advisory
+    lock; SQLite's write lock already does it), so that two lists answering at once replace the rows
+    one after the other instead of inserting the same rows twice."""
+    table, state = _t(ExposureListRow), _t(ExposureListState)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock((_LOCK_SPACE << 32) + org_id)))
+    for chunk in chunks(sorted(set(system_ids)), _CHUNK):
+        session.execute(table.delete().where(table.c.system_id.in_(chunk)))
+        session.execute(state.delete().where(state.c.system_id.in_(chunk)))
+    for batch in chunks(rows, 5000):
+        session.execute(sa.insert(table), list(batch))
+    if states:
+        session.execute(
+            sa.insert(state),
+            [
+                {"system_id": sid, "org_id": org_id, "stamp": stamp, "newest": newest}
+                for sid, (stamp, newest) in states.items()
+            ],
+        )
+
+
+def clear_list(session: Session, org_id: int) -> None:
+    """Forget the organization's list rows (``patchgap db rebuild`` recomputes them)."""
+    table, state = _t(ExposureListRow), _t(ExposureListState)
+    session.execute(table.delete().where(table.c.org_id == org_id))
+    session.execute(state.delete().where(state.c.org_id == org_id))
+
+
+@dataclass(frozen=True, slots=True)
+class ListFilter:
+    """The SQL side of an exposures query (``pipeline.lists.exposures.ExposureQuery``).
+
+    ``states``: the stored states wanted; ``accepted_after``: only risk candidates under an accepted
+    risk whose expiry is after this Unix time; ``owner_key``: case-folded owner; ``tags``: every one
+    required; ``package_prefix`` or ``package_leaf``: the package filter.
+    """
+
+    states: tuple[str, ...]
+    system: str | None = None
+    environment: str | None = None
+    owner_key: str | None = None
+    tags: tuple[str, ...] = ()
+    tier: str | None = None
+    severity: str | None = None
+    kev: bool | None = None
+    package_prefix: str | None = None
+    package_leaf: str | None = None
+    accepted_after: float | None = None
+    # Vulnerability groups the reader may not see (``pipeline.embargo``): their rows are left out.
+    hidden_groups: tuple[str, ...] = ()
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _conditions(org_id: int, f: ListFilter) -> list[sa.ColumnElement[bool]]:
+    t = _t(ExposureListRow)
+    out: list[sa.ColumnElement[bool]] = [t.c.org_id == org_id]
+    equal = (
+        (t.c.system, f.system),
+        (t.c.environment, f.environment),
+        (t.c.owner_key, f.owner_key),
+        (t.c.sla_tier, f.tier),
+        (t.c.severity, f.severity),
+        (t.c.kev, f.kev),
+        (t.c.package_leaf, f.package_leaf),
+    )
+    out.extend(column == value for column, value in equal if value is not None)
+    out.extend(t.c.tags_key.like(f"%|{_like_escape(tag)}|%", escape="\\") for tag in f.tags)
+    if f.package_prefix is not None:
+        out.append(t.c.package.like(f"{_like_escape(f.package_prefix)}%", escape="\\"))
+    if f.accepted_after is not None:
+        out.append(t.c.risk_candidate.is_(True))
+        out.append(t.c.accepted_until > f.accepted_after)
+    if f.hidden_groups:
+        out.append(t.c.vulnerability.not_in(f.hidden_groups))
+    return out
+
+
+def page_rows(
+    session: Session,
+    org_id: int,
+    f: ListFilter,
+    *,
+    sort: str,
+    descending: bool,
+    after: tuple[Any, str] | None,
+    limit: int,
+) -> list[tuple[int, int, Any, str]]:
+    """(exposure id, system id, sort value, identity) of the first ``limit`` rows after ``after`` (a
+    sort value and an identity), in order."""
+    if sort not in SORT_COLUMNS:
+        raise ValueError(f"not a list sort column: {sort}")
+    t = _t(ExposureListRow)
+    column = t.c[sort]
+    key = sa.tuple_(column, t.c.ident)
+    order = [column.desc(), t.c.ident.desc()] if descending else [column.asc(), t.c.ident.asc()]
+    selects = []
+    for state in f.states:
+        stmt = sa.select(t.c.exposure_id, t.c.system_id, column, t.c.ident).where(
+            t.c.state == state, *_conditions(org_id, f)
+        )
+        if after is not None:
+            bound = sa.tuple_(sa.literal(after[0]), sa.literal(after[1]))
+            stmt = stmt.where(key < bound if descending else key > bound)
+        selects.append(stmt.order_by(*order).limit(limit))
+    if len(selects) == 1:
+        rows = session.execute(selects[0]).all()
+    else:
+        # Each state along its own index; merged here (at most ``limit`` rows from each).
+        rows = [r for s in selects for r in session.execute(s).all()]
+        rows.sort(key=lambda r: (r[2], r[3]), reverse=descending)
+    return [(r[0], r[1], r[2], r[3]) for r in rows[:limit]]
+
+
+def count_rows(session: Session, org_id: int, f: ListFilter) -> int:
+    """How many rows the filtered list holds."""
+    t = _t(ExposureListRow)
+    stmt = sa.select(sa.func.count()).select_from(t).where(t.c.state.in_(f.states), *_conditions(org_id, f))
+    return int(session.execute(stmt).scalar_one())
+
+
+def newest_moment(session: Session, org_id: int) -> datetime | None:
+    """The newest last snapshot or decommissioning of the organization's systems with list rows."""
+    state = _t(ExposureListState)
+    return session.execute(sa.select(sa.func.max(state.c.newest)).where(state.c.org_id == org_id)).scalar()

@@ -1,0 +1,83 @@
+"""The overview's figures (``pipeline.overview``) are what the exposures list, the deploy-time report
+and the plan answer for the same moment, on both databases."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bench.report import START, WEEKS, build_fleet
+from core.errors import InputError
+from pipeline.demo import load_demo
+from pipeline.exposures.reports import deploy_time_json
+from pipeline.lists.exposures import ExposureQuery, iter_exposures
+from pipeline.overview import overview
+from pipeline.plan import plan_json
+from store.db import Database
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def assert_overview_matches(db: Database, org: str, as_of: datetime, period: int) -> None:
+    got = overview(db, org, as_of, period)
+    open_rows = list(iter_exposures(db, org, ExposureQuery(as_of=as_of)))
+    fixable = [r for r in open_rows if r["fixed_versions"]]
+    excluded = list(iter_exposures(db, org, ExposureQuery(status="excluded", as_of=as_of)))
+    deploy = deploy_time_json(db, org, as_of)
+    previous = deploy_time_json(db, org, as_of - timedelta(days=period))
+    plan = plan_json(db, org, as_of=as_of)
+    assert got["open_fixable"] == len(fixable)
+    assert got["open_fixable_kev"] == sum(1 for r in fixable if r["kev"])
+    assert got["open_fixable_past_due"] == sum(1 for r in fixable if r["sla_status"] == "breached")
+    assert got["excluded_open"] == sum(1 for r in excluded if r["resolved_at"] is None)
+    risk = list(iter_exposures(db, org, ExposureQuery(status="risk_accepted", as_of=as_of)))
+    assert got["risk_accepted_open"] == sum(1 for r in risk if r["resolved_at"] is None)
+    ttd, before = deploy["time_to_deploy"], previous["time_to_deploy"]
+    assert got["time_to_deploy"] == {
+        "half_life_days": ttd["km_median_days"],
+        "within_30_days": ttd["within_days"]["30"],
+        "previous": {
+            "half_life_days": before["km_median_days"],
+            "within_30_days": before["within_days"]["30"],
+        },
+    }
+    assert got["top_actions"] == plan["actions"][:5]
+    assert got["total_actions"] == plan["total_actions"]
+    assert got["monthly"] == deploy["monthly"]
+    assert got["stale_systems"]["count"] == len(deploy["stale_systems"])
+    per_system = Counter(r["system"] for r in fixable)
+    kev = Counter(r["system"] for r in fixable if r["kev"])
+    for worst in got["worst_systems"]:
+        assert worst == {
+            "system": worst["system"],
+            "open_fixable": per_system[worst["system"]],
+            "kev": kev[worst["system"]],
+        }
+    counts = [(-w["open_fixable"], -w["kev"]) for w in got["worst_systems"]]
+    assert counts == sorted(counts)
+    assert len(got["worst_systems"]) == min(10, len(per_system))
+    tiers = Counter(str(r["sla_tier"] or "none") for r in fixable)
+    assert {t["tier"]: t["open_fixable"] for t in got["tiers"]} == dict(tiers)
+    assert got["survival"][0] == [0.0, 0.0]
+
+
+def test_bench_fleet(db: Database) -> None:
+    build_fleet(db, 30)
+    end = START + timedelta(days=7 * WEEKS)
+    for period in (30, 90):
+        assert_overview_matches(db, "bench", end, period)
+    got = overview(db, "bench", end)
+    assert got["open_fixable"] > 0
+    assert got["open_fixable_kev"] > 0
+    assert got["stale_systems"]["count"] > 0
+
+
+def test_demo_fleet(db: Database) -> None:
+    load_demo(db, "demo", ROOT / "sbom_samples" / "demo-fleet", ROOT / "sbom_samples" / "advisories" / "demo")
+    assert_overview_matches(db, "demo", datetime(2024, 9, 2, tzinfo=UTC), 30)
+    with pytest.raises(InputError) as caught:
+        overview(db, "demo", period_days=7)
+    assert str(caught.value).startswith("period_days")
