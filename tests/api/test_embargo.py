@@ -47,7 +47,7 @@ from pipeline.api_keys import create_key
 from pipeline.cra import set_manufacturer
 from pipeline.embargo import set_member
 from pipeline.events import announce_disclosed
-from pipeline.export_formats import FORMATS
+from pipeline.export_formats import FORMATS, commands
 from pipeline.exports import export
 from pipeline.notifications import DeliverySettings, SmtpSettings, deliver_due
 from pipeline.notifications.rules import RuleSpec, add_rule
@@ -322,24 +322,33 @@ def walk_api(world: Embargo, key: str) -> dict[str, set[str]]:
     return seen
 
 
-def dashboard_pages(world: Embargo, org: str) -> list[str]:
-    """Every GET page of the dashboard, filled with the organization's values; the embargoed exposure's
-    own page is asked for by its identity, as a link to it would be."""
+def dashboard_pages(world: Embargo, org: str) -> list[tuple[str, dict[str, str]]]:
+    """Every GET page of the dashboard with its query, filled with the organization's values: the
+    embargoed exposure's own page asked for by its identity (as a link to it would be), each export
+    command of the downloads."""
     routes: list[Any] = []
     for route in world.client.app.routes:  # type: ignore[attr-defined]
         # FastAPI 0.165 keeps an included router as one entry that lists its effective routes.
         found = getattr(route, "effective_route_contexts", None)
         routes.extend(found() if callable(found) else [route])
-    pages = sorted(
-        {
-            fill(route.path, world.values[org])
-            for route in routes
-            if str(getattr(route, "path", "")).startswith("/dashboard")
-            and "GET" in (getattr(route, "methods", None) or ())
-        }
-    )
+    paths = {
+        str(route.path)
+        for route in routes
+        if str(getattr(route, "path", "")).startswith("/dashboard")
+        and "GET" in (getattr(route, "methods", None) or ())
+    }
+    pages: list[tuple[str, dict[str, str]]] = []
+    for path in sorted(paths):
+        if path == "/dashboard/exposure":
+            pages.append((path, EXPOSURE_PAGE))
+        elif "{command}" in path:
+            for command in sorted(commands()):
+                query = {"from": "2024-01-01"} if "evidence" in command else {}
+                pages.append((fill(path, {**world.values[org], "command": command}), query))
+        else:
+            pages.append((fill(path, world.values[org]), {}))
     # The walk sees the dashboard's pages (a FastAPI change hiding them would fail here, not pass).
-    assert {"/dashboard/", "/dashboard/exposure", "/dashboard/systems/web"} <= set(pages), pages
+    assert {"/dashboard/", "/dashboard/exposure", "/dashboard/systems/web"} <= {p for p, _ in pages}, pages
     return pages
 
 
@@ -364,16 +373,19 @@ def walk_dashboard(world: Embargo, key: str) -> set[str]:
     )
     assert r.status_code == 303, r.text
     seen: set[str] = set()
-    for page in dashboard_pages(world, org_of(key)):
-        params = EXPOSURE_PAGE if page == "/dashboard/exposure" else {}
+    for page, params in dashboard_pages(world, org_of(key)):
         r = client.get(page, params=params, follow_redirects=False)
         assert r.status_code < 500, f"{page} with {key}: {r.status_code}"
-        markers = found_markers(r.text) - found_markers(json.dumps(params))
-        if markers and key != ENTITLED:
+        text = readable(r.content, r.headers.get("content-type", ""))
+        markers = found_markers(text) - found_markers(json.dumps(params))
+        download = page.startswith("/dashboard/downloads/")
+        if download:
+            assert r.status_code == 200, f"{page} {params} with {key}: {r.status_code} {text[:300]}"
+        if markers and (key != ENTITLED or download):
             pytest.fail(f"dashboard {page} with {key} leaks {sorted(markers)}")
-        if params and key != ENTITLED:
+        if page == "/dashboard/exposure" and key != ENTITLED:
             assert r.status_code == 404, f"{page} with {key}: the embargoed exposure answered {r.status_code}"
-        seen |= found_markers(r.text) if r.status_code == 200 else set()
+        seen |= found_markers(text) if r.status_code == 200 else set()
     client.cookies.clear()
     return seen
 
