@@ -15,6 +15,7 @@ process builds its own app from the environment the command set.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -46,9 +47,10 @@ from api.routes import (
     uploads,
     vex,
 )
+from api.routes import components as component_routes
 from api.routes import jobs as job_routes
 from core.embargo import request_scope
-from core.settings import JobSettings, Settings, load_job_settings
+from core.settings import SERVE_UPLOADS_ENV, JobSettings, Settings, load_job_settings
 from pipeline.database import Database
 from pipeline.jobs.registry import Job, build_jobs
 from pipeline.jobs.runner import ContextValues, Scheduler
@@ -224,6 +226,7 @@ def create_app(
         dashboard_notifications,
         job_routes,
         events,
+        component_routes,
     ):
         app.include_router(module.router)
     dashboard.install(app)
@@ -242,7 +245,8 @@ def create_app(
 
 def app_from_env() -> FastAPI:
     """The app for ``uvicorn --factory``: settings from the environment (``PATCHGAP_DATABASE_URL`` …,
-    ``PATCHGAP_CONFIG`` and ``PATCHGAP_JOB_*`` for the jobs, which run unless ``PATCHGAP_SERVE_JOBS=0``)."""
+    ``PATCHGAP_CONFIG`` and ``PATCHGAP_JOB_*`` for the jobs, which run unless ``PATCHGAP_SERVE_JOBS=0``;
+    queued uploads are processed here unless ``PATCHGAP_SERVE_UPLOADS=0``)."""
     from pipeline.advisories.sync import http_client
     from pipeline.notifications import DeliverySettings
 
@@ -255,7 +259,11 @@ def app_from_env() -> FastAPI:
         registry_urls=job_settings.registry_urls,
     )
     return create_app(
-        settings, jobs=build_jobs(job_settings), run_jobs=job_settings.serve_jobs, job_values=values
+        settings,
+        start_worker=os.environ.get(SERVE_UPLOADS_ENV, "1") != "0",
+        jobs=build_jobs(job_settings),
+        run_jobs=job_settings.serve_jobs,
+        job_values=values,
     )
 
 

@@ -36,6 +36,7 @@ CursorQuery = Annotated[
     Query(
         min_length=1,
         max_length=4096,
+        pattern="^[A-Za-z0-9_-]+$",
         description='Where the page starts: the cursor of the previous answer\'s `Link: <…>; rel="next"`.',
     ),
 ]

@@ -16,6 +16,19 @@ upload worker thread) on a free 127.0.0.1 port, loads the demo fleet into organi
 
 Only loopback traffic; every loop is bounded in count and time (the script gives up after 300 s per
 phase). Prints a table of throughput and latency percentiles per database.
+
+``--scale`` (PostgreSQL only) measures the deployment of README "Scaling" instead: ``--servers`` API
+processes (``patchgap serve --no-jobs --no-uploads``, distinct ports, the clients going round robin)
+and 1, 2, 3 … ``patchgap worker`` processes (``--workers 1,2,3``) on one fresh schema per run; 8
+clients (``--clients``) queue SBOMs of 200 and 2,000 components (``--sizes``) through ``PUT
+/api/v1/bom`` to 8 systems, each upload a new snapshot in which one component in ten changed version
+(a deploy, not a new fleet). Measured per run: processed uploads/s (first queued → last finished),
+the latency of the PUT, and queued → processed per upload (``upload_job.created_at`` →
+``finished_at``, p50 / p99). At the end every accepted upload must be exactly one snapshot: each
+token's job done with result ``created`` and a snapshot id of its own, and the organization's
+snapshot count equal to the uploads accepted (the bench fails otherwise). Scheduled jobs are off.
+
+  .venv/bin/python -m bench.api --scale --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
 """
 
 from __future__ import annotations
@@ -250,6 +263,249 @@ def bench(kind: str, postgres: str | None, uploads: int, clients: int, component
     }
 
 
+# --- several API processes and workers (--scale) --------------------------------------------------
+
+# The scheduled jobs would fetch advisories from the internet: off in the bench.
+NO_JOBS = {f"PATCHGAP_JOB_{name}_ENABLED": "0" for name in ("OSV", "KEV", "EPSS", "EVALUATE", "DELIVER")}
+
+
+def deploy_sbom(n: int, system: int, deploy: int) -> bytes:
+    """An SBOM of ``n`` components of one system after ``deploy`` deploys: one component in ten moved
+    to a version of this deploy (new package versions to match), the rest as before."""
+    components = []
+    for i in range(n):
+        eco = ECOSYSTEMS[i % len(ECOSYSTEMS)]
+        name = f"lib{i}"
+        version = f"1.{i % 7}.{deploy if i % 10 == deploy % 10 else 0}"
+        purl = (
+            f"pkg:maven/org.example/{name}@{version}"
+            if eco == "maven"
+            else f"pkg:golang/example.com/{name}@v{version}"
+            if eco == "golang"
+            else f"pkg:{eco}/{name}@{version}"
+        )
+        components.append(
+            {"type": "library", "bom-ref": f"c{i}", "name": name, "version": version, "purl": purl}
+        )
+    document = {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.5",
+        "serialNumber": f"urn:uuid:{uuid.uuid4()}",
+        "version": 1,
+        "metadata": {
+            "timestamp": f"2024-07-01T{deploy // 60 % 24:02d}:{deploy % 60:02d}:{system % 60:02d}Z",
+            "component": {"type": "application", "name": f"svc-{system}"},
+        },
+        "components": components,
+    }
+    return json.dumps(document).encode()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes ``pids`` have used so far (Linux ``/proc``)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
+    return total / ticks
+
+
+@contextmanager
+def deployment(url: str, servers: int, workers: int) -> Iterator[tuple[list[str], list[int], list[int]]]:
+    """``servers`` API processes and ``workers`` worker processes on ``url``: the servers' base URLs,
+    the API processes' pids and the workers' pids."""
+    env = {**os.environ, **NO_JOBS}
+    cli = [str(Path(sys.executable).parent / "patchgap"), "--db", url]
+    ports = [free_port() for _ in range(servers)]
+    procs = [
+        subprocess.Popen(
+            [*cli, "serve", "--host", "127.0.0.1", "--port", str(p), "--no-jobs", "--no-uploads"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,  # uvicorn's access log: one line per upload
+            stderr=subprocess.DEVNULL,
+        )
+        for p in ports
+    ]
+    procs += [
+        subprocess.Popen(
+            [*cli, "worker", "--poll", "0.5"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(workers)
+    ]
+    bases = [f"http://127.0.0.1:{p}" for p in ports]
+    try:
+        for base in bases:
+            for _ in range(600):
+                try:
+                    if httpx.get(f"{base}/openapi.json", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            else:
+                raise RuntimeError(f"server at {base} did not start")
+        yield bases, [p.pid for p in procs[:servers]], [p.pid for p in procs[servers:]]
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(60)
+
+
+def _jobs(db: Database, tokens: list[str]) -> list[Any]:
+    with db.engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT token, status, result, snapshot_id, created_at, finished_at FROM upload_job"
+        ).all()
+    wanted = set(tokens)
+    return [r for r in rows if r[0] in wanted]
+
+
+def scale_run(
+    postgres: str, *, size: int, workers: int, servers: int, clients: int, uploads: int
+) -> dict[str, Any]:
+    """One run of the --scale bench (module docstring) on a fresh schema."""
+    with database("postgresql", postgres) as schema_url:
+        # Named, so that pg_stat_activity tells the bench's sessions apart (wait events, locks).
+        named = make_url(schema_url).update_query_dict({"application_name": "patchgap-bench-scale"})
+        url = named.render_as_string(hide_password=False)
+        db = Database.open(url)
+        upgrade(db.engine)
+        key = create_key(db, org="bench", role="uploader").token
+        per_client = uploads // clients
+        bodies = [
+            [
+                json.dumps(
+                    {
+                        "projectName": f"svc-{c}",
+                        "autoCreate": True,
+                        "bom": base64.b64encode(deploy_sbom(size, c, d)).decode(),
+                    }
+                ).encode()
+                for d in range(per_client + 1)
+            ]
+            for c in range(clients)
+        ]
+        with deployment(url, servers, workers) as (bases, api_pids, worker_pids):
+            http = [
+                httpx.Client(
+                    base_url=b,
+                    headers={"X-Api-Key": key, "Content-Type": "application/json"},
+                    timeout=120,
+                )
+                for b in bases
+            ]
+            tokens: list[str] = []
+            lock = threading.Lock()
+            turn = iter(range(10**9))
+
+            def put(body: bytes) -> None:
+                with lock:
+                    client = http[next(turn) % len(http)]  # round robin over the API processes
+                r = client.put("/api/v1/bom", content=body)
+                assert r.status_code == 200, r.text
+                with lock:
+                    tokens.append(r.json()["token"])
+
+            def settle(wanted: list[str]) -> list[Any]:
+                deadline = time.perf_counter() + PHASE_LIMIT_S
+                while time.perf_counter() < deadline:
+                    rows = _jobs(db, wanted)
+                    if len(rows) == len(wanted) and all(r[1] in ("done", "failed") for r in rows):
+                        return rows
+                    time.sleep(0.2)
+                raise RuntimeError(f"uploads not processed within {PHASE_LIMIT_S:.0f} s")
+
+            # Warm-up: each system's first snapshot (and every process's first request) is not timed.
+            run_clients(clients, [[b[0]] for b in bodies], put)
+            settle(list(tokens))
+            warm = len(tokens)
+            api_cpu, worker_cpu = cpu_seconds(api_pids), cpu_seconds(worker_pids)
+            _, put_lat = run_clients(clients, [b[1:] for b in bodies], put)
+            timed = tokens[warm:]
+            rows = settle(timed)
+            api_cpu, worker_cpu = cpu_seconds(api_pids) - api_cpu, cpu_seconds(worker_pids) - worker_cpu
+            for h in http:
+                h.close()
+        # Nothing lost, nothing twice: every accepted upload is exactly one snapshot.
+        every = _jobs(db, tokens)
+        with db.engine.connect() as conn:
+            snapshots = conn.exec_driver_sql("SELECT count(*) FROM snapshot").scalar_one()
+            distinct = conn.exec_driver_sql("SELECT count(DISTINCT id) FROM snapshot").scalar_one()
+        db.dispose()
+    ids = [r[3] for r in every]
+    exact = (
+        len(every) == len(tokens)
+        and all(r[1] == "done" and r[2] == "created" for r in every)
+        and None not in ids
+        and len(set(ids)) == len(tokens) == snapshots == distinct
+    )
+    if not exact:
+        raise AssertionError(
+            f"{len(tokens)} uploads accepted, {len(every)} jobs, {snapshots} snapshots: {every}"
+        )
+    span = (max(r[5] for r in rows) - min(r[4] for r in rows)).total_seconds()
+    waits = [(r[5] - r[4]).total_seconds() for r in rows]
+    return {
+        "size": size,
+        "workers": workers,
+        "servers": servers,
+        "uploads": len(rows),
+        "per_s": len(rows) / span,
+        "put_p50_ms": 1000 * statistics.median(put_lat),
+        "put_p99_ms": 1000 * pct(put_lat, 0.99),
+        "p50_s": statistics.median(waits),
+        "p99_s": pct(waits, 0.99),
+        "snapshots": snapshots,
+        # CPU per upload in our processes (PostgreSQL's own not counted): what one more core buys.
+        "api_cpu_ms": 1000 * api_cpu / len(rows),
+        "worker_cpu_ms": 1000 * worker_cpu / len(rows),
+    }
+
+
+def scale(args: argparse.Namespace) -> None:
+    if not args.postgres:
+        raise SystemExit("--scale needs --postgres (several processes share one database)")
+    sizes = [int(s) for s in args.sizes.split(",")]
+    worker_counts = [int(w) for w in args.workers.split(",")]
+    print(
+        f"{args.clients} clients, {args.servers} API processes (serve --no-jobs --no-uploads), "
+        f"PUT /api/v1/bom; load before: {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    print(
+        "| components | workers | uploads | uploads/s | PUT p50 / p99 | queued→processed p50 / p99 "
+        "| CPU per upload: API / workers | load |"
+    )
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |", flush=True)
+    for size in sizes:
+        for w in worker_counts:
+            n = args.uploads if size <= 500 else max(args.clients * 2, args.uploads // 4)
+            r = scale_run(
+                args.postgres, size=size, workers=w, servers=args.servers, clients=args.clients, uploads=n
+            )
+            print(
+                f"| {size:,} | {w} | {r['uploads']} | {r['per_s']:.1f} "
+                f"| {r['put_p50_ms']:.0f} / {r['put_p99_ms']:.0f} ms "
+                f"| {r['p50_s']:.2f} / {r['p99_s']:.2f} s "
+                f"| {r['api_cpu_ms']:.0f} / {r['worker_cpu_ms']:.0f} ms | {os.getloadavg()[0]:.1f} |",
+                flush=True,
+            )
+    print("every accepted upload is exactly one snapshot (checked per run)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -258,7 +514,18 @@ def main() -> None:
     parser.add_argument("--uploads", type=int, default=40)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--components", type=int, default=200)
+    parser.add_argument("--scale", action="store_true", help="several API processes and workers")
+    parser.add_argument("--servers", type=int, default=2, help="--scale: API processes")
+    parser.add_argument("--workers", default="1,2,3", help="--scale: worker process counts to compare")
+    parser.add_argument("--sizes", default="200,2000", help="--scale: SBOM sizes (components)")
     args = parser.parse_args()
+    if args.scale:
+        if args.clients == 4:
+            args.clients = 8
+        if args.uploads == 40:
+            args.uploads = 96
+        scale(args)
+        return
     kinds = ["sqlite"] + (["postgresql"] if args.postgres else [])
     results = [bench(k, args.postgres, min(args.uploads, 400), args.clients, args.components) for k in kinds]
     print(

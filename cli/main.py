@@ -58,6 +58,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "worker": ("cli.worker", "Run scheduled jobs and queued uploads without serving HTTP, until SIGTERM."),
     "jobs": ("cli.jobs", "Scheduled jobs: list them, their runs, run one now."),
     "systems": ("cli.systems", "Deployed systems."),
+    "components": ("cli.components", "Where the fleet runs a package, and which versions."),
     "snapshots": ("cli.snapshots", "SBOM snapshots of a system."),
     "sbom": ("cli.sbom", "SBOM files."),
     "db": ("cli.db", "Database administration."),

@@ -1,10 +1,10 @@
-"""The web server (issue 6): ``patchgap serve [--host --port --workers --no-jobs]``.
+"""The web server (issue 6): ``patchgap serve [--host --port --workers --no-jobs --no-uploads]``.
 
 Brings the database to the current schema, then runs uvicorn with ``api.main:app_from_env`` as the
 app factory: each worker process builds its own app (db, upload worker thread, scheduled jobs) from the
 environment this command sets, so ``--db`` reaches every worker. The job settings (``PATCHGAP_CONFIG``,
-``PATCHGAP_JOB_*``) are checked before the server starts; ``--no-jobs`` leaves the jobs to
-``patchgap worker`` processes.
+``PATCHGAP_JOB_*``) are checked before the server starts; ``--no-jobs`` leaves the jobs, and
+``--no-uploads`` the queued uploads, to ``patchgap worker`` processes.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from cli.common import database, display_url, reports_errors, settings
 @reports_errors
 def serve(
     ctx: typer.Context,
+    *,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
     workers: Annotated[
@@ -29,16 +30,30 @@ def serve(
         bool,
         typer.Option("--no-jobs", help="Run no scheduled jobs here (`patchgap worker` processes run them)."),
     ] = False,
+    no_uploads: Annotated[
+        bool,
+        typer.Option(
+            "--no-uploads", help="Process no queued uploads here (`patchgap worker` processes take them)."
+        ),
+    ] = False,
 ) -> None:
     """Serve the REST API and the dashboard (http://HOST:PORT/dashboard/)."""
     import uvicorn
 
-    from core.settings import DATABASE_URL_ENV, MAX_SBOM_BYTES_ENV, SERVE_JOBS_ENV, load_job_settings
+    from core.settings import (
+        DATABASE_URL_ENV,
+        MAX_SBOM_BYTES_ENV,
+        SERVE_JOBS_ENV,
+        SERVE_UPLOADS_ENV,
+        load_job_settings,
+    )
     from pipeline.jobs.registry import build_jobs
 
     config = settings(ctx)
     if no_jobs:
         os.environ[SERVE_JOBS_ENV] = "0"
+    if no_uploads:
+        os.environ[SERVE_UPLOADS_ENV] = "0"
     job_settings = load_job_settings()
     jobs = build_jobs(job_settings)  # a bad job setting stops here, before the server starts
     with database(ctx, upgrade=True):

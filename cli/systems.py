@@ -1,13 +1,19 @@
 """``patchgap systems``: the deployed systems of an organization, their attributes and lifecycle.
 
-``list`` (``--owner``, ``--tag``), ``set`` (owner, tags, criticality, environment, internet exposure,
-cadence), ``decommission`` / ``recommission`` and ``delete --yes``. Changing a system, decommissioning
-and deleting are an administrator's acts; the CLI acts with the database's own authority.
+``list`` (``--owner``, ``--tag``, ``--sort``, ``--limit``; ``--format json`` streams every system),
+``set`` (owner, tags, criticality, environment, internet exposure, cadence), ``decommission`` /
+``recommission`` and ``delete --yes``. Changing a system, decommissioning and deleting are an
+administrator's acts; the CLI acts with the database's own authority.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+import sys
+from collections.abc import Iterable
+from enum import StrEnum
+from itertools import islice
+from typing import Annotated, Any
 
 import typer
 from rich import box
@@ -20,14 +26,47 @@ app = typer.Typer(help="Deployed systems.", no_args_is_help=True)
 NameArgument = Annotated[str, typer.Argument(help="System name.")]
 
 
+class ListFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
 @app.command("list")
 @reports_errors
-def list_(ctx: typer.Context, org: OrgOption, owner: OwnerOption = None, tag: TagOption = None) -> None:
-    """List the systems of an organization with their owner, tags, number of snapshots and observed span."""
-    from pipeline.systems import SystemFilter, list_systems
+def list_(
+    ctx: typer.Context,
+    org: OrgOption,
+    owner: OwnerOption = None,
+    tag: TagOption = None,
+    *,
+    sort: Annotated[
+        str, typer.Option("--sort", help="name, last_sbom, open_exposures or owner (ties by name).")
+    ] = "name",
+    desc: Annotated[bool, typer.Option("--desc", help="Sort in descending order.")] = False,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit", min=1, help="At most this many systems (default: 100 in a table, all in JSON)."
+        ),
+    ] = None,
+    output: Annotated[
+        ListFormat, typer.Option("--format", help="table or json (streamed).")
+    ] = ListFormat.table,
+) -> None:
+    """List the systems of an organization: owner, tags, snapshots and observed span, stale flag and open
+    exposures (of them exploited). ``--format json`` writes every system as one JSON array, page by page."""
+    from pipeline.lists.systems import SystemQuery, iter_systems
 
+    query = SystemQuery.of(owner=owner, tags=tag or (), sort=sort, order="desc" if desc else "asc")
     with database(ctx, upgrade=False) as db:
-        systems = list_systems(db, org, SystemFilter.of(owner, tag or ()))
+        if output is ListFormat.json:
+            rows = iter_systems(db, org, query)
+            _stream_json(row.to_json() for row in (islice(rows, limit) if limit is not None else rows))
+            return
+        from pipeline.lists.systems import system_page
+
+        page = system_page(db, org, query, limit=limit or 100)
+    systems = page.items
     if not systems:
         console.print(f"organization {org!r} has no systems" + (" that match" if owner or tag else " yet"))
         return
@@ -37,25 +76,46 @@ def list_(ctx: typer.Context, org: OrgOption, owner: OwnerOption = None, tag: Ta
         "snapshots",
         "first observed",
         "last observed",
+        "stale",
+        "open",
+        "KEV",
         "criticality",
         "owner",
         "tags",
         "decommissioned",
         box=box.SIMPLE,
     )
-    for s in systems:
+    for row in systems:
+        s = row.system
         table.add_row(
             s.name,
             s.environment,
             str(s.snapshot_count),
             when(s.first_observed_at),
             when(s.last_observed_at),
+            "stale" if row.stale else "-",
+            str(row.open_exposures),
+            str(row.open_kev),
             s.criticality,
             s.owner or "-",
             ", ".join(s.tags) or "-",
             when(s.decommissioned_at) if s.decommissioned_at else "-",
         )
     console.print(table)
+    if page.total is not None and page.total > len(systems):
+        console.print(f"{len(systems)} of {page.total} systems shown (--limit, or --format json for all)")
+
+
+def _stream_json(rows: Iterable[dict[str, Any]]) -> None:
+    """One JSON array, written row by row as the rows are read (constant memory)."""
+    out = sys.stdout
+    out.write("[")
+    count = 0
+    for count, row in enumerate(rows, 1):
+        out.write(",\n  " if count > 1 else "\n  ")
+        out.write(json.dumps(row))
+    out.write("\n]\n" if count else "]\n")
+    out.flush()
 
 
 @app.command("set")

@@ -103,6 +103,8 @@ class Settings:
 
 CONFIG_ENV = "PATCHGAP_CONFIG"
 SERVE_JOBS_ENV = "PATCHGAP_SERVE_JOBS"
+# "0": the API processes of ``patchgap serve --no-uploads`` leave the upload queue to ``patchgap worker``.
+SERVE_UPLOADS_ENV = "PATCHGAP_SERVE_UPLOADS"
 DUE_WITHIN_DAYS_ENV = "PATCHGAP_SLA_DUE_WITHIN_DAYS"
 DEFAULT_DUE_WITHIN_DAYS = 7
 MAX_INTERVAL = 366 * 86400

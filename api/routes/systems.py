@@ -6,14 +6,18 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, Response, status
+from pydantic import Field
 
 from api.deps import Admin, DatabaseDep, Reader, Uploader
 from api.errors import problem_responses
+from api.paging import CursorQuery, LimitQuery, OrderQuery, paged_responses, set_page_headers
 from api.params import Moment, OwnerQuery, TagQuery
 from api.schemas import SystemAttributes, SystemCreate, SystemDeletedOut, SystemOut
+from core.paging import DEFAULT_LIMIT
 from core.time import assume_utc
 from pipeline import systems
+from pipeline.lists.systems import SystemListRow, SystemQuery, SystemSort, system_page
 from pipeline.uploads import project_uuid
 
 router = APIRouter(prefix="/api/v1/systems", tags=["systems"], responses=problem_responses(401))
@@ -23,14 +27,78 @@ def system_out(org: str, row: systems.SystemRow) -> SystemOut:
     return SystemOut(project_uuid=project_uuid(org, row.name), **{**asdict(row), "tags": list(row.tags)})
 
 
-@router.get("", summary="List systems", responses=problem_responses(400, 422))
+class SystemListOut(SystemOut):
+    """A system as the list shows it: its attributes, and what its stored exposures say now."""
+
+    stale: bool = Field(description="Active and silent for more than twice its cadence.")
+    open_exposures: int = Field(description="Open exposures (not resolved, not excluded by triage).")
+    open_kev: int = Field(description="Of them, of vulnerabilities known to be exploited (KEV or advisory).")
+
+
+def system_list_out(org: str, row: SystemListRow) -> SystemListOut:
+    return SystemListOut(
+        **system_out(org, row.system).model_dump(),
+        stale=row.stale,
+        open_exposures=row.open_exposures,
+        open_kev=row.open_kev,
+    )
+
+
+@router.get("", summary="List systems", responses={**problem_responses(400, 422), **paged_responses()})
 def list_systems(
-    principal: Reader, db: DatabaseDep, owner: OwnerQuery = None, tag: TagQuery = None
-) -> list[SystemOut]:
-    """The organization's systems with their attributes and observed snapshot span, by name; ``owner``
-    and ``tag`` (repeatable: every tag must be present) keep the systems that match."""
-    only = systems.SystemFilter.of(owner, tag or ())
-    return [system_out(principal.org, row) for row in systems.list_systems(db, principal.org, only)]
+    principal: Reader,
+    db: DatabaseDep,
+    request: Request,
+    response: Response,
+    *,
+    owner: OwnerQuery = None,
+    tag: TagQuery = None,
+    environment: Annotated[
+        str | None, Query(min_length=1, max_length=50, description="Only systems of this environment.")
+    ] = None,
+    stale: Annotated[
+        bool | None, Query(description="Only stale systems (true) or only systems that are not (false).")
+    ] = None,
+    decommissioned: Annotated[
+        bool | None, Query(description="Only decommissioned systems (true) or only active ones (false).")
+    ] = None,
+    prefix: Annotated[
+        str | None, Query(min_length=1, max_length=200, description="Only systems whose name starts so.")
+    ] = None,
+    search: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            description="Only systems whose name contains this (ASCII case ignored).",
+        ),
+    ] = None,
+    sort: Annotated[
+        SystemSort,
+        Query(description="Sort by name, last SBOM (observed time), open exposures or owner; ties by name."),
+    ] = "name",
+    order: OrderQuery = "asc",
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> list[SystemListOut]:
+    """The organization's systems, a page at a time (``Link: <…>; rel="next"`` names the next page,
+    ``X-Total-Count`` the number of systems the filters select): attributes, observed snapshot span,
+    stale flag, open exposures and those of exploited vulnerabilities. ``owner`` and ``tag``
+    (repeatable: every tag must be present) and the other filters keep the systems that match."""
+    query = SystemQuery.of(
+        environment=environment,
+        owner=owner,
+        tags=tag or (),
+        stale=stale,
+        decommissioned=decommissioned,
+        name_prefix=prefix,
+        search=search,
+        sort=sort,
+        order=order,
+    )
+    page = system_page(db, principal.org, query, limit=limit, cursor=cursor)
+    set_page_headers(request, response, page)
+    return [system_list_out(principal.org, row) for row in page.items]
 
 
 @router.post(

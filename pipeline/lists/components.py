@@ -359,6 +359,10 @@ def component_page(
             after=after,
             limit=limit + 1,
         )
+        if total is None:
+            total = q.component_count(
+                session, org_id, ids, include_decommissioned=query.include_decommissioned
+            )
         page = hits[:limit]
         groups = q.affected_groups(session, {h.package_version.id for h in page})
     items = [_row(h, groups.get(h.package_version.id, set())) for h in page]

@@ -37,6 +37,7 @@ __all__ = [
     "PackageMatch",
     "SystemSelection",
     "affected_groups",
+    "component_count",
     "component_hits",
     "component_systems_count",
     "distinct_cadences",
@@ -57,8 +58,12 @@ _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 _CHUNK = 900
 
 
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
 def _is_sqlite(session: Session) -> bool:
-    return session.get_bind().dialect.name == "sqlite"
+    return _dialect(session) == "sqlite"
 
 
 # --- systems ---------------------------------------------------------------------------------------
@@ -100,7 +105,7 @@ def _open_count() -> sa.ScalarSelect[Any]:
         .where(
             exposure.c.system_id == system.c.id,
             exposure.c.resolved_at.is_(None),
-            exposure.c.excluded_by == "",
+            exposure.c.excluded_by == sa.literal_column("''"),  # a literal: SQLite's partial index needs one
         )
         .correlate(system)
         .scalar_subquery()
@@ -200,7 +205,7 @@ def open_groups(session: Session, system_ids: Collection[int]) -> list[tuple[int
         stmt = sa.select(exposure.c.system_id, exposure.c.vuln_group).where(
             exposure.c.system_id.in_(chunk),
             exposure.c.resolved_at.is_(None),
-            exposure.c.excluded_by == "",
+            exposure.c.excluded_by == sa.literal_column("''"),  # a literal: SQLite's partial index needs one
         )
         out.extend((int(r[0]), str(r[1])) for r in session.execute(stmt))
     return out
@@ -285,9 +290,18 @@ class ComponentHit:
     package_version: PackageMatch
 
 
-def _latest_holding(org_id: int, ids: Sequence[int], include_decommissioned: bool) -> sa.Select[Any]:
+def _latest_holding(
+    dialect: str, org_id: int, ids: Sequence[int], include_decommissioned: bool
+) -> sa.Select[Any]:
     """(system, latest snapshot, package version) for every system of the organization whose latest
-    snapshot (by observed time, ties by arrival) holds one of the package versions ``ids``."""
+    snapshot (by observed time, ties by arrival) holds one of the package versions ``ids``.
+
+    The latest snapshot of each system is found first, one index seek per system on ``(system_id,
+    observed_at)``: on PostgreSQL a ``LATERAL`` join, on SQLite (which has none) a correlated subquery
+    in a materialized CTE. Left to themselves, both planners chose far worse: SQLite started from the
+    package versions and evaluated the seek once per (set, system) pair, PostgreSQL hashed every
+    snapshot of the organization to join the latest ones back (5.5 s and 0.35 s at 10,000 systems).
+    """
     system, snapshot, member, pv = (
         _table(System),
         _table(Snapshot),
@@ -295,39 +309,62 @@ def _latest_holding(org_id: int, ids: Sequence[int], include_decommissioned: boo
         _table(PackageVersion),
     )
     recent = snapshot.alias("recent")
-    latest = (
-        sa.select(recent.c.id)
-        .where(recent.c.system_id == system.c.id)
-        .order_by(recent.c.observed_at.desc(), recent.c.id.desc())
-        .limit(1)
-        .correlate(system)
-        .scalar_subquery()
-    )
-    stmt = (
+    newest_first = (recent.c.observed_at.desc(), recent.c.id.desc())
+    attributes = [system.c.id.label("system_id"), system.c.name, system.c.environment, system.c.owner]
+    attributes.append(system.c.decommissioned_at)
+    if dialect == "postgresql":
+        last = (
+            sa.select(recent.c.id, recent.c.component_set_id, recent.c.observed_at)
+            .where(recent.c.system_id == system.c.id)
+            .order_by(*newest_first)
+            .limit(1)
+            .lateral("last")
+        )
+        chosen = sa.select(
+            *attributes,
+            last.c.id.label("snapshot_id"),
+            last.c.component_set_id.label("set_id"),
+            last.c.observed_at,
+        ).select_from(system.join(last, sa.true()))
+    else:
+        newest = (
+            sa.select(recent.c.id)
+            .where(recent.c.system_id == system.c.id)
+            .order_by(*newest_first)
+            .limit(1)
+            .correlate(system)
+            .scalar_subquery()
+        )
+        chosen = sa.select(*attributes, newest.label("snapshot_id"))
+    chosen = chosen.where(system.c.org_id == org_id)
+    if not include_decommissioned:
+        chosen = chosen.where(system.c.decommissioned_at.is_(None))
+    latest = chosen.cte("latest").prefix_with("MATERIALIZED")
+    if dialect == "postgresql":
+        joined = latest.join(member, member.c.set_id == latest.c.set_id)
+        snapshot_columns = [latest.c.snapshot_id, latest.c.observed_at]
+    else:
+        joined = latest.join(snapshot, snapshot.c.id == latest.c.snapshot_id).join(
+            member, member.c.set_id == snapshot.c.component_set_id
+        )
+        snapshot_columns = [snapshot.c.id.label("snapshot_id"), snapshot.c.observed_at]
+    return (
         sa.select(
-            system.c.id.label("system_id"),
-            system.c.name.label("system"),
-            system.c.environment,
-            system.c.owner,
-            system.c.decommissioned_at,
-            snapshot.c.id.label("snapshot_id"),
-            snapshot.c.observed_at,
+            latest.c.system_id,
+            latest.c.name.label("system"),
+            latest.c.environment,
+            latest.c.owner,
+            latest.c.decommissioned_at,
+            *snapshot_columns,
             pv.c.id.label("pv_id"),
             pv.c.ecosystem,
             pv.c.name.label("pv_name"),
             pv.c.version,
             pv.c.purl,
         )
-        .select_from(
-            system.join(snapshot, snapshot.c.id == latest)
-            .join(member, member.c.set_id == snapshot.c.component_set_id)
-            .join(pv, pv.c.id == member.c.package_version_id)
-        )
-        .where(system.c.org_id == org_id, member.c.package_version_id.in_(list(ids)))
+        .select_from(joined.join(pv, pv.c.id == member.c.package_version_id))
+        .where(member.c.package_version_id.in_(list(ids)))
     )
-    if not include_decommissioned:
-        stmt = stmt.where(system.c.decommissioned_at.is_(None))
-    return stmt
 
 
 def component_hits(
@@ -340,13 +377,17 @@ def component_hits(
     descending: bool,
     after: Sequence[Any] | None,
     limit: int,
-) -> tuple[list[ComponentHit], int]:
+) -> tuple[list[ComponentHit], int | None]:
     """Up to ``limit`` (system, package version) rows after the sort key ``after``, and how many rows
-    there are. ``package`` sorts by (name, ecosystem, version, purl, system), ``system`` by (system,
-    name, ecosystem, version, purl); ``after`` is such a tuple."""
+    there are in all (``None`` when no row follows the cursor: the caller counts if it must).
+    ``package`` sorts by (name, ecosystem, version, purl, system), ``system`` by (system, name,
+    ecosystem, version, purl); ``after`` is such a tuple."""
     if not ids:
         return [], 0
-    inner = _latest_holding(org_id, ids, include_decommissioned).subquery()
+    # The total rides along on every row (a window over all rows, computed before the cursor's
+    # condition and the LIMIT): the latest snapshots are found once, not again for a separate count.
+    holding = _latest_holding(_dialect(session), org_id, ids, include_decommissioned)
+    inner = holding.add_columns(sa.func.count().over().label("total")).subquery()
     pkg = [inner.c.pv_name, inner.c.ecosystem, inner.c.version, inner.c.purl]
     key = [*pkg, inner.c.system] if sort == "package" else [inner.c.system, *pkg]
     stmt = sa.select(inner)
@@ -354,6 +395,7 @@ def component_hits(
         pair, cursor = sa.tuple_(*key), sa.tuple_(*(sa.literal(v) for v in after))
         stmt = stmt.where(pair < cursor if descending else pair > cursor)
     stmt = stmt.order_by(*(k.desc() if descending else k.asc() for k in key)).limit(limit)
+    found = session.execute(stmt).all()
     hits = [
         ComponentHit(
             int(r.system_id),
@@ -365,10 +407,9 @@ def component_hits(
             r.observed_at,
             PackageMatch(int(r.pv_id), r.ecosystem, r.pv_name, r.version, r.purl),
         )
-        for r in session.execute(stmt)
+        for r in found
     ]
-    total = session.execute(sa.select(sa.func.count()).select_from(inner)).scalar_one()
-    return hits, int(total)
+    return hits, int(found[0].total) if found else None
 
 
 def holding_systems(
@@ -377,8 +418,18 @@ def holding_systems(
     """(package version id, system id) for every system whose latest snapshot holds one of ``ids``."""
     if not ids:
         return []
-    inner = _latest_holding(org_id, ids, include_decommissioned).subquery()
+    inner = _latest_holding(_dialect(session), org_id, ids, include_decommissioned).subquery()
     return [(int(r[0]), int(r[1])) for r in session.execute(sa.select(inner.c.pv_id, inner.c.system_id))]
+
+
+def component_count(
+    session: Session, org_id: int, ids: Sequence[int], *, include_decommissioned: bool
+) -> int:
+    """How many (system, package version) rows :func:`component_hits` pages through."""
+    if not ids:
+        return 0
+    inner = _latest_holding(_dialect(session), org_id, ids, include_decommissioned).subquery()
+    return int(session.execute(sa.select(sa.func.count()).select_from(inner)).scalar_one())
 
 
 def component_systems_count(
@@ -387,7 +438,7 @@ def component_systems_count(
     """How many distinct systems' latest snapshots hold any of the package versions ``ids``."""
     if not ids:
         return 0
-    inner = _latest_holding(org_id, ids, include_decommissioned).subquery()
+    inner = _latest_holding(_dialect(session), org_id, ids, include_decommissioned).subquery()
     return int(session.execute(sa.select(sa.func.count(sa.distinct(inner.c.system_id)))).scalar_one())
 
 

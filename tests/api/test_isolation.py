@@ -58,6 +58,9 @@ QUERIES: dict[tuple[str, str], dict[str, str]] = {
     ("get", "/api/v1/project/lookup"): {"name": "shop"},
     # Confirmed: only the key (role, organization) stands between the request and the deletion.
     ("delete", "/api/v1/systems/{name}"): {"confirm": "true"},
+    # A package both organizations run: each must see only its own systems running it.
+    ("get", "/api/v1/components"): {"q": "lib0"},
+    ("get", "/api/v1/components/versions"): {"q": "lib0"},
 }
 # Routes naming acme's system in another query than `system` (Dependency-Track's `name`): 404 for others.
 NAMED_IN_QUERY = {("get", "/api/v1/project/lookup")}

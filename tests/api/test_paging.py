@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from fastapi import FastAPI, Request, Response
 from fastapi.testclient import TestClient
 
@@ -63,3 +64,17 @@ def test_openapi_declares_the_headers() -> None:
     spec = TestClient(_app()).get("/openapi.json").json()
     headers = spec["paths"]["/rows"]["get"]["responses"]["200"]["headers"]
     assert set(headers) == {"Link", "X-Total-Count"}
+
+
+def test_serve_no_uploads_leaves_the_queue_to_workers(monkeypatch: pytest.MonkeyPatch, db_url: str) -> None:
+    """``patchgap serve --no-uploads`` (``PATCHGAP_SERVE_UPLOADS=0``): the API process runs no upload
+    worker thread; without it, it does."""
+    from api.main import app_from_env
+
+    monkeypatch.setenv("PATCHGAP_DATABASE_URL", db_url)
+    monkeypatch.setenv("PATCHGAP_SERVE_JOBS", "0")
+    for value, expected in (("0", False), ("1", True)):
+        monkeypatch.setenv("PATCHGAP_SERVE_UPLOADS", value)
+        app = app_from_env()
+        with TestClient(app):
+            assert (app.state.worker is not None) == expected

@@ -44,6 +44,11 @@ ACCEPTANCE_NOT_CHECKED = {
     "POST /api/v1/analyses": "what the organization runs, a future expiry",
     # JSON Schema cannot say that `to` comes after `from`.
     "GET /api/v1/exports/nis2-evidence": "period order",
+    # A page cursor is valid only as the service issued it (in a `next` link), and a version range
+    # only in the package's own version scheme: refused with a 400 naming the parameter otherwise.
+    "GET /api/v1/systems": "an issued cursor",
+    "GET /api/v1/components": "an issued cursor, a version range",
+    "GET /api/v1/components/versions": "a version range",
 }
 
 # Form fields are text: a number generated for `projectName` arrives as its digits, a valid name, so

@@ -117,7 +117,7 @@ def _reference(
         rows.append(
             ComponentRow(
                 system.name, system.environment, system.owner, system.decommissioned_at is not None,
-                list_snapshots(db, org, system.name)[-1].id, system.last_observed_at,  # type: ignore[arg-type]
+                list_snapshots(db, org, system.name)[-1].id, system.last_observed_at,
                 package, p.ecosystem, p.name, p.version, p.purl, bool(groups), groups,
             )
         )  # fmt: skip

@@ -22,6 +22,7 @@ from pipeline.exposures.build import ensure_exposures
 from pipeline.exposures.reports import exposures_report, report_inputs
 from pipeline.ingest import ingest_sbom
 from pipeline.lists.systems import SYSTEM_SORTS, SystemListRow, SystemQuery, iter_systems, system_page
+from pipeline.match import match_new
 from pipeline.systems import SystemRow, decommission_system, list_systems, update_system
 from reports.deploy_time import stale_systems
 from store.db import Database
@@ -145,26 +146,35 @@ def _fields(query: SystemQuery) -> dict[str, Any]:
     return {name: getattr(query, name) for name in SystemQuery.__dataclass_fields__}
 
 
-def test_iter_systems_yields_every_system_once(db: Database) -> None:
+def test_paging_isolation_freshness_and_bad_input(db: Database) -> None:
     _prepare(db)
+    # Every system once, whatever the page size.
     names = [r.system.name for r in iter_systems(db, ORG, SystemQuery(sort="open_exposures"), page_size=9)]
     assert sorted(names) == [f"system-{i:04d}" for i in range(60)]
 
-
-def test_another_organization_sees_only_its_own(db: Database) -> None:
-    _prepare(db)
+    # Another organization sees only its own system, even with a cursor of ORG's list.
     page = system_page(db, OTHER, now=NOW)
     assert [r.system.name for r in page.items] == ["system-0001"]
     assert page.total == 1
     assert page.items[0].system.snapshot_count == 1
-    # A cursor of one organization's list pages nothing of another's beyond its own systems.
     first = system_page(db, ORG, limit=1, now=NOW)
     assert first.next_cursor is not None
     assert system_page(db, OTHER, cursor=first.next_cursor, now=NOW).items[0].system.name == "system-0001"
 
+    # A new snapshot: the stored rows are brought up to date with ensure=True (as a report would).
+    before = {r.system.name: r.open_exposures for r in iter_systems(db, ORG, now=NOW)}
+    sbom = cyclonedx_json(
+        [(f"vuln-{i}", "1.0.0", f"pkg:npm/vuln-{i}@1.0.0") for i in range(40)],
+        timestamp="2025-01-02T00:00:00Z",
+    )
+    ingest_sbom(db, org=ORG, system="system-0002", data=sbom, source="new.json", max_bytes=1 << 20)
+    match_new(db)
+    fresh = system_page(db, ORG, SystemQuery(name_prefix="system-0002"), now=NOW, ensure=True).items[0]
+    assert fresh.open_exposures != before["system-0002"]
+    assert fresh.open_exposures == sum(
+        r["system"] == "system-0002" for r in exposures_report(db, ORG, "open")
+    )
 
-def test_bad_input_names_the_parameter(db: Database) -> None:
-    _prepare(db)
     with pytest.raises(InputError, match="sort"):
         SystemQuery.of(sort="size")
     with pytest.raises(InputError, match="order"):

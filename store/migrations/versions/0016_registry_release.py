@@ -1,7 +1,7 @@
 """Registry release times of package versions; an advisory's disclosure time and last-resort flag.
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-04
 
 Stored Akrites records get ``disclosed_at`` and ``last_resort_maintainer`` from their raw JSON here, so
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | None = "0014"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
