@@ -69,6 +69,8 @@ EXPORTS = "/api/v1/exports/"
 QUERIES: dict[str, dict[str, str]] = {
     "/api/v1/exports/nis2-evidence": {"from": "2024-01-01T00:00:00Z"},
     "/api/v1/project/lookup": {"name": "web"},
+    "/api/v1/components": {"q": "embargolib"},
+    "/api/v1/components/versions": {"q": "embargolib"},
 }
 # Query variants walked besides the plain GET (the statuses the exposures report knows).
 VARIANTS: dict[str, list[dict[str, str]]] = {
@@ -85,6 +87,8 @@ ENTITLED_SEES = {
     "/api/v1/events",
     "/api/v1/plan",
     "/api/v1/vex",
+    "/api/v1/components",
+    "/api/v1/components/versions",
 }
 
 
@@ -447,6 +451,15 @@ def test_nothing_embargoed_leaks_through_any_route_export_or_notification(
             missing = {p for p in ENTITLED_SEES if not seen.get(p)}
             assert not missing, f"the entitled key should see the embargoed group on {sorted(missing)}"
             assert dashboard, "the entitled key should see the embargoed group on the dashboard"
+    # Counts and flags say nothing of the embargoed group either.
+    for key in KEYS:
+        entitled = key == ENTITLED
+        (web,) = embargo.client.get("/api/v1/systems", headers=embargo.auth(key)).json()
+        assert (web["open_exposures"], web["open_kev"]) == (3 if entitled else 2, 0), (key, web)
+        (found,) = embargo.client.get(
+            "/api/v1/components", params={"q": "embargolib"}, headers=embargo.auth(key)
+        ).json()
+        assert found["affected"] is entitled, (key, found)
     # The public group is shown without what only its embargoed record says (no KEV flag, no id).
     for key in ("outsider-embargo", "member-plain"):
         rows = embargo.client.get("/api/v1/exposures", headers=embargo.auth(key)).json()
