@@ -61,3 +61,8 @@ def set_member(db: Database, org: str, flag: bool) -> None:
 def disclosed_at_of(session: Tx, after: datetime, until: datetime) -> dict[datetime, set[str]]:
     """Disclosure moment → the groups of the Akrites records disclosed then, in (``after``, ``until``]."""
     return q.disclosures(session, after, until)
+
+
+def excluded_in_groups(session: Tx, org_id: int, groups: frozenset[str]) -> bool:
+    """Whether the organization has triage-excluded stored rows of these groups."""
+    return q.excluded_in_groups(session, org_id, groups)

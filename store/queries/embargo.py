@@ -6,6 +6,7 @@ through the ``(source, advisory_id)`` index), so they cost next to nothing when 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -15,6 +16,8 @@ from sqlmodel import Session
 from core.embargo import AKRITES
 from store.sql import table_of
 from store.tables.advisories import Advisory
+from store.tables.exposures import ExposureRow
+from store.tables.systems import System
 
 _ADVISORY = table_of(Advisory)
 
@@ -61,3 +64,21 @@ def disclosures(bind: Session | Connection, after: datetime, until: datetime) ->
     for moment, group in bind.execute(stmt):
         out.setdefault(moment, set()).add(group)
     return out
+
+
+def excluded_in_groups(bind: Session | Connection, org_id: int, groups: Collection[str]) -> bool:
+    """Whether the organization has stored rows of these groups that triage excludes."""
+    if not groups:
+        return False
+    exposure, system = table_of(ExposureRow), table_of(System)
+    stmt = (
+        sa.select(sa.literal(1))
+        .select_from(exposure.join(system, system.c.id == exposure.c.system_id))
+        .where(
+            system.c.org_id == org_id,
+            exposure.c.excluded_by != "",
+            exposure.c.vuln_group.in_(sorted(groups)),
+        )
+        .limit(1)
+    )
+    return bind.execute(stmt).first() is not None

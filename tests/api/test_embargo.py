@@ -38,7 +38,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from core.embargo import public, viewing
+from core.embargo import View, public, viewing
 from core.settings import Settings
 from core.time import utcnow
 from pipeline.advisories.importing import import_advisories
@@ -49,6 +49,8 @@ from pipeline.embargo import set_member
 from pipeline.events import announce_disclosed
 from pipeline.export_formats import FORMATS, commands
 from pipeline.exports import export
+from pipeline.exposures.reports import deploy_time_reference
+from pipeline.exposures.summary import stored_deploy_time
 from pipeline.notifications import DeliverySettings, SmtpSettings, deliver_due
 from pipeline.notifications.rules import RuleSpec, add_rule
 from pipeline.uploads import project_uuid, run_pending
@@ -57,6 +59,7 @@ from tests.conftest import cyclonedx_json
 from tests.pipeline.notifications.servers import Mailbox, Receiver, http_receiver, smtp_server
 
 MAX_BYTES = 2_000_000
+LATER = datetime(2026, 6, 1, tzinfo=UTC)  # after every snapshot: the stored rows answer
 DISCLOSED = (utcnow() + timedelta(days=30)).replace(microsecond=0)
 EMBARGOED = "AKRITES-ZQX7731"
 MIXED = "AKRITES-MIXQ8842"
@@ -460,6 +463,15 @@ def test_nothing_embargoed_leaks_through_any_route_export_or_notification(
             "/api/v1/components", params={"q": "embargolib"}, headers=embargo.auth(key)
         ).json()
         assert found["affected"] is entitled, (key, found)
+    # The deploy-time figures leave the group out on both paths alike (the columnar summary the API
+    # answers from, and the per-exposure definition).
+    for org in ("member", "outsider"):
+        with viewing(public()):
+            fast = stored_deploy_time(embargo.db, org, LATER)
+            assert fast is not None
+            assert fast.to_json() == deploy_time_reference(embargo.db, org, LATER).to_json()
+        with viewing(View(entitled=True)):
+            assert fast.to_json() != deploy_time_reference(embargo.db, org, LATER).to_json()
     # The public group is shown without what only its embargoed record says (no KEV flag, no id).
     for key in ("outsider-embargo", "member-plain"):
         rows = embargo.client.get("/api/v1/exposures", headers=embargo.auth(key)).json()
