@@ -648,20 +648,9 @@ def group_advisories(
             score, rating, exploited, published, fix_at, fix_source = facts
             out.append(
                 GroupAdvisory(
-                    group,
-                    source,
-                    advisory_id,
-                    tuple(aliases or ()),
-                    summary or "",
-                    score,
-                    rating,
-                    bool(exploited),
-                    published,
-                    fix_at,
-                    fix_source,
-                    imported_at,
-                    disclosed,
-                    bool(last_resort),
+                    group, source, advisory_id, tuple(aliases or ()), summary or "", score, rating,
+                    bool(exploited), published, fix_at, fix_source, imported_at,
+                    disclosed, bool(last_resort),
                 )
             )
     return _public_part(out, lambda a: a.group_key, lambda a: is_embargoed(a.source, a.disclosed_at, moment))
