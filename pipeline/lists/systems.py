@@ -11,9 +11,10 @@ and open exposure and KEV counts.
   record), from the stored exposure rows; ``open_kev``: those whose vulnerability the reports flag as
   exploited (KEV or an advisory's flag, ``pipeline.exposures.facts``), computed for the page's systems
   only. Stored rows are what every report reads; they are brought up to date by each report, advisory
-  refresh, triage decision and decommissioning (``pipeline.exposures.build``), and
-  :func:`system_page` takes ``ensure=True`` to check them first (one digest query over the
-  organization).
+  refresh, triage decision and decommissioning (``pipeline.exposures.build``), not by an upload alone,
+  so a snapshot uploaded since counts once one of those ran. :func:`system_page` takes
+  ``ensure=True`` to check them first (a digest query over the organization: ~0.2 s at 10,000
+  systems, which is why the list does not by default).
 - ``stale``: active, with a snapshot, silent for more than twice the cadence before ``now`` — the
   deploy-time report's rule (``reports.deploy_time.stale_systems``).
 """
