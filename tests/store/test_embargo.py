@@ -33,7 +33,7 @@ def test_embargoed_records_groups_and_disclosures(db: Database, tmp_path: Path) 
             found = advisory_queries.group_advisories(
                 session,
                 ["CVE-2099-77311", "CVE-2024-58842"],
-                now=now,  # type: ignore[arg-type]
+                now=now,
             )
             out: dict[str, list[str]] = {}
             for a in found:
