@@ -16,8 +16,9 @@ process builds its own app from the environment the command set.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from importlib.metadata import version as package_version
 from typing import Any
 
@@ -49,6 +50,7 @@ from api.routes import (
 )
 from api.routes import components as component_routes
 from api.routes import jobs as job_routes
+from core.embargo import request_scope
 from core.settings import SERVE_UPLOADS_ENV, JobSettings, Settings, load_job_settings
 from pipeline.database import Database
 from pipeline.jobs.registry import Job, build_jobs
@@ -124,6 +126,20 @@ class BodyLimit:
         await self.app(scope, limited, send)
 
 
+class EmbargoView:
+    """Give every request its own embargo view (``core.embargo``): public until the request's key or
+    dashboard session is found to be entitled, and never shared with another request. ``clock`` is the
+    moment the embargo is judged at (None: the wall clock; tests step it)."""
+
+    def __init__(self, app: ASGIApp, clock: Callable[[], datetime] | None = None) -> None:
+        self.app = app
+        self.clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with request_scope(self.clock() if self.clock is not None else None):
+            await self.app(scope, receive, send)
+
+
 def envelope_limit(max_sbom_bytes: int) -> int:
     """The largest request body accepted at all: a Base64-encoded SBOM at the limit, plus 1 MiB."""
     return (max_sbom_bytes * 4) // 3 + 4 + 1024 * 1024
@@ -139,11 +155,13 @@ def create_app(
     run_jobs: bool = False,
     job_values: ContextValues | None = None,
     scheduler_poll_interval: float = 15.0,
+    embargo_clock: Callable[[], datetime] | None = None,
 ) -> FastAPI:
     """Build the application for ``settings`` (the database must be migrated: ``patchgap db upgrade``).
 
     ``jobs`` are the scheduled jobs ``GET /api/v1/jobs`` lists (default: as configured by no settings);
     ``run_jobs`` runs them in this process, with ``job_values`` (HTTP client, SLA warning days).
+    ``embargo_clock``: the moment Akrites embargoes are judged at (default: the wall clock).
     """
     own_db = db is None
     app_db = db if db is not None else Database.open(settings.database_url)
@@ -218,6 +236,7 @@ def create_app(
         app.include_router(module.router)
     dashboard.install(app)
     app.add_middleware(BodyLimit, limit=envelope_limit(settings.max_sbom_bytes))
+    app.add_middleware(EmbargoView, clock=embargo_clock)
     build_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:

@@ -269,6 +269,11 @@ class KeyCreate(BaseModel):
 
     role: Role
     name: Annotated[str, StoredText("key name")] = Field(default="", max_length=200)
+    embargo: bool = Field(
+        default=False,
+        description="May read embargoed Akrites data; only a key that has it in an Akrites member "
+        "organization may grant it.",
+    )
 
 
 class KeyOut(BaseModel):
@@ -297,6 +302,7 @@ class KeyOut(BaseModel):
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    embargo: bool = False
 
 
 class CreatedKeyOut(BaseModel):

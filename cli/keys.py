@@ -23,10 +23,15 @@ OrgOption = Annotated[str, typer.Option("--org", help="Organization.")]
 @reports_errors
 def create(
     ctx: typer.Context,
+    *,
     org: Annotated[str, typer.Option("--org", help="Organization (must exist, unless --create-org).")],
     role: Annotated[str, typer.Option("--role", help="admin | uploader | reader.")],
     name: Annotated[str, typer.Option("--name", help="A label, e.g. the CI job using the key.")] = "",
     create_org: CreateOrgOption = False,
+    embargo: Annotated[
+        bool,
+        typer.Option("--embargo", help="May read embargoed Akrites data (in an Akrites member org)."),
+    ] = False,
 ) -> None:
     """Create an API key and print it once (only its hash is stored)."""
     from pipeline.api_keys import check_role, create_key
@@ -34,11 +39,12 @@ def create(
     check_role(role)
     with database(ctx, upgrade=True) as db:
         require_org(db, org, create=create_org)
-        created = create_key(db, org=org, role=role, name=name)
+        created = create_key(db, org=org, role=role, name=name, embargo=embargo)
     key = created.key
     # The key alone on stdout's first line, so `KEY=$(patchgap keys create … | head -1)` works.
     console.print(created.token)
-    typer.echo(f"key {key.id} ({key.role}) of {key.org} created; it is shown only now", err=True)
+    granted = ", embargo" if key.embargo else ""
+    typer.echo(f"key {key.id} ({key.role}{granted}) of {key.org} created; it is shown only now", err=True)
 
 
 @app.command("list")
@@ -52,10 +58,18 @@ def list_(ctx: typer.Context, org: OrgOption) -> None:
     if not keys:
         console.print(f"organization {org!r} has no API keys")
         return
-    table = Table("id", "prefix", "role", "name", "created", "last used", "revoked", box=box.SIMPLE)
+    columns = ("id", "prefix", "role", "embargo", "name", "created", "last used", "revoked")
+    table = Table(*columns, box=box.SIMPLE)
     for k in keys:
         table.add_row(
-            str(k.id), k.prefix, k.role, k.name, when(k.created_at), when(k.last_used_at), when(k.revoked_at)
+            str(k.id),
+            k.prefix,
+            k.role,
+            "yes" if k.embargo else "no",
+            k.name,
+            when(k.created_at),
+            when(k.last_used_at),
+            when(k.revoked_at),
         )
     console.print(table)
 

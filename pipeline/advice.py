@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from matcher.suggest import Suggestion, in_major_step, major_of, suggest_upgrade
+from pipeline.embargo import hidden_records
 from pipeline.match import advisory_index
 from store.db import Tx
 from store.queries.packages import affected_rows_for_keys
@@ -41,7 +42,9 @@ def package_advice(session: Tx, wanted: Iterable[PackageVersion]) -> dict[Packag
         by_package[(ecosystem, name)].add(version)
     if not by_package:
         return {}
+    hidden = hidden_records(session)  # embargoed records move no advice the reader may not see
     rows = affected_rows_for_keys(session, set(by_package))
+    rows = [r for r in rows if (r.source, r.advisory_id) not in hidden]
     group_of = {row.advisory_id: row.group_key for row in rows}
     index = advisory_index(rows)
     advice: dict[PackageVersion, Advice] = {}

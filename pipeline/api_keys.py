@@ -21,6 +21,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from core.embargo import admit
 from core.errors import InputError
 from core.time import utcnow
 from store.db import Database
@@ -61,6 +62,7 @@ class KeyInfo:
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    embargo: bool = False  # may read embargoed Akrites data (in an Akrites member organization)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,13 @@ class Principal:
     org: str
     role: str
     name: str = ""
+    embargo: bool = False  # the key's ``embargo`` permission
+    akrites_member: bool = False  # the organization is an Akrites member
+
+    @property
+    def sees_embargoed(self) -> bool:
+        """Whether this key may be shown embargoed Akrites data (``core.embargo``): both are needed."""
+        return self.embargo and self.akrites_member
 
     @property
     def actor(self) -> str:
@@ -106,12 +115,32 @@ def _hash(token: str) -> str:
 
 def _info(row: KeyRow) -> KeyInfo:
     return KeyInfo(
-        row.id, row.org, row.name, row.role, row.prefix, row.created_at, row.last_used_at, row.revoked_at
+        row.id,
+        row.org,
+        row.name,
+        row.role,
+        row.prefix,
+        row.created_at,
+        row.last_used_at,
+        row.revoked_at,
+        row.embargo,
     )
 
 
 def _principal(row: KeyRow) -> Principal:
-    return Principal(key_id=row.id, org_id=row.org_id, org=row.org, role=row.role, name=row.name)
+    """The principal of a key, which is also the reader of the current request: the request's embargo
+    view follows the key (``core.embargo.admit``; no effect outside a request)."""
+    principal = Principal(
+        key_id=row.id,
+        org_id=row.org_id,
+        org=row.org,
+        role=row.role,
+        name=row.name,
+        embargo=row.embargo,
+        akrites_member=row.akrites_member,
+    )
+    admit(principal.sees_embargoed)
+    return principal
 
 
 def check_role(role: str) -> str:
@@ -120,15 +149,38 @@ def check_role(role: str) -> str:
     return role
 
 
-def create_key(db: Database, *, org: str, role: str, name: str = "") -> CreatedKey:
-    """Create a key for ``org`` (the organization is created on first use, to bootstrap a database)."""
+def create_key(
+    db: Database,
+    *,
+    org: str,
+    role: str,
+    name: str = "",
+    embargo: bool = False,
+    granted_by: Principal | None = None,
+) -> CreatedKey:
+    """Create a key for ``org`` (the organization is created on first use, to bootstrap a database).
+
+    ``embargo`` gives the key the permission to read embargoed Akrites data. The operator (the CLI,
+    ``granted_by`` None) may give it to any key; over the API only a key that itself sees embargoed data
+    (``embargo`` in an Akrites member organization) may, so a tenant cannot grant itself access.
+    """
     check_role(role)
+    if embargo and granted_by is not None and not granted_by.sees_embargoed:
+        raise InputError(
+            "embargo", "only a key with the embargo permission of an Akrites member organization may grant it"
+        )
     prefix = secrets.token_hex(6)
     token = f"{KEY_SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
     with db.write() as session:
         organization = get_or_create_organization(session, org)
         row = insert_api_key(
-            session, organization, name=name, role=role, prefix=prefix, key_hash=_hash(token)
+            session,
+            organization,
+            name=name,
+            role=role,
+            prefix=prefix,
+            key_hash=_hash(token),
+            embargo=embargo,
         )
     return CreatedKey(token, _info(row))
 

@@ -116,6 +116,7 @@ def list_organizations(db: Database) -> list[dict[str, Any]]:
         {
             "name": r.name,
             "manufacturer": r.is_manufacturer,
+            "akrites_member": r.akrites_member,
             "systems": r.systems,
             "created_at": rfc3339(r.created_at),
         }
@@ -172,9 +173,7 @@ def resolve_group(session: Tx, vulnerability: str) -> str:
     return found
 
 
-def set_case(
-    db: Database, org: str, system: str, vulnerability: str, changes: CaseChanges
-) -> dict[str, Any]:
+def set_case(db: Database, org: str, system: str, vulnerability: str, changes: CaseChanges) -> dict[str, Any]:
     """Record the manufacturer's awareness override, submissions or mitigations; returns the case."""
     fields = changes.as_fields()
     if not fields:
@@ -186,9 +185,7 @@ def set_case(
         assert system_row.id is not None
         group = resolve_group(session, vulnerability)
         cq.set_case(session, system_row.id, group, fields)
-    return next(
-        c for c in list_cases(db, org) if c["system"] == system and c["vulnerability_group"] == group
-    )
+    return next(c for c in list_cases(db, org) if c["system"] == system and c["vulnerability_group"] == group)
 
 
 def list_cases(db: Database, org: str) -> list[dict[str, Any]]:

@@ -44,9 +44,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from core.embargo import public, viewing
 from core.events import (
     EXPOSURE_CLOSED,
     EXPOSURE_EXPLOITED,
@@ -57,6 +58,7 @@ from core.events import (
     UPLOAD_FAILED,
 )
 from core.time import require_utc, rfc3339, utcnow
+from pipeline.embargo import disclosed_at_of, hidden_groups
 from pipeline.exposures.reports import GroupInfo, group_details, report_inputs, stored_exposure
 from pipeline.sla import policy_of
 from reports.deploy_time import AssessedExposure, assess_exposures, stale_systems
@@ -84,6 +86,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: How far back :func:`announce_disclosed` looks for disclosures (the hourly job covers it many times).
+DISCLOSURE_WINDOW = timedelta(days=30)
 #: ``sla.due_soon`` is written when an open exposure's deadline is at most this many days away.
 DEFAULT_DUE_WITHIN_DAYS = 3
 _DAY = 86400.0
@@ -422,6 +426,31 @@ def evaluate_deadlines(db: Database, now: datetime, *, due_within_days: int) -> 
     moment = require_utc(now, "now")
     if due_within_days < 0:
         raise ValueError("due_within_days must not be negative")
+    with viewing(public(moment)):
+        return announce_disclosed(db, moment) + _evaluate_deadlines(db, moment, due_within_days)
+
+
+def announce_disclosed(db: Database, now: datetime, *, window: timedelta = DISCLOSURE_WINDOW) -> int:
+    """Write ``exposure.exploited`` for the exposures whose group became exploited when an Akrites record
+    of it was disclosed (in the ``window`` before ``now``): until then an embargoed record's flag was
+    no fact of its public group. The events of wholly embargoed groups need nothing here: they were
+    written when the exposures changed and are held until disclosure (``pipeline.notifications``).
+    Once per interval however often it runs (the events' subjects)."""
+    with db.write() as session:
+        disclosed = disclosed_at_of(session, now - window, now)
+        if not disclosed:
+            return 0
+        newly: set[str] = set()
+        for moment, groups in sorted(disclosed.items()):
+            with viewing(public(moment - timedelta(microseconds=1))):
+                facts, _ = group_details(session, groups)
+            newly |= {g for g, f in facts.items() if not f.exploited}
+        with viewing(public(now)):
+            exploited = exploited_groups(session)
+            return announce_exploited(session, exploited - newly, now=now)
+
+
+def _evaluate_deadlines(db: Database, moment: datetime, due_within_days: int) -> int:
     with db.read() as session:
         orgs = sorted(q.every_organization(session).items())
     written = 0
@@ -554,7 +583,8 @@ def event_page(
     with db.read() as session:
         org_id = get_organization(session, org).id
         assert org_id is not None
-        rows = q.list_events(session, org_id, after_id=after, kinds=kinds, limit=limit)
+        hidden = hidden_groups(session)
+        rows = q.list_events(session, org_id, after_id=after, kinds=kinds, limit=limit, hidden_groups=hidden)
     return [
         EventView(r.id, r.kind, org if r.org_id is not None else None, r.created_at, r.payload) for r in rows
     ]
@@ -565,5 +595,6 @@ def installation_events(
 ) -> list[EventView]:
     """Every organization's events and the installation's (the operator's view), oldest first."""
     with db.read() as session:
-        rows = q.list_all_events(session, after_id=after, kinds=kinds, limit=limit)
+        hidden = hidden_groups(session)
+        rows = q.list_all_events(session, after_id=after, kinds=kinds, limit=limit, hidden_groups=hidden)
     return [EventView(r.id, r.kind, name, r.created_at, r.payload) for r, name in rows]

@@ -36,6 +36,7 @@ from core.time import utcnow
 from matcher import index as matching
 from matcher.purls import package_for_purl, purl_key
 from matcher.suggest import Suggestion, suggest_upgrade
+from pipeline.embargo import hidden_records
 from store.db import Database, Tx
 from store.queries.packages import (
     AFFECTED,
@@ -302,7 +303,8 @@ def explain(db: Database, *, org: str, system: str, purl: str) -> list[Explanati
         assert snapshot.id is not None
         deployed = set_package_versions(session, snapshot.component_set_id, key[0], key[1], prefix)
         keys = {(pv.ecosystem, pv.name) for pv in deployed} | {key}
-        rows = affected_rows_for_keys(session, keys)
+        hidden = hidden_records(session)  # records under embargo for this reader explain nothing
+        rows = [r for r in affected_rows_for_keys(session, keys) if (r.source, r.advisory_id) not in hidden]
     if isinstance(probe, PackageRef):
         targets = [probe]
         version_from = "purl"

@@ -27,6 +27,7 @@ from core.text import IDENTIFIER_MAX_CHARS, PURL_MAX_BYTES, text_problem
 from core.time import rfc3339, utcnow
 from core.triage import PURL_PATTERN, VULNERABILITY_PATTERN, Analysis, Decision, check_decision
 from matcher.purls import purl_key
+from pipeline.embargo import hidden_groups, visible_analyses
 from pipeline.exposures.build import ensure_exposures, outdated_systems, rebuild_in
 from pipeline.exposures.triage import analysis_records, resolved_groups
 from reports.timeline import split_purl_version
@@ -261,7 +262,10 @@ def set_analysis(
             if not found:
                 raise NotFoundError(f"system {request.system!r} does not exist in organization {org!r}")
             system_id = found[0].id
+        hidden = hidden_groups(session)
         group = advisory_queries.groups_for_ids(session, {vulnerability}).get(vulnerability)
+        if group in hidden:
+            group = None  # a group under embargo for this key is unknown to it, as a missing one is
         if not allow_unmatched:
             _require_running(
                 session,
@@ -291,7 +295,7 @@ def set_analysis(
         if stale:
             rebuild_in(session, stale)
         view = q.get_analysis(session, org_row.id, org, analysis_id)
-        groups = resolved_groups(session, [view])
+        groups = {i: g for i, g in resolved_groups(session, [view]).items() if g not in hidden}
     return analysis_json(view, groups.get(view.id))
 
 
@@ -305,6 +309,7 @@ def list_analyses(
         assert org_row.id is not None
         views = q.org_analyses(session, org_row.id)
         groups = resolved_groups(session, views)
+        views = visible_analyses(session, views, groups)
     return [
         analysis_json(v, groups.get(v.id))
         for v in views
@@ -319,8 +324,10 @@ def analysis_history(db: Database, org: str, analysis_id: int) -> dict[str, Any]
         org_row = get_organization(session, org)
         assert org_row.id is not None
         view = q.get_analysis(session, org_row.id, org, analysis_id)
-        entries = q.entries_of(session, [view.id])
         groups = resolved_groups(session, [view])
+        if not visible_analyses(session, [view], groups):
+            raise NotFoundError(f"analysis {analysis_id} does not exist in organization {org!r}")
+        entries = q.entries_of(session, [view.id])
     return {"analysis": analysis_json(view, groups.get(view.id)), "history": [entry_json(e) for e in entries]}
 
 

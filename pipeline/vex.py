@@ -24,6 +24,7 @@ from core.time import require_utc, rfc3339, utcnow
 from core.triage import STATE_OF_VEX_STATUS, STATES, VEX_STATUS_OF_STATE, Decision, check_decision
 from core.vex import VexStatement
 from ingest.vex import read_vex
+from pipeline.embargo import visible_analyses
 from pipeline.exposures.build import outdated_systems, rebuild_in
 from pipeline.exposures.triage import resolved_groups
 from pipeline.triage import Actor, check_vulnerability, record_decision, split_package
@@ -165,6 +166,7 @@ def list_vex(db: Database, org: str) -> list[dict[str, Any]]:
         assert org_row.id is not None
         views = triage_queries.org_analyses(session, org_row.id)
         groups = resolved_groups(session, views)
+        views = visible_analyses(session, views, groups)
     return [
         {
             "vulnerability": v.vulnerability,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, HTTPException, status
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import Admin, DatabaseDep
@@ -23,6 +23,7 @@ def key_out(key: KeyInfo) -> KeyOut:
         created_at=key.created_at,
         last_used_at=key.last_used_at,
         revoked_at=key.revoked_at,
+        embargo=key.embargo,
     )
 
 
@@ -36,8 +37,21 @@ def list_(principal: Admin, db: DatabaseDep) -> list[KeyOut]:
     "", status_code=status.HTTP_201_CREATED, summary="Create an API key", responses=problem_responses(422)
 )
 async def create(principal: Admin, db: DatabaseDep, body: KeyCreate) -> CreatedKeyOut:
-    """Create a key of this organization; the token in the answer is shown this once."""
-    created = await run_in_threadpool(create_key, db, org=principal.org, role=body.role, name=body.name)
+    """Create a key of this organization; the token in the answer is shown this once. ``embargo`` may be
+    granted only by a key that has it in an Akrites member organization."""
+    if body.embargo and not principal.sees_embargoed:
+        raise HTTPException(
+            403, "embargo: only a key with the embargo permission of an Akrites member organization grants it"
+        )
+    created = await run_in_threadpool(
+        create_key,
+        db,
+        org=principal.org,
+        role=body.role,
+        name=body.name,
+        embargo=body.embargo,
+        granted_by=principal,
+    )
     return CreatedKeyOut(token=created.token, key=key_out(created.key))
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from core.compression import DecompressionError, inflate_bounded
 from core.errors import NotFoundError, StorageError
 from core.time import rfc3339
+from pipeline.embargo import hidden_records
 from store.db import Database
 from store.queries import advisories as q
 
@@ -64,19 +65,25 @@ class AdvisoryShow:
 
 def show_advisory(db: Database, identifier: str) -> AdvisoryShow:
     """The records of the alias groups ``identifier`` names (a record id, an alias or a group key),
-    with KEV/EPSS facts of their CVEs and the affected packages; raises NotFoundError when none."""
+    with KEV/EPSS facts of their CVEs and the affected packages; raises NotFoundError when none.
+    Records under Akrites embargo are there only for an entitled reader (``pipeline.embargo``)."""
     with db.connect() as conn:
         keys = q.group_keys_for(conn, identifier)
         if not keys:
             raise NotFoundError(f"{identifier}: no stored advisory has this id or alias")
-        records = q.advisories_in_groups(conn, keys)
+        hidden = hidden_records(conn)
+        records = [r for r in q.advisories_in_groups(conn, keys) if (r.source, r.advisory_id) not in hidden]
+        named = {n for r in records for n in (r.group_key, r.advisory_id, *r.aliases)}
+        if hidden and identifier not in named:
+            # Only embargoed records name it: for this reader it is not there yet.
+            raise NotFoundError(f"{identifier}: no stored advisory has this id or alias")
+        keys = sorted({r.group_key for r in records})
         affected = q.affected_of(conn, [r.pk for r in records])
         members = sorted({r.advisory_id for r in records} | {a for r in records for a in r.aliases})
         cves = [m for m in members if m.startswith("CVE-")]
         kev = q.kev_entries(conn, cves)
         epss = q.epss_for(conn, cves)
     return AdvisoryShow(identifier, keys, records, affected, kev, epss)
-
 
 
 def advisory_json(shown: AdvisoryShow) -> dict[str, Any]:

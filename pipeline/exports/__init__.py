@@ -10,6 +10,7 @@ What the store does not hold yet is stated where it matters:
 
 - CVSS *vectors* are not stored with the group facts (only the highest score), so VEX exports carry no
   ``scores`` / ``ratings`` yet;
+- records under Akrites embargo are left out of every export, whoever asks (``core.embargo``);
 - the CRA register is for organizations marked as manufacturers (``patchgap orgs set ORG
   --manufacturer``); see ``cra_register``.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from core.embargo import current_view, public, viewing
 from core.errors import InputError
 from core.time import within_range
 from pipeline.exports import ciso, cra_register, evidence, vex
@@ -76,6 +78,9 @@ def export(
             within_range(moment, what, fmt.command_name)
     exporter = fmt.load()
     options = Options(fmt.command_name, system, as_of, start, previous, previous_origin)
-    gathered = _GATHERERS[fmt.input](db, org, options, exporter)
+    # Exports leave out everything under Akrites embargo, whoever asks (``core.embargo``), judged at the
+    # moment the current reading judges it.
+    with viewing(public(current_view().now)):
+        gathered = _GATHERERS[fmt.input](db, org, options, exporter)
     filename = basename(fmt.file_stem, org, gathered.system, gathered.as_of)
     return exporter.export(gathered.data, basename=filename)

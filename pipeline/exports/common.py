@@ -15,6 +15,7 @@ from core.errors import StorageError
 from core.time import rfc3339
 from core.triage import VEX_STATUS_OF_STATE
 from pipeline.advisories.show import MAX_RAW_RECORD_BYTES
+from pipeline.embargo import visible_analyses
 from pipeline.exposures.reports import ReportInputs
 from pipeline.exposures.triage import resolved_groups
 from reports.exports.inputs import CvssScore, VexDecision, VexStatus, VulnDetails
@@ -55,7 +56,6 @@ class Gathered:
 
 #: One per input kind of the registry: reads the store and builds the input record for ``exporter``.
 Gatherer: TypeAlias = Callable[[Database, str, Options, Exporter[Any]], Gathered]
-
 
 
 def _cvss_version(kind: str, vector: str) -> str | None:
@@ -150,6 +150,7 @@ def decisions(db: Database, org: str) -> tuple[VexDecision, ...]:
         assert org_row.id is not None
         views = triage_queries.org_analyses(session, org_row.id)
         groups = resolved_groups(session, views)
+        views = visible_analyses(session, views, groups)
     out: list[VexDecision] = []
     for v in views:
         e = v.current

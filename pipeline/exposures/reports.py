@@ -26,6 +26,7 @@ from core.errors import InputError, NotFoundError
 from core.time import require_utc, rfc3339, utcnow_seconds, within_range
 from core.triage import Analysis
 from pipeline.advice import Advice, PackageVersion, package_advice
+from pipeline.embargo import hidden_groups
 from pipeline.exposures.build import Built, compute_timeline, ensure_exposures
 from pipeline.exposures.facts import fact_for as _fact_for
 from pipeline.exposures.facts import ids_of as _ids_of
@@ -52,7 +53,6 @@ from reports.timeline import exposure_sort_key
 from store.db import Database, Tx
 from store.queries import advisories as advisory_queries
 from store.queries import exposures as q
-from store.queries import registries as registry_queries
 from store.queries import systems as system_queries
 from store.queries.organizations import get_organization
 
@@ -234,7 +234,21 @@ def report_inputs(
                 built.fixed,
                 built.names,
             )
+        built = _visible(built, hidden_groups(session))
         return inputs_of_built(session, org, org_row.id, built, systems, moment=moment, advice=advice)
+
+
+def _visible(built: Built, hidden: frozenset[str]) -> Built:
+    """``built`` without the exposures of groups the reader may not see (``pipeline.embargo``): every
+    report, list, plan and export is computed from what is left, as if those groups did not exist."""
+    if not hidden:
+        return built
+    timeline = Timeline(
+        tuple(e for e in built.timeline.exposures if e.vuln_group not in hidden),
+        tuple(e for e in built.timeline.vex_excluded if e.vuln_group not in hidden),
+        tuple(g for g in built.timeline.withdrawn_groups_skipped if g not in hidden),
+    )
+    return Built(timeline, built.systems, built.fixed, built.names)
 
 
 def inputs_of_built(
@@ -289,8 +303,7 @@ def group_details(session: Tx, groups: Iterable[str]) -> tuple[dict[str, VulnFac
     cves = {i for g in wanted for i in _ids_of(g, advisories[g]) if i.startswith("CVE-")}
     kev = advisory_queries.kev_ids(session, cves)
     epss = advisory_queries.epss_scores(session, cves)
-    released = registry_queries.group_fix_releases(session, wanted)
-    facts = {g: _fact_for(g, advisories[g], kev, epss, released) for g in wanted}
+    facts = {g: _fact_for(g, advisories[g], kev, epss) for g in wanted}
     info = {
         g: GroupInfo(
             sorted(_ids_of(g, advisories[g]) - {g}),
@@ -316,11 +329,6 @@ def _exposure_json(inputs: ReportInputs, a: AssessedExposure) -> dict[str, Any]:
         "advisories": info.advisories,
         "fixed_versions": inputs.fixed.get((e.system, e.package, e.vuln_group, e.version), []),
         "affected_versions": [_version_json(inputs, e, version) for version in e.deployed],
-        # The exposure's span split: first_seen → clock start (upstream had no fix yet), clock start →
-        # R, or L while open (the fix existed and was not deployed).
-        "days_waiting_for_fix": round(a.days_waiting_for_fix, 2),
-        "days_waiting_for_deployment": round(a.days_conservative, 2),
-        "last_resort_maintainer": a.last_resort_maintainer,
     }
 
 

@@ -39,6 +39,7 @@ from core.paging import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cu
 from core.time import rfc3339
 from matcher.purls import normalize_name, purl_key
 from matcher.versions import InvalidVersion, base_ecosystem, scheme_for
+from pipeline.embargo import hidden_groups
 from reports.timeline import split_purl_version
 from store.db import Database, Tx
 from store.queries import inventory as q
@@ -364,12 +365,22 @@ def component_page(
                 session, org_id, ids, include_decommissioned=query.include_decommissioned
             )
         page = hits[:limit]
-        groups = q.affected_groups(session, {h.package_version.id for h in page})
+        groups = _visible(session, q.affected_groups(session, {h.package_version.id for h in page}))
     items = [_row(h, groups.get(h.package_version.id, set())) for h in page]
     next_cursor = None
     if len(hits) > limit:
         next_cursor = encode_cursor(_KIND, _cursor_sort(query), _key(query, page[-1]))
     return Page(items, next_cursor, total, query.sort, query.descending)
+
+
+def _visible(session: Tx, groups: dict[int, set[str]]) -> dict[int, set[str]]:
+    """The affecting groups the reader may see (``pipeline.embargo``): a version affected only by an
+    embargoed group is not "affected" for anyone else."""
+    hidden = hidden_groups(session)
+    if not hidden:
+        return groups
+    kept = {pv: found - hidden for pv, found in groups.items()}
+    return {pv: found for pv, found in kept.items() if found}
 
 
 def _row(hit: q.ComponentHit, groups: set[str]) -> ComponentRow:
@@ -433,7 +444,7 @@ def component_summary(db: Database, org: str, query: ComponentQuery) -> list[Ver
         pairs = q.holding_systems(
             session, org_id, sorted(found), include_decommissioned=query.include_decommissioned
         )
-        groups = q.affected_groups(session, {pv for pv, _ in pairs})
+        groups = _visible(session, q.affected_groups(session, {pv for pv, _ in pairs}))
     systems: dict[tuple[str, str, str, str], set[int]] = {}
     vulnerabilities: dict[tuple[str, str, str, str], set[str]] = {}
     for pv_id, system_id in pairs:

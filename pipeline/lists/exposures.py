@@ -19,6 +19,7 @@ from urllib.parse import unquote
 from core.errors import InputError
 from core.paging import DEFAULT_LIMIT, MAX_LIMIT, CursorValue, Page, decode_cursor, encode_cursor
 from core.time import require_utc, rfc3339, utcnow_seconds, within_range
+from pipeline.embargo import hidden_groups
 from pipeline.exposures.build import ensure_exposures
 from pipeline.exposures.reports import built_of_rows, exposures_from_inputs, exposures_report, inputs_of_built
 from pipeline.systems import SystemFilter
@@ -387,9 +388,10 @@ def _stored(db: Database, org: str, query: ExposureQuery) -> _Stored | None:
         org_id = get_organization(session, org).id
         assert org_id is not None
         newest = lq.newest_moment(session, org_id)
+        hidden = tuple(sorted(hidden_groups(session)))
     if newest is not None and moment < newest:
         return None
-    f = _filter(query)
+    f = replace(_filter(query), hidden_groups=hidden)
     if query.status == "risk_accepted":
         f = replace(f, accepted_after=moment.timestamp())
     return _Stored(org, org_id, moment, f)

@@ -31,6 +31,7 @@ from core.errors import InputError
 from core.paging import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
 from core.systems import tags_problem
 from core.time import require_utc, rfc3339, utcnow
+from pipeline.embargo import hidden_groups
 from pipeline.exposures.build import ensure_exposures
 from pipeline.exposures.reports import group_details
 from store.db import Database
@@ -216,6 +217,7 @@ def system_page(
             decommissioned=query.decommissioned,
             name_prefix=query.name_prefix,
             search=query.search,
+            hidden_groups=tuple(sorted(hidden_groups(session))),
         )
         found, total = q.system_page(
             session,
@@ -227,7 +229,8 @@ def system_page(
             limit=limit + 1,
         )
         page = found[:limit]
-        groups = q.open_groups(session, [row.id for row, _, _ in page])
+        ids = [row.id for row, _, _ in page]
+        groups = [(sid, g) for sid, g in q.open_groups(session, ids) if g not in selection.hidden_groups]
         facts, _ = group_details(session, {g for _, g in groups})
     kev = Counter(sid for sid, g in groups if facts[g].exploited)
     items = [SystemListRow(row, is_stale(row, moment), count, kev[row.id]) for row, count, _ in page]

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.errors import PatchgapError
+from pipeline.embargo import embargoed_groups
 from pipeline.notifications.channels import CHANNELS
 from pipeline.notifications.matching import rule_matches
 from pipeline.notifications.messages import Message
@@ -97,7 +98,8 @@ def fan_out(db: Database, now: datetime) -> tuple[int, int]:
     events_done = queued = 0
     while True:
         with db.write() as session:
-            events = claim_unfanned_events(session, FANOUT_BATCH)
+            # Events about an embargoed group wait, unfanned, until its disclosure: then they go out once.
+            events = claim_unfanned_events(session, FANOUT_BATCH, embargoed_groups(session, now))
             if not events:
                 break
             rules = enabled_rules(session)

@@ -18,10 +18,10 @@ dates, exploitation, KEV, EPSS) are the last section.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 import sqlalchemy as sa
@@ -30,6 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
+from core.embargo import current_view, is_embargoed
 from store.sql import chunks, table_of
 from store.sql import dialect_insert as _insert
 from store.tables.advisories import (
@@ -79,6 +80,7 @@ _UPSERT_COLUMNS = (
 )
 
 PackageKey = tuple[str, str]
+T = TypeVar("T")
 
 
 def _unnest_select(
@@ -616,8 +618,20 @@ class GroupAdvisory:
     last_resort_maintainer: bool = False
 
 
-def group_advisories(session: Session, groups: Iterable[str]) -> list[GroupAdvisory]:
-    """The non-withdrawn advisories of these groups, by group, source and id."""
+def _public_part(records: list[T], key: Callable[[T], str], embargoed: Callable[[T], bool]) -> list[T]:
+    """``records`` (by group) without the embargoed ones of groups that also have a public record: until
+    disclosure such a record adds nothing to a public group (``core.embargo``). A wholly embargoed
+    group keeps its records; who may see that group at all is decided where its exposures are read."""
+    public_groups = {key(r) for r in records if not embargoed(r)}
+    return [r for r in records if not (embargoed(r) and key(r) in public_groups)]
+
+
+def group_advisories(
+    session: Session, groups: Iterable[str], *, now: datetime | None = None
+) -> list[GroupAdvisory]:
+    """The non-withdrawn advisories of these groups, by group, source and id (embargoed records of
+    groups with a public record left out, judged at ``now``: the current view's moment by default)."""
+    moment = now if now is not None else current_view().moment()
     adv = table_of(Advisory)
     out: list[GroupAdvisory] = []
     for chunk in chunks(sorted(set(groups)), _CHUNK):
@@ -647,7 +661,7 @@ def group_advisories(session: Session, groups: Iterable[str]) -> list[GroupAdvis
                     disclosed, bool(last_resort),
                 )
             )
-    return out
+    return _public_part(out, lambda a: a.group_key, lambda a: is_embargoed(a.source, a.disclosed_at, moment))
 
 
 def kev_ids(session: Session, cve_ids: Iterable[str]) -> set[str]:
@@ -682,21 +696,32 @@ class GroupText:
     severity: tuple[dict[str, Any], ...]
 
 
-def group_texts(session: Session, groups: Iterable[str]) -> list[GroupText]:
+def group_texts(session: Session, groups: Iterable[str], *, now: datetime | None = None) -> list[GroupText]:
     """The summaries, raw records and severity statements of the non-withdrawn advisories of these
-    groups, by group, source and id (exports name few groups)."""
+    groups, by group, source and id (exports name few groups); embargoed records of groups with a
+    public record left out, as :func:`group_advisories` does."""
+    moment = now if now is not None else current_view().moment()
     adv = table_of(Advisory)
-    out: list[GroupText] = []
+    out: list[tuple[GroupText, bool]] = []
     for chunk in chunks(sorted(set(groups)), _CHUNK):
-        columns = (adv.c.group_key, adv.c.source, adv.c.advisory_id, adv.c.summary, adv.c.raw, adv.c.severity)
+        columns = (
+            adv.c.group_key,
+            adv.c.source,
+            adv.c.advisory_id,
+            adv.c.summary,
+            adv.c.raw,
+            adv.c.severity,
+            adv.c.disclosed_at,
+        )
         stmt = (
             sa.select(*columns)
             .where(adv.c.group_key.in_(chunk), adv.c.withdrawn_at.is_(None))
             .order_by(adv.c.group_key, adv.c.source, adv.c.advisory_id)
         )
-        for group, source, advisory_id, summary, raw, severity in session.execute(stmt):
-            out.append(GroupText(group, source, advisory_id, summary or "", raw, tuple(severity or ())))
-    return out
+        for group, source, advisory_id, summary, raw, severity, disclosed in session.execute(stmt):
+            text = GroupText(group, source, advisory_id, summary or "", raw, tuple(severity or ()))
+            out.append((text, is_embargoed(source, disclosed, moment)))
+    return [t for t, _ in _public_part(out, lambda x: x[0].group_key, lambda x: x[1])]
 
 
 # --- provenance (the NIS2 evidence pack's sources/advisories.csv) -------------------------------------

@@ -85,6 +85,8 @@ class SystemSelection:
     decommissioned: bool | None = None
     name_prefix: str | None = None
     search: str | None = None
+    # Vulnerability groups the reader may not see (``pipeline.embargo``): not counted.
+    hidden_groups: tuple[str, ...] = ()
 
 
 def _last_observed() -> sa.ScalarSelect[Any]:
@@ -97,8 +99,9 @@ def _last_observed() -> sa.ScalarSelect[Any]:
     )
 
 
-def _open_count() -> sa.ScalarSelect[Any]:
+def _open_count(hidden_groups: tuple[str, ...] = ()) -> sa.ScalarSelect[Any]:
     system, exposure = _table(System), _table(ExposureRow)
+    hidden = (exposure.c.vuln_group.not_in(hidden_groups),) if hidden_groups else ()
     return (
         sa.select(sa.func.count())
         .select_from(exposure)
@@ -106,6 +109,7 @@ def _open_count() -> sa.ScalarSelect[Any]:
             exposure.c.system_id == system.c.id,
             exposure.c.resolved_at.is_(None),
             exposure.c.excluded_by == sa.literal_column("''"),  # a literal: SQLite's partial index needs one
+            *hidden,
         )
         .correlate(system)
         .scalar_subquery()
@@ -172,7 +176,7 @@ def system_page(
     system = _table(System)
     last = sa.func.coalesce(_last_observed(), sa.literal(_NEVER, UTCDateTime()))
     last_or_null = _last_observed()
-    open_count = _open_count()
+    open_count = _open_count(sel.hidden_groups)
     key: sa.ColumnElement[Any] = {
         "name": system.c.name,
         "last_sbom": last,

@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from core.embargo import AKRITES, current_view
 from store.sql import chunks
 from store.sql import table_of as _t
 from store.tables.advisories import Advisory, EpssScore, FeedState, KevEntry
@@ -78,6 +79,11 @@ def facts_token(session: Session, org_id: int) -> str:
         session.execute(sa.select(feed.c.name, feed.c.fetched_at, feed.c.sha256).order_by(feed.c.name))
     )
     parts.append(session.execute(sa.select(policy.c.updated_at).where(policy.c.org_id == org_id)).scalar())
+    # A disclosure changes the facts of its group without a write (``core.embargo``): the Akrites
+    # records disclosed by the moment of the reading.
+    disclosed = sa.and_(adv.c.source == AKRITES, adv.c.disclosed_at <= current_view().moment())
+    released = sa.select(sa.func.count(), sa.func.max(adv.c.disclosed_at)).where(disclosed)
+    parts.extend(session.execute(released).one())
     return repr(parts)
 
 
@@ -188,6 +194,8 @@ class ListFilter:
     package_prefix: str | None = None
     package_leaf: str | None = None
     accepted_after: float | None = None
+    # Vulnerability groups the reader may not see (``pipeline.embargo``): their rows are left out.
+    hidden_groups: tuple[str, ...] = ()
 
 
 def _like_escape(text: str) -> str:
@@ -221,6 +229,8 @@ def _conditions(org_id: int, f: ListFilter) -> list[sa.ColumnElement[bool]]:
     if f.accepted_after is not None:
         out.append(t.c.risk_candidate.is_(True))
         out.append(t.c.accepted_until > f.accepted_after)
+    if f.hidden_groups:
+        out.append(t.c.vulnerability.not_in(f.hidden_groups))
     return out
 
 

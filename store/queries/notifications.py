@@ -16,7 +16,7 @@ worker that dies while sending leaves it to be claimed again once the lease has 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -139,8 +139,10 @@ def list_events(
     after_id: int = 0,
     kinds: Sequence[str] | None = None,
     limit: int = 100,
+    hidden_groups: Collection[str] = (),
 ) -> list[EventRow]:
-    """The organization's events (and the installation's) with ids above ``after_id``, oldest first."""
+    """The organization's events (and the installation's) with ids above ``after_id``, oldest first;
+    none about ``hidden_groups`` (vulnerability groups the reader may not see)."""
     event = _table(Event)
     stmt = (
         sa.select(
@@ -158,7 +160,15 @@ def list_events(
     )
     if kinds:
         stmt = stmt.where(event.c.kind.in_(list(kinds)))
-    return [EventRow(*row) for row in session.execute(stmt)]
+    return [EventRow(*row) for row in session.execute(_not_about(stmt, hidden_groups))]
+
+
+def _not_about(stmt: sa.Select[Any], groups: Collection[str]) -> sa.Select[Any]:
+    """``stmt`` without the events about these vulnerability groups (events about none stay)."""
+    if not groups:
+        return stmt
+    event = _table(Event)
+    return stmt.where(sa.or_(event.c.vuln_group.is_(None), event.c.vuln_group.not_in(sorted(groups))))
 
 
 def _event_columns() -> list[sa.ColumnElement[Any]]:
@@ -278,17 +288,13 @@ def delete_rule(session: Session, org_id: int, rule_id: int) -> RuleRow:
 # --- fan-out -----------------------------------------------------------------------------------------
 
 
-def claim_unfanned_events(session: Session, limit: int) -> list[EventRow]:
-    """The oldest events not yet fanned out (at most ``limit``), locked for this transaction's worker."""
+def claim_unfanned_events(session: Session, limit: int, held_groups: Collection[str] = ()) -> list[EventRow]:
+    """The oldest events not yet fanned out (at most ``limit``), locked for this transaction's worker;
+    events about ``held_groups`` stay where they are (not fanned out until they are no longer held)."""
     event, fanout = _table(Event), _table(EventFanout)
     done = sa.select(fanout.c.event_id).where(fanout.c.event_id == event.c.id).exists()
-    stmt = (
-        sa.select(*_event_columns())
-        .where(~done)
-        .order_by(event.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
+    stmt = _not_about(sa.select(*_event_columns()).where(~done), held_groups)
+    stmt = stmt.order_by(event.c.id).limit(limit).with_for_update(skip_locked=True)
     return [EventRow(*row) for row in session.execute(stmt)]
 
 
@@ -526,9 +532,11 @@ def list_all_events(
     after_id: int = 0,
     kinds: Sequence[str] | None = None,
     limit: int = 100,
+    hidden_groups: Collection[str] = (),
 ) -> list[tuple[EventRow, str | None]]:
     """Every organization's events and the installation's, each with its organization's name (``None``
-    for the installation's), oldest first: what an operator of the installation reads (the CLI)."""
+    for the installation's), oldest first: what an operator of the installation reads (the CLI); none
+    about ``hidden_groups``."""
     event, org = _table(Event), _table(Organization)
     stmt = (
         sa.select(
@@ -548,7 +556,7 @@ def list_all_events(
     )
     if kinds:
         stmt = stmt.where(event.c.kind.in_(list(kinds)))
-    return [(EventRow(*row[:7]), row[7]) for row in session.execute(stmt)]
+    return [(EventRow(*row[:7]), row[7]) for row in session.execute(_not_about(stmt, hidden_groups))]
 
 
 def every_organization(session: Session) -> dict[int, str]:

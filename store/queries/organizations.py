@@ -68,23 +68,35 @@ class OrganizationRow:
     is_manufacturer: bool
     created_at: datetime
     systems: int
+    akrites_member: bool = False
 
 
 def organizations(session: Session) -> list[OrganizationRow]:
     """Every organization with its manufacturer flag and number of systems, by name."""
     org, system = _table(Organization), _table(System)
     stmt = (
-        sa.select(org.c.name, org.c.is_manufacturer, org.c.created_at, sa.func.count(system.c.id))
+        sa.select(
+            org.c.name,
+            org.c.is_manufacturer,
+            org.c.created_at,
+            sa.func.count(system.c.id),
+            org.c.akrites_member,
+        )
         .select_from(org.outerjoin(system, system.c.org_id == org.c.id))
-        .group_by(org.c.id, org.c.name, org.c.is_manufacturer, org.c.created_at)
+        .group_by(org.c.id, org.c.name, org.c.is_manufacturer, org.c.created_at, org.c.akrites_member)
         .order_by(org.c.name)
     )
-    return [OrganizationRow(r[0], bool(r[1]), r[2], int(r[3])) for r in session.execute(stmt)]
+    return [OrganizationRow(r[0], bool(r[1]), r[2], int(r[3]), bool(r[4])) for r in session.execute(stmt)]
 
 
 def set_manufacturer(session: Session, org_id: int, flag: bool) -> None:
     org = _table(Organization)
     session.execute(org.update().where(org.c.id == org_id).values(is_manufacturer=flag))
+
+
+def set_akrites_member(session: Session, org_id: int, flag: bool) -> None:
+    org = _table(Organization)
+    session.execute(org.update().where(org.c.id == org_id).values(akrites_member=flag))
 
 
 def is_manufacturer(session: Session, org_id: int) -> bool:
@@ -109,9 +121,12 @@ class KeyRow:
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    # The key's ``embargo`` permission, and whether its organization is an Akrites member.
+    embargo: bool = False
+    akrites_member: bool = False
 
 
-def _key_row(key: ApiKey, org_name: str) -> KeyRow:
+def _key_row(key: ApiKey, org_name: str, akrites_member: bool = False) -> KeyRow:
     return KeyRow(
         id=cast(int, key.id),
         org_id=key.org_id,
@@ -123,27 +138,44 @@ def _key_row(key: ApiKey, org_name: str) -> KeyRow:
         created_at=key.created_at,
         last_used_at=key.last_used_at,
         revoked_at=key.revoked_at,
+        embargo=bool(key.embargo),
+        akrites_member=akrites_member,
     )
 
 
 def insert_api_key(
-    session: Session, org: Organization, *, name: str, role: str, prefix: str, key_hash: str
+    session: Session,
+    org: Organization,
+    *,
+    name: str,
+    role: str,
+    prefix: str,
+    key_hash: str,
+    embargo: bool = False,
 ) -> KeyRow:
     assert org.id is not None
-    key = ApiKey(org_id=org.id, name=name, role=role, prefix=prefix, key_hash=key_hash, created_at=utcnow())
+    key = ApiKey(
+        org_id=org.id,
+        name=name,
+        role=role,
+        prefix=prefix,
+        key_hash=key_hash,
+        created_at=utcnow(),
+        embargo=embargo,
+    )
     session.add(key)
     session.flush()
-    return _key_row(key, org.name)
+    return _key_row(key, org.name, bool(org.akrites_member))
 
 
 def find_key_by_prefix(session: Session, prefix: str) -> KeyRow | None:
     """The key with this lookup prefix, revoked or not (the caller decides)."""
     row = session.exec(
-        select(ApiKey, Organization.name)
+        select(ApiKey, Organization.name, Organization.akrites_member)
         .join(Organization, col(Organization.id) == ApiKey.org_id)
         .where(ApiKey.prefix == prefix)
     ).first()
-    return None if row is None else _key_row(row[0], row[1])
+    return None if row is None else _key_row(row[0], row[1], bool(row[2]))
 
 
 def touch_api_key(session: Session, key_id: int, now: datetime, not_since: datetime) -> None:
@@ -163,7 +195,7 @@ def touch_api_key(session: Session, key_id: int, now: datetime, not_since: datet
 def list_api_keys(session: Session, org_name: str) -> list[KeyRow]:
     org = get_organization(session, org_name)
     keys = session.exec(select(ApiKey).where(ApiKey.org_id == org.id).order_by(col(ApiKey.id)))
-    return [_key_row(k, org.name) for k in keys]
+    return [_key_row(k, org.name, bool(org.akrites_member)) for k in keys]
 
 
 def revoke_api_key(session: Session, org_name: str, key_id: int, now: datetime) -> KeyRow:
@@ -183,7 +215,7 @@ def revoke_api_key(session: Session, org_name: str, key_id: int, now: datetime) 
         # Signed-in browsers of a revoked key are signed out at once.
         sessions = _table(DashboardSession)
         session.execute(sa.delete(sessions).where(sessions.c.key_id == key_id))
-    return _key_row(key, org.name)
+    return _key_row(key, org.name, bool(org.akrites_member))
 
 
 # --- dashboard sessions --------------------------------------------------------------------------
@@ -205,7 +237,7 @@ def insert_dashboard_session(
 def find_dashboard_session(session: Session, token_hash: str, now: datetime) -> tuple[KeyRow, str] | None:
     """The key behind a live session and the session's CSRF token; ``None`` if expired or revoked."""
     row = session.exec(
-        select(DashboardSession, ApiKey, Organization.name)
+        select(DashboardSession, ApiKey, Organization.name, Organization.akrites_member)
         .join(ApiKey, col(ApiKey.id) == DashboardSession.key_id)
         .join(Organization, col(Organization.id) == ApiKey.org_id)
         .where(
@@ -216,8 +248,8 @@ def find_dashboard_session(session: Session, token_hash: str, now: datetime) -> 
     ).first()
     if row is None:
         return None
-    dash, key, org_name = row
-    return _key_row(key, org_name), dash.csrf_token
+    dash, key, org_name, member = row
+    return _key_row(key, org_name, bool(member)), dash.csrf_token
 
 
 def delete_dashboard_session(session: Session, token_hash: str) -> None:

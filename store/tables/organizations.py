@@ -37,6 +37,11 @@ class Organization(SQLModel, table=True):
     is_manufacturer: bool = Field(
         default=False, nullable=False, sa_column_kwargs={"server_default": sa.false()}
     )
+    # An Akrites member: may be shown embargoed Akrites records (with keys that have ``embargo``). Set by
+    # the installation's operator only (``patchgap orgs set --akrites-member``), never by the tenant.
+    akrites_member: bool = Field(
+        default=False, nullable=False, sa_column_kwargs={"server_default": sa.false()}
+    )
 
 
 class ApiKey(SQLModel, table=True):
@@ -55,6 +60,8 @@ class ApiKey(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # May read embargoed Akrites data (only counts in an organization that is an Akrites member).
+    embargo: bool = Field(default=False, nullable=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class DashboardSession(SQLModel, table=True):

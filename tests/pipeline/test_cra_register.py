@@ -325,6 +325,7 @@ def test_only_manufacturers_get_a_register_and_cases_name_known_things(db: Datab
     assert list_organizations(db)[0] | {"created_at": None} == {
         "name": ORG,
         "manufacturer": True,
+        "akrites_member": False,
         "systems": 1,
         "created_at": None,
     }

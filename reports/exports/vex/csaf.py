@@ -15,6 +15,7 @@ Shape:
   statement as a ``mitigation``); ``threats`` ``exploit_status`` from KEV / Akrites; ``scores`` (the
   highest CVSS v3.x and v2 vector; CSAF 2.0 has no CVSS v4 field).
 - ``tracking``: id, version and ``revision_history`` continue the previous export (see ``tracking``).
+- ``distribution.tlp``: WHITE (TLP:CLEAR), since exports never hold embargoed records.
 
 Only components with a statement are listed in the product tree; the full component list is the SBOM
 the system hash identifies (and the CycloneDX export).
@@ -42,6 +43,11 @@ from reports.exports.vex.common import (
     vulns_by_group,
 )
 from reports.exports.vex.tracking import VexExporter, next_tracking
+
+# Traffic Light Protocol marking of every export: nothing under Akrites embargo is ever in one (they are
+# gathered under ``core.embargo.public``), so it may be shared freely. CSAF 2.0's schema knows the TLP 1.0
+# labels only, where WHITE is what TLP 2.0 calls CLEAR.
+TLP: dict[str, Any] = {"tlp": {"label": "WHITE", "url": "https://www.first.org/tlp/"}}
 
 _STATUS = {
     "affected": "known_affected",
@@ -263,6 +269,7 @@ class CsafVexExporter(VexExporter):
         document: dict[str, Any] = {
             "category": "csaf_vex",
             "csaf_version": "2.0",
+            "distribution": copy.deepcopy(TLP),
             "lang": "en",
             "notes": [
                 {
