@@ -7,6 +7,7 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from core.embargo import current_view
 from core.errors import InputError
 from core.time import require_utc, utcnow_seconds
 from pipeline.exports.common import Gathered, Options, decisions
@@ -53,7 +54,8 @@ def advisory_provenance(db: Database, groups: set[str], cves: set[str]) -> list[
     and entries are counted as used."""
     with db.connect() as conn:
         states = {f.name: f for f in feed_states(conn)}
-        records = record_provenance(conn, groups)
+        # Exports read under a locked public view: embargoed Akrites records are left out entirely.
+        records = record_provenance(conn, groups, public_at=current_view().moment())
         tables = table_provenance(conn, cves)
         registries = registry_provenance(conn)
     out = [

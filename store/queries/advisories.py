@@ -745,7 +745,12 @@ class RecordProvenance:
     sha256: str
 
 
-def record_provenance(conn: Connection, groups: Collection[str]) -> list[RecordProvenance]:
+def record_provenance(
+    conn: Connection, groups: Collection[str], *, public_at: datetime | None = None
+) -> list[RecordProvenance]:
+    """The stored records per (source, origin): counts, newest change, fetch time, a hash over the
+    records; with ``public_at``, Akrites records still under embargo at that moment are left out (an
+    export must not show even that they exist)."""
     import hashlib  # noqa: PLC0415 - only the evidence pack needs it
 
     adv = table_of(Advisory)
@@ -759,6 +764,16 @@ def record_provenance(conn: Connection, groups: Collection[str]) -> list[RecordP
         adv.c.imported_at,
         adv.c.raw,
     ).order_by(adv.c.source, adv.c.origin, adv.c.advisory_id)
+    if public_at is not None:
+        stmt = stmt.where(
+            sa.not_(
+                sa.and_(
+                    adv.c.source == "akrites",
+                    adv.c.disclosed_at.is_not(None),
+                    adv.c.disclosed_at > public_at,
+                )
+            )
+        )
     wanted = set(groups)
     out: list[RecordProvenance] = []
     key: tuple[str, str] | None = None

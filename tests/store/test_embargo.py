@@ -46,3 +46,18 @@ def test_embargoed_records_groups_and_disclosures(db: Database, tmp_path: Path) 
         assert ids(after) == {"CVE-2099-77311": [EMBARGOED], "CVE-2024-58842": [MIXED, "PYSEC-2024-58842"]}
         texts = advisory_queries.group_texts(session, ["CVE-2024-58842"], now=before)
         assert [t.advisory_id for t in texts] == ["PYSEC-2024-58842"]
+
+
+def test_provenance_leaves_out_records_under_embargo(db: Database, tmp_path: Path) -> None:
+    """The NIS2 pack's list of advisory sources counts and hashes only records that are public at the
+    export's moment: before disclosure the Akrites source holds none of the two embargoed records."""
+    _, akrites_dir = write_advisories(tmp_path)
+    import_advisories(db, open_path(akrites_dir, "akrites"), source="akrites", origin="test")
+    before, after = DISCLOSED - timedelta(seconds=1), DISCLOSED
+    with db.connect() as conn:
+        everything = {r.source: r for r in advisory_queries.record_provenance(conn, set())}
+        hidden = {r.source: r for r in advisory_queries.record_provenance(conn, set(), public_at=before)}
+        disclosed = {r.source: r for r in advisory_queries.record_provenance(conn, set(), public_at=after)}
+    hidden_records = hidden["akrites"].records if "akrites" in hidden else 0
+    assert everything["akrites"].records - hidden_records == 2
+    assert disclosed["akrites"] == everything["akrites"]
