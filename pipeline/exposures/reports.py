@@ -53,6 +53,7 @@ from reports.timeline import exposure_sort_key
 from store.db import Database, Tx
 from store.queries import advisories as advisory_queries
 from store.queries import exposures as q
+from store.queries import registries as registry_queries
 from store.queries import systems as system_queries
 from store.queries.organizations import get_organization
 
@@ -303,7 +304,8 @@ def group_details(session: Tx, groups: Iterable[str]) -> tuple[dict[str, VulnFac
     cves = {i for g in wanted for i in _ids_of(g, advisories[g]) if i.startswith("CVE-")}
     kev = advisory_queries.kev_ids(session, cves)
     epss = advisory_queries.epss_scores(session, cves)
-    facts = {g: _fact_for(g, advisories[g], kev, epss) for g in wanted}
+    released = registry_queries.group_fix_releases(session, wanted)
+    facts = {g: _fact_for(g, advisories[g], kev, epss, released) for g in wanted}
     info = {
         g: GroupInfo(
             sorted(_ids_of(g, advisories[g]) - {g}),
@@ -329,6 +331,11 @@ def _exposure_json(inputs: ReportInputs, a: AssessedExposure) -> dict[str, Any]:
         "advisories": info.advisories,
         "fixed_versions": inputs.fixed.get((e.system, e.package, e.vuln_group, e.version), []),
         "affected_versions": [_version_json(inputs, e, version) for version in e.deployed],
+        # The exposure's span split: first_seen → clock start (upstream had no fix yet), clock start →
+        # R, or L while open (the fix existed and was not deployed).
+        "days_waiting_for_fix": round(a.days_waiting_for_fix, 2),
+        "days_waiting_for_deployment": round(a.days_conservative, 2),
+        "last_resort_maintainer": a.last_resort_maintainer,
     }
 
 
