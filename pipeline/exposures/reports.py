@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from core.embargo import current_view
 from core.errors import InputError, NotFoundError
 from core.time import require_utc, rfc3339, utcnow_seconds, within_range
 from core.triage import Analysis
@@ -304,7 +305,7 @@ def group_details(session: Tx, groups: Iterable[str]) -> tuple[dict[str, VulnFac
     cves = {i for g in wanted for i in _ids_of(g, advisories[g]) if i.startswith("CVE-")}
     kev = advisory_queries.kev_ids(session, cves)
     epss = advisory_queries.epss_scores(session, cves)
-    released = registry_queries.group_fix_releases(session, wanted)
+    released = registry_queries.group_fix_releases(session, wanted, public_at=current_view().moment())
     facts = {g: _fact_for(g, advisories[g], kev, epss, released) for g in wanted}
     info = {
         g: GroupInfo(

@@ -25,6 +25,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from core.embargo import current_view
 from core.time import require_utc, utcnow_seconds, within_range
 from pipeline.embargo import excluded_in_groups, hidden_groups
 from pipeline.exposures.build import ensure_exposures
@@ -154,7 +155,7 @@ def stored_deploy_time(
         cves = {i for g in groups for i in ids_of(g, advisories[g]) if i.startswith("CVE-")}
         kev = advisory_queries.kev_ids(session, cves)
         epss = advisory_queries.epss_scores(session, cves)
-        released = registry_queries.group_fix_releases(session, groups)
+        released = registry_queries.group_fix_releases(session, groups, public_at=current_view().moment())
         policy = policy_of(session, org_row.id, org)
     facts = [fact_for(g, advisories[g], kev, epss, released) for g in sorted(groups)]
     # Staleness and the breakdowns need each system's newest snapshot only.

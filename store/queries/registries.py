@@ -131,17 +131,36 @@ def released_ecosystems(session: Session | Connection) -> list[str]:
     return sorted(r[0] for r in session.execute(stmt))
 
 
-def group_fix_releases(session: Session | Connection, groups: Iterable[str]) -> dict[str, datetime]:
+def _embargoed(adv: Any, public_at: datetime) -> Any:
+    return sa.and_(adv.c.source == "akrites", adv.c.disclosed_at.is_not(None), adv.c.disclosed_at > public_at)
+
+
+def group_fix_releases(
+    session: Session | Connection, groups: Iterable[str], *, public_at: datetime | None = None
+) -> dict[str, datetime]:
     """Group key → the earliest registry release of a version its advisories name ``fixed`` (groups
-    without any known release are absent). Costs one cheap query when nothing was ever looked up."""
+    without any known release are absent). Costs one cheap query when nothing was ever looked up.
+
+    With ``public_at``, an Akrites record still under embargo at that moment names no fixed version of
+    a group that also has a public record (the Akrites embargo: such a group is public, and its
+    embargoed records add nothing to it until disclosure); a wholly embargoed group keeps its own."""
     wanted = sorted(set(groups))
     ecosystems = released_ecosystems(session) if wanted else []
     if not ecosystems:
         return {}
     adv = table_of(Advisory)
+    visible: Any = sa.true()
+    if public_at is not None:
+        other = adv.alias("public_record")
+        has_public = (
+            sa.exists()
+            .where(other.c.group_key == adv.c.group_key, other.c.withdrawn_at.is_(None))
+            .where(sa.not_(_embargoed(other, public_at)))
+        )
+        visible = sa.not_(sa.and_(_embargoed(adv, public_at), has_public))
     rows: list[tuple[str, str, str, set[str]]] = []
     for chunk in chunks(wanted, _CHUNK):
-        rows += _affected_fixes(session, adv.c.group_key.in_(chunk), ecosystems)
+        rows += _affected_fixes(session, sa.and_(adv.c.group_key.in_(chunk), visible), ecosystems)
     keys = {(eco, name, v) for _, eco, name, fixed in rows for v in fixed}
     released = release_times(session, keys)
     out: dict[str, datetime] = {}

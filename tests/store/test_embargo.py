@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pipeline.advisories.importing import import_advisories
@@ -11,7 +12,8 @@ from pipeline.advisories.sources import open_path
 from store.db import Database
 from store.queries import advisories as advisory_queries
 from store.queries import embargo as q
-from tests.api.test_embargo import DISCLOSED, EMBARGOED, MIXED, write_advisories
+from store.queries import registries as registry_queries
+from tests.api.test_embargo import DISCLOSED, EMBARGOED, MIXED, _akrites, _osv, write_advisories
 
 
 def test_embargoed_records_groups_and_disclosures(db: Database, tmp_path: Path) -> None:
@@ -61,3 +63,66 @@ def test_provenance_leaves_out_records_under_embargo(db: Database, tmp_path: Pat
     hidden_records = hidden["akrites"].records if "akrites" in hidden else 0
     assert everything["akrites"].records - hidden_records == 2
     assert disclosed["akrites"] == everything["akrites"]
+
+
+def test_an_embargoed_record_names_no_fix_release_of_a_public_group(db: Database, tmp_path: Path) -> None:
+    """A public group's registry fix clock comes from its public records only until the embargoed
+    Akrites record in it is disclosed; a wholly embargoed group keeps its record's own fix."""
+    public_dir, akrites_dir = tmp_path / "osv", tmp_path / "akrites"
+    public_dir.mkdir()
+    akrites_dir.mkdir()
+    public = _osv("PYSEC-2024-58842", "mixedlib", "1.5", aliases=["CVE-2024-58842"], summary="public")
+    mixed = _osv(
+        MIXED,
+        "mixedlib",
+        "1.4.1",
+        aliases=["CVE-2024-58842"],
+        summary="early",
+        database_specific=_akrites("A", True),
+    )
+    alone = _osv(
+        EMBARGOED,
+        "embargolib",
+        "2.0",
+        aliases=["CVE-2099-77311"],
+        summary="alone",
+        database_specific=_akrites("B", False),
+    )
+    (public_dir / "public.json").write_text(json.dumps(public))
+    (akrites_dir / "mixed.json").write_text(json.dumps(mixed))
+    (akrites_dir / "alone.json").write_text(json.dumps(alone))
+    import_advisories(db, open_path(public_dir, "osv"), source="osv", origin="test")
+    import_advisories(db, open_path(akrites_dir, "akrites"), source="akrites", origin="test")
+    early, late, own = (datetime(2026, 1, d, tzinfo=UTC) for d in (10, 20, 5))
+    answers = [("mixedlib", "1.4.1", early), ("mixedlib", "1.5", late), ("embargolib", "2.0", own)]
+    with db.engine.begin() as conn:
+        registry_queries.save_releases(
+            conn,
+            [
+                {
+                    "ecosystem": "PyPI",
+                    "name": n,
+                    "version": v,
+                    "found": True,
+                    "released_at": t,
+                    "url": "https://pypi.example/",
+                    "fetched_at": t,
+                }
+                for n, v, t in answers
+            ],
+        )
+    groups = ["CVE-2024-58842", "CVE-2099-77311"]
+    before, after = DISCLOSED - timedelta(seconds=1), DISCLOSED
+    with db.read() as session:
+        assert registry_queries.group_fix_releases(session, groups) == {
+            "CVE-2024-58842": early,
+            "CVE-2099-77311": own,
+        }
+        assert registry_queries.group_fix_releases(session, groups, public_at=before) == {
+            "CVE-2024-58842": late,
+            "CVE-2099-77311": own,
+        }
+        assert registry_queries.group_fix_releases(session, groups, public_at=after) == {
+            "CVE-2024-58842": early,
+            "CVE-2099-77311": own,
+        }
