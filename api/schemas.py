@@ -269,7 +269,7 @@ class KeyCreate(BaseModel):
 
     role: Role
     name: Annotated[str, StoredText("key name")] = Field(default="", max_length=200)
-    embargo: bool = Field(
+    embargo: StrictBool = Field(
         default=False,
         description="May read embargoed Akrites data; only a key that has it in an Akrites member "
         "organization may grant it.",

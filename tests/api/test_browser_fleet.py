@@ -241,14 +241,18 @@ def test_exposures_filter_sort_and_page_in_the_browser(fleet: Fleet, browser: An
         page.click('[data-form="exposure-filters"] button[type=submit]')
     visitor.record("exposures-filtered", navigation.value)
     assert parse_qs(urlsplit(page.url).query)["as_of"] == [AS_OF]
-    shown_total = int(page.inner_text('[data-field="total"]'))
     wanted = [e for e in fleet.open_exposures() if e["environment"] == "staging" and e["kev"]]
-    assert shown_total == len(wanted) > 0
+    assert wanted
+    # The list counts its rows only where an index counts them (status and system filters); with
+    # these filters the page shows no total, and its rows are the first 50 of the wanted ones.
+    total = page.query_selector('[data-field="total"]')
+    if total is not None:
+        assert int(total.inner_text()) == len(wanted)
     filtered = rows_of(page, "exposures")
-    assert filtered
+    assert len(filtered) == min(50, len(wanted))
     assert all("staging" in row and "KEV" in row for row in filtered)
     # Paging keeps the filters: next, then previous back to the same rows.
-    if shown_total > 50:
+    if len(wanted) > 50:
         visitor.click("exposures-filtered-page-2", '[data-link="next"]')
         assert rows_of(page, "exposures") != filtered
         assert all("staging" in row for row in rows_of(page, "exposures"))
