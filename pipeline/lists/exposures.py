@@ -218,6 +218,8 @@ def _list_row(
         and row["sla_due"] is not None
         and (not resolved or row["sla_status"] in ("breached", "risk_accepted")),
         "accepted_until": _expiry(row),
+        "fixable": bool(row["fixed_versions"]),
+        "interval_open": not resolved,
     }
 
 

@@ -39,7 +39,8 @@ class ExposureListRow(SQLModel, table=True):
     the list promises). ``owner_key`` is the owner case-folded; ``tags_key`` the tags as ``|a|b|``.
     ``risk_candidate``: the row's SLA status would be ``breached`` or ``open`` whatever the moment (an
     accepted risk in force turns it into ``risk_accepted``); ``accepted_until``: the expiry (Unix
-    seconds) of the accepted risk that decides about it, 0 without one.
+    seconds) of the accepted risk that decides about it, 0 without one. ``fixable``: the row names a
+    fixed version; ``interval_open``: its interval has no resolution yet (an excluded row may be open).
     """
 
     __tablename__ = "exposure_list"
@@ -74,6 +75,11 @@ class ExposureListRow(SQLModel, table=True):
     kev: bool = Field(nullable=False)
     risk_candidate: bool = Field(nullable=False)
     accepted_until: float = Field(nullable=False)
+    # The row names a fixed version; the interval has no resolution yet (also for excluded rows).
+    fixable: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()}, nullable=False)
+    interval_open: bool = Field(
+        default=False, sa_column_kwargs={"server_default": sa.false()}, nullable=False
+    )
 
 
 class ExposureListState(SQLModel, table=True):
