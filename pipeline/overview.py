@@ -8,33 +8,50 @@ Periods: ``period_days`` (30 or 90) sets the comparison: each time-to-deploy fig
 ``as_of`` and at ``as_of − period_days`` (the *previous period*: the same report evaluated at that
 earlier moment, over what was known then of the snapshots; facts such as advisories are today's).
 
-Without ``as_of`` (now), the previous period's moment is ``now − period_days`` rounded down to the
-start of its hour, so that repeated views within the hour compare with the same moment.
+Without ``as_of`` the overview is evaluated at the start of the current minute, and the previous
+period's moment is ``that − period_days`` rounded down to the start of its hour, so that repeated views
+within the minute (the hour) show, and reuse, the same figures.
 
-Cost: the figures at ``as_of`` come from the stored rows (the report inputs once, the deploy-time
-summary's columns); the previous period's recompute every interval from the snapshots up to that
-moment (the reports' path for a moment before the newest snapshot), which grows with the fleet —
-seconds at 1,000 systems. They are therefore kept in the process per (database, organization,
-moment) under the digest of every input the reports read (``pipeline.lists.exposures.state_digest``):
-a new or backfilled snapshot, a match, an advisory/KEV/EPSS/feed change, a triage decision, an SLA
-policy or a system's attributes change the digest and the figures are computed again.
+Cost, so that nothing grows with the fleet on a repeated view (README "Scaling"):
+
+- the counts, the tiers and the worst systems are one aggregate statement each over the stored
+  exposures list (``store.queries.lists``: the columns the reports' own code computed), and the top
+  actions the plan's first page (``pipeline.lists.plan``);
+- the time-to-deploy figures, the stale systems, the survival curve, the monthly trend and the
+  freshness come from the deploy-time report at the moment (the columnar summary of the stored rows)
+  and at the previous moment (recomputed from the snapshots up to it: seconds at 1,000 systems). Both
+  are kept in the process per (database, organization, moment, embargo view) under a digest of every
+  input the reports read (``pipeline.lists.exposures.refreshed_state``): a new or backfilled snapshot,
+  a match, an advisory/KEV/EPSS/feed change, a triage decision, an SLA policy or a system's attributes
+  change the digest and the figures are computed again.
+
+A moment before the organization's newest snapshot (a look back) computes everything from the report
+inputs at that moment instead, as the reports do.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from core.errors import InputError
 from core.time import require_utc, rfc3339, utcnow_seconds, within_range
+from pipeline.embargo import hidden_groups
+from pipeline.exposures.build import ensure_exposures
 from pipeline.exposures.reports import deploy_time, exposures_from_inputs, report_inputs
-from pipeline.lists.exposures import state_digest
-from pipeline.plan import plan_from_inputs
+from pipeline.lists.exposures import refreshed_state
+from pipeline.plan import plan_from_inputs, plan_json
+from pipeline.sla import policy_of
 from reports.sla import SlaPolicy
 from reports.timeline import ordered_snapshots
-from store.db import Database
+from store.db import Database, Tx
+from store.queries import lists as lq
+from store.queries import systems as system_queries
 from store.queries.advisories import feed_states
+from store.queries.organizations import get_organization
 
 __all__ = ["PERIODS", "overview"]
 
@@ -43,24 +60,73 @@ _TOP_ACTIONS = 5
 _WORST = 10
 _STALE_SHOWN = 10
 
-# (database URL, organization, previous moment) → (state digest, the time-to-deploy document's figures).
-_PREVIOUS: dict[tuple[str, str, datetime], tuple[str, dict[str, Any]]] = {}
-_PREVIOUS_KEPT = 64
+# The deploy-time document's keys that decompose the gap (``reports.deploy_time.GapSplit``).
+_GAP_KEYS = ("fix_clocks", "upstream", "exposure_days", "last_resort_maintainer")
 
 
-def _previous_figures(db: Database, org: str, moment: datetime) -> dict[str, Any]:
-    """The deploy-time document's ``time_to_deploy`` at ``moment``, kept while the state digest holds
-    (the module docstring says why and what invalidates it)."""
-    key = (str(db.url), org, moment)
-    state = state_digest(db, org)
-    kept = _PREVIOUS.get(key)
+@dataclass(frozen=True, slots=True)
+class _Figures:
+    """What the overview takes from the deploy-time report at one moment (and the systems then)."""
+
+    time_to_deploy: dict[str, Any]
+    gap: dict[str, Any]
+    monthly: list[Any]
+    stale: list[dict[str, Any]]  # sorted by system
+    survival: list[list[float]]
+    oldest_last_sbom: datetime | None
+    newest_last_sbom: datetime | None
+
+
+# (database URL, organization, moment, hidden groups) → (state digest, figures); oldest dropped first.
+_KEPT: dict[tuple[str, str, datetime, tuple[str, ...]], tuple[str, _Figures]] = {}
+_KEPT_MAX = 64
+_LOCK = threading.Lock()
+
+
+def _figures(db: Database, org: str, moment: datetime) -> _Figures:
+    report = deploy_time(db, org, moment)
+    document = report.to_json()
+    curve = report.overall.time_to_deploy.conservative_curve
+    with db.read() as session:
+        org_id = _org_id(session, org)
+        systems = system_queries.org_systems(session, org_id)
+    active = [
+        s.last_observed_at
+        for s in systems
+        if s.last_observed_at is not None
+        and (s.decommissioned_at is None or s.decommissioned_at > moment)
+        and s.last_observed_at <= moment
+    ]
+    return _Figures(
+        time_to_deploy=document["time_to_deploy"],
+        gap={k: document[k] for k in _GAP_KEYS},
+        monthly=document["monthly"],
+        stale=sorted(document["stale_systems"], key=lambda s: s["system"]),
+        survival=[[0.0, 0.0]] + [[step.time, 1.0 - step.survival] for step in curve.steps],
+        oldest_last_sbom=min(active, default=None),
+        newest_last_sbom=max(active, default=None),
+    )
+
+
+def _kept_figures(db: Database, org: str, moment: datetime, state: str, hidden: tuple[str, ...]) -> _Figures:
+    """:func:`_figures` at ``moment``, kept while the state digest holds (see the module docstring)."""
+    key = (str(db.url), org, moment, hidden)
+    with _LOCK:
+        kept = _KEPT.get(key)
     if kept is not None and kept[0] == state:
         return kept[1]
-    figures: dict[str, Any] = deploy_time(db, org, moment).to_json()["time_to_deploy"]
-    if len(_PREVIOUS) >= _PREVIOUS_KEPT:
-        _PREVIOUS.pop(next(iter(_PREVIOUS)))
-    _PREVIOUS[key] = (state, figures)
+    figures = _figures(db, org, moment)
+    with _LOCK:
+        if len(_KEPT) >= _KEPT_MAX:
+            _KEPT.pop(next(iter(_KEPT)))
+        _KEPT[key] = (state, figures)
     return figures
+
+
+def _org_id(session: Tx, org: str) -> int:
+    org_id = get_organization(session, org).id
+    assert org_id is not None
+    return org_id
 
 
 def _tier_order(names: set[str], policy: SlaPolicy) -> list[str]:
@@ -71,12 +137,13 @@ def _tier_order(names: set[str], policy: SlaPolicy) -> list[str]:
     return known + rest + (["none"] if "none" in names else [])
 
 
-# The deploy-time document's keys that decompose the gap (``reports.deploy_time.GapSplit``).
-_GAP_KEYS = ("fix_clocks", "upstream", "exposure_days", "last_resort_maintainer")
+def _ttd(figures: dict[str, Any]) -> dict[str, Any]:
+    return {"half_life_days": figures["km_median_days"], "within_30_days": figures["within_days"]["30"]}
 
 
 def overview(db: Database, org: str, as_of: datetime | None = None, period_days: int = 30) -> dict[str, Any]:
-    """The overview document of ``org`` at ``as_of`` (default now); see the module docstring.
+    """The overview document of ``org`` at ``as_of`` (default: the start of this minute); see the
+    module docstring.
 
     Keys: ``open_fixable``, ``open_fixable_kev``, ``open_fixable_past_due`` (SLA status ``breached``),
     ``excluded_open`` (open intervals triage excludes), ``risk_accepted_open``; ``time_to_deploy``
@@ -90,62 +157,144 @@ def overview(db: Database, org: str, as_of: datetime | None = None, period_days:
         raise InputError("period_days", f"must be one of {', '.join(map(str, PERIODS))}, not {period_days}")
     if as_of is not None:
         within_range(as_of, "as_of", "overview")
-    moment = require_utc(as_of, "as_of") if as_of is not None else utcnow_seconds()
-    inputs = report_inputs(db, org, moment)
-    # The stored columnar summary (what the deploy-time route answers), not the per-exposure path.
-    report = deploy_time(db, org, moment)
-    document = report.to_json()
-    rows = exposures_from_inputs(inputs, "open")
-    excluded = exposures_from_inputs(inputs, "excluded")
-    plan = plan_from_inputs(inputs)
-    fixable = [r for r in rows if r["fixed_versions"]]
+        moment = require_utc(as_of, "as_of")
+    else:
+        moment = utcnow_seconds().replace(second=0, microsecond=0)
     previous_moment = moment - timedelta(days=period_days)
     if as_of is None:
-        previous_moment = previous_moment.replace(minute=0, second=0, microsecond=0)
-    previous = {"time_to_deploy": _previous_figures(db, org, previous_moment)}
-    tiers = Counter(str(r["sla_tier"] or "none") for r in fixable)
-    per_system = Counter(str(r["system"]) for r in fixable)
-    kev_system = Counter(str(r["system"]) for r in fixable if r["kev"])
-    worst = sorted(per_system, key=lambda name: (-per_system[name], -kev_system[name], name))[:_WORST]
-    curve = report.overall.time_to_deploy.conservative_curve
-    stale = sorted(document["stale_systems"], key=lambda s: s["system"])
-    active = [
-        snaps[-1].observed_at
-        for s in inputs.systems
-        if s.retired_by(moment) is None and (snaps := ordered_snapshots(s, moment))
-    ]
+        previous_moment = previous_moment.replace(minute=0)
+    ensure_exposures(db, org)
+    org_id, state = refreshed_state(db, org)
+    with db.read() as session:
+        newest = lq.newest_moment(session, org_id)
+        hidden = tuple(sorted(hidden_groups(session)))
+        policy = policy_of(session, org_id, org)
+        state += lq.systems_token(session, org_id)
+        if newest is not None and moment < newest:
+            counts = None
+        else:
+            counts = lq.overview_counts(session, org_id, moment.timestamp(), hidden)
+            by_tier = lq.open_fixable_by(session, org_id, "sla_tier", hidden)
+            tiers = {str(t or "none"): n for t, n, _ in by_tier}
+            worst = [
+                {"system": str(name), "open_fixable": n, "kev": kev}
+                for name, n, kev in lq.open_fixable_by(session, org_id, "system", hidden, limit=_WORST)
+            ]
+    if counts is None:
+        return _looked_back(db, org, moment, previous_moment, period_days)
     with db.connect() as conn:
         feeds = [{"source": f.name, "fetched_at": rfc3339(f.fetched_at)} for f in feed_states(conn)]
+    now = _kept_figures(db, org, moment, state, hidden)
+    before = _kept_figures(db, org, previous_moment, state, hidden)
+    plan = plan_json(db, org, as_of=moment, limit=_TOP_ACTIONS)
+    return _document(
+        org=org,
+        moment=moment,
+        previous_moment=previous_moment,
+        period_days=period_days,
+        counts=counts,
+        tiers={t: tiers[t] for t in _tier_order(set(tiers), policy)},
+        worst=worst,
+        figures=now,
+        previous=before,
+        top_actions=plan["actions"],
+        total_actions=plan["total_actions"],
+        feeds=feeds,
+    )
 
-    def ttd(doc: dict[str, Any]) -> dict[str, Any]:
-        figures = doc["time_to_deploy"]
-        return {"half_life_days": figures["km_median_days"], "within_30_days": figures["within_days"]["30"]}
 
+def _document(
+    *,
+    org: str,
+    moment: datetime,
+    previous_moment: datetime,
+    period_days: int,
+    counts: lq.OverviewCounts,
+    tiers: dict[str, int],
+    worst: list[dict[str, Any]],
+    figures: _Figures,
+    previous: _Figures,
+    top_actions: list[dict[str, Any]],
+    total_actions: int,
+    feeds: list[dict[str, Any]],
+) -> dict[str, Any]:
     return {
         "organization": org,
         "as_of": rfc3339(moment),
         "period_days": period_days,
         "previous_as_of": rfc3339(previous_moment),
-        "open_fixable": len(fixable),
-        "open_fixable_kev": sum(1 for r in fixable if r["kev"]),
-        "open_fixable_past_due": sum(1 for r in fixable if r["sla_status"] == "breached"),
-        "excluded_open": sum(1 for r in excluded if r["resolved_at"] is None),
-        "risk_accepted_open": sum(1 for r in rows if r["sla_status"] == "risk_accepted"),
-        "time_to_deploy": {**ttd(document), "previous": ttd(previous)},
+        "open_fixable": counts.open_fixable,
+        "open_fixable_kev": counts.open_fixable_kev,
+        "open_fixable_past_due": counts.open_fixable_past_due,
+        "excluded_open": counts.excluded_open,
+        "risk_accepted_open": counts.risk_accepted_open,
+        "time_to_deploy": {**_ttd(figures.time_to_deploy), "previous": _ttd(previous.time_to_deploy)},
         # The gap decomposed: fix clocks by source, upstream's figure, exposure-days split, last resort.
-        "gap": {k: document[k] for k in _GAP_KEYS},
-        "top_actions": [a.to_json(rank) for rank, a in enumerate(plan.actions[:_TOP_ACTIONS], start=1)],
-        "total_actions": len(plan.actions),
-        "worst_systems": [
-            {"system": name, "open_fixable": per_system[name], "kev": kev_system[name]} for name in worst
-        ],
-        "stale_systems": {"count": len(stale), "first": stale[:_STALE_SHOWN]},
-        "tiers": [{"tier": t, "open_fixable": tiers[t]} for t in _tier_order(set(tiers), inputs.policy)],
-        "survival": [[0.0, 0.0]] + [[step.time, 1.0 - step.survival] for step in curve.steps],
-        "monthly": document["monthly"],
+        "gap": figures.gap,
+        "top_actions": top_actions,
+        "total_actions": total_actions,
+        "worst_systems": worst,
+        "stale_systems": {"count": len(figures.stale), "first": figures.stale[:_STALE_SHOWN]},
+        "tiers": [{"tier": t, "open_fixable": n} for t, n in tiers.items()],
+        "survival": figures.survival,
+        "monthly": figures.monthly,
         "freshness": {
             "advisory_feeds": feeds,
-            "oldest_last_sbom": rfc3339(min(active, default=None)),
-            "newest_last_sbom": rfc3339(max(active, default=None)),
+            "oldest_last_sbom": rfc3339(figures.oldest_last_sbom),
+            "newest_last_sbom": rfc3339(figures.newest_last_sbom),
         },
     }
+
+
+def _looked_back(
+    db: Database, org: str, moment: datetime, previous_moment: datetime, period_days: int
+) -> dict[str, Any]:
+    """The overview at a moment before the newest snapshot: every figure from the report inputs at
+    that moment (what the exposures report, the deploy-time report and the plan compute then)."""
+    inputs = report_inputs(db, org, moment)
+    rows = exposures_from_inputs(inputs, "open")
+    excluded = exposures_from_inputs(inputs, "excluded")
+    fixable = [r for r in rows if r["fixed_versions"]]
+    plan = plan_from_inputs(inputs)
+    tiers = Counter(str(r["sla_tier"] or "none") for r in fixable)
+    per_system = Counter(str(r["system"]) for r in fixable)
+    kev_system = Counter(str(r["system"]) for r in fixable if r["kev"])
+    worst = sorted(per_system, key=lambda name: (-per_system[name], -kev_system[name], name))[:_WORST]
+    figures = _figures(db, org, moment)
+    active = [
+        snaps[-1].observed_at
+        for s in inputs.systems
+        if s.retired_by(moment) is None and (snaps := ordered_snapshots(s, moment))
+    ]
+    figures = _Figures(
+        figures.time_to_deploy,
+        figures.gap,
+        figures.monthly,
+        figures.stale,
+        figures.survival,
+        min(active, default=None),
+        max(active, default=None),
+    )
+    with db.connect() as conn:
+        feeds = [{"source": f.name, "fetched_at": rfc3339(f.fetched_at)} for f in feed_states(conn)]
+    counts = lq.OverviewCounts(
+        open_fixable=len(fixable),
+        open_fixable_kev=sum(1 for r in fixable if r["kev"]),
+        open_fixable_past_due=sum(1 for r in fixable if r["sla_status"] == "breached"),
+        risk_accepted_open=sum(1 for r in rows if r["sla_status"] == "risk_accepted"),
+        excluded_open=sum(1 for r in excluded if r["resolved_at"] is None),
+    )
+    return _document(
+        org=org,
+        moment=moment,
+        previous_moment=previous_moment,
+        period_days=period_days,
+        counts=counts,
+        tiers={t: tiers[t] for t in _tier_order(set(tiers), inputs.policy)},
+        worst=[{"system": n, "open_fixable": per_system[n], "kev": kev_system[n]} for n in worst],
+        figures=figures,
+        previous=_figures(db, org, previous_moment),
+        top_actions=[a.to_json(rank) for rank, a in enumerate(plan.actions[:_TOP_ACTIONS], start=1)],
+        total_actions=len(plan.actions),
+        feeds=feeds,
+    )

@@ -40,6 +40,7 @@ __all__ = [
     "rebuild_list",
     "rebuild_lists",
     "refresh_list",
+    "refreshed_state",
     "row_sort_key",
     "state_digest",
 ]
@@ -180,6 +181,11 @@ def _newest(s: system_queries.SystemRow) -> datetime | None:
     return max((t for t in (s.last_observed_at, s.decommissioned_at) if t is not None), default=None)
 
 
+def _seconds(text: str | None) -> float | None:
+    """An RFC 3339 time of a report row as Unix seconds."""
+    return None if text is None else datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
 def _expiry(row: dict[str, Any]) -> float:
     analysis = row["analysis"]
     if not analysis or analysis["state"] != "accepted_risk" or not analysis["expires_at"]:
@@ -191,6 +197,7 @@ def _list_row(
     row: dict[str, Any], state: str, exposure_id: int, system: system_queries.SystemRow, org_id: int
 ) -> dict[str, Any]:
     resolved = row["resolved_at"] is not None
+    due, last = _seconds(row["sla_due"]), _seconds(row["last_affected_seen"])
     return {
         "exposure_id": exposure_id,
         "org_id": org_id,
@@ -220,6 +227,8 @@ def _list_row(
         "accepted_until": _expiry(row),
         "fixable": bool(row["fixed_versions"]),
         "interval_open": not resolved,
+        "due_at": due,
+        "seen_past_due": due is not None and last is not None and last >= due,
     }
 
 
@@ -271,6 +280,17 @@ def state_digest(db: Database, org: str) -> str:
         found = lq.list_inputs(session, org_id)
     stamps = "".join(_stamp(token, i) for i in sorted(found, key=lambda i: i.system_id))
     return hashlib.sha256(f"{org_id}:{token}:{stamps}".encode()).hexdigest()
+
+
+def refreshed_state(db: Database, org: str) -> tuple[int, str]:
+    """Bring the organization's list rows current (:func:`refresh_list`; stored exposures must be
+    current first) and return its id and a digest of every system's list stamp, which covers every
+    input the reports read: what :func:`state_digest` says, without reading the inputs twice."""
+    refresh_list(db, org)
+    with db.read() as session:
+        org_id = get_organization(session, org).id
+        assert org_id is not None
+    return org_id, _VERSIONS[(str(db.url), org_id)]
 
 
 def refresh_list(db: Database, org: str) -> int:

@@ -8,6 +8,7 @@ separately and merges, so that each follows its own index.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,11 +33,15 @@ __all__ = [
     "SORT_COLUMNS",
     "ListFilter",
     "ListInputs",
+    "OverviewCounts",
     "count_rows",
     "facts_token",
     "list_inputs",
+    "open_fixable_by",
+    "overview_counts",
     "page_rows",
     "replace_list",
+    "systems_token",
 ]
 
 
@@ -281,3 +286,83 @@ def newest_moment(session: Session, org_id: int) -> datetime | None:
     """The newest last snapshot or decommissioning of the organization's systems with list rows."""
     state = _t(ExposureListState)
     return session.execute(sa.select(sa.func.max(state.c.newest)).where(state.c.org_id == org_id)).scalar()
+
+
+@dataclass(frozen=True, slots=True)
+class OverviewCounts:
+    """The overview's headline counts at one moment (``pipeline.overview``): open rows naming a fixed
+    version, those of them on the KEV list and past due (SLA status ``breached``), open rows under an
+    accepted risk in force, and excluded rows whose interval is still open."""
+
+    open_fixable: int
+    open_fixable_kev: int
+    open_fixable_past_due: int
+    risk_accepted_open: int
+    excluded_open: int
+
+
+def overview_counts(
+    session: Session, org_id: int, moment: float, hidden_groups: Sequence[str] = ()
+) -> OverviewCounts:
+    """:class:`OverviewCounts` at ``moment`` (Unix seconds), in one pass over the organization's open
+    and excluded rows. Past due as ``reports.sla.sla_status`` says of an open row: seen affected at or
+    after the due date, or the moment after it; unless an accepted risk is in force (``risk_accepted``)."""
+    t = _t(ExposureListRow)
+    accepted = sa.and_(t.c.risk_candidate.is_(True), t.c.accepted_until > moment)
+    is_open = t.c.state == "open"
+    fixable = sa.and_(is_open, t.c.fixable.is_(True))
+    past_due = sa.and_(
+        fixable,
+        t.c.due_at.is_not(None),
+        sa.or_(t.c.seen_past_due.is_(True), t.c.due_at < moment),
+        sa.not_(accepted),
+    )
+
+    def count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+        return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+    stmt = sa.select(
+        count(fixable),
+        count(sa.and_(fixable, t.c.kev.is_(True))),
+        count(past_due),
+        count(sa.and_(is_open, accepted)),
+        count(sa.and_(t.c.state == "excluded", t.c.interval_open.is_(True))),
+    ).where(t.c.org_id == org_id, t.c.state.in_(("open", "excluded")))
+    if hidden_groups:
+        stmt = stmt.where(t.c.vulnerability.not_in(hidden_groups))
+    return OverviewCounts(*(int(v) for v in session.execute(stmt).one()))
+
+
+def open_fixable_by(
+    session: Session, org_id: int, by: str, hidden_groups: Sequence[str] = (), *, limit: int | None = None
+) -> list[tuple[str | None, int, int]]:
+    """(value, open fixable rows, of them on the KEV list) per ``sla_tier`` or per ``system``; with
+    ``limit``, the values with the most rows first (then the most KEV, then by value)."""
+    if by not in ("sla_tier", "system"):
+        raise ValueError(f"not an overview grouping: {by}")
+    t = _t(ExposureListRow)
+    column = t.c[by]
+    rows = sa.func.count().label("rows")
+    kev = sa.func.sum(sa.case((t.c.kev.is_(True), 1), else_=0)).label("kev")
+    stmt = (
+        sa.select(column, rows, kev)
+        .where(t.c.org_id == org_id, t.c.state == "open", t.c.fixable.is_(True))
+        .group_by(column)
+    )
+    if hidden_groups:
+        stmt = stmt.where(t.c.vulnerability.not_in(hidden_groups))
+    if limit is not None:
+        stmt = stmt.order_by(rows.desc(), kev.desc(), column.asc()).limit(limit)
+    return [(r[0], int(r[1]), int(r[2])) for r in session.execute(stmt)]
+
+
+def systems_token(session: Session, org_id: int) -> str:
+    """A digest of what staleness and activity follow from besides the snapshots: every system's
+    cadence and decommissioning (the list stamps cover the rest)."""
+    s = _t(System)
+    rows = session.execute(
+        sa.select(s.c.id, s.c.cadence_days, sa.type_coerce(s.c.decommissioned_at, sa.Text))
+        .where(s.c.org_id == org_id)
+        .order_by(s.c.id)
+    )
+    return hashlib.sha256(repr([tuple(r) for r in rows]).encode()).hexdigest()

@@ -40,7 +40,8 @@ class ExposureListRow(SQLModel, table=True):
     ``risk_candidate``: the row's SLA status would be ``breached`` or ``open`` whatever the moment (an
     accepted risk in force turns it into ``risk_accepted``); ``accepted_until``: the expiry (Unix
     seconds) of the accepted risk that decides about it, 0 without one. ``fixable``: the row names a
-    fixed version; ``interval_open``: its interval has no resolution yet (an excluded row may be open).
+    fixed version; ``interval_open``: its interval has no resolution yet (an excluded row may be open);
+    ``due_at``: the due date as Unix seconds; ``seen_past_due``: last seen affected at or after it.
     """
 
     __tablename__ = "exposure_list"
@@ -78,6 +79,12 @@ class ExposureListRow(SQLModel, table=True):
     # The row names a fixed version; the interval has no resolution yet (also for excluded rows).
     fixable: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()}, nullable=False)
     interval_open: bool = Field(
+        default=False, sa_column_kwargs={"server_default": sa.false()}, nullable=False
+    )
+    # The SLA due date (Unix seconds; none without one) and whether the row was seen affected at or
+    # after it (an open row is then ``breached`` whatever the moment, unless a risk is accepted).
+    due_at: float | None = Field(default=None)
+    seen_past_due: bool = Field(
         default=False, sa_column_kwargs={"server_default": sa.false()}, nullable=False
     )
 

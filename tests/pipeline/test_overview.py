@@ -11,6 +11,7 @@ import pytest
 
 from bench.report import START, WEEKS, build_fleet
 from core.errors import InputError
+from core.time import utcnow
 from pipeline.demo import load_demo
 from pipeline.exposures.reports import deploy_time_json
 from pipeline.lists.exposures import ExposureQuery, iter_exposures
@@ -74,6 +75,45 @@ def test_bench_fleet(db: Database) -> None:
     assert got["open_fixable"] > 0
     assert got["open_fixable_kev"] > 0
     assert got["stale_systems"]["count"] > 0
+
+
+def test_triage_decisions_and_a_look_back(db: Database) -> None:
+    """An accepted risk in force and an exclusion move the counts read from the stored list as they
+    move the reports; a moment before the newest snapshot (computed from the report inputs at that
+    moment) also equals the reports."""
+    build_fleet(db, 30)
+    end = START + timedelta(days=7 * WEEKS)
+    admin = Actor("alice", "admin", "api")
+    rows = [r for r in iter_exposures(db, "bench", ExposureQuery(as_of=end)) if r["sla_due"]]
+    accept, exclude = rows[0], next(r for r in rows if r["package"] != rows[0]["package"])
+    set_analysis(
+        db,
+        "bench",
+        AnalysisRequest(
+            accept["vulnerability"],
+            accept["package"],
+            "accepted_risk",
+            comment="later",
+            expires_at=utcnow() + timedelta(days=20),
+            approver="ciso",
+        ),
+        admin,
+        allow_unmatched=True,
+    )
+    set_analysis(
+        db,
+        "bench",
+        AnalysisRequest(
+            exclude["vulnerability"], exclude["package"], "not_affected", justification="code_not_reachable"
+        ),
+        admin,
+        allow_unmatched=True,
+    )
+    got = overview(db, "bench", end)
+    assert got["risk_accepted_open"] > 0
+    assert got["excluded_open"] > 0
+    assert_overview_matches(db, "bench", end, 30)
+    assert_overview_matches(db, "bench", end - timedelta(days=100), 30)
 
 
 def test_demo_fleet(db: Database) -> None:

@@ -1,8 +1,9 @@
 """The exposures list's rows say whether a fix is published and whether the interval is still open.
 
-``fixable`` (the row names a fixed version) and ``interval_open`` (no resolution yet, also for rows
-triage excludes) let the dashboard overview count open fixable and excluded-open exposures with one
-indexed statement instead of assessing every exposure. Existing list rows are forgotten: the next list
+``fixable`` (the row names a fixed version), ``interval_open`` (no resolution yet, also for rows
+triage excludes), ``due_at`` (the SLA due date as Unix seconds) and ``seen_past_due`` (last seen
+affected at or after the due date) let the dashboard overview count open fixable, past-due and
+excluded-open exposures with one statement instead of assessing every exposure. Existing list rows are forgotten: the next list
 of each organization (or ``patchgap db rebuild``) computes them again with the new columns.
 
 Revision ID: 0018
@@ -32,8 +33,14 @@ def upgrade() -> None:
     op.add_column(
         "exposure_list", sa.Column("interval_open", sa.Boolean(), nullable=False, server_default=sa.false())
     )
+    op.add_column("exposure_list", sa.Column("due_at", sa.Float(), nullable=True))
+    op.add_column(
+        "exposure_list", sa.Column("seen_past_due", sa.Boolean(), nullable=False, server_default=sa.false())
+    )
 
 
 def downgrade() -> None:
+    op.execute(sa.text("ALTER TABLE exposure_list DROP COLUMN seen_past_due"))
+    op.execute(sa.text("ALTER TABLE exposure_list DROP COLUMN due_at"))
     op.execute(sa.text("ALTER TABLE exposure_list DROP COLUMN interval_open"))
     op.execute(sa.text("ALTER TABLE exposure_list DROP COLUMN fixable"))
