@@ -18,12 +18,14 @@ Cost, so that nothing grows with the fleet on a repeated view (README "Scaling")
   exposures list (``store.queries.lists``: the columns the reports' own code computed), and the top
   actions the plan's first page (``pipeline.lists.plan``);
 - the time-to-deploy figures, the stale systems, the survival curve, the monthly trend and the
-  freshness come from the deploy-time report at the moment (the columnar summary of the stored rows)
-  and at the previous moment (recomputed from the snapshots up to it: seconds at 1,000 systems). Both
-  are kept in the process per (database, organization, moment, embargo view) under a digest of every
-  input the reports read (``pipeline.lists.exposures.refreshed_state``): a new or backfilled snapshot,
-  a match, an advisory/KEV/EPSS/feed change, a triage decision, an SLA policy or a system's attributes
-  change the digest and the figures are computed again.
+  freshness come from the deploy-time report at the moment (the columnar summary of the stored rows),
+  and the previous period's from the stored rows cut at its moment
+  (``pipeline.exposures.summary.stored_time_to_deploy_before``: what recomputing the intervals from
+  the snapshots up to it gives, in one pass over the same columns). Both are kept in the process
+  per (database, organization, moment, embargo view) under a digest of every input the reports read
+  (``pipeline.lists.exposures.refreshed_state``, with every system's cadence and decommissioning): a
+  new or backfilled snapshot, a match, an advisory/KEV/EPSS/feed change, a triage decision, an SLA
+  policy or a system's attributes change the digest and the figures are computed again.
 
 A moment before the organization's newest snapshot (a look back) computes everything from the report
 inputs at that moment instead, as the reports do.
@@ -42,6 +44,7 @@ from core.time import require_utc, rfc3339, utcnow_seconds, within_range
 from pipeline.embargo import hidden_groups
 from pipeline.exposures.build import ensure_exposures
 from pipeline.exposures.reports import deploy_time, exposures_from_inputs, report_inputs
+from pipeline.exposures.summary import stored_time_to_deploy_before
 from pipeline.lists.exposures import refreshed_state
 from pipeline.plan import plan_from_inputs, plan_json
 from pipeline.sla import policy_of
@@ -77,8 +80,9 @@ class _Figures:
     newest_last_sbom: datetime | None
 
 
-# (database URL, organization, moment, hidden groups) → (state digest, figures); oldest dropped first.
-_KEPT: dict[tuple[str, str, datetime, tuple[str, ...]], tuple[str, _Figures]] = {}
+# (database URL, organization, moment, hidden groups, previous?) → (state digest, figures); oldest
+# dropped first. The previous period's entry holds its time-to-deploy figures alone.
+_KEPT: dict[tuple[str, str, datetime, tuple[str, ...], bool], tuple[str, _Figures | dict[str, Any]]] = {}
 _KEPT_MAX = 64
 _LOCK = threading.Lock()
 
@@ -108,14 +112,28 @@ def _figures(db: Database, org: str, moment: datetime) -> _Figures:
     )
 
 
-def _kept_figures(db: Database, org: str, moment: datetime, state: str, hidden: tuple[str, ...]) -> _Figures:
-    """:func:`_figures` at ``moment``, kept while the state digest holds (see the module docstring)."""
-    key = (str(db.url), org, moment, hidden)
+def _previous_figures(db: Database, org: str, moment: datetime) -> dict[str, Any]:
+    """The deploy-time document's ``time_to_deploy`` at the previous period's moment: from the stored
+    rows cut at it (one pass over columns), else (the moment is not before the newest snapshot, or the
+    embargo asks for it) the deploy-time report at that moment."""
+    found = stored_time_to_deploy_before(db, org, moment)
+    if found is not None:
+        return found
+    figures: dict[str, Any] = deploy_time(db, org, moment).to_json()["time_to_deploy"]
+    return figures
+
+
+def _kept(
+    db: Database, org: str, moment: datetime, state: str, hidden: tuple[str, ...], *, previous: bool
+) -> _Figures | dict[str, Any]:
+    """:func:`_figures` (or :func:`_previous_figures`) at ``moment``, kept while the state digest holds
+    (see the module docstring)."""
+    key = (str(db.url), org, moment, hidden, previous)
     with _LOCK:
         kept = _KEPT.get(key)
     if kept is not None and kept[0] == state:
         return kept[1]
-    figures = _figures(db, org, moment)
+    figures = _previous_figures(db, org, moment) if previous else _figures(db, org, moment)
     with _LOCK:
         if len(_KEPT) >= _KEPT_MAX:
             _KEPT.pop(next(iter(_KEPT)))
@@ -184,8 +202,10 @@ def overview(db: Database, org: str, as_of: datetime | None = None, period_days:
         return _looked_back(db, org, moment, previous_moment, period_days)
     with db.connect() as conn:
         feeds = [{"source": f.name, "fetched_at": rfc3339(f.fetched_at)} for f in feed_states(conn)]
-    now = _kept_figures(db, org, moment, state, hidden)
-    before = _kept_figures(db, org, previous_moment, state, hidden)
+    now = _kept(db, org, moment, state, hidden, previous=False)
+    before = _kept(db, org, previous_moment, state, hidden, previous=True)
+    assert isinstance(now, _Figures)
+    assert isinstance(before, dict)
     plan = plan_json(db, org, as_of=moment, limit=_TOP_ACTIONS)
     return _document(
         org=org,
@@ -213,7 +233,7 @@ def _document(
     tiers: dict[str, int],
     worst: list[dict[str, Any]],
     figures: _Figures,
-    previous: _Figures,
+    previous: dict[str, Any],
     top_actions: list[dict[str, Any]],
     total_actions: int,
     feeds: list[dict[str, Any]],
@@ -228,7 +248,7 @@ def _document(
         "open_fixable_past_due": counts.open_fixable_past_due,
         "excluded_open": counts.excluded_open,
         "risk_accepted_open": counts.risk_accepted_open,
-        "time_to_deploy": {**_ttd(figures.time_to_deploy), "previous": _ttd(previous.time_to_deploy)},
+        "time_to_deploy": {**_ttd(figures.time_to_deploy), "previous": _ttd(previous)},
         # The gap decomposed: fix clocks by source, upstream's figure, exposure-days split, last resort.
         "gap": figures.gap,
         "top_actions": top_actions,
@@ -293,7 +313,7 @@ def _looked_back(
         tiers={t: tiers[t] for t in _tier_order(set(tiers), inputs.policy)},
         worst=[{"system": n, "open_fixable": per_system[n], "kev": kev_system[n]} for n in worst],
         figures=figures,
-        previous=_figures(db, org, previous_moment),
+        previous=_previous_figures(db, org, previous_moment),
         top_actions=[a.to_json(rank) for rank, a in enumerate(plan.actions[:_TOP_ACTIONS], start=1)],
         total_actions=len(plan.actions),
         feeds=feeds,

@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -34,8 +34,9 @@ from pipeline.exposures.triage import analysis_records
 from pipeline.sla import policy_of
 from pipeline.systems import SystemFilter
 from reports.deploy_time import DeployTimeReport
-from reports.deploy_time_columns import ExposureColumns, deploy_time_report_columns
-from reports.exposure_records import SnapshotRef, SystemHistory
+from reports.deploy_time_columns import ExposureColumns, deploy_time_report_columns, micros
+from reports.exposure_records import SnapshotRef, SystemHistory, VulnFacts
+from reports.sla import SlaPolicy
 from store.db import Database, Tx
 from store.queries import advisories as advisory_queries
 from store.queries import exposures as q
@@ -116,15 +117,78 @@ def _without_groups(rows: _OrgRows, hidden: frozenset[str]) -> _OrgRows:
     return _OrgRows(rows.states, codes, shapes, {x: i for i, x in enumerate(shapes)})
 
 
-def stored_deploy_time(
-    db: Database, org: str, as_of: datetime | None = None, *, only: SystemFilter | None = None
-) -> DeployTimeReport | None:
-    """The organization's deploy-time report from its stored rows (over the systems ``only`` selects);
-    ``None`` when ``as_of`` lies before their newest snapshot or decommissioning (the caller then
-    recomputes the intervals up to ``as_of``)."""
-    if as_of is not None:
-        within_range(as_of, "as_of", "report")
-    moment = require_utc(as_of, "as_of") if as_of is not None else utcnow_seconds()
+def stored_time_to_deploy_before(db: Database, org: str, moment: datetime) -> dict[str, Any] | None:
+    """The deploy-time document's ``time_to_deploy`` figures at ``moment`` from the stored rows cut at
+    it, when ``moment`` lies before the newest snapshot (``None`` otherwise, or when the embargo asks
+    for the per-exposure path): what the report recomputed from the snapshots up to ``moment`` says.
+
+    A stored interval is what the snapshots up to any moment after its first sighting say of it, cut
+    there: one first seen after ``moment`` did not exist yet; one closed after ``moment`` (a snapshot
+    without it, or a decommissioning) was open then, last seen affected at the system's newest snapshot
+    up to ``moment`` (every snapshot of an interval shows it affected). Facts — advisories, KEV, EPSS,
+    fix releases, analysis records, the SLA policy — are today's in both. The previous-period figures
+    of the dashboard overview come from here: one pass over the stored columns instead of a rebuild of
+    every interval from the snapshots; tests compare both on generated fleets.
+    """
+    moment = require_utc(moment, "as_of")
+    stored = _stored_columns(db, org, None)
+    if stored is None:
+        return None
+    columns, systems, facts, policy = stored.columns, stored.systems, stored.facts, stored.policy
+    with db.read() as session:
+        org_id = get_organization(session, org).id
+        assert org_id is not None
+        newest = max(
+            (t for s in systems for t in (s.last_observed_at, s.decommissioned_at) if t is not None),
+            default=None,
+        )
+        if newest is None or moment >= newest:
+            return None
+        last_at = system_queries.last_snapshots_at(session, org_id, moment)
+    cut = micros(moment)
+    c = columns
+    keep = c.first_seen <= cut
+    reopened = c.closed & (c.resolved > cut)
+    none_code = len(c.resolutions)
+    last_of_system = np.array(
+        [micros(last_at[s.id]) if s.id in last_at else 0 for s in systems], dtype=np.int64
+    )
+    open_then = ~c.closed | reopened
+    cut_columns = ExposureColumns(
+        system=c.system[keep],
+        pair=c.pair[keep],
+        ecosystem=c.ecosystem[keep],
+        first_seen=c.first_seen[keep],
+        last_affected=np.where(open_then, last_of_system[c.system], c.last_affected)[keep],
+        resolved=c.resolved[keep],
+        closed=(c.closed & ~reopened)[keep],
+        resolution=np.where(reopened, none_code, c.resolution)[keep],
+        analysis=c.analysis[keep],
+        pairs=c.pairs,
+        ecosystems=c.ecosystems,
+        resolutions=[*c.resolutions, None],
+        analyses=c.analyses,
+    )
+    histories = [
+        SystemHistory(
+            s.name,
+            (SnapshotRef(last_at[s.id], "newest"),) if s.id in last_at else (),
+            s.environment,
+            s.internet_exposed,
+            s.cadence_days,
+            s.decommissioned_at,
+            s.criticality,
+        )
+        for s in systems
+    ]
+    report = deploy_time_report_columns(cut_columns, histories, facts, moment, policy=policy)
+    figures: dict[str, Any] = report.to_json()["time_to_deploy"]
+    return figures
+
+
+def _stored_columns(db: Database, org: str, only: SystemFilter | None) -> _Stored | None:
+    """The organization's counted stored rows as columns (over the systems ``only`` selects) with the
+    systems, facts and policy a summary needs; ``None`` when the embargo asks for the per-exposure path."""
     ensure_exposures(db, org)
     with db.read() as session:
         org_row = get_organization(session, org)
@@ -132,13 +196,6 @@ def stored_deploy_time(
         systems = system_queries.org_systems(session, org_row.id)
         if only:
             systems = only.select(systems)
-        # As report_inputs decides: the stored rows hold every snapshot and a decommissioning.
-        newest = max(
-            (t for s in systems for t in (s.last_observed_at, s.decommissioned_at) if t is not None),
-            default=None,
-        )
-        if newest is not None and moment < newest:
-            return None
         hidden = hidden_groups(session)
         if hidden and excluded_in_groups(session, org_row.id, hidden):
             # Triage-excluded rows of groups the reader may not see: the per-exposure path leaves
@@ -158,19 +215,6 @@ def stored_deploy_time(
         released = registry_queries.group_fix_releases(session, groups, public_at=current_view().moment())
         policy = policy_of(session, org_row.id, org)
     facts = [fact_for(g, advisories[g], kev, epss, released) for g in sorted(groups)]
-    # Staleness and the breakdowns need each system's newest snapshot only.
-    histories = [
-        SystemHistory(
-            s.name,
-            (SnapshotRef(s.last_observed_at, "newest"),) if s.last_observed_at else (),
-            s.environment,
-            s.internet_exposed,
-            s.cadence_days,
-            s.decommissioned_at,
-            s.criticality,
-        )
-        for s in systems
-    ]
     system_index = {s.id: i for i, s in enumerate(systems)}
     present = [sid for sid in raw.codes if sid in system_index]
     lengths = [len(raw.codes[sid]) for sid in present]
@@ -203,12 +247,58 @@ def stored_deploy_time(
         resolutions=list(resolutions),
         analyses=records,
     )
+    return _Stored(columns, systems, facts, policy, excluded, withdrawn)
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    columns: ExposureColumns
+    systems: list[system_queries.SystemRow]
+    facts: list[VulnFacts]
+    policy: SlaPolicy
+    excluded: dict[str, int]
+    withdrawn: tuple[str, ...]
+
+
+def stored_deploy_time(
+    db: Database, org: str, as_of: datetime | None = None, *, only: SystemFilter | None = None
+) -> DeployTimeReport | None:
+    """The organization's deploy-time report from its stored rows (over the systems ``only`` selects);
+    ``None`` when ``as_of`` lies before their newest snapshot or decommissioning (the caller then
+    recomputes the intervals up to ``as_of``)."""
+    if as_of is not None:
+        within_range(as_of, "as_of", "report")
+    moment = require_utc(as_of, "as_of") if as_of is not None else utcnow_seconds()
+    stored = _stored_columns(db, org, only)
+    if stored is None:
+        return None
+    systems = stored.systems
+    # As report_inputs decides: the stored rows hold every snapshot and a decommissioning.
+    newest = max(
+        (t for s in systems for t in (s.last_observed_at, s.decommissioned_at) if t is not None),
+        default=None,
+    )
+    if newest is not None and moment < newest:
+        return None
+    # Staleness and the breakdowns need each system's newest snapshot only.
+    histories = [
+        SystemHistory(
+            s.name,
+            (SnapshotRef(s.last_observed_at, "newest"),) if s.last_observed_at else (),
+            s.environment,
+            s.internet_exposed,
+            s.cadence_days,
+            s.decommissioned_at,
+            s.criticality,
+        )
+        for s in systems
+    ]
     return deploy_time_report_columns(
-        columns,
+        stored.columns,
         histories,
-        facts,
+        stored.facts,
         moment,
-        policy=policy,
-        excluded=excluded,
-        withdrawn_groups_skipped=withdrawn,
+        policy=stored.policy,
+        excluded=stored.excluded,
+        withdrawn_groups_skipped=stored.withdrawn,
     )

@@ -750,3 +750,16 @@ def _store_members(session: Session, set_id: int, keys: Sequence[tuple[str, str,
     linked = session.execute(count).scalar_one()
     if linked != len(keys):  # pragma: no cover - the upsert above guarantees every key exists
         raise RuntimeError(f"component set {set_id}: {len(keys)} package versions, {linked} linked")
+
+
+def last_snapshots_at(session: Session, org_id: int, moment: datetime) -> dict[int, datetime]:
+    """System id → its newest snapshot observed at or before ``moment`` (systems of the organization
+    with one), along the (system, observed) index."""
+    snapshot, system = _table(Snapshot), _table(System)
+    stmt = (
+        sa.select(snapshot.c.system_id, sa.func.max(snapshot.c.observed_at))
+        .join(system, system.c.id == snapshot.c.system_id)
+        .where(system.c.org_id == org_id, snapshot.c.observed_at <= moment)
+        .group_by(snapshot.c.system_id)
+    )
+    return {int(sid): when for sid, when in session.execute(stmt)}

@@ -1,0 +1,48 @@
+"""The time-to-deploy figures at a moment before the newest snapshot, from the stored rows cut at it
+(``pipeline.exposures.summary.stored_time_to_deploy_before``), equal the report recomputed from the
+snapshots up to that moment (``deploy_time_reference``), on both databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench.report import START, WEEKS, build_fleet
+from pipeline.demo import load_demo
+from pipeline.exposures.reports import deploy_time_reference
+from pipeline.exposures.summary import stored_time_to_deploy_before
+from pipeline.systems import decommission_system
+from store.db import Database
+from store.queries.organizations import get_organization
+from store.queries.systems import org_systems
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def assert_cut_equals_recomputed(db: Database, org: str, moment: datetime) -> None:
+    got = stored_time_to_deploy_before(db, org, moment)
+    expected = deploy_time_reference(db, org, moment).to_json()["time_to_deploy"]
+    assert got == expected, moment
+
+
+def test_generated_fleet_at_many_moments(db: Database) -> None:
+    build_fleet(db, 40)
+    end = START + timedelta(days=7 * WEEKS)
+    # A decommissioning after some of the moments: its closings are open before it.
+    with db.read() as session:
+        systems = org_systems(session, get_organization(session, "bench").id or 0)
+    quiet = min((s for s in systems if s.last_observed_at), key=lambda s: (s.last_observed_at, s.name))
+    assert quiet.last_observed_at is not None
+    assert quiet.last_observed_at < end - timedelta(days=60)
+    decommission_system(db, "bench", quiet.name, at=quiet.last_observed_at + timedelta(days=20))
+    for days in (7.5, 8, 13.5, 14, 30, 45, 90, 200, 300):
+        assert_cut_equals_recomputed(db, "bench", end - timedelta(days=days))
+    # On a snapshot's own moment (the bench fleet's snapshots fall on 03:00 every week).
+    assert_cut_equals_recomputed(db, "bench", START + timedelta(days=7 * 30))
+    assert stored_time_to_deploy_before(db, "bench", end) is None  # not before the newest snapshot
+
+
+def test_demo_fleet(db: Database) -> None:
+    load_demo(db, "demo", ROOT / "sbom_samples" / "demo-fleet", ROOT / "sbom_samples" / "advisories" / "demo")
+    for month, day in ((3, 1), (6, 15), (8, 1)):
+        assert_cut_equals_recomputed(db, "demo", datetime(2024, month, day, tzinfo=UTC))
