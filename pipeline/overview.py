@@ -192,14 +192,12 @@ def overview(db: Database, org: str, as_of: datetime | None = None, period_days:
             counts = None
         else:
             counts = lq.overview_counts(session, org_id, moment.timestamp(), hidden)
-            by_tier = lq.open_fixable_by(session, org_id, "sla_tier", hidden)
-            tiers = {str(t or "none"): n for t, n, _ in by_tier}
-            worst = [
-                {"system": str(name), "open_fixable": n, "kev": kev}
-                for name, n, kev in lq.open_fixable_by(session, org_id, "system", hidden, limit=_WORST)
-            ]
     if counts is None:
         return _looked_back(db, org, moment, previous_moment, period_days)
+    tiers: Counter[str] = Counter()
+    for tier, n in counts.tiers.items():
+        tiers[tier or "none"] += n
+    worst = sorted(counts.systems.items(), key=lambda item: (-item[1][0], -item[1][1], item[0]))[:_WORST]
     with db.connect() as conn:
         feeds = [{"source": f.name, "fetched_at": rfc3339(f.fetched_at)} for f in feed_states(conn)]
     now = _kept(db, org, moment, state, hidden, previous=False)
@@ -214,7 +212,7 @@ def overview(db: Database, org: str, as_of: datetime | None = None, period_days:
         period_days=period_days,
         counts=counts,
         tiers={t: tiers[t] for t in _tier_order(set(tiers), policy)},
-        worst=worst,
+        worst=[{"system": name, "open_fixable": n, "kev": kev} for name, (n, kev) in worst],
         figures=now,
         previous=before,
         top_actions=plan["actions"],
@@ -303,6 +301,8 @@ def _looked_back(
         open_fixable_past_due=sum(1 for r in fixable if r["sla_status"] == "breached"),
         risk_accepted_open=sum(1 for r in rows if r["sla_status"] == "risk_accepted"),
         excluded_open=sum(1 for r in excluded if r["resolved_at"] is None),
+        tiers={},
+        systems={},
     )
     return _document(
         org=org,

@@ -37,7 +37,6 @@ __all__ = [
     "count_rows",
     "facts_token",
     "list_inputs",
-    "open_fixable_by",
     "overview_counts",
     "page_rows",
     "replace_list",
@@ -290,70 +289,70 @@ def newest_moment(session: Session, org_id: int) -> datetime | None:
 
 @dataclass(frozen=True, slots=True)
 class OverviewCounts:
-    """The overview's headline counts at one moment (``pipeline.overview``): open rows naming a fixed
-    version, those of them on the KEV list and past due (SLA status ``breached``), open rows under an
-    accepted risk in force, and excluded rows whose interval is still open."""
+    """The overview's figures from the stored list at one moment (``pipeline.overview``): open rows
+    naming a fixed version, those of them on the KEV list and past due (SLA status ``breached``), open
+    rows under an accepted risk in force, excluded rows whose interval is still open; open fixable rows
+    per SLA tier (``None``: no tier) and per system (rows, of them KEV)."""
 
     open_fixable: int
     open_fixable_kev: int
     open_fixable_past_due: int
     risk_accepted_open: int
     excluded_open: int
+    tiers: dict[str | None, int]
+    systems: dict[str, tuple[int, int]]
 
 
 def overview_counts(
     session: Session, org_id: int, moment: float, hidden_groups: Sequence[str] = ()
 ) -> OverviewCounts:
-    """:class:`OverviewCounts` at ``moment`` (Unix seconds), in one pass over the organization's open
-    and excluded rows. Past due as ``reports.sla.sla_status`` says of an open row: seen affected at or
-    after the due date, or the moment after it; unless an accepted risk is in force (``risk_accepted``)."""
+    """:class:`OverviewCounts` at ``moment`` (Unix seconds): one statement along the covering index
+    ``ix_exposure_list_overview``, grouped by (state, fixable, system, tier) in the index's order.
+    Past due as ``reports.sla.sla_status`` says of an open row: seen affected at or after the due date,
+    or the moment after it; unless an accepted risk is in force (then ``risk_accepted``)."""
     t = _t(ExposureListRow)
     accepted = sa.and_(t.c.risk_candidate.is_(True), t.c.accepted_until > moment)
-    is_open = t.c.state == "open"
-    fixable = sa.and_(is_open, t.c.fixable.is_(True))
     past_due = sa.and_(
-        fixable,
         t.c.due_at.is_not(None),
         sa.or_(t.c.seen_past_due.is_(True), t.c.due_at < moment),
         sa.not_(accepted),
     )
 
     def count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
-        return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+        return sa.func.sum(sa.case((condition, 1), else_=0))
 
-    stmt = sa.select(
-        count(fixable),
-        count(sa.and_(fixable, t.c.kev.is_(True))),
-        count(past_due),
-        count(sa.and_(is_open, accepted)),
-        count(sa.and_(t.c.state == "excluded", t.c.interval_open.is_(True))),
-    ).where(t.c.org_id == org_id, t.c.state.in_(("open", "excluded")))
-    if hidden_groups:
-        stmt = stmt.where(t.c.vulnerability.not_in(hidden_groups))
-    return OverviewCounts(*(int(v) for v in session.execute(stmt).one()))
-
-
-def open_fixable_by(
-    session: Session, org_id: int, by: str, hidden_groups: Sequence[str] = (), *, limit: int | None = None
-) -> list[tuple[str | None, int, int]]:
-    """(value, open fixable rows, of them on the KEV list) per ``sla_tier`` or per ``system``; with
-    ``limit``, the values with the most rows first (then the most KEV, then by value)."""
-    if by not in ("sla_tier", "system"):
-        raise ValueError(f"not an overview grouping: {by}")
-    t = _t(ExposureListRow)
-    column = t.c[by]
-    rows = sa.func.count().label("rows")
-    kev = sa.func.sum(sa.case((t.c.kev.is_(True), 1), else_=0)).label("kev")
+    keys = (t.c.state, t.c.fixable, t.c.system, t.c.sla_tier)
     stmt = (
-        sa.select(column, rows, kev)
-        .where(t.c.org_id == org_id, t.c.state == "open", t.c.fixable.is_(True))
-        .group_by(column)
+        sa.select(
+            *keys,
+            sa.func.count(),
+            count(t.c.kev.is_(True)),
+            count(past_due),
+            count(accepted),
+            count(t.c.interval_open.is_(True)),
+        )
+        .where(t.c.org_id == org_id, t.c.state.in_(("open", "excluded")))
+        .group_by(*keys)
     )
     if hidden_groups:
         stmt = stmt.where(t.c.vulnerability.not_in(hidden_groups))
-    if limit is not None:
-        stmt = stmt.order_by(rows.desc(), kev.desc(), column.asc()).limit(limit)
-    return [(r[0], int(r[1]), int(r[2])) for r in session.execute(stmt)]
+    fixable = kev = due = accepted_open = excluded_open = 0
+    tiers: dict[str | None, int] = {}
+    systems: dict[str, tuple[int, int]] = {}
+    for state, is_fixable, system, tier, rows, kevs, dues, accepting, still_open in session.execute(stmt):
+        if state == "excluded":
+            excluded_open += int(still_open)
+            continue
+        accepted_open += int(accepting)
+        if not is_fixable:
+            continue
+        fixable += rows
+        kev += int(kevs)
+        due += int(dues)
+        tiers[tier] = tiers.get(tier, 0) + rows
+        n, k = systems.get(system, (0, 0))
+        systems[system] = (n + rows, k + int(kevs))
+    return OverviewCounts(fixable, kev, due, accepted_open, excluded_open, tiers, systems)
 
 
 def systems_token(session: Session, org_id: int) -> str:
