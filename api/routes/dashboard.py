@@ -38,7 +38,7 @@ from api.params import Moment
 from core.display import days_text, percent_text
 from core.errors import InputError, NotFoundError, PatchgapError
 from core.systems import CRITICALITIES
-from core.time import assume_utc, utc_midnight
+from core.time import assume_utc, rfc3339, utc_midnight
 from core.triage import JUSTIFICATIONS, STATES
 from pipeline import systems as system_cases
 from pipeline.api_keys import (
@@ -483,9 +483,11 @@ def _exposure_page(
     *,
     form: dict[str, str] | None = None,
     error: str | None = None,
+    as_of: datetime | None = None,
 ) -> HTMLResponse:
-    """One exposure's page (``identity``: system, package, version, vulnerability, first_seen), with the
-    triage form refilled from ``form`` and the refusal ``error`` after a decision was not recorded."""
+    """One exposure's page (``identity``: system, package, version, vulnerability, first_seen) as of
+    ``as_of`` (default now), with the triage form refilled from ``form`` and the refusal ``error``
+    after a decision was not recorded."""
     org = viewer.principal.org
     system, package, version = identity["system"], identity["package"], identity["version"]
     vulnerability = identity["vulnerability"]
@@ -498,12 +500,14 @@ def _exposure_page(
             version=version,
             vulnerability=vulnerability,
             first_seen=identity.get("first_seen") or None,
+            as_of=as_of,
         )
     except NotFoundError as exc:
         return not_found(request, viewer, str(exc))
     if not rows:
+        when = f" as of {rfc3339(as_of)}" if as_of is not None else ""
         return not_found(
-            request, viewer, f"no exposure of {vulnerability} in {package}@{version} on {system}"
+            request, viewer, f"no exposure of {vulnerability} in {package}@{version} on {system}{when}"
         )
     row = rows[0]
     why: list[Any] = []
@@ -552,9 +556,11 @@ def exposure_page(
     version: Annotated[str, Query(max_length=500)],
     vulnerability: Annotated[str, Query(max_length=200)],
     first_seen: Annotated[str | None, Query(max_length=40)] = None,
+    as_of: AsOfQuery = None,
 ) -> HTMLResponse:
-    """One exposure: its report row, why the version matched, since when a fix exists, what to upgrade
-    to, and its triage: the analysis that decides about it, its history, and (for admins) the form."""
+    """One exposure: its report row (as of ``as_of``, default now), why the version matched, since when
+    a fix exists, what to upgrade to, and its triage: the analysis that decides about it, its history,
+    and (for admins) the form."""
     identity = {
         "system": system,
         "package": package,
@@ -562,7 +568,7 @@ def exposure_page(
         "vulnerability": vulnerability,
         "first_seen": first_seen or "",
     }
-    return _exposure_page(request, db, viewer, identity)
+    return _exposure_page(request, db, viewer, identity, as_of=assume_utc(as_of))
 
 
 # The dashboard form's scopes: what the decision covers, from the exposure's system and version.

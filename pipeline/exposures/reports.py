@@ -462,12 +462,14 @@ def find_exposures(
     version: str,
     vulnerability: str,
     first_seen: str | None = None,
+    as_of: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """The rows (any status, excluded ones too) of one system that are this exposure: its package,
-    version and vulnerability group, and its ``first_seen`` when given."""
+    version and vulnerability group, and its ``first_seen`` when given; evaluated at ``as_of``
+    (default now: before its first sighting there is none)."""
     wanted = {"package": package, "version": version, "vulnerability": vulnerability}
     if first_seen:
         wanted["first_seen"] = first_seen
-    inputs = report_inputs(db, org, system=system)
+    inputs = report_inputs(db, org, as_of, system=system)
     rows = [*exposures_from_inputs(inputs, "all"), *exposures_from_inputs(inputs, "excluded")]
     return [row for row in rows if all(row[k] == v for k, v in wanted.items())]

@@ -42,7 +42,6 @@ __all__ = [
     "refresh_list",
     "refreshed_state",
     "row_sort_key",
-    "state_digest",
 ]
 
 ListStatus = Literal["open", "resolved", "excluded", "all", "risk_accepted"]
@@ -268,24 +267,12 @@ def _report_of_rows(
     return out
 
 
-def state_digest(db: Database, org: str) -> str:
-    """A digest of everything the organization's reports are computed from: every built system's
-    list stamp (its snapshots, match results and triage through its build digest; its attributes)
-    and the organization-wide facts (advisories, KEV, EPSS, feeds, SLA policy). It changes whenever
-    any report could; callers bring stored exposures current first (``ensure_exposures``)."""
-    with db.read() as session:
-        org_id = get_organization(session, org).id
-        assert org_id is not None
-        token = lq.facts_token(session, org_id)
-        found = lq.list_inputs(session, org_id)
-    stamps = "".join(_stamp(token, i) for i in sorted(found, key=lambda i: i.system_id))
-    return hashlib.sha256(f"{org_id}:{token}:{stamps}".encode()).hexdigest()
-
-
 def refreshed_state(db: Database, org: str) -> tuple[int, str]:
     """Bring the organization's list rows current (:func:`refresh_list`; stored exposures must be
-    current first) and return its id and a digest of every system's list stamp, which covers every
-    input the reports read: what :func:`state_digest` says, without reading the inputs twice."""
+    current first) and return its id and a digest of every system's list stamp: a digest of
+    everything the organization's reports are computed from (each built system's snapshots, match
+    results and triage through its build digest, its attributes; the organization-wide advisories,
+    KEV, EPSS, feeds and SLA policy), which changes whenever any report could."""
     refresh_list(db, org)
     with db.read() as session:
         org_id = get_organization(session, org).id

@@ -104,6 +104,12 @@ def test_overview_system_and_exposure_pages(site: tuple[TestClient, dict[str, st
     assert "Upgrade suggestion" in exposure.text
     assert 'data-section="timeline"' in exposure.text
     assert 'data-state="affected"' in exposure.text
+    # The page is evaluated as of its as_of: before the exposure was first seen there is none.
+    before = link.group(1).replace("&amp;", "&").replace("as_of=2024-06-15", "as_of=2023-01-01")
+    assert "as_of=2023-01-01" in before
+    earlier = client.get(before)
+    assert earlier.status_code == 404
+    assert "as of 2023-01-01T00:00:00Z" in earlier.text
     snapshot_id = re.search(r'href="/dashboard/snapshots/(\d+)[?"]', system.text)
     assert snapshot_id is not None
     assert client.get(f"/dashboard/snapshots/{snapshot_id.group(1)}").status_code == 200
