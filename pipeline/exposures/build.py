@@ -17,6 +17,7 @@ report evaluated before the newest snapshot (``as_of``) runs it on the snapshots
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -286,18 +287,38 @@ def outdated_systems(session: Tx, org_id: int, system: str | None = None) -> lis
     return [sid for sid in ids if stored.get(sid) != current[sid]]
 
 
+# (database URL, organization id) → the inputs token (``store.queries.exposures.inputs_token``) read
+# before the last check that left every system of the organization current.
+_CURRENT: dict[tuple[str, int], tuple[object, ...]] = {}
+_CURRENT_LOCK = threading.Lock()
+
+
 def ensure_exposures(db: Database, org: str, system: str | None = None) -> int:
     """Rebuild the organization's out-of-date systems (or the named one, if out of date; none when
-    nothing changed); returns how many."""
+    nothing changed); returns how many.
+
+    The full check computes a digest of every system's inputs (a quarter of a second at 10,000
+    systems); when the database-wide inputs token is what it was before the last full check of the
+    organization in this process, no input moved since that check, and it is not run again."""
     with db.read() as session:
         org_id = get_organization(session, org).id
         assert org_id is not None
+        key = (str(db.url), org_id)
+        token = q.inputs_token(session, org_id)
+        with _CURRENT_LOCK:
+            if system is None and _CURRENT.get(key) == token:
+                return 0
         stale = outdated_systems(session, org_id, system)
     if stale:
         with db.write() as session:
             # Checked again under the write lock: a concurrent report may have rebuilt them meanwhile.
             stale = [s for s in outdated_systems(session, org_id, system) if s in set(stale)]
             rebuild_in(session, stale)
+    if system is None:
+        # The token read before the check: whatever moved since moves it, and the next call checks
+        # (also after a first build, which adds build states: one more check, then it holds).
+        with _CURRENT_LOCK:
+            _CURRENT[key] = token
     return len(stale)
 
 

@@ -37,8 +37,9 @@ from store.sql import dialect_insert as _insert
 from store.sql import table_of as _t
 from store.tables.advisories import Advisory, AffectedPackageRow
 from store.tables.exposures import ExposureRow, ExposureState, SlaPolicyRow
-from store.tables.packages import MatchResult, PackageMatchState, PackageVersion
+from store.tables.packages import MatchEpoch, MatchResult, PackageMatchState, PackageVersion
 from store.tables.systems import ComponentSetMember, Snapshot, System
+from store.tables.triage import AnalysisEntryRow, AnalysisRow
 
 _CHUNK = 900
 
@@ -770,3 +771,47 @@ def excluded_counts(session: Session, org_id: int, system_ids: Sequence[int] | N
         for resolution, count in session.execute(stmt.where(table.c.system_id.in_(chunk))):
             out[resolution] = out.get(resolution, 0) + count
     return out
+
+
+def inputs_token(session: Session, org_id: int) -> tuple[Any, ...]:
+    """Database-wide aggregates that move whenever any system's exposure inputs (``input_states`` and
+    the analysis records) can have moved: a snapshot or a system added or removed, a decommissioning,
+    match results written or forgotten (their count, the forgetting epoch), an advisory's affected
+    rows replaced (every changed advisory's are deleted and inserted again: the count or the newest
+    id moves), an analysis decision, and the organization's build states. Each is one index lookup
+    or one count: a few milliseconds, against a digest per system for the full check.
+
+    Equal tokens mean no input moved, so a check that found every system current need not run again
+    (``pipeline.exposures.build.ensure_exposures``); a differing token says nothing more than "check".
+    """
+    snapshot, system, result, epoch = _t(Snapshot), _t(System), _t(MatchResult), _t(MatchEpoch)
+    affected, advisory, state = _t(AffectedPackageRow), _t(Advisory), _t(ExposureState)
+    analysis, entry, matched = _t(AnalysisRow), _t(AnalysisEntryRow), _t(PackageMatchState)
+
+    def scalar(stmt: Any) -> Any:
+        return stmt.scalar_subquery()
+
+    row = session.execute(
+        sa.select(
+            scalar(sa.select(sa.func.max(snapshot.c.id))),
+            scalar(sa.select(sa.func.count()).where(system.c.org_id == org_id)),
+            scalar(sa.select(sa.func.max(system.c.id))),
+            scalar(
+                sa.select(sa.func.count(system.c.decommissioned_at)).where(system.c.org_id == org_id)
+            ),
+            scalar(sa.select(sa.func.count()).select_from(result)),
+            scalar(sa.select(sa.func.count()).select_from(matched)),
+            scalar(sa.select(sa.func.max(epoch.c.epoch))),
+            scalar(sa.select(sa.func.count()).select_from(affected)),
+            scalar(sa.select(sa.func.max(affected.c.id))),
+            scalar(sa.select(sa.func.max(advisory.c.id))),
+            scalar(sa.select(sa.func.max(analysis.c.id))),
+            scalar(sa.select(sa.func.max(entry.c.id))),
+            scalar(
+                sa.select(sa.func.count())
+                .select_from(state.join(system, system.c.id == state.c.system_id))
+                .where(system.c.org_id == org_id)
+            ),
+        )
+    ).one()
+    return tuple(row)
