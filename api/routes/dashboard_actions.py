@@ -22,14 +22,23 @@ from starlette.datastructures import UploadFile
 
 from api.dashboard.links import dashboard_url, sticky_of
 from api.params import Moment
-from api.routes.dashboard import AsOfQuery, ViewerDep, form_moment, not_found, render, system_page_of
+from api.routes.dashboard import (
+    AsOfQuery,
+    Viewer,
+    ViewerDep,
+    form_moment,
+    not_found,
+    render,
+    system_page_of,
+)
 from api.routes.uploads import form_sbom, read_form
 from core.errors import InputError, NotFoundError, PatchgapError
-from core.text import text_problem
+from core.text import system_name_problem, text_problem
 from core.time import assume_utc, utcnow
 from pipeline.api_keys import csrf_matches
 from pipeline.export_formats import ExportFormat, commands
 from pipeline.exports import export
+from pipeline.ingest import IngestResult
 from pipeline.systems import get_system
 from pipeline.uploads import ingest_upload
 
@@ -44,49 +53,108 @@ def _field(form: Any, name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+async def _ingest_form(request: Request, viewer: Viewer, name: str, form: Any, limit: int) -> IngestResult:
+    """Ingest the form's SBOM into system ``name`` (created on first use, as the API's upload does):
+    the ``bom`` file part, an optional ``release`` label and ``observed_at`` date. A refusal raises the
+    reader's or the check's error, nothing stored."""
+    db = request.app.state.db
+    release = _field(form, "release").strip()
+    part = form.get("bom")
+    source = part.filename if isinstance(part, UploadFile) and part.filename else f"upload to {name}"
+    if isinstance(part, UploadFile) and not part.filename:
+        raise InputError("bom", "choose an SBOM file to upload")
+    data, source = await form_sbom(form, limit, source)
+    if (problem := text_problem(release, "release label", single_line=True)) is not None:
+        raise InputError("release", problem)
+    observed_at = form_moment(_field(form, "observed_at").strip(), "observed at")
+    result: IngestResult = await run_in_threadpool(
+        lambda: ingest_upload(
+            db,
+            org=viewer.principal.org,
+            system=name,
+            data=data,
+            source=source,
+            max_bytes=limit,
+            observed_at=observed_at,
+            release_label=release or None,
+        )
+    )
+    return result
+
+
+async def _checked_form(request: Request, viewer: Viewer) -> tuple[Any, int, Response | None]:
+    """The posted form, the size limit, and the refusal when the CSRF token or the role is wrong."""
+    limit: int = request.app.state.settings.max_sbom_bytes
+    form = await read_form(request, limit)
+    if not csrf_matches(viewer.csrf_token, _field(form, "csrf_token")):
+        return form, limit, Response("CSRF token mismatch", status_code=403)
+    if not viewer.principal.allows("uploader"):
+        role = viewer.principal.role
+        refused = Response(f"uploading an SBOM needs the uploader role; this key is {role}", status_code=403)
+        return form, limit, refused
+    return form, limit, None
+
+
+def _uploaded(request: Request, name: str, result: IngestResult) -> RedirectResponse:
+    target = f"/dashboard/systems/{quote(name, safe='')}"
+    params = {"uploaded": result.snapshot_id, "outcome": result.status}
+    return RedirectResponse(dashboard_url(target, sticky_of(request.query_params), params), status_code=303)
+
+
 @router.post("/systems/{name}/upload")
 async def upload_sbom(request: Request, viewer: ViewerDep, name: str) -> Response:
     """Ingest the SBOM of the form's ``bom`` part now (uploaders and admins), then show the system with
     the new snapshot; a refused SBOM shows the system page with the reason, nothing stored."""
     db = request.app.state.db
-    limit: int = request.app.state.settings.max_sbom_bytes
-    form = await read_form(request, limit)
-    if not csrf_matches(viewer.csrf_token, _field(form, "csrf_token")):
-        return Response("CSRF token mismatch", status_code=403)
-    if not viewer.principal.allows("uploader"):
-        role = viewer.principal.role
-        return Response(f"uploading an SBOM needs the uploader role; this key is {role}", status_code=403)
-    release = _field(form, "release").strip()
-    part = form.get("bom")
-    source = part.filename if isinstance(part, UploadFile) and part.filename else f"upload to {name}"
+    form, limit, refused = await _checked_form(request, viewer)
+    if refused is not None:
+        return refused
     try:
         await run_in_threadpool(get_system, db, viewer.principal.org, name)
-        if isinstance(part, UploadFile) and not part.filename:
-            raise InputError("bom", "choose an SBOM file to upload")
-        data, source = await form_sbom(form, limit, source)
-        if (problem := text_problem(release, "release label", single_line=True)) is not None:
-            raise InputError("release", problem)
-        observed_at = form_moment(_field(form, "observed_at").strip(), "observed at")
-        result = await run_in_threadpool(
-            lambda: ingest_upload(
-                db,
-                org=viewer.principal.org,
-                system=name,
-                data=data,
-                source=source,
-                max_bytes=limit,
-                observed_at=observed_at,
-                release_label=release or None,
-            )
-        )
+        result = await _ingest_form(request, viewer, name, form, limit)
     except NotFoundError as exc:
         return not_found(request, viewer, str(exc))
     except PatchgapError as exc:
         reason = str(exc)
         return await run_in_threadpool(lambda: system_page_of(request, db, viewer, name, upload_error=reason))
-    target = f"/dashboard/systems/{quote(name, safe='')}"
-    params = {"uploaded": result.snapshot_id, "outcome": result.status}
-    return RedirectResponse(dashboard_url(target, sticky_of(request.query_params), params), status_code=303)
+    return _uploaded(request, name, result)
+
+
+def _upload_page(
+    request: Request, viewer: Viewer, *, form: dict[str, str] | None = None, error: str | None = None
+) -> HTMLResponse:
+    context = {
+        "viewer": viewer,
+        "can_upload": viewer.principal.allows("uploader"),
+        "form": form or {},
+        "upload_error": error,
+    }
+    return render(request, "upload.html", context, status_code=400 if error is not None else 200)
+
+
+@router.get("/upload")
+def upload_page(request: Request, viewer: ViewerDep) -> HTMLResponse:
+    """Upload an SBOM to any system of the organization, by name: a system not seen before is created
+    (as the API's upload and ``patchgap ingest`` create it), so a new deployment needs no other step."""
+    return _upload_page(request, viewer)
+
+
+@router.post("/upload")
+async def upload_to_named_system(request: Request, viewer: ViewerDep) -> Response:
+    """The fleet-wide upload form: the system's name, the SBOM and its optional date and release. A
+    refused SBOM or name shows the form again with the reason, nothing stored."""
+    form, limit, refused = await _checked_form(request, viewer)
+    if refused is not None:
+        return refused
+    name = _field(form, "system").strip()
+    kept = {"system": name, "release": _field(form, "release"), "observed_at": _field(form, "observed_at")}
+    try:
+        if (problem := system_name_problem(name)) is not None:
+            raise InputError("system", problem)
+        result = await _ingest_form(request, viewer, name, form, limit)
+    except PatchgapError as exc:
+        return _upload_page(request, viewer, form=kept, error=str(exc))
+    return _uploaded(request, name, result)
 
 
 def _links(sticky: dict[str, str], as_of: datetime | None) -> list[dict[str, Any]]:

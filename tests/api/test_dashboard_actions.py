@@ -102,6 +102,64 @@ def test_upload_to_another_organizations_system_is_not_found(world: World) -> No
     assert len(mill) == 1
 
 
+def fleet_upload(client: TestClient, token: str, data: bytes, **fields: str) -> Response:
+    r: Response = client.post(
+        "/dashboard/upload",
+        data={"csrf_token": token, **fields},
+        files={"bom": ("app.cdx.json", data, "application/json")},
+        follow_redirects=False,
+    )
+    return r
+
+
+def test_the_upload_page_sends_an_sbom_to_any_system_by_name(world: World) -> None:
+    """The fleet-wide upload page: a new name creates the system (as the API's upload does), the
+    system's page then shows the snapshot; other organizations never see it."""
+    client = world.client
+    sign_in(client, world.keys["acme-uploader"])
+    overview = client.get("/dashboard/")
+    assert 'data-link="upload"' in overview.text
+    page = client.get("/dashboard/upload")
+    assert page.status_code == 200
+    assert 'data-form="fleet-upload"' in page.text
+    r = fleet_upload(client, csrf(page.text), sbom(3, version="7.0"), system="batch-new", release="r1")
+    assert r.status_code == 303, r.text
+    location = r.headers["location"]
+    assert re.fullmatch(r"/dashboard/systems/batch-new\?uploaded=\d+&outcome=created", location), location
+    assert 'data-field="upload_notice"' in client.get(location).text
+    assert snapshot_count(world, "batch-new") == 1
+    # An existing system gets a second snapshot the same way.
+    before = snapshot_count(world)
+    assert fleet_upload(client, csrf(page.text), sbom(3, version="7.1"), system="shop").status_code == 303
+    assert snapshot_count(world) == before + 1
+    globex = world.client.get("/api/v1/systems", headers=world.auth("globex-admin")).json()
+    assert "batch-new" not in {s["name"] for s in globex}
+
+
+def test_the_upload_page_refuses_with_the_reason_and_stores_nothing(world: World) -> None:
+    client = world.client
+    sign_in(client, world.keys["acme-admin"])
+    token = csrf(client.get("/dashboard/upload").text)
+    bad = fleet_upload(client, token, b'{"bomFormat": "CycloneDX", "specVersion": "9.9"}', system="batch-bad")
+    assert bad.status_code == 400
+    assert 'data-field="upload_error"' in bad.text
+    assert 'value="batch-bad"' in bad.text  # the form is refilled
+    nameless = fleet_upload(client, token, sbom(2, version="8.0"), system="  ")
+    assert nameless.status_code == 400
+    assert "system" in nameless.text
+    systems = client.get("/api/v1/systems", headers=world.auth("acme-admin")).json()
+    assert "batch-bad" not in {s["name"] for s in systems}
+    assert fleet_upload(client, "forged", sbom(2, version="8.1"), system="batch-x").status_code == 403
+    client.cookies.clear()
+    sign_in(client, world.keys["acme-reader"])
+    page = client.get("/dashboard/upload")
+    assert 'data-form="fleet-upload"' not in page.text
+    assert 'data-link="upload"' not in page.text
+    refused = fleet_upload(client, csrf(page.text), sbom(2, version="8.2"), system="batch-x")
+    assert refused.status_code == 403
+    assert "uploader role" in refused.text
+
+
 def links(html: str) -> dict[str, str]:
     found = re.findall(r'<a href="([^"]+)" data-download="([^"]+)"', html)
     return {name: href.replace("&amp;", "&") for href, name in found}
