@@ -76,14 +76,19 @@ def pair_weight(item: PlanItem, as_of: datetime) -> float:
     SLA due date count up to a year. A KEV entry triples the weight (exploited now beats likely to be),
     EPSS up to fivefold, and each month past due adds the pair's weight once more.
     """
+    return base_weight(item) * (1.0 + min(days_past_due(item.sla_due, as_of), _MAX_PAST_DUE_DAYS) / 30.0)
+
+
+def base_weight(item: PlanItem) -> float:
+    """:func:`pair_weight` without the past-due factor: what does not change with the moment (the
+    stored plan keeps it, and applies the factor when a page is asked for)."""
     score = item.cvss if item.cvss is not None else RATING_FLOOR.get(item.severity, _UNSCORED)
     weight = max(score, 0.1)
     if item.kev:
         weight *= 3.0
     if item.internet_exposed:
         weight *= 1.5
-    weight *= 1.0 + 4.0 * (item.epss or 0.0)
-    return weight * (1.0 + min(days_past_due(item.sla_due, as_of), _MAX_PAST_DUE_DAYS) / 30.0)
+    return weight * (1.0 + 4.0 * (item.epss or 0.0))
 
 
 def days_past_due(due: datetime | None, as_of: datetime) -> float:
