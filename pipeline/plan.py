@@ -14,8 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from core.embargo import current_view, public, viewing
-from core.errors import InputError
-from core.time import rfc3339
 from pipeline.advice import package_advice
 from pipeline.exposures.reports import ReportInputs, report_inputs
 from pipeline.systems import SystemFilter
@@ -227,18 +225,10 @@ def plan_json(
     only: SystemFilter | None = None,
 ) -> dict[str, Any]:
     """The plan document (README "Remediation plan"): ``actions`` ranked from ``offset`` (at most
-    ``limit`` of them), every ``unfixable`` version, and the totals."""
-    if offset < 0 or (limit is not None and limit < 0):
-        raise InputError("plan", "offset and limit must not be negative")
-    plan = remediation_plan(db, org, system=system, environment=environment, as_of=as_of, only=only)
-    end = len(plan.actions) if limit is None else offset + limit
-    return {
-        "organization": org,
-        "as_of": rfc3339(plan.as_of),
-        "system": system,
-        "environment": environment,
-        "total_actions": len(plan.actions),
-        "total_unfixable": len(plan.unfixable),
-        "actions": [a.to_json(rank) for rank, a in enumerate(plan.actions[offset:end], start=offset + 1)],
-        "unfixable": [u.to_json() for u in plan.unfixable],
-    }
+    ``limit`` of them), every ``unfixable`` version, and the totals; read from the stored plan
+    (``pipeline.lists.plan``) whenever the moment allows."""
+    from pipeline.lists.plan import PlanQuery, plan_document  # noqa: PLC0415  (it imports this module)
+
+    only = only or SystemFilter()
+    query = PlanQuery(system, environment, only.owner, only.tags, as_of)
+    return plan_document(db, org, query, limit=limit, offset=offset)[0]

@@ -40,6 +40,7 @@ __all__ = [
     "ListStatus",
     "exposure_page",
     "iter_exposures",
+    "list_version",
     "rebuild_list",
     "rebuild_lists",
     "refresh_list",
@@ -336,6 +337,12 @@ def refresh_list(db: Database, org: str) -> int:
 # process: counts of the list are kept under it (``_COUNTS``) and stay valid while it does.
 _VERSIONS: dict[tuple[str, int], str] = {}
 _COUNTS: dict[tuple[str, int, lq.ListFilter], tuple[str, int]] = {}
+
+
+def list_version(db: Database, org_id: int) -> str | None:
+    """A digest of every system's list stamp at this process's last refresh of the organization's list
+    (``None`` before one): what is derived from the list rows and plan items stays valid while it does."""
+    return _VERSIONS.get((str(db.url), org_id))
 
 
 def _count(db: Database, where: _Stored) -> int | None:

@@ -27,6 +27,7 @@ __all__ = [
     "action_items",
     "clear_items",
     "count_actions",
+    "plan_items",
     "rank_actions",
     "replace_items",
     "unfixable_items",
@@ -135,16 +136,23 @@ def rank_actions(
     *,
     moment: float,
     after: ActionKey | None,
-    limit: int,
+    offset: int = 0,
+    limit: int | None,
 ) -> list[ActionKey]:
-    """The keys of the first ``limit`` actions after ``after``, in the plan's order at ``moment``."""
+    """The keys of the first ``limit`` actions (every one: ``None``) after ``after`` and ``offset``
+    more, in the plan's order at ``moment``."""
     ranked = _ranked(session, org_id, f, moment)
     columns = [ranked.c[name] for name in ("score_key", "kev_key", "due_key")]
     columns += [ranked.c.package, ranked.c.version, ranked.c.to_version, ranked.c.ecosystem]
     stmt = sa.select(*columns)
     if after is not None:
         stmt = stmt.where(sa.tuple_(*columns) > sa.tuple_(*(sa.literal(v) for v in after)))
-    rows = session.execute(stmt.order_by(*(c.asc() for c in columns)).limit(limit)).all()
+    stmt = stmt.order_by(*(c.asc() for c in columns))
+    if offset:
+        stmt = stmt.offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    rows = session.execute(stmt).all()
     return [(float(r[0]), int(r[1]), float(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
 
 
@@ -162,6 +170,7 @@ def count_actions(session: Session, org_id: int, f: PlanFilter) -> int:
 def _item_columns() -> list[sa.ColumnElement[Any]]:
     t = _t(PlanItemRow)
     names = (
+        "exposure_id",
         "system",
         "environment",
         "internet_exposed",
@@ -187,22 +196,28 @@ def _item_columns() -> list[sa.ColumnElement[Any]]:
 
 def action_items(
     session: Session, org_id: int, f: PlanFilter, actions: Sequence[tuple[str, str, str, str]]
-) -> list[sa.Row[Any]]:
+) -> list[dict[str, Any]]:
     """The filtered items of these actions ((package, from-version, to-version, ecosystem) each)."""
     if not actions:
         return []
     key = sa.tuple_(*_group_columns())
-    out: list[sa.Row[Any]] = []
+    out: list[dict[str, Any]] = []
     for chunk in chunks(sorted(set(actions)), 200):
         stmt = sa.select(*_item_columns()).where(*_conditions(org_id, f), *_upgrade(), key.in_(chunk))
-        out.extend(session.execute(stmt).all())
+        out.extend(dict(r._mapping) for r in session.execute(stmt))
     return out
 
 
-def unfixable_items(session: Session, org_id: int, f: PlanFilter) -> list[sa.Row[Any]]:
+def plan_items(session: Session, org_id: int, f: PlanFilter) -> list[dict[str, Any]]:
+    """Every filtered item of the plan."""
+    stmt = sa.select(*_item_columns()).where(*_conditions(org_id, f))
+    return [dict(r._mapping) for r in session.execute(stmt)]
+
+
+def unfixable_items(session: Session, org_id: int, f: PlanFilter) -> list[dict[str, Any]]:
     """The filtered items no single upgrade clears (advice other than ``upgrade``)."""
     t = _t(PlanItemRow)
     stmt = sa.select(*_item_columns()).where(
         *_conditions(org_id, f), sa.or_(t.c.advice != "upgrade", t.c.to_version.is_(None))
     )
-    return list(session.execute(stmt).all())
+    return [dict(r._mapping) for r in session.execute(stmt)]
