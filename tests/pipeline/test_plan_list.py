@@ -196,3 +196,15 @@ def test_bad_input_names_the_parameter(db: Database) -> None:
     assert caught.value.source == "limit"
     with pytest.raises(NotFoundError):
         plan_page(db, "bench", PlanQuery(system="nope"), limit=5)
+
+
+def test_generated_fleet_with_unfixable_versions(db: Database, tmp_path: Path) -> None:
+    """Several versions of a package at once, overlapping advisories, advisories without a fix: the
+    unfixable versions on every page are the plan's."""
+    from tests.pipeline.test_plan import _generated_fleet
+
+    _generated_fleet(db, tmp_path, 2)
+    for moment in (None, utcnow() + timedelta(days=90)):
+        check(db, "gen", PlanQuery(as_of=moment))
+        check(db, "gen", PlanQuery(system="sys3", as_of=moment))
+    assert expected(db, "gen", PlanQuery())[1]
