@@ -18,7 +18,7 @@ from pipeline.advice import package_advice
 from pipeline.exposures.reports import ReportInputs, report_inputs
 from pipeline.systems import SystemFilter
 from reports.deploy_time import AssessedExposure, assess_exposures
-from reports.plan import CSV_FIELDS, Action, Plan, PlanItem, base_weight, build_plan, csv_row
+from reports.plan import CSV_FIELDS, Action, Plan, PlanItem, base_weight, build_plan, csv_row, micros
 from store.db import Database, Tx
 from store.queries.systems import SystemRow
 
@@ -156,7 +156,7 @@ def item_rows(
                 "kev": item.kev,
                 "epss": item.epss,
                 "sla_due": item.sla_due,
-                "due_at": item.sla_due.timestamp() if item.sla_due is not None else None,
+                "due_us": micros(item.sla_due) if item.sla_due is not None else None,
                 "advice": item.advice,
                 "to_version": item.to_version,
                 "advice_detail": item.advice_detail,

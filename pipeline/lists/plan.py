@@ -16,6 +16,7 @@ from the stored items that have no single upgrade.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -30,7 +31,20 @@ from pipeline.exposures.build import ensure_exposures
 from pipeline.lists.exposures import list_version, refresh_list
 from pipeline.plan import item_of_row, remediation_plan
 from pipeline.systems import SystemFilter
-from reports.plan import Action, Plan, Unfixable, build_plan
+from reports.plan import (
+    Action,
+    Plan,
+    PlanSystem,
+    PlanVulnerability,
+    Unfixable,
+    action_id,
+    build_plan,
+    days_past_due_us,
+    from_micros,
+    micros,
+    past_due_factor,
+    vulnerability_order,
+)
 from store.db import Database
 from store.queries import lists as lq
 from store.queries import plan as pq
@@ -75,7 +89,7 @@ class PlanPage:
 
 def action_key(action: Action, as_of: datetime) -> pq.ActionKey:
     """An action's place in the plan (the order ``build_plan`` sorts in, the ecosystem last)."""
-    due = action.earliest_due.timestamp() if action.earliest_due is not None else pq.NO_DUE
+    due = micros(action.earliest_due) if action.earliest_due is not None else pq.NO_DUE
     return (
         -round(action.score, 6),
         -action.kev,
@@ -147,26 +161,92 @@ def _total(db: Database, where: _Stored) -> int:
 
 
 def _stored_actions(
-    db: Database, where: _Stored, after: pq.ActionKey | None, offset: int, limit: int | None
-) -> list[tuple[pq.ActionKey, Action]] | None:
-    """The actions after ``after`` (or from ``offset``), at most ``limit``, with their keys, in order;
-    ``None`` when the items changed between the two reads (the caller refreshes and asks again)."""
+    db: Database,
+    where: _Stored,
+    after: pq.ActionKey | None,
+    offset: int,
+    limit: int | None,
+    *,
+    systems_shown: int | None = None,
+) -> list[tuple[pq.ActionKey, Action, int]] | None:
+    """The actions after ``after`` (or from ``offset``), at most ``limit``, with their keys and system
+    counts, in order (each listing its first ``systems_shown`` systems); ``None`` when the items
+    changed between the reads (the caller refreshes and asks again).
+
+    Each action is assembled from aggregates of its items, exactly as ``build_plan`` merges them: the
+    score sums the pairs' weights in the order the plan computed in memory sums them (a float sum
+    depends on its order), days past due are computed from exact microseconds; the facts of a
+    vulnerability group are the same on each of its items.
+    """
+    at = micros(where.moment)
     with db.read() as session:
         keys = pq.rank_actions(
             session,
             where.org_id,
             where.filter,
-            moment=where.moment.timestamp(),
+            moment_us=at,
             after=after,
             offset=offset,
             limit=limit,
         )
-        rows = pq.action_items(session, where.org_id, where.filter, [k[3:] for k in keys])
-    plan = _build(rows, where.moment)
-    by_key = {(a.package, a.from_version, a.to_version, a.ecosystem): a for a in plan.actions}
-    if len(by_key) != len(keys) or any(k[3:] not in by_key for k in keys):
+        ids = [k[3:] for k in keys]
+        facts = pq.action_facts(session, where.org_id, where.filter, ids)
+        groups = pq.vulnerability_facts(session, where.org_id, where.filter, ids)
+        weights = pq.pair_weights(session, where.org_id, where.filter, ids)
+        systems = pq.action_systems(session, where.org_id, where.filter, ids, systems_shown)
+    if len(facts) != len(keys) or any(i not in facts for i in ids):
         return None
-    return [(k, by_key[k[3:]]) for k in keys]
+    score: dict[pq.ActionId, float] = dict.fromkeys(ids, 0.0)
+    past: dict[pq.ActionId, int] = dict.fromkeys(ids, 0)
+    for package, version, to_version, ecosystem, weight, due in weights:
+        days = days_past_due_us(due, at)
+        key = (package, version, to_version, ecosystem)
+        score[key] = score[key] + weight * past_due_factor(days)
+        if days > 0:
+            past[key] += 1
+    vulnerabilities: dict[pq.ActionId, list[PlanVulnerability]] = {i: [] for i in ids}
+    for key, group, severity, cvss, kev, epss, last_resort, count, due in groups:
+        vulnerabilities[key].append(
+            PlanVulnerability(
+                group,
+                severity,
+                cvss,
+                kev,
+                epss,
+                count,
+                from_micros(due) if due is not None else None,
+                days_past_due_us(due, at),
+                last_resort,
+            )
+        )
+    listed: dict[pq.ActionId, list[PlanSystem]] = {i: [] for i in ids}
+    for package, version, to_version, ecosystem, system, environment, internet in systems:
+        listed[(package, version, to_version, ecosystem)].append(PlanSystem(system, environment, internet))
+    out = []
+    for k in keys:
+        key = k[3:]
+        package, from_version, to_version, ecosystem = key
+        count, major, in_major, leaves_open = facts[key]
+        found = sorted(vulnerabilities[key], key=vulnerability_order)
+        dues = [v.earliest_due for v in found if v.earliest_due is not None]
+        action = Action(
+            action_id(ecosystem, package, from_version, to_version),
+            package,
+            ecosystem,
+            from_version,
+            to_version,
+            major,
+            in_major,
+            tuple(json.loads(leaves_open)),
+            score[key],
+            tuple(sorted(listed[key], key=lambda s: s.system)),
+            tuple(found),
+            past[key],
+            max((v.max_days_past_due for v in found), default=0.0),
+            min(dues) if dues else None,
+        )
+        out.append((k, action, count))
+    return out
 
 
 def _build(rows: list[dict[str, Any]], moment: datetime) -> Plan:
@@ -234,6 +314,7 @@ def plan_page(
     start = (int(after[7]) if after is not None else offset) + 1  # type: ignore[arg-type]
     where = _stored(db, org, query, moment)
     apart: Sequence[Unfixable]
+    counts: dict[int, int] = {}
     if where is None:
         plan = _in_memory(db, org, query)
         keyed = [(action_key(a, plan.as_of), a) for a in plan.actions]
@@ -247,14 +328,15 @@ def plan_page(
     else:
         bound_key = _action_key_of(after) if after is not None else None
         for _ in range(3):
-            found = _stored_actions(db, where, bound_key, offset, limit + 1)
+            found = _stored_actions(db, where, bound_key, offset, limit + 1, systems_shown=systems_shown)
             if found is not None:
                 break
             ensure_exposures(db, org)
             refresh_list(db, org)
         else:
             raise RuntimeError("the plan's items changed under three reads of the same page")
-        keyed = found
+        keyed = [(k, a) for k, a, _ in found]
+        counts = {id(a): n for _, a, n in found}
         total = _total(db, where)
         apart = _stored_unfixable(db, where) if unfixable else ()
     items = keyed[:limit]
@@ -262,9 +344,14 @@ def plan_page(
     if len(keyed) > limit:
         last = (*items[-1][0], start + len(items) - 1)
         next_cursor = encode_cursor(_KIND, _ORDER, last)
+    actions = []
+    for rank, (_, a) in enumerate(items, start=start):
+        document = _bounded(a.to_json(rank), systems_shown)
+        document["system_count"] = counts.get(id(a), document["system_count"])
+        actions.append(document)
     return PlanPage(
         moment,
-        [_bounded(a.to_json(rank), systems_shown) for rank, (_, a) in enumerate(items, start=start)],
+        actions,
         [_bounded(u.to_json(), systems_shown) for u in apart],
         total,
         len(apart),
@@ -280,13 +367,13 @@ def _action_key_of(values: tuple[CursorValue, ...]) -> pq.ActionKey:
         or isinstance(score, bool)
         or not isinstance(kev, int)
         or isinstance(kev, bool)
-        or not isinstance(due, int | float)
+        or not isinstance(due, int)
         or isinstance(due, bool)
         or not all(isinstance(t, str) for t in texts)
     ):
         raise InputError("cursor", "not a cursor this service issued (use the `next` link as given)")
     package, from_version, to_version, ecosystem = (str(t) for t in texts)
-    return (float(score), kev, float(due), package, from_version, to_version, ecosystem)
+    return (float(score), kev, due, package, from_version, to_version, ecosystem)
 
 
 def plan_document(

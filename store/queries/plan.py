@@ -22,26 +22,34 @@ from store.tables.plan import PlanItemRow
 
 __all__ = [
     "NO_DUE",
+    "ActionId",
     "ActionKey",
     "PlanFilter",
-    "action_items",
+    "action_facts",
+    "action_systems",
     "clear_items",
     "count_actions",
+    "pair_weights",
     "plan_items",
     "rank_actions",
     "replace_items",
     "unfixable_items",
+    "vulnerability_facts",
 ]
 
 _CHUNK = 900
-_DAY = 86_400.0
+_DAY_US = 86_400_000_000.0
 _MAX_PAST_DUE_DAYS = 365.0
+_MAX_PAST_DUE_US = 365 * 86_400_000_000
 #: The due-date key of an action without any due date: after every real one.
-NO_DUE = 1e18
+NO_DUE = 10**18
 
-#: An action's place in the plan: (−score rounded to 6 places, −KEV vulnerabilities, earliest due as
-#: Unix seconds or ``NO_DUE``, package, from-version, to-version, ecosystem) — ascending.
-ActionKey = tuple[float, int, float, str, str, str, str]
+#: An action's place in the plan: (−score rounded to 6 places, −KEV vulnerabilities, earliest due in
+#: microseconds since the Unix epoch or ``NO_DUE``, package, from-version, to-version, ecosystem),
+#: ascending.
+ActionKey = tuple[float, int, int, str, str, str, str]
+#: An action's identity: (package, from-version, to-version, ecosystem).
+ActionId = tuple[str, str, str, str]
 
 
 def replace_items(
@@ -99,15 +107,16 @@ def _group_columns() -> list[sa.ColumnElement[Any]]:
     return [t.c.package, t.c.version, t.c.to_version, t.c.ecosystem]
 
 
-def _ranked(session: Session, org_id: int, f: PlanFilter, moment: float) -> sa.Subquery:
-    """Every action of the filtered plan with its sort key at ``moment`` (Unix seconds)."""
+def _ranked(session: Session, org_id: int, f: PlanFilter, moment_us: int) -> sa.Subquery:
+    """Every action of the filtered plan with its sort key at ``moment_us`` (microseconds since the
+    Unix epoch)."""
     t = _t(PlanItemRow)
-    at = sa.literal(moment, sa.Float())
-    past = at - t.c.due_at
+    at = sa.literal(moment_us, sa.BigInteger())
+    past = at - t.c.due_us
     factor = sa.case(
-        (sa.or_(t.c.due_at.is_(None), t.c.due_at >= at), sa.literal(1.0, sa.Float())),
-        (past >= _MAX_PAST_DUE_DAYS * _DAY, sa.literal(1.0 + _MAX_PAST_DUE_DAYS / 30.0, sa.Float())),
-        else_=1.0 + past / _DAY / 30.0,
+        (sa.or_(t.c.due_us.is_(None), t.c.due_us >= at), sa.literal(1.0, sa.Float())),
+        (past >= _MAX_PAST_DUE_US, sa.literal(1.0 + _MAX_PAST_DUE_DAYS / 30.0, sa.Float())),
+        else_=1.0 + sa.cast(past, sa.Float()) / _DAY_US / 30.0,
     )
     score: sa.ColumnElement[Any] = sa.func.sum(t.c.weight * factor)
     rounded: sa.ColumnElement[Any]
@@ -120,7 +129,7 @@ def _ranked(session: Session, org_id: int, f: PlanFilter, moment: float) -> sa.S
         sa.select(
             (-rounded).label("score_key"),
             (-kev).label("kev_key"),
-            sa.func.coalesce(sa.func.min(t.c.due_at), NO_DUE).label("due_key"),
+            sa.func.coalesce(sa.func.min(t.c.due_us), NO_DUE).label("due_key"),
             *_group_columns(),
         )
         .where(*_conditions(org_id, f), *_upgrade())
@@ -134,14 +143,14 @@ def rank_actions(
     org_id: int,
     f: PlanFilter,
     *,
-    moment: float,
+    moment_us: int,
     after: ActionKey | None,
     offset: int = 0,
     limit: int | None,
 ) -> list[ActionKey]:
     """The keys of the first ``limit`` actions (every one: ``None``) after ``after`` and ``offset``
-    more, in the plan's order at ``moment``."""
-    ranked = _ranked(session, org_id, f, moment)
+    more, in the plan's order at ``moment_us``."""
+    ranked = _ranked(session, org_id, f, moment_us)
     columns = [ranked.c[name] for name in ("score_key", "kev_key", "due_key")]
     columns += [ranked.c.package, ranked.c.version, ranked.c.to_version, ranked.c.ecosystem]
     stmt = sa.select(*columns)
@@ -153,7 +162,119 @@ def rank_actions(
     if limit is not None:
         stmt = stmt.limit(limit)
     rows = session.execute(stmt).all()
-    return [(float(r[0]), int(r[1]), float(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
+    return [(float(r[0]), int(r[1]), int(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
+
+
+def _of_actions(actions: Sequence[ActionId]) -> sa.ColumnElement[bool]:
+    return sa.tuple_(*_group_columns()).in_(sorted(set(actions)))
+
+
+def _int(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    return sa.cast(column, sa.Integer())
+
+
+def action_facts(
+    session: Session, org_id: int, f: PlanFilter, actions: Sequence[ActionId]
+) -> dict[ActionId, tuple[int, bool | None, str | None, str]]:
+    """Per action: how many systems it covers, and its advice's major upgrade flag, in-major version
+    and the groups that leaves open (the same on every item of an action)."""
+    if not actions:
+        return {}
+    t = _t(PlanItemRow)
+    stmt = (
+        sa.select(
+            *_group_columns(),
+            sa.func.count(sa.distinct(t.c.system)),
+            sa.func.min(_int(t.c.major_upgrade)),
+            sa.func.min(t.c.in_major),
+            sa.func.min(t.c.in_major_leaves_open),
+        )
+        .where(*_conditions(org_id, f), *_upgrade(), _of_actions(actions))
+        .group_by(*_group_columns())
+    )
+    return {
+        (r[0], r[1], r[2], r[3]): (int(r[4]), None if r[5] is None else bool(r[5]), r[6], r[7])
+        for r in session.execute(stmt)
+    }
+
+
+def vulnerability_facts(
+    session: Session, org_id: int, f: PlanFilter, actions: Sequence[ActionId]
+) -> list[tuple[ActionId, str, str, float | None, bool, float | None, bool, int, int | None]]:
+    """Per action and vulnerability group: (action, group, severity, CVSS, KEV, EPSS, last-resort
+    maintainer — the group's facts, the same on each of its items — systems, earliest due)."""
+    if not actions:
+        return []
+    t = _t(PlanItemRow)
+    stmt = (
+        sa.select(
+            *_group_columns(),
+            t.c.vulnerability,
+            sa.func.min(t.c.severity),
+            sa.func.min(t.c.cvss),
+            sa.func.max(_int(t.c.kev)),
+            sa.func.min(t.c.epss),
+            sa.func.max(_int(t.c.last_resort_maintainer)),
+            sa.func.count(sa.distinct(t.c.system)),
+            sa.func.min(t.c.due_us),
+        )
+        .where(*_conditions(org_id, f), *_upgrade(), _of_actions(actions))
+        .group_by(*_group_columns(), t.c.vulnerability)
+    )
+    return [
+        ((r[0], r[1], r[2], r[3]), r[4], r[5], r[6], bool(r[7]), r[8], bool(r[9]), int(r[10]), r[11])
+        for r in session.execute(stmt)
+    ]
+
+
+def pair_weights(
+    session: Session, org_id: int, f: PlanFilter, actions: Sequence[ActionId]
+) -> list[tuple[str, str, str, str, float, int | None]]:
+    """(action, weight, due) of every item of these actions, each action's in the order the plan
+    computed in memory sums them (system, then group, in code-point order)."""
+    if not actions:
+        return []
+    t = _t(PlanItemRow)
+    group = t.c.vulnerability
+    if session.get_bind().dialect.name == "postgresql":
+        group = group.collate("C")  # type: ignore[assignment]
+    stmt = (
+        sa.select(*_group_columns(), t.c.weight, t.c.due_us)
+        .where(*_conditions(org_id, f), *_upgrade(), _of_actions(actions))
+        .order_by(*_group_columns(), t.c.system, group, t.c.exposure_id)
+    )
+    return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in session.execute(stmt)]
+
+
+def action_systems(
+    session: Session, org_id: int, f: PlanFilter, actions: Sequence[ActionId], shown: int | None
+) -> list[tuple[str, str, str, str, str, str, bool]]:
+    """(action, system, environment, internet-exposed) of the systems each action covers — the first
+    ``shown`` by name (all: ``None``)."""
+    if not actions:
+        return []
+    t = _t(PlanItemRow)
+    found = (
+        sa.select(*_group_columns(), t.c.system, t.c.environment, t.c.internet_exposed)
+        .where(*_conditions(org_id, f), *_upgrade(), _of_actions(actions))
+        .distinct()
+    )
+    if shown is None:
+        stmt = found
+    else:
+        inner = found.subquery("found")
+        numbered = sa.select(
+            inner,
+            sa.func.row_number()
+            .over(
+                partition_by=[inner.c.package, inner.c.version, inner.c.to_version, inner.c.ecosystem],
+                order_by=inner.c.system,
+            )
+            .label("n"),
+        ).subquery("numbered")
+        names = ("package", "version", "to_version", "ecosystem", "system", "environment", "internet_exposed")
+        stmt = sa.select(*(numbered.c[c] for c in names)).where(numbered.c.n <= shown)
+    return [(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in session.execute(stmt)]
 
 
 def count_actions(session: Session, org_id: int, f: PlanFilter) -> int:
@@ -192,20 +313,6 @@ def _item_columns() -> list[sa.ColumnElement[Any]]:
         "last_resort_maintainer",
     )
     return [t.c[name] for name in names]
-
-
-def action_items(
-    session: Session, org_id: int, f: PlanFilter, actions: Sequence[tuple[str, str, str, str]]
-) -> list[dict[str, Any]]:
-    """The filtered items of these actions ((package, from-version, to-version, ecosystem) each)."""
-    if not actions:
-        return []
-    key = sa.tuple_(*_group_columns())
-    out: list[dict[str, Any]] = []
-    for chunk in chunks(sorted(set(actions)), 200):
-        stmt = sa.select(*_item_columns()).where(*_conditions(org_id, f), *_upgrade(), key.in_(chunk))
-        out.extend(dict(r._mapping) for r in session.execute(stmt))
-    return out
 
 
 def plan_items(session: Session, org_id: int, f: PlanFilter) -> list[dict[str, Any]]:

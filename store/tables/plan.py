@@ -30,8 +30,9 @@ class PlanItemRow(SQLModel, table=True):
     """One item of the plan: an affected ``version`` of the open exposure ``exposure_id``.
 
     ``owner_key`` is the system's owner case-folded, ``tags_key`` its tags as ``|a|b|`` (the exposures
-    list's filter columns); ``due_at`` is ``sla_due`` as Unix seconds (the statement computes days past
-    due from it); ``in_major_leaves_open`` the groups as a JSON array.
+    list's filter columns); ``due_us`` is ``sla_due`` in microseconds since the Unix epoch (days past
+    due are computed from it, exactly as from the datetimes); ``in_major_leaves_open`` the groups as a
+    JSON array.
     """
 
     __tablename__ = "plan_item"
@@ -46,7 +47,7 @@ class PlanItemRow(SQLModel, table=True):
             "to_version",
             "ecosystem",
             "weight",
-            "due_at",
+            "due_us",
             "kev",
             "vulnerability",
         ),
@@ -73,7 +74,7 @@ class PlanItemRow(SQLModel, table=True):
     kev: bool = Field(nullable=False)
     epss: float | None = Field(default=None)
     sla_due: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    due_at: float | None = Field(default=None)
+    due_us: int | None = Field(default=None, sa_type=sa.BigInteger())
     advice: str = Field(sa_type=sa.String(30), nullable=False)
     to_version: str | None = Field(default=None, sa_type=_sortable())
     advice_detail: str = Field(sa_type=sa.Text(), nullable=False)
