@@ -190,22 +190,26 @@ def _stored_actions(
             limit=limit,
         )
         ids = [k[3:] for k in keys]
-        facts = pq.action_facts(session, where.org_id, where.filter, ids)
         groups = pq.vulnerability_facts(session, where.org_id, where.filter, ids)
         weights = pq.pair_weights(session, where.org_id, where.filter, ids)
-        systems = pq.action_systems(session, where.org_id, where.filter, ids, systems_shown)
-    if len(facts) != len(keys) or any(i not in facts for i in ids):
+    advice = {g[0]: (g[9], g[10], g[11]) for g in groups}
+    if len(advice) != len(keys) or any(i not in advice for i in ids):
         return None
     score: dict[pq.ActionId, float] = dict.fromkeys(ids, 0.0)
     past: dict[pq.ActionId, int] = dict.fromkeys(ids, 0)
-    for package, version, to_version, ecosystem, weight, due in weights:
+    listed: dict[pq.ActionId, list[PlanSystem]] = {i: [] for i in ids}
+    for package, version, to_version, ecosystem, weight, due, system, environment, internet in weights:
         days = days_past_due_us(due, at)
         key = (package, version, to_version, ecosystem)
         score[key] = score[key] + weight * past_due_factor(days)
         if days > 0:
             past[key] += 1
+        shown = listed[key]
+        # Rows come by system: a system's first row adds it.
+        if not shown or shown[-1].system != system:
+            shown.append(PlanSystem(system, environment, internet))
     vulnerabilities: dict[pq.ActionId, list[PlanVulnerability]] = {i: [] for i in ids}
-    for key, group, severity, cvss, kev, epss, last_resort, count, due in groups:
+    for key, group, severity, cvss, kev, epss, last_resort, count, due, *_ in groups:
         vulnerabilities[key].append(
             PlanVulnerability(
                 group,
@@ -219,14 +223,15 @@ def _stored_actions(
                 last_resort,
             )
         )
-    listed: dict[pq.ActionId, list[PlanSystem]] = {i: [] for i in ids}
-    for package, version, to_version, ecosystem, system, environment, internet in systems:
-        listed[(package, version, to_version, ecosystem)].append(PlanSystem(system, environment, internet))
     out = []
     for k in keys:
         key = k[3:]
         package, from_version, to_version, ecosystem = key
-        count, major, in_major, leaves_open = facts[key]
+        major, in_major, leaves_open = advice[key]
+        systems = listed[key]
+        count = len(systems)
+        if systems_shown is not None:
+            systems = systems[:systems_shown]
         found = sorted(vulnerabilities[key], key=vulnerability_order)
         dues = [v.earliest_due for v in found if v.earliest_due is not None]
         action = Action(
@@ -239,7 +244,7 @@ def _stored_actions(
             in_major,
             tuple(json.loads(leaves_open)),
             score[key],
-            tuple(sorted(listed[key], key=lambda s: s.system)),
+            tuple(systems),
             tuple(found),
             past[key],
             max((v.max_days_past_due for v in found), default=0.0),

@@ -25,8 +25,6 @@ __all__ = [
     "ActionId",
     "ActionKey",
     "PlanFilter",
-    "action_facts",
-    "action_systems",
     "clear_items",
     "count_actions",
     "pair_weights",
@@ -173,36 +171,18 @@ def _int(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     return sa.cast(column, sa.Integer())
 
 
-def action_facts(
-    session: Session, org_id: int, f: PlanFilter, actions: Sequence[ActionId]
-) -> dict[ActionId, tuple[int, bool | None, str | None, str]]:
-    """Per action: how many systems it covers, and its advice's major upgrade flag, in-major version
-    and the groups that leaves open (the same on every item of an action)."""
-    if not actions:
-        return {}
-    t = _t(PlanItemRow)
-    stmt = (
-        sa.select(
-            *_group_columns(),
-            sa.func.count(sa.distinct(t.c.system)),
-            sa.func.min(_int(t.c.major_upgrade)),
-            sa.func.min(t.c.in_major),
-            sa.func.min(t.c.in_major_leaves_open),
-        )
-        .where(*_conditions(org_id, f), *_upgrade(), _of_actions(actions))
-        .group_by(*_group_columns())
-    )
-    return {
-        (r[0], r[1], r[2], r[3]): (int(r[4]), None if r[5] is None else bool(r[5]), r[6], r[7])
-        for r in session.execute(stmt)
-    }
+GroupFacts = tuple[
+    ActionId, str, str, float | None, bool, float | None, bool, int, int | None, bool | None, str | None, str
+]
 
 
 def vulnerability_facts(
     session: Session, org_id: int, f: PlanFilter, actions: Sequence[ActionId]
-) -> list[tuple[ActionId, str, str, float | None, bool, float | None, bool, int, int | None]]:
+) -> list[GroupFacts]:
     """Per action and vulnerability group: (action, group, severity, CVSS, KEV, EPSS, last-resort
-    maintainer — the group's facts, the same on each of its items — systems, earliest due)."""
+    maintainer — the group's facts, the same on each of its items —, systems, earliest due, and the
+    action's advice: major upgrade, in-major version, the groups it leaves open as JSON — the same on
+    every item of an action)."""
     if not actions:
         return []
     t = _t(PlanItemRow)
@@ -217,21 +197,38 @@ def vulnerability_facts(
             sa.func.max(_int(t.c.last_resort_maintainer)),
             sa.func.count(sa.distinct(t.c.system)),
             sa.func.min(t.c.due_us),
+            sa.func.min(_int(t.c.major_upgrade)),
+            sa.func.min(t.c.in_major),
+            sa.func.min(t.c.in_major_leaves_open),
         )
         .where(*_conditions(org_id, f), *_upgrade(), _of_actions(actions))
         .group_by(*_group_columns(), t.c.vulnerability)
     )
     return [
-        ((r[0], r[1], r[2], r[3]), r[4], r[5], r[6], bool(r[7]), r[8], bool(r[9]), int(r[10]), r[11])
+        (
+            (r[0], r[1], r[2], r[3]),
+            r[4],
+            r[5],
+            r[6],
+            bool(r[7]),
+            r[8],
+            bool(r[9]),
+            int(r[10]),
+            r[11],
+            None if r[12] is None else bool(r[12]),
+            r[13],
+            r[14],
+        )
         for r in session.execute(stmt)
     ]
 
 
 def pair_weights(
     session: Session, org_id: int, f: PlanFilter, actions: Sequence[ActionId]
-) -> list[tuple[str, str, str, str, float, int | None]]:
-    """(action, weight, due) of every item of these actions, each action's in the order the plan
-    computed in memory sums them (system, then group, in code-point order)."""
+) -> list[tuple[str, str, str, str, float, int | None, str, str, bool]]:
+    """(action, weight, due, system, environment, internet-exposed) of every item of these actions,
+    each action's in the order the plan computed in memory sums them (system, then group, in
+    code-point order)."""
     if not actions:
         return []
     t = _t(PlanItemRow)
@@ -239,42 +236,13 @@ def pair_weights(
     if session.get_bind().dialect.name == "postgresql":
         group = group.collate("C")  # type: ignore[assignment]
     stmt = (
-        sa.select(*_group_columns(), t.c.weight, t.c.due_us)
+        sa.select(
+            *_group_columns(), t.c.weight, t.c.due_us, t.c.system, t.c.environment, t.c.internet_exposed
+        )
         .where(*_conditions(org_id, f), *_upgrade(), _of_actions(actions))
         .order_by(*_group_columns(), t.c.system, group, t.c.exposure_id)
     )
-    return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in session.execute(stmt)]
-
-
-def action_systems(
-    session: Session, org_id: int, f: PlanFilter, actions: Sequence[ActionId], shown: int | None
-) -> list[tuple[str, str, str, str, str, str, bool]]:
-    """(action, system, environment, internet-exposed) of the systems each action covers — the first
-    ``shown`` by name (all: ``None``)."""
-    if not actions:
-        return []
-    t = _t(PlanItemRow)
-    found = (
-        sa.select(*_group_columns(), t.c.system, t.c.environment, t.c.internet_exposed)
-        .where(*_conditions(org_id, f), *_upgrade(), _of_actions(actions))
-        .distinct()
-    )
-    if shown is None:
-        stmt = found
-    else:
-        inner = found.subquery("found")
-        numbered = sa.select(
-            inner,
-            sa.func.row_number()
-            .over(
-                partition_by=[inner.c.package, inner.c.version, inner.c.to_version, inner.c.ecosystem],
-                order_by=inner.c.system,
-            )
-            .label("n"),
-        ).subquery("numbered")
-        names = ("package", "version", "to_version", "ecosystem", "system", "environment", "internet_exposed")
-        stmt = sa.select(*(numbered.c[c] for c in names)).where(numbered.c.n <= shown)
-    return [(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in session.execute(stmt)]
+    return [(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8])) for r in session.execute(stmt)]
 
 
 def count_actions(session: Session, org_id: int, f: PlanFilter) -> int:
