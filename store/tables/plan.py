@@ -37,7 +37,8 @@ class PlanItemRow(SQLModel, table=True):
 
     __tablename__ = "plan_item"
     __table_args__ = (
-        # The ranking's GROUP BY walks this index, which also holds what the score needs.
+        # The ranking's GROUP BY walks this index, which also holds what the score and the filters need
+        # (no row is read from the table).
         sa.Index(
             "ix_plan_item_action",
             "org_id",
@@ -50,7 +51,14 @@ class PlanItemRow(SQLModel, table=True):
             "due_us",
             "kev",
             "vulnerability",
+            "system",
+            "environment",
+            "internet_exposed",
+            "owner_key",
+            "tags_key",
         ),
+        # One system's plan.
+        sa.Index("ix_plan_item_system", "org_id", "system", "advice"),
     )
 
     exposure_id: int = Field(sa_column=sa.Column(sa.Integer(), primary_key=True, autoincrement=False))

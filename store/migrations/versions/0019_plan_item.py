@@ -79,9 +79,15 @@ def upgrade() -> None:
                 "due_us",
                 "kev",
                 "vulnerability",
+                "system",
+                "environment",
+                "internet_exposed",
+                "owner_key",
+                "tags_key",
             ],
             unique=False,
         )
+        batch.create_index("ix_plan_item_system", ["org_id", "system", "advice"], unique=False)
 
 
 def downgrade() -> None:
