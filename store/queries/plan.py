@@ -300,7 +300,12 @@ def plan_items(session: Session, org_id: int, f: PlanFilter) -> list[dict[str, A
 def unfixable_items(session: Session, org_id: int, f: PlanFilter) -> list[dict[str, Any]]:
     """The filtered items no single upgrade clears (advice other than ``upgrade``)."""
     t = _t(PlanItemRow)
-    stmt = sa.select(*_item_columns()).where(
-        *_conditions(org_id, f), sa.or_(t.c.advice != "upgrade", t.c.to_version.is_(None))
+    # Three parts — the advice below and above "upgrade", and upgrade advice without a version (which
+    # the plan also counts as unfixable) — each sought along the action index instead of scanning it.
+    parts = (
+        t.c.advice < "upgrade",
+        t.c.advice > "upgrade",
+        sa.and_(t.c.advice == "upgrade", t.c.to_version.is_(None)),
     )
+    stmt = sa.union_all(*(sa.select(*_item_columns()).where(*_conditions(org_id, f), p) for p in parts))
     return [dict(r._mapping) for r in session.execute(stmt)]
