@@ -20,6 +20,12 @@ the benchmark process), each one call of the pipeline function the API route cal
 - components: ``component_page`` (100 rows) for a package name (``vuln-1``, on about a quarter of the
   systems), the same with a version range sorted by system, a purl of a clean package; and
   ``component_summary`` for the name.
+- plan: ``plan_page`` (50 actions, as ``GET /api/v1/plan``), its second page (by the cursor), the
+  first page of the staging environment and of one system, the dashboard's page (each action listing at
+  most 25 systems), and ``top_actions(5)`` (the overview's); the JSON size of the first page is printed.
+
+``--only plan`` (or ``systems``, ``components``) measures those phases alone; ``--refresh`` first times
+``rebuild_list`` (every system's list rows and plan items computed again from the stored exposures).
 
 Target (issue 16): each first page ≤ 0.3 s at 10,000 systems on both databases.
 """
@@ -27,6 +33,7 @@ Target (issue 16): each first page ≤ 0.3 s at 10,000 systems on both databases
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import tempfile
@@ -40,6 +47,8 @@ from sqlalchemy.engine import make_url
 from bench.report import ORG, build_fleet
 from pipeline.exposures.build import ensure_exposures
 from pipeline.lists.components import ComponentQuery, component_page, component_summary
+from pipeline.lists.exposures import rebuild_list, refresh_list
+from pipeline.lists.plan import PlanQuery, plan_page, top_actions
 from pipeline.lists.systems import SystemQuery, system_page
 from store.db import Database, make_engine
 from store.migrate import upgrade
@@ -56,6 +65,32 @@ def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float, float]:
         times.append(time.perf_counter() - started)
         cpu.append(time.process_time() - started_cpu)
     return statistics.median(times), max(times), statistics.median(cpu)
+
+
+def plan_phases(db: Database) -> list[tuple[str, Callable[[], object]]]:
+    first = plan_page(db, ORG, PlanQuery(), limit=50)
+    print(
+        f"plan: {first.total_actions:,} actions, {first.total_unfixable:,} unfixable; first page "
+        f"{len(json.dumps(first.actions)):,} bytes of actions JSON "
+        f"({sum(len(a['systems']) for a in first.actions):,} systems listed), "
+        f"{len(json.dumps(first.unfixable)):,} bytes of unfixable JSON",
+        flush=True,
+    )
+    one = first.actions[0]["systems"][0]["system"] if first.actions else "system-00001"
+    return [
+        ("plan: first page (50)", lambda: plan_page(db, ORG, PlanQuery(), limit=50)),
+        (
+            "plan: second page (50)",
+            lambda: plan_page(db, ORG, PlanQuery(), limit=50, cursor=first.next_cursor),
+        ),
+        ("plan: staging, first page", lambda: plan_page(db, ORG, PlanQuery(environment="staging"), limit=50)),
+        ("plan: one system, first page", lambda: plan_page(db, ORG, PlanQuery(system=one), limit=50)),
+        (
+            "plan: dashboard page (25 systems each)",
+            lambda: plan_page(db, ORG, PlanQuery(), limit=50, systems_shown=25),
+        ),
+        ("plan: top_actions(5)", lambda: top_actions(db, ORG, None, 5)),
+    ]
 
 
 def phases(db: Database) -> list[tuple[str, Callable[[], object]]]:
@@ -121,14 +156,30 @@ def built(kind: str, systems: int, postgres: str | None) -> Iterator[str]:
                     conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-def measure(url: str, repeat: int) -> None:
+def measure(url: str, repeat: int, only: str | None = None, refresh: bool = False) -> None:
     db = Database(make_engine(url))
     upgrade(db.engine)
+    ensure_exposures(db, ORG)
+    if refresh:
+        started, started_cpu = time.perf_counter(), time.process_time()
+        systems = rebuild_list(db, ORG)
+        print(
+            f"rebuild_list: {systems:,} systems in {time.perf_counter() - started:.1f} s "
+            f"(CPU {time.process_time() - started_cpu:.1f} s)",
+            flush=True,
+        )
+    else:
+        refresh_list(db, ORG)
     page = system_page(db, ORG)
     print(f"{make_url(url).get_backend_name()}: {page.total:,} systems; load {os.getloadavg()[0]:.1f}")
+    chosen = [
+        (name, fn)
+        for name, fn in (plan_phases(db) if only in (None, "plan") else []) + phases(db)
+        if only is None or name.startswith(only)
+    ]
     print("| phase | median | slowest | CPU (this process) |")
     print("| --- | ---: | ---: | ---: |")
-    for name, fn in phases(db):
+    for name, fn in chosen:
         median, slowest, cpu = timed(fn, repeat)
         print(
             f"| {name} | {1000 * median:.0f} ms | {1000 * slowest:.0f} ms | {1000 * cpu:.0f} ms |", flush=True
@@ -145,13 +196,15 @@ def main() -> None:
     parser.add_argument("--systems", type=int, help="build a fresh fleet of this many systems")
     parser.add_argument("--postgres", help="with --systems: also on PostgreSQL (a temporary schema)")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--only", choices=["systems", "components", "plan"], help="only these phases")
+    parser.add_argument("--refresh", action="store_true", help="first time rebuild_list")
     args = parser.parse_args()
     for url in args.db:
-        measure(url, args.repeat)
+        measure(url, args.repeat, args.only, args.refresh)
     if args.systems:
         for kind in ["sqlite"] + (["postgresql"] if args.postgres else []):
             with built(kind, args.systems, args.postgres) as url:
-                measure(url, args.repeat)
+                measure(url, args.repeat, args.only, args.refresh)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from core.severity import RATING_FLOOR
@@ -76,20 +76,58 @@ def pair_weight(item: PlanItem, as_of: datetime) -> float:
     SLA due date count up to a year. A KEV entry triples the weight (exploited now beats likely to be),
     EPSS up to fivefold, and each month past due adds the pair's weight once more.
     """
+    return base_weight(item) * past_due_factor(days_past_due(item.sla_due, as_of))
+
+
+def base_weight(item: PlanItem) -> float:
+    """:func:`pair_weight` without the past-due factor: what does not change with the moment (the
+    stored plan keeps it, and applies the factor when a page is asked for)."""
     score = item.cvss if item.cvss is not None else RATING_FLOOR.get(item.severity, _UNSCORED)
     weight = max(score, 0.1)
     if item.kev:
         weight *= 3.0
     if item.internet_exposed:
         weight *= 1.5
-    weight *= 1.0 + 4.0 * (item.epss or 0.0)
-    return weight * (1.0 + min(days_past_due(item.sla_due, as_of), _MAX_PAST_DUE_DAYS) / 30.0)
+    return weight * (1.0 + 4.0 * (item.epss or 0.0))
 
 
 def days_past_due(due: datetime | None, as_of: datetime) -> float:
     if due is None or due >= as_of:
         return 0.0
     return (as_of - due).total_seconds() / 86_400
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def micros(moment: datetime) -> int:
+    """A moment as microseconds since the Unix epoch: exact, so that days past due computed from it
+    (:func:`days_past_due_us`) are the very floats :func:`days_past_due` computes from datetimes."""
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def from_micros(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value)
+
+
+def days_past_due_us(due: int | None, as_of: int) -> float:
+    """:func:`days_past_due` of moments in microseconds (``timedelta.total_seconds`` divides the
+    microseconds by 10⁶, as here)."""
+    if due is None or due >= as_of:
+        return 0.0
+    return ((as_of - due) / 10**6) / 86_400
+
+
+def past_due_factor(days: float) -> float:
+    """What a pair's weight is multiplied by, ``days`` past its due date: once more per 30 days, up to
+    a year."""
+    return 1.0 + min(days, _MAX_PAST_DUE_DAYS) / 30.0
+
+
+def vulnerability_order(v: PlanVulnerability) -> tuple[bool, float, float, str]:
+    """Most urgent first: KEV, then past due, then score; the group key breaks ties."""
+    return (not v.kev, -v.max_days_past_due, -(v.cvss or 0.0), v.vulnerability)
 
 
 def action_id(ecosystem: str, package: str, from_version: str, to_version: str) -> str:
@@ -252,8 +290,7 @@ def _vulnerabilities(items: list[PlanItem], as_of: datetime) -> tuple[PlanVulner
                 any(r.last_resort_maintainer for r in rows),
             )
         )
-    # Most urgent first: KEV, then past due, then score; the group key breaks ties.
-    out.sort(key=lambda v: (not v.kev, -v.max_days_past_due, -(v.cvss or 0.0), v.vulnerability))
+    out.sort(key=vulnerability_order)
     return tuple(out)
 
 

@@ -5,7 +5,8 @@ sessions), ``systems`` (systems, snapshots, component sets), ``packages`` (packa
 results), ``advisories`` (advisories, affected packages, KEV, EPSS, feed state, skipped records),
 ``exposures`` (exposures, SLA policies), ``triage`` (analysis records and their history: what VEX
 statements are stored as), ``cra`` (the CRA register's records), ``jobs`` (upload jobs),
-``lists`` (the exposures list's sort columns), ``notifications`` (the event outbox).
+``lists`` (the exposures list's sort columns), ``plan`` (the remediation plan's items),
+``notifications`` (the event outbox).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from store.tables import (
     notifications,
     organizations,
     packages,
+    plan,
     systems,
     triage,
 )
@@ -37,6 +39,7 @@ __all__ = [
     "notifications",
     "organizations",
     "packages",
+    "plan",
     "systems",
     "triage",
 ]

@@ -31,6 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.dashboard import charts
 from api.dashboard.exposure_timeline import exposure_strip
 from api.dashboard.links import STICKY, dashboard_url, sticky_of, template_url
+from api.dashboard.pager import pager, parse_back
 from api.dashboard.timing import ServerTiming
 from api.deps import DatabaseDep
 from api.errors import status_for
@@ -50,11 +51,15 @@ from pipeline.api_keys import (
 )
 from pipeline.database import Database
 from pipeline.exposures.reports import find_exposures, system_exposures
+from pipeline.lists.plan import PlanQuery
+from pipeline.lists.plan import plan_page as plan_page_of
 from pipeline.match import explain
 from pipeline.overview import PERIODS, overview
-from pipeline.plan import plan_json
 from pipeline.triage import Actor, AnalysisRequest, analysis_history, set_analysis
 
+#: Actions per page of "Fix first", and the systems each lists (``system_count`` counts them all).
+PLAN_PAGE_SIZE = 50
+PLAN_SYSTEMS_SHOWN = 25
 ASSETS = Path(__file__).resolve().parents[1] / "dashboard"
 SESSION_COOKIE = "patchgap_session"
 LOGIN_COOKIE = "patchgap_login_csrf"
@@ -344,36 +349,43 @@ def plan_page(
     as_of: AsOfQuery = None,
     system: Annotated[str | None, Query(max_length=200)] = None,
     environment: Annotated[str | None, Query(max_length=50)] = None,
-    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    owner: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[str | None, Query(max_length=4096)] = None,
+    back: Annotated[str | None, Query(max_length=4096 * 21)] = None,
 ) -> HTMLResponse:
-    """Fix first: the remediation plan's actions, a page of 50 at a time, each expandable to its
-    systems and vulnerabilities; then the versions no upgrade clears."""
-    size = 50
+    """Fix first: the remediation plan's actions, a keyset page of 50 at a time, each expandable to its
+    systems (the first :data:`PLAN_SYSTEMS_SHOWN`) and vulnerabilities; then the versions no upgrade
+    clears."""
+    query = PlanQuery(system or None, environment or None, owner or None, (), assume_utc(as_of))
+    earlier = parse_back(back)
     try:
-        document = plan_json(
+        page = plan_page_of(
             db,
             viewer.principal.org,
-            system=system or None,
-            environment=environment or None,
-            as_of=assume_utc(as_of),
-            offset=(page - 1) * size,
-            limit=size,
+            query,
+            limit=PLAN_PAGE_SIZE,
+            cursor=cursor or None,
+            systems_shown=PLAN_SYSTEMS_SHOWN,
         )
     except NotFoundError as exc:
         return not_found(request, viewer, str(exc))
-    filters = {k: v for k, v in (("system", system), ("environment", environment)) if v}
-    more = page * size < document["total_actions"]
+    document = {
+        "as_of": rfc3339(page.as_of),
+        "total_actions": page.total_actions,
+        "total_unfixable": page.total_unfixable,
+        "actions": page.actions,
+        "unfixable": page.unfixable,
+    }
+    filters = {
+        k: v for k, v in (("system", system), ("environment", environment), ("owner", owner)) if v
+    }
     sticky = sticky_of(request.query_params)
     context = {
         "viewer": viewer,
         "plan": document,
         "filters": filters,
         "as_of": sticky.get("as_of", ""),
-        "page": page,
-        "next": dashboard_url("/dashboard/plan", sticky, {"page": page + 1}) if more else None,
-        "previous": dashboard_url("/dashboard/plan", sticky, {"page": page - 1 if page > 2 else None})
-        if page > 1
-        else None,
+        "pager": pager("/dashboard/plan", sticky, cursor=cursor, back=earlier, next_cursor=page.next_cursor),
     }
     return render(request, "plan.html", context)
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import DatabaseDep, Reader
 from api.errors import problem_responses
+from api.paging import CursorQuery, paged_responses, set_page_headers
 from api.params import Moment, OwnerQuery, TagQuery
+from core.paging import Page
 from core.time import assume_utc
-from pipeline.plan import plan_json
+from pipeline.lists.plan import PlanQuery, plan_document
 from pipeline.systems import SystemFilter
 
 router = APIRouter(prefix="/api/v1", tags=["reports"], responses=problem_responses(401, 404))
@@ -89,10 +91,11 @@ class PlanOut(BaseModel):
     next: str | None
 
 
-@router.get("/plan", summary="Remediation plan: what to deploy first")
+@router.get("/plan", summary="Remediation plan: what to deploy first", responses=paged_responses())
 async def plan(
     *,
     request: Request,
+    response: Response,
     principal: Reader,
     db: DatabaseDep,
     as_of: Annotated[Moment | None, Query(description="Plan as of this moment (default now).")] = None,
@@ -103,26 +106,25 @@ async def plan(
         str | None, Query(max_length=50, description="Only systems of this environment.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="Actions per page.")] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000, description="Actions to skip (from `next`).")] = 0,
+    cursor: CursorQuery = None,
+    offset: Annotated[
+        int, Query(ge=0, le=1_000_000, description="Actions to skip (ignored with a `cursor`).")
+    ] = 0,
     owner: OwnerQuery = None,
     tag: TagQuery = None,
 ) -> PlanOut:
     """``patchgap plan --format json``: actions ranked by the risk they remove, a page at a time
-    (``next`` is the URL of the following page, null on the last); every unfixable version on each page."""
+    (``next`` is the URL of the following page, with its ``cursor``, null on the last; also sent as
+    ``Link: <…>; rel="next"``, and the number of actions as ``X-Total-Count``); every unfixable version
+    on each page."""
     only = SystemFilter.of(owner, tag or ())
-    document: dict[str, Any] = await run_in_threadpool(
-        lambda: plan_json(
-            db,
-            principal.org,
-            system=system,
-            environment=environment,
-            as_of=assume_utc(as_of),
-            offset=offset,
-            limit=limit,
-            only=only,
-        )
+    query = PlanQuery(system, environment, only.owner, only.tags, assume_utc(as_of))
+    document, next_cursor = await run_in_threadpool(
+        lambda: plan_document(db, principal.org, query, limit=limit, cursor=cursor, offset=offset)
     )
-    following = offset + limit
-    more = following < document["total_actions"]
-    document["next"] = str(request.url.include_query_params(offset=following)) if more else None
+    following = None
+    if next_cursor is not None:
+        following = str(request.url.remove_query_params("offset").include_query_params(cursor=next_cursor))
+    document["next"] = following
+    set_page_headers(request, response, Page([], next_cursor, document["total_actions"]))
     return PlanOut.model_validate(document)

@@ -355,8 +355,13 @@ def _version_json(inputs: ReportInputs, e: Exposure, version: str) -> dict[str, 
     }
 
 
-def exposures_from_inputs(inputs: ReportInputs, status: ReportStatus = "open") -> list[dict[str, Any]]:
-    """The exposures report of already-read inputs (``exposures_report`` reads them first)."""
+def exposures_from_inputs(
+    inputs: ReportInputs,
+    status: ReportStatus = "open",
+    assessed: Sequence[AssessedExposure] | None = None,
+) -> list[dict[str, Any]]:
+    """The exposures report of already-read inputs (``exposures_report`` reads them first); the
+    counted exposures' assessment when the caller has made it (not for ``excluded``)."""
     if status not in REPORT_STATUSES:
         raise InputError("report", f"status must be one of {', '.join(REPORT_STATUSES)}, not {status!r}")
     if status == "excluded":
@@ -369,9 +374,10 @@ def exposures_from_inputs(inputs: ReportInputs, status: ReportStatus = "open") -
             {**_exposure_json(inputs, a), "sla_tier": None, "sla_due": None, "sla_status": None}
             for a in assessed
         ]
-    assessed = assess_exposures(
-        inputs.timeline, inputs.systems, inputs.facts, inputs.as_of, policy=inputs.policy
-    )
+    if assessed is None:
+        assessed = assess_exposures(
+            inputs.timeline, inputs.systems, inputs.facts, inputs.as_of, policy=inputs.policy
+        )
     return [
         _exposure_json(inputs, a)
         for a in assessed

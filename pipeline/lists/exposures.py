@@ -22,10 +22,13 @@ from core.time import require_utc, rfc3339, utcnow_seconds, within_range
 from pipeline.embargo import hidden_groups
 from pipeline.exposures.build import ensure_exposures
 from pipeline.exposures.reports import built_of_rows, exposures_from_inputs, exposures_report, inputs_of_built
+from pipeline.plan import item_rows, public_advice
 from pipeline.systems import SystemFilter
+from reports.deploy_time import assess_exposures
 from store.db import Database, Tx
 from store.queries import exposures as q
 from store.queries import lists as lq
+from store.queries import plan as pq
 from store.queries import systems as system_queries
 from store.queries.organizations import get_organization, organizations
 from store.sql import chunks
@@ -37,6 +40,7 @@ __all__ = [
     "ListStatus",
     "exposure_page",
     "iter_exposures",
+    "list_version",
     "rebuild_list",
     "rebuild_lists",
     "refresh_list",
@@ -239,6 +243,9 @@ def _stored_identity(r: q.StoredExposure) -> tuple[str, str, str, str, bool]:
     return (r.system, r.package, r.vuln_group, rfc3339(r.first_seen) or "", bool(r.excluded_by))
 
 
+Identity = tuple[str, str, str, str, bool]
+
+
 def _report_of_rows(
     session: Tx,
     org: str,
@@ -248,8 +255,11 @@ def _report_of_rows(
     *,
     moment: datetime,
     advice: bool,
-) -> dict[tuple[str, str, str, str, bool], tuple[str, dict[str, Any]]]:
-    """Identity → (state, report row) of these stored rows, computed by the exposures report's code."""
+    plan: bool = False,
+) -> tuple[dict[Identity, tuple[str, dict[str, Any]]], list[dict[str, Any]]]:
+    """Identity → (state, report row) of these stored rows, computed by the exposures report's code;
+    with ``plan``, also the stored plan's item rows of their open counted exposures (``pipeline.plan``,
+    with the advice a reader without embargo entitlement sees)."""
     inputs = inputs_of_built(
         session,
         org,
@@ -259,12 +269,25 @@ def _report_of_rows(
         moment=moment,
         advice=advice,
     )
-    out: dict[tuple[str, str, str, str, bool], tuple[str, dict[str, Any]]] = {}
-    for row in exposures_from_inputs(inputs, "all"):
+    assessed = assess_exposures(
+        inputs.timeline, inputs.systems, inputs.facts, inputs.as_of, policy=inputs.policy
+    )
+    out: dict[Identity, tuple[str, dict[str, Any]]] = {}
+    for row in exposures_from_inputs(inputs, "all", assessed):
         out[_identity(row, False)] = ("open" if row["resolved_at"] is None else "resolved", row)
     for row in exposures_from_inputs(inputs, "excluded"):
         out[_identity(row, True)] = ("excluded", row)
-    return out
+    items: list[dict[str, Any]] = []
+    if plan:
+        ids = {(r.system, r.package, r.vuln_group, r.first_seen): r.id for r in rows if not r.excluded_by}
+        items = item_rows(
+            public_advice(session, inputs),
+            assessed,
+            {k: v for k, v in ids.items() if v is not None},
+            {s.name: s for s in systems},
+            org_id,
+        )
+    return out, items
 
 
 def refreshed_state(db: Database, org: str) -> tuple[int, str]:
@@ -301,8 +324,8 @@ def refresh_list(db: Database, org: str) -> int:
             inputs = {i.system_id: i for i in lq.list_inputs(session, org_id, batch)}
             systems = system_queries.org_systems(session, org_id, ids=list(inputs))
             stored = q.stored_exposures(session, org_id, [s.id for s in systems])
-            rows = _report_of_rows(
-                session, org, org_id, stored, systems, moment=utcnow_seconds(), advice=False
+            rows, items = _report_of_rows(
+                session, org, org_id, stored, systems, moment=utcnow_seconds(), advice=False, plan=True
             )
         by_name = {s.name: s for s in systems}
         list_rows = []
@@ -313,6 +336,7 @@ def refresh_list(db: Database, org: str) -> int:
         states = {s.id: (_stamp(token, inputs[s.id]), _newest(s)) for s in systems}
         with db.write() as session:
             lq.replace_list(session, org_id, batch, list_rows, states)
+            pq.replace_items(session, batch, items)
     return len(changed)
 
 
@@ -320,6 +344,12 @@ def refresh_list(db: Database, org: str) -> int:
 # process: counts of the list are kept under it (``_COUNTS``) and stay valid while it does.
 _VERSIONS: dict[tuple[str, int], str] = {}
 _COUNTS: dict[tuple[str, int, lq.ListFilter], tuple[str, int]] = {}
+
+
+def list_version(db: Database, org_id: int) -> str | None:
+    """A digest of every system's list stamp at this process's last refresh of the organization's list
+    (``None`` before one): what is derived from the list rows and plan items stays valid while it does."""
+    return _VERSIONS.get((str(db.url), org_id))
 
 
 def _count(db: Database, where: _Stored) -> int | None:
@@ -428,7 +458,7 @@ def _stored_page(
         if len(stored) != len(found):
             return None
         systems = system_queries.org_systems(session, where.org_id, ids=sorted({f[1] for f in found}))
-        rows = _report_of_rows(
+        rows, _ = _report_of_rows(
             session, where.org, where.org_id, stored, systems, moment=where.moment, advice=True
         )
     by_id = {r.id: _stored_identity(r) for r in stored}

@@ -23,6 +23,7 @@ from store.sql import table_of as _t
 from store.tables.advisories import Advisory, EpssScore, FeedState, KevEntry
 from store.tables.exposures import ExposureState, SlaPolicyRow
 from store.tables.lists import SORT_COLUMNS, ExposureListRow, ExposureListState
+from store.tables.plan import PlanItemRow
 from store.tables.systems import System
 
 _CHUNK = 900
@@ -172,9 +173,10 @@ def replace_list(
 
 
 def clear_list(session: Session, org_id: int) -> None:
-    """Forget the organization's list rows (``patchgap db rebuild`` recomputes them)."""
-    table, state = _t(ExposureListRow), _t(ExposureListState)
+    """Forget the organization's list rows and plan items (``patchgap db rebuild`` recomputes them)."""
+    table, state, items = _t(ExposureListRow), _t(ExposureListState), _t(PlanItemRow)
     session.execute(table.delete().where(table.c.org_id == org_id))
+    session.execute(items.delete().where(items.c.org_id == org_id))
     session.execute(state.delete().where(state.c.org_id == org_id))
 
 

@@ -57,3 +57,42 @@ def test_another_organization_sees_none_of_the_plan(site: tuple[TestClient, dict
     page = client.get("/dashboard/plan", params={"as_of": AS_OF}).text
     assert "data-action=" not in page
     assert client.get("/dashboard/plan", params={"system": "shop-web"}).status_code == 404
+
+
+def test_the_plan_page_pages_with_the_cursor_keeping_the_moment_and_filters(db: Database) -> None:
+    """A fleet whose plan spans several pages: following "next" walks every action of the plan in
+    rank order; every link keeps the moment and the filters; "first" leads back."""
+    import html
+
+    from api.main import create_app
+    from core.settings import Settings
+    from pipeline.api_keys import create_key
+    from tests.pipeline.test_exposure_list import _fleet
+
+    _fleet(db)
+    key = create_key(db, org="bench", role="reader").token
+    when = datetime(2030, 1, 1, tzinfo=UTC)
+    expected = plan_json(db, "bench", environment="prod", as_of=when)
+    assert expected["total_actions"] > 100
+    app = create_app(Settings(database_url="unused://"), db=db, start_worker=False)
+    with TestClient(app, base_url="http://testserver") as client:
+        sign_in(client, key)
+        url: str | None = "/dashboard/plan?as_of=2030-01-01T00%3A00%3A00Z&environment=prod"
+        seen: list[str] = []
+        pages = 0
+        while url is not None:
+            page = client.get(url)
+            assert page.status_code == 200, page.text[:300]
+            seen += re.findall(r'data-action="([^"]+)"', page.text)
+            ranks = re.findall(r"<strong>#(\d+) ", page.text)
+            assert [int(r) for r in ranks] == list(range(len(seen) - len(ranks) + 1, len(seen) + 1))
+            pages += 1
+            if pages > 1:
+                assert 'data-link="first"' in page.text
+            found = re.search(r'href="([^"]+)" data-link="next"', page.text)
+            url = html.unescape(found.group(1)) if found else None
+            if url is not None:
+                assert "as_of=2030-01-01" in url
+                assert "environment=prod" in url
+        assert seen == [a["id"] for a in expected["actions"]]
+        assert pages == -(-expected["total_actions"] // 50)

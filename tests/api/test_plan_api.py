@@ -33,6 +33,19 @@ def test_the_plan_pages_through_the_same_actions_as_the_cli(world: World) -> Non
         url = page["next"]
     assert [a["id"] for a in seen] == [a["id"] for a in document["actions"]]
     assert [a["rank"] for a in seen] == list(range(1, len(seen) + 1))
+    # The next page is also announced in a Link header, with its cursor; offset still skips actions.
+    first = world.client.get(
+        "/api/v1/plan", params={**params, "limit": 1}, headers=world.auth("acme-reader")
+    )
+    assert first.headers["X-Total-Count"] == str(document["total_actions"])
+    assert "cursor=" in first.json()["next"]
+    assert first.headers["Link"].endswith('>; rel="next"')
+    assert "cursor=" in first.headers["Link"]
+    skipped = world.client.get(
+        "/api/v1/plan", params={**params, "limit": 1, "offset": 1}, headers=world.auth("acme-reader")
+    ).json()
+    assert skipped["actions"] == document["actions"][1:2]
+    assert "offset" not in (skipped["next"] or "")
     # Another organization's plan holds none of acme's systems.
     other = world.client.get("/api/v1/plan", headers=world.auth("globex-admin")).json()
     assert not {s["system"] for a in other["actions"] for s in a["systems"]} & {"shop"}

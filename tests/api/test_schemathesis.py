@@ -52,6 +52,7 @@ ACCEPTANCE_NOT_CHECKED = {
     "GET /api/v1/systems": "an issued cursor",
     "GET /api/v1/components": "an issued cursor, a version range",
     "GET /api/v1/components/versions": "a version range",
+    "GET /api/v1/plan": "an issued cursor",
 }
 
 # Form fields are text: a number generated for `projectName` arrives as its digits, a valid name, so

@@ -45,3 +45,43 @@ def test_plan_json_csv_and_table(db_url: str) -> None:
     unknown = run("--db", db_url, "plan", "--org", "demo", "--system", "nope")
     assert unknown.exit_code == 2
     assert unknown.stderr.startswith("error: system 'nope' does not exist")
+
+
+def _in_memory_document(db: Database, when: str, limit: int | None) -> dict[str, object]:
+    """The document as the plan computed in memory writes it (``build_plan`` over every item)."""
+    from datetime import datetime
+
+    from core.time import rfc3339
+    from pipeline.plan import remediation_plan
+
+    plan = remediation_plan(db, "demo", as_of=datetime.fromisoformat(when.replace("Z", "+00:00")))
+    end = len(plan.actions) if limit is None else limit
+    return {
+        "organization": "demo",
+        "as_of": rfc3339(plan.as_of),
+        "system": None,
+        "environment": None,
+        "total_actions": len(plan.actions),
+        "total_unfixable": len(plan.unfixable),
+        "actions": [a.to_json(rank) for rank, a in enumerate(plan.actions[:end], start=1)],
+        "unfixable": [u.to_json() for u in plan.unfixable],
+    }
+
+
+def test_plan_json_from_the_stored_plan_is_byte_for_byte_the_computed_one(db_url: str) -> None:
+    """After the newest snapshot the CLI reads the stored plan (a page of it with ``--limit``); its
+    output is, byte for byte, the document of the plan computed in memory."""
+    db = Database.open(db_url)
+    when = "2030-01-01T00:00:00Z"
+    try:
+        load_demo(db, "demo", SAMPLES / "demo-fleet", SAMPLES / "advisories" / "demo")
+        whole = _in_memory_document(db, when, None)
+        first = _in_memory_document(db, when, 2)
+    finally:
+        db.dispose()
+    assert whole["actions"]
+    for limit, expected in ((None, whole), (2, first)):
+        args = ["--limit", str(limit)] if limit else []
+        shown = run("--db", db_url, "plan", "--org", "demo", "--as-of", when, "--format", "json", *args)
+        assert shown.exit_code == 0, shown.output
+        assert shown.stdout == json.dumps(expected, indent=2) + "\n"

@@ -1,0 +1,311 @@
+"""Reads and writes of the remediation plan's stored items (``store.tables.plan``).
+
+A page of actions is one aggregate statement: the organization's items with upgrade advice that pass
+the filters, grouped by action (package, from-version, to-version, ecosystem), each group's score the
+sum of its items' weights times the past-due factor at the moment asked for, ranked as
+``reports.plan.build_plan`` ranks (score rounded to 6 places descending, KEV vulnerabilities descending,
+earliest due date with none last, package, from-version, to-version), after a cursor's key, ``LIMIT n``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from store.sql import chunks
+from store.sql import table_of as _t
+from store.tables.plan import PlanItemRow
+
+__all__ = [
+    "NO_DUE",
+    "ActionId",
+    "ActionKey",
+    "PlanFilter",
+    "clear_items",
+    "count_actions",
+    "pair_weights",
+    "plan_items",
+    "rank_actions",
+    "replace_items",
+    "unfixable_items",
+    "vulnerability_facts",
+]
+
+_CHUNK = 900
+_DAY_US = 86_400_000_000.0
+_MAX_PAST_DUE_DAYS = 365.0
+_MAX_PAST_DUE_US = 365 * 86_400_000_000
+#: The due-date key of an action without any due date: after every real one.
+NO_DUE = 10**18
+
+#: An action's place in the plan: (−score rounded to 6 places, −KEV vulnerabilities, earliest due in
+#: microseconds since the Unix epoch or ``NO_DUE``, package, from-version, to-version, ecosystem),
+#: ascending.
+ActionKey = tuple[float, int, int, str, str, str, str]
+#: An action's identity: (package, from-version, to-version, ecosystem).
+ActionId = tuple[str, str, str, str]
+
+
+def replace_items(
+    session: Session, system_ids: Sequence[int], rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Make ``rows`` the plan items of these systems (called in the transaction that replaces their
+    exposure-list rows, under its lock)."""
+    table = _t(PlanItemRow)
+    for chunk in chunks(sorted(set(system_ids)), _CHUNK):
+        session.execute(table.delete().where(table.c.system_id.in_(chunk)))
+    for batch in chunks(rows, 5000):
+        session.execute(sa.insert(table), list(batch))
+
+
+def clear_items(session: Session, org_id: int) -> None:
+    """Forget the organization's plan items (``patchgap db rebuild`` recomputes them)."""
+    table = _t(PlanItemRow)
+    session.execute(table.delete().where(table.c.org_id == org_id))
+
+
+@dataclass(frozen=True, slots=True)
+class PlanFilter:
+    """The SQL side of a plan query: one system, an environment, an owner (case-folded), tags (every
+    one required), and the vulnerability groups the reader may not see (left out)."""
+
+    system: str | None = None
+    environment: str | None = None
+    owner_key: str | None = None
+    tags: tuple[str, ...] = ()
+    hidden_groups: tuple[str, ...] = ()
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _conditions(org_id: int, f: PlanFilter) -> list[sa.ColumnElement[bool]]:
+    t = _t(PlanItemRow)
+    out: list[sa.ColumnElement[bool]] = [t.c.org_id == org_id]
+    equal = ((t.c.system, f.system), (t.c.environment, f.environment), (t.c.owner_key, f.owner_key))
+    out.extend(column == value for column, value in equal if value is not None)
+    out.extend(t.c.tags_key.like(f"%|{_like_escape(tag)}|%", escape="\\") for tag in f.tags)
+    if f.hidden_groups:
+        out.append(t.c.vulnerability.not_in(f.hidden_groups))
+    return out
+
+
+def _upgrade() -> list[sa.ColumnElement[bool]]:
+    t = _t(PlanItemRow)
+    return [t.c.advice == "upgrade", t.c.to_version.is_not(None)]
+
+
+def _group_columns() -> list[sa.ColumnElement[Any]]:
+    t = _t(PlanItemRow)
+    return [t.c.package, t.c.version, t.c.to_version, t.c.ecosystem]
+
+
+def _ranked(session: Session, org_id: int, f: PlanFilter, moment_us: int) -> sa.Subquery:
+    """Every action of the filtered plan with its sort key at ``moment_us`` (microseconds since the
+    Unix epoch)."""
+    t = _t(PlanItemRow)
+    at = sa.literal(moment_us, sa.BigInteger())
+    past = at - t.c.due_us
+    factor = sa.case(
+        (sa.or_(t.c.due_us.is_(None), t.c.due_us >= at), sa.literal(1.0, sa.Float())),
+        (past >= _MAX_PAST_DUE_US, sa.literal(1.0 + _MAX_PAST_DUE_DAYS / 30.0, sa.Float())),
+        else_=1.0 + sa.cast(past, sa.Float()) / _DAY_US / 30.0,
+    )
+    score: sa.ColumnElement[Any] = sa.func.sum(t.c.weight * factor)
+    rounded: sa.ColumnElement[Any]
+    if session.get_bind().dialect.name == "postgresql":
+        rounded = sa.cast(sa.func.round(sa.cast(score, sa.Numeric()), 6), sa.Float())
+    else:
+        rounded = sa.func.round(score, 6)
+    kev = sa.func.count(sa.distinct(sa.case((t.c.kev.is_(True), t.c.vulnerability))))
+    return (
+        sa.select(
+            (-rounded).label("score_key"),
+            (-kev).label("kev_key"),
+            sa.func.coalesce(sa.func.min(t.c.due_us), NO_DUE).label("due_key"),
+            *_group_columns(),
+        )
+        .where(*_conditions(org_id, f), *_upgrade())
+        .group_by(*_group_columns())
+        .subquery("ranked")
+    )
+
+
+def rank_actions(
+    session: Session,
+    org_id: int,
+    f: PlanFilter,
+    *,
+    moment_us: int,
+    after: ActionKey | None,
+    offset: int = 0,
+    limit: int | None,
+) -> list[ActionKey]:
+    """The keys of the first ``limit`` actions (every one: ``None``) after ``after`` and ``offset``
+    more, in the plan's order at ``moment_us``."""
+    ranked = _ranked(session, org_id, f, moment_us)
+    columns = [ranked.c[name] for name in ("score_key", "kev_key", "due_key")]
+    columns += [ranked.c.package, ranked.c.version, ranked.c.to_version, ranked.c.ecosystem]
+    stmt = sa.select(*columns)
+    if after is not None:
+        stmt = stmt.where(sa.tuple_(*columns) > sa.tuple_(*(sa.literal(v) for v in after)))
+    stmt = stmt.order_by(*(c.asc() for c in columns))
+    if offset:
+        stmt = stmt.offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    rows = session.execute(stmt).all()
+    return [(float(r[0]), int(r[1]), int(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
+
+
+def _of_actions(actions: Sequence[ActionId]) -> sa.ColumnElement[bool]:
+    """The items of these actions. The packages and versions are also given as plain IN lists, so
+    that both databases seek them along the action index instead of testing every item's tuple."""
+    t = _t(PlanItemRow)
+    wanted = sorted(set(actions))
+    return sa.and_(
+        t.c.package.in_(sorted({a[0] for a in wanted})),
+        t.c.version.in_(sorted({a[1] for a in wanted})),
+        sa.tuple_(*_group_columns()).in_(wanted),
+    )
+
+
+def _int(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    return sa.cast(column, sa.Integer())
+
+
+GroupFacts = tuple[
+    ActionId, str, str, float | None, bool, float | None, bool, int, int | None, bool | None, str | None, str
+]
+
+
+def vulnerability_facts(
+    session: Session, org_id: int, f: PlanFilter, actions: Sequence[ActionId]
+) -> list[GroupFacts]:
+    """Per action and vulnerability group: (action, group, severity, CVSS, KEV, EPSS, last-resort
+    maintainer — the group's facts, the same on each of its items —, systems, earliest due, and the
+    action's advice: major upgrade, in-major version, the groups it leaves open as JSON — the same on
+    every item of an action)."""
+    if not actions:
+        return []
+    t = _t(PlanItemRow)
+    stmt = (
+        sa.select(
+            *_group_columns(),
+            t.c.vulnerability,
+            sa.func.min(t.c.severity),
+            sa.func.min(t.c.cvss),
+            sa.func.max(_int(t.c.kev)),
+            sa.func.min(t.c.epss),
+            sa.func.max(_int(t.c.last_resort_maintainer)),
+            sa.func.count(sa.distinct(t.c.system)),
+            sa.func.min(t.c.due_us),
+            sa.func.min(_int(t.c.major_upgrade)),
+            sa.func.min(t.c.in_major),
+            sa.func.min(t.c.in_major_leaves_open),
+        )
+        .where(*_conditions(org_id, f), *_upgrade(), _of_actions(actions))
+        .group_by(*_group_columns(), t.c.vulnerability)
+    )
+    return [
+        (
+            (r[0], r[1], r[2], r[3]),
+            r[4],
+            r[5],
+            r[6],
+            bool(r[7]),
+            r[8],
+            bool(r[9]),
+            int(r[10]),
+            r[11],
+            None if r[12] is None else bool(r[12]),
+            r[13],
+            r[14],
+        )
+        for r in session.execute(stmt)
+    ]
+
+
+def pair_weights(
+    session: Session, org_id: int, f: PlanFilter, actions: Sequence[ActionId]
+) -> list[tuple[str, str, str, str, float, int | None, str, str, bool]]:
+    """(action, weight, due, system, environment, internet-exposed) of every item of these actions,
+    each action's in the order the plan computed in memory sums them (system, then group, in
+    code-point order)."""
+    if not actions:
+        return []
+    t = _t(PlanItemRow)
+    group = t.c.vulnerability
+    if session.get_bind().dialect.name == "postgresql":
+        group = group.collate("C")  # type: ignore[assignment]
+    stmt = (
+        sa.select(
+            *_group_columns(), t.c.weight, t.c.due_us, t.c.system, t.c.environment, t.c.internet_exposed
+        )
+        .where(*_conditions(org_id, f), *_upgrade(), _of_actions(actions))
+        .order_by(*_group_columns(), t.c.system, group, t.c.exposure_id)
+    )
+    return [(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8])) for r in session.execute(stmt)]
+
+
+def count_actions(session: Session, org_id: int, f: PlanFilter) -> int:
+    """How many actions the filtered plan holds (whatever the moment)."""
+    groups = (
+        sa.select(sa.literal(1).label("one"))
+        .where(*_conditions(org_id, f), *_upgrade())
+        .group_by(*_group_columns())
+        .subquery("actions")
+    )
+    return int(session.execute(sa.select(sa.func.count()).select_from(groups)).scalar_one())
+
+
+def _item_columns() -> list[sa.ColumnElement[Any]]:
+    t = _t(PlanItemRow)
+    names = (
+        "exposure_id",
+        "system",
+        "environment",
+        "internet_exposed",
+        "package",
+        "ecosystem",
+        "version",
+        "vulnerability",
+        "severity",
+        "cvss",
+        "kev",
+        "epss",
+        "sla_due",
+        "advice",
+        "to_version",
+        "advice_detail",
+        "major_upgrade",
+        "in_major",
+        "in_major_leaves_open",
+        "last_resort_maintainer",
+    )
+    return [t.c[name] for name in names]
+
+
+def plan_items(session: Session, org_id: int, f: PlanFilter) -> list[dict[str, Any]]:
+    """Every filtered item of the plan."""
+    stmt = sa.select(*_item_columns()).where(*_conditions(org_id, f))
+    return [dict(r._mapping) for r in session.execute(stmt)]
+
+
+def unfixable_items(session: Session, org_id: int, f: PlanFilter) -> list[dict[str, Any]]:
+    """The filtered items no single upgrade clears (advice other than ``upgrade``)."""
+    t = _t(PlanItemRow)
+    # Three parts — the advice below and above "upgrade", and upgrade advice without a version (which
+    # the plan also counts as unfixable) — each sought along the action index instead of scanning it.
+    parts = (
+        t.c.advice < "upgrade",
+        t.c.advice > "upgrade",
+        sa.and_(t.c.advice == "upgrade", t.c.to_version.is_(None)),
+    )
+    stmt = sa.union_all(*(sa.select(*_item_columns()).where(*_conditions(org_id, f), p) for p in parts))
+    return [dict(r._mapping) for r in session.execute(stmt)]

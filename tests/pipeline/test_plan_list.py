@@ -1,0 +1,210 @@
+"""The paged remediation plan (``pipeline.lists.plan``) walks, page by page, exactly the actions of the
+whole plan computed in memory (``reports.plan.build_plan`` over ``pipeline.plan.items_from_inputs``) —
+for every filter, at several moments (the past-due factor changes the ranking with time), on both
+databases — and stays equal to it after the inputs change.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from core.errors import InputError, NotFoundError
+from core.paging import encode_cursor
+from core.time import utcnow
+from pipeline.advisories.tables import import_table
+from pipeline.demo import load_demo
+from pipeline.lists.exposures import rebuild_lists
+from pipeline.lists.plan import PlanQuery, plan_page, top_actions
+from pipeline.plan import plan_json, remediation_plan
+from pipeline.sla import set_sla_policy
+from pipeline.systems import decommission_system, update_system
+from pipeline.triage import AnalysisRequest, set_analysis
+from reports.sla import SlaPolicy, SlaTier
+from store.db import Database
+from tests.pipeline.test_exposure_list import ADMIN, END, EPSS, KEV, _fleet, stored_list
+
+ROOT = Path(__file__).resolve().parents[2]
+Doc = dict[str, Any]
+
+QUERIES = [
+    PlanQuery(),
+    PlanQuery(system="system-0004"),
+    PlanQuery(environment="staging"),
+    PlanQuery(owner="OPS@example.org"),
+    PlanQuery(tags=("web",)),
+    PlanQuery(tags=("web", "eu"), environment="prod"),
+]
+
+
+def expected(db: Database, org: str, query: PlanQuery) -> tuple[list[Doc], list[Doc]]:
+    """The whole plan computed in memory: its actions ranked from 1, and its unfixable versions."""
+    plan = remediation_plan(
+        db,
+        org,
+        system=query.system,
+        environment=query.environment,
+        as_of=query.as_of,
+        only=query.systems(),
+    )
+    return [a.to_json(rank) for rank, a in enumerate(plan.actions, 1)], [u.to_json() for u in plan.unfixable]
+
+
+def walk(db: Database, org: str, query: PlanQuery, limit: int) -> tuple[list[Doc], list[Doc]]:
+    """Every page, following the cursors; every page carries the same totals and unfixable list."""
+    actions: list[Doc] = []
+    unfixable: list[Doc] | None = None
+    cursor = None
+    while True:
+        page = plan_page(db, org, query, limit=limit, cursor=cursor)
+        assert len(page.actions) <= limit
+        actions.extend(page.actions)
+        assert unfixable is None or page.unfixable == unfixable
+        unfixable = page.unfixable
+        assert page.total_unfixable == len(page.unfixable)
+        if page.next_cursor is None:
+            assert page.total_actions == len(actions)
+            return actions, unfixable
+        assert len(page.actions) == limit
+        cursor = page.next_cursor
+
+
+def check(db: Database, org: str, query: PlanQuery) -> None:
+    want_actions, want_unfixable = expected(db, org, query)
+    got_actions, got_unfixable = walk(db, org, query, max(3, len(want_actions) // 3))
+    assert got_actions == want_actions, (query, len(got_actions), len(want_actions))
+    assert got_unfixable == want_unfixable, query
+    top, total = top_actions(db, org, query.as_of, 5, query.systems() if query.system is None else None)
+    if query.system is None and query.environment is None:
+        assert (top, total) == (want_actions[:5], len(want_actions))
+
+
+def assert_plans_equal(db: Database, org: str, moments: list[Any]) -> None:
+    for moment in moments:
+        for query in QUERIES:
+            check(db, org, PlanQuery(**{**_fields(query), "as_of": moment}))
+
+
+def _fields(query: PlanQuery) -> dict[str, Any]:
+    return {k: getattr(query, k) for k in PlanQuery.__dataclass_fields__}
+
+
+# Now, a year and a half later (past-due factors capped for most), and a moment between snapshots
+# (the in-memory path).
+def _moments() -> list[Any]:
+    return [None, utcnow() + timedelta(days=500), END - timedelta(days=3)]
+
+
+def stored_items(db: Database) -> list[tuple[Any, ...]]:
+    with db.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT * FROM plan_item ORDER BY exposure_id, version")).all()
+    return [tuple(r) for r in rows]
+
+
+def test_bench_fleet_every_filter_and_moment(db: Database) -> None:
+    _fleet(db)
+    assert_plans_equal(db, "bench", _moments())
+    # Every filter selects some actions, and the pages are more than one.
+    for query in QUERIES:
+        assert expected(db, "bench", query)[0], query
+    assert len(expected(db, "bench", PlanQuery())[0]) > 9
+
+
+def test_plans_follow_every_change(db: Database) -> None:
+    """After a KEV import, an EPSS import, a policy change, triage decisions, a system edit and a
+    decommissioning, the stored plan answers as the plan computed in memory; a rebuild from scratch
+    writes the same items."""
+    _fleet(db)
+    now = [None]
+    assert_plans_equal(db, "bench", now)
+    import_table(db, "kev", json.dumps(KEV).encode(), origin="kev.json")
+    assert_plans_equal(db, "bench", now)
+    import_table(db, "epss", EPSS.encode(), origin="epss.csv")
+    assert_plans_equal(db, "bench", now)
+    set_sla_policy(
+        db,
+        "bench",
+        SlaPolicy((SlaTier("urgent", 2.5, exploited=True), SlaTier("serious", 10.25, min_cvss=7.0))),
+    )
+    assert_plans_equal(db, "bench", now)
+    set_analysis(
+        db,
+        "bench",
+        AnalysisRequest("CVE-2023-10007", "pkg:npm/vuln-4", "false_positive", comment="wrong package"),
+        ADMIN,
+        allow_unmatched=True,
+    )
+    set_analysis(
+        db,
+        "bench",
+        AnalysisRequest(
+            "CVE-2023-10005",
+            "pkg:npm/vuln-3",
+            "accepted_risk",
+            comment="later",
+            expires_at=utcnow() + timedelta(days=3),
+            approver="ciso",
+        ),
+        ADMIN,
+        allow_unmatched=True,
+    )
+    update_system(db, "bench", "system-0006", {"owner": "ops@example.org", "environment": "staging"})
+    decommission_system(db, "bench", "system-0007", END - timedelta(days=1))
+    assert_plans_equal(db, "bench", [None, utcnow() + timedelta(days=40)])
+    kept_list, kept_items = stored_list(db), stored_items(db)
+    assert kept_items
+    assert rebuild_lists(db, "bench") == 40
+    assert stored_list(db) == kept_list
+    assert stored_items(db) == kept_items
+
+
+def test_demo_fleet(db: Database) -> None:
+    load_demo(db, "demo", ROOT / "sbom_samples" / "demo-fleet", ROOT / "sbom_samples" / "advisories" / "demo")
+    for moment in (None, utcnow() + timedelta(days=200)):
+        check(db, "demo", PlanQuery(as_of=moment))
+        for environment in ("prod", "staging"):
+            check(db, "demo", PlanQuery(environment=environment, as_of=moment))
+    # The CLI's and the API's document: what the whole plan computed in memory says, byte for byte.
+    plan = remediation_plan(db, "demo")
+    document = plan_json(db, "demo", as_of=plan.as_of)
+    assert document["unfixable"] or document["actions"]
+    whole = [a.to_json(rank) for rank, a in enumerate(plan.actions, 1)]
+    assert json.dumps(document["actions"]) == json.dumps(whole)
+    assert json.dumps(document["unfixable"]) == json.dumps([u.to_json() for u in plan.unfixable])
+    second = plan_json(db, "demo", as_of=plan.as_of, offset=2, limit=3)
+    assert second["actions"] == document["actions"][2:5]
+    assert second["total_actions"] == len(plan.actions)
+
+
+def test_bad_input_names_the_parameter(db: Database) -> None:
+    _fleet(db)
+    for cursor in ("garbage!", encode_cursor("exposures", "rank", [1, 2, 3, 4, 5, 6, 7, 8])):
+        with pytest.raises(InputError) as caught:
+            plan_page(db, "bench", PlanQuery(), limit=5, cursor=cursor)
+        assert caught.value.source == "cursor"
+    wrong = encode_cursor("plan", "rank", ["x", 0, 0.0, "a", "b", "c", "d", 3])
+    with pytest.raises(InputError) as caught:
+        plan_page(db, "bench", PlanQuery(), limit=5, cursor=wrong)
+    assert caught.value.source == "cursor"
+    with pytest.raises(InputError) as caught:
+        plan_page(db, "bench", PlanQuery(), limit=0)
+    assert caught.value.source == "limit"
+    with pytest.raises(NotFoundError):
+        plan_page(db, "bench", PlanQuery(system="nope"), limit=5)
+
+
+def test_generated_fleet_with_unfixable_versions(db: Database, tmp_path: Path) -> None:
+    """Several versions of a package at once, overlapping advisories, advisories without a fix: the
+    unfixable versions on every page are the plan's."""
+    from tests.pipeline.test_plan import _generated_fleet
+
+    _generated_fleet(db, tmp_path, 2)
+    for moment in (None, utcnow() + timedelta(days=90)):
+        check(db, "gen", PlanQuery(as_of=moment))
+        check(db, "gen", PlanQuery(system="sys3", as_of=moment))
+    assert expected(db, "gen", PlanQuery())[1]
