@@ -16,7 +16,7 @@ Cost, so that nothing grows with the fleet on a repeated view (README "Scaling")
 
 - the counts, the tiers and the worst systems are one aggregate statement each over the stored
   exposures list (``store.queries.lists``: the columns the reports' own code computed), and the top
-  actions the plan's first page (``pipeline.lists.plan``);
+  actions the plan's first page from its stored items (``pipeline.lists.plan.top_actions``);
 - the time-to-deploy figures, the stale systems, the survival curve, the monthly trend and the
   freshness come from the deploy-time report at the moment (the columnar summary of the stored rows),
   and the previous period's from the stored rows cut at its moment
@@ -46,7 +46,8 @@ from pipeline.exposures.build import ensure_exposures
 from pipeline.exposures.reports import deploy_time, exposures_from_inputs, report_inputs
 from pipeline.exposures.summary import stored_time_to_deploy_before
 from pipeline.lists.exposures import refreshed_state
-from pipeline.plan import plan_from_inputs, plan_json
+from pipeline.lists.plan import top_actions
+from pipeline.plan import plan_from_inputs
 from pipeline.sla import policy_of
 from reports.sla import SlaPolicy
 from reports.timeline import ordered_snapshots
@@ -204,7 +205,7 @@ def overview(db: Database, org: str, as_of: datetime | None = None, period_days:
     before = _kept(db, org, previous_moment, state, hidden, previous=True)
     assert isinstance(now, _Figures)
     assert isinstance(before, dict)
-    plan = plan_json(db, org, as_of=moment, limit=_TOP_ACTIONS)
+    top, total_actions = top_actions(db, org, moment, _TOP_ACTIONS)
     return _document(
         org=org,
         moment=moment,
@@ -215,8 +216,8 @@ def overview(db: Database, org: str, as_of: datetime | None = None, period_days:
         worst=[{"system": name, "open_fixable": n, "kev": kev} for name, (n, kev) in worst],
         figures=now,
         previous=before,
-        top_actions=plan["actions"],
-        total_actions=plan["total_actions"],
+        top_actions=top,
+        total_actions=total_actions,
         feeds=feeds,
     )
 
