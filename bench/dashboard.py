@@ -77,8 +77,8 @@ def fleet_database(systems: int, keep: Path | None) -> Iterator[Database]:
         path.unlink()
     db = Database.open(f"sqlite:///{path}")
     try:
+        db.upgrade()  # a kept fleet of an older schema is migrated to this code's
         if fresh:
-            db.upgrade()
             started = time.perf_counter()
             make_fleet(db, systems)
             print(f"fleet of {systems} systems built in {time.perf_counter() - started:.1f} s")

@@ -205,7 +205,7 @@ def overview(db: Database, org: str, as_of: datetime | None = None, period_days:
     before = _kept(db, org, previous_moment, state, hidden, previous=True)
     assert isinstance(now, _Figures)
     assert isinstance(before, dict)
-    top, total_actions = top_actions(db, org, moment, _TOP_ACTIONS)
+    top, total_actions = top_actions(db, org, moment, _TOP_ACTIONS, current=True)
     return _document(
         org=org,
         moment=moment,

@@ -114,11 +114,13 @@ class _Stored:
     filter: pq.PlanFilter
 
 
-def _stored(db: Database, org: str, query: PlanQuery, moment: datetime) -> _Stored | None:
-    """Bring the stored exposures, list rows and plan items current; ``None`` when the plan must be
-    computed in memory (a moment before the newest snapshot, or an entitled reader during an embargo)."""
-    ensure_exposures(db, org)
-    refresh_list(db, org)
+def _stored(db: Database, org: str, query: PlanQuery, moment: datetime, *, current: bool) -> _Stored | None:
+    """Bring the stored exposures, list rows and plan items current (unless the caller just did:
+    ``current``); ``None`` when the plan must be computed in memory (a moment before the newest
+    snapshot, or an entitled reader during an embargo)."""
+    if not current:
+        ensure_exposures(db, org)
+        refresh_list(db, org)
     with db.read() as session:
         org_id = get_organization(session, org).id
         assert org_id is not None
@@ -295,13 +297,15 @@ def plan_page(
     offset: int = 0,
     systems_shown: int | None = None,
     unfixable: bool = True,
+    current: bool = False,
 ) -> PlanPage:
     """The ``limit`` actions of the plan that follow ``cursor`` (or skip ``offset`` of them), ranked
     from where they stand in the whole plan, every unfixable version (without ``unfixable``: none),
     the totals, and the cursor of the next page.
 
     ``systems_shown`` bounds the systems each action and unfixable version lists (the dashboard's
-    pages; ``system_count`` still counts them all); the API and the CLI list every one.
+    pages; ``system_count`` still counts them all); the API and the CLI list every one. ``current``:
+    the caller has just brought the stored exposures and the list current (the overview).
     """
     _check_limit(limit)
     if offset < 0:
@@ -317,7 +321,7 @@ def plan_page(
     moment = require_utc(query.as_of, "as_of") if query.as_of is not None else utcnow_seconds()
     query = replace(query, as_of=moment)
     start = (int(after[7]) if after is not None else offset) + 1  # type: ignore[arg-type]
-    where = _stored(db, org, query, moment)
+    where = _stored(db, org, query, moment, current=current)
     apart: Sequence[Unfixable]
     counts: dict[int, int] = {}
     if where is None:
@@ -422,7 +426,7 @@ def _whole(db: Database, org: str, query: PlanQuery, offset: int, limit: int | N
         within_range(query.as_of, "as_of", "plan")
     moment = require_utc(query.as_of, "as_of") if query.as_of is not None else utcnow_seconds()
     query = replace(query, as_of=moment)
-    where = _stored(db, org, query, moment)
+    where = _stored(db, org, query, moment, current=False)
     if where is None:
         plan = _in_memory(db, org, query)
     else:
@@ -441,11 +445,18 @@ def _whole(db: Database, org: str, query: PlanQuery, offset: int, limit: int | N
 
 
 def top_actions(
-    db: Database, org: str, as_of: datetime | None, n: int, only: SystemFilter | None = None
+    db: Database,
+    org: str,
+    as_of: datetime | None,
+    n: int,
+    only: SystemFilter | None = None,
+    *,
+    current: bool = False,
 ) -> tuple[list[dict[str, Any]], int]:
     """The first ``n`` actions of the organization's plan at ``as_of`` (``None``: now) as their JSON,
-    ranked 1..n exactly as the plan ranks them, and how many actions the whole plan holds."""
+    ranked 1..n exactly as the plan ranks them, and how many actions the whole plan holds (``current``
+    as for :func:`plan_page`)."""
     only = only or SystemFilter()
     query = PlanQuery(owner=only.owner, tags=only.tags, as_of=as_of)
-    page = plan_page(db, org, query, limit=min(max(n, 1), MAX_LIMIT), unfixable=False)
+    page = plan_page(db, org, query, limit=min(max(n, 1), MAX_LIMIT), unfixable=False, current=current)
     return page.actions[: max(n, 0)], page.total_actions
