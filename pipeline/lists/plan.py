@@ -17,6 +17,7 @@ from the stored items that have no single upgrade.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -162,6 +163,60 @@ def _total(db: Database, where: _Stored) -> int:
     return total
 
 
+
+@dataclass(frozen=True, slots=True)
+class _ActionItems:
+    """What an action's page entry is assembled from, whatever the moment: its groups' facts, its
+    pairs' (weight, due) in the order the plan sums them, and its systems in order."""
+
+    groups: list[Any]
+    weights: list[tuple[float, int | None]]
+    systems: tuple[PlanSystem, ...]
+
+
+# (database, organization id, filter) → (list version, action → its items): the items of an action
+# change only when the list does (a refresh moves the version), so a page of the same plan at another
+# moment, or the next view of the same page, reads none of them again. One version per filter is kept.
+_ITEMS: dict[tuple[str, int, pq.PlanFilter], tuple[str, dict[pq.ActionId, _ActionItems]]] = {}
+_ITEMS_KEPT = 32
+_ITEMS_LOCK = threading.Lock()
+
+
+def _kept_items(db: Database, where: _Stored, version: str | None) -> dict[pq.ActionId, _ActionItems]:
+    """The items kept for this plan under the list's current version (a new, empty store when the
+    version moved; a throwaway one without a version)."""
+    if version is None:
+        return {}
+    key = (str(db.url), where.org_id, where.filter)
+    with _ITEMS_LOCK:
+        found = _ITEMS.get(key)
+        if found is not None and found[0] == version:
+            return found[1]
+        if found is None and len(_ITEMS) >= _ITEMS_KEPT:
+            _ITEMS.pop(next(iter(_ITEMS)))
+        kept: dict[pq.ActionId, _ActionItems] = {}
+        _ITEMS[key] = (version, kept)
+        return kept
+
+
+def _items_of(
+    ids: Sequence[pq.ActionId], groups: Sequence[Any], weights: Sequence[Any]
+) -> dict[pq.ActionId, _ActionItems]:
+    """Split the rows read for these actions by action (each action's rows keep their order)."""
+    by_groups: dict[pq.ActionId, list[Any]] = {i: [] for i in ids}
+    for g in groups:
+        by_groups[g[0]].append(g)
+    pairs: dict[pq.ActionId, list[tuple[float, int | None]]] = {i: [] for i in ids}
+    listed: dict[pq.ActionId, list[PlanSystem]] = {i: [] for i in ids}
+    for package, version, to_version, ecosystem, weight, due, system, environment, internet in weights:
+        key = (package, version, to_version, ecosystem)
+        pairs[key].append((weight, due))
+        shown = listed[key]
+        # Rows come by system: a system's first row adds it.
+        if not shown or shown[-1].system != system:
+            shown.append(PlanSystem(system, environment, internet))
+    return {i: _ActionItems(by_groups[i], pairs[i], tuple(listed[i])) for i in ids if by_groups[i]}
+
 def _stored_actions(
     db: Database,
     where: _Stored,
@@ -181,6 +236,8 @@ def _stored_actions(
     vulnerability group are the same on each of its items.
     """
     at = micros(where.moment)
+    version = list_version(db, where.org_id)
+    kept = _kept_items(db, where, version)
     with db.read() as session:
         keys = pq.rank_actions(
             session,
@@ -192,24 +249,35 @@ def _stored_actions(
             limit=limit,
         )
         ids = [k[3:] for k in keys]
-        groups = pq.vulnerability_facts(session, where.org_id, where.filter, ids)
-        weights = pq.pair_weights(session, where.org_id, where.filter, ids)
+        missing = [i for i in ids if i not in kept]
+        if missing:
+            read_groups = pq.vulnerability_facts(session, where.org_id, where.filter, missing)
+            read_weights = pq.pair_weights(session, where.org_id, where.filter, missing)
+    if missing:
+        fresh = _items_of(missing, read_groups, read_weights)
+        if version is not None:
+            with _ITEMS_LOCK:
+                kept.update(fresh)
+    else:
+        fresh = {}
+    found_items = {i: kept.get(i) or fresh.get(i) for i in ids}
+    groups = [g for i in ids if (f := found_items[i]) is not None for g in f.groups]
     advice = {g[0]: (g[9], g[10], g[11]) for g in groups}
     if len(advice) != len(keys) or any(i not in advice for i in ids):
         return None
     score: dict[pq.ActionId, float] = dict.fromkeys(ids, 0.0)
     past: dict[pq.ActionId, int] = dict.fromkeys(ids, 0)
-    listed: dict[pq.ActionId, list[PlanSystem]] = {i: [] for i in ids}
-    for package, version, to_version, ecosystem, weight, due, system, environment, internet in weights:
-        days = days_past_due_us(due, at)
-        key = (package, version, to_version, ecosystem)
-        score[key] = score[key] + weight * past_due_factor(days)
-        if days > 0:
-            past[key] += 1
-        shown = listed[key]
-        # Rows come by system: a system's first row adds it.
-        if not shown or shown[-1].system != system:
-            shown.append(PlanSystem(system, environment, internet))
+    listed: dict[pq.ActionId, tuple[PlanSystem, ...]] = {}
+    for key in ids:
+        items = found_items[key]
+        assert items is not None
+        total, late = 0.0, 0
+        for weight, due in items.weights:
+            days = days_past_due_us(due, at)
+            total = total + weight * past_due_factor(days)
+            if days > 0:
+                late += 1
+        score[key], past[key], listed[key] = total, late, items.systems
     vulnerabilities: dict[pq.ActionId, list[PlanVulnerability]] = {i: [] for i in ids}
     for key, group, severity, cvss, kev, epss, last_resort, count, due, *_ in groups:
         vulnerabilities[key].append(
