@@ -90,7 +90,7 @@ _LOCK = threading.Lock()
 
 def _figures(db: Database, org: str, moment: datetime) -> _Figures:
     report = deploy_time(db, org, moment)
-    document = report.to_json()
+    document = report.headline_json()
     curve = report.overall.time_to_deploy.conservative_curve
     with db.read() as session:
         org_id = _org_id(session, org)
@@ -120,7 +120,7 @@ def _previous_figures(db: Database, org: str, moment: datetime) -> dict[str, Any
     found = stored_time_to_deploy_before(db, org, moment)
     if found is not None:
         return found
-    figures: dict[str, Any] = deploy_time(db, org, moment).to_json()["time_to_deploy"]
+    figures: dict[str, Any] = deploy_time(db, org, moment).headline_json()["time_to_deploy"]
     return figures
 
 

@@ -532,7 +532,15 @@ class DeployTimeReport:
 
     def to_json(self) -> dict[str, Any]:
         """The ``patchgap report deploy-time --format json`` document (keys are a stable contract)."""
-        return {
+        return self._json(breakdowns=True)
+
+    def headline_json(self) -> dict[str, Any]:
+        """:meth:`to_json` without ``breakdowns`` (a summary per system, environment, ecosystem, severity
+        and tier: at 10,000 systems most of the document's cost), for the dashboard's overview."""
+        return self._json(breakdowns=False)
+
+    def _json(self, *, breakdowns: bool) -> dict[str, Any]:
+        document: dict[str, Any] = {
             "as_of": rfc3339(self.as_of),
             **self.overall.to_json(),
             "precision_days": {
@@ -571,20 +579,22 @@ class DeployTimeReport:
                 }
                 for s in self.sla
             ],
-            "breakdowns": {
+        }
+        if breakdowns:
+            document["breakdowns"] = {
                 dimension: {key: summary.to_json() for key, summary in groups}
                 for dimension, groups in self.breakdowns
-            },
-            "monthly": [
-                {
-                    "month": m.month,
-                    "opened": m.opened,
-                    "closed": m.closed,
-                    "open_at_month_end": m.open_at_month_end,
-                }
-                for m in self.monthly
-            ],
-        }
+            }
+        document["monthly"] = [
+            {
+                "month": m.month,
+                "opened": m.opened,
+                "closed": m.closed,
+                "open_at_month_end": m.open_at_month_end,
+            }
+            for m in self.monthly
+        ]
+        return document
 
 
 def _month_start(moment: datetime) -> datetime:
