@@ -31,7 +31,7 @@ from pipeline.embargo import hidden_groups
 from pipeline.exposures.build import Built, compute_timeline, ensure_exposures
 from pipeline.exposures.facts import fact_for as _fact_for
 from pipeline.exposures.facts import ids_of as _ids_of
-from pipeline.exposures.summary import stored_deploy_time
+from pipeline.exposures.summary import newest_histories, stored_deploy_time
 from pipeline.exposures.triage import analysis_records
 from pipeline.sla import policy_of
 from pipeline.systems import SystemFilter
@@ -44,7 +44,6 @@ from reports.deploy_time import (
 )
 from reports.exposure_records import (
     Exposure,
-    SnapshotRef,
     SystemHistory,
     Timeline,
     VulnFacts,
@@ -172,18 +171,7 @@ def built_of_rows(
     excluded.sort(key=exposure_sort_key)
     timeline = Timeline(tuple(counted), tuple(excluded), tuple(q.withdrawn_groups(session, org_id)))
     # Staleness and the breakdowns need each system's newest snapshot only.
-    histories = [
-        SystemHistory(
-            s.name,
-            (SnapshotRef(s.last_observed_at, "newest"),) if s.last_observed_at else (),
-            s.environment,
-            s.internet_exposed,
-            s.cadence_days,
-            s.decommissioned_at,
-            s.criticality,
-        )
-        for s in systems
-    ]
+    histories = newest_histories(systems)
     return Built(timeline, histories, fixed, names)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -117,6 +117,28 @@ def _without_groups(rows: _OrgRows, hidden: frozenset[str]) -> _OrgRows:
     return _OrgRows(rows.states, codes, shapes, {x: i for i, x in enumerate(shapes)})
 
 
+
+def newest_histories(
+    systems: Iterable[system_queries.SystemRow], newest: Mapping[int, datetime] | None = None
+) -> list[SystemHistory]:
+    """Each system's history with its newest snapshot only — all that staleness and the breakdowns
+    need: its last one, or (``newest``: system id → snapshot time) the newest up to an earlier moment."""
+    out = []
+    for s in systems:
+        last = s.last_observed_at if newest is None else newest.get(s.id)
+        out.append(
+            SystemHistory(
+                s.name,
+                (SnapshotRef(last, "newest"),) if last else (),
+                s.environment,
+                s.internet_exposed,
+                s.cadence_days,
+                s.decommissioned_at,
+                s.criticality,
+            )
+        )
+    return out
+
 def stored_time_to_deploy_before(db: Database, org: str, moment: datetime) -> dict[str, Any] | None:
     """The deploy-time document's ``time_to_deploy`` figures at ``moment`` from the stored rows cut at
     it, when ``moment`` lies before the newest snapshot (``None`` otherwise, or when the embargo asks
@@ -169,18 +191,7 @@ def stored_time_to_deploy_before(db: Database, org: str, moment: datetime) -> di
         resolutions=[*c.resolutions, None],
         analyses=c.analyses,
     )
-    histories = [
-        SystemHistory(
-            s.name,
-            (SnapshotRef(last_at[s.id], "newest"),) if s.id in last_at else (),
-            s.environment,
-            s.internet_exposed,
-            s.cadence_days,
-            s.decommissioned_at,
-            s.criticality,
-        )
-        for s in systems
-    ]
+    histories = newest_histories(systems, last_at)
     report = deploy_time_report_columns(cut_columns, histories, facts, moment, policy=policy)
     figures: dict[str, Any] = report.headline_json()["time_to_deploy"]
     return figures
@@ -280,19 +291,7 @@ def stored_deploy_time(
     )
     if newest is not None and moment < newest:
         return None
-    # Staleness and the breakdowns need each system's newest snapshot only.
-    histories = [
-        SystemHistory(
-            s.name,
-            (SnapshotRef(s.last_observed_at, "newest"),) if s.last_observed_at else (),
-            s.environment,
-            s.internet_exposed,
-            s.cadence_days,
-            s.decommissioned_at,
-            s.criticality,
-        )
-        for s in systems
-    ]
+    histories = newest_histories(systems)
     return deploy_time_report_columns(
         stored.columns,
         histories,
