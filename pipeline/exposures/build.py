@@ -311,8 +311,11 @@ def ensure_exposures(db: Database, org: str, system: str | None = None) -> int:
         stale = outdated_systems(session, org_id, system)
     if stale:
         with db.write() as session:
-            # Checked again under the write lock: a concurrent report may have rebuilt them meanwhile.
-            stale = [s for s in outdated_systems(session, org_id, system) if s in set(stale)]
+            # Checked again under the write lock (those found, not the whole organization again): a
+            # concurrent report may have rebuilt them meanwhile.
+            current = input_digests(session, org_id, stale)
+            stored = q.stored_digests(session, stale)
+            stale = [sid for sid in stale if stored.get(sid) != current[sid]]
             rebuild_in(session, stale)
     if system is None:
         # The token read before the check: whatever moved since moves it, and the next call checks
