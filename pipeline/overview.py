@@ -44,11 +44,12 @@ from core.time import require_utc, rfc3339, utcnow_seconds, within_range
 from pipeline.embargo import hidden_groups
 from pipeline.exposures.build import ensure_exposures
 from pipeline.exposures.reports import deploy_time, exposures_from_inputs, report_inputs
-from pipeline.exposures.summary import stored_time_to_deploy_before
+from pipeline.exposures.summary import stored_headlines, stored_time_to_deploy_before
 from pipeline.lists.exposures import refreshed_state
 from pipeline.lists.plan import top_actions
 from pipeline.plan import plan_from_inputs
 from pipeline.sla import policy_of
+from reports.deploy_time import DeployTimeReport
 from reports.sla import SlaPolicy
 from reports.timeline import ordered_snapshots
 from store.db import Database, Tx
@@ -81,20 +82,18 @@ class _Figures:
     newest_last_sbom: datetime | None
 
 
-# (database URL, organization, moment, hidden groups, previous?) → (state digest, figures); oldest
-# dropped first. The previous period's entry holds its time-to-deploy figures alone.
-_KEPT: dict[tuple[str, str, datetime, tuple[str, ...], bool], tuple[str, _Figures | dict[str, Any]]] = {}
+# (database URL, organization, moment, previous moment, hidden groups) → (state digest, the figures at
+# the moment, the previous period's time-to-deploy figures); oldest dropped first.
+_KEPT: dict[tuple[str, str, datetime, datetime, tuple[str, ...]], tuple[str, _Figures, dict[str, Any]]] = {}
 _KEPT_MAX = 64
 _LOCK = threading.Lock()
 
 
-def _figures(db: Database, org: str, moment: datetime) -> _Figures:
-    report = deploy_time(db, org, moment)
+def _figures_of(
+    report: DeployTimeReport, systems: list[system_queries.SystemRow], moment: datetime
+) -> _Figures:
     document = report.headline_json()
     curve = report.overall.time_to_deploy.conservative_curve
-    with db.read() as session:
-        org_id = _org_id(session, org)
-        systems = system_queries.org_systems(session, org_id)
     active = [
         s.last_observed_at
         for s in systems
@@ -113,6 +112,12 @@ def _figures(db: Database, org: str, moment: datetime) -> _Figures:
     )
 
 
+def _figures(db: Database, org: str, moment: datetime) -> _Figures:
+    with db.read() as session:
+        systems = system_queries.org_systems(session, _org_id(session, org))
+    return _figures_of(deploy_time(db, org, moment), systems, moment)
+
+
 def _previous_figures(db: Database, org: str, moment: datetime) -> dict[str, Any]:
     """The deploy-time document's ``time_to_deploy`` at the previous period's moment: from the stored
     rows cut at it (one pass over columns), else (the moment is not before the newest snapshot, or the
@@ -125,21 +130,26 @@ def _previous_figures(db: Database, org: str, moment: datetime) -> dict[str, Any
 
 
 def _kept(
-    db: Database, org: str, moment: datetime, state: str, hidden: tuple[str, ...], *, previous: bool
-) -> _Figures | dict[str, Any]:
-    """:func:`_figures` (or :func:`_previous_figures`) at ``moment``, kept while the state digest holds
-    (see the module docstring)."""
-    key = (str(db.url), org, moment, hidden, previous)
+    db: Database, org: str, moment: datetime, previous: datetime, *, state: str, hidden: tuple[str, ...]
+) -> tuple[_Figures, dict[str, Any]]:
+    """The figures at ``moment`` and the previous period's time-to-deploy figures at ``previous``, from
+    one read of the stored columns (``stored_headlines``), kept while the state digest holds (see the
+    module docstring)."""
+    key = (str(db.url), org, moment, previous, hidden)
     with _LOCK:
         kept = _KEPT.get(key)
     if kept is not None and kept[0] == state:
-        return kept[1]
-    figures = _previous_figures(db, org, moment) if previous else _figures(db, org, moment)
+        return kept[1], kept[2]
+    found = stored_headlines(db, org, moment, previous)
+    if found is not None:
+        figures, before = _figures_of(found.report, found.systems, moment), found.previous
+    else:
+        figures, before = _figures(db, org, moment), _previous_figures(db, org, previous)
     with _LOCK:
         if len(_KEPT) >= _KEPT_MAX:
             _KEPT.pop(next(iter(_KEPT)))
-        _KEPT[key] = (state, figures)
-    return figures
+        _KEPT[key] = (state, figures, before)
+    return figures, before
 
 
 def _org_id(session: Tx, org: str) -> int:
@@ -201,10 +211,7 @@ def overview(db: Database, org: str, as_of: datetime | None = None, period_days:
     worst = sorted(counts.systems.items(), key=lambda item: (-item[1][0], -item[1][1], item[0]))[:_WORST]
     with db.connect() as conn:
         feeds = [{"source": f.name, "fetched_at": rfc3339(f.fetched_at)} for f in feed_states(conn)]
-    now = _kept(db, org, moment, state, hidden, previous=False)
-    before = _kept(db, org, previous_moment, state, hidden, previous=True)
-    assert isinstance(now, _Figures)
-    assert isinstance(before, dict)
+    now, before = _kept(db, org, moment, previous_moment, state=state, hidden=hidden)
     top, total_actions = top_actions(db, org, moment, _TOP_ACTIONS, current=True)
     return _document(
         org=org,

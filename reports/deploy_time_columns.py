@@ -437,11 +437,14 @@ def deploy_time_report_columns(
     policy: SlaPolicy = DEFAULT_POLICY,
     excluded: Mapping[str, int] | None = None,
     withdrawn_groups_skipped: tuple[str, ...] = (),
+    breakdowns: bool = True,
 ) -> DeployTimeReport:
     """The :class:`DeployTimeReport` that ``deploy_time_report`` computes for the same exposures.
 
     ``excluded``: how many intervals analysis records exclude, by resolution (``vex_not_affected``,
-    ``false_positive``), the length of the reference's ``timeline.vex_excluded``.
+    ``false_positive``), the length of the reference's ``timeline.vex_excluded``. Without
+    ``breakdowns`` the report has none (its :meth:`~DeployTimeReport.headline_json` is the same; the
+    per-system, environment, ecosystem, severity and tier summaries are most of the cost).
     """
     as_of = require_utc(as_of, "as_of")
     excluded = excluded or {}
@@ -496,11 +499,11 @@ def deploy_time_report_columns(
         optimistic,
         np.argsort(optimistic, kind="stable"),
     )
-    breakdowns = []
-    for name, codes, labels in dimensions:
+    by_dimension = []
+    for name, codes, labels in dimensions if breakdowns else ():
         present, summaries = _summaries(codes, times, upgraded, closing, retired, lazy=True)
         by_label = sorted(zip((labels[g] for g in present), summaries, strict=True), key=lambda x: x[0])
-        breakdowns.append((name, tuple(by_label)))
+        by_dimension.append((name, tuple(by_label)))
     if len(c):
         fleet = np.zeros(len(c), dtype=np.int64)
         overall = _summaries(fleet, times, upgraded, closing, retired, lazy=False)[1][0]
@@ -555,7 +558,7 @@ def deploy_time_report_columns(
         vex_excluded=sum(excluded.values()),
         withdrawn_groups_skipped=withdrawn_groups_skipped,
         fix_available_approximated=int(combos.approximated[combo].sum()),
-        breakdowns=tuple(breakdowns),
+        breakdowns=tuple(by_dimension),
         monthly=_monthly(first, resolved[closed], as_of),
         sla=tuple(sla),
         excluded_by_state=tuple((state, excluded.get(resolution, 0)) for state, resolution in _EXCLUDED_AS),

@@ -156,16 +156,27 @@ def stored_time_to_deploy_before(db: Database, org: str, moment: datetime) -> di
     stored = _stored_columns(db, org, None)
     if stored is None:
         return None
+    newest = _newest(stored.systems)
+    if newest is None or moment >= newest:
+        return None
+    return _time_to_deploy_before(db, org, stored, moment)
+
+
+def _newest(systems: Iterable[system_queries.SystemRow]) -> datetime | None:
+    """The newest snapshot or decommissioning: a moment before it is a look back (as ``report_inputs``
+    decides: the stored rows hold every snapshot and a decommissioning)."""
+    return max(
+        (t for s in systems for t in (s.last_observed_at, s.decommissioned_at) if t is not None),
+        default=None,
+    )
+
+
+def _time_to_deploy_before(db: Database, org: str, stored: _Stored, moment: datetime) -> dict[str, Any]:
+    """:func:`stored_time_to_deploy_before` from columns already read."""
     columns, systems, facts, policy = stored.columns, stored.systems, stored.facts, stored.policy
     with db.read() as session:
         org_id = get_organization(session, org).id
         assert org_id is not None
-        newest = max(
-            (t for s in systems for t in (s.last_observed_at, s.decommissioned_at) if t is not None),
-            default=None,
-        )
-        if newest is None or moment >= newest:
-            return None
         last_at = system_queries.last_snapshots_at(session, org_id, moment)
     cut = micros(moment)
     c = columns
@@ -192,9 +203,54 @@ def stored_time_to_deploy_before(db: Database, org: str, moment: datetime) -> di
         analyses=c.analyses,
     )
     histories = newest_histories(systems, last_at)
-    report = deploy_time_report_columns(cut_columns, histories, facts, moment, policy=policy)
+    report = deploy_time_report_columns(
+        cut_columns, histories, facts, moment, policy=policy, breakdowns=False
+    )
     figures: dict[str, Any] = report.headline_json()["time_to_deploy"]
     return figures
+
+
+@dataclass(frozen=True, slots=True)
+class Headlines:
+    """What the dashboard's overview takes from the deploy-time report: the report at a moment without
+    its breakdowns, the ``time_to_deploy`` figures at an earlier moment, and the systems then."""
+
+    report: DeployTimeReport
+    previous: dict[str, Any]
+    systems: list[system_queries.SystemRow]
+
+
+def stored_headlines(db: Database, org: str, moment: datetime, previous: datetime) -> Headlines | None:
+    """The report at ``moment`` (at or after the newest snapshot) and the ``time_to_deploy`` figures at
+    ``previous`` (before it: :func:`stored_time_to_deploy_before`; else the report's at that moment),
+    both from one read of the stored columns; ``None`` when ``moment`` is a look back or the embargo
+    asks for the per-exposure path."""
+    moment, previous = require_utc(moment, "as_of"), require_utc(previous, "as_of")
+    stored = _stored_columns(db, org, None)
+    if stored is None:
+        return None
+    newest = _newest(stored.systems)
+    if newest is not None and moment < newest:
+        return None
+    histories = newest_histories(stored.systems)
+
+    def report_at(at: datetime) -> DeployTimeReport:
+        return deploy_time_report_columns(
+            stored.columns,
+            histories,
+            stored.facts,
+            at,
+            policy=stored.policy,
+            excluded=stored.excluded,
+            withdrawn_groups_skipped=stored.withdrawn,
+            breakdowns=False,
+        )
+
+    if newest is not None and previous < newest:
+        before = _time_to_deploy_before(db, org, stored, previous)
+    else:
+        before = report_at(previous).headline_json()["time_to_deploy"]
+    return Headlines(report_at(moment), before, stored.systems)
 
 
 def _stored_columns(db: Database, org: str, only: SystemFilter | None) -> _Stored | None:
@@ -284,11 +340,7 @@ def stored_deploy_time(
     if stored is None:
         return None
     systems = stored.systems
-    # As report_inputs decides: the stored rows hold every snapshot and a decommissioning.
-    newest = max(
-        (t for s in systems for t in (s.last_observed_at, s.decommissioned_at) if t is not None),
-        default=None,
-    )
+    newest = _newest(systems)
     if newest is not None and moment < newest:
         return None
     histories = newest_histories(systems)
