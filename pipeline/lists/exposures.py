@@ -10,7 +10,7 @@ identity (system, package, vulnerability, first seen), unique within a status, s
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -38,6 +38,7 @@ __all__ = [
     "SORTS",
     "ExposureQuery",
     "ListStatus",
+    "changed_systems",
     "exposure_page",
     "iter_exposures",
     "list_version",
@@ -46,6 +47,7 @@ __all__ = [
     "refresh_list",
     "refreshed_state",
     "row_sort_key",
+    "system_stamps",
 ]
 
 ListStatus = Literal["open", "resolved", "excluded", "all", "risk_accepted"]
@@ -316,6 +318,7 @@ def refresh_list(db: Database, org: str) -> int:
     _VERSIONS[(str(db.url), org_id)] = hashlib.sha256(
         "".join(stamp for _, (stamp, _) in sorted(wanted.items())).encode()
     ).hexdigest()
+    _STAMPS[(str(db.url), org_id)] = {sid: stamp for sid, (stamp, _) in wanted.items()}
     for batch in chunks(changed, REFRESH_BATCH):
         with db.read() as session:
             # The stamps and the rows are read in one transaction: rows computed from inputs newer
@@ -344,12 +347,27 @@ def refresh_list(db: Database, org: str) -> int:
 # process: counts of the list are kept under it (``_COUNTS``) and stay valid while it does.
 _VERSIONS: dict[tuple[str, int], str] = {}
 _COUNTS: dict[tuple[str, int, lq.ListFilter], tuple[str, int]] = {}
+# (database, organization) → system id → the stamp of its list rows at the last refresh in this process.
+_STAMPS: dict[tuple[str, int], dict[int, str]] = {}
 
 
 def list_version(db: Database, org_id: int) -> str | None:
     """A digest of every system's list stamp at this process's last refresh of the organization's list
     (``None`` before one): what is derived from the list rows and plan items stays valid while it does."""
     return _VERSIONS.get((str(db.url), org_id))
+
+
+def system_stamps(db: Database, org_id: int) -> Mapping[int, str] | None:
+    """Each built system's list stamp at this process's last refresh of the organization's list
+    (``None`` before one): what is derived from a system's list rows and plan items stays valid while
+    its stamp does, so a cache kept per system reads again only the systems whose stamp moved
+    (:func:`changed_systems`)."""
+    return _STAMPS.get((str(db.url), org_id))
+
+
+def changed_systems(before: Mapping[int, str], now: Mapping[int, str]) -> set[int]:
+    """The systems whose stamp differs between two :func:`system_stamps` (added and removed ones too)."""
+    return {sid for sid, stamp in now.items() if before.get(sid) != stamp} | (before.keys() - now.keys())
 
 
 def _count(db: Database, where: _Stored) -> int | None:

@@ -1,0 +1,158 @@
+"""Right-after-a-change benchmark: the dashboard overview and the first list pages after each upload.
+
+Run from the project root, on a *copy* of a kept fleet (each round adds a snapshot to it):
+
+  .venv/bin/python -m bench.change --db URL [--db URL …] [--rounds 5]
+
+A large organization's uploads change something every few seconds, so the pages a team opens are
+mostly the first after some change. Each round: one new snapshot of one system (a different system
+each round, its newest content with one vulnerable package upgraded, through ``pipeline.ingest`` and
+``pipeline.match``, a day after the previous round), then once each, at a moment an hour after it:
+
+- ``overview``  ``pipeline.overview.overview`` (the dashboard's first page; target ≤ 1 s)
+- ``plan``      ``plan_page`` (50 actions, as ``GET /api/v1/plan``; target ≤ 0.3 s)
+- ``exposures`` ``exposure_page`` (100 open rows by SLA due date; target ≤ 0.3 s)
+
+and then each again (``warm``). Printed: per call the median and slowest wall time over the rounds
+and the median CPU time of this process (on PostgreSQL the client's share only). The first round is
+left out of the medians (the process's caches of the organization are filled there) and shown apart.
+
+The fleet is ``bench.report``'s (``--keep``): copy it with ``sqlite3 … ".backup"`` or
+``pg_dump -n bench10k | sed s/bench10k/SCHEMA/ | psql``, then ``VACUUM ANALYZE``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from bench.report import ORG, VERSIONS, _cyclonedx
+from pipeline.exposures.build import ensure_exposures
+from pipeline.ingest import ingest_sbom
+from pipeline.lists.exposures import ExposureQuery, exposure_page, refresh_list
+from pipeline.lists.plan import PlanQuery, plan_page
+from pipeline.match import match_new
+from pipeline.overview import overview
+from store.db import Database, make_engine
+from store.migrate import upgrade
+from store.schema import metadata
+
+
+def table(name: str) -> sa.Table:
+    return metadata.tables[name]
+
+
+def new_snapshot(db: Database, system_id: int, moment: datetime) -> str:
+    """One new snapshot of the system: its newest content with one vulnerable package upgraded."""
+    pv, member = table("package_version"), table("component_set_member")
+    snapshot, system = table("snapshot"), table("system")
+    with db.engine.connect() as conn:
+        name = conn.execute(sa.select(system.c.name).where(system.c.id == system_id)).scalar_one()
+        latest = conn.execute(
+            sa.select(snapshot.c.component_set_id)
+            .where(snapshot.c.system_id == system_id)
+            .order_by(snapshot.c.observed_at.desc())
+            .limit(1)
+        ).scalar_one()
+        content = [
+            (r[0], r[1])
+            for r in conn.execute(
+                sa.select(pv.c.name, pv.c.version)
+                .select_from(member.join(pv, pv.c.id == member.c.package_version_id))
+                .where(member.c.set_id == latest)
+            )
+        ]
+    newest = f"1.0.{VERSIONS - 1}"
+    vulnerable = [i for i, (n, v) in enumerate(content) if n.startswith("vuln-") and v != newest]
+    if vulnerable:
+        i = sorted(vulnerable)[0]
+        content[i] = (content[i][0], newest)
+    data = _cyclonedx(content, moment)
+    ingest_sbom(db, org=ORG, system=name, data=data, source="bench", max_bytes=len(data))
+    match_new(db)
+    return str(name)
+
+
+def once(fn: Callable[[datetime], object], at: datetime) -> tuple[float, float]:
+    started, started_cpu = time.perf_counter(), time.process_time()
+    fn(at)
+    return time.perf_counter() - started, time.process_time() - started_cpu
+
+
+def measure(url: str, rounds: int) -> None:
+    db = Database(make_engine(url))
+    upgrade(db.engine)
+    ensure_exposures(db, ORG)
+    refresh_list(db, ORG)
+    snapshot = table("snapshot")
+    with db.engine.connect() as conn:
+        newest = conn.execute(sa.select(sa.func.max(snapshot.c.observed_at))).scalar_one()
+        systems = conn.execute(sa.select(sa.func.count()).select_from(table("system"))).scalar_one()
+    if newest.tzinfo is None:
+        newest = newest.replace(tzinfo=UTC)
+    print(
+        f"{make_url(url).get_backend_name()}: {systems:,} systems, newest snapshot {newest:%Y-%m-%d %H:%M}; "
+        f"load {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    calls: list[tuple[str, Callable[[datetime], object]]] = [
+        ("overview", lambda at: overview(db, ORG, at)),
+        ("plan, first page (50)", lambda at: plan_page(db, ORG, PlanQuery(as_of=at), limit=50)),
+        (
+            "exposures, first page (100)",
+            lambda at: exposure_page(db, ORG, ExposureQuery(as_of=at), limit=100),
+        ),
+    ]
+    # The same moment for every call of a round, so that the first call of each pays for the change.
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in calls}
+    warm: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in calls}
+    for r in range(rounds + 1):
+        moment = newest + timedelta(days=r + 1)
+        started = time.perf_counter()
+        name = new_snapshot(db, 1 + (r * 997) % systems, moment)
+        upload = time.perf_counter() - started
+        at = moment + timedelta(hours=1)
+        line = [f"round {r}: {name} ({upload:.2f} s upload + match)"]
+        for label, fn in calls:
+            wall, cpu = once(fn, at)
+            line.append(f"{label} {wall:.2f} s")
+            if r:
+                results[label].append((wall, cpu))
+        for label, fn in calls:
+            wall, cpu = once(fn, at)
+            if r:
+                warm[label].append((wall, cpu))
+        print("; ".join(line), flush=True)
+    print("| right after the snapshot | median | slowest | CPU (this process) | warm median |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for label, _ in calls:
+        walls = [w for w, _ in results[label]]
+        cpus = [c for _, c in results[label]]
+        print(
+            f"| {label} | {statistics.median(walls):.2f} s | {max(walls):.2f} s | "
+            f"{statistics.median(cpus):.2f} s | {statistics.median(w for w, _ in warm[label]):.2f} s |"
+        )
+    print(f"load after: {os.getloadavg()[0]:.1f}")
+    db.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--db", action="append", required=True, help="a kept fleet's copy (org bench)")
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    for url in args.db:
+        measure(url, args.rounds)
+
+
+if __name__ == "__main__":
+    main()
