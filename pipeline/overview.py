@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,7 +46,7 @@ from pipeline.embargo import hidden_groups
 from pipeline.exposures.build import ensure_exposures
 from pipeline.exposures.reports import deploy_time, exposures_from_inputs, report_inputs
 from pipeline.exposures.summary import stored_headlines, stored_time_to_deploy_before
-from pipeline.lists.exposures import refreshed_state
+from pipeline.lists.exposures import changed_systems, refreshed_state, system_stamps
 from pipeline.lists.plan import top_actions
 from pipeline.plan import plan_from_inputs
 from pipeline.sla import policy_of
@@ -152,6 +153,57 @@ def _kept(
     return figures, before
 
 
+@dataclass(frozen=True, slots=True)
+class _KeptCounts:
+    """The systems' parts of the counts (``lq.overview_by_system``) as last read, under the systems'
+    list stamps then (``system_stamps``) and their names."""
+
+    stamps: Mapping[int, str]
+    names: dict[int, str]
+    parts: dict[str, lq.SystemOverview]
+
+
+# (database URL, organization id, hidden groups) → the parts as last read. A part is read again when
+# its system's list stamp moved (its list rows were computed again) or the moment left the span over
+# which its figures hold (a due date passed, an acceptance expired; ``SystemOverview.holds_at``).
+_COUNTS: dict[tuple[str, int, tuple[str, ...]], _KeptCounts] = {}
+_COUNTS_LOCK = threading.Lock()
+# Past this share of systems to read again, one statement reads them all instead.
+_COUNTS_PARTIAL = 0.05
+
+
+def _counts(db: Database, org_id: int, moment: float, hidden: tuple[str, ...]) -> lq.OverviewCounts:
+    """The counts at ``moment`` (the stored list is current: ``refreshed_state`` ran), reading again
+    only the parts of the systems that changed since this process last read them (see ``_COUNTS``)."""
+    stamps = system_stamps(db, org_id)
+    key = (str(db.url), org_id, hidden)
+    with _COUNTS_LOCK:
+        kept = _COUNTS.get(key)
+    with db.read() as session:
+        again: set[int] | None = None
+        if kept is not None and stamps is not None:
+            ids_of = {name: sid for sid, name in kept.names.items()}
+            again = changed_systems(kept.stamps, stamps) | {
+                ids_of[name] for name, part in kept.parts.items() if not part.holds_at(moment)
+            }
+            if len(again) > _COUNTS_PARTIAL * max(1, len(stamps)):
+                again = None
+        if kept is None or again is None:
+            names = system_queries.names_by_id(session, org_id)
+            parts = lq.overview_by_system(session, org_id, moment, hidden)
+        else:
+            gone = {kept.names[sid] for sid in again if sid in kept.names}
+            names = {sid: name for sid, name in kept.names.items() if sid not in again}
+            names.update(system_queries.names_by_id(session, org_id, sorted(again)))
+            parts = {name: part for name, part in kept.parts.items() if name not in gone}
+            if again:
+                parts.update(lq.overview_by_system(session, org_id, moment, hidden, sorted(again)))
+    if stamps is not None:
+        with _COUNTS_LOCK:
+            _COUNTS[key] = _KeptCounts(dict(stamps), names, parts)
+    return lq.overview_counts(parts.items())
+
+
 def _org_id(session: Tx, org: str) -> int:
     org_id = get_organization(session, org).id
     assert org_id is not None
@@ -199,12 +251,9 @@ def overview(db: Database, org: str, as_of: datetime | None = None, period_days:
         hidden = tuple(sorted(hidden_groups(session)))
         policy = policy_of(session, org_id, org)
         state += lq.systems_token(session, org_id)
-        if newest is not None and moment < newest:
-            counts = None
-        else:
-            counts = lq.overview_counts(session, org_id, moment.timestamp(), hidden)
-    if counts is None:
+    if newest is not None and moment < newest:
         return _looked_back(db, org, moment, previous_moment, period_days)
+    counts = _counts(db, org_id, moment.timestamp(), hidden)
     tiers: Counter[str] = Counter()
     for tier, n in counts.tiers.items():
         tiers[tier or "none"] += n

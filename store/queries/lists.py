@@ -9,7 +9,7 @@ separately and merges, so that each follows its own index.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,9 +35,12 @@ __all__ = [
     "ListFilter",
     "ListInputs",
     "OverviewCounts",
+    "OverviewGroup",
+    "SystemOverview",
     "count_rows",
     "facts_token",
     "list_inputs",
+    "overview_by_system",
     "overview_counts",
     "page_rows",
     "replace_list",
@@ -305,13 +308,43 @@ class OverviewCounts:
     systems: dict[str, tuple[int, int]]
 
 
-def overview_counts(
-    session: Session, org_id: int, moment: float, hidden_groups: Sequence[str] = ()
-) -> OverviewCounts:
-    """:class:`OverviewCounts` at ``moment`` (Unix seconds): one statement along the covering index
-    ``ix_exposure_list_overview``, grouped by (state, fixable, system, tier) in the index's order.
-    Past due as ``reports.sla.sla_status`` says of an open row: seen affected at or after the due date,
-    or the moment after it; unless an accepted risk is in force (then ``risk_accepted``)."""
+# A system's overview figures at a moment, by (state, fixable, tier): (state, fixable, tier, rows, KEV,
+# past due, under accepted risk, interval still open).
+OverviewGroup = tuple[str, bool, str | None, int, int, int, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class SystemOverview:
+    """One system's part of :class:`OverviewCounts` at a moment ``since``, and how long it holds: the
+    figures that depend on the moment (past due, accepted risk in force) stay as they are for every
+    moment from ``since`` up to and including ``due_by`` (its rows' least due date not before
+    ``since``) and before ``accepted_by`` (its rows' least acceptance expiry after ``since``)."""
+
+    groups: tuple[OverviewGroup, ...]
+    since: float
+    due_by: float | None
+    accepted_by: float | None
+
+    def holds_at(self, moment: float) -> bool:
+        return (
+            self.since <= moment
+            and (self.due_by is None or moment <= self.due_by)
+            and (self.accepted_by is None or moment < self.accepted_by)
+        )
+
+
+def overview_by_system(
+    session: Session,
+    org_id: int,
+    moment: float,
+    hidden_groups: Sequence[str] = (),
+    system_ids: Sequence[int] | None = None,
+) -> dict[str, SystemOverview]:
+    """Per system name (those with open or excluded rows), its :class:`SystemOverview` at ``moment``
+    (Unix seconds): one statement along the covering index ``ix_exposure_list_overview`` (or, for
+    ``system_ids``, along the system index), grouped by (system, state, fixable, tier). Past due as
+    ``reports.sla.sla_status`` says of an open row: seen affected at or after the due date, or the
+    moment after it; unless an accepted risk is in force (then ``risk_accepted``)."""
     t = _t(ExposureListRow)
     accepted = sa.and_(t.c.risk_candidate.is_(True), t.c.accepted_until > moment)
     past_due = sa.and_(
@@ -332,29 +365,54 @@ def overview_counts(
             count(past_due),
             count(accepted),
             count(t.c.interval_open.is_(True)),
+            sa.func.min(sa.case((t.c.due_at >= moment, t.c.due_at))),
+            sa.func.min(sa.case((accepted, t.c.accepted_until))),
         )
         .where(t.c.org_id == org_id, t.c.state.in_(("open", "excluded")))
         .group_by(*keys)
     )
     if hidden_groups:
         stmt = stmt.where(t.c.vulnerability.not_in(hidden_groups))
+    found: dict[str, list[Any]] = {}
+    parts = [None] if system_ids is None else list(chunks(sorted(system_ids), _CHUNK))
+    for part in parts:
+        chosen = stmt if part is None else stmt.where(t.c.system_id.in_(part))
+        for state, fixable, system, tier, rows, kevs, dues, accepting, still_open, due_by, by in (
+            session.execute(chosen)
+        ):
+            group = (state, bool(fixable), tier, rows, int(kevs), int(dues), int(accepting), int(still_open))
+            entry = found.setdefault(system, [[], None, None])
+            entry[0].append(group)
+            if due_by is not None:
+                entry[1] = due_by if entry[1] is None else min(entry[1], due_by)
+            if by is not None:
+                entry[2] = by if entry[2] is None else min(entry[2], by)
+    return {
+        system: SystemOverview(tuple(groups), moment, due_by, by)
+        for system, (groups, due_by, by) in found.items()
+    }
+
+
+def overview_counts(systems: Iterable[tuple[str, SystemOverview]]) -> OverviewCounts:
+    """:class:`OverviewCounts` summed over the systems' parts (:func:`overview_by_system`)."""
     fixable = kev = due = accepted_open = excluded_open = 0
     tiers: dict[str | None, int] = {}
-    systems: dict[str, tuple[int, int]] = {}
-    for state, is_fixable, system, tier, rows, kevs, dues, accepting, still_open in session.execute(stmt):
-        if state == "excluded":
-            excluded_open += int(still_open)
-            continue
-        accepted_open += int(accepting)
-        if not is_fixable:
-            continue
-        fixable += rows
-        kev += int(kevs)
-        due += int(dues)
-        tiers[tier] = tiers.get(tier, 0) + rows
-        n, k = systems.get(system, (0, 0))
-        systems[system] = (n + rows, k + int(kevs))
-    return OverviewCounts(fixable, kev, due, accepted_open, excluded_open, tiers, systems)
+    per_system: dict[str, tuple[int, int]] = {}
+    for system, part in systems:
+        for state, is_fixable, tier, rows, kevs, dues, accepting, still_open in part.groups:
+            if state == "excluded":
+                excluded_open += still_open
+                continue
+            accepted_open += accepting
+            if not is_fixable:
+                continue
+            fixable += rows
+            kev += kevs
+            due += dues
+            tiers[tier] = tiers.get(tier, 0) + rows
+            n, k = per_system.get(system, (0, 0))
+            per_system[system] = (n + rows, k + kevs)
+    return OverviewCounts(fixable, kev, due, accepted_open, excluded_open, tiers, per_system)
 
 
 def systems_token(session: Session, org_id: int) -> str:

@@ -439,6 +439,18 @@ def system_names(session: Session, org_id: int) -> list[str]:
     return list(session.execute(sa.select(system.c.name).where(system.c.org_id == org_id)).scalars())
 
 
+def names_by_id(session: Session, org_id: int, ids: Sequence[int] | None = None) -> dict[int, str]:
+    """System id → name, of the organization's systems (or of those of ``ids`` that are its)."""
+    system = _table(System)
+    stmt = sa.select(system.c.id, system.c.name).where(system.c.org_id == org_id)
+    if ids is None:
+        return {r[0]: r[1] for r in session.execute(stmt)}
+    out: dict[int, str] = {}
+    for chunk in chunks(sorted(set(ids)), _CHUNK):
+        out.update({r[0]: r[1] for r in session.execute(stmt.where(system.c.id.in_(chunk)))})
+    return out
+
+
 def system_orgs(session: Session, system_ids: Sequence[int]) -> dict[int, int]:
     """System id → organization id."""
     system = _table(System)

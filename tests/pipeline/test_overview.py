@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.change import new_snapshot
 from bench.report import START, WEEKS, build_fleet
 from core.errors import InputError
 from core.time import utcnow
@@ -17,6 +18,7 @@ from pipeline.exposures.reports import deploy_time_json
 from pipeline.lists.exposures import ExposureQuery, iter_exposures
 from pipeline.overview import overview
 from pipeline.plan import plan_json
+from pipeline.sla import get_sla_policy, policy_from_tiers, set_sla_policy
 from pipeline.triage import Actor, AnalysisRequest, set_analysis
 from store.db import Database
 
@@ -143,3 +145,49 @@ def test_the_previous_period_is_recomputed_when_an_input_changes(db: Database) -
     expected = {"half_life_days": fresh["km_median_days"], "within_30_days": fresh["within_days"]["30"]}
     assert expected != before
     assert overview(db, "bench", end, 90)["time_to_deploy"]["previous"] == expected
+
+
+def test_counts_kept_per_system_follow_the_moment_and_each_change(db: Database) -> None:
+    """The counts are kept per system between views (``pipeline.overview._counts``): as the moment
+    passes due dates and an acceptance's expiry, after one system's new snapshot and after a decision,
+    the overview again equals the lists at that moment (and the past-due count did move, so the check
+    can fail)."""
+    build_fleet(db, 30)
+    end = START + timedelta(days=7 * WEEKS)
+    base, _ = get_sla_policy(db, "bench")  # due dates after the fleet's last snapshot
+    set_sla_policy(db, "bench", policy_from_tiers([f"{t.name}=400" for t in base.tiers], base))
+    rows = [r for r in iter_exposures(db, "bench", ExposureQuery(as_of=end)) if r["sla_due"]]
+    expiry = utcnow() + timedelta(days=20)
+    accept = rows[0]
+    set_analysis(
+        db,
+        "bench",
+        AnalysisRequest(
+            accept["vulnerability"], accept["package"], "accepted_risk", expires_at=expiry, approver="ciso"
+        ),
+        Actor("alice", "admin", "api"),
+        allow_unmatched=True,
+    )
+    past_due = []
+    for moment in (end, end + timedelta(days=3), end + timedelta(days=60), end + timedelta(days=200)):
+        assert_overview_matches(db, "bench", moment, 30)
+        past_due.append(overview(db, "bench", moment)["open_fixable_past_due"])
+    assert past_due != sorted(set(past_due))[:1] * len(past_due)  # due dates passed in between
+    accepted = [overview(db, "bench", expiry - timedelta(days=1))["risk_accepted_open"]]
+    assert_overview_matches(db, "bench", expiry - timedelta(days=1), 30)
+    assert_overview_matches(db, "bench", expiry + timedelta(days=1), 30)
+    accepted.append(overview(db, "bench", expiry + timedelta(days=1))["risk_accepted_open"])
+    assert accepted[0] > accepted[1] == 0
+    later = end + timedelta(days=1)
+    new_snapshot(db, 5, later)
+    assert_overview_matches(db, "bench", later + timedelta(hours=1), 30)
+    set_analysis(
+        db,
+        "bench",
+        AnalysisRequest(
+            rows[1]["vulnerability"], rows[1]["package"], "not_affected", justification="code_not_reachable"
+        ),
+        Actor("alice", "admin", "api"),
+        allow_unmatched=True,
+    )
+    assert_overview_matches(db, "bench", later + timedelta(hours=2), 30)
