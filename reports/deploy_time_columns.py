@@ -53,7 +53,7 @@ from reports.sla import DEFAULT_POLICY, RiskFacts, SlaPolicy
 from reports.survival import _SLACK, KaplanMeier, KmStep
 from reports.timeline import fix_available
 
-__all__ = ["EPOCH", "ExposureColumns", "deploy_time_report_columns", "micros"]
+__all__ = ["EPOCH", "ExposureColumns", "deploy_time_report_columns", "micros", "overall_summary_columns"]
 
 Ints = NDArray[np.int64]
 Floats = NDArray[np.float64]
@@ -428,6 +428,44 @@ def _monthly(first_seen: Ints, resolved: Ints, as_of: datetime) -> tuple[MonthTr
     return tuple(out)
 
 
+def _clocks(
+    c: ExposureColumns, has_fix: Bools, fix_at: Ints
+) -> tuple[Ints, Floats, Floats, Bools, Bools, Bools]:
+    """Per row: the deploy clock's start (the fix's availability, not before the first sighting), the
+    conservative and optimistic durations in days, and whether it closed by an upgrade, closed at all,
+    closed by a decommissioning."""
+    first, last = c.first_seen, c.last_affected
+    start = np.where(has_fix, np.maximum(fix_at, first), first)
+    conservative = _days(np.where(c.closed, c.resolved, last), start)
+    optimistic = _days(last, start)
+    upgraded = np.isin(c.resolution, [i for i, r in enumerate(c.resolutions) if r == _UPGRADED])
+    closing = np.isin(c.resolution, [i for i, r in enumerate(c.resolutions) if r in _CLOSING])
+    retired = np.isin(c.resolution, [i for i, r in enumerate(c.resolutions) if r == _RETIRED])
+    return start, conservative, optimistic, upgraded, closing, retired
+
+
+def overall_summary_columns(columns: ExposureColumns, facts: Iterable[VulnFacts]) -> Summary:
+    """The report's ``overall`` summary alone: what ``deploy_time_report_columns(...).overall`` is for
+    the same rows, without the tiers, breakdowns, trend and staleness the report also computes (a fix's
+    availability does not depend on the system, only on its advisory and package)."""
+    c = columns
+    if not len(c):
+        return Summary.of_rows(())
+    lookup = _facts_lookup(facts)
+    fixes = [fix_available(lookup(group, package)).at for group, package in c.pairs]
+    has_fix = np.array([at is not None for at in fixes], dtype=bool)
+    fix_at = np.array([micros(at) if at is not None else 0 for at in fixes], dtype=np.int64)
+    _, conservative, optimistic, upgraded, closing, retired = _clocks(c, has_fix[c.pair], fix_at[c.pair])
+    times = (
+        conservative,
+        np.argsort(conservative, kind="stable"),
+        optimistic,
+        np.argsort(optimistic, kind="stable"),
+    )
+    fleet = np.zeros(len(c), dtype=np.int64)
+    return _summaries(fleet, times, upgraded, closing, retired, lazy=False)[1][0]
+
+
 def deploy_time_report_columns(
     columns: ExposureColumns,
     systems: Sequence[SystemHistory],
@@ -455,14 +493,9 @@ def deploy_time_report_columns(
     combos = _combos(c.pairs, list(classes), facts, policy)
     combo = c.pair * len(classes) + class_of[c.system] if len(c) else np.zeros(0, dtype=np.int64)
     first, last, resolved, closed = c.first_seen, c.last_affected, c.resolved, c.closed
-    start = np.where(combos.has_fix[combo], np.maximum(combos.fix_at[combo], first), first)
-    conservative = _days(np.where(closed, resolved, last), start)
-    optimistic = _days(last, start)
-    upgraded_codes = [i for i, r in enumerate(c.resolutions) if r == _UPGRADED]
-    closing_codes = [i for i, r in enumerate(c.resolutions) if r in _CLOSING]
-    upgraded = np.isin(c.resolution, upgraded_codes)
-    closing = np.isin(c.resolution, closing_codes)
-    retired = np.isin(c.resolution, [i for i, r in enumerate(c.resolutions) if r == _RETIRED])
+    start, conservative, optimistic, upgraded, closing, retired = _clocks(
+        c, combos.has_fix[combo], combos.fix_at[combo]
+    )
 
     # SLA: due = start + the tier's days (a timedelta, rounded to microseconds as timedelta does).
     tier = combos.tier[combo]

@@ -764,9 +764,11 @@ def _store_members(session: Session, set_id: int, keys: Sequence[tuple[str, str,
         raise RuntimeError(f"component set {set_id}: {len(keys)} package versions, {linked} linked")
 
 
-def last_snapshots_at(session: Session, org_id: int, moment: datetime) -> dict[int, datetime]:
-    """System id → its newest snapshot observed at or before ``moment`` (systems of the organization
-    with one), along the (system, observed) index."""
+def last_snapshots_at(
+    session: Session, org_id: int, moment: datetime, ids: Sequence[int] | None = None
+) -> dict[int, datetime]:
+    """System id → its newest snapshot observed at or before ``moment`` (systems of the organization,
+    or of those of ``ids`` that are its, with one), along the (system, observed) index."""
     snapshot, system = _table(Snapshot), _table(System)
     stmt = (
         sa.select(snapshot.c.system_id, sa.func.max(snapshot.c.observed_at))
@@ -774,4 +776,10 @@ def last_snapshots_at(session: Session, org_id: int, moment: datetime) -> dict[i
         .where(system.c.org_id == org_id, snapshot.c.observed_at <= moment)
         .group_by(snapshot.c.system_id)
     )
-    return {int(sid): when for sid, when in session.execute(stmt)}
+    if ids is None:
+        return {int(sid): when for sid, when in session.execute(stmt)}
+    out: dict[int, datetime] = {}
+    for chunk in chunks(sorted(set(ids)), _CHUNK):
+        found = session.execute(stmt.where(snapshot.c.system_id.in_(chunk)))
+        out.update({int(sid): when for sid, when in found})
+    return out
