@@ -141,9 +141,7 @@ def _kept(
         kept = _KEPT.get(key)
     if kept is not None and kept[0] == state:
         return kept[1], kept[2]
-    with db.read() as session:
-        org_id = _org_id(session, org)
-    found = stored_headlines(db, org, moment, previous, system_stamps(db, org_id))
+    found = stored_headlines(db, org, moment, previous)
     if found is not None:
         figures, before = _figures_of(found.report, found.systems, moment), found.previous
     else:

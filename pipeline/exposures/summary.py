@@ -176,49 +176,13 @@ def _newest(systems: Iterable[system_queries.SystemRow]) -> datetime | None:
     )
 
 
-# (database URL, organization id, moment) → (the systems' list stamps, system id → its newest snapshot
-# at or before the moment): kept for the overview's previous period, read again for the systems whose
-# stamp moved (a system's snapshots are among its stamp's inputs); the newest few moments are kept.
-_LAST_AT: dict[tuple[str, int, datetime], tuple[dict[int, str], dict[int, datetime]]] = {}
-_LAST_AT_KEPT = 8
-_LAST_AT_LOCK = threading.Lock()
-
-
-def _last_snapshots_at(
-    db: Database, org_id: int, moment: datetime, stamps: Mapping[int, str] | None
-) -> dict[int, datetime]:
-    """``last_snapshots_at`` of the organization, read again only for the systems whose list stamp
-    (``stamps``: current, from a refresh of the list after its exposures were brought current) moved
-    since it was last read at this moment; read whole without ``stamps``."""
-    key = (str(db.url), org_id, moment)
-    with _LAST_AT_LOCK:
-        kept = _LAST_AT.get(key)
-    with db.read() as session:
-        if stamps is None or kept is None:
-            found = system_queries.last_snapshots_at(session, org_id, moment)
-        else:
-            again = {sid for sid, stamp in stamps.items() if kept[0].get(sid) != stamp}
-            again |= kept[0].keys() - stamps.keys()
-            found = {sid: at for sid, at in kept[1].items() if sid not in again}
-            if again:
-                found.update(system_queries.last_snapshots_at(session, org_id, moment, sorted(again)))
-    if stamps is not None:
-        with _LAST_AT_LOCK:
-            if key not in _LAST_AT and len(_LAST_AT) >= _LAST_AT_KEPT:
-                _LAST_AT.pop(next(iter(_LAST_AT)))
-            _LAST_AT[key] = (dict(stamps), found)
-    return found
-
-
-def _time_to_deploy_before(
-    db: Database, org: str, stored: _Stored, moment: datetime, stamps: Mapping[int, str] | None = None
-) -> dict[str, Any]:
+def _time_to_deploy_before(db: Database, org: str, stored: _Stored, moment: datetime) -> dict[str, Any]:
     """:func:`stored_time_to_deploy_before` from columns already read."""
     columns, systems, facts = stored.columns, stored.systems, stored.facts
     with db.read() as session:
         org_id = get_organization(session, org).id
         assert org_id is not None
-    last_at = _last_snapshots_at(db, org_id, moment, stamps)
+        last_at = system_queries.last_snapshots_at(session, org_id, moment)
     cut = micros(moment)
     c = columns
     keep = c.first_seen <= cut
@@ -257,18 +221,11 @@ class Headlines:
     systems: list[system_queries.SystemRow]
 
 
-def stored_headlines(
-    db: Database,
-    org: str,
-    moment: datetime,
-    previous: datetime,
-    stamps: Mapping[int, str] | None = None,
-) -> Headlines | None:
+def stored_headlines(db: Database, org: str, moment: datetime, previous: datetime) -> Headlines | None:
     """The report at ``moment`` (at or after the newest snapshot) and the ``time_to_deploy`` figures at
     ``previous`` (before it: :func:`stored_time_to_deploy_before`; else the report's at that moment),
     both from one read of the stored columns; ``None`` when ``moment`` is a look back or the embargo
-    asks for the per-exposure path. ``stamps``: the systems' list stamps after a refresh of the list
-    (``pipeline.lists.exposures.system_stamps``), which lets what is kept per system be reused."""
+    asks for the per-exposure path."""
     moment, previous = require_utc(moment, "as_of"), require_utc(previous, "as_of")
     stored = _stored_columns(db, org, None)
     if stored is None:
@@ -291,7 +248,7 @@ def stored_headlines(
         )
 
     if newest is not None and previous < newest:
-        before = _time_to_deploy_before(db, org, stored, previous, stamps)
+        before = _time_to_deploy_before(db, org, stored, previous)
     else:
         before = report_at(previous).headline_json()["time_to_deploy"]
     return Headlines(report_at(moment), before, stored.systems)
