@@ -281,15 +281,36 @@ def input_digests(
 def outdated_systems(session: Tx, org_id: int, system: str | None = None) -> list[int]:
     """Systems of the organization (or the one named) whose stored exposures were built from other
     inputs than today's."""
-    ids = system_queries.org_system_ids(session, org_id, system)
+    return _outdated_among(session, org_id, system_queries.org_system_ids(session, org_id, system))
+
+
+def _outdated_among(session: Tx, org_id: int, ids: Sequence[int]) -> list[int]:
     current = input_digests(session, org_id, ids)
     stored = q.stored_digests(session, ids)
     return [sid for sid in ids if stored.get(sid) != current[sid]]
 
 
+def _outdated_since(session: Tx, org_id: int, earlier: q.InputsToken, now: q.InputsToken) -> list[int]:
+    """:func:`outdated_systems` of the organization, given that every system was current when the
+    token was ``earlier``: when only snapshots and systems were added since
+    (:meth:`~store.queries.exposures.InputsToken.only_added`), and every snapshot added has an id above
+    the earlier newest (none committed late, as a concurrent upload's can on PostgreSQL), only the
+    systems they were added to and the systems added are checked; else all of them."""
+    if now.only_added(earlier):
+        added, touched = q.snapshots_added(session, org_id, earlier.snapshot_max_id)
+        if added == now.snapshots - earlier.snapshots:
+            fresh = [
+                sid
+                for sid in system_queries.org_system_ids(session, org_id)
+                if earlier.system_max_id is None or sid > earlier.system_max_id
+            ]
+            return _outdated_among(session, org_id, sorted({*touched, *fresh}))
+    return outdated_systems(session, org_id)
+
+
 # (database URL, organization id) → the inputs token (``store.queries.exposures.inputs_token``) read
 # before the last check that left every system of the organization current.
-_CURRENT: dict[tuple[str, int], tuple[object, ...]] = {}
+_CURRENT: dict[tuple[str, int], q.InputsToken] = {}
 _CURRENT_LOCK = threading.Lock()
 
 
@@ -299,16 +320,21 @@ def ensure_exposures(db: Database, org: str, system: str | None = None) -> int:
 
     The full check computes a digest of every system's inputs (a quarter of a second at 10,000
     systems); when the database-wide inputs token is what it was before the last full check of the
-    organization in this process, no input moved since that check, and it is not run again."""
+    organization in this process, no input moved since that check, and it is not run again; when
+    only snapshots were added since, only the systems they were added to are checked."""
     with db.read() as session:
         org_id = get_organization(session, org).id
         assert org_id is not None
         key = (str(db.url), org_id)
         token = q.inputs_token(session, org_id)
         with _CURRENT_LOCK:
-            if system is None and _CURRENT.get(key) == token:
-                return 0
-        stale = outdated_systems(session, org_id, system)
+            earlier = _CURRENT.get(key)
+        if system is None and earlier == token:
+            return 0
+        if system is None and earlier is not None:
+            stale = _outdated_since(session, org_id, earlier, token)
+        else:
+            stale = outdated_systems(session, org_id, system)
     if stale:
         with db.write() as session:
             # Checked again under the write lock (those found, not the whole organization again): a

@@ -26,7 +26,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -773,16 +773,48 @@ def excluded_counts(session: Session, org_id: int, system_ids: Sequence[int] | N
     return out
 
 
-def inputs_token(session: Session, org_id: int) -> tuple[Any, ...]:
+class InputsToken(NamedTuple):
+    """See :func:`inputs_token`."""
+
+    snapshot_max_id: int | None
+    snapshots: int
+    systems: int
+    system_max_id: int | None
+    decommissioned: int
+    match_results: int
+    matched_packages: int
+    match_epoch: int | None
+    affected: int
+    affected_max_id: int | None
+    advisory_max_id: int | None
+    analysis_max_id: int | None
+    analysis_entry_max_id: int | None
+    build_states: int
+
+    def only_added(self, earlier: InputsToken) -> bool:
+        """Whether nothing moved since ``earlier`` but snapshots, systems and build states added (no
+        match result, advisory, decision or decommissioning; nothing removed): then the systems whose
+        inputs can have moved are those with a snapshot added since (:func:`snapshots_added`) and the
+        systems added."""
+        moved = {name for name in self._fields if getattr(self, name) != getattr(earlier, name)}
+        grown = {"snapshot_max_id", "snapshots", "systems", "system_max_id", "build_states"}
+        return moved <= grown and all(
+            (getattr(self, name) or 0) >= (getattr(earlier, name) or 0) for name in grown
+        )
+
+
+def inputs_token(session: Session, org_id: int) -> InputsToken:
     """Database-wide aggregates that move whenever any system's exposure inputs (``input_states`` and
-    the analysis records) can have moved: a snapshot or a system added or removed, a decommissioning,
+    the analysis records) can have moved: a snapshot or a system added or removed (the snapshots'
+    count too: on PostgreSQL a snapshot can commit after one with a higher id), a decommissioning,
     match results written or forgotten (their count, the forgetting epoch), an advisory's affected
     rows replaced (every changed advisory's are deleted and inserted again: the count or the newest
     id moves), an analysis decision, and the organization's build states. Each is one index lookup
     or one count: a few milliseconds, against a digest per system for the full check.
 
     Equal tokens mean no input moved, so a check that found every system current need not run again
-    (``pipeline.exposures.build.ensure_exposures``); a differing token says nothing more than "check".
+    (``pipeline.exposures.build.ensure_exposures``); a differing token says nothing more than "check"
+    (or, :meth:`InputsToken.only_added`, "check the systems that snapshots were added to").
     """
     snapshot, system, result, epoch = _t(Snapshot), _t(System), _t(MatchResult), _t(MatchEpoch)
     affected, advisory, state = _t(AffectedPackageRow), _t(Advisory), _t(ExposureState)
@@ -794,6 +826,7 @@ def inputs_token(session: Session, org_id: int) -> tuple[Any, ...]:
     row = session.execute(
         sa.select(
             scalar(sa.select(sa.func.max(snapshot.c.id))),
+            scalar(sa.select(sa.func.count()).select_from(snapshot)),
             scalar(sa.select(sa.func.count()).where(system.c.org_id == org_id)),
             scalar(sa.select(sa.func.max(system.c.id))),
             scalar(
@@ -814,4 +847,16 @@ def inputs_token(session: Session, org_id: int) -> tuple[Any, ...]:
             ),
         )
     ).one()
-    return tuple(row)
+    return InputsToken(*row)
+
+
+def snapshots_added(session: Session, org_id: int, after_id: int | None) -> tuple[int, list[int]]:
+    """(how many snapshots have an id above ``after_id``, the organization's systems among theirs)."""
+    snapshot, system = _t(Snapshot), _t(System)
+    stmt = sa.select(snapshot.c.id, snapshot.c.system_id, system.c.org_id).join(
+        system, system.c.id == snapshot.c.system_id
+    )
+    if after_id is not None:
+        stmt = stmt.where(snapshot.c.id > after_id)
+    rows = session.execute(stmt).all()
+    return len(rows), sorted({sid for _, sid, org in rows if org == org_id})
