@@ -10,8 +10,11 @@ definition: tests compare both on generated fleets.
 The counted rows are kept per system in this process (:class:`_RowCache`), each under the build
 state it was read with (``exposure_state``: input digest and build time, rewritten with the rows by
 every rebuild). A summary reads the organization's build states — one row per system — and then only
-the rows of systems rebuilt since: after one new snapshot of one system, that system's rows. The
-first summary of an organization in a process reads them all.
+the rows of systems rebuilt since: after one new snapshot of one system, that system's rows. Each
+system's snapshot span (count, first and last) and its excluded intervals are kept with its rows, under
+the same state (its snapshots are among the build's inputs), so the systems' attributes are read
+without aggregating every snapshot again. The first summary of an organization in a process reads
+them all.
 """
 
 from __future__ import annotations
@@ -69,6 +72,10 @@ class _OrgRows:
     codes: dict[int, np.ndarray]
     shapes: list[q.ExposureShape]
     index: dict[q.ExposureShape, int]
+    # Per system, what is read with its rows and changes only with its build state: its snapshot span
+    # (its snapshots are among the build's inputs) and its excluded intervals by resolution.
+    spans: dict[int, system_queries.Span]
+    excluded: dict[int, dict[str, int]]
 
 
 class _RowCache:
@@ -87,9 +94,15 @@ class _RowCache:
             old = self._orgs.get(key)
             changed = [sid for sid, state in states.items() if old is None or old.states.get(sid) != state]
             if old is None or len(old.shapes) > 4 * max(1, sum(len(c) for c in old.codes.values())):
-                old = _OrgRows({}, {}, [], {})  # start over, and drop shapes no row uses any more
+                old = _OrgRows({}, {}, [], {}, {}, {})  # start over, and drop shapes no row uses any more
                 changed = list(states)
-            fresh = q.counted_columns(session, org_id, None if len(changed) == len(states) else changed)
+            some = None if len(changed) == len(states) else changed
+            fresh = q.counted_columns(session, org_id, some)
+            unchanged = states.keys() - set(changed)
+            spans = {sid: span for sid, span in old.spans.items() if sid in unchanged}
+            spans.update(system_queries.snapshot_spans(session, org_id, some))
+            excluded = {sid: n for sid, n in old.excluded.items() if sid in unchanged}
+            excluded.update(q.excluded_by_system(session, org_id, some))
             index, shapes = dict(old.index), list(old.shapes)
             by_system: dict[int, list[int]] = {sid: [] for sid in changed}
             for sid, shape in zip(fresh.system_id, fresh.shape, strict=True):
@@ -102,7 +115,7 @@ class _RowCache:
                 sid: np.array(by_system[sid], dtype=np.int64) if sid in by_system else old.codes[sid]
                 for sid in states
             }
-            found = self._orgs[key] = _OrgRows(dict(states), codes, shapes, index)
+            found = self._orgs[key] = _OrgRows(dict(states), codes, shapes, index, spans, excluded)
             return found
 
 
@@ -119,7 +132,9 @@ def _without_groups(rows: _OrgRows, hidden: frozenset[str]) -> _OrgRows:
     remap[kept] = np.arange(len(kept), dtype=np.int64)
     codes = {sid: remap[c][remap[c] >= 0] for sid, c in rows.codes.items()}
     shapes = [rows.shapes[i] for i in kept]
-    return _OrgRows(rows.states, codes, shapes, {x: i for i, x in enumerate(shapes)})
+    return _OrgRows(
+        rows.states, codes, shapes, {x: i for i, x in enumerate(shapes)}, rows.spans, rows.excluded
+    )
 
 
 
@@ -261,16 +276,19 @@ def _stored_columns(db: Database, org: str, only: SystemFilter | None) -> _Store
     with db.read() as session:
         org_row = get_organization(session, org)
         assert org_row.id is not None
-        systems = system_queries.org_systems(session, org_row.id)
-        if only:
-            systems = only.select(systems)
         hidden = hidden_groups(session)
         if hidden and excluded_in_groups(session, org_row.id, hidden):
             # Triage-excluded rows of groups the reader may not see: the per-exposure path leaves
             # them out of the excluded counts (rare: such rows come from an entitled key's decision).
             return None
         raw = _without_groups(_ROWS.rows(session, db, org_row.id), hidden)
-        excluded = q.excluded_counts(session, org_row.id, [s.id for s in systems] if only else None)
+        systems = system_queries.org_systems_spanned(session, org_row.id, raw.spans)
+        if only:
+            systems = only.select(systems)
+        excluded: dict[str, int] = defaultdict(int)
+        for s in systems:
+            for resolution, n in raw.excluded.get(s.id, {}).items():
+                excluded[resolution] += n
         withdrawn = tuple(g for g in q.withdrawn_groups(session, org_row.id) if g not in hidden)
         records = analysis_records(session, org_row.id) if any(x.analysis_id for x in raw.shapes) else []
         groups = {x.vuln_group for x in raw.shapes}
@@ -315,7 +333,7 @@ def _stored_columns(db: Database, org: str, only: SystemFilter | None) -> _Store
         resolutions=list(resolutions),
         analyses=records,
     )
-    return _Stored(columns, systems, facts, policy, excluded, withdrawn)
+    return _Stored(columns, systems, facts, policy, dict(excluded), withdrawn)
 
 
 @dataclass(frozen=True, slots=True)

@@ -773,6 +773,28 @@ def excluded_counts(session: Session, org_id: int, system_ids: Sequence[int] | N
     return out
 
 
+def excluded_by_system(
+    session: Session, org_id: int, system_ids: Sequence[int] | None = None
+) -> dict[int, dict[str, int]]:
+    """:func:`excluded_counts` per system (of the organization, or of these of its systems; those
+    without excluded intervals are left out)."""
+    table, system = _t(ExposureRow), _t(System)
+    stmt = (
+        sa.select(table.c.system_id, table.c.resolution, sa.func.count())
+        .select_from(table.join(system, system.c.id == table.c.system_id))
+        .where(system.c.org_id == org_id, table.c.excluded_by != "")
+        .group_by(table.c.system_id, table.c.resolution)
+    )
+    parts = [stmt]
+    if system_ids is not None:
+        parts = [stmt.where(table.c.system_id.in_(c)) for c in chunks(sorted(set(system_ids)), _CHUNK)]
+    out: dict[int, dict[str, int]] = {}
+    for part in parts:
+        for sid, resolution, count in session.execute(part):
+            out.setdefault(sid, {})[resolution] = count
+    return out
+
+
 class InputsToken(NamedTuple):
     """See :func:`inputs_token`."""
 

@@ -23,7 +23,7 @@ import hashlib
 import json
 import shlex
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -293,6 +293,59 @@ def _systems(org_id: int, ids: Sequence[int] | None = None) -> sa.Select[Any]:
         .where(system.c.org_id == org_id)
         .order_by(system.c.name)
     )
+
+
+# A system's snapshot span: (how many, the first observed, the last observed).
+Span = tuple[int, datetime | None, datetime | None]
+
+
+def snapshot_spans(session: Session, org_id: int, ids: Sequence[int] | None = None) -> dict[int, Span]:
+    """System id → its :data:`Span` (the organization's systems, or those of ``ids`` that are its; those
+    without snapshots are left out)."""
+    system, snapshot = _table(System), _table(Snapshot)
+    stmt = (
+        sa.select(
+            snapshot.c.system_id,
+            sa.func.count(snapshot.c.id),
+            sa.func.min(snapshot.c.observed_at),
+            sa.func.max(snapshot.c.observed_at),
+        )
+        .join(system, system.c.id == snapshot.c.system_id)
+        .where(system.c.org_id == org_id)
+        .group_by(snapshot.c.system_id)
+    )
+    parts = [stmt]
+    if ids is not None:
+        parts = [stmt.where(snapshot.c.system_id.in_(c)) for c in chunks(sorted(set(ids)), _CHUNK)]
+    return {int(r[0]): (int(r[1]), r[2], r[3]) for part in parts for r in session.execute(part)}
+
+
+def org_systems_spanned(session: Session, org_id: int, spans: Mapping[int, Span]) -> list[SystemRow]:
+    """:func:`org_systems`, with the snapshot spans given (a system missing from ``spans`` has none)
+    instead of aggregated from every snapshot: for a caller that keeps them per system."""
+    system = _table(System)
+    stmt = (
+        sa.select(
+            system.c.id,
+            system.c.name,
+            system.c.environment,
+            system.c.internet_exposed,
+            system.c.criticality,
+            system.c.cadence_days,
+            system.c.release_label,
+            system.c.created_at,
+            system.c.owner,
+            system.c.tags,
+            system.c.decommissioned_at,
+        )
+        .where(system.c.org_id == org_id)
+        .order_by(system.c.name)
+    )
+    none: Span = (0, None, None)
+    return [
+        _system_row((*r[:8], *spans.get(r[0], none), *r[8:]))
+        for r in session.execute(stmt)
+    ]
 
 
 def _system_row(r: Sequence[Any]) -> SystemRow:

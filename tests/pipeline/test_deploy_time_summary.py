@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench.change import new_snapshot
 from bench.report import START, WEEKS, build_fleet
 from core.time import utcnow, utcnow_seconds
 from pipeline.demo import load_demo
@@ -22,6 +23,8 @@ from reports.deploy_time import DeployTimeReport
 from reports.deploy_time_columns import _LazyCurve
 from reports.sla import SlaPolicy, SlaTier
 from store.db import Database
+from store.queries.organizations import get_organization
+from store.queries.systems import org_systems
 
 ROOT = Path(__file__).resolve().parents[2]
 END = START + timedelta(days=7 * WEEKS)
@@ -121,3 +124,28 @@ def test_demo_fleet_and_the_past(db: Database) -> None:
         "organization": "demo",
         **deploy_time_reference(db, "demo", end).to_json(),
     }
+
+
+def test_what_is_kept_per_system_follows_each_change(db: Database) -> None:
+    """The summary keeps each system's rows, snapshot span and excluded intervals between reports, per
+    build state: after a stale system's new snapshot and an exclusion it again equals the reference
+    (and the stale systems and the excluded count did change, so the check can fail)."""
+    build_fleet(db, 40)
+    first = deploy_time_reference(db, "bench", END)
+    assert_same(stored_deploy_time(db, "bench", END), first)
+    stale = first.stale_systems[0].system
+    with db.read() as session:
+        ids = {s.name: s.id for s in org_systems(session, get_organization(session, "bench").id or 0)}
+    later = END + timedelta(days=1)
+    new_snapshot(db, ids[stale], later)
+    moment = later + timedelta(hours=1)
+    reference = deploy_time_reference(db, "bench", moment)
+    assert stale not in {s.system for s in reference.stale_systems}
+    assert_same(stored_deploy_time(db, "bench", moment), reference)
+    request = AnalysisRequest(
+        "CVE-2023-10003", "pkg:npm/vuln-1", "not_affected", justification="code_not_reachable"
+    )
+    set_analysis(db, "bench", request, ADMIN, allow_unmatched=True)
+    reference = deploy_time_reference(db, "bench", moment)
+    assert reference.to_json()["triage"]["excluded"]["not_affected"] > 0
+    assert_same(stored_deploy_time(db, "bench", moment), reference)
