@@ -44,7 +44,7 @@ from core.triage import EXCLUDING
 from reports.exposure_records import Exposure, FixAvailability, SlaStatus, SystemHistory, Timeline, VulnFacts
 from reports.sla import DEFAULT_POLICY, RiskFacts, SlaPolicy, SlaTier, due_date, sla_status
 from reports.survival import KaplanMeier, kaplan_meier
-from reports.timeline import clock_start, fix_available, ordered_snapshots, split_purl_version
+from reports.timeline import clock_start, fix_available, split_purl_version
 from reports.triage import analysis_json, in_force, state_counts
 
 WITHIN_DAYS = (7, 30, 90)
@@ -142,13 +142,14 @@ def stale_systems(systems: Iterable[SystemHistory], as_of: datetime) -> dict[str
     for system in systems:
         if system.retired_by(cutoff) is not None:
             continue
-        snaps = ordered_snapshots(system, cutoff)
+        # The newest of ``ordered_snapshots(system, cutoff)``, without sorting them all.
+        last = max((s.observed_at for s in system.snapshots if s.observed_at <= cutoff), default=None)
         if (
-            snaps
+            last is not None
             and system.cadence_days
-            and (cutoff - snaps[-1].observed_at).total_seconds() > (2 * system.cadence_days * _DAY)
+            and (cutoff - last).total_seconds() > (2 * system.cadence_days * _DAY)
         ):
-            out[system.system] = snaps[-1].observed_at
+            out[system.system] = last
     return out
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -64,11 +64,84 @@ class _Codes(dict[K, int]):
 
 
 @dataclass(frozen=True, slots=True)
+class _ShapeTable:
+    """The shapes' values as arrays indexed by shape code (pairs, ecosystems and resolutions as codes
+    into the dicts, in order of first appearance; ``analysis_id`` −1 for none), and their groups:
+    extended as shapes are added, so that a summary reads its columns by one array lookup per row."""
+
+    pair: np.ndarray
+    ecosystem: np.ndarray
+    first_seen: np.ndarray
+    last_affected: np.ndarray
+    resolved: np.ndarray  # 0 while open
+    closed: np.ndarray
+    resolution: np.ndarray
+    analysis_id: np.ndarray
+    pairs: dict[tuple[str, str], int]
+    ecosystems: dict[str, int]
+    resolutions: dict[str | None, int]
+    groups: frozenset[str]
+
+    @staticmethod
+    def empty() -> _ShapeTable:
+        none = np.zeros(0, dtype=np.int64)
+        return _ShapeTable(
+            none, none, none, none, none, np.zeros(0, dtype=bool), none, none, {}, {}, {}, frozenset()
+        )
+
+    def extended(self, new: Sequence[q.ExposureShape]) -> _ShapeTable:
+        """This table with ``new`` shapes appended (codes copied: readers may hold this one)."""
+        if not new:
+            return self
+        pairs, ecosystems = _Codes(self.pairs), _Codes(self.ecosystems)
+        resolutions: _Codes[str | None] = _Codes(self.resolutions)
+        m = len(new)
+
+        def column(values: Iterable[int]) -> np.ndarray:
+            return np.fromiter(values, dtype=np.int64, count=m)
+
+        def add(old: np.ndarray, more: np.ndarray) -> np.ndarray:
+            return np.concatenate([old, more])
+
+        return _ShapeTable(
+            pair=add(self.pair, column(pairs[(x.vuln_group, x.package)] for x in new)),
+            ecosystem=add(self.ecosystem, column(ecosystems[x.ecosystem] for x in new)),
+            first_seen=add(self.first_seen, column(x.first_seen for x in new)),
+            last_affected=add(self.last_affected, column(x.last_affected_seen for x in new)),
+            resolved=add(self.resolved, column(x.resolved_at or 0 for x in new)),
+            closed=add(self.closed, np.fromiter((x.resolved_at is not None for x in new), bool, m)),
+            resolution=add(self.resolution, column(resolutions[x.resolution] for x in new)),
+            analysis_id=add(self.analysis_id, column(x.analysis_id or -1 for x in new)),
+            pairs=pairs,
+            ecosystems=ecosystems,
+            resolutions=resolutions,
+            groups=self.groups | {x.vuln_group for x in new},
+        )
+
+    def subset(self, kept: Sequence[int], shapes: Sequence[q.ExposureShape]) -> _ShapeTable:
+        """The table of the shapes ``kept`` (their codes in order), ``shapes`` being those shapes."""
+        return _ShapeTable(
+            self.pair[kept],
+            self.ecosystem[kept],
+            self.first_seen[kept],
+            self.last_affected[kept],
+            self.resolved[kept],
+            self.closed[kept],
+            self.resolution[kept],
+            self.analysis_id[kept],
+            self.pairs,
+            self.ecosystems,
+            self.resolutions,
+            frozenset(x.vuln_group for x in shapes),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class _OrgRows:
     """One organization's counted rows as last read: per system, its build state and the codes of
     its rows' shapes in ``shapes``."""
 
-    states: dict[int, tuple[str, datetime]]
+    states: dict[int, tuple[str, object]]
     codes: dict[int, np.ndarray]
     shapes: list[q.ExposureShape]
     index: dict[q.ExposureShape, int]
@@ -76,6 +149,7 @@ class _OrgRows:
     # (its snapshots are among the build's inputs) and its excluded intervals by resolution.
     spans: dict[int, system_queries.Span]
     excluded: dict[int, dict[str, int]]
+    table: _ShapeTable
 
 
 class _RowCache:
@@ -84,6 +158,20 @@ class _RowCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._orgs: dict[tuple[str, int], _OrgRows] = {}
+        self._systems: dict[tuple[str, int], dict[int, system_queries.KeptSystem]] = {}
+
+    def systems(
+        self, session: Tx, db: Database, org_id: int, spans: Mapping[int, system_queries.Span]
+    ) -> list[system_queries.SystemRow]:
+        """The organization's systems with these spans, decoding only those whose attributes or span
+        moved since the last call (``org_systems_spanned``)."""
+        key = (str(db.url), org_id)
+        with self._lock:
+            kept = self._systems.get(key)
+        rows, keep = system_queries.org_systems_spanned(session, org_id, spans, kept)
+        with self._lock:
+            self._systems[key] = keep
+        return rows
 
     def rows(self, session: Tx, db: Database, org_id: int) -> _OrgRows:
         # States first: a rebuild committed between the two reads leaves rows newer than their
@@ -94,7 +182,8 @@ class _RowCache:
             old = self._orgs.get(key)
             changed = [sid for sid, state in states.items() if old is None or old.states.get(sid) != state]
             if old is None or len(old.shapes) > 4 * max(1, sum(len(c) for c in old.codes.values())):
-                old = _OrgRows({}, {}, [], {}, {}, {})  # start over, and drop shapes no row uses any more
+                # Start over, and drop shapes no row uses any more.
+                old = _OrgRows({}, {}, [], {}, {}, {}, _ShapeTable.empty())
                 changed = list(states)
             some = None if len(changed) == len(states) else changed
             fresh = q.counted_columns(session, org_id, some)
@@ -115,7 +204,8 @@ class _RowCache:
                 sid: np.array(by_system[sid], dtype=np.int64) if sid in by_system else old.codes[sid]
                 for sid in states
             }
-            found = self._orgs[key] = _OrgRows(dict(states), codes, shapes, index, spans, excluded)
+            table = old.table.extended(shapes[len(old.shapes) :])
+            found = self._orgs[key] = _OrgRows(dict(states), codes, shapes, index, spans, excluded, table)
             return found
 
 
@@ -133,7 +223,13 @@ def _without_groups(rows: _OrgRows, hidden: frozenset[str]) -> _OrgRows:
     codes = {sid: remap[c][remap[c] >= 0] for sid, c in rows.codes.items()}
     shapes = [rows.shapes[i] for i in kept]
     return _OrgRows(
-        rows.states, codes, shapes, {x: i for i, x in enumerate(shapes)}, rows.spans, rows.excluded
+        rows.states,
+        codes,
+        shapes,
+        {x: i for i, x in enumerate(shapes)},
+        rows.spans,
+        rows.excluded,
+        rows.table.subset(kept, shapes),
     )
 
 
@@ -282,7 +378,7 @@ def _stored_columns(db: Database, org: str, only: SystemFilter | None) -> _Store
             # them out of the excluded counts (rare: such rows come from an entitled key's decision).
             return None
         raw = _without_groups(_ROWS.rows(session, db, org_row.id), hidden)
-        systems = system_queries.org_systems_spanned(session, org_row.id, raw.spans)
+        systems = _ROWS.systems(session, db, org_row.id, raw.spans)
         if only:
             systems = only.select(systems)
         excluded: dict[str, int] = defaultdict(int)
@@ -290,8 +386,9 @@ def _stored_columns(db: Database, org: str, only: SystemFilter | None) -> _Store
             for resolution, n in raw.excluded.get(s.id, {}).items():
                 excluded[resolution] += n
         withdrawn = tuple(g for g in q.withdrawn_groups(session, org_row.id) if g not in hidden)
-        records = analysis_records(session, org_row.id) if any(x.analysis_id for x in raw.shapes) else []
-        groups = {x.vuln_group for x in raw.shapes}
+        table = raw.table
+        records = analysis_records(session, org_row.id) if (table.analysis_id >= 0).any() else []
+        groups = set(table.groups)
         advisories: dict[str, list[advisory_queries.GroupAdvisory]] = defaultdict(list)
         for a in advisory_queries.group_advisories(session, groups):
             advisories[a.group_key].append(a)
@@ -305,32 +402,24 @@ def _stored_columns(db: Database, org: str, only: SystemFilter | None) -> _Store
     present = [sid for sid in raw.codes if sid in system_index]
     lengths = [len(raw.codes[sid]) for sid in present]
     shape = np.concatenate([raw.codes[sid] for sid in present]) if present else np.zeros(0, dtype=np.int64)
-    pairs: _Codes[tuple[str, str]] = _Codes()
-    ecosystems: _Codes[str] = _Codes()
-    resolutions: _Codes[str | None] = _Codes()
-    record_codes: _Codes[int | None] = _Codes({r.id: i for i, r in enumerate(records)})
-    record_codes[None] = -1
-    # Per distinct shape first, then one array lookup per row.
-    shapes = raw.shapes
-    m = len(shapes)
-    resolved = [x.resolved_at for x in shapes]
-
-    def per_shape(values: Iterable[int]) -> np.ndarray:
-        return np.fromiter(values, dtype=np.int64, count=m)[shape]
-
+    # The record of each analysis id, as its index in ``records`` (−1: none, or not a record now).
+    ids = np.array([r.id for r in records], dtype=np.int64)
+    top = int(max(ids.max(initial=-1), table.analysis_id.max(initial=-1))) + 1
+    record_of = np.full(top + 1, -1, dtype=np.int64)  # the last entry: "no analysis" (−1)
+    record_of[ids] = np.arange(len(records), dtype=np.int64)
     columns = ExposureColumns(
         system=np.repeat(np.array([system_index[sid] for sid in present], dtype=np.int64), lengths),
-        pair=per_shape(pairs[(x.vuln_group, x.package)] for x in shapes),
-        ecosystem=per_shape(ecosystems[x.ecosystem] for x in shapes),
-        first_seen=per_shape(x.first_seen for x in shapes),
-        last_affected=per_shape(x.last_affected_seen for x in shapes),
-        resolved=per_shape(0 if r is None else r for r in resolved),
-        closed=np.fromiter((r is not None for r in resolved), dtype=bool, count=m)[shape],
-        resolution=per_shape(resolutions[x.resolution] for x in shapes),
-        analysis=per_shape(record_codes.get(x.analysis_id, -1) for x in shapes),
-        pairs=list(pairs),
-        ecosystems=list(ecosystems),
-        resolutions=list(resolutions),
+        pair=table.pair[shape],
+        ecosystem=table.ecosystem[shape],
+        first_seen=table.first_seen[shape],
+        last_affected=table.last_affected[shape],
+        resolved=table.resolved[shape],
+        closed=table.closed[shape],
+        resolution=table.resolution[shape],
+        analysis=record_of[table.analysis_id[shape]],
+        pairs=list(table.pairs),
+        ecosystems=list(table.ecosystems),
+        resolutions=list(table.resolutions),
         analyses=records,
     )
     return _Stored(columns, systems, facts, policy, dict(excluded), withdrawn)

@@ -743,12 +743,14 @@ def counted_columns(session: Session, org_id: int, system_ids: Sequence[int] | N
     return CountedColumns([r[0] for r in rows], [shapes[r[1:]] for r in rows])
 
 
-def build_states(session: Session, org_id: int) -> dict[int, tuple[str, datetime]]:
-    """System id → (input digest, build time) of the organization's built systems: their exposure
-    rows change only together with these (``replace_exposures``)."""
+def build_states(session: Session, org_id: int) -> dict[int, tuple[str, object]]:
+    """System id → (input digest, build time as the driver returns it: compared, never computed with)
+    of the organization's built systems: their exposure rows change only together with these
+    (``replace_exposures``)."""
     state, system = _t(ExposureState), _t(System)
     stmt = (
-        sa.select(state.c.system_id, state.c.inputs_digest, state.c.built_at)
+        # The time read raw: parsing 10,000 timestamps would cost more than the rest of the read.
+        sa.select(state.c.system_id, state.c.inputs_digest, sa.type_coerce(state.c.built_at, sa.Text))
         .select_from(state.join(system, system.c.id == state.c.system_id))
         .where(system.c.org_id == org_id)
     )

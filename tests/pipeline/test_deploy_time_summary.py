@@ -128,8 +128,9 @@ def test_demo_fleet_and_the_past(db: Database) -> None:
 
 def test_what_is_kept_per_system_follows_each_change(db: Database) -> None:
     """The summary keeps each system's rows, snapshot span and excluded intervals between reports, per
-    build state: after a stale system's new snapshot and an exclusion it again equals the reference
-    (and the stale systems and the excluded count did change, so the check can fail)."""
+    build state, and its decoded attributes: after a stale system's new snapshot, an exclusion and an
+    environment changed it again equals the reference (and the stale systems, the excluded count and
+    the environments did change, so the check can fail)."""
     build_fleet(db, 40)
     first = deploy_time_reference(db, "bench", END)
     assert_same(stored_deploy_time(db, "bench", END), first)
@@ -148,4 +149,9 @@ def test_what_is_kept_per_system_follows_each_change(db: Database) -> None:
     set_analysis(db, "bench", request, ADMIN, allow_unmatched=True)
     reference = deploy_time_reference(db, "bench", moment)
     assert reference.to_json()["triage"]["excluded"]["not_affected"] > 0
+    assert_same(stored_deploy_time(db, "bench", moment), reference)
+    # An attribute alone (no rebuild): the system's row is decoded again, not reused.
+    update_system(db, "bench", "system-0001", {"environment": "lab"})
+    reference = deploy_time_reference(db, "bench", moment)
+    assert "lab" in dict(dict(reference.breakdowns)["environment"])
     assert_same(stored_deploy_time(db, "bench", moment), reference)
