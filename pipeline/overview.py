@@ -161,6 +161,7 @@ class _KeptCounts:
     stamps: Mapping[int, str]
     names: dict[int, str]
     parts: dict[str, lq.SystemOverview]
+    total: lq.OverviewCounts  # of the parts
 
 
 # (database URL, organization id, hidden groups) → the parts as last read. A part is read again when
@@ -168,8 +169,9 @@ class _KeptCounts:
 # which its figures hold (a due date passed, an acceptance expired; ``SystemOverview.holds_at``).
 _COUNTS: dict[tuple[str, int, tuple[str, ...]], _KeptCounts] = {}
 _COUNTS_LOCK = threading.Lock()
-# Past this share of systems to read again, one statement reads them all instead.
+# Past this share of systems to read again (and past this many), one statement reads them all instead.
 _COUNTS_PARTIAL = 0.05
+_COUNTS_FEW = 64
 
 
 def _counts(db: Database, org_id: int, moment: float, hidden: tuple[str, ...]) -> lq.OverviewCounts:
@@ -183,25 +185,28 @@ def _counts(db: Database, org_id: int, moment: float, hidden: tuple[str, ...]) -
         again: set[int] | None = None
         if kept is not None and stamps is not None:
             ids_of = {name: sid for sid, name in kept.names.items()}
-            again = changed_systems(kept.stamps, stamps) | {
-                ids_of[name] for name, part in kept.parts.items() if not part.holds_at(moment)
-            }
-            if len(again) > _COUNTS_PARTIAL * max(1, len(stamps)):
+            expired = [ids_of.get(name) for name, part in kept.parts.items() if not part.holds_at(moment)]
+            again = changed_systems(kept.stamps, stamps) | {sid for sid in expired if sid is not None}
+            # A part under a name no system had when read (renamed meanwhile): read everything.
+            if None in expired or len(again) > max(_COUNTS_FEW, _COUNTS_PARTIAL * len(stamps)):
                 again = None
         if kept is None or again is None:
             names = system_queries.names_by_id(session, org_id)
             parts = lq.overview_by_system(session, org_id, moment, hidden)
+            total = lq.overview_counts(parts.items())
         else:
             gone = {kept.names[sid] for sid in again if sid in kept.names}
             names = {sid: name for sid, name in kept.names.items() if sid not in again}
             names.update(system_queries.names_by_id(session, org_id, sorted(again)))
             parts = {name: part for name, part in kept.parts.items() if name not in gone}
-            if again:
-                parts.update(lq.overview_by_system(session, org_id, moment, hidden, sorted(again)))
+            fresh = lq.overview_by_system(session, org_id, moment, hidden, sorted(again)) if again else {}
+            parts.update(fresh)
+            removed = [(name, kept.parts[name]) for name in gone if name in kept.parts]
+            total = lq.overview_adjusted(kept.total, removed, fresh.items())
     if stamps is not None:
         with _COUNTS_LOCK:
-            _COUNTS[key] = _KeptCounts(dict(stamps), names, parts)
-    return lq.overview_counts(parts.items())
+            _COUNTS[key] = _KeptCounts(dict(stamps), names, parts, total)
+    return total
 
 
 def _org_id(session: Tx, org: str) -> int:

@@ -40,6 +40,7 @@ __all__ = [
     "count_rows",
     "facts_token",
     "list_inputs",
+    "overview_adjusted",
     "overview_by_system",
     "overview_counts",
     "page_rows",
@@ -419,6 +420,35 @@ def overview_counts(systems: Iterable[tuple[str, SystemOverview]]) -> OverviewCo
             n, k = per_system.get(system, (0, 0))
             per_system[system] = (n + rows, k + kevs)
     return OverviewCounts(fixable, kev, due, accepted_open, excluded_open, tiers, per_system)
+
+
+def overview_adjusted(
+    total: OverviewCounts,
+    removed: Iterable[tuple[str, SystemOverview]],
+    added: Iterable[tuple[str, SystemOverview]],
+) -> OverviewCounts:
+    """``total`` without the ``removed`` systems' parts and with the ``added`` ones': what
+    :func:`overview_counts` of the parts so changed gives, without summing them all again."""
+    removed, added = list(removed), list(added)
+    minus, plus = overview_counts(removed), overview_counts(added)
+    tiers = dict(total.tiers)
+    for tier, n in minus.tiers.items():
+        tiers[tier] -= n
+    for tier, n in plus.tiers.items():
+        tiers[tier] = tiers.get(tier, 0) + n
+    systems = dict(total.systems)
+    for name, _ in removed:
+        systems.pop(name, None)
+    systems.update(plus.systems)
+    return OverviewCounts(
+        total.open_fixable - minus.open_fixable + plus.open_fixable,
+        total.open_fixable_kev - minus.open_fixable_kev + plus.open_fixable_kev,
+        total.open_fixable_past_due - minus.open_fixable_past_due + plus.open_fixable_past_due,
+        total.risk_accepted_open - minus.risk_accepted_open + plus.risk_accepted_open,
+        total.excluded_open - minus.excluded_open + plus.excluded_open,
+        {tier: n for tier, n in tiers.items() if n},
+        systems,
+    )
 
 
 def systems_token(session: Session, org_id: int) -> str:
