@@ -159,6 +159,7 @@ class _RowCache:
         self._lock = threading.Lock()
         self._orgs: dict[tuple[str, int], _OrgRows] = {}
         self._systems: dict[tuple[str, int], dict[int, system_queries.KeptSystem]] = {}
+        self._histories: dict[tuple[str, int], dict[int, tuple[system_queries.SystemRow, SystemHistory]]] = {}
 
     def systems(
         self, session: Tx, db: Database, org_id: int, spans: Mapping[int, system_queries.Span]
@@ -172,6 +173,25 @@ class _RowCache:
         with self._lock:
             self._systems[key] = keep
         return rows
+
+    def histories(
+        self, db: Database, org_id: int, systems: Sequence[system_queries.SystemRow]
+    ) -> list[SystemHistory]:
+        """:func:`newest_histories` of these systems, reusing the history of a system whose row is the
+        very one it was built from (rows are reused while a system is unchanged: :meth:`systems`)."""
+        key = (str(db.url), org_id)
+        with self._lock:
+            kept = self._histories.get(key, {})
+        out: list[SystemHistory] = []
+        keep = dict(kept)  # a filtered call keeps the others' too
+        for s in systems:
+            found = kept.get(s.id)
+            history = found[1] if found is not None and found[0] is s else newest_histories((s,))[0]
+            out.append(history)
+            keep[s.id] = (s, history)
+        with self._lock:
+            self._histories[key] = keep
+        return out
 
     def rows(self, session: Tx, db: Database, org_id: int) -> _OrgRows:
         # States first: a rebuild committed between the two reads leaves rows newer than their
@@ -344,7 +364,7 @@ def stored_headlines(db: Database, org: str, moment: datetime, previous: datetim
     newest = _newest(stored.systems)
     if newest is not None and moment < newest:
         return None
-    histories = newest_histories(stored.systems)
+    histories = stored.histories
 
     def report_at(at: datetime) -> DeployTimeReport:
         return deploy_time_report_columns(
@@ -372,6 +392,7 @@ def _stored_columns(db: Database, org: str, only: SystemFilter | None) -> _Store
     with db.read() as session:
         org_row = get_organization(session, org)
         assert org_row.id is not None
+        org_id = org_row.id
         hidden = hidden_groups(session)
         if hidden and excluded_in_groups(session, org_row.id, hidden):
             # Triage-excluded rows of groups the reader may not see: the per-exposure path leaves
@@ -422,7 +443,8 @@ def _stored_columns(db: Database, org: str, only: SystemFilter | None) -> _Store
         resolutions=list(table.resolutions),
         analyses=records,
     )
-    return _Stored(columns, systems, facts, policy, dict(excluded), withdrawn)
+    histories = _ROWS.histories(db, org_id, systems)
+    return _Stored(columns, systems, facts, policy, dict(excluded), withdrawn, histories)
 
 
 @dataclass(frozen=True, slots=True)
@@ -433,6 +455,7 @@ class _Stored:
     policy: SlaPolicy
     excluded: dict[str, int]
     withdrawn: tuple[str, ...]
+    histories: list[SystemHistory]  # the systems' newest snapshots (newest_histories)
 
 
 def stored_deploy_time(
@@ -451,7 +474,7 @@ def stored_deploy_time(
     newest = _newest(systems)
     if newest is not None and moment < newest:
         return None
-    histories = newest_histories(systems)
+    histories = stored.histories
     return deploy_time_report_columns(
         stored.columns,
         histories,
