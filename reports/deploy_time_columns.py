@@ -79,10 +79,6 @@ def micros(moment: datetime) -> int:
     return (moment - EPOCH) // _MICRO
 
 
-def _moment(value: int) -> datetime:
-    return EPOCH + timedelta(microseconds=value)
-
-
 @dataclass(frozen=True, slots=True)
 class ExposureColumns:
     """The counted exposures of a fleet, one position per exposure in every array.
@@ -280,7 +276,9 @@ def _grouped_order(codes: Ints, by_time: Ints) -> Ints:
     """``numpy.lexsort((durations, codes))`` from ``by_time`` (a stable argsort of the durations): a
     stable sort of the codes along it. Codes are small integers, sorted by radix in linear time when
     they fit 16 bits — a fraction of a lexsort's cost, which grows with every grouping."""
-    narrow = codes.astype(np.int16) if len(codes) and int(codes.max()) < 2**15 else codes
+    if not len(codes) or int(codes.min()) == int(codes.max()):
+        return by_time  # one group (the fleet): already in order
+    narrow = codes.astype(np.int16) if int(codes.max()) < 2**15 else codes
     return by_time[np.argsort(narrow[by_time], kind="stable")]
 
 
@@ -412,11 +410,16 @@ def _monthly(first_seen: Ints, resolved: Ints, as_of: datetime) -> tuple[MonthTr
         return ()
 
     def months(values: Ints) -> Counter[tuple[int, int]]:
-        distinct, counts = np.unique(values, return_counts=True)
+        # Calendar months since 1970-01 of the microseconds since 1970 (UTC), counted without a sort.
         out: Counter[tuple[int, int]] = Counter()
-        for value, count in zip(distinct.tolist(), counts.tolist(), strict=True):
-            moment = _moment(value)
-            out[(moment.year, moment.month)] += count
+        if not len(values):
+            return out
+        index = values.astype("datetime64[us]").astype("datetime64[M]").astype(np.int64)
+        low = int(index.min())
+        counts = np.bincount(index - low)
+        for k in np.flatnonzero(counts).tolist():
+            year, month = divmod(low + k, 12)
+            out[(1970 + year, month + 1)] = int(counts[k])
         return out
 
     opened, closed = months(first_seen), months(resolved)
@@ -559,7 +562,12 @@ def deploy_time_report_columns(
     attainment: dict[int, float] = {}
     if len(tiered):
         codes, durations = tier[tiered], conservative[tiered]
-        curves = _Curves(_Sorted(codes, durations, np.lexsort((durations, codes))), closing[tiered])
+        # The tiered rows' stable duration order, from the one of every row (their positions in it).
+        position = np.full(len(c), -1, dtype=np.int64)
+        position[tiered] = np.arange(len(tiered), dtype=np.int64)
+        by_duration = position[times[1][has_tier[times[1]]]]
+        order = _grouped_order(codes, by_duration)
+        curves = _Curves(_Sorted(codes, durations, order), closing[tiered])
         days = np.array([policy.tiers[g].days for g in curves.groups.tolist()])
         attainment = dict(zip(curves.groups.tolist(), curves.closed_within(days), strict=True))
     counts = np.zeros((len(policy.tiers) + 1, len(_STATUSES)), dtype=np.int64)
