@@ -141,7 +141,7 @@ def _kept(
         kept = _KEPT.get(key)
     if kept is not None and kept[0] == state:
         return kept[1], kept[2]
-    found = stored_headlines(db, org, moment, previous)
+    found = stored_headlines(db, org, moment, previous, current=True)  # overview() just ensured it
     if found is not None:
         figures, before = _figures_of(found.report, found.systems, moment), found.previous
     else:

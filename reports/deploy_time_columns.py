@@ -18,6 +18,7 @@ documents and the overall curves.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -52,7 +53,7 @@ from reports.sla import DEFAULT_POLICY, RiskFacts, SlaPolicy
 from reports.survival import _SLACK, KaplanMeier, KmStep
 from reports.timeline import fix_available
 
-__all__ = ["EPOCH", "ExposureColumns", "deploy_time_report_columns", "micros", "overall_summary_columns"]
+__all__ = ["EPOCH", "Clocks", "ExposureColumns", "deploy_time_report_columns", "micros", "overall_clocks"]
 
 Ints = NDArray[np.int64]
 Floats = NDArray[np.float64]
@@ -457,26 +458,49 @@ def _clocks(
     return start, conservative, optimistic, upgraded, closing, retired
 
 
-def overall_summary_columns(columns: ExposureColumns, facts: Iterable[VulnFacts]) -> Summary:
-    """The report's ``overall`` summary alone: what ``deploy_time_report_columns(...).overall`` is for
-    the same rows, without the tiers, breakdowns, trend and staleness the report also computes (a fix's
-    availability does not depend on the system, only on its advisory and package)."""
+@dataclass(frozen=True, slots=True)
+class Clocks:
+    """Per row, all the report's ``overall`` summary is computed from (:func:`overall_clocks`)."""
+
+    conservative: Floats
+    optimistic: Floats
+    upgraded: Bools
+    closing: Bools
+    retired: Bools
+
+    def digest(self) -> bytes:
+        """A digest of the arrays: equal digests, equal summaries (:meth:`summary`)."""
+        h = hashlib.blake2b(digest_size=20)
+        for values in (self.conservative, self.optimistic, self.upgraded, self.closing, self.retired):
+            h.update(np.ascontiguousarray(values).tobytes())
+            h.update(b"|")
+        return h.digest()
+
+    def summary(self) -> Summary:
+        if not len(self.conservative):
+            return Summary.of_rows(())
+        times = (
+            self.conservative,
+            np.argsort(self.conservative, kind="stable"),
+            self.optimistic,
+            np.argsort(self.optimistic, kind="stable"),
+        )
+        fleet = np.zeros(len(self.conservative), dtype=np.int64)
+        return _summaries(fleet, times, self.upgraded, self.closing, self.retired, lazy=False)[1][0]
+
+
+def overall_clocks(columns: ExposureColumns, facts: Iterable[VulnFacts]) -> Clocks:
+    """The durations and closings the report's ``overall`` summary is computed from: its
+    :meth:`~Clocks.summary` is what ``deploy_time_report_columns(...).overall`` is for the same rows,
+    without the tiers, breakdowns, trend and staleness the report also computes (a fix's availability
+    does not depend on the system, only on its advisory and package)."""
     c = columns
-    if not len(c):
-        return Summary.of_rows(())
     lookup = _facts_lookup(facts)
     fixes = [fix_available(lookup(group, package)).at for group, package in c.pairs]
     has_fix = np.array([at is not None for at in fixes], dtype=bool)
     fix_at = np.array([micros(at) if at is not None else 0 for at in fixes], dtype=np.int64)
     _, conservative, optimistic, upgraded, closing, retired = _clocks(c, has_fix[c.pair], fix_at[c.pair])
-    times = (
-        conservative,
-        np.argsort(conservative, kind="stable"),
-        optimistic,
-        np.argsort(optimistic, kind="stable"),
-    )
-    fleet = np.zeros(len(c), dtype=np.int64)
-    return _summaries(fleet, times, upgraded, closing, retired, lazy=False)[1][0]
+    return Clocks(conservative, optimistic, upgraded, closing, retired)
 
 
 def deploy_time_report_columns(

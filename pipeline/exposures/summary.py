@@ -19,6 +19,7 @@ them all.
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
@@ -41,7 +42,7 @@ from reports.deploy_time_columns import (
     ExposureColumns,
     deploy_time_report_columns,
     micros,
-    overall_summary_columns,
+    overall_clocks,
 )
 from reports.exposure_records import SnapshotRef, SystemHistory, VulnFacts
 from reports.sla import SlaPolicy
@@ -338,8 +339,26 @@ def _time_to_deploy_before(db: Database, org: str, stored: _Stored, moment: date
         resolutions=[*c.resolutions, None],
         analyses=c.analyses,
     )
-    figures: dict[str, Any] = overall_summary_columns(cut_columns, facts).time_to_deploy.to_json()
+    clocks = overall_clocks(cut_columns, facts)
+    digest = clocks.digest()
+    with _BEFORE_LOCK:
+        kept = _BEFORE.get(digest)
+    if kept is not None:
+        return copy.deepcopy(kept)
+    figures: dict[str, Any] = clocks.summary().time_to_deploy.to_json()
+    with _BEFORE_LOCK:
+        if len(_BEFORE) >= _BEFORE_KEPT:
+            _BEFORE.pop(next(iter(_BEFORE)))
+        _BEFORE[digest] = copy.deepcopy(figures)
     return figures
+
+
+# Digest of the clocks a previous period's figures were computed from (``Clocks.digest``) → those
+# figures: a change after the period's moment (a new snapshot, an interval closed since) leaves its cut
+# rows as they were, and their summary is not computed again.
+_BEFORE: dict[bytes, dict[str, Any]] = {}
+_BEFORE_KEPT = 16
+_BEFORE_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,13 +371,16 @@ class Headlines:
     systems: list[system_queries.SystemRow]
 
 
-def stored_headlines(db: Database, org: str, moment: datetime, previous: datetime) -> Headlines | None:
+def stored_headlines(
+    db: Database, org: str, moment: datetime, previous: datetime, *, current: bool = False
+) -> Headlines | None:
     """The report at ``moment`` (at or after the newest snapshot) and the ``time_to_deploy`` figures at
     ``previous`` (before it: :func:`stored_time_to_deploy_before`; else the report's at that moment),
     both from one read of the stored columns; ``None`` when ``moment`` is a look back or the embargo
-    asks for the per-exposure path."""
+    asks for the per-exposure path. ``current``: the caller just brought the stored exposures current.
+    """
     moment, previous = require_utc(moment, "as_of"), require_utc(previous, "as_of")
-    stored = _stored_columns(db, org, None)
+    stored = _stored_columns(db, org, None, current=current)
     if stored is None:
         return None
     newest = _newest(stored.systems)
@@ -385,10 +407,13 @@ def stored_headlines(db: Database, org: str, moment: datetime, previous: datetim
     return Headlines(report_at(moment), before, stored.systems)
 
 
-def _stored_columns(db: Database, org: str, only: SystemFilter | None) -> _Stored | None:
+def _stored_columns(
+    db: Database, org: str, only: SystemFilter | None, *, current: bool = False
+) -> _Stored | None:
     """The organization's counted stored rows as columns (over the systems ``only`` selects) with the
     systems, facts and policy a summary needs; ``None`` when the embargo asks for the per-exposure path."""
-    ensure_exposures(db, org)
+    if not current:
+        ensure_exposures(db, org)
     with db.read() as session:
         org_row = get_organization(session, org)
         assert org_row.id is not None
