@@ -150,17 +150,23 @@ def _stored(db: Database, org: str, query: PlanQuery, moment: datetime, *, curre
 _TOTALS: dict[tuple[str, int, pq.PlanFilter], tuple[str, int]] = {}
 
 
-def _total(db: Database, where: _Stored) -> int:
-    key = (str(db.url), where.org_id, where.filter)
-    version = list_version(db, where.org_id)
-    cached = _TOTALS.get(key)
+def _known_total(db: Database, where: _Stored, version: str | None) -> int | None:
+    """The number of actions of this plan when counted under the list's current version."""
+    cached = _TOTALS.get((str(db.url), where.org_id, where.filter))
     if cached is not None and version is not None and cached[0] == version:
         return cached[1]
-    with db.read() as session:
-        total = pq.count_actions(session, where.org_id, where.filter)
+    return None
+
+
+def _total(db: Database, where: _Stored, version: str | None, counted: int | None) -> int:
+    """The number of actions of this plan: as the ranking counted them (``counted``), or counted now;
+    kept under the list's version read before either count."""
+    if counted is None:
+        with db.read() as session:
+            counted = pq.count_actions(session, where.org_id, where.filter)
     if version is not None:
-        _TOTALS[key] = (version, total)
-    return total
+        _TOTALS[(str(db.url), where.org_id, where.filter)] = (version, counted)
+    return counted
 
 
 # One system's aggregate of the items of one vulnerability group of one action, as the page's group
@@ -357,10 +363,12 @@ def _stored_actions(
     limit: int | None,
     *,
     systems_shown: int | None = None,
-) -> list[tuple[pq.ActionKey, Action, int]] | None:
+    counted: bool = False,
+) -> tuple[list[tuple[pq.ActionKey, Action, int]], int | None] | None:
     """The actions after ``after`` (or from ``offset``), at most ``limit``, with their keys and system
-    counts, in order (each listing its first ``systems_shown`` systems); ``None`` when the items
-    changed between the reads (the caller refreshes and asks again).
+    counts, in order (each listing its first ``systems_shown`` systems), and with ``counted`` the
+    number of actions of the plan as the ranking counted them (``None``: not counted); ``None`` when
+    the items changed between the reads (the caller refreshes and asks again).
 
     Each action is assembled from aggregates of its items, exactly as ``build_plan`` merges them: the
     score sums the pairs' weights in the order the plan computed in memory sums them (a float sum
@@ -374,7 +382,7 @@ def _stored_actions(
     at = micros(where.moment)
     kept, changed = _kept_items(db, where)
     with db.read() as session:
-        keys = pq.rank_actions(
+        keys, counted_total = pq.rank_actions(
             session,
             where.org_id,
             where.filter,
@@ -382,6 +390,7 @@ def _stored_actions(
             after=after,
             offset=offset,
             limit=limit,
+            counted=counted,
         )
         ids = [k[3:] for k in keys]
         renewed = bool(changed) or (kept is None and changed is not None)
@@ -458,7 +467,7 @@ def _stored_actions(
             min(dues) if dues else None,
         )
         out.append((k, action, count))
-    return out
+    return out, counted_total
 
 
 def _build(rows: list[dict[str, Any]], moment: datetime) -> Plan:
@@ -541,17 +550,24 @@ def plan_page(
         total, apart = len(plan.actions), plan.unfixable if unfixable else ()
     else:
         bound_key = _action_key_of(after) if after is not None else None
+        version = list_version(db, where.org_id)
+        known = _known_total(db, where, version)
         for _ in range(3):
-            found = _stored_actions(db, where, bound_key, offset, limit + 1, systems_shown=systems_shown)
+            found = _stored_actions(
+                db, where, bound_key, offset, limit + 1, systems_shown=systems_shown, counted=known is None
+            )
             if found is not None:
                 break
             ensure_exposures(db, org)
             refresh_list(db, org)
+            version = list_version(db, where.org_id)
+            known = _known_total(db, where, version)
         else:
             raise RuntimeError("the plan's items changed under three reads of the same page")
-        keyed = [(k, a) for k, a, _ in found]
-        counts = {id(a): n for _, a, n in found}
-        total = _total(db, where)
+        ranked, counted = found
+        keyed = [(k, a) for k, a, _ in ranked]
+        counts = {id(a): n for _, a, n in ranked}
+        total = known if known is not None else _total(db, where, version, counted)
         apart = _stored_unfixable(db, where) if unfixable else ()
     items = keyed[:limit]
     next_cursor = None

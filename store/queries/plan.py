@@ -151,13 +151,19 @@ def rank_actions(
     after: ActionKey | None,
     offset: int = 0,
     limit: int | None,
-) -> list[ActionKey]:
+    counted: bool = False,
+) -> tuple[list[ActionKey], int | None]:
     """The keys of the first ``limit`` actions (every one: ``None``) after ``after`` and ``offset``
-    more, in the plan's order at ``moment_us``."""
-    ranked = _ranked(session, org_id, f, moment_us)
-    columns = [ranked.c[name] for name in ("score_key", "kev_key", "due_key")]
-    columns += [ranked.c.package, ranked.c.version, ranked.c.to_version, ranked.c.ecosystem]
-    stmt = sa.select(*columns)
+    more, in the plan's order at ``moment_us``; with ``counted``, also how many actions the filtered
+    plan holds (a window over the ranking, which groups every action anyway; ``None`` when no key is
+    returned, and without ``counted``)."""
+    ranked: sa.Subquery = _ranked(session, org_id, f, moment_us)
+    names = ("score_key", "kev_key", "due_key", "package", "version", "to_version", "ecosystem")
+    if counted:
+        inner = [ranked.c[name] for name in names]
+        ranked = sa.select(*inner, sa.func.count().over().label("total")).subquery("counted")
+    columns = [ranked.c[name] for name in names]
+    stmt = sa.select(*columns, ranked.c.total if counted else sa.literal(None))
     if after is not None:
         stmt = stmt.where(sa.tuple_(*columns) > sa.tuple_(*(sa.literal(v) for v in after)))
     stmt = stmt.order_by(*(c.asc() for c in columns))
@@ -166,7 +172,8 @@ def rank_actions(
     if limit is not None:
         stmt = stmt.limit(limit)
     rows = session.execute(stmt).all()
-    return [(float(r[0]), int(r[1]), int(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
+    keys = [(float(r[0]), int(r[1]), int(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
+    return keys, (int(rows[0][7]) if counted and rows else None)
 
 
 def _of_actions(actions: Sequence[ActionId]) -> sa.ColumnElement[bool]:
