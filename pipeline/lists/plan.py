@@ -478,10 +478,51 @@ def _build(rows: list[dict[str, Any]], moment: datetime) -> Plan:
     return build_plan([item_of_row(r) for r in rows], moment)
 
 
+@dataclass(frozen=True, slots=True)
+class _KeptUnfixable:
+    """The unfixable items kept for one plan, by system, with the stamp each system's items were
+    written under as the read saw it (as ``_Kept``)."""
+
+    stamps: dict[int, str]
+    rows: dict[int, list[dict[str, Any]]]
+
+
+# (database, organization id, filter) → its unfixable items: read whole once (the statement walks every
+# upgrade item of the organization), then only those of the few systems that changed (``_ITEMS``).
+_UNFIXABLE: dict[tuple[str, int, pq.PlanFilter], _KeptUnfixable] = {}
+
+
 def _stored_unfixable(db: Database, where: _Stored) -> tuple[Unfixable, ...]:
-    with db.read() as session:
-        rows = pq.unfixable_items(session, where.org_id, where.filter)
-    return _build(rows, where.moment).unfixable
+    key = (str(db.url), where.org_id, where.filter)
+    stamps = system_stamps(db, where.org_id)
+    with _ITEMS_LOCK:
+        kept = _UNFIXABLE.get(key) if stamps is not None else None
+    changed = changed_systems(kept.stamps, stamps) if kept is not None and stamps is not None else None
+    if changed is not None and len(changed) > _MERGE_SHARE * len(stamps or ()):
+        changed = None
+    if kept is not None and changed == set():
+        rows = kept.rows
+    else:
+        with db.read() as session:
+            if kept is not None and changed is not None:
+                moved = sorted(changed)
+                read = pq.unfixable_items(session, where.org_id, where.filter, moved)
+                fresh = pq.stored_stamps(session, where.org_id, moved)
+                rows = {sid: r for sid, r in kept.rows.items() if sid not in changed}
+                merged = {sid: stamp for sid, stamp in kept.stamps.items() if sid not in changed}
+                merged.update(fresh)
+            else:
+                read = pq.unfixable_items(session, where.org_id, where.filter)
+                merged = pq.stored_stamps(session, where.org_id) if stamps is not None else {}
+                rows = {}
+        for row in read:
+            rows.setdefault(row["system_id"], []).append(row)
+        if stamps is not None:
+            with _ITEMS_LOCK:
+                if key not in _UNFIXABLE and len(_UNFIXABLE) >= _ITEMS_KEPT:
+                    _UNFIXABLE.pop(next(iter(_UNFIXABLE)))
+                _UNFIXABLE[key] = _KeptUnfixable(merged, rows)
+    return _build([r for system in rows.values() for r in system], where.moment).unfixable
 
 
 def _in_memory(db: Database, org: str, query: PlanQuery) -> Plan:

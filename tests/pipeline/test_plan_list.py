@@ -7,7 +7,7 @@ databases — and stays equal to it after the inputs change.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from core.time import utcnow
 from pipeline.advisories.tables import import_table
 from pipeline.demo import load_demo
 from pipeline.ingest import ingest_sbom
+from pipeline.lists import plan as plan_list
 from pipeline.lists.exposures import rebuild_lists
 from pipeline.lists.plan import PlanQuery, plan_page, top_actions
 from pipeline.match import match_new
@@ -33,6 +34,7 @@ from store.db import Database
 from store.queries import plan as pq
 from store.schema import metadata
 from tests.pipeline.test_exposure_list import ADMIN, END, EPSS, KEV, _fleet, stored_list
+from tests.pipeline.test_plan import _generated_fleet
 
 ROOT = Path(__file__).resolve().parents[2]
 Doc = dict[str, Any]
@@ -215,13 +217,19 @@ def test_generated_fleet_with_unfixable_versions(db: Database, tmp_path: Path) -
     assert expected(db, "gen", PlanQuery())[1]
 
 
-def _snapshot(db: Database, name: str, moment: datetime, versions: dict[str, str | None]) -> None:
+def _snapshot(
+    db: Database, name: str, moment: datetime, versions: dict[str, str | None], org: str = "bench"
+) -> None:
     """A new snapshot of the system: its newest content with these packages (npm purls without a
     version) at these versions (added when missing; ``None``: removed)."""
     pv, member = _table("package_version"), _table("component_set_member")
     snapshot, system = _table("snapshot"), _table("system")
     with db.engine.connect() as conn:
-        system_id = conn.execute(sa.select(system.c.id).where(system.c.name == name)).scalar_one()
+        organization = _table("organization")
+        org_id = conn.execute(sa.select(organization.c.id).where(organization.c.name == org)).scalar_one()
+        system_id = conn.execute(
+            sa.select(system.c.id).where(system.c.name == name, system.c.org_id == org_id)
+        ).scalar_one()
         latest = conn.execute(
             sa.select(snapshot.c.component_set_id)
             .where(snapshot.c.system_id == system_id)
@@ -237,7 +245,7 @@ def _snapshot(db: Database, name: str, moment: datetime, versions: dict[str, str
         )
     content.update((purl.removeprefix("pkg:npm/"), v) for purl, v in versions.items())
     data = _cyclonedx(sorted((n, v) for n, v in content.items() if v is not None), moment)
-    ingest_sbom(db, org="bench", system=name, data=data, source="test", max_bytes=len(data))
+    ingest_sbom(db, org=org, system=name, data=data, source="test", max_bytes=len(data))
     match_new(db)
 
 
@@ -302,3 +310,40 @@ def test_pages_after_a_few_systems_change(db: Database, monkeypatch: pytest.Monk
     changed(urgent)
     again = next(a for a in expected(db, "bench", PlanQuery())[0] if a["id"] == shared["id"])
     assert again["earliest_due"] != now_shared["earliest_due"]
+
+
+def test_unfixable_versions_after_a_system_changes(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The unfixable versions are kept per system too: after one system drops an unfixable version and
+    another takes it up, every page's unfixable list equals the plan's, and only those systems' were
+    read again."""
+    monkeypatch.setattr(plan_list, "_MERGE_SHARE", 0.5)  # ten systems: one is 10 %
+    _generated_fleet(db, tmp_path, 1)
+    check(db, "gen", PlanQuery())
+    reads: list[Any] = []
+    real = pq.unfixable_items
+
+    def spy(session: Any, org_id: int, f: Any, system_ids: Any = None) -> Any:
+        reads.append(system_ids)
+        return real(session, org_id, f, system_ids)
+
+    monkeypatch.setattr(pq, "unfixable_items", spy)
+    _, unfixable = expected(db, "gen", PlanQuery())
+    version = max(unfixable, key=lambda u: len(u["systems"]))
+    leaving = version["systems"][-1]["system"]
+    covered = {s["system"] for s in version["systems"]}
+    joining = next(f"sys{i}" for i in range(10) if f"sys{i}" not in covered)
+    moment = datetime(2024, 3, 1, tzinfo=UTC)
+    for name, value, day in ((leaving, None, 0), (joining, version["version"], 1)):
+        _snapshot(db, name, moment + timedelta(days=day), {version["package"]: value}, org="gen")
+        reads.clear()
+        check(db, "gen", PlanQuery())
+        assert reads, "the unfixable items were not read again"
+        assert all(r is not None and len(r) == 1 for r in reads), reads
+    now = next(
+        u
+        for u in expected(db, "gen", PlanQuery())[1]
+        if (u["package"], u["version"]) == (version["package"], version["version"])
+    )
+    assert {s["system"] for s in now["systems"]} == covered - {leaving} | {joining}
