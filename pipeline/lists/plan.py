@@ -29,7 +29,7 @@ from core.paging import MAX_LIMIT, CursorValue, decode_cursor, encode_cursor
 from core.time import require_utc, rfc3339, utcnow_seconds, within_range
 from pipeline.embargo import hidden_groups, hidden_records
 from pipeline.exposures.build import ensure_exposures
-from pipeline.lists.exposures import list_version, refresh_list
+from pipeline.lists.exposures import changed_systems, list_version, refresh_list, system_stamps
 from pipeline.plan import item_of_row, remediation_plan
 from pipeline.systems import SystemFilter
 from reports.plan import (
@@ -150,72 +150,210 @@ def _stored(db: Database, org: str, query: PlanQuery, moment: datetime, *, curre
 _TOTALS: dict[tuple[str, int, pq.PlanFilter], tuple[str, int]] = {}
 
 
-def _total(db: Database, where: _Stored) -> int:
-    key = (str(db.url), where.org_id, where.filter)
-    version = list_version(db, where.org_id)
-    cached = _TOTALS.get(key)
+def _known_total(db: Database, where: _Stored, version: str | None) -> int | None:
+    """The number of actions of this plan when counted under the list's current version."""
+    cached = _TOTALS.get((str(db.url), where.org_id, where.filter))
     if cached is not None and version is not None and cached[0] == version:
         return cached[1]
-    with db.read() as session:
-        total = pq.count_actions(session, where.org_id, where.filter)
-    if version is not None:
-        _TOTALS[key] = (version, total)
-    return total
+    return None
 
+
+def _total(db: Database, where: _Stored, version: str | None, counted: int | None) -> int:
+    """The number of actions of this plan: as the ranking counted them (``counted``), or counted now;
+    kept under the list's version read before either count."""
+    if counted is None:
+        with db.read() as session:
+            counted = pq.count_actions(session, where.org_id, where.filter)
+    if version is not None:
+        _TOTALS[(str(db.url), where.org_id, where.filter)] = (version, counted)
+    return counted
+
+
+# One system's aggregate of the items of one vulnerability group of one action, as the page's group
+# facts aggregate them: (severity, CVSS, KEV, EPSS, last-resort maintainer, earliest due, major
+# upgrade, in-major version, the groups it leaves open) — minimums (``None`` left out) and, for the
+# flags, any.
+_Facts = tuple[str, float | None, bool, float | None, bool, int | None, bool | None, str | None, str]
+
+
+def _lesser(a: Any, b: Any) -> Any:
+    """SQL's MIN of two values (``None`` is no value)."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return b if b < a else a
+
+
+def _combined(a: _Facts, b: _Facts) -> _Facts:
+    return (
+        b[0] if b[0] < a[0] else a[0],
+        _lesser(a[1], b[1]),
+        a[2] or b[2],
+        _lesser(a[3], b[3]),
+        a[4] or b[4],
+        _lesser(a[5], b[5]),
+        _lesser(a[6], b[6]),
+        _lesser(a[7], b[7]),
+        b[8] if b[8] < a[8] else a[8],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """One system's items of one action: the system as the action lists it, its pairs' (weight, due)
+    in the order the plan sums them, and its aggregate per vulnerability group."""
+
+    system: PlanSystem
+    weights: tuple[tuple[float, int | None], ...]
+    groups: dict[str, _Facts]
 
 
 @dataclass(frozen=True, slots=True)
 class _ActionItems:
     """What an action's page entry is assembled from, whatever the moment: its groups' facts, its
-    pairs' (weight, due) in the order the plan sums them, and its systems in order."""
+    pairs' (weight, due) in the order the plan sums them, and its systems in order — all merged from
+    its systems' parts (by system id), which a change of a system replaces alone."""
 
     groups: list[Any]
     weights: list[tuple[float, int | None]]
     systems: tuple[PlanSystem, ...]
+    parts: dict[int, _Part]
 
 
-# (database, organization id, filter) → (list version, action → its items): the items of an action
-# change only when the list does (a refresh moves the version), so a page of the same plan at another
-# moment, or the next view of the same page, reads none of them again. One version per filter is kept.
-_ITEMS: dict[tuple[str, int, pq.PlanFilter], tuple[str, dict[pq.ActionId, _ActionItems]]] = {}
+def _assembled(key: pq.ActionId, parts: dict[int, _Part]) -> _ActionItems:
+    """An action's items from its systems' parts, merged as the page's statements read them whole: the
+    pairs and systems in system-name order (code points, the plan's summing order), per group the
+    facts aggregated over the systems and the number of systems."""
+    ordered = sorted(parts.values(), key=lambda p: p.system.system)
+    facts: dict[str, _Facts] = {}
+    counts: dict[str, int] = {}
+    for part in ordered:
+        for group, mine in part.groups.items():
+            have = facts.get(group)
+            facts[group] = mine if have is None else _combined(have, mine)
+            counts[group] = counts.get(group, 0) + 1
+    groups = [
+        (key, group, f[0], f[1], f[2], f[3], f[4], counts[group], f[5], f[6], f[7], f[8])
+        for group, f in sorted(facts.items())
+    ]
+    weights = [pair for part in ordered for pair in part.weights]
+    return _ActionItems(groups, weights, tuple(p.system for p in ordered), parts)
+
+
+def _parts_of(rows: Sequence[pq.ActionRow]) -> dict[pq.ActionId, dict[int, _Part]]:
+    """Split the items read by action and system (each system's items keep their order)."""
+    weights: dict[tuple[pq.ActionId, int], list[tuple[float, int | None]]] = {}
+    groups: dict[tuple[pq.ActionId, int], dict[str, _Facts]] = {}
+    shown: dict[tuple[pq.ActionId, int], PlanSystem] = {}
+    for (
+        key,
+        system_id,
+        system,
+        environment,
+        internet,
+        group,
+        weight,
+        due,
+        severity,
+        cvss,
+        kev,
+        epss,
+        last_resort,
+        major,
+        in_major,
+        leaves_open,
+    ) in rows:
+        at = (key, system_id)
+        pairs = weights.get(at)
+        if pairs is None:
+            pairs = weights[at] = []
+            groups[at] = {}
+            shown[at] = PlanSystem(system, environment, internet)
+        pairs.append((weight, due))
+        mine = (severity, cvss, kev, epss, last_resort, due, major, in_major, leaves_open)
+        by_group = groups[at]
+        have = by_group.get(group)
+        by_group[group] = mine if have is None else _combined(have, mine)
+    out: dict[pq.ActionId, dict[int, _Part]] = {}
+    for (key, system_id), pairs in weights.items():
+        out.setdefault(key, {})[system_id] = _Part(
+            shown[(key, system_id)], tuple(pairs), groups[(key, system_id)]
+        )
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    """The items kept for one plan: per system, the stamp its items were written under as the read
+    saw it, and the actions read so far."""
+
+    stamps: dict[int, str]
+    actions: dict[pq.ActionId, _ActionItems]
+
+
+# (database, organization id, filter) → the items kept for that plan. A system's items change only
+# when its list stamp does (``system_stamps``): after a change of a few systems, only their items are
+# read again and replaced in every kept action (a system may leave an action or join one); after a
+# change of many (the facts every system depends on, for one), everything is read again. A page of
+# the same plan at another moment, or the next view of the same page, reads none of them again.
+_ITEMS: dict[tuple[str, int, pq.PlanFilter], _Kept] = {}
 _ITEMS_KEPT = 32
 _ITEMS_LOCK = threading.Lock()
+# Up to this share of the organization's systems changed, their items are read again and merged into
+# the kept actions; beyond it the kept items are dropped.
+_MERGE_SHARE = 0.05
 
 
-def _kept_items(db: Database, where: _Stored, version: str | None) -> dict[pq.ActionId, _ActionItems]:
-    """The items kept for this plan under the list's current version (a new, empty store when the
-    version moved; a throwaway one without a version)."""
-    if version is None:
-        return {}
+def _kept_items(db: Database, where: _Stored) -> tuple[_Kept | None, set[int] | None]:
+    """The items kept for this plan, and the systems whose stamps moved since they were read (``None``
+    with nothing kept: a new store is started; ``None, None`` before this process refreshed the
+    list: a throwaway one)."""
+    stamps = system_stamps(db, where.org_id)
+    if stamps is None:
+        return None, None
     key = (str(db.url), where.org_id, where.filter)
     with _ITEMS_LOCK:
         found = _ITEMS.get(key)
-        if found is not None and found[0] == version:
-            return found[1]
-        if found is None and len(_ITEMS) >= _ITEMS_KEPT:
+    if found is None:
+        return None, set()
+    changed = changed_systems(found.stamps, stamps)
+    if len(changed) > _MERGE_SHARE * len(stamps):
+        return None, set()
+    return found, changed
+
+
+def _keep(db: Database, where: _Stored, kept: _Kept) -> None:
+    key = (str(db.url), where.org_id, where.filter)
+    with _ITEMS_LOCK:
+        if key not in _ITEMS and len(_ITEMS) >= _ITEMS_KEPT:
             _ITEMS.pop(next(iter(_ITEMS)))
-        kept: dict[pq.ActionId, _ActionItems] = {}
-        _ITEMS[key] = (version, kept)
-        return kept
+        _ITEMS[key] = kept
 
 
-def _items_of(
-    ids: Sequence[pq.ActionId], groups: Sequence[Any], weights: Sequence[Any]
-) -> dict[pq.ActionId, _ActionItems]:
-    """Split the rows read for these actions by action (each action's rows keep their order)."""
-    by_groups: dict[pq.ActionId, list[Any]] = {i: [] for i in ids}
-    for g in groups:
-        by_groups[g[0]].append(g)
-    pairs: dict[pq.ActionId, list[tuple[float, int | None]]] = {i: [] for i in ids}
-    listed: dict[pq.ActionId, list[PlanSystem]] = {i: [] for i in ids}
-    for package, version, to_version, ecosystem, weight, due, system, environment, internet in weights:
-        key = (package, version, to_version, ecosystem)
-        pairs[key].append((weight, due))
-        shown = listed[key]
-        # Rows come by system: a system's first row adds it.
-        if not shown or shown[-1].system != system:
-            shown.append(PlanSystem(system, environment, internet))
-    return {i: _ActionItems(by_groups[i], pairs[i], tuple(listed[i])) for i in ids if by_groups[i]}
+def _merged(
+    kept: _Kept, changed: set[int], stamps: dict[int, str], rows: Sequence[pq.ActionRow]
+) -> _Kept:
+    """The kept actions with the parts of the changed systems replaced by theirs as read (``rows``: the
+    changed systems' items, of every action): a system leaves the actions it no longer has items of
+    and joins the kept ones it now has; an action left by every system is forgotten."""
+    read = _parts_of(rows)
+    actions = dict(kept.actions)
+    for key, items in kept.actions.items():
+        joined = read.get(key)
+        if joined is None and changed.isdisjoint(items.parts):
+            continue
+        parts = {sid: part for sid, part in items.parts.items() if sid not in changed}
+        if joined is not None:
+            parts.update(joined)
+        if parts:
+            actions[key] = _assembled(key, parts)
+        else:
+            del actions[key]
+    merged = {sid: stamp for sid, stamp in kept.stamps.items() if sid not in changed}
+    merged.update(stamps)
+    return _Kept(merged, actions)
+
 
 def _stored_actions(
     db: Database,
@@ -225,21 +363,26 @@ def _stored_actions(
     limit: int | None,
     *,
     systems_shown: int | None = None,
-) -> list[tuple[pq.ActionKey, Action, int]] | None:
+    counted: bool = False,
+) -> tuple[list[tuple[pq.ActionKey, Action, int]], int | None] | None:
     """The actions after ``after`` (or from ``offset``), at most ``limit``, with their keys and system
-    counts, in order (each listing its first ``systems_shown`` systems); ``None`` when the items
-    changed between the reads (the caller refreshes and asks again).
+    counts, in order (each listing its first ``systems_shown`` systems), and with ``counted`` the
+    number of actions of the plan as the ranking counted them (``None``: not counted); ``None`` when
+    the items changed between the reads (the caller refreshes and asks again).
 
     Each action is assembled from aggregates of its items, exactly as ``build_plan`` merges them: the
     score sums the pairs' weights in the order the plan computed in memory sums them (a float sum
     depends on its order), days past due are computed from exact microseconds; the facts of a
     vulnerability group are the same on each of its items.
+
+    The items are kept per system (``_ITEMS``), with the stamp each system's items were written under
+    as read in the same transaction: a system whose items were read before a refresh wrote them, or
+    after a newer one, has a stamp other than the list's and is read again next time.
     """
     at = micros(where.moment)
-    version = list_version(db, where.org_id)
-    kept = _kept_items(db, where, version)
+    kept, changed = _kept_items(db, where)
     with db.read() as session:
-        keys = pq.rank_actions(
+        keys, counted_total = pq.rank_actions(
             session,
             where.org_id,
             where.filter,
@@ -247,20 +390,23 @@ def _stored_actions(
             after=after,
             offset=offset,
             limit=limit,
+            counted=counted,
         )
         ids = [k[3:] for k in keys]
-        missing = [i for i in ids if i not in kept]
-        if missing:
-            read_groups = pq.vulnerability_facts(session, where.org_id, where.filter, missing)
-            read_weights = pq.pair_weights(session, where.org_id, where.filter, missing)
-    if missing:
-        fresh = _items_of(missing, read_groups, read_weights)
-        if version is not None:
-            with _ITEMS_LOCK:
-                kept.update(fresh)
-    else:
-        fresh = {}
-    found_items = {i: kept.get(i) or fresh.get(i) for i in ids}
+        renewed = bool(changed) or (kept is None and changed is not None)
+        if kept is not None and changed:
+            moved = sorted(changed)
+            rows = pq.action_items(session, where.org_id, where.filter, system_ids=moved)
+            kept = _merged(kept, changed, pq.stored_stamps(session, where.org_id, moved), rows)
+        elif kept is None and changed is not None:
+            kept = _Kept(pq.stored_stamps(session, where.org_id), {})
+        have = kept.actions if kept is not None else {}
+        missing = [i for i in ids if i not in have]
+        read = pq.action_items(session, where.org_id, where.filter, actions=missing) if missing else []
+    fresh = {key: _assembled(key, parts) for key, parts in _parts_of(read).items()}
+    if kept is not None and (fresh or renewed):
+        _keep(db, where, _Kept(kept.stamps, {**have, **fresh}))
+    found_items = {i: have.get(i) or fresh.get(i) for i in ids}
     groups = [g for i in ids if (f := found_items[i]) is not None for g in f.groups]
     advice = {g[0]: (g[9], g[10], g[11]) for g in groups}
     if len(advice) != len(keys) or any(i not in advice for i in ids):
@@ -321,7 +467,7 @@ def _stored_actions(
             min(dues) if dues else None,
         )
         out.append((k, action, count))
-    return out
+    return out, counted_total
 
 
 def _build(rows: list[dict[str, Any]], moment: datetime) -> Plan:
@@ -332,10 +478,51 @@ def _build(rows: list[dict[str, Any]], moment: datetime) -> Plan:
     return build_plan([item_of_row(r) for r in rows], moment)
 
 
+@dataclass(frozen=True, slots=True)
+class _KeptUnfixable:
+    """The unfixable items kept for one plan, by system, with the stamp each system's items were
+    written under as the read saw it (as ``_Kept``)."""
+
+    stamps: dict[int, str]
+    rows: dict[int, list[dict[str, Any]]]
+
+
+# (database, organization id, filter) → its unfixable items: read whole once (the statement walks every
+# upgrade item of the organization), then only those of the few systems that changed (``_ITEMS``).
+_UNFIXABLE: dict[tuple[str, int, pq.PlanFilter], _KeptUnfixable] = {}
+
+
 def _stored_unfixable(db: Database, where: _Stored) -> tuple[Unfixable, ...]:
-    with db.read() as session:
-        rows = pq.unfixable_items(session, where.org_id, where.filter)
-    return _build(rows, where.moment).unfixable
+    key = (str(db.url), where.org_id, where.filter)
+    stamps = system_stamps(db, where.org_id)
+    with _ITEMS_LOCK:
+        kept = _UNFIXABLE.get(key) if stamps is not None else None
+    changed = changed_systems(kept.stamps, stamps) if kept is not None and stamps is not None else None
+    if changed is not None and len(changed) > _MERGE_SHARE * len(stamps or ()):
+        changed = None
+    if kept is not None and changed == set():
+        rows = kept.rows
+    else:
+        with db.read() as session:
+            if kept is not None and changed is not None:
+                moved = sorted(changed)
+                read = pq.unfixable_items(session, where.org_id, where.filter, moved)
+                fresh = pq.stored_stamps(session, where.org_id, moved)
+                rows = {sid: r for sid, r in kept.rows.items() if sid not in changed}
+                merged = {sid: stamp for sid, stamp in kept.stamps.items() if sid not in changed}
+                merged.update(fresh)
+            else:
+                read = pq.unfixable_items(session, where.org_id, where.filter)
+                merged = pq.stored_stamps(session, where.org_id) if stamps is not None else {}
+                rows = {}
+        for row in read:
+            rows.setdefault(row["system_id"], []).append(row)
+        if stamps is not None:
+            with _ITEMS_LOCK:
+                if key not in _UNFIXABLE and len(_UNFIXABLE) >= _ITEMS_KEPT:
+                    _UNFIXABLE.pop(next(iter(_UNFIXABLE)))
+                _UNFIXABLE[key] = _KeptUnfixable(merged, rows)
+    return _build([r for system in rows.values() for r in system], where.moment).unfixable
 
 
 def _in_memory(db: Database, org: str, query: PlanQuery) -> Plan:
@@ -404,17 +591,24 @@ def plan_page(
         total, apart = len(plan.actions), plan.unfixable if unfixable else ()
     else:
         bound_key = _action_key_of(after) if after is not None else None
+        version = list_version(db, where.org_id)
+        known = _known_total(db, where, version)
         for _ in range(3):
-            found = _stored_actions(db, where, bound_key, offset, limit + 1, systems_shown=systems_shown)
+            found = _stored_actions(
+                db, where, bound_key, offset, limit + 1, systems_shown=systems_shown, counted=known is None
+            )
             if found is not None:
                 break
             ensure_exposures(db, org)
             refresh_list(db, org)
+            version = list_version(db, where.org_id)
+            known = _known_total(db, where, version)
         else:
             raise RuntimeError("the plan's items changed under three reads of the same page")
-        keyed = [(k, a) for k, a, _ in found]
-        counts = {id(a): n for _, a, n in found}
-        total = _total(db, where)
+        ranked, counted = found
+        keyed = [(k, a) for k, a, _ in ranked]
+        counts = {id(a): n for _, a, n in ranked}
+        total = known if known is not None else _total(db, where, version, counted)
         apart = _stored_unfixable(db, where) if unfixable else ()
     items = keyed[:limit]
     next_cursor = None

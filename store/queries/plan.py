@@ -18,21 +18,23 @@ from sqlmodel import Session
 
 from store.sql import chunks
 from store.sql import table_of as _t
+from store.tables.lists import ExposureListState
 from store.tables.plan import PlanItemRow
 
 __all__ = [
     "NO_DUE",
     "ActionId",
     "ActionKey",
+    "ActionRow",
     "PlanFilter",
+    "action_items",
     "clear_items",
     "count_actions",
-    "pair_weights",
     "plan_items",
     "rank_actions",
     "replace_items",
+    "stored_stamps",
     "unfixable_items",
-    "vulnerability_facts",
 ]
 
 _CHUNK = 900
@@ -84,9 +86,13 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _conditions(org_id: int, f: PlanFilter) -> list[sa.ColumnElement[bool]]:
+def _conditions(org_id: int, f: PlanFilter, *, seek: bool = True) -> list[sa.ColumnElement[bool]]:
+    """The filter's conditions; without ``seek`` the organization is tested as an expression, which
+    no index serves: a statement that seeks a few systems' items along the system index is then not
+    planned (SQLite, without statistics) as a walk of the organization's part of the action index."""
     t = _t(PlanItemRow)
-    out: list[sa.ColumnElement[bool]] = [t.c.org_id == org_id]
+    org = t.c.org_id if seek else t.c.org_id + 0
+    out: list[sa.ColumnElement[bool]] = [org == org_id]
     equal = ((t.c.system, f.system), (t.c.environment, f.environment), (t.c.owner_key, f.owner_key))
     out.extend(column == value for column, value in equal if value is not None)
     out.extend(t.c.tags_key.like(f"%|{_like_escape(tag)}|%", escape="\\") for tag in f.tags)
@@ -145,13 +151,19 @@ def rank_actions(
     after: ActionKey | None,
     offset: int = 0,
     limit: int | None,
-) -> list[ActionKey]:
+    counted: bool = False,
+) -> tuple[list[ActionKey], int | None]:
     """The keys of the first ``limit`` actions (every one: ``None``) after ``after`` and ``offset``
-    more, in the plan's order at ``moment_us``."""
-    ranked = _ranked(session, org_id, f, moment_us)
-    columns = [ranked.c[name] for name in ("score_key", "kev_key", "due_key")]
-    columns += [ranked.c.package, ranked.c.version, ranked.c.to_version, ranked.c.ecosystem]
-    stmt = sa.select(*columns)
+    more, in the plan's order at ``moment_us``; with ``counted``, also how many actions the filtered
+    plan holds (a window over the ranking, which groups every action anyway; ``None`` when no key is
+    returned, and without ``counted``)."""
+    ranked: sa.Subquery = _ranked(session, org_id, f, moment_us)
+    names = ("score_key", "kev_key", "due_key", "package", "version", "to_version", "ecosystem")
+    if counted:
+        inner = [ranked.c[name] for name in names]
+        ranked = sa.select(*inner, sa.func.count().over().label("total")).subquery("counted")
+    columns = [ranked.c[name] for name in names]
+    stmt = sa.select(*columns, ranked.c.total if counted else sa.literal(None))
     if after is not None:
         stmt = stmt.where(sa.tuple_(*columns) > sa.tuple_(*(sa.literal(v) for v in after)))
     stmt = stmt.order_by(*(c.asc() for c in columns))
@@ -160,7 +172,8 @@ def rank_actions(
     if limit is not None:
         stmt = stmt.limit(limit)
     rows = session.execute(stmt).all()
-    return [(float(r[0]), int(r[1]), int(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
+    keys = [(float(r[0]), int(r[1]), int(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
+    return keys, (int(rows[0][7]) if counted and rows else None)
 
 
 def _of_actions(actions: Sequence[ActionId]) -> sa.ColumnElement[bool]:
@@ -175,43 +188,75 @@ def _of_actions(actions: Sequence[ActionId]) -> sa.ColumnElement[bool]:
     )
 
 
-def _int(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-    return sa.cast(column, sa.Integer())
-
-
-GroupFacts = tuple[
-    ActionId, str, str, float | None, bool, float | None, bool, int, int | None, bool | None, str | None, str
+#: One item of an action as a page assembles it: (action, system id, system, environment,
+#: internet-exposed, group, weight, due, severity, CVSS, KEV, EPSS, last-resort maintainer, major
+#: upgrade, in-major version, the groups it leaves open as JSON).
+ActionRow = tuple[
+    ActionId,
+    int,
+    str,
+    str,
+    bool,
+    str,
+    float,
+    int | None,
+    str,
+    float | None,
+    bool,
+    float | None,
+    bool,
+    bool | None,
+    str | None,
+    str,
 ]
 
 
-def vulnerability_facts(
-    session: Session, org_id: int, f: PlanFilter, actions: Sequence[ActionId]
-) -> list[GroupFacts]:
-    """Per action and vulnerability group: (action, group, severity, CVSS, KEV, EPSS, last-resort
-    maintainer — the group's facts, the same on each of its items —, systems, earliest due, and the
-    action's advice: major upgrade, in-major version, the groups it leaves open as JSON — the same on
-    every item of an action)."""
-    if not actions:
+def action_items(
+    session: Session,
+    org_id: int,
+    f: PlanFilter,
+    *,
+    actions: Sequence[ActionId] | None = None,
+    system_ids: Sequence[int] | None = None,
+) -> list[ActionRow]:
+    """Every filtered item with upgrade advice of these actions (``None``: any) on these systems
+    (``None``: any), each system's items of an action in the order the plan computed in memory sums
+    them (group in code-point order, then exposure). The items of a few systems are sought along the
+    system index, those of a page's actions along the action index."""
+    if actions is not None and not actions:
         return []
     t = _t(PlanItemRow)
+    group = t.c.vulnerability
+    if session.get_bind().dialect.name == "postgresql":
+        group = group.collate("C")  # type: ignore[assignment]
     stmt = (
         sa.select(
             *_group_columns(),
+            t.c.system_id,
+            t.c.system,
+            t.c.environment,
+            t.c.internet_exposed,
             t.c.vulnerability,
-            sa.func.min(t.c.severity),
-            sa.func.min(t.c.cvss),
-            sa.func.max(_int(t.c.kev)),
-            sa.func.min(t.c.epss),
-            sa.func.max(_int(t.c.last_resort_maintainer)),
-            sa.func.count(sa.distinct(t.c.system)),
-            sa.func.min(t.c.due_us),
-            sa.func.min(_int(t.c.major_upgrade)),
-            sa.func.min(t.c.in_major),
-            sa.func.min(t.c.in_major_leaves_open),
+            t.c.weight,
+            t.c.due_us,
+            t.c.severity,
+            t.c.cvss,
+            t.c.kev,
+            t.c.epss,
+            t.c.last_resort_maintainer,
+            t.c.major_upgrade,
+            t.c.in_major,
+            t.c.in_major_leaves_open,
         )
-        .where(*_conditions(org_id, f), *_upgrade(), _of_actions(actions))
-        .group_by(*_group_columns(), t.c.vulnerability)
+        .where(*_conditions(org_id, f, seek=system_ids is None), *_upgrade())
+        .order_by(*_group_columns(), t.c.system, group, t.c.exposure_id)
     )
+    if actions is not None:
+        stmt = stmt.where(_of_actions(actions))
+    statements = [stmt]
+    if system_ids is not None:
+        wanted = sorted(set(system_ids))
+        statements = [stmt.where(t.c.system_id.in_(chunk)) for chunk in chunks(wanted, _CHUNK)]
     return [
         (
             (r[0], r[1], r[2], r[3]),
@@ -220,37 +265,33 @@ def vulnerability_facts(
             r[6],
             bool(r[7]),
             r[8],
-            bool(r[9]),
-            int(r[10]),
+            r[9],
+            r[10],
             r[11],
-            None if r[12] is None else bool(r[12]),
-            r[13],
+            r[12],
+            bool(r[13]),
             r[14],
+            bool(r[15]),
+            None if r[16] is None else bool(r[16]),
+            r[17],
+            r[18],
         )
-        for r in session.execute(stmt)
+        for statement in statements
+        for r in session.execute(statement)
     ]
 
 
-def pair_weights(
-    session: Session, org_id: int, f: PlanFilter, actions: Sequence[ActionId]
-) -> list[tuple[str, str, str, str, float, int | None, str, str, bool]]:
-    """(action, weight, due, system, environment, internet-exposed) of every item of these actions,
-    each action's in the order the plan computed in memory sums them (system, then group, in
-    code-point order)."""
-    if not actions:
-        return []
-    t = _t(PlanItemRow)
-    group = t.c.vulnerability
-    if session.get_bind().dialect.name == "postgresql":
-        group = group.collate("C")  # type: ignore[assignment]
-    stmt = (
-        sa.select(
-            *_group_columns(), t.c.weight, t.c.due_us, t.c.system, t.c.environment, t.c.internet_exposed
-        )
-        .where(*_conditions(org_id, f), *_upgrade(), _of_actions(actions))
-        .order_by(*_group_columns(), t.c.system, group, t.c.exposure_id)
-    )
-    return [(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8])) for r in session.execute(stmt)]
+def stored_stamps(session: Session, org_id: int, system_ids: Sequence[int] | None = None) -> dict[int, str]:
+    """The stamp each system's list rows and plan items were written under (of these systems, or of
+    every one of the organization), as this transaction sees them."""
+    state = _t(ExposureListState)
+    stmt = sa.select(state.c.system_id, state.c.stamp).where(state.c.org_id == org_id)
+    if system_ids is None:
+        return {r[0]: r[1] for r in session.execute(stmt)}
+    out: dict[int, str] = {}
+    for chunk in chunks(sorted(set(system_ids)), _CHUNK):
+        out.update((r[0], r[1]) for r in session.execute(stmt.where(state.c.system_id.in_(chunk))))
+    return out
 
 
 def count_actions(session: Session, org_id: int, f: PlanFilter) -> int:
@@ -297,15 +338,29 @@ def plan_items(session: Session, org_id: int, f: PlanFilter) -> list[dict[str, A
     return [dict(r._mapping) for r in session.execute(stmt)]
 
 
-def unfixable_items(session: Session, org_id: int, f: PlanFilter) -> list[dict[str, Any]]:
-    """The filtered items no single upgrade clears (advice other than ``upgrade``)."""
+def unfixable_items(
+    session: Session, org_id: int, f: PlanFilter, system_ids: Sequence[int] | None = None
+) -> list[dict[str, Any]]:
+    """The filtered items no single upgrade clears (advice other than ``upgrade``), each with its
+    ``system_id`` (of these systems only: sought along the system index)."""
     t = _t(PlanItemRow)
     # Three parts — the advice below and above "upgrade", and upgrade advice without a version (which
-    # the plan also counts as unfixable) — each sought along the action index instead of scanning it.
+    # the plan also counts as unfixable) — each sought along the action index instead of scanning it
+    # (the third part cannot be: it walks the organization's upgrade items, a few hundredths of a
+    # second at 10,000 systems, which is why pages keep these items per system).
     parts = (
         t.c.advice < "upgrade",
         t.c.advice > "upgrade",
         sa.and_(t.c.advice == "upgrade", t.c.to_version.is_(None)),
     )
-    stmt = sa.union_all(*(sa.select(*_item_columns()).where(*_conditions(org_id, f), p) for p in parts))
-    return [dict(r._mapping) for r in session.execute(stmt)]
+    columns = [*_item_columns(), t.c.system_id]
+    if system_ids is None:
+        stmt = sa.union_all(*(sa.select(*columns).where(*_conditions(org_id, f), p) for p in parts))
+        return [dict(r._mapping) for r in session.execute(stmt)]
+    out: list[dict[str, Any]] = []
+    for chunk in chunks(sorted(set(system_ids)), _CHUNK):
+        of_systems = sa.select(*columns).where(
+            *_conditions(org_id, f, seek=False), t.c.system_id.in_(chunk), sa.or_(*parts)
+        )
+        out.extend(dict(r._mapping) for r in session.execute(of_systems))
+    return out

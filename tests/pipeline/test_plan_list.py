@@ -7,27 +7,34 @@ databases — and stays equal to it after the inputs change.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from bench.report import _cyclonedx
 from core.errors import InputError, NotFoundError
 from core.paging import encode_cursor
 from core.time import utcnow
 from pipeline.advisories.tables import import_table
 from pipeline.demo import load_demo
+from pipeline.ingest import ingest_sbom
+from pipeline.lists import plan as plan_list
 from pipeline.lists.exposures import rebuild_lists
 from pipeline.lists.plan import PlanQuery, plan_page, top_actions
+from pipeline.match import match_new
 from pipeline.plan import plan_json, remediation_plan
 from pipeline.sla import set_sla_policy
 from pipeline.systems import decommission_system, update_system
 from pipeline.triage import AnalysisRequest, set_analysis
 from reports.sla import SlaPolicy, SlaTier
 from store.db import Database
+from store.queries import plan as pq
+from store.schema import metadata
 from tests.pipeline.test_exposure_list import ADMIN, END, EPSS, KEV, _fleet, stored_list
+from tests.pipeline.test_plan import _generated_fleet
 
 ROOT = Path(__file__).resolve().parents[2]
 Doc = dict[str, Any]
@@ -208,3 +215,135 @@ def test_generated_fleet_with_unfixable_versions(db: Database, tmp_path: Path) -
         check(db, "gen", PlanQuery(as_of=moment))
         check(db, "gen", PlanQuery(system="sys3", as_of=moment))
     assert expected(db, "gen", PlanQuery())[1]
+
+
+def _snapshot(
+    db: Database, name: str, moment: datetime, versions: dict[str, str | None], org: str = "bench"
+) -> None:
+    """A new snapshot of the system: its newest content with these packages (npm purls without a
+    version) at these versions (added when missing; ``None``: removed)."""
+    pv, member = _table("package_version"), _table("component_set_member")
+    snapshot, system = _table("snapshot"), _table("system")
+    with db.engine.connect() as conn:
+        organization = _table("organization")
+        org_id = conn.execute(sa.select(organization.c.id).where(organization.c.name == org)).scalar_one()
+        system_id = conn.execute(
+            sa.select(system.c.id).where(system.c.name == name, system.c.org_id == org_id)
+        ).scalar_one()
+        latest = conn.execute(
+            sa.select(snapshot.c.component_set_id)
+            .where(snapshot.c.system_id == system_id)
+            .order_by(snapshot.c.observed_at.desc())
+            .limit(1)
+        ).scalar_one()
+        content = dict(
+            conn.execute(
+                sa.select(pv.c.name, pv.c.version)
+                .select_from(member.join(pv, pv.c.id == member.c.package_version_id))
+                .where(member.c.set_id == latest)
+            ).all()
+        )
+    content.update((purl.removeprefix("pkg:npm/"), v) for purl, v in versions.items())
+    data = _cyclonedx(sorted((n, v) for n, v in content.items() if v is not None), moment)
+    ingest_sbom(db, org=org, system=name, data=data, source="test", max_bytes=len(data))
+    match_new(db)
+
+
+def _table(name: str) -> sa.Table:
+    return metadata.tables[name]
+
+
+def test_pages_after_a_few_systems_change(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After each change of one system (it leaves an action — the action's last system, too —, joins
+    one, its due dates move), the pages still equal the plan computed in memory, and only that
+    system's items were read again for the actions already kept."""
+    _fleet(db)
+    set_sla_policy(
+        db,
+        "bench",
+        SlaPolicy((SlaTier("critical-system", 3.0, criticality=("critical",)), SlaTier("rest", 300.0))),
+    )
+    now = [None]
+    assert_plans_equal(db, "bench", now)  # every action of every filter kept
+    reads: list[tuple[Any, Any]] = []
+    real = pq.action_items
+
+    def spy(session: Any, org_id: int, f: Any, *, actions: Any = None, system_ids: Any = None) -> Any:
+        reads.append((actions, system_ids))
+        return real(session, org_id, f, actions=actions, system_ids=system_ids)
+
+    monkeypatch.setattr(pq, "action_items", spy)
+    with db.engine.connect() as conn:
+        ids = dict(conn.execute(sa.select(_table("system").c.name, _table("system").c.id)).all())
+
+    def changed(name: str) -> None:
+        reads.clear()
+        assert_plans_equal(db, "bench", now)
+        # Each filter's kept actions took the system's items alone; no kept action was read whole.
+        assert (None, [ids[name]]) in reads, reads
+        assert all(system_ids == [ids[name]] for actions, system_ids in reads if actions is None)
+
+    actions, _ = expected(db, "bench", PlanQuery())
+    alone = next(a for a in actions if a["system_count"] == 1)
+    shared = next(a for a in actions if a["system_count"] > 2)
+    leaving = shared["systems"][1]["system"]
+    covered = {s["system"] for s in shared["systems"]}
+    joining = max(name for name in ids if name not in covered)  # last of the action's systems
+    moment = END + timedelta(days=1)
+    # The only system of an action upgrades past it: the action is gone.
+    _snapshot(db, alone["systems"][0]["system"], moment, {alone["package"]: "1.0.11"})
+    changed(alone["systems"][0]["system"])
+    assert alone["id"] not in {a["id"] for a in expected(db, "bench", PlanQuery())[0]}
+    # A system leaves a shared action (its package removed), another joins it.
+    _snapshot(db, leaving, moment + timedelta(days=1), {shared["package"]: None})
+    changed(leaving)
+    _snapshot(db, joining, moment + timedelta(days=2), {shared["package"]: shared["from_version"]})
+    changed(joining)
+    now_shared = next(a for a in expected(db, "bench", PlanQuery())[0] if a["id"] == shared["id"])
+    names = {s["system"] for s in now_shared["systems"]}
+    assert joining in names
+    assert leaving not in names
+    # A system's due dates move (its criticality selects the three-day tier): the last of the action's
+    # systems by name (whose due is then the earliest) that was there from the start.
+    urgent = [s["system"] for s in now_shared["systems"] if s["system"] != joining][-1]
+    update_system(db, "bench", urgent, {"criticality": "critical"})
+    changed(urgent)
+    again = next(a for a in expected(db, "bench", PlanQuery())[0] if a["id"] == shared["id"])
+    assert again["earliest_due"] != now_shared["earliest_due"]
+
+
+def test_unfixable_versions_after_a_system_changes(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The unfixable versions are kept per system too: after one system drops an unfixable version and
+    another takes it up, every page's unfixable list equals the plan's, and only those systems' were
+    read again."""
+    monkeypatch.setattr(plan_list, "_MERGE_SHARE", 0.5)  # ten systems: one is 10 %
+    _generated_fleet(db, tmp_path, 1)
+    check(db, "gen", PlanQuery())
+    reads: list[Any] = []
+    real = pq.unfixable_items
+
+    def spy(session: Any, org_id: int, f: Any, system_ids: Any = None) -> Any:
+        reads.append(system_ids)
+        return real(session, org_id, f, system_ids)
+
+    monkeypatch.setattr(pq, "unfixable_items", spy)
+    _, unfixable = expected(db, "gen", PlanQuery())
+    version = max(unfixable, key=lambda u: len(u["systems"]))
+    leaving = version["systems"][-1]["system"]
+    covered = {s["system"] for s in version["systems"]}
+    joining = next(f"sys{i}" for i in range(10) if f"sys{i}" not in covered)
+    moment = datetime(2024, 3, 1, tzinfo=UTC)
+    for name, value, day in ((leaving, None, 0), (joining, version["version"], 1)):
+        _snapshot(db, name, moment + timedelta(days=day), {version["package"]: value}, org="gen")
+        reads.clear()
+        check(db, "gen", PlanQuery())
+        assert reads, "the unfixable items were not read again"
+        assert all(r is not None and len(r) == 1 for r in reads), reads
+    now = next(
+        u
+        for u in expected(db, "gen", PlanQuery())[1]
+        if (u["package"], u["version"]) == (version["package"], version["version"])
+    )
+    assert {s["system"] for s in now["systems"]} == covered - {leaving} | {joining}
