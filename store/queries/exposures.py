@@ -875,12 +875,15 @@ def inputs_token(session: Session, org_id: int) -> InputsToken:
 
 
 def snapshots_added(session: Session, org_id: int, after_id: int | None) -> tuple[int, list[int]]:
-    """(how many snapshots have an id above ``after_id``, the organization's systems among theirs)."""
+    """(how many snapshots have an id above ``after_id``, the organization's systems among theirs): the
+    snapshots sought along the primary key, then their systems."""
     snapshot, system = _t(Snapshot), _t(System)
-    stmt = sa.select(snapshot.c.id, snapshot.c.system_id, system.c.org_id).join(
-        system, system.c.id == snapshot.c.system_id
-    )
+    stmt = sa.select(snapshot.c.system_id)
     if after_id is not None:
         stmt = stmt.where(snapshot.c.id > after_id)
-    rows = session.execute(stmt).all()
-    return len(rows), sorted({sid for _, sid, org in rows if org == org_id})
+    added = list(session.execute(stmt).scalars())
+    mine: list[int] = []
+    for chunk in chunks(sorted(set(added)), _CHUNK):
+        found = sa.select(system.c.id).where(system.c.org_id == org_id, system.c.id.in_(chunk))
+        mine.extend(session.execute(found).scalars())
+    return len(added), sorted(mine)
