@@ -299,11 +299,7 @@ def _outdated_since(session: Tx, org_id: int, earlier: q.InputsToken, now: q.Inp
     if now.only_added(earlier):
         added, touched = q.snapshots_added(session, org_id, earlier.snapshot_max_id)
         if added == now.snapshots - earlier.snapshots:
-            fresh = [
-                sid
-                for sid in system_queries.org_system_ids(session, org_id)
-                if earlier.system_max_id is None or sid > earlier.system_max_id
-            ]
+            fresh = system_queries.org_system_ids(session, org_id, above=earlier.system_max_id)
             return _outdated_among(session, org_id, sorted({*touched, *fresh}))
     return outdated_systems(session, org_id)
 
