@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from bench.report import ORG, VERSIONS, _cyclonedx
+from bench.report import ORG, VERSIONS, _cyclonedx, newest_content, table
 from pipeline.exposures.build import ensure_exposures
 from pipeline.ingest import ingest_sbom
 from pipeline.lists.exposures import ExposureQuery, exposure_page, refresh_list
@@ -42,33 +42,14 @@ from pipeline.match import match_new
 from pipeline.overview import overview
 from store.db import Database, make_engine
 from store.migrate import upgrade
-from store.schema import metadata
-
-
-def table(name: str) -> sa.Table:
-    return metadata.tables[name]
 
 
 def new_snapshot(db: Database, system_id: int, moment: datetime) -> str:
     """One new snapshot of the system: its newest content with one vulnerable package upgraded."""
-    pv, member = table("package_version"), table("component_set_member")
-    snapshot, system = table("snapshot"), table("system")
+    system = table("system")
     with db.engine.connect() as conn:
         name = conn.execute(sa.select(system.c.name).where(system.c.id == system_id)).scalar_one()
-        latest = conn.execute(
-            sa.select(snapshot.c.component_set_id)
-            .where(snapshot.c.system_id == system_id)
-            .order_by(snapshot.c.observed_at.desc())
-            .limit(1)
-        ).scalar_one()
-        content = [
-            (r[0], r[1])
-            for r in conn.execute(
-                sa.select(pv.c.name, pv.c.version)
-                .select_from(member.join(pv, pv.c.id == member.c.package_version_id))
-                .where(member.c.set_id == latest)
-            )
-        ]
+    content = newest_content(db, system_id)
     newest = f"1.0.{VERSIONS - 1}"
     vulnerable = [i for i, (n, v) in enumerate(content) if n.startswith("vuln-") and v != newest]
     if vulnerable:

@@ -550,17 +550,17 @@ def _cyclonedx(components: list[tuple[str, str]], timestamp: datetime) -> bytes:
     ).encode()
 
 
-def incremental_snapshot(db: Database, as_of: datetime) -> None:
-    """One new snapshot of system 3 (its latest content with one vulnerable package upgraded)."""
+def newest_content(db: Database, system_id: int) -> list[tuple[str, str]]:
+    """(name, version) of every component of the system's newest snapshot."""
     pv, member, snapshot = table("package_version"), table("component_set_member"), table("snapshot")
     with db.engine.connect() as conn:
         latest = conn.execute(
             sa.select(snapshot.c.component_set_id)
-            .where(snapshot.c.system_id == 3)
+            .where(snapshot.c.system_id == system_id)
             .order_by(snapshot.c.observed_at.desc())
             .limit(1)
         ).scalar_one()
-        content = [
+        return [
             (r[0], r[1])
             for r in conn.execute(
                 sa.select(pv.c.name, pv.c.version)
@@ -568,6 +568,11 @@ def incremental_snapshot(db: Database, as_of: datetime) -> None:
                 .where(member.c.set_id == latest)
             )
         ]
+
+
+def incremental_snapshot(db: Database, as_of: datetime) -> None:
+    """One new snapshot of system 3 (its latest content with one vulnerable package upgraded)."""
+    content = newest_content(db, 3)
     vulnerable = sorted(i for i, (n, _) in enumerate(content) if n.startswith("vuln-"))[0]
     content[vulnerable] = (content[vulnerable][0], f"1.0.{VERSIONS - 1}")
     moment = as_of + timedelta(days=1)

@@ -386,25 +386,11 @@ def stored_headlines(
     newest = _newest(stored.systems)
     if newest is not None and moment < newest:
         return None
-    histories = stored.histories
-
-    def report_at(at: datetime) -> DeployTimeReport:
-        return deploy_time_report_columns(
-            stored.columns,
-            histories,
-            stored.facts,
-            at,
-            policy=stored.policy,
-            excluded=stored.excluded,
-            withdrawn_groups_skipped=stored.withdrawn,
-            breakdowns=False,
-        )
-
     if newest is not None and previous < newest:
         before = _time_to_deploy_before(db, org, stored, previous)
     else:
-        before = report_at(previous).headline_json()["time_to_deploy"]
-    return Headlines(report_at(moment), before, stored.systems)
+        before = stored.report(previous, breakdowns=False).headline_json()["time_to_deploy"]
+    return Headlines(stored.report(moment, breakdowns=False), before, stored.systems)
 
 
 def _stored_columns(
@@ -482,6 +468,19 @@ class _Stored:
     withdrawn: tuple[str, ...]
     histories: list[SystemHistory]  # the systems' newest snapshots (newest_histories)
 
+    def report(self, moment: datetime, *, breakdowns: bool = True) -> DeployTimeReport:
+        """The deploy-time report of these rows at ``moment`` (at or after the newest snapshot)."""
+        return deploy_time_report_columns(
+            self.columns,
+            self.histories,
+            self.facts,
+            moment,
+            policy=self.policy,
+            excluded=self.excluded,
+            withdrawn_groups_skipped=self.withdrawn,
+            breakdowns=breakdowns,
+        )
+
 
 def stored_deploy_time(
     db: Database, org: str, as_of: datetime | None = None, *, only: SystemFilter | None = None
@@ -499,13 +498,4 @@ def stored_deploy_time(
     newest = _newest(systems)
     if newest is not None and moment < newest:
         return None
-    histories = stored.histories
-    return deploy_time_report_columns(
-        stored.columns,
-        histories,
-        stored.facts,
-        moment,
-        policy=stored.policy,
-        excluded=stored.excluded,
-        withdrawn_groups_skipped=stored.withdrawn,
-    )
+    return stored.report(moment)

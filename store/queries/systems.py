@@ -259,6 +259,23 @@ def get_or_create_system(
     return system
 
 
+def _attribute_columns() -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """A ``SystemRow``'s columns of the system table: those before its snapshot span, those after."""
+    system = _table(System)
+    head = (
+        system.c.id,
+        system.c.name,
+        system.c.environment,
+        system.c.internet_exposed,
+        system.c.criticality,
+        system.c.cadence_days,
+        system.c.release_label,
+        system.c.created_at,
+    )
+    # Tags as text, decoded only when not empty: decoding 10,000 JSON values costs more than the rest.
+    return head, (system.c.owner, sa.cast(system.c.tags, sa.Text), system.c.decommissioned_at)
+
+
 def _systems(org_id: int, ids: Sequence[int] | None = None) -> sa.Select[Any]:
     """The ``SystemRow`` columns of an organization's systems, by name (the snapshot spans of ``ids``
     only, when given)."""
@@ -272,24 +289,9 @@ def _systems(org_id: int, ids: Sequence[int] | None = None) -> sa.Select[Any]:
     if ids is not None:
         spans_of = spans_of.where(snapshot.c.system_id.in_(ids))
     spans = spans_of.subquery()
+    head, tail = _attribute_columns()
     return (
-        sa.select(
-            system.c.id,
-            system.c.name,
-            system.c.environment,
-            system.c.internet_exposed,
-            system.c.criticality,
-            system.c.cadence_days,
-            system.c.release_label,
-            system.c.created_at,
-            sa.func.coalesce(spans.c.count, 0),
-            spans.c.first,
-            spans.c.last,
-            system.c.owner,
-            # As text, decoded only when not empty: decoding 10,000 JSON values costs more than the rest.
-            sa.cast(system.c.tags, sa.Text),
-            system.c.decommissioned_at,
-        )
+        sa.select(*head, sa.func.coalesce(spans.c.count, 0), spans.c.first, spans.c.last, *tail)
         .select_from(system.outerjoin(spans, spans.c.system_id == system.c.id))
         .where(system.c.org_id == org_id)
         .order_by(system.c.name)
@@ -334,20 +336,8 @@ def org_systems_spanned(
     keep for the next call. The attributes are read raw (times and tags not decoded), and a system
     whose raw attributes and span are those ``kept`` reuses its row: only the others are decoded."""
     system = _table(System)
-    columns = (
-        system.c.id,
-        system.c.name,
-        system.c.environment,
-        system.c.internet_exposed,
-        system.c.criticality,
-        system.c.cadence_days,
-        system.c.release_label,
-        system.c.created_at,
-        system.c.owner,
-        # As text, decoded only when not empty: decoding 10,000 JSON values costs more than the rest.
-        sa.cast(system.c.tags, sa.Text),
-        system.c.decommissioned_at,
-    )
+    head, tail = _attribute_columns()
+    columns = (*head, *tail)
     times = (system.c.created_at, system.c.decommissioned_at)
     raw = [sa.type_coerce(c, sa.Text) if any(c is t for t in times) else c for c in columns]
     none: Span = (0, None, None)
