@@ -41,6 +41,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.errors import InputError
+from core.kept import keep
 from core.time import require_utc, rfc3339, utcnow_seconds, within_range
 from pipeline.embargo import hidden_groups
 from pipeline.exposures.build import ensure_exposures
@@ -205,7 +206,7 @@ def _counts(db: Database, org_id: int, moment: float, hidden: tuple[str, ...]) -
             total = lq.overview_adjusted(kept.total, removed, fresh.items())
     if stamps is not None:
         with _COUNTS_LOCK:
-            _COUNTS[key] = _KeptCounts(dict(stamps), names, parts, total)
+            keep(_COUNTS, key, _KeptCounts(dict(stamps), names, parts, total))
     return total
 
 

@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from core.embargo import current_view
+from core.kept import keep as kept_in
 from core.time import require_utc, utcnow_seconds, within_range
 from pipeline.embargo import excluded_in_groups, hidden_groups
 from pipeline.exposures.build import ensure_exposures
@@ -172,7 +173,7 @@ class _RowCache:
             kept = self._systems.get(key)
         rows, keep = system_queries.org_systems_spanned(session, org_id, spans, kept)
         with self._lock:
-            self._systems[key] = keep
+            kept_in(self._systems, key, keep)
         return rows
 
     def histories(
@@ -191,7 +192,7 @@ class _RowCache:
             out.append(history)
             keep[s.id] = (s, history)
         with self._lock:
-            self._histories[key] = keep
+            kept_in(self._histories, key, keep)
         return out
 
     def rows(self, session: Tx, db: Database, org_id: int) -> _OrgRows:
@@ -226,8 +227,8 @@ class _RowCache:
                 for sid in states
             }
             table = old.table.extended(shapes[len(old.shapes) :])
-            found = self._orgs[key] = _OrgRows(dict(states), codes, shapes, index, spans, excluded, table)
-            return found
+            found = _OrgRows(dict(states), codes, shapes, index, spans, excluded, table)
+            return kept_in(self._orgs, key, found)
 
 
 _ROWS = _RowCache()

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from urllib.parse import unquote
 
 from core.errors import InputError
+from core.kept import keep
 from core.paging import DEFAULT_LIMIT, MAX_LIMIT, CursorValue, Page, decode_cursor, encode_cursor
 from core.time import require_utc, rfc3339, utcnow_seconds, within_range
 from pipeline.embargo import hidden_groups
@@ -197,7 +198,7 @@ def _stamps_of(key: tuple[str, int], token: str, found: Sequence[lq.ListInputs])
         inputs += (i.internet_exposed, i.criticality, i.owner, i.tags)
         kept = before.get(i.system_id)
         memo[i.system_id] = (inputs, kept[1] if kept is not None and kept[0] == inputs else _stamp(token, i))
-    _STAMPED[key] = memo
+    keep(_STAMPED, key, memo)
     return {sid: stamp for sid, (_, stamp) in memo.items()}
 
 
