@@ -51,3 +51,15 @@ def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     """``items`` in slices of at most ``size``: IN lists stay under the databases' parameter limits."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def rows_of(
+    session: Any, stmt: Any, column: Any, ids: Sequence[int] | None, size: int = 900
+) -> Iterator[Any]:
+    """The rows of ``stmt``, or (``ids`` given) of ``stmt`` narrowed to ``column`` in ``ids``, asked
+    in IN lists of at most ``size``."""
+    if ids is None:
+        yield from session.execute(stmt)
+        return
+    for chunk in chunks(sorted(set(ids)), size):
+        yield from session.execute(stmt.where(column.in_(chunk)))

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from store.sql import chunks
+from store.sql import chunks, rows_of
 from store.sql import table_of as _t
 from store.tables.lists import ExposureListState
 from store.tables.plan import PlanItemRow
@@ -286,12 +286,7 @@ def stored_stamps(session: Session, org_id: int, system_ids: Sequence[int] | Non
     every one of the organization), as this transaction sees them."""
     state = _t(ExposureListState)
     stmt = sa.select(state.c.system_id, state.c.stamp).where(state.c.org_id == org_id)
-    if system_ids is None:
-        return {r[0]: r[1] for r in session.execute(stmt)}
-    out: dict[int, str] = {}
-    for chunk in chunks(sorted(set(system_ids)), _CHUNK):
-        out.update((r[0], r[1]) for r in session.execute(stmt.where(state.c.system_id.in_(chunk))))
-    return out
+    return {r[0]: r[1] for r in rows_of(session, stmt, state.c.system_id, system_ids, _CHUNK)}
 
 
 def count_actions(session: Session, org_id: int, f: PlanFilter) -> int:

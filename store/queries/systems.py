@@ -39,7 +39,7 @@ from core.systems import criticality_problem, normalized_tags, owner_problem, ta
 from core.text import system_name_problem
 from core.time import require_utc, rfc3339, utcnow
 from store.queries.organizations import get_organization, organization_id
-from store.sql import chunks, storable_id
+from store.sql import chunks, rows_of, storable_id
 from store.sql import dialect_insert as _insert
 from store.sql import table_of as _table
 from store.tables.cra import CraCaseRow, CraPresenceRow
@@ -520,12 +520,7 @@ def names_by_id(session: Session, org_id: int, ids: Sequence[int] | None = None)
     """System id → name, of the organization's systems (or of those of ``ids`` that are its)."""
     system = _table(System)
     stmt = sa.select(system.c.id, system.c.name).where(system.c.org_id == org_id)
-    if ids is None:
-        return {r[0]: r[1] for r in session.execute(stmt)}
-    out: dict[int, str] = {}
-    for chunk in chunks(sorted(set(ids)), _CHUNK):
-        out.update({r[0]: r[1] for r in session.execute(stmt.where(system.c.id.in_(chunk)))})
-    return out
+    return {r[0]: r[1] for r in rows_of(session, stmt, system.c.id, ids, _CHUNK)}
 
 
 def system_orgs(session: Session, system_ids: Sequence[int]) -> dict[int, int]:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from bench.report import _cyclonedx
+from bench.report import _cyclonedx, newest_content
 from core.errors import InputError, NotFoundError
 from core.paging import encode_cursor
 from core.time import utcnow
@@ -222,27 +222,13 @@ def _snapshot(
 ) -> None:
     """A new snapshot of the system: its newest content with these packages (npm purls without a
     version) at these versions (added when missing; ``None``: removed)."""
-    pv, member = _table("package_version"), _table("component_set_member")
-    snapshot, system = _table("snapshot"), _table("system")
+    system, organization = _table("system"), _table("organization")
     with db.engine.connect() as conn:
-        organization = _table("organization")
         org_id = conn.execute(sa.select(organization.c.id).where(organization.c.name == org)).scalar_one()
         system_id = conn.execute(
             sa.select(system.c.id).where(system.c.name == name, system.c.org_id == org_id)
         ).scalar_one()
-        latest = conn.execute(
-            sa.select(snapshot.c.component_set_id)
-            .where(snapshot.c.system_id == system_id)
-            .order_by(snapshot.c.observed_at.desc())
-            .limit(1)
-        ).scalar_one()
-        content = dict(
-            conn.execute(
-                sa.select(pv.c.name, pv.c.version)
-                .select_from(member.join(pv, pv.c.id == member.c.package_version_id))
-                .where(member.c.set_id == latest)
-            ).all()
-        )
+    content: dict[str, str | None] = dict(newest_content(db, system_id))
     content.update((purl.removeprefix("pkg:npm/"), v) for purl, v in versions.items())
     data = _cyclonedx(sorted((n, v) for n, v in content.items() if v is not None), moment)
     ingest_sbom(db, org=org, system=name, data=data, source="test", max_bytes=len(data))
