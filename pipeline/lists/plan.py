@@ -4,9 +4,10 @@ keyset page at a time (``core.paging``), and the top of the plan for the overvie
 Actions are exactly the plan's (``pipeline.plan``, ``reports.plan.build_plan``): the same JSON, the
 same order. When the moment asked for is at or after the organization's newest snapshot (always, for
 "now"), the plan is read from its stored items (``store.tables.plan``, kept with the exposures list by
-``pipeline.lists.exposures.refresh_list``): one aggregate statement ranks the actions at that moment
-(the past-due factor of each item's weight is applied there), and only the items of the page's actions
-are read and merged into their actions. An earlier moment, or a reader entitled to embargoed records
+``pipeline.lists.exposures.refresh_list``): the plan's ranking, kept in the process as arrays
+(``pipeline.lists.ranking``), orders the actions at that moment, and only the items of the page's
+actions are read and merged into their actions; both are read again only for the systems whose items
+changed. An earlier moment, or a reader entitled to embargoed records
 while some are embargoed (the stored advice is the public reader's), computes the plan in memory and
 pages it there.
 
@@ -29,7 +30,9 @@ from core.paging import MAX_LIMIT, CursorValue, decode_cursor, encode_cursor
 from core.time import require_utc, rfc3339, utcnow_seconds, within_range
 from pipeline.embargo import hidden_groups, hidden_records
 from pipeline.exposures.build import ensure_exposures
-from pipeline.lists.exposures import changed_systems, list_version, refresh_list, system_stamps
+from pipeline.lists import ranking as ranking_module
+from pipeline.lists.exposures import changed_systems, refresh_list, system_stamps
+from pipeline.lists.ranking import ranking
 from pipeline.plan import item_of_row, remediation_plan
 from pipeline.systems import SystemFilter
 from reports.plan import (
@@ -143,30 +146,6 @@ def _stored(db: Database, org: str, query: PlanQuery, moment: datetime, *, curre
         hidden_groups=hidden,
     )
     return _Stored(org_id, moment, f)
-
-
-# (database, organization id, filter) → (list version, number of actions): the count does not depend
-# on the moment, only on the items, which change only when the list's version does.
-_TOTALS: dict[tuple[str, int, pq.PlanFilter], tuple[str, int]] = {}
-
-
-def _known_total(db: Database, where: _Stored, version: str | None) -> int | None:
-    """The number of actions of this plan when counted under the list's current version."""
-    cached = _TOTALS.get((str(db.url), where.org_id, where.filter))
-    if cached is not None and version is not None and cached[0] == version:
-        return cached[1]
-    return None
-
-
-def _total(db: Database, where: _Stored, version: str | None, counted: int | None) -> int:
-    """The number of actions of this plan: as the ranking counted them (``counted``), or counted now;
-    kept under the list's version read before either count."""
-    if counted is None:
-        with db.read() as session:
-            counted = pq.count_actions(session, where.org_id, where.filter)
-    if version is not None:
-        _TOTALS[(str(db.url), where.org_id, where.filter)] = (version, counted)
-    return counted
 
 
 # One system's aggregate of the items of one vulnerability group of one action, as the page's group
@@ -300,9 +279,6 @@ class _Kept:
 _ITEMS: dict[tuple[str, int, pq.PlanFilter], _Kept] = {}
 _ITEMS_KEPT = 32
 _ITEMS_LOCK = threading.Lock()
-# Up to this share of the organization's systems changed, their items are read again and merged into
-# the kept actions; beyond it the kept items are dropped.
-_MERGE_SHARE = 0.05
 
 
 def _kept_items(db: Database, where: _Stored) -> tuple[_Kept | None, set[int] | None]:
@@ -318,7 +294,7 @@ def _kept_items(db: Database, where: _Stored) -> tuple[_Kept | None, set[int] | 
     if found is None:
         return None, set()
     changed = changed_systems(found.stamps, stamps)
-    if len(changed) > _MERGE_SHARE * len(stamps):
+    if len(changed) > ranking_module.MERGE_SHARE * len(stamps):
         return None, set()
     return found, changed
 
@@ -363,12 +339,11 @@ def _stored_actions(
     limit: int | None,
     *,
     systems_shown: int | None = None,
-    counted: bool = False,
-) -> tuple[list[tuple[pq.ActionKey, Action, int]], int | None] | None:
+) -> tuple[list[tuple[pq.ActionKey, Action, int]], int] | None:
     """The actions after ``after`` (or from ``offset``), at most ``limit``, with their keys and system
-    counts, in order (each listing its first ``systems_shown`` systems), and with ``counted`` the
-    number of actions of the plan as the ranking counted them (``None``: not counted); ``None`` when
-    the items changed between the reads (the caller refreshes and asks again).
+    counts, in order (each listing its first ``systems_shown`` systems), and the number of actions of
+    the plan; ``None`` when the items changed between the reads (the caller refreshes and asks again).
+    The order comes from the plan's kept ranking (``pipeline.lists.ranking``).
 
     Each action is assembled from aggregates of its items, exactly as ``build_plan`` merges them: the
     score sums the pairs' weights in the order the plan computed in memory sums them (a float sum
@@ -382,16 +357,8 @@ def _stored_actions(
     at = micros(where.moment)
     kept, changed = _kept_items(db, where)
     with db.read() as session:
-        keys, counted_total = pq.rank_actions(
-            session,
-            where.org_id,
-            where.filter,
-            moment_us=at,
-            after=after,
-            offset=offset,
-            limit=limit,
-            counted=counted,
-        )
+        ranked = ranking(db, session, where.org_id, where.filter)
+        keys, actions_total = ranked.page(at, after, offset, limit), ranked.total
         ids = [k[3:] for k in keys]
         renewed = bool(changed) or (kept is None and changed is not None)
         if kept is not None and changed:
@@ -467,7 +434,7 @@ def _stored_actions(
             min(dues) if dues else None,
         )
         out.append((k, action, count))
-    return out, counted_total
+    return out, actions_total
 
 
 def _build(rows: list[dict[str, Any]], moment: datetime) -> Plan:
@@ -498,7 +465,7 @@ def _stored_unfixable(db: Database, where: _Stored) -> tuple[Unfixable, ...]:
     with _ITEMS_LOCK:
         kept = _UNFIXABLE.get(key) if stamps is not None else None
     changed = changed_systems(kept.stamps, stamps) if kept is not None and stamps is not None else None
-    if changed is not None and len(changed) > _MERGE_SHARE * len(stamps or ()):
+    if changed is not None and len(changed) > ranking_module.MERGE_SHARE * len(stamps or ()):
         changed = None
     if kept is not None and changed == set():
         rows = kept.rows
@@ -591,24 +558,17 @@ def plan_page(
         total, apart = len(plan.actions), plan.unfixable if unfixable else ()
     else:
         bound_key = _action_key_of(after) if after is not None else None
-        version = list_version(db, where.org_id)
-        known = _known_total(db, where, version)
         for _ in range(3):
-            found = _stored_actions(
-                db, where, bound_key, offset, limit + 1, systems_shown=systems_shown, counted=known is None
-            )
+            found = _stored_actions(db, where, bound_key, offset, limit + 1, systems_shown=systems_shown)
             if found is not None:
                 break
             ensure_exposures(db, org)
             refresh_list(db, org)
-            version = list_version(db, where.org_id)
-            known = _known_total(db, where, version)
         else:
             raise RuntimeError("the plan's items changed under three reads of the same page")
-        ranked, counted = found
+        ranked, total = found
         keyed = [(k, a) for k, a, _ in ranked]
         counts = {id(a): n for _, a, n in ranked}
-        total = known if known is not None else _total(db, where, version, counted)
         apart = _stored_unfixable(db, where) if unfixable else ()
     items = keyed[:limit]
     next_cursor = None

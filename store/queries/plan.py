@@ -1,10 +1,8 @@
 """Reads and writes of the remediation plan's stored items (``store.tables.plan``).
 
-A page of actions is one aggregate statement: the organization's items with upgrade advice that pass
-the filters, grouped by action (package, from-version, to-version, ecosystem), each group's score the
-sum of its items' weights times the past-due factor at the moment asked for, ranked as
-``reports.plan.build_plan`` ranks (score rounded to 6 places descending, KEV vulnerabilities descending,
-earliest due date with none last, package, from-version, to-version), after a cursor's key, ``LIMIT n``.
+The plan is ranked from its items' weights, due dates, KEV flags and groups (``rank_items``, read whole
+once per process and then only for the systems whose items changed: ``pipeline.lists.ranking``); a page
+then reads only the items of its actions (``action_items``), along the action index.
 """
 
 from __future__ import annotations
@@ -27,20 +25,17 @@ __all__ = [
     "ActionKey",
     "ActionRow",
     "PlanFilter",
+    "RankRow",
     "action_items",
     "clear_items",
-    "count_actions",
     "plan_items",
-    "rank_actions",
+    "rank_items",
     "replace_items",
     "stored_stamps",
     "unfixable_items",
 ]
 
 _CHUNK = 900
-_DAY_US = 86_400_000_000.0
-_MAX_PAST_DUE_DAYS = 365.0
-_MAX_PAST_DUE_US = 365 * 86_400_000_000
 #: The due-date key of an action without any due date: after every real one.
 NO_DUE = 10**18
 
@@ -111,69 +106,38 @@ def _group_columns() -> list[sa.ColumnElement[Any]]:
     return [t.c.package, t.c.version, t.c.to_version, t.c.ecosystem]
 
 
-def _ranked(session: Session, org_id: int, f: PlanFilter, moment_us: int) -> sa.Subquery:
-    """Every action of the filtered plan with its sort key at ``moment_us`` (microseconds since the
-    Unix epoch)."""
+#: One item as the ranking reads it: (system id, system, action, group, weight, due in microseconds
+#: since the Unix epoch or ``None``, KEV).
+RankRow = tuple[int, str, ActionId, str, float, int | None, bool]
+
+
+def rank_items(
+    session: Session, org_id: int, f: PlanFilter, system_ids: Sequence[int] | None = None
+) -> list[RankRow]:
+    """Every filtered item with upgrade advice (of these systems: sought along the system index), with
+    what ranks its action, each system's items in the order the plan sums an action's weights in
+    (group in code-point order, then exposure)."""
     t = _t(PlanItemRow)
-    at = sa.literal(moment_us, sa.BigInteger())
-    past = at - t.c.due_us
-    factor = sa.case(
-        (sa.or_(t.c.due_us.is_(None), t.c.due_us >= at), sa.literal(1.0, sa.Float())),
-        (past >= _MAX_PAST_DUE_US, sa.literal(1.0 + _MAX_PAST_DUE_DAYS / 30.0, sa.Float())),
-        else_=1.0 + sa.cast(past, sa.Float()) / _DAY_US / 30.0,
-    )
-    score: sa.ColumnElement[Any] = sa.func.sum(t.c.weight * factor)
-    rounded: sa.ColumnElement[Any]
+    group = t.c.vulnerability
     if session.get_bind().dialect.name == "postgresql":
-        rounded = sa.cast(sa.func.round(sa.cast(score, sa.Numeric()), 6), sa.Float())
-    else:
-        rounded = sa.func.round(score, 6)
-    kev = sa.func.count(sa.distinct(sa.case((t.c.kev.is_(True), t.c.vulnerability))))
-    return (
+        group = group.collate("C")  # type: ignore[assignment]
+    stmt = (
         sa.select(
-            (-rounded).label("score_key"),
-            (-kev).label("kev_key"),
-            sa.func.coalesce(sa.func.min(t.c.due_us), NO_DUE).label("due_key"),
+            t.c.system_id,
+            t.c.system,
             *_group_columns(),
+            t.c.vulnerability,
+            t.c.weight,
+            t.c.due_us,
+            t.c.kev,
         )
-        .where(*_conditions(org_id, f), *_upgrade())
-        .group_by(*_group_columns())
-        .subquery("ranked")
+        .where(*_conditions(org_id, f, seek=system_ids is None), *_upgrade())
+        .order_by(t.c.system_id, group, t.c.exposure_id)
     )
-
-
-def rank_actions(
-    session: Session,
-    org_id: int,
-    f: PlanFilter,
-    *,
-    moment_us: int,
-    after: ActionKey | None,
-    offset: int = 0,
-    limit: int | None,
-    counted: bool = False,
-) -> tuple[list[ActionKey], int | None]:
-    """The keys of the first ``limit`` actions (every one: ``None``) after ``after`` and ``offset``
-    more, in the plan's order at ``moment_us``; with ``counted``, also how many actions the filtered
-    plan holds (a window over the ranking, which groups every action anyway; ``None`` when no key is
-    returned, and without ``counted``)."""
-    ranked: sa.Subquery = _ranked(session, org_id, f, moment_us)
-    names = ("score_key", "kev_key", "due_key", "package", "version", "to_version", "ecosystem")
-    if counted:
-        inner = [ranked.c[name] for name in names]
-        ranked = sa.select(*inner, sa.func.count().over().label("total")).subquery("counted")
-    columns = [ranked.c[name] for name in names]
-    stmt = sa.select(*columns, ranked.c.total if counted else sa.literal(None))
-    if after is not None:
-        stmt = stmt.where(sa.tuple_(*columns) > sa.tuple_(*(sa.literal(v) for v in after)))
-    stmt = stmt.order_by(*(c.asc() for c in columns))
-    if offset:
-        stmt = stmt.offset(offset)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    rows = session.execute(stmt).all()
-    keys = [(float(r[0]), int(r[1]), int(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
-    return keys, (int(rows[0][7]) if counted and rows else None)
+    return [
+        (r[0], r[1], (r[2], r[3], r[4], r[5]), r[6], r[7], r[8], bool(r[9]))
+        for r in rows_of(session, stmt, t.c.system_id, system_ids, _CHUNK)
+    ]
 
 
 def _of_actions(actions: Sequence[ActionId]) -> sa.ColumnElement[bool]:
@@ -287,17 +251,6 @@ def stored_stamps(session: Session, org_id: int, system_ids: Sequence[int] | Non
     state = _t(ExposureListState)
     stmt = sa.select(state.c.system_id, state.c.stamp).where(state.c.org_id == org_id)
     return {r[0]: r[1] for r in rows_of(session, stmt, state.c.system_id, system_ids, _CHUNK)}
-
-
-def count_actions(session: Session, org_id: int, f: PlanFilter) -> int:
-    """How many actions the filtered plan holds (whatever the moment)."""
-    groups = (
-        sa.select(sa.literal(1).label("one"))
-        .where(*_conditions(org_id, f), *_upgrade())
-        .group_by(*_group_columns())
-        .subquery("actions")
-    )
-    return int(session.execute(sa.select(sa.func.count()).select_from(groups)).scalar_one())
 
 
 def _item_columns() -> list[sa.ColumnElement[Any]]:

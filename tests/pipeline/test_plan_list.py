@@ -21,7 +21,7 @@ from core.time import utcnow
 from pipeline.advisories.tables import import_table
 from pipeline.demo import load_demo
 from pipeline.ingest import ingest_sbom
-from pipeline.lists import plan as plan_list
+from pipeline.lists import ranking
 from pipeline.lists.exposures import rebuild_lists
 from pipeline.lists.plan import PlanQuery, plan_page, top_actions
 from pipeline.match import match_new
@@ -259,15 +259,27 @@ def test_pages_after_a_few_systems_change(db: Database, monkeypatch: pytest.Monk
         return real(session, org_id, f, actions=actions, system_ids=system_ids)
 
     monkeypatch.setattr(pq, "action_items", spy)
+    ranked: list[Any] = []
+    real_rank = pq.rank_items
+
+    def spy_rank(session: Any, org_id: int, f: Any, system_ids: Any = None) -> Any:
+        ranked.append(system_ids)
+        return real_rank(session, org_id, f, system_ids)
+
+    monkeypatch.setattr(pq, "rank_items", spy_rank)
     with db.engine.connect() as conn:
         ids = dict(conn.execute(sa.select(_table("system").c.name, _table("system").c.id)).all())
 
     def changed(name: str) -> None:
         reads.clear()
+        ranked.clear()
         assert_plans_equal(db, "bench", now)
         # Each filter's kept actions took the system's items alone; no kept action was read whole.
         assert (None, [ids[name]]) in reads, reads
         assert all(system_ids == [ids[name]] for actions, system_ids in reads if actions is None)
+        # Each filter's kept ranking read that system's items alone too.
+        assert ranked
+        assert all(system_ids == [ids[name]] for system_ids in ranked), ranked
 
     actions, _ = expected(db, "bench", PlanQuery())
     alone = next(a for a in actions if a["system_count"] == 1)
@@ -296,6 +308,11 @@ def test_pages_after_a_few_systems_change(db: Database, monkeypatch: pytest.Monk
     changed(urgent)
     again = next(a for a in expected(db, "bench", PlanQuery())[0] if a["id"] == shared["id"])
     assert again["earliest_due"] != now_shared["earliest_due"]
+    # A system leaves the plan altogether (decommissioned: none of its items is left).
+    decommission_system(db, "bench", urgent, END + timedelta(days=4))
+    changed(urgent)
+    left = expected(db, "bench", PlanQuery())[0]
+    assert all(urgent not in {s["system"] for s in a["systems"]} for a in left)
 
 
 def test_unfixable_versions_after_a_system_changes(
@@ -304,7 +321,7 @@ def test_unfixable_versions_after_a_system_changes(
     """The unfixable versions are kept per system too: after one system drops an unfixable version and
     another takes it up, every page's unfixable list equals the plan's, and only those systems' were
     read again."""
-    monkeypatch.setattr(plan_list, "_MERGE_SHARE", 0.5)  # ten systems: one is 10 %
+    monkeypatch.setattr(ranking, "MERGE_SHARE", 0.5)  # ten systems: one is 10 %
     _generated_fleet(db, tmp_path, 1)
     check(db, "gen", PlanQuery())
     reads: list[Any] = []

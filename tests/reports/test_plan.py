@@ -6,9 +6,19 @@ import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 
-from reports.plan import PlanItem, action_id, build_plan, pair_weight
+from reports.plan import (
+    PlanItem,
+    action_id,
+    build_plan,
+    days_past_due_us,
+    micros,
+    pair_weight,
+    past_due_factor,
+    past_due_factors,
+)
 
 AS_OF = datetime(2024, 6, 1, tzinfo=UTC)
 
@@ -132,3 +142,24 @@ def test_the_json_carries_rank_major_jump_and_in_major_step() -> None:
     assert document["major_upgrade"] is True
     assert document["in_major"] == {"to_version": "1.9", "leaves_open": ["CVE-9"]}
     assert document["systems"] == [{"system": "a", "environment": "prod", "internet_exposed": False}]
+
+
+def test_past_due_factors_are_the_floats_computed_one_by_one() -> None:
+    """The vectorized factors (the kept ranking's) equal ``past_due_factor(days_past_due_us(…))`` bit
+    for bit: not yet due, due at the moment, a microsecond late, odd microseconds, a year and more, no
+    due date."""
+    at = micros(datetime(2026, 6, 1, 12, 0, 0, 123457, tzinfo=UTC))
+    year = 365 * 86_400_000_000
+    rng = random.Random(7)
+    dues: list[int | None] = [at + 5, at, at - 1, at - year, at - year + 1, at - year - 1, None]
+    dues.append(at - 10 * year)
+    dues += [at - rng.randrange(1, 2 * year) for _ in range(2000)]
+    dues += [at + rng.randrange(1, year) for _ in range(200)]
+    got = past_due_factors(
+        np.array([0 if d is None else d for d in dues], dtype=np.int64),
+        np.array([d is not None for d in dues]),
+        at,
+    )
+    want = [past_due_factor(days_past_due_us(d, at)) for d in dues]
+    assert got.tolist() == want
+    assert len(set(want)) > 900  # the sample reaches many distinct factors, not just the bounds
