@@ -63,3 +63,19 @@ def rows_of(
         return
     for chunk in chunks(sorted(set(ids)), size):
         yield from session.execute(stmt.where(column.in_(chunk)))
+
+
+def driver_rows(session: Any, stmt: Any) -> list[tuple[Any, ...]]:
+    """The rows of ``stmt`` as the driver's cursor returns them: plain tuples, without SQLAlchemy's
+    result rows and type processing (at hundreds of thousands of rows those cost more than the read
+    itself). Its parameters are bound, not inlined; they must be values the driver takes as they are
+    (numbers, text), and the columns are read as the driver returns them (SQLite: booleans as 0/1)."""
+    compiled = stmt.compile(dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.params
+    args = tuple(params[name] for name in compiled.positiontup) if compiled.positional else params
+    cursor = session.connection().connection.driver_connection.cursor()
+    try:
+        cursor.execute(str(compiled), args)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()

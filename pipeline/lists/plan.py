@@ -357,7 +357,15 @@ def _stored_actions(
     at = micros(where.moment)
     kept, changed = _kept_items(db, where)
     with db.read() as session:
-        ranked = ranking(db, session, where.org_id, where.filter)
+        ranked = ranking(
+            db,
+            where.org_id,
+            where.filter,
+            lambda ids: (
+                pq.rank_items(session, where.org_id, where.filter, ids),
+                pq.stored_stamps(session, where.org_id, ids),
+            ),
+        )
         keys, actions_total = ranked.page(at, after, offset, limit), ranked.total
         ids = [k[3:] for k in keys]
         renewed = bool(changed) or (kept is None and changed is not None)

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from store.sql import chunks, rows_of
+from store.sql import chunks, driver_rows, rows_of
 from store.sql import table_of as _t
 from store.tables.lists import ExposureListState
 from store.tables.plan import PlanItemRow
@@ -115,8 +115,9 @@ def rank_items(
     session: Session, org_id: int, f: PlanFilter, system_ids: Sequence[int] | None = None
 ) -> list[RankRow]:
     """Every filtered item with upgrade advice (of these systems: sought along the system index), with
-    what ranks its action, each system's items in the order the plan sums an action's weights in
-    (group in code-point order, then exposure)."""
+    what ranks its action, in the order the plan sums an action's weights in: system, group in
+    code-point order, exposure. Read through the driver's cursor (``driver_rows``): the first page of
+    a plan in a process reads every item of the organization."""
     t = _t(PlanItemRow)
     group = t.c.vulnerability
     if session.get_bind().dialect.name == "postgresql":
@@ -132,11 +133,16 @@ def rank_items(
             t.c.kev,
         )
         .where(*_conditions(org_id, f, seek=system_ids is None), *_upgrade())
-        .order_by(t.c.system_id, group, t.c.exposure_id)
+        .order_by(t.c.system, group, t.c.exposure_id)
     )
+    if system_ids is None:
+        statements = [stmt]
+    else:
+        statements = [stmt.where(t.c.system_id.in_(c)) for c in chunks(sorted(set(system_ids)), _CHUNK)]
     return [
         (r[0], r[1], (r[2], r[3], r[4], r[5]), r[6], r[7], r[8], bool(r[9]))
-        for r in rows_of(session, stmt, t.c.system_id, system_ids, _CHUNK)
+        for statement in statements
+        for r in driver_rows(session, statement)
     ]
 
 
