@@ -239,6 +239,20 @@ def _table(name: str) -> sa.Table:
     return metadata.tables[name]
 
 
+def _systems_read(monkeypatch: pytest.MonkeyPatch, name: str) -> list[Any]:
+    """The systems each call of ``store.queries.plan.<name>(session, org_id, filter, system_ids)`` asks
+    for (``None``: every one), as a list that grows with the calls."""
+    calls: list[Any] = []
+    real = getattr(pq, name)
+
+    def spy(session: Any, org_id: int, f: Any, system_ids: Any = None) -> Any:
+        calls.append(system_ids)
+        return real(session, org_id, f, system_ids)
+
+    monkeypatch.setattr(pq, name, spy)
+    return calls
+
+
 def test_pages_after_a_few_systems_change(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     """After each change of one system (it leaves an action — the action's last system, too —, joins
     one, its due dates move), the pages still equal the plan computed in memory, and only that
@@ -259,14 +273,7 @@ def test_pages_after_a_few_systems_change(db: Database, monkeypatch: pytest.Monk
         return real(session, org_id, f, actions=actions, system_ids=system_ids)
 
     monkeypatch.setattr(pq, "action_items", spy)
-    ranked: list[Any] = []
-    real_rank = pq.rank_items
-
-    def spy_rank(session: Any, org_id: int, f: Any, system_ids: Any = None) -> Any:
-        ranked.append(system_ids)
-        return real_rank(session, org_id, f, system_ids)
-
-    monkeypatch.setattr(pq, "rank_items", spy_rank)
+    ranked = _systems_read(monkeypatch, "rank_items")
     with db.engine.connect() as conn:
         ids = dict(conn.execute(sa.select(_table("system").c.name, _table("system").c.id)).all())
 
@@ -324,14 +331,7 @@ def test_unfixable_versions_after_a_system_changes(
     monkeypatch.setattr(ranking, "MERGE_SHARE", 0.5)  # ten systems: one is 10 %
     _generated_fleet(db, tmp_path, 1)
     check(db, "gen", PlanQuery())
-    reads: list[Any] = []
-    real = pq.unfixable_items
-
-    def spy(session: Any, org_id: int, f: Any, system_ids: Any = None) -> Any:
-        reads.append(system_ids)
-        return real(session, org_id, f, system_ids)
-
-    monkeypatch.setattr(pq, "unfixable_items", spy)
+    reads = _systems_read(monkeypatch, "unfixable_items")
     _, unfixable = expected(db, "gen", PlanQuery())
     version = max(unfixable, key=lambda u: len(u["systems"]))
     leaving = version["systems"][-1]["system"]
