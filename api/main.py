@@ -9,8 +9,9 @@ started and stopped with the lifespan like the upload worker); several processes
 due job once. ``app_from_env`` runs them unless ``PATCHGAP_SERVE_JOBS=0`` (``patchgap serve --no-jobs``,
 when ``patchgap worker`` processes run them instead).
 
-``app_from_env`` is the factory ``patchgap serve`` hands to uvicorn (``--factory``), so every worker
-process builds its own app from the environment the command set.
+``serving_app`` (``app_from_env``, then ``core.heap.settle``) is the factory ``patchgap serve`` hands to
+uvicorn (``--factory``), so every worker process builds its own app from the environment the command
+set.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from api.routes import (
 from api.routes import components as component_routes
 from api.routes import jobs as job_routes
 from core.embargo import request_scope
+from core.heap import settle
 from core.settings import SERVE_UPLOADS_ENV, JobSettings, Settings, load_job_settings
 from pipeline.database import Database
 from pipeline.jobs.registry import Job, build_jobs
@@ -270,6 +272,15 @@ def app_from_env() -> FastAPI:
         run_jobs=job_settings.serve_jobs,
         job_values=values,
     )
+
+
+def serving_app() -> FastAPI:
+    """:func:`app_from_env` for a process that serves it until it stops (the factory ``patchgap
+    serve`` hands to uvicorn): the collector is settled for a long-running process once the app is
+    built (``core.heap.settle``)."""
+    app = app_from_env()
+    settle()
+    return app
 
 
 def openapi_document(app: FastAPI) -> dict[str, Any]:

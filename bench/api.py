@@ -4,7 +4,7 @@ Run from the project root:  .venv/bin/python -m bench.api  [--postgres postgresq
                             [--uploads 40] [--clients 4] [--components 200]
 
 For SQLite (a fresh file) and, with ``--postgres``, PostgreSQL (a fresh schema of its own, dropped at
-the end), it starts ``uvicorn api.main:app_from_env`` as a separate process (one worker, with its
+the end), it starts ``uvicorn api.main:serving_app`` as a separate process (one worker, with its
 upload worker thread) on a free 127.0.0.1 port, loads the demo fleet into organization ``demo``, and:
 
 1. native upload: ``--clients`` threads each POST ``--uploads / --clients`` distinct 200-component
@@ -130,7 +130,7 @@ def server(url: str) -> Iterator[str]:
             sys.executable,
             "-m",
             "uvicorn",
-            "api.main:app_from_env",
+            "api.main:serving_app",
             "--factory",
             "--host",
             "127.0.0.1",

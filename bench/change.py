@@ -13,9 +13,11 @@ each round, its newest content with one vulnerable package upgraded, through ``p
 - ``plan``      ``plan_page`` (50 actions, as ``GET /api/v1/plan``; target ≤ 0.3 s)
 - ``exposures`` ``exposure_page`` (100 open rows by SLA due date; target ≤ 0.3 s)
 
-and then each again (``warm``). Printed: per call the median and slowest wall time over the rounds
-and the median CPU time of this process (on PostgreSQL the client's share only). The first round is
-left out of the medians (the process's caches of the organization are filled there) and shown apart.
+and then each again (``warm``). The process's collector is settled first, as in a serving process
+(``core.heap.settle``; ``--default-gc`` leaves it as it is). Printed: per call the median and slowest
+wall time over the rounds and the median CPU time of this process (on PostgreSQL the client's share
+only). The first round is left out of the medians (the process's caches of the organization are
+filled there) and shown apart.
 
 The fleet is ``bench.report``'s (``--keep``): copy it with ``sqlite3 … ".backup"`` or
 ``pg_dump -n bench10k | sed s/bench10k/SCHEMA/ | psql``, then ``VACUUM ANALYZE``.
@@ -34,6 +36,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from bench.report import ORG, VERSIONS, _cyclonedx, newest_content, table
+from core.heap import settle
 from pipeline.exposures.build import ensure_exposures
 from pipeline.ingest import ingest_sbom
 from pipeline.lists.exposures import ExposureQuery, exposure_page, refresh_list
@@ -130,7 +133,15 @@ def main() -> None:
     )
     parser.add_argument("--db", action="append", required=True, help="a kept fleet's copy (org bench)")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--default-gc",
+        action="store_true",
+        help="leave the collector as a fresh interpreter has it (by default it is settled as in "
+        "`patchgap serve`, core.heap)",
+    )
     args = parser.parse_args()
+    if not args.default_gc:
+        settle()
     for url in args.db:
         measure(url, args.rounds)
 

@@ -1,6 +1,6 @@
 """The web server (issue 6): ``patchgap serve [--host --port --workers --no-jobs --no-uploads]``.
 
-Brings the database to the current schema, then runs uvicorn with ``api.main:app_from_env`` as the
+Brings the database to the current schema, then runs uvicorn with ``api.main:serving_app`` as the
 app factory: each worker process builds its own app (db, upload worker thread, scheduled jobs) from the
 environment this command sets, so ``--db`` reaches every worker. The job settings (``PATCHGAP_CONFIG``,
 ``PATCHGAP_JOB_*``) are checked before the server starts; ``--no-jobs`` leaves the jobs, and
@@ -70,7 +70,7 @@ def serve(
         ),
         err=True,
     )
-    uvicorn.run("api.main:app_from_env", factory=True, host=host, port=port, workers=workers)
+    uvicorn.run("api.main:serving_app", factory=True, host=host, port=port, workers=workers)
 
 
 def register(app: typer.Typer) -> None:

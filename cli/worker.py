@@ -34,6 +34,7 @@ def worker(
 ) -> None:
     """Run scheduled jobs and queued uploads without serving HTTP, until SIGTERM."""
     from cli.jobs import configured
+    from core.heap import settle
     from pipeline.jobs.runner import Scheduler
     from pipeline.uploads import UploadWorker, run_pending
 
@@ -65,6 +66,7 @@ def worker(
         typer.echo(
             f"patchgap worker on {display_url(config.database_url)}: uploads, and jobs {names}", err=True
         )
+        settle()  # a worker lives long: see core.heap
         uploads_worker.start()
         scheduler.start()
         try:
