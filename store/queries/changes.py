@@ -38,7 +38,7 @@ from store.tables.systems import OrgChange, System
 
 _CHUNK = 900
 
-__all__ = ["changed_since", "current_seq", "lock_systems", "mark_at_commit", "mark_changed"]
+__all__ = ["changed_since", "clock_of", "current_seq", "lock_systems", "mark_at_commit", "mark_changed"]
 
 
 def lock_systems(session: Session, system_ids: Sequence[int]) -> None:
@@ -66,19 +66,18 @@ def mark_changed(
     thing their transaction does."""
     system = _t(System)
     if every:
-        stmt = sa.select(system.c.id).where(system.c.org_id == org_id)
-        system_ids = [int(i) for i in session.execute(stmt).scalars()]
+        mine = sa.select(system.c.id).where(system.c.org_id == org_id)
+        system_ids = [int(i) for i in session.execute(mine).scalars()]
     lock_systems(session, system_ids)
     clock = _t(OrgChange)
     upsert = _insert(session, OrgChange).values(org_id=org_id, seq=1)
-    stmt = upsert.on_conflict_do_update(index_elements=["org_id"], set_={"seq": clock.c.seq + 1}).returning(
-        clock.c.seq
-    )
-    seq = int(session.execute(stmt).scalar_one())
+    bump = upsert.on_conflict_do_update(index_elements=["org_id"], set_={"seq": clock.c.seq + 1})
+    seq = int(session.execute(bump.returning(clock.c.seq)).scalar_one())
     update = sa.update(system).values(changed_seq=seq)
     if every:
         session.execute(update.where(system.c.org_id == org_id))
-    for chunk in [] if every else chunks(sorted(set(system_ids)), _CHUNK):
+        return seq
+    for chunk in chunks(sorted(set(system_ids)), _CHUNK):
         session.execute(update.where(system.c.id.in_(chunk), system.c.org_id == org_id))
     return seq
 
@@ -121,14 +120,16 @@ def _forget_pending(session: Session, _previous: object) -> None:
     session.info.pop(_PENDING, None)
 
 
-def _current(org_id: int) -> sa.ColumnElement[int]:
+def clock_of(org_id: int) -> sa.ColumnElement[int]:
+    """The organization's sequence number as a column (0 before its first change): for a reader that
+    reads it in one statement with other aggregates."""
     clock = _t(OrgChange)
     return sa.func.coalesce(sa.select(clock.c.seq).where(clock.c.org_id == org_id).scalar_subquery(), 0)
 
 
 def current_seq(session: Session, org_id: int) -> int:
     """The organization's change sequence number (0 before its first change)."""
-    return int(session.execute(sa.select(_current(org_id))).scalar_one())
+    return int(session.execute(sa.select(clock_of(org_id))).scalar_one())
 
 
 def changed_since(session: Session, org_id: int, seq: int) -> tuple[int, list[int]]:
@@ -136,7 +137,7 @@ def changed_since(session: Session, org_id: int, seq: int) -> tuple[int, list[in
     statement: every change numbered up to the first is committed and seen, and the systems it
     changed are among the second (those deleted since are not: a reader notices them otherwise)."""
     system = _t(System)
-    now = sa.select(_current(org_id).label("seq")).subquery()
+    now = sa.select(clock_of(org_id).label("seq")).subquery()
     stmt = (
         sa.select(now.c.seq, system.c.id)
         .select_from(now.outerjoin(system, sa.and_(system.c.org_id == org_id, system.c.changed_seq > seq)))

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from core.embargo import AKRITES, current_view
+from store.queries.changes import mark_at_commit
 from store.sql import chunks
 from store.sql import table_of as _t
 from store.tables.advisories import Advisory, EpssScore, FeedState, KevEntry
@@ -177,8 +178,11 @@ def replace_list(
 
 
 def clear_list(session: Session, org_id: int) -> None:
-    """Forget the organization's list rows and plan items (``patchgap db rebuild`` recomputes them)."""
+    """Forget the organization's list rows and plan items (``patchgap db rebuild`` recomputes them);
+    every system of it counts as changed (``store.queries.changes``), so that a process that kept the
+    list's inputs reads them again."""
     table, state, items = _t(ExposureListRow), _t(ExposureListState), _t(PlanItemRow)
+    mark_at_commit(session, org_id, every=True)
     session.execute(table.delete().where(table.c.org_id == org_id))
     session.execute(items.delete().where(items.c.org_id == org_id))
     session.execute(state.delete().where(state.c.org_id == org_id))
