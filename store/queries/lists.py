@@ -38,6 +38,7 @@ __all__ = [
     "OverviewCounts",
     "OverviewGroup",
     "SystemOverview",
+    "built_count",
     "count_rows",
     "facts_token",
     "list_inputs",
@@ -147,6 +148,18 @@ def list_inputs(session: Session, org_id: int, system_ids: Sequence[int] | None 
     return out
 
 
+def built_count(session: Session, org_id: int) -> int:
+    """How many systems of the organization are built (have a build state): those :func:`list_inputs`
+    reads."""
+    state, system = _t(ExposureState), _t(System)
+    stmt = (
+        sa.select(sa.func.count())
+        .select_from(state.join(system, system.c.id == state.c.system_id))
+        .where(system.c.org_id == org_id)
+    )
+    return int(session.execute(stmt).scalar_one())
+
+
 def replace_list(
     session: Session,
     org_id: int,
@@ -158,10 +171,14 @@ def replace_list(
 
     Concurrent refreshes of one organization are serialized (PostgreSQL: a transaction-scoped advisory
     lock; SQLite's write lock already does it), so that two lists answering at once replace the rows
-    one after the other instead of inserting the same rows twice."""
+    one after the other instead of inserting the same rows twice. The stamps are list inputs (what
+    :func:`list_inputs` returns): the organization's change clock moves for these systems at commit, so
+    that a process that kept the inputs sees a stamp that a concurrent refresh wrote from older inputs
+    than its own (``pipeline.lists.exposures``)."""
     table, state = _t(ExposureListRow), _t(ExposureListState)
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.select(sa.func.pg_advisory_xact_lock((_LOCK_SPACE << 32) + org_id)))
+    mark_at_commit(session, org_id, system_ids)
     for chunk in chunks(sorted(set(system_ids)), _CHUNK):
         session.execute(table.delete().where(table.c.system_id.in_(chunk)))
         session.execute(state.delete().where(state.c.system_id.in_(chunk)))
