@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from core.time import utcnow
 from pipeline.demo import load_demo
 from pipeline.exposures.build import outdated_systems, rebuild_all
 from pipeline.ingest import ingest_sbom
@@ -29,6 +30,7 @@ from pipeline.systems import (
     update_system,
 )
 from pipeline.triage import Actor, AnalysisRequest, set_analysis
+from pipeline.uploads import resolve_project
 from store.db import Database
 from store.queries.changes import changed_since, current_seq, mark_changed
 from store.queries.lists import clear_list, replace_list
@@ -134,8 +136,13 @@ def _stale_stamp_elsewhere(db: Database) -> None:
         replace_list(session, org_id, [sid], [], {sid: ("stale", None)})
 
 
+def _decommission(db: Database) -> None:
+    # A minute ago: a page "now" (whole seconds) is after it, and reads the stored list.
+    decommission_system(db, ORG, "billing-api", utcnow() - timedelta(minutes=1))
+
+
 def _decommission_and_back(db: Database) -> None:
-    decommission_system(db, ORG, "billing-api")
+    _decommission(db)
     _page(db)
     recommission_system(db, ORG, "billing-api")
 
@@ -144,12 +151,15 @@ WRITERS: dict[str, Callable[[Database], object]] = {
     "snapshot into a system": lambda db: _upload(db, "shop-web", "billing-api", 1),
     "snapshot into a new system": lambda db: _upload(db, "brand-new", "billing-api", 2),
     "system created": lambda db: create_system(db, ORG, "empty-one", {"environment": "staging"}),
+    "system created by an upload": lambda db: resolve_project(
+        db, org=ORG, project=None, name="queued-one", auto_create=True
+    ),
     "environment": lambda db: update_system(db, ORG, "shop-web", {"environment": "staging"}),
     "owner": lambda db: update_system(db, ORG, "shop-web", {"owner": "Web-Team"}),
     "tags": lambda db: update_system(db, ORG, "shop-web", {}, add_tags=["pci"]),
     "criticality": lambda db: update_system(db, ORG, "shop-web", {"criticality": "critical"}),
     "internet exposed": lambda db: update_system(db, ORG, "billing-api", {"internet_exposed": True}),
-    "decommissioned": lambda db: decommission_system(db, ORG, "billing-api"),
+    "decommissioned": _decommission,
     "recommissioned": _decommission_and_back,
     "system deleted": lambda db: delete_system(db, ORG, "shop-web", confirm=True),
     "exposures rebuilt (a decision)": _decide,
