@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from core.kept import keep
 from core.packages import NotAssessable
 from core.time import require_utc
 from core.triage import Analysis
@@ -38,6 +39,7 @@ from reports.exposure_records import (
 from reports.timeline import build_timeline, histories_from_rows, split_purl_version
 from reports.triage import AnalysisIndex
 from store.db import Database, Tx
+from store.queries import changes
 from store.queries import exposures as q
 from store.queries import systems as system_queries
 from store.queries.organizations import get_organization, organization_id, organizations
@@ -212,7 +214,7 @@ def rebuild_in(session: Tx, system_ids: Sequence[int]) -> int:
             for n in new
         ]
         digests = input_digests(session, org_id, [s.id for s in systems], records, keys)
-        q.replace_exposures(session, digests, new)
+        q.replace_exposures(session, org_id, digests, new)
         # What the rebuild opened and closed is announced in its transaction (``pipeline.events``).
         events.record_exposure_changes(
             session,
@@ -292,15 +294,13 @@ def _outdated_among(session: Tx, org_id: int, ids: Sequence[int]) -> list[int]:
 
 def _outdated_since(session: Tx, org_id: int, earlier: q.InputsToken, now: q.InputsToken) -> list[int]:
     """:func:`outdated_systems` of the organization, given that every system was current when the
-    token was ``earlier``: when only snapshots and systems were added since
-    (:meth:`~store.queries.exposures.InputsToken.only_added`), and every snapshot added has an id above
-    the earlier newest (none committed late, as a concurrent upload's can on PostgreSQL), only the
-    systems they were added to and the systems added are checked; else all of them."""
-    if now.only_added(earlier):
-        added, touched = q.snapshots_added(session, org_id, earlier.snapshot_max_id)
-        if added == now.snapshots - earlier.snapshots:
-            fresh = system_queries.org_system_ids(session, org_id, above=earlier.system_max_id)
-            return _outdated_among(session, org_id, sorted({*touched, *fresh}))
+    token was ``earlier``: when only the organization's change clock moved since
+    (:meth:`~store.queries.exposures.InputsToken.only_clock_moved`), only the systems it names as
+    changed since are checked (every change up to the clock's number in ``now`` is among them, however
+    late it committed: ``store.queries.changes``); else all of them."""
+    if now.only_clock_moved(earlier):
+        _, changed = changes.changed_since(session, org_id, earlier.seq)
+        return _outdated_among(session, org_id, changed) if changed else []
     return outdated_systems(session, org_id)
 
 
@@ -315,9 +315,11 @@ def ensure_exposures(db: Database, org: str, system: str | None = None) -> int:
     nothing changed); returns how many.
 
     The full check computes a digest of every system's inputs (a quarter of a second at 10,000
-    systems); when the database-wide inputs token is what it was before the last full check of the
-    organization in this process, no input moved since that check, and it is not run again; when
-    only snapshots were added since, only the systems they were added to are checked."""
+    systems); when the inputs token (the organization's change clock and database-wide facts) is
+    what it was before the last check of the organization in this process, no input moved since,
+    and it is not run again; when only the organization's change clock moved since, only the systems
+    it names are checked (those a rebuild just wrote come back once: their digests match, and nothing
+    is rebuilt)."""
     with db.read() as session:
         org_id = get_organization(session, org).id
         assert org_id is not None
@@ -341,9 +343,10 @@ def ensure_exposures(db: Database, org: str, system: str | None = None) -> int:
             rebuild_in(session, stale)
     if system is None:
         # The token read before the check: whatever moved since moves it, and the next call checks
-        # (also after a first build, which adds build states: one more check, then it holds).
+        # (also after a rebuild, which moves the clock: one more check of the systems rebuilt, then
+        # it holds).
         with _CURRENT_LOCK:
-            _CURRENT[key] = token
+            keep(_CURRENT, key, token)
     return len(stale)
 
 

@@ -10,6 +10,7 @@ identity (system, package, vulnerability, first seen), unique within a status, s
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -27,6 +28,7 @@ from pipeline.plan import item_rows, public_advice
 from pipeline.systems import SystemFilter
 from reports.deploy_time import assess_exposures
 from store.db import Database, Tx
+from store.queries import changes
 from store.queries import exposures as q
 from store.queries import lists as lq
 from store.queries import plan as pq
@@ -325,21 +327,77 @@ def refreshed_state(db: Database, org: str) -> tuple[int, str]:
     return org_id, _VERSIONS[(str(db.url), org_id)]
 
 
-def refresh_list(db: Database, org: str) -> int:
-    """Recompute the list rows of the organization's systems whose inputs changed since they were
-    computed (see ``store.tables.lists``); returns how many systems were recomputed."""
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """The organization's list inputs as this process last read them: the facts token, the change
+    clock's number read before them (``store.queries.changes``: every change up to it is in them), each
+    built system's inputs (their stored stamp as read) and each one's stamp computed from them."""
+
+    token: str
+    seq: int
+    inputs: Mapping[int, lq.ListInputs]
+    stamps: dict[int, str]  # never changed once made: shared with ``_STAMPS``
+
+
+# (database, organization) → :class:`_Read` after the last refresh in this process that recomputed
+# every system whose stamp differed.
+_READ: dict[tuple[str, int], _Read] = {}
+_READ_LOCK = threading.Lock()
+
+
+def _read_inputs(db: Database, org: str) -> tuple[int, _Read | None, list[int]]:
+    """(the organization's id, its list inputs now — ``None``: as kept —, the systems whose stored
+    stamp differs from the one computed from them).
+
+    Narrowed by the change clock: when the facts token and the clock are what they were at the last
+    refresh in this process, no system's inputs moved (none is read); when only the clock moved, the
+    systems it names as changed since are read and merged into the inputs kept, and only theirs are
+    compared (the others' stored stamps were their computed ones after that refresh: writing a stamp
+    moves the clock too, so a concurrent refresh that wrote a stamp from older inputs is seen). A
+    system deleted leaves no row to name it: when the inputs so merged do not count the organization's
+    built systems, every system is read again.
+    """
     with db.read() as session:
         org_id = get_organization(session, org).id
         assert org_id is not None
+        key = (str(db.url), org_id)
+        with _READ_LOCK:
+            kept = _READ.get(key)
         token = lq.facts_token(session, org_id)
-        found = lq.list_inputs(session, org_id)
-    stamps = _stamps_of((str(db.url), org_id), token, found)
-    changed = sorted(i.system_id for i in found if stamps[i.system_id] != i.stamp)
-    if stamps != _STAMPS.get((str(db.url), org_id)):
-        _VERSIONS[(str(db.url), org_id)] = hashlib.sha256(
-            "".join(stamp for _, stamp in sorted(stamps.items())).encode()
-        ).hexdigest()
-        _STAMPS[(str(db.url), org_id)] = stamps
+        if kept is not None and kept.token == token:
+            seq, moved = changes.changed_since(session, org_id, kept.seq)
+            if seq == kept.seq and not moved:
+                return org_id, None, []
+            inputs = dict(kept.inputs)
+            for sid in moved:
+                inputs.pop(sid, None)
+            found = lq.list_inputs(session, org_id, moved) if moved else []
+            inputs.update((i.system_id, i) for i in found)
+            if len(inputs) == lq.built_count(session, org_id):
+                stamps = {sid: stamp for sid, stamp in kept.stamps.items() if sid in inputs}
+                stamps.update((i.system_id, _stamp(token, i)) for i in found)
+                changed = sorted(i.system_id for i in found if stamps[i.system_id] != i.stamp)
+                return org_id, _Read(token, seq, inputs, stamps), changed
+        # Every system: the clock read first, so that every change up to it is in what follows.
+        seq = changes.current_seq(session, org_id)
+        every = lq.list_inputs(session, org_id)
+    stamps = _stamps_of(key, token, every)
+    changed = sorted(i.system_id for i in every if stamps[i.system_id] != i.stamp)
+    return org_id, _Read(token, seq, {i.system_id: i for i in every}, stamps), changed
+
+
+def refresh_list(db: Database, org: str) -> int:
+    """Recompute the list rows of the organization's systems whose inputs changed since they were
+    computed (see ``store.tables.lists``); returns how many systems were recomputed."""
+    org_id, read, changed = _read_inputs(db, org)
+    if read is None:  # nothing moved: the stamps, the version and the rows stay as they are
+        return 0
+    key = (str(db.url), org_id)
+    stamps = read.stamps
+    if stamps != _STAMPS.get(key):
+        text = "".join(stamp for _, stamp in sorted(stamps.items()))
+        _VERSIONS[key] = hashlib.sha256(text.encode()).hexdigest()
+        _STAMPS[key] = stamps
     for batch in chunks(changed, REFRESH_BATCH):
         with db.read() as session:
             # The stamps and the rows are read in one transaction: rows computed from inputs newer
@@ -361,6 +419,9 @@ def refresh_list(db: Database, org: str) -> int:
         with db.write() as session:
             lq.replace_list(session, org_id, batch, list_rows, states)
             pq.replace_items(session, batch, items)
+    # Kept once every system found changed was recomputed: a refresh that failed reads them again.
+    with _READ_LOCK:
+        keep(_READ, key, read)
     return len(changed)
 
 

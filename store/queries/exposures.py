@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from core.time import require_utc, utcnow
+from store.queries.changes import clock_of, lock_systems, mark_at_commit
 from store.sql import chunks
 from store.sql import dialect_insert as _insert
 from store.sql import table_of as _t
@@ -311,6 +312,8 @@ def lock_states(session: Session, system_ids: Sequence[int]) -> None:
     is already taken by the write transaction)."""
     if session.get_bind().dialect.name != "postgresql":
         return
+    # The systems first, then their build states (``store.queries.changes``: lock order).
+    lock_systems(session, system_ids)
     state = _t(ExposureState)
     for chunk in chunks(sorted(system_ids), _CHUNK):
         session.execute(
@@ -342,10 +345,14 @@ class NewExposure:
     analysis_id: int | None = None
 
 
-def replace_exposures(session: Session, digests: dict[int, str], exposures: Sequence[NewExposure]) -> None:
-    """Replace every exposure row of the systems in ``digests`` and record the digests they came from."""
+def replace_exposures(
+    session: Session, org_id: int, digests: dict[int, str], exposures: Sequence[NewExposure]
+) -> None:
+    """Replace every exposure row of the systems in ``digests`` (of the organization) and record the
+    digests they came from; the organization's change clock moves for them at commit."""
     table, state = _t(ExposureRow), _t(ExposureState)
     system_ids = sorted(digests)
+    mark_at_commit(session, org_id, system_ids)
     for chunk in chunks(system_ids, _CHUNK):
         session.execute(table.delete().where(table.c.system_id.in_(chunk)))
         session.execute(state.delete().where(state.c.system_id.in_(chunk)))
@@ -800,11 +807,7 @@ def excluded_by_system(
 class InputsToken(NamedTuple):
     """See :func:`inputs_token`."""
 
-    snapshot_max_id: int | None
-    snapshots: int
-    systems: int
-    system_max_id: int | None
-    decommissioned: int
+    seq: int  # the organization's change clock (``store.queries.changes``)
     match_results: int
     matched_packages: int
     match_epoch: int | None
@@ -813,35 +816,30 @@ class InputsToken(NamedTuple):
     advisory_max_id: int | None
     analysis_max_id: int | None
     analysis_entry_max_id: int | None
-    build_states: int
 
-    def only_added(self, earlier: InputsToken) -> bool:
-        """Whether nothing moved since ``earlier`` but snapshots, systems and build states added (no
-        match result, advisory, decision or decommissioning; nothing removed): then the systems whose
-        inputs can have moved are those with a snapshot added since (:func:`snapshots_added`) and the
-        systems added."""
-        moved = {name for name in self._fields if getattr(self, name) != getattr(earlier, name)}
-        grown = {"snapshot_max_id", "snapshots", "systems", "system_max_id", "build_states"}
-        return moved <= grown and all(
-            (getattr(self, name) or 0) >= (getattr(earlier, name) or 0) for name in grown
-        )
+    def only_clock_moved(self, earlier: InputsToken) -> bool:
+        """Whether nothing moved since ``earlier`` but the organization's change clock (no match
+        result, advisory or decision): then the systems whose inputs can have moved are those the
+        clock names as changed since (``store.queries.changes.changed_since``)."""
+        return self.seq >= earlier.seq and self._replace(seq=earlier.seq) == earlier
 
 
 def inputs_token(session: Session, org_id: int) -> InputsToken:
-    """Database-wide aggregates that move whenever any system's exposure inputs (``input_states`` and
-    the analysis records) can have moved: a snapshot or a system added or removed (the snapshots'
-    count too: on PostgreSQL a snapshot can commit after one with a higher id), a decommissioning,
-    match results written or forgotten (their count, the forgetting epoch), an advisory's affected
-    rows replaced (every changed advisory's are deleted and inserted again: the count or the newest
-    id moves), an analysis decision, and the organization's build states. Each is one index lookup
-    or one count: a few milliseconds, against a digest per system for the full check.
+    """Aggregates that move whenever any of the organization's systems' exposure inputs
+    (``input_states`` and the analysis records) can have moved: the organization's change clock, which
+    every write of a system, its snapshots or its build state moves in its transaction (and in commit
+    order: a snapshot that commits late still moves it; ``store.queries.changes``), and database-wide
+    facts no system row carries: match results written or forgotten (their count, the forgetting
+    epoch), an advisory's affected rows replaced (every changed advisory's are deleted and inserted
+    again: the count or the newest id moves), an analysis decision. Each is one index lookup or one
+    count: a few milliseconds, against a digest per system for the full check; read in one statement.
 
     Equal tokens mean no input moved, so a check that found every system current need not run again
     (``pipeline.exposures.build.ensure_exposures``); a differing token says nothing more than "check"
-    (or, :meth:`InputsToken.only_added`, "check the systems that snapshots were added to").
+    (or, :meth:`InputsToken.only_clock_moved`, "check the systems the clock names").
     """
-    snapshot, system, result, epoch = _t(Snapshot), _t(System), _t(MatchResult), _t(MatchEpoch)
-    affected, advisory, state = _t(AffectedPackageRow), _t(Advisory), _t(ExposureState)
+    result, epoch = _t(MatchResult), _t(MatchEpoch)
+    affected, advisory = _t(AffectedPackageRow), _t(Advisory)
     analysis, entry, matched = _t(AnalysisRow), _t(AnalysisEntryRow), _t(PackageMatchState)
 
     def scalar(stmt: Any) -> Any:
@@ -849,13 +847,7 @@ def inputs_token(session: Session, org_id: int) -> InputsToken:
 
     row = session.execute(
         sa.select(
-            scalar(sa.select(sa.func.max(snapshot.c.id))),
-            scalar(sa.select(sa.func.count()).select_from(snapshot)),
-            scalar(sa.select(sa.func.count()).where(system.c.org_id == org_id)),
-            scalar(sa.select(sa.func.max(system.c.id))),
-            scalar(
-                sa.select(sa.func.count(system.c.decommissioned_at)).where(system.c.org_id == org_id)
-            ),
+            clock_of(org_id),
             scalar(sa.select(sa.func.count()).select_from(result)),
             scalar(sa.select(sa.func.count()).select_from(matched)),
             scalar(sa.select(sa.func.max(epoch.c.epoch))),
@@ -864,26 +856,6 @@ def inputs_token(session: Session, org_id: int) -> InputsToken:
             scalar(sa.select(sa.func.max(advisory.c.id))),
             scalar(sa.select(sa.func.max(analysis.c.id))),
             scalar(sa.select(sa.func.max(entry.c.id))),
-            scalar(
-                sa.select(sa.func.count())
-                .select_from(state.join(system, system.c.id == state.c.system_id))
-                .where(system.c.org_id == org_id)
-            ),
         )
     ).one()
     return InputsToken(*row)
-
-
-def snapshots_added(session: Session, org_id: int, after_id: int | None) -> tuple[int, list[int]]:
-    """(how many snapshots have an id above ``after_id``, the organization's systems among theirs): the
-    snapshots sought along the primary key, then their systems."""
-    snapshot, system = _t(Snapshot), _t(System)
-    stmt = sa.select(snapshot.c.system_id)
-    if after_id is not None:
-        stmt = stmt.where(snapshot.c.id > after_id)
-    added = list(session.execute(stmt).scalars())
-    mine: list[int] = []
-    for chunk in chunks(sorted(set(added)), _CHUNK):
-        found = sa.select(system.c.id).where(system.c.org_id == org_id, system.c.id.in_(chunk))
-        mine.extend(session.execute(found).scalars())
-    return len(added), sorted(mine)

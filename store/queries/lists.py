@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from core.embargo import AKRITES, current_view
+from store.queries.changes import mark_at_commit
 from store.sql import chunks
 from store.sql import table_of as _t
 from store.tables.advisories import Advisory, EpssScore, FeedState, KevEntry
@@ -37,6 +38,7 @@ __all__ = [
     "OverviewCounts",
     "OverviewGroup",
     "SystemOverview",
+    "built_count",
     "count_rows",
     "facts_token",
     "list_inputs",
@@ -146,6 +148,18 @@ def list_inputs(session: Session, org_id: int, system_ids: Sequence[int] | None 
     return out
 
 
+def built_count(session: Session, org_id: int) -> int:
+    """How many systems of the organization are built (have a build state): those :func:`list_inputs`
+    reads."""
+    state, system = _t(ExposureState), _t(System)
+    stmt = (
+        sa.select(sa.func.count())
+        .select_from(state.join(system, system.c.id == state.c.system_id))
+        .where(system.c.org_id == org_id)
+    )
+    return int(session.execute(stmt).scalar_one())
+
+
 def replace_list(
     session: Session,
     org_id: int,
@@ -157,10 +171,14 @@ def replace_list(
 
     Concurrent refreshes of one organization are serialized (PostgreSQL: a transaction-scoped advisory
     lock; SQLite's write lock already does it), so that two lists answering at once replace the rows
-    one after the other instead of inserting the same rows twice."""
+    one after the other instead of inserting the same rows twice. The stamps are list inputs (what
+    :func:`list_inputs` returns): the organization's change clock moves for these systems at commit, so
+    that a process that kept the inputs sees a stamp that a concurrent refresh wrote from older inputs
+    than its own (``pipeline.lists.exposures``)."""
     table, state = _t(ExposureListRow), _t(ExposureListState)
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.select(sa.func.pg_advisory_xact_lock((_LOCK_SPACE << 32) + org_id)))
+    mark_at_commit(session, org_id, system_ids)
     for chunk in chunks(sorted(set(system_ids)), _CHUNK):
         session.execute(table.delete().where(table.c.system_id.in_(chunk)))
         session.execute(state.delete().where(state.c.system_id.in_(chunk)))
@@ -177,8 +195,11 @@ def replace_list(
 
 
 def clear_list(session: Session, org_id: int) -> None:
-    """Forget the organization's list rows and plan items (``patchgap db rebuild`` recomputes them)."""
+    """Forget the organization's list rows and plan items (``patchgap db rebuild`` recomputes them);
+    every system of it counts as changed (``store.queries.changes``), so that a process that kept the
+    list's inputs reads them again."""
     table, state, items = _t(ExposureListRow), _t(ExposureListState), _t(PlanItemRow)
+    mark_at_commit(session, org_id, every=True)
     session.execute(table.delete().where(table.c.org_id == org_id))
     session.execute(items.delete().where(items.c.org_id == org_id))
     session.execute(state.delete().where(state.c.org_id == org_id))

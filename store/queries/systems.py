@@ -38,6 +38,7 @@ from core.settings import DEFAULT_MAX_SBOM_BYTES
 from core.systems import criticality_problem, normalized_tags, owner_problem, tags_problem
 from core.text import system_name_problem
 from core.time import require_utc, rfc3339, utcnow
+from store.queries.changes import lock_systems, mark_at_commit
 from store.queries.organizations import get_organization, organization_id
 from store.sql import chunks, rows_of, storable_id
 from store.sql import dialect_insert as _insert
@@ -250,6 +251,8 @@ def get_or_create_system(
         session.execute(_insert(session, System).values({**defaults, **values}).on_conflict_do_nothing())
         system = find_system(session, org.id, name)
         assert system is not None
+        assert system.id is not None
+        mark_at_commit(session, org.id, [system.id])
     refuse_decommissioned(system, org.name)
     if environment is not None and system.environment != environment:
         raise ConflictError(
@@ -424,8 +427,11 @@ def create_system(session: Session, org: Organization, name: str, attributes: di
     if session.exec(select(System.id).where(System.org_id == org.id, System.name == name)).first():
         raise ConflictError(f"system {name!r} already exists in organization {org.name!r}")
     values = _checked(name, attributes)
-    session.add(System(org_id=org.id, name=name, created_at=utcnow(), **values))
+    created = System(org_id=org.id, name=name, created_at=utcnow(), **values)
+    session.add(created)
     session.flush()
+    assert created.id is not None
+    mark_at_commit(session, org.id, [created.id])
 
 
 def update_system(session: Session, org_name: str, name: str, attributes: dict[str, Any]) -> None:
@@ -440,6 +446,8 @@ def update_system(session: Session, org_name: str, name: str, attributes: dict[s
         raise NotFoundError(f"system {name!r} does not exist in organization {org_name!r}")
     if values:
         session.execute(sa.update(system).where(system.c.id == found).values(**values))
+        assert org.id is not None
+        mark_at_commit(session, org.id, [found])
 
 
 def set_decommissioned(session: Session, org_name: str, name: str, at: datetime | None) -> int:
@@ -462,6 +470,7 @@ def set_decommissioned(session: Session, org_name: str, name: str, at: datetime 
             )
     system = _table(System)
     session.execute(sa.update(system).where(system.c.id == target.id).values(decommissioned_at=at))
+    mark_at_commit(session, target.org_id, [target.id])
     return target.id
 
 
@@ -500,6 +509,7 @@ def delete_system(session: Session, system_id: int) -> None:
     analysis record or CRA case names the system (:class:`SystemCounts`)."""
     target = session.get(System, system_id)
     assert target is not None
+    lock_systems(session, [system_id])  # before its build state (``store.queries.changes``: lock order)
     snapshot, job, event = _table(Snapshot), _table(UploadJob), _table(Event)
     # The foreign keys cascade on PostgreSQL and SQLite alike (store.db turns them on); these tables
     # are named anyway so that the deletion does not depend on a pragma.
@@ -509,6 +519,8 @@ def delete_system(session: Session, system_id: int) -> None:
     session.execute(sa.delete(job).where(job.c.org_id == target.org_id, job.c.system_name == target.name))
     session.execute(sa.delete(snapshot).where(snapshot.c.system_id == system_id))
     session.execute(sa.delete(_table(System)).where(_table(System).c.id == system_id))
+    # No row carries the change: the organization's clock moves, and readers notice the system gone.
+    mark_at_commit(session, target.org_id)
 
 
 def system_names(session: Session, org_id: int) -> list[str]:
@@ -706,6 +718,8 @@ def insert_snapshot(session: Session, system: System, new: NewSnapshot) -> Snaps
     snapshot_id = session.execute(stmt).scalar_one_or_none()
     if snapshot_id is None:
         return None
+    assert system.id is not None
+    mark_at_commit(session, system.org_id, [system.id])
     return session.get_one(Snapshot, snapshot_id)
 
 

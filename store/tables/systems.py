@@ -31,7 +31,11 @@ class System(SQLModel, table=True):
     """A deployed system whose SBOMs are uploaded over time."""
 
     __tablename__ = "system"
-    __table_args__ = (sa.UniqueConstraint("org_id", "name"),)
+    __table_args__ = (
+        sa.UniqueConstraint("org_id", "name"),
+        # "Which systems of the organization changed since sequence N" (``store.queries.changes``).
+        sa.Index("ix_system_org_id_changed_seq", "org_id", "changed_seq"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     org_id: int = Field(foreign_key="organization.id", nullable=False)
@@ -52,6 +56,29 @@ class System(SQLModel, table=True):
     # Taken out of service at this moment (NULL: active). Its history stays; its open exposures close
     # as ``decommissioned`` there (``reports.timeline``), and uploads to it are refused.
     decommissioned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The organization's change sequence (``OrgChange``) when the system's exposure or list inputs last
+    # changed: 0 before the first change recorded.
+    changed_seq: int = Field(
+        default=0, sa_type=sa.BigInteger, nullable=False, sa_column_kwargs={"server_default": "0"}
+    )
+
+
+class OrgChange(SQLModel, table=True):
+    """An organization's change clock: its sequence number moves, in the writing transaction, with
+    every change of one of its systems' exposure or list inputs (``store.queries.changes``). Row
+    locked from the move to the commit on PostgreSQL, so the numbers are taken in commit order."""
+
+    __tablename__ = "org_change"
+
+    org_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer,
+            sa.ForeignKey("organization.id", ondelete="CASCADE"),
+            primary_key=True,
+            autoincrement=False,
+        )
+    )
+    seq: int = Field(sa_type=sa.BigInteger, nullable=False)
 
 
 class ComponentSet(SQLModel, table=True):

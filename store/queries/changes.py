@@ -1,0 +1,148 @@
+"""The per-organization change clock (``store.tables.systems.OrgChange``, ``System.changed_seq``).
+
+Every write that changes what a system's exposure rows or list rows are computed from — a snapshot
+stored or deleted, a system created, changed, decommissioned or deleted, its exposure rows rebuilt,
+the organization's list forgotten — moves the clock in its transaction: :func:`mark_changed` moves the
+organization's sequence number by one and stamps the systems changed with it. The writers of
+``store.queries`` call :func:`mark_at_commit`, which calls it just before their transaction commits:
+as late as can be (from the mark to the commit the organization's other writers wait), and once per
+organization and transaction whatever the writers did in it (an upload storing several snapshots and
+creating the system, a decommissioning and the rebuild it runs). A writer that marked earlier could
+deadlock: an upload holding the clock while it waits for a package version row that a concurrent
+upload of the same organization inserted before waiting for the clock.
+
+On PostgreSQL the upsert's row lock on ``org_change`` is held until the writer commits, so concurrent
+writers of one organization take their numbers one after the other, in commit order: a reader that sees
+sequence N sees every change numbered N or less, committed. (Ids drawn from a sequence have no such
+order: a transaction can commit a row whose id is below one a reader already saw.) SQLite has one
+writer at a time anyway. A reader that remembers N asks :func:`changed_since` for the systems changed
+after it — one statement, so the new number and the systems agree.
+
+Lock order (PostgreSQL): a writer locks the system rows it changes before the organization's clock
+row (:func:`mark_changed` takes them first, ``store.queries.exposures.lock_states`` before the build
+states), so that a writer holding the clock never waits for a system row another writer holds while
+waiting for the clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from store.sql import chunks
+from store.sql import dialect_insert as _insert
+from store.sql import table_of as _t
+from store.tables.systems import OrgChange, System
+
+_CHUNK = 900
+
+__all__ = ["changed_since", "clock_of", "current_seq", "lock_systems", "mark_at_commit", "mark_changed"]
+
+
+def lock_systems(session: Session, system_ids: Sequence[int]) -> None:
+    """Lock these system rows for the rest of the transaction, in id order (PostgreSQL; SQLite's write
+    lock already serializes writers): the first lock of the order :func:`mark_changed` keeps."""
+    if not system_ids or session.get_bind().dialect.name != "postgresql":
+        return
+    system = _t(System)
+    for chunk in chunks(sorted(set(system_ids)), _CHUNK):
+        session.execute(
+            sa.select(system.c.id)
+            .where(system.c.id.in_(chunk))
+            .order_by(system.c.id)
+            .with_for_update(key_share=True)
+        ).all()
+
+
+def mark_changed(
+    session: Session, org_id: int, system_ids: Sequence[int] = (), *, every: bool = False
+) -> int:
+    """Move the organization's change clock by one in the caller's transaction and stamp these of its
+    systems (``every``: all of them) with the new number — none for a change that no system row
+    carries, such as a deletion; returns the number. From here to the commit the organization's other
+    writers wait (PostgreSQL): writers call :func:`mark_at_commit` instead, unless this is the last
+    thing their transaction does."""
+    system = _t(System)
+    if every:
+        mine = sa.select(system.c.id).where(system.c.org_id == org_id)
+        system_ids = [int(i) for i in session.execute(mine).scalars()]
+    lock_systems(session, system_ids)
+    clock = _t(OrgChange)
+    upsert = _insert(session, OrgChange).values(org_id=org_id, seq=1)
+    bump = upsert.on_conflict_do_update(index_elements=["org_id"], set_={"seq": clock.c.seq + 1})
+    seq = int(session.execute(bump.returning(clock.c.seq)).scalar_one())
+    update = sa.update(system).values(changed_seq=seq)
+    if every:
+        session.execute(update.where(system.c.org_id == org_id))
+        return seq
+    for chunk in chunks(sorted(set(system_ids)), _CHUNK):
+        session.execute(update.where(system.c.id.in_(chunk), system.c.org_id == org_id))
+    return seq
+
+
+# session.info key → {organization id: (every system?, system ids)} to mark when the session commits.
+_PENDING = "patchgap.changed"
+
+
+def mark_at_commit(
+    session: Session, org_id: int, system_ids: Sequence[int] = (), *, every: bool = False
+) -> None:
+    """:func:`mark_changed` of the organization (and these of its systems, or ``every`` one) when the
+    session's transaction commits: just before, in it. Marks of one transaction merge, one number per
+    organization."""
+    pending: dict[int, tuple[bool, set[int]]] = session.info.setdefault(_PENDING, {})
+    all_before, ids = pending.get(org_id, (False, set()))
+    ids.update(system_ids)
+    pending[org_id] = (all_before or every, ids)
+
+
+@sa.event.listens_for(Session, "before_commit")
+def _mark_pending(session: Session) -> None:
+    pending: dict[int, tuple[bool, set[int]]] | None = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    # Every system row first, in id order, then the clocks in organization order (the module's lock order).
+    system = _t(System)
+    everyone = [org_id for org_id, (every, _) in pending.items() if every]
+    ids = {sid for _, named in pending.values() for sid in named}
+    if everyone:
+        stmt = sa.select(system.c.id).where(system.c.org_id.in_(everyone))
+        ids.update(int(i) for i in session.execute(stmt).scalars())
+    lock_systems(session, sorted(ids))
+    for org_id, (every, named) in sorted(pending.items()):
+        mark_changed(session, org_id, sorted(named), every=every)
+
+
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _forget_pending(session: Session, _previous: object) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def clock_of(org_id: int) -> sa.ColumnElement[int]:
+    """The organization's sequence number as a column (0 before its first change): for a reader that
+    reads it in one statement with other aggregates."""
+    clock = _t(OrgChange)
+    return sa.func.coalesce(sa.select(clock.c.seq).where(clock.c.org_id == org_id).scalar_subquery(), 0)
+
+
+def current_seq(session: Session, org_id: int) -> int:
+    """The organization's change sequence number (0 before its first change)."""
+    return int(session.execute(sa.select(clock_of(org_id))).scalar_one())
+
+
+def changed_since(session: Session, org_id: int, seq: int) -> tuple[int, list[int]]:
+    """(the organization's sequence number now, its systems changed after ``seq``), read in one
+    statement: every change numbered up to the first is committed and seen, and the systems it
+    changed are among the second (those deleted since are not: a reader notices them otherwise)."""
+    system = _t(System)
+    now = sa.select(clock_of(org_id).label("seq")).subquery()
+    stmt = (
+        sa.select(now.c.seq, system.c.id)
+        .select_from(now.outerjoin(system, sa.and_(system.c.org_id == org_id, system.c.changed_seq > seq)))
+        .order_by(system.c.id)
+    )
+    rows = session.execute(stmt).all()
+    current = int(rows[0][0]) if rows else 0
+    return current, [int(r[1]) for r in rows if r[1] is not None]
