@@ -483,8 +483,15 @@ def stored_exposures(
             table.c.id,
         )
         .select_from(table.join(system, system.c.id == table.c.system_id))
-        .where(system.c.org_id == org_id)
     )
+    if system_ids is None and exposure_ids is None:
+        stmt = stmt.where(system.c.org_id == org_id)
+    else:
+        # The organization tested as an expression, which no index serves: the rows are sought by
+        # their ids or systems. Otherwise SQLite, without statistics of the system indexes, walks
+        # every system of the organization along one and then its exposures (0.25 s at 10,000
+        # systems for a page of 100 rows).
+        stmt = stmt.where(system.c.org_id + 0 == org_id)
     if system_ids is not None:
         stmt = stmt.where(table.c.system_id.in_(list(system_ids)))
     if exposure_ids is not None:
