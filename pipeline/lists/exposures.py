@@ -44,7 +44,6 @@ __all__ = [
     "changed_systems",
     "exposure_page",
     "iter_exposures",
-    "list_version",
     "rebuild_list",
     "rebuild_lists",
     "refresh_list",
@@ -431,12 +430,6 @@ _VERSIONS: dict[tuple[str, int], str] = {}
 _COUNTS: dict[tuple[str, int, lq.ListFilter], tuple[str, int]] = {}
 # (database, organization) → system id → the stamp of its list rows at the last refresh in this process.
 _STAMPS: dict[tuple[str, int], dict[int, str]] = {}
-
-
-def list_version(db: Database, org_id: int) -> str | None:
-    """A digest of every system's list stamp at this process's last refresh of the organization's list
-    (``None`` before one): what is derived from the list rows and plan items stays valid while it does."""
-    return _VERSIONS.get((str(db.url), org_id))
 
 
 def system_stamps(db: Database, org_id: int) -> Mapping[int, str] | None:

@@ -406,17 +406,12 @@ def org_systems(
     return [_system_row(r) for r in session.execute(stmt)]
 
 
-def org_system_ids(
-    session: Session, org_id: int, name: str | None = None, *, above: int | None = None
-) -> list[int]:
-    """The ids of the organization's systems (or of the one named; or of those with an id ``above``
-    this one), by name."""
+def org_system_ids(session: Session, org_id: int, name: str | None = None) -> list[int]:
+    """The ids of the organization's systems (or of the one named), by name."""
     system = _table(System)
     stmt = sa.select(system.c.id).where(system.c.org_id == org_id).order_by(system.c.name)
     if name is not None:
         stmt = stmt.where(system.c.name == name)
-    if above is not None:
-        stmt = stmt.where(system.c.id > above)
     return list(session.execute(stmt).scalars())
 
 
