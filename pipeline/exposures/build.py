@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -188,9 +188,20 @@ def _as_new(e: Exposure, system_id: int, built: Built, excluded: bool) -> q.NewE
 # --- persistence ---------------------------------------------------------------------------------
 
 
-def rebuild_in(session: Tx, system_ids: Sequence[int]) -> int:
+def rebuild_in(
+    session: Tx,
+    system_ids: Sequence[int],
+    *,
+    records: Sequence[Analysis] | None = None,
+    states: Mapping[int, str] | None = None,
+) -> int:
     """Rebuild the exposure rows of these systems in the caller's transaction, announcing the exposures
-    that opened and closed (``pipeline.events``); returns the rows written."""
+    that opened and closed (``pipeline.events``); returns the rows written.
+
+    ``records`` (the organization's analysis records) and ``states`` (the systems' input states,
+    ``store.queries.exposures.input_states``) may be passed when the caller read them in this
+    transaction for one organization's systems, before this call: the digests then stored are never
+    newer than the rows, so a change in between is rebuilt by the next check."""
     # pipeline.events reads the reports' facts, and the reports import this module.
     from pipeline import events  # noqa: PLC0415
 
@@ -201,7 +212,8 @@ def rebuild_in(session: Tx, system_ids: Sequence[int]) -> int:
     for org_id, ids in sorted(by_org.items()):
         q.lock_states(session, ids)
         systems = system_queries.org_systems(session, org_id, ids=ids)
-        records = analysis_records(session, org_id)
+        if records is None or len(by_org) > 1:
+            records = analysis_records(session, org_id)
         built = compute_timeline(session, org_id, systems, None, records)
         id_of = {s.name: s.id for s in systems}
         new = [_as_new(e, id_of[e.system], built, False) for e in built.timeline.exposures]
@@ -213,7 +225,8 @@ def rebuild_in(session: Tx, system_ids: Sequence[int]) -> int:
             q.ExposureKey(n.system_id, name_of[n.system_id], n.vuln_group, n.ecosystem, n.package_name)
             for n in new
         ]
-        digests = input_digests(session, org_id, [s.id for s in systems], records, keys)
+        known = states if len(by_org) == 1 else None
+        digests = input_digests(session, org_id, [s.id for s in systems], records, keys, states=known)
         q.replace_exposures(session, org_id, digests, new)
         # What the rebuild opened and closed is announced in its transaction (``pipeline.events``).
         events.record_exposure_changes(
@@ -249,6 +262,8 @@ def input_digests(
     system_ids: Sequence[int],
     records: Sequence[Analysis] | None = None,
     keys: Sequence[q.ExposureKey] | None = None,
+    *,
+    states: Mapping[int, str] | None = None,
 ) -> dict[int, str]:
     """A digest per system of everything its exposure rows are built from: what the store scopes to
     the system (``store.queries.exposures.input_states``: its snapshots, the advisories and match
@@ -258,7 +273,8 @@ def input_digests(
     for (affected observations are stored as counted or excluded rows), so the record part of a system
     holds the records, as they stand, whose group and package key match one of its stored rows (``keys``:
     read from the store, or the rows a rebuild is writing) and whose system, if any, is this one. A
-    decision thus rebuilds the systems running what it names, not the organization.
+    decision thus rebuilds the systems running what it names, not the organization. ``states``: the
+    systems' input states when the caller read them already in this transaction.
     """
     records = analysis_records(session, org_id) if records is None else records
     by_key: dict[tuple[str, str, str], list[Analysis]] = defaultdict(list)
@@ -273,7 +289,8 @@ def input_digests(
         for r in by_key.get((k.vuln_group, k.ecosystem, k.package_name), ()):
             if r.system is None or r.system == k.system:
                 touching[k.system_id].add(repr(r))
-    states = q.input_states(session, system_ids)
+    if states is None:
+        states = q.input_states(session, system_ids)
     return {
         sid: hashlib.sha256(f"{states[sid]}|{sorted(touching.get(sid, ()))}".encode()).hexdigest()
         for sid in system_ids
@@ -337,10 +354,12 @@ def ensure_exposures(db: Database, org: str, system: str | None = None) -> int:
         with db.write() as session:
             # Checked again under the write lock (those found, not the whole organization again): a
             # concurrent report may have rebuilt them meanwhile.
-            current = input_digests(session, org_id, stale)
+            records = analysis_records(session, org_id)
+            states = q.input_states(session, stale)
+            current = input_digests(session, org_id, stale, records, states=states)
             stored = q.stored_digests(session, stale)
             stale = [sid for sid in stale if stored.get(sid) != current[sid]]
-            rebuild_in(session, stale)
+            rebuild_in(session, stale, records=records, states=states)
     if system is None:
         # The token read before the check: whatever moved since moves it, and the next call checks
         # (also after a rebuild, which moves the clock: one more check of the systems rebuilt, then

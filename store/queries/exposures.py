@@ -2,11 +2,11 @@
 
 Every read is one set-based statement; the exposure use-cases turn their rows into the records of
 ``reports``. The exposure inputs of some systems come from two reads: their snapshots with the
-component set each points at (``store.queries.systems.snapshot_rows``), and one join over the distinct
-sets (:func:`set_inputs`):
+component set each points at (``store.queries.systems.snapshot_rows``), and the distinct sets' contents
+(:func:`set_inputs`):
 
     component_set_member ⋈ package_version, restricted to packages that some non-withdrawn advisory
-    affects in some version, LEFT JOIN the (package version, vulnerability group) pairs of
+    affects in some version the sets contain, LEFT JOIN the (package version, vulnerability group) pairs of
     ``match_result`` rows with status ``affected`` of non-withdrawn advisories.
 
 A row with a group is an *affected* observation; every row is a *presence* observation (the package
@@ -23,12 +23,14 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, cast
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
 from core.time import require_utc, utcnow
@@ -61,15 +63,42 @@ class SetRow:
     vuln_group: str | None
 
 
-def _affected_pairs() -> sa.Select[Any]:
-    """(package version id, group key) for every affected match of a non-withdrawn advisory."""
-    mr, ap, adv = _t(MatchResult), _t(AffectedPackageRow), _t(Advisory)
-    return (
+def _in(column: Any, name: str, postgresql: bool) -> Any:
+    """``column`` in the list bound as ``name``: on PostgreSQL one array parameter (``= ANY``), so that
+    the statement's text is the same for every list and the driver prepares it once; elsewhere an
+    expanding ``IN``."""
+    if postgresql:
+        return column == sa.any_(sa.bindparam(name, type_=ARRAY(sa.Integer)))
+    return column.in_(sa.bindparam(name, expanding=True))
+
+
+def _members_stmt(postgresql: bool) -> sa.Select[Any]:
+    member = _t(ComponentSetMember)
+    return sa.select(member.c.set_id, member.c.package_version_id).where(
+        _in(member.c.set_id, "sets", postgresql)
+    )
+
+
+def _versions_stmt(postgresql: bool) -> sa.Select[Any]:
+    """Package versions by id, each with the group of every affected match of a non-withdrawn advisory
+    (``NULL``: none)."""
+    pv, mr, ap, adv = _t(PackageVersion), _t(MatchResult), _t(AffectedPackageRow), _t(Advisory)
+    matched = (
         sa.select(mr.c.package_version_id, adv.c.group_key)
         .select_from(mr.join(ap, ap.c.id == mr.c.affected_id).join(adv, adv.c.id == ap.c.advisory_pk))
         .where(mr.c.status == "affected", adv.c.withdrawn_at.is_(None))
-        .distinct()
+        .subquery("matched")
     )
+    return (
+        sa.select(pv.c.id, pv.c.ecosystem, pv.c.name, pv.c.purl, pv.c.version, matched.c.group_key)
+        .select_from(pv.outerjoin(matched, matched.c.package_version_id == pv.c.id))
+        .where(_in(pv.c.id, "ids", postgresql))
+    )
+
+
+# Built once per kind of database: constructing them costs more than a one-system rebuild's share
+# of the statements.
+_SET_READS = {pg: (_members_stmt(pg), _versions_stmt(pg)) for pg in (False, True)}
 
 
 def set_inputs(session: Session, set_ids: Sequence[int]) -> list[SetRow]:
@@ -77,38 +106,35 @@ def set_inputs(session: Session, set_ids: Sequence[int]) -> list[SetRow]:
 
     Keyed by set, not by snapshot: weekly snapshots mostly repeat their set, so this reads each
     distinct content once; ``pipeline`` joins the rows to the snapshots that point at the set.
+
+    Presence rows are those of packages affected in some version that one of these sets contains: a
+    system's exposures come from its own sets (all of them are asked for together), so a package
+    none of them has affected has no exposure that its presence could close. Two reads, the sets'
+    members and then their package versions by id: never an aggregate over every match of the
+    database, which a one-system rebuild would pay for in proportion to the advisory database.
     """
-    pv, member = _t(PackageVersion), _t(ComponentSetMember)
-    affected = _affected_pairs().cte("affected")
-    apv = pv.alias("apv")
-    packages = (
-        sa.select(apv.c.ecosystem, apv.c.name)
-        .select_from(affected.join(apv, apv.c.id == affected.c.package_version_id))
-        .distinct()
-        .cte("affected_packages")
-    )
-    out: list[SetRow] = []
+    members_stmt, versions_stmt = _SET_READS[session.get_bind().dialect.name == "postgresql"]
+    members: list[tuple[int, int]] = []
     for chunk in chunks(sorted(set(set_ids)), _CHUNK):
-        stmt = (
-            sa.select(
-                member.c.set_id,
-                pv.c.id,
-                pv.c.ecosystem,
-                pv.c.name,
-                pv.c.purl,
-                pv.c.version,
-                affected.c.group_key,
-            )
-            .select_from(
-                packages.join(
-                    pv, sa.and_(pv.c.ecosystem == packages.c.ecosystem, pv.c.name == packages.c.name)
-                )
-                .join(member, member.c.package_version_id == pv.c.id)
-                .outerjoin(affected, affected.c.package_version_id == pv.c.id)
-            )
-            .where(member.c.set_id.in_(chunk))
-        )
-        out.extend(SetRow(*r) for r in session.execute(stmt))
+        members.extend((r[0], r[1]) for r in session.execute(members_stmt, {"sets": list(chunk)}))
+    versions: dict[int, tuple[str, str, str, str]] = {}
+    groups: dict[int, set[str]] = defaultdict(set)
+    for chunk in chunks(sorted({pv for _, pv in members}), _CHUNK):
+        for r in session.execute(versions_stmt, {"ids": list(chunk)}):
+            versions[r[0]] = (r[1], r[2], r[3], r[4])
+            if r[5] is not None:
+                groups[r[0]].add(r[5])
+    affected = {versions[pv][:2] for pv in groups}
+    out: list[SetRow] = []
+    for set_id, pv in members:
+        ecosystem, name, purl, version = versions[pv]
+        if (ecosystem, name) not in affected:
+            continue
+        found = groups.get(pv)
+        if found:
+            out.extend(SetRow(set_id, pv, ecosystem, name, purl, version, g) for g in sorted(found))
+        else:
+            out.append(SetRow(set_id, pv, ecosystem, name, purl, version, None))
     return out
 
 
