@@ -24,8 +24,9 @@ Cost, so that nothing grows with the fleet on a repeated view (README "Scaling")
   the snapshots up to it gives, in one pass over the same columns). Both are kept in the process
   per (database, organization, moment, embargo view) under a digest of every input the reports read
   (``pipeline.lists.exposures.refreshed_state``, with every system's cadence and decommissioning): a
-  new or backfilled snapshot, a match, an advisory/KEV/EPSS/feed change, a triage decision, an SLA
-  policy or a system's attributes change the digest and the figures are computed again.
+  new or backfilled snapshot, a match, an advisory/KEV/EPSS/feed change that changes what is said
+  about a group or package some system has, a triage decision, an SLA policy or a system's attributes
+  change the digest and the figures are computed again.
 
 A moment before the organization's newest snapshot (a look back) computes everything from the report
 inputs at that moment instead, as the reports do.

@@ -11,19 +11,27 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import unquote
 
+from core.embargo import current_view, public, viewing
 from core.errors import InputError
 from core.kept import keep
 from core.paging import DEFAULT_LIMIT, MAX_LIMIT, CursorValue, Page, decode_cursor, encode_cursor
 from core.time import require_utc, rfc3339, utcnow_seconds, within_range
-from pipeline.embargo import hidden_groups
+from pipeline.embargo import hidden_groups, hidden_records
 from pipeline.exposures.build import ensure_exposures
-from pipeline.exposures.reports import built_of_rows, exposures_from_inputs, exposures_report, inputs_of_built
+from pipeline.exposures.reports import (
+    built_of_rows,
+    exposures_from_inputs,
+    exposures_report,
+    group_details,
+    inputs_of_built,
+)
 from pipeline.plan import item_rows, public_advice
 from pipeline.systems import SystemFilter
 from reports.deploy_time import assess_exposures
@@ -34,6 +42,7 @@ from store.queries import lists as lq
 from store.queries import plan as pq
 from store.queries import systems as system_queries
 from store.queries.organizations import get_organization, organizations
+from store.queries.packages import affected_rows_for_keys
 from store.sql import chunks
 
 __all__ = [
@@ -44,6 +53,7 @@ __all__ = [
     "changed_systems",
     "exposure_page",
     "iter_exposures",
+    "kept_stamps",
     "rebuild_list",
     "rebuild_lists",
     "refresh_list",
@@ -179,28 +189,135 @@ def _ident(system: str, package: str, vulnerability: str, first_seen: str) -> st
     return _SEP.join((system, package, vulnerability, first_seen))
 
 
-def _stamp(token: str, i: lq.ListInputs) -> str:
-    text = repr((token, i.digest, i.built_at, i.name, i.environment, i.internet_exposed, i.criticality))
-    return hashlib.sha256(repr((text, i.owner, i.tags)).encode()).hexdigest()
+# A stored stamp is ``<inputs>.<facts token>.<facts>`` (64 characters, the column's width):
+# - inputs: a digest of the system's own inputs (``lq.ListInputs``) and the organization's SLA policy;
+# - facts token: a digest of ``lq.facts_token`` when the rows were computed;
+# - facts: a digest of what advisories, KEV and EPSS said then about the system's vulnerability groups
+#   and packages (:func:`_facts_of`).
+# Rows are current while the inputs digest is; under the same facts token, so are the facts. When the
+# token moved (an advisory, KEV, EPSS or feed changed), the facts digest is computed again, and only
+# the systems whose facts differ are recomputed: the others are stamped with the new token.
+# In this process a system's stamp is ``<inputs>.<facts>`` (:func:`system_stamps`), so that what is
+# kept per system does not move with a token that changed nothing of it.
+_INPUTS, _TOKEN, _FACTS = 28, 12, 22
 
 
-# (database, organization) → system id → (the inputs its stamp was computed from, the stamp): a
-# refresh that finds a system's inputs unchanged reuses its stamp instead of hashing them again (at
+def _inputs_hash(policy: str, i: lq.ListInputs) -> str:
+    text = repr((policy, i.digest, i.built_at, i.name, i.environment, i.internet_exposed, i.criticality))
+    return hashlib.sha256(repr((text, i.owner, i.tags)).encode()).hexdigest()[:_INPUTS]
+
+
+def _token_hash(facts: str) -> str:
+    return hashlib.sha256(facts.encode()).hexdigest()[:_TOKEN]
+
+
+def _stored_parts(stamp: str | None) -> tuple[str, str, str] | None:
+    """(inputs, token, facts) of a stored stamp; ``None`` for none or one of an older form."""
+    parts = stamp.split(".") if stamp else []
+    if len(parts) != 3 or (len(parts[0]), len(parts[1]), len(parts[2])) != (_INPUTS, _TOKEN, _FACTS):
+        return None
+    return parts[0], parts[1], parts[2]
+
+
+def _digest(groups: Sequence[tuple[str, str]], packages: Sequence[tuple[tuple[str, str], str]]) -> str:
+    return hashlib.sha256(repr((sorted(groups), sorted(packages))).encode()).hexdigest()[:_FACTS]
+
+
+_NO_FACTS = _digest((), ())
+
+
+def _facts_of(session: Tx, keys: Iterable[tuple[int, str, str, str]]) -> dict[int, str]:
+    """System id → a digest of what advisories, KEV and EPSS say about its list rows and plan items,
+    from its exposure rows' (system id, group, ecosystem, package name): the facts of each group as
+    the reports derive them (``group_details``) and the live advisory entries naming each package,
+    as a reader without embargo entitlement sees them (the plan's upgrade advice,
+    ``pipeline.plan.public_advice``). Systems without exposure rows are absent (:data:`_NO_FACTS`)."""
+    groups_of: dict[int, set[str]] = defaultdict(set)
+    packages_of: dict[int, set[tuple[str, str]]] = defaultdict(set)
+    for sid, group, ecosystem, name in keys:
+        groups_of[sid].add(group)
+        packages_of[sid].add((ecosystem, name))
+    groups = set().union(*groups_of.values()) if groups_of else set()
+    facts, info = group_details(session, groups)
+    of_group = {g: hashlib.sha256(repr((facts[g], info[g])).encode()).hexdigest() for g in groups}
+    packages = set().union(*packages_of.values()) if packages_of else set()
+    entries: dict[tuple[str, str], list[str]] = defaultdict(list)
+    with viewing(public(current_view().now)):
+        hidden = hidden_records(session)
+        for row in affected_rows_for_keys(session, packages):
+            if (row.source, row.advisory_id) not in hidden:
+                entries[(row.eco_key, row.name_key)].append(repr(row))
+    of_package = {k: hashlib.sha256(repr(sorted(entries[k])).encode()).hexdigest() for k in packages}
+    return {
+        sid: _digest(
+            [(g, of_group[g]) for g in groups_of[sid]], [(k, of_package[k]) for k in packages_of.get(sid, ())]
+        )
+        for sid in groups_of
+    }
+
+
+# (database, organization) → system id → (the inputs its inputs digest was computed from, the digest):
+# a refresh that finds a system's inputs unchanged reuses its digest instead of hashing them again (at
 # 10,000 systems the hashing was most of a refresh that had nothing to do).
 _STAMPED: dict[tuple[str, int], dict[int, tuple[tuple[Any, ...], str]]] = {}
 
 
-def _stamps_of(key: tuple[str, int], token: str, found: Sequence[lq.ListInputs]) -> dict[int, str]:
-    """Each system's stamp (``_stamp``) of these inputs, the unchanged ones' as computed before."""
+def _hashes_of(key: tuple[str, int], policy: str, found: Sequence[lq.ListInputs]) -> dict[int, str]:
+    """Each system's inputs digest (``_inputs_hash``), the unchanged ones' as computed before."""
     before = _STAMPED.get(key, {})
     memo: dict[int, tuple[tuple[Any, ...], str]] = {}
     for i in found:
-        inputs: tuple[Any, ...] = (token, i.digest, i.built_at, i.name, i.environment)
+        inputs: tuple[Any, ...] = (policy, i.digest, i.built_at, i.name, i.environment)
         inputs += (i.internet_exposed, i.criticality, i.owner, i.tags)
         kept = before.get(i.system_id)
-        memo[i.system_id] = (inputs, kept[1] if kept is not None and kept[0] == inputs else _stamp(token, i))
+        memo[i.system_id] = (
+            inputs,
+            kept[1] if kept is not None and kept[0] == inputs else _inputs_hash(policy, i),
+        )
     keep(_STAMPED, key, memo)
-    return {sid: stamp for sid, (_, stamp) in memo.items()}
+    return {sid: digest for sid, (_, digest) in memo.items()}
+
+
+# Above this many systems whose facts must be compared, the exposure keys of the whole organization
+# are read at once instead of by system ids.
+_WHOLE_ORG = 2000
+
+
+def _compare(
+    session: Tx, org_id: int, found: Sequence[lq.ListInputs], hashes: Mapping[int, str], facts: str
+) -> tuple[list[int], dict[int, tuple[str, str]], dict[int, str]]:
+    """(the systems to recompute, the stamps to replace — system id → (stored, new) —, this process's
+    stamp of each system found current) of these systems' stored stamps against their inputs now."""
+    token = _token_hash(facts)
+    todo: list[int] = []
+    current: dict[int, str] = {}
+    stale: dict[int, tuple[str, str]] = {}
+    for i in found:
+        parts = _stored_parts(i.stamp)
+        sid = i.system_id
+        if parts is None or parts[0] != hashes[sid]:
+            todo.append(sid)
+        elif parts[1] == token:
+            current[sid] = f"{parts[0]}.{parts[2]}"
+        else:
+            stale[sid] = (parts[0], parts[2])
+    restamps: dict[int, tuple[str, str]] = {}
+    if stale:
+        ids = None if len(stale) > _WHOLE_ORG else sorted(stale)
+        keys = [
+            (k.system_id, k.vuln_group, k.ecosystem, k.package_name)
+            for k in q.exposure_keys(session, org_id, system_ids=ids)
+            if k.system_id in stale
+        ]
+        now = _facts_of(session, keys)
+        stored = {i.system_id: i.stamp for i in found}
+        for sid, (inputs, was) in stale.items():
+            if now.get(sid, _NO_FACTS) == was:
+                restamps[sid] = (stored[sid] or "", f"{inputs}.{token}.{was}")
+                current[sid] = f"{inputs}.{was}"
+            else:
+                todo.append(sid)
+    return sorted(todo), restamps, current
 
 
 def _newest(s: system_queries.SystemRow) -> datetime | None:
@@ -317,8 +434,9 @@ def refreshed_state(db: Database, org: str) -> tuple[int, str]:
     """Bring the organization's list rows current (:func:`refresh_list`; stored exposures must be
     current first) and return its id and a digest of every system's list stamp: a digest of
     everything the organization's reports are computed from (each built system's snapshots, match
-    results and triage through its build digest, its attributes; the organization-wide advisories,
-    KEV, EPSS, feeds and SLA policy), which changes whenever any report could."""
+    results and triage through its build digest, its attributes, the SLA policy, and what advisories,
+    KEV, EPSS and feeds say about its vulnerability groups and packages), which changes whenever any
+    report could."""
     refresh_list(db, org)
     with db.read() as session:
         org_id = get_organization(session, org).id
@@ -328,14 +446,17 @@ def refreshed_state(db: Database, org: str) -> tuple[int, str]:
 
 @dataclass(frozen=True, slots=True)
 class _Read:
-    """The organization's list inputs as this process last read them: the facts token, the change
-    clock's number read before them (``store.queries.changes``: every change up to it is in them), each
-    built system's inputs (their stored stamp as read) and each one's stamp computed from them."""
+    """The organization's list inputs as this process last read them: the facts and policy tokens, the
+    change clock's number read before them (``store.queries.changes``: every change up to it is in
+    them), each built system's inputs (their stored stamp as read), its inputs digest, and its stamp in
+    this process (``<inputs>.<facts>``) once its rows are current."""
 
-    token: str
+    facts: str
+    policy: str
     seq: int
     inputs: Mapping[int, lq.ListInputs]
-    stamps: dict[int, str]  # never changed once made: shared with ``_STAMPS``
+    hashes: Mapping[int, str]
+    stamps: dict[int, str]  # never changed once kept: shared with ``_STAMPS``
 
 
 # (database, organization) → :class:`_Read` after the last refresh in this process that recomputed
@@ -344,17 +465,26 @@ _READ: dict[tuple[str, int], _Read] = {}
 _READ_LOCK = threading.Lock()
 
 
-def _read_inputs(db: Database, org: str) -> tuple[int, _Read | None, list[int]]:
-    """(the organization's id, its list inputs now — ``None``: as kept —, the systems whose stored
-    stamp differs from the one computed from them).
+@dataclass(frozen=True, slots=True)
+class _Todo:
+    """What a refresh has to do: the systems to recompute, and the stamps to replace (system id →
+    (stamp read, new stamp)) of systems whose facts are unchanged under a new facts token."""
 
-    Narrowed by the change clock: when the facts token and the clock are what they were at the last
-    refresh in this process, no system's inputs moved (none is read); when only the clock moved, the
-    systems it names as changed since are read and merged into the inputs kept, and only theirs are
-    compared (the others' stored stamps were their computed ones after that refresh: writing a stamp
+    recompute: list[int]
+    restamp: dict[int, tuple[str, str]]
+
+
+def _read_inputs(db: Database, org: str) -> tuple[int, _Read | None, _Todo]:
+    """(the organization's id, its list inputs now — ``None``: as kept —, what to do).
+
+    Narrowed by the change clock: when the facts and policy tokens and the clock are what they were at
+    the last refresh in this process, no system's inputs moved (none is read); when only the clock
+    moved, the systems it names as changed since are read and merged into the inputs kept, and only
+    theirs are compared (the others' stored stamps were current after that refresh: writing a stamp
     moves the clock too, so a concurrent refresh that wrote a stamp from older inputs is seen). A
     system deleted leaves no row to name it: when the inputs so merged do not count the organization's
-    built systems, every system is read again.
+    built systems, every system is read again. When the facts token moved, each system's facts are
+    compared (:func:`_compare`).
     """
     with db.read() as session:
         org_id = get_organization(session, org).id
@@ -362,66 +492,81 @@ def _read_inputs(db: Database, org: str) -> tuple[int, _Read | None, list[int]]:
         key = (str(db.url), org_id)
         with _READ_LOCK:
             kept = _READ.get(key)
-        token = lq.facts_token(session, org_id)
-        if kept is not None and kept.token == token:
+        facts, policy = lq.facts_token(session), lq.policy_token(session, org_id)
+        if kept is not None and (kept.facts, kept.policy) == (facts, policy):
             seq, moved = changes.changed_since(session, org_id, kept.seq)
             if seq == kept.seq and not moved:
-                return org_id, None, []
+                return org_id, None, _Todo([], {})
             inputs = dict(kept.inputs)
             for sid in moved:
                 inputs.pop(sid, None)
             found = lq.list_inputs(session, org_id, moved) if moved else []
             inputs.update((i.system_id, i) for i in found)
             if len(inputs) == lq.built_count(session, org_id):
-                stamps = {sid: stamp for sid, stamp in kept.stamps.items() if sid in inputs}
-                stamps.update((i.system_id, _stamp(token, i)) for i in found)
-                changed = sorted(i.system_id for i in found if stamps[i.system_id] != i.stamp)
-                return org_id, _Read(token, seq, inputs, stamps), changed
+                hashes = {sid: h for sid, h in kept.hashes.items() if sid in inputs}
+                hashes.update((i.system_id, _inputs_hash(policy, i)) for i in found)
+                todo, restamps, current = _compare(session, org_id, found, hashes, facts)
+                # The systems read again have their stamp here once current (the others once recomputed).
+                again = set(moved)
+                stamps = {sid: st for sid, st in kept.stamps.items() if sid in inputs and sid not in again}
+                stamps.update(current)
+                return org_id, _Read(facts, policy, seq, inputs, hashes, stamps), _Todo(todo, restamps)
         # Every system: the clock read first, so that every change up to it is in what follows.
         seq = changes.current_seq(session, org_id)
         every = lq.list_inputs(session, org_id)
-    stamps = _stamps_of(key, token, every)
-    changed = sorted(i.system_id for i in every if stamps[i.system_id] != i.stamp)
-    return org_id, _Read(token, seq, {i.system_id: i for i in every}, stamps), changed
+        hashes = _hashes_of(key, policy, every)
+        todo, restamps, current = _compare(session, org_id, every, hashes, facts)
+    read = _Read(facts, policy, seq, {i.system_id: i for i in every}, hashes, current)
+    return org_id, read, _Todo(todo, restamps)
 
 
 def refresh_list(db: Database, org: str) -> int:
     """Recompute the list rows of the organization's systems whose inputs changed since they were
     computed (see ``store.tables.lists``); returns how many systems were recomputed."""
-    org_id, read, changed = _read_inputs(db, org)
+    org_id, read, todo = _read_inputs(db, org)
     if read is None:  # nothing moved: the stamps, the version and the rows stay as they are
         return 0
     key = (str(db.url), org_id)
-    stamps = read.stamps
-    if stamps != _STAMPS.get(key):
-        text = "".join(stamp for _, stamp in sorted(stamps.items()))
-        _VERSIONS[key] = hashlib.sha256(text.encode()).hexdigest()
-        _STAMPS[key] = stamps
-    for batch in chunks(changed, REFRESH_BATCH):
+    if todo.restamp:
+        with db.write() as session:
+            lq.restamp(session, org_id, todo.restamp)
+    stamps = dict(read.stamps)
+    for batch in chunks(todo.recompute, REFRESH_BATCH):
         with db.read() as session:
             # The stamps and the rows are read in one transaction: rows computed from inputs newer
             # than their stamp are recomputed by the next list, never kept under a stale stamp.
-            token = lq.facts_token(session, org_id)
+            token = _token_hash(lq.facts_token(session))
+            policy = lq.policy_token(session, org_id)
             inputs = {i.system_id: i for i in lq.list_inputs(session, org_id, batch)}
             systems = system_queries.org_systems(session, org_id, ids=list(inputs))
             stored = q.stored_exposures(session, org_id, [s.id for s in systems])
             rows, items = _report_of_rows(
                 session, org, org_id, stored, systems, moment=utcnow_seconds(), advice=False, plan=True
             )
-        by_name = {s.name: s for s in systems}
+            by_name = {s.name: s for s in systems}
+            keys = ((by_name[r.system].id, r.vuln_group, r.ecosystem, r.package_name) for r in stored)
+            facts = _facts_of(session, keys)
         list_rows = []
         for r in stored:
             state, row = rows[_stored_identity(r)]
             assert r.id is not None
             list_rows.append(_list_row(row, state, r.id, by_name[r.system], org_id))
-        states = {s.id: (_stamp(token, inputs[s.id]), _newest(s)) for s in systems}
+        states: dict[int, tuple[str, datetime | None]] = {}
+        for s in systems:
+            digest, of_facts = _inputs_hash(policy, inputs[s.id]), facts.get(s.id, _NO_FACTS)
+            states[s.id] = (f"{digest}.{token}.{of_facts}", _newest(s))
+            stamps[s.id] = f"{digest}.{of_facts}"
         with db.write() as session:
             lq.replace_list(session, org_id, batch, list_rows, states)
             pq.replace_items(session, batch, items)
+    if stamps != _STAMPS.get(key):
+        text = "".join(stamp for _, stamp in sorted(stamps.items()))
+        _VERSIONS[key] = hashlib.sha256(text.encode()).hexdigest()
+        _STAMPS[key] = stamps
     # Kept once every system found changed was recomputed: a refresh that failed reads them again.
     with _READ_LOCK:
-        keep(_READ, key, read)
-    return len(changed)
+        keep(_READ, key, replace(read, stamps=stamps))
+    return len(todo.recompute)
 
 
 # (database, organization) → a digest of every system's list stamp at the last refresh in this
@@ -438,6 +583,17 @@ def system_stamps(db: Database, org_id: int) -> Mapping[int, str] | None:
     its stamp does, so a cache kept per system reads again only the systems whose stamp moved
     (:func:`changed_systems`)."""
     return _STAMPS.get((str(db.url), org_id))
+
+
+def kept_stamps(stored: Mapping[int, str]) -> dict[int, str]:
+    """Stored list stamps in this process's form (``<inputs>.<facts>``, :func:`system_stamps`): without
+    the facts token they were written under, so that a stamp replaced under a new token (its facts
+    unchanged, its rows kept) is the same stamp here."""
+    out: dict[int, str] = {}
+    for sid, stamp in stored.items():
+        parts = _stored_parts(stamp)
+        out[sid] = stamp if parts is None else f"{parts[0]}.{parts[2]}"
+    return out
 
 
 def changed_systems(before: Mapping[int, str], now: Mapping[int, str]) -> set[int]:

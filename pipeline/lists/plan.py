@@ -31,7 +31,7 @@ from core.time import require_utc, rfc3339, utcnow_seconds, within_range
 from pipeline.embargo import hidden_groups, hidden_records
 from pipeline.exposures.build import ensure_exposures
 from pipeline.lists import ranking as ranking_module
-from pipeline.lists.exposures import changed_systems, refresh_list, system_stamps
+from pipeline.lists.exposures import changed_systems, kept_stamps, refresh_list, system_stamps
 from pipeline.lists.ranking import ranking
 from pipeline.plan import item_of_row, remediation_plan
 from pipeline.systems import SystemFilter
@@ -49,7 +49,7 @@ from reports.plan import (
     past_due_factor,
     vulnerability_order,
 )
-from store.db import Database
+from store.db import Database, Tx
 from store.queries import lists as lq
 from store.queries import plan as pq
 from store.queries import systems as system_queries
@@ -281,6 +281,11 @@ _ITEMS_KEPT = 32
 _ITEMS_LOCK = threading.Lock()
 
 
+def _stored_stamps(session: Tx, org_id: int, system_ids: Sequence[int] | None = None) -> dict[int, str]:
+    """The list stamps the systems' items were written under, in this process's form (``kept_stamps``)."""
+    return kept_stamps(pq.stored_stamps(session, org_id, system_ids))
+
+
 def _kept_items(db: Database, where: _Stored) -> tuple[_Kept | None, set[int] | None]:
     """The items kept for this plan, and the systems whose stamps moved since they were read (``None``
     with nothing kept: a new store is started; ``None, None`` before this process refreshed the
@@ -363,7 +368,7 @@ def _stored_actions(
             where.filter,
             lambda ids: (
                 pq.rank_items(session, where.org_id, where.filter, ids),
-                pq.stored_stamps(session, where.org_id, ids),
+                _stored_stamps(session, where.org_id, ids),
             ),
         )
         keys, actions_total = ranked.page(at, after, offset, limit), ranked.total
@@ -372,9 +377,9 @@ def _stored_actions(
         if kept is not None and changed:
             moved = sorted(changed)
             rows = pq.action_items(session, where.org_id, where.filter, system_ids=moved)
-            kept = _merged(kept, changed, pq.stored_stamps(session, where.org_id, moved), rows)
+            kept = _merged(kept, changed, _stored_stamps(session, where.org_id, moved), rows)
         elif kept is None and changed is not None:
-            kept = _Kept(pq.stored_stamps(session, where.org_id), {})
+            kept = _Kept(_stored_stamps(session, where.org_id), {})
         have = kept.actions if kept is not None else {}
         missing = [i for i in ids if i not in have]
         read = pq.action_items(session, where.org_id, where.filter, actions=missing) if missing else []
@@ -482,13 +487,13 @@ def _stored_unfixable(db: Database, where: _Stored) -> tuple[Unfixable, ...]:
             if kept is not None and changed is not None:
                 moved = sorted(changed)
                 read = pq.unfixable_items(session, where.org_id, where.filter, moved)
-                fresh = pq.stored_stamps(session, where.org_id, moved)
+                fresh = _stored_stamps(session, where.org_id, moved)
                 rows = {sid: r for sid, r in kept.rows.items() if sid not in changed}
                 merged = {sid: stamp for sid, stamp in kept.stamps.items() if sid not in changed}
                 merged.update(fresh)
             else:
                 read = pq.unfixable_items(session, where.org_id, where.filter)
-                merged = pq.stored_stamps(session, where.org_id) if stamps is not None else {}
+                merged = _stored_stamps(session, where.org_id) if stamps is not None else {}
                 rows = {}
         for row in read:
             rows.setdefault(row["system_id"], []).append(row)

@@ -306,21 +306,35 @@ class ExposureKey:
     package_name: str
 
 
-def exposure_keys(session: Session, org_id: int, groups: Sequence[str]) -> list[ExposureKey]:
+def exposure_keys(
+    session: Session,
+    org_id: int,
+    groups: Sequence[str] | None = None,
+    *,
+    system_ids: Sequence[int] | None = None,
+) -> list[ExposureKey]:
     """The distinct (system, group, package key) of the organization's stored rows (counted and
-    excluded) of these vulnerability groups: where analysis records about them can change anything."""
+    excluded) of these vulnerability groups — where analysis records about them can change anything —,
+    or of these systems (what advisories say about a system's rows is said about these), or of every
+    system with neither."""
     table, system = _t(ExposureRow), _t(System)
-    out: list[ExposureKey] = []
-    for chunk in chunks(sorted(set(groups)), _CHUNK):
-        stmt = (
-            sa.select(
-                table.c.system_id, system.c.name, table.c.vuln_group, table.c.ecosystem, table.c.package_name
-            )
-            .select_from(table.join(system, system.c.id == table.c.system_id))
-            .where(system.c.org_id == org_id, table.c.vuln_group.in_(chunk))
-            .distinct()
+    stmt = (
+        sa.select(
+            table.c.system_id, system.c.name, table.c.vuln_group, table.c.ecosystem, table.c.package_name
         )
-        out.extend(ExposureKey(*r) for r in session.execute(stmt))
+        .select_from(table.join(system, system.c.id == table.c.system_id))
+        .where(system.c.org_id == org_id)
+        .distinct()
+    )
+    if groups is None and system_ids is None:
+        return [ExposureKey(*r) for r in session.execute(stmt)]
+    out: list[ExposureKey] = []
+    if groups is not None:
+        for chunk in chunks(sorted(set(groups)), _CHUNK):
+            out.extend(ExposureKey(*r) for r in session.execute(stmt.where(table.c.vuln_group.in_(chunk))))
+    else:
+        for ids in chunks(sorted(set(system_ids or ())), _CHUNK):
+            out.extend(ExposureKey(*r) for r in session.execute(stmt.where(table.c.system_id.in_(ids))))
     return out
 
 

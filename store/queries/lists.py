@@ -46,16 +46,19 @@ __all__ = [
     "overview_by_system",
     "overview_counts",
     "page_rows",
+    "policy_token",
     "replace_list",
+    "restamp",
     "systems_token",
 ]
 
 
-def facts_token(session: Session, org_id: int) -> str:
-    """What every list row of the organization depends on besides its own system: aggregates that
-    change whenever advisories, KEV, EPSS, a feed or the SLA policy change (counts, newest times and
-    sums of the values the rows show)."""
-    adv, kev, epss, feed, policy = _t(Advisory), _t(KevEntry), _t(EpssScore), _t(FeedState), _t(SlaPolicyRow)
+def facts_token(session: Session) -> str:
+    """What list rows depend on besides their system and the organization's SLA policy: aggregates
+    that change whenever advisories, KEV, EPSS or a feed change (counts, newest times and sums of the
+    values the rows show). When it moves, each system's rows are compared by the facts of its own
+    vulnerability groups and packages (``pipeline.lists.exposures``), not recomputed wholesale."""
+    adv, kev, epss, feed = _t(Advisory), _t(KevEntry), _t(EpssScore), _t(FeedState)
     parts: list[Any] = []
     parts.extend(
         session.execute(
@@ -89,13 +92,43 @@ def facts_token(session: Session, org_id: int) -> str:
     parts.extend(
         session.execute(sa.select(feed.c.name, feed.c.fetched_at, feed.c.sha256).order_by(feed.c.name))
     )
-    parts.append(session.execute(sa.select(policy.c.updated_at).where(policy.c.org_id == org_id)).scalar())
     # A disclosure changes the facts of its group without a write (``core.embargo``): the Akrites
     # records disclosed by the moment of the reading.
     disclosed = sa.and_(adv.c.source == AKRITES, adv.c.disclosed_at <= current_view().moment())
     released = sa.select(sa.func.count(), sa.func.max(adv.c.disclosed_at)).where(disclosed)
     parts.extend(session.execute(released).one())
     return repr(parts)
+
+
+def policy_token(session: Session, org_id: int) -> str:
+    """When the organization's SLA policy last changed: every list row's due date depends on it."""
+    policy = _t(SlaPolicyRow)
+    return repr(session.execute(sa.select(policy.c.updated_at).where(policy.c.org_id == org_id)).scalar())
+
+
+def restamp(session: Session, org_id: int, stamps: Mapping[int, tuple[str, str]]) -> None:
+    """Replace the stamps of these systems' list rows (system id → (stamp read, new stamp)) where the
+    stamp is still the one read, leaving the rows as they are: the facts their rows were computed
+    from are unchanged under a new facts token. Serialized with :func:`replace_list`; the systems
+    count as changed."""
+    state = _t(ExposureListState)
+    if not stamps:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock((_LOCK_SPACE << 32) + org_id)))
+    mark_at_commit(session, org_id, list(stamps))
+    stmt = (
+        state.update()
+        .where(
+            state.c.system_id == sa.bindparam("sid"),
+            state.c.org_id == org_id,
+            state.c.stamp == sa.bindparam("old"),
+        )
+        .values(stamp=sa.bindparam("new"))
+    )
+    params = [{"sid": sid, "old": old, "new": new} for sid, (old, new) in sorted(stamps.items())]
+    for batch in chunks(params, 5000):
+        session.execute(stmt, list(batch))
 
 
 @dataclass(frozen=True, slots=True)
