@@ -167,3 +167,19 @@ def test_db_rebuild_command(tmp_path: Path) -> None:
     unknown = runner.invoke(app, ["--db", url, "db", "rebuild", "--org", "nobody"])
     assert unknown.exit_code == 2
     assert "nobody" in unknown.output
+
+
+def test_few_and_many_sets_read_to_the_same_exposures(db: Database, monkeypatch: Any) -> None:
+    """``set_inputs`` reads a few sets (one system's rebuild) by their members' ids and many in one
+    join: a rebuild of every system one way and the other writes the same rows and reports."""
+    build_fleet(db, 60)
+    with db.read() as session:
+        sets = session.execute(sa.select(sa.func.count()).select_from(metadata.tables["component_set"]))
+        assert sets.scalar_one() > 1
+    found = []
+    for few in (0, 10**6):  # every call joined; every call by id
+        monkeypatch.setattr(q, "FEW_SETS", few)
+        rebuild_all(db, ORG)
+        found.append(documents(db))
+    assert found[0]["all"]
+    assert found[0] == found[1]
