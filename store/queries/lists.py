@@ -109,14 +109,17 @@ def policy_token(session: Session, org_id: int) -> str:
 def restamp(session: Session, org_id: int, stamps: Mapping[int, tuple[str, str]]) -> None:
     """Replace the stamps of these systems' list rows (system id → (stamp read, new stamp)) where the
     stamp is still the one read, leaving the rows as they are: the facts their rows were computed
-    from are unchanged under a new facts token. Serialized with :func:`replace_list`; the systems
-    count as changed."""
+    from are unchanged under a new facts token. Serialized with :func:`replace_list`.
+
+    The systems do not count as changed on the organization's clock: their inputs and rows are what
+    they were, and a process that kept their old stamps moved to the new facts token too, so it reads
+    every stamp again (marking them would make every process check every system's exposures and list
+    inputs again after a KEV or EPSS import that changed nothing of them)."""
     state = _t(ExposureListState)
     if not stamps:
         return
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.select(sa.func.pg_advisory_xact_lock((_LOCK_SPACE << 32) + org_id)))
-    mark_at_commit(session, org_id, list(stamps))
     stmt = (
         state.update()
         .where(
