@@ -172,7 +172,7 @@ class _KeptCounts:
 _COUNTS: dict[tuple[str, int, tuple[str, ...]], _KeptCounts] = {}
 _COUNTS_LOCK = threading.Lock()
 # Past this share of systems to read again (and past this many), one statement reads them all instead.
-_COUNTS_PARTIAL = 0.05
+_COUNTS_PARTIAL = 0.3
 _COUNTS_FEW = 64
 
 

@@ -34,8 +34,10 @@ from store.queries import plan as pq
 __all__ = ["Ranking", "ranking"]
 
 # Up to this share of the organization's systems changed, their items are read again and merged into
-# the kept ranking; beyond it everything is read again.
-MERGE_SHARE = 0.05
+# the kept ranking; beyond it everything is read again. A KEV entry or an EPSS score changes the items of
+# every system with its vulnerability group (14-30 % of the bench's 10,000 systems): merged, the plan's
+# next first page takes 0.10-0.15 s, read whole 0.5 s (SQLite).
+MERGE_SHARE = 0.3
 
 
 @dataclass(frozen=True, slots=True)
