@@ -13,8 +13,9 @@ from pathlib import Path
 from core.errors import PatchgapError
 from store.db import Database, Tx, display_url
 from store.migrations import HEAD_REVISION
+from store.queries import statistics
 
-__all__ = ["Database", "Tx", "display_url", "open_database", "upgrade_database"]
+__all__ = ["Database", "Tx", "display_url", "open_database", "refresh_statistics", "upgrade_database"]
 
 
 def open_database(url: str, *, upgrade: bool) -> Database:
@@ -46,3 +47,15 @@ def open_database(url: str, *, upgrade: bool) -> Database:
 def upgrade_database(db: Database) -> None:
     """Bring ``db`` to the current schema (a no-op when it is there)."""
     db.upgrade()
+
+
+def refresh_statistics(db: Database) -> bool:
+    """Take the query planner's statistics again when the tables that grow with the fleet have grown
+    past them (SQLite: ``store.queries.statistics``; PostgreSQL's autovacuum does it); whether it did.
+    Run after writes that add many rows: the rebuild of exposures and the recomputation of lists."""
+    with db.read() as session:
+        if not statistics.stale(session):
+            return False
+    with db.write() as session:
+        statistics.analyze(session)
+    return True

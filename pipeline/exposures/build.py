@@ -29,6 +29,7 @@ from core.time import require_utc
 from core.triage import Analysis
 from matcher.purls import purl_key
 from pipeline.cra import record_awareness
+from pipeline.database import refresh_statistics
 from pipeline.exposures.triage import analysis_records
 from reports.exposure_records import (
     Exposure,
@@ -360,6 +361,8 @@ def ensure_exposures(db: Database, org: str, system: str | None = None) -> int:
             stored = q.stored_digests(session, stale)
             stale = [sid for sid in stale if stored.get(sid) != current[sid]]
             rebuild_in(session, stale, records=records, states=states)
+        if stale:
+            refresh_statistics(db)
     if system is None:
         # The token read before the check: whatever moved since moves it, and the next call checks
         # (also after a rebuild, which moves the clock: one more check of the systems rebuilt, then
@@ -397,4 +400,5 @@ def rebuild_all(db: Database, org: str | None = None) -> RebuildResult:
         for i in range(0, len(system_ids), REBUILD_BATCH):
             rows += rebuild_exposures(db, system_ids[i : i + REBUILD_BATCH])
         systems += len(system_ids)
+    refresh_statistics(db)
     return RebuildResult(len(ids), systems, rows)

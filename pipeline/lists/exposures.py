@@ -23,6 +23,7 @@ from core.errors import InputError
 from core.kept import keep
 from core.paging import DEFAULT_LIMIT, MAX_LIMIT, CursorValue, Page, decode_cursor, encode_cursor
 from core.time import require_utc, rfc3339, utcnow_seconds, within_range
+from pipeline.database import refresh_statistics
 from pipeline.embargo import hidden_groups, hidden_records
 from pipeline.exposures.build import ensure_exposures
 from pipeline.exposures.reports import (
@@ -566,6 +567,8 @@ def refresh_list(db: Database, org: str) -> int:
     # Kept once every system found changed was recomputed: a refresh that failed reads them again.
     with _READ_LOCK:
         keep(_READ, key, replace(read, stamps=stamps))
+    if todo.recompute:
+        refresh_statistics(db)
     return len(todo.recompute)
 
 
