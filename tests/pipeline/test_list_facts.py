@@ -84,6 +84,24 @@ def _rows_by_system(db: Database) -> dict[int, list[tuple[Any, ...]]]:
     return out
 
 
+def _vuln3_at_105(record_id: str, alias: str) -> dict[str, Any]:
+    """An OSV record of vuln-3 affecting 1.0.5 alone: the version the bench fleet's older vuln-3
+    versions are advised to upgrade to."""
+    return {
+        "schema_version": "1.6.0",
+        "id": record_id,
+        "modified": "2024-06-01T00:00:00Z",
+        "published": "2024-05-01T00:00:00Z",
+        "aliases": [alias],
+        "affected": [
+            {
+                "package": {"ecosystem": "npm", "name": "vuln-3"},
+                "ranges": [{"type": "SEMVER", "events": [{"introduced": "1.0.5"}, {"fixed": "1.0.6"}]}],
+            }
+        ],
+    }
+
+
 def _listed(db: Database) -> None:
     ensure_exposures(db, "bench")
     refresh_list(db, "bench")
@@ -170,19 +188,7 @@ def test_an_advisory_of_a_package_recomputes_the_systems_that_run_it(db: Databas
     _listed(db)
     vuln3 = _systems_with(db, packages={"vuln-3"})
     assert 0 < len(vuln3) < SYSTEMS
-    record = {
-        "schema_version": "1.6.0",
-        "id": "GHSA-test-new",
-        "modified": "2024-06-01T00:00:00Z",
-        "published": "2024-05-01T00:00:00Z",
-        "aliases": ["CVE-2024-99999"],
-        "affected": [
-            {
-                "package": {"ecosystem": "npm", "name": "vuln-3"},
-                "ranges": [{"type": "SEMVER", "events": [{"introduced": "1.0.5"}, {"fixed": "1.0.6"}]}],
-            }
-        ],
-    }
+    record = _vuln3_at_105("GHSA-test-new", "CVE-2024-99999")
     imported = import_advisories(db, [parse_osv_record(record, source="osv", origin="test")], source="osv")
     refreshed = refresh_after_import(db, imported.changed_keys)
     exposed = _systems_with(db, groups={"CVE-2024-99999", "GHSA-test-new"})
@@ -201,21 +207,9 @@ def test_a_disclosure_recomputes_the_systems_whose_advice_it_changes(db: Databas
     _listed(db)
     vuln3 = _systems_with(db, packages={"vuln-3"})
     disclosed = utcnow() + timedelta(days=7)
-    record = {
-        "schema_version": "1.6.0",
-        "id": "AKRITES-TEST0001",
-        "modified": "2024-06-01T00:00:00Z",
-        "published": "2024-05-01T00:00:00Z",
-        "aliases": ["CVE-2024-99998"],
-        "affected": [
-            {
-                "package": {"ecosystem": "npm", "name": "vuln-3"},
-                "ranges": [{"type": "SEMVER", "events": [{"introduced": "1.0.5"}, {"fixed": "1.0.6"}]}],
-            }
-        ],
-        "database_specific": {
-            "akrites": {"case_id": "AK-TEST-1", "disclosed_at": disclosed.isoformat().replace("+00:00", "Z")}
-        },
+    record = _vuln3_at_105("AKRITES-TEST0001", "CVE-2024-99998")
+    record["database_specific"] = {
+        "akrites": {"case_id": "AK-TEST-1", "disclosed_at": disclosed.isoformat().replace("+00:00", "Z")}
     }
     imported = import_advisories(db, [parse_akrites_record(record, "test")], source="akrites")
     refresh_after_import(db, imported.changed_keys)
