@@ -11,7 +11,8 @@ when ``patchgap worker`` processes run them instead).
 
 ``serving_app`` (``app_from_env``, then ``core.heap.settle``) is the factory ``patchgap serve`` hands to
 uvicorn (``--factory``), so every worker process builds its own app from the environment the command
-set.
+set. Such a process also reads its organizations' first pages once after start-up, in the background
+(``pipeline.warmup``), unless ``PATCHGAP_SERVE_WARM_UP=0``.
 """
 
 from __future__ import annotations
@@ -53,11 +54,12 @@ from api.routes import components as component_routes
 from api.routes import jobs as job_routes
 from core.embargo import request_scope
 from core.heap import settle
-from core.settings import SERVE_UPLOADS_ENV, JobSettings, Settings, load_job_settings
+from core.settings import SERVE_UPLOADS_ENV, SERVE_WARM_UP_ENV, JobSettings, Settings, load_job_settings
 from pipeline.database import Database
 from pipeline.jobs.registry import Job, build_jobs
 from pipeline.jobs.runner import ContextValues, Scheduler
 from pipeline.uploads import UploadWorker
+from pipeline.warmup import WarmUp
 
 DESCRIPTION = """\
 patchgap REST API: upload SBOMs of deployed systems, read exposures and time-to-deploy.
@@ -158,8 +160,11 @@ def create_app(
     job_values: ContextValues | None = None,
     scheduler_poll_interval: float = 15.0,
     embargo_clock: Callable[[], datetime] | None = None,
+    warm_up: bool = False,
 ) -> FastAPI:
     """Build the application for ``settings`` (the database must be migrated: ``patchgap db upgrade``).
+
+    ``warm_up``: read every organization's first pages in the background once started (``pipeline.warmup``).
 
     ``jobs`` are the scheduled jobs ``GET /api/v1/jobs`` lists (default: as configured by no settings);
     ``run_jobs`` runs them in this process, with ``job_values`` (HTTP client, SLA warning days).
@@ -185,9 +190,15 @@ def create_app(
             )
             scheduler.start()
         app.state.scheduler = scheduler
+        warming = WarmUp(app_db) if warm_up else None
+        if warming is not None:
+            warming.start()
+        app.state.warm_up = warming
         try:
             yield
         finally:
+            if warming is not None:
+                warming.stop()
             if scheduler is not None:
                 scheduler.stop()
             app.state.scheduler = None
@@ -213,6 +224,7 @@ def create_app(
     app.state.db = app_db
     app.state.worker = None
     app.state.scheduler = None
+    app.state.warm_up = None
     app.state.jobs = app_jobs
     errors.install(app)
     for module in (
@@ -250,10 +262,11 @@ def create_app(
     return app
 
 
-def app_from_env() -> FastAPI:
+def app_from_env(*, warm_up: bool = False) -> FastAPI:
     """The app for ``uvicorn --factory``: settings from the environment (``PATCHGAP_DATABASE_URL`` …,
     ``PATCHGAP_CONFIG`` and ``PATCHGAP_JOB_*`` for the jobs, which run unless ``PATCHGAP_SERVE_JOBS=0``;
-    queued uploads are processed here unless ``PATCHGAP_SERVE_UPLOADS=0``)."""
+    queued uploads are processed here unless ``PATCHGAP_SERVE_UPLOADS=0``); ``warm_up`` as
+    :func:`create_app`'s."""
     from pipeline.advisories.sync import http_client
     from pipeline.notifications import DeliverySettings
 
@@ -271,14 +284,16 @@ def app_from_env() -> FastAPI:
         jobs=build_jobs(job_settings),
         run_jobs=job_settings.serve_jobs,
         job_values=values,
+        warm_up=warm_up,
     )
 
 
 def serving_app() -> FastAPI:
     """:func:`app_from_env` for a process that serves it until it stops (the factory ``patchgap
     serve`` hands to uvicorn): the collector is settled for a long-running process once the app is
-    built (``core.heap.settle``)."""
-    app = app_from_env()
+    built (``core.heap.settle``), and the organizations' first pages are read once started unless
+    ``PATCHGAP_SERVE_WARM_UP=0``."""
+    app = app_from_env(warm_up=os.environ.get(SERVE_WARM_UP_ENV, "1") != "0")
     settle()
     return app
 

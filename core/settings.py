@@ -105,6 +105,8 @@ CONFIG_ENV = "PATCHGAP_CONFIG"
 SERVE_JOBS_ENV = "PATCHGAP_SERVE_JOBS"
 # "0": the API processes of ``patchgap serve --no-uploads`` leave the upload queue to ``patchgap worker``.
 SERVE_UPLOADS_ENV = "PATCHGAP_SERVE_UPLOADS"
+#: ``0``: a serving process does not read its organizations' first pages after start-up (``pipeline.warmup``).
+SERVE_WARM_UP_ENV = "PATCHGAP_SERVE_WARM_UP"
 DUE_WITHIN_DAYS_ENV = "PATCHGAP_SLA_DUE_WITHIN_DAYS"
 DEFAULT_DUE_WITHIN_DAYS = 7
 MAX_INTERVAL = 366 * 86400

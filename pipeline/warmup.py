@@ -1,0 +1,70 @@
+"""Warming a serving process up: the first dashboard overview, plan page and exposures page of an
+organization in a process read what the process then keeps (every stored list row, plan item and
+deploy-time column once: 4–8 s at 10,000 systems, ``bench/RESULTS.md``). A process started to serve
+(``patchgap serve``, ``api.main.serving_app``) reads them once per organization in a background thread
+right after start-up, so that its first readers find them kept.
+
+The pages are the public ones (the reading is outside any request: ``core.embargo``'s locked public
+view); a reader entitled to embargoed records has pages of its own, read at its first request.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from pipeline.lists.exposures import ExposureQuery, exposure_page
+from pipeline.lists.plan import PlanQuery, plan_page
+from pipeline.organizations import organization_names
+from pipeline.overview import overview
+from store.db import Database
+
+__all__ = ["WarmUp", "warm_up"]
+
+log = logging.getLogger(__name__)
+
+
+def warm_up(db: Database, stop: threading.Event | None = None) -> dict[str, float]:
+    """Read each organization's overview and first plan and exposures pages (until ``stop`` is set);
+    returns the seconds each organization took."""
+    took: dict[str, float] = {}
+    for org in organization_names(db):
+        if stop is not None and stop.is_set():
+            break
+        started = time.perf_counter()
+        overview(db, org)
+        plan_page(db, org, PlanQuery(), limit=50)
+        exposure_page(db, org, ExposureQuery(), limit=100)
+        took[org] = time.perf_counter() - started
+    return took
+
+
+class WarmUp:
+    """:func:`warm_up` in a daemon thread, started with a serving process and stopped with it (the
+    organization being read finishes first). A failure is logged, never raised: the pages are then
+    read by their first request, as without it."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="patchgap-warm-up", daemon=True)
+        self.took: dict[str, float] | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        try:
+            self.took = warm_up(self._db, self._stop)
+        except Exception:
+            log.exception("warming up the organizations' pages failed; their first requests read them")
+            return
+        log.info("warmed up %d organizations' pages in %.1f s", len(self.took), sum(self.took.values()))
