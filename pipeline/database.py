@@ -53,6 +53,8 @@ def refresh_statistics(db: Database) -> bool:
     """Take the query planner's statistics again when the tables that grow with the fleet have grown
     past them (SQLite: ``store.queries.statistics``; PostgreSQL's autovacuum does it); whether it did.
     Run after writes that add many rows: the rebuild of exposures and the recomputation of lists."""
+    if db.dialect != "sqlite":  # no transaction for nothing after every rebuild and list refresh
+        return False
     with db.read() as session:
         if not statistics.stale(session):
             return False
