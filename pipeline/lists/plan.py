@@ -278,6 +278,8 @@ class _Kept:
 # the same plan at another moment, or the next view of the same page, reads none of them again.
 _ITEMS: dict[tuple[str, int, pq.PlanFilter], _Kept] = {}
 _ITEMS_KEPT = 32
+# Up to this many kept actions, the changed systems' items are read for those actions only.
+_MERGED_ACTIONS = 256
 _ITEMS_LOCK = threading.Lock()
 
 
@@ -376,7 +378,10 @@ def _stored_actions(
         renewed = bool(changed) or (kept is None and changed is not None)
         if kept is not None and changed:
             moved = sorted(changed)
-            rows = pq.action_items(session, where.org_id, where.filter, system_ids=moved)
+            # Only the kept actions' items: a changed system's items of any other action are read
+            # with that action when a page first shows it.
+            wanted = list(kept.actions) if len(kept.actions) <= _MERGED_ACTIONS else None
+            rows = pq.action_items(session, where.org_id, where.filter, actions=wanted, system_ids=moved)
             kept = _merged(kept, changed, _stored_stamps(session, where.org_id, moved), rows)
         elif kept is None and changed is not None:
             kept = _Kept(_stored_stamps(session, where.org_id), {})

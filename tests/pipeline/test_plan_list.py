@@ -21,6 +21,7 @@ from core.time import utcnow
 from pipeline.advisories.tables import import_table
 from pipeline.demo import load_demo
 from pipeline.ingest import ingest_sbom
+from pipeline.lists import plan as plan_list
 from pipeline.lists import ranking
 from pipeline.lists.exposures import rebuild_lists
 from pipeline.lists.plan import PlanQuery, plan_page, top_actions
@@ -253,10 +254,15 @@ def _systems_read(monkeypatch: pytest.MonkeyPatch, name: str) -> list[Any]:
     return calls
 
 
-def test_pages_after_a_few_systems_change(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("merged_actions", [10_000, 0])
+def test_pages_after_a_few_systems_change(
+    db: Database, monkeypatch: pytest.MonkeyPatch, merged_actions: int
+) -> None:
     """After each change of one system (it leaves an action — the action's last system, too —, joins
     one, its due dates move), the pages still equal the plan computed in memory, and only that
-    system's items were read again for the actions already kept."""
+    system's items were read again for the actions already kept (for those actions alone, or, with
+    more than ``_MERGED_ACTIONS`` kept, for every action)."""
+    monkeypatch.setattr(plan_list, "_MERGED_ACTIONS", merged_actions)
     _fleet(db)
     set_sla_policy(
         db,
@@ -281,8 +287,11 @@ def test_pages_after_a_few_systems_change(db: Database, monkeypatch: pytest.Monk
         reads.clear()
         ranked.clear()
         assert_plans_equal(db, "bench", now)
-        # Each filter's kept actions took the system's items alone; no kept action was read whole.
-        assert (None, [ids[name]]) in reads, reads
+        # Each filter's kept actions took the system's items alone, of those actions only (of every
+        # action with more than ``_MERGED_ACTIONS`` kept); no kept action was read whole.
+        merges = [actions for actions, system_ids in reads if system_ids == [ids[name]]]
+        assert merges, reads
+        assert all((a is None) == (merged_actions == 0) for a in merges), merges
         assert all(system_ids == [ids[name]] for actions, system_ids in reads if actions is None)
         # Each filter's kept ranking read that system's items alone too.
         assert ranked
