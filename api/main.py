@@ -54,7 +54,14 @@ from api.routes import components as component_routes
 from api.routes import jobs as job_routes
 from core.embargo import request_scope
 from core.heap import settle
-from core.settings import SERVE_UPLOADS_ENV, SERVE_WARM_UP_ENV, JobSettings, Settings, load_job_settings
+from core.settings import (
+    SERVE_UPLOADS_ENV,
+    SERVE_WARM_UP_ENV,
+    JobSettings,
+    Settings,
+    keep_warm_seconds,
+    load_job_settings,
+)
 from pipeline.database import Database
 from pipeline.jobs.registry import Job, build_jobs
 from pipeline.jobs.runner import ContextValues, Scheduler
@@ -161,10 +168,12 @@ def create_app(
     scheduler_poll_interval: float = 15.0,
     embargo_clock: Callable[[], datetime] | None = None,
     warm_up: bool = False,
+    keep_warm: float | None = None,
 ) -> FastAPI:
     """Build the application for ``settings`` (the database must be migrated: ``patchgap db upgrade``).
 
-    ``warm_up``: read every organization's first pages in the background once started (``pipeline.warmup``).
+    ``warm_up``: read every organization's first pages in the background once started (``pipeline.warmup``),
+    and again every ``keep_warm`` seconds (``None``: once).
 
     ``jobs`` are the scheduled jobs ``GET /api/v1/jobs`` lists (default: as configured by no settings);
     ``run_jobs`` runs them in this process, with ``job_values`` (HTTP client, SLA warning days).
@@ -190,7 +199,7 @@ def create_app(
             )
             scheduler.start()
         app.state.scheduler = scheduler
-        warming = WarmUp(app_db) if warm_up else None
+        warming = WarmUp(app_db, every=keep_warm) if warm_up else None
         if warming is not None:
             warming.start()
         app.state.warm_up = warming
@@ -262,11 +271,11 @@ def create_app(
     return app
 
 
-def app_from_env(*, warm_up: bool = False) -> FastAPI:
+def app_from_env(*, warm_up: bool = False, keep_warm: float | None = None) -> FastAPI:
     """The app for ``uvicorn --factory``: settings from the environment (``PATCHGAP_DATABASE_URL`` …,
     ``PATCHGAP_CONFIG`` and ``PATCHGAP_JOB_*`` for the jobs, which run unless ``PATCHGAP_SERVE_JOBS=0``;
-    queued uploads are processed here unless ``PATCHGAP_SERVE_UPLOADS=0``); ``warm_up`` as
-    :func:`create_app`'s."""
+    queued uploads are processed here unless ``PATCHGAP_SERVE_UPLOADS=0``); ``warm_up`` and
+    ``keep_warm`` as :func:`create_app`'s."""
     from pipeline.advisories.sync import http_client
     from pipeline.notifications import DeliverySettings
 
@@ -285,6 +294,7 @@ def app_from_env(*, warm_up: bool = False) -> FastAPI:
         run_jobs=job_settings.serve_jobs,
         job_values=values,
         warm_up=warm_up,
+        keep_warm=keep_warm,
     )
 
 
@@ -292,8 +302,10 @@ def serving_app() -> FastAPI:
     """:func:`app_from_env` for a process that serves it until it stops (the factory ``patchgap
     serve`` hands to uvicorn): the collector is settled for a long-running process once the app is
     built (``core.heap.settle``), and the organizations' first pages are read once started unless
-    ``PATCHGAP_SERVE_WARM_UP=0``."""
-    app = app_from_env(warm_up=os.environ.get(SERVE_WARM_UP_ENV, "1") != "0")
+    ``PATCHGAP_SERVE_WARM_UP=0``, then again every ``PATCHGAP_SERVE_KEEP_WARM`` (30 s; ``0``: never)."""
+    app = app_from_env(
+        warm_up=os.environ.get(SERVE_WARM_UP_ENV, "1") != "0", keep_warm=keep_warm_seconds(os.environ)
+    )
     settle()
     return app
 

@@ -107,6 +107,10 @@ SERVE_JOBS_ENV = "PATCHGAP_SERVE_JOBS"
 SERVE_UPLOADS_ENV = "PATCHGAP_SERVE_UPLOADS"
 #: ``0``: a serving process does not read its organizations' first pages after start-up (``pipeline.warmup``).
 SERVE_WARM_UP_ENV = "PATCHGAP_SERVE_WARM_UP"
+#: How often a serving process reads its organizations' first pages again to keep them warm (a
+#: duration; ``0``: only once, after start-up).
+SERVE_KEEP_WARM_ENV = "PATCHGAP_SERVE_KEEP_WARM"
+DEFAULT_KEEP_WARM = 30
 DUE_WITHIN_DAYS_ENV = "PATCHGAP_SLA_DUE_WITHIN_DAYS"
 DEFAULT_DUE_WITHIN_DAYS = 7
 MAX_INTERVAL = 366 * 86400
@@ -135,6 +139,16 @@ def parse_duration(value: object, setting: str) -> int:
     if not 1 <= seconds <= MAX_INTERVAL:
         raise SettingsError(setting, f"{value!r}: an interval must be from one second to 366 days")
     return seconds
+
+
+def keep_warm_seconds(env: Mapping[str, str]) -> int | None:
+    """``PATCHGAP_SERVE_KEEP_WARM`` in seconds (default 30), ``None`` for ``0`` (warm up once only)."""
+    raw = env.get(SERVE_KEEP_WARM_ENV, "").strip()
+    if not raw:
+        return DEFAULT_KEEP_WARM
+    if raw.rstrip("smhdSMHD").strip() == "0":
+        return None
+    return parse_duration(raw, SERVE_KEEP_WARM_ENV)
 
 
 def parse_flag(value: object, setting: str) -> bool:

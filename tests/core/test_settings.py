@@ -12,6 +12,7 @@ from core.settings import (
     JobOverride,
     SettingsError,
     env_token,
+    keep_warm_seconds,
     load_job_settings,
     parse_duration,
     parse_flag,
@@ -31,6 +32,19 @@ def test_a_bad_duration_names_the_setting(value: object) -> None:
     with pytest.raises(SettingsError) as caught:
         parse_duration(value, "PATCHGAP_JOB_KEV_INTERVAL")
     assert str(caught.value).startswith("PATCHGAP_JOB_KEV_INTERVAL: ")
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"), [(None, 30), ("", 30), ("0", None), ("0s", None), ("15", 15), ("2m", 120)]
+)
+def test_keep_warm_is_a_duration_or_zero(value: str | None, seconds: int | None) -> None:
+    env = {} if value is None else {"PATCHGAP_SERVE_KEEP_WARM": value}
+    assert keep_warm_seconds(env) == seconds
+
+
+def test_a_bad_keep_warm_names_the_setting() -> None:
+    with pytest.raises(SettingsError, match=r"^PATCHGAP_SERVE_KEEP_WARM: 'often' is not a duration"):
+        keep_warm_seconds({"PATCHGAP_SERVE_KEEP_WARM": "often"})
 
 
 def test_flags() -> None:

@@ -1,20 +1,27 @@
 """A serving process reads each organization's first pages once after start-up (``pipeline.warmup``):
 afterwards the first overview and plan page of a reader use what it kept instead of reading every
-stored row."""
+stored row; it then keeps them warm, so that a change of many systems' rows is read before a reader
+comes."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
+from bench.change import _kev_with
 from bench.report import build_fleet
+from pipeline.advisories.tables import import_table
+from pipeline.exposures.build import ensure_exposures
+from pipeline.lists.exposures import refresh_list
 from pipeline.lists.plan import PlanQuery, plan_page
 from pipeline.overview import overview
-from pipeline.warmup import warm_up
+from pipeline.warmup import WarmUp, warm_up
 from store.db import Database
 from store.queries import lists as lq
 from store.queries import plan as pq
+from store.schema import metadata
 
 
 def _spy(monkeypatch: pytest.MonkeyPatch, module: Any, name: str, position: int) -> list[Any]:
@@ -43,3 +50,51 @@ def test_after_the_warm_up_the_first_pages_read_nothing_whole(
     plan_page(db, "bench", PlanQuery(), limit=50)
     assert None not in ranked  # the plan's ranking was kept: no read of every item
     assert None not in counted  # nor of every system's overview counts
+
+
+def _kev_of_most_systems(db: Database) -> bytes:
+    """The stored KEV catalog with the open group most systems have added (as a sync would bring it)."""
+    exposure = metadata.tables["exposure"]
+    kev = metadata.tables["kev_entry"]
+    with db.engine.connect() as conn:
+        listed = set(conn.execute(sa.select(kev.c.cve_id)).scalars())
+        systems = sa.func.count(sa.distinct(exposure.c.system_id))
+        stmt = (
+            sa.select(exposure.c.vuln_group)
+            .where(exposure.c.resolved_at.is_(None), exposure.c.vuln_group.like("CVE-%"))
+            .group_by(exposure.c.vuln_group)
+            .order_by(systems.desc(), exposure.c.vuln_group)
+        )
+        cve = next(g for g in conn.execute(stmt).scalars() if g not in listed)
+    return _kev_with(db, cve)
+
+
+@pytest.mark.parametrize("every", [None, 0.05])
+def test_keeping_warm_absorbs_a_sync_before_the_next_reader(
+    db: Database, monkeypatch: pytest.MonkeyPatch, every: float | None
+) -> None:
+    """A KEV entry that concerns several systems arrives (the sync job, here or in another process,
+    recomputes their list rows): with ``every`` the thread's next passes read their parts again, and
+    the next overview and plan page read none; warmed up once only, the next overview reads them."""
+    build_fleet(db, 12)
+    warming = WarmUp(db, every=every)
+    warming.start()
+    try:
+        assert warming.wait_rounds(1, 120)
+        import_table(db, "kev", _kev_of_most_systems(db), origin="kev.json")
+        ensure_exposures(db, "bench")
+        assert refresh_list(db, "bench") >= 2
+        if every is not None:
+            assert warming.wait_rounds(warming.rounds + 2, 120)  # a whole pass after the change
+    finally:
+        warming.stop()
+    counted = _spy(monkeypatch, lq, "overview_by_system", 4)
+    items = _spy(monkeypatch, pq, "action_items", 99)
+    overview(db, "bench")
+    plan_page(db, "bench", PlanQuery(), limit=50)
+    if every is None:
+        assert counted, counted
+        assert all(c for c in counted), counted  # the changed systems' parts
+    else:
+        assert counted == []
+        assert items == []
