@@ -192,17 +192,21 @@ def create_app(
             )
             worker.start()
         app.state.worker = worker
-        scheduler = None
-        if run_jobs:
-            scheduler = Scheduler(
-                app_db, app_jobs, job_values or ContextValues(), poll_interval=scheduler_poll_interval
-            )
-            scheduler.start()
-        app.state.scheduler = scheduler
         warming = WarmUp(app_db, every=keep_warm) if warm_up else None
         if warming is not None:
             warming.start()
         app.state.warm_up = warming
+        scheduler = None
+        if run_jobs:
+            scheduler = Scheduler(
+                app_db,
+                app_jobs,
+                job_values or ContextValues(),
+                poll_interval=scheduler_poll_interval,
+                after_jobs=warming.poke if warming is not None else None,
+            )
+            scheduler.start()
+        app.state.scheduler = scheduler
         try:
             yield
         finally:

@@ -4,12 +4,14 @@ deploy-time column once: 4–8 s at 10,000 systems, ``bench/RESULTS.md``). A pro
 (``patchgap serve``, ``api.main.serving_app``) reads them once per organization in a background thread
 right after start-up, so that its first readers find them kept.
 
-It then keeps them warm: every ``every`` seconds (``PATCHGAP_SERVE_KEEP_WARM``, 30 s by default) it
-reads them again, which reads only what moved since (tens of milliseconds at 10,000 systems when
-nothing did). A change that concerns many systems — a KEV entry, an EPSS score or an advisory that the
-scheduled sync brought, in this process or another — or new snapshots processed by another process's
-worker are so absorbed here, in the background, instead of by the next reader (2–2.5 s for the
-overview after a KEV entry concerning 2,800 of 10,000 systems, ``bench/RESULTS.md``).
+It then keeps them warm: it reads them again every ``every`` seconds (``PATCHGAP_SERVE_KEEP_WARM``,
+30 s by default) and right after the scheduled jobs ran in this process (``Scheduler.after_jobs``).
+A pass reads only what moved since: tens of milliseconds at 10,000 systems when nothing did, about
+half a second when the minute moved (the overview's figures are the minute's). A change that
+concerns many systems is so absorbed in the background instead of by the next reader: a KEV entry,
+an EPSS score or an advisory brought by a sync, here or in another process, or new snapshots stored
+by another process's worker. After a KEV entry that concerns 2,800 of 10,000 systems, the first
+overview took 1.4–1.8 s (``bench/RESULTS.md``).
 
 The pages are the public ones (the reading is outside any request: ``core.embargo``'s locked public
 view); a reader entitled to embargoed records has pages of its own, read at its first request.
@@ -49,7 +51,8 @@ def warm_up(db: Database, stop: threading.Event | None = None) -> dict[str, floa
 
 class WarmUp:
     """:func:`warm_up` in a daemon thread, started with a serving process and stopped with it (the
-    organization being read finishes first), then again every ``every`` seconds (``None``: once).
+    organization being read finishes first), then again every ``every`` seconds or when poked
+    (:meth:`poke`; ``None``: once).
     A failure is logged, never raised: the pages are then read by their first request, as without it.
 
     ``took``: the seconds each organization took in the first pass; ``rounds``: the passes done."""
@@ -58,6 +61,7 @@ class WarmUp:
         self._db = db
         self._every = every
         self._stop = threading.Event()
+        self._wake = threading.Event()  # set by stop() and poke()
         self._thread = threading.Thread(target=self._run, name="patchgap-warm-up", daemon=True)
         self._done = threading.Condition()
         self.took: dict[str, float] | None = None
@@ -68,7 +72,13 @@ class WarmUp:
 
     def stop(self, timeout: float = 30.0) -> None:
         self._stop.set()
+        self._wake.set()
         self._thread.join(timeout)
+
+    def poke(self) -> None:
+        """Read the pages again now rather than at the next interval (a job just ran here: a sync
+        may have changed many systems' rows); nothing when warming up once only."""
+        self._wake.set()
 
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
@@ -96,7 +106,11 @@ class WarmUp:
             log.info("warmed up %d organizations' pages in %.1f s", len(self.took), sum(self.took.values()))
         if self._every is None:
             return
-        while not self._stop.wait(self._every):
+        while True:
+            self._wake.wait(self._every)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             took = self._round()
             if took is not None and sum(took.values()) >= 1.0:
                 log.info("kept %d organizations' pages warm in %.1f s", len(took), sum(took.values()))

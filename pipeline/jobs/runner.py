@@ -237,7 +237,8 @@ class Scheduler:
     """The thread that runs due jobs every ``poll_interval`` seconds until :meth:`stop`.
 
     ``patchgap serve`` starts one per server process (unless ``--no-jobs``) and ``patchgap worker`` one
-    per worker; the claims make each due job run once among them.
+    per worker; the claims make each due job run once among them. ``after_jobs`` is called after a
+    pass that ran some job (a serving process reads its pages again then: ``pipeline.warmup``).
     """
 
     db: Database
@@ -245,6 +246,7 @@ class Scheduler:
     values: ContextValues = field(default_factory=ContextValues)
     poll_interval: float = 15.0
     runner: str = field(default_factory=default_runner)
+    after_jobs: Callable[[], None] | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -271,7 +273,8 @@ class Scheduler:
     def _run(self) -> None:
         while not self._stopping.is_set():
             try:
-                self.run_once()
+                if self.run_once() and self.after_jobs is not None:
+                    self.after_jobs()
             except Exception:  # the scheduler outlives one bad pass
                 log.exception("scheduler: pass failed")
             self._stopping.wait(self.poll_interval)
