@@ -116,22 +116,29 @@ def _print_import(result: ImportResult, label: str) -> None:
         say(f"skipped {n}: {reason}")
 
 
-def _rematch(db: Database, result: ImportResult | None) -> None:
-    """Re-match only the package versions the new, changed or withdrawn advisories name, then rebuild
-    the exposures of the systems that changed (``pipeline.advisories.refresh``)."""
-    if result is None or not result.changed_keys:
+def _refresh(db: Database, result: ImportResult | None, *, changed: bool) -> None:
+    """After an import that changed something, what the sync jobs run (``pipeline.advisories.refresh``):
+    re-match only the package versions the new, changed or withdrawn advisories name, rebuild the
+    exposures of the systems that changed, and recompute the list rows of the systems whose
+    advisories, KEV entries or EPSS scores changed, so that the next reader does not wait for them."""
+    keys = result.changed_keys if result is not None else frozenset()
+    if not changed and not keys:
         return
     from pipeline.advisories.refresh import refresh_after_import
 
-    refreshed = refresh_after_import(db, result.changed_keys)
+    refreshed = refresh_after_import(db, keys)
     run = refreshed.match
-    assert run is not None
-    # On stderr, like ingest's matching summary: stdout stays the import result (``--json`` included).
-    err_console.print(
-        f"re-matched {run.evaluated} package versions ({run.affected} affected, {run.unknown} undetermined) "
-        f"in {run.seconds:.2f} s; exposures rebuilt for {refreshed.systems} systems",
-        markup=False,
+    said = []
+    if run is not None:
+        said.append(
+            f"re-matched {run.evaluated} package versions ({run.affected} affected, {run.unknown} "
+            f"undetermined) in {run.seconds:.2f} s"
+        )
+    said.append(
+        f"exposures rebuilt for {refreshed.systems} systems; list rows recomputed for {refreshed.listed}"
     )
+    # On stderr, like ingest's matching summary: stdout stays the import result (``--json`` included).
+    err_console.print("; ".join(said), markup=False)
 
 
 def _print_feed(result: FeedImportResult, label: str) -> None:
@@ -174,13 +181,16 @@ def import_(
             from pipeline.advisories.tables import import_file
 
             results: list[dict[str, Any]] = []
+            changed = False
             for path in paths:
                 feed = import_file(db, kind, path)
+                changed = changed or feed.changed
                 results.append(_feed_json(feed))
                 if not as_json:
                     _print_feed(feed, str(path))
             if as_json:
                 console.print_json(json.dumps(results))
+            _refresh(db, None, changed=changed)
             return
         counts = [count_files(p, kind) for p in paths]
         total = sum(c for c in counts if c is not None) if all(c is not None for c in counts) else None
@@ -191,7 +201,7 @@ def import_(
             console.print_json(json.dumps(result.summary()))
         else:
             _print_import(result, label)
-        _rematch(db, result)
+        _refresh(db, result, changed=bool(result.changes or result.withdrawn or result.regrouped))
 
 
 def _feed_json(feed: FeedImportResult) -> dict[str, Any]:
@@ -238,7 +248,8 @@ def sync(
             say(f"{synced.url}: not modified since the last sync")
         else:
             _print_import(synced.result, synced.url)
-            _rematch(db, synced.result)
+        if synced.changed:  # as the sync jobs do
+            _refresh(db, synced.result, changed=True)
 
 
 @app.command("enrich")

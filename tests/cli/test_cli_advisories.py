@@ -18,6 +18,9 @@ from typer.testing import CliRunner, Result
 import cli.advisories
 from cli.main import app
 from ingest.advisories.http import HttpClient, RetryPolicy
+from pipeline.database import Database
+from pipeline.lists.exposures import ExposureQuery, exposure_page, refresh_list
+from tests.pipeline.test_jobs import kev_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 AKRITES = ROOT / "sbom_samples" / "advisories" / "akrites"
@@ -460,3 +463,42 @@ def test_enrich_errors_are_one_line(db_url: str, monkeypatch: pytest.MonkeyPatch
     typo = run("--db", db_url, "advisories", "enrich")
     assert typo.exit_code == 2
     assert typo.stderr.startswith("error: PATCHGAP_REGISTRY_PYPY_URL: names no package registry")
+
+
+def test_an_import_that_changes_facts_recomputes_the_lists_as_the_sync_jobs_do(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A KEV, EPSS or advisory import by hand leaves the stored lists as current as a scheduled sync
+    does: the systems whose vulnerability groups it concerns are recomputed by the import, not by the
+    next reader."""
+    cve = "CVE-2024-0001"
+    sbom = tmp_path / "s.cdx.json"
+    component = {"type": "library", "name": "left-pad", "version": "1.0.0", "purl": "pkg:npm/left-pad@1.0.0"}
+    sbom.write_text(
+        json.dumps({"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "components": [component]})
+    )
+    system = ("--org", "o", "--system", "s", "--observed-at", "2024-02-01")
+    ingested = run("--db", db_url, "ingest", "--create-org", sbom, *system)
+    assert ingested.exit_code == 0, ingested.output
+    record = tmp_path / "GHSA-test-test-test.json"
+    affected = [{"package": {"ecosystem": "npm", "name": "left-pad"}, "versions": ["1.0.0"]}]
+    osv = {"id": "GHSA-test-test-test", "modified": "2024-01-01T00:00:00Z", "aliases": [cve]}
+    record.write_text(json.dumps({**osv, "affected": affected}))
+    first = run("--db", db_url, "advisories", "import", "--source", "osv", record)
+    assert first.exit_code == 0, first.output
+    assert "exposures rebuilt for 1 systems; list rows recomputed for 1" in first.stderr
+    kev = tmp_path / "kev.json"
+    kev.write_text(json.dumps(kev_catalog(cve)))
+    added = run("--db", db_url, "advisories", "import", "--source", "kev", kev)
+    assert added.exit_code == 0, added.output
+    assert "list rows recomputed for 1" in added.stderr
+    db = Database.open(db_url)
+    try:
+        assert refresh_list(db, "o") == 0  # nothing left for a reader
+        (row,) = exposure_page(db, "o", ExposureQuery(), limit=10).items
+        assert row["kev"] is True
+    finally:
+        db.dispose()
+    same = run("--db", db_url, "advisories", "import", "--source", "kev", kev)
+    assert "kev: unchanged" in same.stdout
+    assert "list rows" not in same.stderr  # nothing changed: nothing recomputed
