@@ -5,6 +5,7 @@ comes."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 
 from bench.change import _kev_with
 from bench.report import build_fleet
+from pipeline import warmup
 from pipeline.advisories.tables import import_table
 from pipeline.exposures.build import ensure_exposures
 from pipeline.lists.exposures import refresh_list
@@ -69,23 +71,33 @@ def _kev_of_most_systems(db: Database) -> bytes:
     return _kev_with(db, cve)
 
 
-@pytest.mark.parametrize("every", [None, 0.05])
+@pytest.mark.parametrize(("every", "look_every"), [(None, 5.0), (0.05, 3600.0), (3600.0, 0.05)])
 def test_keeping_warm_absorbs_a_sync_before_the_next_reader(
-    db: Database, monkeypatch: pytest.MonkeyPatch, every: float | None
+    db: Database, monkeypatch: pytest.MonkeyPatch, every: float | None, look_every: float
 ) -> None:
     """A KEV entry that concerns several systems arrives (the sync job, here or in another process,
-    recomputes their list rows): with ``every`` the thread's next passes read their parts again, and
-    the next overview and plan page read none; warmed up once only, the next overview reads them."""
+    recomputes their list rows): kept warm — at the interval, or as soon as the thread sees something
+    changed (``changes_token``) — the thread's next pass reads their parts again, and the next overview
+    and plan page read none; warmed up once only, the next overview reads them."""
     build_fleet(db, 12)
-    warming = WarmUp(db, every=every)
+    # The thread sees the database's changes only once the gate opens (as the change by "another
+    # process" is then complete): a pass it starts then reads all of it.
+    gate, real, before = threading.Event(), warmup.changes_token, warmup.changes_token(db)
+    monkeypatch.setattr(warmup, "changes_token", lambda d: real(d) if gate.is_set() else before)
+    warming = WarmUp(db, every=every, look_every=look_every)
     warming.start()
     try:
         assert warming.wait_rounds(1, 120)
+        if every == 3600.0:
+            assert not warming.wait_rounds(2, 0.5)  # nothing changed: no pass before the interval
         import_table(db, "kev", _kev_of_most_systems(db), origin="kev.json")
         ensure_exposures(db, "bench")
         assert refresh_list(db, "bench") >= 2
+        done = warming.rounds
+        gate.set()
         if every is not None:
-            assert warming.wait_rounds(warming.rounds + 2, 120)  # a whole pass after the change
+            # At the interval, a pass may be under way: the one after it started after the change.
+            assert warming.wait_rounds(done + (2 if every < 1 else 1), 120)
     finally:
         warming.stop()
     counted = _spy(monkeypatch, lq, "overview_by_system", 4)
