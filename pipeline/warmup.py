@@ -6,8 +6,8 @@ right after start-up, so that its first readers find them kept.
 
 It then keeps them warm: it reads them again every ``every`` seconds (``PATCHGAP_SERVE_KEEP_WARM``,
 30 s by default), right after the scheduled jobs ran in this process (``Scheduler.after_jobs``), and
-within ``LOOK_EVERY`` (5 s) of a change made by any process (:func:`changes_token`, 3–7 ms at 10,000
-systems, says whether anything the pages read moved). A pass reads only what moved since: 0.12–0.16 s
+within ``LOOK_EVERY`` (5 s) of a change of advisory, KEV or EPSS facts or of an SLA policy made by
+any process (:func:`changes_token`, a few milliseconds). A pass reads only what moved since: 0.12–0.16 s
 at 10,000 systems when nothing did, 0.5–0.7 s when the minute moved (the overview's figures are the
 minute's): about 1.5 % of a core. A change that concerns many systems is so absorbed in the
 background instead of by the next reader: a KEV entry, an EPSS score or an advisory brought by a
@@ -29,7 +29,6 @@ from pipeline.lists.plan import PlanQuery, plan_page
 from pipeline.organizations import organization_names
 from pipeline.overview import overview
 from store.db import Database
-from store.queries import exposures as exposure_queries
 from store.queries import lists as lq
 from store.queries.organizations import get_organization, organizations
 
@@ -58,18 +57,17 @@ def warm_up(db: Database, stop: threading.Event | None = None) -> dict[str, floa
 
 
 def changes_token(db: Database) -> tuple[object, ...]:
-    """What moves whenever a page :func:`warm_up` reads can have changed, but the clock (a few index
-    lookups and counts, one statement per organization): the advisory, KEV and EPSS facts
-    (``facts_token``), and per organization its exposure inputs (``inputs_token``: its change clock,
-    which every write of a system, snapshot, decision or build moves, and the matches) and SLA policy."""
+    """What moves when something changed that concerns many systems' rows, and so costs the next
+    reader of the pages most (seconds at 10,000 systems): the advisory, KEV and EPSS facts
+    (``facts_token``) and each organization's SLA policy. A few index lookups and counts. A system's
+    own changes (a snapshot, a decision, an edit) are left to the interval: a reader absorbs one in
+    well under a second, and a busy fleet has them every few seconds."""
     with db.read() as session:
         parts: list[object] = [lq.facts_token(session)]
         for name in sorted(o.name for o in organizations(session)):
             org_id = get_organization(session, name).id
             assert org_id is not None
-            parts.append(
-                (org_id, exposure_queries.inputs_token(session, org_id), lq.policy_token(session, org_id))
-            )
+            parts.append((org_id, lq.policy_token(session, org_id)))
     return tuple(parts)
 
 
