@@ -4,15 +4,20 @@ deploy-time column once: 4–8 s at 10,000 systems, ``bench/RESULTS.md``). A pro
 (``patchgap serve``, ``api.main.serving_app``) reads them once per organization in a background thread
 right after start-up, so that its first readers find them kept.
 
-It then keeps them warm: it reads them again every ``every`` seconds (``PATCHGAP_SERVE_KEEP_WARM``,
-30 s by default), right after the scheduled jobs ran in this process (``Scheduler.after_jobs``), and
-within ``LOOK_EVERY`` (5 s) of a change of advisory, KEV or EPSS facts or of an SLA policy made by
-any process (:func:`changes_token`, a few milliseconds). A pass reads only what moved since: 0.12–0.16 s
-at 10,000 systems when nothing did, 0.5–0.7 s when the minute moved (the overview's figures are the
-minute's): about 1.5 % of a core. A change that concerns many systems is so absorbed in the
-background instead of by the next reader: a KEV entry, an EPSS score or an advisory brought by a
-sync, here or in another process, or new snapshots stored by another process's worker. After a KEV
-entry that concerns 2,800 of 10,000 systems, the first overview took 1.4–1.8 s (``bench/RESULTS.md``).
+It then keeps them warm. It reads them again:
+
+- every ``every`` seconds (``PATCHGAP_SERVE_KEEP_WARM``, 30 s by default), at the clock's multiples
+  of it, so that a pass right after each minute starts reads the overview's figures of the new
+  minute (0.5–0.7 s at 10,000 systems) before a reader does;
+- right after the scheduled jobs ran in this process (``Scheduler.after_jobs``);
+- within ``LOOK_EVERY`` (5 s) of a change of advisory, KEV or EPSS facts or of an SLA policy made by
+  any process (:func:`changes_token`, a few milliseconds a look).
+
+A pass reads only what moved since: 0.12–0.16 s at 10,000 systems when nothing did; about 1.5 % of a
+core in all. A change that concerns many systems is so absorbed in the background instead of by the
+next reader: after a KEV entry that concerns 2,800 of 10,000 systems, the first overview took
+1.4–1.8 s (``bench/RESULTS.md``). New snapshots stored by another process's worker are absorbed at the
+interval, or by a reader (well under a second).
 
 The pages are the public ones (the reading is outside any request: ``core.embargo``'s locked public
 view); a reader entitled to embargoed records has pages of its own, read at its first request.
@@ -21,6 +26,7 @@ view); a reader entitled to embargoed records has pages of its own, read at its 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 
@@ -39,6 +45,7 @@ log = logging.getLogger(__name__)
 #: How often a keeping-warm thread looks whether anything changed (:func:`changes_token`): the pages
 #: are read again as soon as something did, and at the interval anyway (the clock moves the figures).
 LOOK_EVERY = 5.0
+_PAST_BOUNDARY = 1.0
 
 
 def warm_up(db: Database, stop: threading.Event | None = None) -> dict[str, float]:
@@ -54,6 +61,13 @@ def warm_up(db: Database, stop: threading.Event | None = None) -> dict[str, floa
         exposure_page(db, org, ExposureQuery(), limit=100)
         took[org] = time.perf_counter() - started
     return took
+
+
+def next_pass(now: float, every: float) -> float:
+    """When the next pass at the interval is due: a second past the next multiple of ``every`` of the
+    clock (epoch seconds), so that with the default 30 s a pass reads the overview's new minute
+    figures right after the minute starts, before its first reader."""
+    return (math.floor(now / every) + 1) * every + _PAST_BOUNDARY
 
 
 def changes_token(db: Database) -> tuple[object, ...]:
@@ -130,18 +144,19 @@ class WarmUp:
         if self._every is None:
             return
         looked = self._look()
-        last = time.monotonic()
+        due = next_pass(time.time(), self._every)
         while True:
-            self._wake.wait(min(self._every, self._look_every))
+            self._wake.wait(max(0.0, min(self._look_every, due - time.time())))
             poked = self._wake.is_set()
             self._wake.clear()
             if self._stop.is_set():
                 return
             now = self._look()
-            if not poked and now == looked and time.monotonic() - last < self._every:
+            if not poked and now == looked and time.time() < due:
                 continue
-            looked, last = now, time.monotonic()  # looked before the pass: a change during it is seen
+            looked = now  # looked before the pass: a change during it is seen
             took = self._round()
+            due = next_pass(time.time(), self._every)
             if took is not None and sum(took.values()) >= 1.0:
                 log.info("kept %d organizations' pages warm in %.1f s", len(took), sum(took.values()))
 

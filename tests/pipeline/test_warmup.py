@@ -19,7 +19,7 @@ from pipeline.exposures.build import ensure_exposures
 from pipeline.lists.exposures import refresh_list
 from pipeline.lists.plan import PlanQuery, plan_page
 from pipeline.overview import overview
-from pipeline.warmup import WarmUp, warm_up
+from pipeline.warmup import WarmUp, next_pass, warm_up
 from store.db import Database
 from store.queries import lists as lq
 from store.queries import plan as pq
@@ -110,3 +110,12 @@ def test_keeping_warm_absorbs_a_sync_before_the_next_reader(
     else:
         assert counted == []
         assert items == []
+
+
+def test_passes_at_the_interval_fall_right_after_the_clock_s_multiples() -> None:
+    """With 30 s, a pass a second after each minute starts (the overview's figures are the minute's)
+    and one in its middle."""
+    assert next_pass(1_800_000_000.0, 30) == 1_800_000_031.0
+    assert next_pass(1_800_000_029.9, 30) == 1_800_000_031.0
+    assert next_pass(1_800_000_030.0, 30) == 1_800_000_061.0
+    assert next_pass(1_800_000_000.0, 45) == 1_800_000_046.0
