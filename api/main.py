@@ -40,6 +40,7 @@ from api.routes import (
     dependency_track_gate,
     events,
     exports,
+    health,
     keys,
     notifications,
     plan,
@@ -259,6 +260,7 @@ def create_app(
         job_routes,
         events,
         component_routes,
+        health,
     ):
         app.include_router(module.router)
     dashboard.install(app)

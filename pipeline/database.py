@@ -15,7 +15,15 @@ from store.db import Database, Tx, display_url
 from store.migrations import HEAD_REVISION
 from store.queries import statistics
 
-__all__ = ["Database", "Tx", "display_url", "open_database", "refresh_statistics", "upgrade_database"]
+__all__ = [
+    "Database",
+    "Tx",
+    "database_problem",
+    "display_url",
+    "open_database",
+    "refresh_statistics",
+    "upgrade_database",
+]
 
 
 def open_database(url: str, *, upgrade: bool) -> Database:
@@ -42,6 +50,19 @@ def open_database(url: str, *, upgrade: bool) -> Database:
         db.dispose()
         raise
     return db
+
+
+def database_problem(db: Database) -> str | None:
+    """Why ``db`` cannot serve this version now, in one line (the server does not answer, the schema
+    is missing or another version's), or ``None``: what a readiness probe asks."""
+    try:
+        current = db.revision()
+    except PatchgapError as exc:
+        return str(exc)
+    if current != HEAD_REVISION:
+        state = "has no patchgap schema" if current is None else f"is at schema {current}"
+        return f"the database {state}, not {HEAD_REVISION}: run `patchgap db upgrade`"
+    return None
 
 
 def upgrade_database(db: Database) -> None:

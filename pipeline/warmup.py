@@ -107,6 +107,14 @@ class WarmUp:
     def start(self) -> None:
         self._thread.start()
 
+    @property
+    def state(self) -> str:
+        """``running`` until the first pass is done, then ``done`` (``failed``: it raised; the pages are
+        then read by their first requests)."""
+        if self.rounds == 0:
+            return "running"
+        return "failed" if self.took is None else "done"
+
     def stop(self, timeout: float = 30.0) -> None:
         self._stop.set()
         self._wake.set()
@@ -125,20 +133,21 @@ class WarmUp:
         with self._done:
             return self._done.wait_for(lambda: self.rounds >= n, timeout)
 
-    def _round(self) -> dict[str, float] | None:
+    def _round(self, *, first: bool = False) -> dict[str, float] | None:
+        took: dict[str, float] | None = None
         try:
             took = warm_up(self._db, self._stop)
         except Exception:
             log.exception("warming up the organizations' pages failed; their first requests read them")
-            return None
-        finally:
-            with self._done:
-                self.rounds += 1
-                self._done.notify_all()
+        with self._done:
+            if first:
+                self.took = took
+            self.rounds += 1
+            self._done.notify_all()
         return took
 
     def _run(self) -> None:
-        self.took = self._round()
+        self._round(first=True)
         if self.took is not None:
             log.info("warmed up %d organizations' pages in %.1f s", len(self.took), sum(self.took.values()))
         if self._every is None:
