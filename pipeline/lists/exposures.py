@@ -523,7 +523,24 @@ def _read_inputs(db: Database, org: str) -> tuple[int, _Read | None, _Todo]:
 
 def refresh_list(db: Database, org: str) -> int:
     """Recompute the list rows of the organization's systems whose inputs changed since they were
-    computed (see ``store.tables.lists``); returns how many systems were recomputed."""
+    computed (see ``store.tables.lists``); returns how many systems were recomputed.
+
+    One refresh of an organization at a time in this process: a caller that comes while another
+    recomputes (a reader while the keep-warm thread absorbs a sync or an SLA-policy change, a minute at
+    10,000 systems) waits for it and then finds the rows current, instead of recomputing them too."""
+    key = (str(db.url), org)
+    with _REFRESHING_LOCK:
+        lock = _REFRESHING.setdefault(key, threading.Lock())
+    with lock:
+        return _refresh_list(db, org)
+
+
+# (database URL, organization name) → the lock its refreshes take in this process.
+_REFRESHING: dict[tuple[str, str], threading.Lock] = {}
+_REFRESHING_LOCK = threading.Lock()
+
+
+def _refresh_list(db: Database, org: str) -> int:
     org_id, read, todo = _read_inputs(db, org)
     if read is None:  # nothing moved: the stamps, the version and the rows stay as they are
         return 0
