@@ -97,6 +97,7 @@ class WarmUp:
         self._db = db
         self._every = every
         self._look_every = look_every
+        self._look_failed = False
         self._stop = threading.Event()
         self._wake = threading.Event()  # set by stop() and poke()
         self._thread = threading.Thread(target=self._run, name="patchgap-warm-up", daemon=True)
@@ -170,8 +171,16 @@ class WarmUp:
                 log.info("kept %d organizations' pages warm in %.1f s", len(took), sum(took.values()))
 
     def _look(self) -> tuple[object, ...] | None:
+        """:func:`changes_token`, or ``None`` when it cannot be read (logged once until it can again:
+        a database that is down would otherwise log every few seconds)."""
         try:
-            return changes_token(self._db)
+            found = changes_token(self._db)
         except Exception:
-            log.exception("looking for changes failed; the pages are read again at the interval")
+            if not self._look_failed:
+                log.exception("looking for changes failed; the pages are read again at the interval")
+            self._look_failed = True
             return None
+        if self._look_failed:
+            log.info("looking for changes works again")
+        self._look_failed = False
+        return found

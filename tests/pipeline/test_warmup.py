@@ -119,3 +119,19 @@ def test_passes_at_the_interval_fall_right_after_the_clock_s_multiples() -> None
     assert next_pass(1_800_000_029.9, 30) == 1_800_000_031.0
     assert next_pass(1_800_000_030.0, 30) == 1_800_000_061.0
     assert next_pass(1_800_000_000.0, 45) == 1_800_000_046.0
+
+
+def test_a_database_that_is_down_is_logged_once_not_at_every_look(caplog: pytest.LogCaptureFixture) -> None:
+    down = Database.open("postgresql+psycopg://patchgap@127.0.0.1:9/none?connect_timeout=2")
+    warming = WarmUp(down, every=3600.0, look_every=0.01)
+    try:
+        with caplog.at_level("INFO", logger="pipeline.warmup"):
+            warming.start()
+            assert warming.wait_rounds(1, 60)
+            assert warming.state == "failed"  # the first requests read the pages, as without it
+            threading.Event().wait(0.5)  # dozens of looks
+    finally:
+        warming.stop()
+        down.dispose()
+    looks = [r for r in caplog.records if r.getMessage().startswith("looking for changes failed")]
+    assert len(looks) == 1
