@@ -251,6 +251,27 @@ def overview(db: Database, org: str, as_of: datetime | None = None, period_days:
     previous_moment = moment - timedelta(days=period_days)
     if as_of is None:
         previous_moment = previous_moment.replace(minute=0)
+    if as_of is not None:
+        return _overview(db, org, moment, previous_moment, period_days)
+    key = (str(db.url), org)
+    with _COMPUTING_LOCK:
+        computing = _COMPUTING.setdefault(key, threading.Lock())
+    # One overview "now" of an organization at a time in this process: a reader that comes while
+    # another computes it (the keep-warm thread absorbing a sync: 1–2 s at 10,000 systems) waits for it
+    # and then finds what it kept, instead of reading the same rows alongside it. (A moment asked for,
+    # a look back among them, is not held up behind another.)
+    with computing:
+        return _overview(db, org, moment, previous_moment, period_days)
+
+
+# (database URL, organization name) → the lock its overviews take in this process.
+_COMPUTING: dict[tuple[str, str], threading.Lock] = {}
+_COMPUTING_LOCK = threading.Lock()
+
+
+def _overview(
+    db: Database, org: str, moment: datetime, previous_moment: datetime, period_days: int
+) -> dict[str, Any]:
     ensure_exposures(db, org)
     org_id, state = refreshed_state(db, org)
     with db.read() as session:

@@ -135,3 +135,36 @@ def test_a_database_that_is_down_is_logged_once_not_at_every_look(caplog: pytest
         down.dispose()
     looks = [r for r in caplog.records if r.getMessage().startswith("looking for changes failed")]
     assert len(looks) == 1
+
+
+def test_a_reader_during_a_pass_waits_for_it_instead_of_reading_alongside(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two overviews "now" at once after a KEV change of several systems (the keep-warm pass and a
+    reader): the changed systems' parts are read once; the second finds them kept."""
+    build_fleet(db, 24)
+    warm_up(db)
+    import_table(db, "kev", _kev_of_most_systems(db), origin="kev.json")
+    ensure_exposures(db, "bench")
+    assert refresh_list(db, "bench") >= 2
+    counted: list[Any] = []
+    real = lq.overview_by_system
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        counted.append(args[4] if len(args) > 4 else None)
+        threading.Event().wait(0.3)  # the other reader comes meanwhile
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(lq, "overview_by_system", slow)
+    start = threading.Barrier(2)
+
+    def read() -> None:
+        start.wait()
+        overview(db, "bench")
+
+    threads = [threading.Thread(target=read) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert len(counted) == 1, counted
