@@ -38,12 +38,13 @@ from store.db import Database
 from store.queries import lists as lq
 from store.queries.organizations import get_organization, organizations
 
-__all__ = ["WarmUp", "warm_up"]
+__all__ = ["LOOK_EVERY", "WarmUp", "changes_token", "next_pass", "warm_up"]
 
 log = logging.getLogger(__name__)
 
-#: How often a keeping-warm thread looks whether anything changed (:func:`changes_token`): the pages
-#: are read again as soon as something did, and at the interval anyway (the clock moves the figures).
+#: How often a keeping-warm thread looks whether a change concerning many systems happened
+#: (:func:`changes_token`): the pages are read again as soon as one did, and at the interval anyway
+#: (the clock moves the figures, and the systems' own changes are left to it).
 LOOK_EVERY = 5.0
 _PAST_BOUNDARY = 1.0
 
@@ -87,11 +88,13 @@ def changes_token(db: Database) -> tuple[object, ...]:
 
 class WarmUp:
     """:func:`warm_up` in a daemon thread, started with a serving process and stopped with it (the
-    organization being read finishes first), then again every ``every`` seconds or when poked
-    (:meth:`poke`; ``None``: once).
-    A failure is logged, never raised: the pages are then read by their first request, as without it.
+    organization being read finishes first); with ``every`` (seconds) again at the interval
+    (:func:`next_pass`), when poked (:meth:`poke`) and when a look (every ``look_every`` seconds)
+    finds :func:`changes_token` moved; with ``None``, once. A failure is logged, never raised: the
+    pages are then read by their first request, as without it.
 
-    ``took``: the seconds each organization took in the first pass; ``rounds``: the passes done."""
+    ``took``: the seconds each organization took in the first pass; ``rounds``: the passes done;
+    ``state``: whether the first pass is done (``/health/ready``)."""
 
     def __init__(self, db: Database, every: float | None = None, look_every: float = LOOK_EVERY) -> None:
         self._db = db
