@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+import threading
+from typing import Generic, TypeVar
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -20,3 +21,17 @@ def keep(store: dict[K, V], key: K, value: V, limit: int = KEPT_ORGANIZATIONS) -
     while len(store) > limit:
         store.pop(next(iter(store)))
     return value
+
+
+class OneAtATime(Generic[K]):
+    """A lock per key (a database's organization), made on first use: for work a process does for one
+    key at a time, so that a second caller waits for the first and then finds what it kept instead of
+    doing the same work alongside it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[K, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def __call__(self, key: K) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())

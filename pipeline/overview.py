@@ -42,7 +42,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.errors import InputError
-from core.kept import keep
+from core.kept import OneAtATime, keep
 from core.time import require_utc, rfc3339, utcnow_seconds, within_range
 from pipeline.embargo import hidden_groups
 from pipeline.exposures.build import ensure_exposures
@@ -253,20 +253,16 @@ def overview(db: Database, org: str, as_of: datetime | None = None, period_days:
         previous_moment = previous_moment.replace(minute=0)
     if as_of is not None:
         return _overview(db, org, moment, previous_moment, period_days)
-    key = (str(db.url), org)
-    with _COMPUTING_LOCK:
-        computing = _COMPUTING.setdefault(key, threading.Lock())
     # One overview "now" of an organization at a time in this process: a reader that comes while
     # another computes it (the keep-warm thread absorbing a sync: 1–2 s at 10,000 systems) waits for it
     # and then finds what it kept, instead of reading the same rows alongside it. (A moment asked for,
     # a look back among them, is not held up behind another.)
-    with computing:
+    with _COMPUTING((str(db.url), org)):
         return _overview(db, org, moment, previous_moment, period_days)
 
 
-# (database URL, organization name) → the lock its overviews take in this process.
-_COMPUTING: dict[tuple[str, str], threading.Lock] = {}
-_COMPUTING_LOCK = threading.Lock()
+# (database URL, organization name) → the lock its overviews "now" take in this process.
+_COMPUTING: OneAtATime[tuple[str, str]] = OneAtATime()
 
 
 def _overview(

@@ -20,7 +20,7 @@ from urllib.parse import unquote
 
 from core.embargo import current_view, public, viewing
 from core.errors import InputError
-from core.kept import keep
+from core.kept import OneAtATime, keep
 from core.paging import DEFAULT_LIMIT, MAX_LIMIT, CursorValue, Page, decode_cursor, encode_cursor
 from core.time import require_utc, rfc3339, utcnow_seconds, within_range
 from pipeline.database import refresh_statistics
@@ -528,16 +528,12 @@ def refresh_list(db: Database, org: str) -> int:
     One refresh of an organization at a time in this process: a caller that comes while another
     recomputes (a reader while the keep-warm thread absorbs a sync or an SLA-policy change, a minute at
     10,000 systems) waits for it and then finds the rows current, instead of recomputing them too."""
-    key = (str(db.url), org)
-    with _REFRESHING_LOCK:
-        lock = _REFRESHING.setdefault(key, threading.Lock())
-    with lock:
+    with _REFRESHING((str(db.url), org)):
         return _refresh_list(db, org)
 
 
 # (database URL, organization name) → the lock its refreshes take in this process.
-_REFRESHING: dict[tuple[str, str], threading.Lock] = {}
-_REFRESHING_LOCK = threading.Lock()
+_REFRESHING: OneAtATime[tuple[str, str]] = OneAtATime()
 
 
 def _refresh_list(db: Database, org: str) -> int:
