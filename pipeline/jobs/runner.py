@@ -232,13 +232,24 @@ def _claimable(row: ScheduleRow, now: datetime) -> bool:
     return row.next_due_at <= now and (row.lease_until is None or row.lease_until <= now)
 
 
+def changed_facts(outcomes: Sequence[RunOutcome]) -> bool:
+    """Whether one of these runs changed what the reports and lists show: a sync that imported something
+    new (``changed``), an enrichment that rebuilt systems. Evaluations and deliveries write events
+    only."""
+    return any(
+        o.outcome == "ok" and (o.counts.get("changed", 0) > 0 or o.counts.get("systems_rebuilt", 0) > 0)
+        for o in outcomes
+    )
+
+
 @dataclass(slots=True)
 class Scheduler:
     """The thread that runs due jobs every ``poll_interval`` seconds until :meth:`stop`.
 
     ``patchgap serve`` starts one per server process (unless ``--no-jobs``) and ``patchgap worker`` one
     per worker; the claims make each due job run once among them. ``after_jobs`` is called after a
-    pass that ran some job (a serving process reads its pages again then: ``pipeline.warmup``).
+    pass whose jobs changed facts (:func:`changed_facts`; a serving process reads its pages again
+    then: ``pipeline.warmup``).
     """
 
     db: Database
@@ -273,7 +284,7 @@ class Scheduler:
     def _run(self) -> None:
         while not self._stopping.is_set():
             try:
-                if self.run_once() and self.after_jobs is not None:
+                if changed_facts(self.run_once()) and self.after_jobs is not None:
                     self.after_jobs()
             except Exception:  # the scheduler outlives one bad pass
                 log.exception("scheduler: pass failed")

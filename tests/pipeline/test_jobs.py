@@ -20,7 +20,7 @@ from core.time import utcnow
 from ingest.advisories.http import HttpClient, RetryPolicy
 from pipeline.ingest import ingest_sbom
 from pipeline.jobs.registry import JobSpec, build_jobs, find_job
-from pipeline.jobs.runner import ContextValues, JobContext, backoff, run_due, run_job
+from pipeline.jobs.runner import ContextValues, JobContext, backoff, changed_facts, run_due, run_job
 from store.db import Database
 from store.queries.jobs import claim_scheduled_job, ensure_schedules, job_runs, job_schedules
 from store.queries.notifications import list_events
@@ -189,6 +189,9 @@ def test_a_due_job_runs_once_is_recorded_and_is_not_due_again(db: Database) -> N
     again = run_job(db, kev, served.values(), runner="test:3", force=True)
     assert again is not None
     assert (again.outcome, again.counts["changed"]) == ("ok", 0)
+    # Only the first changed the facts a serving process then reads again (Scheduler.after_jobs).
+    assert changed_facts([outcome])
+    assert not changed_facts([again])
 
 
 def test_a_failing_sync_is_recorded_retried_with_backoff_and_raises_sync_failed_once_per_run(
