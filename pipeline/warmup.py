@@ -9,7 +9,7 @@ It then keeps them warm. It reads them again:
 - every ``every`` seconds (``PATCHGAP_SERVE_KEEP_WARM``, 30 s by default), at the clock's multiples
   of it, so that a pass right after each minute starts reads the overview's figures of the new
   minute (0.5–0.7 s at 10,000 systems) before a reader does;
-- right after the scheduled jobs ran in this process (``Scheduler.after_jobs``);
+- right after the scheduled jobs changed facts in this process (``Scheduler.after_jobs``);
 - within ``LOOK_EVERY`` (5 s) of a change of advisory, KEV or EPSS facts or of an SLA policy made by
   any process (:func:`changes_token`, a few milliseconds a look).
 
