@@ -174,7 +174,8 @@ def create_app(
     """Build the application for ``settings`` (the database must be migrated: ``patchgap db upgrade``).
 
     ``warm_up``: read every organization's first pages in the background once started (``pipeline.warmup``),
-    and again every ``keep_warm`` seconds (``None``: once).
+    and with ``keep_warm`` (seconds) keep them warm: again at that interval, after the jobs run here
+    changed facts, and soon after another process changed them (``None``: once).
 
     ``jobs`` are the scheduled jobs ``GET /api/v1/jobs`` lists (default: as configured by no settings);
     ``run_jobs`` runs them in this process, with ``job_values`` (HTTP client, SLA warning days).
@@ -308,7 +309,7 @@ def serving_app() -> FastAPI:
     """:func:`app_from_env` for a process that serves it until it stops (the factory ``patchgap
     serve`` hands to uvicorn): the collector is settled for a long-running process once the app is
     built (``core.heap.settle``), and the organizations' first pages are read once started unless
-    ``PATCHGAP_SERVE_WARM_UP=0``, then again every ``PATCHGAP_SERVE_KEEP_WARM`` (30 s; ``0``: never)."""
+    ``PATCHGAP_SERVE_WARM_UP=0``, then kept warm (``PATCHGAP_SERVE_KEEP_WARM``: 30 s; ``0``: once only)."""
     app = app_from_env(
         warm_up=os.environ.get(SERVE_WARM_UP_ENV, "1") != "0", keep_warm=keep_warm_seconds(os.environ)
     )
