@@ -26,7 +26,10 @@ Cost, so that nothing grows with the fleet on a repeated view (README "Scaling")
   (``pipeline.lists.exposures.refreshed_state``, with every system's cadence and decommissioning): a
   new or backfilled snapshot, a match, an advisory/KEV/EPSS/feed change that changes what is said
   about a group or package some system has, a triage decision, an SLA policy or a system's attributes
-  change the digest and the figures are computed again.
+  change the digest and the figures are computed again. Beneath that, the overall summary and the gap
+  depend neither on the moment nor on what the facts say of severity (KEV, EPSS, CVSS): they are kept
+  under a digest of the rest (``pipeline.exposures.summary.stored_headlines``), so that a new minute
+  or a KEV entry computes only the monthly trend and the stale systems again.
 
 A moment before the organization's newest snapshot (a look back) computes everything from the report
 inputs at that moment instead, as the reports do.
@@ -47,12 +50,11 @@ from core.time import require_utc, rfc3339, utcnow_seconds, within_range
 from pipeline.embargo import hidden_groups
 from pipeline.exposures.build import ensure_exposures
 from pipeline.exposures.reports import deploy_time, exposures_from_inputs, report_inputs
-from pipeline.exposures.summary import stored_headlines, stored_time_to_deploy_before
+from pipeline.exposures.summary import Headlines, stored_headlines, stored_time_to_deploy_before
 from pipeline.lists.exposures import changed_systems, refreshed_state, system_stamps
 from pipeline.lists.plan import top_actions
 from pipeline.plan import plan_from_inputs
 from pipeline.sla import policy_of
-from reports.deploy_time import DeployTimeReport
 from reports.sla import SlaPolicy
 from reports.timeline import ordered_snapshots
 from store.db import Database, Tx
@@ -87,28 +89,27 @@ class _Figures:
 
 # (database URL, organization, moment, previous moment, hidden groups) → (state digest, the figures at
 # the moment, the previous period's time-to-deploy figures); oldest dropped first.
-_KEPT: dict[tuple[str, str, datetime, datetime, tuple[str, ...]], tuple[str, _Figures, dict[str, Any]]] = {}
+_Key = tuple[str, str, datetime, datetime, tuple[str, ...]]
+_KEPT: dict[_Key, tuple[str, _Figures, Mapping[str, Any]]] = {}
 _KEPT_MAX = 64
 _LOCK = threading.Lock()
 
 
-def _figures_of(
-    report: DeployTimeReport, systems: list[system_queries.SystemRow], moment: datetime
-) -> _Figures:
-    document = report.headline_json()
-    curve = report.overall.time_to_deploy.conservative_curve
+def _figures_of(found: Headlines, moment: datetime) -> _Figures:
+    curve = found.overall.time_to_deploy.conservative_curve
+    gap = found.gap.to_json()
     active = [
         s.last_observed_at
-        for s in systems
+        for s in found.systems
         if s.last_observed_at is not None
         and (s.decommissioned_at is None or s.decommissioned_at > moment)
         and s.last_observed_at <= moment
     ]
     return _Figures(
-        time_to_deploy=document["time_to_deploy"],
-        gap={k: document[k] for k in _GAP_KEYS},
-        monthly=document["monthly"],
-        stale=sorted(document["stale_systems"], key=lambda s: s["system"]),
+        time_to_deploy=found.overall.time_to_deploy.to_json(),
+        gap={k: gap[k] for k in _GAP_KEYS},
+        monthly=[m.to_json() for m in found.monthly],
+        stale=sorted((s.to_json() for s in found.stale_systems), key=lambda s: s["system"]),
         survival=[[0.0, 0.0]] + [[step.time, 1.0 - step.survival] for step in curve.steps],
         oldest_last_sbom=min(active, default=None),
         newest_last_sbom=max(active, default=None),
@@ -118,7 +119,7 @@ def _figures_of(
 def _figures(db: Database, org: str, moment: datetime) -> _Figures:
     with db.read() as session:
         systems = system_queries.org_systems(session, _org_id(session, org))
-    return _figures_of(deploy_time(db, org, moment), systems, moment)
+    return _figures_of(Headlines.of(deploy_time(db, org, moment), {}, systems), moment)
 
 
 def _previous_figures(db: Database, org: str, moment: datetime) -> dict[str, Any]:
@@ -134,7 +135,7 @@ def _previous_figures(db: Database, org: str, moment: datetime) -> dict[str, Any
 
 def _kept(
     db: Database, org: str, moment: datetime, previous: datetime, *, state: str, hidden: tuple[str, ...]
-) -> tuple[_Figures, dict[str, Any]]:
+) -> tuple[_Figures, Mapping[str, Any]]:
     """The figures at ``moment`` and the previous period's time-to-deploy figures at ``previous``, from
     one read of the stored columns (``stored_headlines``), kept while the state digest holds (see the
     module docstring)."""
@@ -145,7 +146,7 @@ def _kept(
         return kept[1], kept[2]
     found = stored_headlines(db, org, moment, previous, current=True)  # overview() just ensured it
     if found is not None:
-        figures, before = _figures_of(found.report, found.systems, moment), found.previous
+        figures, before = _figures_of(found, moment), found.previous
     else:
         figures, before = _figures(db, org, moment), _previous_figures(db, org, previous)
     with _LOCK:
@@ -225,7 +226,7 @@ def _tier_order(names: set[str], policy: SlaPolicy) -> list[str]:
     return known + rest + (["none"] if "none" in names else [])
 
 
-def _ttd(figures: dict[str, Any]) -> dict[str, Any]:
+def _ttd(figures: Mapping[str, Any]) -> dict[str, Any]:
     return {"half_life_days": figures["km_median_days"], "within_30_days": figures["within_days"]["30"]}
 
 
@@ -285,7 +286,7 @@ def _overview(
     with db.connect() as conn:
         feeds = [{"source": f.name, "fetched_at": rfc3339(f.fetched_at)} for f in feed_states(conn)]
     now, before = _kept(db, org, moment, previous_moment, state=state, hidden=hidden)
-    top, total_actions = top_actions(db, org, moment, _TOP_ACTIONS, current=True)
+    top_found, total_actions = top_actions(db, org, moment, _TOP_ACTIONS, current=True)
     return _document(
         org=org,
         moment=moment,
@@ -296,7 +297,7 @@ def _overview(
         worst=[{"system": name, "open_fixable": n, "kev": kev} for name, (n, kev) in worst],
         figures=now,
         previous=before,
-        top_actions=top,
+        top_actions=top_found,
         total_actions=total_actions,
         feeds=feeds,
     )
@@ -312,7 +313,7 @@ def _document(
     tiers: dict[str, int],
     worst: list[dict[str, Any]],
     figures: _Figures,
-    previous: dict[str, Any],
+    previous: Mapping[str, Any],
     top_actions: list[dict[str, Any]],
     total_actions: int,
     feeds: list[dict[str, Any]],

@@ -358,12 +358,24 @@ class MonthTrend:
     closed: int
     open_at_month_end: int  # for the month holding as_of: open at as_of
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "month": self.month,
+            "opened": self.opened,
+            "closed": self.closed,
+            "open_at_month_end": self.open_at_month_end,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class StaleSystem:
     system: str
     last_snapshot: datetime
     cadence_days: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        last = rfc3339(self.last_snapshot)
+        return {"system": self.system, "last_snapshot": last, "cadence_days": self.cadence_days}
 
 
 @dataclass(frozen=True, slots=True)
@@ -549,14 +561,7 @@ class DeployTimeReport:
                 "max": _round(self.precision.max_days),
                 "closed": self.precision.closed,
             },
-            "stale_systems": [
-                {
-                    "system": s.system,
-                    "last_snapshot": rfc3339(s.last_snapshot),
-                    "cadence_days": s.cadence_days,
-                }
-                for s in self.stale_systems
-            ],
+            "stale_systems": [s.to_json() for s in self.stale_systems],
             "vex_excluded": self.vex_excluded,
             "triage": {
                 "excluded": dict(self.excluded_by_state),
@@ -586,15 +591,7 @@ class DeployTimeReport:
                 dimension: {key: summary.to_json() for key, summary in groups}
                 for dimension, groups in self.breakdowns
             }
-        document["monthly"] = [
-            {
-                "month": m.month,
-                "opened": m.opened,
-                "closed": m.closed,
-                "open_at_month_end": m.open_at_month_end,
-            }
-            for m in self.monthly
-        ]
+        document["monthly"] = [m.to_json() for m in self.monthly]
         return document
 
 

@@ -442,6 +442,19 @@ def _monthly(first_seen: Ints, resolved: Ints, as_of: datetime) -> tuple[MonthTr
     return tuple(out)
 
 
+def monthly_trend(columns: ExposureColumns, as_of: datetime) -> tuple[MonthTrend, ...]:
+    """The report's monthly trend of these rows at ``as_of``."""
+    return _monthly(columns.first_seen, columns.resolved[columns.closed], as_of)
+
+
+def stale_of(systems: Iterable[SystemHistory], as_of: datetime) -> tuple[StaleSystem, ...]:
+    """The report's stale systems at ``as_of``, by name."""
+    systems = list(systems)
+    cadence = {s.system: s.cadence_days for s in systems}
+    found = stale_systems(systems, as_of)
+    return tuple(StaleSystem(name, last_at, cadence[name]) for name, last_at in sorted(found.items()))
+
+
 def _clocks(
     c: ExposureColumns, has_fix: Bools, fix_at: Ints
 ) -> tuple[Ints, Floats, Floats, Bools, Bools, Bools]:
@@ -529,7 +542,7 @@ def deploy_time_report_columns(
     facts = list(facts)
     combos = _combos(c.pairs, list(classes), facts, policy)
     combo = c.pair * len(classes) + class_of[c.system] if len(c) else np.zeros(0, dtype=np.int64)
-    first, last, resolved, closed = c.first_seen, c.last_affected, c.resolved, c.closed
+    last, resolved, closed = c.last_affected, c.resolved, c.closed
     start, conservative, optimistic, upgraded, closing, retired = _clocks(
         c, combos.has_fix[combo], combos.fix_at[combo]
     )
@@ -614,8 +627,6 @@ def deploy_time_report_columns(
 
     by_snapshot = closed & ~retired  # a decommissioning is a known moment, not a snapshot
     gaps = _days(resolved[by_snapshot], last[by_snapshot])
-    stale = stale_systems(systems, as_of)
-    cadence = {s.system: s.cadence_days for s in systems}
     analysis_states: Counter[str] = Counter()
     present_records, record_counts = np.unique(c.analysis[c.analysis >= 0], return_counts=True)
     for record, count in zip(present_records.tolist(), record_counts.tolist(), strict=True):
@@ -625,14 +636,12 @@ def deploy_time_report_columns(
         as_of=as_of,
         overall=overall,
         precision=Precision(_median(gaps), float(gaps.max()) if len(gaps) else None, len(gaps)),
-        stale_systems=tuple(
-            StaleSystem(name, last_at, cadence[name]) for name, last_at in sorted(stale.items())
-        ),
+        stale_systems=stale_of(systems, as_of),
         vex_excluded=sum(excluded.values()),
         withdrawn_groups_skipped=withdrawn_groups_skipped,
         fix_available_approximated=int(combos.approximated[combo].sum()),
         breakdowns=tuple(by_dimension),
-        monthly=_monthly(first, resolved[closed], as_of),
+        monthly=monthly_trend(c, as_of),
         sla=tuple(sla),
         excluded_by_state=tuple((state, excluded.get(resolution, 0)) for state, resolution in _EXCLUDED_AS),
         risk_accepted=int((status == _ACCEPTED).sum()),

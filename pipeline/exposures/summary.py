@@ -20,11 +20,14 @@ them all.
 from __future__ import annotations
 
 import copy
+import dataclasses
+import hashlib
 import threading
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 import numpy as np
@@ -38,12 +41,14 @@ from pipeline.exposures.facts import fact_for, ids_of
 from pipeline.exposures.triage import analysis_records
 from pipeline.sla import policy_of
 from pipeline.systems import SystemFilter
-from reports.deploy_time import DeployTimeReport
+from reports.deploy_time import DeployTimeReport, GapSplit, MonthTrend, StaleSystem, Summary
 from reports.deploy_time_columns import (
     ExposureColumns,
     deploy_time_report_columns,
     micros,
+    monthly_trend,
     overall_clocks,
+    stale_of,
 )
 from reports.exposure_records import SnapshotRef, SystemHistory, VulnFacts
 from reports.sla import SlaPolicy
@@ -364,21 +369,53 @@ _BEFORE_LOCK = threading.Lock()
 
 @dataclass(frozen=True, slots=True)
 class Headlines:
-    """What the dashboard's overview takes from the deploy-time report: the report at a moment without
-    its breakdowns, the ``time_to_deploy`` figures at an earlier moment, and the systems then."""
+    """What the dashboard's overview takes from the deploy-time report at a moment — the overall
+    summary (its time-to-deploy figures and survival curve), the gap, the monthly trend and the stale
+    systems — with the ``time_to_deploy`` figures at an earlier moment (``previous``) and the systems.
 
-    report: DeployTimeReport
-    previous: dict[str, Any]
+    None of these depends on what the facts say of severity — CVSS, rating, KEV, EPSS — and the overall
+    summary and the gap not on the moment either (a clock runs from a fix's availability to the rows'
+    own times): they are kept under a digest of the rest (``_Stored.headline_key``), so that a KEV entry
+    or an EPSS score (which changes the list rows of every system with its group) or a new minute does
+    not compute them again; the trend and the stale systems are computed at each moment. Shared: read,
+    never change them."""
+
+    overall: Summary
+    gap: GapSplit
+    monthly: tuple[MonthTrend, ...]
+    stale_systems: tuple[StaleSystem, ...]
+    previous: Mapping[str, Any]
     systems: list[system_queries.SystemRow]
+
+    @classmethod
+    def of(
+        cls, report: DeployTimeReport, previous: Mapping[str, Any], systems: list[system_queries.SystemRow]
+    ) -> Headlines:
+        return cls(report.overall, report.gap, report.monthly, report.stale_systems, previous, systems)
+
+
+def severity_free(facts: VulnFacts) -> VulnFacts:
+    """The facts without severity (CVSS, rating, KEV, EPSS): what a fix's availability, upstream's part
+    of the gap and the last-resort flag are computed from (``reports.deploy_time``) is all kept."""
+    return dataclasses.replace(facts, cvss=None, rating=None, exploited=False, epss=None)
+
+
+# Digest of the headlines' inputs but the moments (``_Stored.headline_key``) → the overall summary and
+# the gap; with the previous period's moment → its ``time_to_deploy`` figures. Oldest dropped first.
+_OVERALL: dict[bytes, tuple[Summary, GapSplit]] = {}
+_PREVIOUS: dict[tuple[bytes, datetime], Mapping[str, Any]] = {}
+_HEADLINES_KEPT = 16
+_HEADLINES_LOCK = threading.Lock()
 
 
 def stored_headlines(
     db: Database, org: str, moment: datetime, previous: datetime, *, current: bool = False
 ) -> Headlines | None:
-    """The report at ``moment`` (at or after the newest snapshot) and the ``time_to_deploy`` figures at
-    ``previous`` (before it: :func:`stored_time_to_deploy_before`; else the report's at that moment),
-    both from one read of the stored columns; ``None`` when ``moment`` is a look back or the embargo
-    asks for the per-exposure path. ``current``: the caller just brought the stored exposures current.
+    """The :class:`Headlines` at ``moment`` (at or after the newest snapshot), with the
+    ``time_to_deploy`` figures at ``previous`` (before it: :func:`stored_time_to_deploy_before`; else
+    the report's at that moment), from one read of the stored columns; ``None`` when ``moment`` is a
+    look back or the embargo asks for the per-exposure path. ``current``: the caller just brought the
+    stored exposures current.
     """
     moment, previous = require_utc(moment, "as_of"), require_utc(previous, "as_of")
     stored = _stored_columns(db, org, None, current=current)
@@ -387,11 +424,24 @@ def stored_headlines(
     newest = _newest(stored.systems)
     if newest is not None and moment < newest:
         return None
-    if newest is not None and previous < newest:
-        before = _time_to_deploy_before(db, org, stored, previous)
-    else:
-        before = stored.report(previous, breakdowns=False).headline_json()["time_to_deploy"]
-    return Headlines(stored.report(moment, breakdowns=False), before, stored.systems)
+    stored = dataclasses.replace(stored, facts=[severity_free(f) for f in stored.facts])
+    key = stored.headline_key()
+    with _HEADLINES_LOCK:
+        kept, before = _OVERALL.get(key), _PREVIOUS.get((key, previous))
+    if kept is None:
+        report = stored.report(moment, breakdowns=False)
+        kept = report.overall, report.gap
+        with _HEADLINES_LOCK:
+            kept_in(_OVERALL, key, kept, _HEADLINES_KEPT)
+    if before is None:
+        if newest is not None and previous < newest:
+            before = MappingProxyType(_time_to_deploy_before(db, org, stored, previous))
+        else:  # nothing changed since: the overall figures (which do not depend on the moment)
+            before = MappingProxyType(kept[0].time_to_deploy.to_json())
+        with _HEADLINES_LOCK:
+            kept_in(_PREVIOUS, (key, previous), before, _HEADLINES_KEPT)
+    monthly = monthly_trend(stored.columns, moment)
+    return Headlines(kept[0], kept[1], monthly, stale_of(stored.histories, moment), before, stored.systems)
 
 
 def _stored_columns(
@@ -456,7 +506,8 @@ def _stored_columns(
         analyses=records,
     )
     histories = _ROWS.histories(db, org_id, systems)
-    return _Stored(columns, systems, facts, policy, dict(excluded), withdrawn, histories)
+    state = hashlib.sha1(repr((sorted(raw.states.items()), sorted(hidden))).encode(), usedforsecurity=False)
+    return _Stored(columns, systems, facts, policy, dict(excluded), withdrawn, histories, state.digest())
 
 
 @dataclass(frozen=True, slots=True)
@@ -468,6 +519,21 @@ class _Stored:
     excluded: dict[str, int]
     withdrawn: tuple[str, ...]
     histories: list[SystemHistory]  # the systems' newest snapshots (newest_histories)
+    # A digest of the rows' build states and the groups left out (the rows change only with them).
+    rows_state: bytes
+
+    def headline_key(self) -> bytes:
+        """A digest of everything :func:`stored_headlines` computes from but the moments, with these
+        facts: the rows (``rows_state``; a system's snapshots are among its build's inputs, so its
+        newest snapshot up to any moment is too), the systems (all their histories are made of), the
+        facts and the analysis records."""
+
+        def of(s: system_queries.SystemRow) -> tuple[Any, ...]:
+            times = [None if t is None else micros(t) for t in (s.last_observed_at, s.decommissioned_at)]
+            return (s.id, s.name, s.environment, s.internet_exposed, s.cadence_days, s.criticality, *times)
+
+        text = repr(([of(s) for s in self.systems], self.facts, self.columns.analyses))
+        return hashlib.sha1(self.rows_state + text.encode(), usedforsecurity=False).digest()
 
     def report(self, moment: datetime, *, breakdowns: bool = True) -> DeployTimeReport:
         """The deploy-time report of these rows at ``moment`` (at or after the newest snapshot)."""

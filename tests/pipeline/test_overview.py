@@ -6,21 +6,27 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from bench.change import new_snapshot
+from bench.change import _absent, _epss_with, _kev_with, new_snapshot
 from bench.report import START, WEEKS, build_fleet
 from core.errors import InputError
 from core.time import utcnow
+from pipeline import overview as overview_module
+from pipeline.advisories.tables import import_table
 from pipeline.demo import load_demo
+from pipeline.exposures import summary
 from pipeline.exposures.reports import deploy_time_json
 from pipeline.lists.exposures import ExposureQuery, iter_exposures
 from pipeline.overview import overview
 from pipeline.plan import plan_json
 from pipeline.sla import get_sla_policy, policy_from_tiers, set_sla_policy
 from pipeline.triage import Actor, AnalysisRequest, set_analysis
+from reports.deploy_time_columns import deploy_time_report_columns
 from store.db import Database
+from store.queries import registries as registry_queries
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -191,3 +197,71 @@ def test_counts_kept_per_system_follow_the_moment_and_each_change(db: Database) 
         allow_unmatched=True,
     )
     assert_overview_matches(db, "bench", later + timedelta(hours=2), 30)
+
+
+def test_figures_are_kept_across_a_kev_entry_and_an_epss_score(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A KEV entry and an EPSS score change the list rows of every system with their group, not the
+    time-to-deploy figures, the gap, the survival curve, the trend or the stale systems: the overview
+    after them computes none of the deploy-time summary again (``summary.stored_headlines``), yet
+    equals the overview computed from scratch and the reports (and its KEV count did move, so the
+    checks can fail). A new snapshot does compute it again."""
+    build_fleet(db, 30)
+    end = START + timedelta(days=7 * WEEKS)
+    first = overview(db, "bench", end)
+    computed: list[int] = []
+    original = deploy_time_report_columns
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        computed.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(summary, "deploy_time_report_columns", counted)
+    import_table(db, "kev", _kev_with(db, _absent(db, "kev_entry", 5)), origin="test")
+    import_table(db, "epss", _epss_with(db, _absent(db, "epss_score", 7)), origin="test")
+    later = end + timedelta(minutes=1)
+    kept = overview(db, "bench", later)
+    assert computed == []
+    assert kept["open_fixable_kev"] > first["open_fixable_kev"]
+    assert_overview_matches(db, "bench", later, 30)
+    summary._OVERALL.clear()
+    summary._PREVIOUS.clear()
+    overview_module._KEPT.clear()
+    assert overview(db, "bench", later) == kept
+    assert computed
+    computed.clear()
+    new_snapshot(db, 5, end + timedelta(hours=1))
+    assert_overview_matches(db, "bench", end + timedelta(hours=2), 30)
+    assert computed
+
+
+def test_a_fix_release_date_from_a_registry_moves_the_figures(db: Database) -> None:
+    """A registry's release date of a fixed version starts the deploy clocks of its groups there
+    (an exact date instead of the advisory's publication) without changing any stored row: the kept
+    figures are not reused, the overview again equals the reports (and its figures did move)."""
+    build_fleet(db, 30)
+    end = START + timedelta(days=7 * WEEKS)
+    before = overview(db, "bench", end)
+    with db.engine.begin() as conn:
+        registry_queries.save_releases(
+            conn,
+            [
+                {
+                    "ecosystem": "npm",
+                    "name": "vuln-0",
+                    "version": version,
+                    "found": True,
+                    "released_at": START + timedelta(days=days),
+                    "url": "https://registry.example/",
+                    "fetched_at": START,
+                }
+                for version, days in (("1.0.5", 200), ("1.0.3", 230))
+            ],
+        )
+    later = end + timedelta(minutes=1)
+    after = overview(db, "bench", later)
+    assert (after["time_to_deploy"], after["gap"]) != (before["time_to_deploy"], before["gap"])
+    assert_overview_matches(db, "bench", later, 30)
+    report = deploy_time_json(db, "bench", later)
+    assert after["gap"] == {k: report[k] for k in after["gap"]}

@@ -4,6 +4,7 @@ snapshots up to that moment (``deploy_time_reference``), on both databases."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -57,7 +58,7 @@ def test_a_backfill_just_before_the_previous_moment(db: Database) -> None:
     end = START + timedelta(days=7 * WEEKS)
     moment, previous = end + timedelta(hours=1), end - timedelta(days=30)
 
-    def headlines() -> dict[str, object]:
+    def headlines() -> Mapping[str, object]:
         found = stored_headlines(db, "bench", moment, previous)
         assert found is not None
         return found.previous
