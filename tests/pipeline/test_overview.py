@@ -26,6 +26,7 @@ from pipeline.sla import get_sla_policy, policy_from_tiers, set_sla_policy
 from pipeline.triage import Actor, AnalysisRequest, set_analysis
 from reports.deploy_time_columns import deploy_time_report_columns
 from store.db import Database
+from store.migrate import upgrade
 from store.queries import registries as registry_queries
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -265,3 +266,16 @@ def test_a_fix_release_date_from_a_registry_moves_the_figures(db: Database) -> N
     assert_overview_matches(db, "bench", later, 30)
     report = deploy_time_json(db, "bench", later)
     assert after["gap"] == {k: report[k] for k in after["gap"]}
+
+
+def test_an_in_memory_database() -> None:
+    """SQLite in memory is one database per thread: the plan's first page, read in another thread for
+    a file or a server, is read in the caller's here (else it would find no tables)."""
+    db = Database.open("sqlite://")
+    try:
+        upgrade(db.engine)
+        build_fleet(db, 3)
+        end = START + timedelta(days=7 * WEEKS)
+        assert_overview_matches(db, "bench", end, 30)
+    finally:
+        db.dispose()
