@@ -305,17 +305,18 @@ def _overview(
     )
 
 
-# The plan's first page is read in one of these threads while the caller's counts and takes the
-# figures: the three read different rows, and after a change of many systems each is a few tenths of a
-# second (on PostgreSQL the server reads one while the process reads the other).
+# On PostgreSQL the plan's first page is read in one of these threads while the caller's counts and
+# takes the figures: after a change of many systems each reads a few tenths of a second of rows, and
+# the server reads one while the process reads the other. SQLite reads in the process itself, where the
+# two would only take turns (and an in-memory database is one per thread): there it runs in the caller's.
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="patchgap-overview")
 T = TypeVar("T")
 
 
 def _alongside(db: Database, work: Callable[[], T]) -> Callable[[], T]:
-    """Start ``work`` in another thread; returns what waits for its result (its exception raised
-    again). An in-memory SQLite database is one per thread: there it runs in the caller's."""
-    if db.url.get_backend_name() == "sqlite" and db.url.database in (None, "", ":memory:"):
+    """Start ``work`` in another thread (PostgreSQL); returns what waits for its result (its exception
+    raised again)."""
+    if db.url.get_backend_name() == "sqlite":
         return work
     return _POOL.submit(work).result
 

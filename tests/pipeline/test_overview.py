@@ -269,8 +269,8 @@ def test_a_fix_release_date_from_a_registry_moves_the_figures(db: Database) -> N
 
 
 def test_an_in_memory_database() -> None:
-    """SQLite in memory is one database per thread: the plan's first page, read in another thread for
-    a file or a server, is read in the caller's here (else it would find no tables)."""
+    """SQLite in memory is one database per thread: the plan's first page, read in another thread on
+    PostgreSQL, is read in the caller's here (else it would find no tables)."""
     db = Database.open("sqlite://")
     try:
         upgrade(db.engine)
