@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import hashlib
+import operator
 import threading
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
@@ -157,6 +158,11 @@ class _OrgRows:
     spans: dict[int, system_queries.Span]
     excluded: dict[int, dict[str, int]]
     table: _ShapeTable
+    digest: bytes  # of ``states``: the rows change only with them
+
+
+def _states_digest(states: Mapping[int, tuple[str, object]]) -> bytes:
+    return hashlib.sha1(repr(sorted(states.items())).encode(), usedforsecurity=False).digest()
 
 
 class _RowCache:
@@ -167,6 +173,7 @@ class _RowCache:
         self._orgs: dict[tuple[str, int], _OrgRows] = {}
         self._systems: dict[tuple[str, int], dict[int, system_queries.KeptSystem]] = {}
         self._histories: dict[tuple[str, int], dict[int, tuple[system_queries.SystemRow, SystemHistory]]] = {}
+        self._digests: dict[tuple[str, int], tuple[list[system_queries.SystemRow], bytes]] = {}
 
     def systems(
         self, session: Tx, db: Database, org_id: int, spans: Mapping[int, system_queries.Span]
@@ -200,6 +207,23 @@ class _RowCache:
             kept_in(self._histories, key, keep)
         return out
 
+    def systems_digest(self, key: tuple[str, int], systems: list[system_queries.SystemRow]) -> bytes:
+        """A digest of what the systems' histories are made of, computed again only when a row is not
+        the very one it was computed from (rows are reused while a system is unchanged: :meth:`systems`)."""
+        with self._lock:
+            kept = self._digests.get(key)
+        if kept is not None and len(kept[0]) == len(systems) and all(map(operator.is_, kept[0], systems)):
+            return kept[1]
+
+        def of(s: system_queries.SystemRow) -> tuple[Any, ...]:
+            times = [None if t is None else micros(t) for t in (s.last_observed_at, s.decommissioned_at)]
+            return (s.id, s.name, s.environment, s.internet_exposed, s.cadence_days, s.criticality, *times)
+
+        digest = hashlib.sha1(repr([of(s) for s in systems]).encode(), usedforsecurity=False).digest()
+        with self._lock:
+            kept_in(self._digests, key, (list(systems), digest))
+        return digest
+
     def rows(self, session: Tx, db: Database, org_id: int) -> _OrgRows:
         # States first: a rebuild committed between the two reads leaves rows newer than their
         # recorded state, which the next summary reads again.
@@ -210,7 +234,7 @@ class _RowCache:
             changed = [sid for sid, state in states.items() if old is None or old.states.get(sid) != state]
             if old is None or len(old.shapes) > 4 * max(1, sum(len(c) for c in old.codes.values())):
                 # Start over, and drop shapes no row uses any more.
-                old = _OrgRows({}, {}, [], {}, {}, {}, _ShapeTable.empty())
+                old = _OrgRows({}, {}, [], {}, {}, {}, _ShapeTable.empty(), b"")
                 changed = list(states)
             some = None if len(changed) == len(states) else changed
             fresh = q.counted_columns(session, org_id, some)
@@ -232,7 +256,10 @@ class _RowCache:
                 for sid in states
             }
             table = old.table.extended(shapes[len(old.shapes) :])
-            found = _OrgRows(dict(states), codes, shapes, index, spans, excluded, table)
+            # No system changed and none left: the same states.
+            same = not changed and len(states) == len(old.states)
+            digest = old.digest if same else _states_digest(states)
+            found = _OrgRows(dict(states), codes, shapes, index, spans, excluded, table, digest)
             return kept_in(self._orgs, key, found)
 
 
@@ -257,6 +284,7 @@ def _without_groups(rows: _OrgRows, hidden: frozenset[str]) -> _OrgRows:
         rows.spans,
         rows.excluded,
         rows.table.subset(kept, shapes),
+        rows.digest,
     )
 
 
@@ -506,8 +534,9 @@ def _stored_columns(
         analyses=records,
     )
     histories = _ROWS.histories(db, org_id, systems)
-    state = hashlib.sha1(repr((sorted(raw.states.items()), sorted(hidden))).encode(), usedforsecurity=False)
-    return _Stored(columns, systems, facts, policy, dict(excluded), withdrawn, histories, state.digest())
+    state = hashlib.sha1(raw.digest + repr(sorted(hidden)).encode(), usedforsecurity=False).digest()
+    found = (facts, policy, dict(excluded), withdrawn, histories, state, (str(db.url), org_id))
+    return _Stored(columns, systems, *found)
 
 
 @dataclass(frozen=True, slots=True)
@@ -521,6 +550,7 @@ class _Stored:
     histories: list[SystemHistory]  # the systems' newest snapshots (newest_histories)
     # A digest of the rows' build states and the groups left out (the rows change only with them).
     rows_state: bytes
+    org: tuple[str, int]  # (database URL, organization id)
 
     def headline_key(self) -> bytes:
         """A digest of everything :func:`stored_headlines` computes from but the moments, with these
@@ -528,12 +558,9 @@ class _Stored:
         newest snapshot up to any moment is too), the systems (all their histories are made of), the
         facts and the analysis records."""
 
-        def of(s: system_queries.SystemRow) -> tuple[Any, ...]:
-            times = [None if t is None else micros(t) for t in (s.last_observed_at, s.decommissioned_at)]
-            return (s.id, s.name, s.environment, s.internet_exposed, s.cadence_days, s.criticality, *times)
-
-        text = repr(([of(s) for s in self.systems], self.facts, self.columns.analyses))
-        return hashlib.sha1(self.rows_state + text.encode(), usedforsecurity=False).digest()
+        systems = _ROWS.systems_digest(self.org, self.systems)
+        text = repr((self.facts, self.columns.analyses)).encode()
+        return hashlib.sha1(self.rows_state + systems + text, usedforsecurity=False).digest()
 
     def report(self, moment: datetime, *, breakdowns: bool = True) -> DeployTimeReport:
         """The deploy-time report of these rows at ``moment`` (at or after the newest snapshot)."""
