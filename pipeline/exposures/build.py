@@ -314,10 +314,11 @@ def _outdated_since(session: Tx, org_id: int, earlier: q.InputsToken, now: q.Inp
     """:func:`outdated_systems` of the organization, given that every system was current when the
     token was ``earlier``: when only the organization's change clock moved since
     (:meth:`~store.queries.exposures.InputsToken.only_clock_moved`), only the systems it names as
-    changed since are checked (every change up to the clock's number in ``now`` is among them, however
-    late it committed: ``store.queries.changes``); else all of them."""
+    changed since in their exposure inputs are checked (every change up to the clock's number in
+    ``now`` is among them, however late it committed: ``store.queries.changes``; list writes and
+    rebuilds move the clock without naming them); else all of them."""
     if now.only_clock_moved(earlier):
-        _, changed = changes.changed_since(session, org_id, earlier.seq)
+        _, changed = changes.changed_since(session, org_id, earlier.seq, inputs_only=True)
         return _outdated_among(session, org_id, changed) if changed else []
     return outdated_systems(session, org_id)
 
@@ -336,8 +337,8 @@ def ensure_exposures(db: Database, org: str, system: str | None = None) -> int:
     systems); when the inputs token (the organization's change clock and database-wide facts) is
     what it was before the last check of the organization in this process, no input moved since,
     and it is not run again; when only the organization's change clock moved since, only the systems
-    it names are checked (those a rebuild just wrote come back once: their digests match, and nothing
-    is rebuilt)."""
+    it names as changed in their exposure inputs are checked (a rebuild or a list refresh, which
+    moves the clock too, names none)."""
     with db.read() as session:
         org_id = get_organization(session, org).id
         assert org_id is not None

@@ -446,7 +446,7 @@ def replace_exposures(
     digests they came from; the organization's change clock moves for them at commit."""
     table, state = _t(ExposureRow), _t(ExposureState)
     system_ids = sorted(digests)
-    mark_at_commit(session, org_id, system_ids)
+    mark_at_commit(session, org_id, system_ids, inputs=False)
     for chunk in chunks(system_ids, _CHUNK):
         session.execute(table.delete().where(table.c.system_id.in_(chunk)))
         session.execute(state.delete().where(state.c.system_id.in_(chunk)))

@@ -214,7 +214,7 @@ def replace_list(
     table, state = _t(ExposureListRow), _t(ExposureListState)
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.select(sa.func.pg_advisory_xact_lock((_LOCK_SPACE << 32) + org_id)))
-    mark_at_commit(session, org_id, system_ids)
+    mark_at_commit(session, org_id, system_ids, inputs=False)
     for chunk in chunks(sorted(set(system_ids)), _CHUNK):
         session.execute(table.delete().where(table.c.system_id.in_(chunk)))
         session.execute(state.delete().where(state.c.system_id.in_(chunk)))
@@ -235,7 +235,7 @@ def clear_list(session: Session, org_id: int) -> None:
     every system of it counts as changed (``store.queries.changes``), so that a process that kept the
     list's inputs reads them again."""
     table, state, items = _t(ExposureListRow), _t(ExposureListState), _t(PlanItemRow)
-    mark_at_commit(session, org_id, every=True)
+    mark_at_commit(session, org_id, every=True, inputs=False)
     session.execute(table.delete().where(table.c.org_id == org_id))
     session.execute(items.delete().where(items.c.org_id == org_id))
     session.execute(state.delete().where(state.c.org_id == org_id))

@@ -35,6 +35,8 @@ class System(SQLModel, table=True):
         sa.UniqueConstraint("org_id", "name"),
         # "Which systems of the organization changed since sequence N" (``store.queries.changes``).
         sa.Index("ix_system_org_id_changed_seq", "org_id", "changed_seq"),
+        # "… whose exposure inputs changed since sequence N" (the exposure check).
+        sa.Index("ix_system_org_id_inputs_seq", "org_id", "inputs_seq"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -59,6 +61,10 @@ class System(SQLModel, table=True):
     # The organization's change sequence (``OrgChange``) when the system's exposure or list inputs last
     # changed: 0 before the first change recorded.
     changed_seq: int = Field(
+        default=0, sa_type=sa.BigInteger, nullable=False, sa_column_kwargs={"server_default": "0"}
+    )
+    # The same when its exposure inputs last changed (not by a list write or a rebuild only).
+    inputs_seq: int = Field(
         default=0, sa_type=sa.BigInteger, nullable=False, sa_column_kwargs={"server_default": "0"}
     )
 

@@ -8,7 +8,7 @@ scratch (``rebuild_all``, ``rebuild_lists``, a process that kept nothing). On bo
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,8 @@ import sqlalchemy as sa
 
 from core.time import utcnow
 from pipeline.demo import load_demo
-from pipeline.exposures.build import outdated_systems, rebuild_all
+from pipeline.exposures import build
+from pipeline.exposures.build import ensure_exposures, outdated_systems, rebuild_all, rebuild_exposures
 from pipeline.ingest import ingest_sbom
 from pipeline.lists import exposures as lists
 from pipeline.lists.exposures import ExposureQuery, exposure_page, rebuild_lists, system_stamps
@@ -194,3 +195,42 @@ def test_changed_since_names_what_changed(db: Database) -> None:
     with db.read() as session:
         assert changed_since(session, org_id, seq) == (seq + 2, ids[:1])
         assert changed_since(session, org_id, seq + 1) == (seq + 2, [])
+
+
+def test_list_writes_and_rebuilds_leave_the_exposure_check_alone(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild and a list refresh move the clock and name their systems to the lists, not to the
+    exposure check (their exposure inputs did not change): the next check computes no input digest.
+    A snapshot names its system to both."""
+    load_demo(db, ORG, FLEET, ADVISORIES)
+    _page(db)
+    org_id = _org_id(db)
+    with db.read() as session:
+        before = current_seq(session, org_id)
+        ids = sorted(session.execute(sa.text("SELECT id FROM system")).scalars())
+    rebuild_exposures(db, ids[:2])
+    rebuild_lists(db, ORG)
+    with db.read() as session:
+        now, changed = changed_since(session, org_id, before)
+        assert now > before
+        assert set(ids[:2]) <= set(changed)
+        assert changed_since(session, org_id, before, inputs_only=True) == (now, [])
+    digests: list[Sequence[int]] = []
+    original = build.input_digests
+
+    def counted(session: Any, org_id: int, system_ids: Sequence[int], *args: Any, **kwargs: Any) -> Any:
+        digests.append(system_ids)
+        return original(session, org_id, system_ids, *args, **kwargs)
+
+    monkeypatch.setattr(build, "input_digests", counted)
+    assert ensure_exposures(db, ORG) == 0
+    assert digests == []
+    _upload(db, "shop-web", "billing-api", 3)
+    with db.read() as session:
+        web = session.execute(sa.text("SELECT id FROM system WHERE name = 'shop-web'")).scalar_one()
+        assert changed_since(session, org_id, now, inputs_only=True)[1] == [web]
+    assert ensure_exposures(db, ORG) == 1
+    assert digests  # the check, again under the write lock, the rebuild's: of that system alone
+    assert all(list(d) == [web] for d in digests)
+    assert_seen(db)
