@@ -35,7 +35,7 @@ from sqlmodel import Session
 
 from core.time import require_utc, utcnow
 from store.queries.changes import clock_of, lock_systems, mark_at_commit
-from store.sql import chunks
+from store.sql import chunks, driver_rows
 from store.sql import dialect_insert as _insert
 from store.sql import table_of as _t
 from store.tables.advisories import Advisory, AffectedPackageRow
@@ -834,19 +834,12 @@ def counted_columns(session: Session, org_id: int, system_ids: Sequence[int] | N
         .select_from(table.join(system, system.c.id == table.c.system_id))
         .where(system.c.org_id == org_id, table.c.excluded_by == "")
     )
-    dialect = session.get_bind().dialect
     rows: list[tuple[Any, ...]] = []
     for chunk in [None] if system_ids is None else chunks(sorted(set(system_ids)), _CHUNK):
         chosen = stmt if chunk is None else stmt.where(table.c.system_id.in_(chunk))
         # The driver's cursor, not SQLAlchemy's rows: a result row object per exposure costs more
-        # than the whole read. Only literals are inlined (ids, the empty string).
-        sql = str(chosen.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
-        cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(sql)
-            rows.extend(cursor.fetchall())
-        finally:
-            cursor.close()
+        # than the whole read.
+        rows.extend(driver_rows(session, chosen))
     shapes = _Shapes(sqlite)
     return CountedColumns([r[0] for r in rows], [shapes[r[1:]] for r in rows])
 
