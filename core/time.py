@@ -30,6 +30,26 @@ def utcnow_seconds() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
+def moment_asked(as_of: datetime | None, what: str = "as_of") -> tuple[datetime, datetime | None]:
+    """(the moment a view computes at, the clock): ``as_of`` and ``None`` when one is asked for;
+    without, the clock read now cut to its second, and the clock (see :func:`now_including`)."""
+    if as_of is not None:
+        return require_utc(as_of, what), None
+    now = utcnow()
+    return now.replace(microsecond=0), now
+
+
+def now_including(moment: datetime, newest: datetime | None, now: datetime) -> datetime:
+    """The moment a view of "now" is computed at: ``moment`` — the clock read as ``now`` and cut to
+    its second or minute, so that views within it share what they compute — or, when the
+    organization's newest snapshot or decommissioning (``newest``) came after that cut but not after
+    ``now``, that event's moment: it has happened, so "now" shows it (at the cut it would be a look
+    back that leaves it out)."""
+    if newest is not None and moment < newest <= now:
+        return newest
+    return moment
+
+
 def assume_utc(moment: datetime | None) -> datetime | None:
     """``moment`` with UTC as its zone when it has none; ``None`` stays ``None``."""
     if moment is None or moment.tzinfo is not None:

@@ -8,9 +8,11 @@ Periods: ``period_days`` (30 or 90) sets the comparison: each time-to-deploy fig
 ``as_of`` and at ``as_of − period_days`` (the *previous period*: the same report evaluated at that
 earlier moment, over what was known then of the snapshots; facts such as advisories are today's).
 
-Without ``as_of`` the overview is evaluated at the start of the current minute, and the previous
-period's moment is ``that − period_days`` rounded down to the start of its hour, so that repeated views
-within the minute (the hour) show, and reuse, the same figures.
+Without ``as_of`` the overview is evaluated at the start of the current minute — or, when a snapshot or
+a decommissioning came since, at its moment (``core.time.now_including``: "now" shows what has
+happened) — and the previous period's moment is ``the minute's start − period_days`` rounded down to
+the start of its hour, so that repeated views within the minute (the hour) show, and reuse, the same
+figures.
 
 Cost, so that nothing grows with the fleet on a repeated view (README "Scaling"):
 
@@ -47,7 +49,7 @@ from typing import Any, TypeVar
 
 from core.errors import InputError
 from core.kept import OneAtATime, keep
-from core.time import require_utc, rfc3339, utcnow_seconds, within_range
+from core.time import moment_asked, now_including, require_utc, rfc3339, within_range
 from pipeline.embargo import hidden_groups
 from pipeline.exposures.build import ensure_exposures
 from pipeline.exposures.reports import deploy_time, exposures_from_inputs, report_inputs
@@ -232,8 +234,7 @@ def _ttd(figures: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def overview(db: Database, org: str, as_of: datetime | None = None, period_days: int = 30) -> dict[str, Any]:
-    """The overview document of ``org`` at ``as_of`` (default: the start of this minute); see the
-    module docstring.
+    """The overview document of ``org`` at ``as_of`` (default: now, as the module docstring says).
 
     Keys: ``open_fixable``, ``open_fixable_kev``, ``open_fixable_past_due`` (SLA status ``breached``),
     ``excluded_open`` (open intervals triage excludes), ``risk_accepted_open``; ``time_to_deploy``
@@ -248,19 +249,16 @@ def overview(db: Database, org: str, as_of: datetime | None = None, period_days:
     if as_of is not None:
         within_range(as_of, "as_of", "overview")
         moment = require_utc(as_of, "as_of")
-    else:
-        moment = utcnow_seconds().replace(second=0, microsecond=0)
-    previous_moment = moment - timedelta(days=period_days)
-    if as_of is None:
-        previous_moment = previous_moment.replace(minute=0)
-    if as_of is not None:
-        return _overview(db, org, moment, previous_moment, period_days)
+        return _overview(db, org, moment, moment - timedelta(days=period_days), period_days)
+    moment, clock = moment_asked(None)
+    moment = moment.replace(second=0)
+    previous_moment = (moment - timedelta(days=period_days)).replace(minute=0)
     # One overview "now" of an organization at a time in this process: a reader that comes while
     # another computes it (the keep-warm thread absorbing a sync: 1–2 s at 10,000 systems) waits for it
     # and then finds what it kept, instead of reading the same rows alongside it. (A moment asked for,
     # a look back among them, is not held up behind another.)
     with _COMPUTING((str(db.url), org)):
-        return _overview(db, org, moment, previous_moment, period_days)
+        return _overview(db, org, moment, previous_moment, period_days, clock=clock)
 
 
 # (database URL, organization name) → the lock its overviews "now" take in this process.
@@ -268,8 +266,16 @@ _COMPUTING: OneAtATime[tuple[str, str]] = OneAtATime()
 
 
 def _overview(
-    db: Database, org: str, moment: datetime, previous_moment: datetime, period_days: int
+    db: Database,
+    org: str,
+    moment: datetime,
+    previous_moment: datetime,
+    period_days: int,
+    *,
+    clock: datetime | None = None,
 ) -> dict[str, Any]:
+    """The overview at ``moment``; ``clock``: the clock ``moment`` was cut from (a view of "now"),
+    which moves it to a snapshot or decommissioning since the cut (``now_including``)."""
     ensure_exposures(db, org)
     org_id, state = refreshed_state(db, org)
     with db.read() as session:
@@ -277,6 +283,8 @@ def _overview(
         hidden = tuple(sorted(hidden_groups(session)))
         policy = policy_of(session, org_id, org)
         state += lq.systems_token(session, org_id)
+    if clock is not None:
+        moment = now_including(moment, newest, clock)
     if newest is not None and moment < newest:
         return _looked_back(db, org, moment, previous_moment, period_days)
     top = _alongside(db, lambda: top_actions(db, org, moment, _TOP_ACTIONS, current=True))

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from core.embargo import current_view
 from core.errors import InputError, NotFoundError
-from core.time import require_utc, rfc3339, utcnow_seconds, within_range
+from core.time import moment_asked, now_including, rfc3339, within_range
 from core.triage import Analysis
 from pipeline.advice import Advice, PackageVersion, package_advice
 from pipeline.embargo import hidden_groups
@@ -196,7 +196,7 @@ def report_inputs(
     """
     if as_of is not None:
         within_range(as_of, "as_of", "report")
-    moment = require_utc(as_of, "as_of") if as_of is not None else utcnow_seconds()
+    moment, now = moment_asked(as_of)
     ensure_exposures(db, org, system)
     with db.read() as session:
         org_row = get_organization(session, org)
@@ -211,6 +211,8 @@ def report_inputs(
             (t for s in systems for t in (s.last_observed_at, s.decommissioned_at) if t is not None),
             default=None,
         )
+        if now is not None:  # "now" shows a snapshot or decommissioning since the second began
+            moment = now_including(moment, newest, now)
         if newest is None or moment >= newest:
             built = _from_stored(
                 session, org_row.id, systems, scoped=system is not None or bool(only), open_only=open_only

@@ -35,7 +35,7 @@ import numpy as np
 
 from core.embargo import current_view
 from core.kept import keep as kept_in
-from core.time import require_utc, utcnow_seconds, within_range
+from core.time import moment_asked, now_including, require_utc, within_range
 from pipeline.embargo import excluded_in_groups, hidden_groups
 from pipeline.exposures.build import ensure_exposures
 from pipeline.exposures.facts import fact_for, ids_of
@@ -584,12 +584,13 @@ def stored_deploy_time(
     recomputes the intervals up to ``as_of``)."""
     if as_of is not None:
         within_range(as_of, "as_of", "report")
-    moment = require_utc(as_of, "as_of") if as_of is not None else utcnow_seconds()
+    moment, now = moment_asked(as_of)
     stored = _stored_columns(db, org, only)
     if stored is None:
         return None
-    systems = stored.systems
-    newest = _newest(systems)
+    newest = _newest(stored.systems)
+    if now is not None:  # "now" shows a snapshot or decommissioning since the second began
+        moment = now_including(moment, newest, now)
     if newest is not None and moment < newest:
         return None
     return stored.report(moment)

@@ -22,7 +22,7 @@ from core.embargo import current_view, public, viewing
 from core.errors import InputError
 from core.kept import OneAtATime, keep
 from core.paging import DEFAULT_LIMIT, MAX_LIMIT, CursorValue, Page, decode_cursor, encode_cursor
-from core.time import require_utc, rfc3339, utcnow_seconds, within_range
+from core.time import moment_asked, now_including, rfc3339, utcnow_seconds, within_range
 from pipeline.database import refresh_statistics
 from pipeline.embargo import hidden_groups, hidden_records
 from pipeline.exposures.build import ensure_exposures
@@ -682,10 +682,11 @@ class _Stored:
 
 def _stored(db: Database, org: str, query: ExposureQuery) -> _Stored | None:
     """Bring the stored exposures and list rows current; ``None`` when the query's moment is before
-    the organization's newest snapshot or decommissioning (the in-memory path answers then)."""
+    the organization's newest snapshot or decommissioning (the in-memory path answers then). "Now" is
+    the clock cut to its second, or a snapshot or decommissioning since the cut (``now_including``)."""
     if query.as_of is not None:
         within_range(query.as_of, "as_of", "list")
-    moment = require_utc(query.as_of, "as_of") if query.as_of is not None else utcnow_seconds()
+    moment, now = moment_asked(query.as_of)
     ensure_exposures(db, org)
     refresh_list(db, org)
     with db.read() as session:
@@ -693,6 +694,8 @@ def _stored(db: Database, org: str, query: ExposureQuery) -> _Stored | None:
         assert org_id is not None
         newest = lq.newest_moment(session, org_id)
         hidden = tuple(sorted(hidden_groups(session)))
+    if now is not None:
+        moment = now_including(moment, newest, now)
     if newest is not None and moment < newest:
         return None
     f = replace(_filter(query), hidden_groups=hidden)

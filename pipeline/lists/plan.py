@@ -27,7 +27,7 @@ from typing import Any
 from core.embargo import current_view, public, viewing
 from core.errors import InputError, NotFoundError
 from core.paging import MAX_LIMIT, CursorValue, decode_cursor, encode_cursor
-from core.time import require_utc, rfc3339, utcnow_seconds, within_range
+from core.time import moment_asked, now_including, rfc3339, within_range
 from pipeline.embargo import hidden_groups, hidden_records
 from pipeline.exposures.build import ensure_exposures
 from pipeline.lists import ranking as ranking_module
@@ -118,10 +118,13 @@ class _Stored:
     filter: pq.PlanFilter
 
 
-def _stored(db: Database, org: str, query: PlanQuery, moment: datetime, *, current: bool) -> _Stored | None:
+def _stored(
+    db: Database, org: str, query: PlanQuery, moment: datetime, *, current: bool, now: datetime | None = None
+) -> _Stored | None:
     """Bring the stored exposures, list rows and plan items current (unless the caller just did:
     ``current``); ``None`` when the plan must be computed in memory (a moment before the newest
-    snapshot, or an entitled reader during an embargo)."""
+    snapshot, or an entitled reader during an embargo). ``now``: the clock ``moment`` was cut from (a
+    view of "now"), which moves it to a snapshot or decommissioning since the cut (``now_including``)."""
     if not current:
         ensure_exposures(db, org)
         refresh_list(db, org)
@@ -136,6 +139,8 @@ def _stored(db: Database, org: str, query: PlanQuery, moment: datetime, *, curre
                 if hidden_records(session):
                     return None
         hidden = tuple(sorted(hidden_groups(session)))
+    if now is not None:
+        moment = now_including(moment, newest, now)
     if newest is not None and moment < newest:
         return None
     f = pq.PlanFilter(
@@ -558,10 +563,11 @@ def plan_page(
         offset = 0
     if query.as_of is not None:
         within_range(query.as_of, "as_of", "plan")
-    moment = require_utc(query.as_of, "as_of") if query.as_of is not None else utcnow_seconds()
-    query = replace(query, as_of=moment)
+    moment, now = moment_asked(query.as_of)
     start = (int(after[7]) if after is not None else offset) + 1  # type: ignore[arg-type]
-    where = _stored(db, org, query, moment, current=current)
+    where = _stored(db, org, query, moment, current=current, now=now)
+    moment = where.moment if where is not None else moment
+    query = replace(query, as_of=moment)
     apart: Sequence[Unfixable]
     counts: dict[int, int] = {}
     if where is None:
@@ -664,9 +670,10 @@ def _whole(db: Database, org: str, query: PlanQuery, offset: int, limit: int | N
     """Every action from ``offset`` (``limit`` 0: none), in ``build_plan``'s own order."""
     if query.as_of is not None:
         within_range(query.as_of, "as_of", "plan")
-    moment = require_utc(query.as_of, "as_of") if query.as_of is not None else utcnow_seconds()
+    moment, now = moment_asked(query.as_of)
+    where = _stored(db, org, query, moment, current=False, now=now)
+    moment = where.moment if where is not None else moment
     query = replace(query, as_of=moment)
-    where = _stored(db, org, query, moment, current=False)
     if where is None:
         plan = _in_memory(db, org, query)
     else:
