@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from core.errors import InputError
-from core.time import require_utc, utcnow_seconds
+from core.time import require_utc
 from pipeline.cra import record_exploitation
 from pipeline.exports.common import Gathered, Options, vuln_details
 from pipeline.exposures.reports import ReportInputs, report_inputs
@@ -128,7 +128,9 @@ def gather(db: Database, org: str, options: Options, exporter: Exporter[Any]) ->
             f"{org} is not marked as a manufacturer; the CRA Article 14 register applies to manufacturers "
             f"only (set the manufacturer flag: patchgap orgs set {org} --manufacturer)",
         )
-    moment = require_utc(options.as_of, "as_of") if options.as_of is not None else utcnow_seconds()
-    inputs = report_inputs(db, org, moment, advice=False)
+    if options.as_of is not None:
+        require_utc(options.as_of, "as_of")
+    inputs = report_inputs(db, org, options.as_of, advice=False)
+    moment = inputs.as_of  # "now": the second's start, or an upload's moment within it
     cases = tuple(c for c in (_as_of_view(c, moment) for c in _cases(db, org_id, inputs)) if c)
     return Gathered(CraInput(org, True, moment, cases), moment)

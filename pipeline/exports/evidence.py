@@ -9,7 +9,7 @@ from typing import Any
 
 from core.embargo import current_view
 from core.errors import InputError
-from core.time import require_utc, utcnow_seconds
+from core.time import require_utc
 from pipeline.exports.common import Gathered, Options, decisions
 from pipeline.exposures.reports import report_inputs
 from reports.deploy_time import AssessedExposure, assess_exposures, deploy_time_report
@@ -118,9 +118,11 @@ def gather(db: Database, org: str, options: Options, exporter: Exporter[Any]) ->
     """The evidence for [start, as_of]: exposures whose interval overlaps the period, as of its end."""
     if options.start is None:
         raise InputError(options.command, "the evidence pack needs a period start")
-    moment = require_utc(options.as_of, "--to") if options.as_of is not None else utcnow_seconds()
+    if options.as_of is not None:
+        require_utc(options.as_of, "--to")
     start = require_utc(options.start, "--from")
-    inputs = report_inputs(db, org, moment, advice=False)
+    inputs = report_inputs(db, org, options.as_of, advice=False)
+    moment = inputs.as_of  # "now": the second's start, or an upload's moment within it
     assessed = tuple(
         a
         for a in assess_exposures(inputs.timeline, inputs.systems, inputs.facts, moment, policy=inputs.policy)

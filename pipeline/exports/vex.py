@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from core.errors import NotFoundError
-from core.time import require_utc, utcnow_seconds
+from core.time import require_utc
 from pipeline.exports.common import Gathered, Options, advisory_texts, decisions, vuln_details
 from pipeline.exposures.reports import ReportInputs, report_inputs
 from reports.exports.inputs import (
@@ -65,9 +65,11 @@ def vex_input(
     publisher: Publisher | None = None,
     previous: TrackingState | None = None,
 ) -> VexInput:
-    moment = require_utc(as_of, "as_of") if as_of is not None else utcnow_seconds()
+    if as_of is not None:
+        require_utc(as_of, "as_of")
     # One system's document reads that system only; other systems' exposures would yield no finding.
-    inputs = report_inputs(db, org, moment, system=system)
+    inputs = report_inputs(db, org, as_of, system=system)
+    moment = inputs.as_of  # "now": the second's start, or an upload's moment within it
     products = _products(db, org, system, moment)
     findings = build_findings(
         products, inputs.timeline.exposures, inputs.timeline.vex_excluded, decisions(db, org)

@@ -14,6 +14,7 @@ import core.time
 from bench.report import ORG, START, VERSIONS, WEEKS, _cyclonedx, build_fleet, newest_content
 from core.time import now_including, rfc3339
 from pipeline import overview as overview_module
+from pipeline.exports.vex import vex_input
 from pipeline.exposures import reports as reports_module
 from pipeline.exposures.reports import deploy_time_json, system_exposures
 from pipeline.ingest import ingest_sbom
@@ -68,6 +69,7 @@ def test_a_view_of_now_shows_a_snapshot_taken_within_its_second_and_minute(
     actions = plan_page(db, "bench", PlanQuery(as_of=taken), limit=100).actions
     deploy = deploy_time_json(db, "bench", taken)
     system_rows = system_exposures(db, "bench", "system-0001", as_of=taken)
+    vex = vex_input(db, "bench", system="system-0001", as_of=taken)
     figures = overview(db, "bench", taken)
     assert overview(db, "bench", cut.replace(second=0))["open_fixable"] != figures["open_fixable"]
 
@@ -87,6 +89,7 @@ def test_a_view_of_now_shows_a_snapshot_taken_within_its_second_and_minute(
     assert page.actions == actions
     assert deploy_time_json(db, "bench") == deploy
     assert system_exposures(db, "bench", "system-0001") == system_rows
+    assert vex_input(db, "bench", system="system-0001") == vex  # the exports' "now" too
     now_figures = overview(db, "bench")
     assert now_figures["as_of"] == rfc3339(taken)
     # The previous period's moment stays the minute's, cut to its hour (its figures are kept per hour).
