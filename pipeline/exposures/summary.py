@@ -346,9 +346,7 @@ def _time_to_deploy_before(db: Database, org: str, stored: _Stored, moment: date
     """:func:`stored_time_to_deploy_before` from columns already read."""
     columns, systems, facts = stored.columns, stored.systems, stored.facts
     with db.read() as session:
-        org_id = get_organization(session, org).id
-        assert org_id is not None
-        last_at = system_queries.last_snapshots_at(session, org_id, moment)
+        last_at = _last_snapshots_at(session, stored, moment)
     cut = micros(moment)
     c = columns
     keep = c.first_seen <= cut
@@ -385,6 +383,44 @@ def _time_to_deploy_before(db: Database, org: str, stored: _Stored, moment: date
             _BEFORE.pop(next(iter(_BEFORE)))
         _BEFORE[digest] = copy.deepcopy(figures)
     return figures
+
+
+# (database URL, organization id, moment) → (the build states the systems' newest snapshots up to the
+# moment were read under, system id → that snapshot's time). A system's snapshots are among its build's
+# inputs: its entry is read again only when its build state moved (an upload, a backfill, a deletion)
+# or it has none, so that a previous period's figures after an upload read one system, not 10,000.
+_LAST_AT: dict[tuple[str, int, datetime], tuple[Mapping[int, tuple[str, object]], dict[int, datetime]]] = {}
+_LAST_AT_KEPT = 8
+# Past this many systems to read again, every one is read in one statement.
+_LAST_AT_FEW = 500
+
+
+def _last_snapshots_at(session: Tx, stored: _Stored, moment: datetime) -> dict[int, datetime]:
+    """System id → its newest snapshot at or before ``moment``, of the stored columns' systems
+    (``system_queries.last_snapshots_at``), reading again only the systems whose build state moved
+    since this process last read them at this moment (``_LAST_AT``)."""
+    url, org_id = stored.org
+    key = (url, org_id, moment)
+    with _BEFORE_LOCK:
+        kept = _LAST_AT.get(key)
+    wanted = [s.id for s in stored.systems]
+    again: list[int] | None = None
+    if kept is not None:
+        states, found = kept
+        again = [sid for sid in wanted if sid not in stored.states or states.get(sid) != stored.states[sid]]
+        if len(again) > _LAST_AT_FEW:
+            again = None
+    if kept is None or again is None:
+        last_at = system_queries.last_snapshots_at(session, org_id, moment)
+    else:
+        last_at = {sid: found[sid] for sid in wanted if sid in found}
+        for sid in again:
+            last_at.pop(sid, None)
+        if again:
+            last_at.update(system_queries.last_snapshots_at(session, org_id, moment, again))
+    with _BEFORE_LOCK:
+        kept_in(_LAST_AT, key, (stored.states, last_at), _LAST_AT_KEPT)
+    return last_at
 
 
 # Digest of the clocks a previous period's figures were computed from (``Clocks.digest``) → those
@@ -536,7 +572,7 @@ def _stored_columns(
     histories = _ROWS.histories(db, org_id, systems)
     state = hashlib.sha1(raw.digest + repr(sorted(hidden)).encode(), usedforsecurity=False).digest()
     found = (facts, policy, dict(excluded), withdrawn, histories, state, (str(db.url), org_id))
-    return _Stored(columns, systems, *found)
+    return _Stored(columns, systems, *found, raw.states)
 
 
 @dataclass(frozen=True, slots=True)
@@ -551,6 +587,7 @@ class _Stored:
     # A digest of the rows' build states and the groups left out (the rows change only with them).
     rows_state: bytes
     org: tuple[str, int]  # (database URL, organization id)
+    states: Mapping[int, tuple[str, object]]  # each built system's build state, as the rows were read
 
     def headline_key(self) -> bytes:
         """A digest of everything :func:`stored_headlines` computes from but the moments, with these

@@ -7,6 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from bench.change import new_snapshot
 from bench.report import START, WEEKS, build_fleet
@@ -14,7 +17,8 @@ from pipeline.demo import load_demo
 from pipeline.exposures.reports import deploy_time_reference
 from pipeline.exposures.summary import stored_headlines, stored_time_to_deploy_before
 from pipeline.systems import decommission_system
-from store.db import Database
+from store.db import Database, Tx
+from store.queries import systems as system_queries
 from store.queries.organizations import get_organization
 from store.queries.systems import org_systems
 
@@ -72,3 +76,34 @@ def test_a_backfill_just_before_the_previous_moment(db: Database) -> None:
     changed = deploy_time_reference(db, "bench", previous).to_json()["time_to_deploy"]
     assert changed != expected
     assert headlines() == changed
+
+
+def test_an_upload_after_the_previous_moment_reads_that_system_alone(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The systems' newest snapshots up to the previous period's moment are kept per moment: after an
+    upload dated after it, that system's alone is read again (its build state moved), and the figures
+    still equal the report recomputed there. (A backfill before the moment, which changes them, is the
+    test above.)"""
+    build_fleet(db, 40)
+    end = START + timedelta(days=7 * WEEKS)
+    moment, previous = end + timedelta(hours=2), end - timedelta(days=30)
+    found = stored_headlines(db, "bench", moment, previous)
+    assert found is not None
+    with db.read() as session:
+        systems = org_systems(session, get_organization(session, "bench").id or 0)
+    read: list[Any] = []
+    real = system_queries.last_snapshots_at
+
+    def spy(session: Tx, org_id: int, at: datetime, ids: Any = None) -> dict[int, datetime]:
+        read.append(None if ids is None else sorted(ids))
+        return real(session, org_id, at, ids)
+
+    monkeypatch.setattr(system_queries, "last_snapshots_at", spy)
+    for n, system in enumerate(systems[3:6], start=1):
+        new_snapshot(db, system.id, end + timedelta(minutes=10 * n))
+        again = stored_headlines(db, "bench", moment, previous)
+        assert again is not None
+        assert again.previous == deploy_time_reference(db, "bench", previous).to_json()["time_to_deploy"]
+        assert read[-1] == [system.id]
+    assert len(read) == 3
