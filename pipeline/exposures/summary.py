@@ -251,11 +251,10 @@ class _RowCache:
                     code = index[shape] = len(shapes)
                     shapes.append(shape)
                 by_system[sid].append(code)
-            codes = {
-                sid: np.array(by_system[sid], dtype=np.int64) if sid in by_system else old.codes[sid]
-                for sid in states
-            }
             table = old.table.extended(shapes[len(old.shapes) :])
+            ordered = _in_interval_order(table, [by_system[sid] for sid in changed])
+            read = dict(zip(changed, ordered, strict=True))
+            codes = {sid: read[sid] if sid in read else old.codes[sid] for sid in states}
             # No system changed and none left: the same states.
             same = not changed and len(states) == len(old.states)
             digest = old.digest if same else _states_digest(states)
@@ -264,6 +263,21 @@ class _RowCache:
 
 
 _ROWS = _RowCache()
+
+
+def _in_interval_order(table: _ShapeTable, systems: Sequence[list[int]]) -> list[np.ndarray]:
+    """Each system's row codes ordered by the interval they are — (group and package, first sighting),
+    which a rebuild does not change — not by the order the database returned them in (a rebuilt
+    system's rows may come back in another): the same intervals give the same columns in the same
+    order, and so the same clocks digest (``_BEFORE``) after an upload that leaves a previous period's
+    cut as it was."""
+    lengths = [len(codes) for codes in systems]
+    if not systems:
+        return []
+    every = np.array([c for codes in systems for c in codes], dtype=np.int64)
+    owner = np.repeat(np.arange(len(systems), dtype=np.int64), lengths)
+    order = np.lexsort((table.first_seen[every], table.pair[every], owner))
+    return np.split(every[order], np.cumsum(lengths)[:-1])
 
 
 def _without_groups(rows: _OrgRows, hidden: frozenset[str]) -> _OrgRows:
@@ -546,7 +560,10 @@ def _stored_columns(
         policy = policy_of(session, org_row.id, org)
     facts = [fact_for(g, advisories[g], kev, epss, released) for g in sorted(groups)]
     system_index = {s.id: i for i, s in enumerate(systems)}
-    present = [sid for sid in raw.codes if sid in system_index]
+    # In the systems' order, not the order the build states were read in (a rebuilt system's state
+    # row may come last): the same rows give the same columns, and so the same clocks digest
+    # (``_BEFORE``) after a change that leaves a previous period's cut as it was.
+    present = [s.id for s in systems if s.id in raw.codes]
     lengths = [len(raw.codes[sid]) for sid in present]
     shape = np.concatenate([raw.codes[sid] for sid in present]) if present else np.zeros(0, dtype=np.int64)
     # The record of each analysis id, as its index in ``records`` (−1: none, or not a record now).

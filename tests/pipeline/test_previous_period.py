@@ -17,6 +17,7 @@ from pipeline.demo import load_demo
 from pipeline.exposures.reports import deploy_time_reference
 from pipeline.exposures.summary import stored_headlines, stored_time_to_deploy_before
 from pipeline.systems import decommission_system
+from reports.deploy_time_columns import Clocks
 from store.db import Database, Tx
 from store.queries import systems as system_queries
 from store.queries.organizations import get_organization
@@ -82,9 +83,10 @@ def test_an_upload_after_the_previous_moment_reads_that_system_alone(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The systems' newest snapshots up to the previous period's moment are kept per moment: after an
-    upload dated after it, that system's alone is read again (its build state moved), and the figures
-    still equal the report recomputed there. (A backfill before the moment, which changes them, is the
-    test above.)"""
+    upload dated after it, that system's alone is read again (its build state moved); the rows cut at
+    the moment are the same columns in the same order, so their summary is not computed again; and the
+    figures still equal the report recomputed there. (A backfill before the moment, which changes them,
+    is the test above.)"""
     build_fleet(db, 40)
     end = START + timedelta(days=7 * WEEKS)
     moment, previous = end + timedelta(hours=2), end - timedelta(days=30)
@@ -100,6 +102,14 @@ def test_an_upload_after_the_previous_moment_reads_that_system_alone(
         return real(session, org_id, at, ids)
 
     monkeypatch.setattr(system_queries, "last_snapshots_at", spy)
+    summaries: list[Clocks] = []
+    real_summary = Clocks.summary
+
+    def counted(clocks: Clocks) -> Any:
+        summaries.append(clocks)
+        return real_summary(clocks)
+
+    monkeypatch.setattr(Clocks, "summary", counted)
     for n, system in enumerate(systems[3:6], start=1):
         new_snapshot(db, system.id, end + timedelta(minutes=10 * n))
         again = stored_headlines(db, "bench", moment, previous)
@@ -107,3 +117,4 @@ def test_an_upload_after_the_previous_moment_reads_that_system_alone(
         assert again.previous == deploy_time_reference(db, "bench", previous).to_json()["time_to_deploy"]
         assert read[-1] == [system.id]
     assert len(read) == 3
+    assert summaries == []
