@@ -302,7 +302,6 @@ def _without_groups(rows: _OrgRows, hidden: frozenset[str]) -> _OrgRows:
     )
 
 
-
 def newest_histories(
     systems: Iterable[system_queries.SystemRow], newest: Mapping[int, datetime] | None = None
 ) -> list[SystemHistory]:
@@ -324,6 +323,7 @@ def newest_histories(
         )
     return out
 
+
 def stored_time_to_deploy_before(db: Database, org: str, moment: datetime) -> dict[str, Any] | None:
     """The deploy-time document's ``time_to_deploy`` figures at ``moment`` from the stored rows cut at
     it, when ``moment`` lies before the newest snapshot (``None`` otherwise, or when the embargo asks
@@ -344,7 +344,7 @@ def stored_time_to_deploy_before(db: Database, org: str, moment: datetime) -> di
     newest = _newest(stored.systems)
     if newest is None or moment >= newest:
         return None
-    return _time_to_deploy_before(db, org, stored, moment)
+    return _time_to_deploy_before(db, stored, moment)
 
 
 def _newest(systems: Iterable[system_queries.SystemRow]) -> datetime | None:
@@ -356,7 +356,7 @@ def _newest(systems: Iterable[system_queries.SystemRow]) -> datetime | None:
     )
 
 
-def _time_to_deploy_before(db: Database, org: str, stored: _Stored, moment: datetime) -> dict[str, Any]:
+def _time_to_deploy_before(db: Database, stored: _Stored, moment: datetime) -> dict[str, Any]:
     """:func:`stored_time_to_deploy_before` from columns already read."""
     columns, systems, facts = stored.columns, stored.systems, stored.facts
     with db.read() as session:
@@ -513,7 +513,7 @@ def stored_headlines(
             kept_in(_OVERALL, key, kept, _HEADLINES_KEPT)
     if before is None:
         if newest is not None and previous < newest:
-            before = MappingProxyType(_time_to_deploy_before(db, org, stored, previous))
+            before = MappingProxyType(_time_to_deploy_before(db, stored, previous))
         else:  # nothing changed since: the overall figures (which do not depend on the moment)
             before = MappingProxyType(kept[0].time_to_deploy.to_json())
         with _HEADLINES_LOCK:
