@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import functools
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 from core.errors import InputError
 
@@ -39,13 +39,20 @@ def moment_asked(as_of: datetime | None, what: str = "as_of") -> tuple[datetime,
     return now.replace(microsecond=0), now
 
 
+#: How far ahead of this server's clock a snapshot's time may lie: the clock of the machine that made
+#: the SBOM may run that far ahead. Ingest refuses a later one (``pipeline.ingest``), and a view of
+#: "now" counts one within it as happened (:func:`now_including`).
+CLOCK_SKEW = timedelta(minutes=5)
+
+
 def now_including(moment: datetime, newest: datetime | None, now: datetime) -> datetime:
     """The moment a view of "now" is computed at: ``moment`` — the clock read as ``now`` and cut to
     its second or minute, so that views within it share what they compute — or, when the
-    organization's newest snapshot or decommissioning (``newest``) came after that cut but not after
-    ``now``, that event's moment: it has happened, so "now" shows it (at the cut it would be a look
-    back that leaves it out)."""
-    if newest is not None and moment < newest <= now:
+    organization's newest snapshot or decommissioning (``newest``) came after that cut and not later
+    than :data:`CLOCK_SKEW` after ``now``, that event's moment: it has happened (stamped by a clock at
+    most that far ahead of this one), so "now" shows it; at the cut it would be a look back that
+    leaves it out, and computes every figure from the report inputs."""
+    if newest is not None and moment < newest <= now + CLOCK_SKEW:
         return newest
     return moment
 

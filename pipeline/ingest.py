@@ -18,6 +18,9 @@ Steps, each usable on its own (the benchmark times them separately):
   SBOM's timestamp is often its build time; without either, the SBOM is refused. A datetime without a
   time zone is taken as UTC.
 - Backfill: a snapshot older than the newest one is accepted; listings are in ``observed_at`` order.
+- Not in the future: ``observed_at`` later than this server's clock by more than ``core.time.CLOCK_SKEW``
+  (5 minutes) is refused; a view of "now" would leave such a snapshot out until then, and compute
+  every figure as a look back.
 - All or nothing: any error leaves the database as it was.
 """
 
@@ -34,7 +37,7 @@ from core.errors import SbomError
 from core.packages import NotAssessable, PackageRef
 from core.sbom import Component, ParsedSbom, QualityFlag
 from core.text import ECOSYSTEM_MAX_BYTES, NAME_MAX_BYTES, PURL_MAX_BYTES, VERSION_MAX_BYTES, length_problem
-from core.time import within_range
+from core.time import CLOCK_SKEW, rfc3339, utcnow, within_range
 from ingest.sbom import read_sbom
 from matcher.index import paused_cyclic_gc
 from matcher.purls import package_for_purl
@@ -197,6 +200,14 @@ def prepare_parsed(
     if when is None:
         raise SbomError(source, NO_TIMESTAMP)
     within_range(when, "observed_at", source)
+    now = utcnow()
+    if _as_utc(when) > now + CLOCK_SKEW:
+        raise SbomError(
+            source,
+            f"observed_at {rfc3339(_as_utc(when))} is later than this server's clock ({rfc3339(now)}) by "
+            f"more than {CLOCK_SKEW.seconds // 60} minutes: a snapshot cannot be observed before it is "
+            "taken (check the clock of the machine that made the SBOM, or pass --observed-at)",
+        )
     classified = classify_components(parsed.components)
     snapshot = NewSnapshot(
         observed_at=_as_utc(when),

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from core.errors import ConflictError, SbomError, StorageError
 from core.settings import DEFAULT_MAX_SBOM_BYTES
+from core.time import CLOCK_SKEW, rfc3339, utcnow
 from pipeline.ingest import NO_TIMESTAMP, SbomUpload, ingest_sbom, ingest_sboms
 from store.db import Database
 from store.queries.systems import list_snapshots, list_systems, snapshot_components
@@ -117,6 +118,31 @@ def test_an_explicit_observed_at_wins_over_the_sbom_timestamp(db: Database, cycl
         db, org="acme", system="shop", data=cyclonedx(LIBS), source="a", observed_at=given, max_bytes=MAX
     )
     assert result.observed_at == datetime(2025, 6, 1, 7, 30, tzinfo=UTC)
+
+
+def test_a_snapshot_dated_in_the_future_is_refused(db: Database, cyclonedx: CycloneDx) -> None:
+    """A snapshot cannot be observed before it is taken: its time may lie at most ``CLOCK_SKEW`` (the
+    SBOM maker's clock running ahead) after this server's clock; a later one — in the SBOM or given —
+    is refused with the file and field named, and nothing is stored (a view of "now" would otherwise
+    leave it out, and compute every figure as a look back, until then)."""
+    now = utcnow().replace(microsecond=0)
+    ahead = now + CLOCK_SKEW + timedelta(minutes=2)
+    data = cyclonedx(LIBS, timestamp=rfc3339(ahead))
+    with pytest.raises(SbomError) as excinfo:
+        ingest_sbom(db, org="acme", system="shop", data=data, source="skewed.json", max_bytes=MAX)
+    assert excinfo.value.source == "skewed.json"
+    assert f"observed_at {rfc3339(ahead)} is later than this server's clock" in str(excinfo.value)
+    given = now + timedelta(days=3)
+    with pytest.raises(SbomError, match="is later than this server's clock"):
+        ingest_sbom(
+            db, org="acme", system="shop", data=cyclonedx(LIBS), source="a", observed_at=given, max_bytes=MAX
+        )
+    assert nothing_stored(db)
+    # Within the skew: accepted as stamped.
+    within = now + CLOCK_SKEW - timedelta(minutes=1)
+    data = cyclonedx(LIBS, timestamp=rfc3339(within))
+    result = ingest_sbom(db, org="acme", system="shop", data=data, source="near.json", max_bytes=MAX)
+    assert (result.status, result.observed_at) == ("created", within)
 
 
 def _install_failing_trigger(db: Database, when_component_count: int) -> None:

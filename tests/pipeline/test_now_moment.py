@@ -12,7 +12,7 @@ import pytest
 
 import core.time
 from bench.report import ORG, START, VERSIONS, WEEKS, _cyclonedx, build_fleet, newest_content
-from core.time import now_including, rfc3339
+from core.time import CLOCK_SKEW, now_including, rfc3339
 from pipeline import overview as overview_module
 from pipeline.exports.vex import vex_input
 from pipeline.exposures import reports as reports_module
@@ -34,8 +34,11 @@ def test_now_including() -> None:
     assert now_including(cut, cut - timedelta(days=1), now) == cut
     assert now_including(cut, cut + timedelta(seconds=10), now) == cut + timedelta(seconds=10)
     assert now_including(cut, now, now) == now
-    # A snapshot dated after the clock has not happened yet: "now" stays a look back before it.
-    assert now_including(cut, now + timedelta(seconds=1), now) == cut
+    # A snapshot stamped by a clock running ahead of this one (up to ``CLOCK_SKEW``, which ingest
+    # allows) has happened: "now" shows it. One later than that has not: "now" stays a look back.
+    assert now_including(cut, now + timedelta(seconds=1), now) == now + timedelta(seconds=1)
+    assert now_including(cut, now + CLOCK_SKEW, now) == now + CLOCK_SKEW
+    assert now_including(cut, now + CLOCK_SKEW + timedelta(seconds=1), now) == cut
 
 
 def _upgraded(db: Database, system_id: int, name: str, moment: datetime) -> None:
