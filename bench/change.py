@@ -108,6 +108,12 @@ def measure(url: str, rounds: int) -> None:
         systems = conn.execute(sa.select(sa.func.count()).select_from(table("system"))).scalar_one()
     if newest.tzinfo is None:
         newest = newest.replace(tzinfo=UTC)
+    if newest + timedelta(hours=rounds + 3) > utcnow():
+        # The rounds' snapshots come hours after the newest one, and ingest refuses a future one: a
+        # copy that a run already gave its snapshots dated now is used up.
+        raise SystemExit(
+            f"{url}: the newest snapshot is {newest:%Y-%m-%d %H:%M}; run on a fresh copy of the fleet"
+        )
     print(
         f"{make_url(url).get_backend_name()}: {systems:,} systems, newest snapshot {newest:%Y-%m-%d %H:%M}; "
         f"load {os.getloadavg()[0]:.1f}",
