@@ -53,7 +53,16 @@ from reports.sla import DEFAULT_POLICY, RiskFacts, SlaPolicy
 from reports.survival import _SLACK, KaplanMeier, KmStep
 from reports.timeline import fix_available
 
-__all__ = ["EPOCH", "Clocks", "ExposureColumns", "deploy_time_report_columns", "micros", "overall_clocks"]
+__all__ = [
+    "EPOCH",
+    "Clocks",
+    "ExposureColumns",
+    "deploy_time_report_columns",
+    "micros",
+    "overall_and_gap",
+    "overall_clocks",
+    "pair_fixes",
+]
 
 Ints = NDArray[np.int64]
 Floats = NDArray[np.float64]
@@ -508,12 +517,42 @@ def overall_clocks(columns: ExposureColumns, facts: Iterable[VulnFacts]) -> Cloc
     without the tiers, breakdowns, trend and staleness the report also computes (a fix's availability
     does not depend on the system, only on its advisory and package)."""
     c = columns
-    lookup = _facts_lookup(facts)
-    fixes = [fix_available(lookup(group, package)).at for group, package in c.pairs]
-    has_fix = np.array([at is not None for at in fixes], dtype=bool)
-    fix_at = np.array([micros(at) if at is not None else 0 for at in fixes], dtype=np.int64)
+    has_fix, fix_at = pair_fixes(c.pairs, facts)
     _, conservative, optimistic, upgraded, closing, retired = _clocks(c, has_fix[c.pair], fix_at[c.pair])
     return Clocks(conservative, optimistic, upgraded, closing, retired)
+
+
+def pair_fixes(pairs: Sequence[tuple[str, str]], facts: Iterable[VulnFacts]) -> tuple[Bools, Ints]:
+    """Per (group, package) pair: whether its fix's availability is known, and when (:func:`micros`;
+    0 where unknown) — all the facts' part in :func:`overall_clocks`."""
+    lookup = _facts_lookup(facts)
+    fixes = [fix_available(lookup(group, package)).at for group, package in pairs]
+    has_fix = np.array([at is not None for at in fixes], dtype=bool)
+    fix_at = np.array([micros(at) if at is not None else 0 for at in fixes], dtype=np.int64)
+    return has_fix, fix_at
+
+
+def overall_and_gap(columns: ExposureColumns, facts: Iterable[VulnFacts]) -> tuple[Summary, GapSplit]:
+    """The report's ``overall`` summary and ``gap`` for these rows, as ``deploy_time_report_columns``
+    computes them, without what else it computes (SLA tiers, breakdowns, precision, trend, staleness):
+    neither depends on the moment, the policy or the systems' attributes — a fix's availability, its
+    source and the last-resort flag are per (group, package)."""
+    c = columns
+    facts = list(facts)
+    lookup = _facts_lookup(facts)
+    n = len(c.pairs)
+    has_fix, fix_at = np.zeros(n, dtype=bool), np.zeros(n, dtype=np.int64)
+    source, last_resort = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
+    for p, (group, package) in enumerate(c.pairs):
+        f = lookup(group, package)
+        fix = fix_available(f)
+        if fix.at is not None:
+            has_fix[p], fix_at[p] = True, micros(fix.at)
+        source[p] = FIX_SOURCES.index(fix.source or "unknown")
+        last_resort[p] = f.last_resort_maintainer if f else False
+    start, conservative, optimistic, upgraded, closing, retired = _clocks(c, has_fix[c.pair], fix_at[c.pair])
+    overall = Clocks(conservative, optimistic, upgraded, closing, retired).summary()
+    return overall, _gap_of(c, source[c.pair], last_resort, start, facts)
 
 
 def deploy_time_report_columns(
@@ -646,19 +685,20 @@ def deploy_time_report_columns(
         excluded_by_state=tuple((state, excluded.get(resolution, 0)) for state, resolution in _EXCLUDED_AS),
         risk_accepted=int((status == _ACCEPTED).sum()),
         counted_by_state=tuple((state, analysis_states[state]) for state in STATES if state not in EXCLUDING),
-        gap=_gap(c, combos, combo, start, facts),
+        gap=_gap_of(c, combos.source[combo], combos.last_resort, start, facts),
     )
 
 
-def _gap(
-    c: ExposureColumns, combos: _Combos, combo: Ints, start: Ints, facts: Sequence[VulnFacts]
+def _gap_of(
+    c: ExposureColumns, source: Ints, last_resort: Bools, start: Ints, facts: Sequence[VulnFacts]
 ) -> GapSplit:
-    """``reports.deploy_time.gap_of`` over the columns (integer microseconds: sums are exact)."""
+    """``reports.deploy_time.gap_of`` over the columns (integer microseconds: sums are exact).
+    ``source``: per row, its fix's source (index into FIX_SOURCES); ``last_resort``: per pair."""
     end = np.where(c.closed, c.resolved, c.last_affected)
     upstream_us = int(np.maximum(np.minimum(start, end) - c.first_seen, 0).sum())
     deployment_us = int(np.maximum(end - start, 0).sum())
-    sources = np.bincount(combos.source[combo], minlength=len(FIX_SOURCES)).tolist() if len(c) else []
-    flagged = combos.last_resort[c.pair] & ~c.closed if len(c) else np.zeros(0, dtype=bool)
+    sources = np.bincount(source, minlength=len(FIX_SOURCES)).tolist() if len(c) else []
+    flagged = last_resort[c.pair] & ~c.closed if len(c) else np.zeros(0, dtype=bool)
     present_pairs = np.flatnonzero(np.bincount(c.pair, minlength=len(c.pairs))) if len(c) else c.pair
     components = {
         (s, c.pairs[p][1]) for s, p in zip(c.system[flagged].tolist(), c.pair[flagged].tolist(), strict=True)

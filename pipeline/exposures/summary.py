@@ -48,7 +48,9 @@ from reports.deploy_time_columns import (
     deploy_time_report_columns,
     micros,
     monthly_trend,
+    overall_and_gap,
     overall_clocks,
+    pair_fixes,
     stale_of,
 )
 from reports.exposure_records import SnapshotRef, SystemHistory, VulnFacts
@@ -363,12 +365,17 @@ def _time_to_deploy_before(db: Database, stored: _Stored, moment: datetime) -> d
         last_at = _last_snapshots_at(session, stored, moment)
     cut = micros(moment)
     c = columns
-    keep = c.first_seen <= cut
-    reopened = c.closed & (c.resolved > cut)
-    none_code = len(c.resolutions)
     last_of_system = np.array(
         [micros(last_at[s.id]) if s.id in last_at else 0 for s in systems], dtype=np.int64
     )
+    key = _cut_key(stored, moment, last_at, last_of_system)
+    with _BEFORE_LOCK:
+        kept = _BEFORE.get(key)
+    if kept is not None:
+        return copy.deepcopy(kept)
+    keep = c.first_seen <= cut
+    reopened = c.closed & (c.resolved > cut)
+    none_code = len(c.resolutions)
     open_then = ~c.closed | reopened
     cut_columns = ExposureColumns(
         system=c.system[keep],
@@ -385,18 +392,90 @@ def _time_to_deploy_before(db: Database, stored: _Stored, moment: datetime) -> d
         resolutions=[*c.resolutions, None],
         analyses=c.analyses,
     )
-    clocks = overall_clocks(cut_columns, facts)
-    digest = clocks.digest()
+    figures: dict[str, Any] = overall_clocks(cut_columns, facts).summary().time_to_deploy.to_json()
     with _BEFORE_LOCK:
-        kept = _BEFORE.get(digest)
-    if kept is not None:
-        return copy.deepcopy(kept)
-    figures: dict[str, Any] = clocks.summary().time_to_deploy.to_json()
-    with _BEFORE_LOCK:
-        if len(_BEFORE) >= _BEFORE_KEPT:
-            _BEFORE.pop(next(iter(_BEFORE)))
-        _BEFORE[digest] = copy.deepcopy(figures)
+        kept_in(_BEFORE, key, copy.deepcopy(figures), _BEFORE_KEPT)
     return figures
+
+
+def _cut_blob(c: ExposureColumns, last_of_system: np.ndarray, cut: int, rows: np.ndarray) -> np.ndarray:
+    """The ``rows``' part in their cut at ``cut`` (:func:`_time_to_deploy_before`), one line per row:
+    the pair, the first sighting, the last affected one (the system's newest snapshot up to the cut
+    while open then), and if closed then R and the resolution (0 and −1 while open then, whether it
+    closes later or not) — all its clocks are computed from, with the pairs' fixes. Rows first seen
+    after the cut are left out."""
+    first, closed, resolved = c.first_seen[rows], c.closed[rows], c.resolved[rows]
+    reopened = closed & (resolved > cut)
+    closed_then = closed & ~reopened
+    blob = np.stack(
+        [
+            c.pair[rows],
+            first,
+            np.where(~closed | reopened, last_of_system[c.system[rows]], c.last_affected[rows]),
+            np.where(closed_then, resolved, 0),
+            np.where(closed_then, c.resolution[rows], -1),
+        ],
+        axis=1,
+    )
+    return blob[first <= cut]
+
+
+# (database URL, organization id, moment) → the pairs and resolutions the row codes were read with, and
+# per system id: (its build state, its newest snapshot up to the moment, a digest of its rows' part in
+# the cut). A system's rows change only with its build state, so after an upload only that system's
+# part is computed again (``_cut_key``).
+_CUTS: dict[
+    tuple[str, int, datetime],
+    tuple[list[tuple[str, str]], list[str | None], dict[int, tuple[object, datetime | None, bytes]]],
+] = {}
+_CUTS_KEPT = 4
+
+
+def _cut_key(
+    stored: _Stored, moment: datetime, last_at: Mapping[int, datetime], last_of_system: np.ndarray
+) -> bytes:
+    """A digest of all the previous period's figures at ``moment`` are computed from — each system's
+    rows cut there, the pairs' fixes (of the facts), what the codes stand for — computing the part of
+    each system again only when its build state or its newest snapshot up to the moment moved."""
+    c, systems = stored.columns, stored.systems
+    url, org_id = stored.org
+    cache_key = (url, org_id, moment)
+    pairs, resolutions = list(c.pairs), list(c.resolutions)
+    with _BEFORE_LOCK:
+        found = _CUTS.get(cache_key)
+    parts: dict[int, tuple[object, datetime | None, bytes]] = {}
+    # Codes keep their meaning while the shapes table only grows (``_RowCache.rows``).
+    if found is not None and pairs[: len(found[0])] == found[0] and resolutions == found[1]:
+        parts = found[2]
+    # The columns list the systems in order (``_stored_columns``): system i's rows are bounds[i]:bounds[i+1].
+    bounds = np.searchsorted(c.system, np.arange(len(systems) + 1))
+    todo = [
+        i
+        for i, s in enumerate(systems)
+        if (kept := parts.get(s.id)) is None or kept[:2] != (stored.states.get(s.id), last_at.get(s.id))
+    ]
+    cut = micros(moment)
+    fresh: dict[int, tuple[object, datetime | None, bytes]] = {}
+    if todo:
+        rows = np.concatenate([np.arange(bounds[i], bounds[i + 1]) for i in todo])
+        blob = _cut_blob(c, last_of_system, cut, rows)
+        # Where each system's lines start: its rows first seen up to the cut, counted.
+        kept = np.bincount(c.system[rows][c.first_seen[rows] <= cut], minlength=len(systems))[todo]
+        at = np.concatenate([[0], np.cumsum(kept)])
+        for j, i in enumerate(todo):
+            sid = systems[i].id
+            digest = hashlib.blake2b(blob[at[j] : at[j + 1]].tobytes(), digest_size=16).digest()
+            fresh[sid] = (stored.states.get(sid), last_at.get(sid), digest)
+    parts = {s.id: fresh.get(s.id) or parts[s.id] for s in systems}
+    has_fix, fix_at = pair_fixes(pairs, stored.facts)
+    h = hashlib.blake2b(digest_size=20)
+    h.update(repr((pairs, resolutions)).encode())
+    h.update(has_fix.tobytes() + fix_at.tobytes())
+    for s in systems:
+        h.update(parts[s.id][2])
+    with _BEFORE_LOCK:
+        kept_in(_CUTS, cache_key, (pairs, resolutions, parts), _CUTS_KEPT)
+    return h.digest()
 
 
 # (database URL, organization id, moment) → (the build states the systems' newest snapshots up to the
@@ -437,9 +516,9 @@ def _last_snapshots_at(session: Tx, stored: _Stored, moment: datetime) -> dict[i
     return last_at
 
 
-# Digest of the clocks a previous period's figures were computed from (``Clocks.digest``) → those
-# figures: a change after the period's moment (a new snapshot, an interval closed since) leaves its cut
-# rows as they were, and their summary is not computed again.
+# Digest of what a previous period's figures were computed from (``_cut_key``) → those figures: a change
+# after the period's moment (a new snapshot, an interval closed since) leaves its cut rows as they were,
+# and their summary is not computed again.
 _BEFORE: dict[bytes, dict[str, Any]] = {}
 _BEFORE_KEPT = 16
 _BEFORE_LOCK = threading.Lock()
@@ -507,8 +586,7 @@ def stored_headlines(
     with _HEADLINES_LOCK:
         kept, before = _OVERALL.get(key), _PREVIOUS.get((key, previous))
     if kept is None:
-        report = stored.report(moment, breakdowns=False)
-        kept = report.overall, report.gap
+        kept = overall_and_gap(stored.columns, stored.facts)
         with _HEADLINES_LOCK:
             kept_in(_OVERALL, key, kept, _HEADLINES_KEPT)
     if before is None:

@@ -14,10 +14,11 @@ import pytest
 from bench.change import new_snapshot
 from bench.report import START, WEEKS, build_fleet
 from pipeline.demo import load_demo
+from pipeline.exposures import summary as summary_module
 from pipeline.exposures.reports import deploy_time_reference
 from pipeline.exposures.summary import stored_headlines, stored_time_to_deploy_before
 from pipeline.systems import decommission_system
-from reports.deploy_time_columns import Clocks
+from reports.deploy_time_columns import Clocks, ExposureColumns
 from store.db import Database, Tx
 from store.queries import systems as system_queries
 from store.queries.organizations import get_organization
@@ -102,14 +103,14 @@ def test_an_upload_after_the_previous_moment_reads_that_system_alone(
         return real(session, org_id, at, ids)
 
     monkeypatch.setattr(system_queries, "last_snapshots_at", spy)
-    summaries: list[Clocks] = []
-    real_summary = Clocks.summary
+    cuts: list[ExposureColumns] = []
+    real_clocks = summary_module.overall_clocks
 
-    def counted(clocks: Clocks) -> Any:
-        summaries.append(clocks)
-        return real_summary(clocks)
+    def counted(columns: ExposureColumns, facts: Any) -> Clocks:
+        cuts.append(columns)
+        return real_clocks(columns, facts)
 
-    monkeypatch.setattr(Clocks, "summary", counted)
+    monkeypatch.setattr(summary_module, "overall_clocks", counted)
     for n, system in enumerate(systems[3:6], start=1):
         new_snapshot(db, system.id, end + timedelta(minutes=10 * n))
         again = stored_headlines(db, "bench", moment, previous)
@@ -117,4 +118,4 @@ def test_an_upload_after_the_previous_moment_reads_that_system_alone(
         assert again.previous == deploy_time_reference(db, "bench", previous).to_json()["time_to_deploy"]
         assert read[-1] == [system.id]
     assert len(read) == 3
-    assert summaries == []
+    assert cuts == []  # the rows were not even cut again

@@ -18,7 +18,13 @@ import pytest
 
 from core.triage import Analysis
 from reports.deploy_time import DeployTimeReport, deploy_time_report
-from reports.deploy_time_columns import ExposureColumns, _LazyCurve, deploy_time_report_columns, micros
+from reports.deploy_time_columns import (
+    ExposureColumns,
+    _LazyCurve,
+    deploy_time_report_columns,
+    micros,
+    overall_and_gap,
+)
 from reports.exposure_records import Exposure, SnapshotRef, SystemHistory, Timeline, VulnFacts
 from reports.sla import DEFAULT_POLICY, SlaPolicy, SlaTier
 
@@ -181,6 +187,8 @@ def test_columns_equal_the_reference_on_generated_fleets(seed: int, policy: SlaP
         withdrawn_groups_skipped=timeline.withdrawn_groups_skipped,
     )
     assert_same(fast, reference)
+    # What the overview keeps of it, computed alone.
+    assert overall_and_gap(columns_of(timeline, systems), facts) == (reference.overall, reference.gap)
     assert reference.risk_accepted > 0  # the generated fleet reaches the delicate cases
     gap = reference.gap
     assert all(n > 0 for source, n in gap.clocks if source != "unknown"), gap.clocks
@@ -197,4 +205,6 @@ def test_an_empty_fleet_reads_the_same() -> None:
     systems = [SystemHistory("quiet", (), "prod", False, 7)]
     timeline = Timeline((), (), ())
     fast = deploy_time_report_columns(columns_of(timeline, systems), systems, [], AS_OF)
-    assert_same(fast, deploy_time_report(timeline, systems, [], AS_OF))
+    reference = deploy_time_report(timeline, systems, [], AS_OF)
+    assert_same(fast, reference)
+    assert overall_and_gap(columns_of(timeline, systems), []) == (reference.overall, reference.gap)
