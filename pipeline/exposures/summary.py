@@ -417,7 +417,8 @@ def _cut_blob(c: ExposureColumns, last_of_system: np.ndarray, cut: int, rows: np
         ],
         axis=1,
     )
-    return blob[first <= cut]
+    kept: np.ndarray = blob[first <= cut]
+    return kept
 
 
 # (database URL, organization id, moment) → the pairs and resolutions the row codes were read with, and
@@ -460,8 +461,8 @@ def _cut_key(
         rows = np.concatenate([np.arange(bounds[i], bounds[i + 1]) for i in todo])
         blob = _cut_blob(c, last_of_system, cut, rows)
         # Where each system's lines start: its rows first seen up to the cut, counted.
-        kept = np.bincount(c.system[rows][c.first_seen[rows] <= cut], minlength=len(systems))[todo]
-        at = np.concatenate([[0], np.cumsum(kept)])
+        lines = np.bincount(c.system[rows][c.first_seen[rows] <= cut], minlength=len(systems))[todo]
+        at = np.concatenate([[0], np.cumsum(lines)])
         for j, i in enumerate(todo):
             sid = systems[i].id
             digest = hashlib.blake2b(blob[at[j] : at[j + 1]].tobytes(), digest_size=16).digest()

@@ -18,7 +18,7 @@ from pipeline.exposures import summary as summary_module
 from pipeline.exposures.reports import deploy_time_reference
 from pipeline.exposures.summary import stored_headlines, stored_time_to_deploy_before
 from pipeline.systems import decommission_system
-from reports.deploy_time_columns import Clocks, ExposureColumns
+from reports.deploy_time_columns import Clocks, ExposureColumns, overall_clocks
 from store.db import Database, Tx
 from store.queries import systems as system_queries
 from store.queries.organizations import get_organization
@@ -104,7 +104,7 @@ def test_an_upload_after_the_previous_moment_reads_that_system_alone(
 
     monkeypatch.setattr(system_queries, "last_snapshots_at", spy)
     cuts: list[ExposureColumns] = []
-    real_clocks = summary_module.overall_clocks
+    real_clocks = overall_clocks
 
     def counted(columns: ExposureColumns, facts: Any) -> Clocks:
         cuts.append(columns)
