@@ -39,6 +39,7 @@ inputs at that moment instead, as the reports do.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -61,6 +62,7 @@ from pipeline.sla import policy_of
 from reports.sla import SlaPolicy
 from reports.timeline import ordered_snapshots
 from store.db import Database, Tx
+from store.queries import changes
 from store.queries import lists as lq
 from store.queries import systems as system_queries
 from store.queries.advisories import feed_states
@@ -264,6 +266,34 @@ def overview(db: Database, org: str, as_of: datetime | None = None, period_days:
 # (database URL, organization name) → the lock its overviews "now" take in this process.
 _COMPUTING: OneAtATime[tuple[str, str]] = OneAtATime()
 
+# (database URL, organization id) → (the change clock's number, its systems' schedules at it, their token).
+_SCHEDULES: dict[tuple[str, int], tuple[int, Mapping[int, tuple[Any, ...]], str]] = {}
+
+
+def _schedules_token(session: Tx, url: str, org_id: int) -> str:
+    """A digest of what staleness and activity follow from besides the snapshots: every system's
+    cadence and decommissioning (``lq.system_schedules``; the list stamps cover the rest), reading
+    again only the systems whose inputs the change clock names as changed (a change of either moves
+    it)."""
+    key = (url, org_id)
+    with _LOCK:
+        kept = _SCHEDULES.get(key)
+    seq, schedules = changes.per_system_since(
+        session,
+        org_id,
+        None if kept is None else (kept[0], kept[1]),
+        lambda ids: lq.system_schedules(session, org_id, ids),
+        lambda: system_queries.system_count(session, org_id),
+        inputs_only=True,
+    )
+    if kept is not None and schedules is kept[1]:
+        token = kept[2]
+    else:
+        token = hashlib.sha256(repr(sorted(schedules.items())).encode()).hexdigest()
+    with _LOCK:
+        keep(_SCHEDULES, key, (seq, schedules, token))
+    return token
+
 
 def _overview(
     db: Database,
@@ -282,7 +312,7 @@ def _overview(
         newest = lq.newest_moment(session, org_id)
         hidden = tuple(sorted(hidden_groups(session)))
         policy = policy_of(session, org_id, org)
-        state += lq.systems_token(session, org_id)
+        state += _schedules_token(session, str(db.url), org_id)
     if clock is not None:
         moment = now_including(moment, newest, clock)
     if newest is not None and moment < newest:

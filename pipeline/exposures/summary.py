@@ -57,7 +57,9 @@ from reports.exposure_records import SnapshotRef, SystemHistory, VulnFacts
 from reports.sla import SlaPolicy
 from store.db import Database, Tx
 from store.queries import advisories as advisory_queries
+from store.queries import changes
 from store.queries import exposures as q
+from store.queries import lists as lq
 from store.queries import registries as registry_queries
 from store.queries import systems as system_queries
 from store.queries.organizations import get_organization
@@ -161,6 +163,7 @@ class _OrgRows:
     excluded: dict[int, dict[str, int]]
     table: _ShapeTable
     digest: bytes  # of ``states``: the rows change only with them
+    seq: int  # the change clock's number ``states`` are current at (−1: none)
 
 
 def _states_digest(states: Mapping[int, tuple[str, object]]) -> bytes:
@@ -173,21 +176,35 @@ class _RowCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._orgs: dict[tuple[str, int], _OrgRows] = {}
-        self._systems: dict[tuple[str, int], dict[int, system_queries.KeptSystem]] = {}
+        # With the change clock's number they are current at.
+        self._systems: dict[tuple[str, int], tuple[int, dict[int, system_queries.KeptSystem]]] = {}
         self._histories: dict[tuple[str, int], dict[int, tuple[system_queries.SystemRow, SystemHistory]]] = {}
         self._digests: dict[tuple[str, int], tuple[list[system_queries.SystemRow], bytes]] = {}
 
     def systems(
         self, session: Tx, db: Database, org_id: int, spans: Mapping[int, system_queries.Span]
     ) -> list[system_queries.SystemRow]:
-        """The organization's systems with these spans, decoding only those whose attributes or span
-        moved since the last call (``org_systems_spanned``)."""
+        """The organization's systems with these spans, reading again only those the change clock names
+        as changed since the last call and decoding only those whose attributes or span moved
+        (``org_systems_spanned``)."""
         key = (str(db.url), org_id)
         with self._lock:
-            kept = self._systems.get(key)
-        rows, keep = system_queries.org_systems_spanned(session, org_id, spans, kept)
+            found = self._systems.get(key)
+        only: list[int] | None = None
+        if found is not None:
+            # Only the systems the change clock names as changed since: a change of a system's
+            # attributes or snapshots moves its inputs' number (a list write or a rebuild, neither),
+            # when none was added or deleted and they are few.
+            seq, moved = changes.changed_since(session, org_id, found[0], inputs_only=True)
+            kept = found[1]
+            same = len(kept) == system_queries.system_count(session, org_id)
+            if same and len(moved) <= changes.FEW_SYSTEMS and all(sid in kept for sid in moved):
+                only = moved
+        else:
+            seq, kept = changes.current_seq(session, org_id), None
+        rows, keep = system_queries.org_systems_spanned(session, org_id, spans, kept, only)
         with self._lock:
-            kept_in(self._systems, key, keep)
+            kept_in(self._systems, key, (seq, keep))
         return rows
 
     def histories(
@@ -229,14 +246,15 @@ class _RowCache:
     def rows(self, session: Tx, db: Database, org_id: int) -> _OrgRows:
         # States first: a rebuild committed between the two reads leaves rows newer than their
         # recorded state, which the next summary reads again.
-        states = q.build_states(session, org_id)
         key = (str(db.url), org_id)
         with self._lock:
             old = self._orgs.get(key)
+        states, seq = _build_states(session, org_id, old)
+        with self._lock:
             changed = [sid for sid, state in states.items() if old is None or old.states.get(sid) != state]
             if old is None or len(old.shapes) > 4 * max(1, sum(len(c) for c in old.codes.values())):
                 # Start over, and drop shapes no row uses any more.
-                old = _OrgRows({}, {}, [], {}, {}, {}, _ShapeTable.empty(), b"")
+                old = _OrgRows({}, {}, [], {}, {}, {}, _ShapeTable.empty(), b"", -1)
                 changed = list(states)
             some = None if len(changed) == len(states) else changed
             fresh = q.counted_columns(session, org_id, some)
@@ -260,8 +278,24 @@ class _RowCache:
             # No system changed and none left: the same states.
             same = not changed and len(states) == len(old.states)
             digest = old.digest if same else _states_digest(states)
-            found = _OrgRows(dict(states), codes, shapes, index, spans, excluded, table, digest)
+            found = _OrgRows(dict(states), codes, shapes, index, spans, excluded, table, digest, seq)
             return kept_in(self._orgs, key, found)
+
+
+def _build_states(
+    session: Tx, org_id: int, old: _OrgRows | None
+) -> tuple[dict[int, tuple[str, object]], int]:
+    """The organization's build states (``q.build_states``) and the change clock's number they are
+    current at, reading only those of the systems the clock names as changed since ``old`` was read
+    (``changes.per_system_since``: a build state is written in a transaction that moves the clock)."""
+    seq, states = changes.per_system_since(
+        session,
+        org_id,
+        None if old is None or old.seq < 0 else (old.seq, old.states),
+        lambda ids: q.build_states(session, org_id, ids),
+        lambda: lq.built_count(session, org_id),
+    )
+    return dict(states), seq
 
 
 _ROWS = _RowCache()
@@ -301,6 +335,7 @@ def _without_groups(rows: _OrgRows, hidden: frozenset[str]) -> _OrgRows:
         rows.excluded,
         rows.table.subset(kept, shapes),
         rows.digest,
+        rows.seq,
     )
 
 

@@ -28,8 +28,9 @@ waiting for the clock.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -41,7 +42,16 @@ from store.tables.systems import OrgChange, System
 
 _CHUNK = 900
 
-__all__ = ["changed_since", "clock_of", "current_seq", "lock_systems", "mark_at_commit", "mark_changed"]
+__all__ = [
+    "FEW_SYSTEMS",
+    "changed_since",
+    "clock_of",
+    "current_seq",
+    "lock_systems",
+    "mark_at_commit",
+    "mark_changed",
+    "per_system_since",
+]
 
 
 def lock_systems(session: Session, system_ids: Sequence[int]) -> None:
@@ -186,3 +196,43 @@ def changed_since(
     rows = session.execute(stmt).all()
     current = int(rows[0][0]) if rows else 0
     return current, [int(r[1]) for r in rows if r[1] is not None]
+
+
+V = TypeVar("V")
+
+#: Past this many systems named as changed, a reader reads every system: one statement, not their ids
+#: in chunks.
+FEW_SYSTEMS = 500
+
+
+def per_system_since(
+    session: Session,
+    org_id: int,
+    kept: tuple[int, Mapping[int, V]] | None,
+    read: Callable[[Sequence[int] | None], Mapping[int, V]],
+    count: Callable[[], int],
+    *,
+    inputs_only: bool = False,
+) -> tuple[int, Mapping[int, V]]:
+    """(the sequence number, system id → value) of what ``read`` reads per system of the organization
+    (``None``: every system; else these of them, those without a value left out), reading only the
+    systems :func:`changed_since` names after ``kept`` (a number and the values read at it): a value
+    changes only in a transaction that moves the clock for its system (``inputs_only``: its inputs'
+    number, when only such changes move the value). A system deleted leaves no row to name it: when
+    the values so merged are not ``count()`` many, every system is read again; so too when many are
+    named. Returns ``kept``'s own mapping when nothing changed."""
+    if kept is not None:
+        seq, moved = changed_since(session, org_id, kept[0], inputs_only=inputs_only)
+        if seq == kept[0] and not moved:
+            return seq, kept[1]
+        if len(moved) <= FEW_SYSTEMS:
+            values = dict(kept[1])
+            for sid in moved:
+                values.pop(sid, None)
+            if moved:
+                values.update(read(moved))
+            if len(values) == count():
+                return seq, values
+    # Every system, the clock read first, so that every change up to it is in what follows.
+    seq = current_seq(session, org_id)
+    return seq, read(None)

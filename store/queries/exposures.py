@@ -844,10 +844,12 @@ def counted_columns(session: Session, org_id: int, system_ids: Sequence[int] | N
     return CountedColumns([r[0] for r in rows], [shapes[r[1:]] for r in rows])
 
 
-def build_states(session: Session, org_id: int) -> dict[int, tuple[str, object]]:
+def build_states(
+    session: Session, org_id: int, system_ids: Sequence[int] | None = None
+) -> dict[int, tuple[str, object]]:
     """System id → (input digest, build time as the driver returns it: compared, never computed with)
-    of the organization's built systems: their exposure rows change only together with these
-    (``replace_exposures``)."""
+    of the organization's built systems (or of these of its systems that are built): their exposure
+    rows change only together with these (``replace_exposures``)."""
     state, system = _t(ExposureState), _t(System)
     stmt = (
         # The time read raw: parsing 10,000 timestamps would cost more than the rest of the read.
@@ -855,7 +857,10 @@ def build_states(session: Session, org_id: int) -> dict[int, tuple[str, object]]
         .select_from(state.join(system, system.c.id == state.c.system_id))
         .where(system.c.org_id == org_id)
     )
-    return {r[0]: (r[1], r[2]) for r in session.execute(stmt)}
+    if system_ids is None:
+        return {r[0]: (r[1], r[2]) for r in session.execute(stmt)}
+    parts = (stmt.where(state.c.system_id.in_(c)) for c in chunks(sorted(set(system_ids)), _CHUNK))
+    return {r[0]: (r[1], r[2]) for part in parts for r in session.execute(part)}
 
 
 def excluded_counts(session: Session, org_id: int, system_ids: Sequence[int] | None = None) -> dict[str, int]:

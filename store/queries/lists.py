@@ -8,7 +8,6 @@ separately and merges, so that each follows its own index.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,7 +48,7 @@ __all__ = [
     "policy_token",
     "replace_list",
     "restamp",
-    "systems_token",
+    "system_schedules",
 ]
 
 
@@ -508,13 +507,17 @@ def overview_adjusted(
     )
 
 
-def systems_token(session: Session, org_id: int) -> str:
-    """A digest of what staleness and activity follow from besides the snapshots: every system's
-    cadence and decommissioning (the list stamps cover the rest)."""
+def system_schedules(
+    session: Session, org_id: int, system_ids: Sequence[int] | None = None
+) -> dict[int, tuple[Any, ...]]:
+    """System id → what staleness and activity follow from besides the snapshots: its cadence and
+    decommissioning (as the driver returns it: compared, never computed with), of the organization's
+    systems (or of these of its systems)."""
     s = _t(System)
-    rows = session.execute(
-        sa.select(s.c.id, s.c.cadence_days, sa.type_coerce(s.c.decommissioned_at, sa.Text))
-        .where(s.c.org_id == org_id)
-        .order_by(s.c.id)
+    stmt = sa.select(s.c.id, s.c.cadence_days, sa.type_coerce(s.c.decommissioned_at, sa.Text)).where(
+        s.c.org_id == org_id
     )
-    return hashlib.sha256(repr([tuple(r) for r in rows]).encode()).hexdigest()
+    if system_ids is None:
+        return {r[0]: (r[1], r[2]) for r in session.execute(stmt)}
+    parts = (stmt.where(s.c.id.in_(c)) for c in chunks(sorted(set(system_ids)), _CHUNK))
+    return {r[0]: (r[1], r[2]) for part in parts for r in session.execute(part)}

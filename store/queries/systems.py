@@ -332,22 +332,44 @@ KeptSystem = tuple[tuple[Any, ...], SystemRow]
 
 
 def org_systems_spanned(
-    session: Session, org_id: int, spans: Mapping[int, Span], kept: Mapping[int, KeptSystem] | None = None
+    session: Session,
+    org_id: int,
+    spans: Mapping[int, Span],
+    kept: Mapping[int, KeptSystem] | None = None,
+    only: Sequence[int] | None = None,
 ) -> tuple[list[SystemRow], dict[int, KeptSystem]]:
     """:func:`org_systems`, with the snapshot spans given (a system missing from ``spans`` has none)
     instead of aggregated from every snapshot, for a caller that keeps them per system; and what to
     keep for the next call. The attributes are read raw (times and tags not decoded), and a system
-    whose raw attributes and span are those ``kept`` reuses its row: only the others are decoded."""
+    whose raw attributes and span are those ``kept`` reuses its row: only the others are decoded.
+
+    ``only``: the caller knows that the organization's systems are those ``kept`` (none added or
+    deleted since) and that no other system's attributes changed; only these are read again (every
+    system is when one of them was renamed or deleted: the order is by name)."""
     system = _table(System)
     head, tail = _attribute_columns()
     columns = (*head, *tail)
     times = (system.c.created_at, system.c.decommissioned_at)
     raw = [sa.type_coerce(c, sa.Text) if any(c is t for t in times) else c for c in columns]
     none: Span = (0, None, None)
-    found = [
-        (r[0], (tuple(r), spans.get(r[0], none)))
-        for r in session.execute(sa.select(*raw).where(system.c.org_id == org_id).order_by(system.c.name))
-    ]
+    found: list[tuple[int, tuple[tuple[Any, ...], Span]]] | None = None
+    if only is not None and kept is not None:
+        fresh = {
+            r[0]: tuple(r)
+            for chunk in chunks(sorted(set(only)), _CHUNK)
+            for r in session.execute(sa.select(*raw).where(system.c.org_id == org_id, system.c.id.in_(chunk)))
+        }
+        # Each still there, under the name it had (index 1: the name).
+        if all(sid in kept and sid in fresh and fresh[sid][1] == kept[sid][0][0][1] for sid in only):
+            found = [
+                (sid, (fresh[sid] if sid in fresh else k[0][0], spans.get(sid, none)))
+                for sid, k in kept.items()
+            ]
+    if found is None:
+        found = [
+            (r[0], (tuple(r), spans.get(r[0], none)))
+            for r in session.execute(sa.select(*raw).where(system.c.org_id == org_id).order_by(system.c.name))
+        ]
     kept = kept or {}
     missing = {sid for sid, key in found if sid not in kept or kept[sid][0] != key}
     built: dict[int, SystemRow] = {}
@@ -364,6 +386,13 @@ def org_systems_spanned(
             out.append(row)
             keep[sid] = (key, row)
     return out, keep
+
+
+def system_count(session: Session, org_id: int) -> int:
+    """How many systems the organization has."""
+    system = _table(System)
+    stmt = sa.select(sa.func.count()).select_from(system).where(system.c.org_id == org_id)
+    return int(session.execute(stmt).scalar_one())
 
 
 def _tags(text: str | None) -> tuple[str, ...]:

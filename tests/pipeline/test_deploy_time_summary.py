@@ -9,20 +9,27 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from bench.change import new_snapshot
-from bench.report import START, WEEKS, build_fleet
+from bench.report import START, WEEKS, _cyclonedx, build_fleet
 from core.time import utcnow, utcnow_seconds
 from pipeline.demo import load_demo
 from pipeline.exposures.reports import deploy_time, deploy_time_json, deploy_time_reference
 from pipeline.exposures.summary import stored_deploy_time
+from pipeline.ingest import ingest_sbom
+from pipeline.match import match_new
 from pipeline.sla import set_sla_policy
-from pipeline.systems import SystemFilter, decommission_system, update_system
+from pipeline.systems import SystemFilter, decommission_system, delete_system, update_system
 from pipeline.triage import Actor, AnalysisRequest, set_analysis
 from reports.deploy_time import DeployTimeReport
 from reports.deploy_time_columns import _LazyCurve
 from reports.sla import SlaPolicy, SlaTier
-from store.db import Database
+from store.db import Database, Tx
+from store.queries import exposures as exposure_queries
+from store.queries import systems as system_queries
 from store.queries.organizations import get_organization
 from store.queries.systems import org_systems
 
@@ -155,3 +162,54 @@ def test_what_is_kept_per_system_follows_each_change(db: Database) -> None:
     reference = deploy_time_reference(db, "bench", moment)
     assert "lab" in dict(dict(reference.breakdowns)["environment"])
     assert_same(stored_deploy_time(db, "bench", moment), reference)
+
+
+def test_after_a_change_only_the_systems_it_names_are_read(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between reports the build states and the systems' attributes are read again only for the
+    systems the change clock names (``store.queries.changes.per_system_since``): after one upload and
+    one attribute change, theirs alone; after a system deleted (which leaves no row to name it) and
+    one created, every one where the count tells. Each time the summary equals the reference (and
+    the deletion and the new system did change it, so the check can fail)."""
+    build_fleet(db, 30)
+    moment = END + timedelta(days=2)
+    assert_same(stored_deploy_time(db, "bench", moment), deploy_time_reference(db, "bench", moment))
+    with db.read() as session:
+        ids = {s.name: s.id for s in org_systems(session, get_organization(session, "bench").id or 0)}
+    states: list[list[int] | None] = []
+    attributes: list[list[int] | None] = []
+    real_states, real_systems = exposure_queries.build_states, system_queries.org_systems_spanned
+
+    def read_states(session: Tx, org_id: int, system_ids: Any = None) -> Any:
+        states.append(None if system_ids is None else sorted(system_ids))
+        return real_states(session, org_id, system_ids)
+
+    def read_systems(session: Tx, org_id: int, spans: Any, kept: Any = None, only: Any = None) -> Any:
+        attributes.append(None if only is None else sorted(only))
+        return real_systems(session, org_id, spans, kept, only)
+
+    monkeypatch.setattr(exposure_queries, "build_states", read_states)
+    monkeypatch.setattr(system_queries, "org_systems_spanned", read_systems)
+
+    def check() -> DeployTimeReport:
+        reference = deploy_time_reference(db, "bench", moment)
+        assert_same(stored_deploy_time(db, "bench", moment), reference)
+        return reference
+
+    new_snapshot(db, ids["system-0004"], END + timedelta(days=1))
+    check()
+    assert (states, attributes) == ([[ids["system-0004"]]], [[ids["system-0004"]]])
+    update_system(db, "bench", "system-0007", {"environment": "lab"})
+    before = check()
+    assert (states[-1], attributes[-1]) == ([ids["system-0007"]], [ids["system-0007"]])
+    delete_system(db, "bench", "system-0002", confirm=True)
+    after = check()
+    assert after.to_json() != before.to_json()
+    assert (states[-1], attributes[-1]) == (None, None)
+    data = _cyclonedx([("vuln-0", "1.0.0"), ("vuln-1", "1.0.1")], END + timedelta(days=1, hours=1))
+    ingest_sbom(db, org="bench", system="system-new", data=data, source="test", max_bytes=len(data))
+    match_new(db)
+    grown = check()
+    assert "system-new" in dict(dict(grown.breakdowns)["system"])
+    assert attributes[-1] is None  # a system not kept: every one read again

@@ -23,11 +23,14 @@ from pipeline.lists.exposures import ExposureQuery, iter_exposures
 from pipeline.overview import overview
 from pipeline.plan import plan_json
 from pipeline.sla import get_sla_policy, policy_from_tiers, set_sla_policy
+from pipeline.systems import update_system
 from pipeline.triage import Actor, AnalysisRequest, set_analysis
 from reports.deploy_time_columns import deploy_time_report_columns
 from store.db import Database
 from store.migrate import upgrade
 from store.queries import registries as registry_queries
+from store.queries.organizations import get_organization
+from store.queries.systems import system_names
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -279,3 +282,21 @@ def test_an_in_memory_database() -> None:
         assert_overview_matches(db, "bench", end, 30)
     finally:
         db.dispose()
+
+
+def test_a_cadence_changed_moves_the_stale_systems(db: Database) -> None:
+    """A system's cadence changes no list row, yet what is stale: after one system's cadence is
+    shortened, the overview at the same moment is not the one kept (``_schedules_token``, which reads
+    that system alone again) but again equals the reports, one more system stale."""
+    build_fleet(db, 30)
+    end = START + timedelta(days=7 * WEEKS)
+    moment = end + timedelta(days=3)
+    before = overview(db, "bench", moment)
+    stale = {s["system"] for s in deploy_time_json(db, "bench", moment)["stale_systems"]}
+    with db.read() as session:
+        names = system_names(session, get_organization(session, "bench").id or 0)
+    fresh = sorted(set(names) - stale)[0]
+    update_system(db, "bench", fresh, {"cadence_days": 1})
+    after = overview(db, "bench", moment)
+    assert after["stale_systems"]["count"] == before["stale_systems"]["count"] + 1
+    assert_overview_matches(db, "bench", moment, 30)
