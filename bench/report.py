@@ -550,16 +550,14 @@ def _cyclonedx(components: list[tuple[str, str]], timestamp: datetime) -> bytes:
     ).encode()
 
 
-def newest_content(db: Database, system_id: int) -> list[tuple[str, str]]:
-    """(name, version) of every component of the system's newest snapshot."""
+def newest_content(db: Database, system_id: int, at: datetime | None = None) -> list[tuple[str, str]]:
+    """(name, version) of every component of the system's newest snapshot (up to ``at``)."""
     pv, member, snapshot = table("package_version"), table("component_set_member"), table("snapshot")
+    stmt = sa.select(snapshot.c.component_set_id).where(snapshot.c.system_id == system_id)
+    if at is not None:
+        stmt = stmt.where(snapshot.c.observed_at <= at)
     with db.engine.connect() as conn:
-        latest = conn.execute(
-            sa.select(snapshot.c.component_set_id)
-            .where(snapshot.c.system_id == system_id)
-            .order_by(snapshot.c.observed_at.desc())
-            .limit(1)
-        ).scalar_one()
+        latest = conn.execute(stmt.order_by(snapshot.c.observed_at.desc()).limit(1)).scalar_one()
         return [
             (r[0], r[1])
             for r in conn.execute(

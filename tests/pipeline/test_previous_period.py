@@ -12,11 +12,13 @@ from typing import Any
 import pytest
 
 from bench.change import new_snapshot
-from bench.report import START, WEEKS, build_fleet
+from bench.report import START, WEEKS, _cyclonedx, build_fleet, newest_content
 from pipeline.demo import load_demo
 from pipeline.exposures import summary as summary_module
 from pipeline.exposures.reports import deploy_time_reference
 from pipeline.exposures.summary import stored_headlines, stored_time_to_deploy_before
+from pipeline.ingest import ingest_sbom
+from pipeline.match import match_new
 from pipeline.systems import decommission_system
 from reports.deploy_time_columns import Clocks, ExposureColumns, overall_clocks
 from store.db import Database, Tx
@@ -119,3 +121,37 @@ def test_an_upload_after_the_previous_moment_reads_that_system_alone(
         assert read[-1] == [system.id]
     assert len(read) == 3
     assert cuts == []  # the rows were not even cut again
+
+
+def test_a_backfill_of_the_same_content_before_the_previous_moment(db: Database) -> None:
+    """A snapshot backfilled just before the previous period's moment with its system's content then
+    changes no stored row, only the system's newest snapshot up to the moment (to which the intervals
+    open then run): the figures again equal the report recomputed there (and they did move)."""
+    build_fleet(db, 40)
+    end = START + timedelta(days=7 * WEEKS)
+    moment, previous = end + timedelta(hours=1), end - timedelta(days=30)
+
+    def headlines() -> Mapping[str, object]:
+        found = stored_headlines(db, "bench", moment, previous)
+        assert found is not None
+        return found.previous
+
+    expected = deploy_time_reference(db, "bench", previous).to_json()["time_to_deploy"]
+    assert headlines() == expected
+    with db.read() as session:
+        org_id = get_organization(session, "bench").id or 0
+        systems = org_systems(session, org_id)
+        last_at = system_queries.last_snapshots_at(session, org_id, previous)
+    backfilled = 0
+    for system in systems:
+        if system.id not in last_at or last_at[system.id] >= previous - timedelta(days=2):
+            continue
+        content = newest_content(db, system.id, previous)
+        data = _cyclonedx(content, previous - timedelta(hours=1))
+        ingest_sbom(db, org="bench", system=system.name, data=data, source="test", max_bytes=len(data))
+        backfilled += 1
+    match_new(db)
+    assert backfilled > 0
+    changed = deploy_time_reference(db, "bench", previous).to_json()["time_to_deploy"]
+    assert changed != expected
+    assert headlines() == changed
