@@ -29,6 +29,18 @@ from store.queries.systems import org_systems
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# The overview's moment an hour after the bench fleet's last snapshot, and its previous period's.
+MOMENT = START + timedelta(days=7 * WEEKS, hours=1)
+PREVIOUS = START + timedelta(days=7 * WEEKS - 30)
+
+
+def previous_figures(db: Database) -> Mapping[str, object]:
+    """The overview's previous-period figures at ``MOMENT`` (``stored_headlines``)."""
+    found = stored_headlines(db, "bench", MOMENT, PREVIOUS)
+    assert found is not None
+    return found.previous
+
+
 def assert_cut_equals_recomputed(db: Database, org: str, moment: datetime) -> None:
     got = stored_time_to_deploy_before(db, org, moment)
     expected = deploy_time_reference(db, org, moment).to_json()["time_to_deploy"]
@@ -63,23 +75,15 @@ def test_a_backfill_just_before_the_previous_moment(db: Database) -> None:
     moment, each the newest of its system up to there: the figures again equal the report recomputed
     there (and they did change, so the check can fail)."""
     build_fleet(db, 40)
-    end = START + timedelta(days=7 * WEEKS)
-    moment, previous = end + timedelta(hours=1), end - timedelta(days=30)
-
-    def headlines() -> Mapping[str, object]:
-        found = stored_headlines(db, "bench", moment, previous)
-        assert found is not None
-        return found.previous
-
-    expected = deploy_time_reference(db, "bench", previous).to_json()["time_to_deploy"]
-    assert headlines() == expected
+    expected = deploy_time_reference(db, "bench", PREVIOUS).to_json()["time_to_deploy"]
+    assert previous_figures(db) == expected
     with db.read() as session:
         systems = org_systems(session, get_organization(session, "bench").id or 0)
     for system in systems[:8]:
-        new_snapshot(db, system.id, previous - timedelta(hours=1))  # one vulnerable package upgraded
-    changed = deploy_time_reference(db, "bench", previous).to_json()["time_to_deploy"]
+        new_snapshot(db, system.id, PREVIOUS - timedelta(hours=1))  # one vulnerable package upgraded
+    changed = deploy_time_reference(db, "bench", PREVIOUS).to_json()["time_to_deploy"]
     assert changed != expected
-    assert headlines() == changed
+    assert previous_figures(db) == changed
 
 
 def test_an_upload_after_the_previous_moment_reads_that_system_alone(
@@ -128,30 +132,22 @@ def test_a_backfill_of_the_same_content_before_the_previous_moment(db: Database)
     changes no stored row, only the system's newest snapshot up to the moment (to which the intervals
     open then run): the figures again equal the report recomputed there (and they did move)."""
     build_fleet(db, 40)
-    end = START + timedelta(days=7 * WEEKS)
-    moment, previous = end + timedelta(hours=1), end - timedelta(days=30)
-
-    def headlines() -> Mapping[str, object]:
-        found = stored_headlines(db, "bench", moment, previous)
-        assert found is not None
-        return found.previous
-
-    expected = deploy_time_reference(db, "bench", previous).to_json()["time_to_deploy"]
-    assert headlines() == expected
+    expected = deploy_time_reference(db, "bench", PREVIOUS).to_json()["time_to_deploy"]
+    assert previous_figures(db) == expected
     with db.read() as session:
         org_id = get_organization(session, "bench").id or 0
         systems = org_systems(session, org_id)
-        last_at = system_queries.last_snapshots_at(session, org_id, previous)
+        last_at = system_queries.last_snapshots_at(session, org_id, PREVIOUS)
     backfilled = 0
     for system in systems:
-        if system.id not in last_at or last_at[system.id] >= previous - timedelta(days=2):
+        if system.id not in last_at or last_at[system.id] >= PREVIOUS - timedelta(days=2):
             continue
-        content = newest_content(db, system.id, previous)
-        data = _cyclonedx(content, previous - timedelta(hours=1))
+        content = newest_content(db, system.id, PREVIOUS)
+        data = _cyclonedx(content, PREVIOUS - timedelta(hours=1))
         ingest_sbom(db, org="bench", system=system.name, data=data, source="test", max_bytes=len(data))
         backfilled += 1
     match_new(db)
     assert backfilled > 0
-    changed = deploy_time_reference(db, "bench", previous).to_json()["time_to_deploy"]
+    changed = deploy_time_reference(db, "bench", PREVIOUS).to_json()["time_to_deploy"]
     assert changed != expected
-    assert headlines() == changed
+    assert previous_figures(db) == changed
