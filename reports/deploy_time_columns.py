@@ -18,7 +18,6 @@ documents and the overall curves.
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -489,14 +488,6 @@ class Clocks:
     upgraded: Bools
     closing: Bools
     retired: Bools
-
-    def digest(self) -> bytes:
-        """A digest of the arrays: equal digests, equal summaries (:meth:`summary`)."""
-        h = hashlib.blake2b(digest_size=20)
-        for values in (self.conservative, self.optimistic, self.upgraded, self.closing, self.retired):
-            h.update(np.ascontiguousarray(values).tobytes())
-            h.update(b"|")
-        return h.digest()
 
     def summary(self) -> Summary:
         if not len(self.conservative):

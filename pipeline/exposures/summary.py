@@ -284,7 +284,7 @@ class _RowCache:
 
 def _build_states(
     session: Tx, org_id: int, old: _OrgRows | None
-) -> tuple[dict[int, tuple[str, object]], int]:
+) -> tuple[Mapping[int, tuple[str, object]], int]:
     """The organization's build states (``q.build_states``) and the change clock's number they are
     current at, reading only those of the systems the clock names as changed since ``old`` was read
     (``changes.per_system_since``: a build state is written in a transaction that moves the clock)."""
@@ -295,7 +295,7 @@ def _build_states(
         lambda ids: q.build_states(session, org_id, ids),
         lambda: lq.built_count(session, org_id),
     )
-    return dict(states), seq
+    return states, seq
 
 
 _ROWS = _RowCache()
