@@ -200,17 +200,17 @@ def prepare_parsed(
     if when is None:
         raise SbomError(source, NO_TIMESTAMP)
     within_range(when, "observed_at", source)
-    now = utcnow()
-    if _as_utc(when) > now + CLOCK_SKEW:
+    when, now = _as_utc(when), utcnow()
+    if when > now + CLOCK_SKEW:
         raise SbomError(
             source,
-            f"observed_at {rfc3339(_as_utc(when))} is later than this server's clock ({rfc3339(now)}) by "
+            f"observed_at {rfc3339(when)} is later than this server's clock ({rfc3339(now)}) by "
             f"more than {CLOCK_SKEW.seconds // 60} minutes: a snapshot cannot be observed before it is "
             "taken (check the clock of the machine that made the SBOM, or pass --observed-at)",
         )
     classified = classify_components(parsed.components)
     snapshot = NewSnapshot(
-        observed_at=_as_utc(when),
+        observed_at=when,
         format=str(parsed.format),
         spec_version=parsed.spec_version,
         serial_number=parsed.serial_number,

@@ -305,7 +305,7 @@ def _in_interval_order(table: _ShapeTable, systems: Sequence[list[int]]) -> list
     """Each system's row codes ordered by the interval they are — (group and package, first sighting),
     which a rebuild does not change — not by the order the database returned them in (a rebuilt
     system's rows may come back in another): the same intervals give the same columns in the same
-    order, and so the same clocks digest (``_BEFORE``) after an upload that leaves a previous period's
+    order, and so the same cut key (``_cut_key``) after an upload that leaves a previous period's
     cut as it was."""
     lengths = [len(codes) for codes in systems]
     if not systems:
@@ -465,8 +465,6 @@ def _cut_key(stored: _Stored, moment: datetime, last_of_system: np.ndarray) -> b
 # or it has none, so that a previous period's figures after an upload read one system, not 10,000.
 _LAST_AT: dict[tuple[str, int, datetime], tuple[Mapping[int, tuple[str, object]], dict[int, datetime]]] = {}
 _LAST_AT_KEPT = 8
-# Past this many systems to read again, every one is read in one statement.
-_LAST_AT_FEW = 500
 
 
 def _last_snapshots_at(session: Tx, stored: _Stored, moment: datetime) -> dict[int, datetime]:
@@ -482,7 +480,7 @@ def _last_snapshots_at(session: Tx, stored: _Stored, moment: datetime) -> dict[i
     if kept is not None:
         states, found = kept
         again = [sid for sid in wanted if sid not in stored.states or states.get(sid) != stored.states[sid]]
-        if len(again) > _LAST_AT_FEW:
+        if len(again) > changes.FEW_SYSTEMS:  # every one, in one statement
             again = None
     if kept is None or again is None:
         last_at = system_queries.last_snapshots_at(session, org_id, moment)
@@ -620,8 +618,8 @@ def _stored_columns(
     facts = [fact_for(g, advisories[g], kev, epss, released) for g in sorted(groups)]
     system_index = {s.id: i for i, s in enumerate(systems)}
     # In the systems' order, not the order the build states were read in (a rebuilt system's state
-    # row may come last): the same rows give the same columns, and so the same clocks digest
-    # (``_BEFORE``) after a change that leaves a previous period's cut as it was.
+    # row may come last): the same rows give the same columns, and so the same cut key
+    # (``_cut_key``) after a change that leaves a previous period's cut as it was.
     present = [s.id for s in systems if s.id in raw.codes]
     lengths = [len(raw.codes[sid]) for sid in present]
     shape = np.concatenate([raw.codes[sid] for sid in present]) if present else np.zeros(0, dtype=np.int64)
