@@ -8,4 +8,6 @@ bash scripts/setup.sh
 echo "== ruff"; .venv/bin/ruff check .
 echo "== mypy"; .venv/bin/mypy .
 echo "== import-linter"; .venv/bin/lint-imports
-echo "== pytest"; .venv/bin/pytest -n "${PATCHGAP_TEST_WORKERS:-2}" "$@"
+# worksteal: a worker that runs out of tests takes some of the other's queue, so the slow fleet tests
+# do not leave one worker running alone at the end.
+echo "== pytest"; .venv/bin/pytest -n "${PATCHGAP_TEST_WORKERS:-2}" --dist worksteal "$@"
