@@ -20,7 +20,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +77,7 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _fresh_postgres_schema(reason: str | None) -> Iterator[str]:
+def fresh_postgres_schema(reason: str | None) -> Generator[str, None, None]:
     """Create a schema of its own, yield a URL whose connections use it, drop it afterwards."""
     if reason is not None:
         pytest.skip(reason)
@@ -102,9 +102,21 @@ def _postgres_migration(reason: str | None) -> list[Statement]:
     """The statements the migrations send to an empty PostgreSQL schema, recorded on the first call
     of the session (reads of the catalog and of the empty tables left out)."""
     if not _MIGRATION:
-        for url in _fresh_postgres_schema(reason):
+        for url in fresh_postgres_schema(reason):
             _MIGRATION.extend(_recorded_upgrade(url))
     return _MIGRATION
+
+
+def replay_migration(url: str, reason: str | None) -> None:
+    """Bring the empty PostgreSQL schema of ``url`` to the head by replaying the migrations' recorded
+    statements in one transaction."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            for statement, parameters in _postgres_migration(reason):
+                conn.exec_driver_sql(statement, parameters)
+    finally:
+        engine.dispose()
 
 
 def _recorded_upgrade(url: str) -> list[Statement]:
@@ -131,7 +143,7 @@ def empty_db_url(
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.db'}"
     else:
-        yield from _fresh_postgres_schema(_postgres_available)
+        yield from fresh_postgres_schema(_postgres_available)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -147,14 +159,8 @@ def db_url(
         shutil.copyfile(_sqlite_template, path)
         yield f"sqlite:///{path}"
         return
-    for url in _fresh_postgres_schema(_postgres_available):
-        engine = make_engine(url)
-        try:
-            with engine.begin() as conn:
-                for statement, parameters in _postgres_migration(_postgres_available):
-                    conn.exec_driver_sql(statement, parameters)
-        finally:
-            engine.dispose()
+    for url in fresh_postgres_schema(_postgres_available):
+        replay_migration(url, _postgres_available)
         yield url
 
 

@@ -18,6 +18,7 @@ from store.migrations import HEAD_REVISION
 from store.queries.organizations import get_or_create_organization
 from store.schema import metadata
 from store.tables.advisories import KevEntry
+from tests.conftest import fresh_postgres_schema, replay_migration
 
 # The tables every schema has since the first revisions; later areas add more.
 TABLES = {
@@ -63,6 +64,51 @@ def test_upgrade_from_empty_then_again_is_a_no_op(empty_db_url: str) -> None:
         assert schema_diff(db.engine) == []
     finally:
         db.dispose()
+
+
+def _catalog(engine: sa.Engine) -> list[Any]:
+    """The current schema's columns, constraints, indexes, functions and triggers (PostgreSQL), without
+    the schema's name or the OIDs in the names of the triggers behind foreign keys."""
+    queries = (
+        "SELECT table_name, column_name, data_type, is_nullable, column_default FROM"
+        " information_schema.columns WHERE table_schema = current_schema() ORDER BY 1, 2",
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint"
+        " WHERE connamespace = current_schema()::regnamespace ORDER BY 1, 2",
+        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY 1",
+        "SELECT proname, prosrc FROM pg_proc WHERE pronamespace = current_schema()::regnamespace ORDER BY 1",
+        "SELECT tgrelid::regclass::text, tgname, pg_get_triggerdef(oid) FROM pg_trigger"
+        " WHERE tgrelid::regclass::text IN (SELECT tablename FROM pg_tables WHERE schemaname ="
+        " current_schema()) AND NOT tgisinternal ORDER BY 1, 2",
+    )
+    with engine.connect() as conn:
+        schema = conn.exec_driver_sql("SELECT current_schema()").scalar_one()
+        found = [[tuple(r) for r in conn.exec_driver_sql(q).all()] for q in queries]
+    return [[tuple(str(v).replace(f"{schema}.", "") for v in row) for row in rows] for rows in found]
+
+
+@pytest.mark.postgres
+def test_the_replayed_postgres_schema_is_the_migrated_one(request: pytest.FixtureRequest) -> None:
+    """The ``db`` fixture replays the migrations' recorded statements into each PostgreSQL test's
+    schema (``tests/conftest.py``): what that leaves is what running the migrations leaves."""
+    reason = request.getfixturevalue("_postgres_available")
+    catalogs = []
+    for replayed in (False, True):
+        schemas = fresh_postgres_schema(reason)  # skips without a server
+        url = next(schemas)
+        engine = make_engine(url)
+        try:
+            if replayed:
+                replay_migration(url, reason)
+            else:
+                upgrade(engine)
+            catalogs.append(_catalog(engine))
+        finally:
+            engine.dispose()
+            schemas.close()
+    migrated, replayed_catalog = catalogs
+    assert replayed_catalog == migrated
+    assert all(migrated)  # every part of the catalog has something to compare
+    assert any("append-only" in str(row) for row in migrated[3])
 
 
 def test_the_named_head_is_alembics_head() -> None:
