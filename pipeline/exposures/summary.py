@@ -395,32 +395,32 @@ def _newest(systems: Iterable[system_queries.SystemRow]) -> datetime | None:
 
 def _time_to_deploy_before(db: Database, stored: _Stored, moment: datetime) -> dict[str, Any]:
     """:func:`stored_time_to_deploy_before` from columns already read."""
-    columns, systems, facts = stored.columns, stored.systems, stored.facts
+    c, systems, facts, cut = stored.columns, stored.systems, stored.facts, micros(moment)
     with db.read() as session:
         last_at = _last_snapshots_at(session, stored, moment)
-    cut = micros(moment)
-    c = columns
     last_of_system = np.array(
         [micros(last_at[s.id]) if s.id in last_at else 0 for s in systems], dtype=np.int64
     )
-    key = _cut_key(stored, moment, last_of_system)
+    # The rows first seen up to the moment; those closed then (a row closed after it is open then,
+    # its last affected sighting the system's newest snapshot up to the moment).
+    keep = c.first_seen <= cut
+    closed_then = c.closed & (c.resolved <= cut)
+    last_affected = np.where(closed_then, c.last_affected, last_of_system[c.system])
+    key = _cut_key(stored, keep, closed_then, last_affected)
     with _BEFORE_LOCK:
         kept = _BEFORE.get(key)
     if kept is not None:
         return copy.deepcopy(kept)
-    keep = c.first_seen <= cut
-    reopened = c.closed & (c.resolved > cut)
     none_code = len(c.resolutions)
-    open_then = ~c.closed | reopened
     cut_columns = ExposureColumns(
         system=c.system[keep],
         pair=c.pair[keep],
         ecosystem=c.ecosystem[keep],
         first_seen=c.first_seen[keep],
-        last_affected=np.where(open_then, last_of_system[c.system], c.last_affected)[keep],
+        last_affected=last_affected[keep],
         resolved=c.resolved[keep],
-        closed=(c.closed & ~reopened)[keep],
-        resolution=np.where(reopened, none_code, c.resolution)[keep],
+        closed=closed_then[keep],
+        resolution=np.where(c.closed & ~closed_then, none_code, c.resolution)[keep],
         analysis=c.analysis[keep],
         pairs=c.pairs,
         ecosystems=c.ecosystems,
@@ -433,16 +433,14 @@ def _time_to_deploy_before(db: Database, stored: _Stored, moment: datetime) -> d
     return figures
 
 
-def _cut_key(stored: _Stored, moment: datetime, last_of_system: np.ndarray) -> bytes:
-    """A digest of all the previous period's figures at ``moment`` are computed from: per row first
-    seen up to it, in the columns' order (the systems' order, each system's rows in interval order:
-    ``_stored_columns``), its pair, its first sighting, its last affected one (the system's newest
-    snapshot up to the moment while open then), and if closed then R and the resolution (0 and −1 while
-    open then, whether it closes later or not); the pairs' fixes (of the facts); what the codes stand
-    for. An upload dated after the moment leaves it as it was."""
-    c, cut = stored.columns, micros(moment)
-    keep = c.first_seen <= cut
-    closed = c.closed & (c.resolved <= cut)
+def _cut_key(stored: _Stored, keep: np.ndarray, closed_then: np.ndarray, last_affected: np.ndarray) -> bytes:
+    """A digest of all the previous period's figures at a moment are computed from
+    (:func:`_time_to_deploy_before`): per row first seen up to it (``keep``), in the columns' order
+    (the systems' order, each system's rows in interval order: ``_stored_columns``), its pair, its
+    first sighting, its last affected one as of the moment, and if closed then R and the resolution (0
+    and −1 while open then, whether it closes later or not); the pairs' fixes (of the facts); what the
+    codes stand for. An upload dated after the moment leaves it as it was."""
+    c = stored.columns
     h = hashlib.sha256()  # hashes ~1 GB/s here (blake2b half that): 23 MB of rows at 10,000 systems
     h.update(repr((list(c.pairs), list(c.resolutions))).encode())
     has_fix, fix_at = pair_fixes(c.pairs, stored.facts)
@@ -450,9 +448,9 @@ def _cut_key(stored: _Stored, moment: datetime, last_of_system: np.ndarray) -> b
     for values in (
         c.pair,
         c.first_seen,
-        np.where(closed, c.last_affected, last_of_system[c.system]),
-        np.where(closed, c.resolved, 0),
-        np.where(closed, c.resolution, -1),
+        last_affected,
+        np.where(closed_then, c.resolved, 0),
+        np.where(closed_then, c.resolution, -1),
     ):
         h.update(np.ascontiguousarray(values[keep], dtype=np.int64).data)
         h.update(b"|")
