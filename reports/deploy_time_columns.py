@@ -680,14 +680,24 @@ def deploy_time_report_columns(
     )
 
 
+def exact_sum(values: Ints) -> int:
+    """The sum of non-negative int64 values as a Python int, which int64 arithmetic would overflow past
+    9.2·10¹⁸ (a year in microseconds is 3.2·10¹³: 300,000 exposures a year long). The values are
+    summed as their high and low 32 bits apart, each sum far inside int64 for any array numpy holds in
+    memory of this size (under 2³¹ elements)."""
+    high = int((values >> 32).sum())
+    low = int((values & 0xFFFFFFFF).sum())
+    return (high << 32) + low
+
+
 def _gap_of(
     c: ExposureColumns, source: Ints, last_resort: Bools, start: Ints, facts: Sequence[VulnFacts]
 ) -> GapSplit:
     """``reports.deploy_time.gap_of`` over the columns (integer microseconds: sums are exact).
     ``source``: per row, its fix's source (index into FIX_SOURCES); ``last_resort``: per pair."""
     end = np.where(c.closed, c.resolved, c.last_affected)
-    upstream_us = int(np.maximum(np.minimum(start, end) - c.first_seen, 0).sum())
-    deployment_us = int(np.maximum(end - start, 0).sum())
+    upstream_us = exact_sum(np.maximum(np.minimum(start, end) - c.first_seen, 0))
+    deployment_us = exact_sum(np.maximum(end - start, 0))
     sources = np.bincount(source, minlength=len(FIX_SOURCES)).tolist() if len(c) else []
     flagged = last_resort[c.pair] & ~c.closed if len(c) else np.zeros(0, dtype=bool)
     present_pairs = np.flatnonzero(np.bincount(c.pair, minlength=len(c.pairs))) if len(c) else c.pair

@@ -201,6 +201,38 @@ def test_columns_equal_the_reference_on_generated_fleets(seed: int, policy: SlaP
     assert max(len(s.time_to_deploy.conservative_curve.steps) for _, s in reference.breakdowns[0][1]) > 48
 
 
+def test_exposure_days_past_what_int64_microseconds_hold() -> None:
+    """Exposure-days summed past 2⁶³ microseconds (106.8 million days: a large fleet's year) are exact,
+    not wrapped around: 120 exposures of 7,000 years, 4,000 waiting for a fix and 3,000 for deployment."""
+    systems = [
+        SystemHistory("old", (SnapshotRef(datetime(9000, 1, 1, tzinfo=UTC), "newest"),), "prod", False, None)
+    ]
+    first = datetime(1000, 1, 1, tzinfo=UTC)
+    fix = VulnFacts(
+        "G-0", published=datetime(5000, 1, 1, tzinfo=UTC), registry_release=datetime(5000, 1, 1, tzinfo=UTC)
+    )
+    exposures = tuple(
+        Exposure(
+            "old",
+            f"pkg:npm/p{i}",
+            "npm",
+            "G-0",
+            ("1.0",),
+            first,
+            datetime(8000, 1, 1, tzinfo=UTC),
+            None,
+            None,
+            ("1.0",),
+        )
+        for i in range(120)
+    )
+    timeline = Timeline(exposures, (), ())
+    reference = deploy_time_report(timeline, systems, [fix], datetime(9000, 1, 1, tzinfo=UTC))
+    assert reference.gap.upstream_us > 2**63
+    assert reference.gap.deployment_us > 2**63
+    assert overall_and_gap(columns_of(timeline, systems), [fix])[1] == reference.gap
+
+
 def test_an_empty_fleet_reads_the_same() -> None:
     systems = [SystemHistory("quiet", (), "prod", False, 7)]
     timeline = Timeline((), (), ())
