@@ -33,8 +33,9 @@ Cost, so that nothing grows with the fleet on a repeated view (README "Scaling")
   under a digest of the rest (``pipeline.exposures.summary.stored_headlines``), so that a new minute
   or a KEV entry computes only the monthly trend and the stale systems again.
 
-A moment before the organization's newest snapshot (a look back) computes everything from the report
-inputs at that moment instead, as the reports do.
+A moment before the organization's newest snapshot (a look back) computes the counts, the tiers, the
+worst systems and the top actions from the report inputs at that moment instead, as the exposures
+report and the plan do, and the figures from the deploy-time report there (the stored rows cut at it).
 """
 
 from __future__ import annotations

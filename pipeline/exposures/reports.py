@@ -9,7 +9,10 @@ same rows for one system or one exposure.
 ``as_of``: a report evaluated at or after the newest snapshot reads the stored rows; one evaluated at
 an earlier moment recomputes the intervals from the snapshots up to ``as_of`` (the stored rows know the
 whole history, and an interval cut at ``as_of`` may end on another version). Both paths run the same
-code (``pipeline.exposures.build.compute_timeline``), so they agree wherever both apply (tested).
+code (``pipeline.exposures.build.compute_timeline``), so they agree wherever both apply (tested). The
+deploy-time report, which needs no interval's version, cuts the stored rows at an earlier ``as_of``
+instead (``pipeline.exposures.summary``; the per-exposure path where a version's analysis record
+could decide otherwise then).
 """
 
 from __future__ import annotations
@@ -417,7 +420,8 @@ def deploy_time_reference(
     db: Database, org: str, as_of: datetime | None = None, *, only: SystemFilter | None = None
 ) -> DeployTimeReport:
     """The deploy-time report computed one exposure at a time: the definition the columnar summary
-    (``pipeline.exposures.summary``) is tested against, and the path for an ``as_of`` in the past."""
+    (``pipeline.exposures.summary``) is tested against, and the path where that one declines (the
+    embargo, or a look back where a version's analysis record could decide otherwise then)."""
     with _no_cyclic_gc():
         return deploy_time_from_inputs(report_inputs(db, org, as_of, advice=False, only=only))
 

@@ -1,11 +1,13 @@
 """The deploy-time report of a whole organization from its stored exposures, as columns.
 
-``deploy_time_json`` / ``deploy_time`` (``pipeline.exposures.reports``) answer through here whenever
-the report reads stored rows (``as_of`` at or after the newest snapshot): the counted rows are read
-as columns (``store.queries.exposures.counted_columns``) and summarized over arrays by
-``reports.deploy_time_columns``. A report evaluated earlier recomputes intervals from snapshots and
-takes the per-exposure path (:func:`pipeline.exposures.reports.deploy_time_reference`), which stays the
-definition: tests compare both on generated fleets.
+``deploy_time_json`` / ``deploy_time`` (``pipeline.exposures.reports``) answer through here: the
+counted rows are read as columns (``store.queries.exposures.counted_columns``) and summarized over
+arrays by ``reports.deploy_time_columns``. A report evaluated before the newest snapshot (a look back)
+cuts the same columns at its moment (:func:`_report_before`) — what recomputing the intervals from the
+snapshots up to it gives — except where a version's analysis record could decide otherwise then; that
+case, and the embargo's, takes the per-exposure path
+(:func:`pipeline.exposures.reports.deploy_time_reference`), which stays the definition: tests compare
+both on generated fleets, at moments after and before the newest snapshot.
 
 The counted rows are kept per system in this process (:class:`_RowCache`), each under the build
 state it was read with (``exposure_state``: input digest and build time, rewritten with the rows by
@@ -395,24 +397,44 @@ def _newest(systems: Iterable[system_queries.SystemRow]) -> datetime | None:
 
 def _time_to_deploy_before(db: Database, stored: _Stored, moment: datetime) -> dict[str, Any]:
     """:func:`stored_time_to_deploy_before` from columns already read."""
-    c, systems, facts, cut = stored.columns, stored.systems, stored.facts, micros(moment)
     with db.read() as session:
         last_at = _last_snapshots_at(session, stored, moment)
-    last_of_system = np.array(
-        [micros(last_at[s.id]) if s.id in last_at else 0 for s in systems], dtype=np.int64
-    )
-    # The rows first seen up to the moment; those closed then (a row closed after it is open then,
-    # its last affected sighting the system's newest snapshot up to the moment).
-    keep = c.first_seen <= cut
-    closed_then = c.closed & (c.resolved <= cut)
-    last_affected = np.where(closed_then, c.last_affected, last_of_system[c.system])
+    keep, closed_then, last_affected = _cut_masks(stored, moment, last_at)
     key = _cut_key(stored, keep, closed_then, last_affected)
     with _BEFORE_LOCK:
         kept = _BEFORE.get(key)
     if kept is not None:
         return copy.deepcopy(kept)
+    cut_columns = _cut_columns(stored.columns, keep, closed_then, last_affected)
+    figures: dict[str, Any] = overall_clocks(cut_columns, stored.facts).summary().time_to_deploy.to_json()
+    with _BEFORE_LOCK:
+        kept_in(_BEFORE, key, copy.deepcopy(figures), _BEFORE_KEPT)
+    return figures
+
+
+def _cut_masks(
+    stored: _Stored, moment: datetime, last_at: Mapping[int, datetime]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per stored row: whether it was first seen up to ``moment`` (``keep``), whether it was closed
+    then, and its last affected sighting as of then (a row closed after the moment is open then, last
+    seen affected at its system's newest snapshot up to the moment: ``last_at``)."""
+    c, cut = stored.columns, micros(moment)
+    last_of_system = np.array(
+        [micros(last_at[s.id]) if s.id in last_at else 0 for s in stored.systems], dtype=np.int64
+    )
+    keep = c.first_seen <= cut
+    closed_then = c.closed & (c.resolved <= cut)
+    last_affected = np.where(closed_then, c.last_affected, last_of_system[c.system])
+    return keep, closed_then, last_affected
+
+
+def _cut_columns(
+    c: ExposureColumns, keep: np.ndarray, closed_then: np.ndarray, last_affected: np.ndarray
+) -> ExposureColumns:
+    """The columns of the rows as the snapshots up to the moment of :func:`_cut_masks` show them: a
+    row closed after it is open (no resolution)."""
     none_code = len(c.resolutions)
-    cut_columns = ExposureColumns(
+    return ExposureColumns(
         system=c.system[keep],
         pair=c.pair[keep],
         ecosystem=c.ecosystem[keep],
@@ -427,10 +449,6 @@ def _time_to_deploy_before(db: Database, stored: _Stored, moment: datetime) -> d
         resolutions=[*c.resolutions, None],
         analyses=c.analyses,
     )
-    figures: dict[str, Any] = overall_clocks(cut_columns, facts).summary().time_to_deploy.to_json()
-    with _BEFORE_LOCK:
-        kept_in(_BEFORE, key, copy.deepcopy(figures), _BEFORE_KEPT)
-    return figures
 
 
 def _cut_key(stored: _Stored, keep: np.ndarray, closed_then: np.ndarray, last_affected: np.ndarray) -> bytes:
@@ -688,9 +706,10 @@ class _Stored:
 def stored_deploy_time(
     db: Database, org: str, as_of: datetime | None = None, *, only: SystemFilter | None = None
 ) -> DeployTimeReport | None:
-    """The organization's deploy-time report from its stored rows (over the systems ``only`` selects);
-    ``None`` when ``as_of`` lies before their newest snapshot or decommissioning (the caller then
-    recomputes the intervals up to ``as_of``)."""
+    """The organization's deploy-time report from its stored rows (over the systems ``only`` selects),
+    cut at ``as_of`` when it lies before their newest snapshot or decommissioning (a look back:
+    :func:`_report_before`); ``None`` when the embargo or a version's analysis record asks for the
+    per-exposure path (the caller then recomputes the intervals up to ``as_of``)."""
     if as_of is not None:
         within_range(as_of, "as_of", "report")
     moment, now = moment_asked(as_of)
@@ -701,5 +720,49 @@ def stored_deploy_time(
     if now is not None:  # "now" shows a snapshot or decommissioning since the second began
         moment = now_including(moment, newest, now)
     if newest is not None and moment < newest:
-        return None
+        return _report_before(db, stored, moment, whole=not only)
     return stored.report(moment)
+
+
+def _report_before(
+    db: Database, stored: _Stored, moment: datetime, *, whole: bool
+) -> DeployTimeReport | None:
+    """The deploy-time report at ``moment``, before the newest snapshot, from the stored rows cut there
+    (:func:`stored_time_to_deploy_before` says why that is what recomputing the intervals from the
+    snapshots up to it gives), with each system's newest snapshot up to the moment and the excluded
+    intervals first seen by then; ``whole``: the columns are the whole organization's (no filter).
+
+    ``None`` (the caller recomputes the intervals) when a version's analysis record may decide about
+    an interval otherwise then than now: a row carries the record that decides about its last version,
+    and an interval seen affected after the moment in several versions may have run another one then.
+    (A record that names a version none of those intervals ran decides about none of their versions:
+    every version of such an interval is decided by the same record.)"""
+    org_id = stored.org[1]
+    ids = [s.id for s in stored.systems]
+    with db.read() as session:
+        named: dict[str, set[str]] = defaultdict(set)
+        for r in analysis_records(session, org_id):
+            if r.version is not None:
+                named[r.vuln_group].add(r.version)
+        for group, versions in q.versions_across(session, org_id, named, moment):
+            if len(versions) > 1 and not named[group].isdisjoint(versions):
+                return None
+        if whole:
+            last_at = _last_snapshots_at(session, stored, moment)
+        else:
+            last_at = system_queries.last_snapshots_at(session, org_id, moment, ids)
+        excluded: dict[str, int] = defaultdict(int)
+        found = q.excluded_by_system(session, org_id, None if whole else ids, first_seen_until=moment)
+        for by_resolution in found.values():
+            for resolution, n in by_resolution.items():
+                excluded[resolution] += n
+    columns = _cut_columns(stored.columns, *_cut_masks(stored, moment, last_at))
+    return deploy_time_report_columns(
+        columns,
+        newest_histories(stored.systems, last_at),
+        stored.facts,
+        moment,
+        policy=stored.policy,
+        excluded=dict(excluded),
+        withdrawn_groups_skipped=stored.withdrawn,
+    )

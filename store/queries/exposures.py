@@ -24,7 +24,7 @@ import hashlib
 import json
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, cast
@@ -882,10 +882,15 @@ def excluded_counts(session: Session, org_id: int, system_ids: Sequence[int] | N
 
 
 def excluded_by_system(
-    session: Session, org_id: int, system_ids: Sequence[int] | None = None
+    session: Session,
+    org_id: int,
+    system_ids: Sequence[int] | None = None,
+    *,
+    first_seen_until: datetime | None = None,
 ) -> dict[int, dict[str, int]]:
     """:func:`excluded_counts` per system (of the organization, or of these of its systems; those
-    without excluded intervals are left out)."""
+    without excluded intervals are left out); with ``first_seen_until``, of the intervals first seen
+    at or before it only (those the snapshots up to it show)."""
     table, system = _t(ExposureRow), _t(System)
     stmt = (
         sa.select(table.c.system_id, table.c.resolution, sa.func.count())
@@ -893,6 +898,8 @@ def excluded_by_system(
         .where(system.c.org_id == org_id, table.c.excluded_by != "")
         .group_by(table.c.system_id, table.c.resolution)
     )
+    if first_seen_until is not None:
+        stmt = stmt.where(table.c.first_seen <= first_seen_until)
     parts = [stmt]
     if system_ids is not None:
         parts = [stmt.where(table.c.system_id.in_(c)) for c in chunks(sorted(set(system_ids)), _CHUNK)]
@@ -900,6 +907,31 @@ def excluded_by_system(
     for part in parts:
         for sid, resolution, count in session.execute(part):
             out.setdefault(sid, {})[resolution] = count
+    return out
+
+
+def versions_across(
+    session: Session, org_id: int, groups: Collection[str], moment: datetime
+) -> list[tuple[str, list[str]]]:
+    """(vulnerability group, versions seen) of the organization's counted intervals of these groups
+    that were first seen at or before ``moment`` and last seen affected after it: the intervals whose
+    version at ``moment`` may not be their last one."""
+    if not groups:
+        return []
+    table, system = _t(ExposureRow), _t(System)
+    stmt = sa.select(table.c.vuln_group, table.c.versions).select_from(
+        table.join(system, system.c.id == table.c.system_id)
+    )
+    stmt = stmt.where(
+        system.c.org_id == org_id,
+        table.c.excluded_by == "",
+        table.c.first_seen <= moment,
+        table.c.last_affected_seen > moment,
+    )
+    out: list[tuple[str, list[str]]] = []
+    for part in chunks(sorted(set(groups)), _CHUNK):
+        for group, versions in session.execute(stmt.where(table.c.vuln_group.in_(part))):
+            out.append((group, list(versions)))
     return out
 
 

@@ -17,7 +17,13 @@ from bench.change import new_snapshot
 from bench.report import START, WEEKS, _cyclonedx, build_fleet
 from core.time import utcnow, utcnow_seconds
 from pipeline.demo import load_demo
-from pipeline.exposures.reports import deploy_time, deploy_time_json, deploy_time_reference
+from pipeline.exposures.reports import (
+    deploy_time,
+    deploy_time_json,
+    deploy_time_reference,
+    report_inputs,
+    stored_exposure,
+)
 from pipeline.exposures.summary import stored_deploy_time
 from pipeline.ingest import ingest_sbom
 from pipeline.match import match_new
@@ -100,33 +106,92 @@ def test_bench_fleet_with_triage_and_a_policy(db: Database) -> None:
             )
         ),
     )
-    # The accepted risk is in force at the first two moments and expired at the last.
-    for moment in (END, END + timedelta(days=1, seconds=7), utcnow_seconds() + timedelta(days=60)):
+    # A system first seen ten days before the end, with packages of both exclusions: the looks back
+    # before it see neither it nor its excluded intervals.
+    data = _cyclonedx(
+        [("vuln-0", "1.0.0"), ("vuln-1", "1.0.1"), ("vuln-3", "1.0.0")], END - timedelta(days=10)
+    )
+    ingest_sbom(db, org="bench", system="system-late", data=data, source="test", max_bytes=len(data))
+    match_new(db)
+    # Looks back (before the newest snapshot, one before system-0007's decommissioning: the stored
+    # rows cut there), then moments after it. The accepted risk is in force at all but the last.
+    looks_back = (END - timedelta(days=200), END - timedelta(days=30, hours=5), END - timedelta(days=2))
+    later = (END, END + timedelta(days=1, seconds=7), utcnow_seconds() + timedelta(days=60))
+    # A system silent at the second look back and heard from again before the end: stale then.
+    silent = next(
+        s.system
+        for s in deploy_time_reference(db, "bench", looks_back[1]).stale_systems
+        if s.system not in {stale.system, "system-0007"}
+    )
+    with db.read() as session:
+        system_id = system_queries.get_system(session, "bench", silent).id or 0
+    new_snapshot(db, system_id, END - timedelta(days=5))
+    references = []
+    for moment in (*looks_back, *later):
         reference = deploy_time_reference(db, "bench", moment)
         assert_same(stored_deploy_time(db, "bench", moment), reference)
-        counts = reference.to_json()["triage"]
-        assert counts["excluded"]["not_affected"] > 0
-        assert counts["excluded"]["false_positive"] > 0
-        assert reference.overall.decommissioned > 0
-        assert any(s.tier == "critical-system" and s.exposures for s in reference.sla)
+        references.append(reference)
         for only in (SystemFilter.of(owner="ops@example.org"), SystemFilter.of(tags=["web"])):
             assert_same(
                 stored_deploy_time(db, "bench", moment, only=only),
                 deploy_time_reference(db, "bench", moment, only=only),
             )
-    # Before a decommissioning the intervals are recomputed: the reference path answers.
-    assert stored_deploy_time(db, "bench", END - timedelta(days=2)) is None
+    documents = [r.to_json() for r in references]
+    for document in documents[1:]:
+        counts = document["triage"]
+        assert counts["excluded"]["not_affected"] > 0
+        assert counts["excluded"]["false_positive"] > 0
+        assert any(s["tier"] == "critical-system" and s["exposures"] for s in document["sla"])
+    # What the looks back see differs: fewer excluded intervals, fewer closed by a decommissioning.
+    excluded = [sum(d["triage"]["excluded"].values()) for d in documents[:4]]
+    assert excluded[0] == excluded[1] < excluded[2] == excluded[3]
+    assert 0 < references[2].overall.decommissioned < references[3].overall.decommissioned
+    assert silent in {s.system for s in references[1].stale_systems}
+    assert silent not in {s.system for s in references[3].stale_systems}
+    assert len({repr(d["time_to_deploy"]) for d in (documents[0], documents[1], documents[3])}) == 3
     assert deploy_time_reference(db, "bench", END).risk_accepted > 0
+
+
+def test_a_version_record_takes_the_reference_path(db: Database) -> None:
+    """A look back where an analysis record names a version an interval ran then, before its last one,
+    is recomputed from the snapshots: the stored row carries the record of its last version (none
+    here), not the one that decided about the interval then."""
+    build_fleet(db, 30)
+    moment = END - timedelta(days=60)
+    reference = deploy_time_reference(db, "bench", moment)
+    assert_same(stored_deploy_time(db, "bench", moment), reference)
+    with db.read() as session:
+        rows = exposure_queries.stored_exposures(session, get_organization(session, "bench").id or 0)
+    last = {
+        (r.system, r.vuln_group, r.first_seen): stored_exposure(r).version for r in rows if not r.excluded_by
+    }
+    then = next(
+        e
+        for e in report_inputs(db, "bench", moment).timeline.exposures
+        if last[(e.system, e.vuln_group, e.first_seen)] != e.version
+    )
+    request = AnalysisRequest(
+        then.vuln_group, f"{then.package}@{then.version}", "exploitable", system=then.system
+    )
+    set_analysis(db, "bench", request, ADMIN, allow_unmatched=True)
+    reference = deploy_time_reference(db, "bench", moment)
+    assert reference.to_json()["triage"]["counted_by_state"]["exploitable"] >= 1
+    assert stored_deploy_time(db, "bench", moment) is None
+    assert deploy_time(db, "bench", moment) == reference
+    assert stored_deploy_time(db, "bench", END) is not None  # not a look back: the rows as stored
 
 
 def test_demo_fleet_and_the_past(db: Database) -> None:
     load_demo(db, "demo", ROOT / "sbom_samples" / "demo-fleet", ROOT / "sbom_samples" / "advisories" / "demo")
     end = datetime(2024, 9, 2, tzinfo=UTC)
     assert_same(stored_deploy_time(db, "demo", end), deploy_time_reference(db, "demo", end))
-    # Before the newest snapshot the intervals are recomputed: the reference path answers.
-    midway = datetime(2024, 5, 15, tzinfo=UTC)
-    assert stored_deploy_time(db, "demo", midway) is None
-    assert deploy_time(db, "demo", midway) == deploy_time_reference(db, "demo", midway)
+    # Before the newest snapshot (and before the first one): the stored rows cut there.
+    for midway in (
+        datetime(2024, 3, 1, tzinfo=UTC),
+        datetime(2024, 5, 15, tzinfo=UTC),
+        datetime(2020, 1, 1, tzinfo=UTC),
+    ):
+        assert_same(stored_deploy_time(db, "demo", midway), deploy_time_reference(db, "demo", midway))
     assert deploy_time_json(db, "demo", end) == {
         "organization": "demo",
         **deploy_time_reference(db, "demo", end).to_json(),
