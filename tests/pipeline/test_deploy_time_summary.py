@@ -131,6 +131,8 @@ def test_bench_fleet_with_triage_and_a_policy(db: Database) -> None:
         reference = deploy_time_reference(db, "bench", moment)
         assert_same(stored_deploy_time(db, "bench", moment), reference)
         references.append(reference)
+        if moment not in (looks_back[1], END):
+            continue
         for only in (SystemFilter.of(owner="ops@example.org"), SystemFilter.of(tags=["web"])):
             assert_same(
                 stored_deploy_time(db, "bench", moment, only=only),
@@ -156,10 +158,9 @@ def test_a_version_record_takes_the_reference_path(db: Database) -> None:
     """A look back where an analysis record names a version an interval ran then, before its last one,
     is recomputed from the snapshots: the stored row carries the record of its last version (none
     here), not the one that decided about the interval then."""
-    build_fleet(db, 30)
+    build_fleet(db, 12)
     moment = END - timedelta(days=60)
-    reference = deploy_time_reference(db, "bench", moment)
-    assert_same(stored_deploy_time(db, "bench", moment), reference)
+    deploy_time_json(db, "bench", END)  # the stored rows built
     with db.read() as session:
         rows = exposure_queries.stored_exposures(session, get_organization(session, "bench").id or 0)
     last = {
