@@ -615,10 +615,7 @@ def _stored_columns(
         systems = _ROWS.systems(session, db, org_row.id, raw.spans)
         if only:
             systems = only.select(systems)
-        excluded: dict[str, int] = defaultdict(int)
-        for s in systems:
-            for resolution, n in raw.excluded.get(s.id, {}).items():
-                excluded[resolution] += n
+        excluded = _by_resolution(raw.excluded.get(s.id, {}) for s in systems)
         withdrawn = tuple(g for g in q.withdrawn_groups(session, org_row.id) if g not in hidden)
         table = raw.table
         records = analysis_records(session, org_row.id) if (table.analysis_id >= 0).any() else []
@@ -661,8 +658,17 @@ def _stored_columns(
     )
     histories = _ROWS.histories(db, org_id, systems)
     state = hashlib.sha1(raw.digest + repr(sorted(hidden)).encode(), usedforsecurity=False).digest()
-    found = (facts, policy, dict(excluded), withdrawn, histories, state, (str(db.url), org_id))
+    found = (facts, policy, excluded, withdrawn, histories, state, (str(db.url), org_id))
     return _Stored(columns, systems, *found, raw.states)
+
+
+def _by_resolution(systems: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    """Excluded intervals by resolution, summed over the systems' counts (``q.excluded_by_system``)."""
+    out: dict[str, int] = defaultdict(int)
+    for counts in systems:
+        for resolution, n in counts.items():
+            out[resolution] += n
+    return dict(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -751,11 +757,8 @@ def _report_before(
             last_at = _last_snapshots_at(session, stored, moment)
         else:
             last_at = system_queries.last_snapshots_at(session, org_id, moment, ids)
-        excluded: dict[str, int] = defaultdict(int)
         found = q.excluded_by_system(session, org_id, None if whole else ids, first_seen_until=moment)
-        for by_resolution in found.values():
-            for resolution, n in by_resolution.items():
-                excluded[resolution] += n
+        excluded = _by_resolution(found.values())
     columns = _cut_columns(stored.columns, *_cut_masks(stored, moment, last_at))
     return deploy_time_report_columns(
         columns,
@@ -763,6 +766,6 @@ def _report_before(
         stored.facts,
         moment,
         policy=stored.policy,
-        excluded=dict(excluded),
+        excluded=excluded,
         withdrawn_groups_skipped=stored.withdrawn,
     )
