@@ -11,7 +11,7 @@ an autoincrement id: ids follow arrival order, and the reports must not.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
@@ -101,6 +101,11 @@ class Exposure:
     ``resolution`` is how it ended, or ``vex_not_affected`` / ``false_positive`` for intervals an
     analysis record excludes. ``analysis`` is the record that decides about the last version (the one
     deployed last; ``None`` when none does): anything built on exposures can read its state.
+    ``steps`` say where the deployed versions changed within the interval: (snapshot time, the
+    affected versions deployed from it on), from its first snapshot, when there was more than one
+    step (empty otherwise: ``current`` throughout). The interval as an earlier moment within it saw
+    it is computed from them (:func:`reports.timeline.cut_at`); they are derived from the other
+    fields' history, not part of the interval's value.
     """
 
     system: str
@@ -114,6 +119,7 @@ class Exposure:
     resolution: Resolution | None
     current: tuple[str, ...] = ()
     analysis: Analysis | None = None
+    steps: tuple[tuple[datetime, tuple[str, ...]], ...] = field(default=(), compare=False, repr=False)
 
     @property
     def deployed(self) -> tuple[str, ...]:

@@ -10,14 +10,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.errors import InputError
+from core.triage import Analysis
 from reports.exposure_records import AffectedHistory, SnapshotRef, SystemHistory, VexStatement, VulnFacts
 from reports.timeline import (
     build_timeline,
     clock_start,
+    cut_timeline,
     fix_available,
     histories_from_rows,
     split_purl_version,
 )
+from reports.triage import AnalysisIndex
 
 # Seven weekly snapshots of one system, s0 = Mon 2024-01-01 … s6 = 2024-02-12.
 T = [datetime(2024, 1, 1, tzinfo=UTC) + timedelta(weeks=i) for i in range(7)]
@@ -205,6 +208,63 @@ def test_result_depends_only_on_the_set_of_snapshots(
     for a, b in zip(original.exposures, original.exposures[1:], strict=False):
         assert a.resolved_at is not None
         assert a.last_affected_seen <= a.resolved_at <= b.first_seen
+
+
+# --- an earlier moment cut from the whole timeline ------------------------------------------------------
+
+# What one snapshot runs of the package: affected versions (several at once), another version, nothing.
+RUNS = st.sampled_from([("v1",), ("v2",), ("v3",), ("v1", "v2"), ("v2", "v3"), "clean", "absent"])
+# Records, each taken or not: an excluding one for one version, one for one version of this system, an
+# accepted risk and a system-wide decision that exclude nothing (both name the interval's record).
+RECORDS = (
+    Analysis(1, "G", "pkg:pypi/x", "not_affected", version="v2"),
+    Analysis(2, "G", "pkg:pypi/x", "false_positive", version="v3", system="s"),
+    Analysis(3, "G", "pkg:pypi/x", "accepted_risk", version="v1"),
+    Analysis(4, "G", "pkg:pypi/x", "exploitable", system="s"),
+)
+
+
+@st.composite
+def versioned_system(draw: st.DrawFn) -> tuple[SystemHistory, AffectedHistory, list[Analysis]]:
+    n = draw(st.integers(min_value=1, max_value=10))
+    days = draw(st.lists(st.integers(min_value=0, max_value=8), min_size=n, max_size=n))
+    runs = draw(st.lists(RUNS, min_size=n, max_size=n))
+    retired = draw(st.one_of(st.none(), st.integers(min_value=max(days), max_value=9)))
+    snaps = tuple(SnapshotRef(T[0] + timedelta(days=d), f"k{i:02d}") for i, d in enumerate(days))
+    affected = tuple((f"k{i:02d}", v) for i, r in enumerate(runs) if isinstance(r, tuple) for v in r)
+    present = frozenset(f"k{i:02d}" for i, r in enumerate(runs) if r != "absent")
+    records = [r for r in RECORDS if draw(st.booleans())]
+    system = SystemHistory(
+        "s", snaps, decommissioned_at=None if retired is None else T[0] + timedelta(days=retired)
+    )
+    return system, AffectedHistory("s", "pkg:pypi/x", "PyPI", "G", affected, present), records
+
+
+@settings(max_examples=300)
+@given(versioned_system())
+def test_the_whole_timeline_cut_at_a_moment_is_the_timeline_up_to_it(
+    case: tuple[SystemHistory, AffectedHistory, list[Analysis]],
+) -> None:
+    """At every moment (each snapshot's, between two, before the first, after a decommissioning) the
+    whole timeline cut there equals the timeline of the snapshots up to it: the intervals, their
+    versions, the versions deployed last, the record that decides about it and the steps."""
+    system, h, records = case
+    index = AnalysisIndex(records)
+    whole = build_timeline([system], [h], analyses=index)
+    times = sorted({s.observed_at for s in system.snapshots})
+    moments = {t + d for t in times for d in (timedelta(0), timedelta(hours=12))}
+    moments |= {times[0] - timedelta(days=1)}
+    if system.decommissioned_at is not None:
+        moments |= {system.decommissioned_at}
+    for moment in sorted(moments):
+        expected = build_timeline([system], [h], as_of=moment, analyses=index)
+        last = [s.observed_at for s in system.snapshots if s.observed_at <= moment]
+        cut = cut_timeline(whole, moment, {"s": max(last)} if last else {}, index)
+        assert cut == expected, moment
+        for mine, theirs in zip(
+            (*cut.exposures, *cut.vex_excluded), (*expected.exposures, *expected.vex_excluded), strict=True
+        ):
+            assert (mine.steps, mine.analysis) == (theirs.steps, theirs.analysis)
 
 
 def test_histories_from_flat_rows_match_the_hand_built_fleet() -> None:
