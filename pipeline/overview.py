@@ -54,12 +54,14 @@ from core.kept import OneAtATime, keep
 from core.time import moment_asked, now_including, require_utc, rfc3339, within_range
 from pipeline.embargo import hidden_groups
 from pipeline.exposures.build import ensure_exposures
-from pipeline.exposures.reports import deploy_time, exposures_from_inputs, report_inputs
+from pipeline.exposures.reports import deploy_time, report_inputs
 from pipeline.exposures.summary import Headlines, stored_headlines, stored_time_to_deploy_before
 from pipeline.lists.exposures import changed_systems, refreshed_state, system_stamps
 from pipeline.lists.plan import top_actions
 from pipeline.plan import plan_from_inputs
 from pipeline.sla import policy_of
+from reports.deploy_time import assess_exposures
+from reports.exposure_records import Exposure
 from reports.sla import SlaPolicy
 from reports.timeline import ordered_snapshots
 from store.db import Database, Tx
@@ -403,19 +405,27 @@ def _document(
     }
 
 
+def _key(e: Exposure) -> tuple[str, str, str, str]:
+    return (e.system, e.package, e.vuln_group, e.version)
+
+
 def _looked_back(
     db: Database, org: str, moment: datetime, previous_moment: datetime, period_days: int
 ) -> dict[str, Any]:
     """The overview at a moment before the newest snapshot: every figure from the report inputs at
     that moment (what the exposures report, the deploy-time report and the plan compute then)."""
-    inputs = report_inputs(db, org, moment)
-    rows = exposures_from_inputs(inputs, "open")
-    excluded = exposures_from_inputs(inputs, "excluded")
-    fixable = [r for r in rows if r["fixed_versions"]]
-    plan = plan_from_inputs(inputs)
-    tiers = Counter(str(r["sla_tier"] or "none") for r in fixable)
-    per_system = Counter(str(r["system"]) for r in fixable)
-    kev_system = Counter(str(r["system"]) for r in fixable if r["kev"])
+    # Every figure below counts intervals open then (counted or excluded): only those are read and cut,
+    # and assessed once for the counts and the plan (the fields the exposures report shows of them).
+    inputs = report_inputs(db, org, moment, open_only=True)
+    assessed = assess_exposures(
+        inputs.timeline, inputs.systems, inputs.facts, inputs.as_of, policy=inputs.policy
+    )
+    rows = [a for a in assessed if a.exposure.resolved_at is None]
+    fixable = [a for a in rows if inputs.fixed.get(_key(a.exposure))]
+    plan = plan_from_inputs(inputs, assessed)
+    tiers = Counter(str(a.sla_tier or "none") for a in fixable)
+    per_system = Counter(a.exposure.system for a in fixable)
+    kev_system = Counter(a.exposure.system for a in fixable if a.risk.exploited)
     worst = sorted(per_system, key=lambda name: (-per_system[name], -kev_system[name], name))[:_WORST]
     figures = _figures(db, org, moment)
     active = [
@@ -436,10 +446,10 @@ def _looked_back(
         feeds = [{"source": f.name, "fetched_at": rfc3339(f.fetched_at)} for f in feed_states(conn)]
     counts = lq.OverviewCounts(
         open_fixable=len(fixable),
-        open_fixable_kev=sum(1 for r in fixable if r["kev"]),
-        open_fixable_past_due=sum(1 for r in fixable if r["sla_status"] == "breached"),
-        risk_accepted_open=sum(1 for r in rows if r["sla_status"] == "risk_accepted"),
-        excluded_open=sum(1 for r in excluded if r["resolved_at"] is None),
+        open_fixable_kev=sum(1 for a in fixable if a.risk.exploited),
+        open_fixable_past_due=sum(1 for a in fixable if a.sla_status == "breached"),
+        risk_accepted_open=sum(1 for a in rows if a.sla_status == "risk_accepted"),
+        excluded_open=sum(1 for e in inputs.timeline.vex_excluded if e.resolved_at is None),
         tiers={},
         systems={},
     )

@@ -54,11 +54,24 @@ def _probe_key(purl: str) -> tuple[str, str] | None:
     return None if isinstance(found, NotAssessable) else found
 
 
+def analysis_index(records: Sequence[Analysis], base: Mapping[tuple[str, str], str]) -> AnalysisIndex:
+    """The records indexed under the exposures' spelling of each package: ``base`` maps the matcher's
+    (ecosystem, name) to it; a record names its package as its author spelled it."""
+
+    def display(record: Analysis) -> str:
+        key = _probe_key(record.package)
+        return base.get(key, record.package) if key is not None else record.package
+
+    return AnalysisIndex(records, package_of=display)
+
+
 @dataclass(frozen=True, slots=True)
 class Built:
     timeline: Timeline
     systems: list[SystemHistory]
-    fixed: dict[tuple[str, str, str, str], list[str]]  # (system, package, group, version) → fixed versions
+    # (system, package, group, version) → fixed versions, of each interval's deployed versions and,
+    # when built with ``every_version``, of every version it ran.
+    fixed: dict[tuple[str, str, str, str], list[str]]
     names: dict[str, tuple[str, str]]  # package purl base → (ecosystem, name)
 
 
@@ -84,12 +97,16 @@ def compute_timeline(
     systems: Sequence[system_queries.SystemRow],
     as_of: datetime | None,
     records: Sequence[Analysis] | None = None,
+    *,
+    every_version: bool = False,
 ) -> Built:
     """Exposure intervals of ``systems`` from their snapshots (up to ``as_of``), match results and the
     organization's analysis records (which exclude, and which every interval carries: see
     ``reports.timeline.build_timeline``).
 
-    Systems are keyed by name in the records (names are unique within an organization).
+    Systems are keyed by name in the records (names are unique within an organization). The fixed
+    versions are those of each interval's deployed versions, or of every version it ran with
+    ``every_version`` (what is stored, for the versions an earlier moment deployed).
     """
     cutoff = require_utc(as_of, "as_of") if as_of is not None else None
     by_system: dict[int, list[tuple[datetime, str, int]]] = defaultdict(list)
@@ -136,14 +153,9 @@ def compute_timeline(
             affected.extend((s.name, sha, *a) for a in affected_in.get(set_id, ()))
             presence.extend((s.name, sha, package) for package in present_in.get(set_id, ()))
 
-    def display(record: Analysis) -> str:
-        # A record names its package as its author spelled it; exposures use one spelling per key.
-        key = _probe_key(record.package)
-        return base.get(key, record.package) if key is not None else record.package
-
     if records is None:
         records = analysis_records(session, org_id)
-    index = AnalysisIndex(records, package_of=display)
+    index = analysis_index(records, base)
     timeline = build_timeline(
         histories_in, histories_from_rows(affected, presence), as_of=as_of, analyses=index
     )
@@ -152,7 +164,7 @@ def compute_timeline(
         fixed_by_pv[(pv_id, group)].update(fixed_list)
     fixed: dict[tuple[str, str, str, str], list[str]] = {}
     for e in (*timeline.exposures, *timeline.vex_excluded):
-        for version in e.deployed:
+        for version in dict.fromkeys((*e.versions, *e.deployed)) if every_version else e.deployed:
             found = pv_of.get((e.package, version))
             known = fixed_by_pv.get((found, e.vuln_group), set()) if found is not None else set()
             fixed[(e.system, e.package, e.vuln_group, version)] = sorted(known)
@@ -166,7 +178,10 @@ _EXCLUDED_BY = {"vex_not_affected": "not_affected", "false_positive": "false_pos
 
 def _as_new(e: Exposure, system_id: int, built: Built, excluded: bool) -> q.NewExposure:
     ecosystem, name = built.names.get(e.package, (e.ecosystem, e.package))
-    fixes = {v: built.fixed.get((e.system, e.package, e.vuln_group, v), []) for v in e.deployed}
+    fixes = {
+        v: built.fixed.get((e.system, e.package, e.vuln_group, v), [])
+        for v in dict.fromkeys((*e.versions, *e.deployed))
+    }
     return q.NewExposure(
         system_id=system_id,
         package=e.package,
@@ -183,6 +198,7 @@ def _as_new(e: Exposure, system_id: int, built: Built, excluded: bool) -> q.NewE
         current_versions=list(e.deployed),
         version_fixes=fixes,
         analysis_id=e.analysis.id if e.analysis is not None else None,
+        steps=e.steps,
     )
 
 
@@ -215,7 +231,7 @@ def rebuild_in(
         systems = system_queries.org_systems(session, org_id, ids=ids)
         if records is None or len(by_org) > 1:
             records = analysis_records(session, org_id)
-        built = compute_timeline(session, org_id, systems, None, records)
+        built = compute_timeline(session, org_id, systems, None, records, every_version=True)
         id_of = {s.name: s.id for s in systems}
         new = [_as_new(e, id_of[e.system], built, False) for e in built.timeline.exposures]
         new += [_as_new(e, id_of[e.system], built, True) for e in built.timeline.vex_excluded]

@@ -7,12 +7,12 @@ same rows for one system or one exposure.
   stored exposures only (the dashboard's system and exposure pages).
 
 ``as_of``: a report evaluated at or after the newest snapshot reads the stored rows; one evaluated at
-an earlier moment recomputes the intervals from the snapshots up to ``as_of`` (the stored rows know the
-whole history, and an interval cut at ``as_of`` may end on another version). Both paths run the same
-code (``pipeline.exposures.build.compute_timeline``), so they agree wherever both apply (tested). The
-deploy-time report, which needs no interval's version, cuts the stored rows at an earlier ``as_of``
-instead (``pipeline.exposures.summary``; the per-exposure path where a version's analysis record
-could decide otherwise then).
+an earlier moment reads them cut there (``reports.timeline.cut_timeline``: an interval open then ends
+at the system's newest snapshot up to ``as_of``, on the versions its stored steps say were deployed
+then). Both equal what computing the intervals from the snapshots up to ``as_of`` gives
+(``pipeline.exposures.build.compute_timeline``, the code every stored row was built by; tested on
+generated fleets), which ``report_inputs(recompute=True)`` still runs as the reference. The
+deploy-time report cuts the stored rows as columns instead (``pipeline.exposures.summary``).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from core.time import moment_asked, now_including, rfc3339, within_range
 from core.triage import Analysis
 from pipeline.advice import Advice, PackageVersion, package_advice
 from pipeline.embargo import hidden_groups
-from pipeline.exposures.build import Built, compute_timeline, ensure_exposures
+from pipeline.exposures.build import Built, analysis_index, compute_timeline, ensure_exposures
 from pipeline.exposures.facts import fact_for as _fact_for
 from pipeline.exposures.facts import ids_of as _ids_of
 from pipeline.exposures.summary import newest_histories, stored_deploy_time
@@ -52,7 +52,7 @@ from reports.exposure_records import (
     VulnFacts,
 )
 from reports.sla import SlaPolicy
-from reports.timeline import exposure_sort_key
+from reports.timeline import cut_timeline, exposure_sort_key
 from store.db import Database, Tx
 from store.queries import advisories as advisory_queries
 from store.queries import exposures as q
@@ -68,6 +68,7 @@ __all__ = [
     "ReportStatus",
     "Summary",
     "SystemFilter",
+    "built_before",
     "built_of_rows",
     "deploy_time",
     "deploy_time_from_inputs",
@@ -134,6 +135,7 @@ def stored_exposure(r: q.StoredExposure, analysis: Analysis | None = None) -> Ex
         r.resolution,  # type: ignore[arg-type]  # stored from a Resolution
         r.current_versions,
         analysis,
+        r.steps,
     )
 
 
@@ -151,31 +153,101 @@ def _from_stored(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Cut:
+    """An earlier moment the stored rows are cut at, and each system's newest snapshot up to it."""
+
+    moment: datetime
+    last_at: dict[str, datetime]  # system name → its newest snapshot at or before ``moment``
+
+
 def built_of_rows(
-    session: Tx, org_id: int, rows: Sequence[q.StoredExposure], systems: Sequence[system_queries.SystemRow]
+    session: Tx,
+    org_id: int,
+    rows: Sequence[q.StoredExposure],
+    systems: Sequence[system_queries.SystemRow],
+    *,
+    cut: _Cut | None = None,
 ) -> Built:
-    """The timeline of these stored rows (of ``systems``), each with the analysis record it names."""
+    """The timeline of these stored rows (of ``systems``), each with the analysis record it names; with
+    ``cut``, as the snapshots up to its moment saw them (:func:`_before`)."""
     # Rows are rebuilt whenever a record changes (the input digest holds the triage history), so the
     # record each row names is the one that decides about it now.
     named = any(r.analysis_id for r in rows)
-    records = {r.id: r for r in analysis_records(session, org_id)} if named else {}
+    every = analysis_records(session, org_id) if named or cut is not None else []
+    records = {r.id: r for r in every}
     counted: list[Exposure] = []
     excluded: list[Exposure] = []
-    fixed: dict[tuple[str, str, str, str], list[str]] = {}
+    # ``version_fixes`` names every version an interval ran: those deployed at its end, or then.
+    fixes: dict[tuple[str, str, str, str], tuple[str, ...]] = {}
     names: dict[str, tuple[str, str]] = {}
     for r in rows:
         e = stored_exposure(r, records.get(r.analysis_id) if r.analysis_id is not None else None)
         (excluded if r.excluded_by else counted).append(e)
-        fixed[(e.system, e.package, e.vuln_group, e.version)] = list(r.fixed_versions)
-        for version, fixes in r.version_fixes.items():
-            fixed[(e.system, e.package, e.vuln_group, version)] = list(fixes)
+        fixes[(e.system, e.package, e.vuln_group, e.version)] = r.fixed_versions
+        for version, fixed_in in r.version_fixes.items():
+            fixes[(e.system, e.package, e.vuln_group, version)] = fixed_in
         names[e.package] = (r.ecosystem, r.package_name)
     counted.sort(key=exposure_sort_key)
     excluded.sort(key=exposure_sort_key)
     timeline = Timeline(tuple(counted), tuple(excluded), tuple(q.withdrawn_groups(session, org_id)))
+    if cut is not None:
+        spelled = {(r.ecosystem, r.package_name): r.package for r in rows}
+        timeline = cut_timeline(timeline, cut.moment, cut.last_at, analysis_index(every, spelled))
+    # Each interval's deployed versions (an export lists every fix it names).
+    fixed: dict[tuple[str, str, str, str], list[str]] = {}
+    for e in (*timeline.exposures, *timeline.vex_excluded):
+        for v in e.current or e.versions[-1:]:  # ``e.deployed``
+            key = (e.system, e.package, e.vuln_group, v)
+            fixed[key] = list(fixes.get(key, ()))
     # Staleness and the breakdowns need each system's newest snapshot only.
-    histories = newest_histories(systems)
+    if cut is None:
+        histories = newest_histories(systems)
+    else:
+        at = cut.last_at
+        histories = newest_histories(systems, {s.id: at[s.name] for s in systems if s.name in at})
     return Built(timeline, histories, fixed, names)
+
+
+def _before(
+    session: Tx,
+    org_id: int,
+    systems: Sequence[system_queries.SystemRow],
+    moment: datetime,
+    *,
+    scoped: bool,
+    open_only: bool = False,
+) -> Built:
+    """The timeline the snapshots up to ``moment`` (before the newest snapshot) give, from the stored
+    rows cut there (``reports.timeline.cut_timeline``): ``compute_timeline`` at ``moment`` gives the
+    same (tested), at the cost of reading the rows and each system's newest snapshot up to it, instead
+    of every snapshot's components. ``open_only``: the intervals open then."""
+    ids = [s.id for s in systems] if scoped else None
+    if open_only:
+        rows = q.stored_exposures(session, org_id, ids, open_at=moment)
+    else:
+        rows = q.stored_exposures(session, org_id, ids, seen_by=moment)
+    return built_before(session, org_id, rows, systems, moment, scoped=scoped)
+
+
+def built_before(
+    session: Tx,
+    org_id: int,
+    rows: Sequence[q.StoredExposure],
+    systems: Sequence[system_queries.SystemRow],
+    moment: datetime,
+    *,
+    scoped: bool = True,
+) -> Built:
+    """:func:`built_of_rows` of these stored rows (of ``systems``) cut at ``moment``, an earlier moment
+    than their systems' newest snapshot (``reports.timeline.cut_timeline``): rows first seen after it
+    are left out. ``scoped=False``: ``systems`` are the organization's (their newest snapshots up to
+    the moment are read in one statement, not by id)."""
+    ids = [s.id for s in systems] if scoped else None
+    last_at = system_queries.last_snapshots_at(session, org_id, moment, ids)
+    name_of = {s.id: s.name for s in systems}
+    cut = _Cut(moment, {name_of[sid]: at for sid, at in last_at.items() if sid in name_of})
+    return built_of_rows(session, org_id, rows, systems, cut=cut)
 
 
 def report_inputs(
@@ -187,6 +259,7 @@ def report_inputs(
     open_only: bool = False,
     advice: bool = True,
     only: SystemFilter | None = None,
+    recompute: bool = False,
 ) -> ReportInputs:
     """Bring stored exposures up to date, then read what both reports need (see the module docstring).
 
@@ -195,7 +268,10 @@ def report_inputs(
     exposures still open at ``as_of`` (what the remediation plan needs: half the rows of a fleet).
     ``advice=False`` skips the upgrade advice of the open exposures' versions (the deploy-time report
     and the exports that show no advice need none). ``only`` keeps the systems it selects (owner,
-    tags): every figure is then computed over those systems' exposures alone.
+    tags): every figure is then computed over those systems' exposures alone. ``recompute``: a moment
+    before the newest snapshot computes every interval from the snapshots up to it
+    (``compute_timeline``), as the stored rows were built, instead of cutting them there — the
+    from-scratch definition tests and benchmarks compare with.
     """
     if as_of is not None:
         within_range(as_of, "as_of", "report")
@@ -220,7 +296,7 @@ def report_inputs(
             built = _from_stored(
                 session, org_row.id, systems, scoped=system is not None or bool(only), open_only=open_only
             )
-        else:
+        elif recompute:
             built = compute_timeline(session, org_row.id, systems, moment)
             withdrawn = tuple(q.withdrawn_groups(session, org_row.id))
             built = Built(
@@ -228,6 +304,15 @@ def report_inputs(
                 built.systems,
                 built.fixed,
                 built.names,
+            )
+        else:
+            built = _before(
+                session,
+                org_row.id,
+                systems,
+                moment,
+                scoped=system is not None or bool(only),
+                open_only=open_only,
             )
         built = _visible(built, hidden_groups(session))
         return inputs_of_built(session, org, org_row.id, built, systems, moment=moment, advice=advice)
@@ -407,7 +492,9 @@ def exposures_report(
     vulnerability, first_seen. ``status`` ``excluded`` lists the intervals analysis records exclude
     (``not_affected`` / ``false_positive``, each row's ``analysis`` saying which record and why)."""
     with _no_cyclic_gc():
-        return exposures_from_inputs(report_inputs(db, org, as_of, only=only), status)
+        # The open ones read (and, at an earlier moment, cut) alone: each row is assessed by itself.
+        inputs = report_inputs(db, org, as_of, only=only, open_only=status == "open")
+        return exposures_from_inputs(inputs, status)
 
 
 def deploy_time_from_inputs(inputs: ReportInputs) -> DeployTimeReport:
@@ -417,13 +504,21 @@ def deploy_time_from_inputs(inputs: ReportInputs) -> DeployTimeReport:
 
 
 def deploy_time_reference(
-    db: Database, org: str, as_of: datetime | None = None, *, only: SystemFilter | None = None
+    db: Database,
+    org: str,
+    as_of: datetime | None = None,
+    *,
+    only: SystemFilter | None = None,
+    recompute: bool = True,
 ) -> DeployTimeReport:
-    """The deploy-time report computed one exposure at a time: the definition the columnar summary
-    (``pipeline.exposures.summary``) is tested against, and the path where that one declines (the
-    embargo, or a look back where a version's analysis record could decide otherwise then)."""
+    """The deploy-time report computed one exposure at a time, at a moment before the newest snapshot
+    from the snapshots up to it (``recompute``, :func:`report_inputs`): the definition the columnar
+    summary (``pipeline.exposures.summary``) is tested against. Without ``recompute``, the path where
+    that one declines (the embargo, or a look back where a version's analysis record could decide
+    otherwise then)."""
     with _no_cyclic_gc():
-        return deploy_time_from_inputs(report_inputs(db, org, as_of, advice=False, only=only))
+        inputs = report_inputs(db, org, as_of, advice=False, only=only, recompute=recompute)
+        return deploy_time_from_inputs(inputs)
 
 
 def deploy_time(
@@ -431,7 +526,9 @@ def deploy_time(
 ) -> DeployTimeReport:
     """The deploy-time report as records (for tables); :func:`deploy_time_json` is its JSON."""
     found = stored_deploy_time(db, org, as_of, only=only)
-    return found if found is not None else deploy_time_reference(db, org, as_of, only=only)
+    if found is None:
+        found = deploy_time_reference(db, org, as_of, only=only, recompute=False)
+    return found
 
 
 def deploy_time_json(

@@ -5,8 +5,9 @@ counted rows are read as columns (``store.queries.exposures.counted_columns``) a
 arrays by ``reports.deploy_time_columns``. A report evaluated before the newest snapshot (a look back)
 cuts the same columns at its moment (:func:`_report_before`) — what recomputing the intervals from the
 snapshots up to it gives — except where a version's analysis record could decide otherwise then; that
-case, and the embargo's, takes the per-exposure path
-(:func:`pipeline.exposures.reports.deploy_time_reference`), which stays the definition: tests compare
+case, and the embargo's, takes the per-exposure path over the stored rows cut there as whole intervals
+(``pipeline.exposures.reports.report_inputs``). The definition stays the per-exposure report computed
+from the snapshots (:func:`pipeline.exposures.reports.deploy_time_reference`): tests compare
 both on generated fleets, at moments after and before the newest snapshot.
 
 The counted rows are kept per system in this process (:class:`_RowCache`), each under the build
@@ -715,7 +716,7 @@ def stored_deploy_time(
     """The organization's deploy-time report from its stored rows (over the systems ``only`` selects),
     cut at ``as_of`` when it lies before their newest snapshot or decommissioning (a look back:
     :func:`_report_before`); ``None`` when the embargo or a version's analysis record asks for the
-    per-exposure path (the caller then recomputes the intervals up to ``as_of``)."""
+    per-exposure path (the caller then reads the rows as whole intervals, cut at ``as_of``)."""
     if as_of is not None:
         within_range(as_of, "as_of", "report")
     moment, now = moment_asked(as_of)

@@ -437,6 +437,12 @@ class NewExposure:
     current_versions: list[str]
     version_fixes: dict[str, list[str]]
     analysis_id: int | None = None
+    # ``reports.exposure_records.Exposure.steps``: (snapshot time, versions deployed from it on).
+    steps: Sequence[tuple[datetime, Sequence[str]]] = ()
+
+
+def _steps_json(steps: Sequence[tuple[datetime, Sequence[str]]]) -> list[list[Any]]:
+    return [[at.astimezone(UTC).isoformat(), list(versions)] for at, versions in steps]
 
 
 def replace_exposures(
@@ -470,6 +476,7 @@ def replace_exposures(
                     "current_versions": e.current_versions,
                     "version_fixes": e.version_fixes,
                     "analysis_id": e.analysis_id,
+                    "version_steps": _steps_json(e.steps),
                 }
                 for e in exposures
             ],
@@ -504,6 +511,8 @@ class StoredExposure:
     analysis_id: int | None = None
     # The row's id (``exposure.id``): new at every rebuild, so not part of the row's value.
     id: int | None = field(default=None, compare=False, repr=False)
+    # ``reports.exposure_records.Exposure.steps`` (empty when the deployed versions never changed).
+    steps: tuple[tuple[datetime, tuple[str, ...]], ...] = field(default=(), compare=False, repr=False)
 
 
 class _Memo:
@@ -518,6 +527,7 @@ class _Memo:
         self._lists: dict[str, tuple[str, ...]] = {}
         self._fixes: dict[str, dict[str, tuple[str, ...]]] = {}
         self._times: dict[Any, datetime] = {}
+        self._steps: dict[str, tuple[tuple[datetime, tuple[str, ...]], ...]] = {}
         self._sqlite = dialect == "sqlite"
 
     def list_(self, raw: str) -> tuple[str, ...]:
@@ -530,6 +540,16 @@ class _Memo:
         found = self._fixes.get(raw)
         if found is None:
             found = self._fixes[raw] = {v: tuple(f) for v, f in json.loads(raw).items()}
+        return found
+
+    def steps(self, raw: str) -> tuple[tuple[datetime, tuple[str, ...]], ...]:
+        if raw == "[]":
+            return ()
+        found = self._steps.get(raw)
+        if found is None:
+            found = self._steps[raw] = tuple(
+                (datetime.fromisoformat(at), tuple(versions)) for at, versions in json.loads(raw)
+            )
         return found
 
     def time(self, raw: Any) -> datetime | None:
@@ -550,10 +570,13 @@ def stored_exposures(
     *,
     open_only: bool = False,
     exposure_ids: Sequence[int] | None = None,
+    seen_by: datetime | None = None,
+    open_at: datetime | None = None,
 ) -> list[StoredExposure]:
     """Every stored exposure row of the organization's systems, or of these systems of it (counted and
     excluded by triage); only the open ones (``resolved_at`` null) with ``open_only``; only the rows
-    of these ids with ``exposure_ids``."""
+    of these ids with ``exposure_ids``; only those first seen by ``seen_by``; only those open at
+    ``open_at`` (first seen by then, resolved after it or never)."""
     table, system = _t(ExposureRow), _t(System)
     memo = _Memo(session.get_bind().dialect.name)
     raw_time = sa.DateTime(timezone=True)
@@ -575,6 +598,7 @@ def stored_exposures(
             sa.cast(table.c.version_fixes, sa.Text),
             table.c.analysis_id,
             table.c.id,
+            sa.cast(table.c.version_steps, sa.Text),
         )
         .select_from(table.join(system, system.c.id == table.c.system_id))
     )
@@ -592,6 +616,11 @@ def stored_exposures(
         stmt = stmt.where(table.c.id.in_(list(exposure_ids)))
     if open_only:
         stmt = stmt.where(table.c.resolved_at.is_(None))
+    if seen_by is not None:
+        stmt = stmt.where(table.c.first_seen <= seen_by)
+    if open_at is not None:
+        later = sa.or_(table.c.resolved_at.is_(None), table.c.resolved_at > open_at)
+        stmt = stmt.where(table.c.first_seen <= open_at, later)
     if session.get_bind().dialect.name == "sqlite":
         # SQLite's DateTime type would parse every value with a regular expression; read the text.
         stmt = stmt.with_only_columns(
@@ -621,6 +650,7 @@ def stored_exposures(
             memo.fixes(r[13]),
             r[14],
             r[15],
+            memo.steps(r[16]),
         )
         for r in session.execute(stmt).all()
     ]

@@ -31,8 +31,9 @@ class ExposureRow(SQLModel, table=True):
     ``package`` is the purl without version; ``ecosystem`` and ``package_name`` are the matcher's key of
     the package (as in ``package_version``). ``versions`` are the affected versions seen in the interval
     in order of appearance; ``current_versions`` those deployed at the last affected snapshot (several
-    when a system runs several at once); ``version_fixes`` maps each of them to the fixed versions the
-    advisories name for it, and ``fixed_versions`` is that list for the exposure's ``version``.
+    when a system runs several at once); ``version_fixes`` maps each of them, and every other
+    version of ``versions``, to the fixed versions the advisories name for it (what an earlier moment
+    deployed), and ``fixed_versions`` is that list for the exposure's ``version``.
     ``excluded_by`` is ``""`` for a counted interval, else the state of the records that exclude it
     (``not_affected`` | ``false_positive``); ``analysis_id`` the record that decides about the last
     version (any state), ``NULL`` when none does. Both are rebuilt with the rows whenever a record changes.
@@ -63,6 +64,11 @@ class ExposureRow(SQLModel, table=True):
     )
     version_fixes: dict[str, list[str]] = Field(
         default_factory=dict, sa_column=sa.Column(sa.JSON(), nullable=False, server_default="{}")
+    )
+    # ``reports.exposure_records.Exposure.steps``: [[ISO 8601 time, [versions]], ...], ``[]`` when the
+    # deployed versions never changed within the interval (what an earlier moment's cut reads).
+    version_steps: list[list[Any]] = Field(
+        default_factory=list, sa_column=sa.Column(sa.JSON(), nullable=False, server_default="[]")
     )
     first_seen: datetime = Field(sa_type=UTCDateTime, nullable=False)
     last_affected_seen: datetime = Field(sa_type=UTCDateTime, nullable=False)

@@ -82,7 +82,7 @@ def test_a_view_of_now_shows_a_snapshot_taken_within_its_second_and_minute(
         (plan_module, "_in_memory"),
         (overview_module, "_looked_back"),
         (reports_module, "deploy_time_reference"),
-        (reports_module, "compute_timeline"),
+        (reports_module, "_before"),
     ):
         monkeypatch.setattr(module, name, _never)
     now_rows = exposure_page(db, "bench", ExposureQuery(), limit=500)

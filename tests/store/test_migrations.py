@@ -10,12 +10,15 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
+from bench.report import build_fleet
 from core.triage import Decision
+from pipeline.exposures.build import ensure_exposures
 from pipeline.triage import Actor, analysis_history, list_analyses, record_decision
 from store.db import Database, make_engine
 from store.migrate import alembic_config, current_revision, head_revision, schema_diff, upgrade
 from store.migrations import HEAD_REVISION
-from store.queries.organizations import get_or_create_organization
+from store.queries.exposures import stored_exposures
+from store.queries.organizations import get_or_create_organization, organization_id
 from store.schema import metadata
 from store.tables.advisories import KevEntry
 from tests.conftest import fresh_postgres_schema, replay_migration
@@ -327,3 +330,31 @@ def test_analysis_history_is_append_only_in_the_database(db: Database) -> None:
             conn.execute(sa.text(statement))
     with db.connect() as conn:
         assert conn.execute(sa.text("SELECT state FROM analysis_entry")).scalar_one() == "in_triage"
+
+
+def test_0022_rebuilds_every_exposure_with_its_steps(empty_db_url: str) -> None:
+    """Rows built before 0022 have no steps: the upgrade clears every build state, and the next report
+    rebuilds the rows as they were, now with them (a downgrade drops the column only)."""
+    db = Database.open(empty_db_url)
+    try:
+        db.upgrade()
+        build_fleet(db, 4)
+        ensure_exposures(db, "bench")
+        with db.read() as session:
+            built = sorted(stored_exposures(session, organization_id(session, "bench")), key=repr)
+        assert any(r.steps for r in built)
+        with db.engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "0021")
+            assert conn.execute(sa.text("SELECT count(*) FROM exposure_state")).scalar_one() == 4
+        db.upgrade()
+        with db.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM exposure_state")).scalar_one() == 0
+            steps = conn.execute(sa.text("SELECT DISTINCT CAST(version_steps AS TEXT) FROM exposure")).all()
+        assert [r[0] for r in steps] == ["[]"]
+        assert ensure_exposures(db, "bench") == 4
+        with db.read() as session:
+            again = sorted(stored_exposures(session, organization_id(session, "bench")), key=repr)
+        assert again == built
+        assert [r.steps for r in again] == [r.steps for r in built]
+    finally:
+        db.dispose()
