@@ -27,6 +27,7 @@ from pipeline.database import refresh_statistics
 from pipeline.embargo import hidden_groups, hidden_records
 from pipeline.exposures.build import ensure_exposures
 from pipeline.exposures.reports import (
+    built_before,
     built_of_rows,
     exposures_from_inputs,
     exposures_report,
@@ -397,19 +398,17 @@ def _report_of_rows(
     moment: datetime,
     advice: bool,
     plan: bool = False,
+    before: bool = False,
 ) -> tuple[dict[Identity, tuple[str, dict[str, Any]]], list[dict[str, Any]]]:
     """Identity → (state, report row) of these stored rows, computed by the exposures report's code;
     with ``plan``, also the stored plan's item rows of their open counted exposures (``pipeline.plan``,
-    with the advice a reader without embargo entitlement sees)."""
-    inputs = inputs_of_built(
-        session,
-        org,
-        org_id,
-        built_of_rows(session, org_id, rows, systems),
-        systems,
-        moment=moment,
-        advice=advice,
-    )
+    with the advice a reader without embargo entitlement sees). ``before``: ``moment`` is before the
+    systems' newest snapshot, and the rows are cut there (``built_before``)."""
+    if before:
+        built = built_before(session, org_id, rows, systems, moment)
+    else:
+        built = built_of_rows(session, org_id, rows, systems)
+    inputs = inputs_of_built(session, org, org_id, built, systems, moment=moment, advice=advice)
     assessed = assess_exposures(
         inputs.timeline, inputs.systems, inputs.facts, inputs.as_of, policy=inputs.policy
     )
@@ -621,7 +620,7 @@ def _count(db: Database, where: _Stored) -> int | None:
     """The number of rows of the filtered list when that is cheap: for a status (and system) alone,
     counted along the index once per state of the list's inputs; ``None`` for other filters."""
     f = where.filter
-    if replace(f, system=None) != lq.ListFilter(f.states):
+    if replace(f, system=None, at=None) != lq.ListFilter(f.states):
         return None
     key = (str(db.url), where.org_id, f)
     version = _VERSIONS.get((str(db.url), where.org_id))
@@ -678,12 +677,19 @@ class _Stored:
     org_id: int
     moment: datetime
     filter: lq.ListFilter
+    # ``moment`` is before the organization's newest snapshot or decommissioning (a look back).
+    before: bool = False
 
 
 def _stored(db: Database, org: str, query: ExposureQuery) -> _Stored | None:
-    """Bring the stored exposures and list rows current; ``None`` when the query's moment is before
-    the organization's newest snapshot or decommissioning (the in-memory path answers then). "Now" is
-    the clock cut to its second, or a snapshot or decommissioning since the cut (``now_including``)."""
+    """Bring the stored exposures and list rows current. "Now" is the clock cut to its second, or a
+    snapshot or decommissioning since the cut (``now_including``).
+
+    A moment before the organization's newest snapshot or decommissioning (a look back) reads the
+    same stored list, its rows taken by their interval's state then (``ListFilter.at``: nothing else
+    the filters and sorts read depends on the moment), and computes the page's rows cut there;
+    ``None`` (the in-memory path answers) for the accepted risks then, which depend on the version
+    each interval ran then."""
     if query.as_of is not None:
         within_range(query.as_of, "as_of", "list")
     moment, now = moment_asked(query.as_of)
@@ -696,9 +702,11 @@ def _stored(db: Database, org: str, query: ExposureQuery) -> _Stored | None:
         hidden = tuple(sorted(hidden_groups(session)))
     if now is not None:
         moment = now_including(moment, newest, now)
-    if newest is not None and moment < newest:
-        return None
     f = replace(_filter(query), hidden_groups=hidden)
+    if newest is not None and moment < newest:
+        if query.status == "risk_accepted":
+            return None
+        return _Stored(org, org_id, moment, replace(f, at=moment), before=True)
     if query.status == "risk_accepted":
         f = replace(f, accepted_after=moment.timestamp())
     return _Stored(org, org_id, moment, f)
@@ -727,7 +735,14 @@ def _stored_page(
             return None
         systems = system_queries.org_systems(session, where.org_id, ids=sorted({f[1] for f in found}))
         rows, _ = _report_of_rows(
-            session, where.org, where.org_id, stored, systems, moment=where.moment, advice=True
+            session,
+            where.org,
+            where.org_id,
+            stored,
+            systems,
+            moment=where.moment,
+            advice=True,
+            before=where.before,
         )
     by_id = {r.id: _stored_identity(r) for r in stored}
     out: list[tuple[SortKey, dict[str, Any]]] = []
@@ -761,9 +776,9 @@ def exposure_page(
     """The ``limit`` rows of the query that follow ``cursor`` (from the start without one), the cursor
     of the next page (``None`` on the last) and, with ``count``, the count of the whole filtered list.
 
-    Read from the stored list (one indexed statement) when the query's moment is at or after the
-    organization's newest snapshot (always, for "now"); an earlier moment computes the full report and
-    pages it in memory.
+    Read from the stored list (one indexed statement per state), at an earlier moment too (the rows
+    taken by their interval's state then, each computed there: :func:`_stored`); the accepted risks
+    at an earlier moment compute the full report and page it in memory.
     """
     _check_limit(limit)
     after = decode_cursor(cursor, _KIND, query.order, 5) if cursor else None
@@ -788,7 +803,8 @@ ITER_PAGE = 1000
 
 def iter_exposures(db: Database, org: str, query: ExposureQuery) -> Iterator[dict[str, Any]]:
     """Every row of the query in order, read a page at a time from the stored list (constant memory
-    in the list's length); a moment before the newest snapshot computes the full report instead."""
+    in the list's length); the accepted risks at a moment before the newest snapshot compute the full
+    report instead."""
     where = _stored(db, org, query)
     if where is None:
         for _, row in _sorted(_report_rows(db, org, query), query):

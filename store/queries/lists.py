@@ -21,7 +21,7 @@ from store.queries.changes import mark_at_commit
 from store.sql import chunks
 from store.sql import table_of as _t
 from store.tables.advisories import Advisory, EpssScore, FeedState, KevEntry
-from store.tables.exposures import ExposureState, SlaPolicyRow
+from store.tables.exposures import ExposureRow, ExposureState, SlaPolicyRow
 from store.tables.lists import SORT_COLUMNS, ExposureListRow, ExposureListState
 from store.tables.plan import PlanItemRow
 from store.tables.systems import System
@@ -262,6 +262,41 @@ class ListFilter:
     accepted_after: float | None = None
     # Vulnerability groups the reader may not see (``pipeline.embargo``): their rows are left out.
     hidden_groups: tuple[str, ...] = ()
+    # An earlier moment (a look back): ``states`` are the states then, read from each row's interval
+    # (``exposure``): a counted row was open then when first seen by then and resolved after it or
+    # never, resolved then when resolved by then; an excluded row is listed when first seen by then.
+    # Nothing else a filter or a sort reads depends on the moment (facts and due dates are an
+    # interval's, whenever it is seen).
+    at: datetime | None = None
+
+
+# A state at an earlier moment → the states now it can come from (a resolved interval stays resolved).
+_STATES_NOW = {"open": ("open", "resolved"), "resolved": ("resolved",), "excluded": ("excluded",)}
+
+
+def _sources(f: ListFilter) -> dict[str, sa.ColumnElement[bool] | None]:
+    """State now → what else its rows must meet (``None``: nothing) for the filter's states."""
+    if f.at is None:
+        return dict.fromkeys(f.states)
+    e, at = _t(ExposureRow), f.at
+    then = {
+        "open": sa.and_(e.c.first_seen <= at, sa.or_(e.c.resolved_at.is_(None), e.c.resolved_at > at)),
+        "resolved": sa.and_(e.c.resolved_at.is_not(None), e.c.resolved_at <= at),
+        "excluded": e.c.first_seen <= at,
+    }
+    wanted: dict[str, list[sa.ColumnElement[bool]]] = {}
+    for state in f.states:
+        for now in _STATES_NOW[state]:
+            wanted.setdefault(now, []).append(then[state])
+    return {now: sa.or_(*conditions) for now, conditions in wanted.items()}
+
+
+def _from(stmt: sa.Select[Any], condition: sa.ColumnElement[bool] | None) -> sa.Select[Any]:
+    """``stmt`` over the list rows, joined to their intervals when ``condition`` reads them."""
+    if condition is None:
+        return stmt
+    t, e = _t(ExposureListRow), _t(ExposureRow)
+    return stmt.join_from(t, e, e.c.id == t.c.exposure_id).where(condition)
 
 
 def _like_escape(text: str) -> str:
@@ -319,9 +354,12 @@ def page_rows(
     key = sa.tuple_(column, t.c.ident)
     order = [column.desc(), t.c.ident.desc()] if descending else [column.asc(), t.c.ident.asc()]
     selects = []
-    for state in f.states:
-        stmt = sa.select(t.c.exposure_id, t.c.system_id, column, t.c.ident).where(
-            t.c.state == state, *_conditions(org_id, f)
+    for state, condition in _sources(f).items():
+        stmt = _from(
+            sa.select(t.c.exposure_id, t.c.system_id, column, t.c.ident).where(
+                t.c.state == state, *_conditions(org_id, f)
+            ),
+            condition,
         )
         if after is not None:
             bound = sa.tuple_(sa.literal(after[0]), sa.literal(after[1]))
@@ -339,8 +377,14 @@ def page_rows(
 def count_rows(session: Session, org_id: int, f: ListFilter) -> int:
     """How many rows the filtered list holds."""
     t = _t(ExposureListRow)
-    stmt = sa.select(sa.func.count()).select_from(t).where(t.c.state.in_(f.states), *_conditions(org_id, f))
-    return int(session.execute(stmt).scalar_one())
+    if f.at is None:
+        where = [t.c.state.in_(f.states), *_conditions(org_id, f)]
+        return int(session.execute(sa.select(sa.func.count()).select_from(t).where(*where)).scalar_one())
+    total = 0
+    for state, condition in _sources(f).items():
+        stmt = sa.select(sa.func.count()).select_from(t).where(t.c.state == state, *_conditions(org_id, f))
+        total += int(session.execute(_from(stmt, condition)).scalar_one())
+    return total
 
 
 def newest_moment(session: Session, org_id: int) -> datetime | None:

@@ -24,7 +24,8 @@ from core.time import utcnow
 from pipeline.advisories.refresh import refresh_after_import
 from pipeline.advisories.tables import import_table
 from pipeline.demo import load_demo
-from pipeline.exposures.reports import exposures_report
+from pipeline.exposures.reports import exposures_from_inputs, report_inputs
+from pipeline.lists import exposures as exposures_module
 from pipeline.lists.exposures import (
     SORTS,
     ExposureQuery,
@@ -57,7 +58,9 @@ def expected(db: Database, org: str, query: ExposureQuery) -> list[Row]:
     status = {"risk_accepted": "all"}.get(query.status, query.status)
     cached = (id(db), org, status, query.as_of)
     if cached not in _REPORTS:
-        _REPORTS[cached] = exposures_report(db, org, status, query.as_of)  # type: ignore[arg-type]
+        # At an earlier moment, from the intervals computed from the snapshots up to it.
+        inputs = report_inputs(db, org, query.as_of, recompute=True)
+        _REPORTS[cached] = exposures_from_inputs(inputs, status)  # type: ignore[arg-type]
     rows = _REPORTS[cached]
     owners = {r["system"]: (r["owner"], r["tags"]) for r in rows}
 
@@ -271,9 +274,8 @@ def test_lists_follow_every_change(db: Database) -> None:
     update_system(db, "bench", "system-0006", {"owner": "ops@example.org", "environment": "dev"})
     decommission_system(db, "bench", "system-0007", END - timedelta(days=1))
     assert_lists_equal(db, "bench", every_sort=False, by_due_too=False)
-    # A moment before the newest snapshot pages the computed report (the other path, which computes
-    # the report for each page, so two pages here): each status, and filters on tags, KEV and several
-    # columns at once, each in one order.
+    # A moment before the newest snapshot (a look back: ``test_a_look_back_reads_the_stored_list``),
+    # in two pages: each status, and filters on tags, KEV and several columns at once, each in one order.
     look_back = [QUERIES[i] for i in (1, 2, 3, 4, 9, 12, 17)]
     assert_lists_equal(
         db, "bench", END - timedelta(days=3), every_sort=False, queries=look_back, by_due_too=False, pages=2
@@ -286,6 +288,30 @@ def test_lists_follow_every_change(db: Database) -> None:
     assert len(kept) == 40 + len(expected(db, "bench", ExposureQuery(status="all"))) + len(
         expected(db, "bench", ExposureQuery(status="excluded"))
     )
+
+
+def test_a_look_back_reads_the_stored_list(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At moments before the newest snapshot, every sort and filter pages the stored list, each row
+    computed at the moment, as the intervals computed from the snapshots up to it say; only the
+    accepted risks then (which depend on the version each interval ran then) compute the report."""
+    _fleet(db)
+    computed: list[str] = []
+    report_rows = exposures_module._report_rows
+
+    def counted(db: Database, org: str, query: ExposureQuery) -> list[Row]:
+        computed.append(query.status)
+        return report_rows(db, org, query)
+
+    monkeypatch.setattr(exposures_module, "_report_rows", counted)
+    for moment in (START + timedelta(weeks=9, hours=12), END - timedelta(days=120)):
+        assert_lists_equal(db, "bench", moment, by_due_too=False, pages=2)
+        assert expected(db, "bench", ExposureQuery(status="resolved", as_of=moment))
+        assert expected(db, "bench", ExposureQuery(status="excluded", as_of=moment))
+    assert set(computed) == {"risk_accepted"}
+    # Before the first snapshot: nothing, whatever the status.
+    for status in ("open", "all", "excluded"):
+        page = exposure_page(db, "bench", ExposureQuery(status=status, as_of=START - timedelta(days=1)))
+        assert (page.items, page.total, page.next_cursor) == ([], 0, None)
 
 
 def test_an_advisory_sync_recomputes_the_list_so_the_next_page_does_not(db: Database) -> None:
