@@ -303,8 +303,16 @@ def test_a_look_back_reads_the_stored_list(db: Database, monkeypatch: pytest.Mon
         return report_rows(db, org, query)
 
     monkeypatch.setattr(exposures_module, "_report_rows", counted)
-    for moment in (START + timedelta(weeks=9, hours=12), END - timedelta(days=120)):
-        assert_lists_equal(db, "bench", moment, by_due_too=False, pages=2)
+    # Every sort at one moment, with each status and filters on several columns; some filters at
+    # another (``test_lists_follow_every_change`` pages a third).
+    for moment, every_sort, queries in (
+        (START + timedelta(weeks=9, hours=12), True, (1, 2, 3, 4, 12, 17)),
+        (END - timedelta(days=120), False, (0, 3, 9, 14)),
+    ):
+        chosen = [QUERIES[i] for i in queries]
+        assert_lists_equal(
+            db, "bench", moment, every_sort=every_sort, queries=chosen, by_due_too=False, pages=2
+        )
         assert expected(db, "bench", ExposureQuery(status="resolved", as_of=moment))
         assert expected(db, "bench", ExposureQuery(status="excluded", as_of=moment))
     assert set(computed) == {"risk_accepted"}
