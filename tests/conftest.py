@@ -12,6 +12,10 @@
   recorded; each test's schema replays those statements in one transaction, which is about half the
   cost of running the migrations again (an empty schema leaves the migrations nothing to read that
   could change what they write). ``tests/store/test_migrations.py`` runs the migrations themselves.
+  A schema a test leaves in the shape it found it (see ``_shape``) is emptied (``TRUNCATE``) and kept
+  for the worker's next test instead of being dropped: that is about a third of the cost of a new
+  schema with the migrations replayed. One whose shape changed (a test's trigger, another revision) is
+  dropped; every kept schema is dropped at the end of the session.
 """
 
 from __future__ import annotations
@@ -135,6 +139,111 @@ def _recorded_upgrade(url: str) -> list[Statement]:
     return recorded
 
 
+# What a schema holds besides its rows: its relations (tables, indexes, sequences), columns, triggers,
+# functions and revision. A test that adds a trigger or migrates elsewhere changes it.
+_SHAPE_SQL = """
+SELECT (SELECT version_num FROM alembic_version),
+       (SELECT string_agg(c.relname || ':' || c.relkind::text || ':' || c.relnatts::text, ','
+                          ORDER BY c.relname)
+          FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace),
+       (SELECT string_agg(t.tgname, ',' ORDER BY t.tgname) FROM pg_trigger t
+          JOIN pg_class c ON c.oid = t.tgrelid WHERE c.relnamespace = current_schema()::regnamespace),
+       (SELECT string_agg(p.proname, ',' ORDER BY p.proname) FROM pg_proc p
+          WHERE p.pronamespace = current_schema()::regnamespace)
+"""
+
+
+def _shape(conn: psycopg.Connection[Any]) -> tuple[Any, ...]:
+    row = conn.execute(_SHAPE_SQL).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def _connect(schema: str) -> psycopg.Connection[Any]:
+    url = make_url(postgres_url())
+    return psycopg.connect(
+        host=url.host,
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
+        dbname=url.database,
+        options=f"-csearch_path={schema}",
+        autocommit=True,
+    )
+
+
+class _SchemaPool:
+    """This worker's emptied schemas at the head revision, and the shape a fresh one has."""
+
+    def __init__(self) -> None:
+        self.free: list[str] = []
+        self.fresh: tuple[Any, ...] | None = None
+        self.made: list[str] = []
+
+    def url(self, schema: str) -> str:
+        """A URL of ``schema`` that no earlier test was given: what the process keeps per database
+        (keyed by its URL, and the organization's id, which starts again from 1) is never found by
+        the next test of a schema used again."""
+        options = {"options": f"-csearch_path={schema}", "application_name": uuid.uuid4().hex}
+        return make_url(postgres_url()).update_query_dict(options).render_as_string(hide_password=False)
+
+    def take(self, reason: str | None) -> str:
+        if reason is not None:
+            pytest.skip(reason)
+        if self.free:
+            return self.free.pop()
+        schema = f"t_{uuid.uuid4().hex[:16]}"
+        self.made.append(schema)
+        with _connect(schema) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+        replay_migration(self.url(schema), reason)
+        if self.fresh is None:
+            with _connect(schema) as conn:
+                self.fresh = _shape(conn)
+        return schema
+
+    def give_back(self, schema: str) -> None:
+        """Empty ``schema`` for the next test when its shape is a fresh one's, else drop it."""
+        try:
+            with _connect(schema) as conn:
+                if _shape(conn) == self.fresh:
+                    tables = [
+                        r[0]
+                        for r in conn.execute(
+                            "SELECT tablename FROM pg_tables WHERE schemaname = %s "
+                            "AND tablename <> 'alembic_version'",
+                            (schema,),
+                        )
+                    ]
+                    conn.execute("SET lock_timeout = '10s'")
+                    # Replica role: the append-only triggers refuse a TRUNCATE of the analysis tables.
+                    conn.execute("SET session_replication_role = replica")
+                    conn.execute(
+                        "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+                    )
+                    self.free.append(schema)
+                    return
+        except psycopg.Error:
+            pass  # dropped below, as a schema of an unknown shape
+        self.drop(schema)
+
+    def drop(self, schema: str) -> None:
+        with _connect("public") as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+    def close(self) -> None:
+        for schema in self.free:
+            self.drop(schema)
+        self.free.clear()
+
+
+@pytest.fixture(scope="session")
+def _schema_pool() -> Iterator[_SchemaPool]:
+    pool = _SchemaPool()
+    yield pool
+    pool.close()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def empty_db_url(
     request: pytest.FixtureRequest, tmp_path: Path, _postgres_available: str | None
@@ -152,6 +261,7 @@ def db_url(
     tmp_path: Path,
     _postgres_available: str | None,
     _sqlite_template: Path,
+    _schema_pool: _SchemaPool,
 ) -> Iterator[str]:
     """A URL of a database migrated to head, on each database in turn."""
     if request.param == "sqlite":
@@ -159,9 +269,11 @@ def db_url(
         shutil.copyfile(_sqlite_template, path)
         yield f"sqlite:///{path}"
         return
-    for url in fresh_postgres_schema(_postgres_available):
-        replay_migration(url, _postgres_available)
-        yield url
+    schema = _schema_pool.take(_postgres_available)
+    try:
+        yield _schema_pool.url(schema)
+    finally:
+        _schema_pool.give_back(schema)
 
 
 @pytest.fixture
