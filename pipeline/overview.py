@@ -40,6 +40,7 @@ report and the plan do, and the figures from the deploy-time report there (the s
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import threading
 from collections import Counter
@@ -49,6 +50,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from core.embargo import current_view
 from core.errors import InputError
 from core.kept import OneAtATime, keep
 from core.time import moment_asked, now_including, require_utc, rfc3339, within_range
@@ -57,11 +59,12 @@ from pipeline.exposures.build import ensure_exposures
 from pipeline.exposures.reports import deploy_time, report_inputs
 from pipeline.exposures.summary import Headlines, stored_headlines, stored_time_to_deploy_before
 from pipeline.lists.exposures import changed_systems, refreshed_state, system_stamps
-from pipeline.lists.plan import top_actions
+from pipeline.lists.plan import PlanQuery, remember_plan, top_actions
 from pipeline.plan import plan_from_inputs
 from pipeline.sla import policy_of
 from reports.deploy_time import assess_exposures
 from reports.exposure_records import Exposure
+from reports.plan import Plan
 from reports.sla import SlaPolicy
 from reports.timeline import ordered_snapshots
 from store.db import Database, Tx
@@ -310,16 +313,18 @@ def _overview(
     """The overview at ``moment``; ``clock``: the clock ``moment`` was cut from (a view of "now"),
     which moves it to a snapshot or decommissioning since the cut (``now_including``)."""
     ensure_exposures(db, org)
-    org_id, state = refreshed_state(db, org)
+    org_id, listed = refreshed_state(db, org)
     with db.read() as session:
         newest = lq.newest_moment(session, org_id)
         hidden = tuple(sorted(hidden_groups(session)))
         policy = policy_of(session, org_id, org)
-        state += _schedules_token(session, str(db.url), org_id)
+        state = listed + _schedules_token(session, str(db.url), org_id)
     if clock is not None:
         moment = now_including(moment, newest, clock)
     if newest is not None and moment < newest:
-        return _looked_back(db, org, moment, previous_moment, period_days)
+        return _looked_back(
+            db, (org, org_id), moment, previous_moment, period_days, state=(state, listed), hidden=hidden
+        )
     top = _alongside(db, lambda: top_actions(db, org, moment, _TOP_ACTIONS, current=True))
     counts = _counts(db, org_id, moment.timestamp(), hidden)
     tiers: Counter[str] = Counter()
@@ -409,11 +414,46 @@ def _key(e: Exposure) -> tuple[str, str, str, str]:
     return (e.system, e.package, e.vuln_group, e.version)
 
 
+# (database URL, organization id, moment, previous moment, period, the reader's entitlement, the groups
+# hidden from them) → (the state digest it was computed under, the overview's document). A look back
+# computes every interval open then (tens of seconds at 10,000 systems); the same moment asked again
+# (the dashboard's links keep it) is read from here while the digest holds, as the figures are.
+_LOOKED_BACK: dict[tuple[Any, ...], tuple[str, dict[str, Any]]] = {}
+_LOOKED_BACK_MAX = 8
+
+
 def _looked_back(
-    db: Database, org: str, moment: datetime, previous_moment: datetime, period_days: int
+    db: Database,
+    org: tuple[str, int],
+    moment: datetime,
+    previous_moment: datetime,
+    period_days: int,
+    *,
+    state: tuple[str, str],
+    hidden: tuple[str, ...],
 ) -> dict[str, Any]:
-    """The overview at a moment before the newest snapshot: every figure from the report inputs at
-    that moment (what the exposures report, the deploy-time report and the plan compute then)."""
+    """The overview at a moment before the newest snapshot (:func:`_look_back`), kept under
+    ``state`` (the digest of every input with the systems' schedules, and the digest of the reports'
+    inputs alone: ``refreshed_state``; both read before it is computed) with the plan it computed
+    (``pipeline.lists.plan.remember_plan``, under the second)."""
+    key = (str(db.url), org[1], moment, previous_moment, period_days, current_view().entitled, hidden)
+    with _LOCK:
+        kept = _LOOKED_BACK.get(key)
+    if kept is not None and kept[0] == state[0]:
+        return copy.deepcopy(kept[1])
+    document, plan = _look_back(db, org[0], moment, previous_moment, period_days)
+    remember_plan(db, org[1], PlanQuery(as_of=moment), hidden=hidden, state=state[1], plan=plan)
+    with _LOCK:
+        keep(_LOOKED_BACK, key, (state[0], copy.deepcopy(document)), _LOOKED_BACK_MAX)
+    return document
+
+
+def _look_back(
+    db: Database, org: str, moment: datetime, previous_moment: datetime, period_days: int
+) -> tuple[dict[str, Any], Plan]:
+    """The overview at a moment before the newest snapshot, and the organization's plan then: every
+    figure from the report inputs at that moment (what the exposures report, the deploy-time report
+    and the plan compute then)."""
     # Every figure below counts intervals open then (counted or excluded): only those are read and cut,
     # and assessed once for the counts and the plan (the fields the exposures report shows of them).
     inputs = report_inputs(db, org, moment, open_only=True)
@@ -453,7 +493,7 @@ def _looked_back(
         tiers={},
         systems={},
     )
-    return _document(
+    document = _document(
         org=org,
         moment=moment,
         previous_moment=previous_moment,
@@ -467,3 +507,4 @@ def _looked_back(
         total_actions=len(plan.actions),
         feeds=feeds,
     )
+    return document, plan

@@ -26,12 +26,19 @@ from typing import Any
 
 from core.embargo import current_view, public, viewing
 from core.errors import InputError, NotFoundError
+from core.kept import keep
 from core.paging import MAX_LIMIT, CursorValue, decode_cursor, encode_cursor
 from core.time import moment_asked, now_including, rfc3339, within_range
 from pipeline.embargo import hidden_groups, hidden_records
 from pipeline.exposures.build import ensure_exposures
 from pipeline.lists import ranking as ranking_module
-from pipeline.lists.exposures import changed_systems, kept_stamps, refresh_list, system_stamps
+from pipeline.lists.exposures import (
+    changed_systems,
+    kept_stamps,
+    refresh_list,
+    refreshed_state,
+    system_stamps,
+)
 from pipeline.lists.ranking import ranking
 from pipeline.plan import item_of_row, remediation_plan
 from pipeline.systems import SystemFilter
@@ -55,7 +62,7 @@ from store.queries import plan as pq
 from store.queries import systems as system_queries
 from store.queries.organizations import get_organization
 
-__all__ = ["PlanPage", "PlanQuery", "plan_document", "plan_page", "top_actions"]
+__all__ = ["PlanPage", "PlanQuery", "plan_document", "plan_page", "remember_plan", "top_actions"]
 
 _KIND = "plan"
 _ORDER = "rank"
@@ -516,7 +523,17 @@ def _stored_unfixable(db: Database, where: _Stored) -> tuple[Unfixable, ...]:
 
 
 def _in_memory(db: Database, org: str, query: PlanQuery) -> Plan:
-    return remediation_plan(
+    """The plan computed from the report inputs at ``query.as_of`` (the moment, already resolved),
+    kept in the process while every input of the organization's reports is unchanged (``_COMPUTED``)."""
+    org_id, state = refreshed_state(db, org)
+    with db.read() as session:
+        hidden = tuple(sorted(hidden_groups(session)))
+    key = (str(db.url), org_id, query, current_view().entitled, hidden)
+    with _COMPUTED_LOCK:
+        kept = _COMPUTED.get(key)
+    if kept is not None and kept[0] == state:
+        return kept[1]
+    plan = remediation_plan(
         db,
         org,
         system=query.system,
@@ -524,6 +541,30 @@ def _in_memory(db: Database, org: str, query: PlanQuery) -> Plan:
         as_of=query.as_of,
         only=query.systems(),
     )
+    remember_plan(db, org_id, query, hidden=hidden, state=state, plan=plan)
+    return plan
+
+
+def remember_plan(
+    db: Database, org_id: int, query: PlanQuery, *, hidden: tuple[str, ...], state: str, plan: Plan
+) -> None:
+    """Keep ``plan``, computed in memory for ``query`` at its moment by a reader of the current view
+    who may not see the ``hidden`` groups, under ``state`` (:func:`refreshed_state`'s digest read
+    before it was computed): the overview at an earlier moment computes the organization's plan there
+    and keeps it, so that the plan's pages it links to find it."""
+    key = (str(db.url), org_id, query, current_view().entitled, hidden)
+    with _COMPUTED_LOCK:
+        keep(_COMPUTED, key, (state, plan), _COMPUTED_MAX)
+
+
+# (database URL, organization id, query with its moment, the reader's entitlement, the groups hidden
+# from them) → (the digest of every input of the organization's reports it was computed under, the
+# plan). A plan at an earlier moment computes every interval open then (tens of seconds at 10,000
+# systems); its next pages, and the plan the overview at that moment computed, are read from here
+# while the digest holds. A few plans: each holds every action of an organization.
+_COMPUTED: dict[tuple[str, int, PlanQuery, bool, tuple[str, ...]], tuple[str, Plan]] = {}
+_COMPUTED_LOCK = threading.Lock()
+_COMPUTED_MAX = 4
 
 
 def _check_limit(limit: int) -> int:

@@ -16,6 +16,7 @@ import pytest
 from bench.report import START, _cyclonedx, build_fleet
 from core.time import utcnow
 from pipeline import overview as overview_module
+from pipeline import plan as plan_module
 from pipeline.exposures import reports as reports_module
 from pipeline.exposures.reports import (
     ReportInputs,
@@ -25,8 +26,10 @@ from pipeline.exposures.reports import (
     report_inputs,
 )
 from pipeline.ingest import ingest_sbom
+from pipeline.lists import exposures as list_module
+from pipeline.lists.exposures import ExposureQuery, exposure_page
 from pipeline.match import match_new
-from pipeline.plan import plan_from_inputs
+from pipeline.plan import plan_from_inputs, plan_json
 from pipeline.systems import decommission_system
 from pipeline.triage import Actor, AnalysisRequest, set_analysis
 from store.db import Database
@@ -54,6 +57,10 @@ def _assert_same(cut: ReportInputs, reference: ReportInputs) -> None:
     for status in ("all", "excluded"):
         assert exposures_from_inputs(cut, status) == exposures_from_inputs(reference, status)
     assert plan_from_inputs(cut) == plan_from_inputs(reference)
+
+
+def _identity(row: dict[str, Any]) -> tuple[str, str, str, str]:
+    return (row["system"], row["package"], row["vulnerability"], row["first_seen"])
 
 
 def _figures(reference: ReportInputs) -> dict[str, Any]:
@@ -141,3 +148,106 @@ def test_the_stored_rows_cut_at_earlier_moments(db: Database, monkeypatch: pytes
         document = overview_module.overview(db, "bench", moment)
         assert {key: document[key] for key in figures[moment]} == figures[moment]
         assert document["open_fixable"] > 0
+
+
+def test_a_look_back_asked_again_is_kept_until_an_input_changes(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The overview at an earlier moment computes the report inputs there once per state of the
+    organization's inputs: asked again (the dashboard's links keep the moment) it is read from the
+    process, and so are the pages of the plan it computed; a triage decision or a new snapshot computes
+    both again, equal to the computation from the snapshots."""
+    build_fleet(db, 12)
+    report_inputs(db, "bench")
+    moment = END - timedelta(weeks=10)
+    computed: list[str] = []
+    for module, name in (
+        (overview_module, "report_inputs"),
+        (plan_module, "report_inputs"),
+        (list_module, "exposures_report"),
+    ):
+        real = getattr(module, name)
+
+        def spy(*args: Any, _real: Any = real, _name: str = module.__name__, **kwargs: Any) -> Any:
+            computed.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, spy)
+
+    def plan_pages() -> list[dict[str, Any]]:
+        first = plan_json(db, "bench", as_of=moment, limit=7)
+        return [*first["actions"], *plan_json(db, "bench", as_of=moment, offset=7, limit=7)["actions"]]
+
+    def reference_actions(reference: ReportInputs) -> list[dict[str, Any]]:
+        plan = plan_from_inputs(reference)
+        return [a.to_json(rank) for rank, a in enumerate(plan.actions[:14], start=1)]
+
+    first = overview_module.overview(db, "bench", moment)
+    assert computed == ["pipeline.overview"]
+    assert overview_module.overview(db, "bench", moment) == first
+    pages = plan_pages()
+    assert computed == ["pipeline.overview"]  # the plan the overview computed, and its second page
+    reference = report_inputs(db, "bench", moment, recompute=True)
+    assert pages == reference_actions(reference)
+    assert {key: first[key] for key in _figures(reference)} == _figures(reference)
+
+    # A decision that excludes a group some system had open then.
+    row = next(r for r in exposures_from_inputs(reference, "open") if r["fixed_versions"])
+    request = AnalysisRequest(
+        row["vulnerability"], row["package"], "not_affected", justification="code_not_reachable"
+    )
+    set_analysis(db, "bench", request, ADMIN, allow_unmatched=True)
+    computed.clear()
+    after_triage = overview_module.overview(db, "bench", moment)
+    assert computed == ["pipeline.overview"]
+    reference = report_inputs(db, "bench", moment, recompute=True)
+    assert {key: after_triage[key] for key in _figures(reference)} == _figures(reference)
+    assert after_triage["excluded_open"] > first["excluded_open"]
+    assert plan_pages() == reference_actions(reference)
+    assert computed == ["pipeline.overview"]
+
+    # The accepted risks then: computed from the full report once, its pages read from the process
+    # until a decision accepts one.
+    computed.clear()
+    none = ExposureQuery(status="risk_accepted", as_of=moment)
+    assert exposure_page(db, "bench", none).items == []
+    assert computed == ["pipeline.lists.exposures"]
+    accepted = next(r for r in exposures_from_inputs(reference, "open") if r["fixed_versions"])
+    request = AnalysisRequest(
+        accepted["vulnerability"],
+        accepted["package"],
+        "accepted_risk",
+        comment="later",
+        approver="ciso",
+        expires_at=utcnow() + timedelta(days=20),
+    )
+    set_analysis(db, "bench", request, ADMIN, allow_unmatched=True)
+    computed.clear()
+    pages, cursor = [], None
+    while True:
+        page = exposure_page(
+            db, "bench", ExposureQuery(status="risk_accepted", as_of=moment), limit=2, cursor=cursor
+        )
+        pages.extend(page.items)
+        if (cursor := page.next_cursor) is None:
+            break
+    assert computed == ["pipeline.lists.exposures"]
+    reference = report_inputs(db, "bench", moment, recompute=True)
+    want = [r for r in exposures_from_inputs(reference, "all") if r["sla_status"] == "risk_accepted"]
+    assert len(want) > 2  # more than one page
+    assert sorted(map(_identity, pages)) == sorted(map(_identity, want))
+    assert {_identity(r): r for r in pages} == {_identity(r): r for r in want}
+
+    # A snapshot backfilled before the moment: the plan asked first computes it again this time.
+    data = _cyclonedx([("vuln-0", "1.0.0"), ("vuln-1", "1.0.2")], moment - timedelta(days=3))
+    ingest_sbom(db, org="bench", system="system-backfill", data=data, source="test", max_bytes=len(data))
+    match_new(db)
+    computed.clear()
+    pages = plan_pages()
+    assert computed == ["pipeline.plan"]
+    reference = report_inputs(db, "bench", moment, recompute=True)
+    assert pages == reference_actions(reference)
+    later = overview_module.overview(db, "bench", moment)
+    assert computed == ["pipeline.plan", "pipeline.overview"]
+    assert {key: later[key] for key in _figures(reference)} == _figures(reference)
+    assert later["open_fixable"] > after_triage["open_fixable"]
