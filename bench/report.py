@@ -93,7 +93,7 @@ from pipeline.exposures.reports import (
 )
 from pipeline.ingest import ingest_sbom
 from pipeline.lists.exposures import ExposureQuery, exposure_page, iter_exposures, refresh_list
-from pipeline.lists.plan import PlanQuery, plan_page
+from pipeline.lists.plan import PlanPage, PlanQuery, plan_page
 from pipeline.match import match_new, rematch_keys
 from pipeline.overview import overview
 from pipeline.plan import plan_json
@@ -543,12 +543,27 @@ def bench_look_back(db: Database, back: datetime, *, reference: bool) -> None:
             for status in ("all", "excluded")
         )
         print(f"  reference {t_ref:6.2f} s  (every interval from the snapshots; exposures equal: {same})")
-    for label, call in (
-        ("exposures, first page", lambda: exposure_page(db, ORG, ExposureQuery(as_of=back), limit=100)),
-        ("plan, first page", lambda: plan_page(db, ORG, PlanQuery(as_of=back), limit=50)),
-        ("overview", lambda: overview(db, ORG, back)),
-    ):
-        print(f"  {label:22} {median_time(call):6.2f} s")
+    first_page = lambda: exposure_page(db, ORG, ExposureQuery(as_of=back), limit=100)  # noqa: E731
+    print(f"  {'exposures, first page':30} {median_time(first_page):6.2f} s")
+    # The overview and the plan then are computed once per state of the inputs and kept in the process
+    # (``pipeline.overview``, ``pipeline.lists.plan``): the first call, then the same moment again.
+    _, t_over = timed(lambda: overview(db, ORG, back))
+    print(f"  {'overview, first time':30} {t_over:6.2f} s  (computes the plan then too)")
+    print(f"  {'overview, again':30} {median_time(lambda: overview(db, ORG, back)):6.2f} s")
+
+    def plan_first() -> PlanPage:
+        return plan_page(db, ORG, PlanQuery(as_of=back), limit=50)
+
+    cursor = plan_first().next_cursor
+
+    def plan_next() -> PlanPage:
+        return plan_page(db, ORG, PlanQuery(as_of=back), limit=50, cursor=cursor)
+
+    print(f"  {'plan, first page':30} {median_time(plan_first):6.2f} s  (the overview's plan)")
+    print(f"  {'plan, second page':30} {median_time(plan_next):6.2f} s")
+    other = back - timedelta(days=7)
+    _, t_cold = timed(lambda: plan_page(db, ORG, PlanQuery(as_of=other), limit=50))
+    print(f"  {'plan 98 days back, first time':30} {t_cold:6.2f} s  (no overview there before)")
 
 
 def bench_export(db: Database) -> None:
