@@ -178,7 +178,6 @@ class _SchemaPool:
     def __init__(self) -> None:
         self.free: list[str] = []
         self.fresh: tuple[Any, ...] | None = None
-        self.made: list[str] = []
 
     def url(self, schema: str) -> str:
         """A URL of ``schema`` that no earlier test was given: what the process keeps per database
@@ -193,7 +192,6 @@ class _SchemaPool:
         if self.free:
             return self.free.pop()
         schema = f"t_{uuid.uuid4().hex[:16]}"
-        self.made.append(schema)
         with _connect(schema) as conn:
             conn.execute(f'CREATE SCHEMA "{schema}"')
         replay_migration(self.url(schema), reason)
