@@ -36,6 +36,8 @@ Cost, so that nothing grows with the fleet on a repeated view (README "Scaling")
 A moment before the organization's newest snapshot (a look back) computes the counts, the tiers, the
 worst systems and the top actions from the report inputs at that moment instead, as the exposures
 report and the plan do, and the figures from the deploy-time report there (the stored rows cut at it).
+That document, and the plan it computed (for the plan's pages at that moment), are kept in the process
+under the same digest: the moment asked again reads them while nothing changed.
 """
 
 from __future__ import annotations

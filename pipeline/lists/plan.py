@@ -9,7 +9,8 @@ same order. When the moment asked for is at or after the organization's newest s
 actions are read and merged into their actions; both are read again only for the systems whose items
 changed. An earlier moment, or a reader entitled to embargoed records
 while some are embargoed (the stored advice is the public reader's), computes the plan in memory and
-pages it there.
+pages it there; the plan so computed is kept in the process while every input of the organization's
+reports is unchanged (``_COMPUTED``), so that its next pages do not compute it again.
 
 Unfixable versions are on every page (the plan document's contract): they are their own ranking, read
 from the stored items that have no single upgrade.
