@@ -35,3 +35,24 @@ class OneAtATime(Generic[K]):
     def __call__(self, key: K) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(key, threading.Lock())
+
+
+class UnderDigest(Generic[K, V]):
+    """Values kept under the digest of the inputs they were computed from (bounded as :func:`keep`
+    bounds, thread-safe): a value is found while the digest asked with is the one it was kept under.
+    The digest must be read before the value is computed, so that a change in between makes the next
+    call compute again instead of finding a value older than its digest."""
+
+    def __init__(self, limit: int) -> None:
+        self._store: dict[K, tuple[str, V]] = {}
+        self._lock = threading.Lock()
+        self._limit = limit
+
+    def get(self, key: K, digest: str) -> V | None:
+        with self._lock:
+            kept = self._store.get(key)
+        return kept[1] if kept is not None and kept[0] == digest else None
+
+    def put(self, key: K, digest: str, value: V) -> None:
+        with self._lock:
+            keep(self._store, key, (digest, value), self._limit)

@@ -54,7 +54,7 @@ from typing import Any, TypeVar
 
 from core.embargo import current_view
 from core.errors import InputError
-from core.kept import OneAtATime, keep
+from core.kept import OneAtATime, UnderDigest, keep
 from core.time import moment_asked, now_including, require_utc, rfc3339, within_range
 from pipeline.embargo import hidden_groups
 from pipeline.exposures.build import ensure_exposures
@@ -420,8 +420,7 @@ def _key(e: Exposure) -> tuple[str, str, str, str]:
 # hidden from them) → (the state digest it was computed under, the overview's document). A look back
 # computes every interval open then (tens of seconds at 10,000 systems); the same moment asked again
 # (the dashboard's links keep it) is read from here while the digest holds, as the figures are.
-_LOOKED_BACK: dict[tuple[Any, ...], tuple[str, dict[str, Any]]] = {}
-_LOOKED_BACK_MAX = 8
+_LOOKED_BACK: UnderDigest[tuple[Any, ...], dict[str, Any]] = UnderDigest(8)
 
 
 def _looked_back(
@@ -439,14 +438,12 @@ def _looked_back(
     inputs alone: ``refreshed_state``; both read before it is computed) with the plan it computed
     (``pipeline.lists.plan.remember_plan``, under the second)."""
     key = (str(db.url), org[1], moment, previous_moment, period_days, current_view().entitled, hidden)
-    with _LOCK:
-        kept = _LOOKED_BACK.get(key)
-    if kept is not None and kept[0] == state[0]:
-        return copy.deepcopy(kept[1])
+    kept = _LOOKED_BACK.get(key, state[0])
+    if kept is not None:
+        return copy.deepcopy(kept)
     document, plan = _look_back(db, org[0], moment, previous_moment, period_days)
     remember_plan(db, org[1], PlanQuery(as_of=moment), hidden=hidden, state=state[1], plan=plan)
-    with _LOCK:
-        keep(_LOOKED_BACK, key, (state[0], copy.deepcopy(document)), _LOOKED_BACK_MAX)
+    _LOOKED_BACK.put(key, state[0], copy.deepcopy(document))
     return document
 
 

@@ -21,7 +21,7 @@ from urllib.parse import unquote
 
 from core.embargo import current_view, public, viewing
 from core.errors import InputError
-from core.kept import OneAtATime, keep
+from core.kept import OneAtATime, UnderDigest, keep
 from core.paging import DEFAULT_LIMIT, MAX_LIMIT, CursorValue, Page, decode_cursor, encode_cursor
 from core.time import moment_asked, now_including, rfc3339, utcnow_seconds, within_range
 from pipeline.database import refresh_statistics
@@ -164,23 +164,19 @@ def _accepted_rows(db: Database, org: str, query: ExposureQuery) -> list[dict[st
     with db.read() as session:
         hidden = tuple(sorted(hidden_groups(session)))
     key = (str(db.url), org_id, query.as_of, query.systems(), current_view().entitled, hidden)
-    with _ACCEPTED_LOCK:
-        kept = _ACCEPTED.get(key)
-    if kept is None or kept[0] != state:
+    kept = _ACCEPTED.get(key, state)
+    if kept is None:
         rows = exposures_report(db, org, "all", query.as_of, only=query.systems())
-        kept = (state, [r for r in rows if r["sla_status"] == "risk_accepted"])
-        with _ACCEPTED_LOCK:
-            keep(_ACCEPTED, key, kept, _ACCEPTED_MAX)
-    return copy.deepcopy(kept[1])
+        kept = [r for r in rows if r["sla_status"] == "risk_accepted"]
+        _ACCEPTED.put(key, state, kept)
+    return copy.deepcopy(kept)
 
 
 # (database URL, organization id, moment asked, systems filter, the reader's entitlement, the groups
 # hidden from them) → (the digest of every input of the organization's reports it was computed under,
 # the accepted risks then). The accepted risks at an earlier moment are computed from the full report
 # there (tens of seconds at 10,000 systems): the next pages read them from here while the digest holds.
-_ACCEPTED: dict[tuple[Any, ...], tuple[str, list[dict[str, Any]]]] = {}
-_ACCEPTED_LOCK = threading.Lock()
-_ACCEPTED_MAX = 4
+_ACCEPTED: UnderDigest[tuple[Any, ...], list[dict[str, Any]]] = UnderDigest(4)
 
 
 SortKey = tuple[CursorValue, ...]

@@ -27,7 +27,7 @@ from typing import Any
 
 from core.embargo import current_view, public, viewing
 from core.errors import InputError, NotFoundError
-from core.kept import keep
+from core.kept import UnderDigest
 from core.paging import MAX_LIMIT, CursorValue, decode_cursor, encode_cursor
 from core.time import moment_asked, now_including, rfc3339, within_range
 from pipeline.embargo import hidden_groups, hidden_records
@@ -529,11 +529,9 @@ def _in_memory(db: Database, org: str, query: PlanQuery) -> Plan:
     org_id, state = refreshed_state(db, org)
     with db.read() as session:
         hidden = tuple(sorted(hidden_groups(session)))
-    key = (str(db.url), org_id, query, current_view().entitled, hidden)
-    with _COMPUTED_LOCK:
-        kept = _COMPUTED.get(key)
-    if kept is not None and kept[0] == state:
-        return kept[1]
+    kept = _COMPUTED.get((str(db.url), org_id, query, current_view().entitled, hidden), state)
+    if kept is not None:
+        return kept
     plan = remediation_plan(
         db,
         org,
@@ -553,9 +551,7 @@ def remember_plan(
     who may not see the ``hidden`` groups, under ``state`` (:func:`refreshed_state`'s digest read
     before it was computed): the overview at an earlier moment computes the organization's plan there
     and keeps it, so that the plan's pages it links to find it."""
-    key = (str(db.url), org_id, query, current_view().entitled, hidden)
-    with _COMPUTED_LOCK:
-        keep(_COMPUTED, key, (state, plan), _COMPUTED_MAX)
+    _COMPUTED.put((str(db.url), org_id, query, current_view().entitled, hidden), state, plan)
 
 
 # (database URL, organization id, query with its moment, the reader's entitlement, the groups hidden
@@ -563,9 +559,7 @@ def remember_plan(
 # plan). A plan at an earlier moment computes every interval open then (tens of seconds at 10,000
 # systems); its next pages, and the plan the overview at that moment computed, are read from here
 # while the digest holds. A few plans: each holds every action of an organization.
-_COMPUTED: dict[tuple[str, int, PlanQuery, bool, tuple[str, ...]], tuple[str, Plan]] = {}
-_COMPUTED_LOCK = threading.Lock()
-_COMPUTED_MAX = 4
+_COMPUTED: UnderDigest[tuple[str, int, PlanQuery, bool, tuple[str, ...]], Plan] = UnderDigest(4)
 
 
 def _check_limit(limit: int) -> int:
