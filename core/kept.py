@@ -56,3 +56,7 @@ class UnderDigest(Generic[K, V]):
     def put(self, key: K, digest: str, value: V) -> None:
         with self._lock:
             keep(self._store, key, (digest, value), self._limit)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._store.clear()

@@ -100,11 +100,10 @@ class _Figures:
     newest_last_sbom: datetime | None
 
 
-# (database URL, organization, moment, previous moment, hidden groups) → (state digest, the figures at
-# the moment, the previous period's time-to-deploy figures); oldest dropped first.
+# (database URL, organization, moment, previous moment, hidden groups) → the figures at the moment and
+# the previous period's time-to-deploy figures, kept under the state digest; oldest dropped first.
 _Key = tuple[str, str, datetime, datetime, tuple[str, ...]]
-_KEPT: dict[_Key, tuple[str, _Figures, Mapping[str, Any]]] = {}
-_KEPT_MAX = 64
+_KEPT: UnderDigest[_Key, tuple[_Figures, Mapping[str, Any]]] = UnderDigest(64)
 _LOCK = threading.Lock()
 
 
@@ -153,19 +152,15 @@ def _kept(
     one read of the stored columns (``stored_headlines``), kept while the state digest holds (see the
     module docstring)."""
     key = (str(db.url), org, moment, previous, hidden)
-    with _LOCK:
-        kept = _KEPT.get(key)
-    if kept is not None and kept[0] == state:
-        return kept[1], kept[2]
+    kept = _KEPT.get(key, state)
+    if kept is not None:
+        return kept
     found = stored_headlines(db, org, moment, previous, current=True)  # overview() just ensured it
     if found is not None:
         figures, before = _figures_of(found, moment), found.previous
     else:
         figures, before = _figures(db, org, moment), _previous_figures(db, org, previous)
-    with _LOCK:
-        if len(_KEPT) >= _KEPT_MAX:
-            _KEPT.pop(next(iter(_KEPT)))
-        _KEPT[key] = (state, figures, before)
+    _KEPT.put(key, state, (figures, before))
     return figures, before
 
 

@@ -529,7 +529,7 @@ def _in_memory(db: Database, org: str, query: PlanQuery) -> Plan:
     org_id, state = refreshed_state(db, org)
     with db.read() as session:
         hidden = tuple(sorted(hidden_groups(session)))
-    kept = _COMPUTED.get((str(db.url), org_id, query, current_view().entitled, hidden), state)
+    kept = _COMPUTED.get(_plan_key(db, org_id, query, hidden), state)
     if kept is not None:
         return kept
     plan = remediation_plan(
@@ -551,7 +551,11 @@ def remember_plan(
     who may not see the ``hidden`` groups, under ``state`` (:func:`refreshed_state`'s digest read
     before it was computed): the overview at an earlier moment computes the organization's plan there
     and keeps it, so that the plan's pages it links to find it."""
-    _COMPUTED.put((str(db.url), org_id, query, current_view().entitled, hidden), state, plan)
+    _COMPUTED.put(_plan_key(db, org_id, query, hidden), state, plan)
+
+
+def _plan_key(db: Database, org_id: int, query: PlanQuery, hidden: tuple[str, ...]) -> _PlanKey:
+    return (str(db.url), org_id, query, current_view().entitled, hidden)
 
 
 # (database URL, organization id, query with its moment, the reader's entitlement, the groups hidden
@@ -559,7 +563,8 @@ def remember_plan(
 # plan). A plan at an earlier moment computes every interval open then (tens of seconds at 10,000
 # systems); its next pages, and the plan the overview at that moment computed, are read from here
 # while the digest holds. A few plans: each holds every action of an organization.
-_COMPUTED: UnderDigest[tuple[str, int, PlanQuery, bool, tuple[str, ...]], Plan] = UnderDigest(4)
+_PlanKey = tuple[str, int, PlanQuery, bool, tuple[str, ...]]
+_COMPUTED: UnderDigest[_PlanKey, Plan] = UnderDigest(4)
 
 
 def _check_limit(limit: int) -> int:
