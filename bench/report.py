@@ -29,9 +29,11 @@ EPSS for every tenth CVE; their match results are written directly.
 
 Timed:
   rebuild   ``pipeline.exposures.rebuild_exposures`` for all systems (after ingest/matching; not a target)
-  exposures ``pipeline.exposures.exposures_report(org, "all")`` — target ≤ 2 s
+  exposures ``pipeline.exposures.exposures_report(org, "all")`` — target ≤ 2 s at 1,000 systems
   deploy    ``pipeline.exposures.deploy_time_json(org)`` — target ≤ 2 s
-  plan      ``pipeline.plan.plan_json(org)`` (the remediation plan) — target ≤ 1 s
+  plan      ``pipeline.plan.plan_json(org)`` (the remediation plan) — target ≤ 1 s at 1,000 systems
+The two whole reports built in memory are issue 5's targets at 1,000 systems; at 10,000 (issue 16)
+readers get the paged lists, the streamed export and the overview, timed below.
 Each report is timed warm (stored exposures current: one digest check) as the median of 3 runs, plus
 its pure part (``reports``, from inputs already read) alone. ``deploy`` is also timed cold (the first
 summary of the organization in this process reads every stored row) and against the per-exposure
@@ -401,6 +403,14 @@ def median_cpu(fn: Callable[[], object], repeat: int = 3) -> float:
     return statistics.median(once() for _ in range(repeat))
 
 
+def _whole(target: str, systems: int) -> str:
+    """The target of a whole report built in memory: issue 5's, at 1,000 systems. A larger fleet's
+    readers get the paged lists, the streamed export and the overview (issue 16), timed below."""
+    if systems <= 1000:
+        return f"target {target}"
+    return f"(whole report in memory; target {target} at 1,000 systems, paged and streamed at this size)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -456,7 +466,8 @@ def main() -> None:
             print(f"  pure exposures  {median_time(lambda: exposures_from_inputs(inputs, 'all')):6.2f} s")
             gc.enable()
             t_exp = median_time(lambda: exposures_report(db, ORG, "all", as_of))
-            print(f"exposures {t_exp:6.2f} s  ({len(exposures):,} exposures)  target ≤ 2 s")
+            whole = _whole("≤ 2 s", args.systems)
+            print(f"exposures {t_exp:6.2f} s  ({len(exposures):,} exposures)  {whole}")
         deploy = lambda: json.dumps(deploy_time_json(db, ORG, as_of))  # noqa: E731
         _, t_cold = timed(deploy)
         t_dep = median_time(deploy)
@@ -485,7 +496,7 @@ def main() -> None:
             t_plan = median_time(lambda: plan_json(db, ORG, as_of=as_of))
             print(
                 f"plan      {t_plan:6.2f} s  ({document['total_actions']:,} actions, "
-                f"{document['total_unfixable']:,} unfixable versions)  target ≤ 1 s"
+                f"{document['total_unfixable']:,} unfixable versions)  {_whole('≤ 1 s', args.systems)}"
             )
         if "list" not in skip:
             bench_list(db)
