@@ -602,13 +602,15 @@ def stored_exposures(
         )
         .select_from(table.join(system, system.c.id == table.c.system_id))
     )
-    if system_ids is None and exposure_ids is None:
+    if (system_ids is None and exposure_ids is None) or session.get_bind().dialect.name != "sqlite":
         stmt = stmt.where(system.c.org_id == org_id)
     else:
-        # The organization tested as an expression, which no index serves: the rows are sought by
-        # their ids or systems. Otherwise SQLite, without statistics of the system indexes, walks
-        # every system of the organization along one and then its exposures (0.25 s at 10,000
-        # systems for a page of 100 rows).
+        # On SQLite the organization is tested as an expression, which no index serves: the rows are
+        # sought by their ids or systems. Otherwise SQLite, without statistics of the system indexes,
+        # walks every system of the organization along one and then its exposures (0.25 s at 10,000
+        # systems for a page of 100 rows). Not on PostgreSQL: it estimates such an expression at 0.5 %
+        # of the systems and then walks every system's exposures for the ids (118 ms for a page of
+        # 1,000 rows of the export at 10,000 systems, against 7 ms seeking the ids by key).
         stmt = stmt.where(system.c.org_id + 0 == org_id)
     if system_ids is not None:
         stmt = stmt.where(table.c.system_id.in_(list(system_ids)))
