@@ -412,9 +412,10 @@ def _key(e: Exposure) -> tuple[str, str, str, str]:
 
 
 # (database URL, organization id, moment, previous moment, period, the reader's entitlement, the groups
-# hidden from them) → (the state digest it was computed under, the overview's document). A look back
-# computes every interval open then (tens of seconds at 10,000 systems); the same moment asked again
-# (the dashboard's links keep it) is read from here while the digest holds, as the figures are.
+# hidden from them) → the overview's document, kept under the state digest it was computed under. A
+# look back computes every interval open then (tens of seconds at 10,000 systems); the same moment
+# asked again (the dashboard's links keep it) is read from here while the digest holds, as the figures
+# are.
 _LOOKED_BACK: UnderDigest[tuple[Any, ...], dict[str, Any]] = UnderDigest(8)
 
 

@@ -173,9 +173,10 @@ def _accepted_rows(db: Database, org: str, query: ExposureQuery) -> list[dict[st
 
 
 # (database URL, organization id, moment asked, systems filter, the reader's entitlement, the groups
-# hidden from them) → (the digest of every input of the organization's reports it was computed under,
-# the accepted risks then). The accepted risks at an earlier moment are computed from the full report
-# there (tens of seconds at 10,000 systems): the next pages read them from here while the digest holds.
+# hidden from them) → the accepted risks then, kept under the digest of every input of the
+# organization's reports they were computed under. The accepted risks at an earlier moment are
+# computed from the full report there (tens of seconds at 10,000 systems): the next pages read them
+# from here while the digest holds.
 _ACCEPTED: UnderDigest[tuple[Any, ...], list[dict[str, Any]]] = UnderDigest(4)
 
 

@@ -559,10 +559,10 @@ def _plan_key(db: Database, org_id: int, query: PlanQuery, hidden: tuple[str, ..
 
 
 # (database URL, organization id, query with its moment, the reader's entitlement, the groups hidden
-# from them) → (the digest of every input of the organization's reports it was computed under, the
-# plan). A plan at an earlier moment computes every interval open then (tens of seconds at 10,000
-# systems); its next pages, and the plan the overview at that moment computed, are read from here
-# while the digest holds. A few plans: each holds every action of an organization.
+# from them) → the plan, kept under the digest of every input of the organization's reports it was
+# computed under. A plan at an earlier moment computes every interval open then (tens of seconds at
+# 10,000 systems); its next pages, and the plan the overview at that moment computed, are read from
+# here while the digest holds. A few plans: each holds every action of an organization.
 _PlanKey = tuple[str, int, PlanQuery, bool, tuple[str, ...]]
 _COMPUTED: UnderDigest[_PlanKey, Plan] = UnderDigest(4)
 

@@ -578,7 +578,8 @@ def stored_exposures(
     of these ids with ``exposure_ids``; only those first seen by ``seen_by``; only those open at
     ``open_at`` (first seen by then, resolved after it or never)."""
     table, system = _t(ExposureRow), _t(System)
-    memo = _Memo(session.get_bind().dialect.name)
+    dialect = session.get_bind().dialect.name
+    memo = _Memo(dialect)
     raw_time = sa.DateTime(timezone=True)
     stmt = (
         sa.select(
@@ -602,7 +603,7 @@ def stored_exposures(
         )
         .select_from(table.join(system, system.c.id == table.c.system_id))
     )
-    if (system_ids is None and exposure_ids is None) or session.get_bind().dialect.name != "sqlite":
+    if (system_ids is None and exposure_ids is None) or dialect != "sqlite":
         stmt = stmt.where(system.c.org_id == org_id)
     else:
         # On SQLite the organization is tested as an expression, which no index serves: the rows are
@@ -623,7 +624,7 @@ def stored_exposures(
     if open_at is not None:
         later = sa.or_(table.c.resolved_at.is_(None), table.c.resolved_at > open_at)
         stmt = stmt.where(table.c.first_seen <= open_at, later)
-    if session.get_bind().dialect.name == "sqlite":
+    if dialect == "sqlite":
         # SQLite's DateTime type would parse every value with a regular expression; read the text.
         stmt = stmt.with_only_columns(
             *stmt.selected_columns[:6],
