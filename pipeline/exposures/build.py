@@ -114,7 +114,8 @@ def compute_timeline(
         if cutoff is None or observed <= cutoff:
             by_system[system_id].append((observed, sha, set_id))
     kept = {system_id: _runs(snaps) for system_id, snaps in by_system.items()}
-    rows = q.set_inputs(session, sorted({snap[2] for snaps in kept.values() for snap in snaps}))
+    read = q.set_inputs(session, sorted({snap[2] for snaps in kept.values() for snap in snaps}))
+    rows = read.rows
     # One display purl per (ecosystem, name): the smallest base, so the choice never depends on order.
     base: dict[tuple[str, str], str] = {}
     for r in rows:
@@ -159,9 +160,11 @@ def compute_timeline(
     timeline = build_timeline(
         histories_in, histories_from_rows(affected, presence), as_of=as_of, analyses=index
     )
-    fixed_by_pv: dict[tuple[int, str], set[str]] = defaultdict(set)
-    for pv_id, group, fixed_list in q.fixed_versions(session, list(set(pv_of.values()))):
-        fixed_by_pv[(pv_id, group)].update(fixed_list)
+    fixed_by_pv = read.fixes
+    if fixed_by_pv is None:  # many sets: read in a statement of their own
+        fixed_by_pv = defaultdict(set)
+        for pv_id, group, fixed_list in q.fixed_versions(session, list(set(pv_of.values()))):
+            fixed_by_pv[(pv_id, group)].update(fixed_list)
     fixed: dict[tuple[str, str, str, str], list[str]] = {}
     for e in (*timeline.exposures, *timeline.vex_excluded):
         for version in dict.fromkeys((*e.versions, *e.deployed)) if every_version else e.deployed:

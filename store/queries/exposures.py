@@ -63,11 +63,12 @@ class SetRow:
     vuln_group: str | None
 
 
-def _affected_matches() -> sa.Select[Any]:
-    """(package version id, group key) of every affected match of a non-withdrawn advisory."""
+def _affected_matches(*, fixes: bool = False) -> sa.Select[Any]:
+    """(package version id, group key) of every affected match of a non-withdrawn advisory (with
+    ``fixes``, and the fixed versions it names)."""
     mr, ap, adv = _t(MatchResult), _t(AffectedPackageRow), _t(Advisory)
     return (
-        sa.select(mr.c.package_version_id, adv.c.group_key)
+        sa.select(mr.c.package_version_id, adv.c.group_key, *([mr.c.fixed_versions] if fixes else []))
         .select_from(mr.join(ap, ap.c.id == mr.c.affected_id).join(adv, adv.c.id == ap.c.advisory_pk))
         .where(mr.c.status == "affected", adv.c.withdrawn_at.is_(None))
     )
@@ -90,12 +91,20 @@ def _members_stmt(postgresql: bool) -> sa.Select[Any]:
 
 
 def _versions_stmt(postgresql: bool) -> sa.Select[Any]:
-    """Package versions by id, each with the group of every affected match of a non-withdrawn advisory
-    (``NULL``: none)."""
+    """Package versions by id, each with the group and the fixed versions of every affected match of a
+    non-withdrawn advisory (``NULL``: none)."""
     pv = _t(PackageVersion)
-    matched = _affected_matches().subquery("matched")
+    matched = _affected_matches(fixes=True).subquery("matched")
     return (
-        sa.select(pv.c.id, pv.c.ecosystem, pv.c.name, pv.c.purl, pv.c.version, matched.c.group_key)
+        sa.select(
+            pv.c.id,
+            pv.c.ecosystem,
+            pv.c.name,
+            pv.c.purl,
+            pv.c.version,
+            matched.c.group_key,
+            matched.c.fixed_versions,
+        )
         .select_from(pv.outerjoin(matched, matched.c.package_version_id == pv.c.id))
         .where(_in(pv.c.id, "ids", postgresql))
     )
@@ -113,7 +122,17 @@ _SET_READS = {pg: (_members_stmt(pg), _versions_stmt(pg)) for pg in (False, True
 FEW_SETS = 64
 
 
-def set_inputs(session: Session, set_ids: Sequence[int]) -> list[SetRow]:
+@dataclass(frozen=True, slots=True)
+class SetInputs:
+    """What :func:`set_inputs` read: the observations, and for a few sets the fixed versions of their
+    affected matches, by (package version id, group) — what :func:`fixed_versions` reads, taken in the
+    same statement (``None``: not read, for many sets)."""
+
+    rows: list[SetRow]
+    fixes: dict[tuple[int, str], set[str]] | None
+
+
+def set_inputs(session: Session, set_ids: Sequence[int]) -> SetInputs:
     """Affected and presence observations of component sets (see the module docstring).
 
     Keyed by set, not by snapshot: weekly snapshots mostly repeat their set, so this reads each
@@ -128,18 +147,20 @@ def set_inputs(session: Session, set_ids: Sequence[int]) -> list[SetRow]:
     """
     wanted = sorted(set(set_ids))
     if len(wanted) > FEW_SETS:
-        return _joined_set_inputs(session, wanted)
+        return SetInputs(_joined_set_inputs(session, wanted), None)
     members_stmt, versions_stmt = _SET_READS[session.get_bind().dialect.name == "postgresql"]
     members: list[tuple[int, int]] = []
     for chunk in chunks(wanted, _CHUNK):
         members.extend((r[0], r[1]) for r in session.execute(members_stmt, {"sets": list(chunk)}))
     versions: dict[int, tuple[str, str, str, str]] = {}
     groups: dict[int, set[str]] = defaultdict(set)
+    fixes: dict[tuple[int, str], set[str]] = defaultdict(set)
     for chunk in chunks(sorted({pv for _, pv in members}), _CHUNK):
         for r in session.execute(versions_stmt, {"ids": list(chunk)}):
             versions[r[0]] = (r[1], r[2], r[3], r[4])
             if r[5] is not None:
                 groups[r[0]].add(r[5])
+                fixes[(r[0], r[5])].update(r[6] or ())
     affected = {versions[pv][:2] for pv in groups}
     out: list[SetRow] = []
     for set_id, pv in members:
@@ -151,7 +172,7 @@ def set_inputs(session: Session, set_ids: Sequence[int]) -> list[SetRow]:
             out.extend(SetRow(set_id, pv, ecosystem, name, purl, version, g) for g in sorted(found))
         else:
             out.append(SetRow(set_id, pv, ecosystem, name, purl, version, None))
-    return out
+    return SetInputs(out, dict(fixes))
 
 
 def _joined_set_inputs(session: Session, set_ids: Sequence[int]) -> list[SetRow]:
