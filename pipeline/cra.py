@@ -21,7 +21,7 @@ reports, mitigation texts — are set per (system, vulnerability) by :func:`set_
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -99,10 +99,13 @@ def record_exploitation(session: Tx, groups: Iterable[str]) -> int:
     return len(changes)
 
 
-def record_awareness(session: Tx, system_ids: Sequence[int], groups: Iterable[str]) -> None:
-    """The exposure-rebuild hook: presence for these systems, exploitation for these groups."""
-    cq.record_presence(session, system_ids)
-    record_exploitation(session, groups)
+def record_awareness(session: Tx, groups: Mapping[int, Collection[str]]) -> None:
+    """The exposure-rebuild hook, given the groups of each rebuilt system's new rows: presence for the
+    systems with a group not recorded yet (``store.queries.cra.presence_missing``: a rebuild that adds
+    no group reads one index instead of joining the system's snapshots to every affected match),
+    exploitation for their groups."""
+    cq.record_presence(session, cq.presence_missing(session, groups))
+    record_exploitation(session, {g for found in groups.values() for g in found})
 
 
 # --- organizations -----------------------------------------------------------------------------------

@@ -260,7 +260,10 @@ def rebuild_in(
             names=built.names,
         )
         # The CRA register's awareness facts are recorded as they appear, never recomputed later.
-        record_awareness(session, ids, {e.vuln_group for e in new})
+        groups: dict[int, set[str]] = {sid: set() for sid in ids}
+        for n in new:
+            groups[n.system_id].add(n.vuln_group)
+        record_awareness(session, groups)
         written += len(new)
     return written
 

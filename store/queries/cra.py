@@ -18,7 +18,8 @@ flag is an organization's (``store.queries.organizations.set_manufacturer``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -96,6 +97,20 @@ def record_presence(session: Session, system_ids: Sequence[int]) -> None:
             .on_conflict_do_nothing(index_elements=["system_id", "vuln_group"])
         )
         session.execute(stmt)
+
+
+def presence_missing(session: Session, groups: Mapping[int, Collection[str]]) -> list[int]:
+    """The systems among ``groups`` (system id → the vulnerability groups of its exposure rows) with a
+    group not recorded as present yet: those :func:`record_presence` would insert rows for. A system's
+    affected matches are the observations its exposure rows are built from, so a system whose every
+    group is recorded has nothing to insert (a recorded moment is never replaced)."""
+    table = _t(CraPresenceRow)
+    recorded: dict[int, set[str]] = defaultdict(set)
+    for chunk in chunks(sorted(groups), _CHUNK):
+        stmt = sa.select(table.c.system_id, table.c.vuln_group).where(table.c.system_id.in_(chunk))
+        for system_id, group in session.execute(stmt):
+            recorded[system_id].add(group)
+    return [sid for sid, found in sorted(groups.items()) if not recorded[sid].issuperset(found)]
 
 
 def presence(session: Session, org_id: int) -> dict[tuple[str, str], datetime]:

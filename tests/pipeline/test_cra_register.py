@@ -178,6 +178,35 @@ def test_snapshot_after_the_advisory_makes_presence_the_later_fact(db: Database)
     assert record["awareness_at"] == record["present_known_at"] == rfc3339(snapshot_time)
 
 
+def test_a_group_a_later_snapshot_brings_is_recorded_present_at_that_snapshot(db: Database) -> None:
+    """A rebuild records presence only for systems with a group not recorded yet: a later snapshot that
+    adds a vulnerable package has its groups recorded at its receipt, the earlier ones keep theirs."""
+    import_advisories(db, OsvDirectory(DEMO_OSV).records(), source="osv", origin=str(DEMO_OSV))
+    urllib3 = [("urllib3", "1.26.15", "pkg:pypi/urllib3@1.26.15")]
+    lodash = [("lodash", "4.17.20", "pkg:npm/lodash@4.17.20")]
+
+    def present() -> dict[str, datetime]:
+        exposures_report(db, ORG, "all")  # brings the stored exposures current: the rebuild records
+        with db.connect() as conn:
+            rows = conn.execute(sa.select(col(CraPresenceRow, "vuln_group"), col(CraPresenceRow, "known_at")))
+            return {r[0]: r[1] for r in rows}
+
+    ingest(db, "api", urllib3, "2024-03-04T00:00:00Z")
+    match_new(db)
+    first = present()
+    assert first
+    ingest(db, "api", urllib3, "2024-03-11T00:00:00Z")  # nothing new: nothing recorded again
+    match_new(db)
+    assert present() == first
+    ingest(db, "api", urllib3 + lodash, "2024-03-18T00:00:00Z")
+    match_new(db)
+    later = present()
+    added = {g: t for g, t in later.items() if g not in first}
+    assert added, later
+    assert {g: later[g] for g in first} == first
+    assert set(added.values()) == {received_at(db)[-1]}
+
+
 def test_kev_entry_arriving_after_presence_sets_awareness_and_keeps_it(db: Database) -> None:
     import_advisories(db, OsvDirectory(DEMO_OSV).records(), source="osv", origin=str(DEMO_OSV))
     ingest(db, "api", [("urllib3", "1.26.15", "pkg:pypi/urllib3@1.26.15")], "2024-03-04T00:00:00Z")
