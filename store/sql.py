@@ -79,3 +79,27 @@ def driver_rows(session: Any, stmt: Any) -> list[tuple[Any, ...]]:
         return list(cursor.fetchall())
     finally:
         cursor.close()
+
+
+# (statement, dialect) → the statement, its SQL text and the values of the parameters it binds itself.
+_TEXTS: dict[tuple[int, str], tuple[Any, str, dict[str, Any]]] = {}
+
+
+def named_driver_rows(session: Any, stmt: Any, **params: Any) -> list[tuple[Any, ...]]:
+    """:func:`driver_rows` of a statement whose SQL text is the same for any values of ``params`` (a
+    list bound as one PostgreSQL array, ``= ANY``, not an expanding ``IN``), compiled once per dialect
+    and bound by name: for drivers with named parameters (psycopg). The statement is kept with its
+    text, so it must be one built once (a module's constant), not per call."""
+    dialect = session.get_bind().dialect
+    key = (id(stmt), dialect.name)
+    found = _TEXTS.get(key)
+    if found is None:
+        compiled = stmt.compile(dialect=dialect)
+        found = _TEXTS[key] = (stmt, str(compiled), dict(compiled.params))
+    _, text, bound = found
+    cursor = session.connection().connection.driver_connection.cursor()
+    try:
+        cursor.execute(text, {**bound, **params})
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
