@@ -81,7 +81,8 @@ def driver_rows(session: Any, stmt: Any) -> list[tuple[Any, ...]]:
         cursor.close()
 
 
-# (statement, dialect) → the statement, its SQL text and the values of the parameters it binds itself.
+# (statement, dialect and driver) → the statement, its SQL text and the values of the parameters it
+# binds itself.
 _TEXTS: dict[tuple[int, str], tuple[Any, str, dict[str, Any]]] = {}
 
 
@@ -91,7 +92,7 @@ def named_driver_rows(session: Any, stmt: Any, **params: Any) -> list[tuple[Any,
     and bound by name: for drivers with named parameters (psycopg). The statement is kept with its
     text, so it must be one built once (a module's constant), not per call."""
     dialect = session.get_bind().dialect
-    key = (id(stmt), dialect.name)
+    key = (id(stmt), f"{dialect.name}+{dialect.driver}")  # the driver decides the parameters' style
     found = _TEXTS.get(key)
     if found is None:
         compiled = stmt.compile(dialect=dialect)
